@@ -1,0 +1,1 @@
+"""Cirrus: a serverless, Waldur-compatible cloud orchestration and service-marketplace platform."""

@@ -1,0 +1,1 @@
+"""The HTTP layer: Chalice blueprints per area, and rest.py (Waldur's REST conventions)."""

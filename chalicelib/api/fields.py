@@ -1,0 +1,71 @@
+"""Reusable wire types and shapes shared by the API modules."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, StringConstraints, create_model
+
+from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.quotas import Quota
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def text(max_length: int) -> Any:
+    """A string of at most `max_length` characters, blank allowed (Django's `blank=True`)."""
+    return Annotated[str, StringConstraints(max_length=max_length)]
+
+
+def required_text(max_length: int) -> Any:
+    """A non-blank string of at most `max_length` characters."""
+    return Annotated[str, StringConstraints(min_length=1, max_length=max_length)]
+
+
+def _email(value: str) -> str:
+    if value and not _EMAIL.match(value):
+        raise ValueError("Enter a valid email address.")
+    return value
+
+
+def _country(value: str) -> str:
+    if value and not re.fullmatch(r"[A-Z]{2}", value):
+        raise ValueError(f'"{value}" is not a valid choice.')
+    return value
+
+
+Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)]
+Country = Annotated[str, StringConstraints(max_length=2), AfterValidator(_country)]
+
+
+class QuotaOut(BaseModel):
+    name: str
+    usage: int
+    limit: int
+
+
+def quotas_out(quotas: list[Quota]) -> list[dict[str, Any]]:
+    return [{"name": q.name, "usage": q.usage, "limit": q.limit} for q in quotas]
+
+
+def partial(model: type[BaseModel], name: str) -> type[BaseModel]:
+    """The same body with every field optional (PATCH)."""
+    fields: dict[str, Any] = {
+        field_name: (info.annotation, None) for field_name, info in model.model_fields.items()
+    }
+    return create_model(name, __base__=model.__base__, **fields)  # type: ignore[call-overload,no-any-return]
+
+
+def changes(body: BaseModel, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Only the fields the client sent (PUT and PATCH change what they name, as DRF does)."""
+    return {k: getattr(body, k) for k in body.model_fields_set if k not in exclude}
+
+
+def patch_changes(body: BaseModel, nullable: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """PATCH fields; null is refused (in DRF's words) for fields that cannot be null."""
+    sent = changes(body)
+    nulls = sorted(k for k, v in sent.items() if v is None and k not in nullable)
+    if nulls:
+        raise ValidationError({k: ["This field may not be null."] for k in nulls})
+    return sent

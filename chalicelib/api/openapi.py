@@ -1,0 +1,110 @@
+"""An OpenAPI 3 document generated from the endpoints' own pydantic models (rest.ENDPOINTS)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from chalicelib.api.rest import ENDPOINTS, Endpoint
+from chalicelib.config import get_settings
+
+_REF = "#/components/schemas/{model}"
+_ERROR = {
+    "type": "object",
+    "description": "Django REST framework error: {detail} or {field: [messages]}",
+    "additionalProperties": True,
+}
+
+
+def _schemas() -> tuple[dict[tuple[type[BaseModel], str], Any], dict[str, Any]]:
+    wanted: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = []
+    for e in ENDPOINTS:
+        if e.body is not None:
+            wanted.append((e.body, "validation"))
+        if e.response is not None:
+            wanted.append((e.response, "serialization"))
+    key_map, top = models_json_schema(list(dict.fromkeys(wanted)), ref_template=_REF)
+    return dict(key_map), top.get("$defs", {})
+
+
+def _query_parameters(e: Endpoint) -> list[dict[str, Any]]:
+    if e.query is None:
+        return []
+    props = e.query.model_json_schema(ref_template=_REF).get("properties", {})
+    params = []
+    for name, schema in props.items():
+        param: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": schema}
+        if schema.get("type") == "array":
+            param.update(style="form", explode=True)
+        params.append(param)
+    return params
+
+
+def _path_parameters(e: Endpoint) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-fA-F-]{32,36}$"}}
+        for name in re.findall(r"{(\w+)}", e.path)
+    ]
+
+
+def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": e.name,
+        "tags": [e.tag],
+        "parameters": _path_parameters(e) + _query_parameters(e),
+        "responses": {},
+    }
+    if e.summary:
+        op["summary"] = e.summary
+    if e.body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": refs[(e.body, "validation")]}}}
+    success: dict[str, Any] = {"description": "Success"}
+    if e.response is not None:
+        schema = refs[(e.response, "serialization")]
+        if e.many:
+            schema = {"type": "array", "items": schema}
+            success["headers"] = {
+                "X-Result-Count": {"schema": {"type": "integer"}, "description": "Total across pages"},
+                "Link": {"schema": {"type": "string"}, "description": 'first, prev, next, last (RFC 8288)'},
+            }
+        success["content"] = {"application/json": {"schema": schema}}
+    op["responses"][str(e.status)] = success
+    for code in ("400", "401", "403", "404"):
+        op["responses"][code] = {"description": "Error", "content": {"application/json": {"schema": _ERROR}}}
+    op["security"] = [] if e.anonymous else [{"tokenAuth": []}]
+    return op
+
+
+@lru_cache(maxsize=8)
+def document(base_url: str) -> dict[str, Any]:
+    refs, defs = _schemas()
+    paths: dict[str, dict[str, Any]] = {}
+    for e in ENDPOINTS:
+        path = e.path.rstrip("/") + "/"
+        paths.setdefault(path, {})[e.method.lower()] = _operation(e, refs)
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Cirrus API",
+            "version": get_settings().version,
+            "description": "Waldur-compatible REST API of Cirrus. Lists are pages: ?page=&page_size=, "
+            "headers X-Result-Count and Link.",
+        },
+        "servers": [{"url": base_url}],
+        "paths": paths,
+        "components": {
+            "schemas": defs,
+            "securitySchemes": {
+                "tokenAuth": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "`Token <key>` from POST /api-auth/password/",
+                }
+            },
+        },
+    }

@@ -1,0 +1,366 @@
+"""Waldur's REST conventions on Chalice: one decorator turns a view into an endpoint that parses
+and validates its query and body with pydantic, authenticates, maps errors in one place, answers
+HEAD like GET, pages lists with Waldur's Link/X-Result-Count headers, renders absolute hyperlinks,
+and records itself for the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+import math
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from chalice import Blueprint, Response  # type: ignore[attr-defined]
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chalicelib import bootstrap
+from chalicelib.api import errors
+from chalicelib.config import get_settings
+from chalicelib.domain.context import EventContext, Principal
+from chalicelib.domain.errors import AuthenticationFailed, NotAuthenticated, NotFound
+from chalicelib.domain.ids import parse_id
+from chalicelib.services import auth as auth_service
+from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.store.pages import Page
+
+JSON = "application/json"
+# Query parameters every endpoint accepts (DRF's `format`, Waldur's token in the query string).
+COMMON_PARAMS = frozenset({"x-auth-token", "format"})
+IMPERSONATION_HEADER = "x-impersonated-user-uuid"
+
+
+class QueryModel(BaseModel):
+    """Base of every endpoint's query-string model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldsQuery(QueryModel):
+    """`?field=uuid&field=name`: render only these keys."""
+
+    field: list[str] = Field(default_factory=list)
+
+
+class ListQuery(FieldsQuery):
+    page: int = Field(1, ge=1)
+    page_size: int | None = Field(None, ge=1)
+    o: str | None = None
+
+    ordering_fields: typing.ClassVar[tuple[str, ...]] = ()
+
+    @field_validator("o")
+    @classmethod
+    def _known_ordering(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        for part in value.split(","):
+            name = part.strip().lstrip("-")
+            if name not in cls.ordering_fields:
+                raise ValueError(f"Select a valid choice. {name} is not one of the available choices.")
+        return value
+
+    def ordering(self) -> Ordering:
+        return Ordering.parse(self.o)
+
+    def page_request(self) -> PageRequest:
+        settings = get_settings()
+        size = min(self.page_size or settings.default_page_size, settings.max_page_size)
+        return PageRequest(page=self.page, page_size=size)
+
+
+class BodyModel(BaseModel):
+    """Base of request bodies: unknown fields are ignored, as DRF serializers ignore them."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An endpoint's contract, for the OpenAPI document."""
+
+    path: str
+    method: str
+    name: str
+    tag: str
+    summary: str
+    query: type[QueryModel] | None
+    body: type[BaseModel] | None
+    response: type[BaseModel] | None
+    many: bool
+    status: int
+    anonymous: bool
+
+
+ENDPOINTS: list[Endpoint] = []
+
+
+@dataclass
+class Call:
+    """What a view gets: the caller, the parsed input, and how to build URLs."""
+
+    principal: Principal | None
+    ctx: EventContext
+    base_url: str
+    path: str
+    query: Any
+    body: Any
+    params: dict[str, list[str]]
+    key_hash: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def user(self) -> Principal:
+        if self.principal is None:
+            raise NotAuthenticated()
+        return self.principal
+
+    def url(self, collection: str, object_id: str | None = None) -> str:
+        """Absolute URL, trailing slash included: `<base>/api/<collection>/<id>/`."""
+        suffix = f"{object_id}/" if object_id else ""
+        return f"{self.base_url}/api/{collection}/{suffix}"
+
+
+View = Callable[..., Any]
+
+
+def endpoint(
+    bp: Blueprint,
+    path: str,
+    method: str,
+    *,
+    name: str,
+    tag: str,
+    summary: str = "",
+    query: type[QueryModel] | None = None,
+    body: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    many: bool = False,
+    status: int = 200,
+    anonymous: bool = False,
+) -> Callable[[View], View]:
+    """Register `view(call, **path_params)` on `bp` at `path` for `method` (GET also answers HEAD)."""
+    ENDPOINTS.append(
+        Endpoint(path, method, name, tag, summary, query, body, response, many, status, anonymous)
+    )
+    methods = [method, "HEAD"] if method == "GET" else [method]
+
+    def decorator(view: View) -> View:
+        def handler(**path_params: str) -> Response:
+            request = bp.current_request
+            try:
+                call = _prepare(request, query, body, anonymous)
+                result = view(call, **path_params)
+                response = _respond(result, status, call)
+            except Exception as exc:  # mapped in one place; anything unmapped re-raises as a 500
+                code, payload, headers = errors.to_http(exc)
+                response = Response(body=json.dumps(payload), status_code=code, headers={"Content-Type": JSON, **headers})
+            if request.method == "HEAD":
+                response.body = ""
+            return response
+
+        handler.__name__ = name
+        bp.route(path, methods=methods, content_types=["*/*"], name=name)(handler)
+        return view
+
+    return decorator
+
+
+# --- request ---------------------------------------------------------------------------------
+def _prepare(request: Any, query: type[QueryModel] | None, body: type[BaseModel] | None, anonymous: bool) -> Call:
+    bootstrap.ensure_ready()
+    headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+    params = _multi_params(request)
+    principal, key_hash = _authenticate(headers, params)
+    if principal is None and not anonymous:
+        raise NotAuthenticated()
+    ctx = EventContext(
+        principal=principal,
+        ip_address=_source_ip(request),
+        correlation_id=headers.get("x-correlation-id") or _request_id(request),
+    )
+    return Call(
+        principal=principal,
+        ctx=ctx,
+        base_url=_base_url(headers),
+        path=request.path,
+        query=parse_query(query, params),
+        body=parse_body(body, request.method, headers, request.raw_body) if body else None,
+        params=params,
+        key_hash=key_hash,
+        headers=headers,
+    )
+
+
+def _multi_params(request: Any) -> dict[str, list[str]]:
+    raw = request.query_params
+    if not raw:
+        return {}
+    return {key: list(raw.getlist(key)) for key in raw}
+
+
+def _authenticate(headers: Mapping[str, str], params: Mapping[str, list[str]]) -> tuple[Principal | None, str | None]:
+    key = _token_from(headers, params)
+    if key is None:
+        return None, None
+    found = auth_service.authenticate(key)
+    principal = found.principal
+    impersonate = headers.get(IMPERSONATION_HEADER)
+    if impersonate:
+        user_id = parse_id(impersonate)
+        if user_id is None:
+            raise errors.detail(400, "Invalid impersonated user uuid.")
+        principal = auth_service.impersonate(principal, user_id)
+    return principal, found.key_hash
+
+
+def _token_from(headers: Mapping[str, str], params: Mapping[str, list[str]]) -> str | None:
+    """The token key from `Authorization: Token <key>` (any case) or `?x-auth-token=`, as DRF reads it.
+
+    Another scheme is not ours to judge: the request is then simply unauthenticated.
+    """
+    parts = headers.get("authorization", "").split()
+    if parts and parts[0].lower() == "token":
+        if len(parts) == 1:
+            raise AuthenticationFailed("Invalid token header. No credentials provided.")
+        if len(parts) > 2:
+            raise AuthenticationFailed("Invalid token header. Token string should not contain spaces.")
+        return parts[1]
+    values = params.get("x-auth-token")
+    return values[-1] if values else None
+
+
+def _source_ip(request: Any) -> str | None:
+    context = getattr(request, "context", None) or {}
+    ip = (context.get("identity") or {}).get("sourceIp")
+    return str(ip) if ip else None
+
+
+def _request_id(request: Any) -> str | None:
+    context = getattr(request, "context", None) or {}
+    rid = context.get("requestId")
+    return str(rid) if rid else None
+
+
+def _base_url(headers: Mapping[str, str]) -> str:
+    configured = get_settings().public_url
+    if configured:
+        return configured
+    proto = headers.get("x-forwarded-proto", "http").split(",")[0].strip() or "http"
+    host = headers.get("host", "localhost")
+    return f"{proto}://{host}"
+
+
+def parse_query(model: type[QueryModel] | None, params: Mapping[str, list[str]]) -> Any:
+    """Validate the query string: unknown parameters are refused, lists take repeated values."""
+    fields = model.model_fields if model else {}
+    unknown = sorted(k for k in params if k not in fields and k not in COMMON_PARAMS)
+    if unknown:
+        raise errors.HttpError(400, {k: ["Unknown query parameter."] for k in unknown})
+    if model is None:
+        return None
+    values: dict[str, Any] = {}
+    for name, values_given in params.items():
+        if name not in fields:
+            continue
+        annotation = fields[name].annotation
+        values[name] = values_given if typing.get_origin(annotation) is list else values_given[-1]
+    return model.model_validate(values)
+
+
+def parse_body(model: type[BaseModel], method: str, headers: Mapping[str, str], raw: bytes | None) -> BaseModel:
+    """Validate a JSON body (an empty body is an empty object)."""
+    data: Any = {}
+    if raw:
+        content_type = headers.get("content-type", JSON).split(";")[0].strip().lower()
+        if content_type != JSON:
+            raise errors.unsupported_media_type(content_type)
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise errors.detail(400, f"JSON parse error - {exc}") from exc
+    if not isinstance(data, dict):
+        raise errors.HttpError(
+            400, {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {type(data).__name__}."]}
+        )
+    return model.model_validate(data)
+
+
+# --- response --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Listed:
+    """A page of rendered objects, to be sent with Waldur's pagination headers."""
+
+    items: list[dict[str, Any]]
+    total: int
+    page: PageRequest
+
+
+@dataclass(frozen=True)
+class Created:
+    body: Any
+
+
+@dataclass(frozen=True)
+class NoContent:
+    pass
+
+
+def _respond(result: Any, status: int, call: Call) -> Response:
+    headers = {"Content-Type": JSON}
+    principal = call.principal
+    if principal is not None and principal.impersonator_id:
+        headers["X-impersonator-uuid"] = principal.impersonator_id
+    if isinstance(result, NoContent):
+        return Response(body="", status_code=204, headers=headers)
+    if isinstance(result, Listed):
+        headers.update(_pagination_headers(call, result))
+        return Response(body=json.dumps(result.items), status_code=status, headers=headers)
+    if isinstance(result, Created):
+        result = result.body
+    return Response(body=json.dumps(result), status_code=status, headers=headers)
+
+
+def _pagination_headers(call: Call, listed: Listed) -> dict[str, str]:
+    size = listed.page.page_size
+    last = max(1, math.ceil(listed.total / size))
+    current = listed.page.page
+    if current > last:
+        raise errors.detail(404, "Invalid page.")
+
+    def link(page: int) -> str:
+        params = [(k, v) for k, vs in call.params.items() if k not in ("page", "x-auth-token") for v in vs]
+        params.append(("page", str(page)))
+        return f"{call.base_url}{call.path.rstrip('/')}/?{urlencode(params)}"
+
+    parts = [f'<{link(1)}>; rel="first"']
+    if current > 1:
+        parts.append(f'<{link(current - 1)}>; rel="prev"')
+    if current < last:
+        parts.append(f'<{link(current + 1)}>; rel="next"')
+    parts.append(f'<{link(last)}>; rel="last"')
+    return {"X-Result-Count": str(listed.total), "Link": ", ".join(parts)}
+
+
+def render(model: type[BaseModel], data: Mapping[str, Any], fields: Iterable[str] = ()) -> dict[str, Any]:
+    """Render through the response model; absent optional values are omitted, not sent as null
+    (waldur-api-client parses every present key strictly). `?field=` keeps only the named keys."""
+    rendered = model.model_validate(data).model_dump(mode="json", exclude_none=True)
+    wanted = set(fields)
+    return {k: v for k, v in rendered.items() if k in wanted} if wanted else rendered
+
+
+def listed(call: Call, page: Page, model: type[BaseModel], to_data: Callable[[Any], Mapping[str, Any]]) -> Listed:
+    query = call.query
+    fields = getattr(query, "field", ())
+    return Listed([render(model, to_data(o), fields) for o in page.items], page.total, query.page_request())
+
+
+def object_id(value: str, model: str) -> str:
+    """A path's uuid (hex or dashed); a malformed one matches nothing, as in Waldur."""
+    parsed = parse_id(value)
+    if parsed is None:
+        raise NotFound(model)
+    return parsed

@@ -1,0 +1,58 @@
+"""The router root, version, public configuration and the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint  # type: ignore[attr-defined]
+from pydantic import BaseModel
+
+from chalicelib.api import openapi
+from chalicelib.api.rest import ENDPOINTS, Call, endpoint
+from chalicelib.config import get_settings
+
+bp = Blueprint(__name__)
+TAG = "root"
+
+
+class VersionOut(BaseModel):
+    version: str
+
+
+def _collections() -> list[str]:
+    names = set()
+    for e in ENDPOINTS:
+        parts = e.path.strip("/").split("/")
+        if parts[0] == "api" and len(parts) >= 2 and not parts[1].startswith("{"):
+            names.add(parts[1])
+    return sorted(names - {"schema", "version", "configuration"})
+
+
+@endpoint(bp, "/api", "GET", name="api_root", tag=TAG, anonymous=True, summary="Links to every collection")
+def api_root(call: Call) -> Any:
+    return {name: call.url(name) for name in _collections()}
+
+
+@endpoint(bp, "/api/version", "GET", name="version_retrieve", tag=TAG, response=VersionOut, anonymous=True)
+def version(call: Call) -> Any:
+    return {"version": get_settings().version}
+
+
+@endpoint(bp, "/api/configuration", "GET", name="configuration_retrieve", tag=TAG, anonymous=True,
+          summary="Public settings a client needs before signing in")
+def configuration(call: Call) -> Any:
+    settings = get_settings()
+    return {
+        "WALDUR_CORE": {
+            "SITE_NAME": "Cirrus",
+            "AUTHENTICATION_METHODS": ["LOCAL_SIGNIN"],
+            "TOKEN_LIFETIME": 3600,
+        },
+        "version": settings.version,
+    }
+
+
+@endpoint(bp, "/api/schema", "GET", name="schema_retrieve", tag=TAG, anonymous=True,
+          summary="OpenAPI 3 document of this API")
+def schema(call: Call) -> Any:
+    return openapi.document(call.base_url)

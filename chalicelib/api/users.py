@@ -1,0 +1,173 @@
+"""`/api/users/`: accounts. `me/` is the caller; staff create, delete and change flags."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+from chalice import Blueprint  # type: ignore[attr-defined]
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+
+from chalicelib.api.fields import Email, changes, partial, patch_changes, text
+from chalicelib.api.rest import (
+    BodyModel,
+    Call,
+    Created,
+    FieldsQuery,
+    ListQuery,
+    NoContent,
+    endpoint,
+    listed,
+    object_id,
+    render,
+)
+from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.users import User
+from chalicelib.services import users as service
+
+bp = Blueprint(__name__)
+TAG = "users"
+MODEL = "User"
+
+
+def _username(value: str) -> str:
+    if not re.fullmatch(r"[\w.@+-]+", value):
+        raise ValueError(
+            "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."
+        )
+    return value
+
+
+Username = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_username)]
+
+
+class UserIn(BodyModel):
+    username: Username
+    password: text(128) | None = None  # type: ignore[valid-type]
+    full_name: text(100) = ""  # type: ignore[valid-type]
+    native_name: text(100) = ""  # type: ignore[valid-type]
+    email: Email = ""
+    organization: text(255) = ""  # type: ignore[valid-type]
+    job_title: text(120) = ""  # type: ignore[valid-type]
+    phone_number: text(255) = ""  # type: ignore[valid-type]
+    civil_number: text(50) = ""  # type: ignore[valid-type]
+    description: text(2000) = ""  # type: ignore[valid-type]
+    preferred_language: text(10) = ""  # type: ignore[valid-type]
+    is_staff: bool = False
+    is_support: bool = False
+    is_active: bool = True
+    token_lifetime: int | None = Field(3600, ge=60)
+
+
+UserPatch = partial(UserIn, "UserPatch")
+
+
+class PasswordIn(BodyModel):
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class UserOut(BaseModel):
+    url: str
+    uuid: str
+    username: str
+    full_name: str
+    native_name: str
+    email: str
+    organization: str
+    job_title: str
+    phone_number: str
+    civil_number: str
+    description: str
+    preferred_language: str
+    registration_method: str
+    is_staff: bool
+    is_support: bool
+    is_active: bool
+    token_lifetime: int | None = None
+    date_joined: datetime
+    permissions: list[dict[str, Any]]
+
+
+class UserQuery(ListQuery):
+    username: str | None = None
+    username_exact: str | None = None
+    full_name: str | None = None
+    email: str | None = None
+    is_active: bool | None = None
+    is_staff: bool | None = None
+    is_support: bool | None = None
+    query: str | None = None
+
+    ordering_fields = service.ORDERING_FIELDS
+
+
+def to_data(call: Call, user: User) -> dict[str, Any]:
+    data = {name: getattr(user, name) for name in UserOut.model_fields if hasattr(user, name)}
+    data.update(url=call.url("users", user.id), uuid=user.id, permissions=[])
+    return data
+
+
+def _no_password(fields: dict[str, Any]) -> None:
+    if fields.get("password") is not None:
+        raise ValidationError.field("password", "Use the password/ action to change a password.")
+    fields.pop("password", None)
+
+
+def _one(call: Call, user: User) -> dict[str, Any]:
+    return render(UserOut, to_data(call, user), getattr(call.query, "field", ()))
+
+
+@endpoint(bp, "/api/users", "GET", name="users_list", tag=TAG, query=UserQuery, response=UserOut, many=True)
+def list_users(call: Call) -> Any:
+    q: UserQuery = call.query
+    filters = service.UserFilters(
+        username=q.username, username_exact=q.username_exact, full_name=q.full_name, email=q.email,
+        is_active=q.is_active, is_staff=q.is_staff, is_support=q.is_support, query=q.query,
+    )
+    page = service.list_users(call.user, filters, q.ordering(), q.page_request())
+    return listed(call, page, UserOut, lambda u: to_data(call, u))
+
+
+@endpoint(bp, "/api/users/me", "GET", name="users_me_retrieve", tag=TAG, query=FieldsQuery, response=UserOut,
+          summary="The authenticated user")
+def me(call: Call) -> Any:
+    return _one(call, service.get_visible(call.user, call.user.user_id))
+
+
+@endpoint(bp, "/api/users", "POST", name="users_create", tag=TAG, body=UserIn, response=UserOut, status=201)
+def create_user(call: Call) -> Any:
+    fields = changes(call.body, exclude=frozenset({"password"}))
+    return Created(_one(call, service.create_user(call.ctx, fields, call.body.password)))
+
+
+@endpoint(bp, "/api/users/{uuid}", "GET", name="users_retrieve", tag=TAG, query=FieldsQuery, response=UserOut)
+def retrieve_user(call: Call, uuid: str) -> Any:
+    return _one(call, service.get_visible(call.user, object_id(uuid, MODEL)))
+
+
+@endpoint(bp, "/api/users/{uuid}", "PUT", name="users_update", tag=TAG, body=UserIn, response=UserOut)
+def update_user(call: Call, uuid: str) -> Any:
+    fields = changes(call.body)
+    _no_password(fields)
+    return _one(call, service.update_user(call.ctx, object_id(uuid, MODEL), fields))
+
+
+@endpoint(bp, "/api/users/{uuid}", "PATCH", name="users_partial_update", tag=TAG, body=UserPatch,
+          response=UserOut)
+def partial_update_user(call: Call, uuid: str) -> Any:
+    fields = patch_changes(call.body, frozenset({"token_lifetime"}))
+    _no_password(fields)
+    return _one(call, service.update_user(call.ctx, object_id(uuid, MODEL), fields))
+
+
+@endpoint(bp, "/api/users/{uuid}/password", "POST", name="users_password", tag=TAG, body=PasswordIn)
+def change_password(call: Call, uuid: str) -> Any:
+    service.set_password(call.ctx, object_id(uuid, MODEL), call.body.password)
+    return {"detail": "Password has been successfully updated."}
+
+
+@endpoint(bp, "/api/users/{uuid}", "DELETE", name="users_destroy", tag=TAG, status=204)
+def delete_user(call: Call, uuid: str) -> Any:
+    service.delete_user(call.ctx, object_id(uuid, MODEL))
+    return NoContent()

@@ -1,0 +1,55 @@
+"""Typed settings, read lazily from the environment in this one place.
+
+Defaults suit the local stack; a deployment sets the environment (CDK passes the table name, region
+and public URL to every function).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+VERSION = "0.1.0"
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str = "cirrus"
+    region: str = "us-east-1"
+    # Where boto3/pynamodb send requests; None means the real AWS endpoints.
+    aws_endpoint_url: str | None = None
+    # Base of every absolute URL Cirrus emits; None: taken from the request's Host header.
+    public_url: str | None = None
+    password_iterations: int = 600_000
+    lockout_limit: int = 5
+    lockout_cooloff_seconds: int = 600
+    default_page_size: int = 10
+    max_page_size: int = 300
+    stage: str = "local"
+    version: str = VERSION
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    env = os.environ
+    return Settings(
+        table_name=env.get("CIRRUS_TABLE_NAME", "cirrus"),
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        aws_endpoint_url=env.get("CIRRUS_AWS_ENDPOINT_URL") or None,
+        public_url=(env.get("CIRRUS_PUBLIC_URL") or "").rstrip("/") or None,
+        password_iterations=_int("CIRRUS_PASSWORD_ITERATIONS", 600_000),
+        lockout_limit=_int("CIRRUS_LOCKOUT_LIMIT", 5),
+        lockout_cooloff_seconds=_int("CIRRUS_LOCKOUT_COOLOFF_SECONDS", 600),
+        stage=env.get("CIRRUS_STAGE", "local"),
+    )
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests and the local stack change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,68 @@
+"""Domain errors. The API maps each kind to one HTTP status in a single place (api/errors.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+class DomainError(Exception):
+    """Base of every error a user can cause; anything else is a bug."""
+
+
+class ValidationError(DomainError):
+    """Bad input: a field map (`{"name": ["This field is required."]}`) or a list of messages."""
+
+    def __init__(self, errors: Mapping[str, Sequence[str]] | Sequence[str]) -> None:
+        self.errors: dict[str, list[str]] | list[str]
+        if isinstance(errors, Mapping):
+            self.errors = {k: list(v) for k, v in errors.items()}
+        else:
+            self.errors = list(errors)
+        super().__init__(str(self.errors))
+
+    @classmethod
+    def field(cls, name: str, message: str) -> ValidationError:
+        return cls({name: [message]})
+
+
+class NotAuthenticated(DomainError):
+    def __init__(self, detail: str = "Authentication credentials were not provided.") -> None:
+        self.detail = detail
+        super().__init__(detail)
+
+
+class AuthenticationFailed(NotAuthenticated):
+    pass
+
+
+class PermissionDenied(DomainError):
+    def __init__(self, detail: str = "You do not have permission to perform this action.") -> None:
+        self.detail = detail
+        super().__init__(detail)
+
+
+class LockedOut(PermissionDenied):
+    pass
+
+
+class NotFound(DomainError):
+    """An object that does not exist or that the caller may not see (Waldur answers 404 for both)."""
+
+    def __init__(self, model: str) -> None:
+        self.detail = f"No {model} matches the given query."
+        super().__init__(self.detail)
+
+
+class Conflict(DomainError):
+    """The object's state does not allow the operation, or it changed under us (a lost race)."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(detail)
+
+
+class QuotaExceeded(ValidationError):
+    def __init__(self, name: str, limit: int, requested: int) -> None:
+        super().__init__(
+            [f"One or more quotas were exceeded: {name} quota limit: {limit}, requires {requested}"]
+        )

@@ -1,0 +1,58 @@
+"""Domain events: what happened, in Waldur's event type names and message templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from chalicelib.domain.clock import utcnow
+from chalicelib.domain.context import EventContext
+from chalicelib.domain.ids import new_id
+
+CUSTOMER_CREATION_SUCCEEDED = "customer_creation_succeeded"
+CUSTOMER_UPDATE_SUCCEEDED = "customer_update_succeeded"
+CUSTOMER_DELETION_SUCCEEDED = "customer_deletion_succeeded"
+PROJECT_CREATION_SUCCEEDED = "project_creation_succeeded"
+PROJECT_UPDATE_SUCCEEDED = "project_update_succeeded"
+PROJECT_DELETION_SUCCEEDED = "project_deletion_succeeded"
+USER_CREATION_SUCCEEDED = "user_creation_succeeded"
+USER_UPDATE_SUCCEEDED = "user_update_succeeded"
+USER_DELETION_SUCCEEDED = "user_deletion_succeeded"
+AUTH_LOGGED_IN_WITH_USERNAME = "auth_logged_in_with_username"
+AUTH_LOGIN_FAILED_WITH_USERNAME = "auth_login_failed_with_username"
+AUTH_LOGGED_OUT = "auth_logged_out"
+
+EVENT_GROUPS: dict[str, tuple[str, ...]] = {
+    "customers": (CUSTOMER_CREATION_SUCCEEDED, CUSTOMER_UPDATE_SUCCEEDED, CUSTOMER_DELETION_SUCCEEDED),
+    "projects": (PROJECT_CREATION_SUCCEEDED, PROJECT_UPDATE_SUCCEEDED, PROJECT_DELETION_SUCCEEDED),
+    "users": (USER_CREATION_SUCCEEDED, USER_UPDATE_SUCCEEDED, USER_DELETION_SUCCEEDED),
+    "auth": (AUTH_LOGGED_IN_WITH_USERNAME, AUTH_LOGIN_FAILED_WITH_USERNAME, AUTH_LOGGED_OUT),
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One audit-log entry. `customer_id` places it in its tenant's partition (None: a global event)."""
+
+    event_type: str
+    message: str
+    context: dict[str, str]
+    customer_id: str | None = None
+    id: str = field(default_factory=new_id)
+    created: datetime = field(default_factory=utcnow)
+
+
+def make_event(
+    event_type: str,
+    message: str,
+    ctx: EventContext,
+    entity_fields: dict[str, str],
+    customer_id: str | None = None,
+) -> Event:
+    """Build an event whose context joins the actor's fields and the entity's fields."""
+    return Event(
+        event_type=event_type,
+        message=message,
+        context={**ctx.as_event_fields(), **entity_fields},
+        customer_id=customer_id,
+    )

@@ -1,0 +1,35 @@
+"""Quota arithmetic. Waldur's counters are informational; Cirrus enforces them (store: atomically)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from chalicelib.domain.errors import QuotaExceeded
+
+UNLIMITED = -1
+
+PROJECT_COUNT = "nc_project_count"
+USER_COUNT = "nc_user_count"
+RESOURCE_COUNT = "nc_resource_count"
+
+CUSTOMER_QUOTAS: tuple[str, ...] = (PROJECT_COUNT, USER_COUNT, RESOURCE_COUNT)
+PROJECT_QUOTAS: tuple[str, ...] = (RESOURCE_COUNT,)
+
+
+@dataclass(frozen=True)
+class Quota:
+    name: str
+    usage: int
+    limit: int = UNLIMITED
+
+    def allows(self, delta: int) -> bool:
+        return delta <= 0 or self.limit == UNLIMITED or self.usage + delta <= self.limit
+
+    def require(self, delta: int) -> None:
+        if not self.allows(delta):
+            raise QuotaExceeded(self.name, self.limit, self.usage + delta)
+
+
+def quotas_of(names: tuple[str, ...], usage: Mapping[str, int], limits: Mapping[str, int]) -> list[Quota]:
+    return [Quota(n, int(usage.get(n, 0)), int(limits.get(n, UNLIMITED))) for n in names]

@@ -1,0 +1,104 @@
+"""Users, their passwords, and what a user's authentication snapshot carries."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib.domain import events
+from chalicelib.domain.context import EventContext, Principal
+
+DEFAULT_TOKEN_LIFETIME = 3600  # seconds; Waldur's default
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    username: str
+    date_joined: datetime
+    full_name: str = ""
+    email: str = ""
+    native_name: str = ""
+    organization: str = ""
+    job_title: str = ""
+    phone_number: str = ""
+    civil_number: str = ""
+    description: str = ""
+    preferred_language: str = ""
+    registration_method: str = "default"
+    is_staff: bool = False
+    is_support: bool = False
+    is_active: bool = True
+    token_lifetime: int | None = DEFAULT_TOKEN_LIFETIME
+    password_hash: str = ""
+    version: int = 0
+
+    def principal(self) -> Principal:
+        return Principal(
+            user_id=self.id,
+            username=self.username,
+            full_name=self.full_name,
+            is_staff=self.is_staff,
+            is_support=self.is_support,
+        )
+
+    def event_fields(self) -> dict[str, str]:
+        return {"affected_user_uuid": self.id, "affected_user_username": self.username}
+
+    def matches_query(self, text: str) -> bool:
+        needle = text.lower()
+        return any(needle in v.lower() for v in (self.username, self.full_name, self.email))
+
+
+# Fields whose change must reach the user's live tokens at once (they decide what a token may do).
+AUTH_FIELDS: frozenset[str] = frozenset(
+    {"username", "full_name", "is_staff", "is_support", "is_active", "token_lifetime"}
+)
+
+
+def hash_password(password: str, iterations: int, salt: str | None = None) -> str:
+    """Django's format, `pbkdf2_sha256$<iterations>$<salt>$<b64 hash>`, so hashes stay portable."""
+    salt = salt or secrets.token_hex(11)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations)
+    return f"pbkdf2_sha256${iterations}${salt}${base64.b64encode(digest).decode()}"
+
+
+def check_password(password: str, encoded: str) -> bool:
+    try:
+        algorithm, iterations, salt, _ = encoded.split("$", 3)
+    except ValueError:
+        return False
+    if algorithm != "pbkdf2_sha256":
+        return False
+    return hmac.compare_digest(hash_password(password, int(iterations), salt), encoded)
+
+
+def creation_event(user: User, ctx: EventContext) -> events.Event:
+    return events.make_event(
+        events.USER_CREATION_SUCCEEDED,
+        f"User {user.username} has been created.",
+        ctx,
+        user.event_fields(),
+    )
+
+
+def update_event(user: User, ctx: EventContext) -> events.Event:
+    return events.make_event(
+        events.USER_UPDATE_SUCCEEDED,
+        f"User {user.username} has been updated.",
+        ctx,
+        user.event_fields(),
+    )
+
+
+def deletion_event(user: User, ctx: EventContext) -> events.Event:
+    return events.make_event(
+        events.USER_DELETION_SUCCEEDED,
+        f"User {user.username} has been deleted.",
+        ctx,
+        user.event_fields(),
+    )

@@ -1,0 +1,50 @@
+"""Demo data for the local stack: a staff user (and a ready token), a customer and a project."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.domain.context import EventContext
+from chalicelib.services import auth, customers, projects, users
+from chalicelib.store import users as user_store
+
+DEMO_CUSTOMER = "Demo Organisation"
+DEMO_PROJECT = "Demo Project"
+
+
+@dataclass(frozen=True)
+class Seeded:
+    username: str
+    password: str
+    token: str
+    customer_id: str
+    project_id: str
+
+
+def seed(username: str, password: str) -> Seeded:
+    """Create the staff user and the demo objects (skipping those that already exist)."""
+    system = EventContext(ip_address="127.0.0.1")
+    user = user_store.get_by_username(username)
+    if user is None:
+        user = users.register_user(
+            system,
+            {"username": username, "full_name": "Cirrus Administrator", "is_staff": True, "token_lifetime": None},
+            password,
+        )
+    token = auth.login(username, password, system)
+    ctx = EventContext(principal=user.principal(), ip_address="127.0.0.1")
+    found = customers.list_customers(
+        user.principal(), customers.CustomerFilters(name_exact=DEMO_CUSTOMER),
+        customers.Ordering(), customers.PageRequest(),
+    ).items
+    customer = found[0] if found else customers.create_customer(
+        ctx, {"name": DEMO_CUSTOMER, "abbreviation": "DEMO", "email": "demo@example.org"}
+    )
+    existing = projects.list_projects(
+        user.principal(), projects.ProjectFilters(customers=[customer.id], name_exact=DEMO_PROJECT),
+        projects.Ordering(), projects.PageRequest(),
+    ).items
+    project = existing[0] if existing else projects.create_project(
+        ctx, customer.id, {"name": DEMO_PROJECT, "description": "Created by the local stack."}
+    )
+    return Seeded(username, password, token, customer.id, project.id)

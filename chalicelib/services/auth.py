@@ -1,0 +1,123 @@
+"""Authentication use cases: password login (Waldur's `/api-auth/password/`), logout, token checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from chalicelib.config import get_settings
+from chalicelib.domain import events
+from chalicelib.domain import tokens as domain
+from chalicelib.domain.clock import utcnow
+from chalicelib.domain.context import EventContext, Principal
+from chalicelib.domain.errors import AuthenticationFailed, LockedOut, PermissionDenied
+from chalicelib.domain.users import check_password
+from chalicelib.store import tokens as store
+from chalicelib.store import users as user_store
+from chalicelib.store.unit_of_work import UnitOfWork
+
+INVALID_CREDENTIALS = "Invalid username/password."
+INVALID_TOKEN = "Invalid token."
+EXPIRED_TOKEN = "Token has expired."
+INACTIVE_USER = "User inactive or deleted."
+LOCKED_OUT = "Account locked: too many login attempts. Please try again later."
+IMPERSONATION_DENIED = "Only staff users can impersonate other users."
+
+
+def login(username: str, password: str, ctx: EventContext) -> str:
+    """Check the credentials and return a new token key; count failures and lock out repeat offenders."""
+    settings = get_settings()
+    now = utcnow()
+    ip = ctx.ip_address or "unknown"
+    failures = store.login_failures(username, ip)
+    if failures is not None and failures.locked(now, settings.lockout_limit):
+        raise LockedOut(LOCKED_OUT)
+    user = user_store.get_by_username(username)
+    if user is None or not user.is_active or not check_password(password, user.password_hash):
+        window = now + timedelta(seconds=settings.lockout_cooloff_seconds)
+        store.record_login_failure(username, ip, now, window)
+        _record(events.make_event(
+            events.AUTH_LOGIN_FAILED_WITH_USERNAME,
+            f"User {username} failed to authenticate with username and password.",
+            ctx,
+            {"username": username},
+        ))
+        raise AuthenticationFailed(INVALID_CREDENTIALS)
+    key = domain.new_key()
+    token = domain.Token(
+        key_hash=domain.hash_key(key),
+        user_id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        is_staff=user.is_staff,
+        is_support=user.is_support,
+        is_active=user.is_active,
+        lifetime=user.token_lifetime,
+        created=now,
+        expires=domain.expiry_for(now, user.token_lifetime),
+    )
+    uow = UnitOfWork()
+    store.put(uow, token)
+    user_ctx = replace(ctx, principal=user.principal())
+    uow.record(events.make_event(
+        events.AUTH_LOGGED_IN_WITH_USERNAME,
+        f"User {user.username} authenticated successfully with username and password.",
+        user_ctx,
+        {},
+    ))
+    uow.commit()
+    if failures is not None:
+        store.clear_login_failures(username, ip)
+    return key
+
+
+def _record(event: events.Event) -> None:
+    uow = UnitOfWork()
+    uow.record(event)
+    uow.commit()
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    principal: Principal
+    key_hash: str
+
+
+def authenticate(key: str) -> Authenticated:
+    """Resolve a token key to its user (one GetItem), sliding the token's expiry forward."""
+    now = utcnow()
+    token = store.get(domain.hash_key(key)) if key else None
+    if token is None:
+        raise AuthenticationFailed(INVALID_TOKEN)
+    if not token.is_active:
+        raise AuthenticationFailed(INACTIVE_USER)
+    if token.is_expired(now):
+        raise AuthenticationFailed(EXPIRED_TOKEN)
+    renewed = token.renewed(now)
+    if renewed is not None:
+        store.extend(renewed)
+    return Authenticated(token.principal(), token.key_hash)
+
+
+def impersonate(staff: Principal, user_id: str) -> Principal:
+    """Act as another user: only staff may, and the impersonator is kept for the audit trail."""
+    if not staff.is_staff:
+        raise PermissionDenied(IMPERSONATION_DENIED)
+    user = user_store.get(user_id)
+    if user is None or not user.is_active:
+        raise AuthenticationFailed(INACTIVE_USER)
+    return replace(user.principal(), impersonator_id=staff.user_id, impersonator_username=staff.username)
+
+
+def logout(ctx: EventContext, key_hash: str) -> None:
+    """Revoke the token the request came with, and log it."""
+    assert ctx.principal is not None
+    uow = UnitOfWork()
+    store.revoke(uow, key_hash)
+    uow.record(events.make_event(
+        events.AUTH_LOGGED_OUT,
+        f"User {ctx.principal.username} has logged out.",
+        ctx,
+        {},
+    ))
+    uow.commit()

@@ -1,0 +1,180 @@
+"""Project use cases."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from chalicelib.domain import projects as domain
+from chalicelib.domain import rbac
+from chalicelib.domain.clock import utcnow
+from chalicelib.domain.context import EventContext, Principal
+from chalicelib.domain.errors import NotFound, ValidationError
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.projects import Project
+from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.store import counters, pages
+from chalicelib.store import customers as customer_store
+from chalicelib.store import projects as store
+from chalicelib.store.pages import Page
+from chalicelib.store.unit_of_work import UnitOfWork
+
+MODEL = "Project"
+INVALID_HYPERLINK = "Invalid hyperlink - Object does not exist."
+
+
+@dataclass(frozen=True)
+class ProjectFilters:
+    customers: Sequence[str] = ()
+    customer_name: str | None = None
+    name: str | None = None
+    name_exact: str | None = None
+    description: str | None = None
+    query: str | None = None
+
+    def predicate(self) -> Any:
+        checks = []
+        if self.name is not None:
+            name = self.name.lower()
+            checks.append(lambda p: name in p.name.lower())
+        if self.name_exact is not None:
+            exact = self.name_exact
+            checks.append(lambda p: p.name == exact)
+        if self.customer_name is not None:
+            customer_name = self.customer_name.lower()
+            checks.append(lambda p: customer_name in p.customer_name.lower())
+        if self.description is not None:
+            description = self.description.lower()
+            checks.append(lambda p: description in p.description.lower())
+        if self.query is not None:
+            query = self.query
+            checks.append(lambda p: p.matches_query(query))
+        if not checks:
+            return None
+        return lambda item: all(check(store.from_item(item)) for check in checks)
+
+
+_SORT_KEYS = {
+    "name": lambda item: item.name.lower(),
+    "customer_name": lambda item: item.customer_name.lower(),
+}
+ORDERING_FIELDS = ("name", "created", "customer_name")
+
+
+def get_visible(principal: Principal, project_id: str) -> Project:
+    project = store.get(project_id) if rbac.sees_all_tenants(principal) else None
+    if project is None:
+        raise NotFound(MODEL)
+    return project
+
+
+def list_projects(
+    principal: Principal, filters: ProjectFilters, ordering: Ordering, request: PageRequest
+) -> Page:
+    if not rbac.sees_all_tenants(principal):
+        return Page([], 0)
+    predicate = filters.predicate()
+    order_by = _SORT_KEYS.get(ordering.field or "")
+    # Default and `o=-created`: newest first, the order of the keys.
+    newest_first = ordering.field is None or ordering.descending
+    customer_ids = list(dict.fromkeys(filters.customers))
+    if len(customer_ids) > 1:
+        return _merge(customer_ids, predicate, order_by, ordering, newest_first, request)
+    customer_id = customer_ids[0] if customer_ids else None
+    total = None
+    if predicate is None and order_by is None:
+        total = _live_count(customer_id)
+        if total is None:
+            return Page([], 0)
+    listing = store.listing(
+        customer_id=customer_id,
+        descending=newest_first,
+        total=total,
+        predicate=predicate,
+        order_by=order_by,
+        order_descending=ordering.descending,
+    )
+    page = pages.fetch_page(listing, request.page, request.page_size)
+    return Page([store.from_item(i) for i in page.items], page.total)
+
+
+def _live_count(customer_id: str | None) -> int | None:
+    if customer_id is None:
+        return counters.value(counters.PROJECTS)
+    customer = customer_store.get(customer_id)
+    return None if customer is None else customer.projects_count
+
+
+def _merge(
+    customer_ids: list[str],
+    predicate: Any,
+    order_by: Any,
+    ordering: Ordering,
+    newest_first: bool,
+    request: PageRequest,
+) -> Page:
+    """Projects of several customers (`?customer=a,b`): read each partition, then order and page."""
+    items = []
+    for customer_id in customer_ids:
+        items += pages.read_all(store.listing(customer_id=customer_id, predicate=predicate))
+    if order_by is not None:
+        items.sort(key=order_by, reverse=ordering.descending)
+    else:
+        items.sort(key=lambda item: item.project_id, reverse=newest_first)
+    start = (request.page - 1) * request.page_size
+    return Page([store.from_item(i) for i in items[start : start + request.page_size]], len(items))
+
+
+def create_project(ctx: EventContext, customer_id: str | None, fields: Mapping[str, Any]) -> Project:
+    principal = _principal(ctx)
+    customer = customer_store.get(customer_id) if customer_id else None
+    if customer is None or not rbac.sees_all_tenants(principal):
+        raise ValidationError.field("customer", INVALID_HYPERLINK)
+    rbac.require_staff(principal)
+    project = Project(
+        id=new_id(),
+        customer_id=customer.id,
+        customer_name=customer.name,
+        customer_abbreviation=customer.abbreviation,
+        customer_native_name=customer.native_name,
+        created=utcnow(),
+        **fields,
+    )
+    project.check_dates()
+    uow = UnitOfWork()
+    store.add(uow, project)
+    uow.record(domain.creation_event(project, ctx))
+    uow.commit()
+    return replace(project, version=1)
+
+
+def update_project(ctx: EventContext, project_id: str, changes: Mapping[str, Any]) -> Project:
+    principal = _principal(ctx)
+    before = get_visible(principal, project_id)
+    rbac.require_staff(principal)
+    after = replace(before, **changes)
+    after.check_dates()
+    if after == before:
+        return before
+    uow = UnitOfWork()
+    store.save_changes(uow, before, after)
+    uow.record(domain.update_event(after, ctx))
+    uow.commit()
+    return replace(after, version=before.version + 1)
+
+
+def delete_project(ctx: EventContext, project_id: str) -> None:
+    principal = _principal(ctx)
+    project = get_visible(principal, project_id)
+    rbac.require_staff(principal)
+    project.check_removable()
+    uow = UnitOfWork()
+    store.remove(uow, project, utcnow())
+    uow.record(domain.deletion_event(project, ctx))
+    uow.commit()
+
+
+def _principal(ctx: EventContext) -> Principal:
+    assert ctx.principal is not None, "services need an authenticated caller"
+    return ctx.principal

@@ -1,0 +1,163 @@
+"""User use cases."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from chalicelib.config import get_settings
+from chalicelib.domain import rbac
+from chalicelib.domain import users as domain
+from chalicelib.domain.clock import utcnow
+from chalicelib.domain.context import EventContext, Principal
+from chalicelib.domain.errors import NotFound, PermissionDenied, ValidationError
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.users import User
+from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.store import counters, pages, tokens
+from chalicelib.store import users as store
+from chalicelib.store.pages import Page
+from chalicelib.store.unit_of_work import UnitOfWork
+
+MODEL = "User"
+
+
+@dataclass(frozen=True)
+class UserFilters:
+    username: str | None = None
+    username_exact: str | None = None
+    full_name: str | None = None
+    email: str | None = None
+    is_active: bool | None = None
+    is_staff: bool | None = None
+    is_support: bool | None = None
+    query: str | None = None
+
+    def matches(self, user: User) -> bool:
+        for name in ("username", "full_name", "email"):
+            value = getattr(self, name)
+            if value is not None and value.lower() not in getattr(user, name).lower():
+                return False
+        for name in ("is_active", "is_staff", "is_support"):
+            value = getattr(self, name)
+            if value is not None and getattr(user, name) != value:
+                return False
+        if self.username_exact is not None and user.username != self.username_exact:
+            return False
+        return self.query is None or user.matches_query(self.query)
+
+    def predicate(self) -> Any:
+        """An item predicate for the slow path, or None when nothing filters beyond the key."""
+        narrowing = {k: v for k, v in vars(self).items() if v is not None and k != "username_exact"}
+        if not narrowing:
+            return None
+        return lambda item: self.matches(store.from_item(item))
+
+
+ORDERING_FIELDS = ("username", "full_name", "email", "date_joined", "is_active", "is_staff")
+
+
+def get_visible(principal: Principal, user_id: str) -> User:
+    user = store.get(user_id) if rbac.can_see_user(principal, user_id) else None
+    if user is None:
+        raise NotFound(MODEL)
+    return user
+
+
+def list_users(principal: Principal, filters: UserFilters, ordering: Ordering, request: PageRequest) -> Page:
+    if not principal.reads_everything:
+        # Without roles a user shares no customer or project with anybody: they see themselves.
+        me = store.get(principal.user_id)
+        visible = [me] if me is not None and filters.matches(me) else []
+        return Page(visible[(request.page - 1) * request.page_size :][: request.page_size], len(visible))
+    listing = store.listing(
+        username_exact=filters.username_exact,
+        descending=ordering.field == "username" and ordering.descending,
+        predicate=filters.predicate(),
+    )
+    if ordering.field not in (None, "username"):
+        field = ordering.field or ""
+        listing = replace(
+            listing, order_by=lambda item: _sort_value(store.from_item(item), field), descending=ordering.descending
+        )
+    if listing.predicate is None and listing.order_by is None:
+        listing = replace(listing, known_total=counters.value(counters.USERS))
+    page = pages.fetch_page(listing, request.page, request.page_size)
+    return Page([store.from_item(i) for i in page.items], page.total)
+
+
+def _sort_value(user: User, field: str) -> Any:
+    value = getattr(user, field)
+    return value.lower() if isinstance(value, str) else value
+
+
+def create_user(ctx: EventContext, fields: Mapping[str, Any], password: str | None) -> User:
+    principal = _principal(ctx)
+    rbac.require_staff(principal)
+    return register_user(ctx, fields, password)
+
+
+def register_user(ctx: EventContext, fields: Mapping[str, Any], password: str | None) -> User:
+    """Create a user without a permission check (the local stack's seed and staff creation use it)."""
+    password_hash = (
+        domain.hash_password(password, get_settings().password_iterations) if password else ""
+    )
+    user = User(id=new_id(), date_joined=utcnow(), password_hash=password_hash, **fields)
+    uow = UnitOfWork()
+    store.add(uow, user)
+    uow.record(domain.creation_event(user, ctx))
+    uow.commit()
+    return replace(user, version=1)
+
+
+def update_user(ctx: EventContext, user_id: str, changes: Mapping[str, Any]) -> User:
+    principal = _principal(ctx)
+    before = get_visible(principal, user_id)
+    if not rbac.can_change_user(principal, user_id):
+        raise PermissionDenied()
+    forbidden = sorted(k for k in changes if k in rbac.STAFF_ONLY_USER_FIELDS and changes[k] != getattr(before, k))
+    if forbidden and not principal.is_staff:
+        raise PermissionDenied(f"Only staff can change {', '.join(forbidden)}.")
+    after = replace(before, **changes)
+    if after == before:
+        return before
+    uow = UnitOfWork()
+    store.save_changes(uow, before, after)
+    uow.record(domain.update_event(after, ctx))
+    uow.commit()
+    if any(getattr(after, f) != getattr(before, f) for f in domain.AUTH_FIELDS):
+        tokens.refresh_snapshots(after)
+    return replace(after, version=before.version + 1)
+
+
+def set_password(ctx: EventContext, user_id: str, password: str) -> None:
+    principal = _principal(ctx)
+    before = get_visible(principal, user_id)
+    if not rbac.can_change_user(principal, user_id):
+        raise PermissionDenied()
+    if len(password) < 8:
+        raise ValidationError.field("password", "This password is too short. It must contain at least 8 characters.")
+    after = replace(before, password_hash=domain.hash_password(password, get_settings().password_iterations))
+    uow = UnitOfWork()
+    store.save_changes(uow, before, after)
+    uow.record(domain.update_event(after, ctx))
+    uow.commit()
+
+
+def delete_user(ctx: EventContext, user_id: str) -> None:
+    principal = _principal(ctx)
+    user = get_visible(principal, user_id)
+    rbac.require_staff(principal)
+    if user.id == principal.user_id:
+        raise ValidationError(["You cannot delete yourself."])
+    uow = UnitOfWork()
+    store.remove(uow, user)
+    uow.record(domain.deletion_event(user, ctx))
+    uow.commit()
+    tokens.refresh_snapshots(replace(user, is_active=False))
+
+
+def _principal(ctx: EventContext) -> Principal:
+    assert ctx.principal is not None, "services need an authenticated caller"
+    return ctx.principal

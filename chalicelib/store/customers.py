@@ -1,0 +1,177 @@
+"""Customer items: one per customer in its own partition (`CUST#<id>` / `#META`).
+
+Quota usage lives on the item and is moved in place by the writers of projects (and later users
+and resources) in their own transactions, so a customer page shows counts without extra reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields as dc_fields
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pynamodb.expressions.update import Action
+
+from chalicelib.domain.customers import Customer
+from chalicelib.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
+from chalicelib.domain.quotas import CUSTOMER_QUOTAS, UNLIMITED
+from chalicelib.store import counters, keys
+from chalicelib.store.items import CustomerItem
+from chalicelib.store.pages import Listing
+from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
+
+# Domain fields kept in the item's `fields` document (the rest have attributes or keys of their own).
+_DOC_FIELDS = tuple(
+    f.name
+    for f in dc_fields(Customer)
+    if f.name not in {"id", "name", "created", "quota_usage", "quota_limits", "version"}
+)
+
+
+def _to_doc(customer: Customer) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for name in _DOC_FIELDS:
+        value = getattr(customer, name)
+        if isinstance(value, Decimal):
+            value = str(value)
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        doc[name] = value
+    return doc
+
+
+def _from_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    values = {k: v for k, v in doc.items() if k in _DOC_FIELDS}
+    if "default_tax_percent" in values:
+        values["default_tax_percent"] = Decimal(str(values["default_tax_percent"]))
+    if values.get("accounting_start_date"):
+        values["accounting_start_date"] = datetime.fromisoformat(values["accounting_start_date"])
+    return values
+
+
+def from_item(item: CustomerItem) -> Customer:
+    return Customer(
+        id=item.customer_id,
+        name=item.name,
+        created=item.created,
+        quota_usage={k: int(v) for k, v in (item.quota_usage.as_dict() or {}).items()},
+        quota_limits={k: int(v) for k, v in (item.quota_limits.as_dict() or {}).items()},
+        version=int(item.version),
+        **_from_doc(item.fields or {}),
+    )
+
+
+def _key(customer_id: str) -> CustomerItem:
+    return CustomerItem(pk=keys.customer_pk(customer_id), sk=keys.META)
+
+
+def get(customer_id: str) -> Customer | None:
+    """The customer, read consistently from its partition; None if there is none."""
+    try:
+        return from_item(CustomerItem.get(keys.customer_pk(customer_id), keys.META, consistent_read=True))
+    except CustomerItem.DoesNotExist:
+        return None
+
+
+def add(uow: UnitOfWork, customer: Customer) -> None:
+    item = CustomerItem(
+        pk=keys.customer_pk(customer.id),
+        sk=keys.META,
+        gsi1pk=keys.CUSTOMERS,
+        gsi1sk=customer.id,
+        gsi2pk=keys.CUSTOMERS,
+        gsi2sk=keys.customer_by_name_sk(customer.name, customer.id),
+        customer_id=customer.id,
+        name=customer.name,
+        created=customer.created,
+        fields=_to_doc(customer),
+        quota_usage={q: 0 for q in CUSTOMER_QUOTAS},
+        quota_limits={q: UNLIMITED for q in CUSTOMER_QUOTAS},
+        version=1,
+    )
+    uow.put(item, condition=CustomerItem.pk.does_not_exist())
+    counters.add(uow, counters.CUSTOMERS, 1)
+
+
+def save_changes(uow: UnitOfWork, before: Customer, after: Customer) -> None:
+    """Write the fields that differ between `before` and `after`, if nobody changed it meanwhile."""
+    actions: list[Action] = [CustomerItem.version.add(1)]
+    if after.name != before.name:
+        actions += [
+            CustomerItem.name.set(after.name),
+            CustomerItem.gsi2sk.set(keys.customer_by_name_sk(after.name, after.id)),
+        ]
+    doc = _to_doc(after)
+    if doc != _to_doc(before):
+        actions.append(CustomerItem.fields.set(doc))
+    uow.update(
+        _key(after.id),
+        actions,
+        condition=CustomerItem.version == before.version,
+        on_conflict=Conflict(LOST_RACE),
+    )
+
+
+def remove(uow: UnitOfWork, customer: Customer) -> None:
+    """Delete the customer, provided it still has no projects and is unchanged."""
+    uow.delete(
+        _key(customer.id),
+        condition=(CustomerItem.version == customer.version)
+        & (CustomerItem.quota_usage["nc_project_count"] == 0),
+        on_conflict=Conflict("Cannot delete organization with existing projects."),
+    )
+    counters.add(uow, counters.CUSTOMERS, -1)
+
+
+def take_one(uow: UnitOfWork, customer_id: str, quota: str) -> None:
+    """Use one more unit of the customer's `quota`, refused atomically when the limit is reached.
+
+    DynamoDB conditions cannot do arithmetic, so an increment is one unit (`usage < limit`); that
+    is how projects, users and resources are counted.
+    """
+    usage = CustomerItem.quota_usage[quota]
+    limit = CustomerItem.quota_limits[quota]
+    uow.update(
+        _key(customer_id),
+        [usage.add(1)],
+        condition=CustomerItem.pk.exists() & ((limit == UNLIMITED) | (usage < limit)),
+        on_conflict=lambda: _quota_error(customer_id, quota),
+    )
+
+
+def release_one(uow: UnitOfWork, customer_id: str, quota: str) -> None:
+    uow.update(
+        _key(customer_id),
+        [CustomerItem.quota_usage[quota].add(-1)],
+        condition=CustomerItem.pk.exists(),
+        on_conflict=NotFound("Customer"),
+    )
+
+
+def _quota_error(customer_id: str, quota: str) -> DomainError:
+    current = get(customer_id)
+    if current is None:
+        return NotFound("Customer")
+    q = next(q for q in current.quotas if q.name == quota)
+    return QuotaExceeded(q.name, q.limit, q.usage + 1)
+
+
+def listing(*, name_exact: str | None = None, by_created: bool = False, descending: bool = False,
+            total: int | None = None) -> Listing:
+    """All customers by name (gsi2) or by creation (gsi1); `name_exact` narrows to one name."""
+    if name_exact is not None:
+        return Listing(
+            partition=keys.CUSTOMERS,
+            prefix=keys.name_prefix(name_exact),
+            index="gsi2",
+            predicate=lambda item: item.name == name_exact,
+            item_type=CustomerItem,
+        )
+    return Listing(
+        partition=keys.CUSTOMERS,
+        index="gsi1" if by_created else "gsi2",
+        forward=not descending,
+        known_total=total,
+        item_type=CustomerItem,
+    )

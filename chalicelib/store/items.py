@@ -1,0 +1,148 @@
+"""pynamodb models of the single table. One base model owns the physical schema; each entity is a
+discriminated subclass, so a Query over a partition returns typed items.
+
+Versions are managed explicitly (a plain number, conditioned on and bumped by field updates) rather
+than with pynamodb's VersionAttribute, because counters (quota usage) are updated in place by other
+writers and must not invalidate a concurrent edit of the entity's fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    JSONAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.store import schema
+
+
+class _Gsi1(GlobalSecondaryIndex["BaseItem"]):
+    class Meta:
+        index_name = schema.GSI1.name
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class _Gsi2(GlobalSecondaryIndex["BaseItem"]):
+    class Meta:
+        index_name = schema.GSI2.name
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class BaseItem(Model):
+    class Meta:
+        table_name = "cirrus"  # bound at runtime from settings (store/table.py)
+        region = "us-east-1"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    type = DiscriminatorAttribute()
+    version = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)
+
+    gsi1 = _Gsi1()
+    gsi2 = _Gsi2()
+
+
+class CounterItem(BaseItem, discriminator="counter"):
+    value = NumberAttribute(default=0)
+
+
+class CustomerItem(BaseItem, discriminator="customer"):
+    customer_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    created = UTCDateTimeAttribute()
+    fields = JSONAttribute(default=dict)  # the free-text and optional fields, as stored values
+    quota_usage = MapAttribute[str, Any](default=dict)
+    quota_limits = MapAttribute[str, Any](default=dict)
+
+
+class ProjectItem(BaseItem, discriminator="project"):
+    project_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    created = UTCDateTimeAttribute()
+    customer_name = UnicodeAttribute(default="")
+    customer_abbreviation = UnicodeAttribute(default="")
+    customer_native_name = UnicodeAttribute(default="")
+    fields = JSONAttribute(default=dict)
+    removed = UTCDateTimeAttribute(null=True)
+    quota_usage = MapAttribute[str, Any](default=dict)
+    quota_limits = MapAttribute[str, Any](default=dict)
+
+
+class UserItem(BaseItem, discriminator="user"):
+    user_id = UnicodeAttribute()
+    username = UnicodeAttribute()
+    date_joined = UTCDateTimeAttribute()
+    password_hash = UnicodeAttribute(default="")
+    is_staff = BooleanAttribute(default=False)
+    is_support = BooleanAttribute(default=False)
+    is_active = BooleanAttribute(default=True)
+    token_lifetime = NumberAttribute(null=True)
+    fields = JSONAttribute(default=dict)
+
+
+class UsernameItem(BaseItem, discriminator="username"):
+    """Guards username uniqueness (conditional put) and resolves a login name to a user."""
+
+    user_id = UnicodeAttribute()
+
+
+class TokenItem(BaseItem, discriminator="token"):
+    """A live API token, keyed by the SHA-256 of its key, carrying the user's auth snapshot."""
+
+    user_id = UnicodeAttribute()
+    username = UnicodeAttribute()
+    full_name = UnicodeAttribute(default="")
+    is_staff = BooleanAttribute(default=False)
+    is_support = BooleanAttribute(default=False)
+    is_active = BooleanAttribute(default=True)
+    lifetime = NumberAttribute(null=True)
+    created = UTCDateTimeAttribute()
+    expires = UTCDateTimeAttribute(null=True)
+
+
+class LoginFailuresItem(BaseItem, discriminator="login_failures"):
+    count = NumberAttribute(default=0)
+    window_ends = UTCDateTimeAttribute()
+
+
+class EventItem(BaseItem, discriminator="event"):
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    message = UnicodeAttribute()
+    created = UTCDateTimeAttribute()
+    context = JSONAttribute(default=dict)
+
+
+ALL_MODELS: tuple[type[BaseItem], ...] = (
+    BaseItem,
+    CounterItem,
+    CustomerItem,
+    ProjectItem,
+    UserItem,
+    UsernameItem,
+    TokenItem,
+    LoginFailuresItem,
+    EventItem,
+)

@@ -1,0 +1,100 @@
+"""Paging a partition of the single table the way Waldur pages a queryset.
+
+Fast path (no post-filter, order given by the key): read `page_size` items, after a keys-only read
+that steps over earlier pages; the total comes from a counter the writers keep, so a first page
+costs one Query whatever the table holds. Slow path (a filter or an ordering no key provides): read
+the partition, filter and sort in memory. Callers choose keys so that the common lists take the
+fast path; ACCESS_PATTERNS.md says which do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.expressions.condition import Condition
+
+from chalicelib.store.items import BaseItem
+
+
+@dataclass(frozen=True)
+class Listing:
+    partition: str
+    prefix: str | None = None
+    index: str | None = None  # None: the table; else "gsi1" or "gsi2"
+    forward: bool = True
+    predicate: Callable[[Any], bool] | None = None
+    order_by: Callable[[Any], Any] | None = None
+    descending: bool = False
+    known_total: int | None = None
+    item_type: type[BaseItem] = BaseItem
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    total: int
+
+
+def _key_names(index: str | None) -> list[str]:
+    names = ["pk", "sk"]
+    if index:
+        names += [f"{index}pk", f"{index}sk"]
+    return names
+
+
+def _condition(listing: Listing) -> Condition | None:
+    if listing.prefix is None:
+        return None
+    attr = BaseItem.sk if listing.index is None else getattr(BaseItem, f"{listing.index}sk")
+    return attr.startswith(listing.prefix)  # type: ignore[no-any-return]
+
+
+def _query(listing: Listing, **kwargs: Any) -> Any:
+    target = BaseItem if listing.index is None else getattr(BaseItem, listing.index)
+    return target.query(
+        listing.partition,
+        range_key_condition=_condition(listing),
+        scan_index_forward=listing.forward,
+        **kwargs,
+    )
+
+
+def _typed(items: Iterator[Any], item_type: type[BaseItem]) -> list[Any]:
+    return [i for i in items if isinstance(i, item_type)]
+
+
+def read_all(listing: Listing) -> list[Any]:
+    """Every item of the listing, filtered and ordered (the slow path)."""
+    items = _typed(_query(listing), listing.item_type)
+    if listing.predicate is not None:
+        items = [i for i in items if listing.predicate(i)]
+    if listing.order_by is not None:
+        items.sort(key=listing.order_by, reverse=listing.descending)
+    return items
+
+
+def fetch_page(listing: Listing, page: int, page_size: int) -> Page:
+    """Items of page `page` (1-based) and the listing's total."""
+    if listing.predicate is not None or listing.order_by is not None:
+        items = read_all(listing)
+        start = (page - 1) * page_size
+        return Page(items[start : start + page_size], len(items))
+
+    total = listing.known_total
+    if total is None:
+        total = BaseItem.count(
+            listing.partition, range_key_condition=_condition(listing), index_name=listing.index
+        )
+    skip = (page - 1) * page_size
+    if page_size <= 0 or skip >= total:
+        return Page([], total)
+    start_key = None
+    if skip:
+        stepped = _query(listing, limit=skip, attributes_to_get=_key_names(listing.index))
+        if sum(1 for _ in stepped) < skip:
+            return Page([], total)
+        start_key = stepped.last_evaluated_key
+    results = _query(listing, limit=page_size, last_evaluated_key=start_key)
+    return Page(_typed(results, listing.item_type), total)

@@ -1,0 +1,193 @@
+"""Project items live in their customer's partition (`CUST#<c>` / `PROJ#<p>`).
+
+gsi1 (`PROJ#<p>`) finds a project from its id alone; gsi2 (`PROJECTS`) lists every live project by
+creation. Removal is soft: the item moves to `RMPROJ#<p>` (same transaction), leaving the live
+prefix and the sparse gsi2 list, but stays readable for the audit trail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+
+from pynamodb.expressions.update import Action
+
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.projects import Project
+from chalicelib.domain.quotas import PROJECT_COUNT, PROJECT_QUOTAS, RESOURCE_COUNT, UNLIMITED
+from chalicelib.store import counters, customers, keys
+from chalicelib.store.errors import UpdateError
+from chalicelib.store.errors import lost_condition as _lost_condition
+from chalicelib.store.items import BaseItem, ProjectItem
+from chalicelib.store.pages import Listing
+from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
+
+_DOC_FIELDS = ("description", "backend_id", "start_date", "end_date", "is_industry")
+HAS_RESOURCES = "Project has resources. Please remove them before deleting the project."
+
+
+def _to_doc(project: Project) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for name in _DOC_FIELDS:
+        value = getattr(project, name)
+        doc[name] = value.isoformat() if isinstance(value, date) else value
+    return doc
+
+
+def _from_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    values = {k: v for k, v in doc.items() if k in _DOC_FIELDS}
+    for name in ("start_date", "end_date"):
+        if values.get(name):
+            values[name] = date.fromisoformat(values[name])
+    return values
+
+
+def from_item(item: ProjectItem) -> Project:
+    return Project(
+        id=item.project_id,
+        customer_id=item.customer_id,
+        name=item.name,
+        created=item.created,
+        customer_name=item.customer_name,
+        customer_abbreviation=item.customer_abbreviation,
+        customer_native_name=item.customer_native_name,
+        removed=item.removed,
+        quota_usage={k: int(v) for k, v in (item.quota_usage.as_dict() or {}).items()},
+        quota_limits={k: int(v) for k, v in (item.quota_limits.as_dict() or {}).items()},
+        version=int(item.version),
+        **_from_doc(item.fields or {}),
+    )
+
+
+def _item(project: Project, removed: datetime | None = None) -> ProjectItem:
+    live = removed is None
+    return ProjectItem(
+        pk=keys.customer_pk(project.customer_id),
+        sk=keys.project_sk(project.id) if live else keys.removed_project_sk(project.id),
+        gsi1pk=keys.project_lookup(project.id),
+        gsi1sk=keys.META if live else keys.REMOVED,
+        gsi2pk=keys.PROJECTS if live else None,
+        gsi2sk=project.id if live else None,
+        project_id=project.id,
+        customer_id=project.customer_id,
+        name=project.name,
+        created=project.created,
+        customer_name=project.customer_name,
+        customer_abbreviation=project.customer_abbreviation,
+        customer_native_name=project.customer_native_name,
+        fields=_to_doc(project),
+        removed=removed,
+        quota_usage=project.quota_usage or {q: 0 for q in PROJECT_QUOTAS},
+        quota_limits=project.quota_limits or {q: UNLIMITED for q in PROJECT_QUOTAS},
+        version=project.version,
+    )
+
+
+def _key(project: Project) -> ProjectItem:
+    return ProjectItem(pk=keys.customer_pk(project.customer_id), sk=keys.project_sk(project.id))
+
+
+def get(project_id: str) -> Project | None:
+    """The live project with this id (one gsi1 Query), or None."""
+    for item in BaseItem.gsi1.query(keys.project_lookup(project_id), BaseItem.gsi1sk == keys.META):
+        if isinstance(item, ProjectItem):
+            return from_item(item)
+    return None
+
+
+def add(uow: UnitOfWork, project: Project) -> None:
+    """Create the project and count it against its customer's quota, atomically."""
+    uow.put(_item(replace(project, version=1)), condition=ProjectItem.pk.does_not_exist())
+    customers.take_one(uow, project.customer_id, PROJECT_COUNT)
+    counters.add(uow, counters.PROJECTS, 1)
+
+
+def save_changes(uow: UnitOfWork, before: Project, after: Project) -> None:
+    actions: list[Action] = [ProjectItem.version.add(1)]
+    if after.name != before.name:
+        actions.append(ProjectItem.name.set(after.name))
+    doc = _to_doc(after)
+    if doc != _to_doc(before):
+        actions.append(ProjectItem.fields.set(doc))
+    uow.update(
+        _key(after),
+        actions,
+        condition=ProjectItem.version == before.version,
+        on_conflict=Conflict(LOST_RACE),
+    )
+
+
+def remove(uow: UnitOfWork, project: Project, when: datetime) -> None:
+    """Soft-delete: move the item out of the live lists, if it is unchanged and holds no resources."""
+    uow.delete(
+        _key(project),
+        condition=(ProjectItem.version == project.version)
+        & (ProjectItem.quota_usage[RESOURCE_COUNT] == 0),
+        on_conflict=lambda: _removal_error(project.id),
+    )
+    uow.put(_item(replace(project, version=project.version + 1), removed=when))
+    customers.release_one(uow, project.customer_id, PROJECT_COUNT)
+    counters.add(uow, counters.PROJECTS, -1)
+
+
+def _removal_error(project_id: str) -> Conflict:
+    current = get(project_id)
+    return Conflict(HAS_RESOURCES if current and current.resources_count else LOST_RACE)
+
+
+def follow_customer_rename(customer_id: str, name: str, abbreviation: str, native_name: str) -> int:
+    """Refresh the customer's names denormalised on its live projects; returns how many changed.
+
+    Runs after the customer's own update committed. Each write is conditional on the project still
+    existing, so a project removed meanwhile is skipped rather than resurrected.
+    """
+    changed = 0
+    listing_ = BaseItem.query(
+        keys.customer_pk(customer_id),
+        BaseItem.sk.startswith(keys.PROJECT_PREFIX),
+        attributes_to_get=["pk", "sk"],
+    )
+    for item in listing_:
+        try:
+            ProjectItem(pk=item.pk, sk=item.sk).update(
+                actions=[
+                    ProjectItem.customer_name.set(name),
+                    ProjectItem.customer_abbreviation.set(abbreviation),
+                    ProjectItem.customer_native_name.set(native_name),
+                ],
+                condition=ProjectItem.pk.exists(),
+                add_version_condition=False,
+            )
+            changed += 1
+        except UpdateError as exc:
+            if not _lost_condition(exc):
+                raise
+            continue
+    return changed
+
+
+def listing(*, customer_id: str | None = None, descending: bool = True, total: int | None = None,
+            predicate: Any = None, order_by: Any = None, order_descending: bool = False) -> Listing:
+    """Live projects, newest first by default: one customer's (its partition) or all (gsi2)."""
+    if customer_id is not None:
+        return Listing(
+            partition=keys.customer_pk(customer_id),
+            prefix=keys.PROJECT_PREFIX,
+            forward=not descending,
+            known_total=total,
+            predicate=predicate,
+            order_by=order_by,
+            descending=order_descending,
+            item_type=ProjectItem,
+        )
+    return Listing(
+        partition=keys.PROJECTS,
+        index="gsi2",
+        forward=not descending,
+        known_total=total,
+        predicate=predicate,
+        order_by=order_by,
+        descending=order_descending,
+        item_type=ProjectItem,
+    )

@@ -1,0 +1,152 @@
+"""Token items (`TOKEN#<sha256 of key>`): one GetItem authenticates a request.
+
+Each token carries a snapshot of its user's auth fields; the user's tokens are found through gsi1
+(`USER#<u>` / `TOKEN#...`) when those fields change. Expired items are removed by the table's TTL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from chalicelib.domain.tokens import LoginFailures, Token
+from chalicelib.domain.users import User
+from chalicelib.store import keys
+from chalicelib.store.errors import UpdateError, lost_condition as _lost_condition
+from chalicelib.store.items import BaseItem, LoginFailuresItem, TokenItem
+from chalicelib.store.unit_of_work import UnitOfWork
+
+# Keep an expired token's item a little past its expiry (TTL deletion is lazy anyway).
+_GRACE_SECONDS = 86_400
+
+
+def _from_item(item: TokenItem) -> Token:
+    return Token(
+        key_hash=item.pk.removeprefix(keys.TOKEN_PREFIX),
+        user_id=item.user_id,
+        username=item.username,
+        full_name=item.full_name,
+        is_staff=item.is_staff,
+        is_support=item.is_support,
+        is_active=item.is_active,
+        lifetime=None if item.lifetime is None else int(item.lifetime),
+        created=item.created,
+        expires=item.expires,
+    )
+
+
+def _ttl(expires: datetime | None) -> datetime | None:
+    return None if expires is None else expires + timedelta(seconds=_GRACE_SECONDS)
+
+
+def get(key_hash: str) -> Token | None:
+    try:
+        return _from_item(TokenItem.get(keys.token_pk(key_hash), keys.META))
+    except TokenItem.DoesNotExist:
+        return None
+
+
+def put(uow: UnitOfWork, token: Token) -> None:
+    item = TokenItem(
+        pk=keys.token_pk(token.key_hash),
+        sk=keys.META,
+        gsi1pk=keys.user_pk(token.user_id),
+        gsi1sk=keys.token_pk(token.key_hash),
+        user_id=token.user_id,
+        username=token.username,
+        full_name=token.full_name,
+        is_staff=token.is_staff,
+        is_support=token.is_support,
+        is_active=token.is_active,
+        lifetime=token.lifetime,
+        created=token.created,
+        expires=token.expires,
+        expires_at=_ttl(token.expires),
+    )
+    uow.put(item, condition=TokenItem.pk.does_not_exist())
+
+
+def extend(token: Token) -> None:
+    """Store the token's new expiry (if the token still exists: a logout wins)."""
+    try:
+        TokenItem(pk=keys.token_pk(token.key_hash), sk=keys.META).update(
+            actions=[TokenItem.expires.set(token.expires), TokenItem.expires_at.set(_ttl(token.expires))],
+            condition=TokenItem.pk.exists(),
+            add_version_condition=False,
+        )
+    except UpdateError as exc:
+        if not _lost_condition(exc):
+            raise
+        pass
+
+
+def revoke(uow: UnitOfWork, key_hash: str) -> None:
+    uow.delete(TokenItem(pk=keys.token_pk(key_hash), sk=keys.META))
+
+
+def delete(key_hash: str) -> None:
+    TokenItem(pk=keys.token_pk(key_hash), sk=keys.META).delete(add_version_condition=False)
+
+
+def user_token_hashes(user_id: str) -> list[str]:
+    items = BaseItem.gsi1.query(keys.user_pk(user_id), BaseItem.gsi1sk.startswith(keys.TOKEN_PREFIX))
+    return [i.pk.removeprefix(keys.TOKEN_PREFIX) for i in items if isinstance(i, TokenItem)]
+
+
+def refresh_snapshots(user: User) -> None:
+    """Bring every live token of `user` in line with the user (or drop them if deactivated)."""
+    for key_hash in user_token_hashes(user.id):
+        if not user.is_active:
+            delete(key_hash)
+            continue
+        try:
+            TokenItem(pk=keys.token_pk(key_hash), sk=keys.META).update(
+                actions=[
+                    TokenItem.username.set(user.username),
+                    TokenItem.full_name.set(user.full_name),
+                    TokenItem.is_staff.set(user.is_staff),
+                    TokenItem.is_support.set(user.is_support),
+                    TokenItem.is_active.set(user.is_active),
+                    TokenItem.lifetime.set(user.token_lifetime),
+                ],
+                condition=TokenItem.pk.exists(),
+                add_version_condition=False,
+            )
+        except UpdateError as exc:
+            if not _lost_condition(exc):
+                raise
+            continue
+
+
+def login_failures(username: str, ip_address: str) -> LoginFailures | None:
+    try:
+        item = LoginFailuresItem.get(keys.login_failures_pk(username, ip_address), keys.META)
+    except LoginFailuresItem.DoesNotExist:
+        return None
+    return LoginFailures(count=int(item.count), window_ends=item.window_ends)
+
+
+def record_login_failure(username: str, ip_address: str, now: datetime, window_ends: datetime) -> None:
+    """Count one failure; a window that has ended starts afresh."""
+    key = LoginFailuresItem(pk=keys.login_failures_pk(username, ip_address), sk=keys.META)
+    try:
+        key.update(
+            actions=[LoginFailuresItem.count.add(1)],
+            condition=LoginFailuresItem.window_ends > now,
+            add_version_condition=False,
+        )
+    except UpdateError as exc:
+        if not _lost_condition(exc):
+            raise
+        LoginFailuresItem(
+            pk=key.pk,
+            sk=keys.META,
+            count=1,
+            window_ends=window_ends,
+            expires_at=window_ends,
+        ).save()
+
+
+def clear_login_failures(username: str, ip_address: str) -> None:
+    LoginFailuresItem(pk=keys.login_failures_pk(username, ip_address), sk=keys.META).delete(
+        add_version_condition=False
+    )

@@ -1,0 +1,137 @@
+"""User items (`USER#<u>` / `#META`), the username guard (`USERNAME#<name>`), and users by name (gsi2)."""
+
+from __future__ import annotations
+
+from dataclasses import fields as dc_fields
+from typing import Any
+
+from pynamodb.expressions.update import Action
+
+from chalicelib.domain.errors import Conflict, ValidationError
+from chalicelib.domain.users import User
+from chalicelib.store import counters, keys
+from chalicelib.store.items import UserItem, UsernameItem
+from chalicelib.store.pages import Listing
+from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
+
+_ATTR_FIELDS = ("username", "date_joined", "password_hash", "is_staff", "is_support", "is_active",
+                "token_lifetime")
+_DOC_FIELDS = tuple(
+    f.name for f in dc_fields(User) if f.name not in {"id", "version", *_ATTR_FIELDS}
+)
+USERNAME_TAKEN = "A user with that username already exists."
+
+
+def from_item(item: UserItem) -> User:
+    doc = {k: v for k, v in (item.fields or {}).items() if k in _DOC_FIELDS}
+    return User(
+        id=item.user_id,
+        username=item.username,
+        date_joined=item.date_joined,
+        password_hash=item.password_hash,
+        is_staff=item.is_staff,
+        is_support=item.is_support,
+        is_active=item.is_active,
+        token_lifetime=None if item.token_lifetime is None else int(item.token_lifetime),
+        version=int(item.version),
+        **doc,
+    )
+
+
+def _doc(user: User) -> dict[str, Any]:
+    return {name: getattr(user, name) for name in _DOC_FIELDS}
+
+
+def _key(user_id: str) -> UserItem:
+    return UserItem(pk=keys.user_pk(user_id), sk=keys.META)
+
+
+def get(user_id: str) -> User | None:
+    try:
+        return from_item(UserItem.get(keys.user_pk(user_id), keys.META, consistent_read=True))
+    except UserItem.DoesNotExist:
+        return None
+
+
+def get_by_username(username: str) -> User | None:
+    """Resolve a login name (two GetItems: the guard, then the user)."""
+    try:
+        guard = UsernameItem.get(keys.username_pk(username), keys.META, consistent_read=True)
+    except UsernameItem.DoesNotExist:
+        return None
+    return get(guard.user_id)
+
+
+def _guard(uow: UnitOfWork, user: User) -> None:
+    uow.put(
+        UsernameItem(pk=keys.username_pk(user.username), sk=keys.META, user_id=user.id),
+        condition=UsernameItem.pk.does_not_exist(),
+        on_conflict=ValidationError.field("username", USERNAME_TAKEN),
+    )
+
+
+def add(uow: UnitOfWork, user: User) -> None:
+    _guard(uow, user)
+    uow.put(
+        UserItem(
+            pk=keys.user_pk(user.id),
+            sk=keys.META,
+            gsi2pk=keys.USERS,
+            gsi2sk=keys.user_by_name_sk(user.username, user.id),
+            user_id=user.id,
+            username=user.username,
+            date_joined=user.date_joined,
+            password_hash=user.password_hash,
+            is_staff=user.is_staff,
+            is_support=user.is_support,
+            is_active=user.is_active,
+            token_lifetime=user.token_lifetime,
+            fields=_doc(user),
+            version=1,
+        ),
+        condition=UserItem.pk.does_not_exist(),
+    )
+    counters.add(uow, counters.USERS, 1)
+
+
+def save_changes(uow: UnitOfWork, before: User, after: User) -> None:
+    actions: list[Action] = [UserItem.version.add(1)]
+    for name in _ATTR_FIELDS:
+        if getattr(after, name) != getattr(before, name):
+            actions.append(getattr(UserItem, name).set(getattr(after, name)))
+    if after.username != before.username:
+        actions.append(UserItem.gsi2sk.set(keys.user_by_name_sk(after.username, after.id)))
+        uow.delete(UsernameItem(pk=keys.username_pk(before.username), sk=keys.META))
+        _guard(uow, after)
+    if _doc(after) != _doc(before):
+        actions.append(UserItem.fields.set(_doc(after)))
+    uow.update(
+        _key(after.id), actions, condition=UserItem.version == before.version, on_conflict=Conflict(LOST_RACE)
+    )
+
+
+def remove(uow: UnitOfWork, user: User) -> None:
+    uow.delete(_key(user.id), condition=UserItem.version == user.version, on_conflict=Conflict(LOST_RACE))
+    uow.delete(UsernameItem(pk=keys.username_pk(user.username), sk=keys.META))
+    counters.add(uow, counters.USERS, -1)
+
+
+def listing(*, username_exact: str | None = None, descending: bool = False, total: int | None = None,
+            predicate: Any = None) -> Listing:
+    """All users by username (gsi2)."""
+    if username_exact is not None:
+        return Listing(
+            partition=keys.USERS,
+            prefix=keys.name_prefix(username_exact),
+            index="gsi2",
+            predicate=lambda item: item.username == username_exact,
+            item_type=UserItem,
+        )
+    return Listing(
+        partition=keys.USERS,
+        index="gsi2",
+        forward=not descending,
+        known_total=total,
+        predicate=predicate,
+        item_type=UserItem,
+    )

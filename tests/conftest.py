@@ -1,0 +1,95 @@
+"""Shared fixtures: an in-process moto AWS with the real table, the Chalice test client, users."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+# Before anything imports boto3: never reach real AWS, and keep password hashing cheap in tests.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "CIRRUS_TABLE_NAME": "cirrus-test",
+        "CIRRUS_PASSWORD_ITERATIONS": "1000",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+)
+os.environ.pop("CIRRUS_AWS_ENDPOINT_URL", None)
+os.environ.pop("CIRRUS_PUBLIC_URL", None)
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """A fresh in-process moto backend holding Cirrus's table, with the store bound to it."""
+    from moto import mock_aws
+
+    from chalicelib import bootstrap
+    from chalicelib.config import get_settings, reset_settings
+    from chalicelib.local.aws import create_table
+    from chalicelib.store import table
+
+    reset_settings()
+    with mock_aws():
+        create_table(get_settings().table_name)
+        table._bound[0] = None
+        bootstrap.ensure_ready()
+        yield
+    reset_settings()
+
+
+@dataclass
+class Account:
+    id: str
+    username: str
+    password: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Token {self.token}", "Content-Type": "application/json"}
+
+
+def make_account(username: str, *, is_staff: bool = False, is_support: bool = False, **fields: Any) -> Account:
+    from chalicelib.domain.context import EventContext
+    from chalicelib.services import auth, users
+
+    password = f"{username}-secret-pw"
+    user = users.register_user(
+        EventContext(), {"username": username, "is_staff": is_staff, "is_support": is_support, **fields}, password
+    )
+    token = auth.login(username, password, EventContext(ip_address="127.0.0.1"))
+    return Account(user.id, username, password, token)
+
+
+@pytest.fixture
+def staff(aws: None) -> Account:
+    return make_account("staff", is_staff=True, full_name="Staff Person")
+
+
+@pytest.fixture
+def support(aws: None) -> Account:
+    return make_account("support", is_support=True)
+
+
+@pytest.fixture
+def alice(aws: None) -> Account:
+    """A user with no roles."""
+    return make_account("alice", full_name="Alice Example", email="alice@example.org")
+
+
+@pytest.fixture
+def client(aws: None) -> Iterator[Any]:
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as test_client:
+        yield test_client.http
