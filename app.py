@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalice import Chalice
+from chalice.app import Chalice
 
 from chalicelib.api import auth, customers, projects, root, users
 from chalicelib.api.middleware import drf_shapes

@@ -34,12 +34,10 @@ def aws() -> Iterator[None]:
     from chalicelib import bootstrap
     from chalicelib.config import get_settings, reset_settings
     from chalicelib.local.aws import create_table
-    from chalicelib.store import table
 
     reset_settings()
     with mock_aws():
         create_table(get_settings().table_name)
-        table._bound[0] = None
         bootstrap.ensure_ready()
         yield
     reset_settings()
@@ -57,13 +55,17 @@ class Account:
         return {"Authorization": f"Token {self.token}", "Content-Type": "application/json"}
 
 
-def make_account(username: str, *, is_staff: bool = False, is_support: bool = False, **fields: Any) -> Account:
+def make_account(
+    username: str, *, is_staff: bool = False, is_support: bool = False, **fields: Any
+) -> Account:
     from chalicelib.domain.context import EventContext
     from chalicelib.services import auth, users
 
     password = f"{username}-secret-pw"
     user = users.register_user(
-        EventContext(), {"username": username, "is_staff": is_staff, "is_support": is_support, **fields}, password
+        EventContext(),
+        {"username": username, "is_staff": is_staff, "is_support": is_support, **fields},
+        password,
     )
     token = auth.login(username, password, EventContext(ip_address="127.0.0.1"))
     return Account(user.id, username, password, token)

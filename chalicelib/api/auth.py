@@ -27,15 +27,31 @@ class DetailOut(BaseModel):
     detail: str
 
 
-@endpoint(bp, "/api-auth/password", "POST", name="api_auth_password", tag=TAG, body=PasswordLoginIn,
-          response=TokenOut, anonymous=True, summary="Exchange a username and password for a token")
+@endpoint(
+    bp,
+    "/api-auth/password",
+    "POST",
+    name="api_auth_password",
+    tag=TAG,
+    body=PasswordLoginIn,
+    response=TokenOut,
+    anonymous=True,
+    summary="Exchange a username and password for a token",
+)
 def password_login(call: Call) -> Any:
     body: PasswordLoginIn = call.body
     return {"token": service.login(body.username, body.password, call.ctx)}
 
 
-@endpoint(bp, "/api-auth/logout", "POST", name="api_auth_logout", tag=TAG, response=DetailOut,
-          summary="Revoke the token this request carries")
+@endpoint(
+    bp,
+    "/api-auth/logout",
+    "POST",
+    name="api_auth_logout",
+    tag=TAG,
+    response=DetailOut,
+    summary="Revoke the token this request carries",
+)
 def logout(call: Call) -> Any:
     call.user  # noqa: B018 - refuses anonymous callers
     if call.key_hash:

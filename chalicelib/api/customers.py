@@ -136,46 +136,88 @@ def _one(call: Call, customer: Customer) -> dict[str, Any]:
     return render(CustomerOut, to_data(call, customer), getattr(call.query, "field", ()))
 
 
-@endpoint(bp, "/api/customers", "GET", name="customers_list", tag=TAG, query=CustomerQuery,
-          response=CustomerOut, many=True, summary="List customers the caller may see")
+@endpoint(
+    bp,
+    "/api/customers",
+    "GET",
+    name="customers_list",
+    tag=TAG,
+    query=CustomerQuery,
+    response=CustomerOut,
+    many=True,
+    summary="List customers the caller may see",
+)
 def list_customers(call: Call) -> Any:
     q: CustomerQuery = call.query
     filters = service.CustomerFilters(
-        name=q.name, name_exact=q.name_exact, abbreviation=q.abbreviation, query=q.query,
+        name=q.name,
+        name_exact=q.name_exact,
+        abbreviation=q.abbreviation,
+        query=q.query,
         owned_by_current_user=q.owned_by_current_user,
     )
     page = service.list_customers(call.user, filters, q.ordering(), q.page_request())
     return listed(call, page, CustomerOut, lambda c: to_data(call, c))
 
 
-@endpoint(bp, "/api/customers", "POST", name="customers_create", tag=TAG, body=CustomerIn,
-          response=CustomerOut, status=201, summary="Create a customer (staff)")
+@endpoint(
+    bp,
+    "/api/customers",
+    "POST",
+    name="customers_create",
+    tag=TAG,
+    body=CustomerIn,
+    response=CustomerOut,
+    status=201,
+    summary="Create a customer (staff)",
+)
 def create_customer(call: Call) -> Any:
     customer = service.create_customer(call.ctx, changes(call.body))
     return Created(_one(call, customer))
 
 
-@endpoint(bp, "/api/customers/{uuid}", "GET", name="customers_retrieve", tag=TAG, query=FieldsQuery,
-          response=CustomerOut)
+@endpoint(
+    bp,
+    "/api/customers/{uuid}",
+    "GET",
+    name="customers_retrieve",
+    tag=TAG,
+    query=FieldsQuery,
+    response=CustomerOut,
+)
 def retrieve_customer(call: Call, uuid: str) -> Any:
     return _one(call, service.get_visible(call.user, object_id(uuid, MODEL)))
 
 
-@endpoint(bp, "/api/customers/{uuid}", "PUT", name="customers_update", tag=TAG, body=CustomerIn,
-          response=CustomerOut)
+@endpoint(
+    bp,
+    "/api/customers/{uuid}",
+    "PUT",
+    name="customers_update",
+    tag=TAG,
+    body=CustomerIn,
+    response=CustomerOut,
+)
 def update_customer(call: Call, uuid: str) -> Any:
     return _one(call, service.update_customer(call.ctx, object_id(uuid, MODEL), changes(call.body)))
 
 
-@endpoint(bp, "/api/customers/{uuid}", "PATCH", name="customers_partial_update", tag=TAG,
-          body=CustomerPatch, response=CustomerOut)
+@endpoint(
+    bp,
+    "/api/customers/{uuid}",
+    "PATCH",
+    name="customers_partial_update",
+    tag=TAG,
+    body=CustomerPatch,
+    response=CustomerOut,
+)
 def partial_update_customer(call: Call, uuid: str) -> Any:
-    return _one(call, service.update_customer(call.ctx, object_id(uuid, MODEL), patch_changes(call.body, _NULLABLE)))
+    return _one(
+        call, service.update_customer(call.ctx, object_id(uuid, MODEL), patch_changes(call.body, _NULLABLE))
+    )
 
 
 @endpoint(bp, "/api/customers/{uuid}", "DELETE", name="customers_destroy", tag=TAG, status=204)
 def delete_customer(call: Call, uuid: str) -> Any:
     service.delete_customer(call.ctx, object_id(uuid, MODEL))
     return NoContent()
-
-

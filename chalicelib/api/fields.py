@@ -54,7 +54,7 @@ def partial(model: type[BaseModel], name: str) -> type[BaseModel]:
     fields: dict[str, Any] = {
         field_name: (info.annotation, None) for field_name, info in model.model_fields.items()
     }
-    return create_model(name, __base__=model.__base__, **fields)  # type: ignore[call-overload,no-any-return]
+    return create_model(name, __base__=model.__base__, **fields)
 
 
 def changes(body: BaseModel, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:

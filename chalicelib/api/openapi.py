@@ -28,7 +28,7 @@ def _schemas() -> tuple[dict[tuple[type[BaseModel], str], Any], dict[str, Any]]:
         if e.response is not None:
             wanted.append((e.response, "serialization"))
     key_map, top = models_json_schema(list(dict.fromkeys(wanted)), ref_template=_REF)
-    return dict(key_map), top.get("$defs", {})
+    return {(m, str(mode)): ref for (m, mode), ref in key_map.items()}, top.get("$defs", {})  # type: ignore[misc]
 
 
 def _query_parameters(e: Endpoint) -> list[dict[str, Any]]:
@@ -46,7 +46,12 @@ def _query_parameters(e: Endpoint) -> list[dict[str, Any]]:
 
 def _path_parameters(e: Endpoint) -> list[dict[str, Any]]:
     return [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-fA-F-]{32,36}$"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[0-9a-fA-F-]{32,36}$"},
+        }
         for name in re.findall(r"{(\w+)}", e.path)
     ]
 
@@ -61,7 +66,10 @@ def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dic
     if e.summary:
         op["summary"] = e.summary
     if e.body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": refs[(e.body, "validation")]}}}
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs[(e.body, "validation")]}},
+        }
     success: dict[str, Any] = {"description": "Success"}
     if e.response is not None:
         schema = refs[(e.response, "serialization")]
@@ -69,7 +77,7 @@ def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dic
             schema = {"type": "array", "items": schema}
             success["headers"] = {
                 "X-Result-Count": {"schema": {"type": "integer"}, "description": "Total across pages"},
-                "Link": {"schema": {"type": "string"}, "description": 'first, prev, next, last (RFC 8288)'},
+                "Link": {"schema": {"type": "string"}, "description": "first, prev, next, last (RFC 8288)"},
             }
         success["content"] = {"application/json": {"schema": schema}}
     op["responses"][str(e.status)] = success

@@ -124,23 +124,45 @@ def _check_type(body: BaseModel) -> None:
         raise ValidationError.field("type", INVALID_HYPERLINK)
 
 
-@endpoint(bp, "/api/projects", "GET", name="projects_list", tag=TAG, query=ProjectQuery,
-          response=ProjectOut, many=True, summary="List projects the caller may see")
+@endpoint(
+    bp,
+    "/api/projects",
+    "GET",
+    name="projects_list",
+    tag=TAG,
+    query=ProjectQuery,
+    response=ProjectOut,
+    many=True,
+    summary="List projects the caller may see",
+)
 def list_projects(call: Call) -> Any:
     q: ProjectQuery = call.query
     customer_ids = _customer_ids(q.customer + q.customer_uuid)
     if customer_ids is None:
         raise ValidationError.field("customer", "Enter a valid UUID.")
     filters = service.ProjectFilters(
-        customers=customer_ids, customer_name=q.customer_name, name=q.name, name_exact=q.name_exact,
-        description=q.description, query=q.query,
+        customers=customer_ids,
+        customer_name=q.customer_name,
+        name=q.name,
+        name_exact=q.name_exact,
+        description=q.description,
+        query=q.query,
     )
     page = service.list_projects(call.user, filters, q.ordering(), q.page_request())
     return listed(call, page, ProjectOut, lambda p: to_data(call, p))
 
 
-@endpoint(bp, "/api/projects", "POST", name="projects_create", tag=TAG, body=ProjectIn,
-          response=ProjectOut, status=201, summary="Create a project in a customer")
+@endpoint(
+    bp,
+    "/api/projects",
+    "POST",
+    name="projects_create",
+    tag=TAG,
+    body=ProjectIn,
+    response=ProjectOut,
+    status=201,
+    summary="Create a project in a customer",
+)
 def create_project(call: Call) -> Any:
     body: ProjectIn = call.body
     _check_type(body)
@@ -149,8 +171,15 @@ def create_project(call: Call) -> Any:
     return Created(_one(call, project))
 
 
-@endpoint(bp, "/api/projects/{uuid}", "GET", name="projects_retrieve", tag=TAG, query=FieldsQuery,
-          response=ProjectOut)
+@endpoint(
+    bp,
+    "/api/projects/{uuid}",
+    "GET",
+    name="projects_retrieve",
+    tag=TAG,
+    query=FieldsQuery,
+    response=ProjectOut,
+)
 def retrieve_project(call: Call, uuid: str) -> Any:
     return _one(call, service.get_visible(call.user, object_id(uuid, MODEL)))
 
@@ -167,14 +196,22 @@ def _update(call: Call, uuid: str, fields: dict[str, Any]) -> Any:
     return _one(call, service.update_project(call.ctx, project_id, fields))
 
 
-@endpoint(bp, "/api/projects/{uuid}", "PUT", name="projects_update", tag=TAG, body=ProjectIn,
-          response=ProjectOut)
+@endpoint(
+    bp, "/api/projects/{uuid}", "PUT", name="projects_update", tag=TAG, body=ProjectIn, response=ProjectOut
+)
 def update_project(call: Call, uuid: str) -> Any:
     return _update(call, uuid, changes(call.body))
 
 
-@endpoint(bp, "/api/projects/{uuid}", "PATCH", name="projects_partial_update", tag=TAG,
-          body=ProjectPatch, response=ProjectOut)
+@endpoint(
+    bp,
+    "/api/projects/{uuid}",
+    "PATCH",
+    name="projects_partial_update",
+    tag=TAG,
+    body=ProjectPatch,
+    response=ProjectOut,
+)
 def partial_update_project(call: Call, uuid: str) -> Any:
     return _update(call, uuid, patch_changes(call.body, frozenset({"start_date", "end_date", "type"})))
 

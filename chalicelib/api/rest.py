@@ -156,7 +156,9 @@ def endpoint(
                 response = _respond(result, status, call)
             except Exception as exc:  # mapped in one place; anything unmapped re-raises as a 500
                 code, payload, headers = errors.to_http(exc)
-                response = Response(body=json.dumps(payload), status_code=code, headers={"Content-Type": JSON, **headers})
+                response = Response(
+                    body=json.dumps(payload), status_code=code, headers={"Content-Type": JSON, **headers}
+                )
             if request.method == "HEAD":
                 response.body = ""
             return response
@@ -169,7 +171,9 @@ def endpoint(
 
 
 # --- request ---------------------------------------------------------------------------------
-def _prepare(request: Any, query: type[QueryModel] | None, body: type[BaseModel] | None, anonymous: bool) -> Call:
+def _prepare(
+    request: Any, query: type[QueryModel] | None, body: type[BaseModel] | None, anonymous: bool
+) -> Call:
     bootstrap.ensure_ready()
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
     params = _multi_params(request)
@@ -201,7 +205,9 @@ def _multi_params(request: Any) -> dict[str, list[str]]:
     return {key: list(raw.getlist(key)) for key in raw}
 
 
-def _authenticate(headers: Mapping[str, str], params: Mapping[str, list[str]]) -> tuple[Principal | None, str | None]:
+def _authenticate(
+    headers: Mapping[str, str], params: Mapping[str, list[str]]
+) -> tuple[Principal | None, str | None]:
     key = _token_from(headers, params)
     if key is None:
         return None, None
@@ -270,7 +276,9 @@ def parse_query(model: type[QueryModel] | None, params: Mapping[str, list[str]])
     return model.model_validate(values)
 
 
-def parse_body(model: type[BaseModel], method: str, headers: Mapping[str, str], raw: bytes | None) -> BaseModel:
+def parse_body(
+    model: type[BaseModel], method: str, headers: Mapping[str, str], raw: bytes | None
+) -> BaseModel:
     """Validate a JSON body (an empty body is an empty object)."""
     data: Any = {}
     if raw:
@@ -283,7 +291,8 @@ def parse_body(model: type[BaseModel], method: str, headers: Mapping[str, str], 
             raise errors.detail(400, f"JSON parse error - {exc}") from exc
     if not isinstance(data, dict):
         raise errors.HttpError(
-            400, {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {type(data).__name__}."]}
+            400,
+            {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {type(data).__name__}."]},
         )
     return model.model_validate(data)
 
@@ -309,7 +318,7 @@ class NoContent:
 
 
 def _respond(result: Any, status: int, call: Call) -> Response:
-    headers = {"Content-Type": JSON}
+    headers: dict[str, str | list[str]] = {"Content-Type": JSON}
     principal = call.principal
     if principal is not None and principal.impersonator_id:
         headers["X-impersonator-uuid"] = principal.impersonator_id
@@ -323,7 +332,7 @@ def _respond(result: Any, status: int, call: Call) -> Response:
     return Response(body=json.dumps(result), status_code=status, headers=headers)
 
 
-def _pagination_headers(call: Call, listed: Listed) -> dict[str, str]:
+def _pagination_headers(call: Call, listed: Listed) -> dict[str, str | list[str]]:
     size = listed.page.page_size
     last = max(1, math.ceil(listed.total / size))
     current = listed.page.page
@@ -352,7 +361,9 @@ def render(model: type[BaseModel], data: Mapping[str, Any], fields: Iterable[str
     return {k: v for k, v in rendered.items() if k in wanted} if wanted else rendered
 
 
-def listed(call: Call, page: Page, model: type[BaseModel], to_data: Callable[[Any], Mapping[str, Any]]) -> Listed:
+def listed(
+    call: Call, page: Page, model: type[BaseModel], to_data: Callable[[Any], Mapping[str, Any]]
+) -> Listed:
     query = call.query
     fields = getattr(query, "field", ())
     return Listed([render(model, to_data(o), fields) for o in page.items], page.total, query.page_request())

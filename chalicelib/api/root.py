@@ -38,8 +38,15 @@ def version(call: Call) -> Any:
     return {"version": get_settings().version}
 
 
-@endpoint(bp, "/api/configuration", "GET", name="configuration_retrieve", tag=TAG, anonymous=True,
-          summary="Public settings a client needs before signing in")
+@endpoint(
+    bp,
+    "/api/configuration",
+    "GET",
+    name="configuration_retrieve",
+    tag=TAG,
+    anonymous=True,
+    summary="Public settings a client needs before signing in",
+)
 def configuration(call: Call) -> Any:
     settings = get_settings()
     return {
@@ -52,7 +59,14 @@ def configuration(call: Call) -> Any:
     }
 
 
-@endpoint(bp, "/api/schema", "GET", name="schema_retrieve", tag=TAG, anonymous=True,
-          summary="OpenAPI 3 document of this API")
+@endpoint(
+    bp,
+    "/api/schema",
+    "GET",
+    name="schema_retrieve",
+    tag=TAG,
+    anonymous=True,
+    summary="OpenAPI 3 document of this API",
+)
 def schema(call: Call) -> Any:
     return openapi.document(call.base_url)

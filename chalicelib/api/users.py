@@ -122,15 +122,29 @@ def _one(call: Call, user: User) -> dict[str, Any]:
 def list_users(call: Call) -> Any:
     q: UserQuery = call.query
     filters = service.UserFilters(
-        username=q.username, username_exact=q.username_exact, full_name=q.full_name, email=q.email,
-        is_active=q.is_active, is_staff=q.is_staff, is_support=q.is_support, query=q.query,
+        username=q.username,
+        username_exact=q.username_exact,
+        full_name=q.full_name,
+        email=q.email,
+        is_active=q.is_active,
+        is_staff=q.is_staff,
+        is_support=q.is_support,
+        query=q.query,
     )
     page = service.list_users(call.user, filters, q.ordering(), q.page_request())
     return listed(call, page, UserOut, lambda u: to_data(call, u))
 
 
-@endpoint(bp, "/api/users/me", "GET", name="users_me_retrieve", tag=TAG, query=FieldsQuery, response=UserOut,
-          summary="The authenticated user")
+@endpoint(
+    bp,
+    "/api/users/me",
+    "GET",
+    name="users_me_retrieve",
+    tag=TAG,
+    query=FieldsQuery,
+    response=UserOut,
+    summary="The authenticated user",
+)
 def me(call: Call) -> Any:
     return _one(call, service.get_visible(call.user, call.user.user_id))
 
@@ -153,8 +167,9 @@ def update_user(call: Call, uuid: str) -> Any:
     return _one(call, service.update_user(call.ctx, object_id(uuid, MODEL), fields))
 
 
-@endpoint(bp, "/api/users/{uuid}", "PATCH", name="users_partial_update", tag=TAG, body=UserPatch,
-          response=UserOut)
+@endpoint(
+    bp, "/api/users/{uuid}", "PATCH", name="users_partial_update", tag=TAG, body=UserPatch, response=UserOut
+)
 def partial_update_user(call: Call, uuid: str) -> Any:
     fields = patch_changes(call.body, frozenset({"token_lifetime"}))
     _no_password(fields)

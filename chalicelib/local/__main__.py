@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -38,7 +39,8 @@ def main() -> int:
     seeded = seed(username, password)
     server = AppServer(app, port=port).start()
     print(
-        f"Cirrus is running on {server.url}/api/  (AWS: moto at {moto.endpoint}, table {settings.table_name})\n"
+        f"Cirrus is running on {server.url}/api/\n"
+        f"  AWS:        moto at {moto.endpoint}, table {settings.table_name}\n"
         f"  staff user: {seeded.username}  password: {seeded.password}"
         f"  (set CIRRUS_ADMIN_USERNAME / CIRRUS_ADMIN_PASSWORD to change)\n"
         f"  token:      {seeded.token}\n"
@@ -49,10 +51,8 @@ def main() -> int:
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     print("Stopping Cirrus...", flush=True)
     server.stop()
     moto.stop()

@@ -55,7 +55,9 @@ class MotoServer:
 
 
 def dynamodb_client(endpoint: str | None) -> Any:
-    return boto3.client("dynamodb", endpoint_url=endpoint, region_name=os.environ.get("AWS_REGION", "us-east-1"))
+    return boto3.client(
+        "dynamodb", endpoint_url=endpoint, region_name=os.environ.get("AWS_REGION", "us-east-1")
+    )
 
 
 def create_table(table_name: str, endpoint: str | None = None) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from chalicelib.domain.context import EventContext
 from chalicelib.services import auth, customers, projects, users
+from chalicelib.services.paging import Ordering, PageRequest
 from chalicelib.store import users as user_store
 
 DEMO_CUSTOMER = "Demo Organisation"
@@ -28,23 +29,40 @@ def seed(username: str, password: str) -> Seeded:
     if user is None:
         user = users.register_user(
             system,
-            {"username": username, "full_name": "Cirrus Administrator", "is_staff": True, "token_lifetime": None},
+            {
+                "username": username,
+                "full_name": "Cirrus Administrator",
+                "is_staff": True,
+                "token_lifetime": None,
+            },
             password,
         )
     token = auth.login(username, password, system)
     ctx = EventContext(principal=user.principal(), ip_address="127.0.0.1")
     found = customers.list_customers(
-        user.principal(), customers.CustomerFilters(name_exact=DEMO_CUSTOMER),
-        customers.Ordering(), customers.PageRequest(),
+        user.principal(),
+        customers.CustomerFilters(name_exact=DEMO_CUSTOMER),
+        Ordering(),
+        PageRequest(),
     ).items
-    customer = found[0] if found else customers.create_customer(
-        ctx, {"name": DEMO_CUSTOMER, "abbreviation": "DEMO", "email": "demo@example.org"}
+    customer = (
+        found[0]
+        if found
+        else customers.create_customer(
+            ctx, {"name": DEMO_CUSTOMER, "abbreviation": "DEMO", "email": "demo@example.org"}
+        )
     )
     existing = projects.list_projects(
-        user.principal(), projects.ProjectFilters(customers=[customer.id], name_exact=DEMO_PROJECT),
-        projects.Ordering(), projects.PageRequest(),
+        user.principal(),
+        projects.ProjectFilters(customers=[customer.id], name_exact=DEMO_PROJECT),
+        Ordering(),
+        PageRequest(),
     ).items
-    project = existing[0] if existing else projects.create_project(
-        ctx, customer.id, {"name": DEMO_PROJECT, "description": "Created by the local stack."}
+    project = (
+        existing[0]
+        if existing
+        else projects.create_project(
+            ctx, customer.id, {"name": DEMO_PROJECT, "description": "Created by the local stack."}
+        )
     )
     return Seeded(username, password, token, customer.id, project.id)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from chalice.config import Config  # type: ignore[attr-defined]
-from chalice.local import LocalDevServer  # type: ignore[attr-defined]
+from chalice.config import Config
+from chalice.local import LocalDevServer
 
 
 class AppServer:
@@ -16,7 +16,9 @@ class AppServer:
         self._server = LocalDevServer(app, config, host, port)
         self.host = host
         self.port = int(self._server.server.server_address[1])
-        self._thread = threading.Thread(target=self._server.server.serve_forever, daemon=True, name="cirrus-http")
+        self._thread = threading.Thread(
+            target=self._server.server.serve_forever, daemon=True, name="cirrus-http"
+        )
 
     @property
     def url(self) -> str:

@@ -36,12 +36,14 @@ def login(username: str, password: str, ctx: EventContext) -> str:
     if user is None or not user.is_active or not check_password(password, user.password_hash):
         window = now + timedelta(seconds=settings.lockout_cooloff_seconds)
         store.record_login_failure(username, ip, now, window)
-        _record(events.make_event(
-            events.AUTH_LOGIN_FAILED_WITH_USERNAME,
-            f"User {username} failed to authenticate with username and password.",
-            ctx,
-            {"username": username},
-        ))
+        _record(
+            events.make_event(
+                events.AUTH_LOGIN_FAILED_WITH_USERNAME,
+                f"User {username} failed to authenticate with username and password.",
+                ctx,
+                {"username": username},
+            )
+        )
         raise AuthenticationFailed(INVALID_CREDENTIALS)
     key = domain.new_key()
     token = domain.Token(
@@ -59,12 +61,14 @@ def login(username: str, password: str, ctx: EventContext) -> str:
     uow = UnitOfWork()
     store.put(uow, token)
     user_ctx = replace(ctx, principal=user.principal())
-    uow.record(events.make_event(
-        events.AUTH_LOGGED_IN_WITH_USERNAME,
-        f"User {user.username} authenticated successfully with username and password.",
-        user_ctx,
-        {},
-    ))
+    uow.record(
+        events.make_event(
+            events.AUTH_LOGGED_IN_WITH_USERNAME,
+            f"User {user.username} authenticated successfully with username and password.",
+            user_ctx,
+            {},
+        )
+    )
     uow.commit()
     if failures is not None:
         store.clear_login_failures(username, ip)
@@ -114,10 +118,12 @@ def logout(ctx: EventContext, key_hash: str) -> None:
     assert ctx.principal is not None
     uow = UnitOfWork()
     store.revoke(uow, key_hash)
-    uow.record(events.make_event(
-        events.AUTH_LOGGED_OUT,
-        f"User {ctx.principal.username} has logged out.",
-        ctx,
-        {},
-    ))
+    uow.record(
+        events.make_event(
+            events.AUTH_LOGGED_OUT,
+            f"User {ctx.principal.username} has logged out.",
+            ctx,
+            {},
+        )
+    )
     uow.commit()

@@ -79,7 +79,9 @@ def list_users(principal: Principal, filters: UserFilters, ordering: Ordering, r
     if ordering.field not in (None, "username"):
         field = ordering.field or ""
         listing = replace(
-            listing, order_by=lambda item: _sort_value(store.from_item(item), field), descending=ordering.descending
+            listing,
+            order_by=lambda item: _sort_value(store.from_item(item), field),
+            descending=ordering.descending,
         )
     if listing.predicate is None and listing.order_by is None:
         listing = replace(listing, known_total=counters.value(counters.USERS))
@@ -100,9 +102,7 @@ def create_user(ctx: EventContext, fields: Mapping[str, Any], password: str | No
 
 def register_user(ctx: EventContext, fields: Mapping[str, Any], password: str | None) -> User:
     """Create a user without a permission check (the local stack's seed and staff creation use it)."""
-    password_hash = (
-        domain.hash_password(password, get_settings().password_iterations) if password else ""
-    )
+    password_hash = domain.hash_password(password, get_settings().password_iterations) if password else ""
     user = User(id=new_id(), date_joined=utcnow(), password_hash=password_hash, **fields)
     uow = UnitOfWork()
     store.add(uow, user)
@@ -116,7 +116,9 @@ def update_user(ctx: EventContext, user_id: str, changes: Mapping[str, Any]) -> 
     before = get_visible(principal, user_id)
     if not rbac.can_change_user(principal, user_id):
         raise PermissionDenied()
-    forbidden = sorted(k for k in changes if k in rbac.STAFF_ONLY_USER_FIELDS and changes[k] != getattr(before, k))
+    forbidden = sorted(
+        k for k in changes if k in rbac.STAFF_ONLY_USER_FIELDS and changes[k] != getattr(before, k)
+    )
     if forbidden and not principal.is_staff:
         raise PermissionDenied(f"Only staff can change {', '.join(forbidden)}.")
     after = replace(before, **changes)
@@ -137,7 +139,9 @@ def set_password(ctx: EventContext, user_id: str, password: str) -> None:
     if not rbac.can_change_user(principal, user_id):
         raise PermissionDenied()
     if len(password) < 8:
-        raise ValidationError.field("password", "This password is too short. It must contain at least 8 characters.")
+        raise ValidationError.field(
+            "password", "This password is too short. It must contain at least 8 characters."
+        )
     after = replace(before, password_hash=domain.hash_password(password, get_settings().password_iterations))
     uow = UnitOfWork()
     store.save_changes(uow, before, after)

@@ -157,8 +157,13 @@ def _quota_error(customer_id: str, quota: str) -> DomainError:
     return QuotaExceeded(q.name, q.limit, q.usage + 1)
 
 
-def listing(*, name_exact: str | None = None, by_created: bool = False, descending: bool = False,
-            total: int | None = None) -> Listing:
+def listing(
+    *,
+    name_exact: str | None = None,
+    by_created: bool = False,
+    descending: bool = False,
+    total: int | None = None,
+) -> Listing:
     """All customers by name (gsi2) or by creation (gsi1); `name_exact` narrows to one name."""
     if name_exact is not None:
         return Listing(

@@ -48,7 +48,7 @@ def _condition(listing: Listing) -> Condition | None:
     if listing.prefix is None:
         return None
     attr = BaseItem.sk if listing.index is None else getattr(BaseItem, f"{listing.index}sk")
-    return attr.startswith(listing.prefix)  # type: ignore[no-any-return]
+    return attr.startswith(listing.prefix)
 
 
 def _query(listing: Listing, **kwargs: Any) -> Any:

@@ -122,8 +122,7 @@ def remove(uow: UnitOfWork, project: Project, when: datetime) -> None:
     """Soft-delete: move the item out of the live lists, if it is unchanged and holds no resources."""
     uow.delete(
         _key(project),
-        condition=(ProjectItem.version == project.version)
-        & (ProjectItem.quota_usage[RESOURCE_COUNT] == 0),
+        condition=(ProjectItem.version == project.version) & (ProjectItem.quota_usage[RESOURCE_COUNT] == 0),
         on_conflict=lambda: _removal_error(project.id),
     )
     uow.put(_item(replace(project, version=project.version + 1), removed=when))
@@ -167,8 +166,15 @@ def follow_customer_rename(customer_id: str, name: str, abbreviation: str, nativ
     return changed
 
 
-def listing(*, customer_id: str | None = None, descending: bool = True, total: int | None = None,
-            predicate: Any = None, order_by: Any = None, order_descending: bool = False) -> Listing:
+def listing(
+    *,
+    customer_id: str | None = None,
+    descending: bool = True,
+    total: int | None = None,
+    predicate: Any = None,
+    order_by: Any = None,
+    order_descending: bool = False,
+) -> Listing:
     """Live projects, newest first by default: one customer's (its partition) or all (gsi2)."""
     if customer_id is not None:
         return Listing(

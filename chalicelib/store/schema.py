@@ -28,8 +28,10 @@ GSI2 = Index("gsi2", "gsi2pk", "gsi2sk")  # sparse work lists and name orderings
 GLOBAL_INDEXES: tuple[Index, ...] = (GSI1, GSI2)
 
 # Every key attribute is a string.
-KEY_ATTRIBUTES: tuple[str, ...] = (PARTITION_KEY, SORT_KEY) + tuple(
-    a for i in GLOBAL_INDEXES for a in (i.partition_key, i.sort_key)
+KEY_ATTRIBUTES: tuple[str, ...] = (
+    PARTITION_KEY,
+    SORT_KEY,
+    *(a for i in GLOBAL_INDEXES for a in (i.partition_key, i.sort_key)),
 )
 
 

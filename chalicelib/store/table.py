@@ -8,7 +8,6 @@ from chalicelib.config import Settings
 from chalicelib.store.items import ALL_MODELS, BaseItem
 
 _bound: list[tuple[str, str | None, str] | None] = [None]
-_connection: list[Connection | None] = [None]
 
 
 def bind(settings: Settings) -> None:
@@ -21,13 +20,9 @@ def bind(settings: Settings) -> None:
     BaseItem.Meta.region = settings.region
     for model in ALL_MODELS:
         model._connection = None
-    _connection[0] = None
     _bound[0] = target
 
 
 def connection() -> Connection:
-    """The low-level connection on the bound endpoint (transactions use it); made once per binding."""
-    if _connection[0] is None:
-        meta = BaseItem.Meta
-        _connection[0] = Connection(region=meta.region, host=getattr(meta, "host", None))
-    return _connection[0]
+    """The models' shared low-level connection (transactions use it, so no second client is built)."""
+    return BaseItem._get_connection().connection

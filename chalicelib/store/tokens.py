@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 from chalicelib.domain.tokens import LoginFailures, Token
 from chalicelib.domain.users import User
 from chalicelib.store import keys
-from chalicelib.store.errors import UpdateError, lost_condition as _lost_condition
+from chalicelib.store.errors import UpdateError
+from chalicelib.store.errors import lost_condition as _lost_condition
 from chalicelib.store.items import BaseItem, LoginFailuresItem, TokenItem
 from chalicelib.store.unit_of_work import UnitOfWork
 
 # Keep an expired token's item a little past its expiry (TTL deletion is lazy anyway).
-_GRACE_SECONDS = 86_400
+_GRACE = timedelta(days=1)
 
 
 def _from_item(item: TokenItem) -> Token:
@@ -35,7 +36,7 @@ def _from_item(item: TokenItem) -> Token:
 
 
 def _ttl(expires: datetime | None) -> datetime | None:
-    return None if expires is None else expires + timedelta(seconds=_GRACE_SECONDS)
+    return None if expires is None else expires + _GRACE
 
 
 def get(key_hash: str) -> Token | None:
@@ -67,9 +68,12 @@ def put(uow: UnitOfWork, token: Token) -> None:
 
 def extend(token: Token) -> None:
     """Store the token's new expiry (if the token still exists: a logout wins)."""
+    expires = token.expires
+    if expires is None:
+        return
     try:
         TokenItem(pk=keys.token_pk(token.key_hash), sk=keys.META).update(
-            actions=[TokenItem.expires.set(token.expires), TokenItem.expires_at.set(_ttl(token.expires))],
+            actions=[TokenItem.expires.set(expires), TokenItem.expires_at.set(expires + _GRACE)],
             condition=TokenItem.pk.exists(),
             add_version_condition=False,
         )
@@ -106,7 +110,9 @@ def refresh_snapshots(user: User) -> None:
                     TokenItem.is_staff.set(user.is_staff),
                     TokenItem.is_support.set(user.is_support),
                     TokenItem.is_active.set(user.is_active),
-                    TokenItem.lifetime.set(user.token_lifetime),
+                    TokenItem.lifetime.set(user.token_lifetime)
+                    if user.token_lifetime is not None
+                    else TokenItem.lifetime.remove(),
                 ],
                 condition=TokenItem.pk.exists(),
                 add_version_condition=False,
@@ -122,7 +128,7 @@ def login_failures(username: str, ip_address: str) -> LoginFailures | None:
         item = LoginFailuresItem.get(keys.login_failures_pk(username, ip_address), keys.META)
     except LoginFailuresItem.DoesNotExist:
         return None
-    return LoginFailures(count=int(item.count), window_ends=item.window_ends)
+    return LoginFailures(count=int(item.failures), window_ends=item.window_ends)
 
 
 def record_login_failure(username: str, ip_address: str, now: datetime, window_ends: datetime) -> None:
@@ -130,7 +136,7 @@ def record_login_failure(username: str, ip_address: str, now: datetime, window_e
     key = LoginFailuresItem(pk=keys.login_failures_pk(username, ip_address), sk=keys.META)
     try:
         key.update(
-            actions=[LoginFailuresItem.count.add(1)],
+            actions=[LoginFailuresItem.failures.add(1)],
             condition=LoginFailuresItem.window_ends > now,
             add_version_condition=False,
         )
@@ -140,7 +146,7 @@ def record_login_failure(username: str, ip_address: str, now: datetime, window_e
         LoginFailuresItem(
             pk=key.pk,
             sk=keys.META,
-            count=1,
+            failures=1,
             window_ends=window_ends,
             expires_at=window_ends,
         ).save()

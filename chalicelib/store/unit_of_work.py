@@ -65,7 +65,11 @@ class UnitOfWork:
     def delete(
         self, item: BaseItem, condition: Condition | None = None, on_conflict: OnConflict = None
     ) -> None:
-        self._add("delete", lambda tx: tx.delete(item, condition=condition, add_version_condition=False), on_conflict)
+        self._add(
+            "delete",
+            lambda tx: tx.delete(item, condition=condition, add_version_condition=False),
+            on_conflict,
+        )
 
     def check(
         self, model: type[BaseItem], pk: str, sk: str, condition: Condition, on_conflict: OnConflict

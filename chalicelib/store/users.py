@@ -14,11 +14,16 @@ from chalicelib.store.items import UserItem, UsernameItem
 from chalicelib.store.pages import Listing
 from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
 
-_ATTR_FIELDS = ("username", "date_joined", "password_hash", "is_staff", "is_support", "is_active",
-                "token_lifetime")
-_DOC_FIELDS = tuple(
-    f.name for f in dc_fields(User) if f.name not in {"id", "version", *_ATTR_FIELDS}
+_ATTR_FIELDS = (
+    "username",
+    "date_joined",
+    "password_hash",
+    "is_staff",
+    "is_support",
+    "is_active",
+    "token_lifetime",
 )
+_DOC_FIELDS = tuple(f.name for f in dc_fields(User) if f.name not in {"id", "version", *_ATTR_FIELDS})
 USERNAME_TAKEN = "A user with that username already exists."
 
 
@@ -116,8 +121,13 @@ def remove(uow: UnitOfWork, user: User) -> None:
     counters.add(uow, counters.USERS, -1)
 
 
-def listing(*, username_exact: str | None = None, descending: bool = False, total: int | None = None,
-            predicate: Any = None) -> Listing:
+def listing(
+    *,
+    username_exact: str | None = None,
+    descending: bool = False,
+    total: int | None = None,
+    predicate: Any = None,
+) -> Listing:
     """All users by username (gsi2)."""
     if username_exact is not None:
         return Listing(

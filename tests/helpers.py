@@ -1,0 +1,46 @@
+"""Small helpers for driving the API through Chalice's test client."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    raw: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.raw) if self.raw else None
+
+
+def call(
+    client: Any,
+    method: str,
+    path: str,
+    account: Any = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    raw_body: bytes | str | None = None,
+) -> Reply:
+    sent = dict(account.headers) if account is not None else {"Content-Type": "application/json"}
+    sent.update(headers or {})
+    payload = raw_body if raw_body is not None else (json.dumps(body) if body is not None else b"")
+    response = getattr(client, method.lower())(path, headers=sent, body=payload)
+    return Reply(response.status_code, dict(response.headers), response.body)
+
+
+def create_customer(client: Any, staff: Any, name: str = "Acme", **fields: Any) -> dict[str, Any]:
+    reply = call(client, "POST", "/api/customers/", staff, {"name": name, **fields})
+    assert reply.status == 201, reply.json
+    return reply.json  # type: ignore[no-any-return]
+
+
+def create_project(client: Any, staff: Any, customer: dict[str, Any], name: str = "Apollo", **fields: Any) -> Any:
+    reply = call(client, "POST", "/api/projects/", staff, {"name": name, "customer": customer["url"], **fields})
+    assert reply.status == 201, reply.json
+    return reply.json
