@@ -40,7 +40,11 @@ def create_customer(client: Any, staff: Any, name: str = "Acme", **fields: Any) 
     return reply.json  # type: ignore[no-any-return]
 
 
-def create_project(client: Any, staff: Any, customer: dict[str, Any], name: str = "Apollo", **fields: Any) -> Any:
-    reply = call(client, "POST", "/api/projects/", staff, {"name": name, "customer": customer["url"], **fields})
+def create_project(
+    client: Any, staff: Any, customer: dict[str, Any], name: str = "Apollo", **fields: Any
+) -> Any:
+    reply = call(
+        client, "POST", "/api/projects/", staff, {"name": name, "customer": customer["url"], **fields}
+    )
     assert reply.status == 201, reply.json
     return reply.json

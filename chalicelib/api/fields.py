@@ -51,9 +51,11 @@ def quotas_out(quotas: list[Quota]) -> list[dict[str, Any]]:
 
 def partial(model: type[BaseModel], name: str) -> type[BaseModel]:
     """The same body with every field optional (PATCH)."""
-    fields: dict[str, Any] = {
-        field_name: (info.annotation, None) for field_name, info in model.model_fields.items()
-    }
+    fields: dict[str, Any] = {}
+    for field_name, info in model.model_fields.items():
+        # Keep the field's constraints (lengths, ranges, validators): they live in its metadata.
+        constrained = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+        fields[field_name] = (constrained | None, None)
     return create_model(name, __base__=model.__base__, **fields)
 
 

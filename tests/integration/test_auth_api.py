@@ -71,7 +71,9 @@ def test_success_before_the_limit_resets_the_count(client, alice):
 
 
 def test_invalid_and_missing_tokens_are_401(client):
-    assert call(client, "GET", "/api/customers/").json == {"detail": "Authentication credentials were not provided."}
+    assert call(client, "GET", "/api/customers/").json == {
+        "detail": "Authentication credentials were not provided."
+    }
     bad = call(client, "GET", "/api/customers/", headers={"Authorization": "Token " + "0" * 40})
     assert bad.status == 401 and bad.json == {"detail": "Invalid token."}
     assert bad.headers.get("WWW-Authenticate") == "Token"

@@ -77,7 +77,13 @@ def test_patch_changes_only_named_fields_and_put_requires_name(client, staff):
 def test_rename_reaches_the_customers_projects(client, staff):
     customer = create_customer(client, staff, "Old Name")
     project = create_project(client, staff, customer)
-    call(client, "PATCH", f"/api/customers/{customer['uuid']}/", staff, {"name": "New Name", "abbreviation": "NN"})
+    call(
+        client,
+        "PATCH",
+        f"/api/customers/{customer['uuid']}/",
+        staff,
+        {"name": "New Name", "abbreviation": "NN"},
+    )
     reply = call(client, "GET", f"/api/projects/{project['uuid']}/", staff)
     assert reply.json["customer_name"] == "New Name"
     assert reply.json["customer_abbreviation"] == "NN"

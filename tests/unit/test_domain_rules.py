@@ -33,7 +33,9 @@ def test_quota_allows_up_to_its_limit_and_reports_waldurs_message():
     assert Quota("nc_project_count", 10_000, UNLIMITED).allows(1)
     with pytest.raises(QuotaExceeded) as exc:
         Quota("nc_resource_count", 10, 10).require(1)
-    assert exc.value.errors == ["One or more quotas were exceeded: nc_resource_count quota limit: 10, requires 11"]
+    assert exc.value.errors == [
+        "One or more quotas were exceeded: nc_resource_count quota limit: 10, requires 11"
+    ]
 
 
 def test_passwords_hash_in_djangos_format_and_verify():
@@ -62,7 +64,12 @@ def test_project_with_resources_cannot_be_removed():
 
 @pytest.mark.parametrize(
     ("raw", "field", "descending"),
-    [(None, None, False), ("name", "name", False), ("-created", "created", True), ("-name,created", "name", True)],
+    [
+        (None, None, False),
+        ("name", "name", False),
+        ("-created", "created", True),
+        ("-name,created", "name", True),
+    ],
 )
 def test_ordering_parses_drf_syntax(raw, field, descending):
     assert Ordering.parse(raw) == Ordering(field, descending)

@@ -1,0 +1,272 @@
+"""Bad input never yields a 500: each case gets Django REST framework's 4xx shape, and nothing
+already stored changes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import call, create_customer, create_project
+
+GHOST = "0" * 32
+LONG = "x" * 151
+
+# (name, method, path template, body or raw body, extra headers, expected status, expected JSON or a key)
+CASES = [
+    ("malformed json", "POST", "/api/customers/", b'{"name": ', None, 400, "detail"),
+    ("json array body", "POST", "/api/customers/", b'["name"]', None, 400, "non_field_errors"),
+    ("json scalar body", "PATCH", "/api/customers/{c}/", b"42", None, 400, "non_field_errors"),
+    (
+        "missing required field",
+        "POST",
+        "/api/customers/",
+        {},
+        None,
+        400,
+        {"name": ["This field is required."]},
+    ),
+    (
+        "blank name",
+        "POST",
+        "/api/customers/",
+        {"name": ""},
+        None,
+        400,
+        {"name": ["This field may not be blank."]},
+    ),
+    (
+        "null name",
+        "PATCH",
+        "/api/customers/{c}/",
+        {"name": None},
+        None,
+        400,
+        {"name": ["This field may not be null."]},
+    ),
+    (
+        "wrong type string",
+        "POST",
+        "/api/customers/",
+        {"name": 12},
+        None,
+        400,
+        {"name": ["Not a valid string."]},
+    ),
+    (
+        "wrong type bool",
+        "PATCH",
+        "/api/customers/{c}/",
+        {"blocked": "maybe"},
+        None,
+        400,
+        {"blocked": ["Must be a valid boolean."]},
+    ),
+    ("wrong type number", "PATCH", "/api/customers/{c}/", {"latitude": "north"}, None, 400, "latitude"),
+    ("out of range number", "PATCH", "/api/customers/{c}/", {"latitude": 123}, None, 400, "latitude"),
+    (
+        "over-long string",
+        "POST",
+        "/api/customers/",
+        {"name": LONG},
+        None,
+        400,
+        {"name": ["Ensure this field has no more than 150 characters."]},
+    ),
+    (
+        "bad email",
+        "PATCH",
+        "/api/customers/{c}/",
+        {"email": "not-an-email"},
+        None,
+        400,
+        {"email": ["Enter a valid email address."]},
+    ),
+    ("bad country", "PATCH", "/api/customers/{c}/", {"country": "xx"}, None, 400, "country"),
+    (
+        "bad date",
+        "PATCH",
+        "/api/projects/{p}/",
+        {"start_date": "01/02/2026"},
+        None,
+        400,
+        {"start_date": ["Date has wrong format. Use one of these formats instead: YYYY-MM-DD."]},
+    ),
+    (
+        "bad datetime",
+        "PATCH",
+        "/api/customers/{c}/",
+        {"accounting_start_date": "yesterday"},
+        None,
+        400,
+        "accounting_start_date",
+    ),
+    (
+        "text/plain body",
+        "POST",
+        "/api/customers/",
+        b"name=x",
+        {"Content-Type": "text/plain"},
+        415,
+        {"detail": 'Unsupported media type "text/plain" in request.'},
+    ),
+    (
+        "form body",
+        "PATCH",
+        "/api/customers/{c}/",
+        b"name=x",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        415,
+        "detail",
+    ),
+    ("not utf-8", "POST", "/api/customers/", b"\xff\xfe\x00", None, 400, "detail"),
+    (
+        "unknown customer uuid",
+        "GET",
+        f"/api/customers/{GHOST}/",
+        None,
+        None,
+        404,
+        {"detail": "No Customer matches the given query."},
+    ),
+    (
+        "bad uuid syntax",
+        "GET",
+        "/api/customers/not-a-uuid/",
+        None,
+        None,
+        404,
+        {"detail": "No Customer matches the given query."},
+    ),
+    (
+        "bad uuid on update",
+        "PATCH",
+        "/api/projects/12345/",
+        {"name": "x"},
+        None,
+        404,
+        {"detail": "No Project matches the given query."},
+    ),
+    ("unknown project on delete", "DELETE", f"/api/projects/{GHOST}/", None, None, 404, "detail"),
+    (
+        "unknown user",
+        "GET",
+        f"/api/users/{GHOST}/",
+        None,
+        None,
+        404,
+        {"detail": "No User matches the given query."},
+    ),
+    (
+        "unknown query param",
+        "GET",
+        "/api/customers/?colour=red",
+        None,
+        None,
+        400,
+        {"colour": ["Unknown query parameter."]},
+    ),
+    ("unknown query param on retrieve", "GET", "/api/customers/{c}/?page=2", None, None, 400, "page"),
+    (
+        "page not a number",
+        "GET",
+        "/api/customers/?page=abc",
+        None,
+        None,
+        400,
+        {"page": ["A valid integer is required."]},
+    ),
+    ("page zero", "GET", "/api/projects/?page=0", None, None, 400, "page"),
+    ("page size not a number", "GET", "/api/projects/?page_size=lots", None, None, 400, "page_size"),
+    ("unknown ordering", "GET", "/api/customers/?o=colour", None, None, 400, "o"),
+    ("bad customer filter", "GET", "/api/projects/?customer=nope", None, None, 400, "customer"),
+    ("bad boolean filter", "GET", "/api/users/?is_staff=perhaps", None, None, 400, "is_staff"),
+    (
+        "project for unknown customer",
+        "POST",
+        "/api/projects/",
+        {"name": "P", "customer": GHOST},
+        None,
+        400,
+        {"customer": ["Invalid hyperlink - Object does not exist."]},
+    ),
+    (
+        "project type given",
+        "POST",
+        "/api/projects/",
+        {"name": "P", "customer": "{c}", "type": "x"},
+        None,
+        400,
+        "type",
+    ),
+    ("verb not allowed", "PATCH", "/api/version/", {}, None, 405, {"detail": 'Method "PATCH" not allowed.'}),
+    (
+        "delete on a list",
+        "DELETE",
+        "/api/customers/",
+        None,
+        None,
+        405,
+        {"detail": 'Method "DELETE" not allowed.'},
+    ),
+    (
+        "bad impersonation header",
+        "GET",
+        "/api/users/me/",
+        None,
+        {"X-Impersonated-User-Uuid": "zzz"},
+        400,
+        "detail",
+    ),
+    ("bad username", "POST", "/api/users/", {"username": "no spaces allowed"}, None, 400, "username"),
+    (
+        "negative token lifetime",
+        "PATCH",
+        "/api/users/{u}/",
+        {"token_lifetime": -5},
+        None,
+        400,
+        "token_lifetime",
+    ),
+    ("write to a read-only endpoint", "PATCH", "/api/users/me/", {"full_name": "x"}, None, 405, "detail"),
+]
+
+
+def _fill(value, ids):
+    if isinstance(value, str):
+        return value.format(**ids)
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers", "status", "expected"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_bad_input_gets_a_drf_shaped_4xx_and_changes_nothing(
+    client, staff, method, path, body, headers, status, expected
+):
+    customer = create_customer(client, staff, "Keep Me", email="keep@me.test")
+    project = create_project(client, staff, customer, "Keep Too")
+    ids = {"c": customer["uuid"], "p": project["uuid"], "u": staff.id}
+    before = (
+        call(client, "GET", "/api/customers/", staff).json,
+        call(client, "GET", "/api/projects/", staff).json,
+        call(client, "GET", "/api/users/", staff).json,
+    )
+    raw = body if isinstance(body, bytes) else None
+    reply = call(
+        client, method, _fill(path, ids), staff, None if raw else _fill(body, ids), headers, raw_body=raw
+    )
+
+    assert reply.status == status, reply.json
+    if isinstance(expected, str):
+        assert expected in reply.json
+    else:
+        assert reply.json == expected
+    after = (
+        call(client, "GET", "/api/customers/", staff).json,
+        call(client, "GET", "/api/projects/", staff).json,
+        call(client, "GET", "/api/users/", staff).json,
+    )
+    assert after == before

@@ -1,0 +1,49 @@
+"""The router root, version, configuration and the OpenAPI document."""
+
+from __future__ import annotations
+
+from app import app
+from chalicelib.api.rest import ENDPOINTS
+from tests.helpers import call
+
+
+def test_root_links_every_collection_with_a_trailing_slash(client):
+    reply = call(client, "GET", "/api/")
+    assert reply.status == 200
+    assert reply.json["customers"].endswith("/api/customers/")
+    assert set(reply.json) >= {"customers", "projects", "users"}
+
+
+def test_version_and_configuration_are_public(client):
+    assert call(client, "GET", "/api/version/").json == {"version": "0.1.0"}
+    config = call(client, "GET", "/api/configuration/").json
+    assert "LOCAL_SIGNIN" in config["WALDUR_CORE"]["AUTHENTICATION_METHODS"]
+
+
+def test_openapi_document_covers_every_route_the_app_registers(client):
+    doc = call(client, "GET", "/api/schema/").json
+    assert doc["openapi"].startswith("3.")
+    documented = {(path.rstrip("/"), method.upper()) for path, ops in doc["paths"].items() for method in ops}
+    registered = {
+        (path, method) for path, methods in app.routes.items() for method in methods if method != "HEAD"
+    }
+    assert documented == registered
+
+
+def test_openapi_bodies_and_responses_come_from_the_models(client):
+    doc = call(client, "GET", "/api/schema/").json
+    create = doc["paths"]["/api/customers/"]["post"]
+    schema_ref = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    body = doc["components"]["schemas"][schema_ref.split("/")[-1]]
+    assert body["required"] == ["name"]
+    assert body["properties"]["name"]["maxLength"] == 150
+    listing = doc["paths"]["/api/projects/"]["get"]
+    assert {"X-Result-Count", "Link"} <= set(listing["responses"]["200"]["headers"])
+    assert {"page", "page_size", "o", "field", "customer", "name_exact"} <= {
+        p["name"] for p in listing["parameters"]
+    }
+    assert len(ENDPOINTS) == len(registered_operations())
+
+
+def registered_operations():
+    return [(p, m) for p, methods in app.routes.items() for m in methods if m != "HEAD"]
