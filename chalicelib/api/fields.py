@@ -54,7 +54,7 @@ def partial(model: type[BaseModel], name: str) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for field_name, info in model.model_fields.items():
         # Keep the field's constraints (lengths, ranges, validators): they live in its metadata.
-        constrained = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+        constrained: Any = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
         fields[field_name] = (constrained | None, None)
     return create_model(name, __base__=model.__base__, **fields)
 

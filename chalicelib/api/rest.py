@@ -18,18 +18,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib import bootstrap
 from chalicelib.api import errors
+from chalicelib.auth.requests import authenticate_request
 from chalicelib.config import get_settings
 from chalicelib.domain.context import EventContext, Principal
-from chalicelib.domain.errors import AuthenticationFailed, NotAuthenticated, NotFound
+from chalicelib.domain.errors import NotAuthenticated, NotFound
 from chalicelib.domain.ids import parse_id
-from chalicelib.services import auth as auth_service
 from chalicelib.services.paging import Ordering, PageRequest
 from chalicelib.store.pages import Page
 
 JSON = "application/json"
 # Query parameters every endpoint accepts (DRF's `format`, Waldur's token in the query string).
 COMMON_PARAMS = frozenset({"x-auth-token", "format"})
-IMPERSONATION_HEADER = "x-impersonated-user-uuid"
 
 
 class QueryModel(BaseModel):
@@ -177,7 +176,7 @@ def _prepare(
     bootstrap.ensure_ready()
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
     params = _multi_params(request)
-    principal, key_hash = _authenticate(headers, params)
+    principal, key_hash = authenticate_request(headers, params)
     if principal is None and not anonymous:
         raise NotAuthenticated()
     ctx = EventContext(
@@ -203,39 +202,6 @@ def _multi_params(request: Any) -> dict[str, list[str]]:
     if not raw:
         return {}
     return {key: list(raw.getlist(key)) for key in raw}
-
-
-def _authenticate(
-    headers: Mapping[str, str], params: Mapping[str, list[str]]
-) -> tuple[Principal | None, str | None]:
-    key = _token_from(headers, params)
-    if key is None:
-        return None, None
-    found = auth_service.authenticate(key)
-    principal = found.principal
-    impersonate = headers.get(IMPERSONATION_HEADER)
-    if impersonate:
-        user_id = parse_id(impersonate)
-        if user_id is None:
-            raise errors.detail(400, "Invalid impersonated user uuid.")
-        principal = auth_service.impersonate(principal, user_id)
-    return principal, found.key_hash
-
-
-def _token_from(headers: Mapping[str, str], params: Mapping[str, list[str]]) -> str | None:
-    """The token key from `Authorization: Token <key>` (any case) or `?x-auth-token=`, as DRF reads it.
-
-    Another scheme is not ours to judge: the request is then simply unauthenticated.
-    """
-    parts = headers.get("authorization", "").split()
-    if parts and parts[0].lower() == "token":
-        if len(parts) == 1:
-            raise AuthenticationFailed("Invalid token header. No credentials provided.")
-        if len(parts) > 2:
-            raise AuthenticationFailed("Invalid token header. Token string should not contain spaces.")
-        return parts[1]
-    values = params.get("x-auth-token")
-    return values[-1] if values else None
 
 
 def _source_ip(request: Any) -> str | None:

@@ -20,8 +20,8 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.connection import TableConnection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.store import schema
@@ -67,7 +67,7 @@ class BaseItem(Model):
     def _get_connection(cls) -> TableConnection:
         # pynamodb keeps one connection (and so one botocore client, ~100 ms to build) per model
         # class; every entity here lives in the same table, so they all share the base model's.
-        return super(BaseItem, BaseItem)._get_connection()  # type: ignore[misc]
+        return super(BaseItem, BaseItem)._get_connection()
 
 
 class CounterItem(BaseItem, discriminator="counter"):

@@ -214,7 +214,7 @@ CASES = [
         None,
         {"X-Impersonated-User-Uuid": "zzz"},
         400,
-        "detail",
+        ["Invalid impersonated user uuid."],
     ),
     ("bad username", "POST", "/api/users/", {"username": "no spaces allowed"}, None, 400, "username"),
     (

@@ -1,0 +1,1 @@
+"""Request authentication: tokens, impersonation (and, later, Cognito JWTs)."""
