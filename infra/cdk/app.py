@@ -1,0 +1,51 @@
+"""CDK entry point: `cdk synth` / `cdk deploy` run this (see cdk.json).
+
+Context (all optional): `-c stage=prod`, `-c public_url=https://cirrus.example.org`,
+`-c domain_name=cirrus.example.org -c certificate_arn=arn:aws:acm:...`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+# The stack imports the table schema from chalicelib (repository root) and cirrus_infra (beside us).
+HERE = Path(__file__).resolve().parent
+for path in (HERE, HERE.parents[1]):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+import aws_cdk as cdk  # noqa: E402
+
+from cirrus_infra import CirrusStack, StackSettings  # noqa: E402
+
+
+def main() -> None:
+    app = cdk.App()
+
+    def context(name: str) -> str | None:
+        value = app.node.try_get_context(name)
+        return str(value) if value not in (None, "") else None
+
+    region = os.environ.get("CDK_DEFAULT_REGION")
+    # `chalice package` (run by the Chalice construct during synth) needs a region.
+    os.environ.setdefault("AWS_DEFAULT_REGION", region or "us-east-1")
+    settings = StackSettings(
+        stage=context("stage") or "prod",
+        public_url=context("public_url"),
+        domain_name=context("domain_name"),
+        certificate_arn=context("certificate_arn"),
+    )
+    CirrusStack(
+        app,
+        f"cirrus-{settings.stage}",
+        settings=settings,
+        env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=region),
+        description="Cirrus: Waldur-compatible cloud marketplace API (Chalice on Lambda + DynamoDB)",
+    )
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()
