@@ -1,0 +1,710 @@
+#!/usr/bin/env python
+"""DynamoDB round trips and items read per API request, at two table sizes.
+
+    .venv/bin/python bench/requests.py            # the Markdown report
+    .venv/bin/python bench/requests.py -v         # also every DynamoDB call of every measured request
+    .venv/bin/python bench/requests.py --sizes 100 500
+
+ARCHITECTURE.md ("Data"): a request costs a constant number of DynamoDB round trips, independent of
+how much the table holds; a list page reads O(page size) items, plus keys-only reads to reach deep
+pages. This script checks that with in-process moto and the Chalice test client: it seeds N projects
+(over 20 customers, a quarter of them in the first), warms each endpoint up once, then counts the
+DynamoDB calls the measured request makes, through botocore event hooks on every DynamoDB client
+created in this process (pynamodb's connections, made lazily per model/thread, as well as boto3's),
+cross-checked against a counter on botocore's `BaseClient._make_api_call`.
+
+Counted per request:
+- round trips: DynamoDB API calls (one HTTP request each; retries would be reported as extra sends);
+- items read: items DynamoDB evaluates: `ScannedCount` of a Query/Scan (a `Select=COUNT` query reads
+  every item it counts), 1 for a GetItem that found its item, the responses of a BatchGet/TransactGet;
+- keys-only: Query/Scan calls whose projection holds only key attributes (how deep pages are reached),
+  reported apart from the reads that return data.
+
+Beyond the brief's endpoints, the report adds rows for the token-renewal write, customer updates and
+the slow-path project filters, judged apart. Wall times are not reported: moto's Query cost grows
+with the whole table (ARCHITECTURE.md). The file's name shadows the `requests` library when bench/ is
+first on sys.path; the script drops that entry itself, so run it by path (or `python -m bench.requests`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# `python bench/requests.py` puts bench/ first on sys.path, where this file would shadow the
+# `requests` library that moto imports: drop that entry, and make the repository root importable.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_ROOT = os.path.dirname(_HERE)
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+sys.modules.pop("requests", None)
+
+# As tests/conftest.py: before anything imports boto3, never reach real AWS; cheap password hashing.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "CIRRUS_TABLE_NAME": "cirrus-bench",
+        "CIRRUS_PASSWORD_ITERATIONS": "1000",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+)
+os.environ.pop("CIRRUS_AWS_ENDPOINT_URL", None)
+os.environ.pop("CIRRUS_PUBLIC_URL", None)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from datetime import timedelta  # noqa: E402
+from typing import Any  # noqa: E402
+
+import botocore.client  # noqa: E402
+import botocore.session  # noqa: E402
+
+CUSTOMERS = 20
+PAGE_SIZE = 10  # the API's default page size (config.Settings.default_page_size)
+KEY_ATTRIBUTES = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"})
+READ_OPS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
+WRITE_OPS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+
+
+# --- counting DynamoDB calls ------------------------------------------------------------------
+@dataclass
+class Call:
+    op: str
+    client: int
+    keys_only: bool = False
+    items: int = 0
+    sends: int = 0
+
+
+@dataclass
+class CallLog:
+    """DynamoDB calls made while `active`, from every DynamoDB client of the process."""
+
+    active: bool = False
+    calls: list[Call] = field(default_factory=list)
+    api_calls: int = 0  # independent count, from BaseClient._make_api_call
+    clients: dict[int, str] = field(default_factory=dict)
+
+    def start(self) -> None:
+        self.calls, self.api_calls, self.active = [], 0, True
+
+    def stop(self) -> list[Call]:
+        self.active = False
+        if self.api_calls != len(self.calls):
+            raise RuntimeError(
+                f"{self.api_calls} DynamoDB API calls but {len(self.calls)} seen by the event hooks: "
+                "a client escaped the hooks"
+            )
+        return self.calls
+
+    def attach(self, client: Any, origin: str) -> None:
+        ident = id(client)
+        self.clients[ident] = origin
+
+        def before_build(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+            if not self.active:
+                return
+            call = Call(model.name, ident, keys_only=_keys_only(model.name, params))
+            context["bench_call"] = call
+            self.calls.append(call)
+
+        def before_send(request: Any, **_: Any) -> None:
+            call = (getattr(request, "context", None) or {}).get("bench_call")
+            if call is not None:
+                call.sends += 1
+
+        def after_call(parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+            call = context.get("bench_call")
+            if call is not None:
+                call.items = _items_read(model.name, parsed)
+
+        events = client.meta.events
+        events.register("before-parameter-build.dynamodb", before_build)
+        events.register_first("before-send.dynamodb", before_send)
+        events.register("after-call.dynamodb", after_call)
+
+
+def _keys_only(op: str, params: dict[str, Any]) -> bool:
+    if op not in ("Query", "Scan"):
+        return False
+    projection = params.get("ProjectionExpression")
+    if projection:
+        names = params.get("ExpressionAttributeNames") or {}
+        wanted = {names.get(part.strip(), part.strip()) for part in projection.split(",")}
+    elif params.get("AttributesToGet"):
+        wanted = set(params["AttributesToGet"])
+    else:
+        return False
+    return wanted <= KEY_ATTRIBUTES
+
+
+def _items_read(op: str, parsed: dict[str, Any]) -> int:
+    if op in ("Query", "Scan"):
+        return int(parsed.get("ScannedCount", parsed.get("Count", len(parsed.get("Items", [])))))
+    if op == "GetItem":
+        return 1 if parsed.get("Item") else 0
+    if op == "BatchGetItem":
+        return sum(len(items) for items in (parsed.get("Responses") or {}).values())
+    if op == "TransactGetItems":
+        return sum(1 for r in parsed.get("Responses") or [] if r.get("Item"))
+    return 0
+
+
+LOG = CallLog()
+
+
+def install_hooks() -> None:
+    """Hook every DynamoDB client created from now on (pynamodb makes its own sessions and clients
+    lazily, one per connection and thread), and count API calls independently as a cross-check."""
+    create_client = botocore.session.Session.create_client
+
+    def hooked_create_client(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        client = create_client(self, service_name, *args, **kwargs)
+        if service_name == "dynamodb":
+            import traceback
+
+            origin = next(
+                (
+                    f"{os.path.relpath(f.filename, _ROOT)}:{f.lineno}"
+                    for f in reversed(traceback.extract_stack()[:-1])
+                    if "chalicelib" in f.filename or "pynamodb" in f.filename
+                ),
+                "?",
+            )
+            LOG.attach(client, origin)
+        return client
+
+    botocore.session.Session.create_client = hooked_create_client  # type: ignore[method-assign]
+
+    make_api_call = botocore.client.BaseClient._make_api_call
+
+    def counted(self: Any, operation_name: str, api_params: Any) -> Any:
+        if LOG.active and self.meta.service_model.service_name == "dynamodb":
+            LOG.api_calls += 1
+        return make_api_call(self, operation_name, api_params)
+
+    botocore.client.BaseClient._make_api_call = counted  # type: ignore[method-assign]
+
+
+# --- measurements -----------------------------------------------------------------------------
+@dataclass
+class Result:
+    label: str
+    kind: str  # "retrieve", "list", "deep", "write", "extra"
+    calls: list[Call]
+    status: int
+    note: str = ""
+
+    @property
+    def round_trips(self) -> int:
+        return sum(1 for c in self.calls if not c.keys_only)
+
+    @property
+    def keys_round_trips(self) -> int:
+        return sum(1 for c in self.calls if c.keys_only)
+
+    @property
+    def items(self) -> int:
+        return sum(c.items for c in self.calls if not c.keys_only)
+
+    @property
+    def keys_items(self) -> int:
+        return sum(c.items for c in self.calls if c.keys_only)
+
+    @property
+    def sends(self) -> int:
+        return sum(c.sends for c in self.calls)
+
+    @property
+    def ops(self) -> str:
+        """The calls in order, runs of the same call folded (`UpdateItem x198`)."""
+        runs: list[list[Any]] = []
+        for c in self.calls:
+            name = f"{c.op}(keys)" if c.keys_only else c.op
+            if runs and runs[-1][0] == name:
+                runs[-1][1] += 1
+            else:
+                runs.append([name, 1])
+        return ", ".join(name if n == 1 else f"{name} x{n}" for name, n in runs)
+
+    def rt_text(self) -> str:
+        extra = f" + {self.keys_round_trips} keys-only" if self.keys_round_trips else ""
+        return f"{self.round_trips}{extra}"
+
+    def items_text(self) -> str:
+        extra = f" + {self.keys_items} keys" if self.keys_round_trips else ""
+        return f"{self.items}{extra}"
+
+
+@dataclass
+class World:
+    http: Any
+    headers: dict[str, str]
+    key_hash: str
+    customers: list[str]  # ids
+    per_customer: dict[str, int]
+    projects: list[str]  # ids, oldest first
+    total: int
+
+
+def seed(n_projects: int) -> World:
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib.domain.clock import utcnow
+    from chalicelib.domain.context import EventContext
+    from chalicelib.domain.ids import new_id
+    from chalicelib.domain.projects import Project
+    from chalicelib.domain.quotas import PROJECT_COUNT
+    from chalicelib.domain.tokens import hash_key
+    from chalicelib.services import auth, users
+    from chalicelib.services import customers as customer_service
+    from chalicelib.store import counters
+    from chalicelib.store import customers as customer_store
+    from chalicelib.store.items import CustomerItem, ProjectItem
+    from chalicelib.store.projects import _item as project_item
+    from chalicelib.store.unit_of_work import UnitOfWork
+
+    # As tests/conftest.make_account: a staff user and a token.
+    password = "bench-staff-secret-pw"
+    users.register_user(
+        EventContext(), {"username": "bench-staff", "is_staff": True, "full_name": "Bench Staff"}, password
+    )
+    key = auth.login("bench-staff", password, EventContext(ip_address="127.0.0.1"))
+    principal = auth.authenticate(key).principal
+    ctx = EventContext(principal=principal, ip_address="127.0.0.1")
+
+    # Customers through the service (20 transactions), then projects written directly in the
+    # store's own item shape (`store.projects._item`, version 1 as `store.projects.add` writes it),
+    # 25 a BatchWriteItem; then the counters the writers keep: each customer's nc_project_count
+    # and the global `projects` counter, in one transaction, so list totals are right.
+    customers = [
+        customer_service.create_customer(
+            ctx, {"name": f"Bench customer {i:02d}", "abbreviation": f"BC{i:02d}"}
+        )
+        for i in range(CUSTOMERS)
+    ]
+    per_customer = {c.id: 0 for c in customers}
+    project_ids: list[str] = []
+    start = utcnow() - timedelta(days=1)
+    with ProjectItem.batch_write() as batch:
+        for i in range(n_projects):
+            # A quarter of the projects in the first customer (the one `?customer=` lists, so its
+            # page is full at every size), the rest spread round-robin over the other 19.
+            customer = (
+                customers[0] if i % 4 == 0 else customers[1 + (i // 4 * 3 + i % 4 - 1) % (CUSTOMERS - 1)]
+            )
+            project = Project(
+                id=new_id(),
+                customer_id=customer.id,
+                name=f"Project {i:05d}",
+                created=start + timedelta(milliseconds=i),
+                customer_name=customer.name,
+                customer_abbreviation=customer.abbreviation,
+                customer_native_name=customer.native_name,
+                description=f"Benchmark project number {i}",
+                version=1,
+            )
+            batch.save(project_item(project))
+            per_customer[customer.id] += 1
+            project_ids.append(project.id)
+    uow = UnitOfWork()
+    counters.add(uow, counters.PROJECTS, n_projects)
+    for customer_id, count in per_customer.items():
+        uow.update(
+            CustomerItem(pk=customer_store.keys.customer_pk(customer_id), sk=customer_store.keys.META),
+            [CustomerItem.quota_usage[PROJECT_COUNT].add(count)],
+            condition=CustomerItem.pk.exists(),
+        )
+    uow.commit()
+
+    client = Client(app)
+    headers = {"Authorization": f"Token {key}", "Content-Type": "application/json", "Host": "bench.local"}
+    return World(
+        client.http, headers, hash_key(key), [c.id for c in customers], per_customer, project_ids, n_projects
+    )
+
+
+def refresh_token(world: World, *, due: bool = False) -> None:
+    """Store a fresh expiry on the bench token, outside the counted window, so the sliding-expiry
+    write (at most once a minute per token) does not land at random in a measured request under
+    moto's slow Queries. `due=True` backdates the expiry so the next request renews it."""
+    from chalicelib.domain.clock import utcnow
+    from chalicelib.store import tokens
+
+    token = tokens.get(world.key_hash)
+    assert token is not None and token.lifetime is not None
+    lifetime = timedelta(seconds=token.lifetime)
+    expires = utcnow() + lifetime - (timedelta(minutes=5) if due else timedelta(0))
+    from dataclasses import replace
+
+    tokens.extend(replace(token, expires=expires))
+
+
+def request(world: World, method: str, path: str, body: Any = None) -> Any:
+    payload = json.dumps(body) if body is not None else b""
+    return getattr(world.http, method.lower())(path, headers=world.headers, body=payload)
+
+
+def measure(
+    world: World,
+    label: str,
+    kind: str,
+    method: str,
+    path: str | Callable[[], str],
+    body: Any | Callable[[], Any] = None,
+    *,
+    warm: bool = True,
+    before: Callable[[], None] | None = None,
+    check: Callable[[Any], str | None] | None = None,
+) -> Result:
+    def resolve(value: Any) -> Any:
+        return value() if callable(value) else value
+
+    if warm:
+        response = request(world, method, resolve(path), resolve(body))
+        _expect_ok(label, response)
+    refresh_token(world)
+    if before is not None:
+        before()
+    the_path, the_body = resolve(path), resolve(body)
+    LOG.start()
+    try:
+        response = request(world, method, the_path, the_body)
+    finally:
+        calls = LOG.stop()
+    _expect_ok(label, response)
+    try:
+        note = check(response) if check else ""
+    except SystemExit as exc:
+        raise SystemExit(f"{label}: {exc}") from None
+    return Result(label, kind, calls, response.status_code, note or "")
+
+
+def _expect_ok(label: str, response: Any) -> None:
+    if not 200 <= response.status_code < 300:
+        raise SystemExit(f"{label}: HTTP {response.status_code} {response.body[:500]!r}")
+
+
+def _count_is(expected: int) -> Callable[[Any], str | None]:
+    def check(response: Any) -> str | None:
+        got = int(response.headers.get("X-Result-Count", -1))
+        if got != expected:
+            raise SystemExit(f"X-Result-Count {got}, expected {expected}: counters out of step")
+        return None
+
+    return check
+
+
+def _rows_are(expected: int) -> Callable[[Any], str | None]:
+    def check(response: Any) -> str | None:
+        got = len(json.loads(response.body))
+        if got != expected:
+            raise SystemExit(f"page holds {got} rows, expected {expected}")
+        return None
+
+    return check
+
+
+def _ids_are(expected: list[str]) -> Callable[[Any], str | None]:
+    def check(response: Any) -> str | None:
+        got = [row["uuid"] for row in json.loads(response.body)]
+        if got != expected:
+            raise SystemExit(f"page holds the wrong projects: {got[:2]}..., expected {expected[:2]}...")
+        return None
+
+    return check
+
+
+def _both(*checks: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    def check(response: Any) -> str | None:
+        for c in checks:
+            c(response)
+        return None
+
+    return check
+
+
+def run_size(n_projects: int, verbose: bool) -> tuple[list[Result], dict[str, Any]]:
+    from moto import mock_aws
+
+    from chalicelib import bootstrap
+    from chalicelib.config import get_settings, reset_settings
+    from chalicelib.local.aws import create_table
+    from chalicelib.store import table
+
+    reset_settings()
+    with mock_aws():
+        create_table(get_settings().table_name)
+        table._bound[0] = None
+        bootstrap.ensure_ready()
+        world = seed(n_projects)
+        results = measure_all(world)
+        if verbose:
+            _print_calls(n_projects, results)
+    reset_settings()
+    pages = math.ceil(n_projects / PAGE_SIZE)
+    return results, {"deep_page": _deep_page(pages), "pages": pages}
+
+
+def _deep_page(pages: int) -> int:
+    return max(2, (pages * 4) // 5)
+
+
+def measure_all(world: World) -> list[Result]:
+    n = world.total
+    customer = world.customers[0]
+    project = world.projects[n // 2]
+    deep = _deep_page(math.ceil(n / PAGE_SIZE))
+    customer_url = f"http://bench.local/api/customers/{customer}/"
+    newest_first = world.projects[::-1]
+    skip = (deep - 1) * PAGE_SIZE
+    counter = iter(range(1, 10**6))
+    renames = iter(range(1, 10**6))
+    results = [
+        measure(
+            world,
+            "GET /api/customers/",
+            "list",
+            "GET",
+            "/api/customers/",
+            check=_both(_count_is(CUSTOMERS), _rows_are(PAGE_SIZE)),
+        ),
+        measure(
+            world,
+            "GET /api/customers/<uuid>/",
+            "retrieve",
+            "GET",
+            f"/api/customers/{customer}/",
+            check=lambda r: _check_projects_count(r, world.per_customer[customer]),
+        ),
+        measure(
+            world,
+            "GET /api/projects/",
+            "list",
+            "GET",
+            "/api/projects/",
+            check=_both(_count_is(n), _ids_are(newest_first[:PAGE_SIZE])),
+        ),
+        measure(
+            world,
+            "GET /api/projects/?page=<80% deep>",
+            "deep",
+            "GET",
+            f"/api/projects/?page={deep}",
+            check=_both(_count_is(n), _ids_are(newest_first[skip : skip + PAGE_SIZE])),
+        ),
+        measure(
+            world,
+            "GET /api/projects/?customer=<uuid>",
+            "list",
+            "GET",
+            f"/api/projects/?customer={customer}",
+            check=_both(
+                _count_is(world.per_customer[customer]),
+                _rows_are(min(PAGE_SIZE, world.per_customer[customer])),
+            ),
+        ),
+        measure(world, "GET /api/projects/<uuid>/", "retrieve", "GET", f"/api/projects/{project}/"),
+        measure(world, "GET /api/users/me/", "retrieve", "GET", "/api/users/me/"),
+        measure(world, "HEAD /api/projects/", "list", "HEAD", "/api/projects/", check=_count_is(n)),
+    ]
+    # Beyond the brief's list: filters and orderings that take the slow path (measured before the
+    # writes so they see exactly n projects; shown after them).
+    other = world.customers[1]
+    extra_reads = [
+        measure(
+            world,
+            "GET /api/projects/?o=name",
+            "extra",
+            "GET",
+            "/api/projects/?o=name",
+            check=_both(_count_is(n), _rows_are(PAGE_SIZE)),
+        ),
+        measure(
+            world,
+            "GET /api/projects/?name=<matches 10>",
+            "extra",
+            "GET",
+            "/api/projects/?name=project%200001",
+            check=_count_is(10),
+        ),
+        measure(
+            world,
+            "GET /api/projects/?customer=<uuid>,<uuid>",
+            "extra",
+            "GET",
+            f"/api/projects/?customer={customer},{other}",
+            check=_count_is(world.per_customer[customer] + world.per_customer[other]),
+        ),
+    ]
+    results += [
+        # Writes last: the reads above see exactly n projects.
+        measure(
+            world,
+            "POST /api/projects/",
+            "write",
+            "POST",
+            "/api/projects/",
+            lambda: {"name": f"Bench new {next(counter)}", "customer": customer_url},
+        ),
+        measure(
+            world,
+            "PATCH /api/projects/<uuid>/",
+            "write",
+            "PATCH",
+            f"/api/projects/{project}/",
+            lambda: {"name": f"Bench renamed {next(renames)}"},
+        ),
+        # Beyond the brief's list.
+        measure(
+            world,
+            "GET /api/users/me/ (token renewal due)",
+            "extra",
+            "GET",
+            "/api/users/me/",
+            before=lambda: refresh_token(world, due=True),
+        ),
+        measure(
+            world,
+            "PATCH /api/customers/<uuid>/ (description)",
+            "extra",
+            "PATCH",
+            f"/api/customers/{world.customers[1]}/",
+            lambda: {"description": f"Bench description {next(renames)}"},
+        ),
+        measure(
+            world,
+            "PATCH /api/customers/<uuid>/ (rename)",
+            "extra",
+            "PATCH",
+            f"/api/customers/{world.customers[1]}/",
+            lambda: {"name": f"Bench customer renamed {next(renames)}"},
+        ),
+    ]
+    return results + extra_reads
+
+
+def _check_projects_count(response: Any, expected: int) -> str | None:
+    got = json.loads(response.body)["projects_count"]
+    if got != expected:
+        raise SystemExit(f"projects_count {got}, expected {expected}: quota usage out of step")
+    return None
+
+
+def _print_calls(n: int, results: list[Result]) -> None:
+    print(f"\n### DynamoDB calls per measured request, {n} projects\n")
+    print("Clients seen (id: created at):")
+    for ident, origin in LOG.clients.items():
+        print(f"- {ident:#x}: {origin}")
+    print()
+    for r in results:
+        print(f"- {r.label} -> HTTP {r.status}")
+        for c in r.calls:
+            tag = " keys-only" if c.keys_only else ""
+            print(f"    {c.op:<18} items={c.items:<5} sends={c.sends} client={c.client:#x}{tag}")
+    print()
+
+
+# --- report -----------------------------------------------------------------------------------
+TARGETS = {"retrieve": 2, "list": 3, "deep": 3}
+
+
+def print_table(sizes: list[int], by_size: dict[int, list[Result]], info: dict[int, dict[str, Any]]) -> None:
+    large = sizes[-1]
+    head = ["endpoint"]
+    for n in sizes:
+        head += [f"round trips @{n}", f"items read @{n}"]
+    head += ["DynamoDB calls (largest size)"]
+    print("## DynamoDB round trips and items read per request\n")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for i, first in enumerate(by_size[sizes[0]]):
+        row = [first.label]
+        for n in sizes:
+            row += [by_size[n][i].rt_text(), by_size[n][i].items_text()]
+        row.append(by_size[large][i].ops)
+        print("| " + " | ".join(row) + " |")
+    print()
+    deep = ", ".join(f"page {info[n]['deep_page']} of {info[n]['pages']} @{n}" for n in sizes)
+    print(
+        f"Page size {PAGE_SIZE}; {CUSTOMERS} customers (`?customer=` lists the one holding a quarter of "
+        f"the projects; the rename row renames another, holding 3/76 of them); the deep page is {deep}. "
+        "Round trips and items read exclude keys-only Queries (shown as `+ k keys-only` / `+ m keys`). "
+        "Every request above also pays 1 GetItem for the token (items read include it). Each endpoint "
+        "was called once unmeasured first; the token's sliding expiry was refreshed before each measured "
+        "call (its write, at most once a minute per token, is measured on its own in the renewal row)."
+    )
+    retries = [(n, r.label) for n in sizes for r in by_size[n] if r.sends != len(r.calls)]
+    if retries:
+        print(f"\nRetries (sends beyond calls): {retries}")
+    print()
+
+
+def problems(sizes: list[int], per_size: list[Result]) -> list[str]:
+    """What one endpoint breaks: growth with the table size, or its round-trip target."""
+    label, kind = per_size[0].label, per_size[0].kind
+    found = []
+    if len({r.round_trips for r in per_size}) != 1:
+        found.append(
+            f"{label}: round trips change with table size ({', '.join(r.rt_text() for r in per_size)})"
+        )
+    if len({r.items for r in per_size}) != 1 and kind != "write":
+        found.append(
+            f"{label}: items read change with table size ({', '.join(str(r.items) for r in per_size)})"
+        )
+    limit = TARGETS.get(kind)
+    if limit is not None:
+        found += [
+            f"{label} @{n}: {r.round_trips} round trips > {limit}"
+            for n, r in zip(sizes, per_size, strict=True)
+            if r.round_trips > limit
+        ]
+    return found
+
+
+def report(sizes: list[int], by_size: dict[int, list[Result]], info: dict[int, dict[str, Any]]) -> bool:
+    print_table(sizes, by_size, info)
+    failures: list[str] = []
+    extra_failures: list[str] = []
+    for i, first in enumerate(by_size[sizes[0]]):
+        sink = extra_failures if first.kind == "extra" else failures
+        sink += problems(sizes, [by_size[n][i] for n in sizes])
+    ok = not failures
+    print(
+        f"**{'PASS' if ok else 'FAIL'}**: retrieve ≤ {TARGETS['retrieve']} round trips, list page ≤ "
+        f"{TARGETS['list']} (deep pages: plus keys-only reads), round trips and items read identical at "
+        f"{' and '.join(map(str, sizes))} projects."
+    )
+    for f in failures:
+        print(f"- {f}")
+    if extra_failures:
+        print("\n**Beyond the brief's endpoints, not constant:**")
+        for f in extra_failures:
+            print(f"- {f}")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 5000], help="projects in the table")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print every DynamoDB call")
+    args = parser.parse_args()
+    install_hooks()
+    by_size: dict[int, list[Result]] = {}
+    info: dict[int, dict[str, Any]] = {}
+    for n in args.sizes:
+        by_size[n], info[n] = run_size(n, args.verbose)
+    return 0 if report(args.sizes, by_size, info) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
