@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel, StringConstraints
+from pydantic import StringConstraints
 
-from chalicelib.api.rest import BodyModel, Call, endpoint
+from chalicelib.api.rest import BodyModel, Call, ResponseModel, endpoint
 from chalicelib.services import auth as service
 
 bp = Blueprint(__name__)
@@ -19,11 +19,11 @@ class PasswordLoginIn(BodyModel):
     password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
-class TokenOut(BaseModel):
+class TokenOut(ResponseModel):
     token: str
 
 
-class DetailOut(BaseModel):
+class DetailOut(ResponseModel):
     detail: str
 
 

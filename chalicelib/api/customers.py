@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib.api.fields import (
     Country,
@@ -27,6 +27,7 @@ from chalicelib.api.rest import (
     FieldsQuery,
     ListQuery,
     NoContent,
+    ResponseModel,
     endpoint,
     listed,
     object_id,
@@ -69,7 +70,7 @@ class CustomerIn(BodyModel):
 CustomerPatch = partial(CustomerIn, "CustomerPatch")
 
 
-class CustomerOut(BaseModel):
+class CustomerOut(ResponseModel):
     url: str
     uuid: str
     created: datetime

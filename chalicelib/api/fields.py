@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, StringConstraints, create_model
 
+from chalicelib.api.rest import ResponseModel
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.quotas import Quota
 
@@ -39,7 +40,7 @@ Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)
 Country = Annotated[str, StringConstraints(max_length=2), AfterValidator(_country)]
 
 
-class QuotaOut(BaseModel):
+class QuotaOut(ResponseModel):
     name: str
     usage: int
     limit: int

@@ -16,6 +16,7 @@ from chalicelib.api.rest import (
     FieldsQuery,
     ListQuery,
     NoContent,
+    ResponseModel,
     endpoint,
     listed,
     object_id,
@@ -47,7 +48,7 @@ class ProjectIn(BodyModel):
 ProjectPatch = partial(ProjectIn, "ProjectPatch")
 
 
-class ProjectOut(BaseModel):
+class ProjectOut(ResponseModel):
     url: str
     uuid: str
     name: str

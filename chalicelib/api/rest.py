@@ -32,9 +32,9 @@ COMMON_PARAMS = frozenset({"x-auth-token", "format"})
 
 
 class QueryModel(BaseModel):
-    """Base of every endpoint's query-string model."""
+    """Base of every endpoint's query-string model (built on first use, like every model here)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class FieldsQuery(QueryModel):
@@ -73,7 +73,14 @@ class ListQuery(FieldsQuery):
 class BodyModel(BaseModel):
     """Base of request bodies: unknown fields are ignored, as DRF serializers ignore them."""
 
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+
+class ResponseModel(BaseModel):
+    """Base of response bodies."""
+
+    # Models are built on first use, not at import: a cold Lambda builds only what its request needs.
+    model_config = ConfigDict(defer_build=True)
 
 
 @dataclass(frozen=True)

@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel
 
 from chalicelib.api import openapi
-from chalicelib.api.rest import ENDPOINTS, Call, endpoint
+from chalicelib.api.rest import ENDPOINTS, Call, ResponseModel, endpoint
 from chalicelib.config import get_settings
 
 bp = Blueprint(__name__)
 TAG = "root"
 
 
-class VersionOut(BaseModel):
+class VersionOut(ResponseModel):
     version: str
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from chalicelib.api.fields import Email, changes, partial, patch_changes, text
 from chalicelib.api.rest import (
@@ -17,6 +17,7 @@ from chalicelib.api.rest import (
     FieldsQuery,
     ListQuery,
     NoContent,
+    ResponseModel,
     endpoint,
     listed,
     object_id,
@@ -67,7 +68,7 @@ class PasswordIn(BodyModel):
     password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
-class UserOut(BaseModel):
+class UserOut(ResponseModel):
     url: str
     uuid: str
     username: str

@@ -11,17 +11,18 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.projects import Project
 from chalicelib.domain.quotas import PROJECT_COUNT, PROJECT_QUOTAS, RESOURCE_COUNT, UNLIMITED
 from chalicelib.store import counters, customers, keys
-from chalicelib.store.errors import UpdateError
-from chalicelib.store.errors import lost_condition as _lost_condition
 from chalicelib.store.items import BaseItem, ProjectItem
 from chalicelib.store.pages import Listing
-from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
+from chalicelib.store.table import connection
+from chalicelib.store.unit_of_work import LOST_RACE, MAX_ITEMS, UnitOfWork
 
 _DOC_FIELDS = ("description", "backend_id", "start_date", "end_date", "is_industry")
 HAS_RESOURCES = "Project has resources. Please remove them before deleting the project."
@@ -138,32 +139,47 @@ def _removal_error(project_id: str) -> Conflict:
 def follow_customer_rename(customer_id: str, name: str, abbreviation: str, native_name: str) -> int:
     """Refresh the customer's names denormalised on its live projects; returns how many changed.
 
-    Runs after the customer's own update committed. Each write is conditional on the project still
-    existing, so a project removed meanwhile is skipped rather than resurrected.
+    Runs after the customer's own update committed: one keys-only Query, then one transaction per
+    100 projects. Each write is conditional on the project still existing, so a project removed
+    meanwhile is skipped (and its batch retried without it) rather than resurrected.
     """
-    changed = 0
-    listing_ = BaseItem.query(
+    found = BaseItem.query(
         keys.customer_pk(customer_id),
         BaseItem.sk.startswith(keys.PROJECT_PREFIX),
         attributes_to_get=["pk", "sk"],
     )
-    for item in listing_:
-        try:
-            ProjectItem(pk=item.pk, sk=item.sk).update(
-                actions=[
-                    ProjectItem.customer_name.set(name),
-                    ProjectItem.customer_abbreviation.set(abbreviation),
-                    ProjectItem.customer_native_name.set(native_name),
-                ],
-                condition=ProjectItem.pk.exists(),
-                add_version_condition=False,
-            )
-            changed += 1
-        except UpdateError as exc:
-            if not _lost_condition(exc):
-                raise
-            continue
+    project_keys = [(item.pk, item.sk) for item in found]
+    actions: list[Action] = [
+        ProjectItem.customer_name.set(name),
+        ProjectItem.customer_abbreviation.set(abbreviation),
+        ProjectItem.customer_native_name.set(native_name),
+    ]
+    changed = 0
+    for start in range(0, len(project_keys), MAX_ITEMS):
+        changed += _update_all(project_keys[start : start + MAX_ITEMS], actions)
     return changed
+
+
+def _update_all(batch: list[tuple[str, str]], actions: list[Action]) -> int:
+    """Apply `actions` to every existing item of `batch` in one transaction; returns how many."""
+    while batch:
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                for pk, sk in batch:
+                    tx.update(
+                        ProjectItem(pk=pk, sk=sk),
+                        actions,
+                        condition=ProjectItem.pk.exists(),
+                        add_version_condition=False,
+                    )
+            return len(batch)
+        except TransactWriteError as exc:
+            reasons = list(exc.cancellation_reasons or [])
+            gone = {i for i, r in enumerate(reasons) if r is not None and r.code == "ConditionalCheckFailed"}
+            if not gone:
+                raise
+            batch = [key for i, key in enumerate(batch) if i not in gone]
+    return 0
 
 
 def listing(

@@ -177,3 +177,30 @@ def test_each_change_writes_its_audit_event_in_the_same_transaction(client, staf
     ]  # fmt: skip
     assert events[0].context["user_uuid"] == staff.id
     assert events[1].context["customer_name"] == "Audited 2"
+
+
+def test_rename_reaches_every_project_in_batches(client, staff, monkeypatch):
+    from chalicelib.store import projects as project_store
+
+    customer = create_customer(client, staff, "Big")
+    for i in range(3):
+        create_project(client, staff, customer, f"p{i}")
+    monkeypatch.setattr(project_store, "MAX_ITEMS", 2)  # two transactions: 2 + 1 projects
+    assert project_store.follow_customer_rename(customer["uuid"], "Bigger", "B", "") == 3
+    listed = call(client, "GET", f"/api/projects/?customer={customer['uuid']}", staff).json
+    assert [p["customer_name"] for p in listed] == ["Bigger"] * 3
+
+
+def test_rename_skips_a_project_removed_meanwhile_without_resurrecting_it(client, staff):
+    from chalicelib.store import keys
+    from chalicelib.store import projects as project_store
+    from chalicelib.store.items import ProjectItem
+
+    customer = create_customer(client, staff, "Racy")
+    project = create_project(client, staff, customer)
+    live = (keys.customer_pk(customer["uuid"]), keys.project_sk(project["uuid"]))
+    gone = (keys.customer_pk(customer["uuid"]), keys.project_sk("f" * 32))
+    actions = [ProjectItem.customer_name.set("Renamed")]
+    assert project_store._update_all([gone, live], actions) == 1
+    assert ProjectItem.count(gone[0], ProjectItem.sk == gone[1]) == 0
+    assert call(client, "GET", f"/api/projects/{project['uuid']}/", staff).json["customer_name"] == "Renamed"
