@@ -90,11 +90,31 @@ def fetch_page(listing: Listing, page: int, page_size: int) -> Page:
     skip = (page - 1) * page_size
     if page_size <= 0 or skip >= total:
         return Page([], total)
-    start_key = None
-    if skip:
-        stepped = _query(listing, limit=skip, attributes_to_get=_key_names(listing.index))
-        if sum(1 for _ in stepped) < skip:
-            return Page([], total)
-        start_key = stepped.last_evaluated_key
+    start_key = _step_over(listing, skip) if skip else None
+    if skip and start_key is None:
+        return Page([], total)
     results = _query(listing, limit=page_size, last_evaluated_key=start_key)
     return Page(_typed(results, listing.item_type), total)
+
+
+def _step_over(listing: Listing, count: int) -> dict[str, Any] | None:
+    """The start key after the first `count` items, found with keys-only reads that ask each time
+    for exactly the number still to skip (so no read goes past the page wanted)."""
+    table = BaseItem._get_connection()
+    start_key: dict[str, Any] | None = None
+    remaining = count
+    while remaining > 0:
+        response = table.query(
+            listing.partition,
+            range_key_condition=_condition(listing),
+            attributes_to_get=_key_names(listing.index),
+            exclusive_start_key=start_key,
+            index_name=listing.index,
+            limit=remaining,
+            scan_index_forward=listing.forward,
+        )
+        remaining -= int(response.get("Count", 0))
+        start_key = response.get("LastEvaluatedKey")
+        if start_key is None:
+            return None  # the listing ended before `count` items
+    return start_key
