@@ -20,6 +20,7 @@ os.environ.update(
         "CIRRUS_TABLE_NAME": "cirrus-test",
         "CIRRUS_PASSWORD_ITERATIONS": "1000",
         "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
 )
 os.environ.pop("CIRRUS_AWS_ENDPOINT_URL", None)

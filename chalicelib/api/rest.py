@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from chalice import Blueprint, Response  # type: ignore[attr-defined]
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib import bootstrap
+from chalicelib import bootstrap, observability
 from chalicelib.api import errors
 from chalicelib.auth.requests import authenticate_request
 from chalicelib.config import get_settings
@@ -156,17 +156,21 @@ def endpoint(
     def decorator(view: View) -> View:
         def handler(**path_params: str) -> Response:
             request = bp.current_request
+            call: Call | None = None
             try:
                 call = _prepare(request, query, body, anonymous)
                 result = view(call, **path_params)
                 response = _respond(result, status, call)
-            except Exception as exc:  # mapped in one place; anything unmapped re-raises as a 500
-                code, payload, headers = errors.to_http(exc)
-                response = Response(
-                    body=json.dumps(payload), status_code=code, headers={"Content-Type": JSON, **headers}
-                )
+            except Exception as exc:  # mapped in one place; anything unmapped is a bug and a 500
+                response = _error_response(request, exc)
             if request.method == "HEAD":
                 response.body = ""
+            principal = call.principal if call else None
+            correlation_id = call.ctx.correlation_id if call else _request_id(request)
+            observability.log_request(
+                request.method, request.path, response.status_code, principal.user_id if principal else None,
+                correlation_id,
+            )  # fmt: skip
             return response
 
         handler.__name__ = name
@@ -174,6 +178,15 @@ def endpoint(
         return view
 
     return decorator
+
+
+def _error_response(request: Any, exc: Exception) -> Response:
+    try:
+        code, payload, headers = errors.to_http(exc)
+    except Exception:
+        observability.log_unhandled(request.method, request.path, _request_id(request))
+        code, payload, headers = 500, {"detail": "A server error occurred."}, {}
+    return Response(body=json.dumps(payload), status_code=code, headers={"Content-Type": JSON, **headers})
 
 
 # --- request ---------------------------------------------------------------------------------

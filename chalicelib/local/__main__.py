@@ -21,6 +21,7 @@ def main() -> int:
     username = os.environ.get("CIRRUS_ADMIN_USERNAME", DEFAULT_USERNAME)
     password = os.environ.get("CIRRUS_ADMIN_PASSWORD", DEFAULT_PASSWORD)
     aws.use_local_credentials()
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     moto = aws.MotoServer(int(os.environ["CIRRUS_MOTO_PORT"]) if os.environ.get("CIRRUS_MOTO_PORT") else None)
     moto.start()
     os.environ["CIRRUS_AWS_ENDPOINT_URL"] = moto.endpoint

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from typing import Any
@@ -45,6 +46,8 @@ class MotoServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> MotoServer:
+        # moto's server logs every AWS call through werkzeug; the stack's own output is what matters.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server.start()
         # moto's Step Functions integrations call back into the server on this port.
         os.environ["MOTO_PORT"] = str(self.port)

@@ -47,3 +47,16 @@ def test_openapi_bodies_and_responses_come_from_the_models(client):
 
 def registered_operations():
     return [(p, m) for p, methods in app.routes.items() for m in methods if m != "HEAD"]
+
+
+def test_an_unexpected_failure_is_a_500_in_drfs_shape(client, staff, monkeypatch):
+    from chalicelib.services import customers as customer_service
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(customer_service, "list_customers", broken)
+    reply = call(client, "GET", "/api/customers/", staff)
+    assert reply.status == 500
+    assert reply.json == {"detail": "A server error occurred."}
+    assert "disk on fire" not in reply.raw.decode()
