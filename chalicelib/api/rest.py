@@ -168,8 +168,8 @@ def endpoint(
             principal = call.principal if call else None
             correlation_id = call.ctx.correlation_id if call else _request_id(request)
             observability.log_request(
-                request.method, request.path, response.status_code, principal.user_id if principal else None,
-                correlation_id,
+                request.method, _actual_path(request), response.status_code,
+                principal.user_id if principal else None, correlation_id,
             )  # fmt: skip
             return response
 
@@ -184,7 +184,7 @@ def _error_response(request: Any, exc: Exception) -> Response:
     try:
         code, payload, headers = errors.to_http(exc)
     except Exception:
-        observability.log_unhandled(request.method, request.path, _request_id(request))
+        observability.log_unhandled(request.method, _actual_path(request), _request_id(request))
         code, payload, headers = 500, {"detail": "A server error occurred."}, {}
     return Response(body=json.dumps(payload), status_code=code, headers={"Content-Type": JSON, **headers})
 
@@ -208,7 +208,7 @@ def _prepare(
         principal=principal,
         ctx=ctx,
         base_url=_base_url(headers),
-        path=request.path,
+        path=_actual_path(request),
         query=parse_query(query, params),
         body=parse_body(body, request.method, headers, request.raw_body) if body else None,
         params=params,
@@ -222,6 +222,12 @@ def _multi_params(request: Any) -> dict[str, list[str]]:
     if not raw:
         return {}
     return {key: list(raw.getlist(key)) for key in raw}
+
+
+def _actual_path(request: Any) -> str:
+    """The path as requested (`request.path` is the route's template, `/api/customers/{uuid}`)."""
+    event = request.to_original_event() or {}
+    return str(event.get("path") or request.path)
 
 
 def _source_ip(request: Any) -> str | None:
