@@ -32,7 +32,7 @@ pytest: $(STAMP)
 test: lint typecheck pytest
 
 bench: $(STAMP)
-	$(BIN)/python bench/requests.py
+	$(BIN)/python bench/request_costs.py
 	$(BIN)/python bench/cold_start.py
 
 clean:

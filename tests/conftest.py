@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-# Before anything imports boto3: never reach real AWS, and keep password hashing cheap in tests.
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "CIRRUS_TABLE_NAME": "cirrus-test",
-        "CIRRUS_PASSWORD_ITERATIONS": "1000",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }
-)
-os.environ.pop("CIRRUS_AWS_ENDPOINT_URL", None)
-os.environ.pop("CIRRUS_PUBLIC_URL", None)
+from chalicelib.local.aws import use_offline_environment
+
+use_offline_environment("cirrus-test")  # never a real AWS account, cheap password hashing
 
 
 @pytest.fixture

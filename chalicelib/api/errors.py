@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from pydantic import ValidationError as PydanticError
 
 from chalicelib.domain import errors
-
-log = logging.getLogger(__name__)
 
 
 class HttpError(Exception):
@@ -29,6 +26,9 @@ def detail(status: int, message: str, headers: dict[str, str] | None = None) -> 
 
 def method_not_allowed(method: str) -> HttpError:
     return detail(405, f'Method "{method}" not allowed.')
+
+
+SERVER_ERROR = {"detail": "A server error occurred."}
 
 
 def unsupported_media_type(content_type: str) -> HttpError:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from typing import Any
 
 from chalice import Response  # type: ignore[attr-defined]
 
-log = logging.getLogger(__name__)
+from chalicelib.api import errors
 
 
 def drf_shapes(event: Any, get_response: Callable[[Any], Response]) -> Response:
@@ -19,8 +18,8 @@ def drf_shapes(event: Any, get_response: Callable[[Any], Response]) -> Response:
     body = response.body
     if isinstance(body, dict) and "Code" in body:
         if response.status_code == 405:
-            response.body = json.dumps({"detail": f'Method "{event.method}" not allowed.'})
+            response.body = json.dumps(errors.method_not_allowed(event.method).body)
         elif response.status_code >= 500:
-            response.body = json.dumps({"detail": "A server error occurred."})
+            response.body = json.dumps(errors.SERVER_ERROR)
         response.headers["Content-Type"] = "application/json"
     return response

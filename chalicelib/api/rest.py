@@ -9,7 +9,7 @@ import json
 import math
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -115,7 +115,6 @@ class Call:
     body: Any
     params: dict[str, list[str]]
     key_hash: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def user(self) -> Principal:
@@ -185,7 +184,7 @@ def _error_response(request: Any, exc: Exception) -> Response:
         code, payload, headers = errors.to_http(exc)
     except Exception:
         observability.log_unhandled(request.method, _actual_path(request), _request_id(request))
-        code, payload, headers = 500, {"detail": "A server error occurred."}, {}
+        code, payload, headers = 500, errors.SERVER_ERROR, {}
     return Response(body=json.dumps(payload), status_code=code, headers={"Content-Type": JSON, **headers})
 
 
@@ -213,7 +212,6 @@ def _prepare(
         body=parse_body(body, request.method, headers, request.raw_body) if body else None,
         params=params,
         key_hash=key_hash,
-        headers=headers,
     )
 
 

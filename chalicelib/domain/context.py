@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.domain.errors import NotAuthenticated
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -30,6 +32,13 @@ class EventContext:
     ip_address: str | None = None
     correlation_id: str | None = None
 
+    @property
+    def actor(self) -> Principal:
+        """The authenticated caller (services that change things are never called anonymously)."""
+        if self.principal is None:
+            raise NotAuthenticated()
+        return self.principal
+
     def as_event_fields(self) -> dict[str, str]:
         fields: dict[str, str] = {}
         if self.ip_address:
@@ -41,6 +50,3 @@ class EventContext:
                 fields["impersonator_uuid"] = p.impersonator_id
                 fields["impersonator_username"] = p.impersonator_username or ""
         return fields
-
-
-ANONYMOUS = EventContext()

@@ -92,31 +92,8 @@ class Customer:
         return any(needle in value.lower() for value in haystack)
 
 
-def creation_event(customer: Customer, ctx: EventContext) -> events.Event:
-    return events.make_event(
-        events.CUSTOMER_CREATION_SUCCEEDED,
-        f"Customer {customer.name} has been created.",
-        ctx,
-        customer.event_fields(),
-        customer.id,
-    )
-
-
-def update_event(customer: Customer, ctx: EventContext) -> events.Event:
-    return events.make_event(
-        events.CUSTOMER_UPDATE_SUCCEEDED,
-        f"Customer {customer.name} has been updated.",
-        ctx,
-        customer.event_fields(),
-        customer.id,
-    )
-
-
-def deletion_event(customer: Customer, ctx: EventContext) -> events.Event:
-    return events.make_event(
-        events.CUSTOMER_DELETION_SUCCEEDED,
-        f"Customer {customer.name} has been deleted.",
-        ctx,
-        customer.event_fields(),
-        customer.id,
+def event(customer: Customer, action: str, ctx: EventContext) -> events.Event:
+    """The audit event of `action` (events.CREATION, UPDATE or DELETION) on `customer`."""
+    return events.lifecycle_event(
+        "customer", action, customer.name, ctx, customer.event_fields(), customer.id
     )

@@ -22,13 +22,6 @@ AUTH_LOGGED_IN_WITH_USERNAME = "auth_logged_in_with_username"
 AUTH_LOGIN_FAILED_WITH_USERNAME = "auth_login_failed_with_username"
 AUTH_LOGGED_OUT = "auth_logged_out"
 
-EVENT_GROUPS: dict[str, tuple[str, ...]] = {
-    "customers": (CUSTOMER_CREATION_SUCCEEDED, CUSTOMER_UPDATE_SUCCEEDED, CUSTOMER_DELETION_SUCCEEDED),
-    "projects": (PROJECT_CREATION_SUCCEEDED, PROJECT_UPDATE_SUCCEEDED, PROJECT_DELETION_SUCCEEDED),
-    "users": (USER_CREATION_SUCCEEDED, USER_UPDATE_SUCCEEDED, USER_DELETION_SUCCEEDED),
-    "auth": (AUTH_LOGGED_IN_WITH_USERNAME, AUTH_LOGIN_FAILED_WITH_USERNAME, AUTH_LOGGED_OUT),
-}
-
 
 @dataclass(frozen=True)
 class Event:
@@ -40,6 +33,23 @@ class Event:
     customer_id: str | None = None
     id: str = field(default_factory=new_id)
     created: datetime = field(default_factory=utcnow)
+
+
+_PAST_TENSE = {"creation": "created", "update": "updated", "deletion": "deleted"}
+CREATION, UPDATE, DELETION = "creation", "update", "deletion"
+
+
+def lifecycle_event(
+    kind: str,
+    action: str,
+    name: str,
+    ctx: EventContext,
+    fields: dict[str, str],
+    customer_id: str | None = None,
+) -> Event:
+    """`<kind>_<action>_succeeded` with Waldur's message, e.g. "Project Apollo has been created."."""
+    message = f"{kind.capitalize()} {name} has been {_PAST_TENSE[action]}."
+    return make_event(f"{kind}_{action}_succeeded", message, ctx, fields, customer_id)
 
 
 def make_event(

@@ -61,31 +61,8 @@ class Project:
             raise Conflict("Project has resources. Please remove them before deleting the project.")
 
 
-def creation_event(project: Project, ctx: EventContext) -> events.Event:
-    return events.make_event(
-        events.PROJECT_CREATION_SUCCEEDED,
-        f"Project {project.name} has been created.",
-        ctx,
-        project.event_fields(),
-        project.customer_id,
-    )
-
-
-def update_event(project: Project, ctx: EventContext) -> events.Event:
-    return events.make_event(
-        events.PROJECT_UPDATE_SUCCEEDED,
-        f"Project {project.name} has been updated.",
-        ctx,
-        project.event_fields(),
-        project.customer_id,
-    )
-
-
-def deletion_event(project: Project, ctx: EventContext) -> events.Event:
-    return events.make_event(
-        events.PROJECT_DELETION_SUCCEEDED,
-        f"Project {project.name} has been deleted.",
-        ctx,
-        project.event_fields(),
-        project.customer_id,
+def event(project: Project, action: str, ctx: EventContext) -> events.Event:
+    """The audit event of `action` (events.CREATION, UPDATE or DELETION) on `project`."""
+    return events.lifecycle_event(
+        "project", action, project.name, ctx, project.event_fields(), project.customer_id
     )

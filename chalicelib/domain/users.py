@@ -77,28 +77,6 @@ def check_password(password: str, encoded: str) -> bool:
     return hmac.compare_digest(hash_password(password, int(iterations), salt), encoded)
 
 
-def creation_event(user: User, ctx: EventContext) -> events.Event:
-    return events.make_event(
-        events.USER_CREATION_SUCCEEDED,
-        f"User {user.username} has been created.",
-        ctx,
-        user.event_fields(),
-    )
-
-
-def update_event(user: User, ctx: EventContext) -> events.Event:
-    return events.make_event(
-        events.USER_UPDATE_SUCCEEDED,
-        f"User {user.username} has been updated.",
-        ctx,
-        user.event_fields(),
-    )
-
-
-def deletion_event(user: User, ctx: EventContext) -> events.Event:
-    return events.make_event(
-        events.USER_DELETION_SUCCEEDED,
-        f"User {user.username} has been deleted.",
-        ctx,
-        user.event_fields(),
-    )
+def event(user: User, action: str, ctx: EventContext) -> events.Event:
+    """The audit event of `action` (events.CREATION, UPDATE or DELETION) on `user`."""
+    return events.lifecycle_event("user", action, user.username, ctx, user.event_fields())

@@ -21,6 +21,22 @@ LOCAL_ENV = {
 }
 
 
+def use_offline_environment(table_name: str) -> None:
+    """What tests and benchmarks run under: moto's credentials (never a real account), their own
+    table, cheap password hashing, no tracing, quiet logs, no endpoint or public URL inherited."""
+    os.environ.update(
+        {
+            **LOCAL_ENV,
+            "CIRRUS_TABLE_NAME": table_name,
+            "CIRRUS_PASSWORD_ITERATIONS": "1000",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+    )
+    os.environ.pop("CIRRUS_AWS_ENDPOINT_URL", None)
+    os.environ.pop("CIRRUS_PUBLIC_URL", None)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.domain import customers as domain
-from chalicelib.domain import rbac
+from chalicelib.domain import events, rbac
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.customers import Customer
@@ -46,7 +46,6 @@ class CustomerFilters:
         return lambda item: all(check(store.from_item(item)) for check in checks)
 
 
-_INDEXED_ORDERINGS = {None: "name", "name": "name", "created": "created"}
 _SORT_KEYS = {
     "abbreviation": lambda item: store.from_item(item).abbreviation,
     "native_name": lambda item: store.from_item(item).native_name,
@@ -91,18 +90,18 @@ def _both(first: Any, second: Any) -> Any:
 
 
 def create_customer(ctx: EventContext, fields: Mapping[str, Any]) -> Customer:
-    principal = _principal(ctx)
+    principal = ctx.actor
     rbac.require_staff(principal)
     customer = Customer(id=new_id(), created=utcnow(), **fields)
     uow = UnitOfWork()
     store.add(uow, customer)
-    uow.record(domain.creation_event(customer, ctx))
+    uow.record(domain.event(customer, events.CREATION, ctx))
     uow.commit()
     return replace(customer, version=1, quota_usage={q.name: 0 for q in customer.quotas})
 
 
 def update_customer(ctx: EventContext, customer_id: str, changes: Mapping[str, Any]) -> Customer:
-    principal = _principal(ctx)
+    principal = ctx.actor
     before = get_visible(principal, customer_id)
     rbac.require_staff(principal)
     after = replace(before, **changes)
@@ -110,7 +109,7 @@ def update_customer(ctx: EventContext, customer_id: str, changes: Mapping[str, A
         return before
     uow = UnitOfWork()
     store.save_changes(uow, before, after)
-    uow.record(domain.update_event(after, ctx))
+    uow.record(domain.event(after, events.UPDATE, ctx))
     uow.commit()
     if (after.name, after.abbreviation, after.native_name) != (
         before.name,
@@ -122,15 +121,10 @@ def update_customer(ctx: EventContext, customer_id: str, changes: Mapping[str, A
 
 
 def delete_customer(ctx: EventContext, customer_id: str) -> None:
-    principal = _principal(ctx)
+    principal = ctx.actor
     customer = get_visible(principal, customer_id)
     rbac.require_staff(principal)
     uow = UnitOfWork()
     store.remove(uow, customer)
-    uow.record(domain.deletion_event(customer, ctx))
+    uow.record(domain.event(customer, events.DELETION, ctx))
     uow.commit()
-
-
-def _principal(ctx: EventContext) -> Principal:
-    assert ctx.principal is not None, "services need an authenticated caller"
-    return ctx.principal

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from chalicelib.domain import events, rbac
 from chalicelib.domain import projects as domain
-from chalicelib.domain import rbac
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import NotFound, ValidationError
@@ -127,7 +127,7 @@ def _merge(
 
 
 def create_project(ctx: EventContext, customer_id: str | None, fields: Mapping[str, Any]) -> Project:
-    principal = _principal(ctx)
+    principal = ctx.actor
     customer = customer_store.get(customer_id) if customer_id else None
     if customer is None or not rbac.sees_all_tenants(principal):
         raise ValidationError.field("customer", INVALID_HYPERLINK)
@@ -144,13 +144,13 @@ def create_project(ctx: EventContext, customer_id: str | None, fields: Mapping[s
     project.check_dates()
     uow = UnitOfWork()
     store.add(uow, project)
-    uow.record(domain.creation_event(project, ctx))
+    uow.record(domain.event(project, events.CREATION, ctx))
     uow.commit()
     return replace(project, version=1)
 
 
 def update_project(ctx: EventContext, project_id: str, changes: Mapping[str, Any]) -> Project:
-    principal = _principal(ctx)
+    principal = ctx.actor
     before = get_visible(principal, project_id)
     rbac.require_staff(principal)
     after = replace(before, **changes)
@@ -159,22 +159,17 @@ def update_project(ctx: EventContext, project_id: str, changes: Mapping[str, Any
         return before
     uow = UnitOfWork()
     store.save_changes(uow, before, after)
-    uow.record(domain.update_event(after, ctx))
+    uow.record(domain.event(after, events.UPDATE, ctx))
     uow.commit()
     return replace(after, version=before.version + 1)
 
 
 def delete_project(ctx: EventContext, project_id: str) -> None:
-    principal = _principal(ctx)
+    principal = ctx.actor
     project = get_visible(principal, project_id)
     rbac.require_staff(principal)
     project.check_removable()
     uow = UnitOfWork()
     store.remove(uow, project, utcnow())
-    uow.record(domain.deletion_event(project, ctx))
+    uow.record(domain.event(project, events.DELETION, ctx))
     uow.commit()
-
-
-def _principal(ctx: EventContext) -> Principal:
-    assert ctx.principal is not None, "services need an authenticated caller"
-    return ctx.principal

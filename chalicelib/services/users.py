@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.config import get_settings
-from chalicelib.domain import rbac
+from chalicelib.domain import events, rbac
 from chalicelib.domain import users as domain
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
@@ -95,7 +95,7 @@ def _sort_value(user: User, field: str) -> Any:
 
 
 def create_user(ctx: EventContext, fields: Mapping[str, Any], password: str | None) -> User:
-    principal = _principal(ctx)
+    principal = ctx.actor
     rbac.require_staff(principal)
     return register_user(ctx, fields, password)
 
@@ -106,13 +106,13 @@ def register_user(ctx: EventContext, fields: Mapping[str, Any], password: str | 
     user = User(id=new_id(), date_joined=utcnow(), password_hash=password_hash, **fields)
     uow = UnitOfWork()
     store.add(uow, user)
-    uow.record(domain.creation_event(user, ctx))
+    uow.record(domain.event(user, events.CREATION, ctx))
     uow.commit()
     return replace(user, version=1)
 
 
 def update_user(ctx: EventContext, user_id: str, changes: Mapping[str, Any]) -> User:
-    principal = _principal(ctx)
+    principal = ctx.actor
     before = get_visible(principal, user_id)
     if not rbac.can_change_user(principal, user_id):
         raise PermissionDenied()
@@ -126,7 +126,7 @@ def update_user(ctx: EventContext, user_id: str, changes: Mapping[str, Any]) -> 
         return before
     uow = UnitOfWork()
     store.save_changes(uow, before, after)
-    uow.record(domain.update_event(after, ctx))
+    uow.record(domain.event(after, events.UPDATE, ctx))
     uow.commit()
     if any(getattr(after, f) != getattr(before, f) for f in domain.AUTH_FIELDS):
         tokens.refresh_snapshots(after)
@@ -134,7 +134,7 @@ def update_user(ctx: EventContext, user_id: str, changes: Mapping[str, Any]) -> 
 
 
 def set_password(ctx: EventContext, user_id: str, password: str) -> None:
-    principal = _principal(ctx)
+    principal = ctx.actor
     before = get_visible(principal, user_id)
     if not rbac.can_change_user(principal, user_id):
         raise PermissionDenied()
@@ -145,23 +145,18 @@ def set_password(ctx: EventContext, user_id: str, password: str) -> None:
     after = replace(before, password_hash=domain.hash_password(password, get_settings().password_iterations))
     uow = UnitOfWork()
     store.save_changes(uow, before, after)
-    uow.record(domain.update_event(after, ctx))
+    uow.record(domain.event(after, events.UPDATE, ctx))
     uow.commit()
 
 
 def delete_user(ctx: EventContext, user_id: str) -> None:
-    principal = _principal(ctx)
+    principal = ctx.actor
     user = get_visible(principal, user_id)
     rbac.require_staff(principal)
     if user.id == principal.user_id:
         raise ValidationError(["You cannot delete yourself."])
     uow = UnitOfWork()
     store.remove(uow, user)
-    uow.record(domain.deletion_event(user, ctx))
+    uow.record(domain.event(user, events.DELETION, ctx))
     uow.commit()
     tokens.refresh_snapshots(replace(user, is_active=False))
-
-
-def _principal(ctx: EventContext) -> Principal:
-    assert ctx.principal is not None, "services need an authenticated caller"
-    return ctx.principal

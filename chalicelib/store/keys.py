@@ -11,10 +11,6 @@ from datetime import datetime
 META = "#META"
 
 
-def _sortable_name(name: str) -> str:
-    return name
-
-
 # --- customers -------------------------------------------------------------------------------
 def customer_pk(customer_id: str) -> str:
     return f"CUST#{customer_id}"
@@ -24,11 +20,11 @@ CUSTOMERS = "CUSTOMERS"  # gsi1 (by creation) and gsi2 (by name) partitions of a
 
 
 def customer_by_name_sk(name: str, customer_id: str) -> str:
-    return f"{_sortable_name(name)}#{customer_id}"
+    return f"{name}#{customer_id}"
 
 
 def name_prefix(name: str) -> str:
-    return f"{_sortable_name(name)}#"
+    return f"{name}#"
 
 
 # --- projects --------------------------------------------------------------------------------

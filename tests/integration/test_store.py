@@ -58,7 +58,7 @@ def test_a_crash_before_commit_leaves_neither_change_nor_event(ctx):
 
     customer = Customer(id=new_id(), name="Never", created=utcnow())
     customer_store.add(uow, customer)
-    uow.record(domain.creation_event(customer, ctx))
+    uow.record(domain.event(customer, "creation", ctx))
     del uow  # the process dies here
     assert customer_store.get(customer.id) is None
     assert list(BaseItem.gsi1.query(keys.feed_pk(keys.customer_pk(customer.id)))) == []

@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """DynamoDB round trips and items read per API request, at two table sizes.
 
-    .venv/bin/python bench/requests.py            # the Markdown report
-    .venv/bin/python bench/requests.py -v         # also every DynamoDB call of every measured request
-    .venv/bin/python bench/requests.py --sizes 100 500
+    .venv/bin/python bench/request_costs.py            # the Markdown report
+    .venv/bin/python bench/request_costs.py -v         # also every DynamoDB call of every measured request
+    .venv/bin/python bench/request_costs.py --sizes 100 500
 
 ARCHITECTURE.md ("Data"): a request costs a constant number of DynamoDB round trips, independent of
 how much the table holds; a list page reads O(page size) items, plus keys-only reads to reach deep
@@ -22,8 +22,7 @@ Counted per request:
 
 Beyond the brief's endpoints, the report adds rows for the token-renewal write, customer updates and
 the slow-path project filters, judged apart. Wall times are not reported: moto's Query cost grows
-with the whole table (ARCHITECTURE.md). The file's name shadows the `requests` library when bench/ is
-first on sys.path; the script drops that entry itself, so run it by path (or `python -m bench.requests`).
+with the whole table (ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -31,30 +30,14 @@ from __future__ import annotations
 import os
 import sys
 
-# `python bench/requests.py` puts bench/ first on sys.path, where this file would shadow the
-# `requests` library that moto imports: drop that entry, and make the repository root importable.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_ROOT = os.path.dirname(_HERE)
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+# Run by path from anywhere: make the repository root importable.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
-sys.modules.pop("requests", None)
 
-# As tests/conftest.py: before anything imports boto3, never reach real AWS; cheap password hashing.
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "CIRRUS_TABLE_NAME": "cirrus-bench",
-        "CIRRUS_PASSWORD_ITERATIONS": "1000",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
-)
-os.environ.pop("CIRRUS_AWS_ENDPOINT_URL", None)
-os.environ.pop("CIRRUS_PUBLIC_URL", None)
+from chalicelib.local.aws import use_offline_environment  # noqa: E402
+
+use_offline_environment("cirrus-bench")  # as the tests: never a real AWS account
 
 import argparse  # noqa: E402
 import json  # noqa: E402
