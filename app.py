@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice.app import Chalice
 
 from chalicelib.api import auth, customers, projects, root, users
@@ -12,3 +14,26 @@ app = Chalice(app_name="cirrus", configure_logs=False)
 app.register_middleware(drf_shapes, "http")
 for blueprint in (root.bp, auth.bp, customers.bp, projects.bp, users.bp):
     app.register_blueprint(blueprint)
+
+
+# Queue consumers, one per priority tier. Queue names here are placeholders Chalice needs at package
+# time; CDK points each event source at its stage's queue (and turns on ReportBatchItemFailures).
+@app.on_sqs_message(queue="cirrus-tasks", batch_size=10, name="tasks_worker")
+def tasks_worker(event: Any) -> dict[str, Any]:
+    return _consume(event)
+
+
+@app.on_sqs_message(queue="cirrus-heavy", batch_size=1, name="heavy_worker")
+def heavy_worker(event: Any) -> dict[str, Any]:
+    return _consume(event)
+
+
+@app.on_sqs_message(queue="cirrus-background", batch_size=10, name="background_worker")
+def background_worker(event: Any) -> dict[str, Any]:
+    return _consume(event)
+
+
+def _consume(event: Any) -> dict[str, Any]:
+    from chalicelib.workflows.consumer import handle_sqs_event
+
+    return handle_sqs_event(event.to_dict())

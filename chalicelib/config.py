@@ -33,6 +33,10 @@ class Settings:
     max_page_size: int = 300
     stage: str = "local"
     version: str = VERSION
+    # Queues and state machines are named `<resource_prefix>-<name>`; their URLs/ARNs may also be
+    # given one by one (CDK does): CIRRUS_QUEUE_URL_<QUEUE>, CIRRUS_STATE_MACHINE_ARN_<NAME>.
+    resource_prefix: str = "cirrus"
+    queue_max_receives: int = 5
 
 
 @lru_cache(maxsize=1)
@@ -47,6 +51,8 @@ def get_settings() -> Settings:
         lockout_limit=_int("CIRRUS_LOCKOUT_LIMIT", 5),
         lockout_cooloff_seconds=_int("CIRRUS_LOCKOUT_COOLOFF_SECONDS", 600),
         stage=env.get("CIRRUS_STAGE", "local"),
+        resource_prefix=env.get("CIRRUS_RESOURCE_PREFIX", "cirrus"),
+        queue_max_receives=_int("CIRRUS_QUEUE_MAX_RECEIVES", 5),
     )
 
 

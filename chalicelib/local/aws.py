@@ -89,3 +89,69 @@ def create_table(table_name: str, endpoint: str | None = None) -> None:
         TableName=table_name,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": schema.TTL_ATTRIBUTE},
     )
+
+
+# Local timing of the shipped workflows: short enough to watch, long enough for a poller to answer.
+LOCAL_TIMING: dict[str, int] = {
+    "StepTimeoutSeconds": 300,
+    "StepHeartbeatSeconds": 60,
+    "RetryIntervalSeconds": 2,
+    "RetryMaxAttempts": 3,
+    "CallbackTimeoutSeconds": 3600,
+}
+
+
+def create_queues(endpoint: str | None = None, visibility_timeout: int = 30) -> dict[str, str]:
+    """The three task queues, each with its dead-letter queue after `queue_max_receives` receives
+    (as CDK builds them); returns queue name -> URL. Idempotent."""
+    import json
+
+    from chalicelib.config import get_settings
+    from chalicelib.workflows import queues
+    from chalicelib.workflows.registry import QUEUES
+
+    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=os.environ.get("AWS_REGION", "us-east-1"))
+    urls = {}
+    for queue in QUEUES:
+        dlq_url = sqs.create_queue(QueueName=queues.dead_letter_name(queue))["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(get_settings().queue_max_receives)}
+        urls[queue] = sqs.create_queue(
+            QueueName=queues.queue_name(queue),
+            Attributes={"RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": str(visibility_timeout)},
+        )["QueueUrl"]
+    return urls
+
+
+def create_state_machines(
+    endpoint: str | None = None, timing: dict[str, int] | None = None
+) -> dict[str, str]:
+    """Every `statemachines/*.asl.json`, rendered with the same function and placeholder names CDK
+    uses; sets CIRRUS_STATE_MACHINE_ARN_<NAME> so `start_workflow` finds them. Idempotent."""
+    from chalicelib.workflows import queues, stepfunctions
+    from chalicelib.workflows.registry import QUEUES
+
+    values: dict[str, object] = {**stepfunctions.DEFAULT_TIMING, **(timing or LOCAL_TIMING)}
+    values.update({f"{q.capitalize()}QueueUrl": queues.queue_url(q) for q in QUEUES})
+    sfn = boto3.client(
+        "stepfunctions", endpoint_url=endpoint, region_name=os.environ.get("AWS_REGION", "us-east-1")
+    )
+    existing = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
+    arns = {}
+    for name in stepfunctions.names():
+        full_name = stepfunctions.state_machine_name(name)
+        definition = stepfunctions.render(name, values)
+        if full_name in existing:
+            arn = existing[full_name]
+            sfn.update_state_machine(stateMachineArn=arn, definition=definition)
+        else:
+            arn = sfn.create_state_machine(
+                name=full_name,
+                definition=definition,
+                roleArn="arn:aws:iam::123456789012:role/cirrus-local-workflows",
+            )["stateMachineArn"]
+        os.environ[f"CIRRUS_STATE_MACHINE_ARN_{name.upper()}"] = arn
+        arns[name] = arn
+    return arns

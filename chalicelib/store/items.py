@@ -142,6 +142,21 @@ class EventItem(BaseItem, discriminator="event"):
     context = JSONAttribute(default=dict)
 
 
+class IdempotencyItem(BaseItem, discriminator="idempotency"):
+    """One task delivery: `in_progress` while a worker holds it (until `lease_ends`), then `done`."""
+
+    status = UnicodeAttribute()
+    task = UnicodeAttribute()
+    lease_ends = UTCDateTimeAttribute()
+
+
+class CallbackItem(BaseItem, discriminator="callback"):
+    """A task token a workflow waits on, stored under a key the external party knows."""
+
+    task_token = UnicodeAttribute()
+    workflow = UnicodeAttribute(default="")
+
+
 ALL_MODELS: tuple[type[BaseItem], ...] = (
     BaseItem,
     CounterItem,
@@ -152,4 +167,6 @@ ALL_MODELS: tuple[type[BaseItem], ...] = (
     TokenItem,
     LoginFailuresItem,
     EventItem,
+    IdempotencyItem,
+    CallbackItem,
 )

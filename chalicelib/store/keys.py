@@ -90,3 +90,19 @@ def event_pk(customer_id: str | None, created: datetime) -> str:
 
 def feed_pk(scope: str) -> str:
     return f"FEED#{scope}"
+
+
+# --- background work ------------------------------------------------------------------------
+def idempotency_pk(digest: str) -> str:
+    """A task delivery's record (digest: SHA-256 of its idempotency key)."""
+    return f"IDEMP#{digest}"
+
+
+def callback_pk(key: str) -> str:
+    """A workflow's stored task token, waiting for an external party to answer."""
+    return f"CALLBACK#{key}"
+
+
+def expiry_bucket(kind: str, hour: datetime) -> str:
+    """gsi2 partition of the items of `kind` that lapse within one UTC hour (the purge reads it)."""
+    return f"EXPIRES#{kind}#{hour:%Y-%m-%dT%H}"

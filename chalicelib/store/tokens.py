@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from pynamodb.exceptions import DeleteError
+
 from chalicelib.domain.tokens import LoginFailures, Token
 from chalicelib.domain.users import User
 from chalicelib.store import keys
@@ -35,6 +37,36 @@ def _from_item(item: TokenItem) -> Token:
     )
 
 
+TOKENS, LOGIN_FAILURES = "TOKEN", "LOGINFAIL"
+
+
+def _hour(when: datetime) -> datetime:
+    return when.replace(minute=0, second=0, microsecond=0)
+
+
+def _bucket(kind: str, when: datetime | None) -> str | None:
+    """The expiry-hour list (gsi2) an item joins, so the purge finds lapsed items without a Scan."""
+    return None if when is None else keys.expiry_bucket(kind, _hour(when))
+
+
+def purge_lapsed(kind: str, hour: datetime, now: datetime) -> int:
+    """Delete the items of `kind` listed under `hour` that have lapsed by `now`; returns how many."""
+    removed = 0
+    for item in BaseItem.gsi2.query(keys.expiry_bucket(kind, hour)):
+        lapsed = item.expires if isinstance(item, TokenItem) else getattr(item, "window_ends", None)
+        if lapsed is None or lapsed > now:
+            continue  # renewed since it was listed here
+        try:
+            item.delete(
+                condition=type(item).gsi2pk == keys.expiry_bucket(kind, hour), add_version_condition=False
+            )
+            removed += 1
+        except DeleteError as exc:
+            if not _lost_condition(exc):
+                raise
+    return removed
+
+
 def _ttl(expires: datetime | None) -> datetime | None:
     return None if expires is None else expires + _GRACE
 
@@ -52,6 +84,8 @@ def put(uow: UnitOfWork, token: Token) -> None:
         sk=keys.META,
         gsi1pk=keys.user_pk(token.user_id),
         gsi1sk=keys.token_pk(token.key_hash),
+        gsi2pk=_bucket(TOKENS, token.expires),
+        gsi2sk=token.key_hash if token.expires else None,
         user_id=token.user_id,
         username=token.username,
         full_name=token.full_name,
@@ -73,7 +107,12 @@ def extend(token: Token) -> None:
         return
     try:
         TokenItem(pk=keys.token_pk(token.key_hash), sk=keys.META).update(
-            actions=[TokenItem.expires.set(expires), TokenItem.expires_at.set(expires + _GRACE)],
+            actions=[
+                TokenItem.expires.set(expires),
+                TokenItem.expires_at.set(expires + _GRACE),
+                TokenItem.gsi2pk.set(keys.expiry_bucket(TOKENS, _hour(expires))),
+                TokenItem.gsi2sk.set(token.key_hash),
+            ],
             condition=TokenItem.pk.exists(),
             add_version_condition=False,
         )
@@ -149,6 +188,8 @@ def record_login_failure(username: str, ip_address: str, now: datetime, window_e
             failures=1,
             window_ends=window_ends,
             expires_at=window_ends,
+            gsi2pk=_bucket(LOGIN_FAILURES, window_ends),
+            gsi2sk=key.pk,
         ).save()
 
 

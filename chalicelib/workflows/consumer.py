@@ -1,0 +1,52 @@
+"""The queue consumer the Lambdas run (and the local pollers call): powertools BatchProcessor with
+partial batch failure, so only the records that failed come back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from chalicelib import bootstrap, observability
+from chalicelib.domain.clock import utcnow
+from chalicelib.store import idempotency
+from chalicelib.workflows import registry
+from chalicelib.workflows.envelope import TaskEnvelope
+from chalicelib.workflows.queues import key_digest
+
+# How long a worker holds a delivery before another may take it over (>= the queue's visibility).
+LEASE = timedelta(minutes=15)
+
+
+def run(envelope: TaskEnvelope) -> bool:
+    """Run one task once: False when this delivery already ran (a duplicate), True when it ran now."""
+    bootstrap.ensure_ready()
+    spec = registry.get(envelope.task)
+    digest = key_digest(envelope.idempotency_key)
+    if not idempotency.claim(digest, envelope.task, utcnow(), LEASE):
+        observability.logger().info("duplicate delivery skipped", extra={"task": envelope.task})
+        return False
+    try:
+        spec.handler(envelope.payload, envelope.context.restore())
+    except Exception:
+        idempotency.release(digest)
+        raise
+    idempotency.finish(digest)
+    return True
+
+
+def _record_handler(record: Any) -> None:
+    envelope = TaskEnvelope.model_validate_json(record.body)
+    receives = record.attributes.approximate_receive_count
+    envelope.attempt = int(receives) if receives else envelope.attempt
+    run(envelope)
+
+
+def handle_sqs_event(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Process an SQS batch; the answer lists the failed records (`batchItemFailures`)."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    response = process_partial_response(
+        event=event, record_handler=_record_handler, processor=processor, context=context
+    )
+    return dict(response)

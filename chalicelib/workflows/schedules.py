@@ -1,0 +1,22 @@
+"""The schedule registry: Celery beat's replacement. CDK turns each entry into an EventBridge
+schedule that sends the task's envelope to its queue; locally a ticker fires the same entries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    expression: str  # EventBridge syntax: rate(1 hour) or cron(0 0 1 * ? *)
+    task: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+SCHEDULES: tuple[Schedule, ...] = (
+    Schedule("purge-expired-tokens", "rate(1 hour)", "maintenance.purge_expired_tokens"),
+    Schedule("purge-login-lockouts", "rate(1 hour)", "maintenance.purge_login_lockouts"),
+    Schedule("report-dead-letters", "cron(30 3 * * ? *)", "maintenance.report_dead_letters"),
+)
