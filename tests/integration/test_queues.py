@@ -143,3 +143,19 @@ def test_purge_tasks_remove_lapsed_tokens_and_lockouts_only(runtime, monkeypatch
     assert tokens.get(hash_key(brief.token)) is None
     assert tokens.get(hash_key(lasting.token)) is not None
     assert tokens.login_failures("brief", "10.0.0.1") is None
+
+
+def test_the_lambda_entry_point_reports_partial_batch_failures(runtime, ran):
+    from chalice.test import Client
+
+    from app import app
+
+    good = queues.envelope_for("test.record", {"n": 1}).model_dump_json()
+    bad = queues.envelope_for("test.record", {"fail": True}).model_dump_json()
+    with Client(app) as lambda_client:
+        event = lambda_client.events.generate_sqs_event(message_bodies=[good, bad], queue_name="cirrus-tasks")
+        response = lambda_client.lambda_.invoke("tasks_worker", event)
+    failed = response.payload["batchItemFailures"]
+    assert len(failed) == 1
+    assert failed[0]["itemIdentifier"] == event["Records"][1]["messageId"]
+    assert len(ran) == 2
