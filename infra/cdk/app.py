@@ -1,7 +1,8 @@
 """CDK entry point: `cdk synth` / `cdk deploy` run this (see cdk.json).
 
 Context (all optional): `-c stage=prod`, `-c public_url=https://cirrus.example.org`,
-`-c domain_name=cirrus.example.org -c certificate_arn=arn:aws:acm:...`.
+`-c domain_name=cirrus.example.org -c certificate_arn=arn:aws:acm:...`, `-c queue_max_receives=5`,
+`-c worker_timeout=150` (seconds), `-c alarm_topic_arn=arn:aws:sns:...`.
 """
 
 from __future__ import annotations
@@ -31,18 +32,24 @@ def main() -> None:
     region = os.environ.get("CDK_DEFAULT_REGION")
     # `chalice package` (run by the Chalice construct during synth) needs a region.
     os.environ.setdefault("AWS_DEFAULT_REGION", region or "us-east-1")
+    defaults = StackSettings()
+    max_receives, worker_timeout = context("queue_max_receives"), context("worker_timeout")
     settings = StackSettings(
         stage=context("stage") or "prod",
         public_url=context("public_url"),
         domain_name=context("domain_name"),
         certificate_arn=context("certificate_arn"),
+        queue_max_receives=int(max_receives) if max_receives else defaults.queue_max_receives,
+        worker_timeout=int(worker_timeout) if worker_timeout else defaults.worker_timeout,
+        alarm_topic_arn=context("alarm_topic_arn"),
     )
     CirrusStack(
         app,
         f"cirrus-{settings.stage}",
         settings=settings,
         env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=region),
-        description="Cirrus: Waldur-compatible cloud marketplace API (Chalice on Lambda + DynamoDB)",
+        description="Cirrus: Waldur-compatible cloud marketplace API (Chalice on Lambda, DynamoDB, SQS, "
+        "Step Functions)",
     )
     app.synth()
 

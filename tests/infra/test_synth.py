@@ -1,5 +1,8 @@
 """The CDK app, synthesised offline: the table matches `store/schema.py`, the API function gets the
-table and the rights to use it, and cfn-lint finds no errors in the template CloudFormation would get.
+table and the rights to use it, the work queues, workflows and schedules match the runtime's registries
+(`workflows/registry.py`, `statemachines/`, `workflows/schedules.py`), the consumers read their queues,
+every role is scoped to Cirrus's own resources, and cfn-lint finds no errors in the template
+CloudFormation would get.
 
 One synth per stack variant (module-scoped fixtures). Chalice packages the app during synth; the
 fixture packages a copy of it with an empty requirements.txt, so pip never runs and no network is used.
@@ -19,7 +22,13 @@ from typing import Any
 
 import pytest
 
+from chalicelib.config import Settings
 from chalicelib.store import schema
+from chalicelib.workflows import registry, stepfunctions
+from chalicelib.workflows.consumer import LEASE
+from chalicelib.workflows.envelope import TaskEnvelope
+from chalicelib.workflows.registry import QUEUES
+from chalicelib.workflows.schedules import SCHEDULES
 
 pytestmark = pytest.mark.infra
 
@@ -27,6 +36,13 @@ REPO = Path(__file__).resolve().parents[2]
 CDK_DIR = REPO / "infra" / "cdk"
 DOMAIN = "cirrus.example.org"
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+ALARM_TOPIC = "arn:aws:sns:eu-west-1:123456789012:cirrus-alarms"
+MAX_RECEIVES = 3
+PREFIX = "cirrus-test"  # resources are named `cirrus-<stage>-<name>`
+# app.py's `@app.on_sqs_message(name="<queue>_worker")` functions, as Chalice names them in SAM.
+WORKERS = {"tasks": "TasksWorker", "heavy": "HeavyWorker", "background": "BackgroundWorker"}
+FUNCTIONS = {"APIHandler", *WORKERS.values()}
+EXECUTION_ID = "<aws.scheduler.execution-id>"
 
 
 @dataclass
@@ -41,6 +57,27 @@ class Synth:
         found = self.resources(type_)
         assert len(found) == 1, f"expected one {type_}, found {sorted(found)}"
         return next(iter(found.items()))
+
+    def named(self, type_: str, name_property: str, name: str) -> tuple[str, dict[str, Any]]:
+        found = [
+            (k, v) for k, v in self.resources(type_).items() if v["Properties"].get(name_property) == name
+        ]
+        assert len(found) == 1, f"expected one {type_} with {name_property}={name!r}, found {found}"
+        return found[0]
+
+    def queue(self, name: str) -> tuple[str, dict[str, Any]]:
+        return self.named("AWS::SQS::Queue", "QueueName", name)
+
+    def role_statements(self, role_id: str) -> list[dict[str, Any]]:
+        """Every statement the role gets: inline policies and the AWS::IAM::Policy resources naming it."""
+        role = self.template["Resources"][role_id]
+        statements = [
+            st for p in role["Properties"].get("Policies", []) for st in p["PolicyDocument"]["Statement"]
+        ]
+        for policy in self.resources("AWS::IAM::Policy").values():
+            if role_id in json.dumps(policy["Properties"]["Roles"]):
+                statements += policy["Properties"]["PolicyDocument"]["Statement"]
+        return statements
 
 
 def _copy_app(dest: Path) -> Path:
@@ -94,7 +131,14 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
 @pytest.fixture(scope="module")
 def synth_with_domain(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    return _synth(tmp_path_factory.mktemp("synth-domain"), domain_name=DOMAIN, certificate_arn=CERTIFICATE)
+    """The stack with its options set (a second synth is the expensive part, so one covers them all)."""
+    return _synth(
+        tmp_path_factory.mktemp("synth-domain"),
+        domain_name=DOMAIN,
+        certificate_arn=CERTIFICATE,
+        queue_max_receives=MAX_RECEIVES,
+        alarm_topic_arn=ALARM_TOPIC,
+    )
 
 
 def _cfn_lint(template: Path) -> tuple[int, list[dict[str, Any]]]:
@@ -130,6 +174,20 @@ def _by(key: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(items, key=lambda item: item[key])
 
 
+def _actions(statement: dict[str, Any]) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+def _resources(statement: dict[str, Any]) -> list[Any]:
+    resource = statement["Resource"]
+    return resource if isinstance(resource, list) else [resource]
+
+
+def _arn(logical_id: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
 def test_table_keys_and_indexes_are_the_schema_modules(synth: Synth) -> None:
     expected = schema.create_table_request("x")
     _, table = synth.one("AWS::DynamoDB::Table")
@@ -161,10 +219,14 @@ def test_table_ttl_recovery_and_retention(synth: Synth) -> None:
 # The API --------------------------------------------------------------------------------------------
 
 
-def _api_function(synth: Synth) -> tuple[str, dict[str, Any]]:
+def _functions(synth: Synth) -> dict[str, dict[str, Any]]:
     functions = synth.resources("AWS::Serverless::Function") or synth.resources("AWS::Lambda::Function")
-    assert list(functions) == ["APIHandler"], sorted(functions)
-    return next(iter(functions.items()))
+    assert set(functions) == FUNCTIONS, sorted(functions)
+    return functions
+
+
+def _api_function(synth: Synth) -> tuple[str, dict[str, Any]]:
+    return "APIHandler", _functions(synth)["APIHandler"]
 
 
 def test_api_function_is_configured_for_the_table(synth: Synth) -> None:
@@ -173,19 +235,40 @@ def test_api_function_is_configured_for_the_table(synth: Synth) -> None:
     props = function["Properties"]
 
     assert props["Handler"] == "app.app"
-    assert props["Environment"]["Variables"] == {
-        "CIRRUS_TABLE_NAME": {"Ref": table_id},
-        "CIRRUS_STAGE": "test",
-        "POWERTOOLS_SERVICE_NAME": "cirrus",
-    }
+    variables = props["Environment"]["Variables"]
+    assert variables["CIRRUS_TABLE_NAME"] == {"Ref": table_id}
+    assert variables["CIRRUS_STAGE"] == "test"
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "cirrus"
     assert props["Tracing"] == "Active"
     assert props["Role"] == {"Fn::GetAtt": ["DefaultRole", "Arn"]}
+    assert props["Timeout"] == 29  # API Gateway's integration timeout
     # The code is the CDK asset, not a local path SAM would try to upload.
     assert set(props["CodeUri"]) == {"Bucket", "Key"}
     # Logs go to a group that expires them.
-    log_group_id, log_group = synth.one("AWS::Logs::LogGroup")
-    assert props["LoggingConfig"] == {"LogGroup": {"Ref": log_group_id}}
-    assert log_group["Properties"]["RetentionInDays"] > 0
+    log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
+    assert synth.template["Resources"][log_group_id]["Properties"]["RetentionInDays"] > 0
+
+
+def test_every_function_finds_the_queues_and_state_machines(synth: Synth) -> None:
+    """What queues.py and stepfunctions.py read: the API enqueues and starts workflows as the workers do
+    (the stage's environment is shared by all functions)."""
+    table_id, _ = synth.one("AWS::DynamoDB::Table")
+    expected: dict[str, Any] = {
+        "CIRRUS_TABLE_NAME": {"Ref": table_id},
+        "CIRRUS_STAGE": "test",
+        "POWERTOOLS_SERVICE_NAME": "cirrus",
+        "CIRRUS_RESOURCE_PREFIX": PREFIX,
+    }
+    for queue in QUEUES:
+        expected[f"CIRRUS_QUEUE_URL_{queue.upper()}"] = {"Ref": synth.queue(f"{PREFIX}-{queue}")[0]}
+        expected[f"CIRRUS_DLQ_URL_{queue.upper()}"] = {"Ref": synth.queue(f"{PREFIX}-{queue}-dlq")[0]}
+    for name in stepfunctions.names():
+        machine_id, _ = synth.named(
+            "AWS::StepFunctions::StateMachine", "StateMachineName", f"{PREFIX}-{name}"
+        )
+        expected[f"CIRRUS_STATE_MACHINE_ARN_{name.upper()}"] = {"Ref": machine_id}
+    for function_id, function in _functions(synth).items():
+        assert function["Properties"]["Environment"]["Variables"] == expected, function_id
 
 
 def test_rest_api_stage_is_api_and_traced(synth: Synth) -> None:
@@ -218,9 +301,9 @@ def test_api_role_may_read_and_write_the_table_and_its_indexes(synth: Synth) -> 
     assert needed <= granted
     assert "dynamodb:Scan" not in granted  # a request never scans the table
 
-    # The function is created only after its table access is in place.
-    _, function = _api_function(synth)
-    assert {policy_id for policy_id, _ in granting} <= set(function.get("DependsOn", []))
+    # The functions are created only after their table access is in place.
+    for function in _functions(synth).values():
+        assert {policy_id for policy_id, _ in granting} <= set(function.get("DependsOn", []))
 
 
 def test_outputs(synth: Synth) -> None:
@@ -228,6 +311,13 @@ def test_outputs(synth: Synth) -> None:
     assert "EndpointURL" in outputs  # Chalice's; ends in /api/, the stage prefix
     table_id, _ = synth.one("AWS::DynamoDB::Table")
     assert outputs["TableName"]["Value"] == {"Ref": table_id}
+    # What an operator needs to redrive a dead-letter queue or list a workflow's executions.
+    for queue in QUEUES:
+        dlq_id, _ = synth.queue(f"{PREFIX}-{queue}-dlq")
+        assert outputs[f"{queue.capitalize()}DeadLetterQueueArn"]["Value"] == _arn(dlq_id)
+    machines = synth.resources("AWS::StepFunctions::StateMachine")
+    machine_outputs = [o["Value"] for k, o in outputs.items() if k.endswith("StateMachineArn")]
+    assert sorted(json.dumps(v) for v in machine_outputs) == sorted(json.dumps({"Ref": m}) for m in machines)
 
 
 def test_template_passes_cfn_lint(synth: Synth) -> None:
@@ -245,6 +335,218 @@ def test_cfn_lint_sees_inside_the_sam_function(synth: Synth, tmp_path: Path) -> 
     code, matches = _cfn_lint(path)
     assert code & 2, matches
     assert any(m["Level"] == "Error" and "APIHandler" in json.dumps(m) for m in matches), matches
+
+
+# Work queues ----------------------------------------------------------------------------------------
+
+
+def test_each_queue_has_a_dead_letter_queue(synth: Synth) -> None:
+    worker_timeouts = {q: _functions(synth)[WORKERS[q]]["Properties"]["Timeout"] for q in QUEUES}
+    for queue in QUEUES:
+        _, source = synth.queue(f"{PREFIX}-{queue}")
+        dlq_id, dlq = synth.queue(f"{PREFIX}-{queue}-dlq")
+        props = source["Properties"]
+        # As the local stack builds them: redrive after the runtime's default number of receives.
+        assert props["RedrivePolicy"] == {
+            "deadLetterTargetArn": _arn(dlq_id),
+            "maxReceiveCount": Settings().queue_max_receives,
+        }
+        assert Settings().queue_max_receives == 5
+        # AWS guidance for a Lambda event source; and a worker never outlives its idempotency claim, so
+        # a redelivery never overtakes a worker that still runs.
+        assert 6 * worker_timeouts[queue] <= props["VisibilityTimeout"]
+        assert worker_timeouts[queue] <= LEASE.total_seconds()
+        assert dlq["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+        for q in (props, dlq["Properties"]):
+            assert q["SqsManagedSseEnabled"] is True  # encrypted, without a KMS key to grant
+            assert "KmsMasterKeyId" not in q
+
+
+def _alarms_on(synth: Synth, metric: str, queue_id: str) -> list[dict[str, Any]]:
+    return [
+        alarm["Properties"]
+        for alarm in synth.resources("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"]["MetricName"] == metric
+        and alarm["Properties"]["Namespace"] == "AWS/SQS"
+        and alarm["Properties"]["Dimensions"]
+        == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+    ]
+
+
+def test_alarms_on_dead_letter_depth_and_queue_age(synth: Synth) -> None:
+    dead_letter_queues = [f"{PREFIX}-{queue}-dlq" for queue in QUEUES] + [f"{PREFIX}-schedules-dlq"]
+    for name in dead_letter_queues:
+        [depth] = _alarms_on(synth, "ApproximateNumberOfMessagesVisible", synth.queue(name)[0])
+        assert depth["ComparisonOperator"] == "GreaterThanThreshold"
+        assert depth["Threshold"] == 0  # a single dead letter pages
+    thresholds = {}
+    for queue in QUEUES:
+        [age] = _alarms_on(synth, "ApproximateAgeOfOldestMessage", synth.queue(f"{PREFIX}-{queue}")[0])
+        assert age["ComparisonOperator"] == "GreaterThanThreshold"
+        thresholds[queue] = age["Threshold"]
+    assert thresholds == {"tasks": 15 * 60, "heavy": 3600, "background": 3600}
+
+
+# Queue consumers ------------------------------------------------------------------------------------
+
+
+def test_each_worker_consumes_its_queue_with_partial_batch_failures(synth: Synth) -> None:
+    functions = _functions(synth)
+    for queue, worker in WORKERS.items():
+        props = functions[worker]["Properties"]
+        assert props["Handler"] == f"app.{queue}_worker"
+        [event] = props["Events"].values()
+        queue_id, _ = synth.queue(f"{PREFIX}-{queue}")
+        assert event["Type"] == "SQS"
+        assert event["Properties"]["Queue"] == _arn(queue_id)  # not Chalice's queue-by-name ARN
+        assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert props["Tracing"] == "Active"
+        log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
+        assert synth.template["Resources"][log_group_id]["Properties"]["RetentionInDays"] > 0
+    # No other function consumes a queue (a new consumer in app.py needs its queue wired here too).
+    assert not any(functions["APIHandler"]["Properties"].get("Events", {}).values())
+
+
+def test_function_role_is_scoped_to_the_cirrus_queues_and_state_machines(synth: Synth) -> None:
+    """Chalice gives the API and the workers one role, DefaultRole; every SQS and Step Functions right it
+    has names Cirrus's own resources, never "*"."""
+    statements = [st for st in synth.role_statements("DefaultRole") if st["Effect"] == "Allow"]
+    machines = set(synth.resources("AWS::StepFunctions::StateMachine"))
+    queues = {q: synth.queue(f"{PREFIX}-{q}")[0] for q in QUEUES}
+    dead = {q: synth.queue(f"{PREFIX}-{q}-dlq")[0] for q in QUEUES}
+
+    granted: dict[str, list[str]] = {}
+    for statement in statements:
+        for action in _actions(statement):
+            if not action.startswith(("sqs:", "states:")):
+                continue
+            assert action != "states:*" and action != "sqs:*", statement
+            resources = _resources(statement)
+            assert "*" not in resources, statement
+            for resource in resources:
+                text = json.dumps(resource)
+                if action.startswith("states:"):
+                    assert any(m in text for m in machines), statement
+                    if action == "states:DescribeExecution":
+                        assert ":execution:" in text
+                else:
+                    assert resource in [_arn(i) for i in [*queues.values(), *dead.values()]], statement
+                granted.setdefault(action, []).append(text)
+
+    for action in ("states:StartExecution", "states:SendTaskSuccess", "states:SendTaskFailure"):
+        assert {json.dumps({"Ref": m}) for m in machines} <= set(granted[action]), action
+    assert {m for m in machines if any(m in r for r in granted["states:SendTaskHeartbeat"])} == machines
+    assert {m for m in machines if any(m in r for r in granted["states:DescribeExecution"])} == machines
+    # Enqueue on every work queue; receive/delete (the event source mappings) on the work queues only.
+    for action in ("sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"):
+        assert sorted(granted[action]) == sorted(json.dumps(_arn(i)) for i in queues.values()), action
+    # Dead-letter depths for the daily report.
+    assert {json.dumps(_arn(i)) for i in dead.values()} <= set(granted["sqs:GetQueueAttributes"])
+
+
+# Workflows ------------------------------------------------------------------------------------------
+
+
+def _definition(machine: dict[str, Any], urls: dict[str, str]) -> str:
+    """The DefinitionString with each queue reference replaced by a stand-in URL; fails on anything else
+    CloudFormation would have to resolve."""
+    definition = machine["Properties"]["DefinitionString"]
+    if isinstance(definition, str):
+        return definition
+    separator, parts = definition["Fn::Join"]
+    assert separator == ""
+    text = []
+    for part in parts:
+        if isinstance(part, str):
+            text.append(part)
+        else:
+            assert set(part) == {"Ref"} and part["Ref"] in urls, part
+            text.append(urls[part["Ref"]])
+    return "".join(text)
+
+
+def test_one_standard_state_machine_per_asl_file(synth: Synth) -> None:
+    machines = synth.resources("AWS::StepFunctions::StateMachine")
+    assert len(machines) == len(stepfunctions.names()) > 0
+    # Stand-in URLs: the CDK tokens became Refs to the queues, which the test resolves itself.
+    stand_in = {q: f"https://sqs.example/{q}" for q in QUEUES}
+    urls = {synth.queue(f"{PREFIX}-{q}")[0]: url for q, url in stand_in.items()}
+    for name in stepfunctions.names():
+        _, machine = synth.named("AWS::StepFunctions::StateMachine", "StateMachineName", f"{PREFIX}-{name}")
+        props = machine["Properties"]
+        assert props["StateMachineType"] == "STANDARD"
+        text = _definition(machine, urls)
+        assert "${" not in text  # every placeholder was substituted
+        # The same definition the local stack creates (same render, same placeholder names).
+        values: dict[str, Any] = dict(stepfunctions.DEFAULT_TIMING)
+        values.update({f"{q.capitalize()}QueueUrl": url for q, url in stand_in.items()})
+        assert json.loads(text) == json.loads(stepfunctions.render(name, values))
+        logging = props["LoggingConfiguration"]
+        assert logging["Level"] in ("ALL", "ERROR")
+        assert logging["IncludeExecutionData"] is True
+        [destination] = logging["Destinations"]
+        log_group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+        log_group = synth.template["Resources"][log_group_id]["Properties"]
+        assert log_group["RetentionInDays"] > 0
+        assert log_group["LogGroupName"].startswith("/aws/vendedlogs/states/")
+        assert props["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_state_machine_roles_may_only_send_to_their_queues(synth: Synth) -> None:
+    for name in stepfunctions.names():
+        _, machine = synth.named("AWS::StepFunctions::StateMachine", "StateMachineName", f"{PREFIX}-{name}")
+        role_id = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+        used = [q for q in QUEUES if f"{q.capitalize()}QueueUrl" in stepfunctions.placeholders(name)]
+        assert used
+        sent_to = []
+        for statement in synth.role_statements(role_id):
+            actions = _actions(statement)
+            if any(a.startswith("sqs:") for a in actions):
+                assert actions == {"sqs:SendMessage"}, statement
+                sent_to += _resources(statement)
+            else:  # log delivery and X-Ray, which AWS authorises only on "*"
+                assert all(a.startswith(("logs:", "xray:")) for a in actions), statement
+        assert sorted(map(json.dumps, sent_to)) == sorted(
+            json.dumps(_arn(synth.queue(f"{PREFIX}-{q}")[0])) for q in used
+        )
+
+
+# Schedules ------------------------------------------------------------------------------------------
+
+
+def test_one_schedule_per_registry_entry_sends_its_task_envelope(synth: Synth) -> None:
+    schedules = synth.resources("AWS::Scheduler::Schedule")
+    assert len(schedules) == len(SCHEDULES) > 0
+    role_ids = set()
+    for entry in SCHEDULES:
+        _, schedule = synth.named("AWS::Scheduler::Schedule", "Name", f"{PREFIX}-{entry.name}")
+        props = schedule["Properties"]
+        assert props["ScheduleExpression"] == entry.expression
+        assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
+        assert props.get("State", "ENABLED") == "ENABLED"
+        target = props["Target"]
+        queue_id, _ = synth.queue(f"{PREFIX}-{registry.get(entry.task).queue}")
+        assert target["Arn"] == _arn(queue_id)
+        # The message body is the envelope the consumer parses; the Scheduler fills in its execution id,
+        # so each firing is a distinct delivery for the idempotency check.
+        envelope = TaskEnvelope.model_validate_json(target["Input"])
+        assert envelope.task == entry.task and envelope.task in registry.load_all()
+        assert envelope.payload == entry.payload
+        assert envelope.idempotency_key == EXECUTION_ID
+        assert target["DeadLetterConfig"]["Arn"] == _arn(synth.queue(f"{PREFIX}-schedules-dlq")[0])
+        role_ids.add(target["RoleArn"]["Fn::GetAtt"][0])
+
+    [role_id] = role_ids
+    role = synth.template["Resources"][role_id]["Properties"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    allowed = []
+    for statement in synth.role_statements(role_id):
+        assert _actions(statement) == {"sqs:SendMessage"}, statement
+        allowed += _resources(statement)
+    targets = {registry.get(entry.task).queue for entry in SCHEDULES}
+    expected = [f"{PREFIX}-{q}" for q in targets] + [f"{PREFIX}-schedules-dlq"]
+    assert sorted(map(json.dumps, allowed)) == sorted(json.dumps(_arn(synth.queue(n)[0])) for n in expected)
 
 
 # A custom domain ------------------------------------------------------------------------------------
@@ -268,8 +570,30 @@ def test_custom_domain_is_mapped_at_the_root_to_the_api_stage(synth_with_domain:
     assert "CustomDomainTarget" in synth_with_domain.template["Outputs"]
 
 
+def test_options_set_redrive_and_alarm_actions(synth_with_domain: Synth) -> None:
+    for queue in QUEUES:
+        _, source = synth_with_domain.queue(f"{PREFIX}-{queue}")
+        assert source["Properties"]["RedrivePolicy"]["maxReceiveCount"] == MAX_RECEIVES
+    alarms = synth_with_domain.resources("AWS::CloudWatch::Alarm")
+    assert len(alarms) == 2 * len(QUEUES) + 1  # DLQ depth and age per queue, the schedules' DLQ depth
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [ALARM_TOPIC]
+
+
 def test_custom_domain_template_passes_cfn_lint(synth_with_domain: Synth) -> None:
     _assert_lint_clean(synth_with_domain.path)
+
+
+def test_worker_timeout_may_not_exceed_the_idempotency_lease(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    monkeypatch.syspath_prepend(str(CDK_DIR))
+    import aws_cdk as cdk
+
+    from cirrus_infra import CirrusStack, StackSettings
+
+    too_long = int(LEASE.total_seconds()) + 1
+    with pytest.raises(ValueError, match="lease"):
+        CirrusStack(cdk.App(), "cirrus-bad", settings=StackSettings(worker_timeout=too_long))
 
 
 def test_custom_domain_needs_a_certificate(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,5 @@
-"""The Cirrus stack: the single table and the Chalice API that reads and writes it."""
+"""The Cirrus stack: the single table, the Chalice API and queue consumers that read and write it, the
+work queues, the workflows (Step Functions) and the schedules."""
 
 from __future__ import annotations
 
@@ -7,11 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from chalice.cdk import Chalice
 from constructs import Construct
 
+from chalicelib.config import Settings
+from chalicelib.workflows.consumer import LEASE
 from cirrus_infra.data import CirrusTable
+from cirrus_infra.queues import WorkQueues
+from cirrus_infra.schedules import Schedules
+from cirrus_infra.workers import scope_consumer_policy, wire_workers
+from cirrus_infra.workflows import Workflows
 
 # The repository root: app.py, chalicelib/, requirements.txt and .chalice/config.json live there.
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -54,6 +64,18 @@ class StackSettings:
     # API Gateway's integration timeout is 29 s; a longer Lambda timeout would never be seen.
     lambda_timeout: int = 29
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+    # Queue consumers: a message goes to its dead-letter queue after this many receives (the runtime's
+    # default, as the local stack uses), and a consumer may run this long (at most consumer.LEASE);
+    # each queue's visibility timeout is six times that (900 s by default, the lease's length).
+    queue_max_receives: int = Settings.queue_max_receives
+    worker_timeout: int = 150
+    # An SNS topic the queue alarms notify (none: the alarms only show in CloudWatch).
+    alarm_topic_arn: str | None = None
+
+    @property
+    def resource_prefix(self) -> str:
+        """Queues, state machines and schedules are named `<prefix>-<name>` (CIRRUS_RESOURCE_PREFIX)."""
+        return f"cirrus-{self.stage}"
 
 
 class CirrusStack(Stack):
@@ -62,7 +84,23 @@ class CirrusStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.settings = settings
+        if settings.worker_timeout > LEASE.total_seconds():
+            # A consumer still running when its idempotency claim lapses could be overtaken by a
+            # redelivery of the same message (chalicelib/store/idempotency.py).
+            raise ValueError(f"worker_timeout exceeds the consumer's idempotency lease ({LEASE})")
         self.table = CirrusTable(self, "Data").table
+        prefix = settings.resource_prefix
+        self.queues = WorkQueues(
+            self,
+            "Queues",
+            prefix=prefix,
+            max_receives=settings.queue_max_receives,
+            consumer_timeout=settings.worker_timeout,
+        )
+        self.workflows = Workflows(
+            self, "Workflows", prefix=prefix, queues=self.queues, log_retention=settings.log_retention
+        )
+        self.schedules = Schedules(self, "Schedules", prefix=prefix, queues=self.queues)
 
         # chalice.cdk names the Chalice stage after this scope (the stack), so the stage's settings
         # come from here rather than from a `stages` entry in .chalice/config.json.
@@ -70,6 +108,13 @@ class CirrusStack(Stack):
             self, "Api", source_dir=str(settings.source_dir), stage_config=self._stage_config()
         )
         handler = self.api.get_resource(API_HANDLER)
+        workers = wire_workers(
+            self,
+            self.api,
+            self.queues,
+            timeout=settings.worker_timeout,
+            log_retention=settings.log_retention,
+        )
         # The function logs to a group with a retention period. (Chalice's own `log_retention_in_days`
         # emits a log group whose Fn::Sub names `ApiHandler`, not the function `APIHandler`, which
         # CfnInclude rejects.)
@@ -77,14 +122,48 @@ class CirrusStack(Stack):
         handler.add_property_override("LoggingConfig.LogGroup", self.api_logs.log_group_name)
         # Chalice sets X-Ray on the function only ("xray": true); trace the API Gateway stage too.
         self.api.get_resource(REST_API).add_property_override("TracingEnabled", True)
-        grant = self.table.grant(self.api.get_role(API_ROLE), *API_TABLE_ACTIONS)
-        # The grant is a separate AWS::IAM::Policy: create it before the function can serve a request.
-        grant.apply_before(handler)
+        # Chalice gives every function (API and consumers) its one role, DefaultRole: the API enqueues,
+        # starts workflows and answers callbacks as the consumers do, so all grants go to it.
+        role = self.api.get_role(API_ROLE)
+        grants = [
+            self.table.grant(role, *API_TABLE_ACTIONS),
+            *self._grant_queues(role),
+            *self.workflows.grant_runtime(role),
+        ]
+        # The grants are a separate AWS::IAM::Policy: create it before a function can run.
+        for function in (handler, *workers.values()):
+            for grant in grants:
+                grant.apply_before(function)
+        scope_consumer_policy(
+            self.api.get_resource(API_ROLE), [self.queues[q].queue_arn for q in self.queues.by_name]
+        )
+        if settings.alarm_topic_arn:
+            action = cloudwatch_actions.SnsAction(
+                sns.Topic.from_topic_arn(self, "AlarmTopic", settings.alarm_topic_arn)
+            )
+            for alarm in [*self.queues.alarms, *self.schedules.alarms]:
+                alarm.add_alarm_action(action)
 
         CfnOutput(self, "TableName", value=self.table.table_name)
+        for queue, q in self.queues.by_name.items():
+            CfnOutput(self, f"{queue.capitalize()}DeadLetterQueueArn", value=q.dead_letters.queue_arn)
+        for name, machine in self.workflows.state_machines.items():
+            output_id = "".join(part.capitalize() for part in name.split("_"))
+            CfnOutput(self, f"{output_id}StateMachineArn", value=machine.state_machine_arn)
         # Chalice's own outputs (RestAPIId, EndpointURL, APIHandlerArn, ...) are kept as they are.
         if settings.domain_name:
             self._fix_custom_domain_mapping()
+
+    def _grant_queues(self, role: iam.IRole) -> list[iam.Grant]:
+        """Send tasks to any queue; read queue attributes (dead-letter depths for the daily report)."""
+        work = [q.queue.queue_arn for q in self.queues.by_name.values()]
+        dead = [q.dead_letters.queue_arn for q in self.queues.by_name.values()]
+        return [
+            iam.Grant.add_to_principal(
+                grantee=role, actions=["sqs:SendMessage", "sqs:GetQueueAttributes"], resource_arns=work
+            ),
+            iam.Grant.add_to_principal(grantee=role, actions=["sqs:GetQueueAttributes"], resource_arns=dead),
+        ]
 
     def _fix_custom_domain_mapping(self) -> None:
         # Chalice's BasePathMapping names the stage as a plain string, so CloudFormation may create it
@@ -105,6 +184,11 @@ class CirrusStack(Stack):
             "CIRRUS_TABLE_NAME": self.table.table_name,
             "CIRRUS_STAGE": s.stage,
             "POWERTOOLS_SERVICE_NAME": "cirrus",
+            # Every function gets every queue URL and state machine ARN (the stage's environment is
+            # shared): the API enqueues and starts workflows too.
+            "CIRRUS_RESOURCE_PREFIX": s.resource_prefix,
+            **self.queues.environment(),
+            **self.workflows.environment(),
         }
         public_url = s.public_url or (f"https://{s.domain_name}" if s.domain_name else None)
         if public_url:

@@ -1,0 +1,107 @@
+"""One Standard state machine per `statemachines/*.asl.json`, rendered by the same function and with
+the same placeholder names as the local stack (`chalicelib.local.aws.create_state_machines`)."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from chalicelib.workflows import stepfunctions
+from chalicelib.workflows.registry import QUEUES
+from cirrus_infra.queues import WorkQueues
+
+# What the functions do to a state machine: start it (a second start of the same execution name is a
+# no-op) and answer the task tokens its Task states hand out. The token calls are authorised against
+# the state machine's ARN (CDK's grantTaskResponse does the same).
+RUNTIME_ACTIONS = [
+    "states:StartExecution",
+    "states:SendTaskSuccess",
+    "states:SendTaskFailure",
+    "states:SendTaskHeartbeat",
+]
+
+
+def queue_url_placeholder(queue: str) -> str:
+    return f"{queue.capitalize()}QueueUrl"  # as create_state_machines names them
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+class Workflows(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        prefix: str,
+        queues: WorkQueues,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # Queue URLs are CDK tokens here; in the rendered string they become an Fn::Join.
+        values: dict[str, object] = dict(stepfunctions.DEFAULT_TIMING)
+        values.update({queue_url_placeholder(q): queues[q].queue_url for q in QUEUES})
+        self.state_machines: dict[str, sfn.StateMachine] = {}
+        for name in stepfunctions.names():
+            construct_name = _pascal(name)
+            log_group = logs.LogGroup(
+                self,
+                f"{construct_name}Logs",
+                # Step Functions' recommended prefix: no CloudWatch Logs resource policy to outgrow.
+                log_group_name=f"/aws/vendedlogs/states/{prefix}-{name}",
+                retention=log_retention,
+                # Named: a retained group would block re-creating the stack under the same name. The
+                # execution history itself stays in Step Functions (90 days after the execution ends).
+                removal_policy=RemovalPolicy.DESTROY,
+            )
+            machine = sfn.StateMachine(
+                self,
+                construct_name,
+                state_machine_name=f"{prefix}-{name}",
+                state_machine_type=sfn.StateMachineType.STANDARD,
+                definition_body=sfn.DefinitionBody.from_string(stepfunctions.render(name, values)),
+                logs=sfn.LogOptions(
+                    destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+                ),
+                tracing_enabled=True,
+            )
+            # The only thing a workflow does to the outside: send to the queues its definition names.
+            used = [q for q in QUEUES if queue_url_placeholder(q) in stepfunctions.placeholders(name)]
+            if used:
+                machine.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=["sqs:SendMessage"], resources=[queues[q].queue_arn for q in used]
+                    )
+                )
+            self.state_machines[name] = machine
+
+    def environment(self) -> dict[str, str]:
+        return {
+            f"CIRRUS_STATE_MACHINE_ARN_{name.upper()}": machine.state_machine_arn
+            for name, machine in self.state_machines.items()
+        }
+
+    def grant_runtime(self, grantee: iam.IGrantable) -> list[iam.Grant]:
+        """Start and follow executions, and answer their task tokens (workers, and the API when an
+        approver answers a callback): on these state machines only."""
+        machines = [m.state_machine_arn for m in self.state_machines.values()]
+        executions = [
+            Stack.of(self).format_arn(
+                service="states",
+                resource="execution",
+                resource_name=f"{m.state_machine_name}:*",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            for m in self.state_machines.values()
+        ]
+        return [
+            iam.Grant.add_to_principal(grantee=grantee, actions=RUNTIME_ACTIONS, resource_arns=machines),
+            iam.Grant.add_to_principal(
+                grantee=grantee, actions=["states:DescribeExecution"], resource_arns=executions
+            ),
+        ]
