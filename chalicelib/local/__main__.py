@@ -7,6 +7,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from datetime import datetime
 
 from chalicelib.config import reset_settings
 
@@ -33,11 +35,21 @@ def main() -> int:
     from chalicelib.config import get_settings
     from chalicelib.local.seed import seed
     from chalicelib.local.server import AppServer
+    from chalicelib.local.ticker import Ticker
+    from chalicelib.local.workers import Workers
+    from chalicelib.workflows import registry
 
     settings = get_settings()
     aws.create_table(settings.table_name, moto.endpoint)
     bootstrap.ensure_ready()
     seeded = seed(username, password)
+    aws.enable_state_machine_execution(moto.endpoint)
+    queue_urls = aws.create_queues(moto.endpoint)
+    state_machines = aws.create_state_machines(moto.endpoint, aws.LOCAL_TIMING)
+    registry.load_all()
+    announce = _announcer()
+    workers = Workers(announce=announce).start()
+    ticker = Ticker(announce=announce)
     server = AppServer(app, port=port).start()
     print(
         f"Cirrus is running on {server.url}/api/\n"
@@ -47,17 +59,31 @@ def main() -> int:
         f"  token:      {seeded.token}\n"
         f"  try:        curl -H 'Authorization: Token {seeded.token}' {server.url}/api/customers/\n"
         f"  demo:       customer {seeded.customer_id}, project {seeded.project_id}\n"
+        f"  work:       queues {', '.join(queue_urls)} (+ DLQs) served by {len(workers.pollers)} workers;"
+        f" ticker firing {len(ticker.schedules)} schedules;"
+        f" state machines {', '.join(state_machines)} executed by moto\n"
+        f"  inspect:    CIRRUS_AWS_ENDPOINT_URL={moto.endpoint} {sys.executable} -m chalicelib.ops queues\n"
         "Press Ctrl-C to stop.",
         flush=True,
     )
+    ticker.start()  # after the banner, so the first fires show below it
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     print("Stopping Cirrus...", flush=True)
+    ticker.stop()
+    workers.stop()
     server.stop()
     moto.stop()
     return 0
+
+
+def _announcer() -> Callable[[str], None]:
+    """One line per schedule fired and per batch a worker ran (CIRRUS_LOCAL_QUIET=1 silences them)."""
+    if os.environ.get("CIRRUS_LOCAL_QUIET"):
+        return lambda line: None
+    return lambda line: print(f"[{datetime.now():%H:%M:%S}] {line}", flush=True)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,9 @@ class MotoServer:
     def start(self) -> MotoServer:
         # moto's server logs every AWS call through werkzeug; the stack's own output is what matters.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        # moto's ASL interpreter logs every failed execution as an ERROR with its whole parse tree;
+        # `python -m chalicelib.ops history <execution>` shows the failure readably instead.
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         self._server.start()
         # moto's Step Functions integrations call back into the server on this port.
         os.environ["MOTO_PORT"] = str(self.port)
@@ -71,6 +74,22 @@ class MotoServer:
 
     def stop(self) -> None:
         self._server.stop()
+
+
+def enable_state_machine_execution(endpoint: str) -> None:
+    """Make the moto server at `endpoint` run state machines (moto's default only records them):
+    the server-mode equivalent of mock_aws(config={"stepfunctions": {"execute_state_machine": True}}).
+    Its ASL interpreter calls services back on localhost:$MOTO_PORT (set by MotoServer.start)."""
+    import json
+    import urllib.request
+
+    body = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/config", data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
+    loopback = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+    with loopback.open(request, timeout=10) as response:
+        response.read()
 
 
 def dynamodb_client(endpoint: str | None) -> Any:
