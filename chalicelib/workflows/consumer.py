@@ -13,8 +13,10 @@ from chalicelib.workflows import registry
 from chalicelib.workflows.envelope import TaskEnvelope
 from chalicelib.workflows.queues import key_digest
 
-# How long a worker holds a delivery before another may take it over (>= the queue's visibility).
-LEASE = timedelta(minutes=15)
+# How long a worker holds a delivery before another may take it over: longer than any worker may run
+# (150 s Lambda timeout) and shorter than the queues' visibility timeout (900 s), so the redelivery
+# that follows a crashed worker finds the lease over instead of spending a receive on StillRunning.
+LEASE = timedelta(minutes=14)
 
 
 def run(envelope: TaskEnvelope) -> bool:
@@ -35,10 +37,17 @@ def run(envelope: TaskEnvelope) -> bool:
 
 
 def _record_handler(record: Any) -> None:
-    envelope = TaskEnvelope.model_validate_json(record.body)
-    receives = record.attributes.approximate_receive_count
-    envelope.attempt = int(receives) if receives else envelope.attempt
-    run(envelope)
+    task = "?"
+    try:
+        envelope = TaskEnvelope.model_validate_json(record.body)
+        task = envelope.task
+        receives = record.attributes.approximate_receive_count
+        envelope.attempt = int(receives) if receives else envelope.attempt
+        run(envelope)
+    except Exception:
+        # The record goes back to the queue (the DLQ after the last receive); the log says why.
+        observability.logger().exception("task failed", extra={"task": task, "message_id": record.message_id})
+        raise
 
 
 def handle_sqs_event(event: dict[str, Any], context: Any = None) -> dict[str, Any]:

@@ -159,3 +159,12 @@ def test_the_lambda_entry_point_reports_partial_batch_failures(runtime, ran):
     assert len(failed) == 1
     assert failed[0]["itemIdentifier"] == event["Records"][1]["messageId"]
     assert len(ran) == 2
+
+
+def test_a_failed_task_logs_why_with_its_name_and_message(runtime, ran, caplog):
+    queues.enqueue("test.record", {"fail": True})
+    _, failed = deliver_once(TASKS_QUEUE)
+    failure = next(r for r in caplog.records if r.getMessage() == "task failed")
+    assert failure.levelname == "ERROR"
+    assert (failure.task, failure.message_id) == ("test.record", failed[0])
+    assert failure.exc_info and str(failure.exc_info[1]) == "this one breaks"
