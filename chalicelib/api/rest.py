@@ -23,6 +23,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import NotAuthenticated, NotFound
 from chalicelib.domain.ids import parse_id
+from chalicelib.services import access
 from chalicelib.services.paging import Ordering, PageRequest
 from chalicelib.store.pages import Page
 
@@ -193,6 +194,7 @@ def _prepare(
     request: Any, query: type[QueryModel] | None, body: type[BaseModel] | None, anonymous: bool
 ) -> Call:
     bootstrap.ensure_ready()
+    access.begin_request()
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
     params = _multi_params(request)
     principal, key_hash = authenticate_request(headers, params)

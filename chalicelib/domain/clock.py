@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 
-def utcnow() -> datetime:
+def _system_now() -> datetime:
     return datetime.now(UTC)
+
+
+_source: list[Callable[[], datetime]] = [_system_now]
+
+
+def utcnow() -> datetime:
+    return _source[0]()
+
+
+def set_source(source: Callable[[], datetime] | None) -> None:
+    """Read time from `source` (tests move a fake clock); None restores the system clock."""
+    _source[0] = source or _system_now
 
 
 def isoformat(value: datetime) -> str:

@@ -66,3 +66,8 @@ def make_event(
         context={**ctx.as_event_fields(), **entity_fields},
         customer_id=customer_id,
     )
+
+
+ROLE_GRANTED = "role_granted"
+ROLE_UPDATED = "role_updated"
+ROLE_REVOKED = "role_revoked"

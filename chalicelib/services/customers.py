@@ -11,10 +11,14 @@ from chalicelib.domain import events, rbac
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.customers import Customer
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.rbac import Scope
+from chalicelib.domain.roles import CUSTOMER_OWNER, P, ScopeType
+from chalicelib.services import access as access_service
+from chalicelib.services import memberships
 from chalicelib.services.paging import Ordering, PageRequest
-from chalicelib.store import counters, pages, projects
+from chalicelib.store import counters, grants, pages, projects
 from chalicelib.store import customers as store
 from chalicelib.store.pages import Page
 from chalicelib.store.unit_of_work import UnitOfWork
@@ -30,6 +34,12 @@ class CustomerFilters:
     query: str | None = None
     owned_by_current_user: bool | None = None
 
+    def matches(self, customer: Customer) -> bool:
+        if self.name_exact is not None and customer.name != self.name_exact:
+            return False
+        predicate = self.predicate()
+        return predicate is None or predicate(customer)
+
     def predicate(self) -> Any:
         checks = []
         if self.name is not None:
@@ -43,7 +53,9 @@ class CustomerFilters:
             checks.append(lambda c: c.matches_query(query))
         if not checks:
             return None
-        return lambda item: all(check(store.from_item(item)) for check in checks)
+        return lambda item: all(
+            check(item if isinstance(item, Customer) else store.from_item(item)) for check in checks
+        )
 
 
 _SORT_KEYS = {
@@ -55,18 +67,39 @@ ORDERING_FIELDS = ("name", "created", "abbreviation", "native_name")
 
 def get_visible(principal: Principal, customer_id: str) -> Customer:
     """The customer, if `principal` may see it; NotFound otherwise (Waldur hides, not forbids)."""
-    customer = store.get(customer_id) if rbac.sees_all_tenants(principal) else None
+    visible = access_service.access(principal).sees_customer(customer_id)
+    customer = store.get(customer_id) if visible else None
     if customer is None:
         raise NotFound(MODEL)
     return customer
 
 
+def scope(customer: Customer) -> Scope:
+    return Scope(ScopeType.CUSTOMER, customer.id, customer.id, customer.name)
+
+
+def _owned_by(principal: Principal) -> set[str]:
+    """Customers where the caller is an owner now (read directly: staff's access holds no grants)."""
+    roles = access_service.all_roles()
+    owner_id = next(r.id for r in roles.values() if r.name == CUSTOMER_OWNER)
+    now = utcnow()
+    return {
+        g.scope_id
+        for g in grants.for_user(principal.user_id)
+        if g.scope_type is ScopeType.CUSTOMER and g.role_id == owner_id and g.active(now)
+    }
+
+
 def list_customers(
     principal: Principal, filters: CustomerFilters, ordering: Ordering, request: PageRequest
 ) -> Page:
-    if not rbac.sees_all_tenants(principal) or filters.owned_by_current_user:
-        # No roles exist yet, so nobody owns a customer.
-        return Page([], 0)
+    rights = access_service.access(principal)
+    if not rights.reads_everything or filters.owned_by_current_user:
+        ids = rights.customer_ids() if not rights.reads_everything else None
+        if filters.owned_by_current_user:
+            owned = _owned_by(principal)
+            ids = owned if ids is None else ids & owned
+        return _page_of(store.get_many(sorted(ids or ())), filters, ordering, request)
     predicate = filters.predicate()
     listing = store.listing(
         name_exact=filters.name_exact,
@@ -81,6 +114,24 @@ def list_customers(
         listing = replace(listing, known_total=counters.value(counters.CUSTOMERS))
     page = pages.fetch_page(listing, request.page, request.page_size)
     return Page([store.from_item(i) for i in page.items], page.total)
+
+
+_ORDER_BY = {
+    "name": lambda c: (c.name, c.id),
+    "created": lambda c: c.id,
+    "abbreviation": lambda c: c.abbreviation,
+    "native_name": lambda c: c.native_name,
+}
+
+
+def _page_of(
+    found: list[Customer], filters: CustomerFilters, ordering: Ordering, request: PageRequest
+) -> Page:
+    """Filter, order and page customers read by id (a caller's own few)."""
+    rows = [c for c in found if filters.matches(c)]
+    rows.sort(key=_ORDER_BY[ordering.field or "name"], reverse=ordering.descending)
+    start = (request.page - 1) * request.page_size
+    return Page(rows[start : start + request.page_size], len(rows))
 
 
 def _both(first: Any, second: Any) -> Any:
@@ -103,7 +154,7 @@ def create_customer(ctx: EventContext, fields: Mapping[str, Any]) -> Customer:
 def update_customer(ctx: EventContext, customer_id: str, changes: Mapping[str, Any]) -> Customer:
     principal = ctx.actor
     before = get_visible(principal, customer_id)
-    rbac.require_staff(principal)
+    access_service.access(principal).require(P.UPDATE_CUSTOMER, scope(before))
     after = replace(before, **changes)
     if after == before:
         return before
@@ -124,6 +175,11 @@ def delete_customer(ctx: EventContext, customer_id: str) -> None:
     principal = ctx.actor
     customer = get_visible(principal, customer_id)
     rbac.require_staff(principal)
+    if customer.projects_count:
+        raise Conflict(store.HAS_PROJECTS)
+    # Its team goes first (the customer's user count moves with each revocation).
+    memberships.revoke_all(ctx, grants.for_customer(customer.id))
+    customer = store.get(customer.id) or customer
     uow = UnitOfWork()
     store.remove(uow, customer)
     uow.record(domain.event(customer, events.DELETION, ctx))

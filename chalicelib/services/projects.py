@@ -6,15 +6,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from chalicelib.domain import events, rbac
+from chalicelib.domain import events
 from chalicelib.domain import projects as domain
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import NotFound, ValidationError
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.projects import Project
+from chalicelib.domain.rbac import Scope
+from chalicelib.domain.roles import P, ScopeType
+from chalicelib.services import access as access_service
+from chalicelib.services import memberships
 from chalicelib.services.paging import Ordering, PageRequest
-from chalicelib.store import counters, pages
+from chalicelib.store import counters, grants, pages
 from chalicelib.store import customers as customer_store
 from chalicelib.store import projects as store
 from chalicelib.store.pages import Page
@@ -52,7 +56,9 @@ class ProjectFilters:
             checks.append(lambda p: p.matches_query(query))
         if not checks:
             return None
-        return lambda item: all(check(store.from_item(item)) for check in checks)
+        return lambda item: all(
+            check(item if isinstance(item, Project) else store.from_item(item)) for check in checks
+        )
 
 
 _SORT_KEYS = {
@@ -63,17 +69,21 @@ ORDERING_FIELDS = ("name", "created", "customer_name")
 
 
 def get_visible(principal: Principal, project_id: str) -> Project:
-    project = store.get(project_id) if rbac.sees_all_tenants(principal) else None
-    if project is None:
+    project = store.get(project_id)
+    if project is None or not access_service.access(principal).sees_project(project.id, project.customer_id):
         raise NotFound(MODEL)
     return project
+
+
+def scope(project: Project) -> Scope:
+    return Scope(ScopeType.PROJECT, project.id, project.customer_id, project.name)
 
 
 def list_projects(
     principal: Principal, filters: ProjectFilters, ordering: Ordering, request: PageRequest
 ) -> Page:
-    if not rbac.sees_all_tenants(principal):
-        return Page([], 0)
+    if not access_service.access(principal).reads_everything:
+        return _own_projects(principal, filters, ordering, request)
     predicate = filters.predicate()
     order_by = _SORT_KEYS.get(ordering.field or "")
     # Default and `o=-created`: newest first, the order of the keys.
@@ -97,6 +107,30 @@ def list_projects(
     )
     page = pages.fetch_page(listing, request.page, request.page_size)
     return Page([store.from_item(i) for i in page.items], page.total)
+
+
+def _own_projects(
+    principal: Principal, filters: ProjectFilters, ordering: Ordering, request: PageRequest
+) -> Page:
+    """What a caller without global read sees: every project of the customers where they hold a
+    customer role (one Query each), and the projects where they hold a role (one BatchGetItem)."""
+    rights = access_service.access(principal)
+    wanted = set(filters.customers)
+    whole = sorted(c for c in rights.customer_role_ids() if not wanted or c in wanted)
+    items = [i for c in whole for i in pages.read_all(store.listing(customer_id=c))]
+    single = {
+        p: c for p, c in rights.project_grants().items() if c not in whole and (not wanted or c in wanted)
+    }
+    found = [store.from_item(i) for i in items] + store.get_many(single)
+    predicate = filters.predicate()
+    rows = [p for p in found if predicate is None or predicate(p)]
+    order_by = _SORT_KEYS.get(ordering.field or "")
+    if order_by is not None:
+        rows.sort(key=order_by, reverse=ordering.descending)
+    else:
+        rows.sort(key=lambda p: p.id, reverse=ordering.field is None or ordering.descending)
+    start = (request.page - 1) * request.page_size
+    return Page(rows[start : start + request.page_size], len(rows))
 
 
 def _live_count(customer_id: str | None) -> int | None:
@@ -128,10 +162,12 @@ def _merge(
 
 def create_project(ctx: EventContext, customer_id: str | None, fields: Mapping[str, Any]) -> Project:
     principal = ctx.actor
-    customer = customer_store.get(customer_id) if customer_id else None
-    if customer is None or not rbac.sees_all_tenants(principal):
+    rights = access_service.access(principal)
+    visible = customer_id is not None and rights.sees_customer(customer_id)
+    customer = customer_store.get(customer_id) if customer_id and visible else None
+    if customer is None:
         raise ValidationError.field("customer", INVALID_HYPERLINK)
-    rbac.require_staff(principal)
+    rights.require(P.CREATE_PROJECT, Scope(ScopeType.CUSTOMER, customer.id, customer.id, customer.name))
     project = Project(
         id=new_id(),
         customer_id=customer.id,
@@ -152,7 +188,7 @@ def create_project(ctx: EventContext, customer_id: str | None, fields: Mapping[s
 def update_project(ctx: EventContext, project_id: str, changes: Mapping[str, Any]) -> Project:
     principal = ctx.actor
     before = get_visible(principal, project_id)
-    rbac.require_staff(principal)
+    access_service.access(principal).require(P.UPDATE_PROJECT, scope(before))
     after = replace(before, **changes)
     after.check_dates()
     if after == before:
@@ -167,9 +203,11 @@ def update_project(ctx: EventContext, project_id: str, changes: Mapping[str, Any
 def delete_project(ctx: EventContext, project_id: str) -> None:
     principal = ctx.actor
     project = get_visible(principal, project_id)
-    rbac.require_staff(principal)
+    access_service.access(principal).require(P.DELETE_PROJECT, scope(project))
     project.check_removable()
     uow = UnitOfWork()
     store.remove(uow, project, utcnow())
     uow.record(domain.event(project, events.DELETION, ctx))
     uow.commit()
+    # Its team goes with it (each revocation moves the customer's user count and writes its event).
+    memberships.revoke_all(ctx, grants.for_scope(project.customer_id, ScopeType.PROJECT, project.id))

@@ -14,8 +14,9 @@ from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import NotFound, PermissionDenied, ValidationError
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.users import User
+from chalicelib.services import memberships
 from chalicelib.services.paging import Ordering, PageRequest
-from chalicelib.store import counters, pages, tokens
+from chalicelib.store import counters, grants, pages, tokens
 from chalicelib.store import users as store
 from chalicelib.store.pages import Page
 from chalicelib.store.unit_of_work import UnitOfWork
@@ -155,6 +156,7 @@ def delete_user(ctx: EventContext, user_id: str) -> None:
     rbac.require_staff(principal)
     if user.id == principal.user_id:
         raise ValidationError(["You cannot delete yourself."])
+    memberships.revoke_all(ctx, grants.for_user(user.id))  # their roles end with them
     uow = UnitOfWork()
     store.remove(uow, user)
     uow.record(domain.event(user, events.DELETION, ctx))

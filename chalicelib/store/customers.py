@@ -62,6 +62,9 @@ def from_item(item: CustomerItem) -> Customer:
     )
 
 
+HAS_PROJECTS = "Cannot delete organization with existing projects."
+
+
 def _key(customer_id: str) -> CustomerItem:
     return CustomerItem(pk=keys.customer_pk(customer_id), sk=keys.META)
 
@@ -72,6 +75,12 @@ def get(customer_id: str) -> Customer | None:
         return from_item(CustomerItem.get(keys.customer_pk(customer_id), keys.META, consistent_read=True))
     except CustomerItem.DoesNotExist:
         return None
+
+
+def get_many(customer_ids: list[str]) -> list[Customer]:
+    """The customers with these ids that exist (one BatchGetItem per 100 ids)."""
+    wanted = [(keys.customer_pk(c), keys.META) for c in dict.fromkeys(customer_ids)]
+    return [from_item(item) for item in CustomerItem.batch_get(wanted)]
 
 
 def add(uow: UnitOfWork, customer: Customer) -> None:
@@ -119,7 +128,7 @@ def remove(uow: UnitOfWork, customer: Customer) -> None:
         _key(customer.id),
         condition=(CustomerItem.version == customer.version)
         & (CustomerItem.quota_usage["nc_project_count"] == 0),
-        on_conflict=Conflict("Cannot delete organization with existing projects."),
+        on_conflict=Conflict(HAS_PROJECTS),
     )
     counters.add(uow, counters.CUSTOMERS, -1)
 

@@ -142,6 +142,51 @@ class EventItem(BaseItem, discriminator="event"):
     context = JSONAttribute(default=dict)
 
 
+class RoleItem(BaseItem, discriminator="role"):
+    """A custom role, or the stored override of a system role (permissions, is_active)."""
+
+    role_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    permissions = JSONAttribute(default=list)
+    is_system_role = BooleanAttribute(default=False)
+    is_active = BooleanAttribute(default=True)
+    users_count = NumberAttribute(default=0)
+
+
+class RoleNameItem(BaseItem, discriminator="role_name"):
+    role_id = UnicodeAttribute()
+
+
+class GrantItem(BaseItem, discriminator="grant"):
+    """A user's role on a scope (customer, project or offering), in the scope's customer partition."""
+
+    grant_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    role_id = UnicodeAttribute()
+    scope_type = UnicodeAttribute()
+    scope_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    created = UTCDateTimeAttribute()
+    expiration_time = UTCDateTimeAttribute(null=True)
+    created_by = JSONAttribute(default=dict)  # {id, username, full_name} of who granted it
+
+
+class MemberItem(BaseItem, discriminator="member"):
+    """How many grants a user holds in a customer (its projects included); exists while > 0."""
+
+    user_id = UnicodeAttribute()
+    grants = NumberAttribute(default=0)
+
+
+class ExpiryMarkItem(BaseItem, discriminator="expiry_mark"):
+    """Lists something that lapses within an hour, for the job that acts on it (pk: expiry bucket)."""
+
+    target_pk = UnicodeAttribute()
+    target_sk = UnicodeAttribute()
+
+
 class IdempotencyItem(BaseItem, discriminator="idempotency"):
     """One task delivery: `in_progress` while a worker holds it (until `lease_ends`), then `done`."""
 
@@ -167,6 +212,11 @@ ALL_MODELS: tuple[type[BaseItem], ...] = (
     TokenItem,
     LoginFailuresItem,
     EventItem,
+    RoleItem,
+    RoleNameItem,
+    GrantItem,
+    MemberItem,
+    ExpiryMarkItem,
     IdempotencyItem,
     CallbackItem,
 )

@@ -75,6 +75,52 @@ def login_failures_pk(username: str, ip_address: str) -> str:
     return f"LOGINFAIL#{username}#{ip_address}"
 
 
+# --- roles and grants ------------------------------------------------------------------------
+ROLES = "ROLES"  # partition of every stored role (custom roles, overrides of system roles)
+ROLE_PREFIX = "ROLE#"
+
+
+def role_sk(role_id: str) -> str:
+    return f"{ROLE_PREFIX}{role_id}"
+
+
+def role_name_sk(name: str) -> str:
+    """Uniqueness guard of a role name, in the roles partition."""
+    return f"ROLENAME#{name}"
+
+
+GRANT_PREFIX = "GRANT#"
+GRANTS = "GRANTS"  # gsi2 partition of every grant, by grant id (staff's user-permissions/ list)
+
+
+def grant_scope_prefix(scope_type: str, scope_id: str) -> str:
+    """A scope's grants within its customer's partition."""
+    return f"{GRANT_PREFIX}{scope_type}#{scope_id}#"
+
+
+def grant_sk(scope_type: str, scope_id: str, user_id: str, role_id: str) -> str:
+    return f"{grant_scope_prefix(scope_type, scope_id)}{user_id}#{role_id}"
+
+
+def user_grants(user_id: str) -> str:
+    """gsi1 partition of a user's grants (shared with their tokens: `USER#<u>`)."""
+    return user_pk(user_id)
+
+
+def user_grant_sk(scope_type: str, scope_id: str, role_id: str) -> str:
+    return f"{GRANT_PREFIX}{scope_type}#{scope_id}#{role_id}"
+
+
+def member_sk(user_id: str) -> str:
+    """In a customer's partition: how many grants a user holds there (nc_user_count counts these)."""
+    return f"MEMBER#{user_id}"
+
+
+def grant_expiry_sk(customer_id: str, grant_sort_key: str) -> str:
+    """In an `expiry_bucket("GRANT", hour)` partition: points at a grant that lapses that hour."""
+    return f"{customer_id}|{grant_sort_key}"
+
+
 # --- counters (list totals without counting) ---------------------------------------------
 def counter_pk(name: str) -> str:
     return f"COUNTER#{name}"

@@ -97,6 +97,12 @@ def get(project_id: str) -> Project | None:
     return None
 
 
+def get_many(project_customers: dict[str, str]) -> list[Project]:
+    """Live projects by id, given each one's customer (one BatchGetItem per 100)."""
+    wanted = [(keys.customer_pk(c), keys.project_sk(p)) for p, c in project_customers.items()]
+    return [from_item(item) for item in ProjectItem.batch_get(wanted)]
+
+
 def add(uow: UnitOfWork, project: Project) -> None:
     """Create the project and count it against its customer's quota, atomically."""
     uow.put(_item(replace(project, version=1)), condition=ProjectItem.pk.does_not_exist())

@@ -58,6 +58,12 @@ def get(user_id: str) -> User | None:
         return None
 
 
+def get_many(user_ids: list[str]) -> dict[str, User]:
+    """The users with these ids that exist (one BatchGetItem per 100 ids)."""
+    wanted = [(keys.user_pk(u), keys.META) for u in dict.fromkeys(user_ids)]
+    return {item.user_id: from_item(item) for item in UserItem.batch_get(wanted)}
+
+
 def get_by_username(username: str) -> User | None:
     """Resolve a login name (two GetItems: the guard, then the user)."""
     try:
