@@ -78,7 +78,10 @@ class BodyModel(BaseModel):
 
 
 class ResponseModel(BaseModel):
-    """Base of response bodies."""
+    """Base of response bodies. Absent optional values are omitted, except `null_fields`, which
+    Waldur always sends (null when unset)."""
+
+    null_fields: typing.ClassVar[frozenset[str]] = frozenset()
 
     # Models are built on first use, not at import: a cold Lambda builds only what its request needs.
     model_config = ConfigDict(defer_build=True)
@@ -309,6 +312,11 @@ class NoContent:
     pass
 
 
+@dataclass(frozen=True)
+class Empty:
+    """The endpoint's status with an empty body (Waldur's `Response(status=200)`)."""
+
+
 def _respond(result: Any, status: int, call: Call) -> Response:
     headers: dict[str, str | list[str]] = {"Content-Type": JSON}
     principal = call.principal
@@ -316,6 +324,8 @@ def _respond(result: Any, status: int, call: Call) -> Response:
         headers["X-impersonator-uuid"] = principal.impersonator_id
     if isinstance(result, NoContent):
         return Response(body="", status_code=204, headers=headers)
+    if isinstance(result, Empty):
+        return Response(body="", status_code=status, headers=headers)
     if isinstance(result, Listed):
         headers.update(_pagination_headers(call, result))
         return Response(body=json.dumps(result.items), status_code=status, headers=headers)
@@ -348,7 +358,9 @@ def _pagination_headers(call: Call, listed: Listed) -> dict[str, str | list[str]
 def render(model: type[BaseModel], data: Mapping[str, Any], fields: Iterable[str] = ()) -> dict[str, Any]:
     """Render through the response model; absent optional values are omitted, not sent as null
     (waldur-api-client parses every present key strictly). `?field=` keeps only the named keys."""
-    rendered = model.model_validate(data).model_dump(mode="json", exclude_none=True)
+    dumped = model.model_validate(data).model_dump(mode="json")
+    keep = getattr(model, "null_fields", frozenset())
+    rendered = {k: v for k, v in dumped.items() if v is not None or k in keep}
     wanted = set(fields)
     return {k: v for k, v in rendered.items() if k in wanted} if wanted else rendered
 

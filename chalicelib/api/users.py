@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import AfterValidator, Field, StringConstraints
 
+from chalicelib.api import teams
 from chalicelib.api.fields import Email, changes, partial, patch_changes, text
 from chalicelib.api.rest import (
     BodyModel,
@@ -87,7 +88,8 @@ class UserOut(ResponseModel):
     is_active: bool
     token_lifetime: int | None = None
     date_joined: datetime
-    permissions: list[dict[str, Any]]
+    # Roles in force: shown on a single user (retrieve, me), omitted from lists (a query per user).
+    permissions: list[dict[str, Any]] | None = None
 
 
 class UserQuery(ListQuery):
@@ -105,7 +107,7 @@ class UserQuery(ListQuery):
 
 def to_data(call: Call, user: User) -> dict[str, Any]:
     data = {name: getattr(user, name) for name in UserOut.model_fields if hasattr(user, name)}
-    data.update(url=call.url("users", user.id), uuid=user.id, permissions=[])
+    data.update(url=call.url("users", user.id), uuid=user.id)
     return data
 
 
@@ -116,7 +118,9 @@ def _no_password(fields: dict[str, Any]) -> None:
 
 
 def _one(call: Call, user: User) -> dict[str, Any]:
-    return render(UserOut, to_data(call, user), getattr(call.query, "field", ()))
+    data = to_data(call, user)
+    data["permissions"] = teams.permissions_of(user.id)
+    return render(UserOut, data, getattr(call.query, "field", ()))
 
 
 @endpoint(bp, "/api/users", "GET", name="users_list", tag=TAG, query=UserQuery, response=UserOut, many=True)

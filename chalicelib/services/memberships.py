@@ -330,3 +330,157 @@ def revoke_expired(now: datetime, hours: list[datetime]) -> int:
     revoked = revoke_all(EventContext(), due)
     observability.logger().info("revoked expired roles", extra={"revoked": revoked})
     return revoked
+
+
+# --- views across scopes: a user's permissions, a customer's people --------------------------------
+@dataclass(frozen=True)
+class PermissionView:
+    """A grant with what a client shows next to it: role, user, scope and customer names."""
+
+    grant: Grant
+    role: Role
+    user: User | None
+    scope: Scope
+    customer_name: str
+
+
+def describe(grants: list[Grant]) -> list[PermissionView]:
+    """Join grants with roles, users and scope names: one BatchGetItem per kind, per 100 keys."""
+    roles = access_service.all_roles()
+    known = [g for g in grants if g.role_id in roles]
+    users = user_store.get_many([g.user_id for g in known])
+    customers = {c.id: c for c in customer_store.get_many([g.customer_id for g in known])}
+    projects = {
+        p.id: p
+        for p in project_store.get_many(
+            {g.scope_id: g.customer_id for g in known if g.scope_type is ScopeType.PROJECT}
+        )
+    }
+    views = []
+    for g in known:
+        customer = customers.get(g.customer_id)
+        customer_name = customer.name if customer else ""
+        if g.scope_type is ScopeType.CUSTOMER:
+            name = customer_name
+        elif g.scope_type is ScopeType.PROJECT:
+            project = projects.get(g.scope_id)
+            name = project.name if project else ""
+        else:
+            found = find_scope(g.scope_type, g.scope_id)
+            name = found.name if found else ""
+        scope = Scope(g.scope_type, g.scope_id, g.customer_id, name)
+        views.append(PermissionView(g, roles[g.role_id], users.get(g.user_id), scope, customer_name))
+    return views
+
+
+@dataclass(frozen=True)
+class PermissionFilters:
+    user: str | None = None
+    username: str | None = None
+    full_name: str | None = None
+    native_name: str | None = None
+    scope_type: str | None = None
+    scope_uuid: str | None = None
+    role_name: str | None = None
+    role_uuid: str | None = None
+
+    def matches(self, view: PermissionView) -> bool:
+        g, user = view.grant, view.user
+        if self.user is not None and g.user_id != parse_id(self.user):
+            return False
+        if self.scope_type is not None and g.scope_type.value != self.scope_type:
+            return False
+        if self.scope_uuid is not None and g.scope_id != parse_id(self.scope_uuid):
+            return False
+        if self.role_name is not None and view.role.name != self.role_name:
+            return False
+        if self.role_uuid is not None and view.role.id != parse_id(self.role_uuid):
+            return False
+        for name in ("username", "full_name", "native_name"):
+            wanted = getattr(self, name)
+            if wanted is not None and (user is None or wanted.lower() not in getattr(user, name).lower()):
+                return False
+        return True
+
+
+PERMISSION_ORDERING: dict[str, Callable[[PermissionView], Any]] = {
+    "created": lambda v: v.grant.created,
+    "expiration_time": lambda v: (v.grant.expiration_time is not None, v.grant.expiration_time),
+    "role": lambda v: v.role.name,
+    "username": lambda v: v.user.username if v.user else "",
+    "full_name": lambda v: v.user.full_name.lower() if v.user else "",
+}
+
+
+def user_permissions(user_id: str) -> list[PermissionView]:
+    """A user's roles in force now (the `permissions` field of a user)."""
+    now = utcnow()
+    return describe([g for g in store.for_user(user_id) if g.active(now)])
+
+
+def list_permissions(
+    principal: Principal, filters: PermissionFilters, ordering: Ordering, request: PageRequest
+) -> Page:
+    """`user-permissions/`: staff and support see every grant, others their own."""
+    now = utcnow()
+    if principal.reads_everything:
+        wanted = parse_id(filters.user) if filters.user else None
+        found = store.for_user(wanted) if wanted else store.all_grants()
+    else:
+        found = store.for_user(principal.user_id)
+    rows = [v for v in describe([g for g in found if g.active(now)]) if filters.matches(v)]
+    rows.sort(key=PERMISSION_ORDERING.get(ordering.field or "created", PERMISSION_ORDERING["created"]))
+    if ordering.descending:
+        rows.reverse()
+    start = (request.page - 1) * request.page_size
+    return Page(rows[start : start + request.page_size], len(rows))
+
+
+def get_permission(principal: Principal, grant_id: str) -> PermissionView:
+    grant = store.get_by_id(grant_id)
+    if grant is None or not grant.active(utcnow()):
+        raise NotFound("UserRole")
+    if not principal.reads_everything and grant.user_id != principal.user_id:
+        raise NotFound("UserRole")
+    return describe([grant])[0]
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone with a role in a customer or its projects (`customers/<uuid>/users/`)."""
+
+    user: User
+    customer_role: Role | None
+    customer_grant: Grant | None
+    projects: list[tuple[str, str, Role, Grant]]  # project id, name, role, grant
+
+
+def customer_people(customer_id: str) -> list[Person]:
+    """Everybody with a role in the customer or one of its projects (one Query of its partition,
+    one BatchGetItem of users, one of projects)."""
+    now = utcnow()
+    roles = access_service.all_roles()
+    found = [
+        g
+        for g in store.for_customer(customer_id)
+        if g.active(now) and g.role_id in roles and g.scope_type is not ScopeType.OFFERING
+    ]
+    users = user_store.get_many([g.user_id for g in found])
+    names = {
+        p.id: p.name
+        for p in project_store.get_many(
+            {g.scope_id: g.customer_id for g in found if g.scope_type is ScopeType.PROJECT}
+        )
+    }
+    people: dict[str, Person] = {}
+    for g in sorted(found, key=lambda g: g.created):
+        user = users.get(g.user_id)
+        if user is None:
+            continue
+        person = people.setdefault(user.id, Person(user, None, None, []))
+        if g.scope_type is ScopeType.CUSTOMER:
+            if person.customer_role is None:
+                people[user.id] = replace(person, customer_role=roles[g.role_id], customer_grant=g)
+        elif g.scope_id in names:
+            person.projects.append((g.scope_id, names[g.scope_id], roles[g.role_id], g))
+    return list(people.values())

@@ -40,6 +40,16 @@ def purge_login_lockouts(payload: dict[str, Any], ctx: EventContext) -> None:
     _purge(tokens.LOGIN_FAILURES)
 
 
+@task("maintenance.revoke_expired_roles", queue=BACKGROUND_QUEUE)
+def revoke_expired_roles(payload: dict[str, Any], ctx: EventContext) -> int:
+    """Revoke roles whose expiration time has passed, writing `role_revoked` for each (they
+    already grant nothing from that instant: the permission check reads the time)."""
+    from chalicelib.services import memberships
+
+    now = utcnow()
+    return memberships.revoke_expired(now, _hours(now))
+
+
 @task("maintenance.report_dead_letters", queue=BACKGROUND_QUEUE)
 def report_dead_letters(payload: dict[str, Any], ctx: EventContext) -> dict[str, int]:
     """Log how many messages wait in each dead-letter queue (the CloudWatch alarms page on them on

@@ -18,5 +18,6 @@ class Schedule:
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule("purge-expired-tokens", "rate(1 hour)", "maintenance.purge_expired_tokens"),
     Schedule("purge-login-lockouts", "rate(1 hour)", "maintenance.purge_login_lockouts"),
+    Schedule("revoke-expired-roles", "rate(1 hour)", "maintenance.revoke_expired_roles"),
     Schedule("report-dead-letters", "cron(30 3 * * ? *)", "maintenance.report_dead_letters"),
 )
