@@ -359,7 +359,7 @@ def render(model: type[BaseModel], data: Mapping[str, Any], fields: Iterable[str
     """Render through the response model; absent optional values are omitted, not sent as null
     (waldur-api-client parses every present key strictly). `?field=` keeps only the named keys."""
     dumped = model.model_validate(data).model_dump(mode="json")
-    keep = getattr(model, "null_fields", frozenset())
+    keep: frozenset[str] = getattr(model, "null_fields", frozenset())
     rendered = {k: v for k, v in dumped.items() if v is not None or k in keep}
     wanted = set(fields)
     return {k: v for k, v in rendered.items() if k in wanted} if wanted else rendered

@@ -59,6 +59,8 @@ def main() -> int:
         f"  token:      {seeded.token}\n"
         f"  try:        curl -H 'Authorization: Token {seeded.token}' {server.url}/api/customers/\n"
         f"  demo:       customer {seeded.customer_id}, project {seeded.project_id}\n"
+        f"  demo owner: {seeded.owner_username}  password: {seeded.owner_password}"
+        " (CUSTOMER.OWNER of the demo customer, not staff)\n"
         f"  work:       queues {', '.join(queue_urls)} (+ DLQs) served by {len(workers.pollers)} workers;"
         f" ticker firing {len(ticker.schedules)} schedules;"
         f" state machines {', '.join(state_machines)} executed by moto\n"

@@ -1,16 +1,20 @@
-"""Demo data for the local stack: a staff user (and a ready token), a customer and a project."""
+"""Demo data for the local stack: a staff user (and a ready token), a customer and a project, and a
+non-staff user who owns that customer (to try roles with)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from chalicelib.domain.context import EventContext
-from chalicelib.services import auth, customers, projects, users
+from chalicelib.domain.roles import CUSTOMER_OWNER, ScopeType
+from chalicelib.services import auth, customers, memberships, projects, users
 from chalicelib.services.paging import Ordering, PageRequest
 from chalicelib.store import users as user_store
 
 DEMO_CUSTOMER = "Demo Organisation"
 DEMO_PROJECT = "Demo Project"
+DEMO_OWNER = "demo-owner"
+DEMO_OWNER_PASSWORD = "cirrus-local-owner"
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,8 @@ class Seeded:
     token: str
     customer_id: str
     project_id: str
+    owner_username: str = DEMO_OWNER
+    owner_password: str = DEMO_OWNER_PASSWORD
 
 
 def seed(username: str, password: str) -> Seeded:
@@ -65,4 +71,11 @@ def seed(username: str, password: str) -> Seeded:
             ctx, customer.id, {"name": DEMO_PROJECT, "description": "Created by the local stack."}
         )
     )
+    owner = user_store.get_by_username(DEMO_OWNER)
+    if owner is None:
+        owner = users.register_user(
+            system, {"username": DEMO_OWNER, "full_name": "Demo Owner"}, DEMO_OWNER_PASSWORD
+        )
+        scope = memberships.visible_scope(user.principal(), ScopeType.CUSTOMER, customer.id)
+        memberships.add_user(ctx, scope, owner.id, CUSTOMER_OWNER, None)
     return Seeded(username, password, token, customer.id, project.id)
