@@ -249,3 +249,14 @@ def test_deleting_a_project_or_a_user_ends_their_roles(client, staff, alice, wor
     assert call(client, "get", "/api/user-permissions/", alice)[1] == []
     assert call(client, "delete", f"/api/users/{bob.id}/", staff)[0] == 204
     assert call(client, "get", acme, staff)[1]["users_count"] == 0
+
+
+def test_impersonating_staff_act_with_the_users_roles_only(client, staff, alice, world):
+    assert grant(client, staff, "customers", world["acme"], alice, OWNER)[0] == 201
+    as_alice = {**staff.headers, "X-Impersonated-User-Uuid": alice.id}
+    response = client.get("/api/customers/", headers=as_alice)
+    assert [c["name"] for c in json.loads(response.body)] == ["Acme"]
+    assert response.headers["X-impersonator-uuid"] == staff.id
+    globex = f"/api/customers/{world['globex']['uuid']}/"
+    assert client.get(globex, headers=as_alice).status_code == 404
+    assert client.delete(f"/api/customers/{world['acme']['uuid']}/", headers=as_alice).status_code == 403
