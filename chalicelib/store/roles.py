@@ -15,6 +15,7 @@ from chalicelib.store.items import BaseItem, CounterItem, RoleItem, RoleNameItem
 from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
 
 NAME_TAKEN = "Role with this name already exists."
+IN_USE = "Role is still used."
 
 
 def users_counter(role_id: str) -> str:
@@ -91,6 +92,13 @@ def save(uow: UnitOfWork, before: Role, after: Role) -> None:
 
 
 def remove(uow: UnitOfWork, role: Role) -> None:
+    """Delete a custom role, refused while anybody holds it: its users counter (moved by every
+    grant and revocation) must be absent or zero when the transaction commits."""
+    uow.delete(
+        CounterItem(pk=keys.counter_pk(users_counter(role.id)), sk=keys.META),
+        condition=CounterItem.pk.does_not_exist() | (CounterItem.value == 0),
+        on_conflict=ValidationError([IN_USE]),
+    )
     uow.delete(
         RoleItem(pk=keys.ROLES, sk=keys.role_sk(role.id)),
         condition=RoleItem.version == role.version,
