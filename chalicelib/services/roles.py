@@ -201,7 +201,7 @@ def _changed(before: Role, changes: Mapping[str, Any]) -> Role:
         after = replace(after, content_type=_scope_type(changes["content_type"]))
     if after.name != before.name:
         if before.is_system_role:
-            raise ValidationError([SYSTEM_RENAME])
+            raise ValidationError({"non_field_errors": [SYSTEM_RENAME]})  # Waldur's serializer.validate
         _check_name_free(after)
     if after.content_type is not before.content_type:
         # Grants name their scope type: re-scoping a held role would strand them.

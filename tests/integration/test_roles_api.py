@@ -203,7 +203,7 @@ def test_system_roles_keep_their_name_and_scope_but_their_permissions_may_change
     path = f"/api/roles/{OWNER.id}/"
     renamed = call(client, "PATCH", path, staff, {"name": "ORG.OWNER"})
     assert renamed.status == 400
-    assert renamed.json == ["Changing name for system role is not possible."]
+    assert renamed.json == {"non_field_errors": ["Changing name for system role is not possible."]}
     rescoped = call(client, "PATCH", path, staff, {"content_type": "project"})
     assert rescoped.status == 400
     assert rescoped.json == {"content_type": ["Changing content type for system role is not possible."]}
