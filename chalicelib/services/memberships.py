@@ -249,7 +249,8 @@ def add_user(
 def grant_role(ctx: EventContext, grant: Grant, role: Role, scope: Scope, user: User) -> None:
     """Write `grant` with its bookkeeping and event (also used by accepted invitations)."""
     uow = UnitOfWork()
-    store.add(uow, grant, store.member_grants(grant.customer_id, grant.user_id))
+    held = store.member_grants(grant.customer_id, grant.user_id)
+    store.add(uow, grant, held, stored_role=not role.is_system_role)
     uow.record(role_event(events.ROLE_GRANTED, ctx, user, user.id, role, scope, grant))
     uow.commit()
     if ctx.principal is not None and ctx.principal.user_id == user.id:

@@ -19,7 +19,7 @@ from chalicelib.domain.quotas import USER_COUNT
 from chalicelib.domain.rbac import Grant
 from chalicelib.domain.roles import ScopeType
 from chalicelib.store import customers, keys, pages, roles
-from chalicelib.store.items import BaseItem, ExpiryMarkItem, GrantItem, MemberItem
+from chalicelib.store.items import BaseItem, ExpiryMarkItem, GrantItem, MemberItem, RoleItem
 from chalicelib.store.pages import Listing
 from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
 
@@ -136,9 +136,18 @@ def member_grants(customer_id: str, user_id: str) -> int:
 
 
 # --- writes --------------------------------------------------------------------------------------
-def add(uow: UnitOfWork, grant: Grant, held: int) -> None:
+def add(uow: UnitOfWork, grant: Grant, held: int, *, stored_role: bool = False) -> None:
     """Grant the role; `held` is the user's grant count in the customer read before (see
-    `member_grants`): the write is refused as a lost race if it changed meanwhile."""
+    `member_grants`): the write is refused as a lost race if it changed meanwhile. A custom role
+    (`stored_role`) must still exist when the transaction commits (its deletion races with this)."""
+    if stored_role:
+        uow.check(
+            RoleItem,
+            keys.ROLES,
+            keys.role_sk(grant.role_id),
+            RoleItem.pk.exists(),
+            on_conflict=ValidationError.field("role", f"Object with uuid={grant.role_id} does not exist."),
+        )
     uow.put(
         _item(grant),
         condition=GrantItem.pk.does_not_exist(),

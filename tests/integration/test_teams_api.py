@@ -260,3 +260,15 @@ def test_impersonating_staff_act_with_the_users_roles_only(client, staff, alice,
     globex = f"/api/customers/{world['globex']['uuid']}/"
     assert client.get(globex, headers=as_alice).status_code == 404
     assert client.delete(f"/api/customers/{world['acme']['uuid']}/", headers=as_alice).status_code == 403
+
+
+def test_a_custom_role_grants_exactly_its_permissions(client, staff, alice, world):
+    body = {"name": "PROJECT.EDITOR", "content_type": "project", "permissions": ["PROJECT.UPDATE"]}
+    status, role = call(client, "post", "/api/roles/", staff, body)
+    assert status == 201
+    assert grant(client, staff, "projects", world["Apollo"], alice, role["uuid"])[0] == 201
+    apollo = f"/api/projects/{world['Apollo']['uuid']}/"
+    assert call(client, "patch", apollo, alice, {"description": "edited"})[0] == 200
+    assert call(client, "delete", apollo, alice)[0] == 403
+    assert call(client, "post", f"/api/roles/{role['uuid']}/disable/", staff)[0] == 200
+    assert call(client, "get", apollo, alice)[0] == 404  # a disabled role grants nothing, not even sight
