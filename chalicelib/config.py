@@ -37,6 +37,10 @@ class Settings:
     # given one by one (CDK does): CIRRUS_QUEUE_URL_<QUEUE>, CIRRUS_STATE_MACHINE_ARN_<NAME>.
     resource_prefix: str = "cirrus"
     queue_max_receives: int = 5
+    # Email: "ses" (Amazon SES v2) or "local" (kept in memory and printed); unset: local when
+    # CIRRUS_AWS_ENDPOINT_URL points at a local endpoint, else SES. The sender must be verified in SES.
+    email_backend: str = ""
+    email_from: str = "noreply@cirrus.localhost"
 
 
 @lru_cache(maxsize=1)
@@ -53,6 +57,8 @@ def get_settings() -> Settings:
         stage=env.get("CIRRUS_STAGE", "local"),
         resource_prefix=env.get("CIRRUS_RESOURCE_PREFIX", "cirrus"),
         queue_max_receives=_int("CIRRUS_QUEUE_MAX_RECEIVES", 5),
+        email_backend=env.get("CIRRUS_EMAIL_BACKEND", "").strip().lower(),
+        email_from=env.get("CIRRUS_EMAIL_FROM") or "noreply@cirrus.localhost",
     )
 
 

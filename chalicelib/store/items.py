@@ -202,6 +202,23 @@ class CallbackItem(BaseItem, discriminator="callback"):
     workflow = UnicodeAttribute(default="")
 
 
+class InvitationItem(BaseItem, discriminator="invitation"):
+    """An invitation to a role on a customer or project, in that customer's partition."""
+
+    invitation_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    scope_type = UnicodeAttribute()
+    scope_id = UnicodeAttribute()
+    role_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    state = UnicodeAttribute()
+    created = UTCDateTimeAttribute()
+    created_by = JSONAttribute(default=dict)  # {id, username, full_name} of the inviter
+    details = JSONAttribute(default=dict)  # full_name, native_name, ... extra_invitation_text
+    execution_state = UnicodeAttribute(default="Scheduled")
+    error_message = UnicodeAttribute(default="")
+
+
 ALL_MODELS: tuple[type[BaseItem], ...] = (
     BaseItem,
     CounterItem,
@@ -219,4 +236,5 @@ ALL_MODELS: tuple[type[BaseItem], ...] = (
     ExpiryMarkItem,
     IdempotencyItem,
     CallbackItem,
+    InvitationItem,
 )

@@ -152,3 +152,14 @@ def callback_pk(key: str) -> str:
 def expiry_bucket(kind: str, hour: datetime) -> str:
     """gsi2 partition of the items of `kind` that lapse within one UTC hour (the purge reads it)."""
     return f"EXPIRES#{kind}#{hour:%Y-%m-%dT%H}"
+
+
+# --- invitations ------------------------------------------------------------------------------
+INVITATIONS = "INVITATIONS"  # gsi1 partition of every invitation, by id (lookup by id, staff's list)
+INVITATION_PREFIX = "INVITE#"
+INVITATIONS_EXPIRY = "INVITE"  # expiry_bucket kind of pending invitations (gsi2, while pending)
+
+
+def invitation_sk(invitation_id: str) -> str:
+    """In the customer's partition (`customer_pk`) of the invitation's scope."""
+    return f"{INVITATION_PREFIX}{invitation_id}"

@@ -13,7 +13,11 @@ TASKS_QUEUE, HEAVY_QUEUE, BACKGROUND_QUEUE = "tasks", "heavy", "background"
 QUEUES: tuple[str, ...] = (TASKS_QUEUE, HEAVY_QUEUE, BACKGROUND_QUEUE)
 
 # Modules whose import registers tasks; the consumer and the local stack load them all.
-TASK_MODULES: tuple[str, ...] = ("chalicelib.workflows.maintenance", "chalicelib.workflows.steps")
+TASK_MODULES: tuple[str, ...] = (
+    "chalicelib.workflows.maintenance",
+    "chalicelib.workflows.steps",
+    "chalicelib.workflows.invitations",
+)
 
 Handler = Callable[[dict[str, Any], EventContext], Any]
 

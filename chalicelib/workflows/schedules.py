@@ -20,4 +20,5 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("purge-login-lockouts", "rate(1 hour)", "maintenance.purge_login_lockouts"),
     Schedule("revoke-expired-roles", "rate(1 hour)", "maintenance.revoke_expired_roles"),
     Schedule("report-dead-letters", "cron(30 3 * * ? *)", "maintenance.report_dead_letters"),
+    Schedule("expire-invitations", "rate(1 hour)", "invitations.expire_invitations"),
 )
