@@ -2,7 +2,8 @@
 
 Context (all optional): `-c stage=prod`, `-c public_url=https://cirrus.example.org`,
 `-c domain_name=cirrus.example.org -c certificate_arn=arn:aws:acm:...`, `-c queue_max_receives=5`,
-`-c worker_timeout=150` (seconds), `-c alarm_topic_arn=arn:aws:sns:...`.
+`-c worker_timeout=150` (seconds), `-c alarm_topic_arn=arn:aws:sns:...`,
+`-c email_from=cirrus@example.org` (an SES-verified identity invitations are mailed from).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def main() -> None:
         queue_max_receives=int(max_receives) if max_receives else defaults.queue_max_receives,
         worker_timeout=int(worker_timeout) if worker_timeout else defaults.worker_timeout,
         alarm_topic_arn=context("alarm_topic_arn"),
+        email_from=context("email_from"),
     )
     CirrusStack(
         app,

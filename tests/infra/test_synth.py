@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 CDK_DIR = REPO / "infra" / "cdk"
 DOMAIN = "cirrus.example.org"
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+EMAIL_FROM = "cirrus@example.org"
 ALARM_TOPIC = "arn:aws:sns:eu-west-1:123456789012:cirrus-alarms"
 MAX_RECEIVES = 3
 PREFIX = "cirrus-test"  # resources are named `cirrus-<stage>-<name>`
@@ -138,6 +139,7 @@ def synth_with_domain(tmp_path_factory: pytest.TempPathFactory) -> Synth:
         certificate_arn=CERTIFICATE,
         queue_max_receives=MAX_RECEIVES,
         alarm_topic_arn=ALARM_TOPIC,
+        email_from=EMAIL_FROM,
     )
 
 
@@ -578,6 +580,21 @@ def test_options_set_redrive_and_alarm_actions(synth_with_domain: Synth) -> None
     assert len(alarms) == 2 * len(QUEUES) + 1  # DLQ depth and age per queue, the schedules' DLQ depth
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [ALARM_TOPIC]
+
+
+def test_mail_is_sent_only_as_the_configured_sender(synth: Synth, synth_with_domain: Synth) -> None:
+    def ses_statements(s: Synth) -> list[dict[str, Any]]:
+        return [
+            st for st in s.role_statements("DefaultRole") if any(a.startswith("ses:") for a in _actions(st))
+        ]
+
+    assert ses_statements(synth) == []  # no sender configured: no SES rights at all
+    (statement,) = ses_statements(synth_with_domain)
+    assert _actions(statement) == {"ses:SendEmail"}
+    identities = json.dumps(_resources(statement))
+    assert f"identity/{EMAIL_FROM}" in identities and "identity/example.org" in identities
+    variables = _api_function(synth_with_domain)[1]["Properties"]["Environment"]["Variables"]
+    assert variables["CIRRUS_EMAIL_FROM"] == EMAIL_FROM
 
 
 def test_custom_domain_template_passes_cfn_lint(synth_with_domain: Synth) -> None:

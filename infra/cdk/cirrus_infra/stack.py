@@ -71,6 +71,9 @@ class StackSettings:
     worker_timeout: int = 150
     # An SNS topic the queue alarms notify (none: the alarms only show in CloudWatch).
     alarm_topic_arn: str | None = None
+    # The address invitations are mailed from, an identity verified in SES in the stack's region
+    # (none: nothing is granted on SES and mail fails, recorded on each invitation).
+    email_from: str | None = None
 
     @property
     def resource_prefix(self) -> str:
@@ -129,6 +132,7 @@ class CirrusStack(Stack):
             self.table.grant(role, *API_TABLE_ACTIONS),
             *self._grant_queues(role),
             *self.workflows.grant_runtime(role),
+            *self._grant_email(role),
         ]
         # The grants are a separate AWS::IAM::Policy: create it before a function can run.
         for function in (handler, *workers.values()):
@@ -153,6 +157,18 @@ class CirrusStack(Stack):
         # Chalice's own outputs (RestAPIId, EndpointURL, APIHandlerArn, ...) are kept as they are.
         if settings.domain_name:
             self._fix_custom_domain_mapping()
+
+    def _grant_email(self, role: iam.IRole) -> list[iam.Grant]:
+        """Send mail as `email_from` only: its address identity, or its domain's."""
+        sender = self.settings.email_from
+        if not sender:
+            return []
+        identities = [sender, sender.rsplit("@", 1)[-1]]
+        arns = [
+            self.format_arn(service="ses", resource="identity", resource_name=identity)
+            for identity in identities
+        ]
+        return [iam.Grant.add_to_principal(grantee=role, actions=["ses:SendEmail"], resource_arns=arns)]
 
     def _grant_queues(self, role: iam.IRole) -> list[iam.Grant]:
         """Send tasks to any queue; read queue attributes (dead-letter depths for the daily report)."""
@@ -190,6 +206,8 @@ class CirrusStack(Stack):
             **self.queues.environment(),
             **self.workflows.environment(),
         }
+        if s.email_from:
+            environment["CIRRUS_EMAIL_FROM"] = s.email_from
         public_url = s.public_url or (f"https://{s.domain_name}" if s.domain_name else None)
         if public_url:
             environment["CIRRUS_PUBLIC_URL"] = public_url.rstrip("/")
