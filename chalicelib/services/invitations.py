@@ -23,7 +23,7 @@ from chalicelib.domain import clock
 from chalicelib.domain import invitations as domain
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
-from chalicelib.domain.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
+from chalicelib.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from chalicelib.domain.events import Event
 from chalicelib.domain.ids import new_id, parse_id
 from chalicelib.domain.invitations import ExecutionState, Invitation, InvitationState
@@ -256,10 +256,9 @@ def cancel(ctx: EventContext, invitation_id: str) -> InvitationView:
 def accept(ctx: EventContext, invitation_id: str) -> InvitationView:
     """Grant the invitation's role to the caller and mark the invitation accepted.
 
-    The grant is written first (by `memberships.grant_role`, with its bookkeeping and its
-    `role_granted` event), then the invitation's change, conditioned on its version: if another
-    request accepted or canceled it in between, the grant just made is revoked again and the caller
-    gets 409, so an invitation never yields two grants."""
+    The grant (with its bookkeeping and its `role_granted` event) and the invitation's change,
+    conditioned on its version, commit in one transaction: if another request accepted or canceled
+    the invitation in between, nothing is written and the caller gets 409."""
     principal = ctx.actor
     now = utcnow()
     invitation = store.find(invitation_id)
@@ -292,18 +291,12 @@ def accept(ctx: EventContext, invitation_id: str) -> InvitationView:
         created_by_full_name=invitation.created_by_full_name,
         version=1,
     )
-    memberships.grant_role(ctx, grant, role, scope, user)
     view = replace(describe([invitation], now)[0], invitation=after, state=after.state)
     uow = UnitOfWork()
+    memberships.grant_role(ctx, grant, role, scope, user, uow)
     store.save_transition(uow, invitation, after)
     uow.record(_event(domain.INVITATION_ACCEPTED, view, ctx, accepted_by=user.username))
-    try:
-        uow.commit()
-    except DomainError:
-        current = grant_store.get(scope.customer_id, scope.type, scope.id, user.id, role.id)
-        if current is not None and current.id == grant.id:
-            memberships.revoke(ctx, current, role, scope, user)
-        raise
+    uow.commit()  # the grant and the invitation's change land together, or neither does
     return view
 
 

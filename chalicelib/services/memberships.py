@@ -246,15 +246,23 @@ def add_user(
     return grant
 
 
-def grant_role(ctx: EventContext, grant: Grant, role: Role, scope: Scope, user: User) -> None:
-    """Write `grant` with its bookkeeping and event (also used by accepted invitations)."""
-    uow = UnitOfWork()
+def grant_role(
+    ctx: EventContext, grant: Grant, role: Role, scope: Scope, user: User, uow: UnitOfWork | None = None
+) -> None:
+    """Write `grant` with its bookkeeping and event. Given `uow`, the writes join it and the caller
+    commits (an accepted invitation changes in the same transaction); otherwise they commit now."""
+    own = uow is None
+    work = uow if uow is not None else UnitOfWork()
     held = store.member_grants(grant.customer_id, grant.user_id)
-    store.add(uow, grant, held, stored_role=not role.is_system_role)
-    uow.record(role_event(events.ROLE_GRANTED, ctx, user, user.id, role, scope, grant))
-    uow.commit()
+    store.add(work, grant, held, stored_role=not role.is_system_role)
+    work.record(role_event(events.ROLE_GRANTED, ctx, user, user.id, role, scope, grant))
+    if own:
+        work.commit()
     if ctx.principal is not None and ctx.principal.user_id == user.id:
-        access_service.forget(ctx.principal)
+        if own:
+            access_service.forget(ctx.principal)
+        else:
+            work.on_commit.append(lambda: access_service.forget(ctx.actor))
 
 
 def _existing(scope: Scope, user_ref: str, role_ref: str) -> tuple[Grant, Role, User | None]:
