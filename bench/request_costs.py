@@ -65,6 +65,7 @@ class Call:
     keys_only: bool = False
     items: int = 0
     sends: int = 0
+    target: str = ""  # Query/Scan: `<index or table>:<partition key prefix>`, e.g. `gsi1:USER`
 
 
 @dataclass
@@ -95,7 +96,7 @@ class CallLog:
         def before_build(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
             if not self.active:
                 return
-            call = Call(model.name, ident, keys_only=_keys_only(model.name, params))
+            call = Call(model.name, ident, keys_only=_keys_only(model.name, params), target=_target(params))
             context["bench_call"] = call
             self.calls.append(call)
 
@@ -127,6 +128,15 @@ def _keys_only(op: str, params: dict[str, Any]) -> bool:
     else:
         return False
     return wanted <= KEY_ATTRIBUTES
+
+
+def _target(params: dict[str, Any]) -> str:
+    """Which partition a Query reads: its index (or the table) and the key's prefix (`USER`, `ROLES`)."""
+    if "KeyConditionExpression" not in params:
+        return ""
+    values = params.get("ExpressionAttributeValues") or {}
+    first = next((v.get("S", "") for v in values.values() if isinstance(v, dict)), "")
+    return f"{params.get('IndexName', 'table')}:{first.split('#')[0]}"
 
 
 def _items_read(op: str, parsed: dict[str, Any]) -> int:
@@ -181,7 +191,7 @@ def install_hooks() -> None:
 @dataclass
 class Result:
     label: str
-    kind: str  # "retrieve", "list", "deep", "write", "extra"
+    kind: str  # "retrieve", "list", "deep", "write", "caller" (non-staff), "extra"
     calls: list[Call]
     status: int
     note: str = ""
@@ -236,6 +246,7 @@ class World:
     per_customer: dict[str, int]
     projects: list[str]  # ids, oldest first
     total: int
+    ctx: Any = None  # staff's event context, to seed more through the services
 
 
 def seed(n_projects: int) -> World:
@@ -312,8 +323,37 @@ def seed(n_projects: int) -> World:
     client = Client(app)
     headers = {"Authorization": f"Token {key}", "Content-Type": "application/json", "Host": "bench.local"}
     return World(
-        client.http, headers, hash_key(key), [c.id for c in customers], per_customer, project_ids, n_projects
+        client.http,
+        headers,
+        hash_key(key),
+        [c.id for c in customers],
+        per_customer,
+        project_ids,
+        n_projects,
+        ctx,
     )
+
+
+class _Discard(list):  # type: ignore[type-arg]
+    """A registry that keeps nothing."""
+
+    def append(self, item: Any) -> None:
+        pass
+
+
+def release_moto_copies() -> None:
+    """moto's TransactWriteItems deep-copies the whole table for each item of a transaction (its
+    rollback copy), and moto's model registry (`instances_tracked`, read only by moto's dashboard)
+    would keep every copy alive: at 5,000 projects a rename or a few grants hold gigabytes. Make the
+    registry keep nothing (moto resets it when the mock stops)."""
+    import gc
+
+    from moto.core.model_instances import model_data
+
+    for models in model_data.values():
+        for model in models.values():
+            model.instances_tracked = _Discard()  # type: ignore[attr-defined]
+    gc.collect()
 
 
 def refresh_token(world: World, *, due: bool = False) -> None:
@@ -358,6 +398,7 @@ def measure(
     refresh_token(world)
     if before is not None:
         before()
+    release_moto_copies()
     the_path, the_body = resolve(path), resolve(body)
     LOG.start()
     try:
@@ -427,6 +468,7 @@ def run_size(n_projects: int, verbose: bool) -> tuple[list[Result], dict[str, An
     reset_settings()
     with mock_aws():
         create_table(get_settings().table_name)
+        release_moto_copies()
         table._bound[0] = None
         bootstrap.ensure_ready()
         world = seed(n_projects)
@@ -573,7 +615,114 @@ def measure_all(world: World) -> list[Result]:
             lambda: {"name": f"Bench customer renamed {next(renames)}"},
         ),
     ]
-    return results + extra_reads
+    return results + measure_callers(world) + extra_reads
+
+
+# --- a caller without staff rights ------------------------------------------------------------
+OWNED_PROJECTS = 3  # projects of the customer the non-staff caller owns (the same at every size)
+
+
+def _sign_up(world: World, username: str) -> tuple[str, World]:
+    """A non-staff user, signed in: their id, and the world as they call it."""
+    from dataclasses import replace
+
+    from chalicelib.domain.context import EventContext
+    from chalicelib.domain.tokens import hash_key
+    from chalicelib.services import auth, users
+
+    password = f"{username}-secret-pw"
+    user = users.register_user(
+        EventContext(), {"username": username, "full_name": username.title()}, password
+    )
+    key = auth.login(username, password, EventContext(ip_address="127.0.0.1"))
+    headers = {**world.headers, "Authorization": f"Token {key}"}
+    return user.id, replace(world, headers=headers, key_hash=hash_key(key))
+
+
+def _grant(world: World, user_id: str, scope_type: Any, scope_id: str, role: str) -> None:
+    from chalicelib.services import memberships
+
+    scope = memberships.find_scope(scope_type, scope_id)
+    assert scope is not None
+    memberships.add_user(world.ctx, scope, user_id, role, None)
+
+
+def _authorised_once(result: Result) -> Result:
+    """A non-staff request reads the caller's grants (one gsi1 Query) and the roles (one Query of the
+    ROLES partition) once, however many checks it makes."""
+    grants = sum(1 for c in result.calls if c.op == "Query" and c.target == "gsi1:USER")
+    roles = sum(1 for c in result.calls if c.op == "Query" and c.target == "table:ROLES")
+    if (grants, roles) != (1, 1):
+        raise SystemExit(f"{result.label}: {grants} grant reads and {roles} role reads, expected 1 and 1")
+    return result
+
+
+def measure_callers(world: World) -> list[Result]:
+    """The same costs for a caller without staff rights: PROJECT.ADMIN of one project (in a customer
+    of the seeded 20) and CUSTOMER.OWNER of a customer of their own with OWNED_PROJECTS projects.
+    Seeded after the staff rows, which therefore see exactly the 20 customers."""
+    from chalicelib.domain.roles import ScopeType
+    from chalicelib.services import customers as customer_service
+    from chalicelib.services import projects as project_service
+
+    owned = customer_service.create_customer(
+        world.ctx, {"name": "Bench owned customer", "abbreviation": "BOC"}
+    )
+    for i in range(OWNED_PROJECTS):
+        project_service.create_project(world.ctx, owned.id, {"name": f"Bench owned project {i}"})
+    admin_project = world.projects[world.total // 3]
+    caller_id, caller = _sign_up(world, "bench-member")
+    _grant(world, caller_id, ScopeType.CUSTOMER, owned.id, "CUSTOMER.OWNER")
+    _grant(world, caller_id, ScopeType.PROJECT, admin_project, "PROJECT.ADMIN")
+    newcomers = iter([_sign_up(world, f"bench-newcomer-{i}")[0] for i in range(2)])
+    # Beyond the brief's list: an owner of the customer holding a quarter of the projects.
+    big_id, big_owner = _sign_up(world, "bench-big-owner")
+    _grant(world, big_id, ScopeType.CUSTOMER, world.customers[0], "CUSTOMER.OWNER")
+
+    who = "(non-staff)"
+    rows = [
+        measure(
+            caller,
+            f"GET /api/projects/<uuid>/ {who}",
+            "caller",
+            "GET",
+            f"/api/projects/{admin_project}/",
+        ),
+        measure(
+            caller,
+            f"GET /api/projects/ {who}",
+            "caller",
+            "GET",
+            "/api/projects/",
+            check=_count_is(OWNED_PROJECTS + 1),
+        ),
+        measure(caller, f"GET /api/customers/ {who}", "caller", "GET", "/api/customers/", check=_count_is(2)),
+        measure(
+            caller,
+            f"GET /api/customers/<uuid>/list_users/ {who}",
+            "caller",
+            "GET",
+            f"/api/customers/{owned.id}/list_users/",
+            check=_count_is(1),
+        ),
+        measure(
+            caller,
+            f"POST /api/customers/<uuid>/add_user/ {who}",
+            "caller",
+            "POST",
+            f"/api/customers/{owned.id}/add_user/",
+            lambda: {"user": next(newcomers), "role": "CUSTOMER.SUPPORT"},
+        ),
+        measure(
+            big_owner,
+            "GET /api/projects/ (non-staff, owner of the customer with a quarter of the projects)",
+            "extra",
+            "GET",
+            "/api/projects/",
+            check=_rows_are(PAGE_SIZE),
+        ),
+    ]
+    return [_authorised_once(r) for r in rows]
 
 
 def _check_projects_count(response: Any, expected: int) -> str | None:
@@ -593,7 +742,8 @@ def _print_calls(n: int, results: list[Result]) -> None:
         print(f"- {r.label} -> HTTP {r.status}")
         for c in r.calls:
             tag = " keys-only" if c.keys_only else ""
-            print(f"    {c.op:<18} items={c.items:<5} sends={c.sends} client={c.client:#x}{tag}")
+            where = f" {c.target}" if c.target else ""
+            print(f"    {c.op:<18} items={c.items:<5} sends={c.sends} client={c.client:#x}{tag}{where}")
     print()
 
 

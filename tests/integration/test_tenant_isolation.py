@@ -1,0 +1,467 @@
+"""Tenant isolation, generated from the route registry: every endpoint the app registers is called
+by a customer owner of tenant A against tenant B's objects, and must neither reach nor reveal them.
+
+The world (made by staff): customer A with project A1, customer B with project B1. `a_owner` is
+CUSTOMER.OWNER of A and PROJECT.MANAGER of A1, roles in A only; `b_user` is CUSTOMER.MANAGER of B and
+PROJECT.ADMIN of B1, roles in B only.
+
+- Every endpoint whose path names an object (`{uuid}`) is called with B's object of that collection
+  (`TARGETS`) and a valid body built from the endpoint's body model: the answer is 404, unless the
+  collection is public by design (`PUBLIC`) or the route reaches B by design (`BY_DESIGN`: accepting
+  an invitation), each with its reason; and B's state (staff's view of B's objects, B's event feed,
+  the global feed) is what it was before. A read of A's object by the same route is the control.
+- Every GET without `{uuid}` (lists, `users/me/`) is called plainly and with each filter that can
+  name B: no uuid or name of B appears in what a_owner gets.
+- Every other write without `{uuid}` (creates) is called with B named where the body takes a
+  reference: refused (400 or 403), B unchanged.
+
+A new route is covered by the next run. A new collection with objects fails until `TARGETS` knows
+B's object in it: nothing escapes the matrix silently.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from app import app
+from chalicelib.api.rest import ENDPOINTS, Endpoint
+from chalicelib.domain.roles import SYSTEM_ROLES
+from tests.conftest import Account, make_account
+from tests.helpers import Reply, call
+
+B_NAME = "Tenant B Corporation"
+B1_NAME = "Tenant B Project One"
+B_USER_NAME = "tenant-b-user"
+
+# The role a body names on each kind of scope: one a customer owner may hand out in their own
+# customer, and the one `b_user` holds in B; so a request that slipped through would succeed.
+SCOPE_ROLE = {"customers": SYSTEM_ROLES["CUSTOMER.MANAGER"], "projects": SYSTEM_ROLES["PROJECT.ADMIN"]}
+PROBED_ROLE = SYSTEM_ROLES["PROJECT.MEMBER"]  # the object probed in `roles/`
+
+# Collections whose objects every signed-in user may read by design: (read status, write status, why).
+PUBLIC: dict[str, tuple[int, int, str]] = {
+    "roles": (
+        200,
+        403,
+        "roles are global definitions, not tenant data: every signed-in user reads them (Waldur's "
+        "clients look roles up by name); only staff write them",
+    ),
+}
+
+# Endpoints that reach another tenant's object by design: (status, why). The probe expects exactly
+# this status, then marks the world dirty (the change is the design), so the next test gets a new one.
+BY_DESIGN: dict[tuple[str, str], tuple[int, str]] = {
+    ("POST", "/api/user-invitations/{uuid}/accept"): (
+        200,
+        "an invitation's uuid is the secret its email carries: whoever signs in with it accepts it and "
+        "gets the invited role (Waldur's default, VALIDATE_INVITATION_EMAIL off; a civil number on the "
+        "invitation must match)",
+    ),
+}
+
+# Endpoints that name no object of any tenant and are left out, with the reason.
+EXCLUDED: dict[tuple[str, str], str] = {
+    ("POST", "/api-auth/logout"): "acts only on the caller's own token (and would end the probe's session)",
+}
+
+
+# --- the world -----------------------------------------------------------------------------------
+@dataclass
+class World:
+    client: Any
+    staff: Account
+    a_owner: Account
+    b_user: Account
+    a: dict[str, Any]
+    a1: dict[str, Any]
+    b: dict[str, Any]
+    b1: dict[str, Any]
+    a_grants: list[str]
+    b_grants: list[str]
+    extra: dict[str, str] = field(default_factory=dict)  # lazily made objects of B, by collection
+    own_extra: dict[str, str] = field(default_factory=dict)  # the same, of A
+    pristine: dict[str, Any] = field(default_factory=dict)  # b_state() as built
+    dirty: bool = False  # B or a_owner changed: the next test needs a fresh world
+
+    def b_tokens(self) -> list[str]:
+        """What must never reach a_owner: B's uuids (hex and dashed) and names."""
+        ids = [self.b["uuid"], self.b1["uuid"], self.b_user.id, *self.b_grants, *self.extra.values()]
+        dashed = [str(_uuid(i)) for i in ids]
+        return [*ids, *dashed, B_NAME, B1_NAME, B_USER_NAME]
+
+
+def _uuid(hex_id: str) -> Any:
+    from uuid import UUID
+
+    return UUID(hex_id)
+
+
+def _ok(reply: Reply, expected: int = 201) -> Any:
+    assert reply.status == expected, reply.json
+    return reply.json
+
+
+def _grant(
+    w_client: Any, staff: Account, collection: str, scope: dict[str, Any], user: Account, role: str
+) -> None:
+    path = f"/api/{collection}/{scope['uuid']}/add_user/"
+    _ok(call(w_client, "POST", path, staff, {"user": user.id, "role": role}))
+
+
+def _grant_ids(client: Any, staff: Account, user: Account) -> list[str]:
+    return [p["uuid"] for p in _ok(call(client, "GET", f"/api/user-permissions/?user={user.id}", staff), 200)]
+
+
+def build_world(client: Any) -> World:
+    staff = make_account("staff", is_staff=True)
+    a_owner = make_account("a_owner", full_name="Owner of A")
+    b_user = make_account(B_USER_NAME, full_name="Member of B", email="member@b.example")
+    a = _ok(call(client, "POST", "/api/customers/", staff, {"name": "Tenant A Corporation"}))
+    b = _ok(call(client, "POST", "/api/customers/", staff, {"name": B_NAME}))
+    a1 = _ok(call(client, "POST", "/api/projects/", staff, {"name": "A1", "customer": a["url"]}))
+    b1 = _ok(call(client, "POST", "/api/projects/", staff, {"name": B1_NAME, "customer": b["url"]}))
+    _grant(client, staff, "customers", a, a_owner, "CUSTOMER.OWNER")
+    _grant(client, staff, "projects", a1, a_owner, "PROJECT.MANAGER")
+    _grant(client, staff, "customers", b, b_user, SCOPE_ROLE["customers"].name)
+    _grant(client, staff, "projects", b1, b_user, SCOPE_ROLE["projects"].name)
+    built = World(
+        client,
+        staff,
+        a_owner,
+        b_user,
+        a,
+        a1,
+        b,
+        b1,
+        _grant_ids(client, staff, a_owner),
+        _grant_ids(client, staff, b_user),
+    )
+    for collection in {collection_of(ep.path) for ep in OBJECT_CASES}:
+        for made in (TARGETS, OWN):  # objects made on demand exist before any probe
+            if collection in made:
+                made[collection](built)
+    built.pristine = b_state(built)
+    return built
+
+
+@dataclass
+class Stage:
+    """The module's moto backend and the world currently in it."""
+
+    client: Any
+    world: World | None = None
+
+
+@pytest.fixture(scope="module")
+def stage() -> Any:
+    """One moto backend for the whole matrix (per module and worker): moto's setup costs more than
+    all the probes of one endpoint together."""
+    from chalice.test import Client
+    from moto import mock_aws
+
+    from chalicelib import bootstrap
+    from chalicelib.config import get_settings, reset_settings
+    from chalicelib.local.aws import create_table
+
+    reset_settings()
+    with mock_aws():
+        create_table(get_settings().table_name)
+        bootstrap.ensure_ready()
+        with Client(app) as test_client:
+            yield Stage(test_client.http)
+    reset_settings()
+
+
+@pytest.fixture
+def world(stage: Stage) -> World:
+    """The world, shared by the probes: each is refused and changes nothing, which each test checks.
+    A probe that did change B (a failure, or a documented entry) marks it dirty, and the next test
+    gets a fresh table and world, so one failure does not cascade into the others."""
+    from chalicelib.config import get_settings
+    from chalicelib.local.aws import create_table, dynamodb_client
+
+    if stage.world is not None and stage.world.dirty:
+        name = get_settings().table_name
+        dynamodb_client(None).delete_table(TableName=name)
+        create_table(name)
+        stage.world = None
+    if stage.world is None:
+        stage.world = build_world(stage.client)
+    return stage.world
+
+
+# --- B's object in each collection -----------------------------------------------------------------
+def _invitation(w: World, customer: dict[str, Any], made: dict[str, str]) -> str:
+    """An invitation to `customer`, made by staff once (when the invitations API exists)."""
+    key = "user-invitations"
+    if key not in made:
+        body = {"scope": customer["url"], "role": SCOPE_ROLE["customers"].id, "email": "invitee@example.org"}
+        reply = call(w.client, "POST", "/api/user-invitations/", w.staff, body)
+        assert reply.status == 201, (
+            f"the isolation matrix could not make an invitation ({reply.status} {reply.json}): "
+            f"fix _invitation in {__file__}"
+        )
+        made[key] = reply.json["uuid"]
+    return made[key]
+
+
+# Collection (the path's first segment after /api/) → B's object in it, and A's (for the controls).
+TARGETS: dict[str, Callable[[World], str]] = {
+    "customers": lambda w: w.b["uuid"],
+    "projects": lambda w: w.b1["uuid"],
+    "users": lambda w: w.b_user.id,
+    "user-permissions": lambda w: w.b_grants[0],
+    "roles": lambda w: PROBED_ROLE.id,
+    "user-invitations": lambda w: _invitation(w, w.b, w.extra),
+}
+OWN: dict[str, Callable[[World], str]] = {
+    "customers": lambda w: w.a["uuid"],
+    "projects": lambda w: w.a1["uuid"],
+    "users": lambda w: w.a_owner.id,
+    "user-permissions": lambda w: w.a_grants[0],
+    "roles": lambda w: PROBED_ROLE.id,
+    "user-invitations": lambda w: _invitation(w, w.a, w.own_extra),
+}
+
+
+def collection_of(path: str) -> str:
+    parts = path.strip("/").split("/")
+    return parts[1] if parts[0] == "api" and len(parts) > 1 else parts[0]
+
+
+def placeholders(path: str) -> list[str]:
+    return re.findall(r"{([^}]+)}", path)
+
+
+def _key(ep: Endpoint) -> tuple[str, str]:
+    return (ep.method, ep.path)
+
+
+# --- the matrix, from the registry -----------------------------------------------------------------
+CHECKED = [ep for ep in ENDPOINTS if not ep.anonymous and _key(ep) not in EXCLUDED]
+OBJECT_CASES = [ep for ep in CHECKED if placeholders(ep.path)]
+LIST_CASES = [ep for ep in CHECKED if not placeholders(ep.path) and ep.method == "GET"]
+CREATE_CASES = [ep for ep in CHECKED if not placeholders(ep.path) and ep.method != "GET"]
+
+
+def _id(ep: Endpoint) -> str:
+    return f"{ep.method} {ep.path}"
+
+
+def test_the_matrix_covers_every_endpoint() -> None:
+    authenticated = [ep for ep in ENDPOINTS if not ep.anonymous]
+    assert len(OBJECT_CASES) + len(LIST_CASES) + len(CREATE_CASES) + len(EXCLUDED) == len(authenticated)
+    assert {_key(ep) for ep in OBJECT_CASES + LIST_CASES + CREATE_CASES} | set(EXCLUDED) == {
+        _key(ep) for ep in authenticated
+    }
+    assert set(EXCLUDED) <= {_key(ep) for ep in authenticated}, "EXCLUDED names a route that is gone"
+    # Object routes are probed by substituting `{uuid}`; any other placeholder needs teaching.
+    assert {p for ep in OBJECT_CASES for p in placeholders(ep.path)} == {"uuid"}
+    missing = sorted({collection_of(ep.path) for ep in OBJECT_CASES} - set(TARGETS))
+    assert not missing, f"no object of tenant B for {missing}: add one to TARGETS in {__file__}"
+    # The registry as of this writing (customers, projects, users, roles, teams, user-permissions),
+    # so that a registry emptied by a broken import is noticed too.
+    assert len(OBJECT_CASES) >= 29 and len(LIST_CASES) >= 6 and len(CREATE_CASES) >= 4
+
+
+# --- bodies ------------------------------------------------------------------------------------------
+def _plausible(name: str, annotation: Any, ep: Endpoint, w: World) -> Any:
+    collection = collection_of(ep.path)
+    on_existing_grant = ep.name.endswith(("update_user", "delete_user"))
+    values: dict[str, Callable[[], Any]] = {
+        # add_user: a_owner grants themselves a role in B; update/delete: b_user's role in B.
+        "user": lambda: w.b_user.id if on_existing_grant else w.a_owner.id,
+        # The uuid, as Waldur's clients send it; a customer role unless the scope is a project.
+        "role": lambda: SCOPE_ROLE["projects" if collection == "projects" else "customers"].id,
+        "expiration_time": lambda: (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+        "customer": lambda: w.b["url"],
+        "project": lambda: w.b1["url"],
+        "scope": lambda: w.b["url"],
+        "name": lambda: "Isolation probe",
+        "description": lambda: "written from another tenant",
+        "username": lambda: "isolation-probe",
+        "full_name": lambda: "Isolation Probe",
+        "email": lambda: "probe@a.example",
+        "password": lambda: "isolation-probe-pw-1",
+        "permissions": lambda: ["PROJECT.UPDATE"],
+        "content_type": lambda: "project",
+    }
+    if name in values:
+        return values[name]()
+    fallback = {str: "probe", bool: False, int: 1, list: []}
+    origin = typing.get_origin(annotation) or annotation
+    if origin in fallback:
+        return fallback[origin]
+    pytest.fail(f"{_id(ep)}: no plausible value for required body field {name!r}: add one to _plausible")
+
+
+def body_for(ep: Endpoint, w: World) -> dict[str, Any] | None:
+    """Every required field, and every optional one with a known plausible value (so a PATCH that
+    slipped through would change something)."""
+    if ep.body is None:
+        return None
+    body = {}
+    for name, info in ep.body.model_fields.items():
+        required = info.is_required()
+        if required or name in ("user", "role", "expiration_time", "customer", "name", "description"):
+            body[name] = _plausible(name, info.annotation, ep, w)
+    return body
+
+
+# --- B's state -------------------------------------------------------------------------------------
+def b_state(w: World) -> dict[str, Any]:
+    """Staff's view of B: its customer (counts of projects and users), its project, its member
+    (with every role they hold), its people (every grant in B and B1, a_owner's included if they
+    got one), the probed role, B's objects made on demand; and the audit feeds of B and of the
+    global tenant (every change writes its event in the same transaction)."""
+    from chalicelib.store import keys
+    from chalicelib.store.items import BaseItem, EventItem
+
+    b, b1 = w.b["uuid"], w.b1["uuid"]
+    paths = [
+        f"/api/customers/{b}/",
+        f"/api/customers/{b}/users/",
+        f"/api/projects/{b1}/",
+        f"/api/users/{w.b_user.id}/",
+        f"/api/roles/{PROBED_ROLE.id}/",
+        *(f"/api/{collection}/{uuid}/" for collection, uuid in w.extra.items()),
+    ]
+    state: dict[str, Any] = {}
+    for path in paths:
+        reply = call(w.client, "GET", path, w.staff)
+        state[path] = (reply.status, reply.json)
+    for feed in (keys.customer_pk(b), keys.GLOBAL_TENANT):
+        state[feed] = [
+            (e.event_id, e.event_type)
+            for e in BaseItem.gsi1.query(keys.feed_pk(feed))
+            if isinstance(e, EventItem)
+        ]
+    return state
+
+
+def _leaks(w: World, reply: Reply, sent: Any = None) -> list[str]:
+    """B's uuids and names in the answer, other than those the caller sent (an error may quote them)."""
+    text = reply.raw.decode() if reply.raw else ""
+    quoted = json.dumps(sent) if sent is not None else ""
+    return [token for token in w.b_tokens() if token in text and token not in quoted]
+
+
+# --- the probes ------------------------------------------------------------------------------------
+def expected_status(ep: Endpoint) -> tuple[int, str]:
+    collection = collection_of(ep.path)
+    if _key(ep) in BY_DESIGN:
+        return BY_DESIGN[_key(ep)]
+    if collection in PUBLIC:
+        read, write, reason = PUBLIC[collection]
+        return (read if ep.method == "GET" else write), reason
+    return 404, "another tenant's object is hidden, as in Waldur"
+
+
+@pytest.mark.parametrize("ep", OBJECT_CASES, ids=_id)
+def test_another_tenants_object_is_out_of_reach(world: World, ep: Endpoint) -> None:
+    collection = collection_of(ep.path)
+    if collection not in TARGETS:
+        pytest.fail(
+            f"{_id(ep)}: the isolation matrix knows no object of tenant B in {collection!r}: "
+            f"add one to TARGETS in {__file__}"
+        )
+    path = ep.path.replace("{uuid}", TARGETS[collection](world)) + "/"
+    expected, reason = expected_status(ep)
+    body = body_for(ep, world)
+    before = world.pristine
+
+    reply = call(world.client, ep.method, path, world.a_owner, body)
+    head = call(world.client, "HEAD", path, world.a_owner).status if ep.method == "GET" else expected
+    after = b_state(world)
+    world.dirty = after != before or _key(ep) in BY_DESIGN
+
+    assert reply.status == expected, (
+        f"{ep.method} {path} as a_owner -> {reply.status} {reply.json} ({reason})"
+    )
+    assert head == expected
+    if expected == 404:
+        assert not _leaks(world, reply, body)
+    if _key(ep) not in BY_DESIGN:
+        assert after == before, f"{ep.method} {path} as a_owner changed tenant B"
+
+
+@pytest.mark.parametrize("ep", [ep for ep in OBJECT_CASES if ep.method == "GET"], ids=_id)
+def test_the_same_read_reaches_the_callers_own_tenant(world: World, ep: Endpoint) -> None:
+    """The control: each 404 above is B being hidden, not a route the probe got wrong."""
+    collection = collection_of(ep.path)
+    if collection not in OWN:
+        pytest.skip(f"no object of tenant A known in {collection!r}")
+    path = ep.path.replace("{uuid}", OWN[collection](world)) + "/"
+    reply = call(world.client, "GET", path, world.a_owner)
+    assert reply.status == 200, reply.json
+
+
+def _probes(ep: Endpoint, w: World) -> list[str]:
+    """The query strings to try: plain, and each filter of the endpoint that can name B."""
+    fields = ep.query.model_fields if ep.query else {}
+    base = {"page_size": "300"} if "page_size" in fields else {}
+    naming_b = {
+        "customer": [w.b["uuid"], w.b["url"]],
+        "customer_uuid": [w.b["uuid"]],
+        "project": [w.b1["uuid"], w.b1["url"]],
+        "project_uuid": [w.b1["uuid"]],
+        "user": [w.b_user.id],
+        "user_uuid": [w.b_user.id],
+        "scope_uuid": [w.b["uuid"], w.b1["uuid"]],
+        "scope": [w.b["url"], w.b1["url"]],
+        "scope_name": [B_NAME, B1_NAME],
+        "name": [B_NAME],
+        "name_exact": [B_NAME],
+        "query": ["Tenant B"],
+        "username": [B_USER_NAME],
+    }
+    queries = [urlencode(base)]
+    for name in fields:
+        for value in naming_b.get(name, []):
+            queries.append(urlencode({**base, name: value}))
+    return queries
+
+
+@pytest.mark.parametrize("ep", LIST_CASES, ids=_id)
+def test_lists_show_nothing_of_another_tenant(world: World, ep: Endpoint) -> None:
+    for query in _probes(ep, world):
+        path = ep.path + "/" + (f"?{query}" if query else "")
+        reply = call(world.client, "GET", path, world.a_owner)
+        assert reply.status in (200, 400), f"GET {path} -> {reply.status} {reply.json}"
+        assert not _leaks(world, reply), f"GET {path} as a_owner shows tenant B: {reply.json}"
+
+
+@pytest.mark.parametrize("ep", CREATE_CASES, ids=_id)
+def test_creating_in_another_tenant_is_refused(world: World, ep: Endpoint) -> None:
+    body = body_for(ep, world)
+    before = world.pristine
+    reply = call(world.client, ep.method, ep.path + "/", world.a_owner, body)
+    after = b_state(world)
+    world.dirty = after != before
+    # 400: a reference to B is an object that does not exist for a_owner; 403: staff only.
+    assert reply.status in (400, 403), f"{_id(ep)} {body} as a_owner -> {reply.status} {reply.json}"
+    assert not _leaks(world, reply, body)
+    assert after == before, f"{_id(ep)} as a_owner changed tenant B"
+
+
+def test_the_world_is_as_the_matrix_assumes(world: World) -> None:
+    """a_owner reaches A and only A; staff reach B (so B's 404s are isolation, not absence)."""
+    names = [c["name"] for c in _ok(call(world.client, "GET", "/api/customers/", world.a_owner), 200)]
+    assert names == ["Tenant A Corporation"]
+    roles = _ok(call(world.client, "GET", "/api/user-permissions/", world.a_owner), 200)
+    assert sorted(r["role_name"] for r in roles) == ["CUSTOMER.OWNER", "PROJECT.MANAGER"]
+    assert {r["customer_uuid"] for r in roles} == {world.a["uuid"]}
+    b_roles = _ok(
+        call(world.client, "GET", f"/api/user-permissions/?user={world.b_user.id}", world.staff), 200
+    )
+    assert {r["customer_uuid"] for r in b_roles} == {world.b["uuid"]} and len(b_roles) == 2
+    assert call(world.client, "GET", f"/api/projects/{world.b1['uuid']}/", world.staff).status == 200
