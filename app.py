@@ -6,13 +6,23 @@ from typing import Any
 
 from chalice.app import Chalice
 
-from chalicelib.api import auth, customers, invitations, projects, roles, root, teams, users
+from chalicelib.api import auth, customers, events, invitations, projects, roles, root, teams, users
 from chalicelib.api.middleware import drf_shapes
 
 # Logs go through powertools (chalicelib/observability.py); Chalice would add a second, plain handler.
 app = Chalice(app_name="cirrus", configure_logs=False)
 app.register_middleware(drf_shapes, "http")
-for blueprint in (root.bp, auth.bp, customers.bp, projects.bp, users.bp, teams.bp, roles.bp, invitations.bp):
+for blueprint in (
+    root.bp,
+    auth.bp,
+    customers.bp,
+    projects.bp,
+    users.bp,
+    teams.bp,
+    roles.bp,
+    invitations.bp,
+    events.bp,
+):
     app.register_blueprint(blueprint)
 
 

@@ -41,6 +41,15 @@ class Settings:
     # CIRRUS_AWS_ENDPOINT_URL points at a local endpoint, else SES. The sender must be verified in SES.
     email_backend: str = ""
     email_from: str = "noreply@cirrus.localhost"
+    # Events (and their feed copies) expire by DynamoDB TTL this many days after they happen.
+    event_retention_days: int = 365
+    # Web hook deliveries: tries in all, and the delay before the first retry (doubling each time,
+    # at most SQS's 900 s); the last failure goes to the background queue's dead-letter queue.
+    hook_max_attempts: int = 5
+    hook_retry_base_seconds: int = 30
+    hook_timeout_seconds: int = 10
+    # The EventBridge bus events are published to (CDK sets it; else `<resource_prefix>-events`).
+    event_bus_name: str = ""
 
 
 @lru_cache(maxsize=1)
@@ -59,6 +68,12 @@ def get_settings() -> Settings:
         queue_max_receives=_int("CIRRUS_QUEUE_MAX_RECEIVES", 5),
         email_backend=env.get("CIRRUS_EMAIL_BACKEND", "").strip().lower(),
         email_from=env.get("CIRRUS_EMAIL_FROM") or "noreply@cirrus.localhost",
+        event_retention_days=_int("CIRRUS_EVENT_RETENTION_DAYS", 365),
+        hook_max_attempts=_int("CIRRUS_HOOK_MAX_ATTEMPTS", 5),
+        hook_retry_base_seconds=_int("CIRRUS_HOOK_RETRY_BASE_SECONDS", 30),
+        hook_timeout_seconds=_int("CIRRUS_HOOK_TIMEOUT_SECONDS", 10),
+        event_bus_name=env.get("CIRRUS_EVENT_BUS_NAME")
+        or f"{env.get('CIRRUS_RESOURCE_PREFIX', 'cirrus')}-events",
     )
 
 

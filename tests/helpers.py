@@ -48,3 +48,18 @@ def create_project(
     )
     assert reply.status == 201, reply.json
     return reply.json
+
+
+def feed(scope_type: str, scope_id: str) -> list[Any]:
+    """The events in one scope's feed, oldest first (domain `Event`s)."""
+    from chalicelib.store import events
+
+    return events.feed(scope_type, scope_id)
+
+
+def all_events() -> list[Any]:
+    """Every event record, oldest first (the staff view's index)."""
+    from chalicelib.store import events, keys
+    from chalicelib.store.items import BaseItem, EventItem
+
+    return [events._event(i) for i in BaseItem.gsi2.query(keys.EVENTS) if isinstance(i, EventItem)]

@@ -34,6 +34,29 @@ class Event:
     id: str = field(default_factory=new_id)
     created: datetime = field(default_factory=utcnow)
 
+    @property
+    def scopes(self) -> tuple[tuple[str, str], ...]:
+        """Every scope the event concerns, as (scope type, id): it is listed in each one's feed."""
+        return scopes_of(self.event_type, self.context)
+
+
+# Context fields that name a scope the event concerns, and that scope's type (Waldur's feed).
+_SCOPE_FIELDS = (
+    ("customer_uuid", "customer"),
+    ("project_uuid", "project"),
+    ("resource_uuid", "resource"),
+    ("offering_uuid", "offering"),
+    ("affected_user_uuid", "user"),
+)
+SCOPE_TYPES = tuple(scope_type for _, scope_type in _SCOPE_FIELDS)
+
+
+def scopes_of(event_type: str, context: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    found = [(scope_type, context[name]) for name, scope_type in _SCOPE_FIELDS if context.get(name)]
+    if event_type.startswith("auth_") and context.get("user_uuid"):
+        found.append(("user", context["user_uuid"]))  # a sign-in concerns the user who signed in
+    return tuple(dict.fromkeys(found))
+
 
 _PAST_TENSE = {"creation": "created", "update": "updated", "deletion": "deleted"}
 CREATION, UPDATE, DELETION = "creation", "update", "deletion"
@@ -71,3 +94,58 @@ def make_event(
 ROLE_GRANTED = "role_granted"
 ROLE_UPDATED = "role_updated"
 ROLE_REVOKED = "role_revoked"
+
+# Waldur's event groups (the `feature` filter, hooks' `event_groups`): group → its event types.
+# Every event type Cirrus writes is in at least one group; `/api/events/event_groups/` lists them.
+EVENT_GROUPS: dict[str, tuple[str, ...]] = {
+    "customers": (
+        CUSTOMER_CREATION_SUCCEEDED,
+        CUSTOMER_UPDATE_SUCCEEDED,
+        CUSTOMER_DELETION_SUCCEEDED,
+        ROLE_GRANTED,
+        ROLE_UPDATED,
+        ROLE_REVOKED,
+    ),
+    "projects": (
+        PROJECT_CREATION_SUCCEEDED,
+        PROJECT_UPDATE_SUCCEEDED,
+        PROJECT_DELETION_SUCCEEDED,
+        ROLE_GRANTED,
+        ROLE_UPDATED,
+        ROLE_REVOKED,
+    ),
+    "users": (
+        USER_CREATION_SUCCEEDED,
+        USER_UPDATE_SUCCEEDED,
+        USER_DELETION_SUCCEEDED,
+        AUTH_LOGGED_IN_WITH_USERNAME,
+        AUTH_LOGIN_FAILED_WITH_USERNAME,
+        AUTH_LOGGED_OUT,
+        ROLE_GRANTED,
+        ROLE_UPDATED,
+        ROLE_REVOKED,
+        "invitation_created",
+        "invitation_updated",
+        "invitation_accepted",
+        "invitation_canceled",
+        "invitation_expired",
+        "role_definition_created",
+        "role_definition_updated",
+        "role_definition_deleted",
+        "role_enabled",
+        "role_disabled",
+    ),
+}
+
+
+def register_group(group: str, event_types: tuple[str, ...]) -> None:
+    """Add event types to a group (extensions, e.g. the marketplace, bring their own)."""
+    EVENT_GROUPS[group] = tuple(dict.fromkeys(EVENT_GROUPS.get(group, ()) + event_types))
+
+
+def all_event_types() -> list[str]:
+    return sorted({t for types in EVENT_GROUPS.values() for t in types})
+
+
+def expand_groups(groups: list[str] | tuple[str, ...]) -> set[str]:
+    return {t for g in groups for t in EVENT_GROUPS.get(g, ())}

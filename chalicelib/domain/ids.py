@@ -60,3 +60,11 @@ def id_from_url(value: str) -> str | None:
         if parsed:
             return parsed
     return None
+
+
+def id_bounds(start_ms: int | None, end_ms: int | None) -> tuple[str, str]:
+    """The smallest and largest UUIDv7 made in [start_ms, end_ms] (Unix milliseconds; None: open),
+    so a time range becomes a sort-key range over ids."""
+    low = max(0, start_ms or 0) & ((1 << 48) - 1)
+    high = min((1 << 48) - 1, end_ms if end_ms is not None else (1 << 48) - 1)
+    return f"{low:012x}" + "0" * 20, f"{max(high, 0):012x}" + "f" * 20

@@ -138,6 +138,29 @@ class Access:
             return self.sees_project(scope.id, scope.customer_id)
         return self.reads_everything or any(g.scope_key in set(scope.path()) for g in self.active_grants())
 
+    # --- the audit log ---------------------------------------------------------------------------
+    def sees_feed(self, scope_type: str, scope_id: str, customer_id: str | None) -> bool:
+        """Whether the caller may read the events of one scope. Tighter than seeing the object: a
+        customer's log needs a customer role (a project member sees only their projects' events),
+        a user's log is its user's own."""
+        if self.reads_everything:
+            return True
+        if scope_type == "user":
+            return scope_id == self.principal.user_id
+        if scope_type == "customer":
+            return scope_id in self.customer_role_ids()
+        if scope_type == "project" and customer_id is not None:
+            return self.sees_project(scope_id, customer_id)
+        if scope_type == "offering":
+            return any(g.scope_key == (ScopeType.OFFERING, scope_id) for g in self.active_grants())
+        return False
+
+    def sees_event(self, scopes: Iterable[tuple[str, str]], customer_id: str | None) -> bool:
+        """An event is visible through any feed it is in that the caller may read."""
+        return self.reads_everything or any(
+            self.sees_feed(scope_type, scope_id, customer_id) for scope_type, scope_id in scopes
+        )
+
 
 def sees_all_tenants(principal: Principal) -> bool:
     return principal.reads_everything

@@ -135,11 +135,27 @@ class LoginFailuresItem(BaseItem, discriminator="login_failures"):
 
 
 class EventItem(BaseItem, discriminator="event"):
+    """The audit log's record of an event (the outbox: the stream publishes these, and only these)."""
+
     event_id = UnicodeAttribute()
     event_type = UnicodeAttribute()
     message = UnicodeAttribute()
     created = UTCDateTimeAttribute()
     context = JSONAttribute(default=dict)
+    customer_id = UnicodeAttribute(null=True)
+    scopes = JSONAttribute(default=list)  # [[scope type, id], ...]: the feeds it is copied to
+
+
+class FeedEntryItem(BaseItem, discriminator="feed_entry"):
+    """A copy of an event in the feed of one scope it concerns, so a page of a feed is one Query."""
+
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    message = UnicodeAttribute()
+    created = UTCDateTimeAttribute()
+    context = JSONAttribute(default=dict)
+    customer_id = UnicodeAttribute(null=True)
+    scopes = JSONAttribute(default=list)
 
 
 class RoleItem(BaseItem, discriminator="role"):
@@ -229,6 +245,7 @@ ALL_MODELS: tuple[type[BaseItem], ...] = (
     TokenItem,
     LoginFailuresItem,
     EventItem,
+    FeedEntryItem,
     RoleItem,
     RoleNameItem,
     GrantItem,

@@ -134,8 +134,12 @@ def event_pk(customer_id: str | None, created: datetime) -> str:
     return f"EVT#{customer_id or GLOBAL_TENANT}#{created:%Y-%m}"
 
 
-def feed_pk(scope: str) -> str:
-    return f"FEED#{scope}"
+def feed_pk(scope_type: str, scope_id: str) -> str:
+    """A scope's feed: a copy of each event that concerns it, sorted by event id (time order)."""
+    return f"FEED#{scope_type}#{scope_id}"
+
+
+EVENTS = "EVENTS"  # gsi2 partition of every event (staff's unfiltered log, lookup by uuid)
 
 
 # --- background work ------------------------------------------------------------------------

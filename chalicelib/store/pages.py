@@ -22,6 +22,7 @@ from chalicelib.store.items import BaseItem
 class Listing:
     partition: str
     prefix: str | None = None
+    between: tuple[str, str] | None = None  # sort key range (inclusive), instead of a prefix
     index: str | None = None  # None: the table; else "gsi1" or "gsi2"
     forward: bool = True
     predicate: Callable[[Any], bool] | None = None
@@ -45,9 +46,11 @@ def _key_names(index: str | None) -> list[str]:
 
 
 def _condition(listing: Listing) -> Condition | None:
+    attr = BaseItem.sk if listing.index is None else getattr(BaseItem, f"{listing.index}sk")
+    if listing.between is not None:
+        return attr.between(*listing.between)
     if listing.prefix is None:
         return None
-    attr = BaseItem.sk if listing.index is None else getattr(BaseItem, f"{listing.index}sk")
     return attr.startswith(listing.prefix)
 
 

@@ -8,6 +8,7 @@ caller attached to that write.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
@@ -15,10 +16,11 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.config import get_settings
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.domain.events import Event
 from chalicelib.store import keys
-from chalicelib.store.items import BaseItem, EventItem
+from chalicelib.store.items import BaseItem, EventItem, FeedEntryItem
 from chalicelib.store.table import connection
 
 MAX_ITEMS = 100  # DynamoDB's limit for one transaction
@@ -77,21 +79,33 @@ class UnitOfWork:
         self._add("check", lambda tx: tx.condition_check(model, pk, sk, condition=condition), on_conflict)
 
     def record(self, event: Event) -> None:
-        """Write `event` to the audit log in the same transaction as the change it describes."""
+        """Write `event` to the audit log in the same transaction as the change it describes: its
+        record (the outbox item the stream publishes) and a copy in the feed of every scope it
+        concerns, all expiring after the retention period."""
         self.events.append(event)
-        scope = keys.customer_pk(event.customer_id) if event.customer_id else keys.GLOBAL_TENANT
-        item = EventItem(
+        expires = event.created + timedelta(days=get_settings().event_retention_days)
+        scopes = [list(s) for s in event.scopes]
+        fields: dict[str, Any] = {
+            "event_id": event.id,
+            "event_type": event.event_type,
+            "message": event.message,
+            "created": event.created,
+            "context": event.context,
+            "customer_id": event.customer_id,
+            "scopes": scopes,
+            "expires_at": expires,
+        }
+        record = EventItem(
             pk=keys.event_pk(event.customer_id, event.created),
             sk=event.id,
-            gsi1pk=keys.feed_pk(scope),
-            gsi1sk=event.id,
-            event_id=event.id,
-            event_type=event.event_type,
-            message=event.message,
-            created=event.created,
-            context=event.context,
+            gsi2pk=keys.EVENTS,
+            gsi2sk=event.id,
+            **fields,
         )
-        self.put(item, condition=EventItem.pk.does_not_exist())
+        self.put(record, condition=EventItem.pk.does_not_exist())
+        for scope_type, scope_id in event.scopes:
+            entry = FeedEntryItem(pk=keys.feed_pk(scope_type, scope_id), sk=event.id, **fields)
+            self.put(entry, condition=FeedEntryItem.pk.does_not_exist())
 
     def commit(self) -> None:
         ops = [op for group in self._groups.values() for op in group]

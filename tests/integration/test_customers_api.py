@@ -6,8 +6,7 @@ import uuid
 
 import pytest
 
-from chalicelib.store.items import BaseItem
-from tests.helpers import call, create_customer, create_project
+from tests.helpers import call, create_customer, create_project, feed
 
 
 def test_staff_creates_a_customer_with_waldurs_fields(client, staff):
@@ -167,11 +166,7 @@ def test_each_change_writes_its_audit_event_in_the_same_transaction(client, staf
     customer = create_customer(client, staff, "Audited")
     call(client, "PATCH", f"/api/customers/{customer['uuid']}/", staff, {"name": "Audited 2"})
     call(client, "DELETE", f"/api/customers/{customer['uuid']}/", staff)
-    events = [
-        item
-        for item in BaseItem.gsi1.query(f"FEED#CUST#{customer['uuid']}")
-        if getattr(item, "event_type", None)
-    ]
+    events = feed("customer", customer["uuid"])
     assert [e.event_type for e in events] == [
         "customer_creation_succeeded", "customer_update_succeeded", "customer_deletion_succeeded",
     ]  # fmt: skip

@@ -85,11 +85,9 @@ def invite(client, who, scope, role, email="newcomer@example.org", **extra):
 
 
 def events_of(customer_id, prefix="invitation_"):
-    from chalicelib.store import keys
-    from chalicelib.store.items import BaseItem, EventItem
+    from tests.helpers import feed
 
-    feed = BaseItem.gsi1.query(keys.feed_pk(keys.customer_pk(customer_id)))
-    return [e for e in feed if isinstance(e, EventItem) and e.event_type.startswith(prefix)]
+    return [e for e in feed("customer", customer_id) if e.event_type.startswith(prefix)]
 
 
 def test_staff_invite_the_invitee_gets_mail_accepts_and_sees_the_customer(client, boss, world, mailbox):

@@ -49,11 +49,9 @@ def grant(user_id: str, customer_id: str, role_id: str) -> None:
 
 
 def global_events() -> list:
-    from chalicelib.store import keys
-    from chalicelib.store.items import BaseItem, EventItem
+    from tests.helpers import all_events
 
-    feed = BaseItem.gsi1.query(keys.feed_pk(keys.GLOBAL_TENANT))
-    return [e for e in feed if isinstance(e, EventItem) and e.event_type.startswith("role_")]
+    return [e for e in all_events() if e.customer_id is None and e.event_type.startswith("role_")]
 
 
 # --- reading -------------------------------------------------------------------------------------

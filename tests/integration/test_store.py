@@ -9,10 +9,10 @@ import pytest
 from chalicelib.domain.context import EventContext
 from chalicelib.domain.errors import Conflict
 from chalicelib.services import customers as customer_service
-from chalicelib.store import counters, keys
+from chalicelib.store import counters
 from chalicelib.store import customers as customer_store
-from chalicelib.store.items import BaseItem
 from chalicelib.store.unit_of_work import UnitOfWork
+from tests.helpers import feed
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_a_crash_before_commit_leaves_neither_change_nor_event(ctx):
     uow.record(domain.event(customer, "creation", ctx))
     del uow  # the process dies here
     assert customer_store.get(customer.id) is None
-    assert list(BaseItem.gsi1.query(keys.feed_pk(keys.customer_pk(customer.id)))) == []
+    assert feed("customer", customer.id) == []
 
 
 class CallCounter:

@@ -11,6 +11,7 @@ import pytest
 from chalicelib.domain import clock
 from chalicelib.domain.roles import SYSTEM_ROLES
 from tests.conftest import make_account
+from tests.helpers import feed
 
 OWNER = SYSTEM_ROLES["CUSTOMER.OWNER"].id
 ADMIN = SYSTEM_ROLES["PROJECT.ADMIN"].id
@@ -172,15 +173,12 @@ def test_list_users_delete_user_and_the_user_count(client, staff, alice, world):
 
 
 def test_role_events_record_who_granted_and_the_impersonator(client, staff, alice, world):
-    from chalicelib.store import keys
-    from chalicelib.store.items import BaseItem, EventItem
 
     headers = {**staff.headers, "X-Impersonated-User-Uuid": staff.id}
     body = json.dumps({"user": alice.id, "role": OWNER})
     response = client.post(f"/api/customers/{world['acme']['uuid']}/add_user/", headers=headers, body=body)
     assert response.status_code == 201
-    feed = BaseItem.gsi1.query(keys.feed_pk(keys.customer_pk(world["acme"]["uuid"])))
-    granted = [e for e in feed if isinstance(e, EventItem) and e.event_type == "role_granted"]
+    granted = [e for e in feed("customer", world["acme"]["uuid"]) if e.event_type == "role_granted"]
     (event,) = granted
     assert event.context["affected_user_uuid"] == alice.id
     assert event.context["role_name"] == "CUSTOMER.OWNER"
@@ -210,8 +208,6 @@ def test_user_permissions_and_the_permissions_field(client, staff, alice, world)
 
 
 def test_an_expiring_role_ends_at_its_second_and_the_job_revokes_it(client, staff, alice, world):
-    from chalicelib.store import keys
-    from chalicelib.store.items import BaseItem, EventItem
     from chalicelib.workflows import maintenance
 
     ends = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=20)  # within the token's hour
@@ -232,8 +228,8 @@ def test_an_expiring_role_ends_at_its_second_and_the_job_revokes_it(client, staf
     finally:
         clock.set_source(None)
     assert call(client, "get", f"/api/customers/{world['acme']['uuid']}/", staff)[1]["users_count"] == 0
-    feed = BaseItem.gsi1.query(keys.feed_pk(keys.customer_pk(world["acme"]["uuid"])))
-    assert [e.event_type for e in feed if isinstance(e, EventItem) and e.event_type.startswith("role_")] == [
+    log = feed("customer", world["acme"]["uuid"])
+    assert [e.event_type for e in log if e.event_type.startswith("role_")] == [
         "role_granted",
         "role_revoked",
     ]

@@ -222,6 +222,7 @@ TARGETS: dict[str, Callable[[World], str]] = {
     "user-permissions": lambda w: w.b_grants[0],
     "roles": lambda w: PROBED_ROLE.id,
     "user-invitations": lambda w: _invitation(w, w.b, w.extra),
+    "events": lambda w: _first_event(w.b["uuid"]),
 }
 OWN: dict[str, Callable[[World], str]] = {
     "customers": lambda w: w.a["uuid"],
@@ -230,7 +231,15 @@ OWN: dict[str, Callable[[World], str]] = {
     "user-permissions": lambda w: w.a_grants[0],
     "roles": lambda w: PROBED_ROLE.id,
     "user-invitations": lambda w: _invitation(w, w.a, w.own_extra),
+    "events": lambda w: _first_event(w.a["uuid"]),
 }
+
+
+def _first_event(customer_id: str) -> str:
+    """The oldest event in a customer's feed (its creation)."""
+    from tests.helpers import feed
+
+    return str(feed("customer", customer_id)[0].id)
 
 
 def collection_of(path: str) -> str:
@@ -323,8 +332,7 @@ def b_state(w: World) -> dict[str, Any]:
     (with every role they hold), its people (every grant in B and B1, a_owner's included if they
     got one), the probed role, B's objects made on demand; and the audit feeds of B and of the
     global tenant (every change writes its event in the same transaction)."""
-    from chalicelib.store import keys
-    from chalicelib.store.items import BaseItem, EventItem
+    from tests.helpers import all_events, feed
 
     b, b1 = w.b["uuid"], w.b1["uuid"]
     paths = [
@@ -339,12 +347,8 @@ def b_state(w: World) -> dict[str, Any]:
     for path in paths:
         reply = call(w.client, "GET", path, w.staff)
         state[path] = (reply.status, reply.json)
-    for feed in (keys.customer_pk(b), keys.GLOBAL_TENANT):
-        state[feed] = [
-            (e.event_id, e.event_type)
-            for e in BaseItem.gsi1.query(keys.feed_pk(feed))
-            if isinstance(e, EventItem)
-        ]
+    state["feed of B"] = [(e.id, e.event_type) for e in feed("customer", b)]
+    state["global events"] = [(e.id, e.event_type) for e in all_events() if e.customer_id is None]
     return state
 
 

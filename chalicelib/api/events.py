@@ -1,0 +1,136 @@
+"""`/api/events/`: the audit log, read-only. Staff and support read all of it; others read the feed
+of a scope they may see (`?scope=<url>`), and get an empty list without one, as in Waldur."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalice import Blueprint  # type: ignore[attr-defined]
+from pydantic import BaseModel, Field, RootModel
+
+from chalicelib.api.rest import (
+    Call,
+    FieldsQuery,
+    Listed,
+    ListQuery,
+    QueryModel,
+    ResponseModel,
+    endpoint,
+    object_id,
+    render,
+)
+from chalicelib.domain.events import Event
+from chalicelib.services import events as service
+
+bp = Blueprint(__name__)
+TAG = "events"
+
+
+class EventOut(ResponseModel):
+    uuid: str
+    created: datetime
+    event_type: str
+    message: str
+    context: dict[str, Any]
+
+
+class EventFilterQuery(QueryModel):
+    event_type: list[str] = Field(default_factory=list)
+    feature: list[str] = Field(default_factory=list)
+    scope: str | None = None
+    created_from: float | None = Field(None, description="Unix seconds")
+    created_to: float | None = Field(None, description="Unix seconds")
+    message: str | None = None
+
+
+class EventQuery(ListQuery, EventFilterQuery):
+    ordering_fields = ("created",)
+
+
+class CountQuery(EventFilterQuery):
+    o: str | None = None
+
+
+class CountOut(BaseModel):
+    count: int
+
+
+class EventGroupsOut(RootModel[dict[str, list[str]]]):
+    pass
+
+
+def _filters(q: EventFilterQuery, o: str | None) -> service.EventFilters:
+    return service.EventFilters(
+        event_types=tuple(q.event_type),
+        features=tuple(q.feature),
+        scope=q.scope,
+        created_from=q.created_from,
+        created_to=q.created_to,
+        message=q.message,
+        newest_first=not (o or "-created").lstrip().startswith("created"),
+    )
+
+
+def to_data(event: Event) -> dict[str, Any]:
+    return {
+        "uuid": event.id,
+        "created": event.created,
+        "event_type": event.event_type,
+        "message": event.message,
+        "context": event.context,
+    }
+
+
+@endpoint(
+    bp,
+    "/api/events",
+    "GET",
+    name="events_list",
+    tag=TAG,
+    query=EventQuery,
+    response=EventOut,
+    many=True,
+    summary="List events (without `scope`, staff and support only)",
+)
+def list_events(call: Call) -> Any:
+    q: EventQuery = call.query
+    page = q.page_request()
+    events, total = service.list_events(call.user, _filters(q, q.o), page)
+    return Listed([render(EventOut, to_data(e), q.field) for e in events], total, page)
+
+
+@endpoint(
+    bp,
+    "/api/events/count",
+    "GET",
+    name="events_count",
+    tag=TAG,
+    query=CountQuery,
+    response=CountOut,
+    summary="Count the events the list would show",
+)
+def count_events(call: Call) -> Any:
+    q: CountQuery = call.query
+    return {"count": service.count_events(call.user, _filters(q, q.o))}
+
+
+@endpoint(
+    bp,
+    "/api/events/event_groups",
+    "GET",
+    name="events_event_groups",
+    tag=TAG,
+    response=EventGroupsOut,
+    summary="Event groups (the `feature` filter) and their event types",
+)
+def event_groups(call: Call) -> Any:
+    return service.event_groups()
+
+
+@endpoint(
+    bp, "/api/events/{uuid}", "GET", name="events_retrieve", tag=TAG, query=FieldsQuery, response=EventOut
+)
+def retrieve_event(call: Call, uuid: str) -> Any:
+    event = service.get_event(call.user, object_id(uuid, "Event"))
+    return render(EventOut, to_data(event), call.query.field)
