@@ -43,6 +43,21 @@ def background_worker(event: Any) -> dict[str, Any]:
     return _consume(event)
 
 
+# The audit log's publisher: the table's stream → the EventBridge bus and the hooks. The stream ARN
+# is a placeholder Chalice needs at package time; CDK points the event source at the table's stream,
+# filters it to event inserts and turns on ReportBatchItemFailures.
+@app.on_dynamodb_record(
+    stream_arn="arn:aws:dynamodb:us-east-1:000000000000:table/cirrus/stream/placeholder",
+    batch_size=100,
+    starting_position="TRIM_HORIZON",
+    name="events_publisher",
+)
+def events_publisher(event: Any) -> dict[str, Any]:
+    from chalicelib.workflows.publisher import handle_stream_event
+
+    return handle_stream_event(event.to_dict())
+
+
 def _consume(event: Any) -> dict[str, Any]:
     from chalicelib.workflows.consumer import handle_sqs_event
 
