@@ -80,6 +80,7 @@ def handle_stream_event(event: dict[str, Any], context: Any = None) -> dict[str,
 
     bootstrap.ensure_ready()
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-    return process_partial_response(
+    response = process_partial_response(
         event=event, record_handler=_record_handler, processor=processor, context=context
     )
+    return dict(response)
