@@ -35,6 +35,7 @@ def main() -> int:
     from chalicelib.config import get_settings
     from chalicelib.local.seed import seed
     from chalicelib.local.server import AppServer
+    from chalicelib.local.stream import StreamReader, create_event_bus
     from chalicelib.local.ticker import Ticker
     from chalicelib.local.workers import Workers
     from chalicelib.workflows import registry
@@ -46,9 +47,11 @@ def main() -> int:
     aws.enable_state_machine_execution(moto.endpoint)
     queue_urls = aws.create_queues(moto.endpoint)
     state_machines = aws.create_state_machines(moto.endpoint, aws.LOCAL_TIMING)
+    bus = create_event_bus()
     registry.load_all()
     announce = _announcer()
     workers = Workers(announce=announce).start()
+    stream = StreamReader(announce=announce).start()
     ticker = Ticker(announce=announce)
     server = AppServer(app, port=port).start()
     print(
@@ -64,6 +67,7 @@ def main() -> int:
         f"  work:       queues {', '.join(queue_urls)} (+ DLQs) served by {len(workers.pollers)} workers;"
         f" ticker firing {len(ticker.schedules)} schedules;"
         f" state machines {', '.join(state_machines)} executed by moto\n"
+        f"  events:     the table's stream is published to the EventBridge bus {bus} and the hooks\n"
         f"  inspect:    CIRRUS_AWS_ENDPOINT_URL={moto.endpoint} {sys.executable} -m chalicelib.ops queues\n"
         "Press Ctrl-C to stop.",
         flush=True,
@@ -75,6 +79,7 @@ def main() -> int:
         stop.wait()
     print("Stopping Cirrus...", flush=True)
     ticker.stop()
+    stream.stop()
     workers.stop()
     server.stop()
     moto.stop()
