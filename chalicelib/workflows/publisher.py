@@ -60,7 +60,7 @@ def publish(event: Event) -> None:
 
 
 def _record_handler(record: Any) -> None:
-    if record.event_name is None or record.event_name.value != "INSERT":
+    if record.raw_event.get("eventName") != "INSERT":
         return
     image = (record.raw_event.get("dynamodb") or {}).get("NewImage") or {}
     event = event_store.event_from_image(image)
