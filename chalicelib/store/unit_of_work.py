@@ -8,7 +8,6 @@ caller attached to that write.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
@@ -19,8 +18,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.config import get_settings
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.domain.events import Event
-from chalicelib.store import keys
-from chalicelib.store.items import BaseItem, EventItem, FeedEntryItem
+from chalicelib.store.items import BaseItem
 from chalicelib.store.table import connection
 
 MAX_ITEMS = 100  # DynamoDB's limit for one transaction
@@ -82,30 +80,11 @@ class UnitOfWork:
         """Write `event` to the audit log in the same transaction as the change it describes: its
         record (the outbox item the stream publishes) and a copy in the feed of every scope it
         concerns, all expiring after the retention period."""
+        from chalicelib.store.events import event_items
+
         self.events.append(event)
-        expires = event.created + timedelta(days=get_settings().event_retention_days)
-        scopes = [list(s) for s in event.scopes]
-        fields: dict[str, Any] = {
-            "event_id": event.id,
-            "event_type": event.event_type,
-            "message": event.message,
-            "created": event.created,
-            "context": event.context,
-            "customer_id": event.customer_id,
-            "scopes": scopes,
-            "expires_at": expires,
-        }
-        record = EventItem(
-            pk=keys.event_pk(event.customer_id, event.created),
-            sk=event.id,
-            gsi2pk=keys.EVENTS,
-            gsi2sk=event.id,
-            **fields,
-        )
-        self.put(record, condition=EventItem.pk.does_not_exist())
-        for scope_type, scope_id in event.scopes:
-            entry = FeedEntryItem(pk=keys.feed_pk(scope_type, scope_id), sk=event.id, **fields)
-            self.put(entry, condition=FeedEntryItem.pk.does_not_exist())
+        for item in event_items(event, get_settings().event_retention_days):
+            self.put(item, condition=BaseItem.pk.does_not_exist())
 
     def commit(self) -> None:
         ops = [op for group in self._groups.values() for op in group]
