@@ -3,7 +3,9 @@
 Context (all optional): `-c stage=prod`, `-c public_url=https://cirrus.example.org`,
 `-c domain_name=cirrus.example.org -c certificate_arn=arn:aws:acm:...`, `-c queue_max_receives=5`,
 `-c worker_timeout=150` (seconds), `-c alarm_topic_arn=arn:aws:sns:...`,
-`-c email_from=cirrus@example.org` (an SES-verified identity invitations are mailed from).
+`-c email_from=cirrus@example.org` (an SES-verified identity invitations are mailed from),
+`-c event_retention_days=365` (events expire from the table by TTL after this many days),
+`-c event_archive_days=365` (the event bus's archive keeps them this long; 0: indefinitely).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ def main() -> None:
     os.environ.setdefault("AWS_DEFAULT_REGION", region or "us-east-1")
     defaults = StackSettings()
     max_receives, worker_timeout = context("queue_max_receives"), context("worker_timeout")
+    retention_days, archive_days = context("event_retention_days"), context("event_archive_days")
     settings = StackSettings(
         stage=context("stage") or "prod",
         public_url=context("public_url"),
@@ -44,6 +47,8 @@ def main() -> None:
         worker_timeout=int(worker_timeout) if worker_timeout else defaults.worker_timeout,
         alarm_topic_arn=context("alarm_topic_arn"),
         email_from=context("email_from"),
+        event_retention_days=int(retention_days) if retention_days else defaults.event_retention_days,
+        event_archive_days=int(archive_days) if archive_days else defaults.event_archive_days,
     )
     CirrusStack(
         app,
@@ -51,7 +56,7 @@ def main() -> None:
         settings=settings,
         env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=region),
         description="Cirrus: Waldur-compatible cloud marketplace API (Chalice on Lambda, DynamoDB, SQS, "
-        "Step Functions)",
+        "Step Functions, EventBridge)",
     )
     app.synth()
 

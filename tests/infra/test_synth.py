@@ -1,6 +1,7 @@
 """The CDK app, synthesised offline: the table matches `store/schema.py`, the API function gets the
 table and the rights to use it, the work queues, workflows and schedules match the runtime's registries
 (`workflows/registry.py`, `statemachines/`, `workflows/schedules.py`), the consumers read their queues,
+the events publisher reads the table's stream (event inserts only) and puts events on the archived bus,
 every role is scoped to Cirrus's own resources, and cfn-lint finds no errors in the template
 CloudFormation would get.
 
@@ -17,6 +18,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +26,12 @@ import pytest
 
 from chalicelib.config import Settings
 from chalicelib.store import schema
+from chalicelib.store.items import EventItem, FeedEntryItem
 from chalicelib.workflows import registry, stepfunctions
 from chalicelib.workflows.consumer import LEASE
 from chalicelib.workflows.envelope import TaskEnvelope
-from chalicelib.workflows.registry import QUEUES
+from chalicelib.workflows.publisher import SOURCE
+from chalicelib.workflows.registry import BACKGROUND_QUEUE, QUEUES
 from chalicelib.workflows.schedules import SCHEDULES
 
 pytestmark = pytest.mark.infra
@@ -42,7 +46,12 @@ MAX_RECEIVES = 3
 PREFIX = "cirrus-test"  # resources are named `cirrus-<stage>-<name>`
 # app.py's `@app.on_sqs_message(name="<queue>_worker")` functions, as Chalice names them in SAM.
 WORKERS = {"tasks": "TasksWorker", "heavy": "HeavyWorker", "background": "BackgroundWorker"}
-FUNCTIONS = {"APIHandler", *WORKERS.values()}
+# app.py's `@app.on_dynamodb_record(name="events_publisher")`, the audit log's publisher.
+PUBLISHER = "EventsPublisher"
+FUNCTIONS = {"APIHandler", *WORKERS.values(), PUBLISHER}
+# Non-default event settings for the second synth (`-c event_retention_days`, `-c event_archive_days`).
+RETENTION_DAYS = 90
+ARCHIVE_DAYS = 0  # keep the archive indefinitely
 EXECUTION_ID = "<aws.scheduler.execution-id>"
 
 
@@ -140,6 +149,8 @@ def synth_with_domain(tmp_path_factory: pytest.TempPathFactory) -> Synth:
         queue_max_receives=MAX_RECEIVES,
         alarm_topic_arn=ALARM_TOPIC,
         email_from=EMAIL_FROM,
+        event_retention_days=RETENTION_DAYS,
+        event_archive_days=ARCHIVE_DAYS,
     )
 
 
@@ -260,6 +271,9 @@ def test_every_function_finds_the_queues_and_state_machines(synth: Synth) -> Non
         "CIRRUS_STAGE": "test",
         "POWERTOOLS_SERVICE_NAME": "cirrus",
         "CIRRUS_RESOURCE_PREFIX": PREFIX,
+        # The bus the publisher puts events on; the events' TTL, which the API writes.
+        "CIRRUS_EVENT_BUS_NAME": {"Ref": synth.named("AWS::Events::EventBus", "Name", f"{PREFIX}-events")[0]},
+        "CIRRUS_EVENT_RETENTION_DAYS": str(Settings().event_retention_days),
     }
     for queue in QUEUES:
         expected[f"CIRRUS_QUEUE_URL_{queue.upper()}"] = {"Ref": synth.queue(f"{PREFIX}-{queue}")[0]}
@@ -304,7 +318,10 @@ def test_api_role_may_read_and_write_the_table_and_its_indexes(synth: Synth) -> 
     assert "dynamodb:Scan" not in granted  # a request never scans the table
 
     # The functions are created only after their table access is in place.
-    for function in _functions(synth).values():
+    for function_id, function in _functions(synth).items():
+        if function_id == PUBLISHER:  # its own role, which has no table access (it reads the stream)
+            assert function["Properties"]["Role"] != {"Fn::GetAtt": ["DefaultRole", "Arn"]}
+            continue
         assert {policy_id for policy_id, _ in granting} <= set(function.get("DependsOn", []))
 
 
@@ -440,10 +457,19 @@ def test_function_role_is_scoped_to_the_cirrus_queues_and_state_machines(synth: 
     assert {m for m in machines if any(m in r for r in granted["states:SendTaskHeartbeat"])} == machines
     assert {m for m in machines if any(m in r for r in granted["states:DescribeExecution"])} == machines
     # Enqueue on every work queue; receive/delete (the event source mappings) on the work queues only.
-    for action in ("sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"):
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage"):
         assert sorted(granted[action]) == sorted(json.dumps(_arn(i)) for i in queues.values()), action
+    # Send: every work queue, and the background queue's dead-letter queue (a hook delivery's last
+    # failure, which the background worker sends there itself).
+    assert sorted(granted["sqs:SendMessage"]) == sorted(
+        json.dumps(_arn(i)) for i in [*queues.values(), dead[BACKGROUND_QUEUE]]
+    )
     # Dead-letter depths for the daily report.
     assert {json.dumps(_arn(i)) for i in dead.values()} <= set(granted["sqs:GetQueueAttributes"])
+    # Chalice's read-any-stream statement is gone: only the publisher, under its own role, reads it.
+    assert not [
+        st for st in statements if any(a.startswith("dynamodb:") and "Stream" in a for a in _actions(st))
+    ]
 
 
 # Workflows ------------------------------------------------------------------------------------------
@@ -551,6 +577,189 @@ def test_one_schedule_per_registry_entry_sends_its_task_envelope(synth: Synth) -
     assert sorted(map(json.dumps, allowed)) == sorted(json.dumps(_arn(synth.queue(n)[0])) for n in expected)
 
 
+# The audit log's publishing ---------------------------------------------------------------------------
+
+
+def _publisher(synth: Synth) -> dict[str, Any]:
+    return dict(_functions(synth)[PUBLISHER]["Properties"])
+
+
+def _stream_source(synth: Synth) -> dict[str, Any]:
+    [event] = _publisher(synth)["Events"].values()
+    assert event["Type"] == "DynamoDB"
+    return dict(event["Properties"])
+
+
+def _matches(pattern: Any, value: Any) -> bool:
+    """EventBridge/Lambda filter semantics, as far as the stream filter uses them: nested objects, and
+    lists of allowed values at the leaves."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(
+            key in value and _matches(sub, value[key]) for key, sub in pattern.items()
+        )
+    return value in pattern
+
+
+def _stream_record(event_name: str, item: Any) -> dict[str, Any]:
+    """A DynamoDB stream record of `item` as Lambda filters it (the image in attribute-value form)."""
+    image = item.serialize()
+    return {"eventName": event_name, "eventSource": "aws:dynamodb", "dynamodb": {"NewImage": image}}
+
+
+def test_publisher_reads_the_table_stream_with_partial_batch_failures(synth: Synth) -> None:
+    table_id, _ = synth.one("AWS::DynamoDB::Table")
+    props = _publisher(synth)
+    assert props["Handler"] == "app.events_publisher"
+    source = _stream_source(synth)
+    assert source["Stream"] == {"Fn::GetAtt": [table_id, "StreamArn"]}  # not Chalice's placeholder
+    assert source["StartingPosition"] == "TRIM_HORIZON"
+    assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # A failing batch is split to isolate the failing record, retried a bounded number of times, and
+    # given up on after a day (the stream's own retention) instead of blocking the shard.
+    assert source["BisectBatchOnFunctionError"] is True
+    assert 0 < source["MaximumRetryAttempts"] <= 10_000
+    assert 60 <= source["MaximumRecordAgeInSeconds"] <= 24 * 3600
+    dlq_id, dlq = synth.queue(f"{PREFIX}-events-publisher-dlq")
+    assert source["DestinationConfig"] == {"OnFailure": {"Type": "SQS", "Destination": _arn(dlq_id)}}
+    # Like the other dead-letter queues: 14 days, encrypted without a key to grant, TLS only.
+    assert dlq["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert dlq["Properties"]["SqsManagedSseEnabled"] is True
+    [policy] = [
+        p["Properties"]
+        for p in synth.resources("AWS::SQS::QueuePolicy").values()
+        if p["Properties"]["Queues"] == [{"Ref": dlq_id}]
+    ]
+    [deny] = policy["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_stream_filter_passes_exactly_the_event_records_the_publisher_publishes(synth: Synth) -> None:
+    [stream_filter] = _stream_source(synth)["FilterCriteria"]["Filters"]
+    pattern = json.loads(stream_filter["Pattern"])
+    fields: dict[str, Any] = {
+        "event_id": "e1",
+        "event_type": "project_creation_succeeded",
+        "message": "Project has been created.",
+        "created": datetime(2025, 1, 1, tzinfo=UTC),
+    }
+    event = EventItem(pk="EVT#c#2025-01", sk="e1", **fields)
+    feed = FeedEntryItem(pk="FEED#c", sk="e1", **fields)
+
+    assert _matches(pattern, _stream_record("INSERT", event))
+    assert not _matches(pattern, _stream_record("MODIFY", event))
+    assert not _matches(pattern, _stream_record("REMOVE", event))  # TTL expiry
+    assert not _matches(pattern, _stream_record("INSERT", feed))  # a feed copy: published once, not per feed
+
+
+def test_publisher_runs_under_its_own_role_traced_and_logged(synth: Synth) -> None:
+    props = _publisher(synth)
+    role_id = props["Role"]["Fn::GetAtt"][0]
+    assert role_id != "DefaultRole"
+    [trust] = synth.template["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert props["Tracing"] == "Active"
+    assert props["Timeout"] == _functions(synth)[WORKERS[BACKGROUND_QUEUE]]["Properties"]["Timeout"]
+    log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
+    assert synth.template["Resources"][log_group_id]["Properties"]["RetentionInDays"] > 0
+    variables = props["Environment"]["Variables"]
+    bus_id, _ = synth.named("AWS::Events::EventBus", "Name", f"{PREFIX}-events")
+    assert variables["CIRRUS_EVENT_BUS_NAME"] == {"Ref": bus_id}
+    # hooks.dispatch goes to the background queue.
+    assert variables["CIRRUS_QUEUE_URL_BACKGROUND"] == {"Ref": synth.queue(f"{PREFIX}-background")[0]}
+
+
+def test_publisher_role_reads_only_the_stream_and_puts_only_on_the_bus(synth: Synth) -> None:
+    table_id, _ = synth.one("AWS::DynamoDB::Table")
+    bus_id, _ = synth.named("AWS::Events::EventBus", "Name", f"{PREFIX}-events")
+    role_id = _publisher(synth)["Role"]["Fn::GetAtt"][0]
+    # Inline: in place before the event source mapping, whose creation checks the role's rights.
+    assert not [
+        p
+        for p in synth.resources("AWS::IAM::Policy").values()
+        if role_id in json.dumps(p["Properties"]["Roles"])
+    ]
+    granted: dict[str, list[Any]] = {}
+    for statement in synth.role_statements(role_id):
+        assert statement["Effect"] == "Allow"
+        for action in _actions(statement):
+            granted.setdefault(action, []).extend(_resources(statement))
+    stream = {"Fn::GetAtt": [table_id, "StreamArn"]}
+    for action in ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"):
+        assert granted.pop(action) == [stream], action
+    # ListStreams has no resource-level permissions: "*" or nothing (it lists ARNs, reads no data).
+    assert granted.pop("dynamodb:ListStreams") == ["*"]
+    assert granted.pop("events:PutEvents") == [_arn(bus_id)]
+    background = synth.queue(f"{PREFIX}-background")[0]
+    dlq = synth.queue(f"{PREFIX}-events-publisher-dlq")[0]
+    assert sorted(map(json.dumps, granted.pop("sqs:SendMessage"))) == sorted(
+        json.dumps(_arn(i)) for i in (background, dlq)
+    )
+    log_group_id = _publisher(synth)["LoggingConfig"]["LogGroup"]["Ref"]
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        assert granted.pop(action) == [_arn(log_group_id)], action
+    for action in ("xray:PutTraceSegments", "xray:PutTelemetryRecords"):  # authorised on "*" only
+        assert granted.pop(action) == ["*"], action
+    assert granted == {}  # nothing else: no table access, no other queue, no other bus
+
+
+def test_event_bus_is_archived_for_the_configured_days(synth: Synth, synth_with_domain: Synth) -> None:
+    for s, days in ((synth, 365), (synth_with_domain, ARCHIVE_DAYS)):
+        bus_id, bus = s.named("AWS::Events::EventBus", "Name", f"{PREFIX}-events")
+        assert "EventSourceName" not in bus["Properties"]  # a custom bus, not a partner bus
+        archive_id, archive = s.one("AWS::Events::Archive")
+        props = archive["Properties"]
+        assert props["SourceArn"] == _arn(bus_id)
+        assert props["EventPattern"] == {"source": [SOURCE]}
+        assert props["RetentionDays"] == days  # 0: indefinitely
+        outputs = s.template["Outputs"]
+        assert outputs["EventBusName"]["Value"] == {"Ref": bus_id}
+        assert outputs["EventBusArn"]["Value"] == _arn(bus_id)
+        assert outputs["EventArchiveName"]["Value"] == {"Ref": archive_id}
+        assert outputs["EventArchiveArn"]["Value"] == _arn(archive_id)
+        dlq_id, _ = s.queue(f"{PREFIX}-events-publisher-dlq")
+        assert outputs["EventsPublisherDeadLetterQueueArn"]["Value"] == _arn(dlq_id)
+
+
+def test_event_retention_days_reach_every_function(synth_with_domain: Synth) -> None:
+    for function_id, function in _functions(synth_with_domain).items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["CIRRUS_EVENT_RETENTION_DAYS"] == str(RETENTION_DAYS), function_id
+
+
+def test_alarms_on_publisher_lag_errors_and_dead_letters(synth: Synth) -> None:
+    alarms = [a["Properties"] for a in synth.resources("AWS::CloudWatch::Alarm").values()]
+    on_publisher = {
+        a["MetricName"]: a
+        for a in alarms
+        if a["Namespace"] == "AWS/Lambda"
+        and a["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": PUBLISHER}}]
+    }
+    assert set(on_publisher) == {"IteratorAge", "Errors"}
+    age = on_publisher["IteratorAge"]
+    assert age["Statistic"] == "Maximum" and age["ComparisonOperator"] == "GreaterThanThreshold"
+    assert age["Threshold"] == 5 * 60 * 1000  # milliseconds
+    errors = on_publisher["Errors"]
+    assert errors["Statistic"] == "Sum" and errors["ComparisonOperator"] == "GreaterThanThreshold"
+    assert errors["Threshold"] == 0
+    [depth] = _alarms_on(
+        synth, "ApproximateNumberOfMessagesVisible", synth.queue(f"{PREFIX}-events-publisher-dlq")[0]
+    )
+    assert depth["ComparisonOperator"] == "GreaterThanThreshold" and depth["Threshold"] == 0
+
+
+def test_event_settings_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    monkeypatch.syspath_prepend(str(CDK_DIR))
+    import aws_cdk as cdk
+
+    from cirrus_infra import CirrusStack, StackSettings
+
+    with pytest.raises(ValueError, match="event_retention_days"):
+        CirrusStack(cdk.App(), "cirrus-bad", settings=StackSettings(event_retention_days=0))
+    with pytest.raises(ValueError, match="event_archive_days"):
+        CirrusStack(cdk.App(), "cirrus-bad", settings=StackSettings(event_archive_days=-1))
+
+
 # A custom domain ------------------------------------------------------------------------------------
 
 
@@ -577,7 +786,9 @@ def test_options_set_redrive_and_alarm_actions(synth_with_domain: Synth) -> None
         _, source = synth_with_domain.queue(f"{PREFIX}-{queue}")
         assert source["Properties"]["RedrivePolicy"]["maxReceiveCount"] == MAX_RECEIVES
     alarms = synth_with_domain.resources("AWS::CloudWatch::Alarm")
-    assert len(alarms) == 2 * len(QUEUES) + 1  # DLQ depth and age per queue, the schedules' DLQ depth
+    # DLQ depth and age per queue, the schedules' DLQ depth, the publisher's DLQ depth, iterator age
+    # and errors.
+    assert len(alarms) == 2 * len(QUEUES) + 1 + 3
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [ALARM_TOPIC]
 

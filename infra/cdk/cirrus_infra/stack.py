@@ -1,5 +1,6 @@
 """The Cirrus stack: the single table, the Chalice API and queue consumers that read and write it, the
-work queues, the workflows (Step Functions) and the schedules."""
+work queues, the workflows (Step Functions), the schedules, and the audit log's publishing (the table's
+stream → the events publisher → the EventBridge bus)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from constructs import Construct
 
 from chalicelib.config import Settings
 from chalicelib.workflows.consumer import LEASE
+from chalicelib.workflows.registry import BACKGROUND_QUEUE
 from cirrus_infra.data import CirrusTable
+from cirrus_infra.events import EventPublishing, drop_stream_statements
 from cirrus_infra.queues import WorkQueues
 from cirrus_infra.schedules import Schedules
 from cirrus_infra.workers import scope_consumer_policy, wire_workers
@@ -74,6 +77,10 @@ class StackSettings:
     # The address invitations are mailed from, an identity verified in SES in the stack's region
     # (none: nothing is granted on SES and mail fails, recorded on each invitation).
     email_from: str | None = None
+    # Events expire from the table this many days after they happen (CIRRUS_EVENT_RETENTION_DAYS, the
+    # TTL the API writes); the bus's archive keeps them `event_archive_days` (0: indefinitely).
+    event_retention_days: int = Settings.event_retention_days
+    event_archive_days: int = 365
 
     @property
     def resource_prefix(self) -> str:
@@ -91,6 +98,8 @@ class CirrusStack(Stack):
             # A consumer still running when its idempotency claim lapses could be overtaken by a
             # redelivery of the same message (chalicelib/store/idempotency.py).
             raise ValueError(f"worker_timeout exceeds the consumer's idempotency lease ({LEASE})")
+        if settings.event_retention_days < 1:
+            raise ValueError("event_retention_days must be at least 1 (the events' TTL in days)")
         self.table = CirrusTable(self, "Data").table
         prefix = settings.resource_prefix
         self.queues = WorkQueues(
@@ -104,6 +113,15 @@ class CirrusStack(Stack):
             self, "Workflows", prefix=prefix, queues=self.queues, log_retention=settings.log_retention
         )
         self.schedules = Schedules(self, "Schedules", prefix=prefix, queues=self.queues)
+        self.events = EventPublishing(
+            self,
+            "Events",
+            prefix=prefix,
+            table=self.table,
+            queues=self.queues,
+            archive_days=settings.event_archive_days,
+            log_retention=settings.log_retention,
+        )
 
         # chalice.cdk names the Chalice stage after this scope (the stack), so the stage's settings
         # come from here rather than from a `stages` entry in .chalice/config.json.
@@ -118,6 +136,8 @@ class CirrusStack(Stack):
             timeout=settings.worker_timeout,
             log_retention=settings.log_retention,
         )
+        # The audit log's publisher runs under its own role (events.py), not DefaultRole.
+        self.events.wire(self.api, timeout=settings.worker_timeout)
         # The function logs to a group with a retention period. (Chalice's own `log_retention_in_days`
         # emits a log group whose Fn::Sub names `ApiHandler`, not the function `APIHandler`, which
         # CfnInclude rejects.)
@@ -125,8 +145,8 @@ class CirrusStack(Stack):
         handler.add_property_override("LoggingConfig.LogGroup", self.api_logs.log_group_name)
         # Chalice sets X-Ray on the function only ("xray": true); trace the API Gateway stage too.
         self.api.get_resource(REST_API).add_property_override("TracingEnabled", True)
-        # Chalice gives every function (API and consumers) its one role, DefaultRole: the API enqueues,
-        # starts workflows and answers callbacks as the consumers do, so all grants go to it.
+        # Chalice gives every other function (API and consumers) its one role, DefaultRole: the API
+        # enqueues, starts workflows and answers callbacks as the consumers do, so all grants go to it.
         role = self.api.get_role(API_ROLE)
         grants = [
             self.table.grant(role, *API_TABLE_ACTIONS),
@@ -138,14 +158,14 @@ class CirrusStack(Stack):
         for function in (handler, *workers.values()):
             for grant in grants:
                 grant.apply_before(function)
-        scope_consumer_policy(
-            self.api.get_resource(API_ROLE), [self.queues[q].queue_arn for q in self.queues.by_name]
-        )
+        default_role = self.api.get_resource(API_ROLE)
+        scope_consumer_policy(default_role, [self.queues[q].queue_arn for q in self.queues.by_name])
+        drop_stream_statements(default_role)
         if settings.alarm_topic_arn:
             action = cloudwatch_actions.SnsAction(
                 sns.Topic.from_topic_arn(self, "AlarmTopic", settings.alarm_topic_arn)
             )
-            for alarm in [*self.queues.alarms, *self.schedules.alarms]:
+            for alarm in [*self.queues.alarms, *self.schedules.alarms, *self.events.alarms]:
                 alarm.add_alarm_action(action)
 
         CfnOutput(self, "TableName", value=self.table.table_name)
@@ -154,6 +174,11 @@ class CirrusStack(Stack):
         for name, machine in self.workflows.state_machines.items():
             output_id = "".join(part.capitalize() for part in name.split("_"))
             CfnOutput(self, f"{output_id}StateMachineArn", value=machine.state_machine_arn)
+        CfnOutput(self, "EventBusName", value=self.events.bus.event_bus_name)
+        CfnOutput(self, "EventBusArn", value=self.events.bus.event_bus_arn)
+        CfnOutput(self, "EventArchiveName", value=self.events.archive.archive_name)
+        CfnOutput(self, "EventArchiveArn", value=self.events.archive.archive_arn)
+        CfnOutput(self, "EventsPublisherDeadLetterQueueArn", value=self.events.dead_letters.queue_arn)
         # Chalice's own outputs (RestAPIId, EndpointURL, APIHandlerArn, ...) are kept as they are.
         if settings.domain_name:
             self._fix_custom_domain_mapping()
@@ -171,14 +196,17 @@ class CirrusStack(Stack):
         return [iam.Grant.add_to_principal(grantee=role, actions=["ses:SendEmail"], resource_arns=arns)]
 
     def _grant_queues(self, role: iam.IRole) -> list[iam.Grant]:
-        """Send tasks to any queue; read queue attributes (dead-letter depths for the daily report)."""
+        """Send tasks to any queue; read queue attributes (dead-letter depths for the daily report); send
+        a hook delivery's last failure to the background queue's dead-letter queue."""
         work = [q.queue.queue_arn for q in self.queues.by_name.values()]
         dead = [q.dead_letters.queue_arn for q in self.queues.by_name.values()]
+        hooks_dead = self.queues.by_name[BACKGROUND_QUEUE].dead_letters.queue_arn
         return [
             iam.Grant.add_to_principal(
                 grantee=role, actions=["sqs:SendMessage", "sqs:GetQueueAttributes"], resource_arns=work
             ),
             iam.Grant.add_to_principal(grantee=role, actions=["sqs:GetQueueAttributes"], resource_arns=dead),
+            iam.Grant.add_to_principal(grantee=role, actions=["sqs:SendMessage"], resource_arns=[hooks_dead]),
         ]
 
     def _fix_custom_domain_mapping(self) -> None:
@@ -205,6 +233,9 @@ class CirrusStack(Stack):
             "CIRRUS_RESOURCE_PREFIX": s.resource_prefix,
             **self.queues.environment(),
             **self.workflows.environment(),
+            # The publisher puts events on the bus; the API writes each event's TTL.
+            **self.events.environment(),
+            "CIRRUS_EVENT_RETENTION_DAYS": str(s.event_retention_days),
         }
         if s.email_from:
             environment["CIRRUS_EMAIL_FROM"] = s.email_from

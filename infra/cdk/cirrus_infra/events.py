@@ -1,0 +1,223 @@
+"""Publishing the audit log: the table's stream → the Chalice function `events_publisher`
+(`chalicelib/workflows/publisher.py`) → the EventBridge bus `<prefix>-events` (archived) and the
+`hooks.dispatch` task on the background queue.
+
+Chalice's DynamoDB event source names a placeholder stream, has no filter, no partial batch responses
+and retries a failing batch until its records leave the stream (24 hours), blocking the shard: all of
+that is overridden here. The publisher gets a role of its own, scoped to the stream, the bus and the
+two queues it sends to.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk import CfnResource, Duration, IResolvable
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from chalice.cdk import Chalice
+from constructs import Construct
+
+from chalicelib.workflows.publisher import SOURCE
+from chalicelib.workflows.registry import BACKGROUND_QUEUE
+from cirrus_infra.queues import DLQ_RETENTION, WorkQueues, secure_queue
+
+# The SAM logical ids of `@app.on_dynamodb_record(name="events_publisher")` and its event source, as
+# Chalice CamelCases them.
+PUBLISHER = "EventsPublisher"
+PUBLISHER_EVENT_SOURCE = f"{PUBLISHER}DynamodbEventSource"
+
+# The `type` (pynamodb discriminator) of the items the publisher publishes: `EventItem` in
+# chalicelib/store/items.py (feed copies are `feed_entry`; the publisher checks the same value).
+EVENT_ITEM_TYPE = "event"
+# Only new event records reach the function: no updates, no TTL deletions, no other item types.
+STREAM_FILTER: dict[str, Any] = {
+    "eventName": ["INSERT"],
+    "dynamodb": {"NewImage": {"type": {"S": [EVENT_ITEM_TYPE]}}},
+}
+# A DynamoDB stream keeps its records 24 hours: retrying a batch longer than that is pointless.
+MAX_RECORD_AGE = Duration.days(1)
+# Retries of a failing batch (halved on each error, and only from the first failed record on when
+# the function reports partial failures) before its records' positions go to the dead-letter queue.
+MAX_RETRY_ATTEMPTS = 10
+# The oldest record the publisher has yet to read; beyond this the audit log's subscribers lag.
+ITERATOR_AGE_ALARM = Duration.minutes(5)
+
+# Reading the stream. ListStreams has no resource-level permissions (it is authorised on "*" only
+# and reveals stream ARNs, not data); the record-reading actions are scoped to the table's stream.
+STREAM_READ_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+STREAM_LIST_ACTIONS = ["dynamodb:ListStreams"]
+
+
+def _is_stream_statement(statement: dict[str, Any]) -> bool:
+    actions = statement.get("Action", [])
+    actions = [actions] if isinstance(actions, str) else actions
+    return any(action in (*STREAM_READ_ACTIONS, *STREAM_LIST_ACTIONS) for action in actions)
+
+
+def drop_stream_statements(role: iam.CfnRole) -> None:
+    """Chalice lets its shared role read every stream (`"Resource": "*"`) once the app has a stream
+    handler; the publisher runs under its own role, so the shared one needs none of it."""
+    if not isinstance(role.policies, list):
+        raise TypeError(f"expected {role.node.path}'s inline policies as a list, got {role.policies!r}")
+    policies: list[iam.CfnRole.PolicyProperty | IResolvable] = []
+    for policy in role.policies:
+        if not isinstance(policy, iam.CfnRole.PolicyProperty) or not isinstance(policy.policy_document, dict):
+            raise TypeError(f"expected an inline policy document in {role.node.path}, got {policy!r}")
+        document = dict(policy.policy_document)
+        document["Statement"] = [s for s in document.get("Statement", []) if not _is_stream_statement(s)]
+        policies.append(iam.CfnRole.PolicyProperty(policy_document=document, policy_name=policy.policy_name))
+    role.policies = policies
+
+
+class EventPublishing(Construct):
+    """The bus and its archive, the publisher's dead-letter queue, role and log group. Created before
+    the Chalice app (whose environment names the bus); `wire` then points the publisher at them."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        prefix: str,
+        table: dynamodb.Table,
+        queues: WorkQueues,
+        archive_days: int,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if archive_days < 0:
+            raise ValueError("event_archive_days must be 0 (keep forever) or more")
+        if table.table_stream_arn is None:
+            raise ValueError("the table has no stream to publish from")
+        self.table_stream_arn = table.table_stream_arn
+        self.bus = events.EventBus(self, "Bus", event_bus_name=f"{prefix}-events")
+        # The audit log kept beyond the table's TTL: every Cirrus event, replayable onto the bus.
+        self.archive = self.bus.archive(
+            "Archive",
+            archive_name=f"{prefix}-events-archive",
+            description=f"Cirrus audit log events (source {SOURCE}) published on {prefix}-events",
+            event_pattern=events.EventPattern(source=[SOURCE]),
+            # 0: kept indefinitely (EventBridge's RetentionDays 0).
+            retention=Duration.days(archive_days),
+        )
+        # Where the stream's event source puts the positions of records it gave up on.
+        self.dead_letters = secure_queue(
+            self, "PublisherDeadLetters", f"{prefix}-events-publisher-dlq", retention_period=DLQ_RETENTION
+        )
+        self.log_group = logs.LogGroup(self, "PublisherLogs", retention=log_retention)
+        background = queues[BACKGROUND_QUEUE]
+        # Inline policies: in place with the role, so the event source mapping (whose creation checks
+        # that the role may read the stream) never waits on a separate policy resource.
+        self.role = iam.Role(
+            self,
+            "PublisherRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Cirrus events publisher: table stream to the EventBridge bus and the hooks queue",
+            inline_policies={
+                "Publish": iam.PolicyDocument(
+                    statements=[
+                        iam.PolicyStatement(actions=STREAM_READ_ACTIONS, resources=[table.table_stream_arn]),
+                        iam.PolicyStatement(actions=STREAM_LIST_ACTIONS, resources=["*"]),
+                        iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus.event_bus_arn]),
+                        # The hooks.dispatch task, and the stream's on-failure destination (the event
+                        # source mapping sends with the function's role).
+                        iam.PolicyStatement(
+                            actions=["sqs:SendMessage"],
+                            resources=[background.queue_arn, self.dead_letters.queue_arn],
+                        ),
+                        iam.PolicyStatement(
+                            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                            resources=[self.log_group.log_group_arn],
+                        ),
+                        # X-Ray authorises trace uploads on "*" only.
+                        iam.PolicyStatement(
+                            actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]
+                        ),
+                    ]
+                )
+            },
+        )
+        self.alarms: list[cloudwatch.Alarm] = [
+            self.dead_letters.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic="Maximum"
+            ).create_alarm(
+                self,
+                "PublisherDeadLettersAlarm",
+                alarm_description="The events publisher gave up on stream records: each message in "
+                f"{prefix}-events-publisher-dlq names a shard and sequence range (readable in the stream "
+                "for 24 hours; the events stay in the table until their TTL): republish them",
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        ]
+
+    def environment(self) -> dict[str, str]:
+        return {"CIRRUS_EVENT_BUS_NAME": self.bus.event_bus_name}
+
+    def wire(self, api: Chalice, *, timeout: int) -> CfnResource:
+        """Point Chalice's publisher at the table's stream, filtered to event inserts, with partial
+        batch responses, bisection, bounded retries and an on-failure queue; run it under the
+        publisher's role, log to a group that expires, and alarm on lag and errors."""
+        function: CfnResource = api.get_resource(PUBLISHER)
+        source = f"Events.{PUBLISHER_EVENT_SOURCE}.Properties"
+        function.add_property_override(f"{source}.Stream", self.table_stream_arn)
+        function.add_property_override(f"{source}.StartingPosition", "TRIM_HORIZON")
+        function.add_property_override(f"{source}.FunctionResponseTypes", ["ReportBatchItemFailures"])
+        function.add_property_override(f"{source}.BisectBatchOnFunctionError", True)
+        function.add_property_override(f"{source}.MaximumRetryAttempts", MAX_RETRY_ATTEMPTS)
+        function.add_property_override(
+            f"{source}.MaximumRecordAgeInSeconds", int(MAX_RECORD_AGE.to_seconds())
+        )
+        function.add_property_override(
+            f"{source}.FilterCriteria", {"Filters": [{"Pattern": json.dumps(STREAM_FILTER)}]}
+        )
+        function.add_property_override(
+            f"{source}.DestinationConfig",
+            {"OnFailure": {"Type": "SQS", "Destination": self.dead_letters.queue_arn}},
+        )
+        function.add_property_override("Role", self.role.role_arn)
+        function.add_property_override("Timeout", timeout)
+        function.add_property_override("LoggingConfig.LogGroup", self.log_group.log_group_name)
+        self.alarms += self._function_alarms(function.ref)
+        return function
+
+    def _function_alarms(self, function_name: str) -> list[cloudwatch.Alarm]:
+        def metric(name: str, statistic: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace="AWS/Lambda",
+                metric_name=name,
+                dimensions_map={"FunctionName": function_name},
+                statistic=statistic,
+                period=Duration.minutes(5),
+            )
+
+        common: dict[str, Any] = {
+            "comparison_operator": cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            "evaluation_periods": 1,
+            "treat_missing_data": cloudwatch.TreatMissingData.NOT_BREACHING,
+        }
+        return [
+            metric("IteratorAge", "Maximum").create_alarm(
+                self,
+                "PublisherIteratorAgeAlarm",
+                alarm_description="The events publisher lags the table's stream by more than "
+                f"{ITERATOR_AGE_ALARM.to_human_string()}: events reach the bus and the hooks late",
+                threshold=ITERATOR_AGE_ALARM.to_milliseconds(),  # IteratorAge is in milliseconds
+                **common,
+            ),
+            metric("Errors", "Sum").create_alarm(
+                self,
+                "PublisherErrorsAlarm",
+                alarm_description="The events publisher failed (a batch is retried, then bisected; "
+                "records still failing then are reported to the publisher's dead-letter queue)",
+                threshold=0,
+                **common,
+            ),
+        ]
