@@ -125,7 +125,7 @@ def _synth(workdir: Path, **settings: Any) -> Synth:
             stack = CirrusStack(
                 app, "cirrus-test", settings=StackSettings(stage="test", source_dir=source, **settings)
             )
-            template = Template.from_stack(stack).to_json()
+            template = dict(Template.from_stack(stack).to_json())
             path = Path(app.synth().get_stack_by_name(stack.stack_name).template_full_path)
     finally:
         # Chalice's packager copies the stage's environment variables (CDK tokens) into os.environ.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import CfnResource, Duration, IResolvable
+from aws_cdk import CfnResource, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -25,6 +25,7 @@ from constructs import Construct
 from chalicelib.workflows.publisher import SOURCE
 from chalicelib.workflows.registry import BACKGROUND_QUEUE
 from cirrus_infra.queues import DLQ_RETENTION, WorkQueues, secure_queue
+from cirrus_infra.workers import rewrite_statements
 
 # The SAM logical ids of `@app.on_dynamodb_record(name="events_publisher")` and its event source, as
 # Chalice CamelCases them.
@@ -62,16 +63,7 @@ def _is_stream_statement(statement: dict[str, Any]) -> bool:
 def drop_stream_statements(role: iam.CfnRole) -> None:
     """Chalice lets its shared role read every stream (`"Resource": "*"`) once the app has a stream
     handler; the publisher runs under its own role, so the shared one needs none of it."""
-    if not isinstance(role.policies, list):
-        raise TypeError(f"expected {role.node.path}'s inline policies as a list, got {role.policies!r}")
-    policies: list[iam.CfnRole.PolicyProperty | IResolvable] = []
-    for policy in role.policies:
-        if not isinstance(policy, iam.CfnRole.PolicyProperty) or not isinstance(policy.policy_document, dict):
-            raise TypeError(f"expected an inline policy document in {role.node.path}, got {policy!r}")
-        document = dict(policy.policy_document)
-        document["Statement"] = [s for s in document.get("Statement", []) if not _is_stream_statement(s)]
-        policies.append(iam.CfnRole.PolicyProperty(policy_document=document, policy_name=policy.policy_name))
-    role.policies = policies
+    rewrite_statements(role, lambda statement: None if _is_stream_statement(statement) else statement)
 
 
 class EventPublishing(Construct):

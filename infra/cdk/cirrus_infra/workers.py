@@ -7,9 +7,10 @@ ReportBatchItemFailures, which the consumer's partial batch responses need: both
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from aws_cdk import CfnResource
+from aws_cdk import CfnResource, IResolvable
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from chalice.cdk import Chalice
@@ -51,17 +52,29 @@ def _actions(statement: dict[str, Any]) -> list[str]:
     return [actions] if isinstance(actions, str) else list(actions)
 
 
+def rewrite_statements(role: iam.CfnRole, rewrite: Callable[[dict[str, Any]], dict[str, Any] | None]) -> None:
+    """Pass every statement of the role's inline policies (Chalice writes them as plain documents)
+    through `rewrite`; a statement it maps to None is dropped."""
+    if not isinstance(role.policies, list):
+        raise TypeError(f"expected {role.node.path}'s inline policies as a list, got {role.policies!r}")
+    policies: list[iam.CfnRole.PolicyProperty | IResolvable] = []
+    for policy in role.policies:
+        if not isinstance(policy, iam.CfnRole.PolicyProperty) or not isinstance(policy.policy_document, dict):
+            raise TypeError(f"expected an inline policy document in {role.node.path}, got {policy!r}")
+        document = dict(policy.policy_document)
+        rewritten = (rewrite(statement) for statement in document.get("Statement", []))
+        document["Statement"] = [statement for statement in rewritten if statement is not None]
+        policies.append(iam.CfnRole.PolicyProperty(policy_document=document, policy_name=policy.policy_name))
+    role.policies = policies
+
+
 def scope_consumer_policy(role: iam.CfnRole, queue_arns: list[str]) -> None:
     """Chalice's role may receive and delete messages on any queue (`"Resource": "*"`) once the app has
     an SQS consumer: narrow those statements to the stack's queues."""
-    policies = []
-    for policy in role.policies or []:
-        document = dict(policy.policy_document)
-        statements = []
-        for statement in document.get("Statement", []):
-            if any(action.startswith("sqs:") for action in _actions(statement)):
-                statement = {**statement, "Resource": queue_arns}
-            statements.append(statement)
-        document["Statement"] = statements
-        policies.append(iam.CfnRole.PolicyProperty(policy_document=document, policy_name=policy.policy_name))
-    role.policies = policies
+
+    def scope(statement: dict[str, Any]) -> dict[str, Any]:
+        if any(action.startswith("sqs:") for action in _actions(statement)):
+            return {**statement, "Resource": queue_arns}
+        return statement
+
+    rewrite_statements(role, scope)
