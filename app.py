@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice.app import Chalice
 
-from chalicelib.api import auth, customers, events, invitations, projects, roles, root, teams, users
+from chalicelib.api import auth, customers, events, hooks, invitations, projects, roles, root, teams, users
 from chalicelib.api.middleware import drf_shapes
 
 # Logs go through powertools (chalicelib/observability.py); Chalice would add a second, plain handler.
@@ -22,6 +22,7 @@ for blueprint in (
     roles.bp,
     invitations.bp,
     events.bp,
+    hooks.bp,
 ):
     app.register_blueprint(blueprint)
 

@@ -14,7 +14,7 @@ from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import NotFound, PermissionDenied, ValidationError
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.users import User
-from chalicelib.services import memberships
+from chalicelib.services import hooks, memberships
 from chalicelib.services.paging import Ordering, PageRequest
 from chalicelib.store import counters, grants, pages, tokens
 from chalicelib.store import users as store
@@ -159,6 +159,7 @@ def delete_user(ctx: EventContext, user_id: str) -> None:
     memberships.revoke_all(ctx, grants.for_user(user.id))  # their roles end with them
     uow = UnitOfWork()
     store.remove(uow, user)
+    hooks.remove_user_hooks(uow, user.id)  # their hooks go with them
     uow.record(domain.event(user, events.DELETION, ctx))
     uow.commit()
     tokens.refresh_snapshots(replace(user, is_active=False))

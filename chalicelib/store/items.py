@@ -235,6 +235,35 @@ class InvitationItem(BaseItem, discriminator="invitation"):
     error_message = UnicodeAttribute(default="")
 
 
+class HookItem(BaseItem, discriminator="hook"):
+    """A user's web or email hook, in the user's partition (`USER#<u>` / `HOOK#<kind>#<h>`)."""
+
+    hook_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    created = UTCDateTimeAttribute()
+    modified = UTCDateTimeAttribute()
+    is_active = BooleanAttribute(default=True)
+    event_types = JSONAttribute(default=list)
+    event_groups = JSONAttribute(default=list)
+    destination_url = UnicodeAttribute(default="")
+    content_type = UnicodeAttribute(default="json")
+    email = UnicodeAttribute(default="")
+    secret = UnicodeAttribute(default="")
+    last_published = UTCDateTimeAttribute(null=True)
+    last_failure = UTCDateTimeAttribute(null=True)
+    last_error = UnicodeAttribute(default="")
+    failure_count = NumberAttribute(default=0)
+
+
+class HookSubscriptionItem(BaseItem, discriminator="hook_subscription"):
+    """An active hook's interest in one event type (pk `HOOKSUB#<event type>`, sk the hook id)."""
+
+    hook_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+
+
 ALL_MODELS: tuple[type[BaseItem], ...] = (
     BaseItem,
     CounterItem,
@@ -254,4 +283,6 @@ ALL_MODELS: tuple[type[BaseItem], ...] = (
     IdempotencyItem,
     CallbackItem,
     InvitationItem,
+    HookItem,
+    HookSubscriptionItem,
 )

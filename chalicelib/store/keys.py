@@ -167,3 +167,32 @@ INVITATIONS_EXPIRY = "INVITE"  # expiry_bucket kind of pending invitations (gsi2
 def invitation_sk(invitation_id: str) -> str:
     """In the customer's partition (`customer_pk`) of the invitation's scope."""
     return f"{INVITATION_PREFIX}{invitation_id}"
+
+
+# --- hooks ------------------------------------------------------------------------------------------
+HOOKS = "HOOKS"  # gsi1 partition of every hook, by `<kind>#<id>` (lookup by id, staff's lists)
+HOOK_PREFIX = "HOOK#"
+
+
+def hook_kind_prefix(kind: str) -> str:
+    """A user's hooks of one kind, in the user's partition (`user_pk`)."""
+    return f"{HOOK_PREFIX}{kind}#"
+
+
+def hook_sk(kind: str, hook_id: str) -> str:
+    return f"{hook_kind_prefix(kind)}{hook_id}"
+
+
+def hook_lookup_prefix(kind: str) -> str:
+    return f"{kind}#"
+
+
+def hook_lookup_sk(kind: str, hook_id: str) -> str:
+    """In gsi1 `HOOKS`: finds a hook (and its owner) from its kind and id."""
+    return f"{hook_lookup_prefix(kind)}{hook_id}"
+
+
+def hook_subscription_pk(event_type: str) -> str:
+    """The active hooks that want one event type (one item per hook, sort key: the hook id), so
+    dispatching an event is one Query however many users and hooks there are."""
+    return f"HOOKSUB#{event_type}"

@@ -71,6 +71,9 @@ BY_DESIGN: dict[tuple[str, str], tuple[int, str]] = {
 # Endpoints that name no object of any tenant and are left out, with the reason.
 EXCLUDED: dict[tuple[str, str], str] = {
     ("POST", "/api-auth/logout"): "acts only on the caller's own token (and would end the probe's session)",
+    ("POST", "/api/hooks-web"): "a hook is its creator's own and names no tenant's object; what it delivers "
+    "is filtered by its owner's visibility (tests/integration/test_hook_delivery.py)",
+    ("POST", "/api/hooks-email"): "likewise: the caller's own hook",
 }
 
 
@@ -214,6 +217,22 @@ def _invitation(w: World, customer: dict[str, Any], made: dict[str, str]) -> str
     return made[key]
 
 
+def _hook(w: World, owner: Account, collection: str, made: dict[str, str]) -> str:
+    """A web or email hook of `owner` (b_user for B, a_owner for A), made once."""
+    if collection not in made:
+        target = {
+            "hooks-web": {"destination_url": "https://receiver.example/"},
+            "hooks-email": {"email": "hooks@example.org"},
+        }
+        body = {**target[collection], "event_types": ["project_creation_succeeded"]}
+        reply = call(w.client, "POST", f"/api/{collection}/", owner, body)
+        assert reply.status == 201, (
+            f"the isolation matrix could not make a hook ({reply.status} {reply.json})"
+        )
+        made[collection] = reply.json["uuid"]
+    return made[collection]
+
+
 # Collection (the path's first segment after /api/) → B's object in it, and A's (for the controls).
 TARGETS: dict[str, Callable[[World], str]] = {
     "customers": lambda w: w.b["uuid"],
@@ -223,6 +242,8 @@ TARGETS: dict[str, Callable[[World], str]] = {
     "roles": lambda w: PROBED_ROLE.id,
     "user-invitations": lambda w: _invitation(w, w.b, w.extra),
     "events": lambda w: _first_event(w.b["uuid"]),
+    "hooks-web": lambda w: _hook(w, w.b_user, "hooks-web", w.extra),
+    "hooks-email": lambda w: _hook(w, w.b_user, "hooks-email", w.extra),
 }
 OWN: dict[str, Callable[[World], str]] = {
     "customers": lambda w: w.a["uuid"],
@@ -232,6 +253,8 @@ OWN: dict[str, Callable[[World], str]] = {
     "roles": lambda w: PROBED_ROLE.id,
     "user-invitations": lambda w: _invitation(w, w.a, w.own_extra),
     "events": lambda w: _first_event(w.a["uuid"]),
+    "hooks-web": lambda w: _hook(w, w.a_owner, "hooks-web", w.own_extra),
+    "hooks-email": lambda w: _hook(w, w.a_owner, "hooks-email", w.own_extra),
 }
 
 
@@ -303,6 +326,7 @@ def _plausible(name: str, annotation: Any, ep: Endpoint, w: World) -> Any:
         "password": lambda: "isolation-probe-pw-1",
         "permissions": lambda: ["PROJECT.UPDATE"],
         "content_type": lambda: "project",
+        "destination_url": lambda: "https://probe.a.example/hook",
     }
     if name in values:
         return values[name]()
@@ -427,6 +451,8 @@ def _probes(ep: Endpoint, w: World) -> list[str]:
         "name_exact": [B_NAME],
         "query": ["Tenant B"],
         "username": [B_USER_NAME],
+        "author_uuid": [w.b_user.id],
+        "author_username": [B_USER_NAME],
     }
     queries = [urlencode(base)]
     for name in fields:
