@@ -17,6 +17,7 @@ TASK_MODULES: tuple[str, ...] = (
     "chalicelib.workflows.maintenance",
     "chalicelib.workflows.steps",
     "chalicelib.workflows.invitations",
+    "chalicelib.workflows.hooks",
 )
 
 Handler = Callable[[dict[str, Any], EventContext], Any]

@@ -1,0 +1,153 @@
+"""Delivering published events to hooks.
+
+`dispatch(event)` (task `hooks.dispatch`, one per event, queued by the publisher) finds the active
+hooks that want the event's type (one Query of the subscription index), keeps those whose owner is
+active and may see the event now, and queues one `hooks.deliver` per hook.
+
+`deliver(...)` (task `hooks.deliver`) makes one try: a signed POST for a web hook, an email for an
+email hook, and records the outcome on the hook. A failed try queues the next one with exponential
+backoff (base * 2^(try-1) seconds, at most 900) until `hook_max_attempts`; after the last, the next
+try's envelope goes to the background queue's dead-letter queue, so redriving it makes one more
+try. Each try is its own message with its own idempotency key (`hook:<hook>:<event>:<try>`), and the
+task succeeds whatever the receiver said, so SQS never repeats a finished try: a redelivered message
+of a try that already ran posts nothing. Receivers still dedupe by `X-Cirrus-Event-Uuid`, since a
+worker that dies between the POST and its bookkeeping makes SQS run that try again.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib import mail, observability, webhooks
+from chalicelib.config import get_settings
+from chalicelib.domain import hooks as domain
+from chalicelib.domain.clock import utcnow
+from chalicelib.domain.hooks import Hook, HookKind
+from chalicelib.services import access as access_service
+from chalicelib.store import hooks as store
+from chalicelib.store import users as user_store
+
+DISPATCH_TASK = "hooks.dispatch"
+DELIVER_TASK = "hooks.deliver"
+DELIVERED, FAILED, SKIPPED = "delivered", "failed", "skipped"
+
+
+def delivery_key(hook_id: str, event_id: str, attempt: int) -> str:
+    return f"hook:{hook_id}:{event_id}:{attempt}"
+
+
+# --- dispatch --------------------------------------------------------------------------------------
+def dispatch(document: Mapping[str, Any]) -> int:
+    """Queue a delivery to every hook that should get this event; returns how many were queued.
+
+    Runs in a copy of the context with a fresh per-request memo, so the owners' rights are read now
+    and nothing memoised here outlives the event."""
+    return contextvars.copy_context().run(_dispatch, document)
+
+
+def _dispatch(document: Mapping[str, Any]) -> int:
+    from chalicelib.workflows.queues import enqueue
+
+    access_service.begin_request()
+    subscriptions = store.subscribers(str(document["event_type"]))
+    if not subscriptions:
+        return 0
+    owners = user_store.get_many([s.user_id for s in subscriptions])
+    scopes = [(str(t), str(i)) for t, i in document.get("scopes") or []]
+    customer_id = document.get("customer_uuid")
+    queued = 0
+    for sub in subscriptions:
+        owner = owners.get(sub.user_id)
+        if owner is None or not owner.is_active:
+            continue
+        if not access_service.access(owner.principal()).sees_event(scopes, customer_id):
+            continue
+        payload = {
+            "kind": sub.kind.value,
+            "user_uuid": sub.user_id,
+            "hook_uuid": sub.hook_id,
+            "event": dict(document),
+            "try": 1,
+        }
+        enqueue(DELIVER_TASK, payload, idempotency_key=delivery_key(sub.hook_id, str(document["uuid"]), 1))
+        queued += 1
+    observability.logger().info(
+        "hooks dispatched",
+        extra={"event_uuid": document["uuid"], "subscribed": len(subscriptions), "queued": queued},
+    )
+    return queued
+
+
+# --- one try ---------------------------------------------------------------------------------------
+def deliver(payload: Mapping[str, Any]) -> str:
+    """Make try `payload["try"]` of one delivery; returns delivered, failed or skipped."""
+    document = payload["event"]
+    attempt = int(payload.get("try", 1))
+    hook = store.get(str(payload["user_uuid"]), HookKind(payload["kind"]), str(payload["hook_uuid"]))
+    if hook is None or not hook.wants(str(document["event_type"])):
+        observability.logger().info(
+            "hook delivery skipped", extra={"hook": payload["hook_uuid"], "event_uuid": document["uuid"]}
+        )
+        return SKIPPED
+    error = _send(hook, document)
+    now = utcnow()
+    if error is None:
+        _bookkeep(store.record_success, hook, now)
+        return DELIVERED
+    _bookkeep(store.record_failure, hook, now, domain.short_error(error))
+    _schedule_next(hook, payload, attempt, error)
+    return FAILED
+
+
+def _send(hook: Hook, document: Mapping[str, Any]) -> str | None:
+    """One try; None on success, else why it failed."""
+    if hook.kind is HookKind.EMAIL:
+        subject, body = domain.email_message(document)
+        try:
+            mail.send_email(hook.email, subject, body)
+        except Exception as exc:  # any mailer failure is this try's failure, recorded on the hook
+            return f"{type(exc).__name__}: {exc}"
+        return None
+    settings = get_settings()
+    raw, media_type = domain.encode(hook.content_type, domain.payload(document))
+    timestamp = int(utcnow().timestamp())
+    headers = {
+        "Content-Type": media_type,
+        "User-Agent": f"Cirrus-Hooks/{settings.version}",
+        domain.SIGNATURE_HEADER: domain.signature(hook.secret, timestamp, raw),
+        domain.EVENT_UUID_HEADER: str(document["uuid"]),
+    }
+    return webhooks.post(hook.destination_url, raw, headers, settings.hook_timeout_seconds)
+
+
+def _bookkeep(record: Any, *args: Any) -> None:
+    """The try happened; failing to note it must not make SQS repeat it (a second POST)."""
+    try:
+        record(*args)
+    except Exception:
+        observability.logger().exception("hook delivery not recorded", extra={"hook": args[0].id})
+
+
+def _schedule_next(hook: Hook, payload: Mapping[str, Any], attempt: int, error: str) -> None:
+    from chalicelib.workflows import queues
+    from chalicelib.workflows.aws import client
+    from chalicelib.workflows.registry import BACKGROUND_QUEUE
+
+    settings = get_settings()
+    event_id = str(payload["event"]["uuid"])
+    following = {**payload, "try": attempt + 1}
+    key = delivery_key(hook.id, event_id, attempt + 1)
+    if attempt < settings.hook_max_attempts:
+        delay = domain.retry_delay(attempt, settings.hook_retry_base_seconds)
+        queues.enqueue(DELIVER_TASK, following, idempotency_key=key, delay_seconds=delay)
+        return
+    envelope = queues.envelope_for(DELIVER_TASK, following, idempotency_key=key)
+    client("sqs").send_message(
+        QueueUrl=queues.dead_letter_url(BACKGROUND_QUEUE), MessageBody=envelope.model_dump_json()
+    )
+    observability.logger().error(
+        "hook delivery gave up; its next try is in the dead-letter queue",
+        extra={"hook": hook.id, "event_uuid": event_id, "tries": attempt, "error": error},
+    )
