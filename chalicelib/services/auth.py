@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from chalicelib.config import get_settings
 from chalicelib.domain import events
 from chalicelib.domain import tokens as domain
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
-from chalicelib.domain.errors import AuthenticationFailed, LockedOut, PermissionDenied
+from chalicelib.domain.errors import AuthenticationFailed, Conflict, LockedOut, PermissionDenied
 from chalicelib.domain.users import check_password
 from chalicelib.store import tokens as store
 from chalicelib.store import users as user_store
@@ -34,16 +34,7 @@ def login(username: str, password: str, ctx: EventContext) -> str:
         raise LockedOut(LOCKED_OUT)
     user = user_store.get_by_username(username)
     if user is None or not user.is_active or not check_password(password, user.password_hash):
-        window = now + timedelta(seconds=settings.lockout_cooloff_seconds)
-        store.record_login_failure(username, ip, now, window)
-        _record(
-            events.make_event(
-                events.AUTH_LOGIN_FAILED_WITH_USERNAME,
-                f"User {username} failed to authenticate with username and password.",
-                ctx,
-                {"username": username},
-            )
-        )
+        _count_failure(username, ip, failures, now, ctx)
         raise AuthenticationFailed(INVALID_CREDENTIALS)
     key = domain.new_key()
     token = domain.Token(
@@ -60,6 +51,8 @@ def login(username: str, password: str, ctx: EventContext) -> str:
     )
     uow = UnitOfWork()
     store.put(uow, token)
+    if failures is not None:
+        store.clear_login_failures(uow, username, ip)
     user_ctx = replace(ctx, principal=user.principal())
     uow.record(
         events.make_event(
@@ -70,15 +63,35 @@ def login(username: str, password: str, ctx: EventContext) -> str:
         )
     )
     uow.commit()
-    if failures is not None:
-        store.clear_login_failures(username, ip)
     return key
 
 
-def _record(event: events.Event) -> None:
-    uow = UnitOfWork()
-    uow.record(event)
-    uow.commit()
+_COUNT_ATTEMPTS = 3
+
+
+def _count_failure(
+    username: str, ip: str, failures: domain.LoginFailures | None, now: datetime, ctx: EventContext
+) -> None:
+    """Count a failed login and log it in one transaction (no count without its event, nor an event
+    without its count). A failure racing another one for the same window counts again on a fresh read."""
+    window = now + timedelta(seconds=get_settings().lockout_cooloff_seconds)
+    event = events.make_event(
+        events.AUTH_LOGIN_FAILED_WITH_USERNAME,
+        f"User {username} failed to authenticate with username and password.",
+        ctx,
+        {"username": username},
+    )
+    for attempt in range(_COUNT_ATTEMPTS):
+        uow = UnitOfWork()
+        store.count_login_failure(uow, username, ip, failures, now, window)
+        uow.record(event)
+        try:
+            uow.commit()
+            return
+        except Conflict:
+            if attempt == _COUNT_ATTEMPTS - 1:
+                raise
+            failures = store.login_failures(username, ip)
 
 
 @dataclass(frozen=True)

@@ -170,30 +170,44 @@ def login_failures(username: str, ip_address: str) -> LoginFailures | None:
     return LoginFailures(count=int(item.failures), window_ends=item.window_ends)
 
 
-def record_login_failure(username: str, ip_address: str, now: datetime, window_ends: datetime) -> None:
-    """Count one failure; a window that has ended starts afresh."""
-    key = LoginFailuresItem(pk=keys.login_failures_pk(username, ip_address), sk=keys.META)
-    try:
-        key.update(
-            actions=[LoginFailuresItem.failures.add(1)],
+def count_login_failure(
+    uow: UnitOfWork,
+    username: str,
+    ip_address: str,
+    known: LoginFailures | None,
+    now: datetime,
+    window_ends: datetime,
+) -> None:
+    """Count one failure in `uow` (beside its audit event): one more in the window `known` read as
+    live, or a new window from now. If the window changed since it was read (it ended, or another
+    failure opened one) the commit raises Conflict and the caller counts again on a fresh read."""
+    pk = keys.login_failures_pk(username, ip_address)
+    if known is not None and known.window_ends > now:
+        uow.update(
+            LoginFailuresItem(pk=pk, sk=keys.META),
+            [LoginFailuresItem.failures.add(1)],
             condition=LoginFailuresItem.window_ends > now,
-            add_version_condition=False,
         )
-    except UpdateError as exc:
-        if not _lost_condition(exc):
-            raise
-        LoginFailuresItem(
-            pk=key.pk,
-            sk=keys.META,
-            failures=1,
-            window_ends=window_ends,
-            expires_at=window_ends,
-            gsi2pk=_bucket(LOGIN_FAILURES, window_ends),
-            gsi2sk=key.pk,
-        ).save()
-
-
-def clear_login_failures(username: str, ip_address: str) -> None:
-    LoginFailuresItem(pk=keys.login_failures_pk(username, ip_address), sk=keys.META).delete(
-        add_version_condition=False
+        return
+    fresh = LoginFailuresItem(
+        pk=pk,
+        sk=keys.META,
+        failures=1,
+        window_ends=window_ends,
+        expires_at=window_ends,
+        gsi2pk=_bucket(LOGIN_FAILURES, window_ends),
+        gsi2sk=pk,
     )
+    uow.put(fresh, condition=LoginFailuresItem.pk.does_not_exist() | (LoginFailuresItem.window_ends <= now))
+
+
+def record_login_failure(username: str, ip_address: str, now: datetime, window_ends: datetime) -> None:
+    """Count one failure on its own (tools and tests; a login counts it with its event)."""
+    uow = UnitOfWork()
+    count_login_failure(uow, username, ip_address, login_failures(username, ip_address), now, window_ends)
+    uow.commit()
+
+
+def clear_login_failures(uow: UnitOfWork, username: str, ip_address: str) -> None:
+    """Forget the failures (a successful login), in `uow`."""
+    uow.delete(LoginFailuresItem(pk=keys.login_failures_pk(username, ip_address), sk=keys.META))
