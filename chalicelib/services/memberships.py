@@ -100,7 +100,13 @@ def _check_role_fits(role: Role, scope: Scope) -> None:
 
 # --- events --------------------------------------------------------------------------------------
 def _scope_fields(scope: Scope) -> dict[str, str]:
-    fields = {"structure_type": scope.type.value, "customer_uuid": scope.customer_id}
+    fields = {
+        "structure_type": scope.type.value,
+        "scope_type": scope.type.value,
+        "scope_uuid": scope.id,
+        "scope_name": scope.name,
+        "customer_uuid": scope.customer_id,
+    }
     if scope.type is ScopeType.CUSTOMER:
         fields["customer_name"] = scope.name
     else:
@@ -316,14 +322,16 @@ def _scope_of(grant: Grant) -> Scope:
     )
 
 
-def revoke_all(ctx: EventContext, grants: list[Grant]) -> int:
-    """Revoke each of `grants` (one transaction each, so members and quotas stay exact)."""
+def revoke_all(ctx: EventContext, grants: list[Grant], scope: Scope | None = None) -> int:
+    """Revoke each of `grants` (one transaction each, so members and quotas stay exact). `scope`:
+    the grants' scope when the caller knows it (a deleted project's: it can no longer be read)."""
     roles = access_service.all_roles()
     users = user_store.get_many([g.user_id for g in grants])
     revoked = 0
     for grant in grants:
         role = roles.get(grant.role_id) or Role(grant.role_id, grant.role_id, grant.scope_type)
-        revoke(ctx, grant, role, _scope_of(grant), users.get(grant.user_id))
+        known = scope if scope is not None and (scope.type, scope.id) == grant.scope_key else None
+        revoke(ctx, grant, role, known or _scope_of(grant), users.get(grant.user_id))
         revoked += 1
     return revoked
 

@@ -210,4 +210,5 @@ def delete_project(ctx: EventContext, project_id: str) -> None:
     uow.record(domain.event(project, events.DELETION, ctx))
     uow.commit()
     # Its team goes with it (each revocation moves the customer's user count and writes its event).
-    memberships.revoke_all(ctx, grants.for_scope(project.customer_id, ScopeType.PROJECT, project.id))
+    team = grants.for_scope(project.customer_id, ScopeType.PROJECT, project.id)
+    memberships.revoke_all(ctx, team, scope(project))
