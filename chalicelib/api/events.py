@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel, Field, RootModel
+from pydantic import BaseModel, Field, RootModel, field_validator
 
 from chalicelib.api.rest import (
     Call,
@@ -21,6 +21,7 @@ from chalicelib.api.rest import (
     render,
 )
 from chalicelib.domain.events import Event
+from chalicelib.domain.ids import parse_id
 from chalicelib.services import events as service
 
 bp = Blueprint(__name__)
@@ -42,6 +43,19 @@ class EventFilterQuery(QueryModel):
     created_from: float | None = Field(None, description="Unix seconds")
     created_to: float | None = Field(None, description="Unix seconds")
     message: str | None = None
+    customer_uuid: str | None = None
+    project_uuid: str | None = None
+    user_uuid: str | None = None
+
+    @field_validator("customer_uuid", "project_uuid", "user_uuid")
+    @classmethod
+    def _uuid(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = parse_id(value)
+        if parsed is None:
+            raise ValueError("Must be a valid UUID.")
+        return parsed
 
 
 class EventQuery(ListQuery, EventFilterQuery):
@@ -60,6 +74,10 @@ class EventGroupsOut(RootModel[dict[str, list[str]]]):
     pass
 
 
+class ScopeTypesOut(RootModel[list[str]]):
+    pass
+
+
 def _filters(q: EventFilterQuery, o: str | None) -> service.EventFilters:
     return service.EventFilters(
         event_types=tuple(q.event_type),
@@ -68,6 +86,9 @@ def _filters(q: EventFilterQuery, o: str | None) -> service.EventFilters:
         created_from=q.created_from,
         created_to=q.created_to,
         message=q.message,
+        customer_uuid=q.customer_uuid,
+        project_uuid=q.project_uuid,
+        user_uuid=q.user_uuid,
         newest_first=not (o or "-created").lstrip().startswith("created"),
     )
 
@@ -126,6 +147,19 @@ def count_events(call: Call) -> Any:
 )
 def event_groups(call: Call) -> Any:
     return service.event_groups()
+
+
+@endpoint(
+    bp,
+    "/api/events/scope_types",
+    "GET",
+    name="events_scope_types",
+    tag=TAG,
+    response=ScopeTypesOut,
+    summary="The kinds of object whose events `scope=` can select",
+)
+def scope_types(call: Call) -> Any:
+    return service.scope_types()
 
 
 @endpoint(

@@ -42,6 +42,9 @@ class EventFilters:
     created_from: float | None = None  # Unix seconds, inclusive
     created_to: float | None = None
     message: str | None = None
+    customer_uuid: str | None = None  # Waldur's shortcuts for a customer's / project's feed
+    project_uuid: str | None = None
+    user_uuid: str | None = None  # the actor
     newest_first: bool = True
 
     def wanted_types(self) -> frozenset[str] | None:
@@ -54,14 +57,35 @@ class EventFilters:
             wanted = grouped if wanted is None else wanted & grouped
         return wanted
 
+    def feed(self) -> tuple[str, str] | None:
+        """The one feed to read: `scope`, else the project's, else the customer's (None: all)."""
+        if self.scope is not None:
+            return scope_reference(self.scope)
+        if self.project_uuid is not None:
+            return ("project", self.project_uuid)
+        if self.customer_uuid is not None:
+            return ("customer", self.customer_uuid)
+        return None
+
     def predicate(self) -> Callable[[Event], bool] | None:
         types = self.wanted_types()
         needle = (self.message or "").lower() or None
-        if types is None and needle is None:
+        fields = {
+            name: value
+            for name, value in (
+                ("customer_uuid", self.customer_uuid),
+                ("project_uuid", self.project_uuid),
+                ("user_uuid", self.user_uuid),
+            )
+            if value is not None
+        }
+        if types is None and needle is None and not fields:
             return None
 
         def matches(event: Event) -> bool:
             if types is not None and event.event_type not in types:
+                return False
+            if any(event.context.get(name) != value for name, value in fields.items()):
                 return False
             return needle is None or needle in event.message.lower()
 
@@ -99,9 +123,8 @@ def _readable_feed(principal: Principal, scope_type: str, scope_id: str) -> bool
 
 def _listing(principal: Principal, filters: EventFilters) -> Listing | None:
     """What the caller may read of the log under these filters (None: nothing)."""
-    feed: tuple[str, str] | None = None
-    if filters.scope is not None:
-        feed = scope_reference(filters.scope)
+    feed = filters.feed()
+    if feed is not None:
         if not _readable_feed(principal, *feed):
             return None
     elif not principal.reads_everything:
@@ -131,6 +154,10 @@ def get_event(principal: Principal, event_id: str) -> Event:
     if not access_service.access(principal).sees_event(scopes, event.customer_id):
         raise NotFound("Event")
     return event
+
+
+def scope_types() -> list[str]:
+    return sorted(domain.SCOPE_TYPES)
 
 
 def event_groups() -> dict[str, list[str]]:

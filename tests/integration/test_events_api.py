@@ -136,18 +136,48 @@ def test_one_event_is_visible_through_any_feed_it_is_in(client, staff, alice, wo
 def test_event_type_repeats_and_feature_names_a_group(client, staff, world):
     grant(client, staff, world["apollo"], make_account("carol"), "PROJECT.MEMBER")
     q = scope(world["acme"])
-    assert set(
-        types(events(client, staff, q + "&event_type=role_granted&event_type=customer_creation_succeeded"))
-    ) == {
+    both = "&event_type=role_granted&event_type=customer_creation_succeeded"
+    assert set(types(events(client, staff, q + both))) == {"role_granted", "customer_creation_succeeded"}
+    assert types(events(client, staff, q + "&feature=projects")) == ["project_creation_succeeded"] * 2
+    assert types(events(client, staff, q + "&feature=projects&feature=permissions")) == [
         "role_granted",
-        "customer_creation_succeeded",
-    }
-    assert set(types(events(client, staff, q + "&feature=projects"))) == {
         "project_creation_succeeded",
+        "project_creation_succeeded",
+    ]
+    assert events(client, staff, q + "&feature=projects&event_type=role_granted") == []
+    assert call(client, "GET", "/api/events/count/" + q + "&feature=projects", staff).json == {"count": 2}
+
+
+def test_waldurs_uuid_filters_select_a_feed_or_narrow_it(client, staff, alice, world):
+    grant(client, staff, world["gemini"], alice, "PROJECT.ADMIN")
+    acme, gemini = world["acme"]["uuid"], world["gemini"]["uuid"]
+    assert len(events(client, staff, f"?customer_uuid={acme}")) == 4
+    assert types(events(client, staff, f"?project_uuid={gemini}")) == [
         "role_granted",
-    }
-    assert types(events(client, staff, q + "&feature=projects&event_type=role_granted")) == ["role_granted"]
-    assert call(client, "GET", "/api/events/count/" + q + "&feature=projects", staff).json == {"count": 3}
+        "project_creation_succeeded",
+    ]
+    # a dashed uuid is the same uuid; the actor filter narrows
+    dashed = f"{acme[:8]}-{acme[8:12]}-{acme[12:16]}-{acme[16:20]}-{acme[20:]}"
+    assert len(events(client, staff, f"?customer_uuid={dashed}&user_uuid={staff.id}")) == 4
+    assert events(client, staff, f"?customer_uuid={acme}&user_uuid={alice.id}") == []
+    # the same visibility rules as `scope`
+    assert types(events(client, alice, f"?project_uuid={gemini}")) == [
+        "role_granted",
+        "project_creation_succeeded",
+    ]
+    assert events(client, alice, f"?customer_uuid={acme}") == []
+    reply = call(client, "GET", "/api/events/?customer_uuid=nope", staff)
+    assert reply.status == 400 and "customer_uuid" in reply.json
+
+
+def test_scope_types(client, alice):
+    assert call(client, "GET", "/api/events/scope_types/", alice).json == [
+        "customer",
+        "offering",
+        "project",
+        "resource",
+        "user",
+    ]
 
 
 def test_created_range_and_message(client, staff, world):
@@ -174,7 +204,9 @@ def test_pages_carry_waldurs_headers(client, staff, world):
 
 def test_event_groups_list_every_group_with_its_types(client, staff, alice):
     groups = call(client, "GET", "/api/events/event_groups/", alice).json
-    assert {"customers", "projects", "users"} <= set(groups)
+    assert {"auth", "customers", "permissions", "projects", "users"} <= set(groups)
+    assert "role_granted" in groups["permissions"]
+    assert "auth_logged_in_with_username" in groups["auth"]
     assert "project_creation_succeeded" in groups["projects"]
     assert groups["users"] == sorted(groups["users"])
 
