@@ -449,6 +449,12 @@ def disable_and_describe_role(w: World, role: Any) -> Fields:
     return {"role_disabled": role_fields(changed), "role_definition_updated": role_fields(changed)}
 
 
+def enable_by_update(w: World, role: Any) -> Fields:
+    from chalicelib.services import roles
+
+    return {"role_enabled": role_fields(roles.update_role(w.ctx, role.id, {"is_active": True}))}
+
+
 def disable_role(w: World, role: Any) -> Fields:
     from chalicelib.services import roles
 
@@ -656,6 +662,7 @@ COMMANDS: dict[str, Command] = {
             setup=reviewer,
             label="disable and describe",
         ),
+        Case(enable_by_update, ("role_enabled",), setup=disabled_reviewer, label="enable"),
     ),
     f"{S}roles.set_active": emits(
         Case(disable_role, ("role_disabled",), setup=reviewer, label="disable"),
@@ -695,9 +702,7 @@ COMMANDS: dict[str, Command] = {
         Case(deliver_email, (), setup=invitation, actor=None, outside=MAIL_STATE),
     ),
     # hooks
-    f"{S}hooks.create_hook": no_event(
-        HOOK_ROWS["hook"], Case(add_hook, (), outside=HOOK_ROWS)
-    ),
+    f"{S}hooks.create_hook": no_event(HOOK_ROWS["hook"], Case(add_hook, (), outside=HOOK_ROWS)),
     f"{S}hooks.update_hook": no_event(
         HOOK_ROWS["hook"], Case(update_hook, (), setup=create_hook, outside=HOOK_ROWS)
     ),
