@@ -17,7 +17,7 @@ worker that dies between the POST and its bookkeeping makes SQS run that try aga
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalicelib import mail, observability, webhooks
@@ -25,13 +25,18 @@ from chalicelib.config import get_settings
 from chalicelib.domain import hooks as domain
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.hooks import Hook, HookKind
+from chalicelib.domain.rbac import Access, Grant
+from chalicelib.domain.users import User
 from chalicelib.services import access as access_service
+from chalicelib.store import grants as grant_store
 from chalicelib.store import hooks as store
 from chalicelib.store import users as user_store
 
 DISPATCH_TASK = "hooks.dispatch"
 DELIVER_TASK = "hooks.deliver"
 DELIVERED, FAILED, SKIPPED = "delivered", "failed", "skipped"
+# Scope types whose visibility rests only on grants in the event's customer (or on being the user).
+_TENANT_SCOPES = frozenset({"customer", "project", "user"})
 
 
 def delivery_key(hook_id: str, event_id: str, attempt: int) -> str:
@@ -55,14 +60,11 @@ def _dispatch(document: Mapping[str, Any]) -> int:
     if not subscriptions:
         return 0
     owners = user_store.get_many([s.user_id for s in subscriptions])
-    scopes = [(str(t), str(i)) for t, i in document.get("scopes") or []]
-    customer_id = document.get("customer_uuid")
+    sees = _visibility(document, [u for u in owners.values() if u.is_active])
     queued = 0
     for sub in subscriptions:
         owner = owners.get(sub.user_id)
-        if owner is None or not owner.is_active:
-            continue
-        if not access_service.access(owner.principal()).sees_event(scopes, customer_id):
+        if owner is None or not owner.is_active or not sees(owner):
             continue
         payload = {
             "kind": sub.kind.value,
@@ -78,6 +80,31 @@ def _dispatch(document: Mapping[str, Any]) -> int:
         extra={"event_uuid": document["uuid"], "subscribed": len(subscriptions), "queued": queued},
     )
     return queued
+
+
+def _visibility(document: Mapping[str, Any], owners: list[User]) -> Callable[[User], bool]:
+    """Whether each owner may see the event now (`Access.sees_event`, as `/api/events/` decides).
+
+    An event only about users needs no grants (a user's log is their own). An event of one tenant
+    whose scopes are its customer, its projects and users is decided by the grants in that customer
+    alone, so one Query of the customer's grants serves every owner (cost bounded by the tenant,
+    not by the subscribers). Any other event reads each non-staff owner's grants (one gsi1 Query
+    per owner)."""
+    scopes = [(str(t), str(i)) for t, i in document.get("scopes") or []]
+    customer_id = document.get("customer_uuid")
+    in_customer: dict[str, list[Grant]] = {}
+    if any(t != "user" for t, _ in scopes) and not all(o.is_staff or o.is_support for o in owners):
+        if customer_id is None or any(t not in _TENANT_SCOPES for t, _ in scopes):
+            return lambda owner: access_service.access(owner.principal()).sees_event(scopes, customer_id)
+        for grant in grant_store.for_customer(str(customer_id)):
+            in_customer.setdefault(grant.user_id, []).append(grant)
+    roles, now = (access_service.all_roles() if in_customer else {}), utcnow()
+
+    def sees(owner: User) -> bool:
+        rights = Access(owner.principal(), tuple(in_customer.get(owner.id, ())), roles, now)
+        return rights.sees_event(scopes, customer_id)
+
+    return sees
 
 
 # --- one try ---------------------------------------------------------------------------------------

@@ -372,6 +372,38 @@ def test_a_hook_fires_only_for_events_its_owner_may_see(client, staff, queued, r
     assert messages(idle_in) == []
 
 
+def test_an_event_about_a_user_reaches_that_users_hooks_and_staffs_only(client, staff, queued, receivers):
+    from chalicelib.workflows.publisher import event_document
+
+    alice, bob = make_account("alice"), make_account("bob")
+    alice_in, bob_in, staff_in = receivers(), receivers(), receivers()
+    for owner, receiver in ((alice, alice_in), (bob, bob_in), (staff, staff_in)):
+        web_hook(client, owner, receiver.url, event_types=["user_update_succeeded"])
+    assert call(client, "PATCH", f"/api/users/{alice.id}/", staff, {"full_name": "Alice A."}).status == 200
+    (event,) = [e for e in feed("user", alice.id) if e.event_type == "user_update_succeeded"]
+
+    dispatch(event_document(event))
+
+    assert [len(r.requests) for r in (alice_in, bob_in, staff_in)] == [1, 0, 1]
+    assert alice_in.requests[0].json["context"]["affected_user_uuid"] == alice.id
+
+
+def test_an_event_beyond_one_tenants_scopes_is_checked_owner_by_owner(client, staff, queued, receivers):
+    """Events naming an offering (the marketplace's) are decided by each owner's own grants."""
+    acme = create_customer(client, staff, "Acme")
+    bob, carol = make_account("bob"), make_account("carol")
+    give_role(client, staff, "customers", acme, bob, "CUSTOMER.OWNER")
+    bob_in, carol_in = receivers(), receivers()
+    web_hook(client, bob, bob_in.url)
+    web_hook(client, carol, carol_in.url)
+    document = published(create_project(client, staff, acme))
+    document["scopes"] = [["offering", "0" * 32], *document["scopes"]]
+
+    dispatch(document)
+
+    assert (len(bob_in.requests), len(carol_in.requests)) == (1, 0)
+
+
 def test_a_hook_stops_matching_when_its_owner_loses_sight_and_goes_with_the_owner(
     client, staff, queued, receivers
 ):
