@@ -75,7 +75,8 @@ def test_a_new_hook_names_types_or_groups_and_groups_are_expanded():
         creating=True,
     )
     assert both["event_groups"] == ("projects",)
-    assert both["event_types"] == tuple(sorted({*EVENT_GROUPS["projects"], "user_creation_succeeded"}))
+    wanted = {*EVENT_GROUPS["projects"], "role_granted", "user_creation_succeeded"}
+    assert both["event_types"] == tuple(sorted(wanted))
 
 
 def test_choices_are_drfs_multiple_choice_field():
@@ -114,3 +115,21 @@ def test_an_email_hook_mails_the_message_with_its_context():
     assert body.splitlines()[0] == subject
     assert "  project_name: Apollo" in body.splitlines()
     assert "Event type: project_creation_succeeded" in body
+
+
+def test_the_readmes_verification_snippet_accepts_cirrus_signatures_only():
+    import time
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    (snippet,) = [block for block in readme.split("```python\n")[1:] if "def verified(" in block]
+    namespace: dict = {}
+    exec(snippet.split("```")[0], namespace)  # the receiver's code, as the README prints it
+    body = b'{"event_type": "role_granted"}'
+    now = int(time.time())
+    header = hooks.signature("a-secret-of-16+chars", now, body)
+    assert namespace["verified"]("a-secret-of-16+chars", header, body)
+    assert not namespace["verified"]("a-secret-of-16+chars", header, body + b" ")
+    assert not namespace["verified"]("another-secret-16chars", header, body)
+    stale = hooks.signature("a-secret-of-16+chars", now - 3600, body)
+    assert not namespace["verified"]("a-secret-of-16+chars", stale, body)
