@@ -80,9 +80,13 @@ BASE_URL = "http://testserver"
 
 def build_world() -> World:
     """Needs the `aws` fixture's moto (and queues for invitations' mail)."""
-    from chalicelib.services import customers, projects
+    from chalicelib.services import access, customers, projects
     from tests.conftest import make_account
 
+    # The commands run as background work does, outside any request: drop the per-request memo an
+    # earlier test's HTTP request left in this thread (it would keep roles read before a change).
+    access._memo.set(None)
+    access._roles_memo.set(None)
     staff = make_account("staff", is_staff=True, full_name="Staff Person")
     alice = make_account("alice", full_name="Alice Example", email="alice@example.org")
     world = World(staff, alice, None, None)
