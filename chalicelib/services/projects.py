@@ -205,10 +205,18 @@ def delete_project(ctx: EventContext, project_id: str) -> None:
     project = get_visible(principal, project_id)
     access_service.access(principal).require(P.DELETE_PROJECT, scope(project))
     project.check_removable()
+    # Its team goes first (each revocation moves the customer's user count and writes its event), so
+    # a deletion cut short can run again while the project is still there to find; a grant added
+    # meanwhile is revoked after the deletion.
+    _revoke_team(ctx, project)
     uow = UnitOfWork()
     store.remove(uow, project, utcnow())
     uow.record(domain.event(project, events.DELETION, ctx))
     uow.commit()
-    # Its team goes with it (each revocation moves the customer's user count and writes its event).
+    _revoke_team(ctx, project)
+
+
+def _revoke_team(ctx: EventContext, project: Project) -> None:
     team = grants.for_scope(project.customer_id, ScopeType.PROJECT, project.id)
-    memberships.revoke_all(ctx, team, scope(project))
+    if team:
+        memberships.revoke_all(ctx, team, scope(project))

@@ -186,6 +186,30 @@ def test_a_crash_midway_through_a_multi_step_command_keeps_each_committed_step_w
     assert outbox_problems(written) == []
 
 
+def test_a_project_deletion_cut_short_after_its_team_was_revoked_completes_when_run_again(world, crash):
+    from chalicelib.domain.roles import ScopeType
+    from chalicelib.services import projects
+    from chalicelib.store import grants
+
+    world.grant(world.alice, "PROJECT.ADMIN", world.project_scope())
+    before = event_ids()
+
+    crash.arm(at=2)  # the team's revocation commits; the project's deletion dies
+    with pytest.raises(ProcessDied):
+        projects.delete_project(world.ctx, world.project.id)
+    crash.disarm()
+
+    assert [e.event_type for e in new_events(before)] == ["role_revoked"]
+    assert grants.for_scope(world.customer.id, ScopeType.PROJECT, world.project.id) == []
+    assert projects.get_visible(world.ctx.actor, world.project.id)  # still there to delete again
+    projects.delete_project(world.ctx, world.project.id)
+    written = new_events(before)
+    assert Counter(e.event_type for e in written) == Counter(
+        {"role_revoked": 1, "project_deletion_succeeded": 1}
+    )
+    assert outbox_problems(written) == []
+
+
 # --- DynamoDB refuses the transaction: no event ------------------------------------------------------
 def test_a_project_refused_by_a_full_quota_leaves_no_event(world):
     from chalicelib.services import projects
