@@ -539,7 +539,8 @@ def measure_all(world: World) -> list[Result]:
             ),
         ),
         measure(world, "GET /api/projects/<uuid>/", "retrieve", "GET", f"/api/projects/{project}/"),
-        measure(world, "GET /api/users/me/", "retrieve", "GET", "/api/users/me/"),
+        # `me` carries the `permissions` field: the caller's grants and the role definitions, 2 Queries.
+        measure(world, "GET /api/users/me/", "me", "GET", "/api/users/me/"),
         measure(world, "HEAD /api/projects/", "list", "HEAD", "/api/projects/", check=_count_is(n)),
     ]
     # Beyond the brief's list: filters and orderings that take the slow path (measured before the
@@ -615,7 +616,76 @@ def measure_all(world: World) -> list[Result]:
             lambda: {"name": f"Bench customer renamed {next(renames)}"},
         ),
     ]
-    return results + measure_callers(world) + extra_reads
+    return results + measure_callers(world) + extra_reads + measure_events(world)
+
+
+# --- the audit log ------------------------------------------------------------------------------
+def seed_events(world: World, n: int, customer: str) -> None:
+    """`n` events concerning `customer` (its feed and the staff index grow with n), written in the
+    items `UnitOfWork.record` writes (store.events.event_items), 25 to a BatchWriteItem."""
+    from chalicelib.domain.events import make_event
+    from chalicelib.store.events import event_items
+    from chalicelib.store.items import BaseItem
+
+    with BaseItem.batch_write() as batch:
+        for i in range(n):
+            event = make_event(
+                "customer_update_succeeded",
+                f"Customer Bench customer {i:05d} has been updated.",
+                world.ctx,
+                {"customer_uuid": customer, "customer_name": f"Bench customer {i:05d}"},
+                customer,
+            )
+            for item in event_items(event, 365):
+                batch.save(item)
+
+
+def measure_events(world: World) -> list[Result]:
+    """`/api/events/` over a customer whose feed holds as many events as the table has projects."""
+    from chalicelib.domain.roles import ScopeType
+
+    customer = world.customers[2]
+    seed_events(world, world.total, customer)
+    owner_id, owner = _sign_up(world, "bench-events-owner")
+    _grant(world, owner_id, ScopeType.CUSTOMER, customer, "CUSTOMER.OWNER")
+    scope = f"scope=http%3A%2F%2Fbench.local%2Fapi%2Fcustomers%2F{customer}%2F"
+    rows = [
+        measure(
+            world,
+            "GET /api/events/?scope=<customer>",
+            "events",
+            "GET",
+            f"/api/events/?{scope}",
+            check=_rows_are(PAGE_SIZE),
+        ),
+        measure(
+            owner,
+            "GET /api/events/?scope=<customer> (non-staff owner)",
+            "events",
+            "GET",
+            f"/api/events/?{scope}",
+            check=_rows_are(PAGE_SIZE),
+        ),
+        measure(world, "GET /api/events/ (staff, every event)", "events", "GET", "/api/events/"),
+        measure(
+            world,
+            "GET /api/events/<uuid>/",
+            "events",
+            "GET",
+            lambda: f"/api/events/{json.loads(request(world, 'GET', '/api/events/').body)[0]['uuid']}/",
+        ),
+        measure(
+            world, "GET /api/events/count/?scope=<customer>", "events", "GET", f"/api/events/count/?{scope}"
+        ),
+        measure(
+            world,
+            "GET /api/events/?scope=<customer>&event_type=<rare>",
+            "events",
+            "GET",
+            f"/api/events/?{scope}&event_type=role_granted",
+        ),
+    ]
+    return rows
 
 
 # --- a caller without staff rights ------------------------------------------------------------
@@ -809,7 +879,7 @@ def report(sizes: list[int], by_size: dict[int, list[Result]], info: dict[int, d
     failures: list[str] = []
     extra_failures: list[str] = []
     for i, first in enumerate(by_size[sizes[0]]):
-        sink = extra_failures if first.kind == "extra" else failures
+        sink = extra_failures if first.kind in ("extra", "events") else failures
         sink += problems(sizes, [by_size[n][i] for n in sizes])
     ok = not failures
     print(
