@@ -7,5 +7,12 @@ from chalicelib.store import table
 
 
 def ensure_ready() -> None:
-    """Bind the store to the current settings; cheap after the first call."""
+    """Bind the store to the current settings and load the extensions; cheap after the first call."""
     table.bind(get_settings())
+    _load_extensions()
+
+
+def _load_extensions() -> None:
+    """Contexts that plug into shared registries when imported (cached by the import system):
+    the marketplace catalog registers offerings as a scope of roles."""
+    import chalicelib.services.offerings  # noqa: F401

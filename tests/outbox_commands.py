@@ -593,6 +593,73 @@ def deliver_event(w: World, prepared: tuple[Any, dict[str, Any]]) -> None:
     assert hook_delivery.deliver(payload) == hook_delivery.DELIVERED
 
 
+# marketplace catalog ---------------------------------------------------------------------------------
+OFFERING_DATA = {
+    "name": "Compute",
+    "type": "Marketplace.Basic",
+    "components": [{"type": "cores", "name": "Cores", "billing_type": "limit"}],
+    "plans": [{"name": "Monthly", "unit": "month", "unit_price": "10"}],
+}
+
+
+def offering_fields(offering: Any) -> dict[str, str]:
+    return {
+        "offering_uuid": offering.id,
+        "offering_name": offering.name,
+        "customer_uuid": offering.customer_id,
+    }
+
+
+def an_offering(w: World) -> Any:
+    from chalicelib.services import offerings
+
+    return offerings.create_offering(w.ctx, w.customer.id, OFFERING_DATA)
+
+
+def create_offering(w: World, _: Any) -> Fields:
+    return {"marketplace_offering_created": {**offering_fields(an_offering(w)), "customer_name": "Acme"}}
+
+
+def activate_offering(w: World, offering: Any) -> Fields:
+    from chalicelib.services import offerings
+
+    return {
+        "marketplace_offering_updated": offering_fields(offerings.set_state(w.ctx, offering.id, "activate"))
+    }
+
+
+def update_offering(w: World, offering: Any) -> Fields:
+    from chalicelib.services import offerings
+
+    changed = offerings.update_offering(w.ctx, offering.id, "update_overview", {"description": "Fast"})
+    return {"marketplace_offering_updated": offering_fields(changed)}
+
+
+def create_component(w: World, offering: Any) -> Fields:
+    from chalicelib.services import offerings
+
+    offerings.create_component(w.ctx, offering.id, {"type": "ram", "name": "RAM", "billing_type": "usage"})
+    return {"marketplace_offering_component_created": {**offering_fields(offering), "component_type": "ram"}}
+
+
+def update_component(w: World, offering: Any) -> Fields:
+    from chalicelib.services import offerings
+
+    offerings.update_component(w.ctx, offering.id, offering.components[0].id, {"name": "CPU cores"})
+    return {
+        "marketplace_offering_component_updated": {**offering_fields(offering), "component_type": "cores"}
+    }
+
+
+def remove_component(w: World, offering: Any) -> Fields:
+    from chalicelib.services import offerings
+
+    offerings.remove_component(w.ctx, offering.id, offering.components[0].id)
+    return {
+        "marketplace_offering_component_deleted": {**offering_fields(offering), "component_type": "cores"}
+    }
+
+
 S = f"{SERVICES}."
 COMMANDS: dict[str, Command] = {
     # auth
@@ -720,6 +787,23 @@ COMMANDS: dict[str, Command] = {
     f"{S}hook_delivery.deliver": no_event(
         "sends one delivery and records its outcome on the hook (bookkeeping)",
         Case(deliver_event, (), setup=hook_and_event, actor=None, outside={"hook": "delivery health"}),
+    ),
+    # marketplace catalog
+    f"{S}offerings.create_offering": emits(Case(create_offering, ("marketplace_offering_created",))),
+    f"{S}offerings.set_state": emits(
+        Case(activate_offering, ("marketplace_offering_updated",), setup=an_offering)
+    ),
+    f"{S}offerings.update_offering": emits(
+        Case(update_offering, ("marketplace_offering_updated",), setup=an_offering)
+    ),
+    f"{S}offerings.create_component": emits(
+        Case(create_component, ("marketplace_offering_component_created",), setup=an_offering)
+    ),
+    f"{S}offerings.update_component": emits(
+        Case(update_component, ("marketplace_offering_component_updated",), setup=an_offering)
+    ),
+    f"{S}offerings.remove_component": emits(
+        Case(remove_component, ("marketplace_offering_component_deleted",), setup=an_offering)
     ),
     # scheduled housekeeping outside the services layer
     "chalicelib.workflows.maintenance.purge_expired_tokens": no_event(

@@ -125,6 +125,14 @@ EVENT_GROUPS: dict[str, tuple[str, ...]] = {
         "role_enabled",
         "role_disabled",
     ),
+    # Waldur's group of the marketplace catalog's events (offerings, their components and plans).
+    "providers": (
+        "marketplace_offering_created",
+        "marketplace_offering_updated",
+        "marketplace_offering_component_created",
+        "marketplace_offering_component_updated",
+        "marketplace_offering_component_deleted",
+    ),
 }
 
 

@@ -123,6 +123,16 @@ class Offering:
     backend_id: str = ""
     created: datetime | None = None
     version: int = 0
+    # Catalog details (added by the catalog; defaults keep older callers working).
+    paused_reason: str = ""
+    vendor_details: str = ""
+    getting_started: str = ""
+    integration_guide: str = ""
+    access_url: str = ""
+    privacy_policy_link: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    country: str = ""
 
     def component(self, component_type: str) -> Component | None:
         return next((c for c in self.components if c.type == component_type), None)

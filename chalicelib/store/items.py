@@ -264,6 +264,50 @@ class HookSubscriptionItem(BaseItem, discriminator="hook_subscription"):
     kind = UnicodeAttribute()
 
 
+class OfferingItem(BaseItem, discriminator="offering"):
+    """A marketplace offering, in its provider customer's partition, with its components and plans
+    embedded (an offering has a handful of each)."""
+
+    offering_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    offering_type = UnicodeAttribute()
+    state = UnicodeAttribute()
+    category_id = UnicodeAttribute(null=True)
+    created = UTCDateTimeAttribute()
+    shared = BooleanAttribute(default=True)
+    billable = BooleanAttribute(default=True)
+    components = JSONAttribute(default=list)
+    plans = JSONAttribute(default=list)
+    fields = JSONAttribute(default=dict)  # descriptions, options, plugin options, location, ...
+
+
+class PlanPointerItem(BaseItem, discriminator="plan_pointer"):
+    """Points from a plan's id (gsi1 `PLAN#<p>`) to the offering that holds it."""
+
+    plan_id = UnicodeAttribute()
+    offering_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+
+
+class ServiceProviderItem(BaseItem, discriminator="service_provider"):
+    """A customer's registration as a service provider (`CUST#<c>` / `PROVIDER`)."""
+
+    provider_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    created = UTCDateTimeAttribute()
+    fields = JSONAttribute(default=dict)
+
+
+class CategoryItem(BaseItem, discriminator="category"):
+    """A marketplace category (`CATEGORIES` / `CAT#<c>`)."""
+
+    category_id = UnicodeAttribute()
+    title = UnicodeAttribute()
+    created = UTCDateTimeAttribute()
+    fields = JSONAttribute(default=dict)
+
+
 ALL_MODELS: tuple[type[BaseItem], ...] = (
     BaseItem,
     CounterItem,
@@ -285,4 +329,8 @@ ALL_MODELS: tuple[type[BaseItem], ...] = (
     InvitationItem,
     HookItem,
     HookSubscriptionItem,
+    OfferingItem,
+    PlanPointerItem,
+    ServiceProviderItem,
+    CategoryItem,
 )

@@ -196,3 +196,48 @@ def hook_subscription_pk(event_type: str) -> str:
     """The active hooks that want one event type (one item per hook, sort key: the hook id), so
     dispatching an event is one Query however many users and hooks there are."""
     return f"HOOKSUB#{event_type}"
+
+
+# --- marketplace catalog ----------------------------------------------------------------------------
+OFFERING_PREFIX = "OFFER#"
+OFFERINGS = "OFFERINGS"  # gsi2 partition of every offering, by id (creation): the catalog's lists
+
+
+def offering_sk(offering_id: str) -> str:
+    """In the provider customer's partition (`customer_pk`)."""
+    return f"{OFFERING_PREFIX}{offering_id}"
+
+
+def offering_lookup(offering_id: str) -> str:
+    """gsi1 partition that finds an offering (and its provider) from its id alone."""
+    return f"{OFFERING_PREFIX}{offering_id}"
+
+
+PLAN_PREFIX = "PLAN#"
+
+
+def plan_sk(plan_id: str) -> str:
+    """A plan's pointer to its offering, in the provider customer's partition."""
+    return f"{PLAN_PREFIX}{plan_id}"
+
+
+def plan_lookup(plan_id: str) -> str:
+    """gsi1 partition that finds a plan's offering from the plan's id alone."""
+    return f"{PLAN_PREFIX}{plan_id}"
+
+
+SERVICE_PROVIDER = "PROVIDER"  # sort key of a customer's service provider record (one per customer)
+SERVICE_PROVIDERS = "PROVIDERS"  # gsi2 partition of every service provider, by id
+
+
+def service_provider_lookup(provider_id: str) -> str:
+    """gsi1 partition that finds a service provider (and its customer) from its id alone."""
+    return f"PROVIDER#{provider_id}"
+
+
+CATEGORIES = "CATEGORIES"  # partition of every marketplace category
+CATEGORY_PREFIX = "CAT#"
+
+
+def category_sk(category_id: str) -> str:
+    return f"{CATEGORY_PREFIX}{category_id}"

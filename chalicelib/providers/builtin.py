@@ -1,0 +1,57 @@
+"""The offering types Cirrus ships with.
+
+- `Marketplace.Basic`: a provider (or its agent) does the work by hand through the provider API:
+  orders wait in `pending-provider`, are approved, then set done.
+- `Marketplace.Slurm`: the same agent-driven flow (waldur-site-agent), with Slurm's usage
+  components cpu, gpu and ram.
+- `Cirrus.Demo`: a simulated provider that the platform runs itself (no review): its processors
+  (registered by the order workflow, `workflows/marketplace.py`) wait `delay_seconds` and fail
+  with probability `failure_rate`, both read from the offering's `plugin_options`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.domain.marketplace import BillingType
+from chalicelib.domain.offerings import ComponentTemplate
+from chalicelib.providers.registry import OfferingType, ProcessorKind
+
+BASIC = "Marketplace.Basic"
+SLURM = "Marketplace.Slurm"
+DEMO = "Cirrus.Demo"
+
+DEMO_DEFAULTS: Mapping[str, Any] = {"delay_seconds": 2, "failure_rate": 0.0}
+
+
+def _check_demo_options(options: Mapping[str, Any]) -> None:
+    """`delay_seconds`: a number of seconds from 0 to 900; `failure_rate`: from 0 to 1."""
+    delay = options.get("delay_seconds", DEMO_DEFAULTS["delay_seconds"])
+    rate = options.get("failure_rate", DEMO_DEFAULTS["failure_rate"])
+    for name, value, high in (("delay_seconds", delay, 900), ("failure_rate", rate, 1)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= high:
+            raise ValueError(f"{name} must be a number from 0 to {high}.")
+
+
+TYPES: tuple[OfferingType, ...] = (
+    OfferingType(name=BASIC, label="Basic (manual or agent-driven provider)"),
+    OfferingType(
+        name=SLURM,
+        label="SLURM allocation (waldur-site-agent)",
+        components=(
+            ComponentTemplate("cpu", "CPU", "hours", BillingType.USAGE),
+            ComponentTemplate("gpu", "GPU", "hours", BillingType.USAGE),
+            ComponentTemplate("ram", "RAM", "GB-hours", BillingType.USAGE),
+        ),
+    ),
+    OfferingType(
+        name=DEMO,
+        label="Cirrus demo provider (simulated, automatic)",
+        needs_provider_review=False,
+        automatic=True,
+        plugin_option_defaults=DEMO_DEFAULTS,
+        validate_plugin_options=_check_demo_options,
+        processor_kinds=frozenset({ProcessorKind.CREATE, ProcessorKind.UPDATE, ProcessorKind.TERMINATE}),
+    ),
+)

@@ -1,0 +1,82 @@
+"""Marketplace categories: global catalog headings, all in one small partition.
+
+- `CATEGORIES` / `CAT#<c>`: a category (lookup by id is a GetItem; the list is one Query).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.offerings import Category
+from chalicelib.store import keys
+from chalicelib.store.items import CategoryItem
+from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
+
+_DOC_FIELDS = (
+    "description",
+    "icon",
+    "default_vm_category",
+    "default_volume_category",
+    "default_tenant_category",
+    "group",
+)
+
+
+def from_item(item: CategoryItem) -> Category:
+    doc: dict[str, Any] = {k: v for k, v in (item.fields or {}).items() if k in _DOC_FIELDS}
+    return Category(
+        id=item.category_id,
+        title=item.title,
+        created=item.created,
+        version=int(item.version),
+        **doc,
+    )
+
+
+def _item(category: Category) -> CategoryItem:
+    return CategoryItem(
+        pk=keys.CATEGORIES,
+        sk=keys.category_sk(category.id),
+        category_id=category.id,
+        title=category.title,
+        created=category.created,
+        fields={name: getattr(category, name) for name in _DOC_FIELDS},
+        version=category.version,
+    )
+
+
+def get(category_id: str) -> Category | None:
+    try:
+        return from_item(CategoryItem.get(keys.CATEGORIES, keys.category_sk(category_id)))
+    except CategoryItem.DoesNotExist:
+        return None
+
+
+def get_many(category_ids: list[str]) -> dict[str, Category]:
+    wanted = [(keys.CATEGORIES, keys.category_sk(c)) for c in dict.fromkeys(category_ids)]
+    return {c.id: c for c in map(from_item, CategoryItem.batch_get(wanted))}
+
+
+def read_all() -> list[Category]:
+    """Every category, oldest first (one Query: categories are few)."""
+    found = CategoryItem.query(keys.CATEGORIES, CategoryItem.sk.startswith(keys.CATEGORY_PREFIX))
+    return [from_item(i) for i in found if isinstance(i, CategoryItem)]
+
+
+def add(uow: UnitOfWork, category: Category) -> None:
+    uow.put(_item(category), condition=CategoryItem.pk.does_not_exist())
+
+
+def save(uow: UnitOfWork, before: Category, after: Category) -> None:
+    from dataclasses import replace
+
+    uow.put(
+        _item(replace(after, version=before.version + 1)),
+        condition=CategoryItem.version == before.version,
+        on_conflict=Conflict(LOST_RACE),
+    )
+
+
+def remove(uow: UnitOfWork, category: Category) -> None:
+    uow.delete(_item(category), condition=CategoryItem.pk.exists(), on_conflict=Conflict(LOST_RACE))

@@ -1,0 +1,87 @@
+"""Service providers: one record per customer that sells in the marketplace.
+
+- `CUST#<c>` / `PROVIDER`: the record (a customer has at most one: the key guards it).
+- gsi1 `PROVIDER#<sp>` / `#META`: finds it from its own id.
+- gsi2 `PROVIDERS` / `<sp>`: every provider by creation (the list).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.offerings import ServiceProvider
+from chalicelib.store import keys
+from chalicelib.store.items import BaseItem, ServiceProviderItem
+from chalicelib.store.unit_of_work import UnitOfWork
+
+ALREADY = "service provider with this customer already exists."
+_DOC_FIELDS = ("description", "enable_notifications", "image")
+
+
+def from_item(item: ServiceProviderItem) -> ServiceProvider:
+    doc: dict[str, Any] = {k: v for k, v in (item.fields or {}).items() if k in _DOC_FIELDS}
+    return ServiceProvider(
+        id=item.provider_id,
+        customer_id=item.customer_id,
+        created=item.created,
+        version=int(item.version),
+        **doc,
+    )
+
+
+def _item(provider: ServiceProvider) -> ServiceProviderItem:
+    return ServiceProviderItem(
+        pk=keys.customer_pk(provider.customer_id),
+        sk=keys.SERVICE_PROVIDER,
+        gsi1pk=keys.service_provider_lookup(provider.id),
+        gsi1sk=keys.META,
+        gsi2pk=keys.SERVICE_PROVIDERS,
+        gsi2sk=provider.id,
+        provider_id=provider.id,
+        customer_id=provider.customer_id,
+        created=provider.created,
+        fields={name: getattr(provider, name) for name in _DOC_FIELDS},
+        version=provider.version,
+    )
+
+
+def for_customer(customer_id: str) -> ServiceProvider | None:
+    """The customer's provider record (one GetItem), or None."""
+    try:
+        item = ServiceProviderItem.get(
+            keys.customer_pk(customer_id), keys.SERVICE_PROVIDER, consistent_read=True
+        )
+    except ServiceProviderItem.DoesNotExist:
+        return None
+    return from_item(item)
+
+
+def for_customers(customer_ids: list[str]) -> dict[str, ServiceProvider]:
+    """Provider records of these customers, by customer id (one BatchGetItem per 100)."""
+    wanted = [(keys.customer_pk(c), keys.SERVICE_PROVIDER) for c in dict.fromkeys(customer_ids)]
+    return {p.customer_id: p for p in map(from_item, ServiceProviderItem.batch_get(wanted))}
+
+
+def get(provider_id: str) -> ServiceProvider | None:
+    """By the provider's own id (one gsi1 Query), or None."""
+    found = BaseItem.gsi1.query(keys.service_provider_lookup(provider_id), BaseItem.gsi1sk == keys.META)
+    for item in found:
+        if isinstance(item, ServiceProviderItem):
+            return from_item(item)
+    return None
+
+
+def read_all() -> list[ServiceProvider]:
+    """Every provider, oldest first (one Query of gsi2 `PROVIDERS`; a provider is a customer that
+    sells, so this grows with sellers, not with the table)."""
+    found = BaseItem.gsi2.query(keys.SERVICE_PROVIDERS)
+    return [from_item(i) for i in found if isinstance(i, ServiceProviderItem)]
+
+
+def add(uow: UnitOfWork, provider: ServiceProvider) -> None:
+    uow.put(
+        _item(provider),
+        condition=ServiceProviderItem.pk.does_not_exist(),
+        on_conflict=ValidationError({"customer": [ALREADY]}),
+    )
