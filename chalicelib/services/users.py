@@ -128,9 +128,12 @@ def update_user(ctx: EventContext, user_id: str, changes: Mapping[str, Any]) -> 
     uow = UnitOfWork()
     store.save_changes(uow, before, after)
     uow.record(domain.event(after, events.UPDATE, ctx))
+    auth_changed = any(getattr(after, f) != getattr(before, f) for f in domain.AUTH_FIELDS)
+    if auth_changed:
+        tokens.refresh_snapshots_in(uow, after)  # live tokens follow in the same transaction
     uow.commit()
-    if any(getattr(after, f) != getattr(before, f) for f in domain.AUTH_FIELDS):
-        tokens.refresh_snapshots(after)
+    if auth_changed:
+        tokens.refresh_snapshots(after)  # and any token signed in meanwhile
     return replace(after, version=before.version + 1)
 
 
@@ -160,6 +163,7 @@ def delete_user(ctx: EventContext, user_id: str) -> None:
     uow = UnitOfWork()
     store.remove(uow, user)
     hooks.remove_user_hooks(uow, user.id)  # their hooks go with them
+    tokens.refresh_snapshots_in(uow, replace(user, is_active=False))  # and their tokens
     uow.record(domain.event(user, events.DELETION, ctx))
     uow.commit()
     tokens.refresh_snapshots(replace(user, is_active=False))

@@ -7,6 +7,7 @@ Each token carries a snapshot of its user's auth fields; the user's tokens are f
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from pynamodb.exceptions import DeleteError
 
@@ -135,6 +136,40 @@ def user_token_hashes(user_id: str) -> list[str]:
     return [i.pk.removeprefix(keys.TOKEN_PREFIX) for i in items if isinstance(i, TokenItem)]
 
 
+def _snapshot_actions(user: User) -> list[Any]:
+    return [
+        TokenItem.username.set(user.username),
+        TokenItem.full_name.set(user.full_name),
+        TokenItem.is_staff.set(user.is_staff),
+        TokenItem.is_support.set(user.is_support),
+        TokenItem.is_active.set(user.is_active),
+        TokenItem.lifetime.set(user.token_lifetime)
+        if user.token_lifetime is not None
+        else TokenItem.lifetime.remove(),
+    ]
+
+
+# A user with more live tokens than this has them refreshed after the commit only.
+MAX_TOKENS_IN_TRANSACTION = 50
+
+
+def refresh_snapshots_in(uow: UnitOfWork, user: User) -> bool:
+    """Put the refresh of `user`'s live tokens (or their deletion, if the user is deactivated or
+    going) into the change's own transaction, so no crash can leave a token carrying rights the
+    user has lost. False (nothing added) when the user has too many tokens for one transaction;
+    `refresh_snapshots` after the commit then does it, and catches tokens made meanwhile anyway."""
+    hashes = user_token_hashes(user.id)
+    if len(hashes) > MAX_TOKENS_IN_TRANSACTION:
+        return False
+    for key_hash in hashes:
+        item = TokenItem(pk=keys.token_pk(key_hash), sk=keys.META)
+        if user.is_active:
+            uow.update(item, _snapshot_actions(user), condition=TokenItem.pk.exists())
+        else:
+            uow.delete(item)
+    return True
+
+
 def refresh_snapshots(user: User) -> None:
     """Bring every live token of `user` in line with the user (or drop them if deactivated)."""
     for key_hash in user_token_hashes(user.id):
@@ -143,16 +178,7 @@ def refresh_snapshots(user: User) -> None:
             continue
         try:
             TokenItem(pk=keys.token_pk(key_hash), sk=keys.META).update(
-                actions=[
-                    TokenItem.username.set(user.username),
-                    TokenItem.full_name.set(user.full_name),
-                    TokenItem.is_staff.set(user.is_staff),
-                    TokenItem.is_support.set(user.is_support),
-                    TokenItem.is_active.set(user.is_active),
-                    TokenItem.lifetime.set(user.token_lifetime)
-                    if user.token_lifetime is not None
-                    else TokenItem.lifetime.remove(),
-                ],
+                actions=_snapshot_actions(user),
                 condition=TokenItem.pk.exists(),
                 add_version_condition=False,
             )

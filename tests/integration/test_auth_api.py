@@ -123,3 +123,38 @@ def test_staff_can_impersonate_and_the_response_names_the_impersonator(client, s
 def test_non_staff_cannot_impersonate(client, alice, staff):
     reply = call(client, "GET", "/api/users/me/", alice, headers={"X-Impersonated-User-Uuid": staff.id})
     assert reply.status == 403
+
+
+class _Killed(BaseException):
+    """The process dying: not an Exception, so nothing on the way catches it."""
+
+
+@pytest.fixture
+def die_after_commit(monkeypatch):
+    """The process dies right after the change commits, before any after-commit work runs."""
+
+    def killed(user):
+        raise _Killed()
+
+    monkeypatch.setattr(token_store, "refresh_snapshots", killed)
+
+
+def test_a_deactivation_reaches_live_tokens_in_its_own_transaction(client, staff, alice, die_after_commit):
+    with pytest.raises(_Killed):
+        call(client, "PATCH", f"/api/users/{alice.id}/", staff, {"is_active": False})
+    assert call(client, "GET", "/api/users/me/", alice).status == 401
+
+
+def test_a_demotion_reaches_live_tokens_in_its_own_transaction(client, staff, die_after_commit):
+    boss = make_account("boss", is_staff=True)
+    with pytest.raises(_Killed):
+        call(client, "PATCH", f"/api/users/{boss.id}/", staff, {"is_staff": False})
+    assert call(client, "GET", "/api/users/me/", boss).json["is_staff"] is False
+    assert call(client, "GET", "/api/customers/", boss).json == []
+
+
+def test_a_deleted_users_tokens_go_in_the_deletions_transaction(client, staff, alice, die_after_commit):
+    with pytest.raises(_Killed):
+        call(client, "DELETE", f"/api/users/{alice.id}/", staff)
+    assert call(client, "GET", "/api/users/me/", alice).status == 401
+    assert token_store.user_token_hashes(alice.id) == []
