@@ -6,7 +6,21 @@ from typing import Any
 
 from chalice.app import Chalice
 
-from chalicelib.api import auth, customers, events, hooks, invitations, projects, roles, root, teams, users
+from chalicelib.api import (
+    auth,
+    customers,
+    events,
+    hooks,
+    invitations,
+    marketplace_offerings,
+    marketplace_plans,
+    marketplace_providers,
+    projects,
+    roles,
+    root,
+    teams,
+    users,
+)
 from chalicelib.api.middleware import drf_shapes
 
 # Logs go through powertools (chalicelib/observability.py); Chalice would add a second, plain handler.
@@ -23,6 +37,9 @@ for blueprint in (
     invitations.bp,
     events.bp,
     hooks.bp,
+    marketplace_providers.bp,
+    marketplace_offerings.bp,
+    marketplace_plans.bp,
 ):
     app.register_blueprint(blueprint)
 

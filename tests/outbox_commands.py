@@ -660,6 +660,81 @@ def remove_component(w: World, offering: Any) -> Fields:
     }
 
 
+def plan_of(w: World) -> Any:
+    offering = an_offering(w)
+    return offering.plans[0]
+
+
+def plan_fields(plan: Any) -> dict[str, str]:
+    return {"plan_uuid": plan.id, "plan_name": plan.name}
+
+
+def create_plan(w: World, offering: Any) -> Fields:
+    from chalicelib.services import plans
+
+    view = plans.create_plan(w.ctx, offering.id, {"name": "Yearly", "unit": "month", "unit_price": "100"})
+    return {"marketplace_plan_created": {**offering_fields(offering), **plan_fields(view.plan)}}
+
+
+def update_plan(w: World, plan: Any) -> Fields:
+    from chalicelib.services import plans
+
+    plans.update_plan(w.ctx, plan.id, {"description": "The usual"})
+    return {"marketplace_plan_updated": plan_fields(plan)}
+
+
+def update_prices(w: World, plan: Any) -> Fields:
+    from chalicelib.services import plans
+
+    plans.update_prices(w.ctx, plan.id, {"cores": "2.5"})
+    return {"marketplace_plan_updated": plan_fields(plan)}
+
+
+def update_quotas(w: World, plan: Any) -> Fields:
+    from chalicelib.services import plans
+
+    plans.update_quotas(w.ctx, plan.id, {"cores": 4})
+    return {"marketplace_plan_updated": plan_fields(plan)}
+
+
+def archive_plan(w: World, plan: Any) -> Fields:
+    from chalicelib.services import plans
+
+    plans.archive_plan(w.ctx, plan.id)
+    return {"marketplace_plan_archived": plan_fields(plan)}
+
+
+CATEGORY_ROWS = {"CATEGORIES/CAT": "a catalog heading (Waldur logs no category changes)"}
+
+
+def a_category(w: World) -> Any:
+    from chalicelib.services import categories
+
+    return categories.create_category(w.ctx, {"title": "Compute"})
+
+
+def create_category(w: World, _: Any) -> None:
+    a_category(w)
+
+
+def update_category(w: World, category: Any) -> None:
+    from chalicelib.services import categories
+
+    categories.update_category(w.ctx, category.id, {"title": "HPC"})
+
+
+def delete_category(w: World, category: Any) -> None:
+    from chalicelib.services import categories
+
+    categories.delete_category(w.ctx, category.id)
+
+
+def register_provider(w: World, _: Any) -> None:
+    from chalicelib.services import service_providers
+
+    service_providers.register(w.ctx, w.customer.id, {"description": "We sell"})
+
+
 S = f"{SERVICES}."
 COMMANDS: dict[str, Command] = {
     # auth
@@ -804,6 +879,24 @@ COMMANDS: dict[str, Command] = {
     ),
     f"{S}offerings.remove_component": emits(
         Case(remove_component, ("marketplace_offering_component_deleted",), setup=an_offering)
+    ),
+    f"{S}plans.create_plan": emits(Case(create_plan, ("marketplace_plan_created",), setup=an_offering)),
+    f"{S}plans.update_plan": emits(Case(update_plan, ("marketplace_plan_updated",), setup=plan_of)),
+    f"{S}plans.update_prices": emits(Case(update_prices, ("marketplace_plan_updated",), setup=plan_of)),
+    f"{S}plans.update_quotas": emits(Case(update_quotas, ("marketplace_plan_updated",), setup=plan_of)),
+    f"{S}plans.archive_plan": emits(Case(archive_plan, ("marketplace_plan_archived",), setup=plan_of)),
+    f"{S}categories.create_category": no_event(
+        CATEGORY_ROWS["CATEGORIES/CAT"], Case(create_category, (), outside=CATEGORY_ROWS)
+    ),
+    f"{S}categories.update_category": no_event(
+        CATEGORY_ROWS["CATEGORIES/CAT"], Case(update_category, (), setup=a_category, outside=CATEGORY_ROWS)
+    ),
+    f"{S}categories.delete_category": no_event(
+        CATEGORY_ROWS["CATEGORIES/CAT"], Case(delete_category, (), setup=a_category, outside=CATEGORY_ROWS)
+    ),
+    f"{S}service_providers.register": no_event(
+        "a customer's registration as a seller (Waldur logs none)",
+        Case(register_provider, (), outside={"CUST/PROVIDER": "the provider record"}),
     ),
     # scheduled housekeeping outside the services layer
     "chalicelib.workflows.maintenance.purge_expired_tokens": no_event(

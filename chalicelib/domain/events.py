@@ -132,6 +132,9 @@ EVENT_GROUPS: dict[str, tuple[str, ...]] = {
         "marketplace_offering_component_created",
         "marketplace_offering_component_updated",
         "marketplace_offering_component_deleted",
+        "marketplace_plan_created",
+        "marketplace_plan_updated",
+        "marketplace_plan_archived",
     ),
 }
 

@@ -49,6 +49,12 @@ PROBED_ROLE = SYSTEM_ROLES["PROJECT.MEMBER"]  # the object probed in `roles/`
 
 # Collections whose objects every signed-in user may read by design: (read status, write status, why).
 PUBLIC: dict[str, tuple[int, int, str]] = {
+    "marketplace-categories": (
+        200,
+        403,
+        "categories are the catalog's global headings: anybody reads them (anonymously too, as "
+        "Waldur's public catalog); only staff write them",
+    ),
     "roles": (
         200,
         403,
@@ -244,6 +250,10 @@ TARGETS: dict[str, Callable[[World], str]] = {
     "events": lambda w: _first_event(w.b["uuid"]),
     "hooks-web": lambda w: _hook(w, w.b_user, "hooks-web", w.extra),
     "hooks-email": lambda w: _hook(w, w.b_user, "hooks-email", w.extra),
+    "marketplace-categories": lambda w: _category(w),
+    "marketplace-provider-offerings": lambda w: _offering(w, w.b, w.extra),
+    "offerings": lambda w: _offering(w, w.b, w.extra),  # python-waldur-client's path for offering roles
+    "marketplace-plans": lambda w: _plan(w, w.b, w.extra),
 }
 OWN: dict[str, Callable[[World], str]] = {
     "customers": lambda w: w.a["uuid"],
@@ -255,7 +265,49 @@ OWN: dict[str, Callable[[World], str]] = {
     "events": lambda w: _first_event(w.a["uuid"]),
     "hooks-web": lambda w: _hook(w, w.a_owner, "hooks-web", w.own_extra),
     "hooks-email": lambda w: _hook(w, w.a_owner, "hooks-email", w.own_extra),
+    "marketplace-categories": lambda w: _category(w),
+    "marketplace-provider-offerings": lambda w: _offering(w, w.a, w.own_extra),
+    "offerings": lambda w: _offering(w, w.a, w.own_extra),
+    "marketplace-plans": lambda w: _plan(w, w.a, w.own_extra),
 }
+
+
+def _category(w: World) -> str:
+    """A catalog category made by staff once, shared by both tenants' offerings (global data: kept
+    out of `extra`, so its uuid is not taken for tenant B's)."""
+    key = "marketplace-categories"
+    if key not in w.own_extra:
+        reply = call(w.client, "POST", f"/api/{key}/", w.staff, {"title": "Isolation category"})
+        assert reply.status == 201, reply.json
+        w.own_extra[key] = reply.json["uuid"]
+    return w.own_extra[key]
+
+
+def _offering(w: World, customer: dict[str, Any], made: dict[str, str]) -> str:
+    """An Active shared offering of `customer` with one plan, made by staff once; its plan is
+    `made["marketplace-plans"]`."""
+    key = "marketplace-provider-offerings"
+    if key not in made:
+        body = {
+            "name": f"Offering of {customer['name']}",
+            "category": f"http://localhost/api/marketplace-categories/{_category(w)}/",
+            "customer": customer["url"],
+            "type": "Marketplace.Basic",
+            "components": [{"type": "cores", "name": "Cores", "billing_type": "limit"}],
+            "plans": [{"name": "Monthly", "unit": "month", "unit_price": "1"}],
+        }
+        reply = call(w.client, "POST", f"/api/{key}/", w.staff, body)
+        assert reply.status == 201, f"the isolation matrix could not make an offering: {reply.json}"
+        made[key] = reply.json["uuid"]
+        made["marketplace-plans"] = reply.json["plans"][0]["uuid"]
+        activated = call(w.client, "POST", f"/api/{key}/{made[key]}/activate/", w.staff)
+        assert activated.status == 200, activated.json
+    return made[key]
+
+
+def _plan(w: World, customer: dict[str, Any], made: dict[str, str]) -> str:
+    _offering(w, customer, made)
+    return made["marketplace-plans"]
 
 
 def _first_event(customer_id: str) -> str:
@@ -327,10 +379,15 @@ def _plausible(name: str, annotation: Any, ep: Endpoint, w: World) -> Any:
         "permissions": lambda: ["PROJECT.UPDATE"],
         "content_type": lambda: "project",
         "destination_url": lambda: "https://probe.a.example/hook",
+        "category": lambda: f"http://localhost/api/marketplace-categories/{_category(w)}/",
+        "offering": lambda: (
+            f"http://localhost/api/marketplace-provider-offerings/{_offering(w, w.b, w.extra)}/"
+        ),
+        "billing_type": lambda: "usage",
     }
     if name in values:
         return values[name]()
-    fallback = {str: "probe", bool: False, int: 1, list: []}
+    fallback: dict[Any, Any] = {str: "probe", bool: False, int: 1, list: [], dict: {}}
     origin = typing.get_origin(annotation) or annotation
     if origin in fallback:
         return fallback[origin]

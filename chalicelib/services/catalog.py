@@ -1,0 +1,206 @@
+"""Catalog reads: the provider's view of offerings (`marketplace-provider-offerings/`) and the public
+catalog (`marketplace-public-offerings/`, with its plans).
+
+- Provider view: staff and support see every offering; anybody else the offerings of customers
+  where they hold a customer role and those they hold an offering role on (services/offerings.py
+  `manages`). Waldur lists every offering to every signed-in user here; Cirrus keeps drafts and
+  other providers' settings to their provider (another provider's offering is a 404, as across
+  tenants everywhere) and shows the rest through the public catalog.
+- Public catalog, anonymous allowed: shared offerings that are Active or Paused; a signed-in caller
+  also sees the Active and Paused offerings, shared or not, of providers they manage (staff: all).
+  Paused ones show (Waldur does) though new orders for them are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.domain import offerings as domain
+from chalicelib.domain.context import Principal
+from chalicelib.domain.customers import Customer
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.ids import parse_id
+from chalicelib.domain.marketplace import Offering, OfferingState, Plan
+from chalicelib.domain.offerings import Category
+from chalicelib.domain.rbac import Access
+from chalicelib.domain.roles import ScopeType
+from chalicelib.services import access as access_service
+from chalicelib.services import offerings
+from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.store import categories as category_store
+from chalicelib.store import customers as customer_store
+from chalicelib.store import offerings as store
+from chalicelib.store.pages import Page
+
+
+@dataclass(frozen=True)
+class OfferingView:
+    """An offering with what its rendering names: its provider customer and its category."""
+
+    offering: Offering
+    customer: Customer | None
+    category: Category | None
+
+
+def describe(found: list[Offering]) -> list[OfferingView]:
+    """Join offerings with their customers and categories (one BatchGetItem of each)."""
+    customers = {c.id: c for c in customer_store.get_many([o.customer_id for o in found])} if found else {}
+    wanted = [o.category_id for o in found if o.category_id]
+    categories = category_store.get_many(wanted) if wanted else {}
+    return [OfferingView(o, customers.get(o.customer_id), categories.get(o.category_id or "")) for o in found]
+
+
+@dataclass(frozen=True)
+class OfferingFilters:
+    """Waldur's OfferingFilter (the part Cirrus keeps)."""
+
+    name: str | None = None  # contains
+    name_exact: str | None = None
+    customer_id: str | None = None  # customer / customer_uuid
+    states: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    category_id: str | None = None
+    shared: bool | None = None
+    billable: bool | None = None
+    keyword: str | None = None  # name or description contains
+    description: str | None = None
+    uuids: tuple[str, ...] = ()
+
+    def any(self) -> bool:
+        return any(getattr(self, f) not in (None, ()) for f in self.__dataclass_fields__)
+
+    def matches(self, offering: Offering) -> bool:
+        return all(check(offering) for check in self._checks())
+
+    def _checks(self) -> list[Callable[[Offering], bool]]:
+        checks: list[Callable[[Offering], bool]] = []
+        if self.name is not None:
+            checks.append(_contains(self.name, lambda o: o.name))
+        if self.name_exact is not None:
+            checks.append(lambda o: o.name == self.name_exact)
+        if self.customer_id is not None:
+            checks.append(lambda o: o.customer_id == self.customer_id)
+        if self.states:
+            checks.append(lambda o: o.state.value in self.states)
+        if self.types:
+            checks.append(lambda o: o.type in self.types)
+        if self.category_id is not None:
+            checks.append(lambda o: o.category_id == self.category_id)
+        checks += self._flag_checks()
+        return checks
+
+    def _flag_checks(self) -> list[Callable[[Offering], bool]]:
+        checks: list[Callable[[Offering], bool]] = []
+        if self.shared is not None:
+            checks.append(lambda o: o.shared is self.shared)
+        if self.billable is not None:
+            checks.append(lambda o: o.billable is self.billable)
+        if self.keyword is not None:
+            checks.append(_contains(self.keyword, lambda o: f"{o.name}\n{o.description}"))
+        if self.description is not None:
+            checks.append(_contains(self.description, lambda o: o.description))
+        if self.uuids:
+            wanted = {parse_id(u) for u in self.uuids}
+            checks.append(lambda o: o.id in wanted)
+        return checks
+
+
+def _contains(needle: str, text: Callable[[Offering], str]) -> Callable[[Offering], bool]:
+    lowered = needle.lower()
+    return lambda o: lowered in text(o).lower()
+
+
+# `o=` keys (newest first by default, as Waldur's `-created`).
+ORDERING: dict[str, Callable[[OfferingView], Any]] = {
+    "name": lambda v: (v.offering.name.lower(), v.offering.id),
+    "created": lambda v: v.offering.id,
+    "type": lambda v: (v.offering.type, v.offering.id),
+    "state": lambda v: (v.offering.state.value, v.offering.id),
+}
+
+
+def _page(views: list[OfferingView], ordering: Ordering, request: PageRequest) -> Page:
+    key = ORDERING.get(ordering.field or "created", ORDERING["created"])
+    descending = ordering.descending if ordering.field else True
+    views.sort(key=key, reverse=descending)
+    start = (request.page - 1) * request.page_size
+    return Page(views[start : start + request.page_size], len(views))
+
+
+def _managed(rights: Access) -> list[Offering]:
+    """The offerings a non-staff caller manages: their customers' (one Query each) and the ones
+    they hold an offering role on (one Query each)."""
+    found = {o.id: o for c in sorted(rights.customer_role_ids()) for o in store.for_customer(c)}
+    for grant in rights.active_grants():
+        if grant.scope_type is ScopeType.OFFERING and grant.scope_id not in found:
+            offering = store.get(grant.scope_id)
+            if offering is not None:
+                found[offering.id] = offering
+    return list(found.values())
+
+
+def list_provider_offerings(
+    principal: Principal, filters: OfferingFilters, ordering: Ordering, request: PageRequest
+) -> Page:
+    rights = access_service.access(principal)
+    newest_first = not ordering.field or (ordering.field == "created" and ordering.descending)
+    if rights.reads_everything and not filters.any() and newest_first:
+        found = store.page_all(request.page, request.page_size)
+        return Page(describe(found.items), found.total)
+    candidates = store.read_all() if rights.reads_everything else _managed(rights)
+    return _page(describe([o for o in candidates if filters.matches(o)]), ordering, request)
+
+
+def retrieve_provider_offering(principal: Principal, offering_id: str) -> OfferingView:
+    return describe([offerings.get_visible(principal, offering_id)])[0]
+
+
+# --- the public catalog --------------------------------------------------------------------------
+_ORDERABLE = (OfferingState.ACTIVE, OfferingState.PAUSED)
+
+
+def _public_to(principal: Principal | None) -> Callable[[Offering], bool]:
+    if principal is None:
+        return domain.is_public
+    rights = access_service.access(principal)
+    if rights.reads_everything:
+        return lambda o: o.state in _ORDERABLE
+    return lambda o: domain.is_public(o) or (o.state in _ORDERABLE and offerings.manages(rights, o))
+
+
+def list_public_offerings(
+    principal: Principal | None, filters: OfferingFilters, ordering: Ordering, request: PageRequest
+) -> Page:
+    """The catalog (reads every offering and filters in memory: catalogs are small)."""
+    shown = _public_to(principal)
+    candidates = [o for o in store.read_all() if shown(o) and filters.matches(o)]
+    return _page(describe(candidates), ordering, request)
+
+
+def get_public(principal: Principal | None, offering_id: str) -> OfferingView:
+    offering = store.get(offering_id)
+    if offering is None or not _public_to(principal)(offering):
+        raise NotFound(domain.MODEL)
+    return describe([offering])[0]
+
+
+@dataclass(frozen=True)
+class PublicPlan:
+    offering: Offering
+    plan: Plan
+
+
+def public_plans(principal: Principal | None, offering_id: str) -> list[PublicPlan]:
+    """The plans a customer may choose: those not archived."""
+    view = get_public(principal, offering_id)
+    return [PublicPlan(view.offering, p) for p in view.offering.plans if not p.archived]
+
+
+def public_plan(principal: Principal | None, offering_id: str, plan_id: str) -> PublicPlan:
+    view = get_public(principal, offering_id)
+    plan = view.offering.plan(plan_id)
+    if plan is None:
+        raise NotFound(domain.PLAN_MODEL)
+    return PublicPlan(view.offering, plan)
