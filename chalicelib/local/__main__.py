@@ -54,6 +54,7 @@ def main() -> int:
     stream = StreamReader(announce=announce).start()
     ticker = Ticker(announce=announce)
     server = AppServer(app, port=port).start()
+    catalog = f"{server.url}/api/marketplace-public-offerings/{seeded.offering_id}"
     print(
         f"Cirrus is running on {server.url}/api/\n"
         f"  AWS:        moto at {moto.endpoint}, table {settings.table_name}\n"
@@ -64,6 +65,8 @@ def main() -> int:
         f"  demo:       customer {seeded.customer_id}, project {seeded.project_id}\n"
         f"  demo owner: {seeded.owner_username}  password: {seeded.owner_password}"
         " (CUSTOMER.OWNER of the demo customer, not staff)\n"
+        f"  catalog:    offering {catalog}/ (Cirrus.Demo, Active)\n"
+        f"              plan     {catalog}/plans/{seeded.plan_id}/\n"
         f"  work:       queues {', '.join(queue_urls)} (+ DLQs) served by {len(workers.pollers)} workers;"
         f" ticker firing {len(ticker.schedules)} schedules;"
         f" state machines {', '.join(state_machines)} executed by moto\n"

@@ -1,20 +1,39 @@
-"""Demo data for the local stack: a staff user (and a ready token), a customer and a project, and a
-non-staff user who owns that customer (to try roles with)."""
+"""Demo data for the local stack: a staff user (and a ready token), a customer and a project, a
+non-staff user who owns that customer (to try roles with), and a demo catalog: the customer as a
+service provider with an Active `Cirrus.Demo` offering (a simulated provider that provisions by
+itself) in a category, with a monthly plan."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from chalicelib.domain.context import EventContext
+from chalicelib.domain.marketplace import Offering, OfferingState
 from chalicelib.domain.roles import CUSTOMER_OWNER, ScopeType
-from chalicelib.services import auth, customers, memberships, projects, users
+from chalicelib.services import auth, categories, customers, memberships, offerings, projects, users
 from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.store import offerings as offering_store
 from chalicelib.store import users as user_store
 
 DEMO_CUSTOMER = "Demo Organisation"
 DEMO_PROJECT = "Demo Project"
 DEMO_OWNER = "demo-owner"
 DEMO_OWNER_PASSWORD = "cirrus-local-owner"
+DEMO_CATEGORY = "Demo services"
+DEMO_OFFERING = "Demo compute"
+DEMO_OFFERING_DATA = {
+    "name": DEMO_OFFERING,
+    "type": "Cirrus.Demo",
+    "description": "A simulated provider: orders are provisioned by the platform after a short delay.",
+    "components": [
+        {"type": "cpu", "name": "CPU", "measured_unit": "cores", "billing_type": "limit", "max_value": 64},
+        {"type": "storage", "name": "Storage", "measured_unit": "GB", "billing_type": "usage"},
+    ],
+    "plans": [
+        {"name": "Monthly", "unit": "month", "unit_price": "5", "prices": {"cpu": "2", "storage": "0.05"}}
+    ],
+    "plugin_options": {"delay_seconds": 2, "failure_rate": 0.0},
+}
 
 
 @dataclass(frozen=True)
@@ -26,6 +45,8 @@ class Seeded:
     project_id: str
     owner_username: str = DEMO_OWNER
     owner_password: str = DEMO_OWNER_PASSWORD
+    offering_id: str = ""
+    plan_id: str = ""
 
 
 def seed(username: str, password: str) -> Seeded:
@@ -78,4 +99,28 @@ def seed(username: str, password: str) -> Seeded:
         )
         scope = memberships.visible_scope(user.principal(), ScopeType.CUSTOMER, customer.id)
         memberships.add_user(ctx, scope, owner.id, CUSTOMER_OWNER, None)
-    return Seeded(username, password, token, customer.id, project.id)
+    offering = seed_catalog(ctx, customer.id)
+    return Seeded(
+        username,
+        password,
+        token,
+        customer.id,
+        project.id,
+        offering_id=offering.id,
+        plan_id=offering.plans[0].id,
+    )
+
+
+def seed_catalog(ctx: EventContext, customer_id: str) -> Offering:
+    """The demo category and the customer's Active demo offering (the customer becomes a provider)."""
+    found = [c for c in categories.list_categories() if c.title == DEMO_CATEGORY]
+    category = found[0] if found else categories.create_category(ctx, {"title": DEMO_CATEGORY})
+    existing = [o for o in offering_store.for_customer(customer_id) if o.name == DEMO_OFFERING]
+    offering = (
+        existing[0]
+        if existing
+        else offerings.create_offering(ctx, customer_id, {**DEMO_OFFERING_DATA, "category_id": category.id})
+    )
+    if offering.state is not OfferingState.ACTIVE:
+        offering = offerings.set_state(ctx, offering.id, "activate")
+    return offering

@@ -104,12 +104,15 @@ class Registry:
 
     # --- registration ------------------------------------------------------------------------
     def register(self, offering_type: OfferingType) -> None:
-        """Add a type (a later registration of the same name replaces the earlier one)."""
+        """Add a type; a later registration of a name replaces the earlier one (the built-ins and
+        installed plugins are discovered first, so an explicit registration wins)."""
         with self._lock:
+            self.discover()
             self._types[offering_type.name] = offering_type
 
     def register_processor(self, type_name: str, kind: ProcessorKind | str, fn: Processor) -> None:
         with self._lock:
+            self.discover()
             self._processors[(type_name, ProcessorKind(kind))] = fn
 
     def discover(self) -> None:

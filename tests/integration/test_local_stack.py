@@ -81,6 +81,9 @@ def stack() -> Iterator[Stack]:
 def test_make_run_executes_workflows_and_fires_schedules(stack):
     endpoint = stack.wait_for(r"moto at (http://127\.0\.0\.1:\d+)").group(1)
     stack.wait_for(r"work: +queues tasks, heavy, background \(\+ DLQs\) served by 3 workers; ticker")
+    stack.wait_for(
+        r"catalog: +offering http://127\.0\.0\.1:\d+/api/marketplace-public-offerings/[0-9a-f]{32}/"
+    )
     for done in PURGES:
         stack.wait_for(f"worker background: .*{re.escape(done)}")
 
