@@ -13,8 +13,10 @@ from chalicelib.api import (
     hooks,
     invitations,
     marketplace_offerings,
+    marketplace_orders,
     marketplace_plans,
     marketplace_providers,
+    marketplace_resources,
     projects,
     roles,
     root,
@@ -40,6 +42,8 @@ for blueprint in (
     marketplace_providers.bp,
     marketplace_offerings.bp,
     marketplace_plans.bp,
+    marketplace_orders.bp,
+    marketplace_resources.bp,
 ):
     app.register_blueprint(blueprint)
 

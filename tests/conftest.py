@@ -53,6 +53,31 @@ def runtime() -> Iterator[None]:
     reset_settings()
 
 
+@pytest.fixture
+def stack() -> Iterator[None]:
+    """Like `aws`, plus the task queues and the state machines, whose executions moto records but
+    does not run: requests that start workflows (orders) succeed, and nothing runs behind the
+    test's back. A module uses it for everything with `def aws(stack)`."""
+    from moto import mock_aws
+
+    from chalicelib import bootstrap
+    from chalicelib.config import get_settings, reset_settings
+    from chalicelib.local.aws import create_queues, create_state_machines, create_table
+    from chalicelib.workflows import queues
+    from tests.workflow_helpers import TEST_TIMING
+
+    reset_settings()
+    queues._lookup_url.cache_clear()
+    with mock_aws():
+        create_table(get_settings().table_name)
+        bootstrap.ensure_ready()
+        create_queues(visibility_timeout=30)
+        create_state_machines(timing=TEST_TIMING)
+        yield
+    queues._lookup_url.cache_clear()
+    reset_settings()
+
+
 @dataclass
 class Account:
     id: str

@@ -955,3 +955,10 @@ def emitted_by() -> dict[str, list[str]]:
         for event_type in command.event_types:
             table.setdefault(event_type, set()).add(name.removeprefix(S))
     return {t: sorted(names) for t, names in sorted(table.items())}
+
+
+# The marketplace's order and resource commands, in their own module (their scenarios need a small
+# market); imported last, as that module builds on this one's helpers.
+from tests.outbox_marketplace import MARKETPLACE_COMMANDS  # noqa: E402
+
+COMMANDS.update(MARKETPLACE_COMMANDS)

@@ -10,6 +10,7 @@ import math
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -119,6 +120,10 @@ class Call:
     body: Any
     params: dict[str, list[str]]
     key_hash: str | None = None
+    headers: Mapping[str, str] = dc_field(default_factory=dict)  # lower-cased names
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
 
     @property
     def user(self) -> Principal:
@@ -217,6 +222,7 @@ def _prepare(
         body=parse_body(body, request.method, headers, request.raw_body) if body else None,
         params=params,
         key_hash=key_hash,
+        headers=headers,
     )
 
 

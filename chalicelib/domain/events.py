@@ -136,6 +136,30 @@ EVENT_GROUPS: dict[str, tuple[str, ...]] = {
         "marketplace_plan_updated",
         "marketplace_plan_archived",
     ),
+    # Waldur's group of marketplace orders and resources (domain/orders.py, domain/resources.py).
+    "resources": (
+        "marketplace_order_created",
+        "marketplace_order_approved",
+        "marketplace_order_rejected",
+        "marketplace_order_completed",
+        "marketplace_order_terminated",
+        "marketplace_order_failed",
+        "marketplace_resource_create_requested",
+        "marketplace_resource_create_succeeded",
+        "marketplace_resource_create_failed",
+        "marketplace_resource_create_canceled",
+        "marketplace_resource_update_requested",
+        "marketplace_resource_update_succeeded",
+        "marketplace_resource_update_failed",
+        "marketplace_resource_update_canceled",
+        "marketplace_resource_terminate_requested",
+        "marketplace_resource_terminate_succeeded",
+        "marketplace_resource_terminate_failed",
+        "marketplace_resource_terminate_canceled",
+        "marketplace_resource_update_limits_succeeded",
+        "marketplace_resource_update_limits_failed",
+        "marketplace_resource_erred_on_backend",
+    ),
 }
 
 

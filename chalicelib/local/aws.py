@@ -117,6 +117,8 @@ LOCAL_TIMING: dict[str, int] = {
     "RetryIntervalSeconds": 2,
     "RetryMaxAttempts": 3,
     "CallbackTimeoutSeconds": 3600,
+    "ApprovalTimeoutSeconds": 24 * 3600,
+    "AgentTimeoutSeconds": 24 * 3600,
 }
 
 

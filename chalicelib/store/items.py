@@ -308,6 +308,45 @@ class CategoryItem(BaseItem, discriminator="category"):
     fields = JSONAttribute(default=dict)
 
 
+class OrderItem(BaseItem, discriminator="order"):
+    """A marketplace order, in its consumer customer's partition (`CUST#<c>` / `ORDER#<o>`)."""
+
+    order_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    project_id = UnicodeAttribute()
+    offering_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    resource_id = UnicodeAttribute()
+    order_type = UnicodeAttribute()
+    state = UnicodeAttribute()
+    created = UTCDateTimeAttribute()
+    modified = UTCDateTimeAttribute()
+    fields = JSONAttribute(default=dict)  # the rest of the order (domain/orders.py)
+
+
+class ResourceItem(BaseItem, discriminator="resource"):
+    """A marketplace resource, in its consumer customer's partition (`CUST#<c>` / `RES#<p>#<r>`)."""
+
+    resource_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    project_id = UnicodeAttribute()
+    offering_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    state = UnicodeAttribute()
+    created = UTCDateTimeAttribute()
+    modified = UTCDateTimeAttribute()
+    current_usages = JSONAttribute(default=dict)
+    fields = JSONAttribute(default=dict)  # the rest of the resource (domain/resources.py)
+
+
+class RequestKeyItem(BaseItem, discriminator="request_key"):
+    """An `Idempotency-Key` of an order creation and the order it made (`REQKEY#<u>#<sha256>`)."""
+
+    order_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+
+
 ALL_MODELS: tuple[type[BaseItem], ...] = (
     BaseItem,
     CounterItem,
@@ -333,4 +372,7 @@ ALL_MODELS: tuple[type[BaseItem], ...] = (
     PlanPointerItem,
     ServiceProviderItem,
     CategoryItem,
+    OrderItem,
+    ResourceItem,
+    RequestKeyItem,
 )

@@ -241,3 +241,49 @@ CATEGORY_PREFIX = "CAT#"
 
 def category_sk(category_id: str) -> str:
     return f"{CATEGORY_PREFIX}{category_id}"
+
+
+# --- marketplace orders and resources ---------------------------------------------------------------
+ORDER_PREFIX = "ORDER#"
+ORDERS = "ORDERS"  # gsi1 partition of every order, by id (lookup by id, staff's list)
+RESOURCE_PREFIX = "RES#"
+RESOURCES = "RESOURCES"  # gsi1 partition of every resource, by id (lookup by id, staff's list)
+
+
+def order_sk(order_id: str) -> str:
+    """In the consumer customer's partition (`customer_pk` of the project's customer)."""
+    return f"{ORDER_PREFIX}{order_id}"
+
+
+def provider_orders(provider_customer_id: str) -> str:
+    """gsi2 partition of the orders for one service provider's offerings, by `<offering>#<order>`."""
+    return f"PORDERS#{provider_customer_id}"
+
+
+def resource_project_prefix(project_id: str) -> str:
+    return f"{RESOURCE_PREFIX}{project_id}#"
+
+
+def resource_sk(project_id: str, resource_id: str) -> str:
+    """In the consumer customer's partition: a project's resources share a prefix."""
+    return f"{resource_project_prefix(project_id)}{resource_id}"
+
+
+def provider_resources(provider_customer_id: str) -> str:
+    """gsi2 partition of the resources of one service provider's offerings, by `<offering>#<res>`."""
+    return f"PRES#{provider_customer_id}"
+
+
+def offering_prefix(offering_id: str) -> str:
+    """Within a provider partition (`provider_orders`, `provider_resources`): one offering's items."""
+    return f"{offering_id}#"
+
+
+def by_offering_sk(offering_id: str, item_id: str) -> str:
+    return f"{offering_prefix(offering_id)}{item_id}"
+
+
+def request_key_pk(user_id: str, key_digest: str) -> str:
+    """An `Idempotency-Key` a user sent with an order creation (digest: its SHA-256), pointing at
+    the order it made, so a retried request answers with that order."""
+    return f"REQKEY#{user_id}#{key_digest}"

@@ -15,7 +15,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
 from chalicelib.domain.projects import Project
 from chalicelib.domain.quotas import PROJECT_COUNT, PROJECT_QUOTAS, RESOURCE_COUNT, UNLIMITED
 from chalicelib.store import counters, customers, keys
@@ -135,6 +135,37 @@ def remove(uow: UnitOfWork, project: Project, when: datetime) -> None:
     uow.put(_item(replace(project, version=project.version + 1), removed=when))
     customers.release_one(uow, project.customer_id, PROJECT_COUNT)
     counters.add(uow, counters.PROJECTS, -1)
+
+
+def take_one(uow: UnitOfWork, customer_id: str, project_id: str, quota: str) -> None:
+    """Use one more unit of the live project's `quota`, refused atomically at its limit (as
+    `customers.take_one`)."""
+    usage = ProjectItem.quota_usage[quota]
+    limit = ProjectItem.quota_limits[quota]
+    uow.update(
+        ProjectItem(pk=keys.customer_pk(customer_id), sk=keys.project_sk(project_id)),
+        [usage.add(1)],
+        condition=ProjectItem.pk.exists() & ((limit == UNLIMITED) | (usage < limit)),
+        on_conflict=lambda: _quota_error(project_id, quota),
+    )
+
+
+def release_one(uow: UnitOfWork, customer_id: str, project_id: str, quota: str) -> None:
+    """Give back one unit of `quota` (the project may have been removed meanwhile: then nothing)."""
+    uow.update(
+        ProjectItem(pk=keys.customer_pk(customer_id), sk=keys.project_sk(project_id)),
+        [ProjectItem.quota_usage[quota].add(-1)],
+        condition=ProjectItem.pk.exists(),
+        on_conflict=NotFound("Project"),
+    )
+
+
+def _quota_error(project_id: str, quota: str) -> DomainError:
+    current = get(project_id)
+    if current is None:
+        return NotFound("Project")
+    q = next(q for q in current.quotas if q.name == quota)
+    return QuotaExceeded(q.name, q.limit, q.usage + 1)
 
 
 def _removal_error(project_id: str) -> Conflict:

@@ -18,6 +18,7 @@ TASK_MODULES: tuple[str, ...] = (
     "chalicelib.workflows.steps",
     "chalicelib.workflows.invitations",
     "chalicelib.workflows.hooks",
+    "chalicelib.workflows.marketplace",
 )
 
 Handler = Callable[[dict[str, Any], EventContext], Any]

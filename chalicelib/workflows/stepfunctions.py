@@ -26,6 +26,10 @@ DEFAULT_TIMING: dict[str, int] = {
     "RetryIntervalSeconds": 10,
     "RetryMaxAttempts": 3,
     "CallbackTimeoutSeconds": 7 * 24 * 3600,
+    # The order workflow: a pending order not approved within this is canceled; an executing order
+    # whose provider's agent has not set it done within this is erred.
+    "ApprovalTimeoutSeconds": 30 * 24 * 3600,
+    "AgentTimeoutSeconds": 14 * 24 * 3600,
 }
 
 

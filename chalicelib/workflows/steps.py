@@ -58,6 +58,15 @@ def _answer(method: str, **kwargs: Any) -> None:
         observability.logger().warning("workflow no longer waits for this step", extra={"method": method})
 
 
+def send_success(token: str, output: dict[str, Any]) -> None:
+    """Answer a waiting Task state (a no-op, logged, if it stopped waiting)."""
+    _answer("send_task_success", taskToken=token, output=json.dumps(output))
+
+
+def send_failure(token: str, error: str, cause: str) -> None:
+    _answer("send_task_failure", taskToken=token, error=error, cause=cause[:32_000])
+
+
 @task("workflows.run_step", queue=HEAVY_QUEUE)
 def run_step(payload: dict[str, Any], ctx: EventContext) -> None:
     token = payload["token"]

@@ -179,12 +179,17 @@ def stage() -> Any:
 
     from chalicelib import bootstrap
     from chalicelib.config import get_settings, reset_settings
-    from chalicelib.local.aws import create_table
+    from chalicelib.local.aws import create_queues, create_state_machines, create_table
+    from chalicelib.workflows import queues
+    from tests.workflow_helpers import TEST_TIMING
 
     reset_settings()
+    queues._lookup_url.cache_clear()
     with mock_aws():
         create_table(get_settings().table_name)
         bootstrap.ensure_ready()
+        create_queues(visibility_timeout=30)  # orders start their workflow (recorded, not run)
+        create_state_machines(timing=TEST_TIMING)
         with Client(app) as test_client:
             yield Stage(test_client.http)
     reset_settings()
@@ -254,6 +259,9 @@ TARGETS: dict[str, Callable[[World], str]] = {
     "marketplace-provider-offerings": lambda w: _offering(w, w.b, w.extra),
     "offerings": lambda w: _offering(w, w.b, w.extra),  # python-waldur-client's path for offering roles
     "marketplace-plans": lambda w: _plan(w, w.b, w.extra),
+    "marketplace-orders": lambda w: _order(w, w.b, w.b1, w.extra),
+    "marketplace-resources": lambda w: _resource(w, w.b, w.b1, w.extra),
+    "marketplace-provider-resources": lambda w: _resource(w, w.b, w.b1, w.extra),
 }
 OWN: dict[str, Callable[[World], str]] = {
     "customers": lambda w: w.a["uuid"],
@@ -269,6 +277,9 @@ OWN: dict[str, Callable[[World], str]] = {
     "marketplace-provider-offerings": lambda w: _offering(w, w.a, w.own_extra),
     "offerings": lambda w: _offering(w, w.a, w.own_extra),
     "marketplace-plans": lambda w: _plan(w, w.a, w.own_extra),
+    "marketplace-orders": lambda w: _order(w, w.a, w.a1, w.own_extra),
+    "marketplace-resources": lambda w: _resource(w, w.a, w.a1, w.own_extra),
+    "marketplace-provider-resources": lambda w: _resource(w, w.a, w.a1, w.own_extra),
 }
 
 
@@ -308,6 +319,30 @@ def _offering(w: World, customer: dict[str, Any], made: dict[str, str]) -> str:
 def _plan(w: World, customer: dict[str, Any], made: dict[str, str]) -> str:
     _offering(w, customer, made)
     return made["marketplace-plans"]
+
+
+def _order(w: World, customer: dict[str, Any], project: dict[str, Any], made: dict[str, str]) -> str:
+    """An order of `project` for its own customer's offering, placed by staff once (it waits for the
+    provider's approval); its resource is `made["marketplace-resources"]`."""
+    key = "marketplace-orders"
+    if key not in made:
+        offering = _offering(w, customer, made)
+        body = {
+            "project": project["url"],
+            "offering": f"http://localhost/api/marketplace-public-offerings/{offering}/",
+            "plan": f"http://localhost/api/marketplace-public-offerings/{offering}/plans/{made['marketplace-plans']}/",
+            "attributes": {"name": f"Resource of {project['name']}"},
+        }
+        reply = call(w.client, "POST", f"/api/{key}/", w.staff, body)
+        assert reply.status == 201, f"the isolation matrix could not place an order: {reply.json}"
+        made[key] = reply.json["uuid"]
+        made["marketplace-resources"] = reply.json["marketplace_resource_uuid"]
+    return made[key]
+
+
+def _resource(w: World, customer: dict[str, Any], project: dict[str, Any], made: dict[str, str]) -> str:
+    _order(w, customer, project, made)
+    return made["marketplace-resources"]
 
 
 def _first_event(customer_id: str) -> str:
@@ -510,6 +545,9 @@ def _probes(ep: Endpoint, w: World) -> list[str]:
         "username": [B_USER_NAME],
         "author_uuid": [w.b_user.id],
         "author_username": [B_USER_NAME],
+        "provider_uuid": [w.b["uuid"]],
+        "offering_uuid": [w.extra.get("marketplace-provider-offerings", "")],
+        "resource_uuid": [w.extra.get("marketplace-resources", "")],
     }
     queries = [urlencode(base)]
     for name in fields:

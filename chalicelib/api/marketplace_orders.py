@@ -1,0 +1,371 @@
+"""`/api/marketplace-orders/`: Waldur's orders. POST places a Create order (201 with the order,
+`marketplace_resource_uuid` set at once; an `Idempotency-Key` header makes a retry answer with the
+first order); DELETE removes a pending one; actions approve, reject, cancel (202) and the
+provider's `set_state_*`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalice import Blueprint  # type: ignore[attr-defined]
+from pydantic import Field, field_validator
+
+from chalicelib.api.errors import HttpError
+from chalicelib.api.rest import (
+    BodyModel,
+    Call,
+    Created,
+    FieldsQuery,
+    ListQuery,
+    NoContent,
+    ResponseModel,
+    endpoint,
+    listed,
+    object_id,
+    render,
+)
+from chalicelib.domain import orders as domain
+from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.ids import parse_id
+from chalicelib.domain.marketplace import ORDER_TRANSITIONS, OrderState, OrderType
+from chalicelib.domain.orders import Actor, Order
+from chalicelib.services import marketplace_lists as lists
+from chalicelib.services import orders as service
+
+bp = Blueprint(__name__)
+TAG = "marketplace-orders"
+COLLECTION = "marketplace-orders"
+BASE = f"/api/{COLLECTION}"
+MODEL = domain.MODEL
+IDEMPOTENCY_HEADER = "idempotency-key"
+
+_STATES = frozenset(s.value for s in OrderState)
+_TYPES = frozenset(t.value for t in OrderType)
+
+
+class OrderIn(BodyModel):
+    project: str = Field(min_length=1, max_length=2000)
+    offering: str = Field(min_length=1, max_length=2000)
+    plan: str | None = Field(None, max_length=2000)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    limits: dict[str, Any] = Field(default_factory=dict)
+    type: str = OrderType.CREATE.value
+    accepting_terms_of_service: bool = False
+    callback_url: str | None = None  # accepted, not called (Cirrus has web hooks for that)
+    request_comment: str | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in _TYPES:
+            raise ValueError(f'"{value}" is not a valid choice.')
+        return value
+
+
+class ErredIn(BodyModel):
+    error_message: str = Field("", max_length=10_000)
+    error_traceback: str = Field("", max_length=100_000)
+
+
+class DetailOut(ResponseModel):
+    detail: str
+
+
+class OrderOut(ResponseModel):
+    """Waldur's OrderDetails (what Cirrus knows of it)."""
+
+    null_fields = frozenset({"resource_uuid", "resource_type", "callback_url", "plan_unit"})
+
+    url: str
+    uuid: str
+    created: datetime
+    modified: datetime
+    type: str
+    state: str
+    offering: str
+    offering_uuid: str
+    offering_name: str
+    offering_type: str
+    offering_plugin_options: dict[str, Any]
+    provider_uuid: str
+    provider_name: str
+    plan: str | None = None
+    plan_uuid: str | None = None
+    plan_name: str | None = None
+    plan_unit: str | None = None
+    attributes: dict[str, Any]
+    limits: dict[str, int]
+    old_plan_uuid: str | None = None
+    new_plan_uuid: str | None = None
+    resource_uuid: str | None = None
+    resource_type: str | None = None
+    marketplace_resource_uuid: str
+    resource_name: str
+    cost: str | None = None
+    error_message: str
+    error_traceback: str
+    callback_url: str | None = None
+    completed_at: datetime | None = None
+    consumer_reviewed_by: str | None = None
+    consumer_reviewed_by_username: str | None = None
+    consumer_reviewed_by_full_name: str | None = None
+    consumer_reviewed_at: datetime | None = None
+    provider_reviewed_by: str | None = None
+    provider_reviewed_by_username: str | None = None
+    provider_reviewed_by_full_name: str | None = None
+    provider_reviewed_at: datetime | None = None
+    created_by_username: str
+    created_by_full_name: str
+    created_by_email: str | None = None
+    customer_uuid: str
+    customer_name: str
+    project_uuid: str
+    project_name: str
+    can_terminate: bool
+
+
+class OrderQuery(ListQuery):
+    state: list[str] = []
+    type: list[str] = []
+    project_uuid: str | None = None
+    customer_uuid: str | None = None
+    offering_uuid: str | None = None
+    provider_uuid: str | None = None
+    resource_uuid: str | None = None
+    offering_type: list[str] = []
+    resource_name: str | None = None
+    can_approve_as_consumer: bool | None = None
+    can_approve_as_provider: bool | None = None
+
+    ordering_fields = tuple(lists.ORDER_SORT)
+
+    @field_validator("state")
+    @classmethod
+    def _known_states(cls, values: list[str]) -> list[str]:
+        return _choices(values, _STATES)
+
+    @field_validator("type")
+    @classmethod
+    def _known_types(cls, values: list[str]) -> list[str]:
+        return _choices(values, _TYPES)
+
+
+def _choices(values: list[str], known: frozenset[str]) -> list[str]:
+    for value in values:
+        if value not in known:
+            raise ValueError(f"Select a valid choice. {value} is not one of the available choices.")
+    return values
+
+
+def uuid_filter(name: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    parsed = parse_id(value)
+    if parsed is None:
+        raise ValidationError.field(name, "Enter a valid UUID.")
+    return parsed
+
+
+def offering_url(call: Call, offering_id: str) -> str:
+    return call.url("marketplace-public-offerings", offering_id)
+
+
+def plan_url(call: Call, offering_id: str, plan_id: str) -> str:
+    return f"{offering_url(call, offering_id)}plans/{plan_id}/"
+
+
+def _reviewer(prefix: str, actor: Actor | None, when: datetime | None) -> dict[str, Any]:
+    if actor is None:
+        return {}
+    return {
+        f"{prefix}_by": actor.username,
+        f"{prefix}_by_username": actor.username,
+        f"{prefix}_by_full_name": actor.full_name,
+        f"{prefix}_at": when,
+    }
+
+
+def to_data(call: Call, order: Order) -> dict[str, Any]:
+    creator = order.created_by or Actor("")
+    data: dict[str, Any] = {
+        "url": call.url(COLLECTION, order.id),
+        "uuid": order.id,
+        "created": order.created,
+        "modified": order.modified,
+        "type": order.type.value,
+        "state": order.state.value,
+        "offering": offering_url(call, order.offering_id),
+        "offering_uuid": order.offering_id,
+        "offering_name": order.offering_name,
+        "offering_type": order.offering_type,
+        "offering_plugin_options": dict(order.offering_plugin_options),
+        "provider_uuid": order.provider_id,
+        "provider_name": order.provider_name,
+        "attributes": dict(order.attributes),
+        "limits": dict(order.limits),
+        "resource_uuid": None,
+        "resource_type": None,
+        "marketplace_resource_uuid": order.resource_id,
+        "resource_name": order.resource_name,
+        "cost": f"{order.cost:.2f}" if order.cost is not None else None,
+        "error_message": order.error_message,
+        "error_traceback": order.error_traceback,
+        "callback_url": None,
+        "completed_at": order.completed_at,
+        "created_by_username": creator.username,
+        "created_by_full_name": creator.full_name,
+        "created_by_email": creator.email or None,
+        "customer_uuid": order.customer_id,
+        "customer_name": order.customer_name,
+        "project_uuid": order.project_id,
+        "project_name": order.project_name,
+        "can_terminate": order.state in ORDER_TRANSITIONS["cancel"],
+    }
+    if order.plan_id:
+        data.update(
+            plan=plan_url(call, order.offering_id, order.plan_id),
+            plan_uuid=order.plan_id,
+            plan_name=order.plan_name,
+        )
+    if order.type is OrderType.UPDATE and order.plan_id != order.old_plan_id:
+        data.update(old_plan_uuid=order.old_plan_id, new_plan_uuid=order.plan_id)
+    data.update(_reviewer("consumer_reviewed", order.consumer_reviewed_by, order.consumer_reviewed_at))
+    data.update(_reviewer("provider_reviewed", order.provider_reviewed_by, order.provider_reviewed_at))
+    return data
+
+
+def one(call: Call, order: Order) -> dict[str, Any]:
+    return render(OrderOut, to_data(call, order), getattr(call.query, "field", ()))
+
+
+# --- endpoints ----------------------------------------------------------------------------------------
+@endpoint(
+    bp,
+    BASE,
+    "GET",
+    name="marketplace_orders_list",
+    tag=TAG,
+    query=OrderQuery,
+    response=OrderOut,
+    many=True,
+    summary="Orders the caller sees, as consumer or as provider",
+)
+def list_orders(call: Call) -> Any:
+    q: OrderQuery = call.query
+    narrowing = lists.Narrowing(
+        customer_id=uuid_filter("customer_uuid", q.customer_uuid),
+        project_id=uuid_filter("project_uuid", q.project_uuid),
+        resource_id=uuid_filter("resource_uuid", q.resource_uuid),
+        provider_id=uuid_filter("provider_uuid", q.provider_uuid),
+        offering_ids=tuple(o for o in [uuid_filter("offering_uuid", q.offering_uuid)] if o),
+    )
+    filters = lists.OrderFilters(
+        narrowing=narrowing,
+        states=tuple(q.state),
+        types=tuple(q.type),
+        offering_types=tuple(q.offering_type),
+        resource_name=q.resource_name,
+        can_approve_as_consumer=q.can_approve_as_consumer,
+        can_approve_as_provider=q.can_approve_as_provider,
+    )
+    page = lists.list_orders(call.user, filters, q.ordering(), q.page_request())
+    return listed(call, page, OrderOut, lambda o: to_data(call, o))
+
+
+@endpoint(
+    bp,
+    BASE,
+    "POST",
+    name="marketplace_orders_create",
+    tag=TAG,
+    body=OrderIn,
+    response=OrderOut,
+    status=201,
+    summary="Order a resource from an offering (a Create order)",
+)
+def create_order(call: Call) -> Any:
+    body: OrderIn = call.body
+    key = call.header(IDEMPOTENCY_HEADER)
+    if key is not None and not 0 < len(key) <= 255:
+        raise HttpError(400, {"detail": "Idempotency-Key must be 1 to 255 characters."})
+    request = service.OrderRequest(
+        project=body.project,
+        offering=body.offering,
+        plan=body.plan,
+        attributes=body.attributes,
+        limits=body.limits,
+        type=body.type,
+        accepting_terms_of_service=body.accepting_terms_of_service,
+    )
+    return Created(one(call, service.create_order(call.ctx, request, key)))
+
+
+@endpoint(
+    bp,
+    f"{BASE}/{{uuid}}",
+    "GET",
+    name="marketplace_orders_retrieve",
+    tag=TAG,
+    query=FieldsQuery,
+    response=OrderOut,
+)
+def retrieve_order(call: Call, uuid: str) -> Any:
+    return one(call, service.get_visible(call.user, object_id(uuid, MODEL)))
+
+
+@endpoint(
+    bp,
+    f"{BASE}/{{uuid}}",
+    "DELETE",
+    name="marketplace_orders_destroy",
+    tag=TAG,
+    status=204,
+    summary="Delete a pending order",
+)
+def delete_order(call: Call, uuid: str) -> Any:
+    service.delete_order(call.ctx, object_id(uuid, MODEL))
+    return NoContent()
+
+
+def _action(name: str, summary: str, message: str, status: int = 200) -> None:
+    command = getattr(service, name if name != "cancel" else "cancel_order")
+
+    @endpoint(
+        bp,
+        f"{BASE}/{{uuid}}/{name}",
+        "POST",
+        name=f"marketplace_orders_{name}",
+        tag=TAG,
+        response=DetailOut,
+        status=status,
+        summary=summary,
+    )
+    def act(call: Call, uuid: str) -> Any:
+        command(call.ctx, object_id(uuid, MODEL))
+        return {"detail": message}
+
+
+_action("approve_by_consumer", "The consumer approves a pending order", "Order has been approved.")
+_action("approve_by_provider", "The provider approves a pending order", "Order has been approved.")
+_action("reject_by_consumer", "The consumer rejects a pending order", "Order has been rejected.")
+_action("reject_by_provider", "The provider rejects a pending order", "Order has been rejected.")
+_action("cancel", "Cancel a pending order", "Order has been canceled.", status=202)
+_action("set_state_executing", "The provider starts (or retries) the order", "Order state has been changed.")
+_action("set_state_done", "The provider reports the order done", "Order has been marked as done.")
+
+
+@endpoint(
+    bp,
+    f"{BASE}/{{uuid}}/set_state_erred",
+    "POST",
+    name="marketplace_orders_set_state_erred",
+    tag=TAG,
+    body=ErredIn,
+    response=DetailOut,
+    summary="The provider reports the order failed",
+)
+def set_state_erred(call: Call, uuid: str) -> Any:
+    body: ErredIn = call.body
+    service.set_state_erred(call.ctx, object_id(uuid, MODEL), body.error_message, body.error_traceback)
+    return {"detail": "Order has been marked as erred."}

@@ -1,0 +1,475 @@
+"""`/api/marketplace-resources/` (the consumer's view: what either side sees) and
+`/api/marketplace-provider-resources/` (the provider's view). No POST or DELETE: resources come and
+go by orders. `terminate/`, `update_limits/` and `switch_plan/` place an order and answer
+`{"order_uuid"}`; the provider's agent reports with `set_backend_id/`, `set_limits/`,
+`set_backend_metadata/`, `set_as_erred/`, `set_as_ok/` and `submit_report/`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from chalice import Blueprint  # type: ignore[attr-defined]
+from pydantic import Field, field_validator
+
+from chalicelib.api.marketplace_orders import offering_url, plan_url, uuid_filter
+from chalicelib.api.rest import (
+    BodyModel,
+    Call,
+    FieldsQuery,
+    ListQuery,
+    ResponseModel,
+    endpoint,
+    listed,
+    object_id,
+    render,
+)
+from chalicelib.domain import resources as domain
+from chalicelib.domain.marketplace import RESOURCE_ORDER_ACTIONS, ResourceState
+from chalicelib.domain.resources import Resource
+from chalicelib.services import marketplace_lists as lists
+from chalicelib.services import resources as service
+
+bp = Blueprint(__name__)
+TAG = "marketplace-resources"
+CONSUMER = "marketplace-resources"
+PROVIDER = "marketplace-provider-resources"
+MODEL = domain.MODEL
+_STATES = frozenset(s.value for s in ResourceState)
+
+
+class TerminateIn(BodyModel):
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class LimitsIn(BodyModel):
+    limits: dict[str, Any]
+
+
+class PlanIn(BodyModel):
+    plan: str = Field(min_length=1, max_length=2000)
+
+
+class BackendIdIn(BodyModel):
+    backend_id: str = Field(max_length=255)
+
+
+class BackendMetadataIn(BodyModel):
+    backend_metadata: dict[str, Any]
+
+
+class ErredIn(BodyModel):
+    error_message: str = Field("", max_length=10_000)
+    error_traceback: str = Field("", max_length=100_000)
+
+
+class ReportIn(BodyModel):
+    report: list[Any]
+
+
+class OrderUuidOut(ResponseModel):
+    order_uuid: str
+
+
+class StatusOut(ResponseModel):
+    status: str
+
+
+class ReportSectionOut(ResponseModel):
+    header: str
+    body: str
+
+
+class ResourceOut(ResponseModel):
+    """Waldur's Resource (what Cirrus knows of it)."""
+
+    null_fields = frozenset({"resource_uuid", "resource_type", "end_date", "username", "plan_unit"})
+
+    url: str
+    uuid: str
+    name: str
+    description: str
+    created: datetime
+    modified: datetime
+    state: str
+    offering: str
+    offering_uuid: str
+    offering_name: str
+    offering_type: str
+    offering_plugin_options: dict[str, Any]
+    provider_uuid: str
+    provider_name: str
+    plan: str | None = None
+    plan_uuid: str | None = None
+    plan_name: str | None = None
+    plan_unit: str | None = None
+    attributes: dict[str, Any]
+    limits: dict[str, int]
+    current_usages: dict[str, Any]
+    backend_id: str
+    backend_metadata: dict[str, Any]
+    report: list[ReportSectionOut]
+    resource_uuid: str | None = None
+    resource_type: str | None = None
+    project: str
+    project_uuid: str
+    project_name: str
+    customer_uuid: str
+    customer_name: str
+    end_date: date | None = None
+    error_message: str
+    error_traceback: str
+    username: str | None = None
+    can_terminate: bool
+    available_actions: list[str]
+    is_usage_based: bool
+    is_limit_based: bool
+
+
+class ResourceQuery(ListQuery):
+    state: list[str] = []
+    project_uuid: str | None = None
+    customer_uuid: str | None = None
+    offering_uuid: list[str] = []
+    provider_uuid: str | None = None
+    plan_uuid: str | None = None
+    name: str | None = None
+    name_exact: str | None = None
+    backend_id: str | None = None
+    offering_type: str | None = None
+    query: str | None = None
+
+    ordering_fields = tuple(lists.RESOURCE_SORT)
+
+    @field_validator("state")
+    @classmethod
+    def _known_states(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if value not in _STATES:
+                raise ValueError(f"Select a valid choice. {value} is not one of the available choices.")
+        return values
+
+
+class PlanPeriodOut(ResponseModel):
+    uuid: str
+    plan_name: str
+    plan_uuid: str
+    start: datetime
+    end: datetime | None = None
+    components: list[dict[str, Any]]
+
+    null_fields = frozenset({"end"})
+
+
+class TeamMemberOut(ResponseModel):
+    """Waldur's ProjectUser."""
+
+    null_fields = frozenset({"expiration_time", "offering_user_username", "offering_user_state"})
+
+    url: str
+    uuid: str
+    username: str
+    full_name: str
+    email: str
+    role: str
+    expiration_time: datetime | None = None
+    offering_user_username: str | None = None
+    offering_user_state: str | None = None
+
+
+def _available_actions(resource: Resource) -> list[str]:
+    return sorted(a for a, states in RESOURCE_ORDER_ACTIONS.items() if resource.state in states)
+
+
+def to_data(call: Call, resource: Resource, collection: str) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "url": call.url(collection, resource.id),
+        "uuid": resource.id,
+        "name": resource.name,
+        "description": resource.description,
+        "created": resource.created,
+        "modified": resource.modified,
+        "state": resource.state.value,
+        "offering": offering_url(call, resource.offering_id),
+        "offering_uuid": resource.offering_id,
+        "offering_name": resource.offering_name,
+        "offering_type": resource.offering_type,
+        "offering_plugin_options": dict(resource.offering_plugin_options),
+        "provider_uuid": resource.provider_id,
+        "provider_name": resource.provider_name,
+        "attributes": dict(resource.attributes),
+        "limits": dict(resource.limits),
+        "current_usages": dict(resource.current_usages),
+        "backend_id": resource.backend_id,
+        "backend_metadata": dict(resource.backend_metadata),
+        "report": [dict(s) for s in resource.report],
+        "resource_uuid": None,
+        "resource_type": None,
+        "project": call.url("projects", resource.project_id),
+        "project_uuid": resource.project_id,
+        "project_name": resource.project_name,
+        "customer_uuid": resource.customer_id,
+        "customer_name": resource.customer_name,
+        "end_date": resource.end_date,
+        "error_message": resource.error_message,
+        "error_traceback": resource.error_traceback,
+        "username": None,
+        "can_terminate": resource.state in RESOURCE_ORDER_ACTIONS["terminate"]
+        and not resource.order_in_progress_id,
+        "available_actions": _available_actions(resource),
+        "is_usage_based": False,
+        "is_limit_based": bool(resource.limits),
+    }
+    if resource.plan_id:
+        data.update(
+            plan=plan_url(call, resource.offering_id, resource.plan_id),
+            plan_uuid=resource.plan_id,
+            plan_name=resource.plan_name,
+        )
+    return data
+
+
+def _views(collection: str) -> None:
+    """list, retrieve, team/ and plan_periods/ of one of the two views."""
+    provider_view = collection == PROVIDER
+    base = f"/api/{collection}"
+    prefix = collection.replace("-", "_")
+    side = "the provider" if provider_view else "either side"
+
+    @endpoint(
+        bp,
+        base,
+        "GET",
+        name=f"{prefix}_list",
+        tag=TAG,
+        query=ResourceQuery,
+        response=ResourceOut,
+        many=True,
+        summary=f"Resources the caller sees from {side}",
+    )
+    def list_resources(call: Call) -> Any:
+        q: ResourceQuery = call.query
+        narrowing = lists.Narrowing(
+            customer_id=uuid_filter("customer_uuid", q.customer_uuid),
+            project_id=uuid_filter("project_uuid", q.project_uuid),
+            provider_id=uuid_filter("provider_uuid", q.provider_uuid),
+            offering_ids=tuple(o for o in (uuid_filter("offering_uuid", v) for v in q.offering_uuid) if o),
+        )
+        filters = lists.ResourceFilters(
+            narrowing=narrowing,
+            states=tuple(q.state),
+            name=q.name,
+            name_exact=q.name_exact,
+            backend_id=q.backend_id,
+            offering_type=q.offering_type,
+            plan_id=uuid_filter("plan_uuid", q.plan_uuid),
+            query=q.query,
+        )
+        page = lists.list_resources(call.user, filters, q.ordering(), q.page_request(), provider_view)
+        return listed(call, page, ResourceOut, lambda r: to_data(call, r, collection))
+
+    @endpoint(
+        bp,
+        f"{base}/{{uuid}}",
+        "GET",
+        name=f"{prefix}_retrieve",
+        tag=TAG,
+        query=FieldsQuery,
+        response=ResourceOut,
+    )
+    def retrieve_resource(call: Call, uuid: str) -> Any:
+        resource = service.get_visible(call.user, object_id(uuid, MODEL), provider_view)
+        return render(ResourceOut, to_data(call, resource, collection), call.query.field)
+
+    @endpoint(
+        bp,
+        f"{base}/{{uuid}}/team",
+        "GET",
+        name=f"{prefix}_team_list",
+        tag=TAG,
+        response=TeamMemberOut,
+        many=True,
+        summary="The resource's project team",
+    )
+    def team(call: Call, uuid: str) -> Any:
+        members = lists.team(call.user, object_id(uuid, MODEL), provider_view)
+        return [
+            render(
+                TeamMemberOut,
+                {
+                    "url": call.url("users", m.user.id),
+                    "uuid": m.user.id,
+                    "username": m.user.username,
+                    "full_name": m.user.full_name,
+                    "email": m.user.email,
+                    "role": m.role.name,
+                    "expiration_time": m.grant.expiration_time,
+                },
+            )
+            for m in members
+        ]
+
+    @endpoint(
+        bp,
+        f"{base}/{{uuid}}/plan_periods",
+        "GET",
+        name=f"{prefix}_plan_periods_list",
+        tag=TAG,
+        response=PlanPeriodOut,
+        many=True,
+        summary="The resource's plan, since it was made",
+    )
+    def plan_periods(call: Call, uuid: str) -> Any:
+        resource = service.get_visible(call.user, object_id(uuid, MODEL), provider_view)
+        if not resource.plan_id:
+            return []
+        period = {
+            "uuid": resource.id,
+            "plan_name": resource.plan_name,
+            "plan_uuid": resource.plan_id,
+            "start": resource.created,
+            "end": None,
+            "components": [],
+        }
+        return [render(PlanPeriodOut, period)]
+
+    @endpoint(
+        bp,
+        f"{base}/{{uuid}}/terminate",
+        "POST",
+        name=f"{prefix}_terminate",
+        tag=TAG,
+        body=TerminateIn,
+        response=OrderUuidOut,
+        summary="Order the resource's termination",
+    )
+    def terminate(call: Call, uuid: str) -> Any:
+        body: TerminateIn = call.body
+        order = service.terminate(call.ctx, object_id(uuid, MODEL), body.attributes, provider_view)
+        return {"order_uuid": order.id}
+
+
+_views(CONSUMER)
+_views(PROVIDER)
+
+BASE = f"/api/{CONSUMER}"
+PBASE = f"/api/{PROVIDER}"
+
+
+@endpoint(
+    bp,
+    f"{BASE}/{{uuid}}/update_limits",
+    "POST",
+    name="marketplace_resources_update_limits",
+    tag=TAG,
+    body=LimitsIn,
+    response=OrderUuidOut,
+    summary="Order new limits",
+)
+def update_limits(call: Call, uuid: str) -> Any:
+    body: LimitsIn = call.body
+    return {"order_uuid": service.update_limits(call.ctx, object_id(uuid, MODEL), body.limits).id}
+
+
+@endpoint(
+    bp,
+    f"{BASE}/{{uuid}}/switch_plan",
+    "POST",
+    name="marketplace_resources_switch_plan",
+    tag=TAG,
+    body=PlanIn,
+    response=OrderUuidOut,
+    summary="Order another plan of the offering",
+)
+def switch_plan(call: Call, uuid: str) -> Any:
+    body: PlanIn = call.body
+    return {"order_uuid": service.switch_plan(call.ctx, object_id(uuid, MODEL), body.plan).id}
+
+
+@endpoint(
+    bp,
+    f"{PBASE}/{{uuid}}/set_backend_id",
+    "POST",
+    name="marketplace_provider_resources_set_backend_id",
+    tag=TAG,
+    body=BackendIdIn,
+    response=StatusOut,
+)
+def set_backend_id(call: Call, uuid: str) -> Any:
+    body: BackendIdIn = call.body
+    changed = service.set_backend_id(call.ctx, object_id(uuid, MODEL), body.backend_id)
+    return {"status": service.BACKEND_ID_CHANGED if changed else service.BACKEND_ID_UNCHANGED}
+
+
+@endpoint(
+    bp,
+    f"{PBASE}/{{uuid}}/set_backend_metadata",
+    "POST",
+    name="marketplace_provider_resources_set_backend_metadata",
+    tag=TAG,
+    body=BackendMetadataIn,
+    response=StatusOut,
+)
+def set_backend_metadata(call: Call, uuid: str) -> Any:
+    body: BackendMetadataIn = call.body
+    service.set_backend_metadata(call.ctx, object_id(uuid, MODEL), body.backend_metadata)
+    return {"status": "Resource backend metadata has been changed."}
+
+
+@endpoint(
+    bp,
+    f"{PBASE}/{{uuid}}/set_limits",
+    "POST",
+    name="marketplace_provider_resources_set_limits",
+    tag=TAG,
+    body=LimitsIn,
+    response=StatusOut,
+    summary="Report the limits the backend has",
+)
+def set_limits(call: Call, uuid: str) -> Any:
+    body: LimitsIn = call.body
+    service.set_limits(call.ctx, object_id(uuid, MODEL), body.limits)
+    return {"status": "Resource limits have been changed."}
+
+
+@endpoint(
+    bp,
+    f"{PBASE}/{{uuid}}/set_as_erred",
+    "POST",
+    name="marketplace_provider_resources_set_as_erred",
+    tag=TAG,
+    body=ErredIn,
+    response=StatusOut,
+)
+def set_as_erred(call: Call, uuid: str) -> Any:
+    body: ErredIn = call.body
+    service.set_as_erred(call.ctx, object_id(uuid, MODEL), body.error_message, body.error_traceback)
+    return {"status": "Resource has been marked as erred."}
+
+
+@endpoint(
+    bp,
+    f"{PBASE}/{{uuid}}/set_as_ok",
+    "POST",
+    name="marketplace_provider_resources_set_as_ok",
+    tag=TAG,
+    response=StatusOut,
+)
+def set_as_ok(call: Call, uuid: str) -> Any:
+    service.set_as_ok(call.ctx, object_id(uuid, MODEL))
+    return {"status": "Resource has been marked as OK."}
+
+
+@endpoint(
+    bp,
+    f"{PBASE}/{{uuid}}/submit_report",
+    "POST",
+    name="marketplace_provider_resources_submit_report",
+    tag=TAG,
+    body=ReportIn,
+    response=StatusOut,
+)
+def submit_report(call: Call, uuid: str) -> Any:
+    body: ReportIn = call.body
+    service.submit_report(call.ctx, object_id(uuid, MODEL), body.report)
+    return {"status": "Report is submitted"}

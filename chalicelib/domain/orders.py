@@ -1,0 +1,270 @@
+"""Marketplace orders: a request to create, change or terminate a resource, approved by the consumer
+(the project's side) and the provider (the offering's side), then carried out.
+
+    pending-consumer ──approve_by_consumer──► pending-provider ──approve_by_provider──► executing
+          │                        └──(no provider review)──────────────────────────────►  │
+          ├─reject_by_consumer─► rejected        pending-provider ─reject_by_provider─► rejected
+          └─cancel (any pending)─► canceled                       executing ─set_state_done─► done
+                                                                  executing ─set_state_erred─► erred
+
+Waldur's auto-approval: an order whose creator is staff or holds ORDER.APPROVE on its project (or
+the project's customer) skips `pending-consumer`; an offering whose type needs no provider review
+(see the provider registry) skips `pending-provider`. An action from a state the table does not
+allow is Waldur's 409 "Valid states for operation: ...".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.domain.context import EventContext, Principal
+from chalicelib.domain.errors import Conflict, ValidationError
+from chalicelib.domain.events import Event, make_event
+from chalicelib.domain.marketplace import (
+    ORDER_FINAL,
+    ORDER_TRANSITIONS,
+    Offering,
+    OrderState,
+    OrderType,
+    Plan,
+)
+
+MODEL = "Order"
+
+ORDER_CREATED = "marketplace_order_created"
+ORDER_APPROVED = "marketplace_order_approved"
+ORDER_REJECTED = "marketplace_order_rejected"
+ORDER_COMPLETED = "marketplace_order_completed"
+ORDER_TERMINATED = "marketplace_order_terminated"  # Waldur's type for a canceled order
+ORDER_FAILED = "marketplace_order_failed"
+ORDER_EVENT_TYPES: tuple[str, ...] = (
+    ORDER_CREATED,
+    ORDER_APPROVED,
+    ORDER_REJECTED,
+    ORDER_COMPLETED,
+    ORDER_TERMINATED,
+    ORDER_FAILED,
+)
+_MESSAGES = {
+    ORDER_CREATED: "Marketplace order has been created.",
+    ORDER_APPROVED: "Marketplace order has been approved.",
+    ORDER_REJECTED: "Marketplace order has been rejected.",
+    ORDER_COMPLETED: "Marketplace order has been completed.",
+    ORDER_TERMINATED: "Marketplace order has been terminated.",
+    ORDER_FAILED: "Marketplace order has been marked as failed.",
+}
+
+TERMS_NOT_ACCEPTED = 'Terms of service for offering "{}" have not been accepted.'
+OFFERING_UNAVAILABLE = "Offering is not available."
+PLAN_NOT_OF_OFFERING = "This plan is not available for selected offering."
+PLAN_ARCHIVED = "Plan is archived."
+PLAN_REQUIRED = "Plan is required for this offering."
+LIMITS_NOT_NUMBERS = "Limits must be non-negative integers."
+SAME_PLAN = "Resource already uses this plan."
+NOT_APPROVED_IN_TIME = "The order was not approved in time."
+AGENT_TIMED_OUT = "The service provider did not finish the order in time."
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something to an order, as Waldur shows it (`*_by`, `*_by_username`, ...)."""
+
+    id: str
+    username: str = ""
+    full_name: str = ""
+    email: str = ""
+
+    @classmethod
+    def of(cls, principal: Principal, email: str = "") -> Actor:
+        return cls(principal.user_id, principal.username, principal.full_name, email)
+
+
+@dataclass(frozen=True)
+class Order:
+    id: str
+    type: OrderType
+    state: OrderState
+    customer_id: str  # the consumer's customer (the project's)
+    project_id: str
+    offering_id: str
+    provider_id: str  # the offering's customer (Waldur's `provider_uuid`)
+    resource_id: str
+    created: datetime
+    modified: datetime
+    plan_id: str | None = None
+    old_plan_id: str | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    limits: Mapping[str, int] = field(default_factory=dict)
+    old_limits: Mapping[str, int] = field(default_factory=dict)
+    created_by: Actor | None = None
+    consumer_reviewed_by: Actor | None = None
+    consumer_reviewed_at: datetime | None = None
+    provider_reviewed_by: Actor | None = None
+    provider_reviewed_at: datetime | None = None
+    error_message: str = ""
+    error_traceback: str = ""
+    completed_at: datetime | None = None
+    cost: Decimal | None = None
+    # Copied when the order is made, so a page of orders renders without reading their neighbours.
+    customer_name: str = ""
+    project_name: str = ""
+    offering_name: str = ""
+    offering_type: str = ""
+    provider_name: str = ""
+    plan_name: str = ""
+    resource_name: str = ""
+    offering_plugin_options: Mapping[str, Any] = field(default_factory=dict)
+    # How many times its workflow has been started (a retry after `erred` starts another).
+    executions: int = 1
+    version: int = 0
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in ORDER_FINAL
+
+    @property
+    def execution_name(self) -> str:
+        """The Step Functions execution that runs it: the order's uuid, then `<uuid>-<n>`."""
+        return self.id if self.executions <= 1 else f"{self.id}-{self.executions}"
+
+    def event_fields(self) -> dict[str, str]:
+        return {
+            "order_uuid": self.id,
+            "order_type": self.type.value,
+            "order_state": self.state.value,
+            "resource_uuid": self.resource_id,
+            "resource_name": self.resource_name,
+            "offering_uuid": self.offering_id,
+            "offering_name": self.offering_name,
+            "project_uuid": self.project_id,
+            "project_name": self.project_name,
+            "customer_uuid": self.customer_id,
+            "customer_name": self.customer_name,
+        }
+
+
+def event(order: Order, event_type: str, ctx: EventContext) -> Event:
+    return make_event(event_type, _MESSAGES[event_type], ctx, order.event_fields(), order.customer_id)
+
+
+# --- rules -----------------------------------------------------------------------------------------
+def states_message(states: Iterable[Any]) -> str:
+    """Waldur's 409 text, the states in their declared order."""
+    wanted = set(states)
+    enum: Any = type(next(iter(wanted)))
+    declared = list(enum)  # the enum's members, in their declared order
+    return "Valid states for operation: " + ", ".join(s.value for s in declared if s in wanted) + "."
+
+
+def require(order: Order, action: str) -> None:
+    allowed = ORDER_TRANSITIONS[action]
+    if order.state not in allowed:
+        raise Conflict(states_message(allowed))
+
+
+def initial_state(consumer_approved: bool, provider_review: bool) -> OrderState:
+    if not consumer_approved:
+        return OrderState.PENDING_CONSUMER
+    return OrderState.PENDING_PROVIDER if provider_review else OrderState.EXECUTING
+
+
+def approve_by_consumer(order: Order, actor: Actor, now: datetime, provider_review: bool) -> Order:
+    require(order, "approve_by_consumer")
+    return replace(
+        order,
+        state=OrderState.PENDING_PROVIDER if provider_review else OrderState.EXECUTING,
+        consumer_reviewed_by=actor,
+        consumer_reviewed_at=now,
+        modified=now,
+    )
+
+
+def approve_by_provider(order: Order, actor: Actor, now: datetime) -> Order:
+    require(order, "approve_by_provider")
+    return replace(
+        order,
+        state=OrderState.EXECUTING,
+        provider_reviewed_by=actor,
+        provider_reviewed_at=now,
+        modified=now,
+    )
+
+
+def reject(order: Order, side: str, actor: Actor, now: datetime) -> Order:
+    """`side`: "consumer" or "provider"."""
+    require(order, f"reject_by_{side}")
+    reviewed = {f"{side}_reviewed_by": actor, f"{side}_reviewed_at": now}
+    return replace(order, state=OrderState.REJECTED, modified=now, **reviewed)  # type: ignore[arg-type]
+
+
+def cancel(order: Order, now: datetime, message: str = "") -> Order:
+    require(order, "cancel")
+    return replace(order, state=OrderState.CANCELED, modified=now, error_message=message)
+
+
+def set_executing(order: Order, now: datetime) -> Order:
+    """The provider takes a pending order (an approval without a reviewer) or retries an erred one."""
+    require(order, "set_state_executing")
+    retry = order.state is OrderState.ERRED
+    return replace(
+        order,
+        state=OrderState.EXECUTING,
+        modified=now,
+        error_message="" if retry else order.error_message,
+        error_traceback="" if retry else order.error_traceback,
+        executions=order.executions + 1 if retry else order.executions,
+    )
+
+
+def complete(order: Order, now: datetime) -> Order:
+    require(order, "set_state_done")
+    return replace(order, state=OrderState.DONE, modified=now, completed_at=now)
+
+
+def fail(order: Order, now: datetime, message: str, traceback: str = "") -> Order:
+    require(order, "set_state_erred")
+    return replace(
+        order, state=OrderState.ERRED, modified=now, error_message=message, error_traceback=traceback
+    )
+
+
+# --- creation ------------------------------------------------------------------------------------
+def check_limits(limits: Mapping[str, Any]) -> dict[str, int]:
+    """Limits are whole, non-negative amounts per component type."""
+    if not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0 and isinstance(k, str)
+        for k, v in limits.items()
+    ):
+        raise ValidationError({"limits": [LIMITS_NOT_NUMBERS]})
+    return dict(limits)
+
+
+def check_offering_plan(offering: Offering, plan: Plan | None) -> None:
+    if plan is None:
+        if any(not p.archived for p in offering.plans):
+            raise ValidationError({"plan": [PLAN_REQUIRED]})
+        return
+    if plan.offering_id != offering.id or offering.plan(plan.id) is None:
+        raise ValidationError({"plan": [PLAN_NOT_OF_OFFERING]})
+    if plan.archived:
+        raise ValidationError({"plan": [PLAN_ARCHIVED]})
+
+
+def check_terms(offering: Offering, accepted: bool) -> None:
+    if offering.terms_of_service and not accepted:
+        raise ValidationError({"non_field_errors": [TERMS_NOT_ACCEPTED.format(offering.name)]})
+
+
+def estimate_cost(plan: Plan | None, limits: Mapping[str, int]) -> Decimal | None:
+    """The plan's price for one unit of its period: its fixed price plus each limit times its price."""
+    if plan is None:
+        return None
+    total = plan.unit_price + sum(
+        (Decimal(plan.prices[name]) * amount for name, amount in limits.items() if name in plan.prices),
+        Decimal("0"),
+    )
+    return total.quantize(Decimal("0.01"))

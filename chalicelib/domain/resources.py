@@ -1,0 +1,263 @@
+"""Marketplace resources: what a project holds from an offering, made, changed and ended by orders.
+
+A resource is created with its Create order (`Creating`) and counted at once in its project's and
+customer's `nc_resource_count`. While an Update or Terminate order executes it is `Updating` or
+`Terminating`; when the order ends it takes the state of the tables in `domain/marketplace.py`
+(done: OK / Terminated; failed: Erred; refused: back to OK, or Terminated if it was never made). A
+Terminated resource no longer counts. One order at a time: an action while another order of the
+resource is open is Waldur's 400.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+from chalicelib.domain.context import EventContext
+from chalicelib.domain.errors import Conflict, ValidationError
+from chalicelib.domain.events import Event, make_event
+from chalicelib.domain.marketplace import (
+    RESOURCE_AFTER_DONE,
+    RESOURCE_AFTER_FAILED,
+    RESOURCE_AFTER_REFUSED,
+    RESOURCE_DURING,
+    RESOURCE_ORDER_ACTIONS,
+    OrderType,
+    ResourceState,
+)
+from chalicelib.domain.orders import Order, states_message
+
+MODEL = "Resource"
+ORDER_IN_PROGRESS = "Pending order for resource already exists."
+
+CREATE_REQUESTED = "marketplace_resource_create_requested"
+CREATE_SUCCEEDED = "marketplace_resource_create_succeeded"
+CREATE_FAILED = "marketplace_resource_create_failed"
+CREATE_CANCELED = "marketplace_resource_create_canceled"
+UPDATE_REQUESTED = "marketplace_resource_update_requested"
+UPDATE_SUCCEEDED = "marketplace_resource_update_succeeded"
+UPDATE_FAILED = "marketplace_resource_update_failed"
+UPDATE_CANCELED = "marketplace_resource_update_canceled"
+TERMINATE_REQUESTED = "marketplace_resource_terminate_requested"
+TERMINATE_SUCCEEDED = "marketplace_resource_terminate_succeeded"
+TERMINATE_FAILED = "marketplace_resource_terminate_failed"
+TERMINATE_CANCELED = "marketplace_resource_terminate_canceled"
+LIMITS_SUCCEEDED = "marketplace_resource_update_limits_succeeded"
+LIMITS_FAILED = "marketplace_resource_update_limits_failed"
+ERRED_ON_BACKEND = "marketplace_resource_erred_on_backend"
+
+RESOURCE_EVENT_TYPES: tuple[str, ...] = (
+    CREATE_REQUESTED,
+    CREATE_SUCCEEDED,
+    CREATE_FAILED,
+    CREATE_CANCELED,
+    UPDATE_REQUESTED,
+    UPDATE_SUCCEEDED,
+    UPDATE_FAILED,
+    UPDATE_CANCELED,
+    TERMINATE_REQUESTED,
+    TERMINATE_SUCCEEDED,
+    TERMINATE_FAILED,
+    TERMINATE_CANCELED,
+    LIMITS_SUCCEEDED,
+    LIMITS_FAILED,
+    ERRED_ON_BACKEND,
+)
+# Waldur's templates.
+_MESSAGES = {
+    CREATE_REQUESTED: "Resource {} creation has been requested.",
+    CREATE_SUCCEEDED: "Resource {} has been created.",
+    CREATE_FAILED: "Resource {} creation has failed.",
+    CREATE_CANCELED: "Resource {} creation has been canceled.",
+    UPDATE_REQUESTED: "Resource {} update has been requested.",
+    UPDATE_SUCCEEDED: "Resource {} has been updated.",
+    UPDATE_FAILED: "Resource {} update has failed.",
+    UPDATE_CANCELED: "Resource {} update has canceled.",
+    TERMINATE_REQUESTED: "Resource {} deletion has been requested.",
+    TERMINATE_SUCCEEDED: "Resource {} has been deleted.",
+    TERMINATE_FAILED: "Resource {} deletion has failed.",
+    TERMINATE_CANCELED: "Resource {} terminate has canceled.",
+    LIMITS_SUCCEEDED: "Limits of resource {} have been updated.",
+    LIMITS_FAILED: "Updating limits of resource {} has failed.",
+    ERRED_ON_BACKEND: "Resource {} got error on backend.",
+}
+
+
+@dataclass(frozen=True)
+class Resource:
+    id: str
+    name: str
+    state: ResourceState
+    customer_id: str
+    project_id: str
+    offering_id: str
+    provider_id: str
+    created: datetime
+    modified: datetime
+    plan_id: str | None = None
+    description: str = ""
+    limits: Mapping[str, int] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    backend_id: str = ""
+    backend_metadata: Mapping[str, Any] = field(default_factory=dict)
+    current_usages: Mapping[str, Any] = field(default_factory=dict)
+    report: Sequence[Mapping[str, str]] = ()
+    error_message: str = ""
+    error_traceback: str = ""
+    end_date: date | None = None
+    order_in_progress_id: str | None = None
+    creation_order_id: str | None = None
+    customer_name: str = ""
+    project_name: str = ""
+    offering_name: str = ""
+    offering_type: str = ""
+    provider_name: str = ""
+    plan_name: str = ""
+    offering_plugin_options: Mapping[str, Any] = field(default_factory=dict)
+    version: int = 0
+
+    @property
+    def counted(self) -> bool:
+        """Whether it uses a unit of nc_resource_count (every resource until it is Terminated)."""
+        return self.state is not ResourceState.TERMINATED
+
+    def event_fields(self) -> dict[str, str]:
+        return {
+            "resource_uuid": self.id,
+            "resource_name": self.name,
+            "resource_type": self.offering_type,
+            "offering_uuid": self.offering_id,
+            "offering_name": self.offering_name,
+            "project_uuid": self.project_id,
+            "project_name": self.project_name,
+            "customer_uuid": self.customer_id,
+            "customer_name": self.customer_name,
+        }
+
+
+def event(resource: Resource, event_type: str, ctx: EventContext) -> Event:
+    message = _MESSAGES[event_type].format(resource.name)
+    return make_event(event_type, message, ctx, resource.event_fields(), resource.customer_id)
+
+
+# --- which event each order outcome writes --------------------------------------------------------
+def _is_limits_change(order: Order) -> bool:
+    return order.type is OrderType.UPDATE and order.plan_id == order.old_plan_id
+
+
+def requested_event(order: Order) -> str:
+    return {
+        OrderType.CREATE: CREATE_REQUESTED,
+        OrderType.UPDATE: UPDATE_REQUESTED,
+        OrderType.TERMINATE: TERMINATE_REQUESTED,
+    }[order.type]
+
+
+def succeeded_event(order: Order) -> str:
+    if _is_limits_change(order):
+        return LIMITS_SUCCEEDED
+    return {
+        OrderType.CREATE: CREATE_SUCCEEDED,
+        OrderType.UPDATE: UPDATE_SUCCEEDED,
+        OrderType.TERMINATE: TERMINATE_SUCCEEDED,
+    }[order.type]
+
+
+def failed_event(order: Order) -> str:
+    if _is_limits_change(order):
+        return LIMITS_FAILED
+    return {
+        OrderType.CREATE: CREATE_FAILED,
+        OrderType.UPDATE: UPDATE_FAILED,
+        OrderType.TERMINATE: TERMINATE_FAILED,
+    }[order.type]
+
+
+def canceled_event(order: Order) -> str:
+    return {
+        OrderType.CREATE: CREATE_CANCELED,
+        OrderType.UPDATE: UPDATE_CANCELED,
+        OrderType.TERMINATE: TERMINATE_CANCELED,
+    }[order.type]
+
+
+# --- rules -----------------------------------------------------------------------------------------
+def require_action(resource: Resource, action: str) -> None:
+    """An order-making action (terminate, update_limits, switch_plan) from its states only, and
+    never while another order of the resource is open."""
+    allowed = RESOURCE_ORDER_ACTIONS[action]
+    if resource.state not in allowed:
+        raise Conflict(states_message(allowed))
+    if resource.order_in_progress_id:
+        raise ValidationError([ORDER_IN_PROGRESS])
+
+
+def order_opened(resource: Resource, order: Order, now: datetime) -> Resource:
+    """An Update or Terminate order was placed: the resource knows it, nothing else changes yet."""
+    return replace(resource, order_in_progress_id=order.id, modified=now)
+
+
+def order_executing(resource: Resource, order: Order, now: datetime) -> Resource:
+    return replace(resource, state=RESOURCE_DURING[order.type], modified=now)
+
+
+def order_done(resource: Resource, order: Order, now: datetime) -> Resource:
+    changes: dict[str, Any] = {}
+    if order.type is OrderType.UPDATE:
+        changes = {"limits": dict(order.limits), "plan_id": order.plan_id, "plan_name": order.plan_name}
+    if order.type is OrderType.TERMINATE:
+        changes["end_date"] = now.date()
+    return replace(
+        resource,
+        state=RESOURCE_AFTER_DONE[order.type],
+        order_in_progress_id=None,
+        error_message="",
+        error_traceback="",
+        modified=now,
+        **changes,
+    )
+
+
+def order_failed(resource: Resource, order: Order, now: datetime) -> Resource:
+    return replace(
+        resource,
+        state=RESOURCE_AFTER_FAILED[order.type],
+        order_in_progress_id=None,
+        error_message=order.error_message,
+        error_traceback=order.error_traceback,
+        modified=now,
+    )
+
+
+def order_refused(resource: Resource, order: Order, now: datetime) -> Resource:
+    """Rejected or canceled: an existing resource is as before (OK); one never made is Terminated."""
+    return replace(
+        resource, state=RESOURCE_AFTER_REFUSED[order.type], order_in_progress_id=None, modified=now
+    )
+
+
+def order_retried(resource: Resource, order: Order, now: datetime) -> Resource:
+    """An erred order executes again: the resource is back in the order's working state."""
+    return replace(
+        resource,
+        state=RESOURCE_DURING[order.type],
+        order_in_progress_id=order.id,
+        error_message="",
+        error_traceback="",
+        modified=now,
+    )
+
+
+def check_report(report: Any) -> list[dict[str, str]]:
+    """`submit_report`: a list of sections, each `{"header": str, "body": str}`."""
+    sections = report if isinstance(report, list) else None
+    if not sections or not all(
+        isinstance(s, Mapping)
+        and set(s) <= {"header", "body"}
+        and all(isinstance(v, str) for v in s.values())
+        for s in sections
+    ):
+        raise ValidationError({"report": ["Report must be a non-empty list of {header, body} sections."]})
+    return [{"header": str(s.get("header", "")), "body": str(s.get("body", ""))} for s in sections]

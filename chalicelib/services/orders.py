@@ -1,0 +1,519 @@
+"""Order use cases (Waldur's `marketplace-orders/`): create, approve and reject on either side,
+cancel or delete while pending, and the provider's `set_state_*` actions.
+
+Every change is one unit of work: the order, its resource (state, limits, plan; nc_resource_count of
+its project and customer when it is made or ends) and the events, Waldur's types. After the commit
+the order's workflow hears of it (`order_lifecycle`): it is started when the order is made, and a
+workflow waiting for this order's approval or completion is answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from chalicelib.domain import orders as domain
+from chalicelib.domain import resources as resource_rules
+from chalicelib.domain.clock import utcnow
+from chalicelib.domain.context import EventContext, Principal
+from chalicelib.domain.errors import NotFound, ValidationError
+from chalicelib.domain.ids import id_from_url, new_id
+from chalicelib.domain.marketplace import (
+    ORDER_TRANSITIONS,
+    Offering,
+    OfferingState,
+    OrderState,
+    OrderType,
+    Plan,
+    ResourceState,
+)
+from chalicelib.domain.orders import Actor, Order
+from chalicelib.domain.projects import Project
+from chalicelib.domain.resources import Resource
+from chalicelib.domain.roles import P
+from chalicelib.providers import registry
+from chalicelib.services import marketplace as sides
+from chalicelib.services import offerings as catalog
+from chalicelib.services import order_lifecycle as lifecycle
+from chalicelib.services.projects import scope as project_scope
+from chalicelib.store import orders as store
+from chalicelib.store import projects as project_store
+from chalicelib.store import resources as resource_store
+from chalicelib.store import users as user_store
+from chalicelib.store.unit_of_work import UnitOfWork
+
+MODEL = domain.MODEL
+INVALID_HYPERLINK = "Invalid hyperlink - Object does not exist."
+ONLY_CREATE = (
+    "Only Create orders are placed here; use the resource's terminate/, update_limits/ or switch_plan/."
+)
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """What `POST marketplace-orders/` asks for (references as hyperlinks or uuids)."""
+
+    project: str
+    offering: str
+    plan: str | None = None
+    attributes: Mapping[str, Any] | None = None
+    limits: Mapping[str, Any] | None = None
+    type: str = OrderType.CREATE.value
+    accepting_terms_of_service: bool = False
+
+
+# --- reads -------------------------------------------------------------------------------------------
+def get_visible(principal: Principal, order_id: str) -> Order:
+    """The order, if the caller sees it on either side; else NotFound."""
+    order = store.get(order_id)
+    if order is None or not sides.sees(sides.rights(principal), order):
+        raise NotFound(MODEL)
+    return order
+
+
+def _for_change(principal: Principal, order_id: str) -> Order:
+    """The visible order, read again consistently (its state decides the transition)."""
+    seen = get_visible(principal, order_id)
+    order = store.get_in(seen.customer_id, seen.id)
+    if order is None:
+        raise NotFound(MODEL)
+    return order
+
+
+def _require_consumer(principal: Principal, order: Order, permission: str) -> None:
+    sides.rights(principal).require(permission, sides.consumer_scope(order))
+
+
+def _require_provider(principal: Principal, order: Order) -> None:
+    sides.rights(principal).require(P.SET_RESOURCE_STATE, sides.provider_scope(order))
+
+
+def _actor(principal: Principal) -> Actor:
+    user = user_store.get(principal.user_id)
+    return Actor.of(principal, user.email if user else "")
+
+
+def needs_provider_review(offering_type: str) -> bool:
+    found = registry.get_type(offering_type)
+    return True if found is None else found.needs_provider_review
+
+
+# --- creation ------------------------------------------------------------------------------------
+def _project(principal: Principal, reference: str) -> Project:
+    project_id = id_from_url(reference)
+    project = project_store.get(project_id) if project_id else None
+    if project is None or not sides.rights(principal).sees_project(project.id, project.customer_id):
+        raise ValidationError.field("project", INVALID_HYPERLINK)
+    return project
+
+
+def _offering(reference: str, project: Project) -> Offering:
+    offering_id = id_from_url(reference)
+    try:
+        offering = catalog.get_offering(offering_id) if offering_id else None
+    except NotFound:
+        offering = None
+    if offering is None or (not offering.shared and offering.customer_id != project.customer_id):
+        raise ValidationError.field("offering", INVALID_HYPERLINK)
+    if offering.state is not OfferingState.ACTIVE:
+        raise ValidationError.field("offering", domain.OFFERING_UNAVAILABLE)
+    return offering
+
+
+def _plan(reference: str | None, offering: Offering) -> Plan | None:
+    if not reference:
+        return None
+    plan_id = id_from_url(reference)
+    try:
+        owner, plan = catalog.find_plan(plan_id) if plan_id else (None, None)
+    except NotFound:
+        owner, plan = None, None
+    if plan is None:
+        raise ValidationError.field("plan", INVALID_HYPERLINK)
+    if owner is None or owner.id != offering.id:
+        raise ValidationError.field("plan", domain.PLAN_NOT_OF_OFFERING)
+    return plan
+
+
+def _limits(offering: Offering, given: Mapping[str, Any] | None) -> dict[str, int]:
+    limits = domain.check_limits(given or {})
+    if limits:
+        registry.validate_limits(offering, limits)
+    return limits
+
+
+def _resource_name(attributes: Mapping[str, Any], offering: Offering) -> str:
+    name = attributes.get("name")
+    if name is not None and not isinstance(name, str):
+        raise ValidationError({"attributes": ["name must be a string."]})
+    return (name or "").strip()[:150] or offering.name
+
+
+def create_order(ctx: EventContext, request: OrderRequest, idempotency_key: str | None = None) -> Order:
+    """Place a Create order: its resource is made at once (`Creating`, counted in the project's and
+    customer's nc_resource_count) in the order's transaction, and its workflow starts.
+
+    Anybody who sees the project may order; the order skips the consumer's approval when its
+    creator is staff or holds ORDER.APPROVE there, and the provider's when the offering's type
+    needs no review. With `idempotency_key`, a request the same user made before with that key
+    (within a day) answers with that first order instead of placing another.
+    """
+    principal = ctx.actor
+    if idempotency_key:
+        earlier = _earlier(principal, idempotency_key)
+        if earlier is not None:
+            return earlier
+    if request.type != OrderType.CREATE.value:
+        raise ValidationError.field("type", ONLY_CREATE)
+    project = _project(principal, request.project)
+    offering = _offering(request.offering, project)
+    plan = _plan(request.plan, offering)
+    domain.check_offering_plan(offering, plan)
+    domain.check_terms(offering, request.accepting_terms_of_service)
+    attributes = dict(request.attributes or {})
+    limits = _limits(offering, request.limits)
+    consumer_ok = sides.rights(principal).has(P.APPROVE_ORDER, project_scope(project))
+    now = utcnow()
+    order = Order(
+        id=new_id(),
+        type=OrderType.CREATE,
+        state=domain.initial_state(consumer_ok, needs_provider_review(offering.type)),
+        customer_id=project.customer_id,
+        project_id=project.id,
+        offering_id=offering.id,
+        provider_id=offering.customer_id,
+        resource_id=new_id(),
+        created=now,
+        modified=now,
+        plan_id=plan.id if plan else None,
+        attributes=attributes,
+        limits=limits,
+        created_by=_actor(principal),
+        consumer_reviewed_by=_actor(principal) if consumer_ok else None,
+        consumer_reviewed_at=now if consumer_ok else None,
+        cost=domain.estimate_cost(plan, limits),
+        customer_name=project.customer_name,
+        project_name=project.name,
+        offering_name=offering.name,
+        offering_type=offering.type,
+        provider_name=catalog.provider_name(offering.customer_id),
+        plan_name=plan.name if plan else "",
+        resource_name=_resource_name(attributes, offering),
+        offering_plugin_options=dict(offering.plugin_options),
+    )
+    resource = Resource(
+        id=order.resource_id,
+        name=order.resource_name,
+        state=ResourceState.CREATING,
+        customer_id=order.customer_id,
+        project_id=order.project_id,
+        offering_id=order.offering_id,
+        provider_id=order.provider_id,
+        created=now,
+        modified=now,
+        plan_id=order.plan_id,
+        description=str(attributes.get("description") or ""),
+        limits=limits,
+        attributes=attributes,
+        order_in_progress_id=order.id,
+        creation_order_id=order.id,
+        customer_name=order.customer_name,
+        project_name=order.project_name,
+        offering_name=order.offering_name,
+        offering_type=order.offering_type,
+        provider_name=order.provider_name,
+        plan_name=order.plan_name,
+        offering_plugin_options=order.offering_plugin_options,
+    )
+    uow = UnitOfWork()
+    resource_store.add(uow, resource)
+    stored = store.add(uow, order)
+    if idempotency_key:
+        store.remember_request_key(uow, principal.user_id, idempotency_key, order, now)
+    uow.record(domain.event(order, domain.ORDER_CREATED, ctx))
+    uow.record(resource_rules.event(resource, resource_rules.CREATE_REQUESTED, ctx))
+    try:
+        uow.commit()
+    except store.KeyAlreadyUsed as used:
+        return _order_of(used.customer_id, used.order_id)
+    lifecycle.start(ctx, stored)
+    return stored
+
+
+def _earlier(principal: Principal, key: str) -> Order | None:
+    found = store.find_request_key(principal.user_id, key)
+    return _order_of(found[1], found[0]) if found else None
+
+
+def _order_of(customer_id: str, order_id: str) -> Order:
+    order = store.get_in(customer_id, order_id)
+    if order is None:  # deleted since (it was pending): the key names nothing any more
+        raise NotFound(MODEL)
+    return order
+
+
+def place_resource_order(
+    ctx: EventContext,
+    resource: Resource,
+    order_type: OrderType,
+    *,
+    plan: Plan | None = None,
+    limits: Mapping[str, int] | None = None,
+    attributes: Mapping[str, Any] | None = None,
+) -> Order:
+    """An Update or Terminate order of an existing resource (the resource actions make these; the
+    caller checked the permission and the resource's state). The resource remembers its open order
+    in the same transaction, so a second action while it is open is refused."""
+    principal = ctx.actor
+    consumer_ok = sides.rights(principal).has(P.APPROVE_ORDER, sides.consumer_scope(resource))
+    now = utcnow()
+    new_plan_id = plan.id if plan else resource.plan_id
+    new_limits = dict(limits) if limits is not None else dict(resource.limits)
+    order = Order(
+        id=new_id(),
+        type=order_type,
+        state=domain.initial_state(consumer_ok, needs_provider_review(resource.offering_type)),
+        customer_id=resource.customer_id,
+        project_id=resource.project_id,
+        offering_id=resource.offering_id,
+        provider_id=resource.provider_id,
+        resource_id=resource.id,
+        created=now,
+        modified=now,
+        plan_id=new_plan_id,
+        old_plan_id=resource.plan_id,
+        attributes=dict(attributes or {}),
+        limits=new_limits,
+        old_limits=dict(resource.limits),
+        created_by=_actor(principal),
+        consumer_reviewed_by=_actor(principal) if consumer_ok else None,
+        consumer_reviewed_at=now if consumer_ok else None,
+        cost=domain.estimate_cost(plan, new_limits) if plan else None,
+        customer_name=resource.customer_name,
+        project_name=resource.project_name,
+        offering_name=resource.offering_name,
+        offering_type=resource.offering_type,
+        provider_name=resource.provider_name,
+        plan_name=plan.name if plan else resource.plan_name,
+        resource_name=resource.name,
+        offering_plugin_options=dict(resource.offering_plugin_options),
+    )
+    after = resource_rules.order_opened(resource, order, now)
+    if order.state is OrderState.EXECUTING:
+        after = resource_rules.order_executing(after, order, now)
+    uow = UnitOfWork()
+    resource_store.save_changes(uow, resource, after)
+    stored = store.add(uow, order)
+    uow.record(domain.event(order, domain.ORDER_CREATED, ctx))
+    uow.record(resource_rules.event(after, resource_rules.requested_event(order), ctx))
+    uow.commit()
+    lifecycle.start(ctx, stored)
+    return stored
+
+
+# --- the consumer's and the provider's decisions ----------------------------------------------------
+def approve_by_consumer(ctx: EventContext, order_id: str) -> Order:
+    principal = ctx.actor
+    order = _for_change(principal, order_id)
+    _require_consumer(principal, order, P.APPROVE_ORDER)
+    after = domain.approve_by_consumer(
+        order, _actor(principal), utcnow(), needs_provider_review(order.offering_type)
+    )
+    return _transition(ctx, order, after, domain.ORDER_APPROVED)
+
+
+def approve_by_provider(ctx: EventContext, order_id: str) -> Order:
+    principal = ctx.actor
+    order = _for_change(principal, order_id)
+    _require_provider(principal, order)
+    return _transition(
+        ctx, order, domain.approve_by_provider(order, _actor(principal), utcnow()), domain.ORDER_APPROVED
+    )
+
+
+def reject_by_consumer(ctx: EventContext, order_id: str) -> Order:
+    principal = ctx.actor
+    order = _for_change(principal, order_id)
+    _require_consumer(principal, order, P.REJECT_ORDER)
+    return _refuse(ctx, order, domain.reject(order, "consumer", _actor(principal), utcnow()))
+
+
+def reject_by_provider(ctx: EventContext, order_id: str) -> Order:
+    principal = ctx.actor
+    order = _for_change(principal, order_id)
+    _require_provider(principal, order)
+    return _refuse(ctx, order, domain.reject(order, "provider", _actor(principal), utcnow()))
+
+
+def cancel_order(ctx: EventContext, order_id: str) -> Order:
+    """Cancel a pending order: its creator, or ORDER.CANCEL on the project."""
+    principal = ctx.actor
+    order = _for_change(principal, order_id)
+    _require_own_or(principal, order, P.CANCEL_ORDER)
+    return _refuse(ctx, order, domain.cancel(order, utcnow()))
+
+
+def delete_order(ctx: EventContext, order_id: str) -> None:
+    """Delete a pending order (its creator, or ORDER.DESTROY on the project): as a cancellation,
+    and the order itself is gone."""
+    principal = ctx.actor
+    order = _for_change(principal, order_id)
+    _require_own_or(principal, order, P.DESTROY_ORDER)
+    domain.require(order, "destroy")
+    now = utcnow()
+    canceled = domain.cancel(order, now)
+    uow = UnitOfWork()
+    store.remove(uow, order)
+    _refused_resource(uow, ctx, canceled, now)
+    uow.record(domain.event(canceled, domain.ORDER_TERMINATED, ctx))
+    uow.commit()
+    lifecycle.answer(order, canceled)
+
+
+def _require_own_or(principal: Principal, order: Order, permission: str) -> None:
+    if order.created_by is not None and order.created_by.id == principal.user_id:
+        return
+    _require_consumer(principal, order, permission)
+
+
+def expire_order(ctx: EventContext, customer_id: str, order_id: str) -> Order | None:
+    """The workflow's approval wait ended: a still pending order is canceled (with why); None when
+    it had moved on meanwhile."""
+    order = store.get_in(customer_id, order_id)
+    if order is None or order.state not in ORDER_TRANSITIONS["cancel"]:
+        return None
+    return _refuse(ctx, order, domain.cancel(order, utcnow(), domain.NOT_APPROVED_IN_TIME))
+
+
+# --- the provider carries the order out -------------------------------------------------------------
+def set_state_executing(ctx: EventContext, order_id: str) -> Order:
+    """The provider takes a pending order, or retries an erred one (a new workflow execution)."""
+    principal = ctx.actor
+    order = _for_change(principal, order_id)
+    _require_provider(principal, order)
+    now = utcnow()
+    after = domain.set_executing(order, now)
+    if order.state is not OrderState.ERRED:
+        return _transition(ctx, order, after, domain.ORDER_APPROVED)
+    resource = _resource(order)
+    uow = UnitOfWork()
+    stored = store.save_transition(uow, order, after)
+    resource_store.save_changes(uow, resource, resource_rules.order_retried(resource, after, now))
+    uow.record(domain.event(stored, domain.ORDER_APPROVED, ctx))
+    uow.commit()
+    lifecycle.start(ctx, stored)
+    return stored
+
+
+def set_state_done(ctx: EventContext, order_id: str) -> Order:
+    principal = ctx.actor
+    order = _for_change(principal, order_id)
+    _require_provider(principal, order)
+    return _complete(ctx, order)
+
+
+def set_state_erred(ctx: EventContext, order_id: str, message: str = "", traceback: str = "") -> Order:
+    principal = ctx.actor
+    order = _for_change(principal, order_id)
+    _require_provider(principal, order)
+    return _fail(ctx, order, message, traceback)
+
+
+def complete_processed(
+    ctx: EventContext, customer_id: str, order_id: str, backend_id: str = ""
+) -> Order | None:
+    """The platform's processor finished an executing order: done (None if it is not executing
+    any more, e.g. the provider set it meanwhile). `backend_id` is recorded on the resource."""
+    order = store.get_in(customer_id, order_id)
+    if order is None or order.state is not OrderState.EXECUTING:
+        return None
+    return _complete(ctx, order, backend_id)
+
+
+def fail_executing(ctx: EventContext, customer_id: str, order_id: str, message: str) -> Order | None:
+    """The workflow gave up on an executing order (the processor failed or timed out, the agent
+    never finished): erred with `message`. None if the order is not executing any more."""
+    order = store.get_in(customer_id, order_id)
+    if order is None or order.state is not OrderState.EXECUTING:
+        return None
+    return _fail(ctx, order, message, "")
+
+
+# --- units of work -----------------------------------------------------------------------------------
+def _resource(order: Order) -> Resource:
+    resource = resource_store.get_in(order.customer_id, order.project_id, order.resource_id)
+    if resource is None:
+        raise NotFound(resource_rules.MODEL)
+    return resource
+
+
+def _transition(ctx: EventContext, order: Order, after: Order, event_type: str) -> Order:
+    """An approval: the order moves on; if it now executes, its resource shows it."""
+    uow = UnitOfWork()
+    stored = store.save_transition(uow, order, after)
+    if after.state is OrderState.EXECUTING and order.type is not OrderType.CREATE:
+        resource = _resource(order)
+        resource_store.save_changes(
+            uow, resource, resource_rules.order_executing(resource, after, after.modified)
+        )
+    uow.record(domain.event(stored, event_type, ctx))
+    uow.commit()
+    lifecycle.answer(order, stored)
+    return stored
+
+
+def _refused_resource(uow: UnitOfWork, ctx: EventContext, order: Order, now: Any) -> None:
+    resource = _resource(order)
+    after = resource_rules.order_refused(resource, order, now)
+    resource_store.save_changes(uow, resource, after)
+    if resource.counted and not after.counted:
+        resource_store.release_count(uow, after)
+    uow.record(resource_rules.event(after, resource_rules.canceled_event(order), ctx))
+
+
+def _refuse(ctx: EventContext, order: Order, after: Order) -> Order:
+    """Rejected or canceled: a resource never made is Terminated (and stops counting); an existing
+    one is as it was."""
+    uow = UnitOfWork()
+    stored = store.save_transition(uow, order, after)
+    _refused_resource(uow, ctx, stored, after.modified)
+    event_type = domain.ORDER_REJECTED if after.state is OrderState.REJECTED else domain.ORDER_TERMINATED
+    uow.record(domain.event(stored, event_type, ctx))
+    uow.commit()
+    lifecycle.answer(order, stored)
+    return stored
+
+
+def _complete(ctx: EventContext, order: Order, backend_id: str = "") -> Order:
+    now = utcnow()
+    after = domain.complete(order, now)
+    resource = _resource(order)
+    done = resource_rules.order_done(resource, after, now)
+    if backend_id:
+        done = replace(done, backend_id=backend_id)
+    uow = UnitOfWork()
+    stored = store.save_transition(uow, order, after)
+    resource_store.save_changes(uow, resource, done)
+    if resource.counted and not done.counted:
+        resource_store.release_count(uow, done)
+    uow.record(domain.event(stored, domain.ORDER_COMPLETED, ctx))
+    uow.record(resource_rules.event(done, resource_rules.succeeded_event(order), ctx))
+    uow.commit()
+    lifecycle.answer(order, stored)
+    return stored
+
+
+def _fail(ctx: EventContext, order: Order, message: str, traceback: str) -> Order:
+    now = utcnow()
+    after = domain.fail(order, now, message, traceback)
+    uow = UnitOfWork()
+    stored = store.save_transition(uow, order, after)
+    resource = _resource(order)
+    failed = resource_rules.order_failed(resource, after, now)
+    resource_store.save_changes(uow, resource, failed)
+    uow.record(resource_rules.event(failed, resource_rules.failed_event(order), ctx))
+    uow.record(domain.event(stored, domain.ORDER_FAILED, ctx))
+    uow.commit()
+    lifecycle.answer(order, stored)
+    return stored

@@ -1,0 +1,195 @@
+"""Resource use cases (Waldur's `marketplace-resources/` and `marketplace-provider-resources/`).
+
+Resources are made by Create orders (services/orders.py), never directly. The consumer changes one
+by ordering: `terminate`, `update_limits` and `switch_plan` each place an order (refused with 409
+outside the resource's states, and with 400 while another order of it is open). The provider (its
+agent) reports on one: `set_backend_id`, `set_backend_metadata`, `submit_report` (bookkeeping: no
+event, as in Waldur), `set_limits`, `set_as_erred`, `set_as_ok` (state changes, with events).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from chalicelib.domain import orders as order_rules
+from chalicelib.domain import resources as domain
+from chalicelib.domain.clock import utcnow
+from chalicelib.domain.context import EventContext, Principal
+from chalicelib.domain.errors import Conflict, NotFound, ValidationError
+from chalicelib.domain.ids import id_from_url
+from chalicelib.domain.marketplace import OrderType, ResourceState
+from chalicelib.domain.orders import Order
+from chalicelib.domain.resources import Resource
+from chalicelib.domain.roles import P
+from chalicelib.providers import registry
+from chalicelib.services import marketplace as sides
+from chalicelib.services import offerings as catalog
+from chalicelib.services import orders
+from chalicelib.store import resources as store
+from chalicelib.store.unit_of_work import UnitOfWork
+
+MODEL = domain.MODEL
+BACKEND_ID_CHANGED = "Resource backend_id has been changed."
+BACKEND_ID_UNCHANGED = "Resource backend_id is not changed."
+NOT_TERMINATED = frozenset(s for s in ResourceState if s is not ResourceState.TERMINATED)
+
+
+# --- reads -------------------------------------------------------------------------------------------
+def get_visible(principal: Principal, resource_id: str, provider_view: bool = False) -> Resource:
+    """The resource, if the caller sees it: in the provider view only from the provider's side,
+    otherwise from either side. Else NotFound."""
+    resource = store.get(resource_id)
+    rights = sides.rights(principal)
+    seen = sides.sees_as_provider if provider_view else sides.sees
+    if resource is None or not seen(rights, resource):
+        raise NotFound(MODEL)
+    return resource
+
+
+def _for_change(principal: Principal, resource_id: str, provider_view: bool) -> Resource:
+    seen = get_visible(principal, resource_id, provider_view)
+    resource = store.get_in(seen.customer_id, seen.project_id, seen.id)
+    if resource is None:
+        raise NotFound(MODEL)
+    return resource
+
+
+def _consumer(principal: Principal, resource: Resource, permission: str) -> None:
+    sides.rights(principal).require(permission, sides.consumer_scope(resource))
+
+
+def _provider(principal: Principal, resource: Resource, permission: str) -> None:
+    sides.rights(principal).require(permission, sides.provider_scope(resource))
+
+
+# --- orders from the consumer (or the provider, for termination) -------------------------------------
+def terminate(
+    ctx: EventContext,
+    resource_id: str,
+    attributes: Mapping[str, Any] | None = None,
+    provider_view: bool = False,
+) -> Order:
+    """Order the resource's termination (RESOURCE.TERMINATE on its project, or on its offering from
+    the provider's side)."""
+    principal = ctx.actor
+    resource = _for_change(principal, resource_id, provider_view)
+    if provider_view:
+        _provider(principal, resource, P.TERMINATE_RESOURCE)
+    else:
+        _consumer(principal, resource, P.TERMINATE_RESOURCE)
+    domain.require_action(resource, "terminate")
+    return orders.place_resource_order(ctx, resource, OrderType.TERMINATE, attributes=attributes)
+
+
+def update_limits(ctx: EventContext, resource_id: str, limits: Mapping[str, Any]) -> Order:
+    principal = ctx.actor
+    resource = _for_change(principal, resource_id, False)
+    _consumer(principal, resource, P.UPDATE_RESOURCE_LIMITS)
+    domain.require_action(resource, "update_limits")
+    checked = order_rules.check_limits(limits)
+    registry.validate_limits(catalog.get_offering(resource.offering_id), checked)
+    return orders.place_resource_order(ctx, resource, OrderType.UPDATE, limits=checked)
+
+
+def switch_plan(ctx: EventContext, resource_id: str, plan_reference: str) -> Order:
+    principal = ctx.actor
+    resource = _for_change(principal, resource_id, False)
+    _consumer(principal, resource, P.SWITCH_RESOURCE_PLAN)
+    domain.require_action(resource, "switch_plan")
+    plan_id = id_from_url(plan_reference)
+    offering = catalog.get_offering(resource.offering_id)
+    plan = offering.plan(plan_id) if plan_id else None
+    if plan is None:
+        raise ValidationError.field("plan", orders.INVALID_HYPERLINK)
+    if plan.archived:
+        raise ValidationError.field("plan", order_rules.PLAN_ARCHIVED)
+    if plan.id == resource.plan_id:
+        raise ValidationError.field("plan", order_rules.SAME_PLAN)
+    return orders.place_resource_order(ctx, resource, OrderType.UPDATE, plan=plan)
+
+
+# --- reports from the provider -----------------------------------------------------------------------
+def _bookkeeping(resource: Resource, after: Resource) -> Resource:
+    """A change the provider reports that Waldur logs no event for."""
+    uow = UnitOfWork()
+    stored = store.save_changes(uow, resource, after)
+    uow.commit()
+    return stored
+
+
+def set_backend_id(ctx: EventContext, resource_id: str, backend_id: str) -> bool:
+    """True if the backend id changed."""
+    principal = ctx.actor
+    resource = _for_change(principal, resource_id, True)
+    _provider(principal, resource, P.SET_RESOURCE_BACKEND_ID)
+    if backend_id == resource.backend_id:
+        return False
+    _bookkeeping(resource, replace(resource, backend_id=backend_id, modified=utcnow()))
+    return True
+
+
+def set_backend_metadata(ctx: EventContext, resource_id: str, metadata: Mapping[str, Any]) -> Resource:
+    principal = ctx.actor
+    resource = _for_change(principal, resource_id, True)
+    _provider(principal, resource, P.SET_RESOURCE_BACKEND_METADATA)
+    return _bookkeeping(resource, replace(resource, backend_metadata=dict(metadata), modified=utcnow()))
+
+
+def submit_report(ctx: EventContext, resource_id: str, report: Any) -> Resource:
+    principal = ctx.actor
+    resource = _for_change(principal, resource_id, True)
+    _provider(principal, resource, P.SUBMIT_RESOURCE_REPORT)
+    sections = domain.check_report(report)
+    return _bookkeeping(resource, replace(resource, report=tuple(sections), modified=utcnow()))
+
+
+def _changed(ctx: EventContext, resource: Resource, after: Resource, event_type: str) -> Resource:
+    uow = UnitOfWork()
+    stored = store.save_changes(uow, resource, after)
+    uow.record(domain.event(stored, event_type, ctx))
+    uow.commit()
+    return stored
+
+
+def set_limits(ctx: EventContext, resource_id: str, limits: Mapping[str, Any]) -> Resource:
+    """The provider reports the limits the backend actually has (no order)."""
+    principal = ctx.actor
+    resource = _for_change(principal, resource_id, True)
+    _provider(principal, resource, P.SET_RESOURCE_STATE)
+    checked = order_rules.check_limits(limits)
+    return _changed(
+        ctx, resource, replace(resource, limits=checked, modified=utcnow()), domain.LIMITS_SUCCEEDED
+    )
+
+
+def _require_live(resource: Resource) -> None:
+    if resource.state is ResourceState.TERMINATED:
+        raise Conflict(order_rules.states_message(NOT_TERMINATED))
+
+
+def set_as_erred(
+    ctx: EventContext, resource_id: str, error_message: str = "", error_traceback: str = ""
+) -> Resource:
+    principal = ctx.actor
+    resource = _for_change(principal, resource_id, True)
+    _provider(principal, resource, P.SET_RESOURCE_STATE)
+    _require_live(resource)
+    after = replace(
+        resource,
+        state=ResourceState.ERRED,
+        error_message=error_message,
+        error_traceback=error_traceback,
+        modified=utcnow(),
+    )
+    return _changed(ctx, resource, after, domain.ERRED_ON_BACKEND)
+
+
+def set_as_ok(ctx: EventContext, resource_id: str) -> Resource:
+    principal = ctx.actor
+    resource = _for_change(principal, resource_id, True)
+    _provider(principal, resource, P.SET_RESOURCE_STATE)
+    _require_live(resource)
+    after = replace(resource, state=ResourceState.OK, error_message="", error_traceback="", modified=utcnow())
+    return _changed(ctx, resource, after, domain.UPDATE_SUCCEEDED)

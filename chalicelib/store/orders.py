@@ -1,0 +1,258 @@
+"""Orders in their consumer customer's partition (`CUST#<c>` / `ORDER#<o>`).
+
+gsi1 `ORDERS` / `<o>` finds an order by id alone and lists every order for staff, newest first (ids
+are UUIDv7); gsi2 `PORDERS#<provider customer>` / `<offering>#<o>` lists a service provider's
+orders, one offering's with a prefix. An order changes only from the state and version it was read
+in (a transition that lost a race is a 409, never a second transition). `Idempotency-Key`s of
+creations are items of their own (`REQKEY#<user>#<sha256>`), written in the creation's transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import fields as dc_fields
+from dataclasses import replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pynamodb.expressions.update import Action
+
+from chalicelib.domain.errors import Conflict, DomainError
+from chalicelib.domain.marketplace import OrderState, OrderType
+from chalicelib.domain.orders import Actor, Order
+from chalicelib.store import counters, keys
+from chalicelib.store.items import BaseItem, OrderItem, RequestKeyItem
+from chalicelib.store.pages import Listing
+from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
+
+COUNTER = "orders"  # every order ever made (orders are deleted only while pending): staff's total
+REQUEST_KEY_RETENTION = timedelta(days=1)  # how long a retried creation finds its first result
+
+_KEYED = {"id", "type", "state", "customer_id", "project_id", "offering_id", "provider_id"}
+_KEYED |= {"resource_id", "created", "modified", "version"}
+_DOC_FIELDS = tuple(f.name for f in dc_fields(Order) if f.name not in _KEYED)
+_ACTORS = ("created_by", "consumer_reviewed_by", "provider_reviewed_by")
+_TIMES = ("consumer_reviewed_at", "provider_reviewed_at", "completed_at")
+
+
+def _to_doc(order: Order) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for name in _DOC_FIELDS:
+        value = getattr(order, name)
+        if isinstance(value, Actor):
+            value = {
+                "id": value.id,
+                "username": value.username,
+                "full_name": value.full_name,
+                "email": value.email,
+            }
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, Decimal):
+            value = str(value)
+        elif name in ("attributes", "limits", "old_limits", "offering_plugin_options"):
+            value = dict(value)
+        doc[name] = value
+    return doc
+
+
+def _from_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    values = {k: v for k, v in doc.items() if k in _DOC_FIELDS}
+    for name in _ACTORS:
+        if values.get(name):
+            values[name] = Actor(**values[name])
+    for name in _TIMES:
+        if values.get(name):
+            values[name] = datetime.fromisoformat(values[name])
+    if values.get("cost") is not None:
+        values["cost"] = Decimal(values["cost"])
+    for name in ("limits", "old_limits"):
+        if name in values:
+            values[name] = {k: int(v) for k, v in values[name].items()}
+    return values
+
+
+def from_item(item: OrderItem) -> Order:
+    return Order(
+        id=item.order_id,
+        type=OrderType(item.order_type),
+        state=OrderState(item.state),
+        customer_id=item.customer_id,
+        project_id=item.project_id,
+        offering_id=item.offering_id,
+        provider_id=item.provider_id,
+        resource_id=item.resource_id,
+        created=item.created,
+        modified=item.modified,
+        version=int(item.version),
+        **_from_doc(item.fields or {}),
+    )
+
+
+def _key(order: Order) -> OrderItem:
+    return OrderItem(pk=keys.customer_pk(order.customer_id), sk=keys.order_sk(order.id))
+
+
+def _item(order: Order) -> OrderItem:
+    return OrderItem(
+        pk=keys.customer_pk(order.customer_id),
+        sk=keys.order_sk(order.id),
+        gsi1pk=keys.ORDERS,
+        gsi1sk=order.id,
+        gsi2pk=keys.provider_orders(order.provider_id),
+        gsi2sk=keys.by_offering_sk(order.offering_id, order.id),
+        order_id=order.id,
+        customer_id=order.customer_id,
+        project_id=order.project_id,
+        offering_id=order.offering_id,
+        provider_id=order.provider_id,
+        resource_id=order.resource_id,
+        order_type=order.type.value,
+        state=order.state.value,
+        created=order.created,
+        modified=order.modified,
+        fields=_to_doc(order),
+        version=order.version,
+    )
+
+
+def get(order_id: str) -> Order | None:
+    """The order with this id (one gsi1 Query; eventually consistent), or None."""
+    for item in BaseItem.gsi1.query(keys.ORDERS, BaseItem.gsi1sk == order_id):
+        if isinstance(item, OrderItem):
+            return from_item(item)
+    return None
+
+
+def get_in(customer_id: str, order_id: str) -> Order | None:
+    """The order read consistently from its partition (workers know both ids)."""
+    try:
+        return from_item(
+            OrderItem.get(keys.customer_pk(customer_id), keys.order_sk(order_id), consistent_read=True)
+        )
+    except OrderItem.DoesNotExist:
+        return None
+
+
+def add(uow: UnitOfWork, order: Order) -> Order:
+    """Create the order (counted in the staff list's total)."""
+    stored = replace(order, version=1)
+    uow.put(_item(stored), condition=OrderItem.pk.does_not_exist())
+    counters.add(uow, COUNTER, 1)
+    return stored
+
+
+def save_transition(uow: UnitOfWork, before: Order, after: Order) -> Order:
+    """Write `after`, provided the order is still in the state and version `before` was read in."""
+    actions: list[Action] = [
+        OrderItem.version.add(1),
+        OrderItem.state.set(after.state.value),
+        OrderItem.modified.set(after.modified),
+        OrderItem.fields.set(_to_doc(after)),
+    ]
+    uow.update(
+        _key(before),
+        actions,
+        condition=(OrderItem.version == before.version) & (OrderItem.state == before.state.value),
+        on_conflict=Conflict(LOST_RACE),
+    )
+    return replace(after, version=before.version + 1)
+
+
+def remove(uow: UnitOfWork, order: Order) -> None:
+    """Delete a pending order, if it is unchanged."""
+    uow.delete(
+        _key(order),
+        condition=(OrderItem.version == order.version) & (OrderItem.state == order.state.value),
+        on_conflict=Conflict(LOST_RACE),
+    )
+    counters.add(uow, COUNTER, -1)
+
+
+# --- Idempotency-Key ----------------------------------------------------------------------------------
+class KeyAlreadyUsed(DomainError):
+    """The creation's key was stored by an earlier request (a retry): answer with its order."""
+
+    def __init__(self, order_id: str, customer_id: str) -> None:
+        self.order_id = order_id
+        self.customer_id = customer_id
+        super().__init__(order_id)
+
+
+def request_key_pk(user_id: str, key: str) -> str:
+    return keys.request_key_pk(user_id, hashlib.sha256(key.encode()).hexdigest())
+
+
+def find_request_key(user_id: str, key: str) -> tuple[str, str] | None:
+    """(order id, customer id) of the creation that used `key`, if it is still remembered."""
+    try:
+        item = RequestKeyItem.get(request_key_pk(user_id, key), keys.META, consistent_read=True)
+    except RequestKeyItem.DoesNotExist:
+        return None
+    return item.order_id, item.customer_id
+
+
+def remember_request_key(uow: UnitOfWork, user_id: str, key: str, order: Order, now: datetime) -> None:
+    """Store the key with the order it makes; a concurrent request with the same key loses."""
+    pk = request_key_pk(user_id, key)
+    uow.put(
+        RequestKeyItem(
+            pk=pk,
+            sk=keys.META,
+            order_id=order.id,
+            customer_id=order.customer_id,
+            expires_at=now + REQUEST_KEY_RETENTION,
+        ),
+        condition=RequestKeyItem.pk.does_not_exist(),
+        on_conflict=lambda: _used(pk),
+    )
+
+
+def _used(pk: str) -> DomainError:
+    item = RequestKeyItem.get(pk, keys.META, consistent_read=True)
+    return KeyAlreadyUsed(item.order_id, item.customer_id)
+
+
+# --- listings ---------------------------------------------------------------------------------------
+Predicate = Callable[[Any], bool] | None
+
+
+def listing_all(*, descending: bool = True, predicate: Predicate = None, order_by: Any = None,
+                order_descending: bool = False) -> Listing:  # fmt: skip
+    """Every order (gsi1 `ORDERS`), newest first; the total is the orders counter."""
+    plain = predicate is None and order_by is None
+    return Listing(
+        partition=keys.ORDERS,
+        index="gsi1",
+        forward=not descending,
+        known_total=counters.value(COUNTER) if plain else None,
+        predicate=predicate,
+        order_by=order_by,
+        descending=order_descending,
+        item_type=OrderItem,
+    )
+
+
+def listing_of_customer(customer_id: str, predicate: Predicate = None) -> Listing:
+    """A consumer customer's orders (its partition)."""
+    return Listing(
+        partition=keys.customer_pk(customer_id),
+        prefix=keys.ORDER_PREFIX,
+        predicate=predicate,
+        item_type=OrderItem,
+    )
+
+
+def listing_of_provider(
+    provider_id: str, offering_id: str | None = None, predicate: Predicate = None
+) -> Listing:
+    """A service provider's orders (gsi2), or one offering's of them."""
+    return Listing(
+        partition=keys.provider_orders(provider_id),
+        prefix=keys.offering_prefix(offering_id) if offering_id else None,
+        index="gsi2",
+        predicate=predicate,
+        item_type=OrderItem,
+    )

@@ -1,0 +1,204 @@
+"""Resources in their consumer customer's partition (`CUST#<c>` / `RES#<p>#<r>`): a project's
+resources share a prefix.
+
+gsi1 `RESOURCES` / `<r>` finds a resource by id alone and lists every resource for staff (newest
+first); gsi2 `PRES#<provider customer>` / `<offering>#<r>` lists a service provider's resources, one
+offering's with a prefix. A resource is counted in its project's and customer's nc_resource_count
+from its creation (`add`, in the Create order's transaction) until it is Terminated (the service
+releases both counts in the transaction that terminates it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields as dc_fields
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from pynamodb.expressions.update import Action
+
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.marketplace import ResourceState
+from chalicelib.domain.quotas import RESOURCE_COUNT
+from chalicelib.domain.resources import Resource
+from chalicelib.store import counters, customers, keys, projects
+from chalicelib.store.items import BaseItem, ResourceItem
+from chalicelib.store.orders import Predicate
+from chalicelib.store.pages import Listing
+from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
+
+COUNTER = "resources"  # every resource ever made (none is deleted): staff's total
+
+_KEYED = {"id", "name", "state", "customer_id", "project_id", "offering_id", "provider_id"}
+_KEYED |= {"created", "modified", "current_usages", "version"}
+_DOC_FIELDS = tuple(f.name for f in dc_fields(Resource) if f.name not in _KEYED)
+
+
+def _to_doc(resource: Resource) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for name in _DOC_FIELDS:
+        value = getattr(resource, name)
+        if isinstance(value, date):
+            value = value.isoformat()
+        elif name == "report":
+            value = [dict(section) for section in value]
+        elif isinstance(value, dict) or hasattr(value, "items"):
+            value = dict(value)
+        doc[name] = value
+    return doc
+
+
+def _from_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    values = {k: v for k, v in doc.items() if k in _DOC_FIELDS}
+    if values.get("end_date"):
+        values["end_date"] = date.fromisoformat(values["end_date"])
+    if "limits" in values:
+        values["limits"] = {k: int(v) for k, v in values["limits"].items()}
+    if "report" in values:
+        values["report"] = tuple(values["report"])
+    return values
+
+
+def from_item(item: ResourceItem) -> Resource:
+    return Resource(
+        id=item.resource_id,
+        name=item.name,
+        state=ResourceState(item.state),
+        customer_id=item.customer_id,
+        project_id=item.project_id,
+        offering_id=item.offering_id,
+        provider_id=item.provider_id,
+        created=item.created,
+        modified=item.modified,
+        current_usages=dict(item.current_usages or {}),
+        version=int(item.version),
+        **_from_doc(item.fields or {}),
+    )
+
+
+def _key(resource: Resource) -> ResourceItem:
+    return ResourceItem(
+        pk=keys.customer_pk(resource.customer_id), sk=keys.resource_sk(resource.project_id, resource.id)
+    )
+
+
+def _item(resource: Resource) -> ResourceItem:
+    return ResourceItem(
+        pk=keys.customer_pk(resource.customer_id),
+        sk=keys.resource_sk(resource.project_id, resource.id),
+        gsi1pk=keys.RESOURCES,
+        gsi1sk=resource.id,
+        gsi2pk=keys.provider_resources(resource.provider_id),
+        gsi2sk=keys.by_offering_sk(resource.offering_id, resource.id),
+        resource_id=resource.id,
+        customer_id=resource.customer_id,
+        project_id=resource.project_id,
+        offering_id=resource.offering_id,
+        provider_id=resource.provider_id,
+        name=resource.name,
+        state=resource.state.value,
+        created=resource.created,
+        modified=resource.modified,
+        current_usages=dict(resource.current_usages),
+        fields=_to_doc(resource),
+        version=resource.version,
+    )
+
+
+def get(resource_id: str) -> Resource | None:
+    """The resource with this id (one gsi1 Query; eventually consistent), or None."""
+    for item in BaseItem.gsi1.query(keys.RESOURCES, BaseItem.gsi1sk == resource_id):
+        if isinstance(item, ResourceItem):
+            return from_item(item)
+    return None
+
+
+def get_in(customer_id: str, project_id: str, resource_id: str) -> Resource | None:
+    """The resource read consistently from its partition."""
+    try:
+        item = ResourceItem.get(
+            keys.customer_pk(customer_id), keys.resource_sk(project_id, resource_id), consistent_read=True
+        )
+    except ResourceItem.DoesNotExist:
+        return None
+    return from_item(item)
+
+
+def add(uow: UnitOfWork, resource: Resource) -> Resource:
+    """Create the resource and count it against its project's and customer's nc_resource_count,
+    each refused atomically at its limit (Waldur's quota 400)."""
+    stored = replace(resource, version=1)
+    uow.put(_item(stored), condition=ResourceItem.pk.does_not_exist())
+    customers.take_one(uow, resource.customer_id, RESOURCE_COUNT)
+    projects.take_one(uow, resource.customer_id, resource.project_id, RESOURCE_COUNT)
+    counters.add(uow, COUNTER, 1)
+    return stored
+
+
+def release_count(uow: UnitOfWork, resource: Resource) -> None:
+    """The resource stops counting (it became Terminated in this unit of work)."""
+    customers.release_one(uow, resource.customer_id, RESOURCE_COUNT)
+    projects.release_one(uow, resource.customer_id, resource.project_id, RESOURCE_COUNT)
+
+
+def save_changes(uow: UnitOfWork, before: Resource, after: Resource) -> Resource:
+    """Write what differs between `before` and `after`, if nobody changed the resource meanwhile."""
+    actions: list[Action] = [ResourceItem.version.add(1), ResourceItem.modified.set(after.modified)]
+    if after.name != before.name:
+        actions.append(ResourceItem.name.set(after.name))
+    if after.state != before.state:
+        actions.append(ResourceItem.state.set(after.state.value))
+    if after.current_usages != before.current_usages:
+        actions.append(ResourceItem.current_usages.set(dict(after.current_usages)))
+    doc = _to_doc(after)
+    if doc != _to_doc(before):
+        actions.append(ResourceItem.fields.set(doc))
+    uow.update(
+        _key(before),
+        actions,
+        condition=ResourceItem.version == before.version,
+        on_conflict=Conflict(LOST_RACE),
+    )
+    return replace(after, version=before.version + 1)
+
+
+# --- listings ---------------------------------------------------------------------------------------
+def listing_all(*, descending: bool = True, predicate: Predicate = None, order_by: Any = None,
+                order_descending: bool = False) -> Listing:  # fmt: skip
+    """Every resource (gsi1 `RESOURCES`), newest first; the total is the resources counter."""
+    plain = predicate is None and order_by is None
+    return Listing(
+        partition=keys.RESOURCES,
+        index="gsi1",
+        forward=not descending,
+        known_total=counters.value(COUNTER) if plain else None,
+        predicate=predicate,
+        order_by=order_by,
+        descending=order_descending,
+        item_type=ResourceItem,
+    )
+
+
+def listing_of_customer(
+    customer_id: str, project_id: str | None = None, predicate: Predicate = None
+) -> Listing:
+    """A consumer customer's resources, or one project's of them (a prefix of its partition)."""
+    return Listing(
+        partition=keys.customer_pk(customer_id),
+        prefix=keys.resource_project_prefix(project_id) if project_id else keys.RESOURCE_PREFIX,
+        predicate=predicate,
+        item_type=ResourceItem,
+    )
+
+
+def listing_of_provider(
+    provider_id: str, offering_id: str | None = None, predicate: Predicate = None
+) -> Listing:
+    """A service provider's resources (gsi2), or one offering's of them."""
+    return Listing(
+        partition=keys.provider_resources(provider_id),
+        prefix=keys.offering_prefix(offering_id) if offering_id else None,
+        index="gsi2",
+        predicate=predicate,
+        item_type=ResourceItem,
+    )

@@ -1,0 +1,113 @@
+"""The order workflow's workers (`statemachines/order.asl.json`) and the simulated provider
+`Cirrus.Demo`'s processor.
+
+- `marketplace.await_order` (tasks): keep the execution's token until the order leaves a stage.
+- `marketplace.recheck_order` (tasks): a wait timed out; settle the order and answer its state.
+- `marketplace.process_order` (heavy): run the offering type's processor, set the order done.
+- `marketplace.fail_order` (tasks): the workflow's error branch; the order becomes erred.
+- `marketplace.start_order` (tasks): start an execution the request could not start.
+
+Every change goes through `services/orders.py` (events included).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib import observability
+from chalicelib.domain.context import EventContext
+from chalicelib.domain.marketplace import Offering
+from chalicelib.domain.orders import Order
+from chalicelib.providers import registry
+from chalicelib.providers.builtin import DEMO, DEMO_DEFAULTS
+from chalicelib.workflows import steps
+from chalicelib.workflows.registry import HEAVY_QUEUE, TASKS_QUEUE, task
+
+
+@task("marketplace.await_order", queue=TASKS_QUEUE)
+def await_order(payload: dict[str, Any], ctx: EventContext) -> bool:
+    from chalicelib.services import order_lifecycle
+
+    return order_lifecycle.wait(payload["order"], payload["stage"], payload["token"])
+
+
+@task("marketplace.recheck_order", queue=TASKS_QUEUE)
+def recheck_order(payload: dict[str, Any], ctx: EventContext) -> None:
+    from chalicelib.services import order_lifecycle
+
+    steps.send_success(payload["token"], order_lifecycle.recheck(ctx, payload["order"], payload["stage"]))
+
+
+@task("marketplace.process_order", queue=HEAVY_QUEUE)
+def process_order(payload: dict[str, Any], ctx: EventContext) -> None:
+    """Answers the workflow itself: success with the order's state, `Cirrus.Transient` to be
+    retried, `Cirrus.Permanent` (any other failure) for its error branch."""
+    from chalicelib.services import order_lifecycle
+
+    token = payload["token"]
+
+    def heartbeat() -> None:
+        from chalicelib.workflows.aws import client
+
+        client("stepfunctions").send_task_heartbeat(taskToken=token)
+
+    try:
+        output = order_lifecycle.process(ctx, payload["order"], int(payload.get("attempt") or 0), heartbeat)
+    except steps.TransientStepError as exc:
+        steps.send_failure(token, steps.TRANSIENT, str(exc))
+        return
+    except Exception as exc:  # the provider's failure, not the worker's: the workflow decides
+        observability.logger().warning(
+            "order processing failed", extra={"order_uuid": payload["order"].get("id"), "cause": str(exc)}
+        )
+        steps.send_failure(token, steps.PERMANENT, f"{type(exc).__name__}: {exc}")
+        return
+    steps.send_success(token, output)
+
+
+@task("marketplace.fail_order", queue=TASKS_QUEUE)
+def fail_order(payload: dict[str, Any], ctx: EventContext) -> None:
+    from chalicelib.services import order_lifecycle
+
+    order_lifecycle.give_up(ctx, payload["order"], payload.get("error"))
+
+
+@task("marketplace.start_order", queue=TASKS_QUEUE)
+def start_order(payload: dict[str, Any], ctx: EventContext) -> str:
+    from chalicelib.services import order_lifecycle
+
+    return order_lifecycle.start_queued(payload)
+
+
+# --- Cirrus.Demo ---------------------------------------------------------------------------------------
+HEARTBEAT_EVERY = 1.0  # seconds; shorter than any HeartbeatSeconds the workflow is rendered with
+
+
+def demo_processor(
+    order: Order, offering: Offering, heartbeat: Callable[[], None], attempt: int = 0
+) -> dict[str, Any]:
+    """Provision nothing, convincingly: wait `delay_seconds` (heartbeating), then fail with
+    probability `failure_rate` (decided by a generator seeded with the order's uuid, so one order
+    always has the same fate), or, for tests and demos, fail transiently on the first
+    `transient_failures` attempts. Success sets a made-up backend id on the resource."""
+    options = {**DEMO_DEFAULTS, **dict(offering.plugin_options)}
+    if attempt < int(options.get("transient_failures") or 0):
+        raise steps.TransientStepError(f"Demo provider is busy (attempt {attempt + 1}).")
+    _sleep(float(options.get("delay_seconds") or 0), heartbeat)
+    if random.Random(order.id).random() < float(options.get("failure_rate") or 0):
+        raise steps.PermanentStepError("Demo provider failed to provision the resource.")
+    return {"backend_id": f"demo-{order.resource_id[:12]}"}
+
+
+def _sleep(seconds: float, heartbeat: Callable[[], None]) -> None:
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, HEARTBEAT_EVERY))
+        heartbeat()
+
+
+for _kind in (registry.ProcessorKind.CREATE, registry.ProcessorKind.UPDATE, registry.ProcessorKind.TERMINATE):
+    registry.register_processor(DEMO, _kind, demo_processor)
