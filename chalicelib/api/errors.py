@@ -89,6 +89,16 @@ _MESSAGES: dict[str, str] = {
 }
 
 
+# DRF's DecimalField messages (pydantic's context carries the same numbers).
+_DECIMAL_LIMITS: dict[str, str] = {
+    "decimal_max_digits": "Ensure that there are no more than {max_digits} digits in total.",
+    "decimal_max_places": "Ensure that there are no more than {decimal_places} decimal places.",
+    "decimal_whole_digits": (
+        "Ensure that there are no more than {whole_digits} digits before the decimal point."
+    ),
+}
+
+
 def _message(err: Any) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
@@ -100,6 +110,8 @@ def _message(err: Any) -> str:
         return f"Ensure this value is less than or equal to {ctx.get('le', ctx.get('lt'))}."
     if kind in ("greater_than_equal", "greater_than"):
         return f"Ensure this value is greater than or equal to {ctx.get('ge', ctx.get('gt'))}."
+    if kind in _DECIMAL_LIMITS:
+        return _DECIMAL_LIMITS[kind].format(**ctx)
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
     template = _MESSAGES.get(kind)

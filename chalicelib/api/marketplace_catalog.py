@@ -47,6 +47,10 @@ def choice(enum: type[Enum]) -> Any:
 
 
 # --- input ---------------------------------------------------------------------------------------
+# Waldur's price fields: DecimalField(max_digits=22, decimal_places=10), not negative.
+Price = Annotated[Decimal, Field(ge=0, max_digits=22, decimal_places=10)]
+
+
 class ComponentIn(BodyModel):
     """Waldur's OfferingComponent (create)."""
 
@@ -89,12 +93,12 @@ class PlanIn(BodyModel):
 
     name: required_text(150)  # type: ignore[valid-type]
     unit: choice(PlanUnit) = PlanUnit.MONTH.value  # type: ignore[valid-type]
-    unit_price: Decimal = Field(Decimal("0"), ge=0, max_digits=22, decimal_places=10)
+    unit_price: Price = Decimal("0")
     description: text(2000) = ""  # type: ignore[valid-type]
     article_code: text(30) = ""  # type: ignore[valid-type]
     max_amount: int | None = Field(None, ge=1)
     archived: bool = False
-    prices: dict[str, Decimal] = Field(default_factory=dict)
+    prices: dict[str, Price] = Field(default_factory=dict)
     quotas: dict[str, int] = Field(default_factory=dict)
 
 

@@ -4,7 +4,6 @@ archived, not deleted (DELETE: 405)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
@@ -12,7 +11,7 @@ from pydantic import Field, field_validator
 
 from chalicelib.api import marketplace_catalog as wire
 from chalicelib.api.fields import partial, patch_changes
-from chalicelib.api.marketplace_catalog import PLANS, TAG, PlanIn, ProviderPlanOut
+from chalicelib.api.marketplace_catalog import PLANS, TAG, PlanIn, Price, ProviderPlanOut
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -45,7 +44,7 @@ ProviderPlanPatch = partial(PlanIn, "ProviderPlanPatch")
 
 
 class PricesIn(BodyModel):
-    prices: dict[str, Decimal]
+    prices: dict[str, Price]
 
 
 class QuotasIn(BodyModel):

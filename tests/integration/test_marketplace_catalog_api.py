@@ -114,6 +114,8 @@ def test_plugin_options_default_to_an_object_and_the_type_brings_its_components(
         ({"components": [{**CORES, "billing_type": "monthly"}]}, "components.0.billing_type"),
         ({"plans": [{**MONTHLY, "prices": {"ram": "1"}}]}, {"prices": ["Invalid components: ram."]}),
         ({"plans": [{**MONTHLY, "unit": "fortnight"}]}, "plans.0.unit"),
+        ({"plans": [{**MONTHLY, "prices": {"cores": "1e30"}}]},
+         {"plans.0.prices.cores": ["Ensure that there are no more than 22 digits in total."]}),
         ({"category": "http://testserver/api/marketplace-categories/0123456789abcdef0123456789abcdef/"},
          {"category": ["Invalid hyperlink - Object does not exist."]}),
         ({"name": ""}, {"name": ["This field may not be blank."]}),
