@@ -17,8 +17,8 @@ TEST_TIMING = {
     "RetryIntervalSeconds": 1,
     "RetryMaxAttempts": 3,
     "CallbackTimeoutSeconds": 3,
-    "ApprovalTimeoutSeconds": 20,
-    "AgentTimeoutSeconds": 20,
+    "ApprovalTimeoutSeconds": 6,
+    "AgentTimeoutSeconds": 6,
 }
 
 
