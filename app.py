@@ -18,6 +18,7 @@ from chalicelib.api import (
     marketplace_providers,
     marketplace_resources,
     projects,
+    quotas,
     roles,
     root,
     teams,
@@ -44,6 +45,7 @@ for blueprint in (
     marketplace_plans.bp,
     marketplace_orders.bp,
     marketplace_resources.bp,
+    quotas.bp,
 ):
     app.register_blueprint(blueprint)
 

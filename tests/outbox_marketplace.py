@@ -1,5 +1,6 @@
-"""The marketplace's order and resource commands for the outbox table (tests/outbox_commands.py
-merges MARKETPLACE_COMMANDS into COMMANDS): each scenario, and the events it must write.
+"""The marketplace's order and resource commands, and staff's quota limits, for the outbox table
+(tests/outbox_commands.py merges MARKETPLACE_COMMANDS into COMMANDS): each scenario, and the
+events it must write.
 
 The world's customer Acme and project Apollo consume; a provider customer (Cloud) sells an active
 `Marketplace.Basic` offering (agent-driven: orders wait for the provider's review and its agent)
@@ -276,6 +277,22 @@ def _resource_change(command: str, event_type: str, *args: Any) -> Callable[[Wor
     return act
 
 
+def set_customer_limits(w: World, _: Any) -> Fields:
+    from chalicelib.services import quotas
+    from tests.outbox_commands import customer_fields
+
+    quotas.set_customer_limits(w.ctx, w.customer.id, {"nc_resource_count": 10})
+    return {"customer_update_succeeded": customer_fields(w.customer)}
+
+
+def set_project_limits(w: World, _: Any) -> Fields:
+    from chalicelib.services import quotas
+    from tests.outbox_commands import project_fields
+
+    quotas.set_project_limits(w.ctx, w.project.id, {"nc_resource_count": 10})
+    return {"project_update_succeeded": project_fields(w.project)}
+
+
 # --- the table ---------------------------------------------------------------------------------------
 CREATE_REFUSED = ("marketplace_order_terminated", "marketplace_resource_create_canceled")
 DONE = "marketplace_order_completed"
@@ -303,6 +320,8 @@ TERMINATION = _executing_change(_termination)
 APPROVED = ("marketplace_order_approved",)
 
 MARKETPLACE_COMMANDS: dict[str, Command] = {
+    f"{S}quotas.set_customer_limits": emits(Case(set_customer_limits, ("customer_update_succeeded",))),
+    f"{S}quotas.set_project_limits": emits(Case(set_project_limits, ("project_update_succeeded",))),
     f"{S}orders.create_order": emits(
         Case(
             create_order,

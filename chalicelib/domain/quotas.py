@@ -33,3 +33,19 @@ class Quota:
 
 def quotas_of(names: tuple[str, ...], usage: Mapping[str, int], limits: Mapping[str, int]) -> list[Quota]:
     return [Quota(n, int(usage.get(n, 0)), int(limits.get(n, UNLIMITED))) for n in names]
+
+
+def check_limits(names: tuple[str, ...], limits: Mapping[str, object]) -> dict[str, int]:
+    """New limits for some of `names`: whole numbers, -1 (unlimited) or more. Setting a limit
+    below the current usage is allowed (as in Waldur): it refuses further use, it takes nothing."""
+    from chalicelib.domain.errors import ValidationError
+
+    errors = [f"Unknown quota: {name}." for name in limits if name not in names]
+    errors += [
+        f"{name}: the limit must be a whole number, -1 (unlimited) or more."
+        for name, value in limits.items()
+        if name in names and (isinstance(value, bool) or not isinstance(value, int) or value < UNLIMITED)
+    ]
+    if errors or not limits:
+        raise ValidationError({"quotas": errors or ["Name at least one quota."]})
+    return {name: int(value) for name, value in limits.items()}  # type: ignore[call-overload]

@@ -158,6 +158,16 @@ def release_one(uow: UnitOfWork, customer_id: str, quota: str) -> None:
     )
 
 
+def set_quota_limits(uow: UnitOfWork, customer: Customer, limits: dict[str, int]) -> None:
+    """Set quota limits in place (usage is untouched), if the customer is unchanged otherwise."""
+    uow.update(
+        _key(customer.id),
+        [CustomerItem.version.add(1)] + [CustomerItem.quota_limits[n].set(v) for n, v in limits.items()],
+        condition=CustomerItem.version == customer.version,
+        on_conflict=Conflict(LOST_RACE),
+    )
+
+
 def _quota_error(customer_id: str, quota: str) -> DomainError:
     current = get(customer_id)
     if current is None:

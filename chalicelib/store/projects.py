@@ -160,6 +160,16 @@ def release_one(uow: UnitOfWork, customer_id: str, project_id: str, quota: str) 
     )
 
 
+def set_quota_limits(uow: UnitOfWork, project: Project, limits: dict[str, int]) -> None:
+    """Set quota limits in place (usage is untouched), if the project is unchanged otherwise."""
+    uow.update(
+        _key(project),
+        [ProjectItem.version.add(1)] + [ProjectItem.quota_limits[n].set(v) for n, v in limits.items()],
+        condition=ProjectItem.version == project.version,
+        on_conflict=Conflict(LOST_RACE),
+    )
+
+
 def _quota_error(project_id: str, quota: str) -> DomainError:
     current = get(project_id)
     if current is None:

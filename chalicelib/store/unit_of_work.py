@@ -7,6 +7,8 @@ caller attached to that write.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,6 +30,20 @@ _Op = Callable[[TransactWrite], None]
 # What to raise when a write's condition fails: an error, or a function that works it out (it may
 # read, so it runs only on failure).
 OnConflict = DomainError | Callable[[], DomainError] | None
+
+
+# DynamoDB cancels a transaction that touches an item another transaction is writing at that
+# moment (TransactionConflict), without evaluating its conditions: nothing was written, so it is
+# sent again (a few times, with jitter) before the caller hears of a lost race. Busy counters (a
+# project's nc_resource_count under many concurrent orders) are where this happens.
+CONFLICT_ATTEMPTS = 4
+
+
+def _only_contended(exc: TransactWriteError) -> bool:
+    reasons = [r for r in (exc.cancellation_reasons or []) if r is not None and r.code not in (None, "None")]
+    if exc.cause_response_code == "TransactionConflictException":
+        return True
+    return bool(reasons) and all(r.code == "TransactionConflict" for r in reasons)
 
 
 class UnitOfWork:
@@ -92,12 +108,17 @@ class UnitOfWork:
             return
         if len(ops) > MAX_ITEMS:
             raise ValueError(f"a unit of work holds at most {MAX_ITEMS} writes, got {len(ops)}")
-        try:
-            with TransactWrite(connection=connection()) as tx:
-                for op, _ in ops:
-                    op(tx)
-        except TransactWriteError as exc:
-            raise self._explain(exc, [err for _, err in ops]) from exc
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                with TransactWrite(connection=connection()) as tx:
+                    for op, _ in ops:
+                        op(tx)
+                break
+            except TransactWriteError as exc:
+                if attempt < CONFLICT_ATTEMPTS and _only_contended(exc):
+                    time.sleep(random.uniform(0.02, 0.1) * attempt)  # jitter
+                    continue
+                raise self._explain(exc, [err for _, err in ops]) from exc
         for callback in self.on_commit:
             callback()
 

@@ -159,3 +159,18 @@ def test_a_report_is_a_list_of_header_and_body_sections():
     for bad in ([], "text", [{"title": "x"}], [{"header": 1}]):
         with pytest.raises(ValidationError):
             resources.check_report(bad)
+
+
+def test_only_a_transaction_cancelled_for_contention_is_sent_again():
+    from types import SimpleNamespace
+
+    from chalicelib.store.unit_of_work import _only_contended
+
+    def cancelled(*codes: str | None, cause: str = "TransactionCanceledException") -> object:
+        reasons = [SimpleNamespace(code=c) if c else None for c in codes]
+        return SimpleNamespace(cancellation_reasons=reasons, cause_response_code=cause)
+
+    assert _only_contended(cancelled(None, "TransactionConflict", None))  # type: ignore[arg-type]
+    assert not _only_contended(cancelled("ConditionalCheckFailed", "TransactionConflict"))  # type: ignore[arg-type]
+    assert not _only_contended(cancelled("ConditionalCheckFailed"))  # type: ignore[arg-type]
+    assert _only_contended(cancelled(cause="TransactionConflictException"))  # type: ignore[arg-type]
