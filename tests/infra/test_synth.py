@@ -853,3 +853,42 @@ def test_chalice_project_config() -> None:
     config = json.loads((REPO / ".chalice" / "config.json").read_text())
     assert config["version"] == "2.0"
     assert config["app_name"] == "cirrus"
+
+
+# The order lifecycle ----------------------------------------------------------------------------------
+
+
+def test_the_deployed_order_workflow_can_not_leave_an_order_waiting_forever(synth: Synth) -> None:
+    """Issue 6: no order stays `executing` (or pending) unnoticed. In the definition CloudFormation
+    gets, every wait has a timeout, the automatic processor retries only transient failures and
+    catches everything else into the erred branch, and every state reaches a final state."""
+    stand_in = {q: f"https://sqs.example/{q}" for q in QUEUES}
+    urls = {synth.queue(f"{PREFIX}-{q}")[0]: url for q, url in stand_in.items()}
+    _, machine = synth.named("AWS::StepFunctions::StateMachine", "StateMachineName", f"{PREFIX}-order")
+    states = json.loads(_definition(machine, urls))["States"]
+    for name, state in states.items():
+        if state["Type"] == "Task" and state["Resource"].endswith(".waitForTaskToken"):
+            assert isinstance(state["TimeoutSeconds"], int) and state["TimeoutSeconds"] > 0, name
+    process = states["Process"]
+    assert process["HeartbeatSeconds"] < process["TimeoutSeconds"]
+    assert [r["ErrorEquals"] for r in process["Retry"]] == [["Cirrus.Transient"]]
+    assert process["Retry"][0]["BackoffRate"] > 1
+    assert [(c["ErrorEquals"], c["Next"]) for c in process["Catch"]] == [(["States.ALL"], "MarkErred")]
+    assert states["MarkErred"]["Parameters"]["QueueUrl"] == stand_in["tasks"]
+    assert states["MarkErred"]["Next"] == "Failed" and states["Failed"]["Type"] == "Fail"
+
+    def successors(state: dict[str, Any]) -> set[str]:
+        found = {state["Next"]} if "Next" in state else set()
+        found |= {c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])}
+        return found | ({state["Default"]} if "Default" in state else set())
+
+    final = {n for n, s in states.items() if s["Type"] in ("Succeed", "Fail")}
+    reaches_end = set(final)
+    changed = True
+    while changed:
+        changed = False
+        for name, state in states.items():
+            if name not in reaches_end and successors(state) & reaches_end:
+                reaches_end.add(name)
+                changed = True
+    assert reaches_end == set(states)
