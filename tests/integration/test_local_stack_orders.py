@@ -1,0 +1,65 @@
+"""`make run` end to end for an order: python-waldur-client orders from the seeded Cirrus.Demo
+offering, and with nobody doing anything else the order reaches `done` and its resource `OK`; the
+operator view (`python -m chalicelib.ops executions --workflow order`) lists its execution."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration.test_local_stack import ROOT, Stack
+
+UUID = r"[0-9a-f]{32}"
+
+
+@pytest.fixture
+def make_run() -> Iterator[Stack]:
+    import signal
+
+    running = Stack()
+    try:
+        yield running
+    finally:
+        if running.process.poll() is None:
+            running.process.send_signal(signal.SIGTERM)
+            running.process.wait(timeout=15)
+
+
+def test_a_demo_order_placed_with_python_waldur_client_is_done_without_manual_steps(make_run):
+    from waldur_client import WaldurClient
+
+    endpoint = make_run.wait_for(r"moto at (http://127\.0\.0\.1:\d+)").group(1)
+    token = make_run.wait_for(r"token: +([0-9a-f]{40})").group(1)
+    api = make_run.wait_for(r"Cirrus is running on (http://127\.0\.0\.1:\d+/api/)").group(1)
+    project = make_run.wait_for(rf"demo: +customer {UUID}, project ({UUID})").group(1)
+    offering = make_run.wait_for(rf"catalog: +offering \S+/marketplace-public-offerings/({UUID})/").group(1)
+    plan = make_run.wait_for(rf"plan +\S+/plans/({UUID})/").group(1)
+
+    client = WaldurClient(api, token)
+    created = client.create_resource_via_marketplace(project, offering, plan, {"name": "local-vm"}, {})
+    order_uuid, resource_uuid = created["create_order_uuid"], created["marketplace_resource_uuid"]
+
+    deadline = time.monotonic() + 30
+    while (order := client.get_order(order_uuid))["state"] not in ("done", "erred"):
+        assert time.monotonic() < deadline, f"the order is still {order['state']}"
+        time.sleep(0.5)
+    assert order["state"] == "done", order["error_message"]
+    resource = client.get_marketplace_resource(resource_uuid)
+    assert resource["state"] == "OK" and resource["backend_id"].startswith("demo-")
+
+    env = {**os.environ, "CIRRUS_AWS_ENDPOINT_URL": endpoint}
+    shown = subprocess.run(
+        [sys.executable, "-m", "chalicelib.ops", "executions", "--workflow", "order"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert any(order_uuid in line and "SUCCEEDED" in line for line in shown.splitlines()), shown
