@@ -97,6 +97,23 @@ def start_queued(payload: dict[str, Any]) -> str:
     return stepfunctions.start_workflow(WORKFLOW, payload["input"], payload["execution_name"])
 
 
+def ensure_started(event: dict[str, Any]) -> bool:
+    """From a published `marketplace_order_created` event: start the order's execution unless the
+    order is over (an execution that exists already is left alone). True if a start was asked."""
+    context = event.get("context") or {}
+    order = store.get_in(str(context.get("customer_uuid", "")), str(context.get("order_uuid", "")))
+    if order is None or order.is_final:
+        return False
+    actor = TaskContext(
+        user_uuid=context.get("user_uuid"),
+        username=context.get("user_username"),
+        full_name=context.get("user_full_name"),
+        ip_address=context.get("ip_address"),
+    )
+    start_queued({"input": _workflow_input(actor.restore(), order), "execution_name": order.execution_name})
+    return True
+
+
 def answer(before: Order, after: Order) -> bool:
     """Tell the execution waiting on `before`'s stage that the order is now `after` (after the
     commit). False when nobody waited (the worker has not stored its token yet: it will see the

@@ -6,6 +6,8 @@
 - `marketplace.process_order` (heavy): run the offering type's processor, set the order done.
 - `marketplace.fail_order` (tasks): the workflow's error branch; the order becomes erred.
 - `marketplace.start_order` (tasks): start an execution the request could not start.
+- `marketplace.ensure_started` (tasks): the same, from the published `marketplace_order_created`
+  event (the outbox), so a request that died between its commit and the start loses nothing.
 
 Every change goes through `services/orders.py` (events included).
 """
@@ -80,6 +82,15 @@ def start_order(payload: dict[str, Any], ctx: EventContext) -> str:
     from chalicelib.services import order_lifecycle
 
     return order_lifecycle.start_queued(payload)
+
+
+@task("marketplace.ensure_started", queue=TASKS_QUEUE)
+def ensure_started(payload: dict[str, Any], ctx: EventContext) -> bool:
+    """The published `marketplace_order_created` event: start the order's workflow if the request
+    could not (a no-op when it did: starts are idempotent on the execution name)."""
+    from chalicelib.services import order_lifecycle
+
+    return order_lifecycle.ensure_started(payload["event"])
 
 
 # --- Cirrus.Demo ---------------------------------------------------------------------------------------

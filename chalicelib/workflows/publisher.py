@@ -22,6 +22,12 @@ from chalicelib.workflows.queues import enqueue
 
 SOURCE = "cirrus"
 DISPATCH_TASK = "hooks.dispatch"
+# Work that must follow an event even if the request that wrote it died right after its commit:
+# event type → the task queued (on its queue, keyed by the event's uuid) with the event document.
+FOLLOW_UPS: dict[str, str] = {
+    # the order's workflow, started in the request; a crash before the start leaves this one
+    "marketplace_order_created": "marketplace.ensure_started",
+}
 
 
 def event_document(event: Event) -> dict[str, Any]:
@@ -38,7 +44,8 @@ def event_document(event: Event) -> dict[str, Any]:
 
 
 def publish(event: Event) -> None:
-    """Put one event on the bus and queue its hook dispatch; raises if either fails (retried)."""
+    """Put one event on the bus and queue its hook dispatch (and its follow-up, see FOLLOW_UPS);
+    raises if any fails (retried)."""
     document = event_document(event)
     reply = client("events").put_events(
         Entries=[
@@ -57,6 +64,9 @@ def publish(event: Event) -> None:
             f"EventBridge refused event {event.id}: {failed.get('ErrorCode')} {failed.get('ErrorMessage')}"
         )
     enqueue(DISPATCH_TASK, {"event": document}, idempotency_key=f"hooks:{event.id}")
+    follow_up = FOLLOW_UPS.get(event.event_type)
+    if follow_up:
+        enqueue(follow_up, {"event": document}, idempotency_key=f"{follow_up}:{event.id}")
 
 
 def _record_handler(record: Any) -> None:
