@@ -735,6 +735,28 @@ def register_provider(w: World, _: Any) -> None:
     service_providers.register(w.ctx, w.customer.id, {"description": "We sell"})
 
 
+OFFERING_GONE = {
+    "CUST/OFFER": "the offering (Waldur logs no offering deletion)",
+    "CUST/PLAN": "its plans' pointers",
+    "counter": "how many offerings there are",
+}
+
+
+def offering_with_manager(w: World) -> Any:
+    from chalicelib.services import offerings
+
+    offering = an_offering(w)
+    w.grant(w.alice, "OFFERING.MANAGER", offerings.scope(offering))
+    return offering
+
+
+def delete_offering(w: World, offering: Any) -> Fields:
+    from chalicelib.services import offerings
+
+    offerings.delete_offering(w.ctx, offering.id)
+    return {"role_revoked": {"offering_uuid": offering.id, **affected(w.alice)}}
+
+
 S = f"{SERVICES}."
 COMMANDS: dict[str, Command] = {
     # auth
@@ -879,6 +901,23 @@ COMMANDS: dict[str, Command] = {
     ),
     f"{S}offerings.remove_component": emits(
         Case(remove_component, ("marketplace_offering_component_deleted",), setup=an_offering)
+    ),
+    f"{S}offerings.delete_offering": emits(
+        Case(
+            delete_offering,
+            ("role_revoked",),
+            setup=offering_with_manager,
+            outside=OFFERING_GONE,
+            label="team",
+        ),
+        Case(
+            delete_offering,
+            (),
+            setup=an_offering,
+            outside=OFFERING_GONE,
+            label="no team",
+            why_no_event="Waldur logs no offering deletion",
+        ),
     ),
     f"{S}plans.create_plan": emits(Case(create_plan, ("marketplace_plan_created",), setup=an_offering)),
     f"{S}plans.update_plan": emits(Case(update_plan, ("marketplace_plan_updated",), setup=plan_of)),

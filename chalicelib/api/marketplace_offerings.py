@@ -1,8 +1,8 @@
 """`/api/marketplace-provider-offerings/` (the provider's offerings: list, create, retrieve, state and
 `update_*` actions, components, OFFERING roles) and `/api/marketplace-public-offerings/` (the
 catalog, anonymous allowed, with `plans/`). No PUT or PATCH: offerings change through actions
-(405 otherwise, as Waldur). Offering roles are also served under `/api/offerings/<uuid>/` (the
-path python-waldur-client uses for them).
+(405 otherwise, as Waldur); DELETE removes one nobody ordered. Offering roles are also served under
+`/api/offerings/<uuid>/` (the path python-waldur-client uses for them).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from chalicelib.api.rest import (
     Empty,
     FieldsQuery,
     ListQuery,
+    NoContent,
     ResponseModel,
     endpoint,
     listed,
@@ -247,6 +248,13 @@ def create_offering(call: Call) -> Any:
           query=FieldsQuery, response=ProviderOfferingOut)  # fmt: skip
 def retrieve_offering(call: Call, uuid: str) -> Any:
     return _provider_one(call, object_id(uuid, MODEL))
+
+
+@endpoint(bp, f"{BASE}/{{uuid}}", "DELETE", name="marketplace_provider_offerings_destroy", tag=TAG,
+          status=204, summary="Delete an offering nobody ordered (a Draft one; staff: any)")  # fmt: skip
+def delete_offering(call: Call, uuid: str) -> Any:
+    service.delete_offering(call.ctx, object_id(uuid, MODEL))
+    return NoContent()
 
 
 def _state_action(action: str, body: type[BodyModel] | None, summary: str) -> None:

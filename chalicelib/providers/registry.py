@@ -111,8 +111,8 @@ class Registry:
             self._types[offering_type.name] = offering_type
 
     def register_processor(self, type_name: str, kind: ProcessorKind | str, fn: Processor) -> None:
+        """Attach a processor to a type (no discovery: owners may register at import)."""
         with self._lock:
-            self.discover()
             self._processors[(type_name, ProcessorKind(kind))] = fn
 
     def discover(self) -> None:

@@ -36,13 +36,17 @@ from chalicelib.services import access as access_service
 from chalicelib.services import memberships
 from chalicelib.store import categories as category_store
 from chalicelib.store import customers as customer_store
+from chalicelib.store import grants
 from chalicelib.store import offerings as store
 from chalicelib.store import service_providers as provider_store
 from chalicelib.store.unit_of_work import UnitOfWork
 
 INVALID_HYPERLINK = "Invalid hyperlink - Object does not exist."
 COMPONENT_NOT_GIVEN = "UUID for offering component was not provided."
-COMPONENT_IN_USE = "The component {} cannot be removed because it is builtin"
+COMPONENT_BUILTIN = "The component {} cannot be removed because it is builtin"
+COMPONENT_USED = "The component {} cannot be removed because it is already used"
+HAS_RESOURCES = "Offering was not deleted since it has resources."
+NOT_DRAFT = "Offering was not deleted since offering is not in draft state."
 
 # State action → the permission it needs (None: staff only, as Waldur's `activate`).
 STATE_PERMISSIONS: Mapping[str, str | None] = {
@@ -322,9 +326,11 @@ def remove_component(ctx: EventContext, offering_id: str, component_id: str | No
     before = _for_change(ctx.actor, offering_id, P.UPDATE_OFFERING_COMPONENTS)
     domain.check_updatable(before)
     existing = _component(before, component_id)
+    if store.has_resources(before):
+        raise ValidationError([COMPONENT_USED.format(existing.name)])
     offering_type = registry.get_type(before.type)
     if offering_type and existing.type in {t.type for t in offering_type.components}:
-        raise ValidationError([COMPONENT_IN_USE.format(existing.type)])
+        raise ValidationError([COMPONENT_BUILTIN.format(existing.type)])
     plans = tuple(
         replace(
             p,
@@ -339,3 +345,21 @@ def remove_component(ctx: EventContext, offering_id: str, component_id: str | No
         domain.COMPONENT_DELETED, before, existing, provider_name(before.customer_id), ctx
     )
     _commit(ctx, before, after, event)
+
+
+def delete_offering(ctx: EventContext, offering_id: str) -> None:
+    """Delete an offering nobody ordered (Waldur's 403s): a Draft one, or any for staff. Its team's
+    roles are revoked first (each with its role_revoked). Waldur logs no event for the deletion."""
+    principal = ctx.actor
+    offering = _for_change(principal, offering_id, P.DELETE_OFFERING)
+    if store.has_resources(offering):
+        raise PermissionDenied(HAS_RESOURCES)
+    if not principal.is_staff and offering.state is not OfferingState.DRAFT:
+        raise PermissionDenied(NOT_DRAFT)
+    team = grants.for_scope(offering.customer_id, ScopeType.OFFERING, offering.id)
+    if team:
+        memberships.revoke_all(ctx, team, scope(offering))
+        offering = store.get_consistent(offering.customer_id, offering.id) or offering
+    uow = UnitOfWork()
+    store.remove(uow, offering)
+    uow.commit()

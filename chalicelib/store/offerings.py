@@ -6,6 +6,9 @@
 - gsi2 `OFFERINGS` / `<o>`: every offering by creation (the catalog's lists).
 - `CUST#<c>` / `PLAN#<p>` with gsi1 `PLAN#<p>` / `#META`: a plan's pointer to its offering, so
   `marketplace-plans/<p>/` resolves without the offering's id (one Query, then the offering).
+
+Whether an offering has resources is read from the resources' provider index (gsi2
+`PRES#<provider>`, `begins_with <offering>#`; store/resources.py), one item at most.
 """
 
 from __future__ import annotations
@@ -201,6 +204,19 @@ def plan_owner(plan_id: str) -> tuple[str, str] | None:
     return None
 
 
+def has_resources(offering: Offering) -> bool:
+    """Whether any resource (in any state) was ordered from the offering: a keys-only Query of the
+    provider's resource index, Limit 1."""
+    response = BaseItem._get_connection().query(
+        keys.provider_resources(offering.customer_id),
+        range_key_condition=BaseItem.gsi2sk.startswith(keys.offering_prefix(offering.id)),
+        index_name="gsi2",
+        limit=1,
+        attributes_to_get=["pk", "sk", "gsi2pk", "gsi2sk"],
+    )
+    return bool(response.get("Items"))
+
+
 def for_customer(customer_id: str) -> list[Offering]:
     """A provider's offerings, oldest first (one Query of its partition)."""
     found = OfferingItem.query(
@@ -258,3 +274,15 @@ def save(uow: UnitOfWork, before: Offering, after: Offering) -> None:
     for plan in after.plans:
         if plan.id not in known:
             uow.put(_pointer(after, plan), condition=PlanPointerItem.pk.does_not_exist())
+
+
+def remove(uow: UnitOfWork, offering: Offering) -> None:
+    """Delete the offering and its plan pointers, if it is unchanged (else 409)."""
+    uow.delete(
+        _item(offering),
+        condition=OfferingItem.version == offering.version,
+        on_conflict=Conflict(LOST_RACE),
+    )
+    for plan in offering.plans:
+        uow.delete(_pointer(offering, plan))
+    counters.add(uow, COUNTER, -1)

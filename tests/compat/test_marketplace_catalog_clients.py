@@ -135,6 +135,9 @@ def test_python_waldur_client_manages_components_roles_providers_and_categories(
     assert (provider["customer_uuid"], provider["customer_name"]) == (customer["uuid"], "Cloud Provider")
     assert [c["title"] for c in waldur.list_marketplace_categories()] == ["Compute"]
 
+    waldur.delete_offering(offering["uuid"])  # a Draft nobody ordered
+    assert waldur.list_marketplace_provider_offerings() == []
+
 
 # --- waldur-api-client: strict parsing -----------------------------------------------------------
 def _created(api: Any, customer_url: str, category_url: str) -> ProviderOfferingDetails:
