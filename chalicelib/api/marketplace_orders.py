@@ -273,6 +273,45 @@ def list_orders(call: Call) -> Any:
     return listed(call, page, OrderOut, lambda o: to_data(call, o))
 
 
+class OfferingOrderQuery(ListQuery):
+    state: list[str] = []
+    type: list[str] = []
+
+    ordering_fields = tuple(lists.ORDER_SORT)
+
+    @field_validator("state")
+    @classmethod
+    def _known_states(cls, values: list[str]) -> list[str]:
+        return _choices(values, _STATES)
+
+    @field_validator("type")
+    @classmethod
+    def _known_types(cls, values: list[str]) -> list[str]:
+        return _choices(values, _TYPES)
+
+
+@endpoint(
+    bp,
+    "/api/marketplace-provider-offerings/{uuid}/orders",
+    "GET",
+    name="marketplace_provider_offerings_orders_list",
+    tag=TAG,
+    query=OfferingOrderQuery,
+    response=OrderOut,
+    many=True,
+    summary="The orders of one offering, for its provider (python-waldur-client's provider order list)",
+)
+def list_offering_orders(call: Call, uuid: str) -> Any:
+    from chalicelib.services import offerings
+
+    q: OfferingOrderQuery = call.query
+    offering = offerings.get_visible(call.user, object_id(uuid, "Offering"))
+    narrowing = lists.Narrowing(provider_id=offering.customer_id, offering_ids=(offering.id,))
+    filters = lists.OrderFilters(narrowing=narrowing, states=tuple(q.state), types=tuple(q.type))
+    page = lists.list_orders(call.user, filters, q.ordering(), q.page_request())
+    return listed(call, page, OrderOut, lambda o: to_data(call, o))
+
+
 @endpoint(
     bp,
     BASE,

@@ -55,6 +55,7 @@ def test_python_waldur_clients_marketplace_flow(server, market):
     listed = seller.list_marketplace_provider_resources(offering_uuid=offering, state="OK")
     assert [r["uuid"] for r in listed] == [resource_uuid]
     assert len(member.list_orders({"project_uuid": project})) == 2
+    assert len(seller.marketplace_provider_offering_list_orders(offering)) == 2
 
     update_uuid = owner.marketplace_resource_update_limits_order(resource_uuid, {"cpu": 4})
     seller.marketplace_order_approve_by_provider(update_uuid)

@@ -290,3 +290,14 @@ def test_a_retried_creation_with_the_same_key_answers_with_the_first_order(clien
     assert other_user.json["uuid"] != first.json["uuid"]  # keys are per user
     assert len(get(client, market.staff, ORDERS)) == 2
     assert quota(client, market.owner, f"/api/projects/{market.project.id}/") == 2
+
+
+def test_a_provider_lists_one_offerings_orders(client, market):
+    pending = place(client, market, market.owner)
+    place(client, market, market.member)
+    path = f"/api/marketplace-provider-offerings/{market.offering.id}/orders/"
+    assert len(get(client, market.seller, path)) == 2
+    assert [o["uuid"] for o in get(client, market.seller, f"{path}?state=pending-provider")] == [
+        pending["uuid"]
+    ]
+    assert call(client, "GET", path, market.member).status == 404  # a consumer does not manage it
