@@ -3,7 +3,7 @@
 A resource is created with its Create order (`Creating`) and counted at once in its project's and
 customer's `nc_resource_count`. While an Update or Terminate order executes it is `Updating` or
 `Terminating`; when the order ends it takes the state of the tables in `domain/marketplace.py`
-(done: OK / Terminated; failed: Erred; refused: back to OK, or Terminated if it was never made). A
+(done: OK / Terminated; failed: Erred; refused: as it was, or Terminated if it was never made). A
 Terminated resource no longer counts. One order at a time: an action while another order of the
 resource is open is Waldur's 400.
 """
@@ -232,10 +232,11 @@ def order_failed(resource: Resource, order: Order, now: datetime) -> Resource:
 
 
 def order_refused(resource: Resource, order: Order, now: datetime) -> Resource:
-    """Rejected or canceled: an existing resource is as before (OK); one never made is Terminated."""
-    return replace(
-        resource, state=RESOURCE_AFTER_REFUSED[order.type], order_in_progress_id=None, modified=now
-    )
+    """Rejected or canceled (only ever while pending, before the resource changed): one never made
+    is Terminated; an existing one keeps the state it had (OK, or Erred for a refused termination of
+    an erred resource)."""
+    state = RESOURCE_AFTER_REFUSED[order.type] if order.type is OrderType.CREATE else resource.state
+    return replace(resource, state=state, order_in_progress_id=None, modified=now)
 
 
 def order_retried(resource: Resource, order: Order, now: datetime) -> Resource:

@@ -126,6 +126,10 @@ def test_a_refused_order_leaves_an_existing_resource_as_it_was_and_ends_one_neve
     assert created.state is ResourceState.TERMINATED and not created.counted
     kept = resources.order_refused(a_resource(), an_order(type_=OrderType.TERMINATE), NOW)
     assert kept.state is ResourceState.OK and kept.counted
+    still_erred = resources.order_refused(
+        a_resource(ResourceState.ERRED), an_order(type_=OrderType.TERMINATE), NOW
+    )
+    assert still_erred.state is ResourceState.ERRED and still_erred.order_in_progress_id is None
 
 
 def test_a_failed_order_errs_its_resource_with_the_orders_error():
