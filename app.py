@@ -17,6 +17,7 @@ from chalicelib.api import (
     marketplace_plans,
     marketplace_providers,
     marketplace_resources,
+    marketplace_usages,
     projects,
     quotas,
     roles,
@@ -45,6 +46,7 @@ for blueprint in (
     marketplace_plans.bp,
     marketplace_orders.bp,
     marketplace_resources.bp,
+    marketplace_usages.bp,
     quotas.bp,
 ):
     app.register_blueprint(blueprint)

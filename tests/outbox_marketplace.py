@@ -21,6 +21,13 @@ TOKEN = {"CALLBACK/": "the order workflow's stored task token, taken to answer i
 PROVIDER_REPORT = {"CUST/RES": "the provider's report on its resource (Waldur logs no event)"}
 
 
+USAGE_REPORT = {
+    "CUST/USAGE": "the provider's usage report (Waldur logs no event: its event types have none)",
+    "CUST/RES": "the resource's current_usages, moved with the report",
+    "counter": "the usages counter (staff's list total)",
+}
+
+
 # --- a small marketplace ---------------------------------------------------------------------------
 def _offering(w: World, offering_type: str = "Marketplace.Basic") -> Any:
     from chalicelib.services import customers
@@ -258,6 +265,15 @@ def _other_plan(w: World, resource: Any) -> str:
     return str(offerings.get_offering(resource.offering_id).plans[1].id)
 
 
+def _usage_report(w: World, resource: Any) -> None:
+    from decimal import Decimal
+
+    from chalicelib.domain.usages import UsageReport
+    from chalicelib.services import usages
+
+    usages.set_usage(w.ctx, [UsageReport("cpu", Decimal("3.00"))], resource=resource.id)
+
+
 def _report(command: str, *args: Any) -> Callable[[World, Any], None]:
     def act(w: World, resource: Any) -> None:
         from chalicelib.services import resources
@@ -480,5 +496,9 @@ MARKETPLACE_COMMANDS: dict[str, Command] = {
             setup=live_resource,
             outside=PROVIDER_REPORT,
         ),
+    ),
+    f"{S}usages.set_usage": no_event(
+        USAGE_REPORT["CUST/USAGE"],
+        Case(_usage_report, (), setup=live_resource, outside=USAGE_REPORT),
     ),
 }

@@ -340,6 +340,25 @@ class ResourceItem(BaseItem, discriminator="resource"):
     fields = JSONAttribute(default=dict)  # the rest of the resource (domain/resources.py)
 
 
+class UsageItem(BaseItem, discriminator="component_usage"):
+    """A component usage, in its resource's consumer customer's partition
+    (`CUST#<c>` / `USAGE#<p>#<r>#<billing period>#<component type>`)."""
+
+    usage_id = UnicodeAttribute()
+    resource_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    project_id = UnicodeAttribute()
+    offering_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    component_type = UnicodeAttribute()
+    billing_period = UnicodeAttribute()  # yyyy-mm-dd
+    amount = UnicodeAttribute()  # a decimal, as text (exact)
+    date = UTCDateTimeAttribute()
+    created = UTCDateTimeAttribute()
+    modified = UTCDateTimeAttribute()
+    fields = JSONAttribute(default=dict)  # names and the rest (domain/usages.py)
+
+
 class RequestKeyItem(BaseItem, discriminator="request_key"):
     """An `Idempotency-Key` of an order creation and the order it made (`REQKEY#<u>#<sha256>`)."""
 
@@ -375,4 +394,5 @@ ALL_MODELS: tuple[type[BaseItem], ...] = (
     OrderItem,
     ResourceItem,
     RequestKeyItem,
+    UsageItem,
 )

@@ -287,3 +287,27 @@ def request_key_pk(user_id: str, key_digest: str) -> str:
     """An `Idempotency-Key` a user sent with an order creation (digest: its SHA-256), pointing at
     the order it made, so a retried request answers with that order."""
     return f"REQKEY#{user_id}#{key_digest}"
+
+
+# --- marketplace component usages --------------------------------------------------------------------
+USAGE_PREFIX = "USAGE#"
+USAGES = "USAGES"  # gsi1 partition of every component usage, by id (lookup by id, staff's list)
+
+
+def usage_project_prefix(project_id: str) -> str:
+    return f"{USAGE_PREFIX}{project_id}#"
+
+
+def usage_resource_prefix(project_id: str, resource_id: str) -> str:
+    """In the consumer customer's partition: one resource's usages, every period and component."""
+    return f"{usage_project_prefix(project_id)}{resource_id}#"
+
+
+def usage_sk(project_id: str, resource_id: str, billing_period: str, component_type: str) -> str:
+    """One usage per resource, billing period (`yyyy-mm-dd`, a month's first day) and component."""
+    return f"{usage_resource_prefix(project_id, resource_id)}{billing_period}#{component_type}"
+
+
+def provider_usages(provider_customer_id: str) -> str:
+    """gsi2 partition of the usages of one service provider's offerings, by `<offering>#<usage>`."""
+    return f"PUSAGE#{provider_customer_id}"

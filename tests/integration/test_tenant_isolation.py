@@ -262,6 +262,7 @@ TARGETS: dict[str, Callable[[World], str]] = {
     "marketplace-orders": lambda w: _order(w, w.b, w.b1, w.extra),
     "marketplace-resources": lambda w: _resource(w, w.b, w.b1, w.extra),
     "marketplace-provider-resources": lambda w: _resource(w, w.b, w.b1, w.extra),
+    "marketplace-component-usages": lambda w: _usage(w, w.b, w.b1, w.extra),
 }
 OWN: dict[str, Callable[[World], str]] = {
     "customers": lambda w: w.a["uuid"],
@@ -280,6 +281,7 @@ OWN: dict[str, Callable[[World], str]] = {
     "marketplace-orders": lambda w: _order(w, w.a, w.a1, w.own_extra),
     "marketplace-resources": lambda w: _resource(w, w.a, w.a1, w.own_extra),
     "marketplace-provider-resources": lambda w: _resource(w, w.a, w.a1, w.own_extra),
+    "marketplace-component-usages": lambda w: _usage(w, w.a, w.a1, w.own_extra),
 }
 
 
@@ -343,6 +345,30 @@ def _order(w: World, customer: dict[str, Any], project: dict[str, Any], made: di
 def _resource(w: World, customer: dict[str, Any], project: dict[str, Any], made: dict[str, str]) -> str:
     _order(w, customer, project, made)
     return made["marketplace-resources"]
+
+
+def _usage(w: World, customer: dict[str, Any], project: dict[str, Any], made: dict[str, str]) -> str:
+    """A usage of the offering's `cores` (limit-based) component, reported by staff once for a
+    second resource of `project`, made OK for it (the probed order and resource stay pending)."""
+    key = "marketplace-component-usages"
+    if key not in made:
+        offering = _offering(w, customer, made)
+        body = {
+            "project": project["url"],
+            "offering": f"http://localhost/api/marketplace-public-offerings/{offering}/",
+            "plan": f"http://localhost/api/marketplace-public-offerings/{offering}/plans/{made['marketplace-plans']}/",
+            "attributes": {"name": f"Measured resource of {project['name']}"},
+        }
+        order = _ok(call(w.client, "POST", "/api/marketplace-orders/", w.staff, body))
+        for action in ("approve_by_provider", "set_state_done"):
+            path = f"/api/marketplace-orders/{order['uuid']}/{action}/"
+            assert call(w.client, "POST", path, w.staff).status == 200, action
+        usage = {"resource": order["marketplace_resource_uuid"], "usages": [{"type": "cores", "amount": 2}]}
+        reply = call(w.client, "POST", f"/api/{key}/set_usage/", w.staff, usage)
+        assert reply.status == 201, f"the isolation matrix could not report a usage: {reply.json}"
+        listed = _ok(call(w.client, "GET", f"/api/{key}/?resource_uuid={usage['resource']}", w.staff), 200)
+        made[key] = listed[0]["uuid"]
+    return made[key]
 
 
 def _first_event(customer_id: str) -> str:
@@ -419,6 +445,9 @@ def _plausible(name: str, annotation: Any, ep: Endpoint, w: World) -> Any:
             f"http://localhost/api/marketplace-provider-offerings/{_offering(w, w.b, w.extra)}/"
         ),
         "billing_type": lambda: "usage",
+        # set_usage: B's resource, with a usage of its offering's component.
+        "resource": lambda: _resource(w, w.b, w.b1, w.extra),
+        "usages": lambda: [{"type": "cores", "amount": "1"}],
     }
     if name in values:
         return values[name]()
@@ -437,7 +466,8 @@ def body_for(ep: Endpoint, w: World) -> dict[str, Any] | None:
     body = {}
     for name, info in ep.body.model_fields.items():
         required = info.is_required()
-        if required or name in ("user", "role", "expiration_time", "customer", "name", "description"):
+        optional = ("user", "role", "expiration_time", "customer", "name", "description", "resource")
+        if required or name in optional:
             body[name] = _plausible(name, info.annotation, ep, w)
     return body
 

@@ -1,0 +1,166 @@
+"""Component usages in their resource's consumer customer's partition
+(`CUST#<c>` / `USAGE#<p>#<r>#<billing period>#<component type>`): one item per resource, period and
+component, so a resource's usages share a prefix and a new report of the same period overwrites
+its item.
+
+gsi1 `USAGES` / `<u>` finds a usage by id alone and lists every usage for staff (newest first);
+gsi2 `PUSAGE#<provider customer>` / `<offering>#<u>` lists a service provider's usages, one
+offering's with a prefix. The `component_usages` counter counts every usage made (none is deleted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.usages import ComponentUsage
+from chalicelib.store import counters, keys
+from chalicelib.store.items import BaseItem, UsageItem
+from chalicelib.store.orders import Predicate
+from chalicelib.store.pages import Listing
+from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
+
+COUNTER = "component_usages"
+
+_DOC_FIELDS = (
+    "description",
+    "missing_usage_policy",
+    "name",
+    "measured_unit",
+    "resource_name",
+    "offering_name",
+    "project_name",
+    "customer_name",
+    "modified_by_id",
+    "modified_by_username",
+)
+
+
+def from_item(item: UsageItem) -> ComponentUsage:
+    doc = {k: v for k, v in (item.fields or {}).items() if k in _DOC_FIELDS}
+    return ComponentUsage(
+        id=item.usage_id,
+        resource_id=item.resource_id,
+        customer_id=item.customer_id,
+        project_id=item.project_id,
+        offering_id=item.offering_id,
+        provider_id=item.provider_id,
+        component_type=item.component_type,
+        billing_period=date.fromisoformat(item.billing_period),
+        amount=Decimal(item.amount),
+        date=item.date,
+        created=item.created,
+        modified=item.modified,
+        version=int(item.version),
+        **doc,
+    )
+
+
+def _item(usage: ComponentUsage) -> UsageItem:
+    period = usage.billing_period.isoformat()
+    return UsageItem(
+        pk=keys.customer_pk(usage.customer_id),
+        sk=keys.usage_sk(usage.project_id, usage.resource_id, period, usage.component_type),
+        gsi1pk=keys.USAGES,
+        gsi1sk=usage.id,
+        gsi2pk=keys.provider_usages(usage.provider_id),
+        gsi2sk=keys.by_offering_sk(usage.offering_id, usage.id),
+        usage_id=usage.id,
+        resource_id=usage.resource_id,
+        customer_id=usage.customer_id,
+        project_id=usage.project_id,
+        offering_id=usage.offering_id,
+        provider_id=usage.provider_id,
+        component_type=usage.component_type,
+        billing_period=period,
+        amount=str(usage.amount),
+        date=usage.date,
+        created=usage.created,
+        modified=usage.modified,
+        fields={name: getattr(usage, name) for name in _DOC_FIELDS},
+        version=usage.version,
+    )
+
+
+def get(usage_id: str) -> ComponentUsage | None:
+    """The usage with this id (one gsi1 Query; eventually consistent), or None."""
+    for item in BaseItem.gsi1.query(keys.USAGES, BaseItem.gsi1sk == usage_id):
+        if isinstance(item, UsageItem):
+            return from_item(item)
+    return None
+
+
+def of_resource(customer_id: str, project_id: str, resource_id: str) -> list[ComponentUsage]:
+    """Every usage of a resource (all periods and components), read consistently: one Query."""
+    found = BaseItem.query(
+        keys.customer_pk(customer_id),
+        BaseItem.sk.startswith(keys.usage_resource_prefix(project_id, resource_id)),
+        consistent_read=True,
+    )
+    return [from_item(i) for i in found if isinstance(i, UsageItem)]
+
+
+def save(
+    uow: UnitOfWork, changes: list[tuple[ComponentUsage | None, ComponentUsage]]
+) -> list[ComponentUsage]:
+    """Write each new usage (counted, the counter moved once) or new report over `before`, if
+    nobody changed it meanwhile."""
+    stored: list[ComponentUsage] = []
+    for before, after in changes:
+        if before is None:
+            made = replace(after, version=1)
+            uow.put(_item(made), condition=UsageItem.pk.does_not_exist(), on_conflict=Conflict(LOST_RACE))
+        else:
+            made = replace(after, version=before.version + 1)
+            condition = UsageItem.version == before.version
+            uow.put(_item(made), condition=condition, on_conflict=Conflict(LOST_RACE))
+        stored.append(made)
+    created = sum(1 for before, _ in changes if before is None)
+    if created:
+        counters.add(uow, COUNTER, created)
+    return stored
+
+
+# --- listings -----------------------------------------------------------------------------------------
+def listing_all(*, descending: bool = True, predicate: Predicate = None, order_by: Any = None,
+                order_descending: bool = False) -> Listing:  # fmt: skip
+    """Every usage (gsi1 `USAGES`), newest first; the total is the usages counter."""
+    plain = predicate is None and order_by is None
+    return Listing(
+        partition=keys.USAGES,
+        index="gsi1",
+        forward=not descending,
+        known_total=counters.value(COUNTER) if plain else None,
+        predicate=predicate,
+        order_by=order_by,
+        descending=order_descending,
+        item_type=UsageItem,
+    )
+
+
+def listing_of_customer(
+    customer_id: str, project_id: str | None = None, predicate: Predicate = None
+) -> Listing:
+    """A consumer customer's usages, or one project's of them (a prefix of its partition)."""
+    return Listing(
+        partition=keys.customer_pk(customer_id),
+        prefix=keys.usage_project_prefix(project_id) if project_id else keys.USAGE_PREFIX,
+        predicate=predicate,
+        item_type=UsageItem,
+    )
+
+
+def listing_of_provider(
+    provider_id: str, offering_id: str | None = None, predicate: Predicate = None
+) -> Listing:
+    """A service provider's usages (gsi2), or one offering's of them."""
+    return Listing(
+        partition=keys.provider_usages(provider_id),
+        prefix=keys.offering_prefix(offering_id) if offering_id else None,
+        index="gsi2",
+        predicate=predicate,
+        item_type=UsageItem,
+    )
