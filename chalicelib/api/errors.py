@@ -106,6 +106,8 @@ def _message(err: Any) -> str:
         return "This field may not be null."
     if kind == "string_too_long":
         return f"Ensure this field has no more than {ctx.get('max_length')} characters."
+    if kind == "too_long":  # a list (DRF's ListField max_length)
+        return f"Ensure this field has no more than {ctx.get('max_length')} elements."
     if kind in ("less_than_equal", "less_than"):
         return f"Ensure this value is less than or equal to {ctx.get('le', ctx.get('lt'))}."
     if kind in ("greater_than_equal", "greater_than"):

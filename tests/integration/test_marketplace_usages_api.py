@@ -154,6 +154,8 @@ REFUSED = [
      {"usages.0.amount": ["A valid number is required."]}),
     ("missing amount", {"usages": [{"type": "storage"}]}, {"usages.0.amount": ["This field is required."]}),
     ("missing usages", {}, {"usages": ["This field is required."]}),
+    ("too many lines", {"usages": [{"type": "storage", "amount": 1}] * 51},
+     {"usages": ["Ensure this field has no more than 50 elements."]}),
     ("over the monthly limit", {"usages": [{"type": "cpu_hours", "amount": 101}]},
      ["Total amount exceeds limit. Total amount: 101.00, limit: 100."]),
     ("over the limit in a later line", {"usages": [{"type": "storage", "amount": 1},
