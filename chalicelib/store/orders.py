@@ -24,7 +24,7 @@ from chalicelib.domain.marketplace import OrderState, OrderType
 from chalicelib.domain.orders import Actor, Order
 from chalicelib.store import counters, keys
 from chalicelib.store.items import BaseItem, OrderItem, RequestKeyItem
-from chalicelib.store.pages import Listing
+from chalicelib.store.pages import Listing, everything
 from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
 
 COUNTER = "orders"  # every order ever made (orders are deleted only while pending): staff's total
@@ -222,17 +222,10 @@ Predicate = Callable[[Any], bool] | None
 def listing_all(*, descending: bool = True, predicate: Predicate = None, order_by: Any = None,
                 order_descending: bool = False) -> Listing:  # fmt: skip
     """Every order (gsi1 `ORDERS`), newest first; the total is the orders counter."""
-    plain = predicate is None and order_by is None
-    return Listing(
-        partition=keys.ORDERS,
-        index="gsi1",
-        forward=not descending,
-        known_total=counters.value(COUNTER) if plain else None,
-        predicate=predicate,
-        order_by=order_by,
-        descending=order_descending,
-        item_type=OrderItem,
-    )
+    return everything(
+        keys.ORDERS, OrderItem, COUNTER, descending=descending, predicate=predicate,
+        order_by=order_by, order_descending=order_descending,
+    )  # fmt: skip
 
 
 def listing_of_customer(customer_id: str, predicate: Predicate = None) -> Listing:

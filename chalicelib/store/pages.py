@@ -121,3 +121,30 @@ def _step_over(listing: Listing, count: int) -> dict[str, Any] | None:
         if start_key is None:
             return None  # the listing ended before `count` items
     return start_key
+
+
+def everything(
+    partition: str,
+    item_type: type[BaseItem],
+    counter: str,
+    *,
+    descending: bool = True,
+    predicate: Callable[[Any], bool] | None = None,
+    order_by: Callable[[Any], Any] | None = None,
+    order_descending: bool = False,
+) -> Listing:
+    """Every item of one kind, on its gsi1 partition (newest first by default). Unfiltered and in
+    key order, the total is the kind's counter; otherwise the slow path counts what it reads."""
+    from chalicelib.store import counters
+
+    plain = predicate is None and order_by is None
+    return Listing(
+        partition=partition,
+        index="gsi1",
+        forward=not descending,
+        known_total=counters.value(counter) if plain else None,
+        predicate=predicate,
+        order_by=order_by,
+        descending=order_descending,
+        item_type=item_type,
+    )

@@ -24,7 +24,7 @@ from chalicelib.domain.resources import Resource
 from chalicelib.store import counters, customers, keys, projects
 from chalicelib.store.items import BaseItem, ResourceItem
 from chalicelib.store.orders import Predicate
-from chalicelib.store.pages import Listing
+from chalicelib.store.pages import Listing, everything
 from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
 
 COUNTER = "resources"  # every resource ever made (none is deleted): staff's total
@@ -166,17 +166,10 @@ def save_changes(uow: UnitOfWork, before: Resource, after: Resource) -> Resource
 def listing_all(*, descending: bool = True, predicate: Predicate = None, order_by: Any = None,
                 order_descending: bool = False) -> Listing:  # fmt: skip
     """Every resource (gsi1 `RESOURCES`), newest first; the total is the resources counter."""
-    plain = predicate is None and order_by is None
-    return Listing(
-        partition=keys.RESOURCES,
-        index="gsi1",
-        forward=not descending,
-        known_total=counters.value(COUNTER) if plain else None,
-        predicate=predicate,
-        order_by=order_by,
-        descending=order_descending,
-        item_type=ResourceItem,
-    )
+    return everything(
+        keys.RESOURCES, ResourceItem, COUNTER, descending=descending, predicate=predicate,
+        order_by=order_by, order_descending=order_descending,
+    )  # fmt: skip
 
 
 def listing_of_customer(

@@ -20,7 +20,7 @@ from chalicelib.domain.usages import ComponentUsage
 from chalicelib.store import counters, keys
 from chalicelib.store.items import BaseItem, UsageItem
 from chalicelib.store.orders import Predicate
-from chalicelib.store.pages import Listing
+from chalicelib.store.pages import Listing, everything
 from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
 
 COUNTER = "component_usages"
@@ -128,17 +128,10 @@ def save(
 def listing_all(*, descending: bool = True, predicate: Predicate = None, order_by: Any = None,
                 order_descending: bool = False) -> Listing:  # fmt: skip
     """Every usage (gsi1 `USAGES`), newest first; the total is the usages counter."""
-    plain = predicate is None and order_by is None
-    return Listing(
-        partition=keys.USAGES,
-        index="gsi1",
-        forward=not descending,
-        known_total=counters.value(COUNTER) if plain else None,
-        predicate=predicate,
-        order_by=order_by,
-        descending=order_descending,
-        item_type=UsageItem,
-    )
+    return everything(
+        keys.USAGES, UsageItem, COUNTER, descending=descending, predicate=predicate,
+        order_by=order_by, order_descending=order_descending,
+    )  # fmt: skip
 
 
 def listing_of_customer(
