@@ -33,6 +33,7 @@ from chalicelib.domain.projects import Project
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.roles import P
 from chalicelib.providers import registry
+from chalicelib.services import billing
 from chalicelib.services import marketplace as sides
 from chalicelib.services import offerings as catalog
 from chalicelib.services import order_lifecycle as lifecycle
@@ -497,6 +498,7 @@ def _complete(ctx: EventContext, order: Order, backend_id: str = "") -> Order:
     resource_store.save_changes(uow, resource, done)
     if resource.counted and not done.counted:
         resource_store.release_count(uow, done)
+    billing.on_order_done(uow, order, resource, done, catalog.get_offering(order.offering_id), now)
     uow.record(domain.event(stored, domain.ORDER_COMPLETED, ctx))
     uow.record(resource_rules.event(done, resource_rules.succeeded_event(order), ctx))
     uow.commit()

@@ -24,9 +24,9 @@ from chalicelib.domain.orders import Order
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.roles import P
 from chalicelib.providers import registry
+from chalicelib.services import billing, orders
 from chalicelib.services import marketplace as sides
 from chalicelib.services import offerings as catalog
-from chalicelib.services import orders
 from chalicelib.store import resources as store
 from chalicelib.store.unit_of_work import UnitOfWork
 
@@ -159,9 +159,14 @@ def set_limits(ctx: EventContext, resource_id: str, limits: Mapping[str, Any]) -
     resource = _for_change(principal, resource_id, True)
     _provider(principal, resource, P.SET_RESOURCE_STATE)
     checked = order_rules.check_limits(limits)
-    return _changed(
-        ctx, resource, replace(resource, limits=checked, modified=utcnow()), domain.LIMITS_SUCCEEDED
-    )
+    now = utcnow()
+    after = replace(resource, limits=checked, modified=now)
+    uow = UnitOfWork()
+    stored = store.save_changes(uow, resource, after)
+    billing.on_limits_set(uow, resource, after, catalog.get_offering(resource.offering_id), now)
+    uow.record(domain.event(stored, domain.LIMITS_SUCCEEDED, ctx))
+    uow.commit()
+    return stored
 
 
 def _require_live(resource: Resource) -> None:

@@ -22,6 +22,7 @@ from chalicelib.domain.ids import id_from_url, new_id
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.roles import P
 from chalicelib.domain.usages import ComponentUsage, UsageReport
+from chalicelib.services import billing
 from chalicelib.services import marketplace as sides
 from chalicelib.services import marketplace_lists as lists
 from chalicelib.services import offerings as catalog
@@ -123,7 +124,8 @@ def set_usage(
     target = _reported_resource(principal, resource, plan_period)
     sides.rights(principal).require(P.SET_RESOURCE_USAGE, sides.provider_scope(target))
     rules.check_resource(target)
-    components = rules.components_of(catalog.get_offering(target.offering_id), reports)
+    offering = catalog.get_offering(target.offering_id)
+    components = rules.components_of(offering, reports)
     now = utcnow()
     when = (when.replace(tzinfo=UTC) if when.tzinfo is None else when) if when else now
     rules.check_date(when, now)
@@ -144,6 +146,7 @@ def set_usage(
         after = rules.report(target, components[line.type], line, period, when, now, new_id(), before, by)
         changes.append((before, after))
     saved = store.save(uow, changes)
+    billing.on_usage_reported(uow, target, offering, saved, now)
     if period == rules.billing_period(now.date()):
         usages_now = rules.current_usages(target.current_usages, list(latest.values()))
         resource_store.save_changes(uow, target, replace(target, current_usages=usages_now, modified=now))

@@ -396,3 +396,41 @@ ALL_MODELS: tuple[type[BaseItem], ...] = (
     RequestKeyItem,
     UsageItem,
 )
+
+
+class InvoiceHeaderItem(BaseItem, discriminator="invoice"):
+    """A customer's invoice of a month (`CUST#<c>` / `INVOICE#<yyyy-mm>`); its items follow it."""
+
+    invoice_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    customer_name = UnicodeAttribute(default="")
+    year = NumberAttribute()
+    month = NumberAttribute()
+    number = NumberAttribute()
+    state = UnicodeAttribute()
+    tax_percent = UnicodeAttribute()  # a decimal, as text (exact)
+    created = UTCDateTimeAttribute()
+    invoice_date = UnicodeAttribute(null=True)  # yyyy-mm-dd
+    fields = JSONAttribute(default=dict)  # backend_id, payment_url, reference_number
+
+
+class InvoiceLineItem(BaseItem, discriminator="invoice_item"):
+    """One item of an invoice (`CUST#<c>` / `INVOICE#<yyyy-mm>#<project>#<resource>#<item>`)."""
+
+    item_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    year = NumberAttribute()
+    month = NumberAttribute()
+    name = UnicodeAttribute()
+    unit = UnicodeAttribute()
+    unit_price = UnicodeAttribute()  # decimals as text (exact)
+    quantity = UnicodeAttribute()
+    start = UTCDateTimeAttribute()
+    end = UTCDateTimeAttribute()
+    kind = UnicodeAttribute(default="")
+    resource_id = UnicodeAttribute(default="")
+    project_id = UnicodeAttribute(default="")
+    offering_id = UnicodeAttribute(default="")
+    provider_id = UnicodeAttribute(default="")
+    component_type = UnicodeAttribute(default="")
+    fields = JSONAttribute(default=dict)  # names, measured unit, article code, details, limit periods

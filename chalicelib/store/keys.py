@@ -311,3 +311,34 @@ def usage_sk(project_id: str, resource_id: str, billing_period: str, component_t
 def provider_usages(provider_customer_id: str) -> str:
     """gsi2 partition of the usages of one service provider's offerings, by `<offering>#<usage>`."""
     return f"PUSAGE#{provider_customer_id}"
+
+
+# --- invoices ---------------------------------------------------------------------------------------
+INVOICE_PREFIX = "INVOICE#"
+INVOICES = "INVOICES"  # gsi1 partition of every invoice, by id (lookup by id, staff's list by month)
+INVOICE_ITEMS = "INVOICE_ITEMS"  # gsi1 partition of every invoice item, by id (lookup by id)
+
+
+def invoice_sk(period: str) -> str:
+    """A customer's invoice of a month (`yyyy-mm`), in the customer's partition. Its items follow it
+    under the same prefix, so one Query reads an invoice with its items."""
+    return f"{INVOICE_PREFIX}{period}"
+
+
+def invoice_item_prefix(period: str, project_id: str = "", resource_id: str = "") -> str:
+    """An invoice's items, or one project's, or one resource's (give the project with a resource)."""
+    prefix = f"{invoice_sk(period)}#"
+    if project_id:
+        prefix += f"{project_id}#"
+        if resource_id:
+            prefix += f"{resource_id}#"
+    return prefix
+
+
+def invoice_item_sk(period: str, project_id: str, resource_id: str, item_id: str) -> str:
+    return f"{invoice_item_prefix(period, project_id, resource_id)}{item_id}"
+
+
+def customer_invoices(customer_id: str) -> str:
+    """gsi2 partition of one customer's invoices (not their items), by `yyyy-mm`."""
+    return f"CINVOICES#{customer_id}"

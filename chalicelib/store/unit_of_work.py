@@ -60,6 +60,15 @@ class UnitOfWork:
         }
         self.events: list[Event] = []
         self.on_commit: list[Callable[[], None]] = []
+        self._marks: set[str] = set()
+
+    def first(self, mark: str) -> bool:
+        """True the first time `mark` is given: a write (or check) that may be asked for twice,
+        and that a transaction may hold only once per item, is added once."""
+        if mark in self._marks:
+            return False
+        self._marks.add(mark)
+        return True
 
     def put(self, item: BaseItem, condition: Condition | None = None, on_conflict: OnConflict = None) -> None:
         self._add("put", lambda tx: tx.save(item, condition=condition), on_conflict)
