@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -73,3 +74,35 @@ def enqueue(
 def key_digest(idempotency_key: str) -> str:
     """Keys can be long (Step Functions task tokens are): store their SHA-256."""
     return hashlib.sha256(idempotency_key.encode()).hexdigest()
+
+
+def enqueue_many(
+    task_name: str,
+    messages: Iterable[tuple[dict[str, Any], str]],
+    ctx: EventContext | None = None,
+) -> int:
+    """Send task `task_name` once per (payload, idempotency key), ten per SendMessageBatch call;
+    returns how many were sent. A batch entry SQS refuses raises (the caller's task is retried:
+    the keys make the ones already sent run once)."""
+    spec = registry.get(task_name)
+    url = queue_url(spec.queue)
+    sent = 0
+    chunk: list[dict[str, str]] = []
+
+    def flush() -> None:
+        if not chunk:
+            return
+        response = client("sqs").send_message_batch(QueueUrl=url, Entries=list(chunk))
+        failed = response.get("Failed") or []
+        if failed:
+            raise RuntimeError(f"SQS refused {len(failed)} of {len(chunk)} messages: {failed[0]}")
+        chunk.clear()
+
+    for payload, key in messages:
+        envelope = envelope_for(task_name, payload, ctx, key)
+        chunk.append({"Id": str(len(chunk)), "MessageBody": envelope.model_dump_json()})
+        sent += 1
+        if len(chunk) == 10:
+            flush()
+    flush()
+    return sent
