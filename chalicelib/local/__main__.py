@@ -7,8 +7,10 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from chalicelib.config import reset_settings
 
@@ -55,6 +57,7 @@ def main() -> int:
     ticker = Ticker(announce=announce)
     server = AppServer(app, port=port).start()
     catalog = f"{server.url}/api/marketplace-public-offerings/{seeded.offering_id}"
+    billing = _demo_resource(seeded, username, server.url)
     print(
         f"Cirrus is running on {server.url}/api/\n"
         f"  AWS:        moto at {moto.endpoint}, table {settings.table_name}\n"
@@ -70,6 +73,7 @@ def main() -> int:
         f"  work:       queues {', '.join(queue_urls)} (+ DLQs) served by {len(workers.pollers)} workers;"
         f" ticker firing {len(ticker.schedules)} schedules;"
         f" state machines {', '.join(state_machines)} executed by moto\n"
+        f"  billing:    {billing}\n"
         f"  events:     the table's stream is published to the EventBridge bus {bus} and the hooks\n"
         f"  inspect:    CIRRUS_AWS_ENDPOINT_URL={moto.endpoint} {sys.executable} -m chalicelib.ops queues\n"
         "Press Ctrl-C to stop.",
@@ -87,6 +91,28 @@ def main() -> int:
     server.stop()
     moto.stop()
     return 0
+
+
+def _demo_resource(seeded: Any, username: str, base_url: str, wait: float = 20.0) -> str:
+    """Order the demo resource and wait (a few seconds) for its workflow to make it: its items
+    are then on the demo customer's pending invoice of this month. The banner's billing line."""
+    from chalicelib.domain.clock import utcnow
+    from chalicelib.domain.marketplace import ResourceState
+    from chalicelib.local.seed import DEMO_RESOURCE, order_demo_resource
+    from chalicelib.store import resources
+
+    resource_id = order_demo_resource(seeded, username)
+    deadline = time.monotonic() + wait
+    state = "?"
+    while time.monotonic() < deadline:
+        found = resources.get_in(seeded.customer_id, seeded.project_id, resource_id)
+        state = found.state.value if found else "?"
+        if found is not None and found.state is not ResourceState.CREATING:
+            break
+        time.sleep(0.2)
+    now = utcnow()
+    invoice = f"{base_url}/api/invoices/?customer_uuid={seeded.customer_id}&year={now.year}&month={now.month}"
+    return f"demo resource {DEMO_RESOURCE} ({state}) is billed on the pending invoice {invoice}"
 
 
 def _announcer() -> Callable[[str], None]:

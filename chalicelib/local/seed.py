@@ -20,17 +20,25 @@ DEMO_PROJECT = "Demo Project"
 DEMO_OWNER = "demo-owner"
 DEMO_OWNER_PASSWORD = "cirrus-local-owner"
 DEMO_CATEGORY = "Demo services"
+DEMO_RESOURCE = "demo-vm"
 DEMO_OFFERING = "Demo compute"
 DEMO_OFFERING_DATA = {
     "name": DEMO_OFFERING,
     "type": "Cirrus.Demo",
     "description": "A simulated provider: orders are provisioned by the platform after a short delay.",
     "components": [
+        {"type": "ip", "name": "Public IP", "measured_unit": "IPs", "billing_type": "fixed"},
         {"type": "cpu", "name": "CPU", "measured_unit": "cores", "billing_type": "limit", "max_value": 64},
         {"type": "storage", "name": "Storage", "measured_unit": "GB", "billing_type": "usage"},
     ],
     "plans": [
-        {"name": "Monthly", "unit": "month", "unit_price": "5", "prices": {"cpu": "2", "storage": "0.05"}}
+        {
+            "name": "Monthly",
+            "unit": "month",
+            "unit_price": "5",
+            "prices": {"ip": "5", "cpu": "2", "storage": "0.05"},
+            "quotas": {"ip": 1},
+        }
     ],
     "plugin_options": {"delay_seconds": 2, "failure_rate": 0.0},
 }
@@ -124,3 +132,30 @@ def seed_catalog(ctx: EventContext, customer_id: str) -> Offering:
     if offering.state is not OfferingState.ACTIVE:
         offering = offerings.set_state(ctx, offering.id, "activate")
     return offering
+
+
+def order_demo_resource(seeded: Seeded, username: str) -> str:
+    """Order the demo resource (2 cores of the demo offering in the demo project) as staff, unless
+    the project has it; its workflow makes it in a few seconds. Returns the resource's id."""
+    from chalicelib.services import orders
+    from chalicelib.store import pages
+    from chalicelib.store import resources as resource_store
+
+    listing = resource_store.listing_of_customer(seeded.customer_id, seeded.project_id)
+    for item in pages.read_all(listing):
+        if item.name == DEMO_RESOURCE:
+            return str(item.resource_id)
+    user = user_store.get_by_username(username)
+    assert user is not None
+    ctx = EventContext(principal=user.principal(), ip_address="127.0.0.1")
+    order = orders.create_order(
+        ctx,
+        orders.OrderRequest(
+            project=seeded.project_id,
+            offering=seeded.offering_id,
+            plan=seeded.plan_id,
+            attributes={"name": DEMO_RESOURCE},
+            limits={"cpu": 2},
+        ),
+    )
+    return order.resource_id
