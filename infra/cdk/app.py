@@ -6,6 +6,10 @@ Context (all optional): `-c stage=prod`, `-c public_url=https://cirrus.example.o
 `-c email_from=cirrus@example.org` (an SES-verified identity invitations are mailed from),
 `-c event_retention_days=365` (events expire from the table by TTL after this many days),
 `-c event_archive_days=365` (the event bus's archive keeps them this long; 0: indefinitely).
+Federated sign-in (cirrus_infra/auth.py; README "Authentication"): `-c identity_providers='[{...}]'`
+(SAML and OIDC providers, a JSON list), `-c staff_groups=...`, `-c support_groups=...`,
+`-c cognito_domain_prefix=...`, `-c cognito_callback_urls=...`, `-c cognito_logout_urls=...`,
+`-c cognito_native_users=false`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ for path in (HERE, HERE.parents[1]):
 import aws_cdk as cdk  # noqa: E402
 
 from cirrus_infra import CirrusStack, StackSettings  # noqa: E402
+from cirrus_infra.auth import AuthSettings  # noqa: E402
 
 
 def main() -> None:
@@ -49,6 +54,7 @@ def main() -> None:
         email_from=context("email_from"),
         event_retention_days=int(retention_days) if retention_days else defaults.event_retention_days,
         event_archive_days=int(archive_days) if archive_days else defaults.event_archive_days,
+        auth=AuthSettings.from_context(app.node.try_get_context, base_dir=Path.cwd()),
     )
     CirrusStack(
         app,

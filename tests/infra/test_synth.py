@@ -283,8 +283,24 @@ def test_every_function_finds_the_queues_and_state_machines(synth: Synth) -> Non
             "AWS::StepFunctions::StateMachine", "StateMachineName", f"{PREFIX}-{name}"
         )
         expected[f"CIRRUS_STATE_MACHINE_ARN_{name.upper()}"] = {"Ref": machine_id}
+    # The user pool whose bearer JWTs the API accepts (test_synth_auth.py: with identity providers).
+    expected.update(cognito_environment(synth))
     for function_id, function in _functions(synth).items():
         assert function["Properties"]["Environment"]["Variables"] == expected, function_id
+
+
+def cognito_environment(synth: Synth) -> dict[str, Any]:
+    """The Cognito settings every function gets (chalicelib.config.CognitoSettings)."""
+    region = {"Ref": "AWS::Region"}
+    domain = {"Ref": synth.one("AWS::Cognito::UserPoolDomain")[0]}
+    return {
+        "CIRRUS_COGNITO_USER_POOL_ID": {"Ref": synth.one("AWS::Cognito::UserPool")[0]},
+        "CIRRUS_COGNITO_CLIENT_ID": {"Ref": synth.one("AWS::Cognito::UserPoolClient")[0]},
+        "CIRRUS_COGNITO_REGION": region,
+        "CIRRUS_COGNITO_DOMAIN": {
+            "Fn::Join": ["", ["https://", domain, ".auth.", region, ".amazoncognito.com"]]
+        },
+    }
 
 
 def test_rest_api_stage_is_api_and_traced(synth: Synth) -> None:

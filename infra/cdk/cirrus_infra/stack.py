@@ -4,7 +4,7 @@ stream → the events publisher → the EventBridge bus)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from constructs import Construct
 from chalicelib.config import Settings
 from chalicelib.workflows.consumer import LEASE
 from chalicelib.workflows.registry import BACKGROUND_QUEUE
+from cirrus_infra.auth import AuthSettings, CognitoAuth
 from cirrus_infra.data import CirrusTable
 from cirrus_infra.events import EventPublishing, drop_stream_statements
 from cirrus_infra.queues import WorkQueues
@@ -81,6 +82,13 @@ class StackSettings:
     # TTL the API writes); the bus's archive keeps them `event_archive_days` (0: indefinitely).
     event_retention_days: int = Settings.event_retention_days
     event_archive_days: int = 365
+    # Federated sign-in: the user pool's identity providers, hosted UI and group mapping (auth.py).
+    auth: AuthSettings = field(default_factory=AuthSettings)
+
+    @property
+    def api_url(self) -> str | None:
+        """The API's public base URL (CIRRUS_PUBLIC_URL), if known before deployment."""
+        return self.public_url or (f"https://{self.domain_name}" if self.domain_name else None)
 
     @property
     def resource_prefix(self) -> str:
@@ -121,6 +129,10 @@ class CirrusStack(Stack):
             queues=self.queues,
             archive_days=settings.event_archive_days,
             log_retention=settings.log_retention,
+        )
+
+        self.auth = CognitoAuth(
+            self, "Auth", prefix=prefix, settings=settings.auth, public_url=settings.api_url
         )
 
         # chalice.cdk names the Chalice stage after this scope (the stack), so the stage's settings
@@ -179,6 +191,9 @@ class CirrusStack(Stack):
         CfnOutput(self, "EventArchiveName", value=self.events.archive.archive_name)
         CfnOutput(self, "EventArchiveArn", value=self.events.archive.archive_arn)
         CfnOutput(self, "EventsPublisherDeadLetterQueueArn", value=self.events.dead_letters.queue_arn)
+        CfnOutput(self, "UserPoolId", value=self.auth.user_pool.user_pool_id)
+        CfnOutput(self, "UserPoolClientId", value=self.auth.client.user_pool_client_id)
+        CfnOutput(self, "HostedUiUrl", value=self.auth.domain.base_url())
         # Chalice's own outputs (RestAPIId, EndpointURL, APIHandlerArn, ...) are kept as they are.
         if settings.domain_name:
             self._fix_custom_domain_mapping()
@@ -236,10 +251,12 @@ class CirrusStack(Stack):
             # The publisher puts events on the bus; the API writes each event's TTL.
             **self.events.environment(),
             "CIRRUS_EVENT_RETENTION_DAYS": str(s.event_retention_days),
+            # Bearer JWTs from the user pool, and the hosted UI's sign-in (chalicelib/api/cognito.py).
+            **self.auth.environment(),
         }
         if s.email_from:
             environment["CIRRUS_EMAIL_FROM"] = s.email_from
-        public_url = s.public_url or (f"https://{s.domain_name}" if s.domain_name else None)
+        public_url = s.api_url
         if public_url:
             environment["CIRRUS_PUBLIC_URL"] = public_url.rstrip("/")
         config: dict[str, Any] = {
