@@ -7,7 +7,8 @@ and public URL to every function).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 VERSION = "0.1.0"
@@ -16,6 +17,78 @@ VERSION = "0.1.0"
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     return int(raw) if raw not in (None, "") else default
+
+
+def _names(raw: str | None) -> tuple[str, ...]:
+    """A comma-separated list (blanks dropped)."""
+    return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class CognitoSettings:
+    """Federated sign-in through a Cognito user pool (CDK sets these; `make run` points them at moto).
+
+    Bearer JWTs are accepted once the pool and an app client are known; the hosted UI's login,
+    callback and logout need its domain as well.
+    """
+
+    user_pool_id: str = ""
+    # App clients whose tokens are accepted (an access token's `client_id`, an ID token's `aud`); the
+    # first one is the hosted UI's.
+    client_ids: tuple[str, ...] = ()
+    region: str = "us-east-1"
+    # The hosted UI's base URL, e.g. https://<prefix>.auth.<region>.amazoncognito.com (no slash).
+    domain: str = ""
+    # The tokens' `iss` and the key set's URL; empty: derived from the region and the pool.
+    issuer: str = ""
+    jwks_url: str = ""
+    # Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
+    leeway_seconds: int = 30
+    # An unknown key id refetches the key set at most this often (a garbage `kid` causes no storm).
+    jwks_refresh_seconds: int = 60
+    # The identity providers offered at sign-in (`/api/configuration/`, `?identity_provider=`).
+    identity_providers: tuple[str, ...] = ()
+    # Group claims read for staff and support; with no groups configured, sign-in leaves both flags
+    # to staff (the API) instead.
+    groups_claims: tuple[str, ...] = ("cognito:groups", "custom:groups")
+    staff_groups: tuple[str, ...] = ()
+    support_groups: tuple[str, ...] = ()
+    # Where Cognito's logout sends the browser afterwards; empty: the API's public root.
+    logout_redirect_url: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.user_pool_id and self.client_ids)
+
+    @property
+    def hosted_ui(self) -> bool:
+        return self.enabled and bool(self.domain)
+
+    @property
+    def expected_issuer(self) -> str:
+        return self.issuer or f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+
+    @property
+    def key_set_url(self) -> str:
+        return self.jwks_url or f"{self.expected_issuer}/.well-known/jwks.json"
+
+
+def _cognito(env: Mapping[str, str], region: str) -> CognitoSettings:
+    return CognitoSettings(
+        user_pool_id=env.get("CIRRUS_COGNITO_USER_POOL_ID", "").strip(),
+        client_ids=_names(env.get("CIRRUS_COGNITO_CLIENT_ID")),
+        region=env.get("CIRRUS_COGNITO_REGION") or region,
+        domain=(env.get("CIRRUS_COGNITO_DOMAIN") or "").rstrip("/"),
+        issuer=(env.get("CIRRUS_COGNITO_ISSUER") or "").rstrip("/"),
+        jwks_url=env.get("CIRRUS_COGNITO_JWKS_URL", "").strip(),
+        leeway_seconds=_int("CIRRUS_COGNITO_LEEWAY_SECONDS", 30),
+        jwks_refresh_seconds=_int("CIRRUS_COGNITO_JWKS_REFRESH_SECONDS", 60),
+        identity_providers=_names(env.get("CIRRUS_COGNITO_IDENTITY_PROVIDERS")),
+        groups_claims=_names(env.get("CIRRUS_COGNITO_GROUPS_CLAIMS")) or CognitoSettings.groups_claims,
+        staff_groups=_names(env.get("CIRRUS_COGNITO_STAFF_GROUPS")),
+        support_groups=_names(env.get("CIRRUS_COGNITO_SUPPORT_GROUPS")),
+        logout_redirect_url=env.get("CIRRUS_COGNITO_LOGOUT_REDIRECT_URL", "").strip(),
+    )
 
 
 @dataclass(frozen=True)
@@ -50,14 +123,16 @@ class Settings:
     hook_timeout_seconds: int = 10
     # The EventBridge bus events are published to (CDK sets it; else `<resource_prefix>-events`).
     event_bus_name: str = ""
+    cognito: CognitoSettings = field(default_factory=CognitoSettings)
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     env = os.environ
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
     return Settings(
         table_name=env.get("CIRRUS_TABLE_NAME", "cirrus"),
-        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        region=region,
         aws_endpoint_url=env.get("CIRRUS_AWS_ENDPOINT_URL") or None,
         public_url=(env.get("CIRRUS_PUBLIC_URL") or "").rstrip("/") or None,
         password_iterations=_int("CIRRUS_PASSWORD_ITERATIONS", 600_000),
@@ -74,6 +149,7 @@ def get_settings() -> Settings:
         hook_timeout_seconds=_int("CIRRUS_HOOK_TIMEOUT_SECONDS", 10),
         event_bus_name=env.get("CIRRUS_EVENT_BUS_NAME")
         or f"{env.get('CIRRUS_RESOURCE_PREFIX', 'cirrus')}-events",
+        cognito=_cognito(env, region),
     )
 
 

@@ -1001,3 +1001,8 @@ def emitted_by() -> dict[str, list[str]]:
 from tests.outbox_marketplace import MARKETPLACE_COMMANDS  # noqa: E402
 
 COMMANDS.update(MARKETPLACE_COMMANDS)
+
+# Federated sign-in's commands (Cognito), in their own module as well.
+from tests.outbox_federation import FEDERATION_COMMANDS  # noqa: E402
+
+COMMANDS.update(FEDERATION_COMMANDS)

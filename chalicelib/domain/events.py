@@ -21,6 +21,8 @@ USER_DELETION_SUCCEEDED = "user_deletion_succeeded"
 AUTH_LOGGED_IN_WITH_USERNAME = "auth_logged_in_with_username"
 AUTH_LOGIN_FAILED_WITH_USERNAME = "auth_login_failed_with_username"
 AUTH_LOGGED_OUT = "auth_logged_out"
+# Waldur's name for a sign-in through an OAuth/OIDC provider; Cirrus's is the Cognito hosted UI.
+AUTH_LOGGED_IN_WITH_OAUTH = "auth_logged_in_with_oauth"
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,12 @@ EVENT_GROUPS: dict[str, tuple[str, ...]] = {
         "invitation_canceled",
         "invitation_expired",
     ),
-    "auth": (AUTH_LOGGED_IN_WITH_USERNAME, AUTH_LOGIN_FAILED_WITH_USERNAME, AUTH_LOGGED_OUT),
+    "auth": (
+        AUTH_LOGGED_IN_WITH_USERNAME,
+        AUTH_LOGIN_FAILED_WITH_USERNAME,
+        AUTH_LOGGED_OUT,
+        AUTH_LOGGED_IN_WITH_OAUTH,
+    ),
     "permissions": (
         ROLE_GRANTED,
         ROLE_UPDATED,
