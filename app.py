@@ -8,6 +8,7 @@ from chalice.app import Chalice
 
 from chalicelib.api import (
     auth,
+    cognito,
     customers,
     events,
     hooks,
@@ -33,6 +34,7 @@ app.register_middleware(drf_shapes, "http")
 for blueprint in (
     root.bp,
     auth.bp,
+    cognito.bp,
     customers.bp,
     projects.bp,
     users.bp,

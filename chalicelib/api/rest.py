@@ -9,7 +9,7 @@ import json
 import math
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
 from typing import Any
 from urllib.parse import urlencode
@@ -205,14 +205,14 @@ def _prepare(
     access.begin_request()
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
     params = _multi_params(request)
-    principal, key_hash = authenticate_request(headers, params)
-    if principal is None and not anonymous:
-        raise NotAuthenticated()
-    ctx = EventContext(
-        principal=principal,
+    source = EventContext(
         ip_address=_source_ip(request),
         correlation_id=headers.get("x-correlation-id") or _request_id(request),
     )
+    principal, key_hash = authenticate_request(headers, params, source)
+    if principal is None and not anonymous:
+        raise NotAuthenticated()
+    ctx = replace(source, principal=principal)
     return Call(
         principal=principal,
         ctx=ctx,
@@ -323,6 +323,15 @@ class Empty:
     """The endpoint's status with an empty body (Waldur's `Response(status=200)`)."""
 
 
+@dataclass(frozen=True)
+class WithHeaders:
+    """The endpoint's status with extra headers (a redirect's `Location`, a `Set-Cookie`) and a JSON
+    body (None: empty)."""
+
+    body: Any
+    headers: Mapping[str, str]
+
+
 def _respond(result: Any, status: int, call: Call) -> Response:
     headers: dict[str, str | list[str]] = {"Content-Type": JSON}
     principal = call.principal
@@ -332,6 +341,10 @@ def _respond(result: Any, status: int, call: Call) -> Response:
         return Response(body="", status_code=204, headers=headers)
     if isinstance(result, Empty):
         return Response(body="", status_code=status, headers=headers)
+    if isinstance(result, WithHeaders):
+        headers.update(result.headers)
+        body = "" if result.body is None else json.dumps(result.body)
+        return Response(body=body, status_code=status, headers=headers)
     if isinstance(result, Listed):
         headers.update(_pagination_headers(call, result))
         return Response(body=json.dumps(result.items), status_code=status, headers=headers)

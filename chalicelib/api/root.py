@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
 
-from chalicelib.api import openapi
+from chalicelib.api import cognito, openapi
 from chalicelib.api.rest import ENDPOINTS, Call, ResponseModel, endpoint
 from chalicelib.config import get_settings
 
@@ -48,14 +48,19 @@ def version(call: Call) -> Any:
 )
 def configuration(call: Call) -> Any:
     settings = get_settings()
-    return {
+    federated = cognito.public_settings(call.base_url)
+    body: dict[str, Any] = {
         "WALDUR_CORE": {
             "SITE_NAME": "Cirrus",
-            "AUTHENTICATION_METHODS": ["LOCAL_SIGNIN"],
+            # SOCIAL_SIGNUP is Waldur's method for sign-in through an external identity provider.
+            "AUTHENTICATION_METHODS": ["LOCAL_SIGNIN", *(["SOCIAL_SIGNUP"] if federated else [])],
             "TOKEN_LIFETIME": 3600,
         },
         "version": settings.version,
     }
+    if federated:
+        body["WALDUR_AUTH_COGNITO"] = federated
+    return body
 
 
 @endpoint(
