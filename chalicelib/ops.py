@@ -9,6 +9,7 @@ the moto endpoint `make run` prints.
   history EXECUTION [--workflow NAME]              an execution's events, with errors and causes
   queues                                           messages waiting in each queue and its DLQ
   redrive QUEUE                                    move a queue's dead letters back onto it
+  cognito-token USERNAME PASSWORD [--use id|access] a user pool user's JWT, for `Authorization: Bearer`
 """
 
 from __future__ import annotations
@@ -201,6 +202,27 @@ def cmd_redrive(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_cognito_token(args: argparse.Namespace, out: TextIO) -> int:
+    """Sign in to the user pool with a password (the local stack's moto pool; on AWS the app client
+    must allow USER_PASSWORD_AUTH) and print the token."""
+    from chalicelib.local import cognito
+
+    settings = get_settings()
+    client_id = args.client_id or next(iter(settings.cognito.client_ids), "")
+    if not client_id:
+        raise SystemExit("no app client: pass --client-id or set CIRRUS_COGNITO_CLIENT_ID")
+    jwt = cognito.token(
+        args.username,
+        args.password,
+        client_id=client_id,
+        endpoint=settings.aws_endpoint_url,
+        region=settings.cognito.region,
+        token_use=args.use,
+    )
+    print(jwt, file=out)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="python -m chalicelib.ops",
@@ -236,6 +258,12 @@ def parser() -> argparse.ArgumentParser:
     move.add_argument("queue", choices=QUEUES)
     move.add_argument("--limit", type=int, help="move at most this many (default: all)")
     move.set_defaults(run=cmd_redrive)
+    jwt = commands.add_parser("cognito-token", help="sign in to the Cognito user pool and print a JWT")
+    jwt.add_argument("username")
+    jwt.add_argument("password")
+    jwt.add_argument("--use", choices=("id", "access"), default="id", help="which token (default: id)")
+    jwt.add_argument("--client-id", help="app client id (default: $CIRRUS_COGNITO_CLIENT_ID)")
+    jwt.set_defaults(run=cmd_cognito_token)
     return root
 
 

@@ -30,6 +30,10 @@ def main() -> int:
     moto.start()
     os.environ["CIRRUS_AWS_ENDPOINT_URL"] = moto.endpoint
     os.environ.setdefault("CIRRUS_TABLE_NAME", "cirrus")
+    from chalicelib.local import cognito
+
+    pool = cognito.create_pool(moto.endpoint)  # bearer JWTs from this pool are accepted
+    cognito.use(pool)
     reset_settings()
 
     from app import app
@@ -76,6 +80,7 @@ def main() -> int:
         f"  billing:    {billing}\n"
         f"  events:     the table's stream is published to the EventBridge bus {bus} and the hooks\n"
         f"  inspect:    CIRRUS_AWS_ENDPOINT_URL={moto.endpoint} {sys.executable} -m chalicelib.ops queues\n"
+        f"{cognito.banner(pool, moto.endpoint, server.url, sys.executable)}"
         "Press Ctrl-C to stop.",
         flush=True,
     )
