@@ -17,6 +17,7 @@ from pydantic import AfterValidator, Field
 
 from chalicelib.api.fields import required_text, text
 from chalicelib.api.rest import BodyModel, Call, ResponseModel
+from chalicelib.domain import orders
 from chalicelib.domain.marketplace import (
     BillingType,
     Component,
@@ -264,8 +265,8 @@ def plan_data(call: Call, offering: Offering, plan: Plan, public: bool) -> dict[
         "is_active": not plan.archived,
         "unit_price": f"{plan.unit_price:f}",
         "unit": plan.unit.value,
-        "init_price": 0.0,
-        "switch_price": 0.0,
+        "init_price": float(orders.init_price(plan, offering.components)),
+        "switch_price": float(orders.switch_price(plan, offering.components)),
         "backend_id": "",
         "organization_groups": [],
         "components": [

@@ -27,6 +27,8 @@ from chalicelib.domain.events import Event, make_event
 from chalicelib.domain.marketplace import (
     ORDER_FINAL,
     ORDER_TRANSITIONS,
+    BillingType,
+    Component,
     Offering,
     OrderState,
     OrderType,
@@ -259,12 +261,47 @@ def check_terms(offering: Offering, accepted: bool) -> None:
         raise ValidationError({"non_field_errors": [TERMS_NOT_ACCEPTED.format(offering.name)]})
 
 
-def estimate_cost(plan: Plan | None, limits: Mapping[str, int]) -> Decimal | None:
-    """The plan's price for one unit of its period: its fixed price plus each limit times its price."""
+def _component_prices(plan: Plan, components: Iterable[Component], kind: BillingType) -> Decimal:
+    return sum(
+        (Decimal(plan.prices.get(c.type, 0)) for c in components if c.billing_type is kind), Decimal(0)
+    )
+
+
+def init_price(plan: Plan, components: Iterable[Component]) -> Decimal:
+    """What ordering a resource on the plan costs once (Waldur's `init_price`): its one-time
+    components' prices."""
+    return _component_prices(plan, components, BillingType.ONE)
+
+
+def switch_price(plan: Plan, components: Iterable[Component]) -> Decimal:
+    """What switching a resource to the plan costs once (Waldur's `switch_price`): its plan-switch
+    components' prices."""
+    return _component_prices(plan, components, BillingType.FEW)
+
+
+def estimate_cost(
+    plan: Plan | None,
+    limits: Mapping[str, int],
+    components: Iterable[Component] = (),
+    order_type: OrderType = OrderType.CREATE,
+) -> Decimal | None:
+    """An order's cost (Waldur's `Order.init_cost`): the plan's price for one unit of its period
+    plus each limit-based component's limit times its price (fixed and usage components are not
+    counted), plus the one-time charge of a creation or the plan-switch charge of an update."""
     if plan is None:
         return None
+    offered = tuple(components)
+    limited = {c.type for c in offered if c.billing_type is BillingType.LIMIT}
     total = plan.unit_price + sum(
-        (Decimal(plan.prices[name]) * amount for name, amount in limits.items() if name in plan.prices),
+        (
+            Decimal(plan.prices[name]) * amount
+            for name, amount in limits.items()
+            if name in limited and name in plan.prices
+        ),
         Decimal("0"),
     )
+    if order_type is OrderType.CREATE:
+        total += init_price(plan, offered)
+    elif order_type is OrderType.UPDATE:
+        total += switch_price(plan, offered)
     return total.quantize(Decimal("0.01"))

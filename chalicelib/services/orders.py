@@ -9,7 +9,7 @@ workflow waiting for this order's approval or completion is answered.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,6 +21,7 @@ from chalicelib.domain.errors import NotFound, ValidationError
 from chalicelib.domain.ids import id_from_url, new_id
 from chalicelib.domain.marketplace import (
     ORDER_TRANSITIONS,
+    Component,
     Offering,
     OfferingState,
     OrderState,
@@ -193,7 +194,7 @@ def create_order(ctx: EventContext, request: OrderRequest, idempotency_key: str 
         created_by=_actor(principal),
         consumer_reviewed_by=_actor(principal) if consumer_ok else None,
         consumer_reviewed_at=now if consumer_ok else None,
-        cost=domain.estimate_cost(plan, limits),
+        cost=domain.estimate_cost(plan, limits, offering.components, OrderType.CREATE),
         customer_name=project.customer_name,
         project_name=project.name,
         offering_name=offering.name,
@@ -262,10 +263,12 @@ def place_resource_order(
     plan: Plan | None = None,
     limits: Mapping[str, int] | None = None,
     attributes: Mapping[str, Any] | None = None,
+    components: Sequence[Component] = (),
 ) -> Order:
     """An Update or Terminate order of an existing resource (the resource actions make these; the
     caller checked the permission and the resource's state). The resource remembers its open order
-    in the same transaction, so a second action while it is open is refused."""
+    in the same transaction, so a second action while it is open is refused. An order with a plan
+    is priced with the offering's `components` (a plan switch adds its plan-switch charge)."""
     principal = ctx.actor
     consumer_ok = sides.rights(principal).has(P.APPROVE_ORDER, sides.consumer_scope(resource))
     now = utcnow()
@@ -290,7 +293,7 @@ def place_resource_order(
         created_by=_actor(principal),
         consumer_reviewed_by=_actor(principal) if consumer_ok else None,
         consumer_reviewed_at=now if consumer_ok else None,
-        cost=domain.estimate_cost(plan, new_limits) if plan else None,
+        cost=domain.estimate_cost(plan, new_limits, components, order_type) if plan else None,
         customer_name=resource.customer_name,
         project_name=resource.project_name,
         offering_name=resource.offering_name,

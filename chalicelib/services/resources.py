@@ -107,7 +107,9 @@ def switch_plan(ctx: EventContext, resource_id: str, plan_reference: str) -> Ord
         raise ValidationError.field("plan", order_rules.PLAN_ARCHIVED)
     if plan.id == resource.plan_id:
         raise ValidationError.field("plan", order_rules.SAME_PLAN)
-    return orders.place_resource_order(ctx, resource, OrderType.UPDATE, plan=plan)
+    return orders.place_resource_order(
+        ctx, resource, OrderType.UPDATE, plan=plan, components=offering.components
+    )
 
 
 # --- reports from the provider -----------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 from chalicelib.domain import orders, resources
 from chalicelib.domain.errors import Conflict, ValidationError
 from chalicelib.domain.events import EVENT_GROUPS
-from chalicelib.domain.marketplace import OrderState, OrderType, Plan, ResourceState
+from chalicelib.domain.marketplace import BillingType, Component, OrderState, OrderType, Plan, ResourceState
 from chalicelib.domain.orders import Actor, Order
 from chalicelib.domain.resources import Resource
 
@@ -90,10 +90,33 @@ def test_limits_are_whole_non_negative_amounts():
             orders.check_limits(bad)
 
 
-def test_the_cost_is_the_plans_fixed_price_plus_its_limit_prices():
-    plan = Plan(id="p", offering_id="o", name="Std", unit_price=Decimal("10"), prices={"cpu": Decimal("2.5")})
-    assert orders.estimate_cost(plan, {"cpu": 4, "ram": 100}) == Decimal("20.00")
-    assert orders.estimate_cost(None, {"cpu": 4}) is None
+def _component(kind: str, billing_type: BillingType) -> Component:
+    return Component(id=kind, type=kind, name=kind, billing_type=billing_type)
+
+
+def test_the_cost_is_the_plans_price_plus_its_limit_prices_and_the_one_time_charges():
+    """Waldur's Order.init_cost, with the figures of its tests: limits only count limit-based
+    components; a creation adds the one-time charges, a plan switch the plan-switch charges."""
+    components = (
+        _component("cpu", BillingType.LIMIT),
+        _component("ram", BillingType.LIMIT),
+        _component("ip", BillingType.FIXED),
+        _component("setup", BillingType.ONE),
+        _component("move", BillingType.FEW),
+    )
+    prices = {"cpu": Decimal("2"), "ram": Decimal("10"), "ip": Decimal("7"), "setup": Decimal("50"),
+              "move": Decimal("3")}  # fmt: skip
+    plan = Plan(id="p", offering_id="o", name="Std", unit_price=Decimal("5"), prices=prices)
+    limits = {"cpu": 50, "ram": 100, "ip": 4}
+
+    assert orders.estimate_cost(plan, limits, components[:3], OrderType.CREATE) == Decimal("1105.00")
+    assert orders.estimate_cost(plan, limits, components, OrderType.CREATE) == Decimal("1155.00")
+    assert orders.estimate_cost(plan, limits, components, OrderType.UPDATE) == Decimal("1108.00")
+    assert orders.estimate_cost(plan, limits, components, OrderType.TERMINATE) == Decimal("1105.00")
+    fixed_only = Plan(id="f", offering_id="o", name="Fixed", prices={"ip": Decimal("7")})
+    assert orders.estimate_cost(fixed_only, {"ip": 4}, components) == Decimal("0.00")
+    assert orders.estimate_cost(None, {"cpu": 4}, components) is None
+    assert (orders.init_price(plan, components), orders.switch_price(plan, components)) == (50, 3)
 
 
 # --- resources ---------------------------------------------------------------------------------------
