@@ -13,6 +13,7 @@ from chalicelib.api import (
     events,
     hooks,
     invitations,
+    invoices,
     marketplace_offerings,
     marketplace_orders,
     marketplace_plans,
@@ -50,6 +51,7 @@ for blueprint in (
     marketplace_resources.bp,
     marketplace_usages.bp,
     quotas.bp,
+    invoices.bp,
 ):
     app.register_blueprint(blueprint)
 

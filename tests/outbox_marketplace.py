@@ -309,15 +309,116 @@ def set_project_limits(w: World, _: Any) -> Fields:
     return {"project_update_succeeded": project_fields(w.project)}
 
 
+# --- billing ---------------------------------------------------------------------------------------------
+# The month's invoice is made on first use, before the transaction of the change that bills it (a
+# conditional put, so racing writers make one; Waldur's get_or_create logs nothing), with its number
+# from a counter; the items themselves go in the change's transaction.
+INVOICE_MADE = {
+    "CUST/INVOICE": "the month's invoice, made on first use (ensure_invoice; Waldur logs nothing)",
+    "counter": "invoice numbers",
+}
+MADE_AND_BILLED = {**TOKEN, **INVOICE_MADE}  # a resource made: the first item of its month
+RUN_WRITES = {
+    "CUST/INVOICE": "the new month's invoice and its carried items (Waldur logs no pending invoice)",
+    "counter": "invoice numbers",
+}
+REFERENCES = {"CUST/INVOICE": "an invoice's backend id, payment URL, reference number (Waldur logs none)"}
+
+
+def _next_month() -> tuple[int, int]:
+    from chalicelib.domain import invoices as rules
+    from chalicelib.domain.clock import utcnow
+
+    now = utcnow()
+    return rules.next_month(now.year, now.month)
+
+
+def pending_invoice(w: World) -> Any:
+    from chalicelib.domain.clock import utcnow
+    from chalicelib.services import billing
+
+    now = utcnow()
+    return billing.ensure_invoice(w.customer.id, now.year, now.month)
+
+
+def issued_invoice(w: World) -> Any:
+    """This month's invoice, issued by next month's run (which writes its invoice_created)."""
+    from chalicelib.services import billing
+
+    invoice = pending_invoice(w)
+    billing.run_month(w.ctx, *_next_month(), [w.customer.id])
+    return invoice
+
+
+def billed_item(w: World) -> Any:
+    """The cpu limit item of a live resource (its invoice pending)."""
+    from chalicelib.store import invoices
+
+    resource = live_resource(w)
+    [item] = invoices.items_of(resource.customer_id, resource.created.year, resource.created.month)
+    return item
+
+
+def invoice_fields(w: World, invoice: Any) -> dict[str, str]:
+    return {"invoice_uuid": invoice.id, "customer_uuid": w.customer.id, "customer_name": "Acme"}
+
+
+def item_fields(w: World, item: Any) -> dict[str, str]:
+    return {
+        "invoice_item_uuid": item.id,
+        "resource_uuid": item.resource_id,
+        "project_uuid": w.project.id,
+        "customer_uuid": w.customer.id,
+    }
+
+
+def run_month(w: World, invoice: Any) -> Fields:
+    from chalicelib.services import billing
+
+    billing.run_month(w.ctx, *_next_month(), [w.customer.id])
+    return {"invoice_created": invoice_fields(w, invoice)}
+
+
+def set_paid(w: World, invoice: Any) -> Fields:
+    from chalicelib.services import invoices
+
+    invoices.set_paid(w.ctx, invoice.id)
+    return {"invoice_paid": invoice_fields(w, invoice)}
+
+
+def set_references(w: World, invoice: Any) -> None:
+    from chalicelib.services import invoices
+
+    invoices.set_references(w.ctx, invoice.id, {"backend_id": "SAP-1"})
+
+
+def update_item(w: World, item: Any) -> Fields:
+    from decimal import Decimal
+
+    from chalicelib.services import invoices
+
+    invoices.update_item(w.ctx, item.id, {"unit_price": Decimal("3")})
+    return {"invoice_item_updated": item_fields(w, item)}
+
+
+def delete_item(w: World, item: Any) -> Fields:
+    from chalicelib.services import invoices
+
+    invoices.delete_item(w.ctx, item.id)
+    return {"invoice_item_deleted": item_fields(w, item)}
+
+
 # --- the table ---------------------------------------------------------------------------------------
 CREATE_REFUSED = ("marketplace_order_terminated", "marketplace_resource_create_canceled")
 DONE = "marketplace_order_completed"
 FAILED = "marketplace_order_failed"
 
 
-def _done(label: str, setup: Callable[[World], Any], resource_event: str) -> Case:
+def _done(
+    label: str, setup: Callable[[World], Any], resource_event: str, outside: dict[str, str] = TOKEN
+) -> Case:
     act = _outcome("set_state_done", resource_event, DONE)
-    return Case(act, (DONE, resource_event), setup=setup, outside=TOKEN, label=label)
+    return Case(act, (DONE, resource_event), setup=setup, outside=outside, label=label)
 
 
 def _failed(label: str, setup: Callable[[World], Any], resource_event: str) -> Case:
@@ -398,7 +499,7 @@ MARKETPLACE_COMMANDS: dict[str, Command] = {
         Case(expire_order, CREATE_REFUSED, setup=pending_consumer, outside=TOKEN)
     ),
     f"{S}orders.set_state_done": emits(
-        _done("create", executing, "marketplace_resource_create_succeeded"),
+        _done("create", executing, "marketplace_resource_create_succeeded", MADE_AND_BILLED),
         _done("limits", LIMITS_CHANGE, "marketplace_resource_update_limits_succeeded"),
         _done("plan", PLAN_CHANGE, "marketplace_resource_update_succeeded"),
         _done("terminate", TERMINATION, "marketplace_resource_terminate_succeeded"),
@@ -414,7 +515,7 @@ MARKETPLACE_COMMANDS: dict[str, Command] = {
             complete_processed,
             (DONE, "marketplace_resource_create_succeeded"),
             setup=executing,
-            outside=TOKEN,
+            outside=MADE_AND_BILLED,
         )
     ),
     f"{S}orders.fail_executing": emits(
@@ -428,7 +529,12 @@ MARKETPLACE_COMMANDS: dict[str, Command] = {
         Case(recheck, CREATE_REFUSED, setup=pending_consumer, outside=TOKEN, label="approval timed out")
     ),
     f"{S}order_lifecycle.process": emits(
-        Case(process, (DONE, "marketplace_resource_create_succeeded"), setup=executing_demo, outside=TOKEN)
+        Case(
+            process,
+            (DONE, "marketplace_resource_create_succeeded"),
+            setup=executing_demo,
+            outside=MADE_AND_BILLED,
+        )
     ),
     f"{S}order_lifecycle.give_up": emits(
         Case(give_up, (FAILED, "marketplace_resource_create_failed"), setup=executing, outside=TOKEN)
@@ -497,6 +603,15 @@ MARKETPLACE_COMMANDS: dict[str, Command] = {
             outside=PROVIDER_REPORT,
         ),
     ),
+    f"{S}billing.run_month": emits(
+        Case(run_month, ("invoice_created",), setup=pending_invoice, outside=RUN_WRITES, label="issues")
+    ),
+    f"{S}invoices.set_paid": emits(Case(set_paid, ("invoice_paid",), setup=issued_invoice)),
+    f"{S}invoices.set_references": no_event(
+        REFERENCES["CUST/INVOICE"], Case(set_references, (), setup=pending_invoice, outside=REFERENCES)
+    ),
+    f"{S}invoices.update_item": emits(Case(update_item, ("invoice_item_updated",), setup=billed_item)),
+    f"{S}invoices.delete_item": emits(Case(delete_item, ("invoice_item_deleted",), setup=billed_item)),
     f"{S}usages.set_usage": no_event(
         USAGE_REPORT["CUST/USAGE"],
         Case(_usage_report, (), setup=live_resource, outside=USAGE_REPORT),

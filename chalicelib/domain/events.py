@@ -167,6 +167,14 @@ EVENT_GROUPS: dict[str, tuple[str, ...]] = {
         "marketplace_resource_update_limits_failed",
         "marketplace_resource_erred_on_backend",
     ),
+    # Waldur's billing group (domain/invoices.py). Waldur's `invoice_canceled` is left out: only its
+    # admin cancels an invoice, and nothing in Cirrus does, so no command writes it.
+    "invoices": (
+        "invoice_created",
+        "invoice_paid",
+        "invoice_item_updated",
+        "invoice_item_deleted",
+    ),
 }
 
 

@@ -372,6 +372,49 @@ def require_mutable(invoice: Invoice) -> None:
         raise ValidationError([MUST_BE_PENDING])
 
 
+def set_references(
+    invoice: Invoice,
+    *,
+    backend_id: str | None = None,
+    payment_url: str | None = None,
+    reference_number: str | None = None,
+) -> Invoice:
+    """Staff record where the invoice lives elsewhere; in any state, with no event (Waldur logs
+    none). References not given stay as they are."""
+    return replace(
+        invoice,
+        backend_id=invoice.backend_id if backend_id is None else backend_id,
+        payment_url=invoice.payment_url if payment_url is None else payment_url,
+        reference_number=invoice.reference_number if reference_number is None else reference_number,
+    )
+
+
+# --- how items read ----------------------------------------------------------------------------------
+def measured_unit_of(item: InvoiceItem) -> str:
+    """Waldur's `get_measured_unit`: the component's own unit if it has one; otherwise one named
+    after the item's unit (plural above one)."""
+    if item.measured_unit:
+        return item.measured_unit
+    plural = item.quantity > 1
+    if item.unit == PlanUnit.QUANTITY:
+        if not item.resource_id:
+            return ""
+        return "resources" if plural else "resource"
+    if item.unit == PlanUnit.HOUR:
+        return "hours" if plural else "hour"
+    if item.unit == PlanUnit.DAY:
+        return "days" if plural else "day"
+    if item.unit == PlanUnit.HALF_MONTH:
+        return "percents from half a month"
+    return "percents from a month"
+
+
+def incurred_costs(invoice: Invoice) -> Decimal:
+    """Waldur's `incurred_costs`: every item's unit price times its quantity, not rounded (Cirrus has
+    no credits, so `compensations` is always 0)."""
+    return sum((i.unit_price * i.quantity for i in invoice.items), ZERO)
+
+
 # --- registration -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Billed:

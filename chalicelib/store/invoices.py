@@ -26,8 +26,9 @@ from chalicelib.domain import invoices as domain
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.ids import id_bounds
 from chalicelib.domain.invoices import Invoice, InvoiceItem, InvoiceState, LimitSpan
-from chalicelib.store import keys
+from chalicelib.store import keys, pages
 from chalicelib.store.items import BaseItem, CounterItem, InvoiceHeaderItem, InvoiceLineItem
+from chalicelib.store.pages import Listing, Page
 from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
 
 NUMBERS = "invoice_numbers"
@@ -197,6 +198,14 @@ def header_in(customer_id: str, year: int, month: int) -> Invoice | None:
     return _invoice(item)
 
 
+def header(invoice_id: str) -> Invoice | None:
+    """The invoice with this id, without its items: one gsi1 Query (eventually consistent)."""
+    for item in BaseItem.gsi1.query(keys.INVOICES, BaseItem.gsi1sk == invoice_id):
+        if isinstance(item, InvoiceHeaderItem):
+            return _invoice(item)
+    return None
+
+
 def get(invoice_id: str) -> Invoice | None:
     """The invoice with this id and its items: a gsi1 Query for its customer, then its Query."""
     for item in BaseItem.gsi1.query(keys.INVOICES, BaseItem.gsi1sk == invoice_id):
@@ -235,6 +244,16 @@ def get_item(item_id: str) -> InvoiceItem | None:
     return None
 
 
+def reload_item(item: InvoiceItem) -> InvoiceItem | None:
+    """The item as stored now (before a change): one consistent GetItem."""
+    key = _line(item)
+    try:
+        line = InvoiceLineItem.get(key.pk, key.sk, consistent_read=True)
+    except InvoiceLineItem.DoesNotExist:
+        return None
+    return _item(line)
+
+
 def month_bounds(year: int, month: int | None) -> tuple[str, str]:
     """The id range of invoices made for a month (or a whole year, `month` None)."""
     first = domain.month_start(date(year, month or 1, 1))
@@ -260,6 +279,29 @@ def headers(low: str | None = None, high: str | None = None, limit: int | None =
         keys.INVOICES, range_key_condition=condition, scan_index_forward=False, limit=limit
     )
     return (_invoice(i) for i in found if isinstance(i, InvoiceHeaderItem))
+
+
+def page_of_all(page: int, page_size: int, bounds: tuple[str, str] | None = None) -> Page:
+    """A page of every invoice (no items), newest month first, optionally within an id range
+    (`month_bounds`): one Query for the page, keys-only reads to step over earlier pages, and a
+    COUNT Query for the total (there is no invoice counter: keys-only reads of the whole range)."""
+    listing = Listing(
+        partition=keys.INVOICES,
+        index="gsi1",
+        between=bounds,
+        forward=False,
+        item_type=InvoiceHeaderItem,
+    )
+    found = pages.fetch_page(listing, page, page_size)
+    return Page([_invoice(i) for i in found.items], found.total)
+
+
+def page_of_every_item(page: int, page_size: int) -> Page:
+    """A page of every invoice item, oldest first (by id: when it was registered), with a COUNT
+    Query for the total (keys-only reads of the whole index partition)."""
+    listing = Listing(partition=keys.INVOICE_ITEMS, index="gsi1", item_type=InvoiceLineItem)
+    found = pages.fetch_page(listing, page, page_size)
+    return Page([_item(i) for i in found.items], found.total)
 
 
 def with_items(found: list[Invoice]) -> list[Invoice]:

@@ -114,6 +114,9 @@ REPRESENTATIVE = [
     "roles.create_role",
     "roles.update_role[disable and describe]",
     "auth.login[wrong password]",
+    "invoices.set_paid",
+    "invoices.update_item",
+    "invoices.delete_item",
 ]
 
 

@@ -263,6 +263,8 @@ TARGETS: dict[str, Callable[[World], str]] = {
     "marketplace-resources": lambda w: _resource(w, w.b, w.b1, w.extra),
     "marketplace-provider-resources": lambda w: _resource(w, w.b, w.b1, w.extra),
     "marketplace-component-usages": lambda w: _usage(w, w.b, w.b1, w.extra),
+    "invoices": lambda w: _invoice(w, w.b, w.b1, w.extra),
+    "invoice-items": lambda w: _invoice_item(w, w.b, w.b1, w.extra),
 }
 OWN: dict[str, Callable[[World], str]] = {
     "customers": lambda w: w.a["uuid"],
@@ -282,6 +284,8 @@ OWN: dict[str, Callable[[World], str]] = {
     "marketplace-resources": lambda w: _resource(w, w.a, w.a1, w.own_extra),
     "marketplace-provider-resources": lambda w: _resource(w, w.a, w.a1, w.own_extra),
     "marketplace-component-usages": lambda w: _usage(w, w.a, w.a1, w.own_extra),
+    "invoices": lambda w: _invoice(w, w.a, w.a1, w.own_extra),
+    "invoice-items": lambda w: _invoice_item(w, w.a, w.a1, w.own_extra),
 }
 
 
@@ -371,6 +375,35 @@ def _usage(w: World, customer: dict[str, Any], project: dict[str, Any], made: di
     return made[key]
 
 
+def _invoice(w: World, customer: dict[str, Any], project: dict[str, Any], made: dict[str, str]) -> str:
+    """The customer's invoice of the month, with the item of a resource ordered with a `cores` limit
+    and made OK by staff once; the item is `made["invoice-items"]`."""
+    key = "invoices"
+    if key not in made:
+        offering = _offering(w, customer, made)
+        body = {
+            "project": project["url"],
+            "offering": f"http://localhost/api/marketplace-public-offerings/{offering}/",
+            "plan": f"http://localhost/api/marketplace-public-offerings/{offering}/plans/{made['marketplace-plans']}/",
+            "attributes": {"name": f"Billed resource of {project['name']}"},
+            "limits": {"cores": 2},
+        }
+        order = _ok(call(w.client, "POST", "/api/marketplace-orders/", w.staff, body))
+        for action in ("approve_by_provider", "set_state_done"):
+            path = f"/api/marketplace-orders/{order['uuid']}/{action}/"
+            assert call(w.client, "POST", path, w.staff).status == 200, action
+        query = f"?customer_uuid={customer['uuid']}"
+        [invoice] = _ok(call(w.client, "GET", f"/api/invoices/{query}", w.staff), 200)
+        [item] = _ok(call(w.client, "GET", f"/api/invoice-items/{query}", w.staff), 200)
+        made[key], made["invoice-items"] = invoice["uuid"], item["uuid"]
+    return made[key]
+
+
+def _invoice_item(w: World, customer: dict[str, Any], project: dict[str, Any], made: dict[str, str]) -> str:
+    _invoice(w, customer, project, made)
+    return made["invoice-items"]
+
+
 def _first_event(customer_id: str) -> str:
     """The oldest event in a customer's feed (its creation)."""
     from tests.helpers import feed
@@ -448,6 +481,7 @@ def _plausible(name: str, annotation: Any, ep: Endpoint, w: World) -> Any:
         # set_usage: B's resource, with a usage of its offering's component.
         "resource": lambda: _resource(w, w.b, w.b1, w.extra),
         "usages": lambda: [{"type": "cores", "amount": "1"}],
+        "payment_url": lambda: "https://probe.a.example/pay",  # a valid URL: refused for the invoice
     }
     if name in values:
         return values[name]()

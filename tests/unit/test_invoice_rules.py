@@ -168,3 +168,34 @@ def test_issuing_and_paying_follow_waldur_states() -> None:
     with pytest.raises(Conflict):
         rules.set_created(issued, at("2026-12-01T00:00:00").date())
     assert rules.set_paid(issued).state is InvoiceState.PAID
+
+
+@pytest.mark.parametrize(
+    ("unit", "quantity", "own", "resource", "shown"),
+    [
+        ("month", "1", "IPs", "r", "IPs"),  # the component's own unit wins
+        ("month", "0.54", "", "r", "percents from a month"),
+        ("half_month", "1.13", "", "r", "percents from half a month"),
+        ("day", "1", "", "r", "day"),
+        ("day", "14", "", "r", "days"),
+        ("hour", "4", "", "r", "hours"),
+        ("quantity", "1", "", "r", "resource"),
+        ("quantity", "3", "", "r", "resources"),
+        ("quantity", "3", "", "", ""),
+    ],
+)
+def test_an_items_measured_unit_falls_back_as_waldurs(unit, quantity, own, resource, shown) -> None:
+    item = InvoiceItem(
+        id="i", customer_id="c", year=2026, month=11, name="x", unit=unit, unit_price=Decimal(1),
+        quantity=Decimal(quantity), start=at("2026-11-01T00:00:00"), end=end_of(2026, 11),
+        measured_unit=own, resource_id=resource,
+    )  # fmt: skip
+    assert rules.measured_unit_of(item) == shown
+
+
+def test_references_change_in_any_state_and_only_those_given() -> None:
+    invoice = rules.new_invoice("c", "Acme", 2026, 11, 100001, Decimal(0), at("2026-11-01T00:00:00"))
+    paid = rules.set_paid(rules.set_created(invoice, at("2026-12-01T00:00:00").date()))
+    marked = rules.set_references(paid, backend_id="SAP-1")
+    assert (marked.backend_id, marked.payment_url, marked.state) == ("SAP-1", "", InvoiceState.PAID)
+    assert rules.set_references(marked, payment_url="https://pay.example/1").backend_id == "SAP-1"

@@ -1,0 +1,614 @@
+"""`/api/invoices/` and `/api/invoice-items/`: Waldur's billing, read by a customer's owners, staff and
+support; staff mark issued invoices paid, set their references, and correct or remove the items
+of pending ones.
+
+Shapes are Waldur's serializers': an invoice's price, tax and total are strings with 10 decimal
+places, its items' price a JSON number, their tax and total strings to the cent; `due_date` is
+left out until the invoice is issued (waldur-api-client types it non-nullable). `paid/` answers
+200 with the invoice (Waldur's body is empty; the clients ignore it either way).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlparse
+
+from chalice import Blueprint  # type: ignore[attr-defined]
+from pydantic import Field, field_validator
+
+from chalicelib.api.marketplace_orders import uuid_filter
+from chalicelib.api.rest import (
+    BodyModel,
+    Call,
+    Empty,
+    FieldsQuery,
+    ListQuery,
+    NoContent,
+    QueryModel,
+    ResponseModel,
+    endpoint,
+    listed,
+    object_id,
+    render,
+)
+from chalicelib.domain import invoices as domain
+from chalicelib.domain.clock import isoformat
+from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.ids import id_from_url
+from chalicelib.domain.invoices import InvoiceItem, InvoiceState
+from chalicelib.services import billing
+from chalicelib.services import invoices as service
+from chalicelib.services.invoices import InvoiceView, ItemView, OfferingStats
+from chalicelib.services.paging import Ordering
+from chalicelib.store.pages import Page
+
+bp = Blueprint(__name__)
+TAG = "invoices"
+ITEMS_TAG = "invoice-items"
+INVOICES = "invoices"
+ITEMS = "invoice-items"
+BASE = f"/api/{INVOICES}"
+ITEMS_BASE = f"/api/{ITEMS}"
+MODEL = service.MODEL
+ITEM_MODEL = service.ITEM_MODEL
+
+_STATES = frozenset(s.value for s in InvoiceState)
+Day = date  # `date` is also a field name below
+
+
+def _ten(value: Decimal) -> str:
+    """DRF's DecimalField(decimal_places=10) rendering (half-even)."""
+    return f"{value:.10f}"
+
+
+def _cents(value: Decimal) -> str:
+    return f"{domain.cents(value):.2f}"
+
+
+# --- response models --------------------------------------------------------------------------------
+class _ItemFields(ResponseModel):
+    null_fields = frozenset({"resource", "backend_uuid", "billing_type", "project_uuid"})
+
+    uuid: str
+    url: str
+    name: str
+    price: float
+    unit_price: str
+    unit: str
+    measured_unit: str
+    start: str
+    end: str
+    article_code: str
+    project_name: str
+    project_uuid: str | None = None
+    quantity: str
+    details: dict[str, Any]
+    resource: str | None = None
+    resource_uuid: str | None = None
+    resource_name: str | None = None
+    billing_type: str | None = None
+    backend_uuid: str | None = None
+    credit: bool
+
+
+class InvoiceItemOut(_ItemFields):
+    """Waldur's InvoiceItem (nested in an invoice, and `items/`)."""
+
+    tax: str
+    total: str
+
+
+class InvoiceItemDetailOut(_ItemFields):
+    """Waldur's InvoiceItemDetail (`invoice-items/`): the item with its invoice, offering and
+    customer. No tax or total: the tax percent is the invoice's (as in Waldur's serializer)."""
+
+    null_fields = _ItemFields.null_fields | {"offering_name", "offering_component_type"}
+
+    invoice: str
+    offering_uuid: str | None = None
+    offering_name: str | None = None
+    offering_component_type: str | None = None
+    customer_uuid: str
+    customer_name: str
+
+
+class InvoiceOut(ResponseModel):
+    """Waldur's Invoice (`customer_uuid` is Cirrus's addition)."""
+
+    null_fields = frozenset({"invoice_date"})
+
+    url: str
+    uuid: str
+    number: int
+    customer: str
+    customer_uuid: str
+    price: str
+    tax: str
+    total: str
+    state: str
+    year: int
+    month: int
+    issuer_details: dict[str, Any]
+    invoice_date: Day | None = None
+    due_date: Day | None = None  # left out while null: waldur-api-client parses it as a date
+    customer_details: dict[str, Any]
+    items: list[dict[str, Any]]
+    backend_id: str
+    payment_url: str
+    reference_number: str
+    compensations: float
+    incurred_costs: float
+
+
+class InvoiceStatsOut(ResponseModel):
+    """Waldur's InvoiceStatsOffering (`stats/` rows)."""
+
+    uuid: str
+    offering_name: str
+    aggregated_price: float
+    aggregated_tax: float
+    aggregated_total: float
+    service_category_title: str
+    service_provider_name: str
+    service_provider_uuid: str
+
+
+# --- rendering ---------------------------------------------------------------------------------------
+def _item_data(call: Call, item: InvoiceItem, tax_percent: Decimal) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "uuid": item.id,
+        "url": call.url(ITEMS, item.id),
+        "name": item.name,
+        "price": float(item.price),
+        "tax": _cents(item.tax(tax_percent)),
+        "total": _cents(item.total(tax_percent)),
+        "unit_price": _ten(item.unit_price),
+        "unit": item.unit,
+        "measured_unit": domain.measured_unit_of(item),
+        "start": isoformat(item.start),
+        "end": isoformat(item.end),
+        "article_code": item.article_code,
+        "project_name": item.project_name,
+        "project_uuid": item.project_id or None,
+        "quantity": _ten(item.quantity),
+        "details": dict(item.details),
+        "resource": None,
+        "billing_type": item.billing_type,
+        "backend_uuid": None,
+        "credit": False,
+    }
+    if item.resource_id:
+        data.update(
+            resource=call.url("marketplace-resources", item.resource_id),
+            resource_uuid=item.resource_id,
+            resource_name=item.resource_name,
+        )
+    return data
+
+
+def _item_out(call: Call, item: InvoiceItem, tax_percent: Decimal) -> dict[str, Any]:
+    return render(InvoiceItemOut, _item_data(call, item, tax_percent))
+
+
+def _customer_details(view: InvoiceView) -> dict[str, Any]:
+    """Waldur's customer_details: the customer as it is now (only its name on the invoice, if gone)."""
+    customer = view.customer
+    if customer is None:
+        return {"name": view.invoice.customer_name}
+    return {
+        "name": customer.name,
+        "address": customer.address,
+        "country": customer.country,
+        "country_name": None,
+        "email": customer.email,
+        "postal": customer.postal,
+        "phone_number": customer.phone_number,
+        "bank_name": customer.bank_name,
+        "bank_account": customer.bank_account,
+        "vat_code": customer.vat_code,
+    }
+
+
+def to_data(call: Call, view: InvoiceView) -> dict[str, Any]:
+    invoice = view.invoice
+    return {
+        "url": call.url(INVOICES, invoice.id),
+        "uuid": invoice.id,
+        "number": invoice.number,
+        "customer": call.url("customers", invoice.customer_id),
+        "customer_uuid": invoice.customer_id,
+        "price": _ten(invoice.price),
+        "tax": _ten(invoice.tax),
+        "total": _ten(invoice.total),
+        "state": invoice.state.value,
+        "year": invoice.year,
+        "month": invoice.month,
+        "issuer_details": {},  # Waldur's WALDUR_INVOICES["ISSUER_DETAILS"]; Cirrus has no such setting
+        "invoice_date": invoice.invoice_date,
+        "due_date": invoice.due_date,
+        "customer_details": _customer_details(view),
+        "items": [_item_out(call, i, invoice.tax_percent) for i in invoice.shown_items],
+        "backend_id": invoice.backend_id,
+        "payment_url": invoice.payment_url,
+        "reference_number": invoice.reference_number,
+        "compensations": 0.0,
+        "incurred_costs": float(domain.incurred_costs(invoice)),
+    }
+
+
+def _one(call: Call, view: InvoiceView) -> dict[str, Any]:
+    return render(InvoiceOut, to_data(call, view), getattr(call.query, "field", ()))
+
+
+def item_detail_data(call: Call, view: ItemView) -> dict[str, Any]:
+    item = view.item
+    return {
+        **_item_data(call, item, Decimal(0)),  # its tax and total are not shown here
+        "invoice": call.url(INVOICES, domain.invoice_id(item.customer_id, item.year, item.month)),
+        "offering_uuid": item.offering_id or None,
+        "offering_name": item.details.get("offering_name"),
+        "offering_component_type": item.component_type or None,
+        "customer_uuid": item.customer_id,
+        "customer_name": view.customer_name,
+    }
+
+
+def _item_detail(call: Call, view: ItemView) -> dict[str, Any]:
+    return render(InvoiceItemDetailOut, item_detail_data(call, view), getattr(call.query, "field", ()))
+
+
+def _stats_data(row: OfferingStats) -> dict[str, Any]:
+    return {
+        "uuid": row.offering_id,
+        "offering_name": row.offering_name,
+        "aggregated_price": float(row.price),
+        "aggregated_tax": float(row.tax),
+        "aggregated_total": float(row.total),
+        "service_category_title": row.category_title,
+        "service_provider_name": row.provider_name,
+        "service_provider_uuid": row.provider_id,
+    }
+
+
+class PriceEstimateOut(ResponseModel):
+    """Waldur's `billing_price_estimate` of a customer or project: this month so far and in all."""
+
+    total: str
+    current: str
+    tax: str
+    tax_current: str
+
+
+def price_estimate(call: Call, customer_id: str, project_id: str = "") -> dict[str, Any] | None:
+    """The month's estimate for a customer's or project's retrieve (one Query, plus a GetItem for
+    the invoice's tax when the month has items); None when `?field=` leaves it out."""
+    fields = getattr(call.query, "field", ())
+    if fields and "billing_price_estimate" not in fields:
+        return None
+    estimate = billing.month_estimate(customer_id, project_id)
+    return {name: _ten(estimate[name]) for name in PriceEstimateOut.model_fields}
+
+
+# --- queries and bodies ------------------------------------------------------------------------------
+def _choices(values: list[str], known: frozenset[str]) -> list[str]:
+    for value in values:
+        if value not in known:
+            raise ValueError(f"Select a valid choice. {value} is not one of the available choices.")
+    return values
+
+
+class InvoiceQuery(ListQuery):
+    customer: str | None = None
+    customer_uuid: str | None = None
+    year: int | None = Field(None, ge=1, le=9999)
+    month: int | None = Field(None, ge=1, le=12)
+    state: list[str] = []
+    created: Day | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
+
+    ordering_fields = tuple(service.SORT)
+
+    @field_validator("state")
+    @classmethod
+    def _known_states(cls, values: list[str]) -> list[str]:
+        return _choices(values, _STATES)
+
+
+class ShownItemsQuery(QueryModel):
+    query: str | None = None
+    provider_uuid: str | None = None
+    project_uuid: str | None = None
+    offering_uuid: str | None = None
+    conceal_compensation_items: bool | None = None  # Cirrus has no compensation items
+    o: str | None = None
+
+    @field_validator("o")
+    @classmethod
+    def _known_ordering(cls, value: str | None) -> str | None:
+        if value is not None:
+            _choices([value.lstrip("-")], frozenset(service.ITEM_SORT))
+        return value
+
+
+class StatsQuery(ListQuery):
+    provider_uuid: str | None = None
+
+
+class ItemQuery(ListQuery):
+    customer_uuid: str | None = None
+    project_uuid: str | None = None
+    resource_uuid: str | None = None
+    offering_uuid: str | None = None
+    credit_uuid: str | None = None
+    year: int | None = Field(None, ge=1, le=9999)
+    month: int | None = Field(None, ge=1, le=12)
+    start_year: int | None = Field(None, ge=1, le=9999)
+    start_month: int | None = Field(None, ge=1, le=12)
+
+
+class PaidIn(BodyModel):
+    """Waldur's PaidSerializer: the payment's date (and a proof file, which JSON cannot carry):
+    accepted, not stored (Cirrus keeps no payment records)."""
+
+    date: Day | None = None
+    proof: Any = None
+
+
+def _url(value: str) -> str:
+    parsed = urlparse(value)
+    if value and (parsed.scheme not in ("http", "https") or not parsed.netloc):
+        raise ValueError("Enter a valid URL.")
+    return value
+
+
+class BackendIdIn(BodyModel):
+    backend_id: str = Field(max_length=255)
+
+
+class PaymentUrlIn(BodyModel):
+    payment_url: str = Field(max_length=200)
+
+    _valid_url = field_validator("payment_url")(_url)
+
+
+class ReferenceNumberIn(BodyModel):
+    reference_number: str = Field(max_length=300)
+
+
+class ItemUpdateIn(BodyModel):
+    """Waldur's InvoiceItemUpdateSerializer: a fixed item's quantity follows its span; other items
+    keep their span (the rule is domain.edit_item's)."""
+
+    article_code: str | None = Field(None, max_length=30)
+    quantity: Decimal | None = Field(None, ge=0, max_digits=22, decimal_places=10)
+    unit_price: Decimal | None = Field(None, ge=0, max_digits=22, decimal_places=10)
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def changes(self) -> dict[str, Any]:
+        sent = {k: getattr(self, k) for k in self.model_fields_set}
+        nulls = sorted(k for k, v in sent.items() if v is None)
+        if nulls:
+            raise ValidationError({k: ["This field may not be null."] for k in nulls})
+        for name in ("start", "end"):
+            if name in sent and sent[name].tzinfo is None:
+                sent[name] = sent[name].replace(tzinfo=UTC)
+        return sent
+
+
+def _customer_filter(q: InvoiceQuery) -> str | None:
+    """`customer` (a URL or uuid) and `customer_uuid`; both given and different: no customer."""
+    named = []
+    if q.customer is not None:
+        parsed = id_from_url(q.customer)
+        if parsed is None:
+            raise ValidationError.field("customer", "Enter a valid UUID.")
+        named.append(parsed)
+    if q.customer_uuid is not None:
+        named.append(uuid_filter("customer_uuid", q.customer_uuid) or "")
+    if len(set(named)) > 1:
+        return "-"  # names two customers: matches none
+    return named[0] if named else None
+
+
+# --- invoices ----------------------------------------------------------------------------------------
+@endpoint(
+    bp,
+    BASE,
+    "GET",
+    name="invoices_list",
+    tag=TAG,
+    query=InvoiceQuery,
+    response=InvoiceOut,
+    many=True,
+    summary="Invoices of the customers the caller owns (staff and support: all)",
+)
+def list_invoices(call: Call) -> Any:
+    q: InvoiceQuery = call.query
+    filters = service.InvoiceFilters(
+        customer_id=_customer_filter(q),
+        year=q.year,
+        month=q.month,
+        states=tuple(q.state),
+        created=q.created,
+        start_date=q.start_date,
+        end_date=q.end_date,
+    )
+    page = service.list_invoices(call.user, filters, q.ordering(), q.page_request())
+    return listed(call, page, InvoiceOut, lambda v: to_data(call, v))
+
+
+@endpoint(
+    bp, f"{BASE}/{{uuid}}", "GET", name="invoices_retrieve", tag=TAG, query=FieldsQuery, response=InvoiceOut
+)
+def retrieve_invoice(call: Call, uuid: str) -> Any:
+    return _one(call, service.get_visible(call.user, object_id(uuid, MODEL)))
+
+
+@endpoint(
+    bp,
+    f"{BASE}/{{uuid}}/items",
+    "GET",
+    name="invoices_items_retrieve",
+    tag=TAG,
+    query=ShownItemsQuery,
+    response=InvoiceItemOut,
+    summary="The invoice's items (those that cost something), as a plain list",
+)
+def invoice_items(call: Call, uuid: str) -> Any:
+    q: ShownItemsQuery = call.query
+    filters = service.ShownItemFilters(
+        query=q.query,
+        provider_id=uuid_filter("provider_uuid", q.provider_uuid),
+        project_id=uuid_filter("project_uuid", q.project_uuid),
+        offering_id=uuid_filter("offering_uuid", q.offering_uuid),
+    )
+    invoice, items = service.items_of_invoice(call.user, object_id(uuid, MODEL), filters, Ordering.parse(q.o))
+    return [_item_out(call, i, invoice.tax_percent) for i in items]
+
+
+@endpoint(
+    bp,
+    f"{BASE}/{{uuid}}/stats",
+    "GET",
+    name="invoices_stats_list",
+    tag=TAG,
+    query=StatsQuery,
+    response=InvoiceStatsOut,
+    many=True,
+    summary="The invoice's cost per offering (one provider's, with provider_uuid)",
+)
+def invoice_stats(call: Call, uuid: str) -> Any:
+    q: StatsQuery = call.query
+    rows = service.stats(call.user, object_id(uuid, MODEL), uuid_filter("provider_uuid", q.provider_uuid))
+    request = q.page_request()
+    start = (request.page - 1) * request.page_size
+    page = Page(rows[start : start + request.page_size], len(rows))
+    return listed(call, page, InvoiceStatsOut, _stats_data)
+
+
+@endpoint(
+    bp,
+    f"{BASE}/{{uuid}}/paid",
+    "POST",
+    name="invoices_paid",
+    tag=TAG,
+    body=PaidIn,
+    response=InvoiceOut,
+    summary="Staff mark an issued invoice paid (409 unless it is created)",
+)
+def invoice_paid(call: Call, uuid: str) -> Any:
+    return _one(call, service.set_paid(call.ctx, object_id(uuid, MODEL)))
+
+
+def _reference(name: str, body: type[BodyModel], summary: str) -> None:
+    @endpoint(
+        bp,
+        f"{BASE}/{{uuid}}/set_{name}",
+        "POST",
+        name=f"invoices_set_{name}",
+        tag=TAG,
+        body=body,
+        summary=summary,
+    )
+    def set_reference(call: Call, uuid: str) -> Any:
+        service.set_references(call.ctx, object_id(uuid, MODEL), {name: getattr(call.body, name)})
+        return Empty()
+
+
+_reference("backend_id", BackendIdIn, "Staff record the invoice's id in another system")
+_reference("payment_url", PaymentUrlIn, "Staff set where the invoice is paid")
+_reference("reference_number", ReferenceNumberIn, "Staff set the invoice's payment reference")
+
+
+# --- invoice items -----------------------------------------------------------------------------------
+@endpoint(
+    bp,
+    ITEMS_BASE,
+    "GET",
+    name="invoice_items_list",
+    tag=ITEMS_TAG,
+    query=ItemQuery,
+    response=InvoiceItemDetailOut,
+    many=True,
+    summary="Items of the invoices the caller sees",
+)
+def list_items(call: Call) -> Any:
+    q: ItemQuery = call.query
+    filters = service.ItemFilters(
+        customer_id=uuid_filter("customer_uuid", q.customer_uuid),
+        project_id=uuid_filter("project_uuid", q.project_uuid),
+        resource_id=uuid_filter("resource_uuid", q.resource_uuid),
+        offering_id=uuid_filter("offering_uuid", q.offering_uuid),
+        credit_id=uuid_filter("credit_uuid", q.credit_uuid),
+        year=q.year,
+        month=q.month,
+        start_year=q.start_year,
+        start_month=q.start_month,
+    )
+    page = service.list_items(call.user, filters, q.page_request())
+    return listed(call, page, InvoiceItemDetailOut, lambda v: item_detail_data(call, v))
+
+
+@endpoint(
+    bp,
+    f"{ITEMS_BASE}/{{uuid}}",
+    "GET",
+    name="invoice_items_retrieve",
+    tag=ITEMS_TAG,
+    query=FieldsQuery,
+    response=InvoiceItemDetailOut,
+)
+def retrieve_item(call: Call, uuid: str) -> Any:
+    return _item_detail(call, service.get_visible_item(call.user, object_id(uuid, ITEM_MODEL)))
+
+
+def _update(call: Call, uuid: str) -> Any:
+    body: ItemUpdateIn = call.body
+    view = service.update_item(call.ctx, object_id(uuid, ITEM_MODEL), body.changes())
+    return _item_detail(call, view)
+
+
+@endpoint(
+    bp,
+    f"{ITEMS_BASE}/{{uuid}}",
+    "PUT",
+    name="invoice_items_update",
+    tag=ITEMS_TAG,
+    body=ItemUpdateIn,
+    response=InvoiceItemDetailOut,
+    summary="Staff correct an item of a pending invoice",
+)
+def update_item(call: Call, uuid: str) -> Any:
+    return _update(call, uuid)
+
+
+@endpoint(
+    bp,
+    f"{ITEMS_BASE}/{{uuid}}",
+    "PATCH",
+    name="invoice_items_partial_update",
+    tag=ITEMS_TAG,
+    body=ItemUpdateIn,
+    response=InvoiceItemDetailOut,
+    summary="Staff correct an item of a pending invoice",
+)
+def partial_update_item(call: Call, uuid: str) -> Any:
+    return _update(call, uuid)
+
+
+@endpoint(
+    bp,
+    f"{ITEMS_BASE}/{{uuid}}",
+    "DELETE",
+    name="invoice_items_destroy",
+    tag=ITEMS_TAG,
+    status=204,
+    summary="Staff remove an item of a pending invoice",
+)
+def delete_item(call: Call, uuid: str) -> Any:
+    service.delete_item(call.ctx, object_id(uuid, ITEM_MODEL))
+    return NoContent()
