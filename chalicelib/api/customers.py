@@ -20,6 +20,7 @@ from chalicelib.api.fields import (
     required_text,
     text,
 )
+from chalicelib.api.invoices import PriceEstimateOut, price_estimate
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -101,6 +102,7 @@ class CustomerOut(ResponseModel):
     projects_count: int
     users_count: int
     quotas: list[QuotaOut]
+    billing_price_estimate: PriceEstimateOut | None = None  # on retrieve only (one more Query)
 
 
 class CustomerQuery(ListQuery):
@@ -187,7 +189,10 @@ def create_customer(call: Call) -> Any:
     response=CustomerOut,
 )
 def retrieve_customer(call: Call, uuid: str) -> Any:
-    return _one(call, service.get_visible(call.user, object_id(uuid, MODEL)))
+    customer = service.get_visible(call.user, object_id(uuid, MODEL))
+    data = to_data(call, customer)
+    data["billing_price_estimate"] = price_estimate(call, customer.id)
+    return render(CustomerOut, data, call.query.field)
 
 
 @endpoint(

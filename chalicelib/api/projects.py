@@ -9,6 +9,7 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel
 
 from chalicelib.api.fields import QuotaOut, changes, partial, patch_changes, quotas_out, required_text, text
+from chalicelib.api.invoices import PriceEstimateOut, price_estimate
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -66,6 +67,7 @@ class ProjectOut(ResponseModel):
     is_removed: bool
     resources_count: int
     quotas: list[QuotaOut]
+    billing_price_estimate: PriceEstimateOut | None = None  # on retrieve only (one more Query)
 
 
 class ProjectQuery(ListQuery):
@@ -182,7 +184,10 @@ def create_project(call: Call) -> Any:
     response=ProjectOut,
 )
 def retrieve_project(call: Call, uuid: str) -> Any:
-    return _one(call, service.get_visible(call.user, object_id(uuid, MODEL)))
+    project = service.get_visible(call.user, object_id(uuid, MODEL))
+    data = to_data(call, project)
+    data["billing_price_estimate"] = price_estimate(call, project.customer_id, project.id)
+    return render(ProjectOut, data, call.query.field)
 
 
 def _update(call: Call, uuid: str, fields: dict[str, Any]) -> Any:

@@ -2,8 +2,8 @@
 prices as numbers, no due date until issued), who sees (owners, staff, support; a project member
 or another customer's owner gets 404), staff's writes (paid/ from created only, references, item
 corrections and removals while pending, each with its event), stats/, items/, the filters, bad
-input (400, never 500), the cost fields (plans' one-time and switch prices, order cost) and what
-the reads cost in DynamoDB round trips.
+input (400, never 500), the cost fields (plans' one-time and switch prices, order cost, the month's
+estimate on customers and projects) and what the reads cost in DynamoDB round trips.
 
 The clock stands at 2026-11-15 10:00 UTC; the offering bills a fixed Public IP (30 a month), a cpu
 limit (2 per core), a one-time setup (50), a plan switch (5) and usage storage (0.5 per GB).
@@ -425,6 +425,25 @@ def test_plans_and_orders_carry_their_costs(client, market):
     large = market.offering.plans[1]
     switch = resources.switch_plan(ctx_of(market.staff), market.order.resource_id, large.id)
     assert get(client, market.owner, f"/api/marketplace-orders/{switch.id}/")["cost"] == "13.00"  # 8 + 5
+
+
+def test_a_customers_and_a_projects_retrieve_carry_the_months_estimate(client, market):
+    customer = get(client, market.owner, f"/api/customers/{market.consumer.id}/")
+    assert customer["billing_price_estimate"] == {
+        "total": "74.2000000000",
+        "current": "74.2000000000",
+        "tax": "14.8400000000",
+        "tax_current": "14.8400000000",
+    }
+    project = get(client, market.member, f"/api/projects/{market.project.id}/")
+    assert project["billing_price_estimate"] == customer["billing_price_estimate"]
+    listed = get(client, market.staff, "/api/projects/") + get(client, market.staff, "/api/customers/")
+    assert listed and all("billing_price_estimate" not in p for p in listed)  # lists leave it out
+    only = get(client, market.owner, f"/api/customers/{market.consumer.id}/?field=name")
+    assert only == {"name": "Acme"}  # not asked for: not read
+    empty = get(client, market.staff, f"/api/customers/{market.provider.id}/")["billing_price_estimate"]
+    assert empty == {"total": "0.0000000000", "current": "0.0000000000", "tax": "0.0000000000",
+                     "tax_current": "0.0000000000"}  # fmt: skip
 
 
 # --- what reads cost -------------------------------------------------------------------------------------
