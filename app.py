@@ -13,6 +13,7 @@ from chalicelib.api import (
     events,
     hooks,
     invitations,
+    invoice_items,
     invoices,
     marketplace_offerings,
     marketplace_orders,
@@ -52,6 +53,7 @@ for blueprint in (
     marketplace_usages.bp,
     quotas.bp,
     invoices.bp,
+    invoice_items.bp,
 ):
     app.register_blueprint(blueprint)
 

@@ -1,16 +1,17 @@
-"""`/api/invoices/` and `/api/invoice-items/`: Waldur's billing, read by a customer's owners, staff and
-support; staff mark issued invoices paid, set their references, and correct or remove the items
-of pending ones.
+"""`/api/invoices/`: Waldur's invoices, read by a customer's owners, staff and support; staff mark
+issued invoices paid and set their references. The item shapes shared with `/api/invoice-items/`
+(api/invoice_items.py) and the customers' and projects' month estimate live here too.
 
 Shapes are Waldur's serializers': an invoice's price, tax and total are strings with 10 decimal
 places, its items' price a JSON number, their tax and total strings to the cent; `due_date` is
 left out until the invoice is issued (waldur-api-client types it non-nullable). `paid/` answers
-200 with the invoice (Waldur's body is empty; the clients ignore it either way).
+200 with the invoice (Waldur's body is empty; python-waldur-client returns whatever it gets, the
+waldur-api-client at hand ignores it).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
@@ -25,7 +26,6 @@ from chalicelib.api.rest import (
     Empty,
     FieldsQuery,
     ListQuery,
-    NoContent,
     QueryModel,
     ResponseModel,
     endpoint,
@@ -40,25 +40,22 @@ from chalicelib.domain.ids import id_from_url
 from chalicelib.domain.invoices import InvoiceItem, InvoiceState
 from chalicelib.services import billing
 from chalicelib.services import invoices as service
-from chalicelib.services.invoices import InvoiceView, ItemView, OfferingStats
+from chalicelib.services.invoices import InvoiceView, OfferingStats
 from chalicelib.services.paging import Ordering
 from chalicelib.store.pages import Page
 
 bp = Blueprint(__name__)
 TAG = "invoices"
-ITEMS_TAG = "invoice-items"
 INVOICES = "invoices"
 ITEMS = "invoice-items"
 BASE = f"/api/{INVOICES}"
-ITEMS_BASE = f"/api/{ITEMS}"
 MODEL = service.MODEL
-ITEM_MODEL = service.ITEM_MODEL
 
 _STATES = frozenset(s.value for s in InvoiceState)
 Day = date  # `date` is also a field name below
 
 
-def _ten(value: Decimal) -> str:
+def ten(value: Decimal) -> str:
     """DRF's DecimalField(decimal_places=10) rendering (half-even)."""
     return f"{value:.10f}"
 
@@ -68,7 +65,7 @@ def _cents(value: Decimal) -> str:
 
 
 # --- response models --------------------------------------------------------------------------------
-class _ItemFields(ResponseModel):
+class ItemFields(ResponseModel):
     null_fields = frozenset({"resource", "backend_uuid", "billing_type", "project_uuid"})
 
     uuid: str
@@ -93,25 +90,11 @@ class _ItemFields(ResponseModel):
     credit: bool
 
 
-class InvoiceItemOut(_ItemFields):
+class InvoiceItemOut(ItemFields):
     """Waldur's InvoiceItem (nested in an invoice, and `items/`)."""
 
     tax: str
     total: str
-
-
-class InvoiceItemDetailOut(_ItemFields):
-    """Waldur's InvoiceItemDetail (`invoice-items/`): the item with its invoice, offering and
-    customer. No tax or total: the tax percent is the invoice's (as in Waldur's serializer)."""
-
-    null_fields = _ItemFields.null_fields | {"offering_name", "offering_component_type"}
-
-    invoice: str
-    offering_uuid: str | None = None
-    offering_name: str | None = None
-    offering_component_type: str | None = None
-    customer_uuid: str
-    customer_name: str
 
 
 class InvoiceOut(ResponseModel):
@@ -156,7 +139,7 @@ class InvoiceStatsOut(ResponseModel):
 
 
 # --- rendering ---------------------------------------------------------------------------------------
-def _item_data(call: Call, item: InvoiceItem, tax_percent: Decimal) -> dict[str, Any]:
+def item_data(call: Call, item: InvoiceItem, tax_percent: Decimal) -> dict[str, Any]:
     data: dict[str, Any] = {
         "uuid": item.id,
         "url": call.url(ITEMS, item.id),
@@ -164,7 +147,7 @@ def _item_data(call: Call, item: InvoiceItem, tax_percent: Decimal) -> dict[str,
         "price": float(item.price),
         "tax": _cents(item.tax(tax_percent)),
         "total": _cents(item.total(tax_percent)),
-        "unit_price": _ten(item.unit_price),
+        "unit_price": ten(item.unit_price),
         "unit": item.unit,
         "measured_unit": domain.measured_unit_of(item),
         "start": isoformat(item.start),
@@ -172,7 +155,7 @@ def _item_data(call: Call, item: InvoiceItem, tax_percent: Decimal) -> dict[str,
         "article_code": item.article_code,
         "project_name": item.project_name,
         "project_uuid": item.project_id or None,
-        "quantity": _ten(item.quantity),
+        "quantity": ten(item.quantity),
         "details": dict(item.details),
         "resource": None,
         "billing_type": item.billing_type,
@@ -189,7 +172,7 @@ def _item_data(call: Call, item: InvoiceItem, tax_percent: Decimal) -> dict[str,
 
 
 def _item_out(call: Call, item: InvoiceItem, tax_percent: Decimal) -> dict[str, Any]:
-    return render(InvoiceItemOut, _item_data(call, item, tax_percent))
+    return render(InvoiceItemOut, item_data(call, item, tax_percent))
 
 
 def _customer_details(view: InvoiceView) -> dict[str, Any]:
@@ -219,9 +202,9 @@ def to_data(call: Call, view: InvoiceView) -> dict[str, Any]:
         "number": invoice.number,
         "customer": call.url("customers", invoice.customer_id),
         "customer_uuid": invoice.customer_id,
-        "price": _ten(invoice.price),
-        "tax": _ten(invoice.tax),
-        "total": _ten(invoice.total),
+        "price": ten(invoice.price),
+        "tax": ten(invoice.tax),
+        "total": ten(invoice.total),
         "state": invoice.state.value,
         "year": invoice.year,
         "month": invoice.month,
@@ -240,23 +223,6 @@ def to_data(call: Call, view: InvoiceView) -> dict[str, Any]:
 
 def _one(call: Call, view: InvoiceView) -> dict[str, Any]:
     return render(InvoiceOut, to_data(call, view), getattr(call.query, "field", ()))
-
-
-def item_detail_data(call: Call, view: ItemView) -> dict[str, Any]:
-    item = view.item
-    return {
-        **_item_data(call, item, Decimal(0)),  # its tax and total are not shown here
-        "invoice": call.url(INVOICES, domain.invoice_id(item.customer_id, item.year, item.month)),
-        "offering_uuid": item.offering_id or None,
-        "offering_name": item.details.get("offering_name"),
-        "offering_component_type": item.component_type or None,
-        "customer_uuid": item.customer_id,
-        "customer_name": view.customer_name,
-    }
-
-
-def _item_detail(call: Call, view: ItemView) -> dict[str, Any]:
-    return render(InvoiceItemDetailOut, item_detail_data(call, view), getattr(call.query, "field", ()))
 
 
 def _stats_data(row: OfferingStats) -> dict[str, Any]:
@@ -288,7 +254,7 @@ def price_estimate(call: Call, customer_id: str, project_id: str = "") -> dict[s
     if fields and "billing_price_estimate" not in fields:
         return None
     estimate = billing.month_estimate(customer_id, project_id)
-    return {name: _ten(estimate[name]) for name in PriceEstimateOut.model_fields}
+    return {name: ten(estimate[name]) for name in PriceEstimateOut.model_fields}
 
 
 # --- queries and bodies ------------------------------------------------------------------------------
@@ -337,18 +303,6 @@ class StatsQuery(ListQuery):
     provider_uuid: str | None = None
 
 
-class ItemQuery(ListQuery):
-    customer_uuid: str | None = None
-    project_uuid: str | None = None
-    resource_uuid: str | None = None
-    offering_uuid: str | None = None
-    credit_uuid: str | None = None
-    year: int | None = Field(None, ge=1, le=9999)
-    month: int | None = Field(None, ge=1, le=12)
-    start_year: int | None = Field(None, ge=1, le=9999)
-    start_month: int | None = Field(None, ge=1, le=12)
-
-
 class PaidIn(BodyModel):
     """Waldur's PaidSerializer: the payment's date (and a proof file, which JSON cannot carry):
     accepted, not stored (Cirrus keeps no payment records)."""
@@ -376,27 +330,6 @@ class PaymentUrlIn(BodyModel):
 
 class ReferenceNumberIn(BodyModel):
     reference_number: str = Field(max_length=300)
-
-
-class ItemUpdateIn(BodyModel):
-    """Waldur's InvoiceItemUpdateSerializer: a fixed item's quantity follows its span; other items
-    keep their span (the rule is domain.edit_item's)."""
-
-    article_code: str | None = Field(None, max_length=30)
-    quantity: Decimal | None = Field(None, ge=0, max_digits=22, decimal_places=10)
-    unit_price: Decimal | None = Field(None, ge=0, max_digits=22, decimal_places=10)
-    start: datetime | None = None
-    end: datetime | None = None
-
-    def changes(self) -> dict[str, Any]:
-        sent = {k: getattr(self, k) for k in self.model_fields_set}
-        nulls = sorted(k for k, v in sent.items() if v is None)
-        if nulls:
-            raise ValidationError({k: ["This field may not be null."] for k in nulls})
-        for name in ("start", "end"):
-            if name in sent and sent[name].tzinfo is None:
-                sent[name] = sent[name].replace(tzinfo=UTC)
-        return sent
 
 
 def _customer_filter(q: InvoiceQuery) -> str | None:
@@ -522,93 +455,3 @@ def _reference(name: str, body: type[BodyModel], summary: str) -> None:
 _reference("backend_id", BackendIdIn, "Staff record the invoice's id in another system")
 _reference("payment_url", PaymentUrlIn, "Staff set where the invoice is paid")
 _reference("reference_number", ReferenceNumberIn, "Staff set the invoice's payment reference")
-
-
-# --- invoice items -----------------------------------------------------------------------------------
-@endpoint(
-    bp,
-    ITEMS_BASE,
-    "GET",
-    name="invoice_items_list",
-    tag=ITEMS_TAG,
-    query=ItemQuery,
-    response=InvoiceItemDetailOut,
-    many=True,
-    summary="Items of the invoices the caller sees",
-)
-def list_items(call: Call) -> Any:
-    q: ItemQuery = call.query
-    filters = service.ItemFilters(
-        customer_id=uuid_filter("customer_uuid", q.customer_uuid),
-        project_id=uuid_filter("project_uuid", q.project_uuid),
-        resource_id=uuid_filter("resource_uuid", q.resource_uuid),
-        offering_id=uuid_filter("offering_uuid", q.offering_uuid),
-        credit_id=uuid_filter("credit_uuid", q.credit_uuid),
-        year=q.year,
-        month=q.month,
-        start_year=q.start_year,
-        start_month=q.start_month,
-    )
-    page = service.list_items(call.user, filters, q.page_request())
-    return listed(call, page, InvoiceItemDetailOut, lambda v: item_detail_data(call, v))
-
-
-@endpoint(
-    bp,
-    f"{ITEMS_BASE}/{{uuid}}",
-    "GET",
-    name="invoice_items_retrieve",
-    tag=ITEMS_TAG,
-    query=FieldsQuery,
-    response=InvoiceItemDetailOut,
-)
-def retrieve_item(call: Call, uuid: str) -> Any:
-    return _item_detail(call, service.get_visible_item(call.user, object_id(uuid, ITEM_MODEL)))
-
-
-def _update(call: Call, uuid: str) -> Any:
-    body: ItemUpdateIn = call.body
-    view = service.update_item(call.ctx, object_id(uuid, ITEM_MODEL), body.changes())
-    return _item_detail(call, view)
-
-
-@endpoint(
-    bp,
-    f"{ITEMS_BASE}/{{uuid}}",
-    "PUT",
-    name="invoice_items_update",
-    tag=ITEMS_TAG,
-    body=ItemUpdateIn,
-    response=InvoiceItemDetailOut,
-    summary="Staff correct an item of a pending invoice",
-)
-def update_item(call: Call, uuid: str) -> Any:
-    return _update(call, uuid)
-
-
-@endpoint(
-    bp,
-    f"{ITEMS_BASE}/{{uuid}}",
-    "PATCH",
-    name="invoice_items_partial_update",
-    tag=ITEMS_TAG,
-    body=ItemUpdateIn,
-    response=InvoiceItemDetailOut,
-    summary="Staff correct an item of a pending invoice",
-)
-def partial_update_item(call: Call, uuid: str) -> Any:
-    return _update(call, uuid)
-
-
-@endpoint(
-    bp,
-    f"{ITEMS_BASE}/{{uuid}}",
-    "DELETE",
-    name="invoice_items_destroy",
-    tag=ITEMS_TAG,
-    status=204,
-    summary="Staff remove an item of a pending invoice",
-)
-def delete_item(call: Call, uuid: str) -> Any:
-    service.delete_item(call.ctx, object_id(uuid, ITEM_MODEL))
-    return NoContent()
