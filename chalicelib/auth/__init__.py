@@ -1,1 +1,2 @@
-"""Request authentication: tokens, impersonation (and, later, Cognito JWTs)."""
+"""Request authentication: Waldur tokens, Cognito JWTs (bearer.py, jwks.py; the hosted UI in
+hosted_ui.py), impersonation."""

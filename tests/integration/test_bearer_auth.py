@@ -216,7 +216,9 @@ def dynamodb_calls() -> Iterator[list[str]]:
 
 def test_a_known_user_costs_one_read_and_the_key_set_one_fetch(client, cognito, alice, dynamodb_calls):
     token = mint()
-    assert bearer(client, token).status == 200  # first sight: the key set is fetched, the user made
+    dynamodb_calls.clear()
+    assert bearer(client, token, "/api/version/").status == 200  # first sight: the key set is fetched
+    assert dynamodb_calls == ["GetItem", "TransactWriteItems"]  # no such user yet; made with its event
     costs = []
     for _ in range(20):
         dynamodb_calls.clear()
