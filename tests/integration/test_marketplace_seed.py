@@ -20,7 +20,7 @@ def test_the_demo_catalog_is_seeded_once_and_shows_in_the_public_catalog(client)
     )
     assert (offering["state"], offering["category_title"]) == ("Active", DEMO_CATEGORY)
     assert offering["plugin_options"] == {"delay_seconds": 2, "failure_rate": 0.0}
-    assert sorted(c["type"] for c in offering["components"]) == ["cpu", "storage"]
+    assert sorted(c["type"] for c in offering["components"]) == ["cpu", "ip", "storage"]
     [plan] = offering["plans"]
     assert plan["uuid"] == first.plan_id and plan["url"].endswith(f"/plans/{first.plan_id}/")
     providers = call(
