@@ -4,11 +4,14 @@ operator view (`python -m chalicelib.ops executions --workflow order`) lists its
 
 from __future__ import annotations
 
+import calendar
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import ROUND_UP, Decimal
 
 import pytest
 
@@ -42,7 +45,8 @@ def test_a_demo_order_placed_with_python_waldur_client_is_done_without_manual_st
     endpoint = make_run.wait_for(r"moto at (http://127\.0\.0\.1:\d+)").group(1)
     token = make_run.wait_for(r"token: +([0-9a-f]{40})").group(1)
     api = make_run.wait_for(r"Cirrus is running on (http://127\.0\.0\.1:\d+/api/)").group(1)
-    project = make_run.wait_for(rf"demo: +customer {UUID}, project ({UUID})").group(1)
+    customer, project = make_run.wait_for(rf"demo: +customer ({UUID}), project ({UUID})").groups()
+    billed = make_run.wait_for(r"billing: +demo resource demo-vm \((\w+)\)").group(1)
     offering = make_run.wait_for(rf"catalog: +offering \S+/marketplace-public-offerings/({UUID})/").group(1)
     plan = make_run.wait_for(rf"plan +\S+/plans/({UUID})/").group(1)
 
@@ -69,3 +73,20 @@ def test_a_demo_order_placed_with_python_waldur_client_is_done_without_manual_st
         check=True,
     ).stdout
     assert any(order_uuid in line and "SUCCEEDED" in line for line in shown.splitlines()), shown
+
+    # The demo resource the stack ordered itself is on the customer's pending invoice of this
+    # month, its fixed Public IP (5 a month) prorated from the moment it was made.
+    assert billed == "OK"
+    now = datetime.now(UTC)
+    invoice = client.get_invoice_for_customer(customer, now.year, now.month)
+    assert invoice["state"] == "pending"
+    [ip] = [i for i in invoice["items"] if i["name"] == "demo-vm (Demo compute / Monthly) / Public IP"]
+    start = datetime.fromisoformat(ip["start"].replace("Z", "+00:00"))
+    days_in_month = calendar.monthrange(start.year, start.month)[1]
+    used = days_in_month - start.day + 1  # both ends counted
+    quantity = (
+        Decimal(1) if start.day == 1 else (Decimal(used) / days_in_month).quantize(Decimal("0.01"), ROUND_UP)
+    )
+    assert Decimal(ip["quantity"]) == quantity
+    assert Decimal(str(ip["price"])) == (5 * quantity).quantize(Decimal("0.01"), ROUND_UP)
+    assert Decimal(invoice["price"]) >= Decimal(str(ip["price"]))
