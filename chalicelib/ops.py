@@ -223,6 +223,31 @@ def cmd_cognito_token(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_invoices(args: argparse.Namespace, out: TextIO) -> int:
+    """Queue a month's invoice run (what the schedule does on the 1st): its batches go to `heavy`.
+    Running it again for a month is safe: it finishes what an earlier run left undone."""
+    from chalicelib import bootstrap
+    from chalicelib.workflows import billing
+    from chalicelib.workflows.envelope import TaskContext
+
+    bootstrap.ensure_ready()
+    payload = {"year": args.year, "month": args.month}
+    if args.batch_size:
+        payload["batch_size"] = args.batch_size
+    batches = billing.create_monthly_invoices(payload, TaskContext().restore())
+    print(
+        f"queued {batches} batch(es) of the {args.year:04d}-{args.month:02d} invoice run on heavy", file=out
+    )
+    return 0
+
+
+def _month(value: str) -> int:
+    month = int(value)
+    if not 1 <= month <= 12:
+        raise argparse.ArgumentTypeError("a month is 1..12")
+    return month
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="python -m chalicelib.ops",
@@ -264,6 +289,13 @@ def parser() -> argparse.ArgumentParser:
     jwt.add_argument("--use", choices=("id", "access"), default="id", help="which token (default: id)")
     jwt.add_argument("--client-id", help="app client id (default: $CIRRUS_COGNITO_CLIENT_ID)")
     jwt.set_defaults(run=cmd_cognito_token)
+    run = commands.add_parser("invoices", help="queue a month's invoice run (the 1st's schedule) on heavy")
+    run.add_argument("--year", type=int, required=True)
+    run.add_argument("--month", type=_month, required=True)
+    run.add_argument(
+        "--batch-size", type=int, help="customers per batch (default $CIRRUS_INVOICE_BATCH_SIZE, 50)"
+    )
+    run.set_defaults(run=cmd_invoices)
     return root
 
 

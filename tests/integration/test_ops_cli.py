@@ -138,3 +138,19 @@ def test_a_prefix_names_another_deployment(runtime, monkeypatch, capsys):
     assert queues.queue_name(TASKS_QUEUE) in run("--prefix", "cirrus", "queues")
     assert ops.main(["--prefix", "cirrus-elsewhere", "queues"], out=io.StringIO()) == 1
     assert capsys.readouterr().err.startswith("error: ")  # no such queue: said, not a traceback
+
+
+def test_invoices_queues_a_months_run_in_batches_on_heavy(runtime, staff):
+    from chalicelib.services import customers
+    from tests.marketplace_helpers import ctx_of
+
+    for name in ("Acme", "Initech", "Umbrella"):
+        customers.create_customer(ctx_of(staff), {"name": name})
+    said = run("invoices", "--year", "2026", "--month", "12", "--batch-size", "2")
+    assert said.strip() == "queued 2 batch(es) of the 2026-12 invoice run on heavy"
+    waiting = client("sqs").get_queue_attributes(
+        QueueUrl=queues.queue_url(HEAVY_QUEUE), AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    assert waiting["Attributes"]["ApproximateNumberOfMessages"] == "2"
+    with pytest.raises(SystemExit):
+        ops.main(["invoices", "--year", "2026", "--month", "13"])
