@@ -129,7 +129,7 @@ def test_hooks_on_every_waldur_group_parse_in_the_generated_client(api, admin):
     from chalicelib.domain.events import EVENT_GROUPS
 
     waldur_groups = [g for g in EventGroupsEnum if g.value in EVENT_GROUPS]
-    expected = {"auth", "customers", "permissions", "projects", "providers", "resources", "users"}
+    expected = {"auth", "customers", "invoices", "permissions", "projects", "providers", "resources", "users"}
     assert {g.value for g in waldur_groups} == expected
     body = WebHookRequest(destination_url="https://r.example/", event_groups=waldur_groups)
     hook = hooks_web_create.sync(client=api, body=body)
