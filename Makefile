@@ -33,6 +33,7 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/request_costs.py
+	$(BIN)/python bench/billing_costs.py
 	$(BIN)/python bench/cold_start.py
 
 clean:

@@ -1,13 +1,14 @@
 """The monthly invoice run (Waldur's `create_monthly_invoices`, at 00:00 UTC on the 1st).
 
 The schedule fires `billing.create_monthly_invoices` on the `heavy` queue. That task does no
-billing itself: it reads the customers' ids (keys only, ~10,000 per 1 MB page) and sends one
-`billing.invoice_customers` message per batch of `CIRRUS_INVOICE_BATCH_SIZE` customers (default 50),
-ten messages per SendMessageBatch call. Each batch runs on its own heavy worker (`run_month`: earlier
-pending invoices issued, this month's opened with its items), so 100,000 customers are 2,000
-messages and no worker handles more than one batch. Every step is idempotent, so a batch that fails
-is simply delivered again (the queue's redrive), and the whole run may be fired again for the same
-month (`python -m chalicelib.ops invoices --year Y --month M`) to finish what a crash left undone.
+billing itself: it reads the customers' ids (keys only; about 1,100 per Query, as the 1 MB read
+limit counts whole items) and sends one `billing.invoice_customers` message per batch of
+`CIRRUS_INVOICE_BATCH_SIZE` customers (default 50), ten messages per SendMessageBatch call. Each
+batch runs on its own heavy worker (`run_month`: earlier pending invoices issued, this month's
+opened with its items), so 100,000 customers are 2,000 messages and no worker handles more than
+one batch. Every step is idempotent, so a batch that fails is simply delivered again (the queue's
+redrive), and the whole run may be fired again for the same month
+(`python -m chalicelib.ops invoices --year Y --month M`) to finish what a crash left undone.
 """
 
 from __future__ import annotations
