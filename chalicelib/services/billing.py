@@ -360,15 +360,14 @@ def _write_new(items: list[InvoiceItem]) -> int:
 
 # --- estimates ---------------------------------------------------------------------------------------
 def month_estimate(customer_id: str, project_id: str = "", now: datetime | None = None) -> dict[str, Decimal]:
-    """This month's cost of a customer (or one of its projects) so far and in all: one Query, plus
-    a GetItem for the invoice's tax."""
+    """This month's cost of a customer (or one of its projects) so far and in all: one Query (the
+    month's invoice with its items; a project's are picked from them)."""
     now = now or utcnow()
-    items = store.items_of(customer_id, now.year, now.month, project_id)
-    tax_percent = Decimal(0)
-    if items:
-        header = store.header_in(customer_id, now.year, now.month)
-        tax_percent = header.tax_percent if header else Decimal(0)
-    return domain.estimate(items, tax_percent, now)
+    invoice = store.get_in(customer_id, now.year, now.month, consistent=False)
+    if invoice is None:
+        return domain.estimate([], Decimal(0), now)
+    items = [i for i in invoice.items if not project_id or i.project_id == project_id]
+    return domain.estimate(items, invoice.tax_percent, now)
 
 
 def log_run(report: RunReport, year: int, month: int) -> None:

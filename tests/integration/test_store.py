@@ -96,8 +96,8 @@ def test_requests_cost_a_constant_number_of_round_trips(client, staff, dynamodb_
         return len(dynamodb_calls.calls)
 
     project = call(client, "GET", "/api/projects/", staff).json[0]
-    # A retrieve carries the month's billing_price_estimate: one Query of the month's items, plus
-    # a GetItem of the invoice's tax when there are items (none here): 2 + 1, at most 2 + 2.
+    # A retrieve carries the month's billing_price_estimate: one Query of the month's invoice with
+    # its items (services.billing.month_estimate): 2 + 1.
     assert cost(f"/api/customers/{customer['uuid']}/") <= 2 + 1
     assert cost(f"/api/projects/{project['uuid']}/") <= 2 + 1
     assert cost("/api/customers/") <= 3
