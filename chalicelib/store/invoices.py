@@ -352,15 +352,20 @@ def reserve_numbers(count: int) -> int:
     return domain.NUMBER_BASE + last - count + 1
 
 
-def create(invoice: Invoice) -> bool:
-    """Write a new invoice unless the customer has that month's already (False then)."""
+def _put_if_absent(item: BaseItem) -> bool:
+    """One conditional PutItem: False (and nothing written) when the key is taken already."""
     try:
-        _header(replace(invoice, version=1)).save(condition=InvoiceHeaderItem.pk.does_not_exist())
+        item.save(condition=BaseItem.pk.does_not_exist())
     except PutError as exc:
         if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
             return False
         raise
     return True
+
+
+def create(invoice: Invoice) -> bool:
+    """Write a new invoice unless the customer has that month's already (False then)."""
+    return _put_if_absent(_header(replace(invoice, version=1)))
 
 
 def save_state(uow: UnitOfWork, before: Invoice, after: Invoice) -> Invoice:
@@ -397,13 +402,7 @@ def add_item(uow: UnitOfWork, item: InvoiceItem) -> InvoiceItem:
 
 def put_new_item(item: InvoiceItem) -> bool:
     """Write one new item outside a unit of work; False if it exists already (a rerun)."""
-    try:
-        _line(replace(item, version=1)).save(condition=InvoiceLineItem.pk.does_not_exist())
-    except PutError as exc:
-        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return _put_if_absent(_line(replace(item, version=1)))
 
 
 def save_item(uow: UnitOfWork, before: InvoiceItem, after: InvoiceItem) -> InvoiceItem:
