@@ -145,17 +145,6 @@ def _half_months(start: datetime, end: datetime, month_days: int) -> Decimal:
 
 
 # --- items ------------------------------------------------------------------------------------------
-class ItemKind(StrEnum):
-    """What registered an item: a component's billing type (`fixed`, `limit`, `usage`, one-time
-    `one`, plan-switch `few`), or `custom` for an item staff added."""
-
-    FIXED = "fixed"
-    LIMIT = "limit"
-    USAGE = "usage"
-    ONE = "one"
-    FEW = "few"
-
-
 @dataclass(frozen=True)
 class LimitSpan:
     """A stretch of a limit item at one limit (Waldur's `resource_limit_periods`)."""
@@ -318,16 +307,6 @@ def stable_id(moment: datetime, *parts: str) -> str:
 def invoice_id(customer_id: str, year: int, month: int) -> str:
     """Each customer's invoice of a month has one id, made at the month's first instant."""
     return stable_id(month_start(date(year, month, 1)), "invoice", customer_id, period_key(year, month))
-
-
-def period_of_invoice_id(value: str) -> tuple[int, int] | None:
-    """The month an invoice id was made for (its UUIDv7 time), or None for a malformed id."""
-    try:
-        ms = int(value[:12], 16)
-        moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    except (ValueError, OverflowError, OSError):
-        return None
-    return moment.year, moment.month
 
 
 def new_invoice(
