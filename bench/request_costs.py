@@ -885,7 +885,8 @@ def report(sizes: list[int], by_size: dict[int, list[Result]], info: dict[int, d
         sink += problems(sizes, [by_size[n][i] for n in sizes])
     ok = not failures
     print(
-        f"**{'PASS' if ok else 'FAIL'}**: retrieve ≤ {TARGETS['retrieve']} round trips, list page ≤ "
+        f"**{'PASS' if ok else 'FAIL'}**: retrieve ≤ {TARGETS['retrieve']} round trips (customer and "
+        f"project ≤ {TARGETS['estimate']}, with their billing estimate), list page ≤ "
         f"{TARGETS['list']} (deep pages: plus keys-only reads), round trips and items read identical at "
         f"{' and '.join(map(str, sizes))} projects."
     )
