@@ -6,8 +6,12 @@ import hashlib
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.context import Principal
+
+if TYPE_CHECKING:
+    from chalicelib.domain.users import User
 
 # A token's expiry is pushed forward on use, but written at most this often: a request then costs
 # one read, not a read and a write (the benchmark counts round trips).
@@ -61,6 +65,25 @@ class Token:
 
 def expiry_for(now: datetime, lifetime: int | None) -> datetime | None:
     return None if lifetime is None else now + timedelta(seconds=lifetime)
+
+
+def issue(user: User, now: datetime) -> tuple[str, Token]:
+    """A new token for `user` (any sign-in): its key, shown once, and the token kept by its hash,
+    carrying the user's authentication snapshot and lapsing after their token lifetime."""
+    key = new_key()
+    token = Token(
+        key_hash=hash_key(key),
+        user_id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        is_staff=user.is_staff,
+        is_support=user.is_support,
+        is_active=user.is_active,
+        lifetime=user.token_lifetime,
+        created=now,
+        expires=expiry_for(now, user.token_lifetime),
+    )
+    return key, token
 
 
 @dataclass(frozen=True)

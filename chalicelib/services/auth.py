@@ -36,19 +36,7 @@ def login(username: str, password: str, ctx: EventContext) -> str:
     if user is None or not user.is_active or not check_password(password, user.password_hash):
         _count_failure(username, ip, failures, now, ctx)
         raise AuthenticationFailed(INVALID_CREDENTIALS)
-    key = domain.new_key()
-    token = domain.Token(
-        key_hash=domain.hash_key(key),
-        user_id=user.id,
-        username=user.username,
-        full_name=user.full_name,
-        is_staff=user.is_staff,
-        is_support=user.is_support,
-        is_active=user.is_active,
-        lifetime=user.token_lifetime,
-        created=now,
-        expires=domain.expiry_for(now, user.token_lifetime),
-    )
+    key, token = domain.issue(user, now)
     uow = UnitOfWork()
     store.put(uow, token)
     if failures is not None:

@@ -210,19 +210,7 @@ def sign_in(claims: Mapping[str, Any], ctx: EventContext) -> str:
     user = _resolve(identity, ctx)
     provider = identity.provider
     now = utcnow()
-    key = token_rules.new_key()
-    token = token_rules.Token(
-        key_hash=token_rules.hash_key(key),
-        user_id=user.id,
-        username=user.username,
-        full_name=user.full_name,
-        is_staff=user.is_staff,
-        is_support=user.is_support,
-        is_active=user.is_active,
-        lifetime=user.token_lifetime,
-        created=now,
-        expires=token_rules.expiry_for(now, user.token_lifetime),
-    )
+    key, token = token_rules.issue(user, now)
     uow = UnitOfWork()
     tokens.put(uow, token)
     uow.record(
