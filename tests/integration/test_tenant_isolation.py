@@ -351,22 +351,36 @@ def _resource(w: World, customer: dict[str, Any], project: dict[str, Any], made:
     return made["marketplace-resources"]
 
 
+def _made_ok(
+    w: World,
+    customer: dict[str, Any],
+    project: dict[str, Any],
+    made: dict[str, str],
+    name: str,
+    limits: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Another resource of `project` from the customer's offering, ordered by staff and made OK."""
+    offering = _offering(w, customer, made)
+    body = {
+        "project": project["url"],
+        "offering": f"http://localhost/api/marketplace-public-offerings/{offering}/",
+        "plan": f"http://localhost/api/marketplace-public-offerings/{offering}/plans/{made['marketplace-plans']}/",
+        "attributes": {"name": name},
+        **({"limits": limits} if limits else {}),
+    }
+    order = _ok(call(w.client, "POST", "/api/marketplace-orders/", w.staff, body))
+    for action in ("approve_by_provider", "set_state_done"):
+        path = f"/api/marketplace-orders/{order['uuid']}/{action}/"
+        assert call(w.client, "POST", path, w.staff).status == 200, action
+    return order
+
+
 def _usage(w: World, customer: dict[str, Any], project: dict[str, Any], made: dict[str, str]) -> str:
     """A usage of the offering's `cores` (limit-based) component, reported by staff once for a
     second resource of `project`, made OK for it (the probed order and resource stay pending)."""
     key = "marketplace-component-usages"
     if key not in made:
-        offering = _offering(w, customer, made)
-        body = {
-            "project": project["url"],
-            "offering": f"http://localhost/api/marketplace-public-offerings/{offering}/",
-            "plan": f"http://localhost/api/marketplace-public-offerings/{offering}/plans/{made['marketplace-plans']}/",
-            "attributes": {"name": f"Measured resource of {project['name']}"},
-        }
-        order = _ok(call(w.client, "POST", "/api/marketplace-orders/", w.staff, body))
-        for action in ("approve_by_provider", "set_state_done"):
-            path = f"/api/marketplace-orders/{order['uuid']}/{action}/"
-            assert call(w.client, "POST", path, w.staff).status == 200, action
+        order = _made_ok(w, customer, project, made, f"Measured resource of {project['name']}")
         usage = {"resource": order["marketplace_resource_uuid"], "usages": [{"type": "cores", "amount": 2}]}
         reply = call(w.client, "POST", f"/api/{key}/set_usage/", w.staff, usage)
         assert reply.status == 201, f"the isolation matrix could not report a usage: {reply.json}"
@@ -380,18 +394,7 @@ def _invoice(w: World, customer: dict[str, Any], project: dict[str, Any], made: 
     and made OK by staff once; the item is `made["invoice-items"]`."""
     key = "invoices"
     if key not in made:
-        offering = _offering(w, customer, made)
-        body = {
-            "project": project["url"],
-            "offering": f"http://localhost/api/marketplace-public-offerings/{offering}/",
-            "plan": f"http://localhost/api/marketplace-public-offerings/{offering}/plans/{made['marketplace-plans']}/",
-            "attributes": {"name": f"Billed resource of {project['name']}"},
-            "limits": {"cores": 2},
-        }
-        order = _ok(call(w.client, "POST", "/api/marketplace-orders/", w.staff, body))
-        for action in ("approve_by_provider", "set_state_done"):
-            path = f"/api/marketplace-orders/{order['uuid']}/{action}/"
-            assert call(w.client, "POST", path, w.staff).status == 200, action
+        _made_ok(w, customer, project, made, f"Billed resource of {project['name']}", {"cores": 2})
         query = f"?customer_uuid={customer['uuid']}"
         [invoice] = _ok(call(w.client, "GET", f"/api/invoices/{query}", w.staff), 200)
         [item] = _ok(call(w.client, "GET", f"/api/invoice-items/{query}", w.staff), 200)
