@@ -6,6 +6,7 @@ and public URL to every function).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,18 @@ def _int(name: str, default: int) -> int:
 def _names(raw: str | None) -> tuple[str, ...]:
     """A comma-separated list (blanks dropped)."""
     return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+
+
+def _networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """A comma-separated list of CIDRs (a bare address is its own /32 or /128); a bad one stops
+    the settings from loading, naming the variable, rather than being skipped."""
+    networks = []
+    for part in _names(os.environ.get(name)):
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"{name}: {part!r} is not an IP network") from None
+    return tuple(networks)
 
 
 @dataclass(frozen=True)
@@ -121,6 +134,9 @@ class Settings:
     hook_max_attempts: int = 5
     hook_retry_base_seconds: int = 30
     hook_timeout_seconds: int = 10
+    # Networks web hooks may reach although they are not public (loopback, private, link-local, ...);
+    # empty: public addresses only. `make run` and the tests allow loopback (127.0.0.0/8, ::1).
+    hook_allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # The EventBridge bus events are published to (CDK sets it; else `<resource_prefix>-events`).
     event_bus_name: str = ""
     cognito: CognitoSettings = field(default_factory=CognitoSettings)
@@ -147,6 +163,7 @@ def get_settings() -> Settings:
         hook_max_attempts=_int("CIRRUS_HOOK_MAX_ATTEMPTS", 5),
         hook_retry_base_seconds=_int("CIRRUS_HOOK_RETRY_BASE_SECONDS", 30),
         hook_timeout_seconds=_int("CIRRUS_HOOK_TIMEOUT_SECONDS", 10),
+        hook_allowed_networks=_networks("CIRRUS_HOOK_ALLOWED_NETWORKS"),
         event_bus_name=env.get("CIRRUS_EVENT_BUS_NAME")
         or f"{env.get('CIRRUS_RESOURCE_PREFIX', 'cirrus')}-events",
         cognito=_cognito(env, region),

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from chalicelib.local.aws import use_offline_environment
+from chalicelib.local.aws import LOOPBACK_NETWORKS, use_offline_environment
 
 use_offline_environment("cirrus-test")  # never a real AWS account, cheap password hashing
+# Web hook receivers in the tests listen on 127.0.0.1: allow loopback (and only it) as `make run` does.
+os.environ["CIRRUS_HOOK_ALLOWED_NETWORKS"] = LOOPBACK_NETWORKS
 
 
 @pytest.fixture

@@ -8,21 +8,30 @@ they may see, by a signed HTTP POST or by email.
 - Each web hook has a secret; every POST carries `X-Cirrus-Signature: t=<unix>,v1=<hex>` where hex is
   HMAC-SHA256 of `"<t>." + body` under that secret, so a receiver can tell Cirrus sent it.
 - Delivery health (`last_published`, `last_failure`, `last_error`, `failure_count`) is bookkeeping,
-  not an edit: it does not move the hook's version or `modified`.
+  not an edit: it does not move the hook's version or `modified`. `last_error` is coarse on purpose
+  ("connection failed", "HTTP 5xx", "address not allowed"): a finer one would tell the owner what
+  answered where (a port and status oracle).
+- A web hook reaches public addresses only: a destination that is, or resolves to, a loopback,
+  private, link-local, multicast, reserved or unspecified address is refused (at creation and update
+  when the URL names one literally, in any form a client takes for an address; at every delivery
+  after resolving the name), unless it is in a network the operator allows
+  (`CIRRUS_HOOK_ALLOWED_NETWORKS`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import SplitResult, urlencode, urlsplit
 
 from chalicelib.domain import clock
 from chalicelib.domain.errors import ValidationError
@@ -36,6 +45,16 @@ SPECIFY_EVENTS = "Please specify list of event_types or event_groups."
 INVALID_CHOICE = '"{}" is not a valid choice.'
 NOT_A_LIST = 'Expected a list of items but got type "{}".'
 INVALID_URL = "Enter a valid URL."
+# Cirrus's own.
+URL_WITH_CREDENTIALS = "Enter a URL without a user name or password."
+DESTINATION_NOT_ALLOWED = (
+    "Web hooks may not be sent to loopback, private, link-local, multicast, reserved or "
+    "unspecified addresses."
+)
+# What `last_error` says of a failed try; nothing finer (no port, no answer, no exception text).
+ADDRESS_NOT_ALLOWED = "address not allowed"
+CONNECTION_FAILED = "connection failed"
+MAIL_NOT_SENT = "mail not sent"
 
 SECRET_MIN, SECRET_MAX = 16, 256
 URL_MAX = 200  # Django's URLField
@@ -121,16 +140,158 @@ def content_type_choice(value: Any) -> str:
 
 
 def destination_url(value: str) -> str:
-    """An absolute http(s) URL with a host (Django's URLValidator, less ftp)."""
-    try:
-        parts = urlsplit(value)
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        valid = False
-    if not valid:
-        raise ValueError(INVALID_URL)
+    """An absolute http(s) URL with a host and no credentials (Django's URLValidator, less ftp and
+    userinfo); whether its address is allowed is `check_destination`'s (it needs the settings)."""
+    destination(value)
     return value
+
+
+# --- destinations ----------------------------------------------------------------------------------
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_UNSAFE_URL_CHARACTERS = re.compile(r"[\x00-\x20\x7f\\]")
+_HOST_NAME = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)*")
+_DECIMAL, _OCTAL, _HEX = re.compile(r"[0-9]+"), re.compile(r"[0-7]+"), re.compile(r"[0-9a-f]*")
+_LOOPBACK_NAMES = (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A web hook's URL taken apart for a delivery: where to connect and what to ask for."""
+
+    scheme: str
+    host: str  # lower case, ASCII (IDNA), no brackets, no trailing dot
+    port: int
+    target: str  # path and query, as sent in the request line
+
+    @property
+    def literal(self) -> tuple[IPAddress, ...] | None:
+        """The addresses the host names by itself (an IP in any form, or `localhost`), else None."""
+        return literal_addresses(self.host)
+
+
+def destination(url: str) -> Destination:
+    """Parse a web hook URL, or raise ValueError with the message a client sees."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = _normal_host(parts)
+    except (ValueError, UnicodeError):
+        raise ValueError(INVALID_URL) from None
+    if parts.scheme not in ("http", "https") or _UNSAFE_URL_CHARACTERS.search(url):
+        raise ValueError(INVALID_URL)
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(URL_WITH_CREDENTIALS)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Destination(parts.scheme, host, port or (443 if parts.scheme == "https" else 80), target)
+
+
+def _normal_host(parts: SplitResult) -> str:
+    """The host as a resolver or a connection sees it; ValueError unless it is a DNS name, an
+    IPv4 address (in any form `inet_aton` reads) or a bracketed IPv6 address."""
+    host = parts.hostname or ""
+    if ":" in host:  # urlsplit allows a colon only between brackets
+        return str(ipaddress.IPv6Address(host))
+    # IDNA folds full-width digits and ideographic dots into ASCII, as clients do before resolving.
+    host = host.encode("idna").decode("ascii").lower().removesuffix(".")
+    if not _HOST_NAME.fullmatch(host):
+        raise ValueError(host)
+    if _ends_in_number(host) and _inet_aton(host) is None:
+        raise ValueError(host)  # 999.1.1.1, 1.2.3.4.5: no name, and no address either
+    return host
+
+
+def _ends_in_number(host: str) -> bool:
+    """The URL standard's test for a host that must be read as an IPv4 address."""
+    last = host.rsplit(".", 1)[-1]
+    return bool(_DECIMAL.fullmatch(last)) or (last.startswith("0x") and bool(_HEX.fullmatch(last[2:])))
+
+
+def _ipv4_part(part: str) -> int | None:
+    """One part of an `inet_aton` address: decimal, 0x hex or 0-led octal."""
+    if part.startswith("0x"):
+        return int(part[2:] or "0", 16) if _HEX.fullmatch(part[2:]) else None
+    if len(part) > 1 and part.startswith("0"):
+        return int(part[1:], 8) if _OCTAL.fullmatch(part[1:]) else None
+    return int(part) if _DECIMAL.fullmatch(part) else None
+
+
+def _inet_aton(host: str) -> ipaddress.IPv4Address | None:
+    """What `inet_aton` (and the URL standard) make of 1 to 4 numeric parts, the last filling the
+    remaining bytes: `127.1`, `2130706433`, `0x7f.1`, `0177.0.0.1` are all 127.0.0.1."""
+    parts = host.split(".")
+    numbers = [_ipv4_part(p) for p in parts]
+    if not 1 <= len(parts) <= 4 or any(n is None for n in numbers):
+        return None
+    *head, last = [int(n or 0) for n in numbers]
+    if any(n > 255 for n in head) or last >= 256 ** (5 - len(parts)):
+        return None
+    return ipaddress.IPv4Address(sum(n << (24 - 8 * i) for i, n in enumerate(head)) + last)
+
+
+def literal_addresses(host: str) -> tuple[IPAddress, ...] | None:
+    """The addresses a normalised host names without DNS: an IP literal, or `localhost` (which
+    resolvers answer themselves, RFC 6761); None for any other name."""
+    if ":" in host:
+        return (ipaddress.IPv6Address(host),)
+    if host == "localhost" or host.endswith(".localhost"):
+        return _LOOPBACK_NAMES
+    found = _inet_aton(host) if _ends_in_number(host) else None
+    return (found,) if found is not None else None
+
+
+def _embedded_ipv4(address: IPAddress) -> list[IPAddress]:
+    """The IPv4 address inside an IPv6 one that carries it (mapped, 6to4, NAT64)."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    if address in _NAT64:
+        return [ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)]
+    return []
+
+
+def _public(address: IPAddress) -> bool:
+    # is_global alone lets multicast (and, before Python 3.13, some IPv6 ranges) through.
+    special = (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+        or getattr(address, "is_site_local", False)
+    )
+    return address.is_global and not special
+
+
+def address_allowed(address: IPAddress, allowed: Sequence[IPNetwork] = ()) -> bool:
+    """Whether a delivery may connect to `address`: a public one, or one in a network the operator
+    allows (`CIRRUS_HOOK_ALLOWED_NETWORKS`). An IPv6 address carrying an IPv4 one is judged by both."""
+    candidates = [address, *_embedded_ipv4(address)]
+    if any(a in network for a in candidates for network in allowed if a.version == network.version):
+        return True
+    return all(_public(a) for a in candidates)
+
+
+def check_destination(url: str, allowed: Sequence[IPNetwork] = ()) -> None:
+    """Refuse (400 on `destination_url`) a URL whose host is itself an address not allowed. A name
+    is judged at each delivery, after resolving it (its answer may change)."""
+    try:
+        literal = destination(url).literal
+    except ValueError as exc:
+        raise ValidationError({"destination_url": [str(exc)]}) from None
+    if literal is not None and not all(address_allowed(a, allowed) for a in literal):
+        raise ValidationError({"destination_url": [DESTINATION_NOT_ALLOWED]})
+
+
+def http_error(status: int) -> str:
+    """`last_error` of a non-2xx answer: its class only ("HTTP 4xx")."""
+    return f"HTTP {status // 100}xx"
 
 
 def secret_value(value: str) -> str:

@@ -30,6 +30,8 @@ def main() -> int:
     moto.start()
     os.environ["CIRRUS_AWS_ENDPOINT_URL"] = moto.endpoint
     os.environ.setdefault("CIRRUS_TABLE_NAME", "cirrus")
+    # The README's demo receiver listens on 127.0.0.1; a deployment allows no internal network.
+    os.environ.setdefault("CIRRUS_HOOK_ALLOWED_NETWORKS", aws.LOOPBACK_NETWORKS)
     from chalicelib.local import cognito
 
     pool = cognito.create_pool(moto.endpoint)  # bearer JWTs from this pool are accepted
@@ -79,6 +81,8 @@ def main() -> int:
         f" state machines {', '.join(state_machines)} executed by moto\n"
         f"  billing:    {billing}\n"
         f"  events:     the table's stream is published to the EventBridge bus {bus} and the hooks\n"
+        f"  hooks:      web hooks may reach {_networks(settings)} besides public addresses"
+        " (CIRRUS_HOOK_ALLOWED_NETWORKS; this stack's own ports included: keep it on loopback)\n"
         f"  inspect:    CIRRUS_AWS_ENDPOINT_URL={moto.endpoint} {sys.executable} -m chalicelib.ops queues\n"
         f"{cognito.banner(pool, moto.endpoint, server.url, sys.executable)}"
         "Press Ctrl-C to stop.",
@@ -118,6 +122,10 @@ def _demo_resource(seeded: Any, username: str, base_url: str, wait: float = 20.0
     now = utcnow()
     invoice = f"{base_url}/api/invoices/?customer_uuid={seeded.customer_id}&year={now.year}&month={now.month}"
     return f"demo resource {DEMO_RESOURCE} ({state}) is billed on the pending invoice {invoice}"
+
+
+def _networks(settings: Any) -> str:
+    return ", ".join(str(n) for n in settings.hook_allowed_networks) or "no internal network"
 
 
 def _announcer() -> Callable[[str], None]:

@@ -20,6 +20,10 @@ LOCAL_ENV = {
     "AWS_REGION": "us-east-1",
 }
 
+# Web hooks may reach loopback in the local stack and the tests (receivers run on 127.0.0.1); a
+# deployment allows no internal network unless its operator sets CIRRUS_HOOK_ALLOWED_NETWORKS.
+LOOPBACK_NETWORKS = "127.0.0.0/8,::1/128"
+
 
 def use_offline_environment(table_name: str) -> None:
     """What tests and benchmarks run under: moto's credentials (never a real account), their own

@@ -4,8 +4,9 @@
 hooks that want the event's type (one Query of the subscription index), keeps those whose owner is
 active and may see the event now, and queues one `hooks.deliver` per hook.
 
-`deliver(...)` (task `hooks.deliver`) makes one try: a signed POST for a web hook, an email for an
-email hook, and records the outcome on the hook. A failed try queues the next one with exponential
+`deliver(...)` (task `hooks.deliver`) makes one try: a signed POST for a web hook (to allowed
+addresses only, see `webhooks.py`), an email for an email hook, and records the outcome on the hook:
+a coarse `last_error` for its owner, the full reason in the log for the operator. A failed try queues the next one with exponential
 backoff (base * 2^(try-1) seconds, at most 900) until `hook_max_attempts`; after the last, the next
 try's envelope goes to the background queue's dead-letter queue, so redriving it makes one more
 try. Each try is its own message with its own idempotency key (`hook:<hook>:<event>:<try>`), and the
@@ -108,8 +109,9 @@ def _visibility(document: Mapping[str, Any], owners: list[User]) -> Callable[[Us
 
 
 # --- one try ---------------------------------------------------------------------------------------
-def deliver(payload: Mapping[str, Any]) -> str:
-    """Make try `payload["try"]` of one delivery; returns delivered, failed or skipped."""
+def deliver(payload: Mapping[str, Any], resolver: webhooks.Resolver = webhooks.resolve) -> str:
+    """Make try `payload["try"]` of one delivery; returns delivered, failed or skipped. `resolver`
+    turns a web hook's host name into the addresses vetted and connected to."""
     document = payload["event"]
     attempt = int(payload.get("try", 1))
     hook = store.get(str(payload["user_uuid"]), HookKind(payload["kind"]), str(payload["hook_uuid"]))
@@ -118,25 +120,29 @@ def deliver(payload: Mapping[str, Any]) -> str:
             "hook delivery skipped", extra={"hook": payload["hook_uuid"], "event_uuid": document["uuid"]}
         )
         return SKIPPED
-    error = _send(hook, document)
+    outcome = _send(hook, document, resolver)
     now = utcnow()
-    if error is None:
+    if outcome.error is None:
         _bookkeep(store.record_success, hook, now)
         return DELIVERED
-    _bookkeep(store.record_failure, hook, now, domain.short_error(error))
-    _schedule_next(hook, payload, attempt, error)
+    observability.logger().warning(
+        "hook delivery failed",
+        extra={"hook": hook.id, "event_uuid": document["uuid"], "try": attempt, "reason": outcome.detail},
+    )
+    _bookkeep(store.record_failure, hook, now, domain.short_error(outcome.error))
+    _schedule_next(hook, payload, attempt, outcome.error)
     return FAILED
 
 
-def _send(hook: Hook, document: Mapping[str, Any]) -> str | None:
-    """One try; None on success, else why it failed."""
+def _send(hook: Hook, document: Mapping[str, Any], resolver: webhooks.Resolver) -> webhooks.Outcome:
+    """One try."""
     if hook.kind is HookKind.EMAIL:
         subject, body = domain.email_message(document)
         try:
             mail.send_email(hook.email, subject, body)
         except Exception as exc:  # any mailer failure is this try's failure, recorded on the hook
-            return f"{type(exc).__name__}: {exc}"
-        return None
+            return webhooks.Outcome(domain.MAIL_NOT_SENT, f"{type(exc).__name__}: {exc}")
+        return webhooks.Outcome()
     settings = get_settings()
     raw, media_type = domain.encode(hook.content_type, domain.payload(document))
     timestamp = int(utcnow().timestamp())
@@ -146,7 +152,8 @@ def _send(hook: Hook, document: Mapping[str, Any]) -> str | None:
         domain.SIGNATURE_HEADER: domain.signature(hook.secret, timestamp, raw),
         domain.EVENT_UUID_HEADER: str(document["uuid"]),
     }
-    return webhooks.post(hook.destination_url, raw, headers, settings.hook_timeout_seconds)
+    timeout, allowed = settings.hook_timeout_seconds, settings.hook_allowed_networks
+    return webhooks.post(hook.destination_url, raw, headers, timeout, allowed, resolver)
 
 
 def _bookkeep(record: Any, *args: Any) -> None:

@@ -3,7 +3,10 @@ and delete a user's web and email hooks.
 
 Who may do what: every signed-in user manages their own hooks; staff see and manage everybody's.
 Anybody else's hook is a 404, as in Waldur (its StaffOrUserFilter). Hook changes write no events
-(Waldur logs none). Delivering events to hooks is `services/hook_delivery.py`.
+(Waldur logs none). A web hook's URL that names a loopback, private, link-local, multicast,
+reserved or unspecified address itself (in any form) is refused unless the operator allows its
+network (`domain.hooks.check_destination`); names are vetted at each delivery.
+Delivering events to hooks is `services/hook_delivery.py`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from chalicelib.config import get_settings
 from chalicelib.domain import hooks as domain
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
@@ -67,6 +71,7 @@ def create_hook(ctx: EventContext, kind: HookKind, sent: Mapping[str, Any]) -> H
     the only place it is ever shown."""
     principal = ctx.actor
     values = domain.subscription_changes(sent, creating=True)
+    _check_destination(values)
     given = values.pop("secret", None)
     secret = str(given or domain.new_secret()) if kind is HookKind.WEB else ""
     if "content_type" in values:
@@ -93,6 +98,7 @@ def update_hook(ctx: EventContext, kind: HookKind, hook_id: str, sent: Mapping[s
     """Change what was sent (PUT and PATCH alike, as DRF does); groups sent are expanded again."""
     before = get_visible(ctx.actor, kind, hook_id)
     values = domain.subscription_changes(sent, creating=False)
+    _check_destination(values)
     if "content_type" in values:
         values["content_type"] = ContentType(values["content_type"])
     if kind is HookKind.EMAIL:
@@ -102,6 +108,12 @@ def update_hook(ctx: EventContext, kind: HookKind, hook_id: str, sent: Mapping[s
     store.save_changes(uow, before, after)
     uow.commit()
     return describe([after])[0]
+
+
+def _check_destination(values: Mapping[str, Any]) -> None:
+    """A web hook's URL naming an address itself must name an allowed one (400 otherwise)."""
+    if values.get("destination_url"):
+        domain.check_destination(str(values["destination_url"]), get_settings().hook_allowed_networks)
 
 
 def delete_hook(ctx: EventContext, kind: HookKind, hook_id: str) -> None:

@@ -262,7 +262,7 @@ def test_a_failing_receiver_is_retried_until_it_answers_then_never_again(client,
     assert {r.headers["X-Cirrus-Event-Uuid"] for r in receiver.requests} == {document["uuid"]}
     after = shown(client, staff, hook)
     assert after["last_published"] is not None and after["failure_count"] == 0
-    assert after["last_failure"] is not None and after["last_error"] == "HTTP 404 Not Found"  # the last one
+    assert after["last_failure"] is not None and after["last_error"] == "HTTP 4xx"  # the last one, coarsely
 
     # Each try's message delivered again (SQS delivers at least once), and the dispatch too: no POST.
     url = queues.queue_url(BACKGROUND_QUEUE)
@@ -292,12 +292,12 @@ def test_a_receiver_that_keeps_failing_ends_in_the_dead_letter_queue(client, sta
     assert (dead["payload"]["hook_uuid"], dead["payload"]["try"]) == (hook["uuid"], 6)  # a redrive's try
     assert dead["payload"]["event"]["uuid"] == document["uuid"]
     after = shown(client, staff, hook)
-    assert (after["failure_count"], after["last_error"]) == (5, "HTTP 500 Internal Server Error")
+    assert (after["failure_count"], after["last_error"]) == (5, "HTTP 5xx")
     assert after["last_failure"] is not None and after["last_published"] is None
     assert after["is_active"] is True  # the hook stays; its owner sees why it fails
 
 
-def test_an_unreachable_receiver_is_a_failure_with_its_reason(client, staff, queued, monkeypatch):
+def test_an_unreachable_receiver_is_a_failure_told_coarsely(client, staff, queued, monkeypatch):
     from chalicelib.config import reset_settings
     from chalicelib.local.aws import free_port
 
@@ -307,7 +307,7 @@ def test_an_unreachable_receiver_is_a_failure_with_its_reason(client, staff, que
     dispatch(published(create_project(client, staff, create_customer(client, staff))))
 
     after = shown(client, staff, hook)
-    assert after["failure_count"] == 2 and after["last_error"].startswith("Connection failed:")
+    assert after["failure_count"] == 2 and after["last_error"] == "connection failed"  # no port, no reason
     assert len(dead_letters()) == 1
 
 
