@@ -7,12 +7,17 @@ Retries are driven by receiving from the moto queue (the backoff base is 0 here,
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_network
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -444,3 +449,151 @@ def test_an_email_hook_mails_the_event(client, staff, queued):
     assert message.body.startswith("Project Apollo has been created.")
     assert f"project_uuid: {project['uuid']}" in message.body
     assert shown(client, alice, hook)["last_published"] is not None
+
+
+# --- where a delivery may connect ----------------------------------------------------------------
+LOOPBACK = (ip_network("127.0.0.0/8"), ip_network("::1/128"))
+
+
+@dataclass
+class FakeDns:
+    """A resolver answering from a table, and noting what it was asked."""
+
+    answers: dict[str, list[str]]
+    asked: list[tuple[str, int]] = field(default_factory=list)
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.append((host, port))
+        return self.answers[host]
+
+
+def _port(receiver: Receiver) -> int:
+    return int(urlsplit(receiver.url).port or 0)
+
+
+def test_a_name_resolving_to_an_internal_address_is_refused_without_connecting(receivers):
+    from chalicelib import webhooks
+
+    receiver = receivers()
+    url = f"http://hooks.example:{_port(receiver)}/in"
+    for answer in (["127.0.0.1"], ["8.8.8.8", "127.0.0.1"], ["::1"], ["169.254.169.254"]):  # any of them
+        dns = FakeDns({"hooks.example": answer})
+        outcome = webhooks.post(url, b"{}", {}, 5, allowed=(), resolver=dns)
+        assert outcome.error == "address not allowed", answer
+        assert dns.asked == [("hooks.example", _port(receiver))]
+    assert receiver.requests == []
+    # An address in the URL is not resolved: it is vetted as it is.
+    literal = f"http://2130706433:{_port(receiver)}/in"
+    assert webhooks.post(literal, b"{}", {}, 5, resolver=FakeDns({})).error == "address not allowed"
+    assert receiver.requests == []
+
+
+def test_an_allowed_name_is_delivered_to_the_vetted_address_under_its_own_name(receivers):
+    """hooks.example resolves nowhere but in the fake table: the POST reaching the receiver went to
+    the address vetted, with the name in its Host header. A 3xx is a failure, not followed."""
+    from chalicelib import webhooks
+
+    receiver = receivers(302)
+    url = f"http://hooks.example:{_port(receiver)}/in?x=1"
+    dns = FakeDns({"hooks.example": ["127.0.0.1"]})
+
+    assert webhooks.post(url, b'{"a": 1}', {"X-Test": "1"}, 5, LOOPBACK, dns).error == "HTTP 3xx"
+    assert webhooks.post(url, b'{"a": 1}', {"X-Test": "1"}, 5, LOOPBACK, dns) == webhooks.Outcome()
+
+    assert len(receiver.requests) == 2
+    assert receiver.requests[1].headers["Host"] == f"hooks.example:{_port(receiver)}"
+    assert (receiver.requests[1].headers["X-Test"], receiver.requests[1].body) == ("1", b'{"a": 1}')
+
+
+def test_https_verifies_the_certificate_against_the_name_not_the_address(tmp_path):
+    from chalicelib import webhooks
+
+    authority = _tls_authority(tmp_path)
+    client_tls = ssl.create_default_context(cafile=str(authority / "ca.pem"))
+    dns = FakeDns({"hooks.example": ["127.0.0.1"], "other.example": ["127.0.0.1"]})
+    with _tls_receiver(authority) as port:
+        good = webhooks.post(f"https://hooks.example:{port}/", b"{}", {}, 5, LOOPBACK, dns, client_tls)
+        wrong = webhooks.post(f"https://other.example:{port}/", b"{}", {}, 5, LOOPBACK, dns, client_tls)
+    assert good == webhooks.Outcome()
+    assert wrong.error == "connection failed" and "CERTIFICATE_VERIFY_FAILED" in wrong.detail
+
+
+def test_a_hook_whose_name_resolves_to_loopback_fails_as_address_not_allowed_unless_allowed(
+    client, staff, queued, receivers, monkeypatch
+):
+    """The delivery use case with the resolver passed in: refused under a deployment's default (the
+    hook says "address not allowed", nothing else), delivered once loopback is allowed."""
+    from chalicelib.config import reset_settings
+    from chalicelib.services import hook_delivery
+
+    receiver = receivers()
+    hook = web_hook(client, staff, f"http://hooks.example:{_port(receiver)}/in")  # a name: vetted later
+    document = published(create_project(client, staff, create_customer(client, staff)))
+    payload = {"kind": "webhook", "user_uuid": staff.id, "hook_uuid": hook["uuid"], "event": document}
+    dns = FakeDns({"hooks.example": ["127.0.0.1"]})
+
+    monkeypatch.setenv("CIRRUS_HOOK_ALLOWED_NETWORKS", "")
+    reset_settings()
+    assert hook_delivery.deliver({**payload, "try": 1}, resolver=dns) == hook_delivery.FAILED
+    assert receiver.requests == []
+    after = shown(client, staff, hook)
+    assert (after["failure_count"], after["last_error"]) == (1, "address not allowed")
+
+    monkeypatch.setenv("CIRRUS_HOOK_ALLOWED_NETWORKS", "127.0.0.0/8")
+    reset_settings()
+    assert hook_delivery.deliver({**payload, "try": 2}, resolver=dns) == hook_delivery.DELIVERED
+    (request,) = receiver.requests
+    assert request.headers["X-Cirrus-Event-Uuid"] == document["uuid"]
+    assert shown(client, staff, hook)["failure_count"] == 0
+
+
+def _tls_authority(folder: Path) -> Path:
+    """A certificate authority (ca.pem) and a server certificate for hooks.example it signed."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.now(UTC)
+
+    def certificate(subject: str, key: Any, issuer: str, signer: Any, extensions: list[Any]) -> Any:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(hours=1))
+        )
+        for extension, critical in extensions:
+            builder = builder.add_extension(extension, critical=critical)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = certificate("Test CA", ca_key, "Test CA", ca_key, [(x509.BasicConstraints(ca=True, path_length=None), True)])
+    server = certificate(
+        "hooks.example", server_key, "Test CA", ca_key,
+        [(x509.SubjectAlternativeName([x509.DNSName("hooks.example")]), False)],
+    )  # fmt: skip
+    pem = serialization.Encoding.PEM
+    (folder / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (folder / "server.pem").write_bytes(server.public_bytes(pem))
+    key = server_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    (folder / "server.key").write_bytes(key)
+    return folder
+
+
+@contextmanager
+def _tls_receiver(authority: Path) -> Iterator[int]:
+    """An HTTPS receiver on loopback answering 200 with the hooks.example certificate."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(Receiver()))
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(str(authority / "server.pem"), str(authority / "server.key"))
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -128,6 +128,11 @@ BAD_BODIES = [
     ("web", {"destination_url": "http://", "event_types": []}, {"destination_url": ["Enter a valid URL."]}),
     (
         "web",
+        {"destination_url": "http://user:pw@receiver.example/", "event_types": []},
+        {"destination_url": ["Enter a URL without a user name or password."]},
+    ),
+    (
+        "web",
         {"destination_url": "", "event_types": []},
         {"destination_url": ["This field may not be blank."]},
     ),
@@ -172,6 +177,68 @@ def test_a_bad_hook_is_refused_in_drfs_shape_and_nothing_is_stored(client, alice
     assert (reply.status, reply.json) == (400, expected)
     assert call(client, "GET", path, alice).json == []
     assert subscribed(PROJECT_CREATED) == []
+
+
+# One of each kind of internal address a URL may name by itself (tests/unit has them all).
+INTERNAL_URLS = [
+    "http://127.0.0.1:8000/api/",
+    "http://localhost/",
+    "http://0.0.0.0/",
+    "http://[::1]/",
+    "http://2130706433/",
+    "http://0x7f000001/",
+    "http://127.1/",
+    "http://0177.0.0.1/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://10.0.0.1/",
+    "http://172.16.0.1/",
+    "http://192.168.1.1/",
+    "http://[fd00::1]/",
+    "http://[fe80::1]/",
+    "http://[::ffff:127.0.0.1]/",
+]
+
+
+def test_a_web_hook_naming_an_internal_address_is_refused_and_nothing_is_stored(
+    client, alice, monkeypatch
+):
+    from chalicelib.config import reset_settings
+
+    monkeypatch.setenv("CIRRUS_HOOK_ALLOWED_NETWORKS", "")  # a deployment's default: none
+    reset_settings()
+    refused = {
+        "destination_url": [
+            "Web hooks may not be sent to loopback, private, link-local, multicast, reserved or "
+            "unspecified addresses."
+        ]
+    }
+    for url in INTERNAL_URLS:
+        reply = call(client, "POST", WEB, alice, {"destination_url": url, "event_types": [PROJECT_CREATED]})
+        assert (reply.status, reply.json) == (400, refused), url
+    assert call(client, "GET", WEB, alice).json == []
+    assert subscribed(PROJECT_CREATED) == []
+
+    hook = web_hook(client, alice)
+    path = f"{WEB}{hook['uuid']}/"
+    before = call(client, "GET", path, alice).json
+    for url in INTERNAL_URLS:
+        for method, body in (
+            ("PATCH", {"destination_url": url}),
+            ("PUT", {"destination_url": url, "event_types": []}),
+        ):
+            reply = call(client, method, path, alice, body)
+            assert (reply.status, reply.json) == (400, refused), (method, url)
+    assert call(client, "GET", path, alice).json == before
+
+
+def test_the_operators_allowed_networks_admit_their_addresses_only(client, alice, monkeypatch):
+    from chalicelib.config import reset_settings
+
+    monkeypatch.setenv("CIRRUS_HOOK_ALLOWED_NETWORKS", "10.1.0.0/16")
+    reset_settings()
+    assert web_hook(client, alice, destination_url="http://10.1.2.3:8080/in")["destination_url"]
+    assert call(client, "POST", WEB, alice, {"destination_url": "http://10.2.0.1/", "event_types": []}).status == 400
+    assert call(client, "POST", WEB, alice, {"destination_url": "http://127.0.0.1/", "event_types": []}).status == 400
 
 
 def test_put_and_patch_change_what_they_name_and_the_index_follows(client, alice):
