@@ -6,13 +6,14 @@ active and may see the event now, and queues one `hooks.deliver` per hook.
 
 `deliver(...)` (task `hooks.deliver`) makes one try: a signed POST for a web hook (to allowed
 addresses only, see `webhooks.py`), an email for an email hook, and records the outcome on the hook:
-a coarse `last_error` for its owner, the full reason in the log for the operator. A failed try queues the next one with exponential
-backoff (base * 2^(try-1) seconds, at most 900) until `hook_max_attempts`; after the last, the next
-try's envelope goes to the background queue's dead-letter queue, so redriving it makes one more
-try. Each try is its own message with its own idempotency key (`hook:<hook>:<event>:<try>`), and the
-task succeeds whatever the receiver said, so SQS never repeats a finished try: a redelivered message
-of a try that already ran posts nothing. Receivers still dedupe by `X-Cirrus-Event-Uuid`, since a
-worker that dies between the POST and its bookkeeping makes SQS run that try again.
+a coarse `last_error` for its owner, the full reason in the log for the operator. A failed try
+queues the next one with exponential backoff (base * 2^(try-1) seconds, at most 900) until
+`hook_max_attempts`; after the last, the next try's envelope goes to the background queue's
+dead-letter queue, so redriving it makes one more try. Each try is its own message with its own
+idempotency key (`hook:<hook>:<event>:<try>`), and the task succeeds whatever the receiver said, so
+SQS never repeats a finished try: a redelivered message of a try that already ran posts nothing.
+Receivers still dedupe by `X-Cirrus-Event-Uuid`, since a worker that dies between the POST and its
+bookkeeping makes SQS run that try again.
 """
 
 from __future__ import annotations

@@ -571,7 +571,9 @@ def _tls_authority(folder: Path) -> Path:
         return builder.sign(signer, hashes.SHA256())
 
     ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = certificate("Test CA", ca_key, "Test CA", ca_key, [(x509.BasicConstraints(ca=True, path_length=None), True)])
+    ca = certificate(
+        "Test CA", ca_key, "Test CA", ca_key, [(x509.BasicConstraints(ca=True, path_length=None), True)]
+    )
     server = certificate(
         "hooks.example", server_key, "Test CA", ca_key,
         [(x509.SubjectAlternativeName([x509.DNSName("hooks.example")]), False)],

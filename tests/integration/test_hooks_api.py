@@ -199,9 +199,7 @@ INTERNAL_URLS = [
 ]
 
 
-def test_a_web_hook_naming_an_internal_address_is_refused_and_nothing_is_stored(
-    client, alice, monkeypatch
-):
+def test_a_web_hook_naming_an_internal_address_is_refused_and_nothing_is_stored(client, alice, monkeypatch):
     from chalicelib.config import reset_settings
 
     monkeypatch.setenv("CIRRUS_HOOK_ALLOWED_NETWORKS", "")  # a deployment's default: none
@@ -237,8 +235,14 @@ def test_the_operators_allowed_networks_admit_their_addresses_only(client, alice
     monkeypatch.setenv("CIRRUS_HOOK_ALLOWED_NETWORKS", "10.1.0.0/16")
     reset_settings()
     assert web_hook(client, alice, destination_url="http://10.1.2.3:8080/in")["destination_url"]
-    assert call(client, "POST", WEB, alice, {"destination_url": "http://10.2.0.1/", "event_types": []}).status == 400
-    assert call(client, "POST", WEB, alice, {"destination_url": "http://127.0.0.1/", "event_types": []}).status == 400
+    assert (
+        call(client, "POST", WEB, alice, {"destination_url": "http://10.2.0.1/", "event_types": []}).status
+        == 400
+    )
+    assert (
+        call(client, "POST", WEB, alice, {"destination_url": "http://127.0.0.1/", "event_types": []}).status
+        == 400
+    )
 
 
 def test_put_and_patch_change_what_they_name_and_the_index_follows(client, alice):

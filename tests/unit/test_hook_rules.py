@@ -161,7 +161,7 @@ INTERNAL_URLS = [
     "http://0177.0.0.1/",  # octal
     "http://0x7f.1/",
     "http://127.0.0.1./",  # trailing dot
-    "http://１２７。０。０。１/",  # full-width digits and ideographic dots (IDNA folds them)
+    "http://\uff11\uff12\uff17\u3002\uff10\u3002\uff10\u3002\uff11/",  # full-width, IDNA folds it
     "http://169.254.169.254/latest/meta-data/",
     "http://[fd00:ec2::254]/",  # the metadata service over IPv6
     "http://10.0.0.1/",
@@ -210,7 +210,9 @@ def test_public_addresses_and_names_are_accepted(url):
     hooks.check_destination(url)
 
 
-@pytest.mark.parametrize("form", ["2130706433", "0x7f000001", "127.1", "0177.0.0.1", "0x7f.1", "012.0.0.1", "1.2.3"])
+@pytest.mark.parametrize(
+    "form", ["2130706433", "0x7f000001", "127.1", "0177.0.0.1", "0x7f.1", "012.0.0.1", "1.2.3"]
+)
 def test_numeric_hosts_are_read_as_inet_aton_reads_them(form):
     (address,) = hooks.literal_addresses(form) or ()
     assert address == ipaddress.IPv4Address(socket.inet_aton(form))
