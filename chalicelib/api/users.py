@@ -183,7 +183,7 @@ def partial_update_user(call: Call, uuid: str) -> Any:
 
 @endpoint(bp, "/api/users/{uuid}/password", "POST", name="users_password", tag=TAG, body=PasswordIn)
 def change_password(call: Call, uuid: str) -> Any:
-    service.set_password(call.ctx, object_id(uuid, MODEL), call.body.password)
+    service.set_password(call.ctx, object_id(uuid, MODEL), call.body.password, call.key_hash)
     return {"detail": "Password has been successfully updated."}
 
 
