@@ -11,7 +11,7 @@ from chalicelib.domain import tokens as domain
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import AuthenticationFailed, Conflict, LockedOut, PermissionDenied
-from chalicelib.domain.users import check_password
+from chalicelib.domain.users import check_login_password
 from chalicelib.store import tokens as store
 from chalicelib.store import users as user_store
 from chalicelib.store.unit_of_work import UnitOfWork
@@ -33,7 +33,11 @@ def login(username: str, password: str, ctx: EventContext) -> str:
     if failures is not None and failures.locked(now, settings.lockout_limit):
         raise LockedOut(LOCKED_OUT)
     user = user_store.get_by_username(username)
-    if user is None or not user.is_active or not check_password(password, user.password_hash):
+    # The password is stretched whether or not the user exists, so timing tells nothing.
+    matches = check_login_password(
+        password, user.password_hash if user else None, settings.password_iterations
+    )
+    if user is None or not user.is_active or not matches:
         _count_failure(username, ip, failures, now, ctx)
         raise AuthenticationFailed(INVALID_CREDENTIALS)
     key, token = domain.issue(user, now)

@@ -48,6 +48,23 @@ def test_wrong_password_is_401_with_waldurs_message(client, alice):
     assert login(client, "nobody", "nope").json == {"detail": "Invalid username/password."}
 
 
+def test_a_login_costs_the_same_hashing_whether_or_not_the_username_exists(client, alice, monkeypatch):
+    # GIVEN a spy on the password stretching (the real PBKDF2 still runs)
+    from chalicelib.config import get_settings
+    from chalicelib.domain import users
+
+    stretches: list[int] = []
+    real = users.pbkdf2
+    monkeypatch.setattr(users, "pbkdf2", lambda p, s, n: stretches.append(n) or real(p, s, n))
+    # WHEN a wrong password is tried for alice, then for a name nobody has
+    assert login(client, "alice", "not-her-password").status == 401
+    known = list(stretches)
+    stretches.clear()
+    assert login(client, "nobody", "not-her-password").status == 401
+    # THEN both cost one stretch of the configured strength
+    assert known == stretches == [get_settings().password_iterations]
+
+
 def test_missing_login_field_is_400(client):
     reply = call(client, "POST", "/api-auth/password/", body={"username": "alice"})
     assert reply.status == 400 and reply.json == {"password": ["This field is required."]}
