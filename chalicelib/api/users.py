@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -24,6 +23,7 @@ from chalicelib.api.rest import (
     object_id,
     render,
 )
+from chalicelib.domain import usernames
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.users import User
 from chalicelib.services import users as service
@@ -34,10 +34,8 @@ MODEL = "User"
 
 
 def _username(value: str) -> str:
-    if not re.fullmatch(r"[\w.@+-]+", value):
-        raise ValueError(
-            "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."
-        )
+    if not usernames.is_valid(value):
+        raise ValueError(usernames.INVALID)
     return value
 
 
