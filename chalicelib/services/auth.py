@@ -119,16 +119,30 @@ def impersonate(staff: Principal, user_id: str) -> Principal:
 
 
 def logout(ctx: EventContext, key_hash: str) -> None:
-    """Revoke the token the request came with, and log it."""
-    assert ctx.principal is not None
+    """Revoke the token the request came with, and log it as its owner's logout: staff who log out
+    while impersonating end their own session, so the event names them (and goes to their feed),
+    not the user they were acting as, who is still signed in wherever they were."""
+    principal = ctx.actor
+    if principal.impersonator_id:
+        ctx = replace(ctx, principal=_token_owner(key_hash, principal))
     uow = UnitOfWork()
     store.revoke(uow, key_hash)
     uow.record(
         events.make_event(
             events.AUTH_LOGGED_OUT,
-            f"User {ctx.principal.username} has logged out.",
+            f"User {ctx.actor.username} has logged out.",
             ctx,
             {},
         )
     )
     uow.commit()
+
+
+def _token_owner(key_hash: str, impersonated: Principal) -> Principal:
+    """Who the token belongs to: its snapshot, or (revoked meanwhile) the impersonator's id and name."""
+    token = store.get(key_hash)
+    if token is not None:
+        return token.principal()
+    return Principal(
+        user_id=impersonated.impersonator_id or "", username=impersonated.impersonator_username or ""
+    )
