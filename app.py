@@ -28,11 +28,12 @@ from chalicelib.api import (
     teams,
     users,
 )
-from chalicelib.api.middleware import drf_shapes
+from chalicelib.api.middleware import drf_shapes, security_headers
 
 # Logs go through powertools (chalicelib/observability.py); Chalice would add a second, plain handler.
 app = Chalice(app_name="cirrus", configure_logs=False)
 app.register_middleware(drf_shapes, "http")
+app.register_middleware(security_headers, "http")
 for blueprint in (
     root.bp,
     auth.bp,

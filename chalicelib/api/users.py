@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -24,6 +23,7 @@ from chalicelib.api.rest import (
     object_id,
     render,
 )
+from chalicelib.domain import usernames
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.users import User
 from chalicelib.services import users as service
@@ -34,10 +34,8 @@ MODEL = "User"
 
 
 def _username(value: str) -> str:
-    if not re.fullmatch(r"[\w.@+-]+", value):
-        raise ValueError(
-            "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."
-        )
+    if not usernames.is_valid(value):
+        raise ValueError(usernames.INVALID)
     return value
 
 
@@ -183,7 +181,7 @@ def partial_update_user(call: Call, uuid: str) -> Any:
 
 @endpoint(bp, "/api/users/{uuid}/password", "POST", name="users_password", tag=TAG, body=PasswordIn)
 def change_password(call: Call, uuid: str) -> Any:
-    service.set_password(call.ctx, object_id(uuid, MODEL), call.body.password)
+    service.set_password(call.ctx, object_id(uuid, MODEL), call.body.password, call.key_hash)
     return {"detail": "Password has been successfully updated."}
 
 

@@ -60,21 +60,47 @@ AUTH_FIELDS: frozenset[str] = frozenset(
 )
 
 
+def pbkdf2(password: str, salt: str, iterations: int) -> bytes:
+    """The one place a password is stretched (the costly step a login's timing depends on)."""
+    return hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations)
+
+
 def hash_password(password: str, iterations: int, salt: str | None = None) -> str:
     """Django's format, `pbkdf2_sha256$<iterations>$<salt>$<b64 hash>`, so hashes stay portable."""
     salt = salt or secrets.token_hex(11)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations)
+    digest = pbkdf2(password, salt, iterations)
     return f"pbkdf2_sha256${iterations}${salt}${base64.b64encode(digest).decode()}"
 
 
-def check_password(password: str, encoded: str) -> bool:
+def _parts(encoded: str) -> tuple[int, str] | None:
+    """The iterations and salt of a usable hash, or None (no password: a federated user, say)."""
     try:
         algorithm, iterations, salt, _ = encoded.split("$", 3)
+        count = int(iterations)
     except ValueError:
+        return None
+    return (count, salt) if algorithm == "pbkdf2_sha256" and count > 0 else None
+
+
+def check_password(password: str, encoded: str) -> bool:
+    parts = _parts(encoded)
+    if parts is None:
         return False
-    if algorithm != "pbkdf2_sha256":
-        return False
-    return hmac.compare_digest(hash_password(password, int(iterations), salt), encoded)
+    return hmac.compare_digest(hash_password(password, parts[0], parts[1]), encoded)
+
+
+# The salt of the stand-in hash below: any fixed value does, nothing is ever compared equal to it.
+_DUMMY_SALT = "cirrus-no-such-user"
+
+
+def check_login_password(password: str, encoded: str | None, iterations: int) -> bool:
+    """`check_password` for a login, costing one stretch of `iterations` also when there is no user
+    (`encoded` None) or the user has no usable password: the time a refusal takes then does not
+    tell which usernames exist (Django's `make_password` on a missing user, likewise)."""
+    if encoded is not None and _parts(encoded) is not None:
+        return check_password(password, encoded)
+    pbkdf2(password, _DUMMY_SALT, iterations)  # the same work, for nothing
+    return False
 
 
 def event(user: User, action: str, ctx: EventContext) -> events.Event:

@@ -20,7 +20,15 @@ DEFAULT_PASSWORD = "cirrus-local-admin"
 
 def main() -> int:
     from chalicelib.local import aws
+    from chalicelib.local.server import PublicBindRefused, bind_host
 
+    try:
+        host, warning = bind_host(os.environ)  # loopback unless CIRRUS_ALLOW_PUBLIC_BIND=1
+    except PublicBindRefused as refused:
+        print(refused, file=sys.stderr, flush=True)
+        return 2
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     port = int(os.environ.get("CIRRUS_PORT", "8000"))
     username = os.environ.get("CIRRUS_ADMIN_USERNAME", DEFAULT_USERNAME)
     password = os.environ.get("CIRRUS_ADMIN_PASSWORD", DEFAULT_PASSWORD)
@@ -61,7 +69,7 @@ def main() -> int:
     workers = Workers(announce=announce).start()
     stream = StreamReader(announce=announce).start()
     ticker = Ticker(announce=announce)
-    server = AppServer(app, port=port).start()
+    server = AppServer(app, host=host, port=port).start()
     catalog = f"{server.url}/api/marketplace-public-offerings/{seeded.offering_id}"
     billing = _demo_resource(seeded, username, server.url)
     print(

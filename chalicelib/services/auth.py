@@ -11,7 +11,7 @@ from chalicelib.domain import tokens as domain
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import AuthenticationFailed, Conflict, LockedOut, PermissionDenied
-from chalicelib.domain.users import check_password
+from chalicelib.domain.users import check_login_password
 from chalicelib.store import tokens as store
 from chalicelib.store import users as user_store
 from chalicelib.store.unit_of_work import UnitOfWork
@@ -33,7 +33,11 @@ def login(username: str, password: str, ctx: EventContext) -> str:
     if failures is not None and failures.locked(now, settings.lockout_limit):
         raise LockedOut(LOCKED_OUT)
     user = user_store.get_by_username(username)
-    if user is None or not user.is_active or not check_password(password, user.password_hash):
+    # The password is stretched whether or not the user exists, so timing tells nothing.
+    matches = check_login_password(
+        password, user.password_hash if user else None, settings.password_iterations
+    )
+    if user is None or not user.is_active or not matches:
         _count_failure(username, ip, failures, now, ctx)
         raise AuthenticationFailed(INVALID_CREDENTIALS)
     key, token = domain.issue(user, now)
@@ -115,16 +119,30 @@ def impersonate(staff: Principal, user_id: str) -> Principal:
 
 
 def logout(ctx: EventContext, key_hash: str) -> None:
-    """Revoke the token the request came with, and log it."""
-    assert ctx.principal is not None
+    """Revoke the token the request came with, and log it as its owner's logout: staff who log out
+    while impersonating end their own session, so the event names them (and goes to their feed),
+    not the user they were acting as, who is still signed in wherever they were."""
+    principal = ctx.actor
+    if principal.impersonator_id:
+        ctx = replace(ctx, principal=_token_owner(key_hash, principal))
     uow = UnitOfWork()
     store.revoke(uow, key_hash)
     uow.record(
         events.make_event(
             events.AUTH_LOGGED_OUT,
-            f"User {ctx.principal.username} has logged out.",
+            f"User {ctx.actor.username} has logged out.",
             ctx,
             {},
         )
     )
     uow.commit()
+
+
+def _token_owner(key_hash: str, impersonated: Principal) -> Principal:
+    """Who the token belongs to: its snapshot, or (revoked meanwhile) the impersonator's id and name."""
+    token = store.get(key_hash)
+    if token is not None:
+        return token.principal()
+    return Principal(
+        user_id=impersonated.impersonator_id or "", username=impersonated.impersonator_username or ""
+    )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.config import CognitoSettings, get_settings
-from chalicelib.domain import events
+from chalicelib.domain import events, usernames
 from chalicelib.domain import tokens as token_rules
 from chalicelib.domain import users as domain
 from chalicelib.domain.clock import utcnow
@@ -30,9 +30,10 @@ from chalicelib.store.unit_of_work import UnitOfWork
 # Federated users' ids are UUIDv5 in this namespace, of `<issuer>#<sub>`.
 ID_NAMESPACE = uuid.UUID("0f5c3a4e-6b1d-5c8e-9a7f-2d4b6e8c1a3f")
 NATIVE_PROVIDER = "cognito"  # registration_method of the pool's own users
-MAX_USERNAME = 150  # Waldur's username length
 # Where a username may come from, in order of preference: an attribute the IdP mapping fills, then
-# the pool's own username (an ID token's `cognito:username`, an access token's `username`).
+# the pool's own username (an ID token's `cognito:username`, an access token's `username`). A claim
+# outside the username rule, or looking like another user's name, is passed over; when none is left
+# the user gets a generated name (domain.usernames).
 USERNAME_CLAIMS = ("preferred_username", "cognito:username", "username")
 
 NO_USER = "The token names no user."
@@ -45,7 +46,7 @@ class Identity:
     """What a token says about its user. None: the token does not say (the user keeps theirs)."""
 
     user_id: str
-    usernames: tuple[str, ...]  # to try in order at first sight
+    usernames: tuple[str, ...]  # to try in order at first sight, the generated fallback last
     provider: str
     full_name: str | None = None
     email: str | None = None
@@ -59,18 +60,17 @@ def federated_user_id(issuer: str, subject: str) -> str:
 
 def identity_from_claims(claims: Mapping[str, Any], settings: CognitoSettings) -> Identity:
     """Read a verified token's claims (ID or access token) into an Identity."""
-    given = [claims.get(k) for k in USERNAME_CLAIMS]
-    usernames = tuple(
-        dict.fromkeys(
-            name.strip() for name in given if isinstance(name, str) and 0 < len(name.strip()) <= MAX_USERNAME
-        )
-    )
-    if not usernames:
+    given = [
+        name for name in (claims.get(k) for k in USERNAME_CLAIMS) if isinstance(name, str) and name.strip()
+    ]
+    if not given:
         raise AuthenticationFailed(NO_USER)
+    user_id = federated_user_id(str(claims["iss"]), str(claims["sub"]))
+    valid = (usernames.from_claim(name) for name in given)
     groups = _groups(claims, settings.groups_claims)
     return Identity(
-        user_id=federated_user_id(str(claims["iss"]), str(claims["sub"])),
-        usernames=usernames,
+        user_id=user_id,
+        usernames=tuple(dict.fromkeys([*(name for name in valid if name), usernames.fallback(user_id)])),
         provider=_provider(claims, groups, settings.user_pool_id),
         full_name=_full_name(claims),
         email=_text(claims.get("email")),
@@ -138,6 +138,8 @@ def _resolve(identity: Identity, ctx: EventContext) -> User:
 
 def _provision(identity: Identity, ctx: EventContext) -> User:
     for username in identity.usernames:
+        if store.lookalike_ids(username) - {identity.user_id}:
+            continue  # it would pass for another user's name (a staff name, say)
         user = User(
             id=identity.user_id,
             username=username,

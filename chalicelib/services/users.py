@@ -137,7 +137,10 @@ def update_user(ctx: EventContext, user_id: str, changes: Mapping[str, Any]) -> 
     return replace(after, version=before.version + 1)
 
 
-def set_password(ctx: EventContext, user_id: str, password: str) -> None:
+def set_password(ctx: EventContext, user_id: str, password: str, current_key_hash: str | None = None) -> None:
+    """Set a user's password and end their other sessions: every token of theirs is revoked but the
+    one this request came with (`current_key_hash`, kept when users change their own password; a
+    token of someone else, staff's, matches none of theirs, so all of theirs go)."""
     principal = ctx.actor
     before = get_visible(principal, user_id)
     if not rbac.can_change_user(principal, user_id):
@@ -150,7 +153,9 @@ def set_password(ctx: EventContext, user_id: str, password: str) -> None:
     uow = UnitOfWork()
     store.save_changes(uow, before, after)
     uow.record(domain.event(after, events.UPDATE, ctx))
+    tokens.revoke_others_in(uow, user_id, current_key_hash)  # old sessions end with the old password
     uow.commit()
+    tokens.revoke_others(user_id, current_key_hash)  # and any signed in meanwhile (or too many above)
 
 
 def delete_user(ctx: EventContext, user_id: str) -> None:

@@ -64,6 +64,11 @@ def user_by_name_sk(username: str, user_id: str) -> str:
     return f"{username}#{user_id}"
 
 
+def username_lookalike_pk(lookalike_key: str) -> str:
+    """gsi1 partition of the users whose names look alike (domain.usernames.lookalike_key)."""
+    return f"USERLIKE#{lookalike_key}"
+
+
 def token_pk(key_hash: str) -> str:
     return f"TOKEN#{key_hash}"
 

@@ -188,6 +188,27 @@ def refresh_snapshots(user: User) -> None:
             continue
 
 
+def revoke_others_in(uow: UnitOfWork, user_id: str, keep: str | None) -> bool:
+    """Put the deletion of every live token of `user_id` but `keep` (a hash) into the change's own
+    transaction (a password change), so the new password and the end of the old sessions commit
+    together. False (nothing added) when there are too many for one transaction; `revoke_others`
+    after the commit then does it."""
+    hashes = [h for h in user_token_hashes(user_id) if h != keep]
+    if len(hashes) > MAX_TOKENS_IN_TRANSACTION:
+        return False
+    for key_hash in hashes:
+        uow.delete(TokenItem(pk=keys.token_pk(key_hash), sk=keys.META))
+    return True
+
+
+def revoke_others(user_id: str, keep: str | None) -> None:
+    """Delete every live token of `user_id` but `keep`; idempotent (a token already gone is no error),
+    so it also sweeps tokens signed in while the change was being committed."""
+    for key_hash in user_token_hashes(user_id):
+        if key_hash != keep:
+            delete(key_hash)
+
+
 def login_failures(username: str, ip_address: str) -> LoginFailures | None:
     try:
         item = LoginFailuresItem.get(keys.login_failures_pk(username, ip_address), keys.META)

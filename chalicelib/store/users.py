@@ -1,4 +1,5 @@
-"""User items (`USER#<u>` / `#META`), the username guard (`USERNAME#<name>`), and users by name (gsi2)."""
+"""User items (`USER#<u>` / `#META`), the username guard (`USERNAME#<name>`), users by name (gsi2),
+and users by what their name looks like (gsi1 `USERLIKE#<key>`)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain.errors import Conflict, ValidationError
+from chalicelib.domain.usernames import lookalike_key
 from chalicelib.domain.users import User
 from chalicelib.store import counters, keys
-from chalicelib.store.items import UserItem, UsernameItem
+from chalicelib.store.items import BaseItem, UserItem, UsernameItem
 from chalicelib.store.pages import Listing
 from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
 
@@ -73,6 +75,13 @@ def get_by_username(username: str) -> User | None:
     return get(guard.user_id)
 
 
+def lookalike_ids(username: str) -> set[str]:
+    """The ids of users whose names look like `username` (one Query of gsi1; eventually
+    consistent, so a user created a moment ago may be missing)."""
+    partition = keys.username_lookalike_pk(lookalike_key(username))
+    return {item.user_id for item in BaseItem.gsi1.query(partition) if isinstance(item, UserItem)}
+
+
 def _guard(uow: UnitOfWork, user: User) -> None:
     uow.put(
         UsernameItem(pk=keys.username_pk(user.username), sk=keys.META, user_id=user.id),
@@ -87,6 +96,8 @@ def add(uow: UnitOfWork, user: User) -> None:
         UserItem(
             pk=keys.user_pk(user.id),
             sk=keys.META,
+            gsi1pk=keys.username_lookalike_pk(lookalike_key(user.username)),
+            gsi1sk=keys.user_pk(user.id),
             gsi2pk=keys.USERS,
             gsi2sk=keys.user_by_name_sk(user.username, user.id),
             user_id=user.id,
@@ -110,6 +121,9 @@ def save_changes(uow: UnitOfWork, before: User, after: User) -> None:
     for name in _ATTR_FIELDS:
         if getattr(after, name) != getattr(before, name):
             actions.append(getattr(UserItem, name).set(getattr(after, name)))
+    # Every change (re)writes the look-alike key: users stored before it existed gain it too.
+    actions.append(UserItem.gsi1pk.set(keys.username_lookalike_pk(lookalike_key(after.username))))
+    actions.append(UserItem.gsi1sk.set(keys.user_pk(after.id)))
     if after.username != before.username:
         actions.append(UserItem.gsi2sk.set(keys.user_by_name_sk(after.username, after.id)))
         uow.delete(UsernameItem(pk=keys.username_pk(before.username), sk=keys.META))

@@ -9,7 +9,7 @@ import pytest
 from chalicelib.domain.tokens import hash_key
 from chalicelib.store import tokens as token_store
 from tests.conftest import make_account
-from tests.helpers import call
+from tests.helpers import all_events, call, feed
 
 
 def login(client, username, password):
@@ -46,6 +46,23 @@ def test_wrong_password_is_401_with_waldurs_message(client, alice):
     assert reply.status == 401
     assert reply.json == {"detail": "Invalid username/password."}
     assert login(client, "nobody", "nope").json == {"detail": "Invalid username/password."}
+
+
+def test_a_login_costs_the_same_hashing_whether_or_not_the_username_exists(client, alice, monkeypatch):
+    # GIVEN a spy on the password stretching (the real PBKDF2 still runs)
+    from chalicelib.config import get_settings
+    from chalicelib.domain import users
+
+    stretches: list[int] = []
+    real = users.pbkdf2
+    monkeypatch.setattr(users, "pbkdf2", lambda p, s, n: stretches.append(n) or real(p, s, n))
+    # WHEN a wrong password is tried for alice, then for a name nobody has
+    assert login(client, "alice", "not-her-password").status == 401
+    known = list(stretches)
+    stretches.clear()
+    assert login(client, "nobody", "not-her-password").status == 401
+    # THEN both cost one stretch of the configured strength
+    assert known == stretches == [get_settings().password_iterations]
 
 
 def test_missing_login_field_is_400(client):
@@ -99,6 +116,25 @@ def test_expired_token_is_refused_and_use_slides_expiry(client, aws, monkeypatch
 def test_logout_revokes_the_token(client, alice):
     assert call(client, "POST", "/api-auth/logout/", alice).status == 200
     assert call(client, "GET", "/api/users/me/", alice).status == 401
+
+
+def test_logout_while_impersonating_is_the_impersonators_logout(client, staff, alice):
+    # GIVEN staff acting as alice
+    as_alice = {"X-Impersonated-User-Uuid": alice.id}
+    # WHEN they log out
+    assert call(client, "POST", "/api-auth/logout/", staff, headers=as_alice).status == 200
+    # THEN staff's own session ended, alice's did not
+    assert call(client, "GET", "/api/users/me/", staff).status == 401
+    assert call(client, "GET", "/api/users/me/", alice).status == 200
+    # AND the log says staff logged out, in staff's feed, with Waldur's event type and message
+    logged_out = [e for e in all_events() if e.event_type == "auth_logged_out"]
+    assert [e.message for e in logged_out] == ["User staff has logged out."]
+    assert logged_out[0].context["user_uuid"] == staff.id
+    assert "impersonator_uuid" not in logged_out[0].context
+    assert [e.event_type for e in feed("user", alice.id) if e.event_type == "auth_logged_out"] == []
+    assert [e.event_type for e in feed("user", staff.id) if e.event_type == "auth_logged_out"] == [
+        "auth_logged_out"
+    ]
 
 
 def test_deactivated_user_is_refused_at_once(client, staff, alice):

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.domain import usernames
 from chalicelib.services.federation import federated_user_id
 from tests.cognito_fakes import (
     ISSUER,
@@ -171,15 +172,44 @@ def test_a_taken_username_falls_back_to_the_pools_and_never_takes_over_an_accoun
     assert reply.status == 200
     assert (reply.json["uuid"], reply.json["username"]) == (USER_ID, "fed-alice")
 
-    # Another identity whose every name is taken is refused, and nobody is created or changed.
-    before = user_count()
+    # Another identity whose every name is taken gets a generated name; alice is untouched.
     other = mint(claims(sub="another-subject", **{"cognito:username": "alice"}))
-    refused = bearer(client, other)
-    assert refused.status == 401
-    assert refused.json == {"detail": "A user with that username already exists."}
-    assert user_count() == before
-    assert stored(federated_user_id(ISSUER, "another-subject")) is None
+    fallback = bearer(client, other)
+    other_id = federated_user_id(ISSUER, "another-subject")
+    assert fallback.status == 200
+    assert (fallback.json["uuid"], fallback.json["username"]) == (other_id, usernames.fallback(other_id))
     assert call(client, "GET", "/api/users/me/", alice).json["uuid"] == alice.id
+
+
+@pytest.mark.parametrize(
+    "claimed",
+    [
+        "st\u200baff",  # a zero-width space
+        "<b>staff</b>",  # markup
+        "staff\r\nX-Injected: 1",  # a line break
+        "St\u0430ff",  # a Cyrillic a: looks like the staff user's name
+        "STAFF",  # the staff user's name in capitals
+        "\uff53\uff54\uff41\uff46\uff46",  # full-width letters: NFKC makes them "staff"
+    ],
+    ids=["zero-width", "html", "crlf", "cyrillic", "case", "full-width"],
+)
+def test_a_claimed_username_outside_the_rules_or_like_anothers_gets_a_generated_name(
+    client, cognito, staff: Account, claimed: str
+):
+    # GIVEN an IdP whose users choose their preferred_username, and whose pool name is just as free
+    token = mint(claims(preferred_username=claimed, **{"cognito:username": claimed}))
+    # WHEN that user is seen for the first time
+    reply = bearer(client, token)
+    # THEN they get a plain generated name, and the staff user is still the only one named alike
+    assert reply.status == 200
+    assert reply.json["username"] == usernames.fallback(USER_ID)
+    assert stored().username == usernames.fallback(USER_ID)
+    assert call(client, "GET", "/api/users/me/", staff).json["username"] == "staff"
+
+
+def test_a_clean_claimed_username_is_kept_after_nfkc(client, cognito):
+    reply = bearer(client, mint(claims(preferred_username="\uff41lice.example")))  # a full-width a
+    assert reply.status == 200 and reply.json["username"] == "alice.example"
 
 
 def test_a_first_sight_that_lost_the_race_signs_in_the_winner(cognito):
@@ -218,7 +248,8 @@ def test_a_known_user_costs_one_read_and_the_key_set_one_fetch(client, cognito, 
     token = mint()
     dynamodb_calls.clear()
     assert bearer(client, token, "/api/version/").status == 200  # first sight: the key set is fetched
-    assert dynamodb_calls == ["GetItem", "TransactWriteItems"]  # no such user yet; made with its event
+    # No such user yet; nobody's name looks like theirs (Query); made with its event.
+    assert dynamodb_calls == ["GetItem", "Query", "TransactWriteItems"]
     costs = []
     for _ in range(20):
         dynamodb_calls.clear()

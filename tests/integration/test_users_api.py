@@ -58,6 +58,53 @@ def test_password_change_takes_effect(client, alice):
     assert short.status == 400
 
 
+def _second_session(account):
+    """Another sign-in of the same user (another device): its own token."""
+    from chalicelib.domain.context import EventContext
+    from chalicelib.services import auth
+    from tests.conftest import Account
+
+    token = auth.login(account.username, account.password, EventContext(ip_address="127.0.0.1"))
+    return Account(account.id, account.username, account.password, token)
+
+
+def test_changing_ones_own_password_ends_the_other_sessions_but_this_one(client, alice):
+    # GIVEN alice signed in twice (say a stolen session and her own)
+    other = _second_session(alice)
+    # WHEN she changes her password with one of them
+    reply = call(client, "POST", f"/api/users/{alice.id}/password/", alice, {"password": "brand-new-pass"})
+    # THEN the token she used still works and the other is refused
+    assert reply.status == 200
+    assert call(client, "GET", "/api/users/me/", alice).status == 200
+    assert call(client, "GET", "/api/users/me/", other).status == 401
+
+
+def test_staff_setting_a_users_password_ends_all_their_sessions(client, staff, alice):
+    other = _second_session(alice)
+    reply = call(client, "POST", f"/api/users/{alice.id}/password/", staff, {"password": "brand-new-pass"})
+    assert reply.status == 200
+    assert call(client, "GET", "/api/users/me/", alice).status == 401
+    assert call(client, "GET", "/api/users/me/", other).status == 401
+    assert call(client, "GET", "/api/users/me/", staff).status == 200  # staff's own session stays
+
+
+def test_impersonating_staff_setting_a_password_end_all_the_users_sessions(client, staff, alice):
+    as_alice = {"X-Impersonated-User-Uuid": alice.id}
+    reply = call(
+        client, "POST", f"/api/users/{alice.id}/password/", staff, {"password": "brand-new-pass"}, as_alice
+    )
+    assert reply.status == 200
+    assert call(client, "GET", "/api/users/me/", alice).status == 401
+    assert call(client, "GET", "/api/users/me/", staff).status == 200
+
+
+def test_a_refused_password_change_ends_no_session(client, alice):
+    other = _second_session(alice)
+    refused = call(client, "POST", f"/api/users/{alice.id}/password/", alice, {"password": "short"})
+    assert refused.status == 400
+    assert call(client, "GET", "/api/users/me/", other).status == 200
+
+
 def test_password_is_not_changed_silently_through_patch(client, alice):
     reply = call(client, "PATCH", f"/api/users/{alice.id}/", alice, {"password": "sneaky-password"})
     assert reply.status == 400 and "password" in reply.json

@@ -14,6 +14,7 @@ from joserfc.jwk import RSAKey
 from chalicelib.auth.bearer import BearerVerifier
 from chalicelib.auth.jwks import KeyCache, KeySetUnavailable, signing_keys
 from chalicelib.config import CognitoSettings
+from chalicelib.domain import usernames
 from chalicelib.domain.errors import AuthenticationFailed
 from chalicelib.services.federation import federated_user_id, identity_from_claims
 from tests.cognito_fakes import CLIENT_ID, ISSUER, KID, POOL_ID, b64, claims, jwks, mint, rsa_key, unsigned
@@ -191,7 +192,7 @@ def test_only_rsa_signature_keys_are_taken_from_the_key_set() -> None:
 def test_an_id_token_names_the_user_their_name_and_email() -> None:
     identity = identity_from_claims(claims("id"), SETTINGS)
     assert identity.user_id == federated_user_id(ISSUER, claims()["sub"])
-    assert identity.usernames == ("fed-alice",)
+    assert identity.usernames == ("fed-alice", usernames.fallback(identity.user_id))
     assert (identity.full_name, identity.email, identity.provider) == (
         "Alice Fed",
         "alice@idp.example",
@@ -217,7 +218,12 @@ def test_the_identity_provider_comes_from_identities_or_cognitos_provider_group(
 
 def test_a_mapped_username_is_preferred_and_the_pools_is_the_fallback() -> None:
     identity = identity_from_claims(claims(preferred_username="alice"), SETTINGS)
-    assert identity.usernames == ("alice", "fed-alice")
+    assert identity.usernames == ("alice", "fed-alice", usernames.fallback(identity.user_id))
+
+
+def test_claimed_usernames_outside_the_rule_are_passed_over() -> None:
+    identity = identity_from_claims(claims(preferred_username="al\u200bice\r\n"), SETTINGS)
+    assert identity.usernames == ("fed-alice", usernames.fallback(identity.user_id))
 
 
 def test_a_token_without_a_user_is_refused() -> None:
