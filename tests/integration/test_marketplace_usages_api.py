@@ -196,7 +196,8 @@ def test_bad_reports_are_refused_with_waldurs_400_and_store_nothing(client, mark
 def test_a_period_before_the_resource_was_made_is_refused_and_stores_nothing(client, market, resource):
     last_month = datetime.combine(this_month() - timedelta(days=1), datetime.min.time(), UTC)
     for when in (last_month, datetime(2001, 1, 1, tzinfo=UTC)):
-        reply = report(client, market.seller, resource, {"type": "storage", "amount": 5}, date=when.isoformat())
+        line = {"type": "storage", "amount": 5}
+        reply = report(client, market.seller, resource, line, date=when.isoformat())
         assert (reply.status, reply.json) == (
             400,
             {"date": ["Usage cannot be reported for a billing period before the resource was created."]},
