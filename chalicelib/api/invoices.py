@@ -249,11 +249,14 @@ class PriceEstimateOut(ResponseModel):
 
 def price_estimate(call: Call, customer_id: str, project_id: str = "") -> dict[str, Any] | None:
     """The month's estimate for a customer's or project's retrieve (one Query, plus a GetItem for
-    the invoice's tax when the month has items); None when `?field=` leaves it out."""
+    the invoice's tax when the month has items); None when `?field=` leaves it out or the caller
+    may not see that spend (`billing.visible_estimate`)."""
     fields = getattr(call.query, "field", ())
     if fields and "billing_price_estimate" not in fields:
         return None
-    estimate = billing.month_estimate(customer_id, project_id)
+    estimate = billing.visible_estimate(call.user, customer_id, project_id)
+    if estimate is None:
+        return None
     return {name: ten(estimate[name]) for name in PriceEstimateOut.model_fields}
 
 

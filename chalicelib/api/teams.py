@@ -250,12 +250,12 @@ def _matches(person: Person, q: CustomerUserQuery) -> bool:
     query=CustomerUserQuery,
     response=CustomerUserOut,
     many=True,
-    summary="People with a role in the customer or its projects",
+    summary="People with a role in the customer or its projects (for customer-level roles, staff, support)",
 )
 def customer_users(call: Call, uuid: str) -> Any:
     q: CustomerUserQuery = call.query
     scope = service.visible_scope(call.user, ScopeType.CUSTOMER, object_id(uuid, "Customer"))
-    people = [p for p in service.customer_people(scope.id) if _matches(p, q)]
+    people = [p for p in service.customer_people(call.user, scope) if _matches(p, q)]
     ordering = q.ordering()
     field = ordering.field or "username"
     people.sort(key=lambda p: str(getattr(p.user, field)).lower(), reverse=ordering.descending)

@@ -7,6 +7,9 @@
   not the scheduled job has revoked it yet.
 - Visibility: a customer is visible through a role in it or in any of its projects; a project
   through a role in it or a customer role in its customer. What a caller may not see is a 404.
+  What concerns the whole customer (its people, its invoices, its month's spend) needs a
+  customer-level role (or staff, support): a project-only member sees the customer through their
+  projects only.
 """
 
 from __future__ import annotations
@@ -123,6 +126,11 @@ class Access:
 
     def sees_customer(self, customer_id: str) -> bool:
         return self.reads_everything or customer_id in self.customer_ids()
+
+    def sees_whole_customer(self, customer_id: str) -> bool:
+        """Whether the caller sees all of a customer (its team, its invoices, its spend): staff,
+        support and its customer-level roles do; a project-only role sees its projects only."""
+        return self.reads_everything or customer_id in self.customer_role_ids()
 
     def sees_project(self, project_id: str, customer_id: str) -> bool:
         return (

@@ -4,7 +4,8 @@ limit-based) components in a billing period (Waldur's `ComponentUsage`, `set_usa
 One usage per resource, component and billing period (the first day of a month): a new report for
 the same period replaces the amount and keeps the usage's uuid and creation time (Waldur's
 `update_or_create`). Only the provider side reports, only for a resource that is OK, Updating or
-Terminating, only for its offering's `usage` and `limit` components; a `usage` component with a
+Terminating, only for a billing period of the resource's life (from the month it was created in,
+not in the future), only for its offering's `usage` and `limit` components; a `usage` component with a
 `limit_amount` and `limit_period` refuses a report that would take the period's total past it.
 Waldur logs no event for a usage report (its event types have none), so neither does Cirrus.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from chalicelib.domain.errors import ValidationError
@@ -27,6 +28,8 @@ MISSING_USAGE_POLICIES = ("none", "reuse", "zero")
 
 NOT_VALID_STATE = "Resource is not in valid state."
 FUTURE_DATE = "Usage cannot be reported for a future date."
+BEFORE_RESOURCE = "Usage cannot be reported for a billing period before the resource was created."
+PERIOD_CLOSED = "Billing period is closed."  # Waldur's, for a plan period that ended before it
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,15 @@ def components_of(offering: Offering, reports: Sequence[UsageReport]) -> dict[st
 def check_date(when: datetime, now: datetime) -> None:
     if when > now:
         raise ValidationError.field("date", FUTURE_DATE)
+
+
+def check_period(resource: Resource, period: date) -> None:
+    """A report's billing period lies within the resource's life: not before the month it was
+    created in, not after the month it ended in (the future is `check_date`'s)."""
+    if period < billing_period(resource.created.astimezone(UTC).date()):
+        raise ValidationError.field("date", BEFORE_RESOURCE)
+    if resource.end_date is not None and period > billing_period(resource.end_date):
+        raise ValidationError.field("date", PERIOD_CLOSED)
 
 
 def _in_window(period: LimitPeriod, reported: date, candidate: date) -> bool:

@@ -34,7 +34,7 @@ from decimal import Decimal
 from chalicelib import observability
 from chalicelib.domain import invoices as domain
 from chalicelib.domain.clock import utcnow
-from chalicelib.domain.context import EventContext
+from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.invoices import Billed, Invoice, InvoiceItem, InvoiceState, Reason
@@ -42,6 +42,7 @@ from chalicelib.domain.marketplace import BillingType, LimitPeriod, Offering, Or
 from chalicelib.domain.orders import Order
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.usages import ComponentUsage
+from chalicelib.services import access as access_service
 from chalicelib.store import customers as customer_store
 from chalicelib.store import invoices as store
 from chalicelib.store import pages
@@ -368,6 +369,21 @@ def month_estimate(customer_id: str, project_id: str = "", now: datetime | None 
         return domain.estimate([], Decimal(0), now)
     items = [i for i in invoice.items if not project_id or i.project_id == project_id]
     return domain.estimate(items, invoice.tax_percent, now)
+
+
+def visible_estimate(
+    principal: Principal, customer_id: str, project_id: str = "", now: datetime | None = None
+) -> dict[str, Decimal] | None:
+    """`month_estimate` for a retrieve, or None (the field is left out) when the caller may not
+    see that spend: a customer's is for those who see its invoices (staff, support, its
+    customer-level roles), not for a project-only member; a project's is for whoever sees the
+    project (Waldur's ProjectSerializer shows it to the project's members)."""
+    rights = access_service.access(principal)
+    if project_id:
+        allowed = rights.sees_project(project_id, customer_id)
+    else:
+        allowed = rights.sees_whole_customer(customer_id)
+    return month_estimate(customer_id, project_id, now) if allowed else None
 
 
 def log_run(report: RunReport, year: int, month: int) -> None:

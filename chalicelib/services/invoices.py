@@ -66,7 +66,7 @@ def _rights(principal: Principal) -> Access:
 
 
 def _sees(rights: Access, customer_id: str) -> bool:
-    return rights.reads_everything or customer_id in rights.customer_role_ids()
+    return rights.sees_whole_customer(customer_id)
 
 
 def _customers(ids: Iterable[str]) -> dict[str, Customer]:

@@ -203,9 +203,22 @@ def members(grants: list[Grant], now: datetime) -> list[Member]:
     return [Member(g, roles[g.role_id], users[g.user_id]) for g in live if g.user_id in users]
 
 
+def require_team_sight(principal: Principal, scope: Scope) -> None:
+    """A customer's people are for those who see the whole customer (staff, support, a
+    customer-level role): a project-only member gets a 403, as on Waldur's `customers/<uuid>/users/`,
+    so they learn nothing of people outside their projects. A project's or an offering's team is
+    for whoever sees the scope."""
+    if scope.type is not ScopeType.CUSTOMER:
+        return
+    if not access_service.access(principal).sees_whole_customer(scope.id):
+        raise PermissionDenied()
+
+
 def list_members(
     principal: Principal, scope: Scope, filters: MemberFilters, ordering: Ordering, request: PageRequest
 ) -> Page:
+    """`list_users/`: the scope's active grants with their users (see `require_team_sight`)."""
+    require_team_sight(principal, scope)
     rows = [
         m
         for m in members(store.for_scope(scope.customer_id, scope.type, scope.id), utcnow())
@@ -472,9 +485,11 @@ class Person:
     projects: list[tuple[str, str, Role, Grant]]  # project id, name, role, grant
 
 
-def customer_people(customer_id: str) -> list[Person]:
+def customer_people(principal: Principal, scope: Scope) -> list[Person]:
     """Everybody with a role in the customer or one of its projects (one Query of its partition,
-    one BatchGetItem of users, one of projects)."""
+    one BatchGetItem of users, one of projects), for those who see the whole customer."""
+    require_team_sight(principal, scope)
+    customer_id = scope.id
     now = utcnow()
     roles = access_service.all_roles()
     found = [

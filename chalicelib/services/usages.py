@@ -130,6 +130,7 @@ def set_usage(
     when = (when.replace(tzinfo=UTC) if when.tzinfo is None else when) if when else now
     rules.check_date(when, now)
     period = rules.billing_period(when.astimezone(UTC).date())
+    rules.check_period(target, period)
     latest = {line.type: line for line in reports}  # a type given twice: the last line counts
     earlier = store.of_resource(target.customer_id, target.project_id, target.id)
     for line in latest.values():

@@ -446,6 +446,21 @@ def test_a_customers_and_a_projects_retrieve_carry_the_months_estimate(client, m
                      "tax_current": "0.0000000000"}  # fmt: skip
 
 
+def test_the_customers_estimate_is_for_who_sees_its_invoices(client, market, support):
+    """Issue 13 finding 6: a project-only member does not see the whole customer's spend (its
+    invoices are a 404 to them), only their project's, as on Waldur's project."""
+    acme = f"/api/customers/{market.consumer.id}/"
+    spend = get(client, market.owner, acme)["billing_price_estimate"]
+    assert spend["total"] == "74.2000000000"
+    for sees_invoices in (market.staff, support):
+        assert get(client, sees_invoices, acme)["billing_price_estimate"] == spend
+    seen = get(client, market.member, acme)
+    assert seen["name"] == "Acme" and "billing_price_estimate" not in seen
+    assert get(client, market.member, f"{acme}?field=billing_price_estimate&field=name") == {"name": "Acme"}
+    assert call(client, "GET", f"{INVOICES}?customer_uuid={market.consumer.id}", market.member).json == []
+    assert "billing_price_estimate" in get(client, market.member, f"/api/projects/{market.project.id}/")
+
+
 # --- what reads cost -------------------------------------------------------------------------------------
 def test_invoice_reads_cost_a_constant_number_of_round_trips(client, market, dynamodb_calls):
     month_run(market)

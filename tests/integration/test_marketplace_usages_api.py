@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib.domain import clock
 from tests.helpers import call
 from tests.integration.test_marketplace_orders_api import act, get, place
 from tests.marketplace_helpers import CPU, build_market, ctx_of, make_offering
@@ -126,8 +127,18 @@ def test_a_monthly_limit_counts_the_replaced_report_once(client, market, resourc
     assert [u["usage"] for u in usages(client, market.seller)] == ["100.00"]
 
 
-def test_a_total_limit_counts_every_earlier_period(client, market, resource):
+def made_last_month(client, market):
+    """A resource made on the last day of last month (the clock moved there and back)."""
     last_month = datetime.combine(this_month() - timedelta(days=1), datetime.min.time(), UTC)
+    clock.set_source(lambda: last_month + timedelta(hours=12))
+    try:
+        return live(client, market), last_month
+    finally:
+        clock.set_source(None)
+
+
+def test_a_total_limit_counts_every_earlier_period(client, market):
+    resource, last_month = made_last_month(client, market)
     earlier = report(client, market.seller, resource, {"type": "gpu_hours", "amount": 30},
                      date=last_month.isoformat())  # fmt: skip
     assert earlier.status == 201, earlier.json
@@ -180,6 +191,23 @@ def test_bad_reports_are_refused_with_waldurs_400_and_store_nothing(client, mark
         assert (reply.status, reply.json) == (400, error), label
     assert usages(client, market.staff) == []
     assert current_usages(client, market, resource) == {}
+
+
+def test_a_period_before_the_resource_was_made_is_refused_and_stores_nothing(client, market, resource):
+    last_month = datetime.combine(this_month() - timedelta(days=1), datetime.min.time(), UTC)
+    for when in (last_month, datetime(2001, 1, 1, tzinfo=UTC)):
+        line = {"type": "storage", "amount": 5}
+        reply = report(client, market.seller, resource, line, date=when.isoformat())
+        assert (reply.status, reply.json) == (
+            400,
+            {"date": ["Usage cannot be reported for a billing period before the resource was created."]},
+        )
+    assert usages(client, market.staff) == []
+    start = datetime.combine(this_month(), datetime.min.time(), UTC)  # before the resource, same month
+    assert report(client, market.seller, resource, {"type": "storage", "amount": 5},
+                  date=start.isoformat()).status == 201  # fmt: skip
+    [usage] = usages(client, market.staff)
+    assert (usage["usage"], usage["billing_period"]) == ("5.00", this_month().isoformat())
 
 
 def test_only_a_live_resource_takes_reports(client, market):
@@ -245,8 +273,8 @@ def test_both_sides_see_the_usages_and_nobody_else(client, market, resource, sup
 
 
 # --- filters ------------------------------------------------------------------------------------------
-def test_filters_and_ordering(client, market, resource):
-    last_month = datetime.combine(this_month() - timedelta(days=1), datetime.min.time(), UTC)
+def test_filters_and_ordering(client, market):
+    resource, last_month = made_last_month(client, market)
     report(client, market.seller, resource, {"type": "storage", "amount": 5}, date=last_month.isoformat())
     report(
         client, market.seller, resource, {"type": "storage", "amount": 7}, {"type": "cpu_hours", "amount": 2}

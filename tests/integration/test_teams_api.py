@@ -16,6 +16,7 @@ from tests.helpers import feed
 OWNER = SYSTEM_ROLES["CUSTOMER.OWNER"].id
 ADMIN = SYSTEM_ROLES["PROJECT.ADMIN"].id
 MANAGER = SYSTEM_ROLES["PROJECT.MANAGER"].id
+DENIED = "You do not have permission to perform this action."
 
 
 def call(client, method, path, account, body=None):
@@ -268,3 +269,42 @@ def test_a_custom_role_grants_exactly_its_permissions(client, staff, alice, worl
     assert call(client, "delete", apollo, alice)[0] == 403
     assert call(client, "post", f"/api/roles/{role['uuid']}/disable/", staff)[0] == 200
     assert call(client, "get", apollo, alice)[0] == 404  # a disabled role grants nothing, not even sight
+
+
+def test_a_project_only_member_does_not_see_the_customers_people(client, staff, alice, support, world):
+    """Issue 13 finding 6: a customer's people (emails, roles, projects) are for who sees the whole
+    customer; a project-only member is refused (Waldur's 403 on `customers/<uuid>/users/`)."""
+    acme = world["acme"]
+    bob = make_account("bob", email="bob@example.org")  # in Gemini only
+    member = make_account("member", email="member@example.org")
+    admin = make_account("admin", email="admin@example.org")
+    helper = make_account("helper", email="helper@example.org")
+    assert grant(client, staff, "customers", acme, alice, OWNER)[0] == 201
+    assert grant(client, staff, "customers", acme, helper, "CUSTOMER.SUPPORT")[0] == 201
+    assert grant(client, staff, "projects", world["Gemini"], bob, MANAGER)[0] == 201
+    assert grant(client, staff, "projects", world["Apollo"], member, "PROJECT.MEMBER")[0] == 201
+    assert grant(client, staff, "projects", world["Apollo"], admin, ADMIN)[0] == 201
+
+    people = f"/api/customers/{acme['uuid']}/users/"
+    team = f"/api/customers/{acme['uuid']}/list_users/"
+    for project_only in (member, admin):
+        assert call(client, "get", f"/api/customers/{acme['uuid']}/", project_only)[0] == 200  # sees it
+        for path in (people, team, f"{team}?role=CUSTOMER.OWNER", f"{people}?email=alice"):
+            response = client.get(path, headers=project_only.headers)
+            assert response.status_code == 403, path
+            assert json.loads(response.body) == {"detail": DENIED}
+            assert b"@example.org" not in response.body and b"Gemini" not in response.body
+        # Their own project's team stays theirs to read.
+        apollo, gemini = (f"/api/projects/{world[p]['uuid']}/list_users/" for p in ("Apollo", "Gemini"))
+        status, own = call(client, "get", apollo, project_only)
+        assert status == 200 and {r["user_username"] for r in own} == {"member", "admin"}
+        assert call(client, "get", gemini, project_only)[0] == 404
+
+    everybody = {"alice", "helper", "bob", "member", "admin"}
+    for sees_all in (alice, helper, staff, support):
+        status, rows = call(client, "get", people, sees_all)
+        assert status == 200 and {p["username"] for p in rows} == everybody
+        status, rows = call(client, "get", team, sees_all)
+        assert status == 200 and {r["user_username"] for r in rows} == {"alice", "helper"}
+    stranger = make_account("stranger")
+    assert call(client, "get", people, stranger)[0] == 404 and call(client, "get", team, stranger)[0] == 404

@@ -3,6 +3,7 @@ reports, the limit windows, and the resource's current usages."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from chalicelib.domain.usages import (
     UsageReport,
     billing_period,
     check_limit,
+    check_period,
     check_resource,
     components_of,
     current_usages,
@@ -67,6 +69,23 @@ def test_reports_are_taken_while_the_resource_lives(state):
     with pytest.raises(ValidationError) as refused:
         check_resource(resource(state))
     assert refused.value.errors == {"resource": ["Resource is not in valid state."]}
+
+
+def test_reports_are_taken_for_the_billing_periods_of_the_resources_life():
+    made = resource()  # created on 2024-05-17
+    for period in (date(2024, 5, 1), date(2024, 6, 1)):
+        check_period(made, period)
+    for period in (date(2024, 4, 1), date(2023, 5, 1)):
+        with pytest.raises(ValidationError) as refused:
+            check_period(made, period)
+        assert refused.value.errors == {
+            "date": ["Usage cannot be reported for a billing period before the resource was created."]
+        }
+    ended = replace(made, end_date=date(2024, 7, 3))
+    check_period(ended, date(2024, 7, 1))  # the month it ended in
+    with pytest.raises(ValidationError) as closed:
+        check_period(ended, date(2024, 8, 1))
+    assert closed.value.errors == {"date": ["Billing period is closed."]}
 
 
 def test_only_usage_and_limit_components_take_reports():
