@@ -104,14 +104,23 @@ def _cognito(env: Mapping[str, str], region: str) -> CognitoSettings:
     )
 
 
+# Loopback names only: a deployment names its own hosts (CDK does), or sets a public URL.
+DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
 @dataclass(frozen=True)
 class Settings:
     table_name: str = "cirrus"
     region: str = "us-east-1"
     # Where boto3/pynamodb send requests; None means the real AWS endpoints.
     aws_endpoint_url: str | None = None
-    # Base of every absolute URL Cirrus emits; None: taken from the request's Host header.
+    # Base of every absolute URL Cirrus emits, and of the links in invitation mails; None: response
+    # URLs are taken from the request's Host header (mails then carry paths only).
     public_url: str | None = None
+    # Host headers a request may carry (Django's ALLOWED_HOSTS: `*`, `.example.org` for the domain and
+    # its subdomains, or an exact name); the public URL's host is always allowed as well. Another Host
+    # is refused with 400.
+    allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     password_iterations: int = 600_000
     lockout_limit: int = 5
     lockout_cooloff_seconds: int = 600
@@ -151,6 +160,7 @@ def get_settings() -> Settings:
         region=region,
         aws_endpoint_url=env.get("CIRRUS_AWS_ENDPOINT_URL") or None,
         public_url=(env.get("CIRRUS_PUBLIC_URL") or "").rstrip("/") or None,
+        allowed_hosts=_names(env.get("CIRRUS_ALLOWED_HOSTS")) or DEFAULT_ALLOWED_HOSTS,
         password_iterations=_int("CIRRUS_PASSWORD_ITERATIONS", 600_000),
         lockout_limit=_int("CIRRUS_LOCKOUT_LIMIT", 5),
         lockout_cooloff_seconds=_int("CIRRUS_LOCKOUT_COOLOFF_SECONDS", 600),

@@ -18,7 +18,7 @@ from chalice import Blueprint, Response  # type: ignore[attr-defined]
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib import bootstrap, observability
-from chalicelib.api import errors
+from chalicelib.api import errors, hosts
 from chalicelib.auth.requests import authenticate_request
 from chalicelib.config import get_settings
 from chalicelib.domain.context import EventContext, Principal
@@ -252,12 +252,15 @@ def _request_id(request: Any) -> str | None:
 
 
 def _base_url(headers: Mapping[str, str]) -> str:
-    configured = get_settings().public_url
-    if configured:
-        return configured
-    proto = headers.get("x-forwarded-proto", "http").split(",")[0].strip() or "http"
-    host = headers.get("host", "localhost")
-    return f"{proto}://{host}"
+    """The base of the response's absolute URLs: the public URL if configured, else the request's
+    scheme (http or https only) and Host. A Host the settings do not allow is refused (400)."""
+    settings = get_settings()
+    host = headers.get("host") or "localhost"  # chalice's test client sends none
+    if not hosts.is_allowed(host, hosts.allowed_patterns(settings.allowed_hosts, settings.public_url)):
+        raise errors.detail(400, hosts.INVALID_HOST)
+    if settings.public_url:
+        return settings.public_url
+    return f"{hosts.scheme(headers.get('x-forwarded-proto'))}://{host.strip().lower()}"
 
 
 def parse_query(model: type[QueryModel] | None, params: Mapping[str, list[str]]) -> Any:

@@ -1,5 +1,13 @@
 """Invitations (Waldur's `user-invitations/`): an offer of a role on a customer or project, sent by
-email, that any signed-in user holding the link may accept within a week.
+email, that the invitee may accept within a week.
+
+Who may accept: the signed-in user whose email is the invited address (compared case-insensitively,
+as Waldur's ENABLE_STRICT_CHECK_ACCEPTING_INVITATION does), or one signed in with another address who
+presents the single-use token the invitation's mail carries (only its hash is stored). A user who
+already holds a role in the invitation's customer or its projects accepts only invitations to their
+own address. If the invitation names a civil number, only its holder may accept. Anyone else is told
+the invitation does not exist (404), as Waldur's VALIDATE_INVITATION_EMAIL filter does: the
+invitation's uuid alone is no credential.
 
 States and transitions:
 
@@ -13,6 +21,8 @@ the `expired` state yet: every rule here reads the time. Accepted invitations ar
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -21,6 +31,7 @@ from chalicelib.domain.context import EventContext
 from chalicelib.domain.errors import NotFound, ValidationError
 from chalicelib.domain.events import Event, make_event
 from chalicelib.domain.roles import ScopeType
+from chalicelib.domain.tokens import hash_key
 
 LIFETIME = timedelta(days=7)  # Waldur's INVITATION_LIFETIME default
 MODEL = "Invitation"
@@ -28,6 +39,9 @@ MODEL = "Invitation"
 ONLY_PENDING_CANCELED = "Only pending invitation can be canceled."
 ONLY_RESENDABLE = "Only pending, expired and canceled invitations can be resent."
 NOT_EXPIRED_YET = "Only a pending invitation past its expiry can expire."
+# Waldur's words (with its typographic apostrophe) when the caller's email is not the invited one
+# (ENABLE_STRICT_CHECK_ACCEPTING_INVITATION).
+EMAIL_MISMATCH = "User\u2019s email and email of the invitation are not equal."
 
 INVITATION_CREATED = "invitation_created"
 INVITATION_UPDATED = "invitation_updated"
@@ -64,6 +78,22 @@ DETAIL_FIELDS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
+class Acceptor:
+    """The user accepting an invitation, with what may bind them to it."""
+
+    email: str
+    civil_number: str
+    token: str = ""  # the token from the invitation's mail, if they present one
+    in_tenant: bool = False  # holds a role in the invitation's customer or one of its projects
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh mail token and the hash that is stored of it."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_key(token)
+
+
+@dataclass(frozen=True)
 class Invitation:
     id: str
     customer_id: str
@@ -85,6 +115,8 @@ class Invitation:
     extra_invitation_text: str = ""
     execution_state: ExecutionState = ExecutionState.SCHEDULED
     error_message: str = ""
+    # The SHA-256 of the token the latest mail carried ("" before any mail): never shown, never logged.
+    token_hash: str = ""
     version: int = 0
 
     @property
@@ -100,15 +132,26 @@ class Invitation:
     def is_pending(self, now: datetime) -> bool:
         return self.state_at(now) is InvitationState.PENDING
 
-    def may_be_accepted_by(self, civil_number: str, now: datetime) -> bool:
-        """Anyone may accept a pending invitation, unless it names a civil number (then only its
-        holder may). Waldur does not even show the others the invitation: they get a 404."""
-        return self.is_pending(now) and (not self.civil_number or self.civil_number == civil_number)
+    def addressed_to(self, email: str) -> bool:
+        """Whether `email` is the invited address (case-insensitively; an empty one never is)."""
+        wanted = self.email.strip().lower()
+        return bool(wanted) and email.strip().lower() == wanted
+
+    def opened_by(self, token: str) -> bool:
+        """Whether `token` is the one the invitation's latest mail carried."""
+        return bool(token and self.token_hash) and hmac.compare_digest(hash_key(token), self.token_hash)
 
     # --- transitions (each returns the invitation after it; the store bumps the version) ---------
-    def accept(self, civil_number: str, now: datetime) -> Invitation:
-        if not self.may_be_accepted_by(civil_number, now):
+    def accept(self, acceptor: Acceptor, now: datetime) -> Invitation:
+        """Accepted by `acceptor` (see the module's rules): NotFound for whoever may not even learn
+        that it exists; a ValidationError for a member of the tenant holding another's token."""
+        if not self.is_pending(now) or (self.civil_number and self.civil_number != acceptor.civil_number):
             raise NotFound(MODEL)
+        if not self.addressed_to(acceptor.email):
+            if not self.opened_by(acceptor.token):
+                raise NotFound(MODEL)
+            if acceptor.in_tenant:  # already inside: they accept only what was sent to them
+                raise ValidationError([EMAIL_MISMATCH])
         return self._moved(InvitationState.ACCEPTED)
 
     def cancel(self, now: datetime) -> Invitation:
@@ -141,12 +184,15 @@ class Invitation:
 
 
 # --- events ----------------------------------------------------------------------------------------
+# An invitation's events go to its customer's and project's feeds and to their hooks, which members
+# without any say over invitations read: they name the scope and the role, never the invitation's
+# uuid nor the invited address (its managers see those in `user-invitations/`).
 _MESSAGES = {
-    INVITATION_CREATED: "Invitation for {email} to {kind} {name} as {role} has been created.",
-    INVITATION_UPDATED: "Invitation for {email} to {kind} {name} as {role} has been renewed.",
-    INVITATION_ACCEPTED: "Invitation for {email} to {kind} {name} as {role} has been accepted by {user}.",
-    INVITATION_CANCELED: "Invitation for {email} to {kind} {name} as {role} has been canceled.",
-    INVITATION_EXPIRED: "Invitation for {email} to {kind} {name} as {role} has expired.",
+    INVITATION_CREATED: "Invitation to {kind} {name} as {role} has been created.",
+    INVITATION_UPDATED: "Invitation to {kind} {name} as {role} has been renewed.",
+    INVITATION_ACCEPTED: "Invitation to {kind} {name} as {role} has been accepted by {user}.",
+    INVITATION_CANCELED: "Invitation to {kind} {name} as {role} has been canceled.",
+    INVITATION_EXPIRED: "Invitation to {kind} {name} as {role} has expired.",
 }
 
 
@@ -160,17 +206,14 @@ def event(
     role_name: str,
     accepted_by: str = "",
 ) -> Event:
-    """An invitation event in its customer's log, naming the invitation, its scope and role."""
+    """An invitation event in its customer's log, naming its scope and role (see above)."""
     message = _MESSAGES[event_type].format(
-        email=invitation.email,
         kind=invitation.scope_type.value,
         name=scope_name,
         role=role_name,
         user=accepted_by,
     )
     fields = {
-        "invitation_uuid": invitation.id,
-        "invitation_email": invitation.email,
         "role_uuid": invitation.role_id,
         "role_name": role_name,
         "structure_type": invitation.scope_type.value,

@@ -70,6 +70,9 @@ def main() -> int:
     stream = StreamReader(announce=announce).start()
     ticker = Ticker(announce=announce)
     server = AppServer(app, host=host, port=port).start()
+    # Invitation mails take their links from the public URL only (never from a request's Host).
+    os.environ.setdefault("CIRRUS_PUBLIC_URL", server.url)
+    reset_settings()
     catalog = f"{server.url}/api/marketplace-public-offerings/{seeded.offering_id}"
     billing = _demo_resource(seeded, username, server.url)
     print(

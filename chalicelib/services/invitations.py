@@ -7,8 +7,13 @@ Who may do what:
   (owners do not make owners); staff always.
 - List and retrieve: staff and support see every invitation; others those of the scopes where they
   hold the scope type's CREATE_PERMISSION. Anything else is a 404.
-- Accept: any signed-in user who has the link (the uuid), while the invitation is pending (and, if it
-  names a civil number, only its holder); otherwise a 404, as in Waldur.
+- Accept: while the invitation is pending, the user signed in with the invited address, or one
+  presenting the token from its latest mail (not if they already hold a role in that customer or its
+  projects: 400); a civil number on it must be theirs. Anyone else gets a 404 (see
+  chalicelib/domain/invitations.py): holding the uuid is not enough.
+
+The mail's link is built from the configured public URL only (CIRRUS_PUBLIC_URL), never from the
+request that created the invitation.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import mail, observability
+from chalicelib.config import get_settings
 from chalicelib.domain import clock
 from chalicelib.domain import invitations as domain
 from chalicelib.domain.clock import utcnow
@@ -26,7 +32,7 @@ from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from chalicelib.domain.events import Event
 from chalicelib.domain.ids import new_id, parse_id
-from chalicelib.domain.invitations import ExecutionState, Invitation, InvitationState
+from chalicelib.domain.invitations import Acceptor, ExecutionState, Invitation, InvitationState
 from chalicelib.domain.rbac import Grant, Scope
 from chalicelib.domain.roles import CREATE_PERMISSION, Role, ScopeType
 from chalicelib.services import access as access_service
@@ -174,7 +180,7 @@ def _resolve_role(reference: str) -> Role:
 
 # --- commands --------------------------------------------------------------------------------------
 def create_invitation(
-    ctx: EventContext, base_url: str, scope_ref: str, role_ref: str, email: str, details: Mapping[str, str]
+    ctx: EventContext, scope_ref: str, role_ref: str, email: str, details: Mapping[str, str]
 ) -> InvitationView:
     principal = ctx.actor
     errors: dict[str, list[str]] = {}
@@ -218,10 +224,10 @@ def create_invitation(
     store.add(uow, invitation)
     uow.record(_event(domain.INVITATION_CREATED, view, ctx))
     uow.commit()
-    return _schedule_email(ctx, view, base_url)
+    return _schedule_email(ctx, view)
 
 
-def send(ctx: EventContext, base_url: str, invitation_id: str) -> InvitationView:
+def send(ctx: EventContext, invitation_id: str) -> InvitationView:
     """Send the invitation's email again (in the background). An expired or canceled invitation
     becomes pending again, with a new week from now."""
     principal = ctx.actor
@@ -237,7 +243,7 @@ def send(ctx: EventContext, base_url: str, invitation_id: str) -> InvitationView
         uow.commit()
     else:
         store.set_execution_state(after, ExecutionState.SCHEDULED)
-    return _schedule_email(ctx, replace(view, invitation=after, state=after.state_at(now)), base_url)
+    return _schedule_email(ctx, replace(view, invitation=after, state=after.state_at(now)))
 
 
 def cancel(ctx: EventContext, invitation_id: str) -> InvitationView:
@@ -253,8 +259,9 @@ def cancel(ctx: EventContext, invitation_id: str) -> InvitationView:
     return replace(view, invitation=after, state=after.state)
 
 
-def accept(ctx: EventContext, invitation_id: str) -> InvitationView:
-    """Grant the invitation's role to the caller and mark the invitation accepted.
+def accept(ctx: EventContext, invitation_id: str, token: str = "") -> InvitationView:
+    """Grant the invitation's role to the caller and mark the invitation accepted, if it is theirs:
+    sent to their email, or opened with `token`, the one its latest mail carried.
 
     The grant (with its bookkeeping and its `role_granted` event) and the invitation's change,
     conditioned on its version, commit in one transaction: if another request accepted or canceled
@@ -265,7 +272,7 @@ def accept(ctx: EventContext, invitation_id: str) -> InvitationView:
     user = user_store.get(principal.user_id)
     if invitation is None or user is None:
         raise NotFound(MODEL)
-    after = invitation.accept(user.civil_number, now)  # NotFound unless it may be accepted
+    after = invitation.accept(_acceptor(principal, user.email, user.civil_number, invitation, token), now)
     scope = memberships.find_scope(invitation.scope_type, invitation.scope_id)
     if scope is None:
         raise NotFound(MODEL)
@@ -300,8 +307,18 @@ def accept(ctx: EventContext, invitation_id: str) -> InvitationView:
     return view
 
 
+def _acceptor(
+    principal: Principal, email: str, civil_number: str, invitation: Invitation, token: str
+) -> Acceptor:
+    # Whether they are in the tenant matters only to someone holding another address's token.
+    in_tenant = not invitation.addressed_to(email) and invitation.customer_id in (
+        access_service.access(principal).customer_ids()
+    )
+    return Acceptor(email=email, civil_number=civil_number, token=token, in_tenant=in_tenant)
+
+
 # --- background work -------------------------------------------------------------------------------
-def _schedule_email(ctx: EventContext, view: InvitationView, base_url: str) -> InvitationView:
+def _schedule_email(ctx: EventContext, view: InvitationView) -> InvitationView:
     """Queue the email on `background`; if the queue refuses, say so on the invitation (the
     invitation itself stands, and `send/` tries again)."""
     from chalicelib.workflows import queues
@@ -310,7 +327,6 @@ def _schedule_email(ctx: EventContext, view: InvitationView, base_url: str) -> I
     payload = {
         "customer_uuid": invitation.customer_id,
         "invitation_uuid": invitation.id,
-        "base_url": base_url,
         "sender": (ctx.principal.full_name or ctx.principal.username) if ctx.principal else "",
     }
     try:
@@ -325,15 +341,17 @@ def _schedule_email(ctx: EventContext, view: InvitationView, base_url: str) -> I
     return view
 
 
-def accept_url(base_url: str, invitation_id: str) -> str:
-    return f"{base_url.rstrip('/')}/api/user-invitations/{invitation_id}/accept/"
+def accept_url(invitation_id: str) -> str:
+    """The accept action's URL under the configured public URL (its path alone when none is set:
+    a mail never carries a host taken from a request)."""
+    return f"{get_settings().public_url or ''}/api/user-invitations/{invitation_id}/accept/"
 
 
-def compose_email(view: InvitationView, base_url: str, sender: str) -> tuple[str, str]:
+def compose_email(view: InvitationView, sender: str, token: str) -> tuple[str, str]:
     invitation = view.invitation
     role = view.role.name if view.role else ""
     kind = "organization" if invitation.scope_type is ScopeType.CUSTOMER else invitation.scope_type.value
-    url = accept_url(base_url, invitation.id)
+    url = accept_url(invitation.id)
     subject = f"Invitation to {view.scope_name}"
     lines = [
         "Hello!",
@@ -344,22 +362,30 @@ def compose_email(view: InvitationView, base_url: str, sender: str) -> tuple[str
         lines += ["", invitation.extra_invitation_text]
     lines += [
         "",
-        f"To accept, sign in to Cirrus and POST to {url}",
+        f"To accept, sign in to Cirrus with the account whose email is {invitation.email} and POST to {url}",
         f"  curl -X POST -H 'Authorization: Token <your token>' {url}",
+        "",
+        "If you sign in with another address, send this invitation's token with the request (keep it",
+        "to yourself; a newer mail about this invitation replaces it):",
+        "  curl -X POST -H 'Authorization: Token <your token>' -H 'Content-Type: application/json' \\",
+        f'    -d \'{{"token": "{token}"}}\' {url}',
         "",
         f"The invitation expires at {clock.isoformat(invitation.expires)}.",
     ]
     return subject, "\n".join(lines)
 
 
-def deliver_email(customer_id: str, invitation_id: str, base_url: str, sender: str) -> bool:
-    """Send a pending invitation's email and record the outcome on it; False when there is
-    nothing to send any more (canceled, accepted, expired or gone meanwhile)."""
+def deliver_email(customer_id: str, invitation_id: str, sender: str) -> bool:
+    """Send a pending invitation's email, with a new accept token (its hash is kept first, so the
+    mail never carries a token that does not work), and record the outcome on it; False when there
+    is nothing to send any more (canceled, accepted, expired or gone meanwhile)."""
     invitation = store.get(customer_id, invitation_id)
     if invitation is None or not invitation.is_pending(utcnow()):
         observability.logger().info("invitation email skipped", extra={"invitation": invitation_id})
         return False
-    subject, body = compose_email(describe([invitation])[0], base_url, sender)
+    token, token_hash = domain.new_token()
+    store.set_token_hash(invitation, token_hash)
+    subject, body = compose_email(describe([invitation])[0], sender, token)
     try:
         mail.send_email(invitation.email, subject, body)
     except Exception as exc:

@@ -57,6 +57,7 @@ def from_item(item: InvitationItem) -> Invitation:
         created_by_full_name=by.get("full_name", ""),
         execution_state=ExecutionState(item.execution_state),
         error_message=item.error_message or "",
+        token_hash=item.token_hash or "",
         version=int(item.version),
         **{name: str(details.get(name, "")) for name in DETAIL_FIELDS},
     )
@@ -91,6 +92,7 @@ def _item(invitation: Invitation) -> InvitationItem:
         details={name: getattr(invitation, name) for name in DETAIL_FIELDS},
         execution_state=invitation.execution_state.value,
         error_message=invitation.error_message,
+        token_hash=invitation.token_hash or None,
         version=invitation.version,
     )
 
@@ -190,6 +192,19 @@ def set_execution_state(invitation: Invitation, state: ExecutionState, error_mes
     uow.update(
         _key(invitation.customer_id, invitation.id),
         [InvitationItem.execution_state.set(state.value), InvitationItem.error_message.set(error_message)],
+        condition=InvitationItem.pk.exists(),
+        on_conflict=NotFound(MODEL),
+    )
+    uow.commit()
+
+
+def set_token_hash(invitation: Invitation, token_hash: str) -> None:
+    """Keep the hash of the token a mail is about to carry (it replaces the previous mail's: the
+    newest mail's token is the one that accepts). Bookkeeping of the mail, like its state."""
+    uow = UnitOfWork()
+    uow.update(
+        _key(invitation.customer_id, invitation.id),
+        [InvitationItem.token_hash.set(token_hash)],
         condition=InvitationItem.pk.exists(),
         on_conflict=NotFound(MODEL),
     )

@@ -233,6 +233,7 @@ class InvitationItem(BaseItem, discriminator="invitation"):
     details = JSONAttribute(default=dict)  # full_name, native_name, ... extra_invitation_text
     execution_state = UnicodeAttribute(default="Scheduled")
     error_message = UnicodeAttribute(default="")
+    token_hash = UnicodeAttribute(null=True)  # SHA-256 of the latest mail's accept token
 
 
 class HookItem(BaseItem, discriminator="hook"):

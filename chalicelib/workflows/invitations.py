@@ -26,11 +26,10 @@ def send_invitation_email(payload: dict[str, Any], ctx: EventContext) -> bool:
     and an invitation that stopped being pending is not mailed."""
     from chalicelib.services import invitations
 
+    # A message queued by an older release may still name a `base_url`: mail links come from the
+    # configuration alone now, so it is ignored.
     return invitations.deliver_email(
-        payload["customer_uuid"],
-        payload["invitation_uuid"],
-        payload.get("base_url", ""),
-        payload.get("sender", ""),
+        payload["customer_uuid"], payload["invitation_uuid"], payload.get("sender", "")
     )
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.api import hosts
 from chalicelib.config import Settings
 from chalicelib.store import schema
 from chalicelib.store.items import EventItem, FeedEntryItem
@@ -274,6 +275,9 @@ def test_every_function_finds_the_queues_and_state_machines(synth: Synth) -> Non
         # The bus the publisher puts events on; the events' TTL, which the API writes.
         "CIRRUS_EVENT_BUS_NAME": {"Ref": synth.named("AWS::Events::EventBus", "Name", f"{PREFIX}-events")[0]},
         "CIRRUS_EVENT_RETENTION_DAYS": str(Settings().event_retention_days),
+        # The Host headers the API answers: its execute-api names (a public URL's host is allowed by
+        # the app itself, chalicelib/api/hosts.py).
+        "CIRRUS_ALLOWED_HOSTS": EXECUTE_API_HOSTS,
     }
     for queue in QUEUES:
         expected[f"CIRRUS_QUEUE_URL_{queue.upper()}"] = {"Ref": synth.queue(f"{PREFIX}-{queue}")[0]}
@@ -287,6 +291,11 @@ def test_every_function_finds_the_queues_and_state_machines(synth: Synth) -> Non
     expected.update(cognito_environment(synth))
     for function_id, function in _functions(synth).items():
         assert function["Properties"]["Environment"]["Variables"] == expected, function_id
+
+
+EXECUTE_API_HOSTS = {
+    "Fn::Join": ["", [".execute-api.", {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}]]
+}
 
 
 def cognito_environment(synth: Synth) -> dict[str, Any]:
@@ -793,7 +802,17 @@ def test_custom_domain_is_mapped_at_the_root_to_the_api_stage(synth_with_domain:
     _, api = synth_with_domain.one("AWS::Serverless::Api")
     assert api["Properties"]["EndpointConfiguration"] == "REGIONAL"
     _, function = _api_function(synth_with_domain)
-    assert function["Properties"]["Environment"]["Variables"]["CIRRUS_PUBLIC_URL"] == f"https://{DOMAIN}"
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert variables["CIRRUS_PUBLIC_URL"] == f"https://{DOMAIN}"
+    # Requests through the custom domain pass the Host check (the public URL's host is always allowed),
+    # and so do those through the execute-api endpoint.
+    patterns = hosts.allowed_patterns(
+        [".execute-api.eu-west-1.amazonaws.com"], variables["CIRRUS_PUBLIC_URL"]
+    )
+    assert hosts.is_allowed(DOMAIN, patterns) and hosts.is_allowed(
+        "a1b2.execute-api.eu-west-1.amazonaws.com", patterns
+    )
+    assert variables["CIRRUS_ALLOWED_HOSTS"] == EXECUTE_API_HOSTS
     assert "CustomDomainTarget" in synth_with_domain.template["Outputs"]
 
 

@@ -283,7 +283,7 @@ def test_send_puts_another_message_in_the_local_outbox_once_per_send(client, bos
     # A redelivered message (same idempotency key) sends nothing twice.
     envelope = queues.envelope_for(
         "invitations.send_email",
-        {"customer_uuid": world["acme"]["uuid"], "invitation_uuid": created["uuid"], "base_url": "http://h"},
+        {"customer_uuid": world["acme"]["uuid"], "invitation_uuid": created["uuid"]},
         idempotency_key="once",
     )
     assert run(envelope) is True
@@ -292,7 +292,7 @@ def test_send_puts_another_message_in_the_local_outbox_once_per_send(client, bos
 
 
 def test_the_role_already_held_is_refused_and_the_invitation_stays_pending(client, boss, world):
-    alice = person("alice")
+    alice = person("alice", email="newcomer@example.org")
     give_role(boss, ScopeType.PROJECT, world["apollo"]["uuid"], alice, "PROJECT.ADMIN")
     _, created = invite(client, boss, world["apollo"], ADMIN)
     path = f"/api/user-invitations/{created['uuid']}/"
@@ -301,8 +301,8 @@ def test_the_role_already_held_is_refused_and_the_invitation_stays_pending(clien
         ["User has already the same role in this scope."],
     )
     assert call(client, "get", path, boss)[1]["state"] == "pending"
-    # Someone else may still take it; it names the role on its scope only.
-    bob = person("bob")
+    # Someone else at the same address may still take it; it names the role on its scope only.
+    bob = person("bob", email="Newcomer@Example.org")
     assert call(client, "post", path + "accept/", bob)[0] == 200
     assert [p["name"] for p in call(client, "get", "/api/projects/", bob)[1]] == ["Apollo"]
 
@@ -310,14 +310,16 @@ def test_the_role_already_held_is_refused_and_the_invitation_stays_pending(clien
 def test_a_civil_number_restricts_who_may_accept(client, boss, world):
     _, created = invite(client, boss, world["apollo"], ADMIN, civil_number="EE-123")
     path = f"/api/user-invitations/{created['uuid']}/accept/"
-    assert call(client, "post", path, person("eve"))[0] == 404
-    assert call(client, "post", path, person("frank", civil_number="EE-123"))[0] == 200
+    assert call(client, "post", path, person("eve", email="newcomer@example.org"))[0] == 404
+    assert call(client, "post", path, person("frank", civil_number="EE-123"))[0] == 404  # not its address
+    frank = person("frank2", civil_number="EE-123", email="newcomer@example.org")
+    assert call(client, "post", path, frank)[0] == 200
 
 
 def test_an_invitation_expires_at_request_time_and_the_job_marks_it(client, boss, world):
     from chalicelib.workflows import invitations as jobs
 
-    alice = person("alice")
+    alice = person("alice", email="newcomer@example.org")
     _, created = invite(client, boss, world["apollo"], ADMIN)
     path = f"/api/user-invitations/{created['uuid']}/"
     week_ends = clock.parse_iso(created["expires"])
@@ -341,7 +343,7 @@ def test_an_invitation_expires_at_request_time_and_the_job_marks_it(client, boss
         (expired,) = events_of(world["acme"]["uuid"], "invitation_expired")
         assert expired.context["customer_uuid"] == world["acme"]["uuid"]
         assert expired.context["project_uuid"] == world["apollo"]["uuid"]
-        assert expired.context["invitation_uuid"] == created["uuid"]
+        assert created["uuid"] not in str(expired.context) and "newcomer" not in str(expired.context)
         assert call(client, "get", path, boss)[1]["state"] == "expired"
         # Sent again, it is pending for a week from now and may be accepted.
         assert call(client, "post", path + "send/", boss)[0] == 200
@@ -406,3 +408,126 @@ def test_staff_pages_every_invitation_newest_first(client, boss, world):
     _, by_email = call(client, "get", "/api/user-invitations/?o=email&email=p", boss)
     assert [i["email"] for i in by_email] == emails
     assert call(client, "get", "/api/user-invitations/?o=nonsense", boss)[0] == 400
+
+
+def mailed_token(mailbox, to):
+    """The accept token in the latest mail to `to` (what only the invitee's mailbox holds)."""
+    import re
+
+    (body,) = [m.body for m in mailbox if m.to == to][-1:]
+    return re.search(r'"token": "([A-Za-z0-9_-]+)"', body).group(1)
+
+
+def test_members_reading_feeds_and_hooks_learn_no_invitation_and_only_the_invitee_accepts(
+    client, boss, world, mailbox
+):
+    """Issue 13, finding 1: a PROJECT.MEMBER and a CUSTOMER.SUPPORT read the project's and customer's
+    feeds (and a hook would carry the same events), yet never see an invitation's uuid or address,
+    cannot list it, and holding its uuid lets neither them nor an outsider accept it."""
+    from chalicelib.domain import hooks
+    from chalicelib.workflows.publisher import event_document
+
+    member, support = person("member"), person("support")
+    give_role(boss, ScopeType.PROJECT, world["apollo"]["uuid"], member, "PROJECT.MEMBER")
+    give_role(boss, ScopeType.CUSTOMER, world["acme"]["uuid"], support, "CUSTOMER.SUPPORT")
+    _, to_project = invite(client, boss, world["apollo"], "PROJECT.MANAGER", "Invitee@Example.org")
+    _, to_customer = invite(client, boss, world["acme"], "CUSTOMER.MANAGER", "other@example.org")
+    assert deliver_once(BACKGROUND_QUEUE) == (2, [])
+    secrets = [to_project["uuid"], to_customer["uuid"], "invitee@example.org", "other@example.org"]
+
+    def shown(raw):
+        return [s for s in secrets if s in raw.lower()]
+
+    for reader, scope in ((member, world["apollo"]), (support, world["acme"])):
+        reply = client.get(f"/api/events/?scope={scope['url']}&feature=invitations", headers=reader.headers)
+        assert reply.status_code == 200
+        assert "invitation_created" in reply.body.decode()  # they do read the invitations' events
+        assert shown(reply.body.decode()) == []
+        # Nor does the invitations API show them anything.
+        assert call(client, "get", "/api/user-invitations/", reader) == (200, [])
+        for invitation in (to_project, to_customer):
+            assert call(client, "get", f"/api/user-invitations/{invitation['uuid']}/", reader)[0] == 404
+    # A web hook gets these events as Waldur's payload: nothing more.
+    documents = [event_document(e) for e in events_of(world["acme"]["uuid"])]
+    assert documents and shown(json.dumps([hooks.payload(d) for d in documents])) == []
+
+    # Holding the uuid (as the old events gave it away) accepts nothing: not for a member, not for
+    # the customer's support, not for an outsider, whatever their role would become.
+    outsider = person("outsider", email="outsider@example.org")
+    for caller in (member, support, outsider):
+        for invitation in (to_project, to_customer):
+            path = f"/api/user-invitations/{invitation['uuid']}/accept/"
+            assert call(client, "post", path, caller) == (
+                404,
+                {"detail": "No Invitation matches the given query."},
+            )
+            assert call(client, "post", path, caller, {"token": "guessed"})[0] == 404
+    pending = call(client, "get", "/api/user-invitations/?state=pending", boss)[1]
+    assert len(pending) == 2
+    for caller, held in ((member, ["PROJECT.MEMBER"]), (support, ["CUSTOMER.SUPPORT"]), (outsider, [])):
+        assert [
+            r["role_name"] for r in call(client, "get", "/api/users/me/", caller)[1]["permissions"]
+        ] == held
+
+    # The token the customer's invitation mailed lets a member of the tenant accept nothing either:
+    # whoever is already inside accepts only what was sent to their own address.
+    token = mailed_token(mailbox, "other@example.org")
+    path = f"/api/user-invitations/{to_customer['uuid']}/accept/"
+    assert call(client, "post", path, member, {"token": token}) == (
+        400,
+        ["User\u2019s email and email of the invitation are not equal."],
+    )
+    # The invitee signed in with another address accepts with the mail's token ...
+    newcomer = person("newcomer", email="newcomer@elsewhere.example")
+    assert call(client, "post", path, newcomer, {"token": token})[0] == 200
+    # ... and the project's invitee by their address (compared case-insensitively).
+    invitee = person("invitee", email="invitee@example.org")
+    accepted = call(client, "post", f"/api/user-invitations/{to_project['uuid']}/accept/", invitee)
+    assert accepted == (200, {"detail": "Invitation has been successfully accepted."})
+    assert [p["name"] for p in call(client, "get", "/api/projects/", invitee)[1]] == ["Apollo"]
+    assert shown(json.dumps([(e.message, e.context) for e in events_of(world["acme"]["uuid"])])) == []
+
+
+def test_a_newer_mail_replaces_the_token_and_links_come_from_the_public_url(
+    client, boss, world, mailbox, monkeypatch
+):
+    """Issue 13, finding 12: the mail's links come from CIRRUS_PUBLIC_URL, whatever Host and
+    X-Forwarded-Proto the inviting request carried; each mail's token replaces the previous one."""
+    from chalicelib.config import reset_settings
+
+    forged = {**boss.headers, "Host": "evil.example", "X-Forwarded-Proto": "javascript"}
+    assert (
+        client.post(
+            "/api/user-invitations/",
+            headers=forged,
+            body=json.dumps(
+                {"scope": world["acme"]["url"], "role": "CUSTOMER.SUPPORT", "email": "dora@example.org"}
+            ),
+        ).status_code
+        == 400
+    )  # a Host nobody allowed is refused before anything is written
+    assert call(client, "get", "/api/user-invitations/", boss) == (200, [])
+
+    monkeypatch.setenv("CIRRUS_PUBLIC_URL", "https://cirrus.example.org")
+    reset_settings()
+    forged = {**boss.headers, "X-Forwarded-Proto": "javascript"}
+    body = json.dumps(
+        {"scope": world["acme"]["url"], "role": "CUSTOMER.SUPPORT", "email": "dora@example.org"}
+    )
+    created = json.loads(client.post("/api/user-invitations/", headers=forged, body=body).body)
+    assert created["url"].startswith("https://cirrus.example.org/api/user-invitations/")
+    assert deliver_once(BACKGROUND_QUEUE) == (1, [])
+    first = mailed_token(mailbox, "dora@example.org")
+    (message,) = mailbox
+    assert f"https://cirrus.example.org/api/user-invitations/{created['uuid']}/accept/" in message.body
+    assert "javascript" not in message.body and "evil" not in message.body
+
+    assert call(client, "post", f"/api/user-invitations/{created['uuid']}/send/", boss)[0] == 200
+    assert deliver_once(BACKGROUND_QUEUE) == (1, [])
+    second = mailed_token(mailbox, "dora@example.org")
+    assert second != first
+    path = f"/api/user-invitations/{created['uuid']}/accept/"
+    dora = person("dora", email="dora@elsewhere.example")
+    assert call(client, "post", path, dora, {"token": first})[0] == 404
+    assert call(client, "post", path, dora, {"token": second})[0] == 200
+    assert call(client, "post", path, person("eve"), {"token": second})[0] == 404  # single use

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Aws, CfnOutput, Stack
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -256,6 +256,11 @@ class CirrusStack(Stack):
         }
         if s.email_from:
             environment["CIRRUS_EMAIL_FROM"] = s.email_from
+        # The Host headers the API answers (any other is refused with 400): `<api id>.execute-api.
+        # <region>.<suffix>` by Django's leading-dot pattern, as the id is unknown here (the API's
+        # definition refers to this function) and API Gateway routes a request only to the API its
+        # Host names; the public URL's host is allowed by the app itself.
+        environment["CIRRUS_ALLOWED_HOSTS"] = f".execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}"
         public_url = s.api_url
         if public_url:
             environment["CIRRUS_PUBLIC_URL"] = public_url.rstrip("/")
