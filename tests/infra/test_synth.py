@@ -274,6 +274,8 @@ def test_every_function_finds_the_queues_and_state_machines(synth: Synth) -> Non
         # The bus the publisher puts events on; the events' TTL, which the API writes.
         "CIRRUS_EVENT_BUS_NAME": {"Ref": synth.named("AWS::Events::EventBus", "Name", f"{PREFIX}-events")[0]},
         "CIRRUS_EVENT_RETENTION_DAYS": str(Settings().event_retention_days),
+        # Where the publisher puts the stream records it can never publish.
+        "CIRRUS_DLQ_URL_PUBLISHER": {"Ref": synth.queue(f"{PREFIX}-events-publisher-dlq")[0]},
     }
     for queue in QUEUES:
         expected[f"CIRRUS_QUEUE_URL_{queue.upper()}"] = {"Ref": synth.queue(f"{PREFIX}-{queue}")[0]}
