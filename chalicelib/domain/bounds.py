@@ -41,14 +41,14 @@ OPTIONS = Bound(32 * KIB)  # an offering's order form (`options`)
 PLUGIN_OPTIONS = Bound(16 * KIB)  # copied into every order and resource of the offering
 SECRET_OPTIONS = Bound(16 * KIB)
 BACKEND_METADATA = Bound(16 * KIB)
-REPORT = Bound(32 * KIB)
+REPORT = Bound(24 * KIB)
 # Per component type (a type is at most 50 characters): limits, plan prices and quotas.
 AMOUNTS = Bound(8 * KIB, max_depth=1, max_keys=100, max_key_length=50)
 
 # Long texts, also in stored bytes (their character limits stay as the API states them).
 LONG_TEXT_BYTES = 16 * KIB  # an offering's full description, terms of service, guides
 ERROR_MESSAGE_BYTES = 16 * KIB
-ERROR_TRACEBACK_BYTES = 32 * KIB
+ERROR_TRACEBACK_BYTES = 24 * KIB
 
 
 def stored_size(value: Any) -> int:
