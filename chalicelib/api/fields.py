@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, StringConstraints, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, StringConstraints, create_model
 
 from chalicelib.api.rest import ResponseModel
+from chalicelib.domain import bounds
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.quotas import Quota
 
@@ -34,6 +35,39 @@ def _country(value: str) -> str:
     if value and not re.fullmatch(r"[A-Z]{2}", value):
         raise ValueError(f'"{value}" is not a valid choice.')
     return value
+
+
+def BoundedJson(bound: bounds.Bound) -> Any:
+    """Metadata for a free-form JSON field (`Annotated[dict[str, Any], BoundedJson(bounds.ATTRIBUTES)]`):
+    the raw value, before any conversion, must fit `bound` (size as stored, depth, keys), else a
+    400 naming the field and why."""
+
+    def check(value: Any) -> Any:
+        message = bounds.problem(value, bound)
+        if message:
+            raise ValueError(message)
+        return value
+
+    return BeforeValidator(check)
+
+
+def stored_text(max_length: int, max_bytes: int) -> Any:
+    """A string of at most `max_length` characters that also takes at most `max_bytes` stored
+    (non-ASCII characters take 6 or 12 bytes escaped)."""
+
+    def check(value: str) -> str:
+        message = bounds.text_problem(value, max_bytes)
+        if message:
+            raise ValueError(message)
+        return value
+
+    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(check)]
+
+
+Attributes = Annotated[dict[str, Any], BoundedJson(bounds.ATTRIBUTES)]
+# Amounts per component type (limits): whole numbers up to bounds.MAX_AMOUNT are checked by the
+# domain rules, which know the offering's components.
+Amounts = Annotated[dict[str, Any], BoundedJson(bounds.AMOUNTS)]
 
 
 Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)]

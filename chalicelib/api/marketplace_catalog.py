@@ -15,9 +15,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
-from chalicelib.api.fields import required_text, text
+from chalicelib.api.fields import BoundedJson, required_text, text
 from chalicelib.api.rest import BodyModel, Call, ResponseModel
-from chalicelib.domain import orders
+from chalicelib.domain import bounds, orders
 from chalicelib.domain.marketplace import (
     BillingType,
     Component,
@@ -50,6 +50,9 @@ def choice(enum: type[Enum]) -> Any:
 # --- input ---------------------------------------------------------------------------------------
 # Waldur's price fields: DecimalField(max_digits=22, decimal_places=10), not negative.
 Price = Annotated[Decimal, Field(ge=0, max_digits=22, decimal_places=10)]
+# A plan's prices and quotas per component type (keys, size: bounds.AMOUNTS).
+Prices = Annotated[dict[str, Price], BoundedJson(bounds.AMOUNTS)]
+Quotas = Annotated[dict[str, Annotated[int, Field(le=bounds.MAX_AMOUNT)]], BoundedJson(bounds.AMOUNTS)]
 
 
 class ComponentIn(BodyModel):
@@ -99,8 +102,8 @@ class PlanIn(BodyModel):
     article_code: text(30) = ""  # type: ignore[valid-type]
     max_amount: int | None = Field(None, ge=1)
     archived: bool = False
-    prices: dict[str, Price] = Field(default_factory=dict)
-    quotas: dict[str, int] = Field(default_factory=dict)
+    prices: Prices = Field(default_factory=dict)
+    quotas: Quotas = Field(default_factory=dict)
 
 
 def plan_spec(body: BodyModel) -> dict[str, Any]:

@@ -7,13 +7,13 @@ catalog, anonymous allowed, with `plans/`). No PUT or PATCH: offerings change th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.api import marketplace_catalog as wire
-from chalicelib.api.fields import required_text, text
+from chalicelib.api.fields import Attributes, BoundedJson, required_text, stored_text, text
 from chalicelib.api.marketplace_catalog import (
     PROVIDER_OFFERINGS,
     PUBLIC_OFFERINGS,
@@ -40,6 +40,7 @@ from chalicelib.api.rest import (
     render,
 )
 from chalicelib.api.teams import team_endpoints
+from chalicelib.domain import bounds
 from chalicelib.domain import offerings as domain
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.ids import id_from_url, parse_id
@@ -55,6 +56,14 @@ MODEL = domain.MODEL
 BASE = f"/api/{PROVIDER_OFFERINGS}"
 PUBLIC = f"/api/{PUBLIC_OFFERINGS}"
 
+Options = Annotated[dict[str, Any], BoundedJson(bounds.OPTIONS)]
+PluginOptions = Annotated[dict[str, Any], BoundedJson(bounds.PLUGIN_OPTIONS)]
+SecretOptions = Annotated[dict[str, Any], BoundedJson(bounds.SECRET_OPTIONS)]
+# Waldur's TextFields (unbounded there); here within the offering item's budget.
+LongText = stored_text(bounds.LONG_TEXT_BYTES, bounds.LONG_TEXT_BYTES)
+# Components and plans given at creation (more plans come one by one, each bounded).
+MAX_COMPONENTS = MAX_PLANS = 100
+
 
 # --- input ---------------------------------------------------------------------------------------
 class OfferingIn(BodyModel):
@@ -65,25 +74,25 @@ class OfferingIn(BodyModel):
     customer: str = Field(min_length=1)
     type: required_text(100)  # type: ignore[valid-type]
     description: text(2000) = ""  # type: ignore[valid-type]
-    full_description: str = ""
-    terms_of_service: str = ""
+    full_description: LongText = ""  # type: ignore[valid-type]
+    terms_of_service: LongText = ""  # type: ignore[valid-type]
     privacy_policy_link: text(200) = ""  # type: ignore[valid-type]
     access_url: text(200) = ""  # type: ignore[valid-type]
-    getting_started: str = ""
-    integration_guide: str = ""
-    vendor_details: str = ""
+    getting_started: LongText = ""  # type: ignore[valid-type]
+    integration_guide: LongText = ""  # type: ignore[valid-type]
+    vendor_details: LongText = ""  # type: ignore[valid-type]
     shared: bool = True
     billable: bool = True
     backend_id: text(255) = ""  # type: ignore[valid-type]
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
     country: text(2) = ""  # type: ignore[valid-type]
-    attributes: dict[str, Any] = Field(default_factory=dict)
-    options: dict[str, Any] = Field(default_factory=dict)
-    plugin_options: dict[str, Any] = Field(default_factory=dict)
-    secret_options: dict[str, Any] = Field(default_factory=dict)
-    components: list[ComponentIn] = Field(default_factory=list)
-    plans: list[PlanIn] = Field(default_factory=list)
+    attributes: Attributes = Field(default_factory=dict)
+    options: Options = Field(default_factory=dict)
+    plugin_options: PluginOptions = Field(default_factory=dict)
+    secret_options: SecretOptions = Field(default_factory=dict)
+    components: list[ComponentIn] = Field(default_factory=list, max_length=MAX_COMPONENTS)
+    plans: list[PlanIn] = Field(default_factory=list, max_length=MAX_PLANS)
 
 
 class PauseIn(BodyModel):
@@ -93,13 +102,13 @@ class PauseIn(BodyModel):
 class OverviewIn(BodyModel):
     name: required_text(150) | None = None  # type: ignore[valid-type]
     description: text(2000) | None = None  # type: ignore[valid-type]
-    full_description: str | None = None
-    terms_of_service: str | None = None
+    full_description: LongText | None = None  # type: ignore[valid-type]
+    terms_of_service: LongText | None = None  # type: ignore[valid-type]
     privacy_policy_link: text(200) | None = None  # type: ignore[valid-type]
     access_url: text(200) | None = None  # type: ignore[valid-type]
-    getting_started: str | None = None
-    integration_guide: str | None = None
-    vendor_details: str | None = None
+    getting_started: LongText | None = None  # type: ignore[valid-type]
+    integration_guide: LongText | None = None  # type: ignore[valid-type]
+    vendor_details: LongText | None = None  # type: ignore[valid-type]
 
 
 class DescriptionIn(BodyModel):
@@ -113,12 +122,12 @@ class LocationIn(BodyModel):
 
 
 class OptionsIn(BodyModel):
-    options: dict[str, Any]
+    options: Options
 
 
 class IntegrationIn(BodyModel):
-    plugin_options: dict[str, Any] | None = None
-    secret_options: dict[str, Any] | None = None
+    plugin_options: PluginOptions | None = None
+    secret_options: SecretOptions | None = None
     backend_id: text(255) | None = None  # type: ignore[valid-type]
 
 
@@ -126,6 +135,14 @@ class AttributesIn(BodyModel):
     """`update_attributes/`: the body is the attributes object itself."""
 
     model_config = ConfigDict(extra="allow", defer_build=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any) -> Any:
+        message = bounds.problem(data, bounds.ATTRIBUTES)
+        if message:
+            raise ValueError(message)
+        return data
 
 
 class ComponentRefIn(BodyModel):

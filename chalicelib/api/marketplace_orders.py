@@ -12,6 +12,7 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, field_validator
 
 from chalicelib.api.errors import HttpError
+from chalicelib.api.fields import Amounts, Attributes, stored_text
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -25,6 +26,7 @@ from chalicelib.api.rest import (
     object_id,
     render,
 )
+from chalicelib.domain import bounds
 from chalicelib.domain import orders as domain
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.ids import parse_id
@@ -48,12 +50,13 @@ class OrderIn(BodyModel):
     project: str = Field(min_length=1, max_length=2000)
     offering: str = Field(min_length=1, max_length=2000)
     plan: str | None = Field(None, max_length=2000)
-    attributes: dict[str, Any] = Field(default_factory=dict)
-    limits: dict[str, Any] = Field(default_factory=dict)
+    attributes: Attributes = Field(default_factory=dict)
+    limits: Amounts = Field(default_factory=dict)
     type: str = OrderType.CREATE.value
     accepting_terms_of_service: bool = False
-    callback_url: str | None = None  # accepted, not called (Cirrus has web hooks for that)
-    request_comment: str | None = None
+    # Both accepted, neither stored (Cirrus has web hooks for callbacks).
+    callback_url: str | None = Field(None, max_length=2000)
+    request_comment: str | None = Field(None, max_length=2000)
 
     @field_validator("type")
     @classmethod
@@ -64,8 +67,8 @@ class OrderIn(BodyModel):
 
 
 class ErredIn(BodyModel):
-    error_message: str = Field("", max_length=10_000)
-    error_traceback: str = Field("", max_length=100_000)
+    error_message: stored_text(10_000, bounds.ERROR_MESSAGE_BYTES) = ""  # type: ignore[valid-type]
+    error_traceback: stored_text(100_000, bounds.ERROR_TRACEBACK_BYTES) = ""  # type: ignore[valid-type]
 
 
 class DetailOut(ResponseModel):

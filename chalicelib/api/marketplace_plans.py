@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 
 from chalicelib.api import marketplace_catalog as wire
 from chalicelib.api.fields import partial, patch_changes
-from chalicelib.api.marketplace_catalog import PLANS, TAG, PlanIn, Price, ProviderPlanOut
+from chalicelib.api.marketplace_catalog import PLANS, TAG, PlanIn, Prices, ProviderPlanOut, Quotas
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -44,11 +44,11 @@ ProviderPlanPatch = partial(PlanIn, "ProviderPlanPatch")
 
 
 class PricesIn(BodyModel):
-    prices: dict[str, Price]
+    prices: Prices
 
 
 class QuotasIn(BodyModel):
-    quotas: dict[str, int]
+    quotas: Quotas
 
 
 class DetailOut(ResponseModel):

@@ -7,11 +7,12 @@ go by orders. `terminate/`, `update_limits/` and `switch_plan/` place an order a
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, field_validator
 
+from chalicelib.api.fields import Amounts, Attributes, BoundedJson, stored_text
 from chalicelib.api.marketplace_orders import offering_url, plan_url, uuid_filter
 from chalicelib.api.rest import (
     BodyModel,
@@ -24,6 +25,7 @@ from chalicelib.api.rest import (
     object_id,
     render,
 )
+from chalicelib.domain import bounds
 from chalicelib.domain import resources as domain
 from chalicelib.domain.marketplace import RESOURCE_ORDER_ACTIONS, ResourceState
 from chalicelib.domain.resources import Resource
@@ -39,11 +41,11 @@ _STATES = frozenset(s.value for s in ResourceState)
 
 
 class TerminateIn(BodyModel):
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: Attributes = Field(default_factory=dict)
 
 
 class LimitsIn(BodyModel):
-    limits: dict[str, Any]
+    limits: Amounts
 
 
 class PlanIn(BodyModel):
@@ -55,16 +57,16 @@ class BackendIdIn(BodyModel):
 
 
 class BackendMetadataIn(BodyModel):
-    backend_metadata: dict[str, Any]
+    backend_metadata: Annotated[dict[str, Any], BoundedJson(bounds.BACKEND_METADATA)]
 
 
 class ErredIn(BodyModel):
-    error_message: str = Field("", max_length=10_000)
-    error_traceback: str = Field("", max_length=100_000)
+    error_message: stored_text(10_000, bounds.ERROR_MESSAGE_BYTES) = ""  # type: ignore[valid-type]
+    error_traceback: stored_text(100_000, bounds.ERROR_TRACEBACK_BYTES) = ""  # type: ignore[valid-type]
 
 
 class ReportIn(BodyModel):
-    report: list[Any]
+    report: Annotated[list[Any], BoundedJson(bounds.REPORT)]
 
 
 class OrderUuidOut(ResponseModel):

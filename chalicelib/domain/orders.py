@@ -21,6 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.domain.bounds import MAX_AMOUNT
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import Conflict, ValidationError
 from chalicelib.domain.events import Event, make_event
@@ -66,6 +67,7 @@ PLAN_NOT_OF_OFFERING = "This plan is not available for selected offering."
 PLAN_ARCHIVED = "Plan is archived."
 PLAN_REQUIRED = "Plan is required for this offering."
 LIMITS_NOT_NUMBERS = "Limits must be non-negative integers."
+LIMITS_TOO_LARGE = f"Ensure each limit is less than or equal to {MAX_AMOUNT}."
 SAME_PLAN = "Resource already uses this plan."
 NOT_APPROVED_IN_TIME = "The order was not approved in time."
 AGENT_TIMED_OUT = "The service provider did not finish the order in time."
@@ -236,13 +238,23 @@ def fail(order: Order, now: datetime, message: str, traceback: str = "") -> Orde
 
 # --- creation ------------------------------------------------------------------------------------
 def check_limits(limits: Mapping[str, Any]) -> dict[str, int]:
-    """Limits are whole, non-negative amounts per component type."""
+    """Limits are whole, non-negative amounts per component type, at most `MAX_AMOUNT` (costs and
+    quotas multiply them)."""
     if not all(
         isinstance(v, int) and not isinstance(v, bool) and v >= 0 and isinstance(k, str)
         for k, v in limits.items()
     ):
         raise ValidationError({"limits": [LIMITS_NOT_NUMBERS]})
+    if any(v > MAX_AMOUNT for v in limits.values()):
+        raise ValidationError({"limits": [LIMITS_TOO_LARGE]})
     return dict(limits)
+
+
+def check_components(offering: Offering, limits: Mapping[str, int]) -> None:
+    """Each limit names a component of the offering (what a provider reports of its backend)."""
+    unknown = [name for name in limits if offering.component(name) is None]
+    if unknown:
+        raise ValidationError({"limits": [f"{n} is not a component of this offering." for n in unknown]})
 
 
 def check_offering_plan(offering: Offering, plan: Plan | None) -> None:

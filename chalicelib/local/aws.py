@@ -127,12 +127,14 @@ LOCAL_TIMING: dict[str, int] = {
 
 
 def create_queues(endpoint: str | None = None, visibility_timeout: int = 30) -> dict[str, str]:
-    """The three task queues, each with its dead-letter queue after `queue_max_receives` receives
-    (as CDK builds them); returns queue name -> URL. Idempotent."""
+    """The three task queues, each with its dead-letter queue after `queue_max_receives` receives,
+    and the events publisher's dead-letter queue (as CDK builds them); returns task queue name ->
+    URL. Idempotent."""
     import json
 
     from chalicelib.config import get_settings
     from chalicelib.workflows import queues
+    from chalicelib.workflows.publisher import DEAD_LETTERS
     from chalicelib.workflows.registry import QUEUES
 
     sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=os.environ.get("AWS_REGION", "us-east-1"))
@@ -147,6 +149,8 @@ def create_queues(endpoint: str | None = None, visibility_timeout: int = 30) -> 
             QueueName=queues.queue_name(queue),
             Attributes={"RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": str(visibility_timeout)},
         )["QueueUrl"]
+    # Where the events publisher puts the stream records it gives up on (CDK: events.py).
+    sqs.create_queue(QueueName=queues.dead_letter_name(DEAD_LETTERS))
     return urls
 
 

@@ -1,6 +1,7 @@
 """The local stack's stand-in for the Lambda stream trigger: reads the table's stream from moto and
 hands each batch to the same `handle_stream_event` the `events_publisher` Lambda runs, retrying the
-records it reports failed (at least once, in order, as the Lambda event source mapping does)."""
+records it reports failed (at least once, in order, a bounded number of times, as the Lambda event
+source mapping does)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from chalicelib.config import get_settings
 from chalicelib.workflows.aws import client
+from chalicelib.workflows.publisher import MAX_RETRY_ATTEMPTS, dead_letter, handle_stream_event
 
 
 def create_event_bus() -> str:
@@ -51,59 +53,94 @@ def stream_arn() -> str:
     return str(table["LatestStreamArn"])
 
 
+def _sequence(record: dict[str, Any]) -> str:
+    return str(record["dynamodb"]["SequenceNumber"])
+
+
 class StreamReader:
-    """Polls every shard of the table's stream from its start; `poll_once()` for tests."""
+    """Polls every shard of the table's stream from its start; `poll_once()` for tests.
+
+    Like the event source mapping on AWS, a record the handler reports failed is retried (with
+    the records after it, in order) up to `max_retries` times, then its position goes to the
+    publisher's dead-letter queue and the shard moves on: one record never stops the stream."""
 
     def __init__(
         self,
         handler: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         interval: float = 0.5,
         announce: Callable[[str], None] | None = None,
+        max_retries: int = MAX_RETRY_ATTEMPTS,
     ) -> None:
-        if handler is None:
-            from chalicelib.workflows.publisher import handle_stream_event
-
-            handler = handle_stream_event
-        self._handler = handler
+        self._handler = handler or handle_stream_event
         self._interval = interval
         self._announce = announce or (lambda line: None)
+        self._max_retries = max_retries
         self._arn = stream_arn()
-        self._iterators: dict[str, str | None] = {}
+        self._last: dict[str, str | None] = {}  # shard -> sequence number of the last record read
         self._pending: dict[str, list[dict[str, Any]]] = {}  # failed records, retried first
+        self._failures: dict[str, tuple[str, int]] = {}  # shard -> (its first pending record, tries)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cirrus-stream", daemon=True)
 
     def _refresh_shards(self) -> None:
-        streams = _streams()
-        for shard in streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]:
-            shard_id = shard["ShardId"]
-            if shard_id not in self._iterators:
-                self._iterators[shard_id] = streams.get_shard_iterator(
-                    StreamArn=self._arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-                )["ShardIterator"]
+        for shard in _streams().describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]:
+            self._last.setdefault(shard["ShardId"], None)
+
+    def _read(self, streams: Any, shard_id: str) -> list[dict[str, Any]]:
+        """The shard's records after the last one read. A fresh iterator each time: moto replaces
+        the table, stream included, by a copy when a transaction is cancelled, and an iterator
+        taken earlier (NextShardIterator included) keeps reading the old copy, seeing nothing new
+        ever again."""
+        last = self._last[shard_id]
+        position: dict[str, str] = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
+            if last
+            else {"ShardIteratorType": "TRIM_HORIZON"}
+        )
+        iterator = streams.get_shard_iterator(StreamArn=self._arn, ShardId=shard_id, **position)
+        records = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=100).get("Records", [])
+        if records:
+            self._last[shard_id] = _sequence(records[-1])
+        return [_lambda_record(r, self._arn) for r in records]
 
     def poll_once(self) -> int:
-        """Read what is new on every shard and process it; returns the records handled."""
+        """Read what is new on every shard and process it; returns the records handled (published,
+        skipped or dead-lettered)."""
         self._refresh_shards()
         streams = _streams()
         handled = 0
-        for shard_id, iterator in list(self._iterators.items()):
+        for shard_id in list(self._last):
             records = self._pending.pop(shard_id, [])
-            if iterator is not None:
-                reply = streams.get_records(ShardIterator=iterator, Limit=100)
-                self._iterators[shard_id] = reply.get("NextShardIterator")
-                records += [_lambda_record(r, self._arn) for r in reply.get("Records", [])]
-            if not records:
-                continue
-            result = self._handler({"Records": records})
-            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-            if failed:
-                # Like the event source mapping: retry from the first failed record on, in order.
-                first = next(i for i, r in enumerate(records) if r["dynamodb"]["SequenceNumber"] in failed)
-                self._pending[shard_id] = records[first:]
-                self._announce(f"stream: {len(records) - first} record(s) to retry")
-            handled += len(records) - (len(records) - first if failed else 0)
+            self._pending[shard_id] = records  # kept if reading or handling raises
+            records += self._read(streams, shard_id)
+            if records:
+                handled += self._handle(shard_id, records)
+            if not self._pending[shard_id]:
+                del self._pending[shard_id]
         return handled
+
+    def _handle(self, shard_id: str, records: list[dict[str, Any]]) -> int:
+        result = self._handler({"Records": records})
+        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        first = next((i for i, r in enumerate(records) if _sequence(r) in failed), None)
+        if first is None:
+            self._pending[shard_id] = []
+            self._failures.pop(shard_id, None)
+            return len(records)
+        # Like the event source mapping: retry from the first failed record on, in order.
+        self._pending[shard_id] = records[first:]
+        stuck = _sequence(records[first])
+        seen, tries = self._failures.get(shard_id, (stuck, 0))
+        tries = tries + 1 if seen == stuck else 1
+        if tries <= self._max_retries:
+            self._failures[shard_id] = (stuck, tries)
+            self._announce(f"stream: {len(records) - first} record(s) to retry")
+            return first
+        dead_letter(records[first], f"failed {tries} times")
+        self._failures.pop(shard_id, None)
+        self._pending[shard_id] = records[first + 1 :]
+        self._announce(f"stream: record {stuck} dead-lettered after {tries} failures")
+        return first + 1
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -6,11 +6,19 @@ the `hooks.dispatch` task on the background queue. Both are keyed by the event's
 consumers and the hooks dedupe by it (the task's idempotency key is `hooks:<uuid>`). Feed copies and
 every other item in the stream are skipped. The CDK filter sends only event INSERTs; the check here
 keeps the local stack (which reads the whole stream) and the Lambda the same.
+
+A record that can never be published (unreadable, or an event too large for an EventBridge entry
+or an SQS message) is not retried: it goes to the publisher's dead-letter queue at once, with what
+names it, and the batch goes on. A record that fails otherwise (the bus or the queue unavailable)
+is reported failed and retried, at most `MAX_RETRY_ATTEMPTS` times, before its position goes to the
+same queue (the event source mapping on AWS, `local/stream.py` locally), so one record never holds
+up the stream for long.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from chalicelib import bootstrap, observability
@@ -18,9 +26,17 @@ from chalicelib.config import get_settings
 from chalicelib.domain.events import Event
 from chalicelib.store import events as event_store
 from chalicelib.workflows.aws import client
-from chalicelib.workflows.queues import enqueue
+from chalicelib.workflows.queues import dead_letter_name, enqueue, url_of
 
 SOURCE = "cirrus"
+# `<prefix>-events-publisher-dlq` (CDK makes it, `local.aws.create_queues` locally); CDK sets its URL.
+DEAD_LETTERS = "events-publisher"
+DEAD_LETTERS_URL_ENV = "CIRRUS_DLQ_URL_PUBLISHER"
+# Tries of a failing record after the first before it goes to the dead-letter queue.
+MAX_RETRY_ATTEMPTS = 10
+# An event larger than this, as JSON, fits neither an EventBridge entry nor an SQS message (256 KiB
+# each, with the envelope around it).
+MAX_DOCUMENT_BYTES = 240 * 1024
 DISPATCH_TASK = "hooks.dispatch"
 # Work that must follow an event even if the request that wrote it died right after its commit:
 # event type → the task queued (on its queue, keyed by the event's uuid) with the event document.
@@ -69,12 +85,41 @@ def publish(event: Event) -> None:
         enqueue(follow_up, {"event": document}, idempotency_key=f"{follow_up}:{event.id}")
 
 
+def dead_letter_url() -> str:
+    return os.environ.get(DEAD_LETTERS_URL_ENV) or url_of(dead_letter_name(DEAD_LETTERS))
+
+
+def dead_letter(record: dict[str, Any], reason: str, **details: Any) -> None:
+    """Put a stream record the publisher gives up on in its dead-letter queue: where it is in the
+    stream, which item and why (the event itself stays in the table until its TTL)."""
+    change = record.get("dynamodb") or {}
+    body = {
+        "reason": reason,
+        "eventSourceARN": record.get("eventSourceARN"),
+        "eventID": record.get("eventID"),
+        "SequenceNumber": change.get("SequenceNumber"),
+        "Keys": change.get("Keys"),
+        **details,
+    }
+    client("sqs").send_message(QueueUrl=dead_letter_url(), MessageBody=json.dumps(body, default=str))
+    observability.logger().error("stream record dead-lettered", extra={k: str(v) for k, v in body.items()})
+
+
 def _record_handler(record: Any) -> None:
-    if record.raw_event.get("eventName") != "INSERT":
+    raw: dict[str, Any] = record.raw_event
+    if raw.get("eventName") != "INSERT":
         return
-    image = (record.raw_event.get("dynamodb") or {}).get("NewImage") or {}
-    event = event_store.event_from_image(image)
+    image = (raw.get("dynamodb") or {}).get("NewImage") or {}
+    try:
+        event = event_store.event_from_image(image)
+    except Exception as exc:  # a malformed record stays malformed: retrying cannot help
+        dead_letter(raw, "unreadable event record", error=repr(exc))
+        return
     if event is None:
+        return
+    size = len(json.dumps(event_document(event)))
+    if size > MAX_DOCUMENT_BYTES:
+        dead_letter(raw, "event too large to publish", event_uuid=event.id, size=size)
         return
     try:
         publish(event)

@@ -35,6 +35,11 @@ def dead_letter_url(queue: str) -> str:
     return configured or _lookup_url(dead_letter_name(queue), get_settings().aws_endpoint_url)
 
 
+def url_of(name: str) -> str:
+    """The URL of the queue named `name` (a full name), looked up once."""
+    return _lookup_url(name, get_settings().aws_endpoint_url)
+
+
 @lru_cache(maxsize=16)
 def _lookup_url(name: str, endpoint: str | None) -> str:
     return str(client("sqs").get_queue_url(QueueName=name)["QueueUrl"])

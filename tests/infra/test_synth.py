@@ -278,6 +278,8 @@ def test_every_function_finds_the_queues_and_state_machines(synth: Synth) -> Non
         # The Host headers the API answers: its execute-api names (a public URL's host is allowed by
         # the app itself, chalicelib/api/hosts.py).
         "CIRRUS_ALLOWED_HOSTS": EXECUTE_API_HOSTS,
+        # Where the publisher puts the stream records it can never publish.
+        "CIRRUS_DLQ_URL_PUBLISHER": {"Ref": synth.queue(f"{PREFIX}-events-publisher-dlq")[0]},
     }
     for queue in QUEUES:
         expected[f"CIRRUS_QUEUE_URL_{queue.upper()}"] = {"Ref": synth.queue(f"{PREFIX}-{queue}")[0]}

@@ -159,3 +159,116 @@ def test_staff_sees_in_the_api_what_was_published(client, staff, bus_tap):
     api_event = call(client, "GET", f"/api/events/{bus_event['detail']['uuid']}/", staff).json
     assert api_event["context"] == bus_event["detail"]["context"]
     assert api_event["context"]["customer_uuid"] == acme["uuid"]
+
+
+# --- a poisoned record is isolated (issue 13, finding 7) ----------------------------------------------
+def dead_lettered() -> list[dict]:
+    import boto3
+
+    from chalicelib.workflows.publisher import dead_letter_url
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    out = []
+    while batch := sqs.receive_message(QueueUrl=dead_letter_url(), MaxNumberOfMessages=10).get(
+        "Messages", []
+    ):
+        for m in batch:
+            out.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=dead_letter_url(), ReceiptHandle=m["ReceiptHandle"])
+    return out
+
+
+def event_record(sequence: int, event_id: str, context: dict) -> dict:
+    image = {
+        "pk": {"S": "EVT#GLOBAL#2026-11"},
+        "sk": {"S": event_id},
+        "type": {"S": "event"},
+        "event_id": {"S": event_id},
+        "event_type": {"S": "user_creation_succeeded"},
+        "message": {"S": "User x has been created."},
+        "created": {"S": "2026-11-27T00:00:00.000000+0000"},
+        "context": {"S": json.dumps(context)},
+    }
+    return {"eventID": str(sequence), "eventName": "INSERT", "eventSource": "aws:dynamodb",
+            "dynamodb": {"NewImage": image, "SequenceNumber": str(sequence)}}  # fmt: skip
+
+
+def test_a_record_too_large_to_publish_is_dead_lettered_and_the_rest_of_the_batch_published(bus_tap):
+    from chalicelib.workflows import publisher
+
+    huge = event_record(101, "b" * 32, {"blob": "x" * 300_000})  # over EventBridge's 256 KB entry
+    unreadable = event_record(102, "c" * 32, {})
+    unreadable["dynamodb"]["NewImage"]["created"] = {"S": "not a time"}
+    records = [event_record(100, "a" * 32, {}), huge, unreadable, event_record(103, "d" * 32, {})]
+
+    response = publisher.handle_stream_event({"Records": records})
+
+    assert response == {"batchItemFailures": []}  # nothing retried: it would fail the same way
+    assert sorted(p["detail"]["uuid"] for p in bus_tap()) == ["a" * 32, "d" * 32]
+    letters = {d["SequenceNumber"]: d for d in dead_lettered()}
+    assert set(letters) == {"101", "102"}
+    assert letters["101"]["reason"] == "event too large to publish"
+    assert letters["101"]["event_uuid"] == "b" * 32
+    assert letters["102"]["reason"] == "unreadable event record"
+
+
+def test_the_local_reader_dead_letters_a_record_that_keeps_failing_and_goes_on(
+    client, staff, bus_tap, monkeypatch
+):
+    from chalicelib.local.stream import StreamReader
+    from chalicelib.workflows import publisher
+
+    reader = StreamReader(max_retries=2)
+    reader.poll_once()
+    bus_tap()
+    real_publish = publisher.publish
+
+    def publish(event):
+        if event.context.get("customer_name") == "Poison":
+            raise RuntimeError("bus refuses this one")
+        real_publish(event)
+
+    monkeypatch.setattr(publisher, "publish", publish)
+    create_customer(client, staff, "Acme")
+    poison = create_customer(client, staff, "Poison")
+    create_customer(client, staff, "Zeta")
+
+    reader.poll_once()  # fails once, retried twice below, then dead-lettered
+    assert dead_lettered() == []
+    reader.poll_once()
+    reader.poll_once()
+    (letter,) = dead_lettered()
+    assert letter["reason"] == "failed 3 times" and letter["Keys"]
+    names = [p["detail"]["context"].get("customer_name") for p in bus_tap()]
+    assert names.count("Acme") == 1 and "Zeta" in names and "Poison" not in names
+    assert poison["uuid"]
+
+    create_customer(client, staff, "Next")  # the next batch flows
+    reader.poll_once()
+    assert "Next" in [p["detail"]["context"].get("customer_name") for p in bus_tap()]
+    assert reader.poll_once() == 0
+
+
+def test_a_cancelled_transaction_does_not_stop_publishing(client, staff, bus_tap):
+    import boto3
+
+    from chalicelib.config import get_settings
+    from chalicelib.local.stream import StreamReader
+
+    reader = StreamReader()
+    reader.poll_once()
+    bus_tap()
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    missing = {"pk": {"S": "NOPE"}, "sk": {"S": "NOPE"}}
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        # moto swaps the table (stream included) for a copy when a transaction is cancelled
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"ConditionCheck": {"TableName": get_settings().table_name, "Key": missing,
+                                    "ConditionExpression": "attribute_exists(pk)"}}
+            ]
+        )  # fmt: skip
+
+    create_customer(client, staff, "After")
+    reader.poll_once()
+    assert "After" in [p["detail"]["context"].get("customer_name") for p in bus_tap()]

@@ -83,3 +83,41 @@ def test_a_failing_message_comes_back_after_its_visibility_timeout_then_is_dead_
     assert failing[1] - failing[0] >= 0.9  # not released at once: back after the visibility timeout
     assert poller.failed == 2 and poller.delivered == 0
     assert count(url) == 0
+
+
+@pytest.fixture
+def recording():
+    calls: list[dict] = []
+
+    @registry.task("test.records", queue=TASKS_QUEUE)
+    def records(payload, ctx):
+        calls.append(payload)
+
+    yield calls
+    registry.TASKS.pop("test.records", None)
+
+
+def test_a_poisoned_message_fails_alone_is_dead_lettered_and_the_queue_flows(runtime, recording):
+    from chalicelib.local.workers import deliver_batch
+
+    url, dlq = queues.queue_url(TASKS_QUEUE), queues.dead_letter_url(TASKS_QUEUE)
+    dlq_arn = client("sqs").get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    client("sqs").set_queue_attributes(
+        QueueUrl=url,
+        Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"})},
+    )
+    queues.enqueue("test.records", {"n": 1})
+    client("sqs").send_message(QueueUrl=url, MessageBody='{"not": "an envelope"')
+    queues.enqueue("test.records", {"n": 2})
+
+    first = deliver_batch(TASKS_QUEUE, release_failed=True)
+    assert first.received == 3 and len(first.failed) == 1  # only the poisoned one
+    assert sorted(p["n"] for p in recording) == [1, 2]
+    deliver_batch(TASKS_QUEUE, release_failed=True)  # its second and last receive
+    queues.enqueue("test.records", {"n": 3})
+    after = deliver_batch(TASKS_QUEUE, release_failed=True)
+    assert (after.received, after.failed) == (1, [])  # SQS moved the poisoned one away
+    assert sorted(p["n"] for p in recording) == [1, 2, 3]
+    assert count(dlq) == 1 and count(url) == 0

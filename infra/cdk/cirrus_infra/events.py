@@ -22,7 +22,7 @@ from aws_cdk import aws_logs as logs
 from chalice.cdk import Chalice
 from constructs import Construct
 
-from chalicelib.workflows.publisher import SOURCE
+from chalicelib.workflows.publisher import DEAD_LETTERS_URL_ENV, MAX_RETRY_ATTEMPTS, SOURCE
 from chalicelib.workflows.registry import BACKGROUND_QUEUE
 from cirrus_infra.queues import DLQ_RETENTION, WorkQueues, secure_queue
 from cirrus_infra.workers import rewrite_statements
@@ -42,9 +42,10 @@ STREAM_FILTER: dict[str, Any] = {
 }
 # A DynamoDB stream keeps its records 24 hours: retrying a batch longer than that is pointless.
 MAX_RECORD_AGE = Duration.days(1)
-# Retries of a failing batch (halved on each error, and only from the first failed record on when
-# the function reports partial failures) before its records' positions go to the dead-letter queue.
-MAX_RETRY_ATTEMPTS = 10
+# MAX_RETRY_ATTEMPTS (publisher.py, which the local stream reader also follows): retries of a
+# failing batch (halved on each error, and only from the first failed record on when the function
+# reports partial failures) before its records' positions go to the dead-letter queue. Records the
+# publisher knows it can never publish it sends to that queue itself, without retries.
 # The oldest record the publisher has yet to read; beyond this the audit log's subscribers lag.
 ITERATOR_AGE_ALARM = Duration.minutes(5)
 
@@ -151,7 +152,10 @@ class EventPublishing(Construct):
         ]
 
     def environment(self) -> dict[str, str]:
-        return {"CIRRUS_EVENT_BUS_NAME": self.bus.event_bus_name}
+        return {
+            "CIRRUS_EVENT_BUS_NAME": self.bus.event_bus_name,
+            DEAD_LETTERS_URL_ENV: self.dead_letters.queue_url,
+        }
 
     def wire(self, api: Chalice, *, timeout: int) -> CfnResource:
         """Point Chalice's publisher at the table's stream, filtered to event inserts, with partial
