@@ -11,6 +11,7 @@ from datetime import datetime
 
 from chalicelib.domain import events
 from chalicelib.domain.context import EventContext, Principal
+from chalicelib.domain.errors import ValidationError
 
 DEFAULT_TOKEN_LIFETIME = 3600  # seconds; Waldur's default
 
@@ -58,6 +59,21 @@ class User:
 AUTH_FIELDS: frozenset[str] = frozenset(
     {"username", "full_name", "is_staff", "is_support", "is_active", "token_lifetime"}
 )
+
+
+def check_token_lifetime(lifetime: int | None, maximum: int | None) -> None:
+    """A lifetime a user chooses for their own tokens stays within the operator's bound (None: no
+    bound, tokens that never expire allowed, as in Waldur)."""
+    if maximum is None:
+        return
+    if lifetime is None:
+        raise ValidationError.field(
+            "token_lifetime", f"Tokens that never expire are not allowed: at most {maximum} seconds."
+        )
+    if lifetime > maximum:
+        raise ValidationError.field(
+            "token_lifetime", f"Ensure this value is less than or equal to {maximum}."
+        )
 
 
 def hash_password(password: str, iterations: int, salt: str | None = None) -> str:
