@@ -130,10 +130,14 @@ def test_a_locked_customer_orders_nothing_and_makes_no_projects(client, market, 
     ordered = call(client, "POST", ORDERS, market.owner, order_body(market))
     project = call(client, "POST", "/api/projects/", market.owner, {"name": "New", "customer": path})
     renamed = call(client, "PATCH", path, market.owner, {"name": "Still mine?"})
+    described = call(
+        client, "PATCH", f"/api/projects/{market.project.id}/", market.owner, {"description": "x"}
+    )
 
     assert (ordered.status, ordered.json) == (400, message)
     assert (project.status, project.json) == (400, message)
     assert (renamed.status, renamed.json) == (400, message)
+    assert (described.status, described.json) == (400, message)
     assert get(client, market.staff, f"/api/projects/{market.project.id}/") == before  # no resource counted
     assert get(client, market.staff, f"{ORDERS}?customer_uuid={market.consumer.id}") == []
 
