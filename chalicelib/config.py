@@ -124,6 +124,9 @@ class Settings:
     password_iterations: int = 600_000
     lockout_limit: int = 5
     lockout_cooloff_seconds: int = 600
+    # The longest token_lifetime (seconds) a user may give themselves; None: no bound, and a user
+    # may choose tokens that never expire (null), as in Waldur. Staff are not bound by it.
+    max_token_lifetime: int | None = None
     default_page_size: int = 10
     max_page_size: int = 300
     stage: str = "local"
@@ -164,6 +167,7 @@ def get_settings() -> Settings:
         password_iterations=_int("CIRRUS_PASSWORD_ITERATIONS", 600_000),
         lockout_limit=_int("CIRRUS_LOCKOUT_LIMIT", 5),
         lockout_cooloff_seconds=_int("CIRRUS_LOCKOUT_COOLOFF_SECONDS", 600),
+        max_token_lifetime=_int("CIRRUS_MAX_TOKEN_LIFETIME", 0) or None,
         stage=env.get("CIRRUS_STAGE", "local"),
         resource_prefix=env.get("CIRRUS_RESOURCE_PREFIX", "cirrus"),
         queue_max_receives=_int("CIRRUS_QUEUE_MAX_RECEIVES", 5),

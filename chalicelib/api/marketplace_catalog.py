@@ -27,6 +27,7 @@ from chalicelib.domain.marketplace import (
     PlanUnit,
 )
 from chalicelib.services.catalog import OfferingView
+from chalicelib.services.offerings import OfferingRights
 
 PROVIDER_OFFERINGS = "marketplace-provider-offerings"
 PUBLIC_OFFERINGS = "marketplace-public-offerings"
@@ -228,12 +229,13 @@ class OfferingOut(ResponseModel):
 
 
 class ProviderOfferingOut(OfferingOut):
-    """ProviderOfferingDetails: the provider's own settings too."""
+    """ProviderOfferingDetails: the provider's own settings too; `secret_options` and
+    `service_attributes` only for who may set them (Waldur's can_see_secret_options)."""
 
-    secret_options: dict[str, Any]
-    service_attributes: dict[str, Any]
-    can_update_integration: bool = True
-    can_update_options: bool = True
+    secret_options: dict[str, Any] | None = None
+    service_attributes: dict[str, Any] | None = None
+    can_update_integration: bool = False
+    can_update_options: bool = False
 
 
 def _plan_type(offering: Offering) -> str:
@@ -324,8 +326,15 @@ def component_data(component: Component, builtin: bool = False) -> dict[str, Any
     }
 
 
-def offering_data(call: Call, view: OfferingView, public: bool, builtin: frozenset[str]) -> dict[str, Any]:
-    """An offering as clients read it (`builtin`: the component types its plugin brings)."""
+def offering_data(
+    call: Call,
+    view: OfferingView,
+    public: bool,
+    builtin: frozenset[str],
+    rights: OfferingRights | None = None,
+) -> dict[str, Any]:
+    """An offering as clients read it (`builtin`: the component types its plugin brings). The
+    provider's view (not `public`) shows what `rights` allow: secrets only to who may set them."""
     o, customer, category = view.offering, view.customer, view.category
     data: dict[str, Any] = {
         "url": call.url(PUBLIC_OFFERINGS if public else PROVIDER_OFFERINGS, o.id),
@@ -362,8 +371,10 @@ def offering_data(call: Call, view: OfferingView, public: bool, builtin: frozens
             category_uuid=category.id,
             category_title=category.title,
         )
-    if not public:
-        data.update(secret_options=dict(o.secret_options), service_attributes={})
+    if not public and rights is not None:
+        data.update(can_update_integration=rights.integration, can_update_options=rights.options)
+        if rights.integration:
+            data.update(secret_options=dict(o.secret_options), service_attributes={})
     return data
 
 

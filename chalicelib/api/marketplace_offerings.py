@@ -213,7 +213,8 @@ def _builtin(offering_type: str) -> frozenset[str]:
 
 
 def provider_data(call: Call, view: OfferingView) -> dict[str, Any]:
-    return wire.offering_data(call, view, public=False, builtin=_builtin(view.offering.type))
+    rights = service.rights_on(call.user, view.offering)
+    return wire.offering_data(call, view, public=False, builtin=_builtin(view.offering.type), rights=rights)
 
 
 def public_data(call: Call, view: OfferingView) -> dict[str, Any]:

@@ -107,7 +107,7 @@ class OrderOut(ResponseModel):
     resource_name: str
     cost: str | None = None
     error_message: str
-    error_traceback: str
+    error_traceback: str | None = None  # staff and support only (Waldur conceals it from the rest)
     callback_url: str | None = None
     completed_at: datetime | None = None
     consumer_reviewed_by: str | None = None
@@ -213,7 +213,7 @@ def to_data(call: Call, order: Order) -> dict[str, Any]:
         "resource_name": order.resource_name,
         "cost": f"{order.cost:.2f}" if order.cost is not None else None,
         "error_message": order.error_message,
-        "error_traceback": order.error_traceback,
+        "error_traceback": order.error_traceback if call.user.reads_everything else None,
         "callback_url": None,
         "completed_at": order.completed_at,
         "created_by_username": creator.username,

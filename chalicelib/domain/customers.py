@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from chalicelib.domain import events
 from chalicelib.domain.context import EventContext
+from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.quotas import CUSTOMER_QUOTAS, Quota, quotas_of
 
 # Plain text fields a customer carries; all optional and blank by default, as in Waldur.
@@ -29,6 +30,16 @@ TEXT_FIELDS: tuple[str, ...] = (
     "backend_id",
     "description",
 )
+
+# Fields only staff change (Waldur's CustomerSerializer.Meta.staff_only_fields, those Cirrus has):
+# billing terms, the administrative locks, and the domain that matches users to organisations.
+STAFF_ONLY_FIELDS: frozenset[str] = frozenset(
+    {"default_tax_percent", "accounting_start_date", "blocked", "archived", "domain"}
+)
+
+# Waldur's words (structure.utils.check_customer_blocked_or_archived).
+BLOCKED = "Blocked organization is not available."
+ARCHIVED = "Archived organization is not available."
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,14 @@ class Customer:
 
     def event_fields(self) -> dict[str, str]:
         return {"customer_uuid": self.id, "customer_name": self.name}
+
+    def require_available(self) -> None:
+        """A blocked or archived customer takes no new work (orders, projects, changes by its
+        own people): 400 in Waldur's words, until staff lift the lock."""
+        if self.blocked:
+            raise ValidationError([BLOCKED])
+        if self.archived:
+            raise ValidationError([ARCHIVED])
 
     def matches_query(self, text: str) -> bool:
         """Waldur's `query` filter: a case-insensitive substring of name, abbreviation, native name,

@@ -191,7 +191,34 @@ def role_names(grants: Iterable[Grant], roles: Mapping[str, Role]) -> list[str]:
     return sorted({roles[g.role_id].name for g in grants if g.role_id in roles})
 
 
-# User fields only staff may change (Waldur makes them read-only for everybody else).
+# User fields only staff may change (Waldur's UserSerializer makes them read-only for everybody
+# else: its read_only_fields civil_number and registration_method, the flags and description it
+# protects from non-staff, username and email once the user exists). civil_number binds
+# invitations and email addresses them, so neither may be the user's own claim.
 STAFF_ONLY_USER_FIELDS: frozenset[str] = frozenset(
-    {"username", "is_staff", "is_support", "is_active", "registration_method"}
+    {
+        "username",
+        "is_staff",
+        "is_support",
+        "is_active",
+        "registration_method",
+        "civil_number",
+        "description",
+        "email",
+    }
 )
+
+
+def refuse_staff_only(
+    principal: Principal, staff_only: Iterable[str], before: object, changes: Mapping[str, object]
+) -> None:
+    """Refuse a non-staff change of a staff-only field (403 naming the fields). Sending a field's
+    current value is not a change, so a client that sends the whole object back still works.
+    (Waldur makes these fields read-only for non-staff and drops what is sent; Cirrus says no
+    instead of answering 200 with the change silently left out.)"""
+    if principal.is_staff:
+        return
+    fields = frozenset(staff_only)
+    changed = sorted(k for k, v in changes.items() if k in fields and v != getattr(before, k))
+    if changed:
+        raise PermissionDenied(f"Only staff can change {', '.join(changed)}.")

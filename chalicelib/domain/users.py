@@ -11,6 +11,7 @@ from datetime import datetime
 
 from chalicelib.domain import events
 from chalicelib.domain.context import EventContext, Principal
+from chalicelib.domain.errors import ValidationError
 
 DEFAULT_TOKEN_LIFETIME = 3600  # seconds; Waldur's default
 
@@ -63,6 +64,21 @@ AUTH_FIELDS: frozenset[str] = frozenset(
 def pbkdf2(password: str, salt: str, iterations: int) -> bytes:
     """The one place a password is stretched (the costly step a login's timing depends on)."""
     return hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations)
+
+
+def check_token_lifetime(lifetime: int | None, maximum: int | None) -> None:
+    """A lifetime a user chooses for their own tokens stays within the operator's bound (None: no
+    bound, tokens that never expire allowed, as in Waldur)."""
+    if maximum is None:
+        return
+    if lifetime is None:
+        raise ValidationError.field(
+            "token_lifetime", f"Tokens that never expire are not allowed: at most {maximum} seconds."
+        )
+    if lifetime > maximum:
+        raise ValidationError.field(
+            "token_lifetime", f"Ensure this value is less than or equal to {maximum}."
+        )
 
 
 def hash_password(password: str, iterations: int, salt: str | None = None) -> str:

@@ -152,9 +152,14 @@ def create_customer(ctx: EventContext, fields: Mapping[str, Any]) -> Customer:
 
 
 def update_customer(ctx: EventContext, customer_id: str, changes: Mapping[str, Any]) -> Customer:
+    """Change a customer (CUSTOMER.UPDATE): its staff-only fields (domain.STAFF_ONLY_FIELDS) by
+    staff alone, and a blocked or archived customer by staff alone."""
     principal = ctx.actor
     before = get_visible(principal, customer_id)
     access_service.access(principal).require(P.UPDATE_CUSTOMER, scope(before))
+    rbac.refuse_staff_only(principal, domain.STAFF_ONLY_FIELDS, before, changes)
+    if not principal.is_staff:
+        before.require_available()  # a locked customer is not its people's to change; staff unlock it
     after = replace(before, **changes)
     if after == before:
         return before
@@ -169,6 +174,14 @@ def update_customer(ctx: EventContext, customer_id: str, changes: Mapping[str, A
     ):
         projects.follow_customer_rename(after.id, after.name, after.abbreviation, after.native_name)
     return replace(after, version=before.version + 1)
+
+
+def require_available(customer_id: str) -> None:
+    """400 if the customer is blocked or archived (Waldur's words); a missing one is the caller's
+    NotFound to raise."""
+    customer = store.get(customer_id)
+    if customer is not None:
+        customer.require_available()
 
 
 def delete_customer(ctx: EventContext, customer_id: str) -> None:

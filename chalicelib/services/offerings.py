@@ -19,7 +19,7 @@ read without a permission check (the caller decides who may order).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.domain import offerings as domain
@@ -121,6 +121,26 @@ def manages(rights: Access, offering: Offering) -> bool:
     if rights.reads_everything or offering.customer_id in rights.customer_role_ids():
         return True
     return any(g.scope_key == (ScopeType.OFFERING, offering.id) for g in rights.active_grants())
+
+
+@dataclass(frozen=True)
+class OfferingRights:
+    """What the caller may change of one offering, as its provider view shows it."""
+
+    integration: bool  # plugin_options, secret_options: and so whether they see the secrets
+    options: bool
+
+
+def rights_on(principal: Principal, offering: Offering) -> OfferingRights:
+    """Staff, or OFFERING.UPDATE_INTEGRATION / UPDATE_OPTIONS on the offering or its customer
+    (CUSTOMER.OWNER, CUSTOMER.MANAGER, OFFERING.MANAGER by default). Waldur shows secret_options
+    only to who may set them; a CUSTOMER.SUPPORT or global support user reads the rest."""
+    rights = access_service.access(principal)
+    where = scope(offering)
+    return OfferingRights(
+        integration=rights.has(P.UPDATE_OFFERING_INTEGRATION, where),
+        options=rights.has(P.UPDATE_OFFERING_OPTIONS, where),
+    )
 
 
 def get_visible(principal: Principal, offering_id: str) -> Offering:

@@ -5,6 +5,10 @@ Every change is one unit of work: the order, its resource (state, limits, plan; 
 its project and customer when it is made or ends) and the events, Waldur's types. After the commit
 the order's workflow hears of it (`order_lifecycle`): it is started when the order is made, and a
 workflow waiting for this order's approval or completion is answered.
+
+A blocked or archived consumer customer orders nothing and has nothing approved (400, Waldur's
+validate_order and approve_* validators); rejecting, canceling and the provider finishing what
+already executes stay open, so a lock winds its pending work down instead of freezing it.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from chalicelib.domain.resources import Resource
 from chalicelib.domain.roles import P
 from chalicelib.providers import registry
 from chalicelib.services import billing
+from chalicelib.services import customers as customer_service
 from chalicelib.services import marketplace as sides
 from chalicelib.services import offerings as catalog
 from chalicelib.services import order_lifecycle as lifecycle
@@ -169,6 +174,7 @@ def create_order(ctx: EventContext, request: OrderRequest, idempotency_key: str 
     if request.type != OrderType.CREATE.value:
         raise ValidationError.field("type", ONLY_CREATE)
     project = _project(principal, request.project)
+    customer_service.require_available(project.customer_id)
     offering = _offering(request.offering, project)
     plan = _plan(request.plan, offering)
     domain.check_offering_plan(offering, plan)
@@ -270,6 +276,7 @@ def place_resource_order(
     in the same transaction, so a second action while it is open is refused. An order with a plan
     is priced with the offering's `components` (a plan switch adds its plan-switch charge)."""
     principal = ctx.actor
+    customer_service.require_available(resource.customer_id)
     consumer_ok = sides.rights(principal).has(P.APPROVE_ORDER, sides.consumer_scope(resource))
     now = utcnow()
     new_plan_id = plan.id if plan else resource.plan_id
@@ -321,6 +328,7 @@ def approve_by_consumer(ctx: EventContext, order_id: str) -> Order:
     principal = ctx.actor
     order = _for_change(principal, order_id)
     _require_consumer(principal, order, P.APPROVE_ORDER)
+    customer_service.require_available(order.customer_id)
     after = domain.approve_by_consumer(
         order, _actor(principal), utcnow(), needs_provider_review(order.offering_type)
     )
@@ -331,6 +339,7 @@ def approve_by_provider(ctx: EventContext, order_id: str) -> Order:
     principal = ctx.actor
     order = _for_change(principal, order_id)
     _require_provider(principal, order)
+    customer_service.require_available(order.customer_id)
     return _transition(
         ctx, order, domain.approve_by_provider(order, _actor(principal), utcnow()), domain.ORDER_APPROVED
     )

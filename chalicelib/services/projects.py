@@ -16,6 +16,7 @@ from chalicelib.domain.projects import Project
 from chalicelib.domain.rbac import Scope
 from chalicelib.domain.roles import P, ScopeType
 from chalicelib.services import access as access_service
+from chalicelib.services import customers as customer_service
 from chalicelib.services import memberships
 from chalicelib.services.paging import Ordering, PageRequest
 from chalicelib.store import counters, grants, pages
@@ -168,6 +169,7 @@ def create_project(ctx: EventContext, customer_id: str | None, fields: Mapping[s
     if customer is None:
         raise ValidationError.field("customer", INVALID_HYPERLINK)
     rights.require(P.CREATE_PROJECT, Scope(ScopeType.CUSTOMER, customer.id, customer.id, customer.name))
+    customer.require_available()
     project = Project(
         id=new_id(),
         customer_id=customer.id,
@@ -188,11 +190,17 @@ def create_project(ctx: EventContext, customer_id: str | None, fields: Mapping[s
 def update_project(ctx: EventContext, project_id: str, changes: Mapping[str, Any]) -> Project:
     principal = ctx.actor
     before = get_visible(principal, project_id)
-    access_service.access(principal).require(P.UPDATE_PROJECT, scope(before))
+    rights = access_service.access(principal)
+    rights.require(P.UPDATE_PROJECT, scope(before))
     after = replace(before, **changes)
     after.check_dates()
+    if after.end_date != before.end_date:
+        # Waldur: ending a project is deciding its fate, PROJECT.DELETE on its customer (an owner's),
+        # not the project manager's PROJECT.UPDATE.
+        rights.require(P.DELETE_PROJECT, _customer_scope(before))
     if after == before:
         return before
+    customer_service.require_available(before.customer_id)
     uow = UnitOfWork()
     store.save_changes(uow, before, after)
     uow.record(domain.event(after, events.UPDATE, ctx))
@@ -204,6 +212,7 @@ def delete_project(ctx: EventContext, project_id: str) -> None:
     principal = ctx.actor
     project = get_visible(principal, project_id)
     access_service.access(principal).require(P.DELETE_PROJECT, scope(project))
+    customer_service.require_available(project.customer_id)
     project.check_removable()
     # Its team goes first (each revocation moves the customer's user count and writes its event), so
     # a deletion cut short can run again while the project is still there to find; a grant added
@@ -214,6 +223,10 @@ def delete_project(ctx: EventContext, project_id: str) -> None:
     uow.record(domain.event(project, events.DELETION, ctx))
     uow.commit()
     _revoke_team(ctx, project)
+
+
+def _customer_scope(project: Project) -> Scope:
+    return Scope(ScopeType.CUSTOMER, project.customer_id, project.customer_id, project.customer_name)
 
 
 def _revoke_team(ctx: EventContext, project: Project) -> None:

@@ -117,11 +117,10 @@ def update_user(ctx: EventContext, user_id: str, changes: Mapping[str, Any]) -> 
     before = get_visible(principal, user_id)
     if not rbac.can_change_user(principal, user_id):
         raise PermissionDenied()
-    forbidden = sorted(
-        k for k in changes if k in rbac.STAFF_ONLY_USER_FIELDS and changes[k] != getattr(before, k)
-    )
-    if forbidden and not principal.is_staff:
-        raise PermissionDenied(f"Only staff can change {', '.join(forbidden)}.")
+    rbac.refuse_staff_only(principal, rbac.STAFF_ONLY_USER_FIELDS, before, changes)
+    lifetime = changes.get("token_lifetime", before.token_lifetime)
+    if lifetime != before.token_lifetime and not principal.is_staff:
+        domain.check_token_lifetime(lifetime, get_settings().max_token_lifetime)
     after = replace(before, **changes)
     if after == before:
         return before
