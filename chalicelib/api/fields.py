@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, StringConstraints, create_model
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, create_model
 
 from chalicelib.api.rest import ResponseModel
 from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.numbers import MAX_INTEGER, MIN_INTEGER
 from chalicelib.domain.quotas import Quota
+from chalicelib.domain.text import text_problem
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -24,6 +26,45 @@ def required_text(max_length: int) -> Any:
     return Annotated[str, StringConstraints(min_length=1, max_length=max_length)]
 
 
+def _one_line(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _lines(value: str) -> str:
+    problem = text_problem(value, multiline=True)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def name_text(max_length: int) -> Any:
+    """A name (or title): trimmed as DRF's CharField trims, not blank, one line with no control or
+    bidi override characters (chalicelib/domain/text.py)."""
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
+        AfterValidator(_one_line),
+    ]
+
+
+def line_text(max_length: int) -> Any:
+    """A short free-text line (an abbreviation, a job title), blank allowed, under the names' rules."""
+    return Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=max_length), AfterValidator(_one_line)
+    ]
+
+
+def free_text(max_length: int | None = None) -> Any:
+    """A description: trimmed, blank allowed, tabs and line breaks kept, no other control or bidi
+    override characters."""
+    return Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=max_length), AfterValidator(_lines)
+    ]
+
+
 def _email(value: str) -> str:
     if value and not _EMAIL.match(value):
         raise ValueError("Enter a valid email address.")
@@ -35,6 +76,11 @@ def _country(value: str) -> str:
         raise ValueError(f'"{value}" is not a valid choice.')
     return value
 
+
+# Whole numbers as Waldur's IntegerField and PositiveIntegerField hold them: a larger one would
+# overflow the arithmetic and the store behind it (chalicelib/domain/numbers.py).
+Integer = Annotated[int, Field(ge=MIN_INTEGER, le=MAX_INTEGER)]
+PositiveInteger = Annotated[int, Field(ge=0, le=MAX_INTEGER)]
 
 Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)]
 Country = Annotated[str, StringConstraints(max_length=2), AfterValidator(_country)]

@@ -15,7 +15,15 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
-from chalicelib.api.fields import required_text, text
+from chalicelib.api.fields import (
+    Integer,
+    PositiveInteger,
+    free_text,
+    line_text,
+    name_text,
+    required_text,
+    text,
+)
 from chalicelib.api.rest import BodyModel, Call, ResponseModel
 from chalicelib.domain import orders
 from chalicelib.domain.marketplace import (
@@ -26,6 +34,7 @@ from chalicelib.domain.marketplace import (
     Plan,
     PlanUnit,
 )
+from chalicelib.domain.numbers import MAX_SMALL_INTEGER
 from chalicelib.services.catalog import OfferingView
 
 PROVIDER_OFFERINGS = "marketplace-provider-offerings"
@@ -56,17 +65,17 @@ class ComponentIn(BodyModel):
     """Waldur's OfferingComponent (create)."""
 
     type: required_text(50)  # type: ignore[valid-type]
-    name: required_text(150)  # type: ignore[valid-type]
+    name: name_text(150)  # type: ignore[valid-type]
     billing_type: choice(BillingType)  # type: ignore[valid-type]
-    measured_unit: text(30) = ""  # type: ignore[valid-type]
-    description: text(2000) = ""  # type: ignore[valid-type]
+    measured_unit: line_text(30) = ""  # type: ignore[valid-type]
+    description: free_text(2000) = ""  # type: ignore[valid-type]
     limit_period: choice(LimitPeriod) | None = None  # type: ignore[valid-type]
-    limit_amount: int | None = None
+    limit_amount: Integer | None = None
     article_code: text(30) = ""  # type: ignore[valid-type]
-    min_value: int | None = None
-    max_value: int | None = None
-    max_available_limit: int | None = None
-    default_limit: int | None = None
+    min_value: Integer | None = None
+    max_value: Integer | None = None
+    max_available_limit: Integer | None = None
+    default_limit: Integer | None = None
     is_boolean: bool = False
 
 
@@ -74,17 +83,17 @@ class ComponentUpdateIn(BodyModel):
     """`update_offering_component/`: the component's uuid and the fields to change."""
 
     uuid: str | None = None
-    name: required_text(150) | None = None  # type: ignore[valid-type]
+    name: name_text(150) | None = None  # type: ignore[valid-type]
     billing_type: choice(BillingType) | None = None  # type: ignore[valid-type]
-    measured_unit: text(30) | None = None  # type: ignore[valid-type]
-    description: text(2000) | None = None  # type: ignore[valid-type]
+    measured_unit: line_text(30) | None = None  # type: ignore[valid-type]
+    description: free_text(2000) | None = None  # type: ignore[valid-type]
     limit_period: choice(LimitPeriod) | None = None  # type: ignore[valid-type]
-    limit_amount: int | None = None
+    limit_amount: Integer | None = None
     article_code: text(30) | None = None  # type: ignore[valid-type]
-    min_value: int | None = None
-    max_value: int | None = None
-    max_available_limit: int | None = None
-    default_limit: int | None = None
+    min_value: Integer | None = None
+    max_value: Integer | None = None
+    max_available_limit: Integer | None = None
+    default_limit: Integer | None = None
     is_boolean: bool | None = None
 
 
@@ -92,15 +101,15 @@ class PlanIn(BodyModel):
     """A plan at offering creation (Waldur's BaseProviderPlan). `prices` are accepted here (Waldur
     ignores them at creation and sets them with `update_prices/` only)."""
 
-    name: required_text(150)  # type: ignore[valid-type]
+    name: name_text(150)  # type: ignore[valid-type]
     unit: choice(PlanUnit) = PlanUnit.MONTH.value  # type: ignore[valid-type]
     unit_price: Price = Decimal("0")
-    description: text(2000) = ""  # type: ignore[valid-type]
+    description: free_text(2000) = ""  # type: ignore[valid-type]
     article_code: text(30) = ""  # type: ignore[valid-type]
-    max_amount: int | None = Field(None, ge=1)
+    max_amount: int | None = Field(None, ge=1, le=MAX_SMALL_INTEGER)  # a PositiveSmallIntegerField
     archived: bool = False
     prices: dict[str, Price] = Field(default_factory=dict)
-    quotas: dict[str, int] = Field(default_factory=dict)
+    quotas: dict[str, PositiveInteger] = Field(default_factory=dict)
 
 
 def plan_spec(body: BodyModel) -> dict[str, Any]:

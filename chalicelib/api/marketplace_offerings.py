@@ -13,7 +13,7 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import ConfigDict, Field, field_validator
 
 from chalicelib.api import marketplace_catalog as wire
-from chalicelib.api.fields import required_text, text
+from chalicelib.api.fields import free_text, name_text, required_text, text
 from chalicelib.api.marketplace_catalog import (
     PROVIDER_OFFERINGS,
     PUBLIC_OFFERINGS,
@@ -60,18 +60,18 @@ PUBLIC = f"/api/{PUBLIC_OFFERINGS}"
 class OfferingIn(BodyModel):
     """Waldur's OfferingCreateSerializer (the part Cirrus keeps; other fields are ignored)."""
 
-    name: required_text(150)  # type: ignore[valid-type]
+    name: name_text(150)  # type: ignore[valid-type]
     category: str = Field(min_length=1)
     customer: str = Field(min_length=1)
     type: required_text(100)  # type: ignore[valid-type]
-    description: text(2000) = ""  # type: ignore[valid-type]
-    full_description: str = ""
-    terms_of_service: str = ""
+    description: free_text(2000) = ""  # type: ignore[valid-type]
+    full_description: free_text() = ""  # type: ignore[valid-type]
+    terms_of_service: free_text() = ""  # type: ignore[valid-type]
     privacy_policy_link: text(200) = ""  # type: ignore[valid-type]
     access_url: text(200) = ""  # type: ignore[valid-type]
-    getting_started: str = ""
-    integration_guide: str = ""
-    vendor_details: str = ""
+    getting_started: free_text() = ""  # type: ignore[valid-type]
+    integration_guide: free_text() = ""  # type: ignore[valid-type]
+    vendor_details: free_text() = ""  # type: ignore[valid-type]
     shared: bool = True
     billable: bool = True
     backend_id: text(255) = ""  # type: ignore[valid-type]
@@ -87,19 +87,19 @@ class OfferingIn(BodyModel):
 
 
 class PauseIn(BodyModel):
-    paused_reason: text(2000) = ""  # type: ignore[valid-type]
+    paused_reason: free_text(2000) = ""  # type: ignore[valid-type]
 
 
 class OverviewIn(BodyModel):
-    name: required_text(150) | None = None  # type: ignore[valid-type]
-    description: text(2000) | None = None  # type: ignore[valid-type]
-    full_description: str | None = None
-    terms_of_service: str | None = None
+    name: name_text(150) | None = None  # type: ignore[valid-type]
+    description: free_text(2000) | None = None  # type: ignore[valid-type]
+    full_description: free_text() | None = None  # type: ignore[valid-type]
+    terms_of_service: free_text() | None = None  # type: ignore[valid-type]
     privacy_policy_link: text(200) | None = None  # type: ignore[valid-type]
     access_url: text(200) | None = None  # type: ignore[valid-type]
-    getting_started: str | None = None
-    integration_guide: str | None = None
-    vendor_details: str | None = None
+    getting_started: free_text() | None = None  # type: ignore[valid-type]
+    integration_guide: free_text() | None = None  # type: ignore[valid-type]
+    vendor_details: free_text() | None = None  # type: ignore[valid-type]
 
 
 class DescriptionIn(BodyModel):

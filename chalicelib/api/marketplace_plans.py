@@ -10,7 +10,7 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, field_validator
 
 from chalicelib.api import marketplace_catalog as wire
-from chalicelib.api.fields import partial, patch_changes
+from chalicelib.api.fields import PositiveInteger, partial, patch_changes
 from chalicelib.api.marketplace_catalog import PLANS, TAG, PlanIn, Price, ProviderPlanOut
 from chalicelib.api.rest import (
     BodyModel,
@@ -48,7 +48,7 @@ class PricesIn(BodyModel):
 
 
 class QuotasIn(BodyModel):
-    quotas: dict[str, int]
+    quotas: dict[str, PositiveInteger]
 
 
 class DetailOut(ResponseModel):

@@ -34,6 +34,7 @@ from chalicelib.domain.marketplace import (
     OrderType,
     Plan,
 )
+from chalicelib.domain.numbers import MAX_INTEGER, MONEY, at_most
 
 MODEL = "Order"
 
@@ -236,12 +237,15 @@ def fail(order: Order, now: datetime, message: str, traceback: str = "") -> Orde
 
 # --- creation ------------------------------------------------------------------------------------
 def check_limits(limits: Mapping[str, Any]) -> dict[str, int]:
-    """Limits are whole, non-negative amounts per component type."""
+    """Limits are whole, non-negative amounts per component type, at most Waldur's IntegerField's
+    maximum (a larger one would only overflow the cost estimate and the invoice)."""
     if not all(
         isinstance(v, int) and not isinstance(v, bool) and v >= 0 and isinstance(k, str)
         for k, v in limits.items()
     ):
         raise ValidationError({"limits": [LIMITS_NOT_NUMBERS]})
+    if any(v > MAX_INTEGER for v in limits.values()):
+        raise ValidationError({"limits": [at_most(MAX_INTEGER)]})
     return dict(limits)
 
 
@@ -304,4 +308,4 @@ def estimate_cost(
         total += init_price(plan, offered)
     elif order_type is OrderType.UPDATE:
         total += switch_price(plan, offered)
-    return total.quantize(Decimal("0.01"))
+    return total.quantize(Decimal("0.01"), context=MONEY)
