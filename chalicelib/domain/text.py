@@ -19,9 +19,9 @@ BIDI_CHARACTER = "Bidirectional override characters are not allowed."
 SURROGATE_CHARACTER = "Surrogate characters are not allowed: U+{:X}."
 
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-LINE_BREAKS = frozenset("\t\n\r")
 
-# Every character either rule refuses: C0 and DEL and C1, bidi controls, surrogates.
+# What a name refuses: C0, DEL and C1 controls, bidi controls, surrogates; a description keeps
+# tab, line feed and carriage return.
 _REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _REFUSED_IN_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
