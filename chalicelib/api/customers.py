@@ -14,10 +14,12 @@ from chalicelib.api.fields import (
     Email,
     QuotaOut,
     changes,
+    free_text,
+    line_text,
+    name_text,
     partial,
     patch_changes,
     quotas_out,
-    required_text,
     text,
 )
 from chalicelib.api.invoices import PriceEstimateOut, price_estimate
@@ -43,23 +45,23 @@ MODEL = "Customer"
 
 
 class CustomerIn(BodyModel):
-    name: required_text(150)  # type: ignore[valid-type]
-    native_name: text(160) = ""  # type: ignore[valid-type]
-    abbreviation: text(12) = ""  # type: ignore[valid-type]
-    contact_details: text(2000) = ""  # type: ignore[valid-type]
+    name: name_text(150)  # type: ignore[valid-type]
+    native_name: line_text(160) = ""  # type: ignore[valid-type]
+    abbreviation: line_text(12) = ""  # type: ignore[valid-type]
+    contact_details: free_text(2000) = ""  # type: ignore[valid-type]
     email: Email = ""
-    phone_number: text(255) = ""  # type: ignore[valid-type]
-    registration_code: text(160) = ""  # type: ignore[valid-type]
+    phone_number: line_text(255) = ""  # type: ignore[valid-type]
+    registration_code: line_text(160) = ""  # type: ignore[valid-type]
     domain: text(255) = ""  # type: ignore[valid-type]
     homepage: text(255) = ""  # type: ignore[valid-type]
     country: Country = ""
-    vat_code: text(20) = ""  # type: ignore[valid-type]
-    address: text(300) = ""  # type: ignore[valid-type]
-    postal: text(20) = ""  # type: ignore[valid-type]
-    bank_name: text(150) = ""  # type: ignore[valid-type]
-    bank_account: text(50) = ""  # type: ignore[valid-type]
+    vat_code: line_text(20) = ""  # type: ignore[valid-type]
+    address: free_text(300) = ""  # type: ignore[valid-type]
+    postal: line_text(20) = ""  # type: ignore[valid-type]
+    bank_name: line_text(150) = ""  # type: ignore[valid-type]
+    bank_account: line_text(50) = ""  # type: ignore[valid-type]
     backend_id: text(255) = ""  # type: ignore[valid-type]
-    description: text(2000) = ""  # type: ignore[valid-type]
+    description: free_text(2000) = ""  # type: ignore[valid-type]
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
     default_tax_percent: Decimal = Field(Decimal("0"), ge=0, le=200, max_digits=5, decimal_places=2)

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticError
 
 from chalicelib.domain import errors
+from chalicelib.domain.text import text_problem
 
 
 class HttpError(Exception):
@@ -116,6 +117,8 @@ def _message(err: Any) -> str:
         return _DECIMAL_LIMITS[kind].format(**ctx)
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
+    if kind == "string_unicode":  # a lone surrogate (JSON's "\ud800"): DRF's message names it
+        return text_problem(str(err.get("input", ""))) or str(err["msg"])
     template = _MESSAGES.get(kind)
     if template is None:
         return str(err["msg"])

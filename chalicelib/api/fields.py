@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, StringConstraints, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, create_model
 
 from chalicelib.api.rest import ResponseModel
 from chalicelib.domain import bounds
 from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.numbers import MAX_INTEGER, MIN_INTEGER
 from chalicelib.domain.quotas import Quota
+from chalicelib.domain.text import text_problem
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -23,6 +26,46 @@ def text(max_length: int) -> Any:
 def required_text(max_length: int) -> Any:
     """A non-blank string of at most `max_length` characters."""
     return Annotated[str, StringConstraints(min_length=1, max_length=max_length)]
+
+
+def _one_line(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _lines(value: str) -> str:
+    problem = text_problem(value, multiline=True)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def name_text(max_length: int) -> Any:
+    """A name (or title): trimmed as DRF's CharField trims, not blank, one line with no control or
+    bidi override characters (chalicelib/domain/text.py)."""
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
+        AfterValidator(_one_line),
+    ]
+
+
+def line_text(max_length: int) -> Any:
+    """A short free-text line (an abbreviation, a job title), blank allowed, under the names' rules."""
+    return Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=max_length), AfterValidator(_one_line)
+    ]
+
+
+def free_text(max_length: int | None = None, max_bytes: int | None = None) -> Any:
+    """A description: trimmed, blank allowed, tabs and line breaks kept, no other control or bidi
+    override characters; with `max_bytes`, also at most that many bytes as stored."""
+    checks = [AfterValidator(_lines)]
+    if max_bytes is not None:
+        checks.append(AfterValidator(_stored_within(max_bytes)))
+    return Annotated[(str, StringConstraints(strip_whitespace=True, max_length=max_length), *checks)]
 
 
 def _email(value: str) -> str:
@@ -51,24 +94,32 @@ def BoundedJson(bound: bounds.Bound) -> Any:
     return BeforeValidator(check)
 
 
-def stored_text(max_length: int, max_bytes: int) -> Any:
-    """A string of at most `max_length` characters that also takes at most `max_bytes` stored
-    (non-ASCII characters take 6 or 12 bytes escaped)."""
-
+def _stored_within(max_bytes: int) -> Callable[[str], str]:
     def check(value: str) -> str:
         message = bounds.text_problem(value, max_bytes)
         if message:
             raise ValueError(message)
         return value
 
-    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(check)]
+    return check
+
+
+def stored_text(max_length: int, max_bytes: int) -> Any:
+    """A string of at most `max_length` characters that also takes at most `max_bytes` stored
+    (non-ASCII characters take 6 or 12 bytes escaped)."""
+    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(_stored_within(max_bytes))]
 
 
 Attributes = Annotated[dict[str, Any], BoundedJson(bounds.ATTRIBUTES)]
-# Amounts per component type (limits): whole numbers up to bounds.MAX_AMOUNT are checked by the
+# Amounts per component type (limits): whole numbers up to numbers.MAX_INTEGER are checked by the
 # domain rules, which know the offering's components.
 Amounts = Annotated[dict[str, Any], BoundedJson(bounds.AMOUNTS)]
 
+
+# Whole numbers as Waldur's IntegerField and PositiveIntegerField hold them: a larger one would
+# overflow the arithmetic and the store behind it (chalicelib/domain/numbers.py).
+Integer = Annotated[int, Field(ge=MIN_INTEGER, le=MAX_INTEGER)]
+PositiveInteger = Annotated[int, Field(ge=0, le=MAX_INTEGER)]
 
 Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)]
 Country = Annotated[str, StringConstraints(max_length=2), AfterValidator(_country)]

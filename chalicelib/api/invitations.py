@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import StringConstraints, field_validator
 
-from chalicelib.api.fields import required_text, text
+from chalicelib.api.fields import free_text, line_text, required_text, text
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -45,13 +45,13 @@ class InvitationIn(BodyModel):
     scope: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
     role: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     email: required_text(320)  # type: ignore[valid-type]
-    full_name: text(100) = ""  # type: ignore[valid-type]
-    native_name: text(100) = ""  # type: ignore[valid-type]
-    phone_number: text(255) = ""  # type: ignore[valid-type]
-    organization: text(255) = ""  # type: ignore[valid-type]
-    job_title: text(120) = ""  # type: ignore[valid-type]
+    full_name: line_text(100) = ""  # type: ignore[valid-type]
+    native_name: line_text(100) = ""  # type: ignore[valid-type]
+    phone_number: line_text(255) = ""  # type: ignore[valid-type]
+    organization: line_text(255) = ""  # type: ignore[valid-type]
+    job_title: line_text(120) = ""  # type: ignore[valid-type]
     civil_number: text(50) = ""  # type: ignore[valid-type]
-    extra_invitation_text: text(250) = ""  # type: ignore[valid-type]
+    extra_invitation_text: free_text(250) = ""  # type: ignore[valid-type]
 
     @field_validator("email")
     @classmethod

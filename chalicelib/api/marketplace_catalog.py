@@ -15,7 +15,16 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
-from chalicelib.api.fields import BoundedJson, required_text, text
+from chalicelib.api.fields import (
+    BoundedJson,
+    Integer,
+    PositiveInteger,
+    free_text,
+    line_text,
+    name_text,
+    required_text,
+    text,
+)
 from chalicelib.api.rest import BodyModel, Call, ResponseModel
 from chalicelib.domain import bounds, orders
 from chalicelib.domain.marketplace import (
@@ -26,6 +35,7 @@ from chalicelib.domain.marketplace import (
     Plan,
     PlanUnit,
 )
+from chalicelib.domain.numbers import MAX_SMALL_INTEGER
 from chalicelib.services.catalog import OfferingView
 from chalicelib.services.offerings import OfferingRights
 
@@ -53,24 +63,24 @@ def choice(enum: type[Enum]) -> Any:
 Price = Annotated[Decimal, Field(ge=0, max_digits=22, decimal_places=10)]
 # A plan's prices and quotas per component type (keys, size: bounds.AMOUNTS).
 Prices = Annotated[dict[str, Price], BoundedJson(bounds.AMOUNTS)]
-Quotas = Annotated[dict[str, Annotated[int, Field(le=bounds.MAX_AMOUNT)]], BoundedJson(bounds.AMOUNTS)]
+Quotas = Annotated[dict[str, PositiveInteger], BoundedJson(bounds.AMOUNTS)]
 
 
 class ComponentIn(BodyModel):
     """Waldur's OfferingComponent (create)."""
 
     type: required_text(50)  # type: ignore[valid-type]
-    name: required_text(150)  # type: ignore[valid-type]
+    name: name_text(150)  # type: ignore[valid-type]
     billing_type: choice(BillingType)  # type: ignore[valid-type]
-    measured_unit: text(30) = ""  # type: ignore[valid-type]
-    description: text(2000) = ""  # type: ignore[valid-type]
+    measured_unit: line_text(30) = ""  # type: ignore[valid-type]
+    description: free_text(2000) = ""  # type: ignore[valid-type]
     limit_period: choice(LimitPeriod) | None = None  # type: ignore[valid-type]
-    limit_amount: int | None = None
+    limit_amount: Integer | None = None
     article_code: text(30) = ""  # type: ignore[valid-type]
-    min_value: int | None = None
-    max_value: int | None = None
-    max_available_limit: int | None = None
-    default_limit: int | None = None
+    min_value: Integer | None = None
+    max_value: Integer | None = None
+    max_available_limit: Integer | None = None
+    default_limit: Integer | None = None
     is_boolean: bool = False
 
 
@@ -78,17 +88,17 @@ class ComponentUpdateIn(BodyModel):
     """`update_offering_component/`: the component's uuid and the fields to change."""
 
     uuid: str | None = None
-    name: required_text(150) | None = None  # type: ignore[valid-type]
+    name: name_text(150) | None = None  # type: ignore[valid-type]
     billing_type: choice(BillingType) | None = None  # type: ignore[valid-type]
-    measured_unit: text(30) | None = None  # type: ignore[valid-type]
-    description: text(2000) | None = None  # type: ignore[valid-type]
+    measured_unit: line_text(30) | None = None  # type: ignore[valid-type]
+    description: free_text(2000) | None = None  # type: ignore[valid-type]
     limit_period: choice(LimitPeriod) | None = None  # type: ignore[valid-type]
-    limit_amount: int | None = None
+    limit_amount: Integer | None = None
     article_code: text(30) | None = None  # type: ignore[valid-type]
-    min_value: int | None = None
-    max_value: int | None = None
-    max_available_limit: int | None = None
-    default_limit: int | None = None
+    min_value: Integer | None = None
+    max_value: Integer | None = None
+    max_available_limit: Integer | None = None
+    default_limit: Integer | None = None
     is_boolean: bool | None = None
 
 
@@ -96,12 +106,12 @@ class PlanIn(BodyModel):
     """A plan at offering creation (Waldur's BaseProviderPlan). `prices` are accepted here (Waldur
     ignores them at creation and sets them with `update_prices/` only)."""
 
-    name: required_text(150)  # type: ignore[valid-type]
+    name: name_text(150)  # type: ignore[valid-type]
     unit: choice(PlanUnit) = PlanUnit.MONTH.value  # type: ignore[valid-type]
     unit_price: Price = Decimal("0")
-    description: text(2000) = ""  # type: ignore[valid-type]
+    description: free_text(2000) = ""  # type: ignore[valid-type]
     article_code: text(30) = ""  # type: ignore[valid-type]
-    max_amount: int | None = Field(None, ge=1)
+    max_amount: int | None = Field(None, ge=1, le=MAX_SMALL_INTEGER)  # a PositiveSmallIntegerField
     archived: bool = False
     prices: Prices = Field(default_factory=dict)
     quotas: Quotas = Field(default_factory=dict)

@@ -13,7 +13,7 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.api import marketplace_catalog as wire
-from chalicelib.api.fields import Attributes, BoundedJson, required_text, stored_text, text
+from chalicelib.api.fields import Attributes, BoundedJson, free_text, name_text, required_text, text
 from chalicelib.api.marketplace_catalog import (
     PROVIDER_OFFERINGS,
     PUBLIC_OFFERINGS,
@@ -60,7 +60,7 @@ Options = Annotated[dict[str, Any], BoundedJson(bounds.OPTIONS)]
 PluginOptions = Annotated[dict[str, Any], BoundedJson(bounds.PLUGIN_OPTIONS)]
 SecretOptions = Annotated[dict[str, Any], BoundedJson(bounds.SECRET_OPTIONS)]
 # Waldur's TextFields (unbounded there); here within the offering item's budget.
-LongText = stored_text(bounds.LONG_TEXT_BYTES, bounds.LONG_TEXT_BYTES)
+LongText = free_text(bounds.LONG_TEXT_BYTES, bounds.LONG_TEXT_BYTES)
 # Components and plans given at creation (more plans come one by one, each bounded).
 MAX_COMPONENTS = MAX_PLANS = 100
 
@@ -69,11 +69,11 @@ MAX_COMPONENTS = MAX_PLANS = 100
 class OfferingIn(BodyModel):
     """Waldur's OfferingCreateSerializer (the part Cirrus keeps; other fields are ignored)."""
 
-    name: required_text(150)  # type: ignore[valid-type]
+    name: name_text(150)  # type: ignore[valid-type]
     category: str = Field(min_length=1)
     customer: str = Field(min_length=1)
     type: required_text(100)  # type: ignore[valid-type]
-    description: text(2000) = ""  # type: ignore[valid-type]
+    description: free_text(2000) = ""  # type: ignore[valid-type]
     full_description: LongText = ""  # type: ignore[valid-type]
     terms_of_service: LongText = ""  # type: ignore[valid-type]
     privacy_policy_link: text(200) = ""  # type: ignore[valid-type]
@@ -96,12 +96,12 @@ class OfferingIn(BodyModel):
 
 
 class PauseIn(BodyModel):
-    paused_reason: text(2000) = ""  # type: ignore[valid-type]
+    paused_reason: free_text(2000) = ""  # type: ignore[valid-type]
 
 
 class OverviewIn(BodyModel):
-    name: required_text(150) | None = None  # type: ignore[valid-type]
-    description: text(2000) | None = None  # type: ignore[valid-type]
+    name: name_text(150) | None = None  # type: ignore[valid-type]
+    description: free_text(2000) | None = None  # type: ignore[valid-type]
     full_description: LongText | None = None  # type: ignore[valid-type]
     terms_of_service: LongText | None = None  # type: ignore[valid-type]
     privacy_policy_link: text(200) | None = None  # type: ignore[valid-type]

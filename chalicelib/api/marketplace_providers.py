@@ -10,7 +10,7 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, field_validator
 
-from chalicelib.api.fields import changes, partial, patch_changes, required_text, text
+from chalicelib.api.fields import changes, free_text, name_text, partial, patch_changes
 from chalicelib.api.marketplace_catalog import CATEGORIES, TAG
 from chalicelib.api.rest import (
     BodyModel,
@@ -39,7 +39,7 @@ PROVIDERS = "marketplace-service-providers"
 # --- service providers ---------------------------------------------------------------------------
 class ServiceProviderIn(BodyModel):
     customer: str = Field(min_length=1)
-    description: text(2000) = ""  # type: ignore[valid-type]
+    description: free_text(2000) = ""  # type: ignore[valid-type]
     enable_notifications: bool = True
 
 
@@ -129,8 +129,8 @@ def retrieve_provider(call: Call, uuid: str) -> Any:
 
 # --- categories ------------------------------------------------------------------------------------
 class CategoryIn(BodyModel):
-    title: required_text(255)  # type: ignore[valid-type]
-    description: str = ""
+    title: name_text(255)  # type: ignore[valid-type]
+    description: free_text() = ""  # type: ignore[valid-type]
     icon: str | None = None
     default_vm_category: bool = False
     default_volume_category: bool = False

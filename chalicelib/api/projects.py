@@ -8,7 +8,16 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel
 
-from chalicelib.api.fields import QuotaOut, changes, partial, patch_changes, quotas_out, required_text, text
+from chalicelib.api.fields import (
+    QuotaOut,
+    changes,
+    free_text,
+    name_text,
+    partial,
+    patch_changes,
+    quotas_out,
+    text,
+)
 from chalicelib.api.invoices import PriceEstimateOut, price_estimate
 from chalicelib.api.rest import (
     BodyModel,
@@ -35,9 +44,9 @@ INVALID_HYPERLINK = service.INVALID_HYPERLINK
 
 
 class ProjectIn(BodyModel):
-    name: required_text(500)  # type: ignore[valid-type]
+    name: name_text(500)  # type: ignore[valid-type]
     customer: str
-    description: text(2000) = ""  # type: ignore[valid-type]
+    description: free_text(2000) = ""  # type: ignore[valid-type]
     backend_id: text(255) = ""  # type: ignore[valid-type]
     start_date: date | None = None
     end_date: date | None = None

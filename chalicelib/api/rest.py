@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -29,6 +30,11 @@ from chalicelib.services.paging import Ordering, PageRequest
 from chalicelib.store.pages import Page
 
 JSON = "application/json"
+# How deep a request body may nest. Python's parser recurses once per level (a few thousand levels
+# exhaust it), and DynamoDB stores documents at most 32 levels deep, so nothing deeper is of use.
+MAX_JSON_DEPTH = 32
+# A JSON string (skipped: brackets inside it are text) or an opening or closing bracket.
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{]|[\]}]')
 # Query parameters every endpoint accepts (DRF's `format`, Waldur's token in the query string).
 COMMON_PARAMS = frozenset({"x-auth-token", "format"})
 
@@ -289,16 +295,48 @@ def parse_body(
         content_type = headers.get("content-type", JSON).split(";")[0].strip().lower()
         if content_type != JSON:
             raise errors.unsupported_media_type(content_type)
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise errors.detail(400, f"JSON parse error - {exc}") from exc
+        data = parse_json(raw)
     if not isinstance(data, dict):
         raise errors.HttpError(
             400,
             {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {type(data).__name__}."]},
         )
     return model.model_validate(data)
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body's JSON, refused (DRF's ParseError) when malformed, nested deeper than
+    MAX_JSON_DEPTH, or holding NaN, Infinity or a number too large for a float (DRF's parser is
+    strict about the first two; none of them is JSON a client can read back)."""
+    try:
+        _check_depth(raw)
+        return json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise errors.detail(400, f"JSON parse error - {exc}") from exc
+
+
+def _check_depth(raw: bytes) -> None:
+    """Count brackets outside strings, without recursing (so any depth is measured safely)."""
+    depth = 0
+    for token in _JSON_TOKEN.finditer(raw):
+        bracket = token.group()
+        if bracket in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise ValueError(f"Nesting is deeper than {MAX_JSON_DEPTH} levels.")
+        elif bracket in (b"]", b"}"):
+            depth -= 1
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"Out of range float values are not JSON compliant: {name!r}")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"Out of range float values are not JSON compliant: {text!r}")
+    return value
 
 
 # --- response --------------------------------------------------------------------------------

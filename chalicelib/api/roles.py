@@ -9,7 +9,7 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BeforeValidator, Field
 
 from chalicelib.api.auth import DetailOut
-from chalicelib.api.fields import changes, partial, patch_changes, required_text, text
+from chalicelib.api.fields import changes, free_text, name_text, partial, patch_changes
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -41,8 +41,8 @@ Permissions = Annotated[list[str], BeforeValidator(_permission_names)]
 
 
 class RoleIn(BodyModel):
-    name: required_text(150)  # type: ignore[valid-type]
-    description: text(2000) = ""  # type: ignore[valid-type]
+    name: name_text(150)  # type: ignore[valid-type]
+    description: free_text(2000) = ""  # type: ignore[valid-type]
     permissions: Permissions = Field(description="Permission strings, e.g. PROJECT.UPDATE")
     content_type: str = Field(description="customer, project or offering")
     is_active: bool = True

@@ -9,7 +9,7 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import AfterValidator, Field, StringConstraints
 
 from chalicelib.api import teams
-from chalicelib.api.fields import Email, changes, partial, patch_changes, text
+from chalicelib.api.fields import Email, changes, free_text, line_text, partial, patch_changes, text
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -25,6 +25,7 @@ from chalicelib.api.rest import (
 )
 from chalicelib.domain import usernames
 from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.numbers import MAX_INTEGER
 from chalicelib.domain.users import User
 from chalicelib.services import users as service
 
@@ -39,25 +40,27 @@ def _username(value: str) -> str:
     return value
 
 
-Username = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_username)]
+Username = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), AfterValidator(_username)
+]
 
 
 class UserIn(BodyModel):
     username: Username
     password: text(128) | None = None  # type: ignore[valid-type]
-    full_name: text(100) = ""  # type: ignore[valid-type]
-    native_name: text(100) = ""  # type: ignore[valid-type]
+    full_name: line_text(100) = ""  # type: ignore[valid-type]
+    native_name: line_text(100) = ""  # type: ignore[valid-type]
     email: Email = ""
-    organization: text(255) = ""  # type: ignore[valid-type]
-    job_title: text(120) = ""  # type: ignore[valid-type]
-    phone_number: text(255) = ""  # type: ignore[valid-type]
+    organization: line_text(255) = ""  # type: ignore[valid-type]
+    job_title: line_text(120) = ""  # type: ignore[valid-type]
+    phone_number: line_text(255) = ""  # type: ignore[valid-type]
     civil_number: text(50) = ""  # type: ignore[valid-type]
-    description: text(2000) = ""  # type: ignore[valid-type]
+    description: free_text(2000) = ""  # type: ignore[valid-type]
     preferred_language: text(10) = ""  # type: ignore[valid-type]
     is_staff: bool = False
     is_support: bool = False
     is_active: bool = True
-    token_lifetime: int | None = Field(3600, ge=60)
+    token_lifetime: int | None = Field(3600, ge=60, le=MAX_INTEGER)
 
 
 UserPatch = partial(UserIn, "UserPatch")

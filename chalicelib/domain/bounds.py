@@ -22,8 +22,6 @@ from typing import Any
 
 KIB = 1024
 ITEM_LIMIT = 400_000  # DynamoDB's largest item, in bytes (names and values)
-# The largest amount in a limit, a quota or a usage (2**53 - 1: exact in every JSON client).
-MAX_AMOUNT = 2**53 - 1
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,7 @@ def event_group_choices(value: Any) -> list[str]:
 
 
 def content_type_choice(value: Any) -> str:
-    if value not in {c.value for c in ContentType}:
+    if not isinstance(value, str) or value not in {c.value for c in ContentType}:
         raise ValueError(INVALID_CHOICE.format(value))
     return str(value)
 

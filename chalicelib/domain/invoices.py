@@ -32,6 +32,7 @@ from chalicelib.domain.context import EventContext
 from chalicelib.domain.errors import Conflict, ValidationError
 from chalicelib.domain.events import Event, make_event
 from chalicelib.domain.marketplace import BillingType, Component, LimitPeriod, Offering, Plan, PlanUnit
+from chalicelib.domain.numbers import MONEY
 
 MODEL = "Invoice"
 ITEM_MODEL = "InvoiceItem"
@@ -66,12 +67,12 @@ MUST_BE_CREATED = "Invoice must be in created state."
 # --- money and time ------------------------------------------------------------------------------
 def quantize_price(value: Decimal) -> Decimal:
     """Waldur's rounding of prices and fractional quantities: up (away from zero), to the cent."""
-    return value.quantize(CENT, rounding=ROUND_UP)
+    return value.quantize(CENT, rounding=ROUND_UP, context=MONEY)
 
 
 def cents(value: Decimal) -> Decimal:
     """A shown amount (an item's tax and total): to the cent, half-even (DRF's DecimalField)."""
-    return value.quantize(CENT, rounding=ROUND_HALF_EVEN)
+    return value.quantize(CENT, rounding=ROUND_HALF_EVEN, context=MONEY)
 
 
 def month_start(moment: datetime | date) -> datetime:

@@ -21,7 +21,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.domain.bounds import MAX_AMOUNT
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import Conflict, ValidationError
 from chalicelib.domain.events import Event, make_event
@@ -35,6 +34,7 @@ from chalicelib.domain.marketplace import (
     OrderType,
     Plan,
 )
+from chalicelib.domain.numbers import MAX_INTEGER, MONEY, at_most
 
 MODEL = "Order"
 
@@ -67,7 +67,6 @@ PLAN_NOT_OF_OFFERING = "This plan is not available for selected offering."
 PLAN_ARCHIVED = "Plan is archived."
 PLAN_REQUIRED = "Plan is required for this offering."
 LIMITS_NOT_NUMBERS = "Limits must be non-negative integers."
-LIMITS_TOO_LARGE = f"Ensure each limit is less than or equal to {MAX_AMOUNT}."
 SAME_PLAN = "Resource already uses this plan."
 NOT_APPROVED_IN_TIME = "The order was not approved in time."
 AGENT_TIMED_OUT = "The service provider did not finish the order in time."
@@ -238,15 +237,15 @@ def fail(order: Order, now: datetime, message: str, traceback: str = "") -> Orde
 
 # --- creation ------------------------------------------------------------------------------------
 def check_limits(limits: Mapping[str, Any]) -> dict[str, int]:
-    """Limits are whole, non-negative amounts per component type, at most `MAX_AMOUNT` (costs and
-    quotas multiply them)."""
+    """Limits are whole, non-negative amounts per component type, at most Waldur's IntegerField's
+    maximum (a larger one would only overflow the cost estimate and the invoice)."""
     if not all(
         isinstance(v, int) and not isinstance(v, bool) and v >= 0 and isinstance(k, str)
         for k, v in limits.items()
     ):
         raise ValidationError({"limits": [LIMITS_NOT_NUMBERS]})
-    if any(v > MAX_AMOUNT for v in limits.values()):
-        raise ValidationError({"limits": [LIMITS_TOO_LARGE]})
+    if any(v > MAX_INTEGER for v in limits.values()):
+        raise ValidationError({"limits": [at_most(MAX_INTEGER)]})
     return dict(limits)
 
 
@@ -316,4 +315,4 @@ def estimate_cost(
         total += init_price(plan, offered)
     elif order_type is OrderType.UPDATE:
         total += switch_price(plan, offered)
-    return total.quantize(Decimal("0.01"))
+    return total.quantize(Decimal("0.01"), context=MONEY)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from chalicelib.domain.errors import QuotaExceeded
+from chalicelib.domain.numbers import MAX_INTEGER, at_most
 
 UNLIMITED = -1
 
@@ -41,11 +42,13 @@ def check_limits(names: tuple[str, ...], limits: Mapping[str, object]) -> dict[s
     from chalicelib.domain.errors import ValidationError
 
     errors = [f"Unknown quota: {name}." for name in limits if name not in names]
+    whole = {n: v for n, v in limits.items() if isinstance(v, int) and not isinstance(v, bool)}
     errors += [
         f"{name}: the limit must be a whole number, -1 (unlimited) or more."
         for name, value in limits.items()
-        if name in names and (isinstance(value, bool) or not isinstance(value, int) or value < UNLIMITED)
+        if name in names and (name not in whole or whole[name] < UNLIMITED)
     ]
+    errors += [f"{n}: {at_most(MAX_INTEGER)}" for n, v in whole.items() if n in names and v > MAX_INTEGER]
     if errors or not limits:
         raise ValidationError({"quotas": errors or ["Name at least one quota."]})
     return {name: int(value) for name, value in limits.items()}  # type: ignore[call-overload]

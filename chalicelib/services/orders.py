@@ -37,6 +37,7 @@ from chalicelib.domain.orders import Actor, Order
 from chalicelib.domain.projects import Project
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.roles import P
+from chalicelib.domain.text import text_problem
 from chalicelib.providers import registry
 from chalicelib.services import billing
 from chalicelib.services import customers as customer_service
@@ -154,6 +155,9 @@ def _resource_name(attributes: Mapping[str, Any], offering: Offering) -> str:
     name = attributes.get("name")
     if name is not None and not isinstance(name, str):
         raise ValidationError({"attributes": ["name must be a string."]})
+    problem = text_problem(name or "")
+    if problem:  # the resource's name, under the rules of every name
+        raise ValidationError({"attributes": [f"name: {problem}"]})
     return (name or "").strip()[:150] or offering.name
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.domain import bounds
+from chalicelib.domain.numbers import MAX_INTEGER
 from tests.helpers import call
 from tests.integration.test_marketplace_orders_api import ORDERS, act, body, get, place, quota
 
@@ -73,7 +74,7 @@ def test_non_ascii_attributes_are_measured_as_stored(client, market):
 
 def test_limits_are_bounded_whole_numbers(client, market):
     assert refuses_order(client, market, "limits", {"cpu": 10**30}) == (
-        f"Ensure each limit is less than or equal to {bounds.MAX_AMOUNT}."
+        f"Ensure this value is less than or equal to {MAX_INTEGER}."
     )
     assert "longer than 50 characters" in refuses_order(client, market, "limits", {"c" * 51: 1})
 

@@ -7,6 +7,7 @@ import pytest
 
 from chalicelib.domain import bounds
 from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.numbers import MAX_INTEGER
 from chalicelib.domain.orders import check_limits
 
 
@@ -47,8 +48,8 @@ def test_the_largest_resource_fits_an_item_even_when_moto_counts_its_document_tw
 
 
 def test_limits_are_whole_numbers_up_to_the_largest_amount():
-    assert check_limits({"cpu": bounds.MAX_AMOUNT}) == {"cpu": bounds.MAX_AMOUNT}
+    assert check_limits({"cpu": MAX_INTEGER}) == {"cpu": MAX_INTEGER}
     with pytest.raises(ValidationError):
-        check_limits({"cpu": bounds.MAX_AMOUNT + 1})
+        check_limits({"cpu": MAX_INTEGER + 1})
     with pytest.raises(ValidationError):
         check_limits({"cpu": 10**30})
