@@ -259,7 +259,7 @@ def reads() -> list[str]:
                 moment = (moment + timedelta(days=32)).replace(day=1)
             at(start + timedelta(minutes=1))
             http = Client(app).http
-            headers = {"Authorization": f"Token {world.token}", "Host": "bench.local"}
+            headers = {"Authorization": f"Token {world.token}", "Host": "localhost"}
             listing = http.get(f"/api/invoices/?customer_uuid={customer}", headers=headers)
             if listing.status_code != 200:
                 return [f"| invoices API not available ({listing.status_code}) | |"]

@@ -322,7 +322,7 @@ def seed(n_projects: int) -> World:
     uow.commit()
 
     client = Client(app)
-    headers = {"Authorization": f"Token {key}", "Content-Type": "application/json", "Host": "bench.local"}
+    headers = {"Authorization": f"Token {key}", "Content-Type": "application/json", "Host": "localhost"}
     return World(
         client.http,
         headers,
@@ -490,7 +490,7 @@ def measure_all(world: World) -> list[Result]:
     customer = world.customers[0]
     project = world.projects[n // 2]
     deep = _deep_page(math.ceil(n / PAGE_SIZE))
-    customer_url = f"http://bench.local/api/customers/{customer}/"
+    customer_url = f"http://localhost/api/customers/{customer}/"
     newest_first = world.projects[::-1]
     skip = (deep - 1) * PAGE_SIZE
     counter = iter(range(1, 10**6))
@@ -650,7 +650,7 @@ def measure_events(world: World) -> list[Result]:
     seed_events(world, world.total, customer)
     owner_id, owner = _sign_up(world, "bench-events-owner")
     _grant(world, owner_id, ScopeType.CUSTOMER, customer, "CUSTOMER.OWNER")
-    scope = f"scope=http%3A%2F%2Fbench.local%2Fapi%2Fcustomers%2F{customer}%2F"
+    scope = f"scope=http%3A%2F%2Flocalhost%2Fapi%2Fcustomers%2F{customer}%2F"
     rows = [
         measure(
             world,
