@@ -126,6 +126,15 @@ def alice(aws: None) -> Account:
 
 
 @pytest.fixture
+def market(aws: None, staff: Account) -> Any:
+    """A provider with an active offering and a consumer customer with a project and its roles
+    (tests/marketplace_helpers.build_market); a module needing another market overrides it."""
+    from tests.marketplace_helpers import build_market
+
+    return build_market(staff)
+
+
+@pytest.fixture
 def client(aws: None) -> Iterator[Any]:
     from chalice.test import Client
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import call, create_customer, create_project
 from tests.integration.test_marketplace_orders_api import ORDERS, act, body, place
-from tests.marketplace_helpers import build_market, make_offering
+from tests.marketplace_helpers import make_offering
 
 HUGE = 10**30
 MAX_INTEGER = 2**31 - 1
@@ -20,11 +20,6 @@ CUSTOMERS = "/api/customers/"
 @pytest.fixture
 def aws(stack):
     yield
-
-
-@pytest.fixture
-def market(aws, staff):
-    return build_market(staff)
 
 
 def _nested(depth: int) -> bytes:

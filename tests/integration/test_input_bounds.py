@@ -21,13 +21,6 @@ def aws(stack):
     yield
 
 
-@pytest.fixture
-def market(aws, staff):
-    from tests.marketplace_helpers import build_market
-
-    return build_market(staff)
-
-
 def nested(levels: int) -> dict:
     value: dict = {"leaf": 1}
     for _ in range(levels - 1):

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import make_account
 from tests.helpers import call
-from tests.marketplace_helpers import build_market, ctx_of, order_request
+from tests.marketplace_helpers import ctx_of, order_request
 
 OFFERINGS, PLANS = "/api/marketplace-provider-offerings/", "/api/marketplace-plans/"
 
@@ -19,11 +19,6 @@ OFFERINGS, PLANS = "/api/marketplace-provider-offerings/", "/api/marketplace-pla
 def aws(stack):
     """Queues and state machines exist (an order starts its workflow); nothing runs them."""
     yield
-
-
-@pytest.fixture
-def market(aws, staff):
-    return build_market(staff)
 
 
 def draft(market: Any) -> Any:

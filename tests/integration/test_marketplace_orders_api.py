@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import call
-from tests.marketplace_helpers import build_market, make_offering
+from tests.marketplace_helpers import make_offering
 
 ORDERS = "/api/marketplace-orders/"
 GHOST = "0" * 32
@@ -19,11 +19,6 @@ INVALID = ["Invalid hyperlink - Object does not exist."]
 def aws(stack):
     """Queues and state machines exist (orders start workflows); nothing runs them."""
     yield
-
-
-@pytest.fixture
-def market(aws, staff):
-    return build_market(staff)
 
 
 def body(market, of=None, **overrides):

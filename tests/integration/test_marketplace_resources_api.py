@@ -8,7 +8,6 @@ import pytest
 
 from tests.helpers import call
 from tests.integration.test_marketplace_orders_api import act, body, get, place, quota
-from tests.marketplace_helpers import build_market
 
 RESOURCES = "/api/marketplace-resources/"
 PROVIDER = "/api/marketplace-provider-resources/"
@@ -17,11 +16,6 @@ PROVIDER = "/api/marketplace-provider-resources/"
 @pytest.fixture
 def aws(stack):
     yield
-
-
-@pytest.fixture
-def market(aws, staff):
-    return build_market(staff)
 
 
 def live(client, market):

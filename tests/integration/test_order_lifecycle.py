@@ -17,7 +17,7 @@ from chalicelib.store import resources as resource_store
 from chalicelib.workflows import stepfunctions
 from chalicelib.workflows.aws import client
 from chalicelib.workflows.registry import HEAVY_QUEUE, TASKS_QUEUE
-from tests.marketplace_helpers import DEMO, build_market, ctx_of, make_offering, order_request
+from tests.marketplace_helpers import DEMO, ctx_of, make_offering, order_request
 from tests.workflow_helpers import deliver_once, history
 
 
@@ -25,11 +25,6 @@ from tests.workflow_helpers import deliver_once, history
 def aws(runtime):
     """Everything runs on the runtime's moto: state machines are executed."""
     yield
-
-
-@pytest.fixture
-def market(aws, staff):
-    return build_market(staff)
 
 
 def demo(market, **options):

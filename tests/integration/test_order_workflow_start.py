@@ -10,7 +10,7 @@ from chalicelib.services import order_lifecycle, orders
 from chalicelib.workflows import stepfunctions
 from chalicelib.workflows.aws import client
 from chalicelib.workflows.registry import TASKS_QUEUE
-from tests.marketplace_helpers import build_market, ctx_of, order_request
+from tests.marketplace_helpers import ctx_of, order_request
 from tests.workflow_helpers import deliver_once
 
 NOWHERE = "arn:aws:states:us-east-1:123456789012:stateMachine:cirrus-gone"
@@ -19,11 +19,6 @@ NOWHERE = "arn:aws:states:us-east-1:123456789012:stateMachine:cirrus-gone"
 @pytest.fixture
 def aws(stack):
     yield
-
-
-@pytest.fixture
-def market(aws, staff):
-    return build_market(staff)
 
 
 def executions() -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.domain.errors import QuotaExceeded
 from tests.helpers import call
-from tests.marketplace_helpers import build_market, ctx_of, order_request
+from tests.marketplace_helpers import ctx_of, order_request
 
 EXCEEDED = ["One or more quotas were exceeded: nc_resource_count quota limit: 10, requires 11"]
 
@@ -38,11 +38,6 @@ def atomic_requests(monkeypatch):
             return original(self)
 
     monkeypatch.setattr(DynamoHandler, "call_action", one_at_a_time)
-
-
-@pytest.fixture
-def market(aws, staff):
-    return build_market(staff)
 
 
 def usage(quotas, name="nc_resource_count"):

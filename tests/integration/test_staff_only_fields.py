@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import Account, make_account
 from tests.helpers import call
-from tests.marketplace_helpers import Market, build_market, make_offering
+from tests.marketplace_helpers import Market, make_offering
 
 ORDERS = "/api/marketplace-orders/"
 BLOCKED = ["Blocked organization is not available."]
@@ -24,11 +24,6 @@ SECRETS = {"api_token": "provider-secret-token"}
 def aws(stack: None) -> Iterator[None]:
     """Queues and state machines exist (orders start workflows); nothing runs them."""
     yield
-
-
-@pytest.fixture
-def market(aws: None, staff: Account) -> Market:
-    return build_market(staff)
 
 
 def get(client: Any, account: Account | None, path: str) -> Any:
