@@ -33,8 +33,11 @@ JSON = "application/json"
 # How deep a request body may nest. Python's parser recurses once per level (a few thousand levels
 # exhaust it), and DynamoDB stores documents at most 32 levels deep, so nothing deeper is of use.
 MAX_JSON_DEPTH = 32
-# A JSON string (skipped: brackets inside it are text) or an opening or closing bracket.
-_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{]|[\]}]')
+# A JSON string (skipped: brackets inside it are text) or an opening or closing bracket. The
+# string's closing quote is optional, so a match never fails once begun: an unterminated string
+# swallows the rest (json.loads refuses it next) instead of being retried from every later quote,
+# which made the scan quadratic in the body's size.
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[{]|[\]}]', re.DOTALL)
 # Query parameters every endpoint accepts (DRF's `format`, Waldur's token in the query string).
 COMMON_PARAMS = frozenset({"x-auth-token", "format"})
 
