@@ -60,18 +60,20 @@ def failing():
     registry.TASKS.pop("test.always_fails", None)
 
 
-def test_a_failing_message_comes_back_after_its_visibility_timeout_then_is_dead_lettered(runtime, failing):
+def dead_letters_after_two_receives(**attributes: str) -> tuple[str, str]:
+    """The tasks queue and its DLQ, set to move a message after its second receive (the stack's
+    default is five); `attributes` set more of the queue's attributes."""
     url, dlq = queues.queue_url(TASKS_QUEUE), queues.dead_letter_url(TASKS_QUEUE)
     dlq_arn = client("sqs").get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    client("sqs").set_queue_attributes(
-        QueueUrl=url,
-        Attributes={
-            "VisibilityTimeout": "1",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}),
-        },
-    )
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"})
+    client("sqs").set_queue_attributes(QueueUrl=url, Attributes={**attributes, "RedrivePolicy": redrive})
+    return url, dlq
+
+
+def test_a_failing_message_comes_back_after_its_visibility_timeout_then_is_dead_lettered(runtime, failing):
+    url, dlq = dead_letters_after_two_receives(VisibilityTimeout="1")
     queues.enqueue("test.always_fails", {})
     poller = QueuePoller(TASKS_QUEUE, wait=1).start()
     try:
@@ -100,14 +102,7 @@ def recording():
 def test_a_poisoned_message_fails_alone_is_dead_lettered_and_the_queue_flows(runtime, recording):
     from chalicelib.local.workers import deliver_batch
 
-    url, dlq = queues.queue_url(TASKS_QUEUE), queues.dead_letter_url(TASKS_QUEUE)
-    dlq_arn = client("sqs").get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    client("sqs").set_queue_attributes(
-        QueueUrl=url,
-        Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"})},
-    )
+    url, dlq = dead_letters_after_two_receives()
     queues.enqueue("test.records", {"n": 1})
     client("sqs").send_message(QueueUrl=url, MessageBody='{"not": "an envelope"')
     queues.enqueue("test.records", {"n": 2})

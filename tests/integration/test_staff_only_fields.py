@@ -12,7 +12,8 @@ import pytest
 
 from tests.conftest import Account, make_account
 from tests.helpers import call
-from tests.marketplace_helpers import Market, make_offering
+from tests.integration.test_marketplace_orders_api import body
+from tests.marketplace_helpers import make_offering
 
 ORDERS = "/api/marketplace-orders/"
 BLOCKED = ["Blocked organization is not available."]
@@ -37,18 +38,6 @@ def grant(client: Any, staff: Account, collection: str, scope_id: str, user: Acc
         client, "POST", f"/api/{collection}/{scope_id}/add_user/", staff, {"user": user.id, "role": role}
     )
     assert reply.status == 201, reply.json
-
-
-def order_body(market: Market, offering: Any = None) -> dict[str, Any]:
-    offering = offering or market.offering
-    public = f"http://testserver/api/marketplace-public-offerings/{offering.id}/"
-    return {
-        "project": f"http://testserver/api/projects/{market.project.id}/",
-        "offering": public,
-        "plan": f"{public}plans/{offering.plans[0].id}/",
-        "attributes": {"name": "vm-1"},
-        "limits": {"cpu": 2},
-    }
 
 
 # --- finding 2: a customer's staff-only fields --------------------------------------------------------
@@ -105,7 +94,7 @@ def test_the_next_invoice_keeps_the_tax_staff_set(client, market):
     assert call(client, "PATCH", path, market.staff, {"default_tax_percent": "20"}).status == 200
     assert call(client, "PATCH", path, market.owner, {"default_tax_percent": "0"}).status == 403
 
-    order = call(client, "POST", ORDERS, market.owner, order_body(market)).json
+    order = call(client, "POST", ORDERS, market.owner, body(market)).json
     for action in ("approve_by_provider", "set_state_done"):
         done = call(client, "POST", f"{ORDERS}{order['uuid']}/{action}/", market.seller)
         assert done.status == 200, (action, done.json)
@@ -122,7 +111,7 @@ def test_a_locked_customer_orders_nothing_and_makes_no_projects(client, market, 
     assert call(client, "PATCH", path, market.staff, {lock: True}).status == 200
     before = get(client, market.staff, f"/api/projects/{market.project.id}/")
 
-    ordered = call(client, "POST", ORDERS, market.owner, order_body(market))
+    ordered = call(client, "POST", ORDERS, market.owner, body(market))
     project = call(client, "POST", "/api/projects/", market.owner, {"name": "New", "customer": path})
     renamed = call(client, "PATCH", path, market.owner, {"name": "Still mine?"})
     described = call(
@@ -137,11 +126,11 @@ def test_a_locked_customer_orders_nothing_and_makes_no_projects(client, market, 
     assert get(client, market.staff, f"{ORDERS}?customer_uuid={market.consumer.id}") == []
 
     assert call(client, "PATCH", path, market.staff, {lock: False}).status == 200  # staff lift the lock
-    assert call(client, "POST", ORDERS, market.owner, order_body(market)).status == 201
+    assert call(client, "POST", ORDERS, market.owner, body(market)).status == 201
 
 
 def test_a_pending_order_of_a_customer_blocked_meanwhile_is_not_approved(client, market):
-    order = call(client, "POST", ORDERS, market.member, order_body(market)).json
+    order = call(client, "POST", ORDERS, market.member, body(market)).json
     assert order["state"] == "pending-consumer"
     call(client, "PATCH", f"/api/customers/{market.consumer.id}/", market.staff, {"blocked": True})
 
@@ -252,7 +241,7 @@ def test_consumers_and_anonymous_callers_never_see_secret_options(client, market
             client, "GET", f"/api/marketplace-provider-offerings/{secret_offering.id}/", account
         )
         assert provider_view.status in (401, 404)
-    order = call(client, "POST", ORDERS, market.owner, order_body(market, secret_offering))
+    order = call(client, "POST", ORDERS, market.owner, body(market, of=secret_offering))
     assert order.status == 201 and SECRETS["api_token"] not in str(order.json)
     resource = get(
         client, market.owner, f"/api/marketplace-resources/{order.json['marketplace_resource_uuid']}/"
@@ -313,7 +302,7 @@ def test_only_who_may_delete_a_project_sets_its_end_date(client, market):
 
 
 def test_an_orders_traceback_is_for_staff_and_support(client, market, support):
-    order = call(client, "POST", ORDERS, market.owner, order_body(market)).json
+    order = call(client, "POST", ORDERS, market.owner, body(market)).json
     path = f"{ORDERS}{order['uuid']}/"
     assert call(client, "POST", f"{path}approve_by_provider/", market.seller).status == 200
     erred = {"error_message": "quota exhausted", "error_traceback": "Traceback: /srv/agent/secret.py"}
