@@ -20,6 +20,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.config import get_settings
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.domain.events import Event
+from chalicelib.services import ports
 from chalicelib.store.items import BaseItem
 from chalicelib.store.table import connection
 
@@ -145,3 +146,11 @@ class UnitOfWork:
         if exc.cause_response_code in ("TransactionCanceledException", "TransactionConflictException"):
             return Conflict(LOST_RACE)
         return exc
+
+
+def transaction(uow: ports.UnitOfWork) -> UnitOfWork:
+    """The DynamoDB unit of work behind the port a repository was handed (the store's repositories
+    stage pynamodb writes; anything else is a wiring mistake, refused loudly)."""
+    if not isinstance(uow, UnitOfWork):
+        raise TypeError(f"a DynamoDB repository needs the store's UnitOfWork, got {type(uow).__name__}")
+    return uow
