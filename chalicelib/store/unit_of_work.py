@@ -2,13 +2,16 @@
 
 The entity, its counters and its audit events (the outbox) go in together, each with its condition,
 so either all of them land or none does. A failed condition is reported as the domain error the
-caller attached to that write.
+caller attached to that write; the store refusing the work for now (throttled) as
+ServiceUnavailable (HTTP 503, Retry-After); a write DynamoDB finds invalid (an item over 400 KB) as
+TransactionRejected, a bug of ours (HTTP 500, logged with the reasons), never as a lost race.
 """
 
 from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,6 +24,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.domain.events import Event
 from chalicelib.services import ports
+from chalicelib.store.errors import THROTTLED_REASONS, throttled
 from chalicelib.store.items import BaseItem
 from chalicelib.store.table import connection
 
@@ -40,11 +44,23 @@ OnConflict = DomainError | Callable[[], DomainError] | None
 CONFLICT_ATTEMPTS = 4
 
 
+class TransactionRejected(RuntimeError):
+    """DynamoDB refused a write as invalid (ValidationError: an item over 400 KB, a key too long,
+    two writes to one item): the input bounds or the store let through something they must not,
+    so it is a 500 with the reasons logged, not a conflict the user could resolve by reloading."""
+
+
+def _codes(exc: TransactWriteError) -> list[str]:
+    """The cancellation reasons' codes, without the writes that were fine ("None")."""
+    reasons = exc.cancellation_reasons or []
+    return [r.code for r in reasons if r is not None and r.code not in (None, "None")]
+
+
 def _only_contended(exc: TransactWriteError) -> bool:
-    reasons = [r for r in (exc.cancellation_reasons or []) if r is not None and r.code not in (None, "None")]
     if exc.cause_response_code == "TransactionConflictException":
         return True
-    return bool(reasons) and all(r.code == "TransactionConflict" for r in reasons)
+    codes = _codes(exc)
+    return bool(codes) and all(code == "TransactionConflict" for code in codes)
 
 
 class UnitOfWork:
@@ -119,8 +135,15 @@ class UnitOfWork:
         if len(ops) > MAX_ITEMS:
             raise ValueError(f"a unit of work holds at most {MAX_ITEMS} writes, got {len(ops)}")
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            # One token per call: botocore resends this same call (same token) when an attempt
+            # times out or gets a 5xx, and DynamoDB answers a repeat of a transaction that had
+            # committed as the success it was instead of evaluating its conditions again (a 409 for
+            # a change that happened). A re-send of ours follows a cancellation, nothing committed,
+            # and "identical calls have the same effect as one" would replay that cancellation:
+            # so it gets a new token.
+            token = str(uuid.uuid4())
             try:
-                with TransactWrite(connection=connection()) as tx:
+                with TransactWrite(connection=connection(), client_request_token=token) as tx:
                     for op, _ in ops:
                         op(tx)
                 break
@@ -137,13 +160,24 @@ class UnitOfWork:
 
     @staticmethod
     def _explain(exc: TransactWriteError, errors: list[OnConflict]) -> Exception:
+        """What the caller hears of a cancelled transaction, by its reasons (one per write): a
+        failed condition first (the caller's own error, what the user must know), then an invalid
+        write (our bug), then throttling (try later), and only contention is a lost race."""
         reasons: list[Any] = list(exc.cancellation_reasons or [])
         for reason, error in zip(reasons, errors, strict=False):
             if reason is not None and reason.code == "ConditionalCheckFailed":
                 if error is None:
                     return Conflict(LOST_RACE)
                 return error if isinstance(error, DomainError) else error()
-        if exc.cause_response_code in ("TransactionCanceledException", "TransactionConflictException"):
+        codes = _codes(exc)
+        if "ValidationError" in codes:
+            details = "; ".join(
+                f"{r.code}: {r.message}" for r in reasons if r is not None and r.code == "ValidationError"
+            )
+            return TransactionRejected(f"DynamoDB rejected the transaction: {details}")
+        if any(code in THROTTLED_REASONS for code in codes):
+            return throttled()
+        if _only_contended(exc):
             return Conflict(LOST_RACE)
         return exc
 

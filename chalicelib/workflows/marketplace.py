@@ -58,7 +58,7 @@ def process_order(payload: dict[str, Any], ctx: EventContext) -> None:
 
     try:
         output = order_lifecycle.process(ctx, payload["order"], int(payload.get("attempt") or 0), heartbeat)
-    except steps.TransientStepError as exc:
+    except steps.TRANSIENT_ERRORS as exc:
         steps.send_failure(token, steps.TRANSIENT, str(exc))
         return
     except Exception as exc:  # the provider's failure, not the worker's: the workflow decides
