@@ -21,6 +21,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.domain.events import Event
 from chalicelib.store.items import BaseItem
+from chalicelib.store.outbox import event_items
 from chalicelib.store.table import connection
 
 MAX_ITEMS = 100  # DynamoDB's limit for one transaction
@@ -105,8 +106,6 @@ class UnitOfWork:
         """Write `event` to the audit log in the same transaction as the change it describes: its
         record (the outbox item the stream publishes) and a copy in the feed of every scope it
         concerns, all expiring after the retention period."""
-        from chalicelib.store.events import event_items
-
         self.events.append(event)
         for item in event_items(event, get_settings().event_retention_days):
             self.put(item, condition=BaseItem.pk.does_not_exist())

@@ -8,6 +8,7 @@ from chalicelib.domain.quotas import UNLIMITED, Quota
 from chalicelib.domain.users import check_password, hash_password
 from chalicelib.services.paging import Ordering
 
+
 def test_quota_allows_up_to_its_limit_and_reports_waldurs_message():
     assert Quota("nc_project_count", 9, 10).allows(1)
     assert not Quota("nc_project_count", 10, 10).allows(1)
