@@ -5,6 +5,11 @@ so either all of them land or none does. A failed condition is reported as the d
 caller attached to that write; the store refusing the work for now (throttled) as
 ServiceUnavailable (HTTP 503, Retry-After); a write DynamoDB finds invalid (an item over 400 KB) as
 TransactionRejected, a bug of ours (HTTP 500, logged with the reasons), never as a lost race.
+
+What must happen outside the table once the writes landed (start a workflow, answer one, queue a
+task) is attached as data (`after_commit`, effects of `services/effects.py`, opaque here) and handed
+after the commit to the executor the composition root bound (`bind_executor`): the store carries
+no reference to the layer that runs them.
 """
 
 from __future__ import annotations
@@ -26,12 +31,14 @@ from chalicelib.domain.events import Event
 from chalicelib.services import ports
 from chalicelib.store.errors import THROTTLED_REASONS, throttled
 from chalicelib.store.items import BaseItem
+from chalicelib.store.outbox import event_items
 from chalicelib.store.table import connection
 
 MAX_ITEMS = 100  # DynamoDB's limit for one transaction
 LOST_RACE = "The object was changed by another request. Please reload it and try again."
 
 _Op = Callable[[TransactWrite], None]
+Executor = Callable[[Sequence[object]], None]
 # What to raise when a write's condition fails: an error, or a function that works it out (it may
 # read, so it runs only on failure).
 OnConflict = DomainError | Callable[[], DomainError] | None
@@ -56,6 +63,18 @@ def _codes(exc: TransactWriteError) -> list[str]:
     return [r.code for r in reasons if r is not None and r.code not in (None, "None")]
 
 
+def _unbound(effects: Sequence[object]) -> None:
+    raise RuntimeError(f"no effect executor is bound (bootstrap.ensure_ready()): {list(effects)!r}")
+
+
+_executor: list[Executor] = [_unbound]
+
+
+def bind_executor(executor: Executor) -> None:
+    """The composition root says who carries out the effects attached to units of work."""
+    _executor[0] = executor
+
+
 def _only_contended(exc: TransactWriteError) -> bool:
     if exc.cause_response_code == "TransactionConflictException":
         return True
@@ -76,7 +95,9 @@ class UnitOfWork:
             "update": [],
         }
         self.events: list[Event] = []
+        # The store's own follow-up writes (index entries deleted outside the transaction).
         self.on_commit: list[Callable[[], None]] = []
+        self.effects: list[object] = []
         self._marks: set[str] = set()
 
     def first(self, mark: str) -> bool:
@@ -122,16 +143,26 @@ class UnitOfWork:
         """Write `event` to the audit log in the same transaction as the change it describes: its
         record (the outbox item the stream publishes) and a copy in the feed of every scope it
         concerns, all expiring after the retention period."""
-        from chalicelib.store.events import event_items
-
         self.events.append(event)
         for item in event_items(event, get_settings().event_retention_days):
             self.put(item, condition=BaseItem.pk.does_not_exist())
 
+    def after_commit(self, *effects: object) -> None:
+        """Have `effects` carried out, in order, once the writes committed (never if they fail)."""
+        self.effects.extend(effects)
+
     def commit(self) -> None:
+        """Write everything in one transaction, then run what waited for it: the store's follow-ups,
+        then the effects (a unit of work with no writes commits trivially)."""
         ops = [op for group in self._groups.values() for op in group]
-        if not ops:
-            return
+        if ops:
+            self._write(ops)
+        for callback in self.on_commit:
+            callback()
+        if self.effects:
+            _executor[0](list(self.effects))
+
+    def _write(self, ops: list[tuple[_Op, OnConflict]]) -> None:
         if len(ops) > MAX_ITEMS:
             raise ValueError(f"a unit of work holds at most {MAX_ITEMS} writes, got {len(ops)}")
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
@@ -152,8 +183,6 @@ class UnitOfWork:
                     time.sleep(random.uniform(0.02, 0.1) * attempt)  # jitter
                     continue
                 raise self._explain(exc, [err for _, err in ops]) from exc
-        for callback in self.on_commit:
-            callback()
 
     def _add(self, group: str, op: _Op, on_conflict: OnConflict) -> None:
         self._groups[group].append((op, on_conflict))
