@@ -74,6 +74,15 @@ def get_visible(principal: Principal, customer_id: str) -> Customer:
     return customer
 
 
+def for_change(principal: Principal, customer_id: str) -> Customer:
+    """The customer as stored now (`store.load`), if `principal` may see it; NotFound otherwise."""
+    visible = access_service.access(principal).sees_customer(customer_id)
+    customer = store.load(customer_id) if visible else None
+    if customer is None:
+        raise NotFound(MODEL)
+    return customer
+
+
 def scope(customer: Customer) -> Scope:
     return Scope(ScopeType.CUSTOMER, customer.id, customer.id, customer.name)
 
@@ -155,7 +164,7 @@ def update_customer(ctx: EventContext, customer_id: str, changes: Mapping[str, A
     """Change a customer (CUSTOMER.UPDATE): its staff-only fields (domain.STAFF_ONLY_FIELDS) by
     staff alone, and a blocked or archived customer by staff alone."""
     principal = ctx.actor
-    before = get_visible(principal, customer_id)
+    before = for_change(principal, customer_id)
     access_service.access(principal).require(P.UPDATE_CUSTOMER, scope(before))
     rbac.refuse_staff_only(principal, domain.STAFF_ONLY_FIELDS, before, changes)
     if not principal.is_staff:
@@ -186,13 +195,13 @@ def require_available(customer_id: str) -> None:
 
 def delete_customer(ctx: EventContext, customer_id: str) -> None:
     principal = ctx.actor
-    customer = get_visible(principal, customer_id)
+    customer = for_change(principal, customer_id)
     rbac.require_staff(principal)
     if customer.projects_count:
         raise Conflict(store.HAS_PROJECTS)
     # Its team goes first (the customer's user count moves with each revocation).
     memberships.revoke_all(ctx, grants.for_customer(customer.id))
-    customer = store.get(customer.id) or customer
+    customer = store.load(customer.id) or customer
     uow = UnitOfWork()
     store.remove(uow, customer)
     uow.record(domain.event(customer, events.DELETION, ctx))

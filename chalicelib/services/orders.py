@@ -83,7 +83,7 @@ def get_visible(principal: Principal, order_id: str) -> Order:
 def _for_change(principal: Principal, order_id: str) -> Order:
     """The visible order, read again consistently (its state decides the transition)."""
     seen = get_visible(principal, order_id)
-    order = store.get_in(seen.customer_id, seen.id)
+    order = store.load(seen.customer_id, seen.id)
     if order is None:
         raise NotFound(MODEL)
     return order
@@ -259,7 +259,7 @@ def _earlier(principal: Principal, key: str) -> Order | None:
 
 
 def _order_of(customer_id: str, order_id: str) -> Order:
-    order = store.get_in(customer_id, order_id)
+    order = store.load(customer_id, order_id)
     if order is None:  # deleted since (it was pending): the key names nothing any more
         raise NotFound(MODEL)
     return order
@@ -397,7 +397,7 @@ def _require_own_or(principal: Principal, order: Order, permission: str) -> None
 def expire_order(ctx: EventContext, customer_id: str, order_id: str) -> Order | None:
     """The workflow's approval wait ended: a still pending order is canceled (with why); None when
     it had moved on meanwhile."""
-    order = store.get_in(customer_id, order_id)
+    order = store.load(customer_id, order_id)
     if order is None or order.state not in ORDER_TRANSITIONS["cancel"]:
         return None
     return _refuse(ctx, order, domain.cancel(order, utcnow(), domain.NOT_APPROVED_IN_TIME))
@@ -442,7 +442,7 @@ def complete_processed(
 ) -> Order | None:
     """The platform's processor finished an executing order: done (None if it is not executing
     any more, e.g. the provider set it meanwhile). `backend_id` is recorded on the resource."""
-    order = store.get_in(customer_id, order_id)
+    order = store.load(customer_id, order_id)
     if order is None or order.state is not OrderState.EXECUTING:
         return None
     return _complete(ctx, order, backend_id)
@@ -451,7 +451,7 @@ def complete_processed(
 def fail_executing(ctx: EventContext, customer_id: str, order_id: str, message: str) -> Order | None:
     """The workflow gave up on an executing order (the processor failed or timed out, the agent
     never finished): erred with `message`. None if the order is not executing any more."""
-    order = store.get_in(customer_id, order_id)
+    order = store.load(customer_id, order_id)
     if order is None or order.state is not OrderState.EXECUTING:
         return None
     return _fail(ctx, order, message, "")
@@ -459,7 +459,7 @@ def fail_executing(ctx: EventContext, customer_id: str, order_id: str, message: 
 
 # --- units of work -----------------------------------------------------------------------------------
 def _resource(order: Order) -> Resource:
-    resource = resource_store.get_in(order.customer_id, order.project_id, order.resource_id)
+    resource = resource_store.load(order.customer_id, order.project_id, order.resource_id)
     if resource is None:
         raise NotFound(resource_rules.MODEL)
     return resource

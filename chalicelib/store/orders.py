@@ -126,8 +126,9 @@ def get(order_id: str) -> Order | None:
     return None
 
 
-def get_in(customer_id: str, order_id: str) -> Order | None:
-    """The order read consistently from its partition (workers know both ids)."""
+def load(customer_id: str, order_id: str) -> Order | None:
+    """The order as stored now, before a change: one consistent GetItem of its partition (`get` is
+    the gsi1 lookup that names the customer; it may be a version behind)."""
     try:
         return from_item(
             OrderItem.get(keys.customer_pk(customer_id), keys.order_sk(order_id), consistent_read=True)

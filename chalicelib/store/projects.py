@@ -90,11 +90,34 @@ def _key(project: Project) -> ProjectItem:
 
 
 def get(project_id: str) -> Project | None:
-    """The live project with this id (one gsi1 Query), or None."""
+    """The live project with this id (one gsi1 Query, eventually consistent: for reads; a change
+    reads it with `load`), or None."""
     for item in BaseItem.gsi1.query(keys.project_lookup(project_id), BaseItem.gsi1sk == keys.META):
         if isinstance(item, ProjectItem):
             return from_item(item)
     return None
+
+
+def load(project_id: str) -> Project | None:
+    """The live project as stored now, before a change: gsi1 names its key (a key never changes, so
+    a lagging index is good enough for that), then a consistent GetItem of the base item, whose
+    version the write will be conditioned on. Two round trips; `get` is one, but may be a version
+    behind right after a change (two quick PATCHes would conflict)."""
+    for item in BaseItem.gsi1.query(keys.project_lookup(project_id), BaseItem.gsi1sk == keys.META):
+        if isinstance(item, ProjectItem):
+            return load_in(item.customer_id, project_id)
+    return None
+
+
+def load_in(customer_id: str, project_id: str) -> Project | None:
+    """The live project read consistently from its customer's partition (one GetItem), or None."""
+    try:
+        item = ProjectItem.get(
+            keys.customer_pk(customer_id), keys.project_sk(project_id), consistent_read=True
+        )
+    except ProjectItem.DoesNotExist:
+        return None
+    return from_item(item)
 
 
 def get_many(project_customers: dict[str, str]) -> list[Project]:
@@ -130,7 +153,7 @@ def remove(uow: UnitOfWork, project: Project, when: datetime) -> None:
     uow.delete(
         _key(project),
         condition=(ProjectItem.version == project.version) & (ProjectItem.quota_usage[RESOURCE_COUNT] == 0),
-        on_conflict=lambda: _removal_error(project.id),
+        on_conflict=lambda: _removal_error(project),
     )
     uow.put(_item(replace(project, version=project.version + 1), removed=when))
     customers.release_one(uow, project.customer_id, PROJECT_COUNT)
@@ -146,7 +169,7 @@ def take_one(uow: UnitOfWork, customer_id: str, project_id: str, quota: str) -> 
         ProjectItem(pk=keys.customer_pk(customer_id), sk=keys.project_sk(project_id)),
         [usage.add(1)],
         condition=ProjectItem.pk.exists() & ((limit == UNLIMITED) | (usage < limit)),
-        on_conflict=lambda: _quota_error(project_id, quota),
+        on_conflict=lambda: _quota_error(customer_id, project_id, quota),
     )
 
 
@@ -170,16 +193,16 @@ def set_quota_limits(uow: UnitOfWork, project: Project, limits: dict[str, int]) 
     )
 
 
-def _quota_error(project_id: str, quota: str) -> DomainError:
-    current = get(project_id)
+def _quota_error(customer_id: str, project_id: str, quota: str) -> DomainError:
+    current = load_in(customer_id, project_id)
     if current is None:
         return NotFound("Project")
     q = next(q for q in current.quotas if q.name == quota)
     return QuotaExceeded(q.name, q.limit, q.usage + 1)
 
 
-def _removal_error(project_id: str) -> Conflict:
-    current = get(project_id)
+def _removal_error(project: Project) -> Conflict:
+    current = load_in(project.customer_id, project.id)
     return Conflict(HAS_RESOURCES if current and current.resources_count else LOST_RACE)
 
 

@@ -252,7 +252,7 @@ def test_accepting_an_invitation_canceled_meanwhile_grants_nothing_and_logs_noth
     from chalicelib.store import invitations as invitation_store
 
     view = world.invite()
-    stale = invitation_store.find(view.invitation.id)
+    stale = invitation_store.load(view.invitation.id)
     invitations.cancel(world.ctx, view.invitation.id)  # lands between the accept's read and its write
     before, events_before = snapshot(), event_ids()
 
