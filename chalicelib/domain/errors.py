@@ -61,6 +61,15 @@ class Conflict(DomainError):
         super().__init__(detail)
 
 
+class Unprocessable(DomainError):
+    """Well-formed, but it cannot be done as asked (422), e.g. an idempotency key reused with
+    another request."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(detail)
+
+
 class QuotaExceeded(ValidationError):
     def __init__(self, name: str, limit: int, requested: int) -> None:
         super().__init__(

@@ -365,6 +365,8 @@ class RequestKeyItem(BaseItem, discriminator="request_key"):
 
     order_id = UnicodeAttribute()
     customer_id = UnicodeAttribute()
+    # sha256 of the canonical request that used the key (None: stored before requests were hashed).
+    request_hash = UnicodeAttribute(null=True)
 
 
 ALL_MODELS: tuple[type[BaseItem], ...] = (
