@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from chalicelib import observability
 from chalicelib.domain import customers as domain
 from chalicelib.domain import events, rbac
 from chalicelib.domain.clock import utcnow
@@ -24,6 +25,7 @@ from chalicelib.store.pages import Page
 from chalicelib.store.unit_of_work import UnitOfWork
 
 MODEL = "Customer"
+FOLLOW_RENAME_TASK = "customers.follow_rename"
 
 
 @dataclass(frozen=True)
@@ -181,8 +183,37 @@ def update_customer(ctx: EventContext, customer_id: str, changes: Mapping[str, A
         before.abbreviation,
         before.native_name,
     ):
-        projects.follow_customer_rename(after.id, after.name, after.abbreviation, after.native_name)
+        _follow_rename(ctx, after.id, before.version + 1)
     return replace(after, version=before.version + 1)
+
+
+def _follow_rename(ctx: EventContext, customer_id: str, version: int) -> None:
+    """After the rename committed: queue the copy of the names to the customer's projects (task
+    `customers.follow_rename` on `background`, once per customer and version), so the request
+    does not grow with the customer's projects. If the queue refuses, the rename stands and says
+    so in the log; the next rename's task copies the names then."""
+    from chalicelib.workflows import queues
+
+    key = f"{FOLLOW_RENAME_TASK}:{customer_id}:{version}"
+    try:
+        queues.enqueue(
+            FOLLOW_RENAME_TASK, {"customer_uuid": customer_id, "version": version}, ctx, idempotency_key=key
+        )
+    except Exception:
+        observability.logger().exception("customer rename not queued", extra={"customer": customer_id})
+
+
+def copy_names_to_projects(customer_id: str) -> int:
+    """The rename task: copy the customer's names as they are now (read consistently, whatever
+    version the task was queued for) to its live projects; returns how many changed. A task
+    queued for an older version thus converges on the current names, and the projects' version
+    condition keeps a late task from writing older names over newer ones."""
+    customer = store.load(customer_id)
+    if customer is None:  # deleted since: it had no projects left
+        return 0
+    return projects.follow_customer_rename(
+        customer.id, customer.name, customer.abbreviation, customer.native_name, customer.version
+    )
 
 
 def require_available(customer_id: str) -> None:

@@ -91,6 +91,9 @@ class ProjectItem(BaseItem, discriminator="project"):
     customer_name = UnicodeAttribute(default="")
     customer_abbreviation = UnicodeAttribute(default="")
     customer_native_name = UnicodeAttribute(default="")
+    # The customer's version whose names the three above were last copied from by a rename task
+    # (None: copied when the project was made), so a late task never writes older names.
+    customer_version = NumberAttribute(null=True)
     fields = JSONAttribute(default=dict)
     removed = UTCDateTimeAttribute(null=True)
     quota_usage = MapAttribute[str, Any](default=dict)

@@ -206,12 +206,16 @@ def _removal_error(project: Project) -> Conflict:
     return Conflict(HAS_RESOURCES if current and current.resources_count else LOST_RACE)
 
 
-def follow_customer_rename(customer_id: str, name: str, abbreviation: str, native_name: str) -> int:
-    """Refresh the customer's names denormalised on its live projects; returns how many changed.
+def follow_customer_rename(
+    customer_id: str, name: str, abbreviation: str, native_name: str, customer_version: int
+) -> int:
+    """Copy the customer's names, as of its version `customer_version`, to its live projects;
+    returns how many changed.
 
-    Runs after the customer's own update committed: one keys-only Query, then one transaction per
-    100 projects. Each write is conditional on the project still existing, so a project removed
-    meanwhile is skipped (and its batch retried without it) rather than resurrected.
+    The background task of a rename runs it (workflows/customers.py): one keys-only Query, then
+    one transaction per 100 projects. Each write is conditional on the project still existing and
+    not holding names of this version or a later one already, so a project removed meanwhile is
+    skipped rather than resurrected, and a late or repeated task never writes older names over newer.
     """
     found = BaseItem.query(
         keys.customer_pk(customer_id),
@@ -223,24 +227,25 @@ def follow_customer_rename(customer_id: str, name: str, abbreviation: str, nativ
         ProjectItem.customer_name.set(name),
         ProjectItem.customer_abbreviation.set(abbreviation),
         ProjectItem.customer_native_name.set(native_name),
+        ProjectItem.customer_version.set(customer_version),
     ]
+    older = ProjectItem.customer_version.does_not_exist() | (ProjectItem.customer_version < customer_version)
     changed = 0
     for start in range(0, len(project_keys), MAX_ITEMS):
-        changed += _update_all(project_keys[start : start + MAX_ITEMS], actions)
+        changed += _update_all(project_keys[start : start + MAX_ITEMS], actions, older)
     return changed
 
 
-def _update_all(batch: list[tuple[str, str]], actions: list[Action]) -> int:
-    """Apply `actions` to every existing item of `batch` in one transaction; returns how many."""
+def _update_all(batch: list[tuple[str, str]], actions: list[Action], condition: Any = None) -> int:
+    """Apply `actions` to every item of `batch` that exists (and meets `condition`) in one
+    transaction; returns how many. An item that fails the condition is left out, the rest retried."""
+    guard = ProjectItem.pk.exists() if condition is None else ProjectItem.pk.exists() & condition
     while batch:
         try:
             with TransactWrite(connection=connection()) as tx:
                 for pk, sk in batch:
                     tx.update(
-                        ProjectItem(pk=pk, sk=sk),
-                        actions,
-                        condition=ProjectItem.pk.exists(),
-                        add_version_condition=False,
+                        ProjectItem(pk=pk, sk=sk), actions, condition=guard, add_version_condition=False
                     )
             return len(batch)
         except TransactWriteError as exc:
