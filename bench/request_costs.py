@@ -463,12 +463,15 @@ def run_size(n_projects: int, verbose: bool) -> tuple[list[Result], dict[str, An
 
     from chalicelib import bootstrap
     from chalicelib.config import get_settings, reset_settings
-    from chalicelib.local.aws import create_table
+    from chalicelib.local.aws import create_queues, create_table
     from chalicelib.store import table
+    from chalicelib.workflows import queues
 
     reset_settings()
+    queues._lookup_url.cache_clear()
     with mock_aws():
         create_table(get_settings().table_name)
+        create_queues()  # a rename queues its projects' task (the SQS call is not counted here)
         release_moto_copies()
         table._bound[0] = None
         bootstrap.ensure_ready()

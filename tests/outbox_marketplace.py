@@ -90,7 +90,7 @@ def live_resource(w: World) -> Any:
     from chalicelib.store import resources
 
     order = orders.set_state_done(w.ctx, executing(w).id)
-    return resources.get_in(order.customer_id, order.project_id, order.resource_id)
+    return resources.load(order.customer_id, order.project_id, order.resource_id)
 
 
 def _executing_change(change: Callable[[World, Any], Any]) -> Callable[[World], Any]:

@@ -71,6 +71,14 @@ class ServiceUnavailable(Exception):
     ) -> None:
         self.detail = detail
         self.retry_after = retry_after
+
+
+class Unprocessable(DomainError):
+    """Well-formed, but it cannot be done as asked (422), e.g. an idempotency key reused with
+    another request."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
         super().__init__(detail)
 
 

@@ -28,6 +28,14 @@ def get(category_id: str) -> Category:
     return category
 
 
+def _for_change(category_id: str) -> Category:
+    """The category as stored now (`store.load`), before a versioned write; NotFound if none."""
+    category = store.load(category_id)
+    if category is None:
+        raise NotFound(CATEGORY_MODEL)
+    return category
+
+
 def list_categories(title: str | None = None) -> list[Category]:
     """Every category, by title (`title`: contains, case-insensitive)."""
     found = store.read_all()
@@ -47,7 +55,7 @@ def create_category(ctx: EventContext, fields: Mapping[str, Any]) -> Category:
 
 def update_category(ctx: EventContext, category_id: str, changes: Mapping[str, Any]) -> Category:
     rbac.require_staff(ctx.actor)
-    before = get(category_id)
+    before = _for_change(category_id)
     after = replace(before, **changes)
     if after == before:
         return before
@@ -60,7 +68,7 @@ def update_category(ctx: EventContext, category_id: str, changes: Mapping[str, A
 def delete_category(ctx: EventContext, category_id: str) -> None:
     """Delete a category no offering is in (reads the catalog: categories are deleted rarely)."""
     rbac.require_staff(ctx.actor)
-    category = get(category_id)
+    category = _for_change(category_id)
     if any(o.category_id == category.id for o in offering_store.read_all()):
         raise ValidationError([IN_USE])
     uow = unit_of_work()

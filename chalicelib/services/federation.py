@@ -196,7 +196,7 @@ def _follow_claims(user: User, identity: Identity, ctx: EventContext) -> User:
     except Conflict:
         # A concurrent request of the same user applied the claims first (or staff changed the user):
         # go on with what is stored; the next sign-in applies the claims again.
-        fresh = store.get(user.id)
+        fresh = store.load(user.id)
         if fresh is None or not fresh.is_active:
             raise AuthenticationFailed(INACTIVE_USER) from None
         return fresh

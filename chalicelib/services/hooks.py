@@ -55,7 +55,7 @@ def _may_manage(principal: Principal, hook: Hook) -> bool:
 
 
 def get_visible(principal: Principal, kind: HookKind, hook_id: str) -> Hook:
-    hook = store.find(kind, hook_id)
+    hook = store.load(kind, hook_id)
     if hook is None or not _may_manage(principal, hook):
         raise NotFound(MODELS[kind])
     return hook

@@ -137,7 +137,7 @@ def _require_manage(principal: Principal, scope: Scope, role: Role | None) -> No
 
 
 def get_visible(principal: Principal, invitation_id: str) -> Invitation:
-    invitation = store.find(invitation_id)
+    invitation = store.load(invitation_id)
     if invitation is None or not _may_see(principal, invitation):
         raise NotFound(MODEL)
     return invitation
@@ -269,7 +269,7 @@ def accept(ctx: EventContext, invitation_id: str, token: str = "") -> Invitation
     the invitation in between, nothing is written and the caller gets 409."""
     principal = ctx.actor
     now = utcnow()
-    invitation = store.find(invitation_id)
+    invitation = store.load(invitation_id)
     user = user_store.get(principal.user_id)
     if invitation is None or user is None:
         raise NotFound(MODEL)

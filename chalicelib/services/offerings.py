@@ -86,7 +86,7 @@ def get_offering(offering_id: str) -> Offering:
 def find_plan(plan_id: str) -> tuple[Offering, Plan]:
     """A plan and its offering from the plan's id alone (two round trips), or NotFound."""
     owner = store.plan_owner(plan_id)
-    offering = store.get_consistent(*owner) if owner else None
+    offering = store.load(*owner) if owner else None
     plan = offering.plan(plan_id) if offering else None
     if offering is None or plan is None:
         raise NotFound(domain.PLAN_MODEL)
@@ -159,7 +159,7 @@ def _for_change(principal: Principal, offering_id: str, permission: str | None) 
             raise PermissionDenied()
     else:
         access_service.access(principal).require(permission, scope(seen))
-    offering = store.get_consistent(seen.customer_id, seen.id)
+    offering = store.load(seen.customer_id, seen.id)
     if offering is None:
         raise NotFound(domain.MODEL)
     return offering
@@ -379,7 +379,7 @@ def delete_offering(ctx: EventContext, offering_id: str) -> None:
     team = grants.for_scope(offering.customer_id, ScopeType.OFFERING, offering.id)
     if team:
         memberships.revoke_all(ctx, team, scope(offering))
-        offering = store.get_consistent(offering.customer_id, offering.id) or offering
+        offering = store.load(offering.customer_id, offering.id) or offering
     uow = unit_of_work()
     store.remove(uow, offering)
     uow.commit()

@@ -34,7 +34,7 @@ class PlanView:
 def get_visible(principal: Principal, plan_id: str) -> PlanView:
     """A plan of an offering the caller manages (provider side), or NotFound."""
     owner = store.plan_owner(plan_id)
-    offering = store.get_consistent(*owner) if owner else None
+    offering = store.load(*owner) if owner else None
     plan = offering.plan(plan_id) if offering else None
     if offering is None or plan is None or not offerings.manages(access_service.access(principal), offering):
         raise NotFound(domain.PLAN_MODEL)
@@ -95,7 +95,7 @@ def create_plan(ctx: EventContext, offering_id: str | None, data: Mapping[str, A
     if found is None or not offerings.manages(rights, found):
         raise ValidationError.field("offering", offerings.INVALID_HYPERLINK)
     rights.require(P.CREATE_OFFERING_PLAN, offerings.scope(found))
-    offering = store.get_consistent(found.customer_id, found.id) or found
+    offering = store.load(found.customer_id, found.id) or found
     plan = domain.plan_from(offering.id, data, offering.components, utcnow())
     return _change(ctx, offering, plan, domain.PLAN_CREATED)
 

@@ -76,6 +76,15 @@ def get_visible(principal: Principal, project_id: str) -> Project:
     return project
 
 
+def for_change(principal: Principal, project_id: str) -> Project:
+    """The project as stored now (`store.load`: its version is the latest), if `principal` sees it;
+    NotFound otherwise. Every read that a versioned write follows goes through here."""
+    project = store.load(project_id)
+    if project is None or not access_service.access(principal).sees_project(project.id, project.customer_id):
+        raise NotFound(MODEL)
+    return project
+
+
 def scope(project: Project) -> Scope:
     return Scope(ScopeType.PROJECT, project.id, project.customer_id, project.name)
 
@@ -189,7 +198,7 @@ def create_project(ctx: EventContext, customer_id: str | None, fields: Mapping[s
 
 def update_project(ctx: EventContext, project_id: str, changes: Mapping[str, Any]) -> Project:
     principal = ctx.actor
-    before = get_visible(principal, project_id)
+    before = for_change(principal, project_id)
     rights = access_service.access(principal)
     rights.require(P.UPDATE_PROJECT, scope(before))
     after = replace(before, **changes)
@@ -210,7 +219,7 @@ def update_project(ctx: EventContext, project_id: str, changes: Mapping[str, Any
 
 def delete_project(ctx: EventContext, project_id: str) -> None:
     principal = ctx.actor
-    project = get_visible(principal, project_id)
+    project = for_change(principal, project_id)
     access_service.access(principal).require(P.DELETE_PROJECT, scope(project))
     customer_service.require_available(project.customer_id)
     project.check_removable()

@@ -27,7 +27,7 @@ from chalicelib.store import projects as project_store
 
 
 def set_customer_limits(ctx: EventContext, customer_id: str, limits: Mapping[str, object]) -> Customer:
-    customer = customers.get_visible(ctx.actor, customer_id)
+    customer = customers.for_change(ctx.actor, customer_id)
     require_staff(ctx.actor)
     checked = check_limits(CUSTOMER_QUOTAS, limits)
     uow = unit_of_work()
@@ -38,7 +38,7 @@ def set_customer_limits(ctx: EventContext, customer_id: str, limits: Mapping[str
 
 
 def set_project_limits(ctx: EventContext, project_id: str, limits: Mapping[str, object]) -> Project:
-    project = projects.get_visible(ctx.actor, project_id)
+    project = projects.for_change(ctx.actor, project_id)
     require_staff(ctx.actor)
     checked = check_limits(PROJECT_QUOTAS, limits)
     uow = unit_of_work()

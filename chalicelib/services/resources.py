@@ -50,7 +50,7 @@ def get_visible(principal: Principal, resource_id: str, provider_view: bool = Fa
 
 def _for_change(principal: Principal, resource_id: str, provider_view: bool) -> Resource:
     seen = get_visible(principal, resource_id, provider_view)
-    resource = store.get_in(seen.customer_id, seen.project_id, seen.id)
+    resource = store.load(seen.customer_id, seen.project_id, seen.id)
     if resource is None:
         raise NotFound(MODEL)
     return resource

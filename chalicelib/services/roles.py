@@ -112,6 +112,19 @@ def _get(role_id: str) -> Role:
     return role
 
 
+def _load(role_id: str) -> Role:
+    """The role as stored now (`store.load`: its version is the latest, as the write requires)."""
+    role = store.load(role_id)
+    if role is None:
+        raise NotFound(MODEL)
+    return role
+
+
+def _for_change(principal: Principal, role_id: str) -> Role:
+    """`_load` with the role's users count (a role held may not be re-scoped or deleted)."""
+    return _counted(principal, [_load(role_id)])[0]
+
+
 # --- writes --------------------------------------------------------------------------------------
 def create_role(ctx: EventContext, fields: Mapping[str, Any]) -> Role:
     """A custom role (staff). `fields`: name, content_type, permissions, description?, is_active?"""
@@ -136,7 +149,7 @@ def update_role(ctx: EventContext, role_id: str, changes: Mapping[str, Any]) -> 
     """Change what `changes` names (staff): name, description, permissions, content_type, is_active."""
     principal = ctx.actor
     rbac.require_staff(principal)
-    before = get_role(principal, role_id)
+    before = _for_change(principal, role_id)
     after = _changed(before, changes)
     if after == before:
         return before
@@ -154,7 +167,7 @@ def set_active(ctx: EventContext, role_id: str, active: bool) -> Role:
     """Enable or disable a role (staff). A disabled role grants nothing and cannot be granted;
     its grants stay, and count again once it is enabled."""
     rbac.require_staff(ctx.actor)
-    before = _get(role_id)
+    before = _load(role_id)
     if before.is_active is active:
         return before
     after = replace(before, is_active=active)
@@ -169,7 +182,7 @@ def delete_role(ctx: EventContext, role_id: str) -> None:
     """Delete a custom role nobody holds (staff)."""
     principal = ctx.actor
     rbac.require_staff(principal)
-    role = get_role(principal, role_id)
+    role = _for_change(principal, role_id)
     if role.is_system_role:
         raise ValidationError([SYSTEM_DELETE])
     if role.users_count:

@@ -106,7 +106,7 @@ def _reported_resource(principal: Principal, resource_ref: str | None, plan_peri
     found = resource_store.get(resource_id) if resource_id else None
     if found is None or not sides.sees(sides.rights(principal), found):
         raise ValidationError.field(field, f"Object with uuid={reference} does not exist.")
-    current = resource_store.get_in(found.customer_id, found.project_id, found.id)
+    current = resource_store.load(found.customer_id, found.project_id, found.id)
     if current is None:
         raise ValidationError.field(field, f"Object with uuid={reference} does not exist.")
     return current

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -60,7 +60,16 @@ ORDERING_FIELDS = ("username", "full_name", "email", "date_joined", "is_active",
 
 
 def get_visible(principal: Principal, user_id: str) -> User:
-    user = store.get(user_id) if rbac.can_see_user(principal, user_id) else None
+    return _visible(principal, user_id, store.get)
+
+
+def for_change(principal: Principal, user_id: str) -> User:
+    """The user as stored now (`store.load`), if `principal` sees them; NotFound otherwise."""
+    return _visible(principal, user_id, store.load)
+
+
+def _visible(principal: Principal, user_id: str, read: Callable[[str], User | None]) -> User:
+    user = read(user_id) if rbac.can_see_user(principal, user_id) else None
     if user is None:
         raise NotFound(MODEL)
     return user
@@ -114,7 +123,7 @@ def register_user(ctx: EventContext, fields: Mapping[str, Any], password: str | 
 
 def update_user(ctx: EventContext, user_id: str, changes: Mapping[str, Any]) -> User:
     principal = ctx.actor
-    before = get_visible(principal, user_id)
+    before = for_change(principal, user_id)
     if not rbac.can_change_user(principal, user_id):
         raise PermissionDenied()
     rbac.refuse_staff_only(principal, rbac.STAFF_ONLY_USER_FIELDS, before, changes)
@@ -141,7 +150,7 @@ def set_password(ctx: EventContext, user_id: str, password: str, current_key_has
     one this request came with (`current_key_hash`, kept when users change their own password; a
     token of someone else, staff's, matches none of theirs, so all of theirs go)."""
     principal = ctx.actor
-    before = get_visible(principal, user_id)
+    before = for_change(principal, user_id)
     if not rbac.can_change_user(principal, user_id):
         raise PermissionDenied()
     if len(password) < 8:
@@ -159,7 +168,7 @@ def set_password(ctx: EventContext, user_id: str, password: str, current_key_has
 
 def delete_user(ctx: EventContext, user_id: str) -> None:
     principal = ctx.actor
-    user = get_visible(principal, user_id)
+    user = for_change(principal, user_id)
     rbac.require_staff(principal)
     if user.id == principal.user_id:
         raise ValidationError(["You cannot delete yourself."])

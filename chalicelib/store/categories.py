@@ -48,8 +48,21 @@ def _item(category: Category) -> CategoryItem:
 
 
 def get(category_id: str) -> Category | None:
+    """The category for a lookup (one eventually consistent GetItem), or None."""
+    return _read(category_id, consistent=False)
+
+
+def load(category_id: str) -> Category | None:
+    """The category as stored now, before a change (one consistent GetItem: `get` may be a version
+    behind right after a change), or None."""
+    return _read(category_id, consistent=True)
+
+
+def _read(category_id: str, consistent: bool) -> Category | None:
     try:
-        return from_item(CategoryItem.get(keys.CATEGORIES, keys.category_sk(category_id)))
+        return from_item(
+            CategoryItem.get(keys.CATEGORIES, keys.category_sk(category_id), consistent_read=consistent)
+        )
     except CategoryItem.DoesNotExist:
         return None
 

@@ -70,12 +70,18 @@ def _key(customer_id: str) -> CustomerItem:
     return CustomerItem(pk=keys.customer_pk(customer_id), sk=keys.META)
 
 
-def get(customer_id: str) -> Customer | None:
-    """The customer, read consistently from its partition; None if there is none."""
+def load(customer_id: str) -> Customer | None:
+    """The customer as stored now, before a change (one consistent GetItem); None if there is none."""
     try:
         return from_item(CustomerItem.get(keys.customer_pk(customer_id), keys.META, consistent_read=True))
     except CustomerItem.DoesNotExist:
         return None
+
+
+def get(customer_id: str) -> Customer | None:
+    """The customer for a lookup: the same consistent GetItem as `load` (a read by key costs one
+    round trip either way, and a GET right after a change sees it)."""
+    return load(customer_id)
 
 
 def get_many(customer_ids: list[str]) -> list[Customer]:

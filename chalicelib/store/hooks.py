@@ -117,7 +117,7 @@ def get(user_id: str, kind: HookKind, hook_id: str) -> Hook | None:
     return from_item(item)
 
 
-def find(kind: HookKind, hook_id: str) -> Hook | None:
+def load(kind: HookKind, hook_id: str) -> Hook | None:
     """By kind and id: gsi1 names the owner, then a consistent read of the hook (two round trips)."""
     lookup = BaseItem.gsi1.query(keys.HOOKS, BaseItem.gsi1sk == keys.hook_lookup_sk(kind.value, hook_id))
     for item in lookup:

@@ -110,7 +110,7 @@ def get(customer_id: str, invitation_id: str) -> Invitation | None:
     return from_item(item)
 
 
-def find(invitation_id: str) -> Invitation | None:
+def load(invitation_id: str) -> Invitation | None:
     """By id alone: gsi1 says which customer holds it, then a consistent read of the item (so a
     state changed a moment ago is seen): two round trips."""
     for item in BaseItem.gsi1.query(keys.INVITATIONS, BaseItem.gsi1sk == invitation_id):

@@ -95,6 +95,9 @@ class ProjectItem(BaseItem, discriminator="project"):
     customer_name = UnicodeAttribute(default="")
     customer_abbreviation = UnicodeAttribute(default="")
     customer_native_name = UnicodeAttribute(default="")
+    # The customer's version whose names the three above were last copied from by a rename task
+    # (None: copied when the project was made), so a late task never writes older names.
+    customer_version = NumberAttribute(null=True)
     fields = JSONAttribute(default=dict)
     removed = UTCDateTimeAttribute(null=True)
     quota_usage = MapAttribute[str, Any](default=dict)
@@ -369,6 +372,8 @@ class RequestKeyItem(BaseItem, discriminator="request_key"):
 
     order_id = UnicodeAttribute()
     customer_id = UnicodeAttribute()
+    # sha256 of the canonical request that used the key (None: stored before requests were hashed).
+    request_hash = UnicodeAttribute(null=True)
 
 
 ALL_MODELS: tuple[type[BaseItem], ...] = (

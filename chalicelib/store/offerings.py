@@ -186,8 +186,9 @@ def get(offering_id: str) -> Offering | None:
     return None
 
 
-def get_consistent(customer_id: str, offering_id: str) -> Offering | None:
-    """Read from the provider's partition (before a change: the version must be the latest)."""
+def load(customer_id: str, offering_id: str) -> Offering | None:
+    """The offering as stored now, before a change: one consistent GetItem of the provider's
+    partition (`get` is the gsi1 lookup that names it; it may be a version behind)."""
     try:
         item = OfferingItem.get(
             keys.customer_pk(customer_id), keys.offering_sk(offering_id), consistent_read=True

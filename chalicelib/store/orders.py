@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from dataclasses import fields as dc_fields
-from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -127,8 +127,9 @@ def get(order_id: str) -> Order | None:
     return None
 
 
-def get_in(customer_id: str, order_id: str) -> Order | None:
-    """The order read consistently from its partition (workers know both ids)."""
+def load(customer_id: str, order_id: str) -> Order | None:
+    """The order as stored now, before a change: one consistent GetItem of its partition (`get` is
+    the gsi1 lookup that names the customer; it may be a version behind)."""
     try:
         return from_item(
             OrderItem.get(keys.customer_pk(customer_id), keys.order_sk(order_id), consistent_read=True)
@@ -173,30 +174,43 @@ def remove(uow: Work, order: Order) -> None:
 
 
 # --- Idempotency-Key ----------------------------------------------------------------------------------
-class KeyAlreadyUsed(DomainError):
-    """The creation's key was stored by an earlier request (a retry): answer with its order."""
+@dataclass(frozen=True)
+class RequestKey:
+    """What an `Idempotency-Key` is remembered with: the order it made and the hash of the request
+    that made it ("" for a key stored before requests were hashed: it matches any request)."""
 
-    def __init__(self, order_id: str, customer_id: str) -> None:
-        self.order_id = order_id
-        self.customer_id = customer_id
-        super().__init__(order_id)
+    order_id: str
+    customer_id: str
+    request_hash: str
+
+
+class KeyAlreadyUsed(DomainError):
+    """The creation's key was stored by an earlier request (a retry, or a concurrent one)."""
+
+    def __init__(self, used: RequestKey) -> None:
+        self.used = used
+        super().__init__(used.order_id)
 
 
 def request_key_pk(user_id: str, key: str) -> str:
     return keys.request_key_pk(user_id, hashlib.sha256(key.encode()).hexdigest())
 
 
-def find_request_key(user_id: str, key: str) -> tuple[str, str] | None:
-    """(order id, customer id) of the creation that used `key`, if it is still remembered."""
+def find_request_key(user_id: str, key: str) -> RequestKey | None:
+    """The creation that used `key` and the hash of its request, if the key is still remembered."""
     try:
         item = RequestKeyItem.get(request_key_pk(user_id, key), keys.META, consistent_read=True)
     except RequestKeyItem.DoesNotExist:
         return None
-    return item.order_id, item.customer_id
+    return _request_key(item)
 
 
-def remember_request_key(uow: Work, user_id: str, key: str, order: Order, now: datetime) -> None:
-    """Store the key with the order it makes; a concurrent request with the same key loses."""
+def remember_request_key(
+    uow: Work, user_id: str, key: str, request_hash: str, order: Order, now: datetime
+) -> None:
+    """Store the key with the order it makes and the hash of the request that made it (so a reuse
+    with another request is told apart from a retry); a concurrent request with the same key
+    loses."""
     pk = request_key_pk(user_id, key)
     transaction(uow).put(
         RequestKeyItem(
@@ -204,6 +218,7 @@ def remember_request_key(uow: Work, user_id: str, key: str, order: Order, now: d
             sk=keys.META,
             order_id=order.id,
             customer_id=order.customer_id,
+            request_hash=request_hash,
             expires_at=now + REQUEST_KEY_RETENTION,
         ),
         condition=RequestKeyItem.pk.does_not_exist(),
@@ -211,9 +226,12 @@ def remember_request_key(uow: Work, user_id: str, key: str, order: Order, now: d
     )
 
 
+def _request_key(item: RequestKeyItem) -> RequestKey:
+    return RequestKey(item.order_id, item.customer_id, item.request_hash or "")
+
+
 def _used(pk: str) -> DomainError:
-    item = RequestKeyItem.get(pk, keys.META, consistent_read=True)
-    return KeyAlreadyUsed(item.order_id, item.customer_id)
+    return KeyAlreadyUsed(_request_key(RequestKeyItem.get(pk, keys.META, consistent_read=True)))
 
 
 # --- listings ---------------------------------------------------------------------------------------

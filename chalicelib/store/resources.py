@@ -114,8 +114,9 @@ def get(resource_id: str) -> Resource | None:
     return None
 
 
-def get_in(customer_id: str, project_id: str, resource_id: str) -> Resource | None:
-    """The resource read consistently from its partition."""
+def load(customer_id: str, project_id: str, resource_id: str) -> Resource | None:
+    """The resource as stored now, before a change: one consistent GetItem of its partition (`get`
+    is the gsi1 lookup that names it; it may be a version behind)."""
     try:
         item = ResourceItem.get(
             keys.customer_pk(customer_id), keys.resource_sk(project_id, resource_id), consistent_read=True

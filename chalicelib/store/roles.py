@@ -45,6 +45,16 @@ def all_roles() -> dict[str, Role]:
     return roles
 
 
+def load(role_id: str) -> Role | None:
+    """The role as stored now, before a change: one consistent GetItem (`all_roles` is an eventually
+    consistent Query, a version behind right after a change). A system role never changed is its
+    definition in code (version 0); None if there is no such role."""
+    try:
+        return _from_item(RoleItem.get(keys.ROLES, keys.role_sk(role_id), consistent_read=True))
+    except RoleItem.DoesNotExist:
+        return next((r for r in SYSTEM_ROLES.values() if r.id == role_id), None)
+
+
 def with_users_counts(roles: list[Role]) -> list[Role]:
     """The roles with their `users_count` (one BatchGetItem per 100 roles)."""
     wanted = [(keys.counter_pk(users_counter(r.id)), keys.META) for r in roles]

@@ -54,11 +54,18 @@ def _key(user_id: str) -> UserItem:
     return UserItem(pk=keys.user_pk(user_id), sk=keys.META)
 
 
-def get(user_id: str) -> User | None:
+def load(user_id: str) -> User | None:
+    """The user as stored now, before a change (one consistent GetItem); None if there is none."""
     try:
         return from_item(UserItem.get(keys.user_pk(user_id), keys.META, consistent_read=True))
     except UserItem.DoesNotExist:
         return None
+
+
+def get(user_id: str) -> User | None:
+    """The user for a lookup: the same consistent GetItem as `load` (one round trip either way, and
+    the caller's own profile must show a change they just made)."""
+    return load(user_id)
 
 
 def get_many(user_ids: list[str]) -> dict[str, User]:

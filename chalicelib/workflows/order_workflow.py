@@ -43,7 +43,7 @@ def ensure_started(event: dict[str, Any]) -> bool:
     """From a published `marketplace_order_created` event: start the order's execution unless the
     order is over (an execution that exists already is left alone). True if a start was asked."""
     context = event.get("context") or {}
-    order = store.get_in(str(context.get("customer_uuid", "")), str(context.get("order_uuid", "")))
+    order = store.load(str(context.get("customer_uuid", "")), str(context.get("order_uuid", "")))
     if order is None or order.is_final:
         return False
     actor = TaskContext(
@@ -59,7 +59,7 @@ def ensure_started(event: dict[str, Any]) -> bool:
 # --- the worker side --------------------------------------------------------------------------------
 def _state_of(ref: dict[str, Any]) -> dict[str, str]:
     """The order's reference as the table has it now (an order deleted while pending: canceled)."""
-    order = store.get_in(ref["customer_id"], ref["id"])
+    order = store.load(ref["customer_id"], ref["id"])
     if order is None:
         return {"id": ref["id"], "customer_id": ref["customer_id"], "state": OrderState.CANCELED.value}
     return reference(order)
@@ -97,7 +97,7 @@ def process(
     """Run the offering type's processor for an executing order, then set it done (its resource
     OK, changed or Terminated). Raises steps.TransientStepError to be retried, anything else to
     take the workflow's error branch. An order no longer executing is left as it is."""
-    order = store.get_in(ref["customer_id"], ref["id"])
+    order = store.load(ref["customer_id"], ref["id"])
     if order is None or order.state is not OrderState.EXECUTING:
         return _state_of(ref)
     offering = catalog.get_offering(order.offering_id)

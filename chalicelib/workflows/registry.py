@@ -20,6 +20,7 @@ TASK_MODULES: tuple[str, ...] = (
     "chalicelib.workflows.hooks",
     "chalicelib.workflows.marketplace",
     "chalicelib.workflows.billing",
+    "chalicelib.workflows.customers",
 )
 
 Handler = Callable[[dict[str, Any], EventContext], Any]

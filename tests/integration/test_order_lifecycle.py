@@ -68,8 +68,8 @@ def until_waiting(order, stage: str, timeout: float = 10.0) -> None:
 
 
 def current(order):
-    found = order_store.get_in(order.customer_id, order.id)
-    resource = resource_store.get_in(order.customer_id, order.project_id, order.resource_id)
+    found = order_store.load(order.customer_id, order.id)
+    resource = resource_store.load(order.customer_id, order.project_id, order.resource_id)
     return found, resource
 
 
