@@ -25,6 +25,10 @@ DEFAULT_TIMING: dict[str, int] = {
     "StepHeartbeatSeconds": 300,
     "RetryIntervalSeconds": 10,
     "RetryMaxAttempts": 3,
+    # A Task whose message SQS did not take (throttled, a network error) is retried with backoff
+    # rate 2, apart from the worker's own failures: 2+4+...+64 s, about 2 minutes, before its Catch.
+    "SqsRetryIntervalSeconds": 2,
+    "SqsRetryMaxAttempts": 6,
     "CallbackTimeoutSeconds": 7 * 24 * 3600,
     # The order workflow: a pending order not approved within this is canceled; an executing order
     # whose provider's agent has not set it done within this is erred.
@@ -86,3 +90,16 @@ def start_workflow(name: str, input: dict[str, Any], execution_name: str) -> str
 
 def execution_arn(state_machine: str, execution_name: str) -> str:
     return state_machine.replace(":stateMachine:", ":execution:") + f":{execution_name}"
+
+
+def execution_status(name: str, execution_name: str) -> str | None:
+    """The status of `name`'s execution `execution_name` (RUNNING, SUCCEEDED, FAILED, TIMED_OUT,
+    ABORTED, PENDING_REDRIVE), or None if there is none (never started, or its history expired)."""
+    sfn = client("stepfunctions")
+    try:
+        described = sfn.describe_execution(
+            executionArn=execution_arn(state_machine_arn(name), execution_name)
+        )
+    except sfn.exceptions.ExecutionDoesNotExist:
+        return None
+    return str(described["status"])
