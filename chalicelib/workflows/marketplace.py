@@ -4,8 +4,7 @@
 - `marketplace.await_order` (tasks): keep the execution's token until the order leaves a stage.
 - `marketplace.recheck_order` (tasks): a wait timed out; settle the order and answer its state.
 - `marketplace.process_order` (heavy): run the offering type's processor, set the order done.
-- `marketplace.fail_order` (tasks): the workflow's error branch; the order becomes erred, then the
-  workflow is answered.
+- `marketplace.fail_order` (tasks): the workflow's error branch; the order becomes erred.
 - `marketplace.start_order` (tasks): start an execution the request could not start.
 - `marketplace.ensure_started` (tasks): the same, from the published `marketplace_order_created`
   event (the outbox), so a request that died between its commit and the start loses nothing.
@@ -73,15 +72,9 @@ def process_order(payload: dict[str, Any], ctx: EventContext) -> None:
 
 @task("marketplace.fail_order", queue=TASKS_QUEUE)
 def fail_order(payload: dict[str, Any], ctx: EventContext) -> None:
-    """Answers the workflow once the order is erred (or was not executing any more), so its
-    execution never ends with the order still executing; a failure here is retried by the queue,
-    and the workflow's timeout ends in its alarmed `Stranded` state."""
     from chalicelib.services import order_lifecycle
 
-    erred = order_lifecycle.give_up(ctx, payload["order"], payload.get("error"))
-    token = payload.get("token")
-    if token:  # a message sent before MarkErred waited for its answer carries none
-        steps.send_success(token, {"erred": erred is not None})
+    order_lifecycle.give_up(ctx, payload["order"], payload.get("error"))
 
 
 @task("marketplace.start_order", queue=TASKS_QUEUE)

@@ -92,14 +92,15 @@ def execution_arn(state_machine: str, execution_name: str) -> str:
     return state_machine.replace(":stateMachine:", ":execution:") + f":{execution_name}"
 
 
-def execution_status(name: str, execution_name: str) -> str | None:
+def execution_status(name: str, execution_name: str) -> tuple[str | None, str | None]:
     """The status of `name`'s execution `execution_name` (RUNNING, SUCCEEDED, FAILED, TIMED_OUT,
-    ABORTED, PENDING_REDRIVE), or None if there is none (never started, or its history expired)."""
+    ABORTED, PENDING_REDRIVE) and the error it failed with, if any; (None, None) if there is no such
+    execution (never started, or its history expired)."""
     sfn = client("stepfunctions")
     try:
         described = sfn.describe_execution(
             executionArn=execution_arn(state_machine_arn(name), execution_name)
         )
     except sfn.exceptions.ExecutionDoesNotExist:
-        return None
-    return str(described["status"])
+        return None, None
+    return str(described["status"]), described.get("error")
