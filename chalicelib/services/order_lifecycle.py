@@ -10,6 +10,11 @@ the token, so whichever comes second sees the other: no answer is lost to a race
 offering types the workflow runs the type's processor on a worker (`process`), with retries and
 timeouts, and gives up into `erred`. A wait that times out re-reads the order (`recheck`), so even
 an answer lost in transit ends the wait in the order's real state.
+
+Every Task state retries SQS's errors with backoff; what still fails (or a recheck or the erring
+that fails) ends the execution in the alarmed `Stranded` state with the order as it was, and the
+hourly sweep (`workflows/order_sweep.py`) starts a new execution for any open order whose
+execution is gone or ended (`ensure_started`, under the order's next execution name).
 """
 
 from __future__ import annotations

@@ -37,6 +37,13 @@ DEFAULT_TIMING: dict[str, int] = {
 }
 
 
+# The error of the order workflow's `Stranded` state: it could not go on (SQS kept failing, a
+# recheck failed) and left the order as it was. Alarmed (a metric filter on the workflow's execution
+# log: erred orders fail their execution too, so ExecutionsFailed can not tell them apart), and
+# the hourly sweep (workflows/order_sweep.py) restarts the order's workflow.
+ORDER_STRANDED = "Cirrus.OrderStranded"
+
+
 def names() -> list[str]:
     return sorted(p.name.removesuffix(".asl.json") for p in STATEMACHINES_DIR.glob("*.asl.json"))
 
