@@ -624,10 +624,10 @@ def measure_all(world: World) -> list[Result]:
 # --- the audit log ------------------------------------------------------------------------------
 def seed_events(world: World, n: int, customer: str) -> None:
     """`n` events concerning `customer` (its feed and the staff index grow with n), written in the
-    items `UnitOfWork.record` writes (store.events.event_items), 25 to a BatchWriteItem."""
+    items `UnitOfWork.record` writes (store.outbox.event_items), 25 to a BatchWriteItem."""
     from chalicelib.domain.events import make_event
-    from chalicelib.store.events import event_items
     from chalicelib.store.items import BaseItem
+    from chalicelib.store.outbox import event_items
 
     with BaseItem.batch_write() as batch:
         for i in range(n):

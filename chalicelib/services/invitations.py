@@ -36,7 +36,8 @@ from chalicelib.domain.invitations import Acceptor, ExecutionState, Invitation, 
 from chalicelib.domain.rbac import Grant, Scope
 from chalicelib.domain.roles import CREATE_PERMISSION, Role, ScopeType
 from chalicelib.services import access as access_service
-from chalicelib.services import memberships
+from chalicelib.services import effects, memberships
+from chalicelib.services.effects import Enqueue
 from chalicelib.services.paging import Ordering, PageRequest
 from chalicelib.store import customers as customer_store
 from chalicelib.store import grants as grant_store
@@ -321,8 +322,6 @@ def _acceptor(
 def _schedule_email(ctx: EventContext, view: InvitationView) -> InvitationView:
     """Queue the email on `background`; if the queue refuses, say so on the invitation (the
     invitation itself stands, and `send/` tries again)."""
-    from chalicelib.workflows import queues
-
     invitation = view.invitation
     payload = {
         "customer_uuid": invitation.customer_id,
@@ -330,7 +329,7 @@ def _schedule_email(ctx: EventContext, view: InvitationView) -> InvitationView:
         "sender": (ctx.principal.full_name or ctx.principal.username) if ctx.principal else "",
     }
     try:
-        queues.enqueue(SEND_EMAIL_TASK, payload, ctx)
+        effects.execute(Enqueue(SEND_EMAIL_TASK, payload, ctx))
     except Exception:
         observability.logger().exception(
             "invitation email not scheduled", extra={"invitation": invitation.id}

@@ -19,6 +19,7 @@ from chalicelib.domain.rbac import Grant, Scope
 from chalicelib.domain.roles import CREATE_PERMISSION, DELETE_PERMISSION, UPDATE_PERMISSION, Role, ScopeType
 from chalicelib.domain.users import User
 from chalicelib.services import access as access_service
+from chalicelib.services.effects import ForgetAccess
 from chalicelib.services.paging import Ordering, PageRequest
 from chalicelib.store import customers as customer_store
 from chalicelib.store import grants as store
@@ -275,13 +276,10 @@ def grant_role(
     held = store.member_grants(grant.customer_id, grant.user_id)
     store.add(work, grant, held, stored_role=not role.is_system_role)
     work.record(role_event(events.ROLE_GRANTED, ctx, user, user.id, role, scope, grant))
+    if ctx.principal is not None and ctx.principal.user_id == user.id:
+        work.after_commit(ForgetAccess(ctx.principal))
     if own:
         work.commit()
-    if ctx.principal is not None and ctx.principal.user_id == user.id:
-        if own:
-            access_service.forget(ctx.principal)
-        else:
-            work.on_commit.append(lambda: access_service.forget(ctx.actor))
 
 
 def _existing(scope: Scope, user_ref: str, role_ref: str) -> tuple[Grant, Role, User | None]:

@@ -3,8 +3,9 @@ cancel or delete while pending, and the provider's `set_state_*` actions.
 
 Every change is one unit of work: the order, its resource (state, limits, plan; nc_resource_count of
 its project and customer when it is made or ends) and the events, Waldur's types. After the commit
-the order's workflow hears of it (`order_lifecycle`): it is started when the order is made, and a
-workflow waiting for this order's approval or completion is answered.
+the order's workflow hears of it (`order_lifecycle` says how, as effects the unit of work hands to
+the workflow layer): it is started when the order is made, and a workflow waiting for this order's
+approval or completion is answered.
 
 A blocked or archived consumer customer orders nothing and has nothing approved (400, Waldur's
 validate_order and approve_* validators); rejecting, canceling and the provider finishing what
@@ -245,11 +246,11 @@ def create_order(ctx: EventContext, request: OrderRequest, idempotency_key: str 
         store.remember_request_key(uow, principal.user_id, idempotency_key, order, now)
     uow.record(domain.event(order, domain.ORDER_CREATED, ctx))
     uow.record(resource_rules.event(resource, resource_rules.CREATE_REQUESTED, ctx))
+    uow.after_commit(lifecycle.start(ctx, stored))
     try:
         uow.commit()
     except store.KeyAlreadyUsed as used:
         return _order_of(used.customer_id, used.order_id)
-    lifecycle.start(ctx, stored)
     return stored
 
 
@@ -322,8 +323,8 @@ def place_resource_order(
     stored = store.add(uow, order)
     uow.record(domain.event(order, domain.ORDER_CREATED, ctx))
     uow.record(resource_rules.event(after, resource_rules.requested_event(order), ctx))
+    uow.after_commit(lifecycle.start(ctx, stored))
     uow.commit()
-    lifecycle.start(ctx, stored)
     return stored
 
 
@@ -384,8 +385,8 @@ def delete_order(ctx: EventContext, order_id: str) -> None:
     store.remove(uow, order)
     _refused_resource(uow, ctx, canceled, now)
     uow.record(domain.event(canceled, domain.ORDER_TERMINATED, ctx))
+    uow.after_commit(*lifecycle.answer(order, canceled))
     uow.commit()
-    lifecycle.answer(order, canceled)
 
 
 def _require_own_or(principal: Principal, order: Order, permission: str) -> None:
@@ -418,8 +419,8 @@ def set_state_executing(ctx: EventContext, order_id: str) -> Order:
     stored = store.save_transition(uow, order, after)
     resource_store.save_changes(uow, resource, resource_rules.order_retried(resource, after, now))
     uow.record(domain.event(stored, domain.ORDER_APPROVED, ctx))
+    uow.after_commit(lifecycle.start(ctx, stored))
     uow.commit()
-    lifecycle.start(ctx, stored)
     return stored
 
 
@@ -475,8 +476,8 @@ def _transition(ctx: EventContext, order: Order, after: Order, event_type: str) 
             uow, resource, resource_rules.order_executing(resource, after, after.modified)
         )
     uow.record(domain.event(stored, event_type, ctx))
+    uow.after_commit(*lifecycle.answer(order, stored))
     uow.commit()
-    lifecycle.answer(order, stored)
     return stored
 
 
@@ -497,8 +498,8 @@ def _refuse(ctx: EventContext, order: Order, after: Order) -> Order:
     _refused_resource(uow, ctx, stored, after.modified)
     event_type = domain.ORDER_REJECTED if after.state is OrderState.REJECTED else domain.ORDER_TERMINATED
     uow.record(domain.event(stored, event_type, ctx))
+    uow.after_commit(*lifecycle.answer(order, stored))
     uow.commit()
-    lifecycle.answer(order, stored)
     return stored
 
 
@@ -517,8 +518,8 @@ def _complete(ctx: EventContext, order: Order, backend_id: str = "") -> Order:
     billing.on_order_done(uow, order, resource, done, catalog.get_offering(order.offering_id), now)
     uow.record(domain.event(stored, domain.ORDER_COMPLETED, ctx))
     uow.record(resource_rules.event(done, resource_rules.succeeded_event(order), ctx))
+    uow.after_commit(*lifecycle.answer(order, stored))
     uow.commit()
-    lifecycle.answer(order, stored)
     return stored
 
 
@@ -532,6 +533,6 @@ def _fail(ctx: EventContext, order: Order, message: str, traceback: str) -> Orde
     resource_store.save_changes(uow, resource, failed)
     uow.record(resource_rules.event(failed, resource_rules.failed_event(order), ctx))
     uow.record(domain.event(stored, domain.ORDER_FAILED, ctx))
+    uow.after_commit(*lifecycle.answer(order, stored))
     uow.commit()
-    lifecycle.answer(order, stored)
     return stored

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import keys
 from chalicelib.store.items import CounterItem
-from chalicelib.store.unit_of_work import UnitOfWork
+from chalicelib.store.unit_of_work import transaction
 
 CUSTOMERS = "customers"
 PROJECTS = "projects"
@@ -15,9 +16,9 @@ def _key(name: str) -> CounterItem:
     return CounterItem(pk=keys.counter_pk(name), sk=keys.META)
 
 
-def add(uow: UnitOfWork, name: str, delta: int) -> None:
+def add(uow: Work, name: str, delta: int) -> None:
     """Move counter `name` by `delta` as part of `uow` (created at zero on first use)."""
-    uow.update(_key(name), [CounterItem.value.add(delta), CounterItem.type.set(CounterItem)])
+    transaction(uow).update(_key(name), [CounterItem.value.add(delta), CounterItem.type.set(CounterItem)])
 
 
 def value(name: str) -> int:

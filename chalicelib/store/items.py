@@ -25,6 +25,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.store import schema
+from chalicelib.store.errors import watch_throttling
 
 
 class _Gsi1(GlobalSecondaryIndex["BaseItem"]):
@@ -67,7 +68,10 @@ class BaseItem(Model):
     def _get_connection(cls) -> TableConnection:
         # pynamodb keeps one connection (and so one botocore client, ~100 ms to build) per model
         # class; every entity here lives in the same table, so they all share the base model's.
-        return super(BaseItem, BaseItem)._get_connection()
+        conn = super(BaseItem, BaseItem)._get_connection()
+        # On the client in use now (pynamodb rebuilds it if its credentials went missing).
+        watch_throttling(conn.connection.client)
+        return conn
 
 
 class CounterItem(BaseItem, discriminator="counter"):

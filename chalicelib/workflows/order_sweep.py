@@ -17,7 +17,7 @@ changed for `GRACE` either, asks Step Functions about its execution:
   started, as a retry after `erred` does, so the order's state stays the truth and the name says
   which run it is.
 
-Starting goes through `order_lifecycle.ensure_started` (it re-reads the order and starts nothing for
+Starting goes through `order_workflow.ensure_started` (it re-reads the order and starts nothing for
 a final one); a start of a name that exists is a no-op, and two sweeps racing on one order bump its
 count once (the write is conditioned on the version they read). So a second run restarts nothing.
 """
@@ -36,10 +36,11 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.domain.ids import id_bounds
 from chalicelib.domain.marketplace import OrderState
 from chalicelib.domain.orders import Order
+from chalicelib.services import orders
 from chalicelib.store import keys
 from chalicelib.store import orders as store
 from chalicelib.store.unit_of_work import UnitOfWork
-from chalicelib.workflows import stepfunctions
+from chalicelib.workflows import order_workflow, stepfunctions
 from chalicelib.workflows.registry import BACKGROUND_QUEUE, task
 
 TASK = "marketplace.restart_stranded_orders"
@@ -123,17 +124,13 @@ def _next_execution(order: Order) -> Order | None:
 
 
 def _err(ctx: EventContext, order: Order) -> bool:
-    from chalicelib.services import orders
-
     observability.logger().warning("erring an order its workflow gave up on", extra={"order_uuid": order.id})
     return orders.fail_executing(ctx, order.customer_id, order.id, LOST_ERRING) is not None
 
 
 def _start(order: Order) -> bool:
-    from chalicelib.services import order_lifecycle
-
     observability.logger().warning(
         "restarting a stranded order's workflow", extra={"order_uuid": order.id, "state": order.state.value}
     )
     context = {"customer_uuid": order.customer_id, "order_uuid": order.id}
-    return order_lifecycle.ensure_started({"context": context})
+    return order_workflow.ensure_started({"context": context})
