@@ -14,40 +14,30 @@ from chalicelib.store import table
 
 
 def ensure_ready() -> None:
-    """Bind the store to the current settings, the ports to the store, give the services their
-    effect executor and load the extensions; cheap after the first call."""
+    """Bind the store to the current settings, the ports to the store, and load the extensions;
+    cheap after the first call."""
     table.bind(get_settings())
     if ports.bound() is None:
         ports.use(dynamodb_ports())
-    _bind_effects()
     _load_extensions()
 
 
 def dynamodb_ports() -> ports.Ports:
     """The ports on AWS and under moto: the single-table store modules (each checked by mypy
-    against its Protocol here) and its transactional unit of work."""
+    against its Protocol here), its transactional unit of work, and the workflow layer's executor of
+    effects (SQS, Step Functions), which units of work call after they commit."""
     from chalicelib.store import categories, roles, tokens, users
     from chalicelib.store.unit_of_work import UnitOfWork
+    from chalicelib.workflows.effects import execute
 
     return ports.Ports(
-        unit_of_work=UnitOfWork,
+        unit_of_work=lambda: UnitOfWork(execute),
+        effects=execute,
         categories=categories,
         users=users,
         tokens=tokens,
         roles=roles,
     )
-
-
-def _bind_effects() -> None:
-    """What services plan (`services/effects.py`) the workflow layer carries out: after a unit of
-    work commits, or at once for work with no transaction. Neither side imports the other's
-    executor; this is the one place that knows both."""
-    from chalicelib.services import effects
-    from chalicelib.store import unit_of_work
-    from chalicelib.workflows.effects import execute
-
-    effects.bind(execute)
-    unit_of_work.bind_executor(execute)
 
 
 def _load_extensions() -> None:

@@ -18,10 +18,10 @@ from chalicelib.domain.roles import CUSTOMER_OWNER, P, ScopeType
 from chalicelib.services import access as access_service
 from chalicelib.services import memberships
 from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import counters, grants, pages, projects
 from chalicelib.store import customers as store
 from chalicelib.store.pages import Page
-from chalicelib.store.unit_of_work import UnitOfWork
 
 MODEL = "Customer"
 
@@ -144,7 +144,7 @@ def create_customer(ctx: EventContext, fields: Mapping[str, Any]) -> Customer:
     principal = ctx.actor
     rbac.require_staff(principal)
     customer = Customer(id=new_id(), created=utcnow(), **fields)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.add(uow, customer)
     uow.record(domain.event(customer, events.CREATION, ctx))
     uow.commit()
@@ -163,7 +163,7 @@ def update_customer(ctx: EventContext, customer_id: str, changes: Mapping[str, A
     after = replace(before, **changes)
     if after == before:
         return before
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.save_changes(uow, before, after)
     uow.record(domain.event(after, events.UPDATE, ctx))
     uow.commit()
@@ -193,7 +193,7 @@ def delete_customer(ctx: EventContext, customer_id: str) -> None:
     # Its team goes first (the customer's user count moves with each revocation).
     memberships.revoke_all(ctx, grants.for_customer(customer.id))
     customer = store.get(customer.id) or customer
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.remove(uow, customer)
     uow.record(domain.event(customer, events.DELETION, ctx))
     uow.commit()

@@ -5,8 +5,8 @@ A service decides the effects of a change and attaches them to its unit of work
 (`uow.after_commit(effect)`): they are carried out after the transaction commits, and not at all if
 it fails. Work without a transaction (a background task queueing the next one) hands its effects to
 `execute`. Either way the executor is the workflow layer's (`workflows/effects.py`), given to the
-services and the unit of work by the composition root (`bootstrap.py`): services never talk to
-SQS or Step Functions themselves, and never import the layer that does.
+services (the `effects` port) and to the unit of work by the composition root (`bootstrap.py`):
+services never talk to SQS or Step Functions themselves, and never import the layer that does.
 
 How each effect fails is part of it: a workflow start that fails is queued as a retry
 (`StartWorkflow.retry_task`), an answer that cannot be sent is logged (the wait's timeout re-reads
@@ -15,11 +15,12 @@ the truth), an `Enqueue` or `SendToDeadLetter` that fails raises to the caller.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.context import EventContext, Principal
+from chalicelib.services import ports
 
 
 @dataclass(frozen=True)
@@ -85,21 +86,8 @@ class ForgetAccess:
 
 
 Effect = Enqueue | SendToDeadLetter | StartWorkflow | AnswerCallback | FailCallback | ForgetAccess
-Executor = Callable[[Sequence[object]], None]
-
-
-def _unbound(effects: Sequence[object]) -> None:
-    raise RuntimeError(f"no effect executor is bound (bootstrap.ensure_ready()): {list(effects)!r}")
-
-
-_executor: list[Executor] = [_unbound]
-
-
-def bind(executor: Executor) -> None:
-    """The composition root gives the services the function that carries effects out."""
-    _executor[0] = executor
 
 
 def execute(*effects: Effect) -> None:
     """Carry `effects` out now, in order (work with no transaction to wait for)."""
-    _executor[0](effects)
+    ports.current().effects(effects)

@@ -34,12 +34,12 @@ from chalicelib.domain.roles import P, ScopeType
 from chalicelib.providers import registry
 from chalicelib.services import access as access_service
 from chalicelib.services import memberships
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import categories as category_store
 from chalicelib.store import customers as customer_store
 from chalicelib.store import grants
 from chalicelib.store import offerings as store
 from chalicelib.store import service_providers as provider_store
-from chalicelib.store.unit_of_work import UnitOfWork
 
 INVALID_HYPERLINK = "Invalid hyperlink - Object does not exist."
 COMPONENT_NOT_GIVEN = "UUID for offering component was not provided."
@@ -244,7 +244,7 @@ def create_offering(ctx: EventContext, customer_id: str | None, data: Mapping[st
         created=now,
         **{k: data[k] for k in _OFFERING_FIELDS if k in data and data[k] is not None},
     )
-    uow = UnitOfWork()
+    uow = unit_of_work()
     if provider_store.for_customer(customer.id) is None:
         provider_store.add(uow, ServiceProvider(id=new_id(), customer_id=customer.id, created=now, version=1))
     store.add(uow, offering)
@@ -255,7 +255,7 @@ def create_offering(ctx: EventContext, customer_id: str | None, data: Mapping[st
 
 
 def _commit(ctx: EventContext, before: Offering, after: Offering, event: Any) -> Offering:
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.save(uow, before, after)
     uow.record(event)
     uow.commit()
@@ -380,6 +380,6 @@ def delete_offering(ctx: EventContext, offering_id: str) -> None:
     if team:
         memberships.revoke_all(ctx, team, scope(offering))
         offering = store.get_consistent(offering.customer_id, offering.id) or offering
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.remove(uow, offering)
     uow.commit()

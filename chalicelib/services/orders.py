@@ -45,12 +45,12 @@ from chalicelib.services import customers as customer_service
 from chalicelib.services import marketplace as sides
 from chalicelib.services import offerings as catalog
 from chalicelib.services import order_lifecycle as lifecycle
+from chalicelib.services.ports import UnitOfWork, unit_of_work
 from chalicelib.services.projects import scope as project_scope
 from chalicelib.store import orders as store
 from chalicelib.store import projects as project_store
 from chalicelib.store import resources as resource_store
 from chalicelib.store import users as user_store
-from chalicelib.store.unit_of_work import UnitOfWork
 
 MODEL = domain.MODEL
 INVALID_HYPERLINK = "Invalid hyperlink - Object does not exist."
@@ -239,7 +239,7 @@ def create_order(ctx: EventContext, request: OrderRequest, idempotency_key: str 
         plan_name=order.plan_name,
         offering_plugin_options=order.offering_plugin_options,
     )
-    uow = UnitOfWork()
+    uow = unit_of_work()
     resource_store.add(uow, resource)
     stored = store.add(uow, order)
     if idempotency_key:
@@ -318,7 +318,7 @@ def place_resource_order(
     after = resource_rules.order_opened(resource, order, now)
     if order.state is OrderState.EXECUTING:
         after = resource_rules.order_executing(after, order, now)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     resource_store.save_changes(uow, resource, after)
     stored = store.add(uow, order)
     uow.record(domain.event(order, domain.ORDER_CREATED, ctx))
@@ -381,7 +381,7 @@ def delete_order(ctx: EventContext, order_id: str) -> None:
     domain.require(order, "destroy")
     now = utcnow()
     canceled = domain.cancel(order, now)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.remove(uow, order)
     _refused_resource(uow, ctx, canceled, now)
     uow.record(domain.event(canceled, domain.ORDER_TERMINATED, ctx))
@@ -415,7 +415,7 @@ def set_state_executing(ctx: EventContext, order_id: str) -> Order:
     if order.state is not OrderState.ERRED:
         return _transition(ctx, order, after, domain.ORDER_APPROVED)
     resource = _resource(order)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     stored = store.save_transition(uow, order, after)
     resource_store.save_changes(uow, resource, resource_rules.order_retried(resource, after, now))
     uow.record(domain.event(stored, domain.ORDER_APPROVED, ctx))
@@ -468,7 +468,7 @@ def _resource(order: Order) -> Resource:
 
 def _transition(ctx: EventContext, order: Order, after: Order, event_type: str) -> Order:
     """An approval: the order moves on; if it now executes, its resource shows it."""
-    uow = UnitOfWork()
+    uow = unit_of_work()
     stored = store.save_transition(uow, order, after)
     if after.state is OrderState.EXECUTING and order.type is not OrderType.CREATE:
         resource = _resource(order)
@@ -493,7 +493,7 @@ def _refused_resource(uow: UnitOfWork, ctx: EventContext, order: Order, now: Any
 def _refuse(ctx: EventContext, order: Order, after: Order) -> Order:
     """Rejected or canceled: a resource never made is Terminated (and stops counting); an existing
     one is as it was."""
-    uow = UnitOfWork()
+    uow = unit_of_work()
     stored = store.save_transition(uow, order, after)
     _refused_resource(uow, ctx, stored, after.modified)
     event_type = domain.ORDER_REJECTED if after.state is OrderState.REJECTED else domain.ORDER_TERMINATED
@@ -510,7 +510,7 @@ def _complete(ctx: EventContext, order: Order, backend_id: str = "") -> Order:
     done = resource_rules.order_done(resource, after, now)
     if backend_id:
         done = replace(done, backend_id=backend_id)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     stored = store.save_transition(uow, order, after)
     resource_store.save_changes(uow, resource, done)
     if resource.counted and not done.counted:
@@ -526,7 +526,7 @@ def _complete(ctx: EventContext, order: Order, backend_id: str = "") -> Order:
 def _fail(ctx: EventContext, order: Order, message: str, traceback: str) -> Order:
     now = utcnow()
     after = domain.fail(order, now, message, traceback)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     stored = store.save_transition(uow, order, after)
     resource = _resource(order)
     failed = resource_rules.order_failed(resource, after, now)

@@ -21,8 +21,8 @@ from chalicelib.domain.marketplace import Offering, Plan
 from chalicelib.domain.roles import P
 from chalicelib.services import access as access_service
 from chalicelib.services import offerings
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import offerings as store
-from chalicelib.store.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def _change(ctx: EventContext, offering: Offering, plan: Plan, event_type: str) 
     plans = offering.plans if offering.plan(plan.id) else (*offering.plans, plan)
     after = replace(offering, plans=tuple(plan if p.id == plan.id else p for p in plans))
     name = offerings.provider_name(offering.customer_id)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.save(uow, offering, after)
     uow.record(domain.plan_event(event_type, after, plan, name, ctx))
     uow.commit()

@@ -17,7 +17,7 @@ the unit of work of its own kind (a DynamoDB repository refuses a fake's and the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -32,11 +32,18 @@ if TYPE_CHECKING:
     from chalicelib.domain.users import User
 
 
+# Carries out effects (`services/effects.py`: start a workflow, answer one, queue a task), in order.
+Executor = Callable[[Sequence[object]], None]
+
+
 class UnitOfWork(Protocol):
     """The writes of one command, committed atomically, with the audit events that describe them."""
 
     def record(self, event: Event) -> None:
         """Write `event` to the audit log in the same commit as the change it describes."""
+
+    def after_commit(self, *effects: object) -> None:
+        """Have `effects` carried out, in order, once the writes committed (never if they fail)."""
 
     def commit(self) -> None:
         """Apply every staged write or none; a failed condition raises the domain error its write
@@ -126,6 +133,7 @@ class Ports:
     """Everything the services reach outside themselves. Built by the composition root only."""
 
     unit_of_work: Callable[[], UnitOfWork]
+    effects: Executor
     categories: Categories
     users: Users
     tokens: Tokens
@@ -173,7 +181,7 @@ class _Handle:
         return f"<port {self._name}>"
 
 
-PORT_NAMES = tuple(f.name for f in fields(Ports) if f.name != "unit_of_work")
+PORT_NAMES = tuple(f.name for f in fields(Ports) if f.name not in ("unit_of_work", "effects"))
 
 categories = cast(Categories, _Handle("categories"))
 users = cast(Users, _Handle("users"))

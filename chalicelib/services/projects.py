@@ -19,11 +19,11 @@ from chalicelib.services import access as access_service
 from chalicelib.services import customers as customer_service
 from chalicelib.services import memberships
 from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import counters, grants, pages
 from chalicelib.store import customers as customer_store
 from chalicelib.store import projects as store
 from chalicelib.store.pages import Page
-from chalicelib.store.unit_of_work import UnitOfWork
 
 MODEL = "Project"
 INVALID_HYPERLINK = "Invalid hyperlink - Object does not exist."
@@ -180,7 +180,7 @@ def create_project(ctx: EventContext, customer_id: str | None, fields: Mapping[s
         **fields,
     )
     project.check_dates()
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.add(uow, project)
     uow.record(domain.event(project, events.CREATION, ctx))
     uow.commit()
@@ -201,7 +201,7 @@ def update_project(ctx: EventContext, project_id: str, changes: Mapping[str, Any
     if after == before:
         return before
     customer_service.require_available(before.customer_id)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.save_changes(uow, before, after)
     uow.record(domain.event(after, events.UPDATE, ctx))
     uow.commit()
@@ -218,7 +218,7 @@ def delete_project(ctx: EventContext, project_id: str) -> None:
     # a deletion cut short can run again while the project is still there to find; a grant added
     # meanwhile is revoked after the deletion.
     _revoke_team(ctx, project)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.remove(uow, project, utcnow())
     uow.record(domain.event(project, events.DELETION, ctx))
     uow.commit()

@@ -19,9 +19,9 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.roles import Role, ScopeType, check_permissions
 from chalicelib.services import access
 from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import roles as store
 from chalicelib.store.pages import Page
-from chalicelib.store.unit_of_work import UnitOfWork
 
 MODEL = "Role"
 ORDERING_FIELDS = ("name", "is_active", "users_count", "content_type")
@@ -125,7 +125,7 @@ def create_role(ctx: EventContext, fields: Mapping[str, Any]) -> Role:
         is_active=fields.get("is_active", True),
     )
     _check_name_free(role)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.add(uow, role)
     uow.record(_event(ROLE_DEFINITION_CREATED, role, ctx))
     uow.commit()
@@ -140,7 +140,7 @@ def update_role(ctx: EventContext, role_id: str, changes: Mapping[str, Any]) -> 
     after = _changed(before, changes)
     if after == before:
         return before
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.save(uow, before, after)
     if after.is_active != before.is_active:
         uow.record(_event(ROLE_ENABLED if after.is_active else ROLE_DISABLED, after, ctx))
@@ -158,7 +158,7 @@ def set_active(ctx: EventContext, role_id: str, active: bool) -> Role:
     if before.is_active is active:
         return before
     after = replace(before, is_active=active)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.save(uow, before, after)
     uow.record(_event(ROLE_ENABLED if active else ROLE_DISABLED, after, ctx))
     uow.commit()
@@ -174,7 +174,7 @@ def delete_role(ctx: EventContext, role_id: str) -> None:
         raise ValidationError([SYSTEM_DELETE])
     if role.users_count:
         raise ValidationError([store.IN_USE])
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.remove(uow, role)  # refused there too if a grant lands meanwhile
     uow.record(_event(ROLE_DEFINITION_DELETED, role, ctx))
     uow.commit()

@@ -27,10 +27,10 @@ from chalicelib.services import marketplace as sides
 from chalicelib.services import marketplace_lists as lists
 from chalicelib.services import offerings as catalog
 from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import resources as resource_store
 from chalicelib.store import usages as store
 from chalicelib.store.pages import Page
-from chalicelib.store.unit_of_work import UnitOfWork
 
 MODEL = rules.MODEL
 
@@ -140,7 +140,7 @@ def set_usage(
 
     by_key = {(u.billing_period, u.component_type): u for u in earlier}
     by = (principal.user_id, principal.username)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     changes = []
     for line in latest.values():
         before = by_key.get((period, line.type))

@@ -16,10 +16,10 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.users import User
 from chalicelib.services import hooks, memberships
 from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import counters, grants, pages, tokens
 from chalicelib.store import users as store
 from chalicelib.store.pages import Page
-from chalicelib.store.unit_of_work import UnitOfWork
 
 MODEL = "User"
 
@@ -105,7 +105,7 @@ def register_user(ctx: EventContext, fields: Mapping[str, Any], password: str | 
     """Create a user without a permission check (the local stack's seed and staff creation use it)."""
     password_hash = domain.hash_password(password, get_settings().password_iterations) if password else ""
     user = User(id=new_id(), date_joined=utcnow(), password_hash=password_hash, **fields)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.add(uow, user)
     uow.record(domain.event(user, events.CREATION, ctx))
     uow.commit()
@@ -124,7 +124,7 @@ def update_user(ctx: EventContext, user_id: str, changes: Mapping[str, Any]) -> 
     after = replace(before, **changes)
     if after == before:
         return before
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.save_changes(uow, before, after)
     uow.record(domain.event(after, events.UPDATE, ctx))
     auth_changed = any(getattr(after, f) != getattr(before, f) for f in domain.AUTH_FIELDS)
@@ -149,7 +149,7 @@ def set_password(ctx: EventContext, user_id: str, password: str, current_key_has
             "password", "This password is too short. It must contain at least 8 characters."
         )
     after = replace(before, password_hash=domain.hash_password(password, get_settings().password_iterations))
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.save_changes(uow, before, after)
     uow.record(domain.event(after, events.UPDATE, ctx))
     tokens.revoke_others_in(uow, user_id, current_key_hash)  # old sessions end with the old password
@@ -164,7 +164,7 @@ def delete_user(ctx: EventContext, user_id: str) -> None:
     if user.id == principal.user_id:
         raise ValidationError(["You cannot delete yourself."])
     memberships.revoke_all(ctx, grants.for_user(user.id))  # their roles end with them
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.remove(uow, user)
     hooks.remove_user_hooks(uow, user.id)  # their hooks go with them
     tokens.refresh_snapshots_in(uow, replace(user, is_active=False))  # and their tokens

@@ -24,10 +24,11 @@ from pynamodb.expressions.update import Action
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.domain.marketplace import OrderState, OrderType
 from chalicelib.domain.orders import Actor, Order
+from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, keys
 from chalicelib.store.items import BaseItem, OpenOrderItem, OrderItem, RequestKeyItem
 from chalicelib.store.pages import Listing, everything
-from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
+from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
 COUNTER = "orders"  # every order ever made (orders are deleted only while pending): staff's total
 REQUEST_KEY_RETENTION = timedelta(days=1)  # how long a retried creation finds its first result
@@ -124,12 +125,12 @@ def _open_mark(order: Order) -> OpenOrderItem:
     return OpenOrderItem(pk=keys.open_order_pk(order.id), sk=order.id, customer_id=order.customer_id)
 
 
-def _mark_open(uow: UnitOfWork, before: Order | None, after: Order | None) -> None:
+def _mark_open(uow: Work, before: Order | None, after: Order | None) -> None:
     """Keep the open mark in step with whether the order is final (None: absent)."""
     if after is not None and not after.is_final and (before is None or before.is_final):
-        uow.put(_open_mark(after))
+        transaction(uow).put(_open_mark(after))
     elif before is not None and not before.is_final and (after is None or after.is_final):
-        uow.delete(_open_mark(before))
+        transaction(uow).delete(_open_mark(before))
 
 
 def get(order_id: str) -> Order | None:
@@ -150,16 +151,16 @@ def get_in(customer_id: str, order_id: str) -> Order | None:
         return None
 
 
-def add(uow: UnitOfWork, order: Order) -> Order:
+def add(uow: Work, order: Order) -> Order:
     """Create the order (counted in the staff list's total)."""
     stored = replace(order, version=1)
-    uow.put(_item(stored), condition=OrderItem.pk.does_not_exist())
+    transaction(uow).put(_item(stored), condition=OrderItem.pk.does_not_exist())
     _mark_open(uow, None, stored)
     counters.add(uow, COUNTER, 1)
     return stored
 
 
-def save_transition(uow: UnitOfWork, before: Order, after: Order) -> Order:
+def save_transition(uow: Work, before: Order, after: Order) -> Order:
     """Write `after`, provided the order is still in the state and version `before` was read in."""
     actions: list[Action] = [
         OrderItem.version.add(1),
@@ -167,7 +168,7 @@ def save_transition(uow: UnitOfWork, before: Order, after: Order) -> Order:
         OrderItem.modified.set(after.modified),
         OrderItem.fields.set(_to_doc(after)),
     ]
-    uow.update(
+    transaction(uow).update(
         _key(before),
         actions,
         condition=(OrderItem.version == before.version) & (OrderItem.state == before.state.value),
@@ -177,9 +178,9 @@ def save_transition(uow: UnitOfWork, before: Order, after: Order) -> Order:
     return replace(after, version=before.version + 1)
 
 
-def remove(uow: UnitOfWork, order: Order) -> None:
+def remove(uow: Work, order: Order) -> None:
     """Delete a pending order, if it is unchanged."""
-    uow.delete(
+    transaction(uow).delete(
         _key(order),
         condition=(OrderItem.version == order.version) & (OrderItem.state == order.state.value),
         on_conflict=Conflict(LOST_RACE),
@@ -232,10 +233,10 @@ def find_request_key(user_id: str, key: str) -> tuple[str, str] | None:
     return item.order_id, item.customer_id
 
 
-def remember_request_key(uow: UnitOfWork, user_id: str, key: str, order: Order, now: datetime) -> None:
+def remember_request_key(uow: Work, user_id: str, key: str, order: Order, now: datetime) -> None:
     """Store the key with the order it makes; a concurrent request with the same key loses."""
     pk = request_key_pk(user_id, key)
-    uow.put(
+    transaction(uow).put(
         RequestKeyItem(
             pk=pk,
             sk=keys.META,

@@ -18,11 +18,12 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
 from chalicelib.domain.projects import Project
 from chalicelib.domain.quotas import PROJECT_COUNT, PROJECT_QUOTAS, RESOURCE_COUNT, UNLIMITED
+from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, customers, keys
 from chalicelib.store.items import BaseItem, ProjectItem
 from chalicelib.store.pages import Listing
 from chalicelib.store.table import connection
-from chalicelib.store.unit_of_work import LOST_RACE, MAX_ITEMS, UnitOfWork
+from chalicelib.store.unit_of_work import LOST_RACE, MAX_ITEMS, transaction
 
 _DOC_FIELDS = ("description", "backend_id", "start_date", "end_date", "is_industry")
 HAS_RESOURCES = "Project has resources. Please remove them before deleting the project."
@@ -103,21 +104,21 @@ def get_many(project_customers: dict[str, str]) -> list[Project]:
     return [from_item(item) for item in ProjectItem.batch_get(wanted)]
 
 
-def add(uow: UnitOfWork, project: Project) -> None:
+def add(uow: Work, project: Project) -> None:
     """Create the project and count it against its customer's quota, atomically."""
-    uow.put(_item(replace(project, version=1)), condition=ProjectItem.pk.does_not_exist())
+    transaction(uow).put(_item(replace(project, version=1)), condition=ProjectItem.pk.does_not_exist())
     customers.take_one(uow, project.customer_id, PROJECT_COUNT)
     counters.add(uow, counters.PROJECTS, 1)
 
 
-def save_changes(uow: UnitOfWork, before: Project, after: Project) -> None:
+def save_changes(uow: Work, before: Project, after: Project) -> None:
     actions: list[Action] = [ProjectItem.version.add(1)]
     if after.name != before.name:
         actions.append(ProjectItem.name.set(after.name))
     doc = _to_doc(after)
     if doc != _to_doc(before):
         actions.append(ProjectItem.fields.set(doc))
-    uow.update(
+    transaction(uow).update(
         _key(after),
         actions,
         condition=ProjectItem.version == before.version,
@@ -125,24 +126,24 @@ def save_changes(uow: UnitOfWork, before: Project, after: Project) -> None:
     )
 
 
-def remove(uow: UnitOfWork, project: Project, when: datetime) -> None:
+def remove(uow: Work, project: Project, when: datetime) -> None:
     """Soft-delete: move the item out of the live lists, if it is unchanged and holds no resources."""
-    uow.delete(
+    transaction(uow).delete(
         _key(project),
         condition=(ProjectItem.version == project.version) & (ProjectItem.quota_usage[RESOURCE_COUNT] == 0),
         on_conflict=lambda: _removal_error(project.id),
     )
-    uow.put(_item(replace(project, version=project.version + 1), removed=when))
+    transaction(uow).put(_item(replace(project, version=project.version + 1), removed=when))
     customers.release_one(uow, project.customer_id, PROJECT_COUNT)
     counters.add(uow, counters.PROJECTS, -1)
 
 
-def take_one(uow: UnitOfWork, customer_id: str, project_id: str, quota: str) -> None:
+def take_one(uow: Work, customer_id: str, project_id: str, quota: str) -> None:
     """Use one more unit of the live project's `quota`, refused atomically at its limit (as
     `customers.take_one`)."""
     usage = ProjectItem.quota_usage[quota]
     limit = ProjectItem.quota_limits[quota]
-    uow.update(
+    transaction(uow).update(
         ProjectItem(pk=keys.customer_pk(customer_id), sk=keys.project_sk(project_id)),
         [usage.add(1)],
         condition=ProjectItem.pk.exists() & ((limit == UNLIMITED) | (usage < limit)),
@@ -150,9 +151,9 @@ def take_one(uow: UnitOfWork, customer_id: str, project_id: str, quota: str) -> 
     )
 
 
-def release_one(uow: UnitOfWork, customer_id: str, project_id: str, quota: str) -> None:
+def release_one(uow: Work, customer_id: str, project_id: str, quota: str) -> None:
     """Give back one unit of `quota` (the project may have been removed meanwhile: then nothing)."""
-    uow.update(
+    transaction(uow).update(
         ProjectItem(pk=keys.customer_pk(customer_id), sk=keys.project_sk(project_id)),
         [ProjectItem.quota_usage[quota].add(-1)],
         condition=ProjectItem.pk.exists(),
@@ -160,9 +161,9 @@ def release_one(uow: UnitOfWork, customer_id: str, project_id: str, quota: str) 
     )
 
 
-def set_quota_limits(uow: UnitOfWork, project: Project, limits: dict[str, int]) -> None:
+def set_quota_limits(uow: Work, project: Project, limits: dict[str, int]) -> None:
     """Set quota limits in place (usage is untouched), if the project is unchanged otherwise."""
-    uow.update(
+    transaction(uow).update(
         _key(project),
         [ProjectItem.version.add(1)] + [ProjectItem.quota_limits[n].set(v) for n, v in limits.items()],
         condition=ProjectItem.version == project.version,

@@ -8,8 +8,8 @@ TransactionRejected, a bug of ours (HTTP 500, logged with the reasons), never as
 
 What must happen outside the table once the writes landed (start a workflow, answer one, queue a
 task) is attached as data (`after_commit`, effects of `services/effects.py`, opaque here) and handed
-after the commit to the executor the composition root bound (`bind_executor`): the store carries
-no reference to the layer that runs them.
+after the commit to the executor the composition root gave it (`UnitOfWork(executor)`, built by
+`bootstrap.dynamodb_ports`): the store carries no reference to the layer that runs them.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ MAX_ITEMS = 100  # DynamoDB's limit for one transaction
 LOST_RACE = "The object was changed by another request. Please reload it and try again."
 
 _Op = Callable[[TransactWrite], None]
-Executor = Callable[[Sequence[object]], None]
 # What to raise when a write's condition fails: an error, or a function that works it out (it may
 # read, so it runs only on failure).
 OnConflict = DomainError | Callable[[], DomainError] | None
@@ -63,18 +62,6 @@ def _codes(exc: TransactWriteError) -> list[str]:
     return [r.code for r in reasons if r is not None and r.code not in (None, "None")]
 
 
-def _unbound(effects: Sequence[object]) -> None:
-    raise RuntimeError(f"no effect executor is bound (bootstrap.ensure_ready()): {list(effects)!r}")
-
-
-_executor: list[Executor] = [_unbound]
-
-
-def bind_executor(executor: Executor) -> None:
-    """The composition root says who carries out the effects attached to units of work."""
-    _executor[0] = executor
-
-
 def _only_contended(exc: TransactWriteError) -> bool:
     if exc.cause_response_code == "TransactionConflictException":
         return True
@@ -85,7 +72,8 @@ def _only_contended(exc: TransactWriteError) -> bool:
 class UnitOfWork:
     """Collect writes, then `commit()` them atomically. Usable once."""
 
-    def __init__(self) -> None:
+    def __init__(self, executor: ports.Executor | None = None) -> None:
+        self._executor = executor
         # TransactWrite sends condition checks, deletes, puts, updates in that order; failures are
         # reported by position, so keep each group's error alongside it.
         self._groups: dict[str, list[tuple[_Op, OnConflict]]] = {
@@ -160,7 +148,9 @@ class UnitOfWork:
         for callback in self.on_commit:
             callback()
         if self.effects:
-            _executor[0](list(self.effects))
+            if self._executor is None:
+                raise RuntimeError(f"a unit of work with effects needs an executor: {self.effects!r}")
+            self._executor(list(self.effects))
 
     def _write(self, ops: list[tuple[_Op, OnConflict]]) -> None:
         if len(ops) > MAX_ITEMS:

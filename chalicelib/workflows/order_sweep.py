@@ -37,9 +37,9 @@ from chalicelib.domain.ids import id_bounds
 from chalicelib.domain.marketplace import OrderState
 from chalicelib.domain.orders import Order
 from chalicelib.services import orders
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import keys
 from chalicelib.store import orders as store
-from chalicelib.store.unit_of_work import UnitOfWork
 from chalicelib.workflows import order_workflow, stepfunctions
 from chalicelib.workflows.registry import BACKGROUND_QUEUE, task
 
@@ -114,7 +114,7 @@ def _settle(ctx: EventContext, customer_id: str, order_id: str, cutoff: datetime
 def _next_execution(order: Order) -> Order | None:
     """Count one more execution of `order` (its next execution's name); None if it changed
     since it was read (a concurrent sweep, or a user's action: its own start follows)."""
-    uow = UnitOfWork()
+    uow = unit_of_work()
     stored = store.save_transition(uow, order, replace(order, executions=order.executions + 1))
     try:
         uow.commit()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from chalicelib.services.ports import Ports
 from tests.fakes.catalog import FakeCategories
 from tests.fakes.identity import FakeRoles, FakeTokens, FakeUsers
-from tests.fakes.world import FakeUnitOfWork, World
+from tests.fakes.world import FakeUnitOfWork, World, carry_out
 
 __all__ = ["FakeUnitOfWork", "World", "build"]
 
@@ -19,6 +19,7 @@ def build(world: World | None = None) -> Ports:
     world = world or World()
     return Ports(
         unit_of_work=lambda: FakeUnitOfWork(world),
+        effects=lambda effects: carry_out(world, effects),
         categories=FakeCategories(world),
         users=FakeUsers(world),
         tokens=FakeTokens(world),

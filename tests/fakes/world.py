@@ -13,7 +13,7 @@ touch the same item twice; at most 100 writes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,7 @@ class World:
 
     tables: dict[str, dict[Any, Any]] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
+    effects: list[object] = field(default_factory=list)  # what was carried out, in order
     commits: int = 0
 
     def table(self, name: str) -> dict[Any, Any]:
@@ -52,6 +53,7 @@ class FakeUnitOfWork:
     def __init__(self, world: World) -> None:
         self.world = world
         self.events: list[Event] = []
+        self.effects: list[object] = []
         self._writes: list[_Write] = []
         self._marks: set[str] = set()
 
@@ -69,9 +71,16 @@ class FakeUnitOfWork:
     def record(self, event: Event) -> None:
         self.events.append(event)
 
+    def after_commit(self, *effects: object) -> None:
+        self.effects.extend(effects)
+
     def commit(self) -> None:
-        if not self._writes and not self.events:
-            return
+        if self._writes or self.events:
+            self._apply()
+        if self.effects:
+            carry_out(self.world, self.effects)
+
+    def _apply(self) -> None:
         if len(self._writes) + len(self.events) > MAX_ITEMS:
             raise ValueError(f"a unit of work holds at most {MAX_ITEMS} writes")
         touched = [w.item for w in self._writes]
@@ -85,6 +94,19 @@ class FakeUnitOfWork:
             write.apply()
         self.world.events.extend(self.events)
         self.world.commits += 1
+
+
+def carry_out(world: World, effects: Sequence[object]) -> None:
+    """The fakes' executor of effects: each is kept in `world.effects` (specifications read what
+    was asked of SQS and Step Functions there); the in-process one (forgetting memoised rights) is
+    done, as the real executor does."""
+    from chalicelib.services import access
+    from chalicelib.services.effects import ForgetAccess
+
+    for effect in effects:
+        world.effects.append(effect)
+        if isinstance(effect, ForgetAccess):
+            access.forget(effect.principal)
 
 
 def lost_race() -> Conflict:
