@@ -130,6 +130,8 @@ LOCAL_TIMING: dict[str, int] = {
     "StepHeartbeatSeconds": 60,
     "RetryIntervalSeconds": 2,
     "RetryMaxAttempts": 3,
+    "SqsRetryIntervalSeconds": 1,
+    "SqsRetryMaxAttempts": 4,
     "CallbackTimeoutSeconds": 3600,
     "ApprovalTimeoutSeconds": 24 * 3600,
     "AgentTimeoutSeconds": 24 * 3600,

@@ -332,6 +332,13 @@ class OrderItem(BaseItem, discriminator="order"):
     fields = JSONAttribute(default=dict)  # the rest of the order (domain/orders.py)
 
 
+class OpenOrderItem(BaseItem, discriminator="open_order"):
+    """Marks a non-final order (`OPENORDERS#<shard>` / `<o>`), written in the transactions that
+    change whether it is final: the sweep of stranded orders lists these."""
+
+    customer_id = UnicodeAttribute()
+
+
 class ResourceItem(BaseItem, discriminator="resource"):
     """A marketplace resource, in its consumer customer's partition (`CUST#<c>` / `RES#<p>#<r>`)."""
 
@@ -402,6 +409,7 @@ ALL_MODELS: tuple[type[BaseItem], ...] = (
     ServiceProviderItem,
     CategoryItem,
     OrderItem,
+    OpenOrderItem,
     ResourceItem,
     RequestKeyItem,
     UsageItem,

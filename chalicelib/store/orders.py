@@ -2,15 +2,17 @@
 
 gsi1 `ORDERS` / `<o>` finds an order by id alone and lists every order for staff, newest first (ids
 are UUIDv7); gsi2 `PORDERS#<provider customer>` / `<offering>#<o>` lists a service provider's
-orders, one offering's with a prefix. An order changes only from the state and version it was read
-in (a transition that lost a race is a 409, never a second transition). `Idempotency-Key`s of
+orders, one offering's with a prefix. A non-final order also has an open mark (`OPENORDERS#<shard>` /
+`<o>`), put and deleted in the transactions that make it non-final or final, for the hourly sweep of
+orders whose workflow is gone. An order changes only from the state and version it was read in (a
+transition that lost a race is a 409, never a second transition). `Idempotency-Key`s of
 creations are items of their own (`REQKEY#<user>#<sha256>`), written in the creation's transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from dataclasses import fields as dc_fields
 from datetime import datetime, timedelta
@@ -24,7 +26,7 @@ from chalicelib.domain.marketplace import OrderState, OrderType
 from chalicelib.domain.orders import Actor, Order
 from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, keys
-from chalicelib.store.items import BaseItem, OrderItem, RequestKeyItem
+from chalicelib.store.items import BaseItem, OpenOrderItem, OrderItem, RequestKeyItem
 from chalicelib.store.pages import Listing, everything
 from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
@@ -119,6 +121,18 @@ def _item(order: Order) -> OrderItem:
     )
 
 
+def _open_mark(order: Order) -> OpenOrderItem:
+    return OpenOrderItem(pk=keys.open_order_pk(order.id), sk=order.id, customer_id=order.customer_id)
+
+
+def _mark_open(uow: Work, before: Order | None, after: Order | None) -> None:
+    """Keep the open mark in step with whether the order is final (None: absent)."""
+    if after is not None and not after.is_final and (before is None or before.is_final):
+        transaction(uow).put(_open_mark(after))
+    elif before is not None and not before.is_final and (after is None or after.is_final):
+        transaction(uow).delete(_open_mark(before))
+
+
 def get(order_id: str) -> Order | None:
     """The order with this id (one gsi1 Query; eventually consistent), or None."""
     for item in BaseItem.gsi1.query(keys.ORDERS, BaseItem.gsi1sk == order_id):
@@ -142,6 +156,7 @@ def add(uow: Work, order: Order) -> Order:
     """Create the order (counted in the staff list's total)."""
     stored = replace(order, version=1)
     transaction(uow).put(_item(stored), condition=OrderItem.pk.does_not_exist())
+    _mark_open(uow, None, stored)
     counters.add(uow, COUNTER, 1)
     return stored
 
@@ -160,6 +175,7 @@ def save_transition(uow: Work, before: Order, after: Order) -> Order:
         condition=(OrderItem.version == before.version) & (OrderItem.state == before.state.value),
         on_conflict=Conflict(LOST_RACE),
     )
+    _mark_open(uow, before, after)
     return replace(after, version=before.version + 1)
 
 
@@ -170,7 +186,29 @@ def remove(uow: Work, order: Order) -> None:
         condition=(OrderItem.version == order.version) & (OrderItem.state == order.state.value),
         on_conflict=Conflict(LOST_RACE),
     )
+    _mark_open(uow, order, None)
     counters.add(uow, COUNTER, -1)
+
+
+def open_orders(created_before: str, page_size: int, first_shard: int = 0) -> Iterator[tuple[str, str]]:
+    """(customer id, order id) of every non-final order whose id sorts before `created_before` (a
+    UUIDv7 bound: made before that instant), shard by shard from `first_shard`, oldest first in
+    each, `page_size` marks per Query: the sweep of stranded orders reads open orders only, never
+    the table."""
+    for step in range(keys.OPEN_ORDER_SHARDS):
+        shard = (first_shard + step) % keys.OPEN_ORDER_SHARDS
+        query = OpenOrderItem.query(
+            keys.open_orders_pk(shard), OpenOrderItem.sk < created_before, page_size=page_size
+        )
+        for item in query:
+            if isinstance(item, OpenOrderItem):
+                yield item.customer_id, item.sk
+
+
+def forget_open(order_id: str) -> None:
+    """Delete an open mark whose order is final or gone (marks change in their order's transactions,
+    so only a hand edit or a partial restore leaves one)."""
+    OpenOrderItem(pk=keys.open_order_pk(order_id), sk=order_id).delete()
 
 
 # --- Idempotency-Key ----------------------------------------------------------------------------------

@@ -7,6 +7,11 @@ ends the wait in the order's real state. A start the request could not make is m
 (`start_queued`, `ensure_started`). The tasks that call these are in `workflows/marketplace.py`;
 which effects a change of the order has on its workflow is decided in `services/order_lifecycle.py`.
 Every change of the order goes through `services/orders.py` (events included).
+
+Every Task state retries SQS's errors with backoff; what still fails (or a recheck or the erring
+that fails) ends the execution in the alarmed `Stranded` state with the order as it was, and the
+hourly sweep (`workflows/order_sweep.py`) starts a new execution for any open order whose
+execution is gone or ended (`ensure_started`, under the order's next execution name).
 """
 
 from __future__ import annotations

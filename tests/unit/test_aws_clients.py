@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib import bootstrap
 from chalicelib.config import reset_settings
+from chalicelib.services import ports
 from chalicelib.store.table import connection
 from chalicelib.workflows.aws import client
 
@@ -28,13 +29,25 @@ def worst_case(config: Any) -> float:
     return float(attempts * (config.connect_timeout + config.read_timeout) + backoffs)
 
 
+def _forget_clients() -> None:
+    """Drop the clients built here, outside moto: a later test's moto must build its own (a cached
+    client made without moto's hook would reach the real AWS endpoint)."""
+    from chalicelib.store.items import ALL_MODELS
+    from chalicelib.workflows import aws
+
+    aws._client.cache_clear()
+    for model in ALL_MODELS:
+        model._connection = None
+    ports.use(None)
+
+
 @pytest.fixture
 def bound() -> Iterator[None]:
     reset_settings()
     bootstrap.ensure_ready()
     yield
+    _forget_clients()
     reset_settings()
-    bootstrap.ensure_ready()
 
 
 def built_clients() -> dict[str, Any]:
