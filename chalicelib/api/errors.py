@@ -47,6 +47,8 @@ def to_http(exc: Exception) -> tuple[int, Any, dict[str, str]]:
         return 400, drf_errors(exc), {}
     if isinstance(exc, errors.ValidationError):
         return 400, exc.errors, {}
+    if isinstance(exc, errors.TooBroad):
+        return 400, {"detail": exc.detail}, {}
     if isinstance(exc, errors.NotAuthenticated):
         return 401, {"detail": exc.detail}, dict(_TOKEN_CHALLENGE)
     if isinstance(exc, errors.PermissionDenied):

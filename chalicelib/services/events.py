@@ -18,7 +18,6 @@ from chalicelib.services import access as access_service
 from chalicelib.services import memberships
 from chalicelib.services.paging import PageRequest
 from chalicelib.store import events as store
-from chalicelib.store.pages import Listing
 
 INVALID_SCOPE = "Invalid scope: {} is not the URL of a customer, project, user, resource or offering."
 
@@ -121,7 +120,7 @@ def _readable_feed(principal: Principal, scope_type: str, scope_id: str) -> bool
     return access.sees_feed(scope_type, scope_id, customer_id)
 
 
-def _listing(principal: Principal, filters: EventFilters) -> Listing | None:
+def _listing(principal: Principal, filters: EventFilters) -> store.Log | None:
     """What the caller may read of the log under these filters (None: nothing)."""
     feed = filters.feed()
     if feed is not None:

@@ -104,12 +104,16 @@ class UnitOfWork:
     def record(self, event: Event) -> None:
         """Write `event` to the audit log in the same transaction as the change it describes: its
         record (the outbox item the stream publishes) and a copy in the feed of every scope it
-        concerns, all expiring after the retention period."""
-        from chalicelib.store.events import event_items
+        concerns, and +1 on the counts of those feeds (and of its staff index shard) for its month,
+        all expiring after the retention period. Several events of one unit that land in one feed
+        move its count in a single update (a transaction may touch an item only once)."""
+        from chalicelib.store.events import event_items, tally
 
         self.events.append(event)
-        for item in event_items(event, get_settings().event_retention_days):
+        retention_days = get_settings().event_retention_days
+        for item in event_items(event, retention_days):
             self.put(item, condition=BaseItem.pk.does_not_exist())
+        tally(self, event, retention_days)
 
     def commit(self) -> None:
         ops = [op for group in self._groups.values() for op in group]
