@@ -230,6 +230,7 @@ def everything(
     predicate: Callable[[Any], bool] | None = None,
     order_by: Callable[[Any], Any] | None = None,
     order_descending: bool = False,
+    narrow: tuple[str, str] = ("items", ""),
 ) -> Listing:
     """Every item of one kind, on its gsi1 partition (newest first by default). Unfiltered and in
     key order, the total is the kind's counter; otherwise the slow path counts what it reads."""
@@ -245,4 +246,6 @@ def everything(
         order_by=order_by,
         descending=order_descending,
         item_type=item_type,
+        what=narrow[0],
+        narrow_with=narrow[1],
     )
