@@ -102,6 +102,8 @@ def test_an_event_page_reads_the_same_items_whatever_its_feed_holds(client, staf
         _, total = page(client, staff, scope(acme))
     with items_read() as small_log:
         _, log_total = page(client, staff, "")
+    with items_read() as small_shortcut:  # Waldur's shortcut for the customer's feed
+        assert page(client, staff, f"customer_uuid={acme['uuid']}")[1] == 61
     assert total == 61  # with the customer's creation
 
     record([customer_event(acme["uuid"], n) for n in range(60, 120)])
@@ -109,11 +111,14 @@ def test_an_event_page_reads_the_same_items_whatever_its_feed_holds(client, staf
         rows, total = page(client, staff, scope(acme))
     with items_read() as large_log:
         _, grown_log_total = page(client, staff, "")
+    with items_read() as large_shortcut:
+        assert page(client, staff, f"customer_uuid={acme['uuid']}")[1] == 121
 
     assert total == 121 and len(rows) == 10
     assert grown_log_total == log_total + 60
     assert large["items"] == small["items"]  # no longer 60 more: the feed is not counted
     assert large_log["items"] == small_log["items"]
+    assert large_shortcut["items"] == small_shortcut["items"]
     assert call(client, "GET", f"/api/events/count/?{scope(acme)}", staff).json == {"count": 121}
 
 
