@@ -4,10 +4,12 @@ other aggregates move in their own commits (projects, members, resources)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from chalicelib.domain.customers import Customer
 from chalicelib.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
-from chalicelib.domain.quotas import CUSTOMER_QUOTAS, UNLIMITED
+from chalicelib.domain.projects import Project
+from chalicelib.domain.quotas import CUSTOMER_QUOTAS, PROJECT_COUNT, UNLIMITED
 from chalicelib.services.ports import UnitOfWork
 from tests.fakes.world import World, lost_race, work
 
@@ -104,3 +106,110 @@ class FakeCustomers:
         current = self._customers[customer_id]
         usage = {**current.quota_usage, quota: current.quota_usage.get(quota, 0) + delta}
         self._customers[customer_id] = replace(current, quota_usage=usage)
+
+
+HAS_RESOURCES = "Project has resources. Please remove them before deleting the project."
+
+
+class FakeProjects:
+    """Live projects by id; a removed one moves to `removed_projects` (soft deletion, as the store)."""
+
+    def __init__(self, world: World) -> None:
+        self._projects = world.table("projects")  # id -> live Project
+        self._removed = world.table("removed_projects")  # id -> removed Project
+        self._customers = FakeCustomers(world)
+
+    def get(self, project_id: str) -> Project | None:
+        return self._projects.get(project_id)
+
+    def load(self, project_id: str) -> Project | None:
+        return self._projects.get(project_id)
+
+    def load_in(self, customer_id: str, project_id: str) -> Project | None:
+        found = self._projects.get(project_id)
+        return found if found is not None and found.customer_id == customer_id else None
+
+    def get_many(self, project_customers: dict[str, str]) -> list[Project]:
+        return [p for p in (self.load_in(c, i) for i, c in project_customers.items()) if p is not None]
+
+    def add(self, uow: UnitOfWork, project: Project) -> None:
+        stored = replace(project, version=1)
+        work(uow).stage(
+            "projects",
+            project.id,
+            lambda: lost_race() if project.id in self._projects else None,
+            lambda: self._projects.__setitem__(project.id, stored),
+        )
+        self._customers.take_one(uow, project.customer_id, PROJECT_COUNT)
+
+    def _unchanged(self, project: Project) -> bool:
+        found = self._projects.get(project.id)
+        return found is not None and found.version == project.version
+
+    def save_changes(self, uow: UnitOfWork, before: Project, after: Project) -> None:
+        def apply() -> None:
+            current = self._projects[before.id]
+            self._projects[before.id] = replace(
+                current,
+                name=after.name,
+                description=after.description,
+                backend_id=after.backend_id,
+                start_date=after.start_date,
+                end_date=after.end_date,
+                is_industry=after.is_industry,
+                version=current.version + 1,
+            )
+
+        work(uow).stage(
+            "projects", before.id, lambda: None if self._unchanged(before) else lost_race(), apply
+        )
+
+    def remove(self, uow: UnitOfWork, project: Project, when: datetime) -> None:
+        def refused() -> DomainError | None:
+            current = self._projects.get(project.id)
+            if current is not None and current.resources_count:
+                return Conflict(HAS_RESOURCES)
+            return None if self._unchanged(project) else lost_race()
+
+        def apply() -> None:
+            current = self._projects.pop(project.id)
+            self._removed[project.id] = replace(current, removed=when, version=current.version + 1)
+
+        work(uow).stage("projects", project.id, refused, apply)
+        self._customers.release_one(uow, project.customer_id, PROJECT_COUNT)
+
+    def take_one(self, uow: UnitOfWork, customer_id: str, project_id: str, quota: str) -> None:
+        def refused() -> DomainError | None:
+            current = self.load_in(customer_id, project_id)
+            if current is None:
+                return NotFound("Project")
+            usage, limit = current.quota_usage.get(quota, 0), current.quota_limits.get(quota, UNLIMITED)
+            if limit != UNLIMITED and usage >= limit:
+                return QuotaExceeded(quota, limit, usage + 1)
+            return None
+
+        work(uow).stage("projects", project_id, refused, lambda: self._move(project_id, quota, 1))
+
+    def release_one(self, uow: UnitOfWork, customer_id: str, project_id: str, quota: str) -> None:
+        work(uow).stage(
+            "projects",
+            project_id,
+            lambda: None if self.load_in(customer_id, project_id) else NotFound("Project"),
+            lambda: self._move(project_id, quota, -1),
+        )
+
+    def set_quota_limits(self, uow: UnitOfWork, project: Project, limits: dict[str, int]) -> None:
+        def apply() -> None:
+            current = self._projects[project.id]
+            self._projects[project.id] = replace(
+                current, quota_limits={**current.quota_limits, **limits}, version=current.version + 1
+            )
+
+        work(uow).stage(
+            "projects", project.id, lambda: None if self._unchanged(project) else lost_race(), apply
+        )
+
+    def _move(self, project_id: str, quota: str, delta: int) -> None:
+        current = self._projects[project_id]
+        usage = {**current.quota_usage, quota: current.quota_usage.get(quota, 0) + delta}
+        self._projects[project_id] = replace(current, quota_usage=usage)
