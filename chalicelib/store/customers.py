@@ -16,7 +16,7 @@ from pynamodb.expressions.update import Action
 from chalicelib.domain.customers import Customer
 from chalicelib.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
 from chalicelib.domain.quotas import CUSTOMER_QUOTAS, UNLIMITED
-from chalicelib.store import counters, keys
+from chalicelib.store import keys
 from chalicelib.store.items import CustomerItem
 from chalicelib.store.pages import Listing
 from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
@@ -100,7 +100,6 @@ def add(uow: UnitOfWork, customer: Customer) -> None:
         version=1,
     )
     uow.put(item, condition=CustomerItem.pk.does_not_exist())
-    counters.add(uow, counters.CUSTOMERS, 1)
 
 
 def save_changes(uow: UnitOfWork, before: Customer, after: Customer) -> None:
@@ -130,7 +129,6 @@ def remove(uow: UnitOfWork, customer: Customer) -> None:
         & (CustomerItem.quota_usage["nc_project_count"] == 0),
         on_conflict=Conflict(HAS_PROJECTS),
     )
-    counters.add(uow, counters.CUSTOMERS, -1)
 
 
 def take_one(uow: UnitOfWork, customer_id: str, quota: str) -> None:

@@ -34,7 +34,7 @@ from chalicelib.store.items import BaseItem, OfferingItem, PlanPointerItem
 from chalicelib.store.pages import Listing
 from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
 
-COUNTER = "offerings"
+COUNTER = counters.OFFERINGS  # kept by the stream consumer (store/counters.py)
 _DOC_FIELDS = (
     "description",
     "full_description",
@@ -242,14 +242,8 @@ def read_all() -> list[Offering]:
 
 def page_all(page: int, page_size: int) -> pages.Page:
     """Every offering, newest first, one page: one Query of gsi2 and the counter."""
-    listing = Listing(
-        partition=keys.OFFERINGS,
-        index="gsi2",
-        forward=False,
-        item_type=OfferingItem,
-        known_total=counters.value(COUNTER),
-    )
-    found = pages.fetch_page(listing, page, page_size)
+    listing = Listing(partition=keys.OFFERINGS, index="gsi2", forward=False, item_type=OfferingItem)
+    found = pages.fetch_page(pages.platform_total(listing, COUNTER), page, page_size)
     return pages.Page([from_item(i) for i in found.items], found.total)
 
 
@@ -259,7 +253,6 @@ def add(uow: UnitOfWork, offering: Offering) -> None:
     uow.put(_item(replace(offering, version=1)), condition=OfferingItem.pk.does_not_exist())
     for plan in offering.plans:
         uow.put(_pointer(offering, plan), condition=PlanPointerItem.pk.does_not_exist())
-    counters.add(uow, COUNTER, 1)
 
 
 def save(uow: UnitOfWork, before: Offering, after: Offering) -> None:
@@ -285,4 +278,3 @@ def remove(uow: UnitOfWork, offering: Offering) -> None:
     )
     for plan in offering.plans:
         uow.delete(_pointer(offering, plan))
-    counters.add(uow, COUNTER, -1)

@@ -27,7 +27,7 @@ from chalicelib.store.items import BaseItem, OrderItem, RequestKeyItem
 from chalicelib.store.pages import Listing, everything
 from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
 
-COUNTER = "orders"  # every order ever made (orders are deleted only while pending): staff's total
+COUNTER = counters.ORDERS  # staff's total, kept by the stream consumer (store/counters.py)
 REQUEST_KEY_RETENTION = timedelta(days=1)  # how long a retried creation finds its first result
 
 _KEYED = {"id", "type", "state", "customer_id", "project_id", "offering_id", "provider_id"}
@@ -140,7 +140,6 @@ def add(uow: UnitOfWork, order: Order) -> Order:
     """Create the order (counted in the staff list's total)."""
     stored = replace(order, version=1)
     uow.put(_item(stored), condition=OrderItem.pk.does_not_exist())
-    counters.add(uow, COUNTER, 1)
     return stored
 
 
@@ -168,7 +167,6 @@ def remove(uow: UnitOfWork, order: Order) -> None:
         condition=(OrderItem.version == order.version) & (OrderItem.state == order.state.value),
         on_conflict=Conflict(LOST_RACE),
     )
-    counters.add(uow, COUNTER, -1)
 
 
 # --- Idempotency-Key ----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
 from chalicelib.domain.projects import Project
 from chalicelib.domain.quotas import PROJECT_COUNT, PROJECT_QUOTAS, RESOURCE_COUNT, UNLIMITED
-from chalicelib.store import counters, customers, keys
+from chalicelib.store import customers, keys
 from chalicelib.store.items import BaseItem, ProjectItem
 from chalicelib.store.pages import Listing
 from chalicelib.store.table import connection
@@ -107,7 +107,6 @@ def add(uow: UnitOfWork, project: Project) -> None:
     """Create the project and count it against its customer's quota, atomically."""
     uow.put(_item(replace(project, version=1)), condition=ProjectItem.pk.does_not_exist())
     customers.take_one(uow, project.customer_id, PROJECT_COUNT)
-    counters.add(uow, counters.PROJECTS, 1)
 
 
 def save_changes(uow: UnitOfWork, before: Project, after: Project) -> None:
@@ -134,7 +133,6 @@ def remove(uow: UnitOfWork, project: Project, when: datetime) -> None:
     )
     uow.put(_item(replace(project, version=project.version + 1), removed=when))
     customers.release_one(uow, project.customer_id, PROJECT_COUNT)
-    counters.add(uow, counters.PROJECTS, -1)
 
 
 def take_one(uow: UnitOfWork, customer_id: str, project_id: str, quota: str) -> None:

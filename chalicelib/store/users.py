@@ -11,7 +11,7 @@ from pynamodb.expressions.update import Action
 from chalicelib.domain.errors import Conflict, ValidationError
 from chalicelib.domain.usernames import lookalike_key
 from chalicelib.domain.users import User
-from chalicelib.store import counters, keys
+from chalicelib.store import keys
 from chalicelib.store.items import BaseItem, UserItem, UsernameItem
 from chalicelib.store.pages import Listing
 from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
@@ -113,7 +113,6 @@ def add(uow: UnitOfWork, user: User) -> None:
         ),
         condition=UserItem.pk.does_not_exist(),
     )
-    counters.add(uow, counters.USERS, 1)
 
 
 def save_changes(uow: UnitOfWork, before: User, after: User) -> None:
@@ -138,7 +137,6 @@ def save_changes(uow: UnitOfWork, before: User, after: User) -> None:
 def remove(uow: UnitOfWork, user: User) -> None:
     uow.delete(_key(user.id), condition=UserItem.version == user.version, on_conflict=Conflict(LOST_RACE))
     uow.delete(UsernameItem(pk=keys.username_pk(user.username), sk=keys.META))
-    counters.add(uow, counters.USERS, -1)
 
 
 def listing(
