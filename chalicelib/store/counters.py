@@ -103,6 +103,12 @@ _EVERY_ITEM = {
 }
 
 
+# Every item type that may count in a total: the stream trigger's filter (infra) lets their INSERTs
+# and REMOVEs through. An update never changes what an item counts in (its type, keys, role and kind
+# are fixed), so no MODIFY needs reading.
+COUNTED_TYPES = (*_EVERY_ITEM, _type(ProjectItem), _type(HookItem), _type(GrantItem))
+
+
 def _key(name: str) -> CounterItem:
     return CounterItem(pk=keys.counter_pk(name), sk=keys.META)
 

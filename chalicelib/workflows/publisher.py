@@ -46,6 +46,8 @@ MAX_RETRY_ATTEMPTS = 10
 # each, with the envelope around it).
 MAX_DOCUMENT_BYTES = 240 * 1024
 DISPATCH_TASK = "hooks.dispatch"
+# The `type` of the items published (`EventItem`; feed copies are `feed_entry`).
+EVENT_ITEM_TYPE = "event"
 # Work that must follow an event even if the request that wrote it died right after its commit:
 # event type → the task queued (on its queue, keyed by the event's uuid) with the event document.
 FOLLOW_UPS: dict[str, str] = {
@@ -111,6 +113,16 @@ def dead_letter(record: dict[str, Any], reason: str, **details: Any) -> None:
     }
     client("sqs").send_message(QueueUrl=dead_letter_url(), MessageBody=json.dumps(body, default=str))
     observability.logger().error("stream record dead-lettered", extra={k: str(v) for k, v in body.items()})
+
+
+def wanted(record: dict[str, Any]) -> bool:
+    """Whether the publisher acts on a stream record: an event record's INSERT, or a change that
+    moves a platform-wide total. The trigger's filter on AWS (infra events.py) passes a superset of
+    these; the local stream reader hands on only these, so both see the same records acted on."""
+    if counters.moves(record):
+        return True
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    return record.get("eventName") == "INSERT" and (image.get("type") or {}).get("S") == EVENT_ITEM_TYPE
 
 
 def _record_handler(record: Any) -> None:

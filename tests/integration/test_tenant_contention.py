@@ -133,11 +133,10 @@ def test_orders_in_different_customers_share_no_item(staff, transactions):
     provider = customers.create_customer(ctx, {"name": "Cloud Provider"})
     offering = make_offering(staff, provider.id)
     buyers = _customers(staff, transactions, FEW)
-    markets = {
-        c.id: Market(staff, provider, c, projects.create_project(ctx, c.id, {"name": "Apollo"}), offering,
-                     staff, staff, staff)  # fmt: skip
-        for c in buyers
-    }
+    markets = {}
+    for c in buyers:
+        project = projects.create_project(ctx, c.id, {"name": "Apollo"})
+        markets[c.id] = Market(staff, provider, c, project, offering, staff, staff, staff)
     transactions.touched.clear()
 
     placed = transactions.run(list(markets), lambda c: orders.create_order(ctx, order_request(markets[c])))
