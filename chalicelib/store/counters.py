@@ -10,10 +10,9 @@ holding the same item (TransactionConflict; the unit of work retries a few times
 per REMOVE of a counted item (`counted_in`), so no request transaction writes a shared item.
 
 Why not shards (N counter items, one chosen by a hash of the tenant): with more tenants than
-shards two tenants share one by the pigeonhole principle (with 50 tenants and 64 shards, already
-more likely than not by the birthday bound), so they still contend, only less often; reading
-takes a BatchGetItem; and quota-free commands would still write a shared item. The stream gives 0
-shared items, at the price of totals that lag.
+shards two tenants share one (and with 50 tenants over 64 shards almost surely already: the
+birthday bound gives 1 - e^(-50*49/128)), so they still contend, only less often, and a read takes
+a BatchGetItem. The stream gives 0 shared items, at the price of totals that lag.
 
 Redelivery: the stream delivers a record at least once (a failed batch is retried from its first
 failed record, and the records after it are sent again). Each record moves its counter in a small
@@ -26,6 +25,11 @@ AWS (the event source mapping polls each shard about four times a second; the pu
 age alarm fires beyond 5 minutes) and within the stream reader's interval (0.5 s) locally; a
 record that keeps failing is retried for up to `MAX_RETRY_ATTEMPTS` batches before it is
 dead-lettered, and its change is then never counted (the dead-letter alarm names it).
+
+Readers: a list totalled by such a counter never trusts it to end a page early
+(`pages.platform_total`). Writers: the consumers of the stream's shards run side by side and may
+still contend on one counter among themselves; a cancelled tally is retried (by the unit of work,
+then by the stream), which delays a total and never a request.
 
 Custom roles keep a transactional holders counter (`add`): deleting a role is refused while its
 counter is not zero, in the deleting transaction, and their grants already hold the role's item
