@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy chalicelib app.py
+	$(BIN)/mypy chalicelib app.py tests/fakes tests/contract
 
 pytest: $(STAMP)
 	$(BIN)/pytest -n 2 -q

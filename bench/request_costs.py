@@ -466,12 +466,15 @@ def run_size(n_projects: int, verbose: bool) -> tuple[list[Result], dict[str, An
 
     from chalicelib import bootstrap
     from chalicelib.config import get_settings, reset_settings
-    from chalicelib.local.aws import create_table
+    from chalicelib.local.aws import create_queues, create_table
     from chalicelib.store import table
+    from chalicelib.workflows import queues
 
     reset_settings()
+    queues._lookup_url.cache_clear()
     with mock_aws():
         create_table(get_settings().table_name)
+        create_queues()  # a rename queues its projects' task (the SQS call is not counted here)
         release_moto_copies()
         table._bound[0] = None
         bootstrap.ensure_ready()
@@ -627,10 +630,10 @@ def measure_all(world: World) -> list[Result]:
 # --- the audit log ------------------------------------------------------------------------------
 def seed_events(world: World, n: int, customer: str) -> None:
     """`n` events concerning `customer` (its feed and the staff index grow with n), written in the
-    items `UnitOfWork.record` writes (store.events.event_items), 25 to a BatchWriteItem."""
+    items `UnitOfWork.record` writes (store.outbox.event_items), 25 to a BatchWriteItem."""
     from chalicelib.domain.events import make_event
-    from chalicelib.store.events import event_items
     from chalicelib.store.items import BaseItem
+    from chalicelib.store.outbox import event_items
 
     with BaseItem.batch_write() as batch:
         for i in range(n):

@@ -1,15 +1,43 @@
-"""Composition root: wires the store to the configured table, lazily and once (no import-time I/O)."""
+"""Composition root: builds the ports the services use from the real adapters, lazily and once, and
+binds the store to the configured table (no import-time I/O, no registration by import).
+
+`ensure_ready()` is called by every entry point (the API's request handling, the queue consumer, the
+stream publisher, the ops CLI, the local stack). Tests that run services on the in-memory fakes bind
+`tests.fakes.build()` with `ports.use(...)` first; `ensure_ready()` leaves a bound set alone.
+"""
 
 from __future__ import annotations
 
 from chalicelib.config import get_settings
+from chalicelib.services import ports
 from chalicelib.store import table
 
 
 def ensure_ready() -> None:
-    """Bind the store to the current settings and load the extensions; cheap after the first call."""
+    """Bind the store to the current settings, the ports to the store, and load the extensions;
+    cheap after the first call."""
     table.bind(get_settings())
+    if ports.bound() is None:
+        ports.use(dynamodb_ports())
     _load_extensions()
+
+
+def dynamodb_ports() -> ports.Ports:
+    """The ports on AWS and under moto: the single-table store modules (each checked by mypy
+    against its Protocol here), its transactional unit of work, and the workflow layer's executor of
+    effects (SQS, Step Functions), which units of work call after they commit."""
+    from chalicelib.store import categories, roles, tokens, users
+    from chalicelib.store.unit_of_work import UnitOfWork
+    from chalicelib.workflows.effects import execute
+
+    return ports.Ports(
+        unit_of_work=lambda: UnitOfWork(execute),
+        effects=execute,
+        categories=categories,
+        users=users,
+        tokens=tokens,
+        roles=roles,
+    )
 
 
 def _load_extensions() -> None:

@@ -20,6 +20,11 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
 def _names(raw: str | None) -> tuple[str, ...]:
     """A comma-separated list (blanks dropped)."""
     return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
@@ -151,6 +156,13 @@ class Settings:
     hook_allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # The EventBridge bus events are published to (CDK sets it; else `<resource_prefix>-events`).
     event_bus_name: str = ""
+    # Every AWS call (DynamoDB through pynamodb, SQS, Step Functions, SES, EventBridge): connect and
+    # read timeouts, and botocore's standard retry mode with this many attempts in all (the first
+    # included). One call's worst case, attempts x (connect + read) plus the backoffs between them,
+    # must end well inside API Gateway's 29 s (tests/unit/test_aws_clients.py checks the defaults).
+    aws_connect_timeout_seconds: float = 2.0
+    aws_read_timeout_seconds: float = 5.0
+    aws_max_attempts: int = 3
     cognito: CognitoSettings = field(default_factory=CognitoSettings)
 
 
@@ -180,6 +192,9 @@ def get_settings() -> Settings:
         hook_allowed_networks=_networks("CIRRUS_HOOK_ALLOWED_NETWORKS"),
         event_bus_name=env.get("CIRRUS_EVENT_BUS_NAME")
         or f"{env.get('CIRRUS_RESOURCE_PREFIX', 'cirrus')}-events",
+        aws_connect_timeout_seconds=_float("CIRRUS_AWS_CONNECT_TIMEOUT_SECONDS", 2.0),
+        aws_read_timeout_seconds=_float("CIRRUS_AWS_READ_TIMEOUT_SECONDS", 5.0),
+        aws_max_attempts=max(1, _int("CIRRUS_AWS_MAX_ATTEMPTS", 3)),
         cognito=_cognito(env, region),
     )
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from chalicelib.local.aws import LOOPBACK_NETWORKS, use_offline_environment
+from chalicelib.services import ports
 
 use_offline_environment("cirrus-test")  # never a real AWS account, cheap password hashing
 # Web hook receivers in the tests listen on 127.0.0.1: allow loopback (and only it) as `make run` does.
@@ -26,10 +27,12 @@ def aws() -> Iterator[None]:
     from chalicelib.local.aws import create_table
 
     reset_settings()
+    ports.use(None)
     with mock_aws():
         create_table(get_settings().table_name)
         bootstrap.ensure_ready()
         yield
+    ports.use(None)
     reset_settings()
 
 
@@ -45,6 +48,7 @@ def runtime() -> Iterator[None]:
     from tests.workflow_helpers import TEST_TIMING
 
     reset_settings()
+    ports.use(None)
     queues._lookup_url.cache_clear()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         create_table(get_settings().table_name)
@@ -53,6 +57,7 @@ def runtime() -> Iterator[None]:
         create_state_machines(timing=TEST_TIMING)
         yield
     queues._lookup_url.cache_clear()
+    ports.use(None)
     reset_settings()
 
 
@@ -70,6 +75,7 @@ def stack() -> Iterator[None]:
     from tests.workflow_helpers import TEST_TIMING
 
     reset_settings()
+    ports.use(None)
     queues._lookup_url.cache_clear()
     with mock_aws():
         create_table(get_settings().table_name)
@@ -78,6 +84,7 @@ def stack() -> Iterator[None]:
         create_state_machines(timing=TEST_TIMING)
         yield
     queues._lookup_url.cache_clear()
+    ports.use(None)
     reset_settings()
 
 
@@ -109,6 +116,20 @@ def settle(aws: None) -> Callable[[], int]:
         return read
 
     return run
+
+
+@pytest.fixture
+def fakes() -> Iterator[Any]:
+    """The services on in-memory fakes of every port (tests/fakes): no AWS at all. Yields the
+    fakes' `World`, which a specification may read (events recorded, items stored)."""
+    from chalicelib.domain import clock
+    from tests.fakes import World, build
+
+    world = World()
+    ports.use(build(world))
+    yield world
+    ports.use(None)
+    clock.set_source(None)
 
 
 @dataclass

@@ -760,6 +760,7 @@ def delete_offering(w: World, offering: Any) -> Fields:
 
 
 S = f"{SERVICES}."
+W = "chalicelib.workflows."  # the few commands workers run outside the services layer
 COMMANDS: dict[str, Command] = {
     # auth
     f"{S}auth.login": emits(
@@ -990,11 +991,12 @@ def service_commands() -> set[str]:
 
 
 def emitted_by() -> dict[str, list[str]]:
-    """Event type → the commands that write it (short names), as the README lists them."""
+    """Event type → the commands that write it (short names: `orders.create_order`,
+    `workflows.order_workflow.process`), as the README lists them."""
     table: dict[str, set[str]] = {}
     for name, command in COMMANDS.items():
         for event_type in command.event_types:
-            table.setdefault(event_type, set()).add(name.removeprefix(S))
+            table.setdefault(event_type, set()).add(name.removeprefix(S).removeprefix("chalicelib."))
     return {t: sorted(names) for t, names in sorted(table.items())}
 
 

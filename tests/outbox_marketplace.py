@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.outbox_commands import Case, Command, Fields, S, World, emits, no_event
+from tests.outbox_commands import Case, Command, Fields, S, W, World, emits, no_event
 
 # An order's workflow is answered after each change: the stored task token is taken (a conditional
 # delete, which deletes nothing when no execution waits, as in these scenarios).
@@ -90,7 +90,7 @@ def live_resource(w: World) -> Any:
     from chalicelib.store import resources
 
     order = orders.set_state_done(w.ctx, executing(w).id)
-    return resources.get_in(order.customer_id, order.project_id, order.resource_id)
+    return resources.load(order.customer_id, order.project_id, order.resource_id)
 
 
 def _executing_change(change: Callable[[World, Any], Any]) -> Callable[[World], Any]:
@@ -221,30 +221,30 @@ def fail_executing(w: World, order: Any) -> Fields:
 
 
 def start_workflow(w: World, order: Any) -> None:
-    from chalicelib.services import order_lifecycle
+    from chalicelib.services import effects, order_lifecycle
 
-    order_lifecycle.start(w.ctx, order)
+    effects.execute(order_lifecycle.start(w.ctx, order))
 
 
 def recheck(w: World, order: Any) -> Fields:
-    from chalicelib.services import order_lifecycle
+    from chalicelib.workflows import order_workflow
 
-    order_lifecycle.recheck(w.ctx, {"id": order.id, "customer_id": order.customer_id}, "consumer")
+    order_workflow.recheck(w.ctx, {"id": order.id, "customer_id": order.customer_id}, "consumer")
     return _both(w, order, "marketplace_resource_create_canceled", "marketplace_order_terminated")
 
 
 def process(w: World, order: Any) -> Fields:
-    from chalicelib.services import order_lifecycle
+    from chalicelib.workflows import order_workflow
 
-    order_lifecycle.process(w.ctx, {"id": order.id, "customer_id": order.customer_id}, 0, lambda: None)
+    order_workflow.process(w.ctx, {"id": order.id, "customer_id": order.customer_id}, 0, lambda: None)
     return _both(w, order, "marketplace_resource_create_succeeded", "marketplace_order_completed")
 
 
 def give_up(w: World, order: Any) -> Fields:
-    from chalicelib.services import order_lifecycle
+    from chalicelib.workflows import order_workflow
 
     ref = {"id": order.id, "customer_id": order.customer_id}
-    order_lifecycle.give_up(w.ctx, ref, {"Error": "States.Timeout"})
+    order_workflow.give_up(w.ctx, ref, {"Error": "States.Timeout"})
     return _both(w, order, "marketplace_resource_create_failed", "marketplace_order_failed")
 
 
@@ -522,13 +522,13 @@ MARKETPLACE_COMMANDS: dict[str, Command] = {
         Case(fail_executing, (FAILED, "marketplace_resource_create_failed"), setup=executing, outside=TOKEN)
     ),
     f"{S}order_lifecycle.start": no_event(
-        "starts the order's workflow (or queues the start); writes nothing",
+        "plans the start of the order's workflow (run here: it starts, or queues the start); writes nothing",
         Case(start_workflow, (), setup=pending_provider),
     ),
-    f"{S}order_lifecycle.recheck": emits(
+    f"{W}order_workflow.recheck": emits(
         Case(recheck, CREATE_REFUSED, setup=pending_consumer, outside=TOKEN, label="approval timed out")
     ),
-    f"{S}order_lifecycle.process": emits(
+    f"{W}order_workflow.process": emits(
         Case(
             process,
             (DONE, "marketplace_resource_create_succeeded"),
@@ -536,7 +536,7 @@ MARKETPLACE_COMMANDS: dict[str, Command] = {
             outside=MADE_AND_BILLED,
         )
     ),
-    f"{S}order_lifecycle.give_up": emits(
+    f"{W}order_workflow.give_up": emits(
         Case(give_up, (FAILED, "marketplace_resource_create_failed"), setup=executing, outside=TOKEN)
     ),
     f"{S}resources.terminate": emits(

@@ -16,6 +16,8 @@ TEST_TIMING = {
     "StepHeartbeatSeconds": 2,
     "RetryIntervalSeconds": 1,
     "RetryMaxAttempts": 3,
+    "SqsRetryIntervalSeconds": 1,
+    "SqsRetryMaxAttempts": 2,
     "CallbackTimeoutSeconds": 3,
     "ApprovalTimeoutSeconds": 6,
     "AgentTimeoutSeconds": 6,

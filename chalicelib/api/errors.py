@@ -55,6 +55,11 @@ def to_http(exc: Exception) -> tuple[int, Any, dict[str, str]]:
         return 404, {"detail": exc.detail}, {}
     if isinstance(exc, errors.Conflict):
         return 409, {"detail": exc.detail}, {}
+    if isinstance(exc, errors.ServiceUnavailable):
+        return 503, {"detail": exc.detail}, {"Retry-After": str(exc.retry_after)}
+
+    if isinstance(exc, errors.Unprocessable):
+        return 422, {"detail": exc.detail}, {}
     raise exc
 
 

@@ -61,6 +61,27 @@ class Conflict(DomainError):
         super().__init__(detail)
 
 
+class ServiceUnavailable(Exception):
+    """The store is shedding load (throttled) even after the SDK's own retries: neither the caller's
+    fault nor a bug, so not a DomainError. Nothing was written; the same request may simply be sent
+    again after `retry_after` seconds (HTTP 503 with Retry-After; a queue task is retried)."""
+
+    def __init__(
+        self, detail: str = "Service temporarily unavailable, try again later.", retry_after: int = 1
+    ) -> None:
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+class Unprocessable(DomainError):
+    """Well-formed, but it cannot be done as asked (422), e.g. an idempotency key reused with
+    another request."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(detail)
+
+
 class QuotaExceeded(ValidationError):
     def __init__(self, name: str, limit: int, requested: int) -> None:
         super().__init__(

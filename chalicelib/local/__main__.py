@@ -125,7 +125,7 @@ def _demo_resource(seeded: Any, username: str, base_url: str, wait: float = 20.0
     deadline = time.monotonic() + wait
     state = "?"
     while time.monotonic() < deadline:
-        found = resources.get_in(seeded.customer_id, seeded.project_id, resource_id)
+        found = resources.load(seeded.customer_id, seeded.project_id, resource_id)
         state = found.state.value if found else "?"
         if found is not None and found.state is not ResourceState.CREATING:
             break

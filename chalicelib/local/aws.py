@@ -96,10 +96,20 @@ def enable_state_machine_execution(endpoint: str) -> None:
         response.read()
 
 
-def dynamodb_client(endpoint: str | None) -> Any:
+def _boto_client(service: str, endpoint: str | None) -> Any:
+    """A client on the local endpoint (`endpoint`) with the same timeouts and retries as the app's."""
+    from chalicelib.workflows.aws import client_config
+
     return boto3.client(
-        "dynamodb", endpoint_url=endpoint, region_name=os.environ.get("AWS_REGION", "us-east-1")
+        service,
+        endpoint_url=endpoint,
+        region_name=os.environ.get("AWS_REGION", "us-east-1"),
+        config=client_config(),
     )
+
+
+def dynamodb_client(endpoint: str | None) -> Any:
+    return _boto_client("dynamodb", endpoint)
 
 
 def create_table(table_name: str, endpoint: str | None = None) -> None:
@@ -120,6 +130,8 @@ LOCAL_TIMING: dict[str, int] = {
     "StepHeartbeatSeconds": 60,
     "RetryIntervalSeconds": 2,
     "RetryMaxAttempts": 3,
+    "SqsRetryIntervalSeconds": 1,
+    "SqsRetryMaxAttempts": 4,
     "CallbackTimeoutSeconds": 3600,
     "ApprovalTimeoutSeconds": 24 * 3600,
     "AgentTimeoutSeconds": 24 * 3600,
@@ -137,7 +149,7 @@ def create_queues(endpoint: str | None = None, visibility_timeout: int = 30) -> 
     from chalicelib.workflows.publisher import DEAD_LETTERS
     from chalicelib.workflows.registry import QUEUES
 
-    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=os.environ.get("AWS_REGION", "us-east-1"))
+    sqs = _boto_client("sqs", endpoint)
     urls = {}
     for queue in QUEUES:
         dlq_url = sqs.create_queue(QueueName=queues.dead_letter_name(queue))["QueueUrl"]
@@ -164,9 +176,7 @@ def create_state_machines(
 
     values: dict[str, object] = {**stepfunctions.DEFAULT_TIMING, **(timing or LOCAL_TIMING)}
     values.update({f"{q.capitalize()}QueueUrl": queues.queue_url(q) for q in QUEUES})
-    sfn = boto3.client(
-        "stepfunctions", endpoint_url=endpoint, region_name=os.environ.get("AWS_REGION", "us-east-1")
-    )
+    sfn = _boto_client("stepfunctions", endpoint)
     existing = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
     arns = {}
     for name in stepfunctions.names():

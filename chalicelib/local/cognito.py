@@ -49,7 +49,9 @@ class LocalPool:
 
 
 def _client(endpoint: str | None, region: str) -> Any:
-    return boto3.client("cognito-idp", endpoint_url=endpoint, region_name=region)
+    from chalicelib.workflows.aws import client_config
+
+    return boto3.client("cognito-idp", endpoint_url=endpoint, region_name=region, config=client_config())
 
 
 def create_pool(endpoint: str, region: str | None = None) -> LocalPool:

@@ -146,7 +146,8 @@ def order_demo_resource(seeded: Seeded, username: str) -> str:
         if item.name == DEMO_RESOURCE:
             return str(item.resource_id)
     user = user_store.get_by_username(username)
-    assert user is not None
+    if user is None:
+        raise LookupError(f"no user {username!r} to order the demo resource as")
     ctx = EventContext(principal=user.principal(), ip_address="127.0.0.1")
     order = orders.create_order(
         ctx,

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.config import get_settings
-from chalicelib.workflows.aws import client
+from chalicelib.workflows.aws import client, client_config
 from chalicelib.workflows.publisher import MAX_RETRY_ATTEMPTS, dead_letter, handle_stream_event, wanted
 
 
@@ -36,6 +36,7 @@ def _streams() -> Any:
         "dynamodbstreams",
         region_name=settings.region,
         endpoint_url=f"https://streams.dynamodb.{settings.region}.amazonaws.com/",
+        config=client_config(settings),
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from chalicelib.domain.marketplace import BillingType
 from chalicelib.domain.offerings import ComponentTemplate
-from chalicelib.providers.registry import OfferingType, ProcessorKind
+from chalicelib.providers.types import OfferingType, ProcessorKind
 
 BASIC = "Marketplace.Basic"
 SLURM = "Marketplace.Slurm"

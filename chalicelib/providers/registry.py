@@ -24,69 +24,26 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
 from importlib import metadata
 from typing import Any
 
 from chalicelib.domain.errors import ValidationError
-from chalicelib.domain.marketplace import BillingType, Offering
-from chalicelib.domain.offerings import ComponentTemplate
+from chalicelib.domain.marketplace import Offering
+from chalicelib.providers import builtin
+
+# What a type is lives in `types.py` (the built-ins build on it, and the registry loads them); a
+# plugin imports these names from here, the registry's public face.
+from chalicelib.providers.types import LimitsCheck as LimitsCheck
+from chalicelib.providers.types import OfferingType as OfferingType
+from chalicelib.providers.types import OptionsCheck as OptionsCheck
+from chalicelib.providers.types import Processor as Processor
+from chalicelib.providers.types import ProcessorKind as ProcessorKind
+from chalicelib.providers.types import check_limits as check_limits
 
 ENTRY_POINT_GROUP = "cirrus.providers"
 UNKNOWN_TYPE = '"{}" is not a valid choice.'
 
 _log = logging.getLogger(__name__)
-
-
-class ProcessorKind(StrEnum):
-    CREATE = "create"
-    UPDATE = "update"
-    TERMINATE = "terminate"
-    PULL = "pull"
-
-
-Processor = Callable[..., Any]  # the order workflow's contract (see workflows/marketplace.py)
-LimitsCheck = Callable[[Offering, Mapping[str, int]], None]
-OptionsCheck = Callable[[Mapping[str, Any]], None]
-
-
-def check_limits(offering: Offering, limits: Mapping[str, int]) -> None:
-    """The default limits check: each limit names a `limit` component of the offering and stays
-    within its min/max (Waldur's messages)."""
-    errors: list[str] = []
-    for name, value in limits.items():
-        component = offering.component(name)
-        if component is None or component.billing_type is not BillingType.LIMIT:
-            errors.append(f"{name} is not a limit-based component of this offering.")
-            continue
-        if component.min_value is not None and value < component.min_value:
-            errors.append(f"The limit {value} of {name} is below its minimum {component.min_value}.")
-        if component.max_value is not None and value > component.max_value:
-            errors.append(f"The limit {value} of {name} is above its maximum {component.max_value}.")
-    if errors:
-        raise ValidationError({"limits": errors})
-
-
-@dataclass(frozen=True)
-class OfferingType:
-    """One kind of offering and what the platform does with its orders."""
-
-    name: str
-    label: str = ""
-    components: tuple[ComponentTemplate, ...] = ()
-    secret_attributes: frozenset[str] = frozenset()
-    needs_provider_review: bool = True
-    automatic: bool = False  # the platform runs the processors; else an agent sets orders done
-    plugin_option_defaults: Mapping[str, Any] = field(default_factory=dict)
-    validate_limits: LimitsCheck = check_limits
-    validate_plugin_options: OptionsCheck | None = None
-    # Processor names the owner registers (documentation; the callables come by register_processor).
-    processor_kinds: frozenset[ProcessorKind] = frozenset()
-
-    def plugin_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
-        """The type's defaults overlaid with what the provider set."""
-        return {**self.plugin_option_defaults, **given}
 
 
 Registration = OfferingType | Iterable[OfferingType] | Callable[["Registry"], Any]
@@ -121,8 +78,6 @@ class Registry:
             if self._discovered:
                 return
             self._discovered = True
-            from chalicelib.providers import builtin
-
             for offering_type in builtin.TYPES:
                 self.register(offering_type)
             for entry_point in self._entry_points():

@@ -12,9 +12,9 @@ from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import AuthenticationFailed, Conflict, LockedOut, PermissionDenied
 from chalicelib.domain.users import check_login_password
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import tokens as store
 from chalicelib.store import users as user_store
-from chalicelib.store.unit_of_work import UnitOfWork
 
 INVALID_CREDENTIALS = "Invalid username/password."
 INVALID_TOKEN = "Invalid token."
@@ -41,7 +41,7 @@ def login(username: str, password: str, ctx: EventContext) -> str:
         _count_failure(username, ip, failures, now, ctx)
         raise AuthenticationFailed(INVALID_CREDENTIALS)
     key, token = domain.issue(user, now)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.put(uow, token)
     if failures is not None:
         store.clear_login_failures(uow, username, ip)
@@ -74,7 +74,7 @@ def _count_failure(
         {"username": username},
     )
     for attempt in range(_COUNT_ATTEMPTS):
-        uow = UnitOfWork()
+        uow = unit_of_work()
         store.count_login_failure(uow, username, ip, failures, now, window)
         uow.record(event)
         try:
@@ -125,7 +125,7 @@ def logout(ctx: EventContext, key_hash: str) -> None:
     principal = ctx.actor
     if principal.impersonator_id:
         ctx = replace(ctx, principal=_token_owner(key_hash, principal))
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.revoke(uow, key_hash)
     uow.record(
         events.make_event(

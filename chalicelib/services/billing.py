@@ -43,11 +43,11 @@ from chalicelib.domain.orders import Order
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.usages import ComponentUsage
 from chalicelib.services import access as access_service
+from chalicelib.services.ports import UnitOfWork, unit_of_work
 from chalicelib.store import customers as customer_store
 from chalicelib.store import invoices as store
 from chalicelib.store import pages
 from chalicelib.store import resources as resource_store
-from chalicelib.store.unit_of_work import UnitOfWork
 
 # Resources billed by the monthly run: all but those not made yet and those ended.
 UNBILLED_STATES = frozenset({ResourceState.CREATING, ResourceState.TERMINATED})
@@ -297,7 +297,7 @@ def _issue_earlier(ctx: EventContext, customer_id: str, year: int, month: int, n
         current = store.header_in(customer_id, header.year, header.month)  # consistent
         if current is None or current.state is not InvoiceState.PENDING:
             continue
-        uow = UnitOfWork()
+        uow = unit_of_work()
         issued_invoice = store.save_state(uow, current, domain.set_created(current, now.date()))
         uow.record(domain.invoice_event(issued_invoice, domain.INVOICE_CREATED, ctx))
         try:
@@ -348,7 +348,7 @@ def _write_new(items: list[InvoiceItem]) -> int:
     made = 0
     for first in range(0, len(items), CHUNK):
         chunk = items[first : first + CHUNK]
-        uow = UnitOfWork()
+        uow = unit_of_work()
         for item in chunk:
             store.add_item(uow, item)
         try:

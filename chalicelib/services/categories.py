@@ -14,15 +14,23 @@ from chalicelib.domain.context import EventContext
 from chalicelib.domain.errors import NotFound, ValidationError
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.offerings import CATEGORY_MODEL, Category
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import categories as store
 from chalicelib.store import offerings as offering_store
-from chalicelib.store.unit_of_work import UnitOfWork
 
 IN_USE = "Category has offerings; move or archive them first."
 
 
 def get(category_id: str) -> Category:
     category = store.get(category_id)
+    if category is None:
+        raise NotFound(CATEGORY_MODEL)
+    return category
+
+
+def _for_change(category_id: str) -> Category:
+    """The category as stored now (`store.load`), before a versioned write; NotFound if none."""
+    category = store.load(category_id)
     if category is None:
         raise NotFound(CATEGORY_MODEL)
     return category
@@ -39,7 +47,7 @@ def list_categories(title: str | None = None) -> list[Category]:
 def create_category(ctx: EventContext, fields: Mapping[str, Any]) -> Category:
     rbac.require_staff(ctx.actor)
     category = Category(id=new_id(), created=utcnow(), version=1, **fields)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.add(uow, category)
     uow.commit()
     return category
@@ -47,11 +55,11 @@ def create_category(ctx: EventContext, fields: Mapping[str, Any]) -> Category:
 
 def update_category(ctx: EventContext, category_id: str, changes: Mapping[str, Any]) -> Category:
     rbac.require_staff(ctx.actor)
-    before = get(category_id)
+    before = _for_change(category_id)
     after = replace(before, **changes)
     if after == before:
         return before
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.save(uow, before, after)
     uow.commit()
     return replace(after, version=before.version + 1)
@@ -60,9 +68,9 @@ def update_category(ctx: EventContext, category_id: str, changes: Mapping[str, A
 def delete_category(ctx: EventContext, category_id: str) -> None:
     """Delete a category no offering is in (reads the catalog: categories are deleted rarely)."""
     rbac.require_staff(ctx.actor)
-    category = get(category_id)
+    category = _for_change(category_id)
     if any(o.category_id == category.id for o in offering_store.read_all()):
         raise ValidationError([IN_USE])
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.remove(uow, category)
     uow.commit()

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from chalicelib import observability
 from chalicelib.domain import customers as domain
 from chalicelib.domain import events, rbac
 from chalicelib.domain.clock import utcnow
@@ -16,14 +17,16 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.rbac import Scope
 from chalicelib.domain.roles import CUSTOMER_OWNER, P, ScopeType
 from chalicelib.services import access as access_service
-from chalicelib.services import memberships
+from chalicelib.services import effects, memberships
+from chalicelib.services.effects import Enqueue
 from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import counters, grants, pages, projects
 from chalicelib.store import customers as store
 from chalicelib.store.pages import Page
-from chalicelib.store.unit_of_work import UnitOfWork
 
 MODEL = "Customer"
+FOLLOW_RENAME_TASK = "customers.follow_rename"
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,15 @@ def get_visible(principal: Principal, customer_id: str) -> Customer:
     """The customer, if `principal` may see it; NotFound otherwise (Waldur hides, not forbids)."""
     visible = access_service.access(principal).sees_customer(customer_id)
     customer = store.get(customer_id) if visible else None
+    if customer is None:
+        raise NotFound(MODEL)
+    return customer
+
+
+def for_change(principal: Principal, customer_id: str) -> Customer:
+    """The customer as stored now (`store.load`), if `principal` may see it; NotFound otherwise."""
+    visible = access_service.access(principal).sees_customer(customer_id)
+    customer = store.load(customer_id) if visible else None
     if customer is None:
         raise NotFound(MODEL)
     return customer
@@ -144,7 +156,7 @@ def create_customer(ctx: EventContext, fields: Mapping[str, Any]) -> Customer:
     principal = ctx.actor
     rbac.require_staff(principal)
     customer = Customer(id=new_id(), created=utcnow(), **fields)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.add(uow, customer)
     uow.record(domain.event(customer, events.CREATION, ctx))
     uow.commit()
@@ -155,7 +167,7 @@ def update_customer(ctx: EventContext, customer_id: str, changes: Mapping[str, A
     """Change a customer (CUSTOMER.UPDATE): its staff-only fields (domain.STAFF_ONLY_FIELDS) by
     staff alone, and a blocked or archived customer by staff alone."""
     principal = ctx.actor
-    before = get_visible(principal, customer_id)
+    before = for_change(principal, customer_id)
     access_service.access(principal).require(P.UPDATE_CUSTOMER, scope(before))
     rbac.refuse_staff_only(principal, domain.STAFF_ONLY_FIELDS, before, changes)
     if not principal.is_staff:
@@ -163,7 +175,7 @@ def update_customer(ctx: EventContext, customer_id: str, changes: Mapping[str, A
     after = replace(before, **changes)
     if after == before:
         return before
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.save_changes(uow, before, after)
     uow.record(domain.event(after, events.UPDATE, ctx))
     uow.commit()
@@ -172,8 +184,35 @@ def update_customer(ctx: EventContext, customer_id: str, changes: Mapping[str, A
         before.abbreviation,
         before.native_name,
     ):
-        projects.follow_customer_rename(after.id, after.name, after.abbreviation, after.native_name)
+        _follow_rename(ctx, after.id, before.version + 1)
     return replace(after, version=before.version + 1)
+
+
+def _follow_rename(ctx: EventContext, customer_id: str, version: int) -> None:
+    """After the rename committed: queue the copy of the names to the customer's projects (task
+    `customers.follow_rename` on `background`, once per customer and version), so the request
+    does not grow with the customer's projects. If the queue refuses, the rename stands and says
+    so in the log; the next rename's task copies the names then."""
+    key = f"{FOLLOW_RENAME_TASK}:{customer_id}:{version}"
+    try:
+        effects.execute(
+            Enqueue(FOLLOW_RENAME_TASK, {"customer_uuid": customer_id, "version": version}, ctx, key)
+        )
+    except Exception:
+        observability.logger().exception("customer rename not queued", extra={"customer": customer_id})
+
+
+def copy_names_to_projects(customer_id: str) -> int:
+    """The rename task: copy the customer's names as they are now (read consistently, whatever
+    version the task was queued for) to its live projects; returns how many changed. A task
+    queued for an older version thus converges on the current names, and the projects' version
+    condition keeps a late task from writing older names over newer ones."""
+    customer = store.load(customer_id)
+    if customer is None:  # deleted since: it had no projects left
+        return 0
+    return projects.follow_customer_rename(
+        customer.id, customer.name, customer.abbreviation, customer.native_name, customer.version
+    )
 
 
 def require_available(customer_id: str) -> None:
@@ -186,14 +225,14 @@ def require_available(customer_id: str) -> None:
 
 def delete_customer(ctx: EventContext, customer_id: str) -> None:
     principal = ctx.actor
-    customer = get_visible(principal, customer_id)
+    customer = for_change(principal, customer_id)
     rbac.require_staff(principal)
     if customer.projects_count:
         raise Conflict(store.HAS_PROJECTS)
     # Its team goes first (the customer's user count moves with each revocation).
     memberships.revoke_all(ctx, grants.for_customer(customer.id))
-    customer = store.get(customer.id) or customer
-    uow = UnitOfWork()
+    customer = store.load(customer.id) or customer
+    uow = unit_of_work()
     store.remove(uow, customer)
     uow.record(domain.event(customer, events.DELETION, ctx))
     uow.commit()

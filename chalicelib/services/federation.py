@@ -23,9 +23,9 @@ from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext
 from chalicelib.domain.errors import AuthenticationFailed, Conflict, ValidationError
 from chalicelib.domain.users import User
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import tokens
 from chalicelib.store import users as store
-from chalicelib.store.unit_of_work import UnitOfWork
 
 # Federated users' ids are UUIDv5 in this namespace, of `<issuer>#<sub>`.
 ID_NAMESPACE = uuid.UUID("0f5c3a4e-6b1d-5c8e-9a7f-2d4b6e8c1a3f")
@@ -150,7 +150,7 @@ def _provision(identity: Identity, ctx: EventContext) -> User:
             is_staff=bool(identity.is_staff),
             is_support=bool(identity.is_support),
         )
-        uow = UnitOfWork()
+        uow = unit_of_work()
         store.add(uow, user)
         uow.record(domain.event(user, events.CREATION, replace(ctx, principal=user.principal())))
         try:
@@ -185,7 +185,7 @@ def _follow_claims(user: User, identity: Identity, ctx: EventContext) -> User:
     if not changes:
         return user
     after = replace(user, **changes)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.save_changes(uow, user, after)
     uow.record(domain.event(after, events.UPDATE, replace(ctx, principal=after.principal())))
     auth_changed = any(name in domain.AUTH_FIELDS for name in changes)
@@ -196,7 +196,7 @@ def _follow_claims(user: User, identity: Identity, ctx: EventContext) -> User:
     except Conflict:
         # A concurrent request of the same user applied the claims first (or staff changed the user):
         # go on with what is stored; the next sign-in applies the claims again.
-        fresh = store.get(user.id)
+        fresh = store.load(user.id)
         if fresh is None or not fresh.is_active:
             raise AuthenticationFailed(INACTIVE_USER) from None
         return fresh
@@ -213,7 +213,7 @@ def sign_in(claims: Mapping[str, Any], ctx: EventContext) -> str:
     provider = identity.provider
     now = utcnow()
     key, token = token_rules.issue(user, now)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     tokens.put(uow, token)
     uow.record(
         events.make_event(

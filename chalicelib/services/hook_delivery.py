@@ -9,7 +9,8 @@ addresses only, see `webhooks.py`), an email for an email hook, and records the 
 a coarse `last_error` for its owner, the full reason in the log for the operator. A failed try
 queues the next one with exponential backoff (base * 2^(try-1) seconds, at most 900) until
 `hook_max_attempts`; after the last, the next try's envelope goes to the background queue's
-dead-letter queue, so redriving it makes one more try. Each try is its own message with its own
+dead-letter queue, so redriving it makes one more try. Both are effects (`services/effects.py`)
+the workflow layer carries out. Each try is its own message with its own
 idempotency key (`hook:<hook>:<event>:<try>`), and the task succeeds whatever the receiver said, so
 SQS never repeats a finished try: a redelivered message of a try that already ran posts nothing.
 Receivers still dedupe by `X-Cirrus-Event-Uuid`, since a worker that dies between the POST and its
@@ -30,6 +31,8 @@ from chalicelib.domain.hooks import Hook, HookKind
 from chalicelib.domain.rbac import Access, Grant
 from chalicelib.domain.users import User
 from chalicelib.services import access as access_service
+from chalicelib.services import effects
+from chalicelib.services.effects import Enqueue, SendToDeadLetter
 from chalicelib.store import grants as grant_store
 from chalicelib.store import hooks as store
 from chalicelib.store import users as user_store
@@ -55,15 +58,13 @@ def dispatch(document: Mapping[str, Any]) -> int:
 
 
 def _dispatch(document: Mapping[str, Any]) -> int:
-    from chalicelib.workflows.queues import enqueue
-
     access_service.begin_request()
     subscriptions = store.subscribers(str(document["event_type"]))
     if not subscriptions:
         return 0
     owners = user_store.get_many([s.user_id for s in subscriptions])
     sees = _visibility(document, [u for u in owners.values() if u.is_active])
-    queued = 0
+    deliveries: list[Enqueue] = []
     for sub in subscriptions:
         owner = owners.get(sub.user_id)
         if owner is None or not owner.is_active or not sees(owner):
@@ -75,8 +76,10 @@ def _dispatch(document: Mapping[str, Any]) -> int:
             "event": dict(document),
             "try": 1,
         }
-        enqueue(DELIVER_TASK, payload, idempotency_key=delivery_key(sub.hook_id, str(document["uuid"]), 1))
-        queued += 1
+        key = delivery_key(sub.hook_id, str(document["uuid"]), 1)
+        deliveries.append(Enqueue(DELIVER_TASK, payload, idempotency_key=key))
+    effects.execute(*deliveries)
+    queued = len(deliveries)
     observability.logger().info(
         "hooks dispatched",
         extra={"event_uuid": document["uuid"], "subscribed": len(subscriptions), "queued": queued},
@@ -166,22 +169,15 @@ def _bookkeep(record: Any, *args: Any) -> None:
 
 
 def _schedule_next(hook: Hook, payload: Mapping[str, Any], attempt: int, error: str) -> None:
-    from chalicelib.workflows import queues
-    from chalicelib.workflows.aws import client
-    from chalicelib.workflows.registry import BACKGROUND_QUEUE
-
     settings = get_settings()
     event_id = str(payload["event"]["uuid"])
     following = {**payload, "try": attempt + 1}
     key = delivery_key(hook.id, event_id, attempt + 1)
     if attempt < settings.hook_max_attempts:
         delay = domain.retry_delay(attempt, settings.hook_retry_base_seconds)
-        queues.enqueue(DELIVER_TASK, following, idempotency_key=key, delay_seconds=delay)
+        effects.execute(Enqueue(DELIVER_TASK, following, idempotency_key=key, delay_seconds=delay))
         return
-    envelope = queues.envelope_for(DELIVER_TASK, following, idempotency_key=key)
-    client("sqs").send_message(
-        QueueUrl=queues.dead_letter_url(BACKGROUND_QUEUE), MessageBody=envelope.model_dump_json()
-    )
+    effects.execute(SendToDeadLetter(DELIVER_TASK, following, idempotency_key=key))
     observability.logger().error(
         "hook delivery gave up; its next try is in the dead-letter queue",
         extra={"hook": hook.id, "event_uuid": event_id, "tries": attempt, "error": error},

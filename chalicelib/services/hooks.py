@@ -25,10 +25,10 @@ from chalicelib.domain.hooks import ContentType, Hook, HookKind
 from chalicelib.domain.ids import new_id, parse_id
 from chalicelib.domain.users import User
 from chalicelib.services.paging import PageRequest
+from chalicelib.services.ports import UnitOfWork, unit_of_work
 from chalicelib.store import hooks as store
 from chalicelib.store import users as user_store
 from chalicelib.store.pages import Page
-from chalicelib.store.unit_of_work import UnitOfWork
 
 MODELS = {HookKind.WEB: domain.WEB_MODEL, HookKind.EMAIL: domain.EMAIL_MODEL}
 # A user's hooks deleted with the user in one transaction; beyond that, each goes first on its own.
@@ -55,7 +55,7 @@ def _may_manage(principal: Principal, hook: Hook) -> bool:
 
 
 def get_visible(principal: Principal, kind: HookKind, hook_id: str) -> Hook:
-    hook = store.find(kind, hook_id)
+    hook = store.load(kind, hook_id)
     if hook is None or not _may_manage(principal, hook):
         raise NotFound(MODELS[kind])
     return hook
@@ -87,7 +87,7 @@ def create_hook(ctx: EventContext, kind: HookKind, sent: Mapping[str, Any]) -> H
         version=1,
         **values,
     )
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.add(uow, hook)
     uow.commit()
     view = describe([hook])[0]
@@ -104,7 +104,7 @@ def update_hook(ctx: EventContext, kind: HookKind, hook_id: str, sent: Mapping[s
     if kind is HookKind.EMAIL:
         values.pop("secret", None)  # email hooks sign nothing
     after = before.changed(values, utcnow())
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.save_changes(uow, before, after)
     uow.commit()
     return describe([after])[0]
@@ -118,7 +118,7 @@ def _check_destination(values: Mapping[str, Any]) -> None:
 
 def delete_hook(ctx: EventContext, kind: HookKind, hook_id: str) -> None:
     hook = get_visible(ctx.actor, kind, hook_id)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.remove(uow, hook)
     uow.commit()
 
@@ -128,7 +128,7 @@ def remove_user_hooks(uow: UnitOfWork, user_id: str) -> None:
     after the commit; a user with very many hooks loses the oldest ones first, each on its own."""
     hooks = store.for_user(user_id)
     for extra in hooks[:-_HOOKS_WITH_USER]:
-        own = UnitOfWork()
+        own = unit_of_work()
         store.remove(own, extra)
         own.commit()
     store.remove_all(uow, hooks[-_HOOKS_WITH_USER:])

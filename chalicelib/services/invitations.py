@@ -36,15 +36,16 @@ from chalicelib.domain.invitations import Acceptor, ExecutionState, Invitation, 
 from chalicelib.domain.rbac import Grant, Scope
 from chalicelib.domain.roles import CREATE_PERMISSION, Role, ScopeType
 from chalicelib.services import access as access_service
-from chalicelib.services import memberships
+from chalicelib.services import effects, memberships
+from chalicelib.services.effects import Enqueue
 from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import customers as customer_store
 from chalicelib.store import grants as grant_store
 from chalicelib.store import invitations as store
 from chalicelib.store import projects as project_store
 from chalicelib.store import users as user_store
 from chalicelib.store.pages import Page
-from chalicelib.store.unit_of_work import UnitOfWork
 
 MODEL = domain.MODEL
 SEND_EMAIL_TASK = "invitations.send_email"
@@ -136,7 +137,7 @@ def _require_manage(principal: Principal, scope: Scope, role: Role | None) -> No
 
 
 def get_visible(principal: Principal, invitation_id: str) -> Invitation:
-    invitation = store.find(invitation_id)
+    invitation = store.load(invitation_id)
     if invitation is None or not _may_see(principal, invitation):
         raise NotFound(MODEL)
     return invitation
@@ -220,7 +221,7 @@ def create_invitation(
         extra_invitation_text=details.get("extra_invitation_text") or "",
     )
     view = describe([invitation])[0]
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.add(uow, invitation)
     uow.record(_event(domain.INVITATION_CREATED, view, ctx))
     uow.commit()
@@ -237,7 +238,7 @@ def send(ctx: EventContext, invitation_id: str) -> InvitationView:
     now = utcnow()
     after = before.resend(now)
     if after.version != before.version:  # expired or canceled: pending again, a new week
-        uow = UnitOfWork()
+        uow = unit_of_work()
         store.save_transition(uow, before, after)
         uow.record(_event(domain.INVITATION_UPDATED, replace(view, invitation=after), ctx))
         uow.commit()
@@ -252,7 +253,7 @@ def cancel(ctx: EventContext, invitation_id: str) -> InvitationView:
     view = describe([before])[0]
     _require_manage(principal, _scope_of(before), view.role)
     after = before.cancel(utcnow())
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.save_transition(uow, before, after)
     uow.record(_event(domain.INVITATION_CANCELED, replace(view, invitation=after), ctx))
     uow.commit()
@@ -268,7 +269,7 @@ def accept(ctx: EventContext, invitation_id: str, token: str = "") -> Invitation
     the invitation in between, nothing is written and the caller gets 409."""
     principal = ctx.actor
     now = utcnow()
-    invitation = store.find(invitation_id)
+    invitation = store.load(invitation_id)
     user = user_store.get(principal.user_id)
     if invitation is None or user is None:
         raise NotFound(MODEL)
@@ -299,7 +300,7 @@ def accept(ctx: EventContext, invitation_id: str, token: str = "") -> Invitation
         version=1,
     )
     view = replace(describe([invitation], now)[0], invitation=after, state=after.state)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     memberships.grant_role(ctx, grant, role, scope, user, uow)
     store.save_transition(uow, invitation, after)
     uow.record(_event(domain.INVITATION_ACCEPTED, view, ctx, accepted_by=user.username))
@@ -321,8 +322,6 @@ def _acceptor(
 def _schedule_email(ctx: EventContext, view: InvitationView) -> InvitationView:
     """Queue the email on `background`; if the queue refuses, say so on the invitation (the
     invitation itself stands, and `send/` tries again)."""
-    from chalicelib.workflows import queues
-
     invitation = view.invitation
     payload = {
         "customer_uuid": invitation.customer_id,
@@ -330,7 +329,7 @@ def _schedule_email(ctx: EventContext, view: InvitationView) -> InvitationView:
         "sender": (ctx.principal.full_name or ctx.principal.username) if ctx.principal else "",
     }
     try:
-        queues.enqueue(SEND_EMAIL_TASK, payload, ctx)
+        effects.execute(Enqueue(SEND_EMAIL_TASK, payload, ctx))
     except Exception:
         observability.logger().exception(
             "invitation email not scheduled", extra={"invitation": invitation.id}
@@ -408,7 +407,7 @@ def expire_due(now: datetime, hours: list[datetime]) -> int:
     system = EventContext()
     for view in describe(due, now):
         after = view.invitation.expire(now)
-        uow = UnitOfWork()
+        uow = unit_of_work()
         store.save_transition(uow, view.invitation, after)
         uow.record(_event(domain.INVITATION_EXPIRED, replace(view, invitation=after), system))
         try:

@@ -33,6 +33,7 @@ from chalicelib.domain.invoices import Invoice, InvoiceItem
 from chalicelib.domain.rbac import Access
 from chalicelib.services import access as access_service
 from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import categories as category_store
 from chalicelib.store import customers as customer_store
 from chalicelib.store import invoices as store
@@ -40,7 +41,6 @@ from chalicelib.store import offerings as offering_store
 from chalicelib.store import projects as project_store
 from chalicelib.store import resources as resource_store
 from chalicelib.store.pages import Page
-from chalicelib.store.unit_of_work import UnitOfWork
 
 MODEL = "Invoice"
 ITEM_MODEL = "InvoiceItem"
@@ -304,7 +304,7 @@ def set_paid(ctx: EventContext, invoice_id: str) -> InvoiceView:
     """Staff mark an issued invoice paid (`created` → `paid`, else 409), with `invoice_paid`."""
     before = _invoice_for_change(ctx.actor, invoice_id)
     after = domain.set_paid(before)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     paid = store.save_state(uow, before, after)
     uow.record(domain.invoice_event(paid, domain.INVOICE_PAID, ctx))
     uow.commit()
@@ -318,7 +318,7 @@ def set_references(ctx: EventContext, invoice_id: str, references: Mapping[str, 
     after = domain.set_references(before, **references)
     if after == before:
         return _reread(before)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     saved = store.save_state(uow, before, after)
     uow.commit()
     return _reread(saved)
@@ -435,7 +435,7 @@ def update_item(ctx: EventContext, item_id: str, changes: Mapping[str, Any]) -> 
     after, details = domain.edit_item(before, changes)
     if not details:
         return _named([before])[0]
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.require_pending(uow, before.customer_id, before.year, before.month)
     saved = store.save_item(uow, before, after)
     uow.record(domain.item_event(invoice, saved, domain.INVOICE_ITEM_UPDATED, ctx, details))
@@ -446,7 +446,7 @@ def update_item(ctx: EventContext, item_id: str, changes: Mapping[str, Any]) -> 
 def delete_item(ctx: EventContext, item_id: str) -> None:
     """Staff remove an item of a pending invoice, with `invoice_item_deleted`."""
     item, invoice = _item_for_change(ctx.actor, item_id)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.require_pending(uow, item.customer_id, item.year, item.month)
     store.remove_item(uow, item)
     uow.record(domain.item_event(invoice, item, domain.INVOICE_ITEM_DELETED, ctx))

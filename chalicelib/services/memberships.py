@@ -19,13 +19,14 @@ from chalicelib.domain.rbac import Grant, Scope
 from chalicelib.domain.roles import CREATE_PERMISSION, DELETE_PERMISSION, UPDATE_PERMISSION, Role, ScopeType
 from chalicelib.domain.users import User
 from chalicelib.services import access as access_service
+from chalicelib.services.effects import ForgetAccess
 from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.ports import UnitOfWork, unit_of_work
 from chalicelib.store import customers as customer_store
 from chalicelib.store import grants as store
 from chalicelib.store import projects as project_store
 from chalicelib.store import users as user_store
 from chalicelib.store.pages import Page
-from chalicelib.store.unit_of_work import UnitOfWork
 
 NOT_VALID_FOR_SCOPE = "Role is not valid for this scope."
 EXPIRATION_IN_PAST = "Expiration time should be greater than current time."
@@ -271,17 +272,14 @@ def grant_role(
     """Write `grant` with its bookkeeping and event. Given `uow`, the writes join it and the caller
     commits (an accepted invitation changes in the same transaction); otherwise they commit now."""
     own = uow is None
-    work = uow if uow is not None else UnitOfWork()
+    work = uow if uow is not None else unit_of_work()
     held = store.member_grants(grant.customer_id, grant.user_id)
     store.add(work, grant, held, stored_role=not role.is_system_role)
     work.record(role_event(events.ROLE_GRANTED, ctx, user, user.id, role, scope, grant))
+    if ctx.principal is not None and ctx.principal.user_id == user.id:
+        work.after_commit(ForgetAccess(ctx.principal))
     if own:
         work.commit()
-    if ctx.principal is not None and ctx.principal.user_id == user.id:
-        if own:
-            access_service.forget(ctx.principal)
-        else:
-            work.on_commit.append(lambda: access_service.forget(ctx.actor))
 
 
 def _existing(scope: Scope, user_ref: str, role_ref: str) -> tuple[Grant, Role, User | None]:
@@ -304,7 +302,7 @@ def update_user(
     _check_expiration(expiration_time)
     _require(principal, UPDATE_PERMISSION[scope.type], scope, role)
     after = replace(grant, expiration_time=expiration_time, version=grant.version + 1)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.set_expiration(uow, grant, expiration_time)
     uow.record(role_event(events.ROLE_UPDATED, ctx, user, grant.user_id, role, scope, after))
     uow.commit()
@@ -322,7 +320,7 @@ def delete_user(ctx: EventContext, scope: Scope, user_ref: str, role_ref: str) -
 
 
 def revoke(ctx: EventContext, grant: Grant, role: Role, scope: Scope, user: User | None) -> None:
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.remove(uow, grant, store.member_grants(grant.customer_id, grant.user_id))
     uow.record(role_event(events.ROLE_REVOKED, ctx, user, grant.user_id, role, scope, grant))
     uow.commit()

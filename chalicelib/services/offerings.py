@@ -34,12 +34,12 @@ from chalicelib.domain.roles import P, ScopeType
 from chalicelib.providers import registry
 from chalicelib.services import access as access_service
 from chalicelib.services import memberships
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import categories as category_store
 from chalicelib.store import customers as customer_store
 from chalicelib.store import grants
 from chalicelib.store import offerings as store
 from chalicelib.store import service_providers as provider_store
-from chalicelib.store.unit_of_work import UnitOfWork
 
 INVALID_HYPERLINK = "Invalid hyperlink - Object does not exist."
 COMPONENT_NOT_GIVEN = "UUID for offering component was not provided."
@@ -86,7 +86,7 @@ def get_offering(offering_id: str) -> Offering:
 def find_plan(plan_id: str) -> tuple[Offering, Plan]:
     """A plan and its offering from the plan's id alone (two round trips), or NotFound."""
     owner = store.plan_owner(plan_id)
-    offering = store.get_consistent(*owner) if owner else None
+    offering = store.load(*owner) if owner else None
     plan = offering.plan(plan_id) if offering else None
     if offering is None or plan is None:
         raise NotFound(domain.PLAN_MODEL)
@@ -159,7 +159,7 @@ def _for_change(principal: Principal, offering_id: str, permission: str | None) 
             raise PermissionDenied()
     else:
         access_service.access(principal).require(permission, scope(seen))
-    offering = store.get_consistent(seen.customer_id, seen.id)
+    offering = store.load(seen.customer_id, seen.id)
     if offering is None:
         raise NotFound(domain.MODEL)
     return offering
@@ -244,7 +244,7 @@ def create_offering(ctx: EventContext, customer_id: str | None, data: Mapping[st
         created=now,
         **{k: data[k] for k in _OFFERING_FIELDS if k in data and data[k] is not None},
     )
-    uow = UnitOfWork()
+    uow = unit_of_work()
     if provider_store.for_customer(customer.id) is None:
         provider_store.add(uow, ServiceProvider(id=new_id(), customer_id=customer.id, created=now, version=1))
     store.add(uow, offering)
@@ -255,7 +255,7 @@ def create_offering(ctx: EventContext, customer_id: str | None, data: Mapping[st
 
 
 def _commit(ctx: EventContext, before: Offering, after: Offering, event: Any) -> Offering:
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.save(uow, before, after)
     uow.record(event)
     uow.commit()
@@ -379,7 +379,7 @@ def delete_offering(ctx: EventContext, offering_id: str) -> None:
     team = grants.for_scope(offering.customer_id, ScopeType.OFFERING, offering.id)
     if team:
         memberships.revoke_all(ctx, team, scope(offering))
-        offering = store.get_consistent(offering.customer_id, offering.id) or offering
-    uow = UnitOfWork()
+        offering = store.load(offering.customer_id, offering.id) or offering
+    uow = unit_of_work()
     store.remove(uow, offering)
     uow.commit()

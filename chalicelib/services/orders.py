@@ -3,8 +3,9 @@ cancel or delete while pending, and the provider's `set_state_*` actions.
 
 Every change is one unit of work: the order, its resource (state, limits, plan; nc_resource_count of
 its project and customer when it is made or ends) and the events, Waldur's types. After the commit
-the order's workflow hears of it (`order_lifecycle`): it is started when the order is made, and a
-workflow waiting for this order's approval or completion is answered.
+the order's workflow hears of it (`order_lifecycle` says how, as effects the unit of work hands to
+the workflow layer): it is started when the order is made, and a workflow waiting for this order's
+approval or completion is answered.
 
 A blocked or archived consumer customer orders nothing and has nothing approved (400, Waldur's
 validate_order and approve_* validators); rejecting, canceling and the provider finishing what
@@ -13,15 +14,17 @@ already executes stay open, so a lock winds its pending work down instead of fre
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from chalicelib.domain import orders as domain
 from chalicelib.domain import resources as resource_rules
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
-from chalicelib.domain.errors import NotFound, ValidationError
+from chalicelib.domain.errors import NotFound, Unprocessable, ValidationError
 from chalicelib.domain.ids import id_from_url, new_id
 from chalicelib.domain.marketplace import (
     ORDER_TRANSITIONS,
@@ -44,18 +47,21 @@ from chalicelib.services import customers as customer_service
 from chalicelib.services import marketplace as sides
 from chalicelib.services import offerings as catalog
 from chalicelib.services import order_lifecycle as lifecycle
+from chalicelib.services.ports import UnitOfWork, unit_of_work
 from chalicelib.services.projects import scope as project_scope
 from chalicelib.store import orders as store
 from chalicelib.store import projects as project_store
 from chalicelib.store import resources as resource_store
 from chalicelib.store import users as user_store
-from chalicelib.store.unit_of_work import UnitOfWork
 
 MODEL = domain.MODEL
 INVALID_HYPERLINK = "Invalid hyperlink - Object does not exist."
 ONLY_CREATE = (
     "Only Create orders are placed here; use the resource's terminate/, update_limits/ or switch_plan/."
 )
+# Hashed with the body, so a key is bound to one operation (only this one takes keys today).
+CREATE_OPERATION = "POST /api/marketplace-orders/"
+KEY_REUSED = "This Idempotency-Key was already used with a different request; use a new key."
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,7 @@ def get_visible(principal: Principal, order_id: str) -> Order:
 def _for_change(principal: Principal, order_id: str) -> Order:
     """The visible order, read again consistently (its state decides the transition)."""
     seen = get_visible(principal, order_id)
-    order = store.get_in(seen.customer_id, seen.id)
+    order = store.load(seen.customer_id, seen.id)
     if order is None:
         raise NotFound(MODEL)
     return order
@@ -168,13 +174,15 @@ def create_order(ctx: EventContext, request: OrderRequest, idempotency_key: str 
     Anybody who sees the project may order; the order skips the consumer's approval when its
     creator is staff or holds ORDER.APPROVE there, and the provider's when the offering's type
     needs no review. With `idempotency_key`, a request the same user made before with that key
-    (within a day) answers with that first order instead of placing another.
+    (within a day) answers with that first order instead of placing another; the same key with a
+    different request is refused (422), as it is no retry.
     """
     principal = ctx.actor
+    fingerprint = request_hash(request)
     if idempotency_key:
-        earlier = _earlier(principal, idempotency_key)
+        earlier = store.find_request_key(principal.user_id, idempotency_key)
         if earlier is not None:
-            return earlier
+            return _replayed(earlier, fingerprint)
     if request.type != OrderType.CREATE.value:
         raise ValidationError.field("type", ONLY_CREATE)
     project = _project(principal, request.project)
@@ -238,28 +246,44 @@ def create_order(ctx: EventContext, request: OrderRequest, idempotency_key: str 
         plan_name=order.plan_name,
         offering_plugin_options=order.offering_plugin_options,
     )
-    uow = UnitOfWork()
+    uow = unit_of_work()
     resource_store.add(uow, resource)
     stored = store.add(uow, order)
     if idempotency_key:
-        store.remember_request_key(uow, principal.user_id, idempotency_key, order, now)
+        store.remember_request_key(uow, principal.user_id, idempotency_key, fingerprint, order, now)
     uow.record(domain.event(order, domain.ORDER_CREATED, ctx))
     uow.record(resource_rules.event(resource, resource_rules.CREATE_REQUESTED, ctx))
+    uow.after_commit(lifecycle.start(ctx, stored))
     try:
         uow.commit()
-    except store.KeyAlreadyUsed as used:
-        return _order_of(used.customer_id, used.order_id)
-    lifecycle.start(ctx, stored)
+    except store.KeyAlreadyUsed as raced:
+        return _replayed(raced.used, fingerprint)
     return stored
 
 
-def _earlier(principal: Principal, key: str) -> Order | None:
-    found = store.find_request_key(principal.user_id, key)
-    return _order_of(found[1], found[0]) if found else None
+def request_hash(request: OrderRequest) -> str:
+    """sha256 of the canonical request: the operation and its parsed body as JSON with sorted keys
+    (so the body's spacing and key order do not matter, any value does)."""
+    canonical = json.dumps(
+        {"operation": CREATE_OPERATION, "body": asdict(request)},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replayed(used: store.RequestKey, fingerprint: str) -> Order:
+    """The order a key made, for a retry of the same request; 422 for another request (Powertools'
+    IdempotencyValidationError: the key cannot name two different requests)."""
+    if used.request_hash and used.request_hash != fingerprint:
+        raise Unprocessable(KEY_REUSED)
+    return _order_of(used.customer_id, used.order_id)
 
 
 def _order_of(customer_id: str, order_id: str) -> Order:
-    order = store.get_in(customer_id, order_id)
+    order = store.load(customer_id, order_id)
     if order is None:  # deleted since (it was pending): the key names nothing any more
         raise NotFound(MODEL)
     return order
@@ -317,13 +341,13 @@ def place_resource_order(
     after = resource_rules.order_opened(resource, order, now)
     if order.state is OrderState.EXECUTING:
         after = resource_rules.order_executing(after, order, now)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     resource_store.save_changes(uow, resource, after)
     stored = store.add(uow, order)
     uow.record(domain.event(order, domain.ORDER_CREATED, ctx))
     uow.record(resource_rules.event(after, resource_rules.requested_event(order), ctx))
+    uow.after_commit(lifecycle.start(ctx, stored))
     uow.commit()
-    lifecycle.start(ctx, stored)
     return stored
 
 
@@ -380,12 +404,12 @@ def delete_order(ctx: EventContext, order_id: str) -> None:
     domain.require(order, "destroy")
     now = utcnow()
     canceled = domain.cancel(order, now)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.remove(uow, order)
     _refused_resource(uow, ctx, canceled, now)
     uow.record(domain.event(canceled, domain.ORDER_TERMINATED, ctx))
+    uow.after_commit(*lifecycle.answer(order, canceled))
     uow.commit()
-    lifecycle.answer(order, canceled)
 
 
 def _require_own_or(principal: Principal, order: Order, permission: str) -> None:
@@ -397,7 +421,7 @@ def _require_own_or(principal: Principal, order: Order, permission: str) -> None
 def expire_order(ctx: EventContext, customer_id: str, order_id: str) -> Order | None:
     """The workflow's approval wait ended: a still pending order is canceled (with why); None when
     it had moved on meanwhile."""
-    order = store.get_in(customer_id, order_id)
+    order = store.load(customer_id, order_id)
     if order is None or order.state not in ORDER_TRANSITIONS["cancel"]:
         return None
     return _refuse(ctx, order, domain.cancel(order, utcnow(), domain.NOT_APPROVED_IN_TIME))
@@ -414,12 +438,12 @@ def set_state_executing(ctx: EventContext, order_id: str) -> Order:
     if order.state is not OrderState.ERRED:
         return _transition(ctx, order, after, domain.ORDER_APPROVED)
     resource = _resource(order)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     stored = store.save_transition(uow, order, after)
     resource_store.save_changes(uow, resource, resource_rules.order_retried(resource, after, now))
     uow.record(domain.event(stored, domain.ORDER_APPROVED, ctx))
+    uow.after_commit(lifecycle.start(ctx, stored))
     uow.commit()
-    lifecycle.start(ctx, stored)
     return stored
 
 
@@ -442,7 +466,7 @@ def complete_processed(
 ) -> Order | None:
     """The platform's processor finished an executing order: done (None if it is not executing
     any more, e.g. the provider set it meanwhile). `backend_id` is recorded on the resource."""
-    order = store.get_in(customer_id, order_id)
+    order = store.load(customer_id, order_id)
     if order is None or order.state is not OrderState.EXECUTING:
         return None
     return _complete(ctx, order, backend_id)
@@ -451,7 +475,7 @@ def complete_processed(
 def fail_executing(ctx: EventContext, customer_id: str, order_id: str, message: str) -> Order | None:
     """The workflow gave up on an executing order (the processor failed or timed out, the agent
     never finished): erred with `message`. None if the order is not executing any more."""
-    order = store.get_in(customer_id, order_id)
+    order = store.load(customer_id, order_id)
     if order is None or order.state is not OrderState.EXECUTING:
         return None
     return _fail(ctx, order, message, "")
@@ -459,7 +483,7 @@ def fail_executing(ctx: EventContext, customer_id: str, order_id: str, message: 
 
 # --- units of work -----------------------------------------------------------------------------------
 def _resource(order: Order) -> Resource:
-    resource = resource_store.get_in(order.customer_id, order.project_id, order.resource_id)
+    resource = resource_store.load(order.customer_id, order.project_id, order.resource_id)
     if resource is None:
         raise NotFound(resource_rules.MODEL)
     return resource
@@ -467,7 +491,7 @@ def _resource(order: Order) -> Resource:
 
 def _transition(ctx: EventContext, order: Order, after: Order, event_type: str) -> Order:
     """An approval: the order moves on; if it now executes, its resource shows it."""
-    uow = UnitOfWork()
+    uow = unit_of_work()
     stored = store.save_transition(uow, order, after)
     if after.state is OrderState.EXECUTING and order.type is not OrderType.CREATE:
         resource = _resource(order)
@@ -475,8 +499,8 @@ def _transition(ctx: EventContext, order: Order, after: Order, event_type: str) 
             uow, resource, resource_rules.order_executing(resource, after, after.modified)
         )
     uow.record(domain.event(stored, event_type, ctx))
+    uow.after_commit(*lifecycle.answer(order, stored))
     uow.commit()
-    lifecycle.answer(order, stored)
     return stored
 
 
@@ -492,13 +516,13 @@ def _refused_resource(uow: UnitOfWork, ctx: EventContext, order: Order, now: Any
 def _refuse(ctx: EventContext, order: Order, after: Order) -> Order:
     """Rejected or canceled: a resource never made is Terminated (and stops counting); an existing
     one is as it was."""
-    uow = UnitOfWork()
+    uow = unit_of_work()
     stored = store.save_transition(uow, order, after)
     _refused_resource(uow, ctx, stored, after.modified)
     event_type = domain.ORDER_REJECTED if after.state is OrderState.REJECTED else domain.ORDER_TERMINATED
     uow.record(domain.event(stored, event_type, ctx))
+    uow.after_commit(*lifecycle.answer(order, stored))
     uow.commit()
-    lifecycle.answer(order, stored)
     return stored
 
 
@@ -509,7 +533,7 @@ def _complete(ctx: EventContext, order: Order, backend_id: str = "") -> Order:
     done = resource_rules.order_done(resource, after, now)
     if backend_id:
         done = replace(done, backend_id=backend_id)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     stored = store.save_transition(uow, order, after)
     resource_store.save_changes(uow, resource, done)
     if resource.counted and not done.counted:
@@ -517,21 +541,21 @@ def _complete(ctx: EventContext, order: Order, backend_id: str = "") -> Order:
     billing.on_order_done(uow, order, resource, done, catalog.get_offering(order.offering_id), now)
     uow.record(domain.event(stored, domain.ORDER_COMPLETED, ctx))
     uow.record(resource_rules.event(done, resource_rules.succeeded_event(order), ctx))
+    uow.after_commit(*lifecycle.answer(order, stored))
     uow.commit()
-    lifecycle.answer(order, stored)
     return stored
 
 
 def _fail(ctx: EventContext, order: Order, message: str, traceback: str) -> Order:
     now = utcnow()
     after = domain.fail(order, now, message, traceback)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     stored = store.save_transition(uow, order, after)
     resource = _resource(order)
     failed = resource_rules.order_failed(resource, after, now)
     resource_store.save_changes(uow, resource, failed)
     uow.record(resource_rules.event(failed, resource_rules.failed_event(order), ctx))
     uow.record(domain.event(stored, domain.ORDER_FAILED, ctx))
+    uow.after_commit(*lifecycle.answer(order, stored))
     uow.commit()
-    lifecycle.answer(order, stored)
     return stored

@@ -21,8 +21,8 @@ from chalicelib.domain.marketplace import Offering, Plan
 from chalicelib.domain.roles import P
 from chalicelib.services import access as access_service
 from chalicelib.services import offerings
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import offerings as store
-from chalicelib.store.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class PlanView:
 def get_visible(principal: Principal, plan_id: str) -> PlanView:
     """A plan of an offering the caller manages (provider side), or NotFound."""
     owner = store.plan_owner(plan_id)
-    offering = store.get_consistent(*owner) if owner else None
+    offering = store.load(*owner) if owner else None
     plan = offering.plan(plan_id) if offering else None
     if offering is None or plan is None or not offerings.manages(access_service.access(principal), offering):
         raise NotFound(domain.PLAN_MODEL)
@@ -75,7 +75,7 @@ def _change(ctx: EventContext, offering: Offering, plan: Plan, event_type: str) 
     plans = offering.plans if offering.plan(plan.id) else (*offering.plans, plan)
     after = replace(offering, plans=tuple(plan if p.id == plan.id else p for p in plans))
     name = offerings.provider_name(offering.customer_id)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.save(uow, offering, after)
     uow.record(domain.plan_event(event_type, after, plan, name, ctx))
     uow.commit()
@@ -95,7 +95,7 @@ def create_plan(ctx: EventContext, offering_id: str | None, data: Mapping[str, A
     if found is None or not offerings.manages(rights, found):
         raise ValidationError.field("offering", offerings.INVALID_HYPERLINK)
     rights.require(P.CREATE_OFFERING_PLAN, offerings.scope(found))
-    offering = store.get_consistent(found.customer_id, found.id) or found
+    offering = store.load(found.customer_id, found.id) or found
     plan = domain.plan_from(offering.id, data, offering.components, utcnow())
     return _change(ctx, offering, plan, domain.PLAN_CREATED)
 

@@ -19,11 +19,11 @@ from chalicelib.services import access as access_service
 from chalicelib.services import customers as customer_service
 from chalicelib.services import memberships
 from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import counters, grants, pages
 from chalicelib.store import customers as customer_store
 from chalicelib.store import projects as store
 from chalicelib.store.pages import Page
-from chalicelib.store.unit_of_work import UnitOfWork
 
 MODEL = "Project"
 INVALID_HYPERLINK = "Invalid hyperlink - Object does not exist."
@@ -71,6 +71,15 @@ ORDERING_FIELDS = ("name", "created", "customer_name")
 
 def get_visible(principal: Principal, project_id: str) -> Project:
     project = store.get(project_id)
+    if project is None or not access_service.access(principal).sees_project(project.id, project.customer_id):
+        raise NotFound(MODEL)
+    return project
+
+
+def for_change(principal: Principal, project_id: str) -> Project:
+    """The project as stored now (`store.load`: its version is the latest), if `principal` sees it;
+    NotFound otherwise. Every read that a versioned write follows goes through here."""
+    project = store.load(project_id)
     if project is None or not access_service.access(principal).sees_project(project.id, project.customer_id):
         raise NotFound(MODEL)
     return project
@@ -182,7 +191,7 @@ def create_project(ctx: EventContext, customer_id: str | None, fields: Mapping[s
         **fields,
     )
     project.check_dates()
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.add(uow, project)
     uow.record(domain.event(project, events.CREATION, ctx))
     uow.commit()
@@ -191,7 +200,7 @@ def create_project(ctx: EventContext, customer_id: str | None, fields: Mapping[s
 
 def update_project(ctx: EventContext, project_id: str, changes: Mapping[str, Any]) -> Project:
     principal = ctx.actor
-    before = get_visible(principal, project_id)
+    before = for_change(principal, project_id)
     rights = access_service.access(principal)
     rights.require(P.UPDATE_PROJECT, scope(before))
     after = replace(before, **changes)
@@ -203,7 +212,7 @@ def update_project(ctx: EventContext, project_id: str, changes: Mapping[str, Any
     if after == before:
         return before
     customer_service.require_available(before.customer_id)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.save_changes(uow, before, after)
     uow.record(domain.event(after, events.UPDATE, ctx))
     uow.commit()
@@ -212,7 +221,7 @@ def update_project(ctx: EventContext, project_id: str, changes: Mapping[str, Any
 
 def delete_project(ctx: EventContext, project_id: str) -> None:
     principal = ctx.actor
-    project = get_visible(principal, project_id)
+    project = for_change(principal, project_id)
     access_service.access(principal).require(P.DELETE_PROJECT, scope(project))
     customer_service.require_available(project.customer_id)
     project.check_removable()
@@ -220,7 +229,7 @@ def delete_project(ctx: EventContext, project_id: str) -> None:
     # a deletion cut short can run again while the project is still there to find; a grant added
     # meanwhile is revoked after the deletion.
     _revoke_team(ctx, project)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.remove(uow, project, utcnow())
     uow.record(domain.event(project, events.DELETION, ctx))
     uow.commit()

@@ -21,16 +21,16 @@ from chalicelib.domain.projects import Project
 from chalicelib.domain.quotas import CUSTOMER_QUOTAS, PROJECT_QUOTAS, check_limits
 from chalicelib.domain.rbac import require_staff
 from chalicelib.services import customers, projects
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import customers as customer_store
 from chalicelib.store import projects as project_store
-from chalicelib.store.unit_of_work import UnitOfWork
 
 
 def set_customer_limits(ctx: EventContext, customer_id: str, limits: Mapping[str, object]) -> Customer:
-    customer = customers.get_visible(ctx.actor, customer_id)
+    customer = customers.for_change(ctx.actor, customer_id)
     require_staff(ctx.actor)
     checked = check_limits(CUSTOMER_QUOTAS, limits)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     customer_store.set_quota_limits(uow, customer, checked)
     uow.record(customer_rules.event(customer, events.UPDATE, ctx))
     uow.commit()
@@ -38,10 +38,10 @@ def set_customer_limits(ctx: EventContext, customer_id: str, limits: Mapping[str
 
 
 def set_project_limits(ctx: EventContext, project_id: str, limits: Mapping[str, object]) -> Project:
-    project = projects.get_visible(ctx.actor, project_id)
+    project = projects.for_change(ctx.actor, project_id)
     require_staff(ctx.actor)
     checked = check_limits(PROJECT_QUOTAS, limits)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     project_store.set_quota_limits(uow, project, checked)
     uow.record(project_rules.event(project, events.UPDATE, ctx))
     uow.commit()

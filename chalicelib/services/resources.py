@@ -27,8 +27,8 @@ from chalicelib.providers import registry
 from chalicelib.services import billing, orders
 from chalicelib.services import marketplace as sides
 from chalicelib.services import offerings as catalog
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import resources as store
-from chalicelib.store.unit_of_work import UnitOfWork
 
 MODEL = domain.MODEL
 BACKEND_ID_CHANGED = "Resource backend_id has been changed."
@@ -50,7 +50,7 @@ def get_visible(principal: Principal, resource_id: str, provider_view: bool = Fa
 
 def _for_change(principal: Principal, resource_id: str, provider_view: bool) -> Resource:
     seen = get_visible(principal, resource_id, provider_view)
-    resource = store.get_in(seen.customer_id, seen.project_id, seen.id)
+    resource = store.load(seen.customer_id, seen.project_id, seen.id)
     if resource is None:
         raise NotFound(MODEL)
     return resource
@@ -115,7 +115,7 @@ def switch_plan(ctx: EventContext, resource_id: str, plan_reference: str) -> Ord
 # --- reports from the provider -----------------------------------------------------------------------
 def _bookkeeping(resource: Resource, after: Resource) -> Resource:
     """A change the provider reports that Waldur logs no event for."""
-    uow = UnitOfWork()
+    uow = unit_of_work()
     stored = store.save_changes(uow, resource, after)
     uow.commit()
     return stored
@@ -148,7 +148,7 @@ def submit_report(ctx: EventContext, resource_id: str, report: Any) -> Resource:
 
 
 def _changed(ctx: EventContext, resource: Resource, after: Resource, event_type: str) -> Resource:
-    uow = UnitOfWork()
+    uow = unit_of_work()
     stored = store.save_changes(uow, resource, after)
     uow.record(domain.event(stored, event_type, ctx))
     uow.commit()
@@ -165,7 +165,7 @@ def set_limits(ctx: EventContext, resource_id: str, limits: Mapping[str, Any]) -
     order_rules.check_components(offering, checked)
     now = utcnow()
     after = replace(resource, limits=checked, modified=now)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     stored = store.save_changes(uow, resource, after)
     billing.on_limits_set(uow, resource, after, offering, now)
     uow.record(domain.event(stored, domain.LIMITS_SUCCEEDED, ctx))

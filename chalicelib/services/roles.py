@@ -19,9 +19,9 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.roles import Role, ScopeType, check_permissions
 from chalicelib.services import access
 from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import roles as store
 from chalicelib.store.pages import Page
-from chalicelib.store.unit_of_work import UnitOfWork
 
 MODEL = "Role"
 ORDERING_FIELDS = ("name", "is_active", "users_count", "content_type")
@@ -112,6 +112,19 @@ def _get(role_id: str) -> Role:
     return role
 
 
+def _load(role_id: str) -> Role:
+    """The role as stored now (`store.load`: its version is the latest, as the write requires)."""
+    role = store.load(role_id)
+    if role is None:
+        raise NotFound(MODEL)
+    return role
+
+
+def _for_change(principal: Principal, role_id: str) -> Role:
+    """`_load` with the role's users count (a role held may not be re-scoped or deleted)."""
+    return _counted(principal, [_load(role_id)])[0]
+
+
 # --- writes --------------------------------------------------------------------------------------
 def create_role(ctx: EventContext, fields: Mapping[str, Any]) -> Role:
     """A custom role (staff). `fields`: name, content_type, permissions, description?, is_active?"""
@@ -125,7 +138,7 @@ def create_role(ctx: EventContext, fields: Mapping[str, Any]) -> Role:
         is_active=fields.get("is_active", True),
     )
     _check_name_free(role)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.add(uow, role)
     uow.record(_event(ROLE_DEFINITION_CREATED, role, ctx))
     uow.commit()
@@ -136,11 +149,11 @@ def update_role(ctx: EventContext, role_id: str, changes: Mapping[str, Any]) -> 
     """Change what `changes` names (staff): name, description, permissions, content_type, is_active."""
     principal = ctx.actor
     rbac.require_staff(principal)
-    before = get_role(principal, role_id)
+    before = _for_change(principal, role_id)
     after = _changed(before, changes)
     if after == before:
         return before
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.save(uow, before, after)
     if after.is_active != before.is_active:
         uow.record(_event(ROLE_ENABLED if after.is_active else ROLE_DISABLED, after, ctx))
@@ -154,11 +167,11 @@ def set_active(ctx: EventContext, role_id: str, active: bool) -> Role:
     """Enable or disable a role (staff). A disabled role grants nothing and cannot be granted;
     its grants stay, and count again once it is enabled."""
     rbac.require_staff(ctx.actor)
-    before = _get(role_id)
+    before = _load(role_id)
     if before.is_active is active:
         return before
     after = replace(before, is_active=active)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.save(uow, before, after)
     uow.record(_event(ROLE_ENABLED if active else ROLE_DISABLED, after, ctx))
     uow.commit()
@@ -169,12 +182,12 @@ def delete_role(ctx: EventContext, role_id: str) -> None:
     """Delete a custom role nobody holds (staff)."""
     principal = ctx.actor
     rbac.require_staff(principal)
-    role = get_role(principal, role_id)
+    role = _for_change(principal, role_id)
     if role.is_system_role:
         raise ValidationError([SYSTEM_DELETE])
     if role.users_count:
         raise ValidationError([store.IN_USE])
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.remove(uow, role)  # refused there too if a grant lands meanwhile
     uow.record(_event(ROLE_DEFINITION_DELETED, role, ctx))
     uow.commit()

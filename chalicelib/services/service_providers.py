@@ -23,10 +23,10 @@ from chalicelib.domain.offerings import PROVIDER_MODEL, ServiceProvider
 from chalicelib.domain.rbac import Scope
 from chalicelib.domain.roles import P, ScopeType
 from chalicelib.services import access as access_service
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import customers as customer_store
 from chalicelib.store import offerings as offering_store
 from chalicelib.store import service_providers as store
-from chalicelib.store.unit_of_work import UnitOfWork
 
 INVALID_HYPERLINK = "Invalid hyperlink - Object does not exist."
 
@@ -83,7 +83,7 @@ def register(ctx: EventContext, customer_id: str | None, fields: Mapping[str, An
         P.REGISTER_SERVICE_PROVIDER, Scope(ScopeType.CUSTOMER, customer.id, customer.id, customer.name)
     )
     provider = ServiceProvider(id=new_id(), customer_id=customer.id, created=utcnow(), version=1, **fields)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.add(uow, provider)
     uow.commit()
     return ProviderView(provider, customer)

@@ -27,10 +27,10 @@ from chalicelib.services import marketplace as sides
 from chalicelib.services import marketplace_lists as lists
 from chalicelib.services import offerings as catalog
 from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import resources as resource_store
 from chalicelib.store import usages as store
 from chalicelib.store.pages import Page
-from chalicelib.store.unit_of_work import UnitOfWork
 
 MODEL = rules.MODEL
 
@@ -106,7 +106,7 @@ def _reported_resource(principal: Principal, resource_ref: str | None, plan_peri
     found = resource_store.get(resource_id) if resource_id else None
     if found is None or not sides.sees(sides.rights(principal), found):
         raise ValidationError.field(field, f"Object with uuid={reference} does not exist.")
-    current = resource_store.get_in(found.customer_id, found.project_id, found.id)
+    current = resource_store.load(found.customer_id, found.project_id, found.id)
     if current is None:
         raise ValidationError.field(field, f"Object with uuid={reference} does not exist.")
     return current
@@ -140,7 +140,7 @@ def set_usage(
 
     by_key = {(u.billing_period, u.component_type): u for u in earlier}
     by = (principal.user_id, principal.username)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     changes = []
     for line in latest.values():
         before = by_key.get((period, line.type))

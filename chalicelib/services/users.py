@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,10 +16,10 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.users import User
 from chalicelib.services import hooks, memberships
 from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.ports import unit_of_work
 from chalicelib.store import counters, grants, pages, tokens
 from chalicelib.store import users as store
 from chalicelib.store.pages import Page
-from chalicelib.store.unit_of_work import UnitOfWork
 
 MODEL = "User"
 
@@ -60,7 +60,16 @@ ORDERING_FIELDS = ("username", "full_name", "email", "date_joined", "is_active",
 
 
 def get_visible(principal: Principal, user_id: str) -> User:
-    user = store.get(user_id) if rbac.can_see_user(principal, user_id) else None
+    return _visible(principal, user_id, store.get)
+
+
+def for_change(principal: Principal, user_id: str) -> User:
+    """The user as stored now (`store.load`), if `principal` sees them; NotFound otherwise."""
+    return _visible(principal, user_id, store.load)
+
+
+def _visible(principal: Principal, user_id: str, read: Callable[[str], User | None]) -> User:
+    user = read(user_id) if rbac.can_see_user(principal, user_id) else None
     if user is None:
         raise NotFound(MODEL)
     return user
@@ -105,7 +114,7 @@ def register_user(ctx: EventContext, fields: Mapping[str, Any], password: str | 
     """Create a user without a permission check (the local stack's seed and staff creation use it)."""
     password_hash = domain.hash_password(password, get_settings().password_iterations) if password else ""
     user = User(id=new_id(), date_joined=utcnow(), password_hash=password_hash, **fields)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.add(uow, user)
     uow.record(domain.event(user, events.CREATION, ctx))
     uow.commit()
@@ -114,7 +123,7 @@ def register_user(ctx: EventContext, fields: Mapping[str, Any], password: str | 
 
 def update_user(ctx: EventContext, user_id: str, changes: Mapping[str, Any]) -> User:
     principal = ctx.actor
-    before = get_visible(principal, user_id)
+    before = for_change(principal, user_id)
     if not rbac.can_change_user(principal, user_id):
         raise PermissionDenied()
     rbac.refuse_staff_only(principal, rbac.STAFF_ONLY_USER_FIELDS, before, changes)
@@ -124,7 +133,7 @@ def update_user(ctx: EventContext, user_id: str, changes: Mapping[str, Any]) -> 
     after = replace(before, **changes)
     if after == before:
         return before
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.save_changes(uow, before, after)
     uow.record(domain.event(after, events.UPDATE, ctx))
     auth_changed = any(getattr(after, f) != getattr(before, f) for f in domain.AUTH_FIELDS)
@@ -141,7 +150,7 @@ def set_password(ctx: EventContext, user_id: str, password: str, current_key_has
     one this request came with (`current_key_hash`, kept when users change their own password; a
     token of someone else, staff's, matches none of theirs, so all of theirs go)."""
     principal = ctx.actor
-    before = get_visible(principal, user_id)
+    before = for_change(principal, user_id)
     if not rbac.can_change_user(principal, user_id):
         raise PermissionDenied()
     if len(password) < 8:
@@ -149,7 +158,7 @@ def set_password(ctx: EventContext, user_id: str, password: str, current_key_has
             "password", "This password is too short. It must contain at least 8 characters."
         )
     after = replace(before, password_hash=domain.hash_password(password, get_settings().password_iterations))
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.save_changes(uow, before, after)
     uow.record(domain.event(after, events.UPDATE, ctx))
     tokens.revoke_others_in(uow, user_id, current_key_hash)  # old sessions end with the old password
@@ -159,12 +168,12 @@ def set_password(ctx: EventContext, user_id: str, password: str, current_key_has
 
 def delete_user(ctx: EventContext, user_id: str) -> None:
     principal = ctx.actor
-    user = get_visible(principal, user_id)
+    user = for_change(principal, user_id)
     rbac.require_staff(principal)
     if user.id == principal.user_id:
         raise ValidationError(["You cannot delete yourself."])
     memberships.revoke_all(ctx, grants.for_user(user.id))  # their roles end with them
-    uow = UnitOfWork()
+    uow = unit_of_work()
     store.remove(uow, user)
     hooks.remove_user_hooks(uow, user.id)  # their hooks go with them
     tokens.refresh_snapshots_in(uow, replace(user, is_active=False))  # and their tokens

@@ -9,9 +9,10 @@ from typing import Any
 
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.offerings import Category
+from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import keys
 from chalicelib.store.items import CategoryItem
-from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
+from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
 _DOC_FIELDS = (
     "description",
@@ -47,8 +48,21 @@ def _item(category: Category) -> CategoryItem:
 
 
 def get(category_id: str) -> Category | None:
+    """The category for a lookup (one eventually consistent GetItem), or None."""
+    return _read(category_id, consistent=False)
+
+
+def load(category_id: str) -> Category | None:
+    """The category as stored now, before a change (one consistent GetItem: `get` may be a version
+    behind right after a change), or None."""
+    return _read(category_id, consistent=True)
+
+
+def _read(category_id: str, consistent: bool) -> Category | None:
     try:
-        return from_item(CategoryItem.get(keys.CATEGORIES, keys.category_sk(category_id)))
+        return from_item(
+            CategoryItem.get(keys.CATEGORIES, keys.category_sk(category_id), consistent_read=consistent)
+        )
     except CategoryItem.DoesNotExist:
         return None
 
@@ -64,19 +78,21 @@ def read_all() -> list[Category]:
     return [from_item(i) for i in found if isinstance(i, CategoryItem)]
 
 
-def add(uow: UnitOfWork, category: Category) -> None:
-    uow.put(_item(category), condition=CategoryItem.pk.does_not_exist())
+def add(uow: Work, category: Category) -> None:
+    transaction(uow).put(_item(category), condition=CategoryItem.pk.does_not_exist())
 
 
-def save(uow: UnitOfWork, before: Category, after: Category) -> None:
+def save(uow: Work, before: Category, after: Category) -> None:
     from dataclasses import replace
 
-    uow.put(
+    transaction(uow).put(
         _item(replace(after, version=before.version + 1)),
         condition=CategoryItem.version == before.version,
         on_conflict=Conflict(LOST_RACE),
     )
 
 
-def remove(uow: UnitOfWork, category: Category) -> None:
-    uow.delete(_item(category), condition=CategoryItem.pk.exists(), on_conflict=Conflict(LOST_RACE))
+def remove(uow: Work, category: Category) -> None:
+    transaction(uow).delete(
+        _item(category), condition=CategoryItem.pk.exists(), on_conflict=Conflict(LOST_RACE)
+    )

@@ -46,6 +46,7 @@ from chalicelib.domain.clock import utcnow
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.hooks import HookKind
 from chalicelib.domain.roles import SYSTEM_ROLES
+from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import keys
 from chalicelib.store.items import (
     BaseItem,
@@ -62,7 +63,7 @@ from chalicelib.store.items import (
     UsageItem,
     UserItem,
 )
-from chalicelib.store.unit_of_work import UnitOfWork
+from chalicelib.store.unit_of_work import UnitOfWork, transaction
 
 CUSTOMERS = "customers"
 PROJECTS = "projects"
@@ -117,11 +118,11 @@ def _key(name: str) -> CounterItem:
     return CounterItem(pk=keys.counter_pk(name), sk=keys.META)
 
 
-def add(uow: UnitOfWork, name: str, delta: int) -> None:
+def add(uow: Work, name: str, delta: int) -> None:
     """Move counter `name` by `delta` as part of `uow` (created at zero on first use). A request
     moves only counters no other tenant's request moves (a custom role's holders); the stream
     consumer moves the platform-wide ones."""
-    uow.update(_key(name), [CounterItem.value.add(delta), CounterItem.type.set(CounterItem)])
+    transaction(uow).update(_key(name), [CounterItem.value.add(delta), CounterItem.type.set(CounterItem)])
 
 
 def value(name: str) -> int:

@@ -16,10 +16,11 @@ from pynamodb.expressions.update import Action
 from chalicelib.domain.customers import Customer
 from chalicelib.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
 from chalicelib.domain.quotas import CUSTOMER_QUOTAS, UNLIMITED
+from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import keys
 from chalicelib.store.items import CustomerItem
 from chalicelib.store.pages import Listing
-from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
+from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
 # Domain fields kept in the item's `fields` document (the rest have attributes or keys of their own).
 _DOC_FIELDS = tuple(
@@ -69,12 +70,18 @@ def _key(customer_id: str) -> CustomerItem:
     return CustomerItem(pk=keys.customer_pk(customer_id), sk=keys.META)
 
 
-def get(customer_id: str) -> Customer | None:
-    """The customer, read consistently from its partition; None if there is none."""
+def load(customer_id: str) -> Customer | None:
+    """The customer as stored now, before a change (one consistent GetItem); None if there is none."""
     try:
         return from_item(CustomerItem.get(keys.customer_pk(customer_id), keys.META, consistent_read=True))
     except CustomerItem.DoesNotExist:
         return None
+
+
+def get(customer_id: str) -> Customer | None:
+    """The customer for a lookup: the same consistent GetItem as `load` (a read by key costs one
+    round trip either way, and a GET right after a change sees it)."""
+    return load(customer_id)
 
 
 def get_many(customer_ids: list[str]) -> list[Customer]:
@@ -83,7 +90,7 @@ def get_many(customer_ids: list[str]) -> list[Customer]:
     return [from_item(item) for item in CustomerItem.batch_get(wanted)]
 
 
-def add(uow: UnitOfWork, customer: Customer) -> None:
+def add(uow: Work, customer: Customer) -> None:
     item = CustomerItem(
         pk=keys.customer_pk(customer.id),
         sk=keys.META,
@@ -99,10 +106,10 @@ def add(uow: UnitOfWork, customer: Customer) -> None:
         quota_limits={q: UNLIMITED for q in CUSTOMER_QUOTAS},
         version=1,
     )
-    uow.put(item, condition=CustomerItem.pk.does_not_exist())
+    transaction(uow).put(item, condition=CustomerItem.pk.does_not_exist())
 
 
-def save_changes(uow: UnitOfWork, before: Customer, after: Customer) -> None:
+def save_changes(uow: Work, before: Customer, after: Customer) -> None:
     """Write the fields that differ between `before` and `after`, if nobody changed it meanwhile."""
     actions: list[Action] = [CustomerItem.version.add(1)]
     if after.name != before.name:
@@ -113,7 +120,7 @@ def save_changes(uow: UnitOfWork, before: Customer, after: Customer) -> None:
     doc = _to_doc(after)
     if doc != _to_doc(before):
         actions.append(CustomerItem.fields.set(doc))
-    uow.update(
+    transaction(uow).update(
         _key(after.id),
         actions,
         condition=CustomerItem.version == before.version,
@@ -121,9 +128,9 @@ def save_changes(uow: UnitOfWork, before: Customer, after: Customer) -> None:
     )
 
 
-def remove(uow: UnitOfWork, customer: Customer) -> None:
+def remove(uow: Work, customer: Customer) -> None:
     """Delete the customer, provided it still has no projects and is unchanged."""
-    uow.delete(
+    transaction(uow).delete(
         _key(customer.id),
         condition=(CustomerItem.version == customer.version)
         & (CustomerItem.quota_usage["nc_project_count"] == 0),
@@ -131,7 +138,7 @@ def remove(uow: UnitOfWork, customer: Customer) -> None:
     )
 
 
-def take_one(uow: UnitOfWork, customer_id: str, quota: str) -> None:
+def take_one(uow: Work, customer_id: str, quota: str) -> None:
     """Use one more unit of the customer's `quota`, refused atomically when the limit is reached.
 
     DynamoDB conditions cannot do arithmetic, so an increment is one unit (`usage < limit`); that
@@ -139,7 +146,7 @@ def take_one(uow: UnitOfWork, customer_id: str, quota: str) -> None:
     """
     usage = CustomerItem.quota_usage[quota]
     limit = CustomerItem.quota_limits[quota]
-    uow.update(
+    transaction(uow).update(
         _key(customer_id),
         [usage.add(1)],
         condition=CustomerItem.pk.exists() & ((limit == UNLIMITED) | (usage < limit)),
@@ -147,8 +154,8 @@ def take_one(uow: UnitOfWork, customer_id: str, quota: str) -> None:
     )
 
 
-def release_one(uow: UnitOfWork, customer_id: str, quota: str) -> None:
-    uow.update(
+def release_one(uow: Work, customer_id: str, quota: str) -> None:
+    transaction(uow).update(
         _key(customer_id),
         [CustomerItem.quota_usage[quota].add(-1)],
         condition=CustomerItem.pk.exists(),
@@ -156,9 +163,9 @@ def release_one(uow: UnitOfWork, customer_id: str, quota: str) -> None:
     )
 
 
-def set_quota_limits(uow: UnitOfWork, customer: Customer, limits: dict[str, int]) -> None:
+def set_quota_limits(uow: Work, customer: Customer, limits: dict[str, int]) -> None:
     """Set quota limits in place (usage is untouched), if the customer is unchanged otherwise."""
-    uow.update(
+    transaction(uow).update(
         _key(customer.id),
         [CustomerItem.version.add(1)] + [CustomerItem.quota_limits[n].set(v) for n, v in limits.items()],
         condition=CustomerItem.version == customer.version,

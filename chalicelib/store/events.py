@@ -1,42 +1,18 @@
 """Reading the audit log: a scope's feed, every event (staff), one event by uuid.
 
-Writes happen only in `UnitOfWork.record`, in the transaction of the change they describe.
+Writes happen only in `UnitOfWork.record` (the items: `store/outbox.py`), in the transaction of the
+change they describe.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from chalicelib.domain.events import Event
 from chalicelib.store import keys
 from chalicelib.store.items import BaseItem, EventItem, FeedEntryItem
 from chalicelib.store.pages import Listing, Page, fetch_page, read_all
-
-
-def event_items(event: Event, retention_days: int) -> list[BaseItem]:
-    """The items that hold an event: its record (pk `EVT#<customer>#<month>`, in gsi2 `EVENTS`),
-    then a copy in the feed of each scope it concerns; all expire `retention_days` after it."""
-    fields: dict[str, Any] = {
-        "event_id": event.id,
-        "event_type": event.event_type,
-        "message": event.message,
-        "created": event.created,
-        "context": event.context,
-        "customer_id": event.customer_id,
-        "scopes": [list(s) for s in event.scopes],
-        "expires_at": event.created + timedelta(days=retention_days),
-    }
-    record = EventItem(
-        pk=keys.event_pk(event.customer_id, event.created),
-        sk=event.id,
-        gsi2pk=keys.EVENTS,
-        gsi2sk=event.id,
-        **fields,
-    )
-    copies = [FeedEntryItem(pk=keys.feed_pk(t, i), sk=event.id, **fields) for t, i in event.scopes]
-    return [record, *copies]
 
 
 def _event(item: EventItem | FeedEntryItem) -> Event:

@@ -18,10 +18,11 @@ from chalicelib.domain.errors import Conflict, ValidationError
 from chalicelib.domain.quotas import USER_COUNT
 from chalicelib.domain.rbac import Grant
 from chalicelib.domain.roles import ScopeType
+from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import customers, keys, pages, roles
 from chalicelib.store.items import BaseItem, ExpiryMarkItem, GrantItem, MemberItem, RoleItem
 from chalicelib.store.pages import Listing
-from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
+from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
 GRANTS_EXPIRY = "GRANT"
 ALREADY_GRANTED = "User has already the same role in this scope."
@@ -136,19 +137,19 @@ def member_grants(customer_id: str, user_id: str) -> int:
 
 
 # --- writes --------------------------------------------------------------------------------------
-def add(uow: UnitOfWork, grant: Grant, held: int, *, stored_role: bool = False) -> None:
+def add(uow: Work, grant: Grant, held: int, *, stored_role: bool = False) -> None:
     """Grant the role; `held` is the user's grant count in the customer read before (see
     `member_grants`): the write is refused as a lost race if it changed meanwhile. A custom role
     (`stored_role`) must still exist when the transaction commits (its deletion races with this)."""
     if stored_role:
-        uow.check(
+        transaction(uow).check(
             RoleItem,
             keys.ROLES,
             keys.role_sk(grant.role_id),
             RoleItem.pk.exists(),
             on_conflict=ValidationError.field("role", f"Object with uuid={grant.role_id} does not exist."),
         )
-    uow.put(
+    transaction(uow).put(
         _item(grant),
         condition=GrantItem.pk.does_not_exist(),
         on_conflict=ValidationError([ALREADY_GRANTED]),
@@ -159,8 +160,8 @@ def add(uow: UnitOfWork, grant: Grant, held: int, *, stored_role: bool = False) 
         _mark_expiry(uow, grant, grant.expiration_time)
 
 
-def set_expiration(uow: UnitOfWork, before: Grant, expiration_time: datetime | None) -> None:
-    uow.update(
+def set_expiration(uow: Work, before: Grant, expiration_time: datetime | None) -> None:
+    transaction(uow).update(
         GrantItem(pk=keys.customer_pk(before.customer_id), sk=_sk(before)),
         [GrantItem.expiration_time.set(expiration_time), GrantItem.version.add(1)]
         if expiration_time is not None
@@ -177,8 +178,8 @@ def set_expiration(uow: UnitOfWork, before: Grant, expiration_time: datetime | N
             _mark_expiry(uow, before, expiration_time)
 
 
-def remove(uow: UnitOfWork, grant: Grant, held: int) -> None:
-    uow.delete(
+def remove(uow: Work, grant: Grant, held: int) -> None:
+    transaction(uow).delete(
         GrantItem(pk=keys.customer_pk(grant.customer_id), sk=_sk(grant)),
         condition=GrantItem.version == grant.version,
         on_conflict=Conflict(LOST_RACE),
@@ -189,21 +190,21 @@ def remove(uow: UnitOfWork, grant: Grant, held: int) -> None:
         _unmark_expiry(uow, grant, grant.expiration_time)
 
 
-def _count_member(uow: UnitOfWork, grant: Grant, held: int, delta: int) -> None:
+def _count_member(uow: Work, grant: Grant, held: int, delta: int) -> None:
     key = MemberItem(pk=keys.customer_pk(grant.customer_id), sk=keys.member_sk(grant.user_id))
     after = held + delta
     if held == 0:  # first grant in this customer: a new member
-        uow.put(
+        transaction(uow).put(
             MemberItem(pk=key.pk, sk=key.sk, user_id=grant.user_id, grants=after),
             condition=MemberItem.pk.does_not_exist(),
             on_conflict=Conflict(LOST_RACE),
         )
         customers.take_one(uow, grant.customer_id, USER_COUNT)
     elif after == 0:  # last grant gone: no longer a member
-        uow.delete(key, condition=MemberItem.grants == held, on_conflict=Conflict(LOST_RACE))
+        transaction(uow).delete(key, condition=MemberItem.grants == held, on_conflict=Conflict(LOST_RACE))
         customers.release_one(uow, grant.customer_id, USER_COUNT)
     else:
-        uow.update(
+        transaction(uow).update(
             key,
             [MemberItem.grants.set(after)],
             condition=MemberItem.grants == held,
@@ -215,8 +216,8 @@ def _hour(when: datetime) -> datetime:
     return when.replace(minute=0, second=0, microsecond=0)
 
 
-def _mark_expiry(uow: UnitOfWork, grant: Grant, when: datetime) -> None:
-    uow.put(
+def _mark_expiry(uow: Work, grant: Grant, when: datetime) -> None:
+    transaction(uow).put(
         ExpiryMarkItem(
             pk=keys.expiry_bucket(GRANTS_EXPIRY, _hour(when)),
             sk=keys.grant_expiry_sk(grant.customer_id, _sk(grant)),
@@ -226,8 +227,8 @@ def _mark_expiry(uow: UnitOfWork, grant: Grant, when: datetime) -> None:
     )
 
 
-def _unmark_expiry(uow: UnitOfWork, grant: Grant, when: datetime) -> None:
-    uow.delete(
+def _unmark_expiry(uow: Work, grant: Grant, when: datetime) -> None:
+    transaction(uow).delete(
         ExpiryMarkItem(
             pk=keys.expiry_bucket(GRANTS_EXPIRY, _hour(when)),
             sk=keys.grant_expiry_sk(grant.customer_id, _sk(grant)),

@@ -24,10 +24,11 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.hooks import ContentType, Hook, HookKind
+from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, keys, pages
 from chalicelib.store.items import BaseItem, HookItem, HookSubscriptionItem
 from chalicelib.store.pages import Listing
-from chalicelib.store.unit_of_work import LOST_RACE, MAX_ITEMS, UnitOfWork
+from chalicelib.store.unit_of_work import LOST_RACE, MAX_ITEMS, transaction
 
 # Every hook of a kind (the staff list's total without counting).
 COUNTERS = counters.HOOKS  # kept by the stream consumer (store/counters.py)
@@ -116,7 +117,7 @@ def get(user_id: str, kind: HookKind, hook_id: str) -> Hook | None:
     return from_item(item)
 
 
-def find(kind: HookKind, hook_id: str) -> Hook | None:
+def load(kind: HookKind, hook_id: str) -> Hook | None:
     """By kind and id: gsi1 names the owner, then a consistent read of the hook (two round trips)."""
     lookup = BaseItem.gsi1.query(keys.HOOKS, BaseItem.gsi1sk == keys.hook_lookup_sk(kind.value, hook_id))
     for item in lookup:
@@ -166,12 +167,12 @@ def subscribers(event_type: str) -> list[Subscription]:
 
 
 # --- writes --------------------------------------------------------------------------------------
-def add(uow: UnitOfWork, hook: Hook) -> None:
-    uow.put(_item(hook), condition=HookItem.pk.does_not_exist())
+def add(uow: Work, hook: Hook) -> None:
+    transaction(uow).put(_item(hook), condition=HookItem.pk.does_not_exist())
     _reindex(uow, hook, set(), set(hook.subscriptions()))
 
 
-def save_changes(uow: UnitOfWork, before: Hook, after: Hook) -> None:
+def save_changes(uow: Work, before: Hook, after: Hook) -> None:
     """Write an edit, if nobody edited the hook meanwhile (else 409), and move its index entries."""
     actions: list[Action] = [
         HookItem.version.add(1),
@@ -184,7 +185,7 @@ def save_changes(uow: UnitOfWork, before: Hook, after: Hook) -> None:
         HookItem.email.set(after.email),
         HookItem.secret.set(after.secret),
     ]
-    uow.update(
+    transaction(uow).update(
         _key(before),
         actions,
         condition=HookItem.version == before.version,
@@ -193,33 +194,33 @@ def save_changes(uow: UnitOfWork, before: Hook, after: Hook) -> None:
     _reindex(uow, after, set(before.subscriptions()), set(after.subscriptions()))
 
 
-def remove(uow: UnitOfWork, hook: Hook) -> None:
-    uow.delete(_key(hook), condition=HookItem.pk.exists(), on_conflict=Conflict(LOST_RACE))
+def remove(uow: Work, hook: Hook) -> None:
+    transaction(uow).delete(_key(hook), condition=HookItem.pk.exists(), on_conflict=Conflict(LOST_RACE))
     _reindex(uow, hook, set(hook.subscriptions()), set())
 
 
-def remove_all(uow: UnitOfWork, hooks: list[Hook]) -> None:
+def remove_all(uow: Work, hooks: list[Hook]) -> None:
     """Delete `hooks` in `uow` (with their owner): one write per hook (the stream consumer counts
     them out); their index entries are deleted after the commit (an entry left behind names an
     owner who is gone, and dispatch skips it)."""
     for hook in hooks:
-        uow.delete(_key(hook))
+        transaction(uow).delete(_key(hook))
     stale = [_subscription(h, t) for h in hooks for t in sorted(h.subscriptions())]
     if stale:
-        uow.on_commit.append(lambda: _batch(stale, put=False))
+        transaction(uow).on_commit.append(lambda: _batch(stale, put=False))
 
 
-def _reindex(uow: UnitOfWork, hook: Hook, before: set[str], after: set[str]) -> None:
+def _reindex(uow: Work, hook: Hook, before: set[str], after: set[str]) -> None:
     added = [_subscription(hook, t) for t in sorted(after - before)]
     removed = [_subscription(hook, t) for t in sorted(before - after)]
     if len(added) + len(removed) <= _INDEX_BUDGET:
         for item in added:
-            uow.put(item)
+            transaction(uow).put(item)
         for item in removed:
-            uow.delete(item)
+            transaction(uow).delete(item)
         return
     _batch(added, put=True)  # a superset first: an early entry is skipped at delivery
-    uow.on_commit.append(lambda: _batch(removed, put=False))
+    transaction(uow).on_commit.append(lambda: _batch(removed, put=False))
 
 
 def _batch(items: list[HookSubscriptionItem], *, put: bool) -> None:

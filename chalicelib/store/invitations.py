@@ -23,10 +23,11 @@ from chalicelib.domain.invitations import (
     InvitationState,
 )
 from chalicelib.domain.roles import ScopeType
+from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, keys, pages
 from chalicelib.store.items import BaseItem, InvitationItem
 from chalicelib.store.pages import Listing
-from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
+from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork, transaction
 
 COUNTER = counters.INVITATIONS  # the staff list's total, kept by the stream consumer
 
@@ -108,7 +109,7 @@ def get(customer_id: str, invitation_id: str) -> Invitation | None:
     return from_item(item)
 
 
-def find(invitation_id: str) -> Invitation | None:
+def load(invitation_id: str) -> Invitation | None:
     """By id alone: gsi1 says which customer holds it, then a consistent read of the item (so a
     state changed a moment ago is seen): two round trips."""
     for item in BaseItem.gsi1.query(keys.INVITATIONS, BaseItem.gsi1sk == invitation_id):
@@ -153,11 +154,11 @@ def pending_in(hour: datetime) -> list[Invitation]:
 
 
 # --- writes --------------------------------------------------------------------------------------
-def add(uow: UnitOfWork, invitation: Invitation) -> None:
-    uow.put(_item(invitation), condition=InvitationItem.pk.does_not_exist())
+def add(uow: Work, invitation: Invitation) -> None:
+    transaction(uow).put(_item(invitation), condition=InvitationItem.pk.does_not_exist())
 
 
-def save_transition(uow: UnitOfWork, before: Invitation, after: Invitation) -> None:
+def save_transition(uow: Work, before: Invitation, after: Invitation) -> None:
     """Write a state change, if nobody changed the invitation meanwhile (a second accept, or an
     accept racing a cancel, loses with 409). A pending invitation is (re)listed in the expiry
     bucket of its new week; any other state leaves the buckets."""
@@ -176,7 +177,7 @@ def save_transition(uow: UnitOfWork, before: Invitation, after: Invitation) -> N
         ]
     elif before.state is InvitationState.PENDING:
         actions += [InvitationItem.gsi2pk.remove(), InvitationItem.gsi2sk.remove()]
-    uow.update(
+    transaction(uow).update(
         _key(before.customer_id, before.id),
         actions,
         condition=(InvitationItem.version == before.version) & (InvitationItem.state == before.state.value),
@@ -187,7 +188,7 @@ def save_transition(uow: UnitOfWork, before: Invitation, after: Invitation) -> N
 def set_execution_state(invitation: Invitation, state: ExecutionState, error_message: str = "") -> None:
     """Record how sending its email went (no version bump: it is not an edit of the invitation)."""
     uow = UnitOfWork()
-    uow.update(
+    transaction(uow).update(
         _key(invitation.customer_id, invitation.id),
         [InvitationItem.execution_state.set(state.value), InvitationItem.error_message.set(error_message)],
         condition=InvitationItem.pk.exists(),
@@ -200,7 +201,7 @@ def set_token_hash(invitation: Invitation, token_hash: str) -> None:
     """Keep the hash of the token a mail is about to carry (it replaces the previous mail's: the
     newest mail's token is the one that accepts). Bookkeeping of the mail, like its state."""
     uow = UnitOfWork()
-    uow.update(
+    transaction(uow).update(
         _key(invitation.customer_id, invitation.id),
         [InvitationItem.token_hash.set(token_hash)],
         condition=InvitationItem.pk.exists(),

@@ -26,10 +26,11 @@ from chalicelib.domain import invoices as domain
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.ids import id_bounds
 from chalicelib.domain.invoices import Invoice, InvoiceItem, InvoiceState, LimitSpan
+from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import keys, pages
 from chalicelib.store.items import BaseItem, CounterItem, InvoiceHeaderItem, InvoiceLineItem
 from chalicelib.store.pages import Listing, Page
-from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
+from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
 NUMBERS = "invoice_numbers"
 _ITEM_DOC = ("project_name", "resource_name", "measured_unit", "article_code", "limit_period")
@@ -368,10 +369,10 @@ def create(invoice: Invoice) -> bool:
     return _put_if_absent(_header(replace(invoice, version=1)))
 
 
-def save_state(uow: UnitOfWork, before: Invoice, after: Invoice) -> Invoice:
+def save_state(uow: Work, before: Invoice, after: Invoice) -> Invoice:
     """The invoice's state (and dates, references) as `after`, if nobody changed it meanwhile."""
     stored = replace(after, version=before.version + 1, items=before.items)
-    uow.put(
+    transaction(uow).put(
         _header(stored),
         condition=InvoiceHeaderItem.version == before.version,
         on_conflict=Conflict(LOST_RACE),
@@ -379,12 +380,12 @@ def save_state(uow: UnitOfWork, before: Invoice, after: Invoice) -> Invoice:
     return stored
 
 
-def require_pending(uow: UnitOfWork, customer_id: str, year: int, month: int) -> None:
+def require_pending(uow: Work, customer_id: str, year: int, month: int) -> None:
     """Item writes of a month go in only while its invoice is still pending (checked once)."""
     period = domain.period_key(year, month)
-    if not uow.first(f"invoice-pending:{customer_id}:{period}"):
+    if not transaction(uow).first(f"invoice-pending:{customer_id}:{period}"):
         return
-    uow.check(
+    transaction(uow).check(
         InvoiceHeaderItem,
         keys.customer_pk(customer_id),
         keys.invoice_sk(period),
@@ -393,10 +394,12 @@ def require_pending(uow: UnitOfWork, customer_id: str, year: int, month: int) ->
     )
 
 
-def add_item(uow: UnitOfWork, item: InvoiceItem) -> InvoiceItem:
+def add_item(uow: Work, item: InvoiceItem) -> InvoiceItem:
     """A new item (its key must be free: a rerun that made it already is refused)."""
     made = replace(item, version=1)
-    uow.put(_line(made), condition=InvoiceLineItem.pk.does_not_exist(), on_conflict=Conflict(LOST_RACE))
+    transaction(uow).put(
+        _line(made), condition=InvoiceLineItem.pk.does_not_exist(), on_conflict=Conflict(LOST_RACE)
+    )
     return made
 
 
@@ -405,13 +408,13 @@ def put_new_item(item: InvoiceItem) -> bool:
     return _put_if_absent(_line(replace(item, version=1)))
 
 
-def save_item(uow: UnitOfWork, before: InvoiceItem, after: InvoiceItem) -> InvoiceItem:
+def save_item(uow: Work, before: InvoiceItem, after: InvoiceItem) -> InvoiceItem:
     stored = replace(after, version=before.version + 1)
     condition = InvoiceLineItem.version == before.version
-    uow.put(_line(stored), condition=condition, on_conflict=Conflict(LOST_RACE))
+    transaction(uow).put(_line(stored), condition=condition, on_conflict=Conflict(LOST_RACE))
     return stored
 
 
-def remove_item(uow: UnitOfWork, item: InvoiceItem) -> None:
+def remove_item(uow: Work, item: InvoiceItem) -> None:
     condition = InvoiceLineItem.version == item.version
-    uow.delete(_line(item), condition=condition, on_conflict=Conflict(LOST_RACE))
+    transaction(uow).delete(_line(item), condition=condition, on_conflict=Conflict(LOST_RACE))

@@ -25,6 +25,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.store import schema
+from chalicelib.store.errors import watch_throttling
 
 
 class _Gsi1(GlobalSecondaryIndex["BaseItem"]):
@@ -67,7 +68,10 @@ class BaseItem(Model):
     def _get_connection(cls) -> TableConnection:
         # pynamodb keeps one connection (and so one botocore client, ~100 ms to build) per model
         # class; every entity here lives in the same table, so they all share the base model's.
-        return super(BaseItem, BaseItem)._get_connection()
+        conn = super(BaseItem, BaseItem)._get_connection()
+        # On the client in use now (pynamodb rebuilds it if its credentials went missing).
+        watch_throttling(conn.connection.client)
+        return conn
 
 
 class CounterItem(BaseItem, discriminator="counter"):
@@ -95,6 +99,9 @@ class ProjectItem(BaseItem, discriminator="project"):
     customer_name = UnicodeAttribute(default="")
     customer_abbreviation = UnicodeAttribute(default="")
     customer_native_name = UnicodeAttribute(default="")
+    # The customer's version whose names the three above were last copied from by a rename task
+    # (None: copied when the project was made), so a late task never writes older names.
+    customer_version = NumberAttribute(null=True)
     fields = JSONAttribute(default=dict)
     removed = UTCDateTimeAttribute(null=True)
     quota_usage = MapAttribute[str, Any](default=dict)
@@ -329,6 +336,13 @@ class OrderItem(BaseItem, discriminator="order"):
     fields = JSONAttribute(default=dict)  # the rest of the order (domain/orders.py)
 
 
+class OpenOrderItem(BaseItem, discriminator="open_order"):
+    """Marks a non-final order (`OPENORDERS#<shard>` / `<o>`), written in the transactions that
+    change whether it is final: the sweep of stranded orders lists these."""
+
+    customer_id = UnicodeAttribute()
+
+
 class ResourceItem(BaseItem, discriminator="resource"):
     """A marketplace resource, in its consumer customer's partition (`CUST#<c>` / `RES#<p>#<r>`)."""
 
@@ -369,6 +383,8 @@ class RequestKeyItem(BaseItem, discriminator="request_key"):
 
     order_id = UnicodeAttribute()
     customer_id = UnicodeAttribute()
+    # sha256 of the canonical request that used the key (None: stored before requests were hashed).
+    request_hash = UnicodeAttribute(null=True)
 
 
 ALL_MODELS: tuple[type[BaseItem], ...] = (
@@ -398,6 +414,7 @@ ALL_MODELS: tuple[type[BaseItem], ...] = (
     ServiceProviderItem,
     CategoryItem,
     OrderItem,
+    OpenOrderItem,
     ResourceItem,
     RequestKeyItem,
     UsageItem,

@@ -270,6 +270,21 @@ def provider_orders(provider_customer_id: str) -> str:
     return f"PORDERS#{provider_customer_id}"
 
 
+# An order keeps a mark while it is not final, so the hourly sweep of stranded orders reads the open
+# orders (by creation: the sort key is the order's UUIDv7) and nothing else. Marks are spread over a
+# few partitions by the id's last (random) hex digit, so no one partition takes every order's writes.
+OPEN_ORDER_SHARDS = 8
+
+
+def open_orders_pk(shard: int) -> str:
+    return f"OPENORDERS#{shard}"
+
+
+def open_order_pk(order_id: str) -> str:
+    """The partition of `order_id`'s open mark (sort key: the order id)."""
+    return open_orders_pk(int(order_id[-1], 16) % OPEN_ORDER_SHARDS)
+
+
 def resource_project_prefix(project_id: str) -> str:
     return f"{RESOURCE_PREFIX}{project_id}#"
 

@@ -29,10 +29,11 @@ from chalicelib.domain.marketplace import (
     Plan,
     PlanUnit,
 )
+from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, keys, pages
 from chalicelib.store.items import BaseItem, OfferingItem, PlanPointerItem
 from chalicelib.store.pages import Listing
-from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
+from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
 COUNTER = counters.OFFERINGS  # kept by the stream consumer (store/counters.py)
 _DOC_FIELDS = (
@@ -185,8 +186,9 @@ def get(offering_id: str) -> Offering | None:
     return None
 
 
-def get_consistent(customer_id: str, offering_id: str) -> Offering | None:
-    """Read from the provider's partition (before a change: the version must be the latest)."""
+def load(customer_id: str, offering_id: str) -> Offering | None:
+    """The offering as stored now, before a change: one consistent GetItem of the provider's
+    partition (`get` is the gsi1 lookup that names it; it may be a version behind)."""
     try:
         item = OfferingItem.get(
             keys.customer_pk(customer_id), keys.offering_sk(offering_id), consistent_read=True
@@ -248,17 +250,17 @@ def page_all(page: int, page_size: int) -> pages.Page:
 
 
 # --- writes ----------------------------------------------------------------------------------------
-def add(uow: UnitOfWork, offering: Offering) -> None:
+def add(uow: Work, offering: Offering) -> None:
     """Create the offering (version 1) with a pointer per plan."""
-    uow.put(_item(replace(offering, version=1)), condition=OfferingItem.pk.does_not_exist())
+    transaction(uow).put(_item(replace(offering, version=1)), condition=OfferingItem.pk.does_not_exist())
     for plan in offering.plans:
-        uow.put(_pointer(offering, plan), condition=PlanPointerItem.pk.does_not_exist())
+        transaction(uow).put(_pointer(offering, plan), condition=PlanPointerItem.pk.does_not_exist())
 
 
-def save(uow: UnitOfWork, before: Offering, after: Offering) -> None:
+def save(uow: Work, before: Offering, after: Offering) -> None:
     """Write `after` over `before` if nobody changed it meanwhile (else 409); new plans get their
     pointers (plans are archived, never removed)."""
-    uow.put(
+    transaction(uow).put(
         _item(replace(after, version=before.version + 1)),
         condition=OfferingItem.version == before.version,
         on_conflict=Conflict(LOST_RACE),
@@ -266,15 +268,15 @@ def save(uow: UnitOfWork, before: Offering, after: Offering) -> None:
     known = {p.id for p in before.plans}
     for plan in after.plans:
         if plan.id not in known:
-            uow.put(_pointer(after, plan), condition=PlanPointerItem.pk.does_not_exist())
+            transaction(uow).put(_pointer(after, plan), condition=PlanPointerItem.pk.does_not_exist())
 
 
-def remove(uow: UnitOfWork, offering: Offering) -> None:
+def remove(uow: Work, offering: Offering) -> None:
     """Delete the offering and its plan pointers, if it is unchanged (else 409)."""
-    uow.delete(
+    transaction(uow).delete(
         _item(offering),
         condition=OfferingItem.version == offering.version,
         on_conflict=Conflict(LOST_RACE),
     )
     for plan in offering.plans:
-        uow.delete(_pointer(offering, plan))
+        transaction(uow).delete(_pointer(offering, plan))

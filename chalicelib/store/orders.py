@@ -2,17 +2,19 @@
 
 gsi1 `ORDERS` / `<o>` finds an order by id alone and lists every order for staff, newest first (ids
 are UUIDv7); gsi2 `PORDERS#<provider customer>` / `<offering>#<o>` lists a service provider's
-orders, one offering's with a prefix. An order changes only from the state and version it was read
-in (a transition that lost a race is a 409, never a second transition). `Idempotency-Key`s of
+orders, one offering's with a prefix. A non-final order also has an open mark (`OPENORDERS#<shard>` /
+`<o>`), put and deleted in the transactions that make it non-final or final, for the hourly sweep of
+orders whose workflow is gone. An order changes only from the state and version it was read in (a
+transition that lost a race is a 409, never a second transition). `Idempotency-Key`s of
 creations are items of their own (`REQKEY#<user>#<sha256>`), written in the creation's transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from dataclasses import fields as dc_fields
-from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,10 +24,11 @@ from pynamodb.expressions.update import Action
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.domain.marketplace import OrderState, OrderType
 from chalicelib.domain.orders import Actor, Order
+from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, keys
-from chalicelib.store.items import BaseItem, OrderItem, RequestKeyItem
+from chalicelib.store.items import BaseItem, OpenOrderItem, OrderItem, RequestKeyItem
 from chalicelib.store.pages import Listing, everything
-from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
+from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
 COUNTER = counters.ORDERS  # staff's total, kept by the stream consumer (store/counters.py)
 REQUEST_KEY_RETENTION = timedelta(days=1)  # how long a retried creation finds its first result
@@ -118,6 +121,18 @@ def _item(order: Order) -> OrderItem:
     )
 
 
+def _open_mark(order: Order) -> OpenOrderItem:
+    return OpenOrderItem(pk=keys.open_order_pk(order.id), sk=order.id, customer_id=order.customer_id)
+
+
+def _mark_open(uow: Work, before: Order | None, after: Order | None) -> None:
+    """Keep the open mark in step with whether the order is final (None: absent)."""
+    if after is not None and not after.is_final and (before is None or before.is_final):
+        transaction(uow).put(_open_mark(after))
+    elif before is not None and not before.is_final and (after is None or after.is_final):
+        transaction(uow).delete(_open_mark(before))
+
+
 def get(order_id: str) -> Order | None:
     """The order with this id (one gsi1 Query; eventually consistent), or None."""
     for item in BaseItem.gsi1.query(keys.ORDERS, BaseItem.gsi1sk == order_id):
@@ -126,8 +141,9 @@ def get(order_id: str) -> Order | None:
     return None
 
 
-def get_in(customer_id: str, order_id: str) -> Order | None:
-    """The order read consistently from its partition (workers know both ids)."""
+def load(customer_id: str, order_id: str) -> Order | None:
+    """The order as stored now, before a change: one consistent GetItem of its partition (`get` is
+    the gsi1 lookup that names the customer; it may be a version behind)."""
     try:
         return from_item(
             OrderItem.get(keys.customer_pk(customer_id), keys.order_sk(order_id), consistent_read=True)
@@ -136,14 +152,15 @@ def get_in(customer_id: str, order_id: str) -> Order | None:
         return None
 
 
-def add(uow: UnitOfWork, order: Order) -> Order:
+def add(uow: Work, order: Order) -> Order:
     """Create the order (counted in the staff list's total)."""
     stored = replace(order, version=1)
-    uow.put(_item(stored), condition=OrderItem.pk.does_not_exist())
+    transaction(uow).put(_item(stored), condition=OrderItem.pk.does_not_exist())
+    _mark_open(uow, None, stored)
     return stored
 
 
-def save_transition(uow: UnitOfWork, before: Order, after: Order) -> Order:
+def save_transition(uow: Work, before: Order, after: Order) -> Order:
     """Write `after`, provided the order is still in the state and version `before` was read in."""
     actions: list[Action] = [
         OrderItem.version.add(1),
@@ -151,56 +168,93 @@ def save_transition(uow: UnitOfWork, before: Order, after: Order) -> Order:
         OrderItem.modified.set(after.modified),
         OrderItem.fields.set(_to_doc(after)),
     ]
-    uow.update(
+    transaction(uow).update(
         _key(before),
         actions,
         condition=(OrderItem.version == before.version) & (OrderItem.state == before.state.value),
         on_conflict=Conflict(LOST_RACE),
     )
+    _mark_open(uow, before, after)
     return replace(after, version=before.version + 1)
 
 
-def remove(uow: UnitOfWork, order: Order) -> None:
+def remove(uow: Work, order: Order) -> None:
     """Delete a pending order, if it is unchanged."""
-    uow.delete(
+    transaction(uow).delete(
         _key(order),
         condition=(OrderItem.version == order.version) & (OrderItem.state == order.state.value),
         on_conflict=Conflict(LOST_RACE),
     )
+    _mark_open(uow, order, None)
+
+
+def open_orders(created_before: str, page_size: int, first_shard: int = 0) -> Iterator[tuple[str, str]]:
+    """(customer id, order id) of every non-final order whose id sorts before `created_before` (a
+    UUIDv7 bound: made before that instant), shard by shard from `first_shard`, oldest first in
+    each, `page_size` marks per Query: the sweep of stranded orders reads open orders only, never
+    the table."""
+    for step in range(keys.OPEN_ORDER_SHARDS):
+        shard = (first_shard + step) % keys.OPEN_ORDER_SHARDS
+        query = OpenOrderItem.query(
+            keys.open_orders_pk(shard), OpenOrderItem.sk < created_before, page_size=page_size
+        )
+        for item in query:
+            if isinstance(item, OpenOrderItem):
+                yield item.customer_id, item.sk
+
+
+def forget_open(order_id: str) -> None:
+    """Delete an open mark whose order is final or gone (marks change in their order's transactions,
+    so only a hand edit or a partial restore leaves one)."""
+    OpenOrderItem(pk=keys.open_order_pk(order_id), sk=order_id).delete()
 
 
 # --- Idempotency-Key ----------------------------------------------------------------------------------
-class KeyAlreadyUsed(DomainError):
-    """The creation's key was stored by an earlier request (a retry): answer with its order."""
+@dataclass(frozen=True)
+class RequestKey:
+    """What an `Idempotency-Key` is remembered with: the order it made and the hash of the request
+    that made it ("" for a key stored before requests were hashed: it matches any request)."""
 
-    def __init__(self, order_id: str, customer_id: str) -> None:
-        self.order_id = order_id
-        self.customer_id = customer_id
-        super().__init__(order_id)
+    order_id: str
+    customer_id: str
+    request_hash: str
+
+
+class KeyAlreadyUsed(DomainError):
+    """The creation's key was stored by an earlier request (a retry, or a concurrent one)."""
+
+    def __init__(self, used: RequestKey) -> None:
+        self.used = used
+        super().__init__(used.order_id)
 
 
 def request_key_pk(user_id: str, key: str) -> str:
     return keys.request_key_pk(user_id, hashlib.sha256(key.encode()).hexdigest())
 
 
-def find_request_key(user_id: str, key: str) -> tuple[str, str] | None:
-    """(order id, customer id) of the creation that used `key`, if it is still remembered."""
+def find_request_key(user_id: str, key: str) -> RequestKey | None:
+    """The creation that used `key` and the hash of its request, if the key is still remembered."""
     try:
         item = RequestKeyItem.get(request_key_pk(user_id, key), keys.META, consistent_read=True)
     except RequestKeyItem.DoesNotExist:
         return None
-    return item.order_id, item.customer_id
+    return _request_key(item)
 
 
-def remember_request_key(uow: UnitOfWork, user_id: str, key: str, order: Order, now: datetime) -> None:
-    """Store the key with the order it makes; a concurrent request with the same key loses."""
+def remember_request_key(
+    uow: Work, user_id: str, key: str, request_hash: str, order: Order, now: datetime
+) -> None:
+    """Store the key with the order it makes and the hash of the request that made it (so a reuse
+    with another request is told apart from a retry); a concurrent request with the same key
+    loses."""
     pk = request_key_pk(user_id, key)
-    uow.put(
+    transaction(uow).put(
         RequestKeyItem(
             pk=pk,
             sk=keys.META,
             order_id=order.id,
             customer_id=order.customer_id,
+            request_hash=request_hash,
             expires_at=now + REQUEST_KEY_RETENTION,
         ),
         condition=RequestKeyItem.pk.does_not_exist(),
@@ -208,9 +262,12 @@ def remember_request_key(uow: UnitOfWork, user_id: str, key: str, order: Order, 
     )
 
 
+def _request_key(item: RequestKeyItem) -> RequestKey:
+    return RequestKey(item.order_id, item.customer_id, item.request_hash or "")
+
+
 def _used(pk: str) -> DomainError:
-    item = RequestKeyItem.get(pk, keys.META, consistent_read=True)
-    return KeyAlreadyUsed(item.order_id, item.customer_id)
+    return KeyAlreadyUsed(_request_key(RequestKeyItem.get(pk, keys.META, consistent_read=True)))
 
 
 # --- listings ---------------------------------------------------------------------------------------

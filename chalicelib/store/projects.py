@@ -18,11 +18,12 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
 from chalicelib.domain.projects import Project
 from chalicelib.domain.quotas import PROJECT_COUNT, PROJECT_QUOTAS, RESOURCE_COUNT, UNLIMITED
+from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import customers, keys
 from chalicelib.store.items import BaseItem, ProjectItem
 from chalicelib.store.pages import Listing
 from chalicelib.store.table import connection
-from chalicelib.store.unit_of_work import LOST_RACE, MAX_ITEMS, UnitOfWork
+from chalicelib.store.unit_of_work import LOST_RACE, MAX_ITEMS, transaction
 
 _DOC_FIELDS = ("description", "backend_id", "start_date", "end_date", "is_industry")
 HAS_RESOURCES = "Project has resources. Please remove them before deleting the project."
@@ -90,11 +91,34 @@ def _key(project: Project) -> ProjectItem:
 
 
 def get(project_id: str) -> Project | None:
-    """The live project with this id (one gsi1 Query), or None."""
+    """The live project with this id (one gsi1 Query, eventually consistent: for reads; a change
+    reads it with `load`), or None."""
     for item in BaseItem.gsi1.query(keys.project_lookup(project_id), BaseItem.gsi1sk == keys.META):
         if isinstance(item, ProjectItem):
             return from_item(item)
     return None
+
+
+def load(project_id: str) -> Project | None:
+    """The live project as stored now, before a change: gsi1 names its key (a key never changes, so
+    a lagging index is good enough for that), then a consistent GetItem of the base item, whose
+    version the write will be conditioned on. Two round trips; `get` is one, but may be a version
+    behind right after a change (two quick PATCHes would conflict)."""
+    for item in BaseItem.gsi1.query(keys.project_lookup(project_id), BaseItem.gsi1sk == keys.META):
+        if isinstance(item, ProjectItem):
+            return load_in(item.customer_id, project_id)
+    return None
+
+
+def load_in(customer_id: str, project_id: str) -> Project | None:
+    """The live project read consistently from its customer's partition (one GetItem), or None."""
+    try:
+        item = ProjectItem.get(
+            keys.customer_pk(customer_id), keys.project_sk(project_id), consistent_read=True
+        )
+    except ProjectItem.DoesNotExist:
+        return None
+    return from_item(item)
 
 
 def get_many(project_customers: dict[str, str]) -> list[Project]:
@@ -103,20 +127,20 @@ def get_many(project_customers: dict[str, str]) -> list[Project]:
     return [from_item(item) for item in ProjectItem.batch_get(wanted)]
 
 
-def add(uow: UnitOfWork, project: Project) -> None:
+def add(uow: Work, project: Project) -> None:
     """Create the project and count it against its customer's quota, atomically."""
-    uow.put(_item(replace(project, version=1)), condition=ProjectItem.pk.does_not_exist())
+    transaction(uow).put(_item(replace(project, version=1)), condition=ProjectItem.pk.does_not_exist())
     customers.take_one(uow, project.customer_id, PROJECT_COUNT)
 
 
-def save_changes(uow: UnitOfWork, before: Project, after: Project) -> None:
+def save_changes(uow: Work, before: Project, after: Project) -> None:
     actions: list[Action] = [ProjectItem.version.add(1)]
     if after.name != before.name:
         actions.append(ProjectItem.name.set(after.name))
     doc = _to_doc(after)
     if doc != _to_doc(before):
         actions.append(ProjectItem.fields.set(doc))
-    uow.update(
+    transaction(uow).update(
         _key(after),
         actions,
         condition=ProjectItem.version == before.version,
@@ -124,33 +148,33 @@ def save_changes(uow: UnitOfWork, before: Project, after: Project) -> None:
     )
 
 
-def remove(uow: UnitOfWork, project: Project, when: datetime) -> None:
+def remove(uow: Work, project: Project, when: datetime) -> None:
     """Soft-delete: move the item out of the live lists, if it is unchanged and holds no resources."""
-    uow.delete(
+    transaction(uow).delete(
         _key(project),
         condition=(ProjectItem.version == project.version) & (ProjectItem.quota_usage[RESOURCE_COUNT] == 0),
-        on_conflict=lambda: _removal_error(project.id),
+        on_conflict=lambda: _removal_error(project),
     )
-    uow.put(_item(replace(project, version=project.version + 1), removed=when))
+    transaction(uow).put(_item(replace(project, version=project.version + 1), removed=when))
     customers.release_one(uow, project.customer_id, PROJECT_COUNT)
 
 
-def take_one(uow: UnitOfWork, customer_id: str, project_id: str, quota: str) -> None:
+def take_one(uow: Work, customer_id: str, project_id: str, quota: str) -> None:
     """Use one more unit of the live project's `quota`, refused atomically at its limit (as
     `customers.take_one`)."""
     usage = ProjectItem.quota_usage[quota]
     limit = ProjectItem.quota_limits[quota]
-    uow.update(
+    transaction(uow).update(
         ProjectItem(pk=keys.customer_pk(customer_id), sk=keys.project_sk(project_id)),
         [usage.add(1)],
         condition=ProjectItem.pk.exists() & ((limit == UNLIMITED) | (usage < limit)),
-        on_conflict=lambda: _quota_error(project_id, quota),
+        on_conflict=lambda: _quota_error(customer_id, project_id, quota),
     )
 
 
-def release_one(uow: UnitOfWork, customer_id: str, project_id: str, quota: str) -> None:
+def release_one(uow: Work, customer_id: str, project_id: str, quota: str) -> None:
     """Give back one unit of `quota` (the project may have been removed meanwhile: then nothing)."""
-    uow.update(
+    transaction(uow).update(
         ProjectItem(pk=keys.customer_pk(customer_id), sk=keys.project_sk(project_id)),
         [ProjectItem.quota_usage[quota].add(-1)],
         condition=ProjectItem.pk.exists(),
@@ -158,9 +182,9 @@ def release_one(uow: UnitOfWork, customer_id: str, project_id: str, quota: str) 
     )
 
 
-def set_quota_limits(uow: UnitOfWork, project: Project, limits: dict[str, int]) -> None:
+def set_quota_limits(uow: Work, project: Project, limits: dict[str, int]) -> None:
     """Set quota limits in place (usage is untouched), if the project is unchanged otherwise."""
-    uow.update(
+    transaction(uow).update(
         _key(project),
         [ProjectItem.version.add(1)] + [ProjectItem.quota_limits[n].set(v) for n, v in limits.items()],
         condition=ProjectItem.version == project.version,
@@ -168,25 +192,29 @@ def set_quota_limits(uow: UnitOfWork, project: Project, limits: dict[str, int]) 
     )
 
 
-def _quota_error(project_id: str, quota: str) -> DomainError:
-    current = get(project_id)
+def _quota_error(customer_id: str, project_id: str, quota: str) -> DomainError:
+    current = load_in(customer_id, project_id)
     if current is None:
         return NotFound("Project")
     q = next(q for q in current.quotas if q.name == quota)
     return QuotaExceeded(q.name, q.limit, q.usage + 1)
 
 
-def _removal_error(project_id: str) -> Conflict:
-    current = get(project_id)
+def _removal_error(project: Project) -> Conflict:
+    current = load_in(project.customer_id, project.id)
     return Conflict(HAS_RESOURCES if current and current.resources_count else LOST_RACE)
 
 
-def follow_customer_rename(customer_id: str, name: str, abbreviation: str, native_name: str) -> int:
-    """Refresh the customer's names denormalised on its live projects; returns how many changed.
+def follow_customer_rename(
+    customer_id: str, name: str, abbreviation: str, native_name: str, customer_version: int
+) -> int:
+    """Copy the customer's names, as of its version `customer_version`, to its live projects;
+    returns how many changed.
 
-    Runs after the customer's own update committed: one keys-only Query, then one transaction per
-    100 projects. Each write is conditional on the project still existing, so a project removed
-    meanwhile is skipped (and its batch retried without it) rather than resurrected.
+    The background task of a rename runs it (workflows/customers.py): one keys-only Query, then
+    one transaction per 100 projects. Each write is conditional on the project still existing and
+    not holding names of this version or a later one already, so a project removed meanwhile is
+    skipped rather than resurrected, and a late or repeated task never writes older names over newer.
     """
     found = BaseItem.query(
         keys.customer_pk(customer_id),
@@ -198,24 +226,25 @@ def follow_customer_rename(customer_id: str, name: str, abbreviation: str, nativ
         ProjectItem.customer_name.set(name),
         ProjectItem.customer_abbreviation.set(abbreviation),
         ProjectItem.customer_native_name.set(native_name),
+        ProjectItem.customer_version.set(customer_version),
     ]
+    older = ProjectItem.customer_version.does_not_exist() | (ProjectItem.customer_version < customer_version)
     changed = 0
     for start in range(0, len(project_keys), MAX_ITEMS):
-        changed += _update_all(project_keys[start : start + MAX_ITEMS], actions)
+        changed += _update_all(project_keys[start : start + MAX_ITEMS], actions, older)
     return changed
 
 
-def _update_all(batch: list[tuple[str, str]], actions: list[Action]) -> int:
-    """Apply `actions` to every existing item of `batch` in one transaction; returns how many."""
+def _update_all(batch: list[tuple[str, str]], actions: list[Action], condition: Any = None) -> int:
+    """Apply `actions` to every item of `batch` that exists (and meets `condition`) in one
+    transaction; returns how many. An item that fails the condition is left out, the rest retried."""
+    guard = ProjectItem.pk.exists() if condition is None else ProjectItem.pk.exists() & condition
     while batch:
         try:
             with TransactWrite(connection=connection()) as tx:
                 for pk, sk in batch:
                     tx.update(
-                        ProjectItem(pk=pk, sk=sk),
-                        actions,
-                        condition=ProjectItem.pk.exists(),
-                        add_version_condition=False,
+                        ProjectItem(pk=pk, sk=sk), actions, condition=guard, add_version_condition=False
                     )
             return len(batch)
         except TransactWriteError as exc:

@@ -21,11 +21,12 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.domain.marketplace import ResourceState
 from chalicelib.domain.quotas import RESOURCE_COUNT
 from chalicelib.domain.resources import Resource
+from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, customers, keys, projects
 from chalicelib.store.items import BaseItem, ResourceItem
 from chalicelib.store.orders import Predicate
 from chalicelib.store.pages import Listing, everything
-from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
+from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
 COUNTER = counters.RESOURCES  # staff's total, kept by the stream consumer (store/counters.py)
 
@@ -113,8 +114,9 @@ def get(resource_id: str) -> Resource | None:
     return None
 
 
-def get_in(customer_id: str, project_id: str, resource_id: str) -> Resource | None:
-    """The resource read consistently from its partition."""
+def load(customer_id: str, project_id: str, resource_id: str) -> Resource | None:
+    """The resource as stored now, before a change: one consistent GetItem of its partition (`get`
+    is the gsi1 lookup that names it; it may be a version behind)."""
     try:
         item = ResourceItem.get(
             keys.customer_pk(customer_id), keys.resource_sk(project_id, resource_id), consistent_read=True
@@ -124,23 +126,23 @@ def get_in(customer_id: str, project_id: str, resource_id: str) -> Resource | No
     return from_item(item)
 
 
-def add(uow: UnitOfWork, resource: Resource) -> Resource:
+def add(uow: Work, resource: Resource) -> Resource:
     """Create the resource and count it against its project's and customer's nc_resource_count,
     each refused atomically at its limit (Waldur's quota 400)."""
     stored = replace(resource, version=1)
-    uow.put(_item(stored), condition=ResourceItem.pk.does_not_exist())
+    transaction(uow).put(_item(stored), condition=ResourceItem.pk.does_not_exist())
     customers.take_one(uow, resource.customer_id, RESOURCE_COUNT)
     projects.take_one(uow, resource.customer_id, resource.project_id, RESOURCE_COUNT)
     return stored
 
 
-def release_count(uow: UnitOfWork, resource: Resource) -> None:
+def release_count(uow: Work, resource: Resource) -> None:
     """The resource stops counting (it became Terminated in this unit of work)."""
     customers.release_one(uow, resource.customer_id, RESOURCE_COUNT)
     projects.release_one(uow, resource.customer_id, resource.project_id, RESOURCE_COUNT)
 
 
-def save_changes(uow: UnitOfWork, before: Resource, after: Resource) -> Resource:
+def save_changes(uow: Work, before: Resource, after: Resource) -> Resource:
     """Write what differs between `before` and `after`, if nobody changed the resource meanwhile."""
     actions: list[Action] = [ResourceItem.version.add(1), ResourceItem.modified.set(after.modified)]
     if after.name != before.name:
@@ -152,7 +154,7 @@ def save_changes(uow: UnitOfWork, before: Resource, after: Resource) -> Resource
     doc = _to_doc(after)
     if doc != _to_doc(before):
         actions.append(ResourceItem.fields.set(doc))
-    uow.update(
+    transaction(uow).update(
         _key(before),
         actions,
         condition=ResourceItem.version == before.version,

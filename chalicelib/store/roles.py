@@ -13,9 +13,10 @@ from dataclasses import replace
 
 from chalicelib.domain.errors import Conflict, ValidationError
 from chalicelib.domain.roles import SYSTEM_ROLES, Role, ScopeType
+from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, keys
 from chalicelib.store.items import BaseItem, CounterItem, RoleItem, RoleNameItem
-from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
+from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
 NAME_TAKEN = "Role with this name already exists."
 IN_USE = "Role is still used."
@@ -47,6 +48,16 @@ def all_roles() -> dict[str, Role]:
     return roles
 
 
+def load(role_id: str) -> Role | None:
+    """The role as stored now, before a change: one consistent GetItem (`all_roles` is an eventually
+    consistent Query, a version behind right after a change). A system role never changed is its
+    definition in code (version 0); None if there is no such role."""
+    try:
+        return _from_item(RoleItem.get(keys.ROLES, keys.role_sk(role_id), consistent_read=True))
+    except RoleItem.DoesNotExist:
+        return next((r for r in SYSTEM_ROLES.values() if r.id == role_id), None)
+
+
 def with_users_counts(roles: list[Role]) -> list[Role]:
     """The roles with their `users_count` (one BatchGetItem per 100 roles)."""
     wanted = [(keys.counter_pk(users_counter(r.id)), keys.META) for r in roles]
@@ -69,48 +80,48 @@ def _item(role: Role) -> RoleItem:
     )
 
 
-def _guard(uow: UnitOfWork, role: Role) -> None:
-    uow.put(
+def _guard(uow: Work, role: Role) -> None:
+    transaction(uow).put(
         RoleNameItem(pk=keys.ROLES, sk=keys.role_name_sk(role.name), role_id=role.id),
         condition=RoleNameItem.pk.does_not_exist(),
         on_conflict=ValidationError.field("name", NAME_TAKEN),
     )
 
 
-def add(uow: UnitOfWork, role: Role) -> None:
+def add(uow: Work, role: Role) -> None:
     _guard(uow, role)
-    uow.put(_item(role), condition=RoleItem.pk.does_not_exist())
+    transaction(uow).put(_item(role), condition=RoleItem.pk.does_not_exist())
 
 
-def save(uow: UnitOfWork, before: Role, after: Role) -> None:
+def save(uow: Work, before: Role, after: Role) -> None:
     """Write `after` over `before` if nobody changed the role meanwhile. A system role is stored
     the first time it is changed (version 0 → 1); its name stays guarded by the code, not an item."""
     if after.name != before.name:
-        uow.delete(RoleNameItem(pk=keys.ROLES, sk=keys.role_name_sk(before.name)))
+        transaction(uow).delete(RoleNameItem(pk=keys.ROLES, sk=keys.role_name_sk(before.name)))
         _guard(uow, after)
     condition = RoleItem.pk.does_not_exist() if before.version == 0 else RoleItem.version == before.version
-    uow.put(
+    transaction(uow).put(
         _item(replace(after, version=before.version)), condition=condition, on_conflict=Conflict(LOST_RACE)
     )
 
 
-def remove(uow: UnitOfWork, role: Role) -> None:
+def remove(uow: Work, role: Role) -> None:
     """Delete a custom role, refused while anybody holds it: its users counter (moved by every
     grant and revocation) must be absent or zero when the transaction commits."""
-    uow.delete(
+    transaction(uow).delete(
         CounterItem(pk=keys.counter_pk(users_counter(role.id)), sk=keys.META),
         condition=CounterItem.pk.does_not_exist() | (CounterItem.value == 0),
         on_conflict=ValidationError([IN_USE]),
     )
-    uow.delete(
+    transaction(uow).delete(
         RoleItem(pk=keys.ROLES, sk=keys.role_sk(role.id)),
         condition=RoleItem.version == role.version,
         on_conflict=Conflict(LOST_RACE),
     )
-    uow.delete(RoleNameItem(pk=keys.ROLES, sk=keys.role_name_sk(role.name)))
+    transaction(uow).delete(RoleNameItem(pk=keys.ROLES, sk=keys.role_name_sk(role.name)))
 
 
-def count_user(uow: UnitOfWork, role_id: str, delta: int) -> None:
+def count_user(uow: Work, role_id: str, delta: int) -> None:
     """Move a custom role's holders counter in the grant's transaction (a system role's is moved
     by the stream consumer)."""
     if not counters.counted_by_stream(role_id):

@@ -11,9 +11,10 @@ from typing import Any
 
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.offerings import ServiceProvider
+from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import keys
 from chalicelib.store.items import BaseItem, ServiceProviderItem
-from chalicelib.store.unit_of_work import UnitOfWork
+from chalicelib.store.unit_of_work import transaction
 
 ALREADY = "service provider with this customer already exists."
 _DOC_FIELDS = ("description", "enable_notifications", "image")
@@ -79,8 +80,8 @@ def read_all() -> list[ServiceProvider]:
     return [from_item(i) for i in found if isinstance(i, ServiceProviderItem)]
 
 
-def add(uow: UnitOfWork, provider: ServiceProvider) -> None:
-    uow.put(
+def add(uow: Work, provider: ServiceProvider) -> None:
+    transaction(uow).put(
         _item(provider),
         condition=ServiceProviderItem.pk.does_not_exist(),
         on_conflict=ValidationError({"customer": [ALREADY]}),

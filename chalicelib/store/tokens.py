@@ -13,11 +13,12 @@ from pynamodb.exceptions import DeleteError
 
 from chalicelib.domain.tokens import LoginFailures, Token
 from chalicelib.domain.users import User
+from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import keys
 from chalicelib.store.errors import UpdateError
 from chalicelib.store.errors import lost_condition as _lost_condition
 from chalicelib.store.items import BaseItem, LoginFailuresItem, TokenItem
-from chalicelib.store.unit_of_work import UnitOfWork
+from chalicelib.store.unit_of_work import UnitOfWork, transaction
 
 # Keep an expired token's item a little past its expiry (TTL deletion is lazy anyway).
 _GRACE = timedelta(days=1)
@@ -79,7 +80,7 @@ def get(key_hash: str) -> Token | None:
         return None
 
 
-def put(uow: UnitOfWork, token: Token) -> None:
+def put(uow: Work, token: Token) -> None:
     item = TokenItem(
         pk=keys.token_pk(token.key_hash),
         sk=keys.META,
@@ -98,7 +99,7 @@ def put(uow: UnitOfWork, token: Token) -> None:
         expires=token.expires,
         expires_at=_ttl(token.expires),
     )
-    uow.put(item, condition=TokenItem.pk.does_not_exist())
+    transaction(uow).put(item, condition=TokenItem.pk.does_not_exist())
 
 
 def extend(token: Token) -> None:
@@ -123,8 +124,8 @@ def extend(token: Token) -> None:
         pass
 
 
-def revoke(uow: UnitOfWork, key_hash: str) -> None:
-    uow.delete(TokenItem(pk=keys.token_pk(key_hash), sk=keys.META))
+def revoke(uow: Work, key_hash: str) -> None:
+    transaction(uow).delete(TokenItem(pk=keys.token_pk(key_hash), sk=keys.META))
 
 
 def delete(key_hash: str) -> None:
@@ -153,7 +154,7 @@ def _snapshot_actions(user: User) -> list[Any]:
 MAX_TOKENS_IN_TRANSACTION = 50
 
 
-def refresh_snapshots_in(uow: UnitOfWork, user: User) -> bool:
+def refresh_snapshots_in(uow: Work, user: User) -> bool:
     """Put the refresh of `user`'s live tokens (or their deletion, if the user is deactivated or
     going) into the change's own transaction, so no crash can leave a token carrying rights the
     user has lost. False (nothing added) when the user has too many tokens for one transaction;
@@ -164,9 +165,9 @@ def refresh_snapshots_in(uow: UnitOfWork, user: User) -> bool:
     for key_hash in hashes:
         item = TokenItem(pk=keys.token_pk(key_hash), sk=keys.META)
         if user.is_active:
-            uow.update(item, _snapshot_actions(user), condition=TokenItem.pk.exists())
+            transaction(uow).update(item, _snapshot_actions(user), condition=TokenItem.pk.exists())
         else:
-            uow.delete(item)
+            transaction(uow).delete(item)
     return True
 
 
@@ -188,7 +189,7 @@ def refresh_snapshots(user: User) -> None:
             continue
 
 
-def revoke_others_in(uow: UnitOfWork, user_id: str, keep: str | None) -> bool:
+def revoke_others_in(uow: Work, user_id: str, keep: str | None) -> bool:
     """Put the deletion of every live token of `user_id` but `keep` (a hash) into the change's own
     transaction (a password change), so the new password and the end of the old sessions commit
     together. False (nothing added) when there are too many for one transaction; `revoke_others`
@@ -197,7 +198,7 @@ def revoke_others_in(uow: UnitOfWork, user_id: str, keep: str | None) -> bool:
     if len(hashes) > MAX_TOKENS_IN_TRANSACTION:
         return False
     for key_hash in hashes:
-        uow.delete(TokenItem(pk=keys.token_pk(key_hash), sk=keys.META))
+        transaction(uow).delete(TokenItem(pk=keys.token_pk(key_hash), sk=keys.META))
     return True
 
 
@@ -218,7 +219,7 @@ def login_failures(username: str, ip_address: str) -> LoginFailures | None:
 
 
 def count_login_failure(
-    uow: UnitOfWork,
+    uow: Work,
     username: str,
     ip_address: str,
     known: LoginFailures | None,
@@ -230,7 +231,7 @@ def count_login_failure(
     failure opened one) the commit raises Conflict and the caller counts again on a fresh read."""
     pk = keys.login_failures_pk(username, ip_address)
     if known is not None and known.window_ends > now:
-        uow.update(
+        transaction(uow).update(
             LoginFailuresItem(pk=pk, sk=keys.META),
             [LoginFailuresItem.failures.add(1)],
             condition=LoginFailuresItem.window_ends > now,
@@ -245,7 +246,9 @@ def count_login_failure(
         gsi2pk=_bucket(LOGIN_FAILURES, window_ends),
         gsi2sk=pk,
     )
-    uow.put(fresh, condition=LoginFailuresItem.pk.does_not_exist() | (LoginFailuresItem.window_ends <= now))
+    transaction(uow).put(
+        fresh, condition=LoginFailuresItem.pk.does_not_exist() | (LoginFailuresItem.window_ends <= now)
+    )
 
 
 def record_login_failure(username: str, ip_address: str, now: datetime, window_ends: datetime) -> None:
@@ -255,6 +258,6 @@ def record_login_failure(username: str, ip_address: str, now: datetime, window_e
     uow.commit()
 
 
-def clear_login_failures(uow: UnitOfWork, username: str, ip_address: str) -> None:
+def clear_login_failures(uow: Work, username: str, ip_address: str) -> None:
     """Forget the failures (a successful login), in `uow`."""
-    uow.delete(LoginFailuresItem(pk=keys.login_failures_pk(username, ip_address), sk=keys.META))
+    transaction(uow).delete(LoginFailuresItem(pk=keys.login_failures_pk(username, ip_address), sk=keys.META))

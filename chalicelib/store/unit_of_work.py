@@ -2,13 +2,21 @@
 
 The entity, its counters and its audit events (the outbox) go in together, each with its condition,
 so either all of them land or none does. A failed condition is reported as the domain error the
-caller attached to that write.
+caller attached to that write; the store refusing the work for now (throttled) as
+ServiceUnavailable (HTTP 503, Retry-After); a write DynamoDB finds invalid (an item over 400 KB) as
+TransactionRejected, a bug of ours (HTTP 500, logged with the reasons), never as a lost race.
+
+What must happen outside the table once the writes landed (start a workflow, answer one, queue a
+task) is attached as data (`after_commit`, effects of `services/effects.py`, opaque here) and handed
+after the commit to the executor the composition root gave it (`UnitOfWork(executor)`, built by
+`bootstrap.dynamodb_ports`): the store carries no reference to the layer that runs them.
 """
 
 from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,7 +28,10 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.config import get_settings
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.domain.events import Event
+from chalicelib.services import ports
+from chalicelib.store.errors import THROTTLED_REASONS, throttled
 from chalicelib.store.items import BaseItem
+from chalicelib.store.outbox import event_items
 from chalicelib.store.table import connection
 
 MAX_ITEMS = 100  # DynamoDB's limit for one transaction
@@ -39,17 +50,30 @@ OnConflict = DomainError | Callable[[], DomainError] | None
 CONFLICT_ATTEMPTS = 4
 
 
+class TransactionRejected(RuntimeError):
+    """DynamoDB refused a write as invalid (ValidationError: an item over 400 KB, a key too long,
+    two writes to one item): the input bounds or the store let through something they must not,
+    so it is a 500 with the reasons logged, not a conflict the user could resolve by reloading."""
+
+
+def _codes(exc: TransactWriteError) -> list[str]:
+    """The cancellation reasons' codes, without the writes that were fine ("None")."""
+    reasons = exc.cancellation_reasons or []
+    return [r.code for r in reasons if r is not None and r.code not in (None, "None")]
+
+
 def _only_contended(exc: TransactWriteError) -> bool:
-    reasons = [r for r in (exc.cancellation_reasons or []) if r is not None and r.code not in (None, "None")]
     if exc.cause_response_code == "TransactionConflictException":
         return True
-    return bool(reasons) and all(r.code == "TransactionConflict" for r in reasons)
+    codes = _codes(exc)
+    return bool(codes) and all(code == "TransactionConflict" for code in codes)
 
 
 class UnitOfWork:
     """Collect writes, then `commit()` them atomically. Usable once."""
 
-    def __init__(self) -> None:
+    def __init__(self, executor: ports.Executor | None = None) -> None:
+        self._executor = executor
         # TransactWrite sends condition checks, deletes, puts, updates in that order; failures are
         # reported by position, so keep each group's error alongside it.
         self._groups: dict[str, list[tuple[_Op, OnConflict]]] = {
@@ -59,7 +83,9 @@ class UnitOfWork:
             "update": [],
         }
         self.events: list[Event] = []
+        # The store's own follow-up writes (index entries deleted outside the transaction).
         self.on_commit: list[Callable[[], None]] = []
+        self.effects: list[object] = []
         self._marks: set[str] = set()
 
     def first(self, mark: str) -> bool:
@@ -105,21 +131,40 @@ class UnitOfWork:
         """Write `event` to the audit log in the same transaction as the change it describes: its
         record (the outbox item the stream publishes) and a copy in the feed of every scope it
         concerns, all expiring after the retention period."""
-        from chalicelib.store.events import event_items
-
         self.events.append(event)
         for item in event_items(event, get_settings().event_retention_days):
             self.put(item, condition=BaseItem.pk.does_not_exist())
 
+    def after_commit(self, *effects: object) -> None:
+        """Have `effects` carried out, in order, once the writes committed (never if they fail)."""
+        self.effects.extend(effects)
+
     def commit(self) -> None:
+        """Write everything in one transaction, then run what waited for it: the store's follow-ups,
+        then the effects (a unit of work with no writes commits trivially)."""
         ops = [op for group in self._groups.values() for op in group]
-        if not ops:
-            return
+        if ops:
+            self._write(ops)
+        for callback in self.on_commit:
+            callback()
+        if self.effects:
+            if self._executor is None:
+                raise RuntimeError(f"a unit of work with effects needs an executor: {self.effects!r}")
+            self._executor(list(self.effects))
+
+    def _write(self, ops: list[tuple[_Op, OnConflict]]) -> None:
         if len(ops) > MAX_ITEMS:
             raise ValueError(f"a unit of work holds at most {MAX_ITEMS} writes, got {len(ops)}")
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            # One token per call: botocore resends this same call (same token) when an attempt
+            # times out or gets a 5xx, and DynamoDB answers a repeat of a transaction that had
+            # committed as the success it was instead of evaluating its conditions again (a 409 for
+            # a change that happened). A re-send of ours follows a cancellation, nothing committed,
+            # and "identical calls have the same effect as one" would replay that cancellation:
+            # so it gets a new token.
+            token = str(uuid.uuid4())
             try:
-                with TransactWrite(connection=connection()) as tx:
+                with TransactWrite(connection=connection(), client_request_token=token) as tx:
                     for op, _ in ops:
                         op(tx)
                 break
@@ -128,20 +173,37 @@ class UnitOfWork:
                     time.sleep(random.uniform(0.02, 0.1) * attempt)  # jitter
                     continue
                 raise self._explain(exc, [err for _, err in ops]) from exc
-        for callback in self.on_commit:
-            callback()
 
     def _add(self, group: str, op: _Op, on_conflict: OnConflict) -> None:
         self._groups[group].append((op, on_conflict))
 
     @staticmethod
     def _explain(exc: TransactWriteError, errors: list[OnConflict]) -> Exception:
+        """What the caller hears of a cancelled transaction, by its reasons (one per write): a
+        failed condition first (the caller's own error, what the user must know), then an invalid
+        write (our bug), then throttling (try later), and only contention is a lost race."""
         reasons: list[Any] = list(exc.cancellation_reasons or [])
         for reason, error in zip(reasons, errors, strict=False):
             if reason is not None and reason.code == "ConditionalCheckFailed":
                 if error is None:
                     return Conflict(LOST_RACE)
                 return error if isinstance(error, DomainError) else error()
-        if exc.cause_response_code in ("TransactionCanceledException", "TransactionConflictException"):
+        codes = _codes(exc)
+        if "ValidationError" in codes:
+            details = "; ".join(
+                f"{r.code}: {r.message}" for r in reasons if r is not None and r.code == "ValidationError"
+            )
+            return TransactionRejected(f"DynamoDB rejected the transaction: {details}")
+        if any(code in THROTTLED_REASONS for code in codes):
+            return throttled()
+        if _only_contended(exc):
             return Conflict(LOST_RACE)
         return exc
+
+
+def transaction(uow: ports.UnitOfWork) -> UnitOfWork:
+    """The DynamoDB unit of work behind the port a repository was handed (the store's repositories
+    stage pynamodb writes; anything else is a wiring mistake, refused loudly)."""
+    if not isinstance(uow, UnitOfWork):
+        raise TypeError(f"a DynamoDB repository needs the store's UnitOfWork, got {type(uow).__name__}")
+    return uow

@@ -17,11 +17,12 @@ from typing import Any
 
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.usages import ComponentUsage
+from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, keys
 from chalicelib.store.items import BaseItem, UsageItem
 from chalicelib.store.orders import Predicate
 from chalicelib.store.pages import Listing, everything
-from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
+from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
 COUNTER = counters.USAGES  # kept by the stream consumer (store/counters.py)
 
@@ -103,20 +104,20 @@ def of_resource(customer_id: str, project_id: str, resource_id: str) -> list[Com
     return [from_item(i) for i in found if isinstance(i, UsageItem)]
 
 
-def save(
-    uow: UnitOfWork, changes: list[tuple[ComponentUsage | None, ComponentUsage]]
-) -> list[ComponentUsage]:
+def save(uow: Work, changes: list[tuple[ComponentUsage | None, ComponentUsage]]) -> list[ComponentUsage]:
     """Write each new usage or new report over `before`, if nobody changed it meanwhile (the
     stream consumer counts the new ones in the staff's total)."""
     stored: list[ComponentUsage] = []
     for before, after in changes:
         if before is None:
             made = replace(after, version=1)
-            uow.put(_item(made), condition=UsageItem.pk.does_not_exist(), on_conflict=Conflict(LOST_RACE))
+            transaction(uow).put(
+                _item(made), condition=UsageItem.pk.does_not_exist(), on_conflict=Conflict(LOST_RACE)
+            )
         else:
             made = replace(after, version=before.version + 1)
             condition = UsageItem.version == before.version
-            uow.put(_item(made), condition=condition, on_conflict=Conflict(LOST_RACE))
+            transaction(uow).put(_item(made), condition=condition, on_conflict=Conflict(LOST_RACE))
         stored.append(made)
     return stored
 

@@ -11,10 +11,11 @@ from pynamodb.expressions.update import Action
 from chalicelib.domain.errors import Conflict, ValidationError
 from chalicelib.domain.usernames import lookalike_key
 from chalicelib.domain.users import User
+from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import keys
 from chalicelib.store.items import BaseItem, UserItem, UsernameItem
 from chalicelib.store.pages import Listing
-from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork
+from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
 _ATTR_FIELDS = (
     "username",
@@ -53,11 +54,18 @@ def _key(user_id: str) -> UserItem:
     return UserItem(pk=keys.user_pk(user_id), sk=keys.META)
 
 
-def get(user_id: str) -> User | None:
+def load(user_id: str) -> User | None:
+    """The user as stored now, before a change (one consistent GetItem); None if there is none."""
     try:
         return from_item(UserItem.get(keys.user_pk(user_id), keys.META, consistent_read=True))
     except UserItem.DoesNotExist:
         return None
+
+
+def get(user_id: str) -> User | None:
+    """The user for a lookup: the same consistent GetItem as `load` (one round trip either way, and
+    the caller's own profile must show a change they just made)."""
+    return load(user_id)
 
 
 def get_many(user_ids: list[str]) -> dict[str, User]:
@@ -82,17 +90,17 @@ def lookalike_ids(username: str) -> set[str]:
     return {item.user_id for item in BaseItem.gsi1.query(partition) if isinstance(item, UserItem)}
 
 
-def _guard(uow: UnitOfWork, user: User) -> None:
-    uow.put(
+def _guard(uow: Work, user: User) -> None:
+    transaction(uow).put(
         UsernameItem(pk=keys.username_pk(user.username), sk=keys.META, user_id=user.id),
         condition=UsernameItem.pk.does_not_exist(),
         on_conflict=ValidationError.field("username", USERNAME_TAKEN),
     )
 
 
-def add(uow: UnitOfWork, user: User) -> None:
+def add(uow: Work, user: User) -> None:
     _guard(uow, user)
-    uow.put(
+    transaction(uow).put(
         UserItem(
             pk=keys.user_pk(user.id),
             sk=keys.META,
@@ -115,7 +123,7 @@ def add(uow: UnitOfWork, user: User) -> None:
     )
 
 
-def save_changes(uow: UnitOfWork, before: User, after: User) -> None:
+def save_changes(uow: Work, before: User, after: User) -> None:
     actions: list[Action] = [UserItem.version.add(1)]
     for name in _ATTR_FIELDS:
         if getattr(after, name) != getattr(before, name):
@@ -125,18 +133,20 @@ def save_changes(uow: UnitOfWork, before: User, after: User) -> None:
     actions.append(UserItem.gsi1sk.set(keys.user_pk(after.id)))
     if after.username != before.username:
         actions.append(UserItem.gsi2sk.set(keys.user_by_name_sk(after.username, after.id)))
-        uow.delete(UsernameItem(pk=keys.username_pk(before.username), sk=keys.META))
+        transaction(uow).delete(UsernameItem(pk=keys.username_pk(before.username), sk=keys.META))
         _guard(uow, after)
     if _doc(after) != _doc(before):
         actions.append(UserItem.fields.set(_doc(after)))
-    uow.update(
+    transaction(uow).update(
         _key(after.id), actions, condition=UserItem.version == before.version, on_conflict=Conflict(LOST_RACE)
     )
 
 
-def remove(uow: UnitOfWork, user: User) -> None:
-    uow.delete(_key(user.id), condition=UserItem.version == user.version, on_conflict=Conflict(LOST_RACE))
-    uow.delete(UsernameItem(pk=keys.username_pk(user.username), sk=keys.META))
+def remove(uow: Work, user: User) -> None:
+    transaction(uow).delete(
+        _key(user.id), condition=UserItem.version == user.version, on_conflict=Conflict(LOST_RACE)
+    )
+    transaction(uow).delete(UsernameItem(pk=keys.username_pk(user.username), sk=keys.META))
 
 
 def listing(

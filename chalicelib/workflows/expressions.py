@@ -52,7 +52,8 @@ class Cron:
             return False
         if self.days is not None:
             return day.day in self.days
-        assert self.weekdays is not None
+        if self.weekdays is None:  # _parse_cron makes none with both day fields `?`; a hand-made one
+            raise ExpressionError("a cron expression needs a day-of-month or a day-of-week")
         return day.isoweekday() % 7 + 1 in self.weekdays  # isoweekday: Monday 1 ... Sunday 7
 
     def next_after(self, after: datetime) -> datetime | None:
@@ -160,7 +161,8 @@ def _parse_cron(body: str, expression: str) -> Cron:
             f"{expression!r}: exactly one of day-of-month and day-of-week must be '?'"
             " (EventBridge cannot match both)"
         )
-    assert minutes and hours and months and years  # only the day fields may be `?`
+    if not (minutes and hours and months and years):  # _parse_field refuses `?` in any other field
+        raise ExpressionError(f"{expression!r}: only the day fields may be '?'")
     return Cron(minutes, hours, days, months, weekdays, years)
 
 

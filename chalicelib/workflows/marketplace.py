@@ -9,7 +9,8 @@
 - `marketplace.ensure_started` (tasks): the same, from the published `marketplace_order_created`
   event (the outbox), so a request that died between its commit and the start loses nothing.
 
-Every change goes through `services/orders.py` (events included).
+The work itself is in `workflows/order_workflow.py`; every change goes through `services/orders.py`
+(events included).
 """
 
 from __future__ import annotations
@@ -25,30 +26,24 @@ from chalicelib.domain.marketplace import Offering
 from chalicelib.domain.orders import Order
 from chalicelib.providers import registry
 from chalicelib.providers.builtin import DEMO, DEMO_DEFAULTS
-from chalicelib.workflows import steps
+from chalicelib.workflows import order_workflow, steps
 from chalicelib.workflows.registry import HEAVY_QUEUE, TASKS_QUEUE, task
 
 
 @task("marketplace.await_order", queue=TASKS_QUEUE)
 def await_order(payload: dict[str, Any], ctx: EventContext) -> bool:
-    from chalicelib.services import order_lifecycle
-
-    return order_lifecycle.wait(payload["order"], payload["stage"], payload["token"])
+    return order_workflow.wait(payload["order"], payload["stage"], payload["token"])
 
 
 @task("marketplace.recheck_order", queue=TASKS_QUEUE)
 def recheck_order(payload: dict[str, Any], ctx: EventContext) -> None:
-    from chalicelib.services import order_lifecycle
-
-    steps.send_success(payload["token"], order_lifecycle.recheck(ctx, payload["order"], payload["stage"]))
+    steps.send_success(payload["token"], order_workflow.recheck(ctx, payload["order"], payload["stage"]))
 
 
 @task("marketplace.process_order", queue=HEAVY_QUEUE)
 def process_order(payload: dict[str, Any], ctx: EventContext) -> None:
     """Answers the workflow itself: success with the order's state, `Cirrus.Transient` to be
     retried, `Cirrus.Permanent` (any other failure) for its error branch."""
-    from chalicelib.services import order_lifecycle
-
     token = payload["token"]
 
     def heartbeat() -> None:
@@ -57,8 +52,8 @@ def process_order(payload: dict[str, Any], ctx: EventContext) -> None:
         client("stepfunctions").send_task_heartbeat(taskToken=token)
 
     try:
-        output = order_lifecycle.process(ctx, payload["order"], int(payload.get("attempt") or 0), heartbeat)
-    except steps.TransientStepError as exc:
+        output = order_workflow.process(ctx, payload["order"], int(payload.get("attempt") or 0), heartbeat)
+    except steps.TRANSIENT_ERRORS as exc:
         steps.send_failure(token, steps.TRANSIENT, str(exc))
         return
     except Exception as exc:  # the provider's failure, not the worker's: the workflow decides
@@ -72,25 +67,19 @@ def process_order(payload: dict[str, Any], ctx: EventContext) -> None:
 
 @task("marketplace.fail_order", queue=TASKS_QUEUE)
 def fail_order(payload: dict[str, Any], ctx: EventContext) -> None:
-    from chalicelib.services import order_lifecycle
-
-    order_lifecycle.give_up(ctx, payload["order"], payload.get("error"))
+    order_workflow.give_up(ctx, payload["order"], payload.get("error"))
 
 
 @task("marketplace.start_order", queue=TASKS_QUEUE)
 def start_order(payload: dict[str, Any], ctx: EventContext) -> str:
-    from chalicelib.services import order_lifecycle
-
-    return order_lifecycle.start_queued(payload)
+    return order_workflow.start_queued(payload)
 
 
 @task("marketplace.ensure_started", queue=TASKS_QUEUE)
 def ensure_started(payload: dict[str, Any], ctx: EventContext) -> bool:
     """The published `marketplace_order_created` event: start the order's workflow if the request
     could not (a no-op when it did: starts are idempotent on the execution name)."""
-    from chalicelib.services import order_lifecycle
-
-    return order_lifecycle.ensure_started(payload["event"])
+    return order_workflow.ensure_started(payload["event"])
 
 
 # --- Cirrus.Demo ---------------------------------------------------------------------------------------

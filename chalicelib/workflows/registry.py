@@ -19,7 +19,9 @@ TASK_MODULES: tuple[str, ...] = (
     "chalicelib.workflows.invitations",
     "chalicelib.workflows.hooks",
     "chalicelib.workflows.marketplace",
+    "chalicelib.workflows.order_sweep",
     "chalicelib.workflows.billing",
+    "chalicelib.workflows.customers",
 )
 
 Handler = Callable[[dict[str, Any], EventContext], Any]

@@ -21,6 +21,8 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("revoke-expired-roles", "rate(1 hour)", "maintenance.revoke_expired_roles"),
     Schedule("report-dead-letters", "cron(30 3 * * ? *)", "maintenance.report_dead_letters"),
     Schedule("expire-invitations", "rate(1 hour)", "invitations.expire_invitations"),
+    # Orders whose workflow never started or ended while they still wait (order_sweep.py).
+    Schedule("restart-stranded-orders", "rate(1 hour)", "marketplace.restart_stranded_orders"),
     # Waldur's create_monthly_invoices: at 00:00 UTC on the 1st, fanned out in batches on `heavy`.
     Schedule("create-monthly-invoices", "cron(0 0 1 * ? *)", "billing.create_monthly_invoices"),
 )

@@ -25,12 +25,23 @@ DEFAULT_TIMING: dict[str, int] = {
     "StepHeartbeatSeconds": 300,
     "RetryIntervalSeconds": 10,
     "RetryMaxAttempts": 3,
+    # A Task whose message SQS did not take (throttled, a network error) is retried with backoff
+    # rate 2, apart from the worker's own failures: 2+4+...+64 s, about 2 minutes, before its Catch.
+    "SqsRetryIntervalSeconds": 2,
+    "SqsRetryMaxAttempts": 6,
     "CallbackTimeoutSeconds": 7 * 24 * 3600,
     # The order workflow: a pending order not approved within this is canceled; an executing order
     # whose provider's agent has not set it done within this is erred.
     "ApprovalTimeoutSeconds": 30 * 24 * 3600,
     "AgentTimeoutSeconds": 14 * 24 * 3600,
 }
+
+
+# The error of the order workflow's `Stranded` state: it could not go on (SQS kept failing, a
+# recheck failed) and left the order as it was. Alarmed (a metric filter on the workflow's execution
+# log: erred orders fail their execution too, so ExecutionsFailed can not tell them apart), and
+# the hourly sweep (workflows/order_sweep.py) restarts the order's workflow.
+ORDER_STRANDED = "Cirrus.OrderStranded"
 
 
 def names() -> list[str]:
@@ -86,3 +97,17 @@ def start_workflow(name: str, input: dict[str, Any], execution_name: str) -> str
 
 def execution_arn(state_machine: str, execution_name: str) -> str:
     return state_machine.replace(":stateMachine:", ":execution:") + f":{execution_name}"
+
+
+def execution_status(name: str, execution_name: str) -> tuple[str | None, str | None]:
+    """The status of `name`'s execution `execution_name` (RUNNING, SUCCEEDED, FAILED, TIMED_OUT,
+    ABORTED, PENDING_REDRIVE) and the error it failed with, if any; (None, None) if there is no such
+    execution (never started, or its history expired)."""
+    sfn = client("stepfunctions")
+    try:
+        described = sfn.describe_execution(
+            executionArn=execution_arn(state_machine_arn(name), execution_name)
+        )
+    except sfn.exceptions.ExecutionDoesNotExist:
+        return None, None
+    return str(described["status"]), described.get("error")

@@ -14,6 +14,7 @@ from typing import Any
 
 from chalicelib import observability
 from chalicelib.domain.context import EventContext
+from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.store import callbacks
 from chalicelib.workflows.aws import client
 from chalicelib.workflows.registry import HEAVY_QUEUE, TASKS_QUEUE, task
@@ -31,6 +32,11 @@ class TransientStepError(Exception):
 
 class PermanentStepError(Exception):
     """Not worth retrying: the state machine takes its error branch."""
+
+
+# Failures a step (or the worker around it) reports as `Cirrus.Transient`: the store throttled a
+# call, which says nothing about the provider or the order, so the state machine retries.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (TransientStepError, ServiceUnavailable)
 
 
 def step(name: str) -> Callable[[Step], Step]:
@@ -79,7 +85,7 @@ def run_step(payload: dict[str, Any], ctx: EventContext) -> None:
         if fn is None:
             raise PermanentStepError(f"No provider step named {payload.get('step')!r}.")
         output = fn(payload.get("input") or {}, heartbeat)
-    except TransientStepError as exc:
+    except TRANSIENT_ERRORS as exc:
         _answer("send_task_failure", taskToken=token, error=TRANSIENT, cause=str(exc)[:32_000])
         return
     except Exception as exc:  # any other failure is the step's, not the worker's: report it

@@ -881,8 +881,8 @@ def test_options_set_redrive_and_alarm_actions(synth_with_domain: Synth) -> None
         assert source["Properties"]["RedrivePolicy"]["maxReceiveCount"] == MAX_RECEIVES
     alarms = synth_with_domain.resources("AWS::CloudWatch::Alarm")
     # DLQ depth and age per queue, the schedules' DLQ depth, the publisher's DLQ depth, iterator age
-    # and errors.
-    assert len(alarms) == 2 * len(QUEUES) + 1 + 3
+    # and errors, stranded orders.
+    assert len(alarms) == 2 * len(QUEUES) + 1 + 3 + 1
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [ALARM_TOPIC]
 
@@ -965,9 +965,14 @@ def test_the_deployed_order_workflow_can_not_leave_an_order_waiting_forever(synt
             assert isinstance(state["TimeoutSeconds"], int) and state["TimeoutSeconds"] > 0, name
     process = states["Process"]
     assert process["HeartbeatSeconds"] < process["TimeoutSeconds"]
-    assert [r["ErrorEquals"] for r in process["Retry"]] == [["Cirrus.Transient"]]
-    assert process["Retry"][0]["BackoffRate"] > 1
-    assert [(c["ErrorEquals"], c["Next"]) for c in process["Catch"]] == [(["States.ALL"], "MarkErred")]
+    # SQS's errors first (sending the step), then the worker's transient failures, each with backoff.
+    sqs_errors, transient = (r["ErrorEquals"] for r in process["Retry"])
+    assert "SQS.SdkClientException" in sqs_errors and transient == ["Cirrus.Transient"]
+    assert all(r["BackoffRate"] > 1 for r in process["Retry"])
+    assert [(c["ErrorEquals"], c["Next"]) for c in process["Catch"]] == [
+        (sqs_errors, "Stranded"),
+        (["States.ALL"], "MarkErred"),
+    ]
     assert states["MarkErred"]["Parameters"]["QueueUrl"] == stand_in["tasks"]
     assert states["MarkErred"]["Next"] == "Failed" and states["Failed"]["Type"] == "Fail"
 
@@ -986,3 +991,27 @@ def test_the_deployed_order_workflow_can_not_leave_an_order_waiting_forever(synt
                 reaches_end.add(name)
                 changed = True
     assert reaches_end == set(states)
+
+
+def test_a_stranded_order_workflow_alarms(synth: Synth) -> None:
+    """Issue 14: an order workflow ending in its Stranded state pages (erred orders fail their
+    execution too, so the alarm counts Cirrus.OrderStranded in the execution log, not
+    ExecutionsFailed)."""
+    log_group_id, _ = synth.named(
+        "AWS::Logs::LogGroup", "LogGroupName", f"/aws/vendedlogs/states/{PREFIX}-order"
+    )
+    _, metric_filter = synth.one("AWS::Logs::MetricFilter")
+    props = metric_filter["Properties"]
+    assert props["LogGroupName"] == {"Ref": log_group_id}
+    assert '$.type = "ExecutionFailed"' in props["FilterPattern"]
+    assert f'$.details.error = "{stepfunctions.ORDER_STRANDED}"' in props["FilterPattern"]
+    (transformation,) = props["MetricTransformations"]
+    alarms = [
+        a["Properties"]
+        for a in synth.resources("AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["MetricName"] == transformation["MetricName"]
+        and a["Properties"]["Namespace"] == transformation["MetricNamespace"]
+    ]
+    assert [(a["Threshold"], a["ComparisonOperator"]) for a in alarms] == [(0, "GreaterThanThreshold")]
+    _, machine = synth.named("AWS::StepFunctions::StateMachine", "StateMachineName", f"{PREFIX}-order")
+    assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"

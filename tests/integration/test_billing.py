@@ -80,7 +80,7 @@ def finish(market: Any, order_id: str, when: datetime) -> None:
 def resource_of(order: Any) -> Any:
     from chalicelib.store import resources
 
-    found = resources.get_in(order.customer_id, order.project_id, order.resource_id)
+    found = resources.load(order.customer_id, order.project_id, order.resource_id)
     assert found is not None
     return found
 

@@ -77,7 +77,7 @@ def test_a_secret_sent_on_create_is_the_one_kept(client, alice):
     from chalicelib.domain.hooks import HookKind
     from chalicelib.store import hooks
 
-    assert hooks.find(HookKind.WEB, created["uuid"]).secret == chosen
+    assert hooks.load(HookKind.WEB, created["uuid"]).secret == chosen
 
 
 def test_an_email_hook_has_waldurs_fields(client, alice):

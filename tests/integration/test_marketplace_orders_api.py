@@ -5,6 +5,8 @@ test_order_lifecycle.py for the state machine itself)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.helpers import call
@@ -285,6 +287,24 @@ def test_a_retried_creation_with_the_same_key_answers_with_the_first_order(clien
     assert other_user.json["uuid"] != first.json["uuid"]  # keys are per user
     assert len(get(client, market.staff, ORDERS)) == 2
     assert quota(client, market.owner, f"/api/projects/{market.project.id}/") == 2
+
+
+def test_a_key_reused_with_a_different_body_is_refused_not_answered_with_the_first_order(client, market):
+    key = {"Idempotency-Key": "order-vm-2"}
+    first = call(client, "POST", ORDERS, market.owner, body(market), headers=key)
+    assert first.status == 201
+    other = body(market, limits={"cpu": 4})
+    reused = call(client, "POST", ORDERS, market.owner, other, headers=key)
+    assert reused.status == 422
+    assert reused.json == {
+        "detail": "This Idempotency-Key was already used with a different request; use a new key."
+    }
+    # The same body again (its keys in another order, other spacing) is a retry: the first order.
+    same = json.dumps(dict(reversed(list(body(market).items()))), indent=2)
+    again = call(client, "POST", ORDERS, market.owner, raw_body=same, headers=key)
+    assert (again.status, again.json["uuid"]) == (201, first.json["uuid"])
+    assert len(get(client, market.staff, ORDERS)) == 1  # the refused request placed nothing
+    assert quota(client, market.owner, f"/api/projects/{market.project.id}/") == 1
 
 
 def test_a_provider_lists_one_offerings_orders(client, market):

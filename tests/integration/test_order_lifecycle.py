@@ -1,12 +1,17 @@
 """The order workflow end to end under moto's Step Functions interpreter, its queues served by the
 same consumer the Lambdas run: the demo provider's automatic processing (success, transient
 failures retried, permanent failure caught into erred, a processor that never finishes), the
-agent-driven flow with its approvals, timeouts, rejection and cancellation. Short timings
-(tests/workflow_helpers.py): moto really sleeps."""
+agent-driven flow with its approvals, timeouts, rejection and cancellation, and SQS refusing the
+workflow's sends (retried; past the retries, the alarmed Stranded state and the hourly sweep). Short
+timings (tests/workflow_helpers.py): moto really sleeps."""
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 
@@ -68,8 +73,8 @@ def until_waiting(order, stage: str, timeout: float = 10.0) -> None:
 
 
 def current(order):
-    found = order_store.get_in(order.customer_id, order.id)
-    resource = resource_store.get_in(order.customer_id, order.project_id, order.resource_id)
+    found = order_store.load(order.customer_id, order.id)
+    resource = resource_store.load(order.customer_id, order.project_id, order.resource_id)
     return found, resource
 
 
@@ -201,3 +206,105 @@ def test_the_demo_provider_terminates_what_it_made(market):
 
     assert serve(termination)["status"] == "SUCCEEDED"
     assert current(termination)[1].state is ResourceState.TERMINATED
+
+
+# --- SQS refusing the workflow's sends (issue 14, item 9) ------------------------------------------------
+@contextmanager
+def sqs_refuses(task: str, times: int) -> Iterator[list[str]]:
+    """SQS refuses the workflow's next `times` sends of `task` (a throttle, as Step Functions' SQS
+    integration would see it). Moto's interpreter builds a boto3 client per Task from the default
+    session, so a botocore hook registered there reaches it; the app's own clients send envelopes of
+    other tasks. Yields the tasks refused."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    refused: list[str] = []
+
+    def refuse(params: dict, **_: object) -> None:
+        try:
+            sent = json.loads(params.get("MessageBody") or "{}").get("task")
+        except ValueError:
+            return
+        if sent == task and len(refused) < times:
+            refused.append(sent)
+            error = {"Code": "RequestThrottled", "Message": "Rate exceeded (injected by the test)"}
+            raise ClientError({"Error": error}, "SendMessage")
+
+    events = boto3._get_default_session().events
+    events.register("before-parameter-build.sqs.SendMessage", refuse)
+    try:
+        yield refused
+    finally:
+        events.unregister("before-parameter-build.sqs.SendMessage", refuse)
+
+
+def test_a_send_sqs_refuses_once_is_retried_and_the_order_goes_on(market):
+    with sqs_refuses("marketplace.await_order", times=1) as refused:
+        order = orders.create_order(ctx_of(market.member), order_request(market))
+        until_waiting(order, "consumer")  # the retried send reached the worker
+    assert refused == ["marketplace.await_order"]
+    assert errors(order) == ["SQS.SdkClientException"]
+    orders.approve_by_consumer(ctx_of(market.owner), order.id)
+
+    until_waiting(order, "provider")
+
+    assert client("stepfunctions").describe_execution(executionArn=arn_of(order))["status"] == "RUNNING"
+
+
+def sweep_later() -> dict[str, int]:
+    """The hourly sweep's task, run after the orders' grace period."""
+    from chalicelib.domain import clock
+    from chalicelib.domain.context import EventContext
+    from chalicelib.workflows import order_sweep
+
+    now = clock.utcnow()
+    clock.set_source(lambda: now + order_sweep.GRACE + timedelta(minutes=1))
+    try:
+        return order_sweep.restart_stranded_orders({}, EventContext())
+    finally:
+        clock.set_source(None)
+
+
+def test_sqs_refusing_past_the_retries_strands_the_order_alarmed_and_the_sweep_restarts_it(market):
+    offering = demo(market, delay_seconds=0)
+    with sqs_refuses("marketplace.process_order", times=99) as refused:
+        order = orders.create_order(ctx_of(market.owner), order_request(market, offering))
+        stranded = serve(order)
+    # Sent once and retried SqsRetryMaxAttempts (2) times, then the alarmed final state; the order is
+    # not erred for SQS's fault, it still executes.
+    assert len(refused) == 3 and errors(order) == ["SQS.SdkClientException"] * 3
+    assert (stranded["status"], stranded.get("error")) == ("FAILED", "Cirrus.OrderStranded")
+    assert current(order)[0].state is OrderState.EXECUTING
+
+    swept = sweep_later()
+
+    assert swept["restarted"] == 1
+    restarted = current(order)[0]
+    assert restarted.execution_name == f"{order.id}-2"
+    assert serve(restarted)["status"] == "SUCCEEDED"
+    assert current(order)[0].state is OrderState.DONE
+
+
+def test_an_order_whose_erring_was_lost_is_erred_by_the_sweep_not_processed_again(market):
+    offering = demo(market, delay_seconds=0, failure_rate=1)
+    order = orders.create_order(ctx_of(market.owner), order_request(market, offering))
+    sfn = client("stepfunctions")
+    deadline = time.monotonic() + 20
+    while sfn.describe_execution(executionArn=arn_of(order))["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        deliver_once(HEAVY_QUEUE)
+        time.sleep(0.1)
+    # The workflow gave up (Cirrus.OrderErred) but its marketplace.fail_order never ran (as if
+    # dead-lettered): the order still executes.
+    from chalicelib.workflows import queues
+
+    client("sqs").purge_queue(QueueUrl=queues.queue_url(TASKS_QUEUE))
+    assert current(order)[0].state is OrderState.EXECUTING
+
+    swept = sweep_later()
+
+    assert (swept["erred"], swept["restarted"]) == (1, 0)
+    found, resource = current(order)
+    assert (found.state, found.executions) == (OrderState.ERRED, 1)
+    assert resource.state is ResourceState.ERRED
+    assert sweep_later()["checked"] == 0  # erred: no longer open

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.services import order_lifecycle, orders
-from chalicelib.workflows import stepfunctions
+from chalicelib.workflows import order_workflow, stepfunctions
 from chalicelib.workflows.aws import client
 from chalicelib.workflows.registry import TASKS_QUEUE
 from tests.marketplace_helpers import ctx_of, order_request
@@ -75,5 +75,5 @@ def test_the_published_order_event_starts_a_missing_workflow_once(market, monkey
 
     publisher.publish(created)
     assert drain(TASKS_QUEUE) == ["marketplace.ensure_started"]
-    assert order_lifecycle.ensure_started(publisher.event_document(created))  # starting again: a no-op
+    assert order_workflow.ensure_started(publisher.event_document(created))  # starting again: a no-op
     assert executions() == [order.id]

@@ -234,11 +234,11 @@ def test_a_project_refused_by_a_full_quota_leaves_no_event(world):
 def test_an_update_from_a_stale_read_loses_and_leaves_only_the_winners_event(world, monkeypatch):
     from chalicelib.services import projects
 
-    stale = projects.get_visible(world.ctx.actor, world.project.id)
+    stale = projects.for_change(world.ctx.actor, world.project.id)
     projects.update_project(world.ctx, world.project.id, {"description": "first"})  # the winner
     before, events_before = snapshot(), event_ids()
 
-    monkeypatch.setattr(projects, "get_visible", lambda principal, project_id: stale)
+    monkeypatch.setattr(projects, "for_change", lambda principal, project_id: stale)
     with pytest.raises(Conflict):
         projects.update_project(world.ctx, world.project.id, {"description": "second"})
 
@@ -252,11 +252,11 @@ def test_accepting_an_invitation_canceled_meanwhile_grants_nothing_and_logs_noth
     from chalicelib.store import invitations as invitation_store
 
     view = world.invite()
-    stale = invitation_store.find(view.invitation.id)
+    stale = invitation_store.load(view.invitation.id)
     invitations.cancel(world.ctx, view.invitation.id)  # lands between the accept's read and its write
     before, events_before = snapshot(), event_ids()
 
-    monkeypatch.setattr(invitation_store, "find", lambda invitation_id: stale)
+    monkeypatch.setattr(invitation_store, "load", lambda invitation_id: stale)
     with pytest.raises(Conflict):
         invitations.accept(world.acting(world.alice), view.invitation.id)
 

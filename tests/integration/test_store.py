@@ -66,6 +66,30 @@ def test_a_crash_before_commit_leaves_neither_change_nor_event(ctx):
     assert feed("customer", customer.id) == []
 
 
+def test_effects_are_carried_out_after_the_commit_and_never_for_a_failed_one(ctx):
+    from chalicelib.services.effects import AnswerCallback, ForgetAccess
+
+    created = customer_service.create_customer(ctx, {"name": "Only One"})
+    seen: list[tuple[list[object], str]] = []
+
+    def executor(effects):  # what the table holds when the effects run
+        seen.append((list(effects), customer_store.get(created.id).name))
+
+    failing = UnitOfWork(executor)
+    customer_store.add(failing, replace(created, name="Clash"))  # same id: the put's condition fails
+    failing.after_commit(ForgetAccess(ctx.actor))
+    with pytest.raises(Exception):  # noqa: B017 - any refusal will do
+        failing.commit()
+    assert seen == []
+
+    uow = UnitOfWork(executor)
+    customer_store.save_changes(uow, created, replace(created, name="Renamed"))
+    answer = AnswerCallback("order:x:provider", {"state": "done"})
+    uow.after_commit(answer, ForgetAccess(ctx.actor))
+    uow.commit()
+    assert seen == [([answer, ForgetAccess(ctx.actor)], "Renamed")]
+
+
 class CallCounter:
     def __init__(self):
         self.calls: list[str] = []

@@ -1,5 +1,3 @@
-import ast
-import pathlib
 from datetime import UTC, date, datetime
 
 import pytest
@@ -9,22 +7,6 @@ from chalicelib.domain.projects import Project
 from chalicelib.domain.quotas import UNLIMITED, Quota
 from chalicelib.domain.users import check_password, hash_password
 from chalicelib.services.paging import Ordering
-
-DOMAIN = pathlib.Path(__file__).resolve().parents[2] / "chalicelib" / "domain"
-AWS_PACKAGES = {"boto3", "botocore", "pynamodb", "chalice", "moto", "aws_lambda_powertools", "aws_xray_sdk"}
-
-
-def test_domain_imports_no_aws_code():
-    offenders = []
-    for path in DOMAIN.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in AWS_PACKAGES]
-    assert offenders == []
 
 
 def test_quota_allows_up_to_its_limit_and_reports_waldurs_message():

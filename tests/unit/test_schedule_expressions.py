@@ -172,3 +172,9 @@ def test_the_ticker_thread_starts_and_stops():
     ticker.stop(timeout=2)
     assert not ticker.running
     assert [task for task, *_ in queue.sent] == ["t.hourly"]  # once: not again within the hour
+
+
+def test_a_cron_made_by_hand_without_day_fields_is_refused_even_under_python_O():
+    cron = Cron((0,), (0,), None, (1,), None, (2030,))
+    with pytest.raises(ExpressionError):
+        cron.matches_day(datetime(2030, 1, 1).date())

@@ -177,7 +177,8 @@ class CirrusStack(Stack):
             action = cloudwatch_actions.SnsAction(
                 sns.Topic.from_topic_arn(self, "AlarmTopic", settings.alarm_topic_arn)
             )
-            for alarm in [*self.queues.alarms, *self.schedules.alarms, *self.events.alarms]:
+            alarms = [*self.queues.alarms, *self.schedules.alarms, *self.events.alarms]
+            for alarm in [*alarms, *self.workflows.alarms]:
                 alarm.add_alarm_action(action)
 
         CfnOutput(self, "TableName", value=self.table.table_name)

@@ -3,7 +3,8 @@ the same placeholder names as the local stack (`chalicelib.local.aws.create_stat
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -22,6 +23,39 @@ RUNTIME_ACTIONS = [
     "states:SendTaskFailure",
     "states:SendTaskHeartbeat",
 ]
+
+
+# The order workflow's executions that ended in its `Stranded` state, counted from its execution log
+# (level ALL): ExecutionsFailed counts erred orders too (their execution fails in `Failed`, by design).
+STRANDED_FILTER = logs.FilterPattern.all(
+    logs.FilterPattern.string_value("$.type", "=", "ExecutionFailed"),
+    logs.FilterPattern.string_value("$.details.error", "=", stepfunctions.ORDER_STRANDED),
+)
+STRANDED_METRIC = "OrdersStranded"
+
+
+def stranded_alarm(scope: Construct, prefix: str, log_group: logs.ILogGroup) -> cloudwatch.Alarm:
+    """One stranded order pages: SQS kept refusing its workflow's sends, or its recheck or erring
+    failed; the hourly sweep restarts it, the operator finds out why (README, "Operating")."""
+    metric_filter = logs.MetricFilter(
+        scope,
+        "OrderStrandedFilter",
+        log_group=log_group,
+        filter_pattern=STRANDED_FILTER,
+        metric_namespace=f"Cirrus/{prefix}",
+        metric_name=STRANDED_METRIC,
+        metric_value="1",
+    )
+    return metric_filter.metric(period=Duration.minutes(5), statistic="Sum").create_alarm(
+        scope,
+        "OrderStrandedAlarm",
+        alarm_description=f"An order workflow ended in Stranded ({stepfunctions.ORDER_STRANDED}): "
+        "its order waits until the hourly sweep restarts it; the execution's history says why",
+        threshold=0,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluation_periods=1,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
 
 
 def queue_url_placeholder(queue: str) -> str:
@@ -47,6 +81,7 @@ class Workflows(Construct):
         values: dict[str, object] = dict(stepfunctions.DEFAULT_TIMING)
         values.update({queue_url_placeholder(q): queues[q].queue_url for q in QUEUES})
         self.state_machines: dict[str, sfn.StateMachine] = {}
+        self.alarms: list[cloudwatch.Alarm] = []
         for name in stepfunctions.names():
             construct_name = _pascal(name)
             log_group = logs.LogGroup(
@@ -79,6 +114,8 @@ class Workflows(Construct):
                     )
                 )
             self.state_machines[name] = machine
+            if name == "order":
+                self.alarms.append(stranded_alarm(self, prefix, log_group))
 
     def environment(self) -> dict[str, str]:
         return {

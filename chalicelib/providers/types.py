@@ -1,0 +1,64 @@
+"""What an offering type is (`OfferingType`) and the contracts of its hooks: processors (run by the
+order workflow for automatic types) and the limits and plugin-options checks. The built-in types
+(`builtin.py`) and installed plugins build on these; `registry.py` collects them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.marketplace import BillingType, Offering
+from chalicelib.domain.offerings import ComponentTemplate
+
+
+class ProcessorKind(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    TERMINATE = "terminate"
+    PULL = "pull"
+
+
+Processor = Callable[..., Any]  # the order workflow's contract (see workflows/marketplace.py)
+LimitsCheck = Callable[[Offering, Mapping[str, int]], None]
+OptionsCheck = Callable[[Mapping[str, Any]], None]
+
+
+def check_limits(offering: Offering, limits: Mapping[str, int]) -> None:
+    """The default limits check: each limit names a `limit` component of the offering and stays
+    within its min/max (Waldur's messages)."""
+    errors: list[str] = []
+    for name, value in limits.items():
+        component = offering.component(name)
+        if component is None or component.billing_type is not BillingType.LIMIT:
+            errors.append(f"{name} is not a limit-based component of this offering.")
+            continue
+        if component.min_value is not None and value < component.min_value:
+            errors.append(f"The limit {value} of {name} is below its minimum {component.min_value}.")
+        if component.max_value is not None and value > component.max_value:
+            errors.append(f"The limit {value} of {name} is above its maximum {component.max_value}.")
+    if errors:
+        raise ValidationError({"limits": errors})
+
+
+@dataclass(frozen=True)
+class OfferingType:
+    """One kind of offering and what the platform does with its orders."""
+
+    name: str
+    label: str = ""
+    components: tuple[ComponentTemplate, ...] = ()
+    secret_attributes: frozenset[str] = frozenset()
+    needs_provider_review: bool = True
+    automatic: bool = False  # the platform runs the processors; else an agent sets orders done
+    plugin_option_defaults: Mapping[str, Any] = field(default_factory=dict)
+    validate_limits: LimitsCheck = check_limits
+    validate_plugin_options: OptionsCheck | None = None
+    # Processor names the owner registers (documentation; the callables come by register_processor).
+    processor_kinds: frozenset[ProcessorKind] = frozenset()
+
+    def plugin_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """The type's defaults overlaid with what the provider set."""
+        return {**self.plugin_option_defaults, **given}

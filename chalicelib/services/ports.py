@@ -1,0 +1,189 @@
+"""Ports: what the use cases need from the world, as Protocols, and the one place they are bound.
+
+Services never import an adapter. They reach storage, queues, workflows, mail and time through the
+handles below (`from chalicelib.services.ports import users`), typed by the Protocols in this
+module. A handle resolves, at call time, to whatever the composition root (`chalicelib.bootstrap`)
+bound with `use()`: the DynamoDB store modules on AWS and under `make run`, the in-memory fakes of
+`tests/fakes.py` in the service specifications. Nothing registers itself on import.
+
+The store modules implement these Protocols as modules (mypy checks each one against its Protocol
+where bootstrap binds it); the fakes implement them as classes; `tests/contract/` runs one suite
+against both, so a fake cannot drift from the store it stands for.
+
+Writes go through a unit of work: repositories stage their writes (with their conditions) on the
+`UnitOfWork` they are given, and `commit()` applies all of them or none. A repository accepts only
+the unit of work of its own kind (a DynamoDB repository refuses a fake's and the reverse).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from chalicelib.domain.events import Event
+
+if TYPE_CHECKING:
+    from chalicelib.domain.offerings import Category
+    from chalicelib.domain.rbac import Grant
+    from chalicelib.domain.roles import Role, ScopeType
+    from chalicelib.domain.tokens import LoginFailures, Token
+    from chalicelib.domain.users import User
+
+
+# Carries out effects (`services/effects.py`: start a workflow, answer one, queue a task), in order.
+Executor = Callable[[Sequence[object]], None]
+
+
+class UnitOfWork(Protocol):
+    """The writes of one command, committed atomically, with the audit events that describe them."""
+
+    def record(self, event: Event) -> None:
+        """Write `event` to the audit log in the same commit as the change it describes."""
+
+    def after_commit(self, *effects: object) -> None:
+        """Have `effects` carried out, in order, once the writes committed (never if they fail)."""
+
+    def commit(self) -> None:
+        """Apply every staged write or none; a failed condition raises the domain error its write
+        was staged with (or a Conflict)."""
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class Mailer(Protocol):
+    def send_email(self, to: str, subject: str, body: str) -> None: ...
+
+
+# --- repositories -----------------------------------------------------------------------------------
+
+
+class Categories(Protocol):
+    def get(self, category_id: str) -> Category | None: ...
+    def get_many(self, category_ids: list[str]) -> dict[str, Category]: ...
+    def read_all(self) -> list[Category]: ...
+    def add(self, uow: UnitOfWork, category: Category) -> None: ...
+    def save(self, uow: UnitOfWork, before: Category, after: Category) -> None: ...
+    def remove(self, uow: UnitOfWork, category: Category) -> None: ...
+
+
+class Users(Protocol):
+    def get(self, user_id: str) -> User | None: ...
+    def get_many(self, user_ids: list[str]) -> dict[str, User]: ...
+    def get_by_username(self, username: str) -> User | None: ...
+    def lookalike_ids(self, username: str) -> set[str]: ...
+    def add(self, uow: UnitOfWork, user: User) -> None: ...
+    def save_changes(self, uow: UnitOfWork, before: User, after: User) -> None: ...
+    def remove(self, uow: UnitOfWork, user: User) -> None: ...
+
+
+class Tokens(Protocol):
+    def get(self, key_hash: str) -> Token | None: ...
+    def put(self, uow: UnitOfWork, token: Token) -> None: ...
+    def extend(self, token: Token) -> None: ...
+    def revoke(self, uow: UnitOfWork, key_hash: str) -> None: ...
+    def refresh_snapshots(self, user: User) -> None: ...
+    def refresh_snapshots_in(self, uow: UnitOfWork, user: User) -> bool: ...
+    def revoke_others(self, user_id: str, keep: str | None) -> None: ...
+    def revoke_others_in(self, uow: UnitOfWork, user_id: str, keep: str | None) -> bool: ...
+    def login_failures(self, username: str, ip_address: str) -> LoginFailures | None: ...
+    def count_login_failure(
+        self,
+        uow: UnitOfWork,
+        username: str,
+        ip_address: str,
+        known: LoginFailures | None,
+        now: datetime,
+        window_ends: datetime,
+    ) -> None: ...
+    def clear_login_failures(self, uow: UnitOfWork, username: str, ip_address: str) -> None: ...
+
+
+class Roles(Protocol):
+    def all_roles(self) -> dict[str, Role]: ...
+    def with_users_counts(self, roles: list[Role]) -> list[Role]: ...
+    def add(self, uow: UnitOfWork, role: Role) -> None: ...
+    def save(self, uow: UnitOfWork, before: Role, after: Role) -> None: ...
+    def remove(self, uow: UnitOfWork, role: Role) -> None: ...
+
+
+class Grants(Protocol):
+    def for_user(self, user_id: str) -> list[Grant]: ...
+    def for_scope(self, customer_id: str, scope_type: ScopeType, scope_id: str) -> list[Grant]: ...
+    def for_customer(self, customer_id: str) -> list[Grant]: ...
+    def get(
+        self, customer_id: str, scope_type: ScopeType, scope_id: str, user_id: str, role_id: str
+    ) -> Grant | None: ...
+    def get_by_id(self, grant_id: str) -> Grant | None: ...
+    def all_grants(self) -> list[Grant]: ...
+    def member_grants(self, customer_id: str, user_id: str) -> int: ...
+    def add(self, uow: UnitOfWork, grant: Grant, held: int, *, stored_role: bool = False) -> None: ...
+    def set_expiration(self, uow: UnitOfWork, before: Grant, expiration_time: datetime | None) -> None: ...
+    def remove(self, uow: UnitOfWork, grant: Grant, held: int) -> None: ...
+
+
+# --- the bound set -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Everything the services reach outside themselves. Built by the composition root only."""
+
+    unit_of_work: Callable[[], UnitOfWork]
+    effects: Executor
+    categories: Categories
+    users: Users
+    tokens: Tokens
+    roles: Roles
+
+
+_bound: list[Ports | None] = [None]
+
+
+def use(ports: Ports | None) -> None:
+    """Bind the ports the services use from now on (the composition root and test fixtures call
+    this; None unbinds)."""
+    _bound[0] = ports
+
+
+def bound() -> Ports | None:
+    return _bound[0]
+
+
+def current() -> Ports:
+    found = _bound[0]
+    if found is None:
+        raise RuntimeError("no ports bound: call chalicelib.bootstrap.ensure_ready() first")
+    return found
+
+
+def unit_of_work() -> UnitOfWork:
+    """A fresh unit of work of the bound kind."""
+    return current().unit_of_work()
+
+
+class _Handle:
+    """Stands for one port of whatever `Ports` is bound when it is used (so a module-level alias in a
+    service follows the composition root, and tests swap the whole set at once)."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(getattr(current(), self._name), attribute)
+
+    def __repr__(self) -> str:
+        return f"<port {self._name}>"
+
+
+PORT_NAMES = tuple(f.name for f in fields(Ports) if f.name not in ("unit_of_work", "effects"))
+
+categories = cast(Categories, _Handle("categories"))
+users = cast(Users, _Handle("users"))
+tokens = cast(Tokens, _Handle("tokens"))
+roles = cast(Roles, _Handle("roles"))

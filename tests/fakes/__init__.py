@@ -1,0 +1,27 @@
+"""In-memory implementations of every port (`chalicelib.services.ports`), for service specifications.
+
+`build()` makes a fresh `World` and the `Ports` over it; `tests/contract/` checks each fake against
+the DynamoDB store it stands for, so a specification that passes here means the same on moto/AWS.
+"""
+
+from __future__ import annotations
+
+from chalicelib.services.ports import Ports
+from tests.fakes.catalog import FakeCategories
+from tests.fakes.identity import FakeRoles, FakeTokens, FakeUsers
+from tests.fakes.world import FakeUnitOfWork, World, carry_out
+
+__all__ = ["FakeUnitOfWork", "World", "build"]
+
+
+def build(world: World | None = None) -> Ports:
+    """Ports backed by `world` (a new, empty one by default)."""
+    world = world or World()
+    return Ports(
+        unit_of_work=lambda: FakeUnitOfWork(world),
+        effects=lambda effects: carry_out(world, effects),
+        categories=FakeCategories(world),
+        users=FakeUsers(world),
+        tokens=FakeTokens(world),
+        roles=FakeRoles(world),
+    )
