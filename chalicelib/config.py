@@ -134,6 +134,9 @@ class Settings:
     max_token_lifetime: int | None = None
     default_page_size: int = 10
     max_page_size: int = 300
+    # A list whose filter or ordering no key serves reads its partition and filters in memory; it
+    # stops after this many items with a 400 asking to narrow the request (a bound on any request).
+    filter_read_limit: int = 5000
     stage: str = "local"
     version: str = VERSION
     # Queues and state machines are named `<resource_prefix>-<name>`; their URLs/ARNs may also be
@@ -144,7 +147,8 @@ class Settings:
     # CIRRUS_AWS_ENDPOINT_URL points at a local endpoint, else SES. The sender must be verified in SES.
     email_backend: str = ""
     email_from: str = "noreply@cirrus.localhost"
-    # Events (and their feed copies) expire by DynamoDB TTL this many days after they happen.
+    # Events (their feed copies, their monthly counts) expire by DynamoDB TTL this many days after the
+    # end of the month they happen in, so a month's events and its counts go together.
     event_retention_days: int = 365
     # Web hook deliveries: tries in all, and the delay before the first retry (doubling each time,
     # at most SQS's 900 s); the last failure goes to the background queue's dead-letter queue.
@@ -180,6 +184,7 @@ def get_settings() -> Settings:
         lockout_limit=_int("CIRRUS_LOCKOUT_LIMIT", 5),
         lockout_cooloff_seconds=_int("CIRRUS_LOCKOUT_COOLOFF_SECONDS", 600),
         max_token_lifetime=_int("CIRRUS_MAX_TOKEN_LIFETIME", 0) or None,
+        filter_read_limit=_int("CIRRUS_FILTER_READ_LIMIT", 5000),
         stage=env.get("CIRRUS_STAGE", "local"),
         resource_prefix=env.get("CIRRUS_RESOURCE_PREFIX", "cirrus"),
         queue_max_receives=_int("CIRRUS_QUEUE_MAX_RECEIVES", 5),

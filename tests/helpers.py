@@ -59,7 +59,6 @@ def feed(scope_type: str, scope_id: str) -> list[Any]:
 
 def all_events() -> list[Any]:
     """Every event record, oldest first (the staff view's index)."""
-    from chalicelib.store import events, keys
-    from chalicelib.store.items import BaseItem, EventItem
+    from chalicelib.store import events
 
-    return [events._event(i) for i in BaseItem.gsi2.query(keys.EVENTS) if isinstance(i, EventItem)]
+    return events.every_event()

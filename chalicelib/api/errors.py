@@ -39,6 +39,16 @@ def unsupported_media_type(content_type: str) -> HttpError:
 _TOKEN_CHALLENGE = {"WWW-Authenticate": "Token"}
 
 
+# Errors whose body is their `detail`, by status (the first match wins: subclasses first).
+_DETAIL_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (errors.TooBroad, 400),
+    (errors.PermissionDenied, 403),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.Unprocessable, 422),
+)
+
+
 def to_http(exc: Exception) -> tuple[int, Any, dict[str, str]]:
     """Status, body and extra headers for an error raised while serving a request."""
     if isinstance(exc, HttpError):
@@ -49,17 +59,11 @@ def to_http(exc: Exception) -> tuple[int, Any, dict[str, str]]:
         return 400, exc.errors, {}
     if isinstance(exc, errors.NotAuthenticated):
         return 401, {"detail": exc.detail}, dict(_TOKEN_CHALLENGE)
-    if isinstance(exc, errors.PermissionDenied):
-        return 403, {"detail": exc.detail}, {}
-    if isinstance(exc, errors.NotFound):
-        return 404, {"detail": exc.detail}, {}
-    if isinstance(exc, errors.Conflict):
-        return 409, {"detail": exc.detail}, {}
     if isinstance(exc, errors.ServiceUnavailable):
         return 503, {"detail": exc.detail}, {"Retry-After": str(exc.retry_after)}
-
-    if isinstance(exc, errors.Unprocessable):
-        return 422, {"detail": exc.detail}, {}
+    for kind, status in _DETAIL_STATUS:
+        if isinstance(exc, kind):
+            return status, {"detail": getattr(exc, "detail", str(exc))}, {}
     raise exc
 
 

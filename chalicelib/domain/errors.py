@@ -82,6 +82,15 @@ class Unprocessable(DomainError):
         super().__init__(detail)
 
 
+class TooBroad(DomainError):
+    """A filter or ordering no key serves would read more than the configured bound (a 400 whose
+    detail says what would narrow the request)."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(detail)
+
+
 class QuotaExceeded(ValidationError):
     def __init__(self, name: str, limit: int, requested: int) -> None:
         super().__init__(

@@ -145,12 +145,15 @@ def _own_sources(kind: _Kind, rights: Access, provider_view: bool) -> list[Listi
     return listings
 
 
-def _gather(kind: _Kind, listings: Iterable[Listing]) -> list[Any]:
+def _gather(kind: _Kind, listings: Iterable[Listing], bounded: bool) -> list[Any]:
+    """The rows of `listings`, each once. `bounded` (a filter or ordering to apply in memory): stop
+    after the configured number of items with a 400 asking to narrow the request."""
     seen: dict[str, Any] = {}
-    for listing in listings:
-        for item in pages.read_all(listing):
-            row = kind.from_item(item)
-            seen[row.id] = row
+    chosen = list(listings)
+    items = pages.read_filtered(chosen) if bounded else [i for s in chosen for i in pages.read_all(s)]
+    for item in items:
+        row = kind.from_item(item)
+        seen[row.id] = row
     return list(seen.values())
 
 
@@ -203,7 +206,12 @@ def _listed(
             else _own_sources(kind, rights, provider_view)
         )
     visible = _visible(rights, provider_view)
-    rows = [r for r in _gather(kind, sources) if _matches_narrowing(r, narrowing) and keep(r) and visible(r)]
+    bounded = filtered or ordering.field not in (None, "created")
+    rows = [
+        r
+        for r in _gather(kind, sources, bounded)
+        if _matches_narrowing(r, narrowing) and keep(r) and visible(r)
+    ]
     return _page(rows, sort, ordering, request)
 
 

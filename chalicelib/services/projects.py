@@ -160,10 +160,10 @@ def _merge(
     newest_first: bool,
     request: PageRequest,
 ) -> Page:
-    """Projects of several customers (`?customer=a,b`): read each partition, then order and page."""
-    items = []
-    for customer_id in customer_ids:
-        items += pages.read_all(store.listing(customer_id=customer_id, predicate=predicate))
+    """Projects of several customers (`?customer=a,b`): read each partition (bounded between them:
+    `pages.read_filtered`), then order and page."""
+    listings = [store.listing(customer_id=c, predicate=predicate) for c in customer_ids]
+    items = pages.read_filtered(listings)
     if order_by is not None:
         items.sort(key=order_by, reverse=ordering.descending)
     else:

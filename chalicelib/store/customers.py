@@ -29,6 +29,9 @@ _DOC_FIELDS = tuple(
     if f.name not in {"id", "name", "created", "quota_usage", "quota_limits", "version"}
 )
 
+# The slow path's 400: what is listed, and the filters that narrow the request.
+NARROW = ("customers", "name_exact= or a more specific filter")
+
 
 def _to_doc(customer: Customer) -> dict[str, Any]:
     doc: dict[str, Any] = {}
@@ -196,6 +199,8 @@ def listing(
             index="gsi2",
             predicate=lambda item: item.name == name_exact,
             item_type=CustomerItem,
+            what=NARROW[0],
+            narrow_with=NARROW[1],
         )
     return Listing(
         partition=keys.CUSTOMERS,
@@ -203,4 +208,6 @@ def listing(
         forward=not descending,
         known_total=total,
         item_type=CustomerItem,
+        what=NARROW[0],
+        narrow_with=NARROW[1],
     )

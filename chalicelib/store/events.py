@@ -1,20 +1,30 @@
-"""Reading the audit log: a scope's feed, every event (staff), one event by uuid.
+"""The audit log: its items, the counts kept with them, and reading it (a scope's feed, every event
+for staff, one event by uuid).
 
-Writes happen only in `UnitOfWork.record` (the items: `store/outbox.py`), in the transaction of the
-change they describe.
+Writes happen only in `UnitOfWork.record` (the items and counts: `store/outbox.py`), in the
+transaction of the change they describe; here the counts are summed over the months still kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
+from chalicelib.config import get_settings
+from chalicelib.domain.clock import utcnow
 from chalicelib.domain.events import Event
+from chalicelib.domain.ids import id_bounds
 from chalicelib.store import keys
-from chalicelib.store.items import BaseItem, EventItem, FeedEntryItem
-from chalicelib.store.pages import Listing, Page, fetch_page, read_all
+from chalicelib.store.items import BaseItem, CounterItem, EventItem, FeedEntryItem
+from chalicelib.store.outbox import kept_months
+from chalicelib.store.pages import Listing, fetch_merged_page, fetch_page, read_filtered
+
+NARROW_WITH = "scope=, customer_uuid= or project_uuid=, or created_from=/created_to="
+_WHOLE_RANGE = id_bounds(None, None)
 
 
+# --- reading ------------------------------------------------------------------------------------
 def _event(item: EventItem | FeedEntryItem) -> Event:
     return Event(
         event_type=item.event_type,
@@ -26,45 +36,86 @@ def _event(item: EventItem | FeedEntryItem) -> Event:
     )
 
 
+@dataclass(frozen=True)
+class Log:
+    """What one request reads of the log: a scope's feed, or every shard of the staff's index
+    (merged by id); `counts` are the count partitions that give its total (empty: count the range)."""
+
+    listings: tuple[Listing, ...]
+    counts: tuple[str, ...]
+
+    @property
+    def filtered(self) -> bool:
+        return any(listing.predicate is not None for listing in self.listings)
+
+
 def listing(
     feed: tuple[str, str] | None,
     id_range: tuple[str, str],
     *,
     newest_first: bool,
     predicate: Callable[[Event], bool] | None = None,
-) -> Listing:
-    """A scope's feed (strongly consistent, base table) or, with `feed=None`, every event (gsi2)."""
+) -> Log:
+    """A scope's feed (strongly consistent, base table) or, with `feed=None`, every event (the gsi2
+    shards). Unfiltered and over the whole time range, its total comes from the monthly counts."""
     wrapped: Callable[[Any], bool] | None = None
     if predicate is not None:
         test = predicate
         wrapped = lambda item: test(_event(item))  # noqa: E731
+    parts: list[tuple[str, str | None, type[BaseItem]]]
     if feed is None:
-        return Listing(
-            partition=keys.EVENTS,
-            index="gsi2",
+        parts = [(shard, "gsi2", EventItem) for shard in keys.event_shards()]
+    else:
+        parts = [(keys.feed_pk(*feed), None, FeedEntryItem)]
+    listings = tuple(
+        Listing(
+            partition=partition,
+            index=index,
             between=id_range,
             forward=not newest_first,
             predicate=wrapped,
-            item_type=EventItem,
+            item_type=item_type,
+            what="events",
+            narrow_with=NARROW_WITH,
         )
-    return Listing(
-        partition=keys.feed_pk(*feed),
-        between=id_range,
-        forward=not newest_first,
-        predicate=wrapped,
-        item_type=FeedEntryItem,
+        for partition, index, item_type in parts
+    )
+    counted = predicate is None and id_range == _WHOLE_RANGE
+    return Log(listings, tuple(keys.event_count_pk(p) for p, _, _ in parts) if counted else ())
+
+
+def page(of: Log, number: int, size: int) -> tuple[list[Event], int]:
+    """Page `number` of the log and its total: one Query per partition (the staff's shards
+    merged), the total from the counts; a filter reads the range, bounded (`pages.read_filtered`)."""
+    if of.filtered:
+        found = read_filtered(of.listings)
+        start = (number - 1) * size
+        return [_event(i) for i in found[start : start + size]], len(found)
+    total = count(of)
+    if len(of.listings) == 1:
+        items = fetch_page(replace(of.listings[0], known_total=total), number, size).items
+    else:
+        items = fetch_merged_page(of.listings, number, size, total)
+    return [_event(i) for i in items], total
+
+
+def count(of: Log) -> int:
+    """How many events the log holds: the kept months' counts (one BatchGetItem), or with a time
+    range, a Select COUNT of that range; with a filter, the events that pass it (bounded)."""
+    if of.filtered:
+        return len(read_filtered(of.listings))
+    if of.counts:
+        return _counted(of.counts)
+    return sum(
+        int(BaseItem.count(i.partition, range_key_condition=_range(i), index_name=i.index))
+        for i in of.listings
     )
 
 
-def page(of: Listing, number: int, size: int) -> tuple[list[Event], int]:
-    result: Page = fetch_page(of, number, size)
-    return [_event(i) for i in result.items], result.total
-
-
-def count(of: Listing) -> int:
-    if of.predicate is not None:
-        return len(read_all(of))
-    return int(BaseItem.count(of.partition, range_key_condition=_range(of), index_name=of.index))
+def _counted(partitions: Sequence[str]) -> int:
+    months = kept_months(utcnow(), get_settings().event_retention_days)
+    wanted = [(pk, month) for pk in partitions for month in months]
+    return sum(int(c.value) for c in CounterItem.batch_get(wanted, consistent_read=True))
 
 
 def _range(of: Listing) -> Any:
@@ -73,8 +124,8 @@ def _range(of: Listing) -> Any:
 
 
 def get(event_id: str) -> tuple[Event, list[tuple[str, str]]] | None:
-    """An event and the scopes it concerns, by uuid (gsi2: eventually consistent)."""
-    for item in BaseItem.gsi2.query(keys.EVENTS, BaseItem.gsi2sk == event_id, limit=1):
+    """An event and the scopes it concerns, by uuid (its gsi2 shard: eventually consistent)."""
+    for item in BaseItem.gsi2.query(keys.event_shard(event_id), BaseItem.gsi2sk == event_id, limit=1):
         if isinstance(item, EventItem):
             return _event(item), [(str(t), str(i)) for t, i in item.scopes or []]
     return None
@@ -84,6 +135,17 @@ def feed(scope_type: str, scope_id: str) -> list[Event]:
     """A scope's whole feed, oldest first (tests and tools; the API pages it)."""
     items = FeedEntryItem.query(keys.feed_pk(scope_type, scope_id))
     return [_event(i) for i in items if isinstance(i, FeedEntryItem)]
+
+
+def every_event() -> list[Event]:
+    """Every event record, oldest first (tests and tools; the API pages the shards merged)."""
+    found = [
+        _event(i)
+        for shard in keys.event_shards()
+        for i in BaseItem.gsi2.query(shard)
+        if isinstance(i, EventItem)
+    ]
+    return sorted(found, key=lambda e: e.id)
 
 
 def event_from_image(image: dict[str, Any]) -> Event | None:

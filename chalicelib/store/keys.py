@@ -6,6 +6,7 @@ partition key. The access patterns these serve are listed in ACCESS_PATTERNS.md.
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime
 
 META = "#META"
@@ -149,7 +150,31 @@ def feed_pk(scope_type: str, scope_id: str) -> str:
     return f"FEED#{scope_type}#{scope_id}"
 
 
-EVENTS = "EVENTS"  # gsi2 partition of every event (staff's unfiltered log, lookup by uuid)
+# gsi2 partitions of every event (staff's unfiltered log, lookup by uuid), sharded: one partition
+# takes about 1,000 writes a second, and every tenant's events land here. An event's shard follows
+# from its id, so a lookup by uuid is one Query; the staff's log merges the shards (a Query each).
+EVENT_SHARDS = 4
+EVENTS_PREFIX = "EVENTS#"
+
+
+def event_shard(event_id: str) -> str:
+    """The gsi2 partition holding event `event_id`: `EVENTS#<k>`, k from a hash of the id (not its
+    leading hex digits: those are the time of a UUIDv7, so one shard would take every write)."""
+    return f"{EVENTS_PREFIX}{zlib.crc32(event_id.encode()) % EVENT_SHARDS}"
+
+
+def event_shards() -> list[str]:
+    return [f"{EVENTS_PREFIX}{k}" for k in range(EVENT_SHARDS)]
+
+
+def event_count_pk(partition: str) -> str:
+    """The counts of a feed (`feed_pk`) or an events shard (`event_shard`), one item per month
+    (sort key `event_count_sk`), so X-Result-Count is a read of a dozen small items."""
+    return f"EVCOUNT#{partition}"
+
+
+def event_count_sk(month: datetime) -> str:
+    return f"{month:%Y-%m}"
 
 
 # --- background work ------------------------------------------------------------------------

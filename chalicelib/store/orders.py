@@ -39,6 +39,9 @@ _DOC_FIELDS = tuple(f.name for f in dc_fields(Order) if f.name not in _KEYED)
 _ACTORS = ("created_by", "consumer_reviewed_by", "provider_reviewed_by")
 _TIMES = ("consumer_reviewed_at", "provider_reviewed_at", "completed_at")
 
+# The slow path's 400: what is listed, and the filters that narrow the request.
+NARROW = ("orders", "customer_uuid=, project_uuid=, provider_uuid= or offering_uuid=")
+
 
 def _to_doc(order: Order) -> dict[str, Any]:
     doc: dict[str, Any] = {}
@@ -279,7 +282,7 @@ def listing_all(*, descending: bool = True, predicate: Predicate = None, order_b
     """Every order (gsi1 `ORDERS`), newest first; the total is the orders counter."""
     return everything(
         keys.ORDERS, OrderItem, COUNTER, descending=descending, predicate=predicate,
-        order_by=order_by, order_descending=order_descending,
+        order_by=order_by, order_descending=order_descending, narrow=NARROW,
     )  # fmt: skip
 
 
@@ -290,6 +293,8 @@ def listing_of_customer(customer_id: str, predicate: Predicate = None) -> Listin
         prefix=keys.ORDER_PREFIX,
         predicate=predicate,
         item_type=OrderItem,
+        what=NARROW[0],
+        narrow_with=NARROW[1],
     )
 
 
@@ -303,4 +308,6 @@ def listing_of_provider(
         index="gsi2",
         predicate=predicate,
         item_type=OrderItem,
+        what=NARROW[0],
+        narrow_with=NARROW[1],
     )

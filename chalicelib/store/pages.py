@@ -8,18 +8,23 @@ less than the items up to and including the page, plus one if another item follo
 
 Slow path (a filter or an ordering no key provides): read the partition, filter and sort in
 memory. Callers choose keys so that the common lists take the fast path; ACCESS_PATTERNS.md says
-which do.
+which do. The slow path stops after `filter_read_limit` items (config) with a 400 asking to narrow
+the request, so no request reads a partition without bound.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
+from chalicelib.config import get_settings
+from chalicelib.domain.errors import TooBroad
 from chalicelib.store.items import BaseItem
+
+TOO_BROAD = "Too many {what} to filter or sort (more than {limit}); narrow the request{hint}."
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,9 @@ class Listing:
     known_total: int | None = None
     total_lags: bool = False  # known_total is eventually consistent (a platform-wide counter)
     item_type: type[BaseItem] = BaseItem
+    # For the slow path's 400: what is listed, and the filters that would narrow it.
+    what: str = "items"
+    narrow_with: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,19 +82,52 @@ def _typed(items: Iterator[Any], item_type: type[BaseItem]) -> list[Any]:
 
 
 def read_all(listing: Listing) -> list[Any]:
-    """Every item of the listing, filtered and ordered (the slow path)."""
-    items = _typed(_query(listing), listing.item_type)
-    if listing.predicate is not None:
-        items = [i for i in items if listing.predicate(i)]
-    if listing.order_by is not None:
-        items.sort(key=listing.order_by, reverse=listing.descending)
-    return items
+    """Every item of the listing, filtered and ordered (the slow path: bounded when it filters or
+    sorts, see `read_filtered`)."""
+    if listing.predicate is None and listing.order_by is None:
+        return _typed(_query(listing), listing.item_type)
+    return read_filtered([listing])
+
+
+def read_filtered(listings: Sequence[Listing]) -> list[Any]:
+    """The items of `listings` (one request's partitions) that pass their predicates, ordered by
+    the first one's `order_by` (else, for several, by sort key in their direction). Reading stops
+    after `filter_read_limit` items between them, with a 400 naming the filters that would narrow
+    it: a request never reads a partition without bound, whatever the table holds."""
+    limit = get_settings().filter_read_limit
+    found: list[Any] = []
+    read = 0
+    for listing in listings:
+        for item in _query(listing, limit=limit - read + 1):
+            read += 1
+            if read > limit:
+                raise _too_broad(listing, limit)
+            if isinstance(item, listing.item_type) and (listing.predicate is None or listing.predicate(item)):
+                found.append(item)
+    if not listings:
+        return found
+    first = listings[0]
+    if first.order_by is not None:
+        found.sort(key=first.order_by, reverse=first.descending)
+    elif len(listings) > 1:
+        found.sort(key=_sort_value(first), reverse=not first.forward)
+    return found
+
+
+def _too_broad(listing: Listing, limit: int) -> TooBroad:
+    hint = f" with {listing.narrow_with}" if listing.narrow_with else ""
+    return TooBroad(TOO_BROAD.format(what=listing.what, limit=limit, hint=hint))
+
+
+def _sort_value(listing: Listing) -> Callable[[Any], str]:
+    name = "sk" if listing.index is None else f"{listing.index}sk"
+    return lambda item: str(getattr(item, name))
 
 
 def fetch_page(listing: Listing, page: int, page_size: int) -> Page:
     """Items of page `page` (1-based) and the listing's total."""
     if listing.predicate is not None or listing.order_by is not None:
-        items = read_all(listing)
+        items = read_filtered([listing])
         start = (page - 1) * page_size
         return Page(items[start : start + page_size], len(items))
 
@@ -141,6 +182,63 @@ def platform_total(listing: Listing, counter: str) -> Listing:
     return replace(listing, known_total=counters.value(counter), total_lags=True)
 
 
+def fetch_merged_page(listings: Sequence[Listing], page: int, page_size: int, total: int) -> list[Any]:
+    """Items of page `page` of several partitions read as one list in sort-key order (the shards of
+    one index; same index and direction, no filter). Constant in what they hold: one Query of
+    `page_size` per partition, after keys-only reads of at most (page - 1) x page_size keys per
+    partition to find where the page starts in each."""
+    skip = (page - 1) * page_size
+    if page_size <= 0 or skip >= total or not listings:
+        return []
+    starts = _merged_starts(listings, skip) if skip else [None] * len(listings)
+    if starts is None:
+        return []
+    items: list[Any] = []
+    for listing, start in zip(listings, starts, strict=True):
+        items += _typed(_query(listing, limit=page_size, last_evaluated_key=start), listing.item_type)
+    first = listings[0]
+    items.sort(key=_sort_value(first), reverse=not first.forward)
+    return items[:page_size]
+
+
+def _merged_starts(listings: Sequence[Listing], skip: int) -> list[dict[str, Any] | None] | None:
+    """Each partition's start key after the first `skip` items of the merged list (None: it starts
+    at its beginning); None if the partitions hold fewer than `skip` items between them."""
+    heads: list[tuple[str, int, dict[str, Any]]] = []
+    for n, listing in enumerate(listings):
+        name = "sk" if listing.index is None else f"{listing.index}sk"
+        heads += [(str(key[name]["S"]), n, key) for key in _first_keys(listing, skip)]
+    if len(heads) < skip:
+        return None
+    heads.sort(key=lambda head: head[0], reverse=not listings[0].forward)
+    starts: list[dict[str, Any] | None] = [None] * len(listings)
+    for _, n, key in heads[:skip]:
+        starts[n] = key  # in each partition's order, so its last skipped key wins
+    return starts
+
+
+def _first_keys(listing: Listing, count: int) -> list[dict[str, Any]]:
+    """The keys (raw, usable as start keys) of the listing's first `count` items."""
+    table = BaseItem._get_connection()
+    found: list[dict[str, Any]] = []
+    start_key: dict[str, Any] | None = None
+    while len(found) < count:
+        response = table.query(
+            listing.partition,
+            range_key_condition=_condition(listing),
+            attributes_to_get=_key_names(listing.index),
+            exclusive_start_key=start_key,
+            index_name=listing.index,
+            limit=count - len(found),
+            scan_index_forward=listing.forward,
+        )
+        found += response.get("Items", [])
+        start_key = response.get("LastEvaluatedKey")
+        if start_key is None:
+            break
+    return found
+
+
 def everything(
     partition: str,
     item_type: type[BaseItem],
@@ -150,6 +248,7 @@ def everything(
     predicate: Callable[[Any], bool] | None = None,
     order_by: Callable[[Any], Any] | None = None,
     order_descending: bool = False,
+    narrow: tuple[str, str] = ("items", ""),
 ) -> Listing:
     """Every item of one kind, on its gsi1 partition (newest first by default). Unfiltered and in
     key order, the total is the kind's platform-wide counter; otherwise the slow path counts what
@@ -162,6 +261,8 @@ def everything(
         order_by=order_by,
         descending=order_descending,
         item_type=item_type,
+        what=narrow[0],
+        narrow_with=narrow[1],
     )
     plain = predicate is None and order_by is None
     return platform_total(listing, counter) if plain else listing

@@ -28,6 +28,9 @@ from chalicelib.store.unit_of_work import LOST_RACE, MAX_ITEMS, transaction
 _DOC_FIELDS = ("description", "backend_id", "start_date", "end_date", "is_industry")
 HAS_RESOURCES = "Project has resources. Please remove them before deleting the project."
 
+# The slow path's 400: what is listed, and the filters that narrow the request.
+NARROW = ("projects", "customer=")
+
 
 def _to_doc(project: Project) -> dict[str, Any]:
     doc: dict[str, Any] = {}
@@ -276,6 +279,8 @@ def listing(
             order_by=order_by,
             descending=order_descending,
             item_type=ProjectItem,
+            what=NARROW[0],
+            narrow_with=NARROW[1],
         )
     return Listing(
         partition=keys.PROJECTS,
@@ -286,4 +291,6 @@ def listing(
         order_by=order_by,
         descending=order_descending,
         item_type=ProjectItem,
+        what=NARROW[0],
+        narrow_with=NARROW[1],
     )

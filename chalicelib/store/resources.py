@@ -34,6 +34,9 @@ _KEYED = {"id", "name", "state", "customer_id", "project_id", "offering_id", "pr
 _KEYED |= {"created", "modified", "current_usages", "version"}
 _DOC_FIELDS = tuple(f.name for f in dc_fields(Resource) if f.name not in _KEYED)
 
+# The slow path's 400: what is listed, and the filters that narrow the request.
+NARROW = ("resources", "customer_uuid=, project_uuid=, provider_uuid= or offering_uuid=")
+
 
 def _to_doc(resource: Resource) -> dict[str, Any]:
     doc: dict[str, Any] = {}
@@ -169,7 +172,7 @@ def listing_all(*, descending: bool = True, predicate: Predicate = None, order_b
     """Every resource (gsi1 `RESOURCES`), newest first; the total is the resources counter."""
     return everything(
         keys.RESOURCES, ResourceItem, COUNTER, descending=descending, predicate=predicate,
-        order_by=order_by, order_descending=order_descending,
+        order_by=order_by, order_descending=order_descending, narrow=NARROW,
     )  # fmt: skip
 
 
@@ -182,6 +185,8 @@ def listing_of_customer(
         prefix=keys.resource_project_prefix(project_id) if project_id else keys.RESOURCE_PREFIX,
         predicate=predicate,
         item_type=ResourceItem,
+        what=NARROW[0],
+        narrow_with=NARROW[1],
     )
 
 
@@ -195,4 +200,6 @@ def listing_of_provider(
         index="gsi2",
         predicate=predicate,
         item_type=ResourceItem,
+        what=NARROW[0],
+        narrow_with=NARROW[1],
     )

@@ -31,7 +31,7 @@ from chalicelib.domain.events import Event
 from chalicelib.services import ports
 from chalicelib.store.errors import THROTTLED_REASONS, throttled
 from chalicelib.store.items import BaseItem
-from chalicelib.store.outbox import event_items
+from chalicelib.store.outbox import event_items, tally
 from chalicelib.store.table import connection
 
 MAX_ITEMS = 100  # DynamoDB's limit for one transaction
@@ -130,10 +130,14 @@ class UnitOfWork:
     def record(self, event: Event) -> None:
         """Write `event` to the audit log in the same transaction as the change it describes: its
         record (the outbox item the stream publishes) and a copy in the feed of every scope it
-        concerns, all expiring after the retention period."""
+        concerns, and +1 on the counts of those feeds (and of its staff index shard) for its month,
+        all expiring after the retention period. Several events of one unit that land in one feed
+        move its count in a single update (a transaction may touch an item only once)."""
         self.events.append(event)
-        for item in event_items(event, get_settings().event_retention_days):
+        retention_days = get_settings().event_retention_days
+        for item in event_items(event, retention_days):
             self.put(item, condition=BaseItem.pk.does_not_exist())
+        tally(self, event, retention_days)
 
     def after_commit(self, *effects: object) -> None:
         """Have `effects` carried out, in order, once the writes committed (never if they fail)."""

@@ -39,6 +39,9 @@ _DOC_FIELDS = (
     "modified_by_username",
 )
 
+# The slow path's 400: what is listed, and the filters that narrow the request.
+NARROW = ("usages", "customer_uuid=, project_uuid=, resource_uuid= or offering_uuid=")
+
 
 def from_item(item: UsageItem) -> ComponentUsage:
     doc = {k: v for k, v in (item.fields or {}).items() if k in _DOC_FIELDS}
@@ -128,7 +131,7 @@ def listing_all(*, descending: bool = True, predicate: Predicate = None, order_b
     """Every usage (gsi1 `USAGES`), newest first; the total is the usages counter."""
     return everything(
         keys.USAGES, UsageItem, COUNTER, descending=descending, predicate=predicate,
-        order_by=order_by, order_descending=order_descending,
+        order_by=order_by, order_descending=order_descending, narrow=NARROW,
     )  # fmt: skip
 
 
@@ -141,6 +144,8 @@ def listing_of_customer(
         prefix=keys.usage_project_prefix(project_id) if project_id else keys.USAGE_PREFIX,
         predicate=predicate,
         item_type=UsageItem,
+        what=NARROW[0],
+        narrow_with=NARROW[1],
     )
 
 
@@ -154,4 +159,6 @@ def listing_of_provider(
         index="gsi2",
         predicate=predicate,
         item_type=UsageItem,
+        what=NARROW[0],
+        narrow_with=NARROW[1],
     )

@@ -29,6 +29,9 @@ _ATTR_FIELDS = (
 _DOC_FIELDS = tuple(f.name for f in dc_fields(User) if f.name not in {"id", "version", *_ATTR_FIELDS})
 USERNAME_TAKEN = "A user with that username already exists."
 
+# The slow path's 400: what is listed, and the filters that narrow the request.
+NARROW = ("users", "username_exact= or a more specific filter")
+
 
 def from_item(item: UserItem) -> User:
     doc = {k: v for k, v in (item.fields or {}).items() if k in _DOC_FIELDS}
@@ -164,6 +167,8 @@ def listing(
             index="gsi2",
             predicate=lambda item: item.username == username_exact,
             item_type=UserItem,
+            what=NARROW[0],
+            narrow_with=NARROW[1],
         )
     return Listing(
         partition=keys.USERS,
@@ -172,4 +177,6 @@ def listing(
         known_total=total,
         predicate=predicate,
         item_type=UserItem,
+        what=NARROW[0],
+        narrow_with=NARROW[1],
     )

@@ -7,6 +7,9 @@ cancel each other, and no single item caps the platform's write rate. Every Tran
 request is captured (botocore's parameter hook on the real client) and labelled with the tenant
 whose request sent it; moto serialises transactions, so running the requests one after another
 captures the same items as running them at once.
+
+The monthly event counts that recording an event moves (the staff index's shards, an offering's
+feed) are still shared; they belong to the audit-log work, and a strict xfail below pins them.
 """
 
 from __future__ import annotations
@@ -75,6 +78,20 @@ class Transactions:
         """Items written by more than one tenant's transactions."""
         return {key: tenants for key, tenants in self.touched.items() if len(tenants) > 1}
 
+    def shared_outside_the_event_index(self) -> list[tuple[str, str]]:
+        """The shared items but the event counts left to the audit-log work (`_event_count`)."""
+        return sorted(key for key in self.shared() if not _event_count(key[0]))
+
+
+def _event_count(pk: str) -> bool:
+    """A monthly event count moved in the transaction that records an event (issue 14, item 11),
+    shared by tenants: one of the staff's event index shards (`EVCOUNT#EVENTS#<k>`, k from the
+    event's uuid), or the feed of an offering every buyer's order events land in."""
+    from chalicelib.store import keys
+
+    index = {keys.event_count_pk(shard) for shard in keys.event_shards()}
+    return pk in index or pk.startswith(keys.event_count_pk(keys.feed_pk("offering", "")))
+
 
 @pytest.fixture
 def transactions(aws) -> Iterator[Transactions]:
@@ -105,14 +122,14 @@ def test_project_creations_in_different_customers_share_no_item(staff, transacti
     made = transactions.run(list(tenants), lambda c: projects.create_project(ctx, c, {"name": "Apollo"}))
 
     assert len(made) == TENANTS and transactions.count >= TENANTS
-    assert sorted(transactions.shared()) == []
+    assert transactions.shared_outside_the_event_index() == []
 
 
 def test_customer_creations_by_staff_share_no_item(staff, transactions):
     made = _customers(staff, transactions, FEW)
 
     assert len({c.id for c in made}) == FEW
-    assert sorted(transactions.shared()) == []
+    assert transactions.shared_outside_the_event_index() == []
 
 
 def test_users_registering_share_no_item(transactions):
@@ -122,7 +139,7 @@ def test_users_registering_share_no_item(transactions):
     names = [f"user{i}" for i in range(FEW)]
     transactions.run(names, lambda n: users.register_user(EventContext(), {"username": n}, f"{n}-secret-pw"))
 
-    assert sorted(transactions.shared()) == []
+    assert transactions.shared_outside_the_event_index() == []
 
 
 def test_orders_in_different_customers_share_no_item(staff, transactions):
@@ -142,7 +159,7 @@ def test_orders_in_different_customers_share_no_item(staff, transactions):
     placed = transactions.run(list(markets), lambda c: orders.create_order(ctx, order_request(markets[c])))
 
     assert len(placed) == FEW
-    assert sorted(transactions.shared()) == []
+    assert transactions.shared_outside_the_event_index() == []
 
 
 def test_system_role_grants_in_different_customers_share_no_item(staff, transactions):
@@ -161,4 +178,19 @@ def test_system_role_grants_in_different_customers_share_no_item(staff, transact
         ),
     )
 
-    assert sorted(transactions.shared()) == []
+    assert transactions.shared_outside_the_event_index() == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="The staff event index's monthly counts (EVCOUNT#EVENTS#<k>, 4 shards chosen by the event "
+    "uuid) move in every event-recording transaction, so two tenants' commands share one with odds "
+    "of about 1 in 4 (and an offering's feed count is in every buyer's order): left to the audit-log "
+    "work (issue 14, item 11); counting them from the stream as store/counters.py does would remove "
+    "them. Strict: this fails once they are gone.",
+)
+def test_the_event_counts_are_the_only_items_tenants_still_share(staff, transactions):
+    _customers(staff, transactions, FEW)
+
+    assert all(_event_count(pk) for pk, _ in transactions.shared())
+    assert transactions.shared() == {}
