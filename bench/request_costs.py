@@ -279,8 +279,9 @@ def seed(n_projects: int) -> World:
 
     # Customers through the service (20 transactions), then projects written directly in the
     # store's own item shape (`store.projects._item`, version 1 as `store.projects.add` writes it),
-    # 25 a BatchWriteItem; then the counters the writers keep: each customer's nc_project_count
-    # and the global `projects` counter, in one transaction, so list totals are right.
+    # 25 a BatchWriteItem; then the counters: each customer's nc_project_count (kept by the writers)
+    # and the platform-wide ones the stream consumer would have counted by now (store/counters.py),
+    # in one transaction, so list totals are right.
     customers = [
         customer_service.create_customer(
             ctx, {"name": f"Bench customer {i:02d}", "abbreviation": f"BC{i:02d}"}
@@ -313,6 +314,8 @@ def seed(n_projects: int) -> World:
             project_ids.append(project.id)
     uow = UnitOfWork()
     counters.add(uow, counters.PROJECTS, n_projects)
+    counters.add(uow, counters.CUSTOMERS, CUSTOMERS)
+    counters.add(uow, counters.USERS, 1)
     for customer_id, count in per_customer.items():
         uow.update(
             CustomerItem(pk=customer_store.keys.customer_pk(customer_id), sk=customer_store.keys.META),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +86,36 @@ def stack() -> Iterator[None]:
     queues._lookup_url.cache_clear()
     ports.use(None)
     reset_settings()
+
+
+def _count_only(batch: dict[str, Any]) -> dict[str, Any]:
+    """The stream consumer's counting half (the publisher also publishes events, which needs the bus
+    and queues that most tests do not create)."""
+    from chalicelib.store import counters
+
+    for record in batch["Records"]:
+        counters.tally(record)
+    return {"batchItemFailures": []}
+
+
+@pytest.fixture
+def settle(aws: None) -> Callable[[], int]:
+    """Platform-wide totals are kept from the table's stream (store/counters.py): `settle()` runs the
+    stream consumer's counting over every record not yet read, as the stream trigger would, and
+    returns how many records it read."""
+    from chalicelib.local.stream import StreamReader
+
+    reader: list[StreamReader] = []
+
+    def run() -> int:
+        if not reader:
+            reader.append(StreamReader(handler=_count_only))
+        read = 0
+        while handled := reader[0].poll_once():  # at most 100 records a shard per poll
+            read += handled
+        return read
+
+    return run
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any
 
 from chalicelib.config import get_settings
 from chalicelib.workflows.aws import client, client_config
-from chalicelib.workflows.publisher import MAX_RETRY_ATTEMPTS, dead_letter, handle_stream_event
+from chalicelib.workflows.publisher import MAX_RETRY_ATTEMPTS, dead_letter, handle_stream_event, wanted
 
 
 def create_event_bus() -> str:
@@ -102,11 +102,14 @@ class StreamReader:
         records = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=100).get("Records", [])
         if records:
             self._last[shard_id] = _sequence(records[-1])
-        return [_lambda_record(r, self._arn) for r in records]
+        # Like the trigger's filter on AWS: only what the publisher acts on (not, among others, the
+        # counters and markers its own counting writes).
+        return [_lambda_record(r, self._arn) for r in records if wanted(r)]
 
     def poll_once(self) -> int:
         """Read what is new on every shard and process it; returns the records handled (published,
-        skipped or dead-lettered)."""
+        counted, skipped or dead-lettered; records the trigger's filter would drop are not handed on
+        and not counted here)."""
         self._refresh_shards()
         streams = _streams()
         handled = 0

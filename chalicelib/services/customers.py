@@ -123,7 +123,7 @@ def list_customers(
     if predicate is not None:
         listing = replace(listing, predicate=_both(listing.predicate, predicate))
     if listing.predicate is None and listing.order_by is None:
-        listing = replace(listing, known_total=counters.value(counters.CUSTOMERS))
+        listing = pages.platform_total(listing, counters.CUSTOMERS)
     page = pages.fetch_page(listing, request.page, request.page_size)
     return Page([store.from_item(i) for i in page.items], page.total)
 

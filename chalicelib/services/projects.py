@@ -115,6 +115,8 @@ def list_projects(
         order_by=order_by,
         order_descending=ordering.descending,
     )
+    if customer_id is None:  # every project: the platform-wide counter, which lags (store/counters.py)
+        listing = replace(listing, total_lags=True)
     page = pages.fetch_page(listing, request.page, request.page_size)
     return Page([store.from_item(i) for i in page.items], page.total)
 

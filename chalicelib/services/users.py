@@ -94,7 +94,7 @@ def list_users(principal: Principal, filters: UserFilters, ordering: Ordering, r
             descending=ordering.descending,
         )
     if listing.predicate is None and listing.order_by is None:
-        listing = replace(listing, known_total=counters.value(counters.USERS))
+        listing = pages.platform_total(listing, counters.USERS)
     page = pages.fetch_page(listing, request.page, request.page_size)
     return Page([store.from_item(i) for i in page.items], page.total)
 

@@ -1,15 +1,117 @@
-"""Counters that give list totals without counting items (X-Result-Count in one GetItem)."""
+"""Counters that give list totals without counting items (X-Result-Count in one GetItem).
+
+Platform-wide totals (every customer, project, user, order, resource, offering, usage, invitation,
+web/email hook, and the holders of each system role) are derived from the table's stream, not
+moved in the request's transaction. A counter moved in every tenant's create transaction is one
+item that unrelated tenants write at the same moment: DynamoDB cancels one of two transactions
+holding the same item (TransactionConflict; the unit of work retries a few times, then answers
+409), and one item's write rate caps the whole platform's. The stream consumer (`tally`, run by
+`workflows/publisher.py` on AWS and `local/stream.py` locally) instead adds +1 per INSERT and -1
+per REMOVE of a counted item (`counted_in`), so no request transaction writes a shared item.
+
+Why not shards (N counter items, one chosen by a hash of the tenant): with more tenants than
+shards two tenants share one (and with 50 tenants over 64 shards almost surely already: the
+birthday bound gives 1 - e^(-50*49/128)), so they still contend, only less often, and a read takes
+a BatchGetItem. The stream gives 0 shared items, at the price of totals that lag.
+
+Redelivery: the stream delivers a record at least once (a failed batch is retried from its first
+failed record, and the records after it are sent again). Each record moves its counter in a small
+transaction with a marker item named by the record's `eventID` (`TALLY#<eventID>`, put only if
+absent, expiring after `MARKER_DAYS`, longer than the stream keeps records): a record seen
+again changes nothing.
+
+Lag: a total counts a change once the stream consumer has read it, typically within a second on
+AWS (the event source mapping polls each shard about four times a second; the publisher's iterator
+age alarm fires beyond 5 minutes) and within the stream reader's interval (0.5 s) locally; a
+record that keeps failing is retried for up to `MAX_RETRY_ATTEMPTS` batches before it is
+dead-lettered, and its change is then never counted (the dead-letter alarm names it).
+
+Readers: a list totalled by such a counter never trusts it to end a page early
+(`pages.platform_total`). Writers: the consumers of the stream's shards run side by side and may
+still contend on one counter among themselves; a cancelled tally is retried (by the unit of work,
+then by the stream), which delays a total and never a request.
+
+Custom roles keep a transactional holders counter (`add`): deleting a role is refused while its
+counter is not zero, in the deleting transaction, and their grants already hold the role's item
+(a ConditionCheck), so that counter adds no item shared with other tenants' grants of other roles.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from chalicelib.domain.clock import utcnow
+from chalicelib.domain.errors import DomainError
+from chalicelib.domain.hooks import HookKind
+from chalicelib.domain.roles import SYSTEM_ROLES
 from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import keys
-from chalicelib.store.items import CounterItem
-from chalicelib.store.unit_of_work import transaction
+from chalicelib.store.items import (
+    BaseItem,
+    CounterItem,
+    CustomerItem,
+    GrantItem,
+    HookItem,
+    InvitationItem,
+    OfferingItem,
+    OrderItem,
+    ProjectItem,
+    ResourceItem,
+    TallyItem,
+    UsageItem,
+    UserItem,
+)
+from chalicelib.store.unit_of_work import UnitOfWork, transaction
 
 CUSTOMERS = "customers"
 PROJECTS = "projects"
 USERS = "users"
+ORDERS = "orders"  # every order ever made (orders are deleted only while pending)
+RESOURCES = "resources"  # every resource ever made (none is deleted)
+OFFERINGS = "offerings"
+USAGES = "component_usages"
+INVITATIONS = "invitations"  # every invitation ever made (none is deleted)
+HOOKS = {HookKind.WEB: "webhooks", HookKind.EMAIL: "emailhooks"}
+
+# Longer than the stream keeps a record (24 hours): a record cannot come back once its marker is gone.
+MARKER_DAYS = 2
+
+_SYSTEM_ROLE_IDS = frozenset(role.id for role in SYSTEM_ROLES.values())
+
+
+def role_users(role_id: str) -> str:
+    """The counter of a role's holders (`users_count`)."""
+    return f"role_users#{role_id}"
+
+
+def counted_by_stream(role_id: str) -> bool:
+    """A system role's holders are counted from the stream; a custom role's in the grant's own
+    transaction (see the module's docstring)."""
+    return role_id in _SYSTEM_ROLE_IDS
+
+
+def _type(item: type[BaseItem]) -> str:
+    return str(BaseItem.type.get_discriminator(item))
+
+
+# Item type → its counter, for the kinds where every item of the type counts.
+_EVERY_ITEM = {
+    _type(CustomerItem): CUSTOMERS,
+    _type(UserItem): USERS,
+    _type(OrderItem): ORDERS,
+    _type(ResourceItem): RESOURCES,
+    _type(OfferingItem): OFFERINGS,
+    _type(UsageItem): USAGES,
+    _type(InvitationItem): INVITATIONS,
+}
+
+
+# Every item type that may count in a total: the stream trigger's filter (infra) lets their INSERTs
+# and REMOVEs through. An update never changes what an item counts in (its type, keys, role and kind
+# are fixed), so no MODIFY needs reading.
+COUNTED_TYPES = (*_EVERY_ITEM, _type(ProjectItem), _type(HookItem), _type(GrantItem))
 
 
 def _key(name: str) -> CounterItem:
@@ -17,12 +119,82 @@ def _key(name: str) -> CounterItem:
 
 
 def add(uow: Work, name: str, delta: int) -> None:
-    """Move counter `name` by `delta` as part of `uow` (created at zero on first use)."""
+    """Move counter `name` by `delta` as part of `uow` (created at zero on first use). A request
+    moves only counters no other tenant's request moves (a custom role's holders); the stream
+    consumer moves the platform-wide ones."""
     transaction(uow).update(_key(name), [CounterItem.value.add(delta), CounterItem.type.set(CounterItem)])
 
 
 def value(name: str) -> int:
+    """The counter's value (0 if never moved). A platform-wide total lags the table by the stream
+    consumer's delay (module docstring)."""
     try:
         return int(CounterItem.get(keys.counter_pk(name), keys.META).value)
     except CounterItem.DoesNotExist:
         return 0
+
+
+# --- from the stream ------------------------------------------------------------------------------
+def _s(image: Mapping[str, Any], name: str) -> str:
+    """A string attribute of a stream image (DynamoDB attribute-value form)."""
+    return str((image.get(name) or {}).get("S", ""))
+
+
+def counted_in(image: Mapping[str, Any] | None) -> str | None:
+    """The platform-wide counter an item (a stream image) counts in, if any."""
+    if not image:
+        return None
+    kind = _s(image, "type")
+    if kind == _type(ProjectItem):  # live projects only: removing one makes a new `RMPROJ#` item
+        return PROJECTS if _s(image, "sk").startswith(keys.PROJECT_PREFIX) else None
+    if kind == _type(HookItem):
+        return {k.value: name for k, name in HOOKS.items()}.get(_s(image, "kind"))
+    if kind == _type(GrantItem):
+        role_id = _s(image, "role_id")
+        return role_users(role_id) if counted_by_stream(role_id) else None
+    return _EVERY_ITEM.get(kind)
+
+
+def moves(record: Mapping[str, Any]) -> dict[str, int]:
+    """Counter → delta for one stream record: +1 for a counted item that appears, -1 for one that
+    goes (an update that changes what an item counts in moves both)."""
+    change = record.get("dynamodb") or {}
+    before = counted_in(change.get("OldImage")) if record.get("eventName") != "INSERT" else None
+    after = counted_in(change.get("NewImage")) if record.get("eventName") != "REMOVE" else None
+    if before == after:
+        return {}
+    out: dict[str, int] = {}
+    if before is not None:
+        out[before] = -1
+    if after is not None:
+        out[after] = 1
+    return out
+
+
+class _AlreadyCounted(DomainError):
+    """The record's marker exists: an earlier delivery moved its counters (never reaches a user)."""
+
+
+def tally(record: Mapping[str, Any]) -> bool:
+    """Move the platform-wide counters by one stream record, at most once whatever the number of
+    deliveries; True if this call moved them."""
+    deltas = moves(record)
+    if not deltas:
+        return False
+    uow = UnitOfWork()
+    uow.put(
+        TallyItem(
+            pk=keys.tally_pk(str(record["eventID"])),
+            sk=keys.META,
+            expires_at=utcnow() + timedelta(days=MARKER_DAYS),
+        ),
+        condition=TallyItem.pk.does_not_exist(),
+        on_conflict=_AlreadyCounted,
+    )
+    for name, delta in sorted(deltas.items()):
+        add(uow, name, delta)
+    try:
+        uow.commit()
+    except _AlreadyCounted:
+        return False
+    return True

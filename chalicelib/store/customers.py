@@ -17,7 +17,7 @@ from chalicelib.domain.customers import Customer
 from chalicelib.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
 from chalicelib.domain.quotas import CUSTOMER_QUOTAS, UNLIMITED
 from chalicelib.services.ports import UnitOfWork as Work
-from chalicelib.store import counters, keys
+from chalicelib.store import keys
 from chalicelib.store.items import CustomerItem
 from chalicelib.store.pages import Listing
 from chalicelib.store.unit_of_work import LOST_RACE, transaction
@@ -110,7 +110,6 @@ def add(uow: Work, customer: Customer) -> None:
         version=1,
     )
     transaction(uow).put(item, condition=CustomerItem.pk.does_not_exist())
-    counters.add(uow, counters.CUSTOMERS, 1)
 
 
 def save_changes(uow: Work, before: Customer, after: Customer) -> None:
@@ -140,7 +139,6 @@ def remove(uow: Work, customer: Customer) -> None:
         & (CustomerItem.quota_usage["nc_project_count"] == 0),
         on_conflict=Conflict(HAS_PROJECTS),
     )
-    counters.add(uow, counters.CUSTOMERS, -1)
 
 
 def take_one(uow: Work, customer_id: str, quota: str) -> None:

@@ -16,7 +16,7 @@ never a wrong delivery.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from pynamodb.exceptions import UpdateError
@@ -31,7 +31,7 @@ from chalicelib.store.pages import Listing
 from chalicelib.store.unit_of_work import LOST_RACE, MAX_ITEMS, transaction
 
 # Every hook of a kind (the staff list's total without counting).
-COUNTERS = {HookKind.WEB: "webhooks", HookKind.EMAIL: "emailhooks"}
+COUNTERS = counters.HOOKS  # kept by the stream consumer (store/counters.py)
 # Index writes that ride in the hook's own transaction; beyond that they go around it.
 _INDEX_BUDGET = MAX_ITEMS - 10
 
@@ -145,7 +145,7 @@ def _listing_all(kind: HookKind) -> Listing:
 
 def page_all(kind: HookKind, page: int, page_size: int) -> pages.Page:
     """Staff's unfiltered list of one kind, newest first: one Query of gsi1 and the counter."""
-    listing = replace(_listing_all(kind), known_total=counters.value(COUNTERS[kind]))
+    listing = pages.platform_total(_listing_all(kind), COUNTERS[kind])
     found = pages.fetch_page(listing, page, page_size)
     return pages.Page([from_item(i) for i in found.items], found.total)
 
@@ -169,7 +169,6 @@ def subscribers(event_type: str) -> list[Subscription]:
 # --- writes --------------------------------------------------------------------------------------
 def add(uow: Work, hook: Hook) -> None:
     transaction(uow).put(_item(hook), condition=HookItem.pk.does_not_exist())
-    counters.add(uow, COUNTERS[hook.kind], 1)
     _reindex(uow, hook, set(), set(hook.subscriptions()))
 
 
@@ -197,20 +196,15 @@ def save_changes(uow: Work, before: Hook, after: Hook) -> None:
 
 def remove(uow: Work, hook: Hook) -> None:
     transaction(uow).delete(_key(hook), condition=HookItem.pk.exists(), on_conflict=Conflict(LOST_RACE))
-    counters.add(uow, COUNTERS[hook.kind], -1)
     _reindex(uow, hook, set(hook.subscriptions()), set())
 
 
 def remove_all(uow: Work, hooks: list[Hook]) -> None:
-    """Delete `hooks` in `uow` (with their owner): one write per hook and per kind's counter; their
-    index entries are deleted after the commit (an entry left behind names an owner who is gone,
-    and dispatch skips it)."""
+    """Delete `hooks` in `uow` (with their owner): one write per hook (the stream consumer counts
+    them out); their index entries are deleted after the commit (an entry left behind names an
+    owner who is gone, and dispatch skips it)."""
     for hook in hooks:
         transaction(uow).delete(_key(hook))
-    for kind, counter in COUNTERS.items():
-        gone = sum(1 for h in hooks if h.kind is kind)
-        if gone:
-            counters.add(uow, counter, -gone)
     stale = [_subscription(h, t) for h in hooks for t in sorted(h.subscriptions())]
     if stale:
         transaction(uow).on_commit.append(lambda: _batch(stale, put=False))

@@ -10,7 +10,6 @@ bucket when it stops being pending.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from pynamodb.expressions.update import Action
@@ -30,7 +29,7 @@ from chalicelib.store.items import BaseItem, InvitationItem
 from chalicelib.store.pages import Listing
 from chalicelib.store.unit_of_work import LOST_RACE, UnitOfWork, transaction
 
-COUNTER = "invitations"  # every invitation ever made (none is deleted): the staff list's total
+COUNTER = counters.INVITATIONS  # the staff list's total, kept by the stream consumer
 
 
 def _hour(when: datetime) -> datetime:
@@ -137,7 +136,7 @@ def listing_all(newest_first: bool = True) -> Listing:
 
 
 def page_all(page: int, page_size: int, newest_first: bool = True) -> pages.Page:
-    listing = replace(listing_all(newest_first), known_total=counters.value(COUNTER))
+    listing = pages.platform_total(listing_all(newest_first), COUNTER)
     found = pages.fetch_page(listing, page, page_size)
     return pages.Page([from_item(i) for i in found.items], found.total)
 
@@ -157,7 +156,6 @@ def pending_in(hour: datetime) -> list[Invitation]:
 # --- writes --------------------------------------------------------------------------------------
 def add(uow: Work, invitation: Invitation) -> None:
     transaction(uow).put(_item(invitation), condition=InvitationItem.pk.does_not_exist())
-    counters.add(uow, COUNTER, 1)
 
 
 def save_transition(uow: Work, before: Invitation, after: Invitation) -> None:

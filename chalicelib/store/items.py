@@ -78,6 +78,10 @@ class CounterItem(BaseItem, discriminator="counter"):
     value = NumberAttribute(default=0)
 
 
+class TallyItem(BaseItem, discriminator="tally"):
+    """A stream record already counted (`TALLY#<eventID>`), kept past the stream's retention."""
+
+
 class CustomerItem(BaseItem, discriminator="customer"):
     customer_id = UnicodeAttribute()
     name = UnicodeAttribute()
@@ -386,6 +390,7 @@ class RequestKeyItem(BaseItem, discriminator="request_key"):
 ALL_MODELS: tuple[type[BaseItem], ...] = (
     BaseItem,
     CounterItem,
+    TallyItem,
     CustomerItem,
     ProjectItem,
     UserItem,

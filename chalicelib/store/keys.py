@@ -132,6 +132,11 @@ def counter_pk(name: str) -> str:
     return f"COUNTER#{name}"
 
 
+def tally_pk(stream_record_id: str) -> str:
+    """Marks a stream record whose change the platform-wide counters have taken in (store/counters.py)."""
+    return f"TALLY#{stream_record_id}"
+
+
 # --- events (audit log outbox) --------------------------------------------------------------
 GLOBAL_TENANT = "GLOBAL"
 

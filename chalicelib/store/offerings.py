@@ -35,7 +35,7 @@ from chalicelib.store.items import BaseItem, OfferingItem, PlanPointerItem
 from chalicelib.store.pages import Listing
 from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
-COUNTER = "offerings"
+COUNTER = counters.OFFERINGS  # kept by the stream consumer (store/counters.py)
 _DOC_FIELDS = (
     "description",
     "full_description",
@@ -244,14 +244,8 @@ def read_all() -> list[Offering]:
 
 def page_all(page: int, page_size: int) -> pages.Page:
     """Every offering, newest first, one page: one Query of gsi2 and the counter."""
-    listing = Listing(
-        partition=keys.OFFERINGS,
-        index="gsi2",
-        forward=False,
-        item_type=OfferingItem,
-        known_total=counters.value(COUNTER),
-    )
-    found = pages.fetch_page(listing, page, page_size)
+    listing = Listing(partition=keys.OFFERINGS, index="gsi2", forward=False, item_type=OfferingItem)
+    found = pages.fetch_page(pages.platform_total(listing, COUNTER), page, page_size)
     return pages.Page([from_item(i) for i in found.items], found.total)
 
 
@@ -261,7 +255,6 @@ def add(uow: Work, offering: Offering) -> None:
     transaction(uow).put(_item(replace(offering, version=1)), condition=OfferingItem.pk.does_not_exist())
     for plan in offering.plans:
         transaction(uow).put(_pointer(offering, plan), condition=PlanPointerItem.pk.does_not_exist())
-    counters.add(uow, COUNTER, 1)
 
 
 def save(uow: Work, before: Offering, after: Offering) -> None:
@@ -287,4 +280,3 @@ def remove(uow: Work, offering: Offering) -> None:
     )
     for plan in offering.plans:
         transaction(uow).delete(_pointer(offering, plan))
-    counters.add(uow, COUNTER, -1)

@@ -30,7 +30,7 @@ from chalicelib.store.items import BaseItem, OpenOrderItem, OrderItem, RequestKe
 from chalicelib.store.pages import Listing, everything
 from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
-COUNTER = "orders"  # every order ever made (orders are deleted only while pending): staff's total
+COUNTER = counters.ORDERS  # staff's total, kept by the stream consumer (store/counters.py)
 REQUEST_KEY_RETENTION = timedelta(days=1)  # how long a retried creation finds its first result
 
 _KEYED = {"id", "type", "state", "customer_id", "project_id", "offering_id", "provider_id"}
@@ -160,7 +160,6 @@ def add(uow: Work, order: Order) -> Order:
     stored = replace(order, version=1)
     transaction(uow).put(_item(stored), condition=OrderItem.pk.does_not_exist())
     _mark_open(uow, None, stored)
-    counters.add(uow, COUNTER, 1)
     return stored
 
 
@@ -190,7 +189,6 @@ def remove(uow: Work, order: Order) -> None:
         on_conflict=Conflict(LOST_RACE),
     )
     _mark_open(uow, order, None)
-    counters.add(uow, COUNTER, -1)
 
 
 def open_orders(created_before: str, page_size: int, first_shard: int = 0) -> Iterator[tuple[str, str]]:

@@ -1,17 +1,21 @@
 """Paging a partition of the single table the way Waldur pages a queryset.
 
 Fast path (no post-filter, order given by the key): read `page_size` items, after a keys-only read
-that steps over earlier pages; the total comes from a counter the writers keep, so a first page
-costs one Query whatever the table holds. Slow path (a filter or an ordering no key provides): read
-the partition, filter and sort in memory. Callers choose keys so that the common lists take the
-fast path; ACCESS_PATTERNS.md says which do. The slow path stops after `filter_read_limit` items
-(config) with a 400 asking to narrow the request, so no request reads a partition without bound.
+that steps over earlier pages; the total comes from a counter, so a first page costs one Query
+whatever the table holds. A platform-wide counter lags the table (the stream consumer keeps it,
+store/counters.py): such a total (`total_lags`) is never trusted to cut a page short, and is never
+less than the items up to and including the page, plus one if another item follows.
+
+Slow path (a filter or an ordering no key provides): read the partition, filter and sort in
+memory. Callers choose keys so that the common lists take the fast path; ACCESS_PATTERNS.md says
+which do. The slow path stops after `filter_read_limit` items (config) with a 400 asking to narrow
+the request, so no request reads a partition without bound.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pynamodb.expressions.condition import Condition
@@ -34,6 +38,7 @@ class Listing:
     order_by: Callable[[Any], Any] | None = None
     descending: bool = False
     known_total: int | None = None
+    total_lags: bool = False  # known_total is eventually consistent (a platform-wide counter)
     item_type: type[BaseItem] = BaseItem
     # For the slow path's 400: what is listed, and the filters that would narrow it.
     what: str = "items"
@@ -132,13 +137,18 @@ def fetch_page(listing: Listing, page: int, page_size: int) -> Page:
             listing.partition, range_key_condition=_condition(listing), index_name=listing.index
         )
     skip = (page - 1) * page_size
-    if page_size <= 0 or skip >= total:
+    if page_size <= 0 or (skip >= total and not listing.total_lags):
         return Page([], total)
     start_key = _step_over(listing, skip) if skip else None
     if skip and start_key is None:
         return Page([], total)
-    results = _query(listing, limit=page_size, last_evaluated_key=start_key)
-    return Page(_typed(results, listing.item_type), total)
+    if not listing.total_lags:
+        results = _query(listing, limit=page_size, last_evaluated_key=start_key)
+        return Page(_typed(results, listing.item_type), total)
+    # One item more than the page tells whether another page follows, so a total behind the stream
+    # never ends a walk over the pages (Link rel="next") before the items do.
+    found = _typed(_query(listing, limit=page_size + 1, last_evaluated_key=start_key), listing.item_type)
+    return Page(found[:page_size], max(total, skip + len(found)))
 
 
 def _step_over(listing: Listing, count: int) -> dict[str, Any] | None:
@@ -162,6 +172,14 @@ def _step_over(listing: Listing, count: int) -> dict[str, Any] | None:
         if start_key is None:
             return None  # the listing ended before `count` items
     return start_key
+
+
+def platform_total(listing: Listing, counter: str) -> Listing:
+    """`listing` totalled by a platform-wide counter (kept from the stream, so it lags the table
+    by the stream's delay: store/counters.py)."""
+    from chalicelib.store import counters
+
+    return replace(listing, known_total=counters.value(counter), total_lags=True)
 
 
 def fetch_merged_page(listings: Sequence[Listing], page: int, page_size: int, total: int) -> list[Any]:
@@ -233,15 +251,12 @@ def everything(
     narrow: tuple[str, str] = ("items", ""),
 ) -> Listing:
     """Every item of one kind, on its gsi1 partition (newest first by default). Unfiltered and in
-    key order, the total is the kind's counter; otherwise the slow path counts what it reads."""
-    from chalicelib.store import counters
-
-    plain = predicate is None and order_by is None
-    return Listing(
+    key order, the total is the kind's platform-wide counter; otherwise the slow path counts what
+    it reads."""
+    listing = Listing(
         partition=partition,
         index="gsi1",
         forward=not descending,
-        known_total=counters.value(counter) if plain else None,
         predicate=predicate,
         order_by=order_by,
         descending=order_descending,
@@ -249,3 +264,5 @@ def everything(
         what=narrow[0],
         narrow_with=narrow[1],
     )
+    plain = predicate is None and order_by is None
+    return platform_total(listing, counter) if plain else listing

@@ -19,7 +19,7 @@ from chalicelib.domain.errors import Conflict, DomainError, NotFound, QuotaExcee
 from chalicelib.domain.projects import Project
 from chalicelib.domain.quotas import PROJECT_COUNT, PROJECT_QUOTAS, RESOURCE_COUNT, UNLIMITED
 from chalicelib.services.ports import UnitOfWork as Work
-from chalicelib.store import counters, customers, keys
+from chalicelib.store import customers, keys
 from chalicelib.store.items import BaseItem, ProjectItem
 from chalicelib.store.pages import Listing
 from chalicelib.store.table import connection
@@ -134,7 +134,6 @@ def add(uow: Work, project: Project) -> None:
     """Create the project and count it against its customer's quota, atomically."""
     transaction(uow).put(_item(replace(project, version=1)), condition=ProjectItem.pk.does_not_exist())
     customers.take_one(uow, project.customer_id, PROJECT_COUNT)
-    counters.add(uow, counters.PROJECTS, 1)
 
 
 def save_changes(uow: Work, before: Project, after: Project) -> None:
@@ -161,7 +160,6 @@ def remove(uow: Work, project: Project, when: datetime) -> None:
     )
     transaction(uow).put(_item(replace(project, version=project.version + 1), removed=when))
     customers.release_one(uow, project.customer_id, PROJECT_COUNT)
-    counters.add(uow, counters.PROJECTS, -1)
 
 
 def take_one(uow: Work, customer_id: str, project_id: str, quota: str) -> None:

@@ -1,7 +1,10 @@
 """Roles in the `ROLES` partition: custom roles, and overrides of the system roles defined in code.
 
 Every role a request may need is read with one Query of that partition (tens of items). A role's
-`users_count` is a counter moved in the transaction that grants or revokes it.
+`users_count` is a counter: a custom role's is moved in the transaction that grants or revokes it
+(its deletion is refused while it is not zero); a system role's, held in every customer, is kept
+by the stream consumer (store/counters.py), so grants in different customers share no item, and
+it lags the grants by the stream's delay.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ IN_USE = "Role is still used."
 
 
 def users_counter(role_id: str) -> str:
-    return f"role_users#{role_id}"
+    return counters.role_users(role_id)
 
 
 def _from_item(item: RoleItem) -> Role:
@@ -119,4 +122,7 @@ def remove(uow: Work, role: Role) -> None:
 
 
 def count_user(uow: Work, role_id: str, delta: int) -> None:
-    counters.add(uow, users_counter(role_id), delta)
+    """Move a custom role's holders counter in the grant's transaction (a system role's is moved
+    by the stream consumer)."""
+    if not counters.counted_by_stream(role_id):
+        counters.add(uow, users_counter(role_id), delta)

@@ -24,7 +24,7 @@ from chalicelib.store.orders import Predicate
 from chalicelib.store.pages import Listing, everything
 from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
-COUNTER = "component_usages"
+COUNTER = counters.USAGES  # kept by the stream consumer (store/counters.py)
 
 _DOC_FIELDS = (
     "description",
@@ -108,8 +108,8 @@ def of_resource(customer_id: str, project_id: str, resource_id: str) -> list[Com
 
 
 def save(uow: Work, changes: list[tuple[ComponentUsage | None, ComponentUsage]]) -> list[ComponentUsage]:
-    """Write each new usage (counted, the counter moved once) or new report over `before`, if
-    nobody changed it meanwhile."""
+    """Write each new usage or new report over `before`, if nobody changed it meanwhile (the
+    stream consumer counts the new ones in the staff's total)."""
     stored: list[ComponentUsage] = []
     for before, after in changes:
         if before is None:
@@ -122,9 +122,6 @@ def save(uow: Work, changes: list[tuple[ComponentUsage | None, ComponentUsage]])
             condition = UsageItem.version == before.version
             transaction(uow).put(_item(made), condition=condition, on_conflict=Conflict(LOST_RACE))
         stored.append(made)
-    created = sum(1 for before, _ in changes if before is None)
-    if created:
-        counters.add(uow, COUNTER, created)
     return stored
 
 

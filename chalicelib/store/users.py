@@ -12,7 +12,7 @@ from chalicelib.domain.errors import Conflict, ValidationError
 from chalicelib.domain.usernames import lookalike_key
 from chalicelib.domain.users import User
 from chalicelib.services.ports import UnitOfWork as Work
-from chalicelib.store import counters, keys
+from chalicelib.store import keys
 from chalicelib.store.items import BaseItem, UserItem, UsernameItem
 from chalicelib.store.pages import Listing
 from chalicelib.store.unit_of_work import LOST_RACE, transaction
@@ -124,7 +124,6 @@ def add(uow: Work, user: User) -> None:
         ),
         condition=UserItem.pk.does_not_exist(),
     )
-    counters.add(uow, counters.USERS, 1)
 
 
 def save_changes(uow: Work, before: User, after: User) -> None:
@@ -151,7 +150,6 @@ def remove(uow: Work, user: User) -> None:
         _key(user.id), condition=UserItem.version == user.version, on_conflict=Conflict(LOST_RACE)
     )
     transaction(uow).delete(UsernameItem(pk=keys.username_pk(user.username), sk=keys.META))
-    counters.add(uow, counters.USERS, -1)
 
 
 def listing(

@@ -1,11 +1,18 @@
-"""Publishing the audit log: the table's stream → the EventBridge bus, and → the web/email hooks.
+"""Publishing the audit log: the table's stream → the EventBridge bus, and → the web/email hooks;
+and keeping the platform-wide totals (store/counters.py) from the same stream.
+
+Every INSERT or REMOVE of a counted item (a customer, project, user, order, …: `counters.counted_in`)
+moves its counter by ±1, once per stream record whatever the deliveries (`counters.tally`). No
+request transaction writes those counters, so unrelated tenants never contend on them; a total
+lags the table by the stream's delay.
 
 Every event record (`type = event`) that lands in the table is, at least once: put on the custom
 EventBridge bus (source `cirrus`, detail-type = the event type, detail = the event), and handed to
 the `hooks.dispatch` task on the background queue. Both are keyed by the event's uuid: EventBridge
 consumers and the hooks dedupe by it (the task's idempotency key is `hooks:<uuid>`). Feed copies and
-every other item in the stream are skipped. The CDK filter sends only event INSERTs; the check here
-keeps the local stack (which reads the whole stream) and the Lambda the same.
+every other item in the stream are skipped. The CDK filter sends only event INSERTs and counted
+items' INSERTs and REMOVEs; the checks here keep the local stack (which reads the whole stream) and
+the Lambda the same.
 
 A record that can never be published (unreadable, or an event too large for an EventBridge entry
 or an SQS message) is not retried: it goes to the publisher's dead-letter queue at once, with what
@@ -24,6 +31,7 @@ from typing import Any
 from chalicelib import bootstrap, observability
 from chalicelib.config import get_settings
 from chalicelib.domain.events import Event
+from chalicelib.store import counters
 from chalicelib.store import events as event_store
 from chalicelib.workflows.aws import client
 from chalicelib.workflows.queues import dead_letter_name, enqueue, url_of
@@ -38,6 +46,8 @@ MAX_RETRY_ATTEMPTS = 10
 # each, with the envelope around it).
 MAX_DOCUMENT_BYTES = 240 * 1024
 DISPATCH_TASK = "hooks.dispatch"
+# The `type` of the items published (`EventItem`; feed copies are `feed_entry`).
+EVENT_ITEM_TYPE = "event"
 # Work that must follow an event even if the request that wrote it died right after its commit:
 # event type → the task queued (on its queue, keyed by the event's uuid) with the event document.
 FOLLOW_UPS: dict[str, str] = {
@@ -105,8 +115,21 @@ def dead_letter(record: dict[str, Any], reason: str, **details: Any) -> None:
     observability.logger().error("stream record dead-lettered", extra={k: str(v) for k, v in body.items()})
 
 
+def wanted(record: dict[str, Any]) -> bool:
+    """Whether the publisher acts on a stream record: an event record's INSERT, or a change that
+    moves a platform-wide total. The trigger's filter on AWS (infra events.py) passes a superset of
+    these; the local stream reader hands on only these, so both see the same records acted on."""
+    if counters.moves(record):
+        return True
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    return record.get("eventName") == "INSERT" and (image.get("type") or {}).get("S") == EVENT_ITEM_TYPE
+
+
 def _record_handler(record: Any) -> None:
     raw: dict[str, Any] = record.raw_event
+    if counters.moves(raw):
+        counters.tally(raw)  # a failure raises: the record is retried (a repeat changes nothing)
+        return
     if raw.get("eventName") != "INSERT":
         return
     image = (raw.get("dynamodb") or {}).get("NewImage") or {}

@@ -87,9 +87,10 @@ def test_customers_list_parses_strictly(api, server):
     }
 
 
-def test_customers_list_filters_and_pages(api):
+def test_customers_list_filters_and_pages(api, settle):
     for name in ("Alpha", "Bravo", "Charlie"):
         _create_customer(api, name)
+    settle()  # the total is counted from the stream
 
     exact = customers_list.sync_detailed(client=api, name_exact="Bravo")
     assert [c.name for c in exact.parsed] == ["Bravo"]

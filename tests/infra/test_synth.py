@@ -26,12 +26,21 @@ import pytest
 
 from chalicelib.api import hosts
 from chalicelib.config import Settings
+from chalicelib.domain.roles import SYSTEM_ROLES
 from chalicelib.store import schema
-from chalicelib.store.items import EventItem, FeedEntryItem
+from chalicelib.store.items import (
+    CounterItem,
+    EventItem,
+    FeedEntryItem,
+    GrantItem,
+    ProjectItem,
+    TallyItem,
+    UserItem,
+)
 from chalicelib.workflows import registry, stepfunctions
 from chalicelib.workflows.consumer import LEASE
 from chalicelib.workflows.envelope import TaskEnvelope
-from chalicelib.workflows.publisher import SOURCE
+from chalicelib.workflows.publisher import SOURCE, wanted
 from chalicelib.workflows.registry import BACKGROUND_QUEUE, QUEUES
 from chalicelib.workflows.schedules import SCHEDULES
 
@@ -628,9 +637,20 @@ def _matches(pattern: Any, value: Any) -> bool:
 
 
 def _stream_record(event_name: str, item: Any) -> dict[str, Any]:
-    """A DynamoDB stream record of `item` as Lambda filters it (the image in attribute-value form)."""
+    """A DynamoDB stream record of `item` as Lambda filters it (the images in attribute-value form)."""
     image = item.serialize()
-    return {"eventName": event_name, "eventSource": "aws:dynamodb", "dynamodb": {"NewImage": image}}
+    images = {"OldImage": image} if event_name == "REMOVE" else {"NewImage": image}
+    if event_name == "MODIFY":
+        images["OldImage"] = image
+    return {"eventName": event_name, "eventSource": "aws:dynamodb", "dynamodb": images}
+
+
+def _stream_patterns(synth: Synth) -> list[Any]:
+    return [json.loads(f["Pattern"]) for f in _stream_source(synth)["FilterCriteria"]["Filters"]]
+
+
+def _passes(patterns: list[Any], record: dict[str, Any]) -> bool:
+    return any(_matches(p, record) for p in patterns)  # a record passes if any filter matches
 
 
 def test_publisher_reads_the_table_stream_with_partial_batch_failures(synth: Synth) -> None:
@@ -661,8 +681,7 @@ def test_publisher_reads_the_table_stream_with_partial_batch_failures(synth: Syn
 
 
 def test_stream_filter_passes_exactly_the_event_records_the_publisher_publishes(synth: Synth) -> None:
-    [stream_filter] = _stream_source(synth)["FilterCriteria"]["Filters"]
-    pattern = json.loads(stream_filter["Pattern"])
+    patterns = _stream_patterns(synth)
     fields: dict[str, Any] = {
         "event_id": "e1",
         "event_type": "project_creation_succeeded",
@@ -672,10 +691,40 @@ def test_stream_filter_passes_exactly_the_event_records_the_publisher_publishes(
     event = EventItem(pk="EVT#c#2025-01", sk="e1", **fields)
     feed = FeedEntryItem(pk="FEED#c", sk="e1", **fields)
 
-    assert _matches(pattern, _stream_record("INSERT", event))
-    assert not _matches(pattern, _stream_record("MODIFY", event))
-    assert not _matches(pattern, _stream_record("REMOVE", event))  # TTL expiry
-    assert not _matches(pattern, _stream_record("INSERT", feed))  # a feed copy: published once, not per feed
+    assert _passes(patterns, _stream_record("INSERT", event))
+    assert not _passes(patterns, _stream_record("MODIFY", event))
+    assert not _passes(patterns, _stream_record("REMOVE", event))  # TTL expiry
+    assert not _passes(patterns, _stream_record("INSERT", feed))  # a feed copy: published once, not per feed
+
+
+def test_stream_filter_passes_every_change_that_moves_a_platform_total(synth: Synth) -> None:
+    patterns = _stream_patterns(synth)
+    created = datetime(2025, 1, 1, tzinfo=UTC)
+    project = ProjectItem(
+        pk="CUST#c", sk="PROJ#p", project_id="p", customer_id="c", name="P", created=created
+    )
+    removed = ProjectItem(
+        pk="CUST#c", sk="RMPROJ#p", project_id="p", customer_id="c", name="P", created=created
+    )
+    user = UserItem(pk="USER#u", sk="#META", user_id="u", username="u", date_joined=created)
+    owner = GrantItem(
+        pk="CUST#c", sk="GRANT#x", grant_id="g", user_id="u", role_id=SYSTEM_ROLES["CUSTOMER.OWNER"].id,
+        scope_type="customer", scope_id="c", customer_id="c", created=created,
+    )  # fmt: skip
+    counter = CounterItem(pk="COUNTER#projects", sk="#META", value=3)
+    marker = TallyItem(pk="TALLY#r", sk="#META")
+
+    moving = [("INSERT", project), ("REMOVE", project), ("INSERT", user), ("REMOVE", user), ("INSERT", owner)]
+    for name, item in moving:
+        record = _stream_record(name, item)
+        assert wanted(record) and _passes(patterns, record), (name, item)
+    # What the counting itself writes, and updates, never reach the function: it would read its own
+    # writes (or every edit) for nothing.
+    for name, item in [("INSERT", counter), ("MODIFY", counter), ("INSERT", marker), ("MODIFY", project)]:
+        record = _stream_record(name, item)
+        assert not wanted(record) and not _passes(patterns, record), (name, item)
+    # A removed project's copy passes the filter (a type-level superset); the function skips it.
+    assert not wanted(_stream_record("INSERT", removed))
 
 
 def test_publisher_runs_under_its_own_role_traced_and_logged(synth: Synth) -> None:
@@ -695,7 +744,7 @@ def test_publisher_runs_under_its_own_role_traced_and_logged(synth: Synth) -> No
     assert variables["CIRRUS_QUEUE_URL_BACKGROUND"] == {"Ref": synth.queue(f"{PREFIX}-background")[0]}
 
 
-def test_publisher_role_reads_only_the_stream_and_puts_only_on_the_bus(synth: Synth) -> None:
+def test_publisher_role_reads_the_stream_puts_on_the_bus_and_writes_only_counters(synth: Synth) -> None:
     table_id, _ = synth.one("AWS::DynamoDB::Table")
     bus_id, _ = synth.named("AWS::Events::EventBus", "Name", f"{PREFIX}-events")
     role_id = _publisher(synth)["Role"]["Fn::GetAtt"][0]
@@ -716,6 +765,14 @@ def test_publisher_role_reads_only_the_stream_and_puts_only_on_the_bus(synth: Sy
     # ListStreams has no resource-level permissions: "*" or nothing (it lists ARNs, reads no data).
     assert granted.pop("dynamodb:ListStreams") == ["*"]
     assert granted.pop("events:PutEvents") == [_arn(bus_id)]
+    # The platform-wide totals: only the counters' and markers' partitions of the table.
+    table_arn = _arn(table_id)
+    for action in ("dynamodb:PutItem", "dynamodb:UpdateItem"):
+        assert granted.pop(action) == [table_arn], action
+    [write] = [s for s in synth.role_statements(role_id) if "dynamodb:PutItem" in _actions(s)]
+    assert write["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["COUNTER#*", "TALLY#*"]}
+    }
     background = synth.queue(f"{PREFIX}-background")[0]
     dlq = synth.queue(f"{PREFIX}-events-publisher-dlq")[0]
     assert sorted(map(json.dumps, granted.pop("sqs:SendMessage"))) == sorted(
@@ -726,7 +783,7 @@ def test_publisher_role_reads_only_the_stream_and_puts_only_on_the_bus(synth: Sy
         assert granted.pop(action) == [_arn(log_group_id)], action
     for action in ("xray:PutTraceSegments", "xray:PutTelemetryRecords"):  # authorised on "*" only
         assert granted.pop(action) == ["*"], action
-    assert granted == {}  # nothing else: no table access, no other queue, no other bus
+    assert granted == {}  # nothing else: no other table access, no other queue, no other bus
 
 
 def test_event_bus_is_archived_for_the_configured_days(synth: Synth, synth_with_domain: Synth) -> None:

@@ -6,7 +6,7 @@ refused with 401 without creating anybody."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -42,9 +42,11 @@ def bearer(client: Any, token: str, path: str = "/api/users/me/", **headers: str
     return call(client, "GET", path, headers={"Authorization": f"Bearer {token}", **headers})
 
 
-def user_count() -> int:
+def user_count(settle: Callable[[], int]) -> int:
+    """The users' total once the stream consumer has counted every change so far."""
     from chalicelib.store import counters
 
+    settle()
     return counters.value(counters.USERS)
 
 
@@ -62,14 +64,14 @@ API_FORGERIES = {
 }
 
 
-def test_every_forged_token_is_refused_and_creates_nobody(client, cognito):
+def test_every_forged_token_is_refused_and_creates_nobody(client, cognito, settle):
     # One world for the whole matrix (moto's table per test is the slow part); each case is judged alone.
-    before = user_count()
+    before = user_count(settle)
     wrong = {}
     for case, forge in API_FORGERIES.items():
         reply = bearer(client, forge())
-        if reply.status != 401 or set(reply.json) != {"detail"} or user_count() != before or stored():
-            wrong[case] = (reply.status, reply.json, user_count() - before)
+        if reply.status != 401 or set(reply.json) != {"detail"} or user_count(settle) != before or stored():
+            wrong[case] = (reply.status, reply.json, user_count(settle) - before)
     assert wrong == {}
     assert len(API_FORGERIES) >= 20
 
@@ -92,8 +94,8 @@ def test_without_a_pool_a_bearer_token_is_not_ours_to_judge(client, monkeypatch)
 
 
 # --- first sight and later sign-ins ------------------------------------------------------------------
-def test_first_sight_provisions_the_user_from_the_claims(client, cognito):
-    before = user_count()
+def test_first_sight_provisions_the_user_from_the_claims(client, cognito, settle):
+    before = user_count(settle)
     token = mint(claims(identities=[{"providerName": "Campus", "providerType": "SAML"}]))
 
     reply = bearer(client, token)
@@ -108,7 +110,7 @@ def test_first_sight_provisions_the_user_from_the_claims(client, cognito):
     )
     assert me["registration_method"] == "Campus"
     assert (me["is_staff"], me["is_support"], me["is_active"]) == (False, False, True)
-    assert user_count() == before + 1
+    assert user_count(settle) == before + 1
     created = [e for e in feed("user", USER_ID) if e.event_type == "user_creation_succeeded"]
     assert len(created) == 1
     assert created[0].context["user_uuid"] == USER_ID  # the user signed themself up
@@ -212,20 +214,20 @@ def test_a_clean_claimed_username_is_kept_after_nfkc(client, cognito):
     assert reply.status == 200 and reply.json["username"] == "alice.example"
 
 
-def test_a_first_sight_that_lost_the_race_signs_in_the_winner(cognito):
+def test_a_first_sight_that_lost_the_race_signs_in_the_winner(cognito, settle):
     from chalicelib.config import get_settings
     from chalicelib.domain.context import EventContext
     from chalicelib.services import federation
 
     identity = federation.identity_from_claims(claims(), get_settings().cognito)
     winner = federation.authenticate(claims(), EventContext())
-    before = user_count()
+    before = user_count(settle)
 
     # A concurrent first request of the same user, whose read saw no user yet:
     loser = federation._provision(identity, EventContext())
 
     assert loser.id == winner.id
-    assert user_count() == before
+    assert user_count(settle) == before
 
 
 # --- cost ----------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ logout gives Cognito's logout URL; `/api/configuration/` lists the identity prov
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -53,9 +53,11 @@ def sign_in(client: Any, fake: FakeCognito, id_token: str | None = None) -> Repl
     return finish(client, code, state, cookie)
 
 
-def users() -> int:
+def users(settle: Callable[[], int]) -> int:
+    """The users' total once the stream consumer has counted every change so far."""
     from chalicelib.store import counters
 
+    settle()
     return counters.value(counters.USERS)
 
 
@@ -114,7 +116,7 @@ def test_the_callback_exchanges_the_code_and_answers_a_waldur_token(client, cogn
     assert login.context["user_uuid"] == USER_ID and login.context["provider"] == "cognito"
 
 
-def test_a_callback_whose_state_is_not_the_browsers_is_refused_before_any_exchange(client, cognito):
+def test_a_callback_whose_state_is_not_the_browsers_is_refused_before_any_exchange(client, cognito, settle):
     location, cookie = start(client)
     code, state = cognito.sign_in(location, mint())
     _, other_cookie = start(client)  # another attempt's cookie (e.g. an attacker's own login)
@@ -125,7 +127,7 @@ def test_a_callback_whose_state_is_not_the_browsers_is_refused_before_any_exchan
         assert reply.status == 401, sent
         assert reply.json == {"detail": "Cognito error: the sign-in state does not match; start it again."}
     assert cognito.exchanges == []
-    assert users() == 0
+    assert users(settle) == 0
 
 
 def test_a_code_is_good_once(client, cognito):
@@ -139,7 +141,7 @@ def test_a_code_is_good_once(client, cognito):
     assert replay.json == {"detail": "Cognito error: invalid_grant"}
 
 
-def test_a_code_meant_for_another_browser_fails_its_pkce_check(client, cognito):
+def test_a_code_meant_for_another_browser_fails_its_pkce_check(client, cognito, settle):
     # The victim's code, replayed with the attacker's own state cookie: Cognito refuses the verifier.
     victim_location, _ = start(client)
     code, _ = cognito.sign_in(victim_location, mint())
@@ -149,7 +151,7 @@ def test_a_code_meant_for_another_browser_fails_its_pkce_check(client, cognito):
     reply = finish(client, code, attacker_state, attacker_cookie)
 
     assert reply.status == 401 and reply.json == {"detail": "Cognito error: invalid_grant"}
-    assert users() == 0
+    assert users(settle) == 0
 
 
 def test_an_error_from_the_hosted_ui_is_a_401_in_waldurs_words(client, cognito):
@@ -159,11 +161,11 @@ def test_an_error_from_the_hosted_ui_is_a_401_in_waldurs_words(client, cognito):
     assert reply.json == {"detail": "Cognito error: access_denied (User is not enabled)"}
 
 
-def test_the_callback_takes_only_a_valid_id_token(client, cognito):
+def test_the_callback_takes_only_a_valid_id_token(client, cognito, settle):
     for token in (mint(claims("access")), mint(claims(aud="another-client")), "garbage"):
         reply = sign_in(client, cognito, token)
         assert reply.status == 401, token
-    assert users() == 0
+    assert users(settle) == 0
 
 
 def test_a_deactivated_user_gets_no_token(client, cognito, staff: Account):

@@ -108,7 +108,8 @@ def test_ordering_by_name_and_created(client, staff, three):
     assert names(call(client, "GET", "/api/customers/?o=-created", staff)) == ["Bravo", "alpha", "Charlie"]
 
 
-def test_pagination_headers_follow_waldurs_format(client, staff, three):
+def test_pagination_headers_follow_waldurs_format(client, staff, three, settle):
+    settle()  # the total is counted from the stream
     first = call(client, "GET", "/api/customers/?page_size=1", staff)
     assert first.headers["X-Result-Count"] == "3"
     base = "http://localhost/api/customers/?page_size=1&page="

@@ -272,3 +272,17 @@ def test_a_cancelled_transaction_does_not_stop_publishing(client, staff, bus_tap
     create_customer(client, staff, "After")
     reader.poll_once()
     assert "After" in [p["detail"]["context"].get("customer_name") for p in bus_tap()]
+
+
+def test_the_publisher_also_keeps_the_platform_totals(client, staff, bus_tap):
+    """What `make run`'s stream poller and the Lambda run: events published, totals counted."""
+    from chalicelib.local.stream import StreamReader
+    from chalicelib.store import counters
+
+    acme = create_customer(client, staff, "Acme")
+    create_project(client, staff, acme, "Apollo")
+    StreamReader().poll_once()
+
+    assert len(bus_tap()) == len(all_events())
+    assert [counters.value(n) for n in (counters.CUSTOMERS, counters.PROJECTS, counters.USERS)] == [1, 1, 1]
+    assert StreamReader().poll_once() >= 0 and counters.value(counters.PROJECTS) == 1  # read again: once

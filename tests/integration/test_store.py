@@ -37,8 +37,9 @@ def test_a_stale_write_loses_instead_of_overwriting(ctx):
     assert stored.name == "First edit" and stored.email == "" and stored.version == 2
 
 
-def test_a_failed_unit_of_work_writes_nothing(ctx):
+def test_a_failed_unit_of_work_writes_nothing(ctx, settle):
     created = customer_service.create_customer(ctx, {"name": "Only One"})
+    settle()
     count_before = counters.value(counters.CUSTOMERS)
     uow = UnitOfWork()
     again = replace(created, name="Clash")  # same id: the put's condition fails
@@ -46,7 +47,8 @@ def test_a_failed_unit_of_work_writes_nothing(ctx):
     with pytest.raises(Exception):  # noqa: B017 - any refusal will do; the point is what was stored
         uow.commit()
     assert customer_store.get(created.id).name == "Only One"
-    assert counters.value(counters.CUSTOMERS) == count_before
+    assert settle() == 0  # not one change reached the stream
+    assert counters.value(counters.CUSTOMERS) == count_before == 1
 
 
 def test_a_crash_before_commit_leaves_neither_change_nor_event(ctx):

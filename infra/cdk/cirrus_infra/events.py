@@ -1,6 +1,8 @@
 """Publishing the audit log: the table's stream → the Chalice function `events_publisher`
 (`chalicelib/workflows/publisher.py`) → the EventBridge bus `<prefix>-events` (archived) and the
-`hooks.dispatch` task on the background queue.
+`hooks.dispatch` task on the background queue. The same function keeps the platform-wide totals
+(`chalicelib/store/counters.py`) from the counted items' INSERTs and REMOVEs: it writes the
+`COUNTER#` and `TALLY#` items of the table, and nothing else.
 
 Chalice's DynamoDB event source names a placeholder stream, has no filter, no partial batch responses
 and retries a failing batch until its records leave the stream (24 hours), blocking the shard: all of
@@ -22,7 +24,8 @@ from aws_cdk import aws_logs as logs
 from chalice.cdk import Chalice
 from constructs import Construct
 
-from chalicelib.workflows.publisher import DEAD_LETTERS_URL_ENV, MAX_RETRY_ATTEMPTS, SOURCE
+from chalicelib.store import counters, keys
+from chalicelib.workflows.publisher import DEAD_LETTERS_URL_ENV, EVENT_ITEM_TYPE, MAX_RETRY_ATTEMPTS, SOURCE
 from chalicelib.workflows.registry import BACKGROUND_QUEUE
 from cirrus_infra.queues import DLQ_RETENTION, WorkQueues, secure_queue
 from cirrus_infra.workers import rewrite_statements
@@ -32,14 +35,24 @@ from cirrus_infra.workers import rewrite_statements
 PUBLISHER = "EventsPublisher"
 PUBLISHER_EVENT_SOURCE = f"{PUBLISHER}DynamodbEventSource"
 
-# The `type` (pynamodb discriminator) of the items the publisher publishes: `EventItem` in
-# chalicelib/store/items.py (feed copies are `feed_entry`; the publisher checks the same value).
-EVENT_ITEM_TYPE = "event"
-# Only new event records reach the function: no updates, no TTL deletions, no other item types.
+# Only new event records reach the function (no updates, no TTL deletions of events, no feed
+# copies), and the INSERTs and REMOVEs of the item types a platform-wide total counts (the function
+# works out which of those move a total: `counters.moves`).
 STREAM_FILTER: dict[str, Any] = {
     "eventName": ["INSERT"],
     "dynamodb": {"NewImage": {"type": {"S": [EVENT_ITEM_TYPE]}}},
 }
+COUNTED_INSERTS: dict[str, Any] = {
+    "eventName": ["INSERT"],
+    "dynamodb": {"NewImage": {"type": {"S": list(counters.COUNTED_TYPES)}}},
+}
+COUNTED_REMOVES: dict[str, Any] = {
+    "eventName": ["REMOVE"],
+    "dynamodb": {"OldImage": {"type": {"S": list(counters.COUNTED_TYPES)}}},
+}
+STREAM_FILTERS = (STREAM_FILTER, COUNTED_INSERTS, COUNTED_REMOVES)
+# The partitions the publisher writes: the counters and the markers of the records it counted.
+COUNTER_KEYS = [keys.counter_pk("*"), keys.tally_pk("*")]
 # A DynamoDB stream keeps its records 24 hours: retrying a batch longer than that is pointless.
 MAX_RECORD_AGE = Duration.days(1)
 # MAX_RETRY_ATTEMPTS (publisher.py, which the local stream reader also follows): retries of a
@@ -117,6 +130,13 @@ class EventPublishing(Construct):
                         iam.PolicyStatement(actions=STREAM_READ_ACTIONS, resources=[table.table_stream_arn]),
                         iam.PolicyStatement(actions=STREAM_LIST_ACTIONS, resources=["*"]),
                         iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus.event_bus_arn]),
+                        # The totals: a marker put and a counter update per counted record, in one
+                        # TransactWriteItems (authorised per item action), on those partitions only.
+                        iam.PolicyStatement(
+                            actions=["dynamodb:PutItem", "dynamodb:UpdateItem"],
+                            resources=[table.table_arn],
+                            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": COUNTER_KEYS}},
+                        ),
                         # The hooks.dispatch task, and the stream's on-failure destination (the event
                         # source mapping sends with the function's role).
                         iam.PolicyStatement(
@@ -158,9 +178,10 @@ class EventPublishing(Construct):
         }
 
     def wire(self, api: Chalice, *, timeout: int) -> CfnResource:
-        """Point Chalice's publisher at the table's stream, filtered to event inserts, with partial
-        batch responses, bisection, bounded retries and an on-failure queue; run it under the
-        publisher's role, log to a group that expires, and alarm on lag and errors."""
+        """Point Chalice's publisher at the table's stream, filtered to event inserts and counted
+        items' inserts and removes, with partial batch responses, bisection, bounded retries and an
+        on-failure queue; run it under the publisher's role, log to a group that expires, and alarm
+        on lag and errors."""
         function: CfnResource = api.get_resource(PUBLISHER)
         source = f"Events.{PUBLISHER_EVENT_SOURCE}.Properties"
         function.add_property_override(f"{source}.Stream", self.table_stream_arn)
@@ -172,7 +193,7 @@ class EventPublishing(Construct):
             f"{source}.MaximumRecordAgeInSeconds", int(MAX_RECORD_AGE.to_seconds())
         )
         function.add_property_override(
-            f"{source}.FilterCriteria", {"Filters": [{"Pattern": json.dumps(STREAM_FILTER)}]}
+            f"{source}.FilterCriteria", {"Filters": [{"Pattern": json.dumps(f)} for f in STREAM_FILTERS]}
         )
         function.add_property_override(
             f"{source}.DestinationConfig",
