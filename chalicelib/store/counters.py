@@ -39,7 +39,7 @@ counter is not zero, in the deleting transaction, and their grants already hold 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.clock import utcnow
@@ -52,6 +52,7 @@ from chalicelib.store.items import (
     BaseItem,
     CounterItem,
     CustomerItem,
+    EventItem,
     GrantItem,
     HookItem,
     InvitationItem,
@@ -63,6 +64,7 @@ from chalicelib.store.items import (
     UsageItem,
     UserItem,
 )
+from chalicelib.store.outbox import count_actions, shared_count_keys
 from chalicelib.store.unit_of_work import UnitOfWork, transaction
 
 CUSTOMERS = "customers"
@@ -175,11 +177,24 @@ class _AlreadyCounted(DomainError):
     """The record's marker exists: an earlier delivery moved its counters (never reaches a user)."""
 
 
+def event_counts(record: Mapping[str, Any]) -> list[tuple[tuple[str, str], datetime]]:
+    """The audit log's counts shared between tenants (its staff index shard's, an offering's or a
+    user's feed's, of the event's month: `outbox.shared_count_keys`) that an event record's INSERT
+    moves, each with its expiry."""
+    image = (record.get("dynamodb") or {}).get("NewImage")
+    if record.get("eventName") != "INSERT" or not image or _s(image, "type") != _type(EventItem):
+        return []
+    event = EventItem.from_raw_data(dict(image))
+    expires_at = event.expires_at or utcnow() + timedelta(days=MARKER_DAYS)
+    return [(key, expires_at) for key in shared_count_keys(event.event_id, event.created, event.scopes)]
+
+
 def tally(record: Mapping[str, Any]) -> bool:
-    """Move the platform-wide counters by one stream record, at most once whatever the number of
-    deliveries; True if this call moved them."""
+    """Move the platform-wide counters (and the audit log's shared counts) by one stream record, at
+    most once whatever the number of deliveries; True if this call moved them."""
     deltas = moves(record)
-    if not deltas:
+    counts = event_counts(record)
+    if not deltas and not counts:
         return False
     uow = UnitOfWork()
     uow.put(
@@ -193,6 +208,8 @@ def tally(record: Mapping[str, Any]) -> bool:
     )
     for name, delta in sorted(deltas.items()):
         add(uow, name, delta)
+    for (pk, sk), expires_at in counts:
+        uow.update(CounterItem(pk=pk, sk=sk), count_actions(1, expires_at))
     try:
         uow.commit()
     except _AlreadyCounted:

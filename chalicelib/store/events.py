@@ -17,7 +17,7 @@ from chalicelib.domain.events import Event
 from chalicelib.domain.ids import id_bounds
 from chalicelib.store import keys
 from chalicelib.store.items import BaseItem, CounterItem, EventItem, FeedEntryItem
-from chalicelib.store.outbox import kept_months
+from chalicelib.store.outbox import TENANT_SCOPES, kept_months
 from chalicelib.store.pages import Listing, fetch_merged_page, fetch_page, read_filtered
 
 NARROW_WITH = "scope=, customer_uuid= or project_uuid=, or created_from=/created_to="
@@ -67,6 +67,9 @@ def listing(
         parts = [(shard, "gsi2", EventItem) for shard in keys.event_shards()]
     else:
         parts = [(keys.feed_pk(*feed), None, FeedEntryItem)]
+    # The staff index's counts and a shared feed's are kept from the stream (store/outbox.py): they
+    # lag, so they never cut a page short.
+    lags = feed is None or feed[0] not in TENANT_SCOPES
     listings = tuple(
         Listing(
             partition=partition,
@@ -77,6 +80,7 @@ def listing(
             item_type=item_type,
             what="events",
             narrow_with=NARROW_WITH,
+            total_lags=lags,
         )
         for partition, index, item_type in parts
     )
@@ -93,10 +97,10 @@ def page(of: Log, number: int, size: int) -> tuple[list[Event], int]:
         return [_event(i) for i in found[start : start + size]], len(found)
     total = count(of)
     if len(of.listings) == 1:
-        items = fetch_page(replace(of.listings[0], known_total=total), number, size).items
+        shown = fetch_page(replace(of.listings[0], known_total=total), number, size)
     else:
-        items = fetch_merged_page(of.listings, number, size, total)
-    return [_event(i) for i in items], total
+        shown = fetch_merged_page(of.listings, number, size, total)
+    return [_event(i) for i in shown.items], shown.total
 
 
 def count(of: Log) -> int:

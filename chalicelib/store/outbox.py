@@ -86,11 +86,40 @@ def event_items(event: Event, retention_days: int) -> list[BaseItem]:
     return [record, *copies]
 
 
+# Feeds whose events all come from one tenant's commands: their counts move in the recording
+# transaction. An offering's feed gathers every buyer's orders, a user's feed the commands of every
+# customer they belong to, and the staff index every tenant's events: a count of theirs moved in
+# the transaction would be one item unrelated tenants write at once (DynamoDB cancels one of two
+# such transactions), so the stream consumer moves those (`shared_count_keys`, store/counters.py).
+TENANT_SCOPES = frozenset({"customer", "project", "resource"})
+
+
+def _month_key(partition: str, created: datetime) -> tuple[str, str]:
+    return keys.event_count_pk(partition), keys.event_count_sk(created)
+
+
 def _count_keys(event: Event) -> list[tuple[str, str]]:
-    """The counts an event moves: its month's in each scope feed it is copied to, and in its shard."""
-    partitions = [keys.feed_pk(t, i) for t, i in event.scopes] + [keys.event_shard(event.id)]
-    month = keys.event_count_sk(event.created)
-    return list(dict.fromkeys((keys.event_count_pk(p), month) for p in partitions))
+    """The counts an event moves in its own transaction: its month's in each tenant feed."""
+    partitions = [keys.feed_pk(t, i) for t, i in event.scopes if t in TENANT_SCOPES]
+    return list(dict.fromkeys(_month_key(p, event.created) for p in partitions))
+
+
+def shared_count_keys(
+    event_id: str, created: datetime, scopes: Iterable[Sequence[str]]
+) -> list[tuple[str, str]]:
+    """The counts the stream consumer moves for an event's record: its month's in its staff index
+    shard and in each feed shared between tenants."""
+    partitions = [keys.event_shard(event_id)]
+    partitions += [keys.feed_pk(t, i) for t, i in scopes if t not in TENANT_SCOPES]
+    return list(dict.fromkeys(_month_key(p, created) for p in partitions))
+
+
+def count_actions(delta: int, expires_at: datetime) -> list[Action]:
+    return [
+        CounterItem.value.add(delta),
+        CounterItem.type.set(CounterItem),
+        CounterItem.expires_at.set(expires_at),
+    ]
 
 
 class _Tally(Sequence[Action]):
@@ -103,11 +132,7 @@ class _Tally(Sequence[Action]):
 
     def _actions(self) -> list[Action]:
         delta = sum(1 for e in self._events if self._key in _count_keys(e))
-        return [
-            CounterItem.value.add(delta),
-            CounterItem.type.set(CounterItem),
-            CounterItem.expires_at.set(self._expires_at),
-        ]
+        return count_actions(delta, self._expires_at)
 
     def __len__(self) -> int:
         return 3
@@ -121,7 +146,7 @@ class _Tally(Sequence[Action]):
 
 
 def tally(uow: Staging, event: Event, retention_days: int) -> None:
-    """Add `event` to its feeds' and shard's counts of its month, in `uow` (which has recorded it:
+    """Add `event` to its tenant feeds' counts of its month, in `uow` (which has recorded it:
     `uow.events` holds it). One update per count however many of the unit's events it takes."""
     for key in _count_keys(event):
         if uow.first(f"event count {key[0]} {key[1]}"):
@@ -130,19 +155,13 @@ def tally(uow: Staging, event: Event, retention_days: int) -> None:
 
 
 def load_counts(events: Iterable[Event], retention_days: int) -> None:
-    """Add `events` to their counts outside a unit of work: for bulk loads (benchmarks, tools) that
-    write `event_items` themselves. One UpdateItem per count."""
+    """Add `events` to all their counts (the transaction's and the stream's) outside a unit of work:
+    for bulk loads (benchmarks, tools) that write `event_items` themselves. One UpdateItem per count."""
     deltas: Counter[tuple[str, str]] = Counter()
     expiry: dict[tuple[str, str], datetime] = {}
     for event in events:
-        for key in _count_keys(event):
+        for key in [*_count_keys(event), *shared_count_keys(event.id, event.created, event.scopes)]:
             deltas[key] += 1
             expiry[key] = expires(event.created, retention_days)
     for (pk, sk), delta in deltas.items():
-        CounterItem(pk=pk, sk=sk).update(
-            actions=[
-                CounterItem.value.add(delta),
-                CounterItem.type.set(CounterItem),
-                CounterItem.expires_at.set(expiry[(pk, sk)]),
-            ]
-        )
+        CounterItem(pk=pk, sk=sk).update(actions=count_actions(delta, expiry[(pk, sk)]))

@@ -182,23 +182,28 @@ def platform_total(listing: Listing, counter: str) -> Listing:
     return replace(listing, known_total=counters.value(counter), total_lags=True)
 
 
-def fetch_merged_page(listings: Sequence[Listing], page: int, page_size: int, total: int) -> list[Any]:
-    """Items of page `page` of several partitions read as one list in sort-key order (the shards of
-    one index; same index and direction, no filter). Constant in what they hold: one Query of
-    `page_size` per partition, after keys-only reads of at most (page - 1) x page_size keys per
-    partition to find where the page starts in each."""
+def fetch_merged_page(listings: Sequence[Listing], page: int, page_size: int, total: int) -> Page:
+    """Page `page` of several partitions read as one list in sort-key order (the shards of one
+    index; same index and direction, no filter), and its total. Constant in what they hold: one
+    Query of `page_size` per partition, after keys-only reads of at most (page - 1) x page_size keys
+    per partition to find where the page starts in each. A total that lags (`total_lags`) is never
+    trusted to cut the page short (one more item a partition tells whether another page follows)."""
     skip = (page - 1) * page_size
-    if page_size <= 0 or skip >= total or not listings:
-        return []
+    lags = any(listing.total_lags for listing in listings)
+    if page_size <= 0 or (skip >= total and not lags) or not listings:
+        return Page([], total)
     starts = _merged_starts(listings, skip) if skip else [None] * len(listings)
     if starts is None:
-        return []
+        return Page([], total)
+    wanted = page_size + 1 if lags else page_size
     items: list[Any] = []
     for listing, start in zip(listings, starts, strict=True):
-        items += _typed(_query(listing, limit=page_size, last_evaluated_key=start), listing.item_type)
+        items += _typed(_query(listing, limit=wanted, last_evaluated_key=start), listing.item_type)
     first = listings[0]
     items.sort(key=_sort_value(first), reverse=not first.forward)
-    return items[:page_size]
+    if lags:
+        total = max(total, skip + len(items[:wanted]))
+    return Page(items[:page_size], total)
 
 
 def _merged_starts(listings: Sequence[Listing], skip: int) -> list[dict[str, Any] | None] | None:

@@ -140,6 +140,7 @@ def _record_handler(record: Any) -> None:
         return
     if event is None:
         return
+    counters.tally(raw)  # the audit log's counts shared between tenants (a repeat changes nothing)
     size = len(json.dumps(event_document(event)))
     if size > MAX_DOCUMENT_BYTES:
         dead_letter(raw, "event too large to publish", event_uuid=event.id, size=size)

@@ -8,8 +8,9 @@ request is captured (botocore's parameter hook on the real client) and labelled 
 whose request sent it; moto serialises transactions, so running the requests one after another
 captures the same items as running them at once.
 
-The monthly event counts that recording an event moves (the staff index's shards, an offering's
-feed) are still shared; they belong to the audit-log work, and a strict xfail below pins them.
+The audit log's counts are included: a tenant feed's count moves in the recording transaction, the
+counts shared between tenants (the staff index's shards, an offering's or a user's feed) are moved
+by the stream consumer (store/outbox.py `TENANT_SCOPES`).
 """
 
 from __future__ import annotations
@@ -78,20 +79,6 @@ class Transactions:
         """Items written by more than one tenant's transactions."""
         return {key: tenants for key, tenants in self.touched.items() if len(tenants) > 1}
 
-    def shared_outside_the_event_index(self) -> list[tuple[str, str]]:
-        """The shared items but the event counts left to the audit-log work (`_event_count`)."""
-        return sorted(key for key in self.shared() if not _event_count(key[0]))
-
-
-def _event_count(pk: str) -> bool:
-    """A monthly event count moved in the transaction that records an event (issue 14, item 11),
-    shared by tenants: one of the staff's event index shards (`EVCOUNT#EVENTS#<k>`, k from the
-    event's uuid), or the feed of an offering every buyer's order events land in."""
-    from chalicelib.store import keys
-
-    index = {keys.event_count_pk(shard) for shard in keys.event_shards()}
-    return pk in index or pk.startswith(keys.event_count_pk(keys.feed_pk("offering", "")))
-
 
 @pytest.fixture
 def transactions(aws) -> Iterator[Transactions]:
@@ -122,14 +109,14 @@ def test_project_creations_in_different_customers_share_no_item(staff, transacti
     made = transactions.run(list(tenants), lambda c: projects.create_project(ctx, c, {"name": "Apollo"}))
 
     assert len(made) == TENANTS and transactions.count >= TENANTS
-    assert transactions.shared_outside_the_event_index() == []
+    assert transactions.shared() == {}
 
 
 def test_customer_creations_by_staff_share_no_item(staff, transactions):
     made = _customers(staff, transactions, FEW)
 
     assert len({c.id for c in made}) == FEW
-    assert transactions.shared_outside_the_event_index() == []
+    assert transactions.shared() == {}
 
 
 def test_users_registering_share_no_item(transactions):
@@ -139,7 +126,7 @@ def test_users_registering_share_no_item(transactions):
     names = [f"user{i}" for i in range(FEW)]
     transactions.run(names, lambda n: users.register_user(EventContext(), {"username": n}, f"{n}-secret-pw"))
 
-    assert transactions.shared_outside_the_event_index() == []
+    assert transactions.shared() == {}
 
 
 def test_orders_in_different_customers_share_no_item(staff, transactions):
@@ -159,7 +146,7 @@ def test_orders_in_different_customers_share_no_item(staff, transactions):
     placed = transactions.run(list(markets), lambda c: orders.create_order(ctx, order_request(markets[c])))
 
     assert len(placed) == FEW
-    assert transactions.shared_outside_the_event_index() == []
+    assert transactions.shared() == {}
 
 
 def test_system_role_grants_in_different_customers_share_no_item(staff, transactions):
@@ -178,19 +165,4 @@ def test_system_role_grants_in_different_customers_share_no_item(staff, transact
         ),
     )
 
-    assert transactions.shared_outside_the_event_index() == []
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="The staff event index's monthly counts (EVCOUNT#EVENTS#<k>, 4 shards chosen by the event "
-    "uuid) move in every event-recording transaction, so two tenants' commands share one with odds "
-    "of about 1 in 4 (and an offering's feed count is in every buyer's order): left to the audit-log "
-    "work (issue 14, item 11); counting them from the stream as store/counters.py does would remove "
-    "them. Strict: this fails once they are gone.",
-)
-def test_the_event_counts_are_the_only_items_tenants_still_share(staff, transactions):
-    _customers(staff, transactions, FEW)
-
-    assert all(_event_count(pk) for pk, _ in transactions.shared())
     assert transactions.shared() == {}
