@@ -41,8 +41,7 @@ from chalicelib.domain.invoices import InvoiceItem, InvoiceState
 from chalicelib.services import billing
 from chalicelib.services import invoices as service
 from chalicelib.services.invoices import InvoiceView, OfferingStats
-from chalicelib.services.paging import Ordering
-from chalicelib.store.pages import Page
+from chalicelib.services.paging import Ordering, Page
 
 bp = Blueprint(__name__)
 TAG = "invoices"

@@ -28,8 +28,8 @@ from chalicelib.api.rest import (
 from chalicelib.domain import offerings as domain
 from chalicelib.domain.ids import id_from_url, parse_id
 from chalicelib.services import plans as service
+from chalicelib.services.paging import Page
 from chalicelib.services.plans import PlanFilters, PlanView
-from chalicelib.store.pages import Page
 
 bp = Blueprint(__name__)
 BASE = f"/api/{PLANS}"

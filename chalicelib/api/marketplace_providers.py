@@ -29,8 +29,8 @@ from chalicelib.domain.ids import id_from_url, parse_id
 from chalicelib.domain.offerings import CATEGORY_MODEL, PROVIDER_MODEL, Category
 from chalicelib.services import categories as category_service
 from chalicelib.services import service_providers as service
+from chalicelib.services.paging import Page
 from chalicelib.services.service_providers import ProviderView
-from chalicelib.store.pages import Page
 
 bp = Blueprint(__name__)
 PROVIDERS = "marketplace-service-providers"

@@ -26,8 +26,7 @@ from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import NotAuthenticated, NotFound
 from chalicelib.domain.ids import parse_id
 from chalicelib.services import access
-from chalicelib.services.paging import Ordering, PageRequest
-from chalicelib.store.pages import Page
+from chalicelib.services.paging import Ordering, Page, PageRequest
 
 JSON = "application/json"
 # How deep a request body may nest. Python's parser recurses once per level (a few thousand levels
@@ -429,7 +428,7 @@ def render(model: type[BaseModel], data: Mapping[str, Any], fields: Iterable[str
 
 
 def listed(
-    call: Call, page: Page, model: type[BaseModel], to_data: Callable[[Any], Mapping[str, Any]]
+    call: Call, page: Page[Any], model: type[BaseModel], to_data: Callable[[Any], Mapping[str, Any]]
 ) -> Listed:
     query = call.query
     fields = getattr(query, "field", ())

@@ -27,7 +27,7 @@ from chalicelib.api.rest import (
 from chalicelib.domain.roles import ScopeType
 from chalicelib.services import memberships as service
 from chalicelib.services.memberships import Member, PermissionView, Person
-from chalicelib.store.pages import Page
+from chalicelib.services.paging import Page
 
 bp = Blueprint(__name__)
 

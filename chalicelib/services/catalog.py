@@ -28,11 +28,10 @@ from chalicelib.domain.rbac import Access
 from chalicelib.domain.roles import ScopeType
 from chalicelib.services import access as access_service
 from chalicelib.services import offerings
-from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.paging import Ordering, Page, PageRequest
 from chalicelib.store import categories as category_store
 from chalicelib.store import customers as customer_store
 from chalicelib.store import offerings as store
-from chalicelib.store.pages import Page
 
 
 @dataclass(frozen=True)
@@ -121,7 +120,7 @@ ORDERING: dict[str, Callable[[OfferingView], Any]] = {
 }
 
 
-def _page(views: list[OfferingView], ordering: Ordering, request: PageRequest) -> Page:
+def _page(views: list[OfferingView], ordering: Ordering, request: PageRequest) -> Page[Any]:
     key = ORDERING.get(ordering.field or "created", ORDERING["created"])
     descending = ordering.descending if ordering.field else True
     views.sort(key=key, reverse=descending)
@@ -143,7 +142,7 @@ def _managed(rights: Access) -> list[Offering]:
 
 def list_provider_offerings(
     principal: Principal, filters: OfferingFilters, ordering: Ordering, request: PageRequest
-) -> Page:
+) -> Page[Any]:
     rights = access_service.access(principal)
     newest_first = not ordering.field or (ordering.field == "created" and ordering.descending)
     if rights.reads_everything and not filters.any() and newest_first:
@@ -172,7 +171,7 @@ def _public_to(principal: Principal | None) -> Callable[[Offering], bool]:
 
 def list_public_offerings(
     principal: Principal | None, filters: OfferingFilters, ordering: Ordering, request: PageRequest
-) -> Page:
+) -> Page[Any]:
     """The catalog (reads every offering and filters in memory: catalogs are small)."""
     shown = _public_to(principal)
     candidates = [o for o in store.read_all() if shown(o) and filters.matches(o)]

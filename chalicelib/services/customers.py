@@ -19,11 +19,10 @@ from chalicelib.domain.roles import CUSTOMER_OWNER, P, ScopeType
 from chalicelib.services import access as access_service
 from chalicelib.services import effects, memberships
 from chalicelib.services.effects import Enqueue
-from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.paging import Ordering, Page, PageRequest
 from chalicelib.services.ports import unit_of_work
 from chalicelib.store import counters, grants, pages, projects
 from chalicelib.store import customers as store
-from chalicelib.store.pages import Page
 
 MODEL = "Customer"
 FOLLOW_RENAME_TASK = "customers.follow_rename"
@@ -104,7 +103,7 @@ def _owned_by(principal: Principal) -> set[str]:
 
 def list_customers(
     principal: Principal, filters: CustomerFilters, ordering: Ordering, request: PageRequest
-) -> Page:
+) -> Page[Any]:
     rights = access_service.access(principal)
     if not rights.reads_everything or filters.owned_by_current_user:
         ids = rights.customer_ids() if not rights.reads_everything else None
@@ -138,7 +137,7 @@ _ORDER_BY = {
 
 def _page_of(
     found: list[Customer], filters: CustomerFilters, ordering: Ordering, request: PageRequest
-) -> Page:
+) -> Page[Any]:
     """Filter, order and page customers read by id (a caller's own few)."""
     rows = [c for c in found if filters.matches(c)]
     rows.sort(key=_ORDER_BY[ordering.field or "name"], reverse=ordering.descending)

@@ -38,14 +38,13 @@ from chalicelib.domain.roles import CREATE_PERMISSION, Role, ScopeType
 from chalicelib.services import access as access_service
 from chalicelib.services import effects, memberships
 from chalicelib.services.effects import Enqueue
-from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.paging import Ordering, Page, PageRequest
 from chalicelib.services.ports import unit_of_work
 from chalicelib.store import customers as customer_store
 from chalicelib.store import grants as grant_store
 from chalicelib.store import invitations as store
 from chalicelib.store import projects as project_store
 from chalicelib.store import users as user_store
-from chalicelib.store.pages import Page
 
 MODEL = domain.MODEL
 SEND_EMAIL_TASK = "invitations.send_email"
@@ -492,7 +491,7 @@ def _candidates(principal: Principal, filters: InvitationFilters) -> list[Invita
 
 def list_invitations(
     principal: Principal, filters: InvitationFilters, ordering: Ordering, request: PageRequest
-) -> Page:
+) -> Page[Any]:
     now = utcnow()
     field = ordering.field or "created"
     descending = ordering.descending if ordering.field else True  # Waldur: newest first

@@ -32,7 +32,7 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.domain.invoices import Invoice, InvoiceItem
 from chalicelib.domain.rbac import Access
 from chalicelib.services import access as access_service
-from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.paging import Ordering, Page, PageRequest
 from chalicelib.services.ports import unit_of_work
 from chalicelib.store import categories as category_store
 from chalicelib.store import customers as customer_store
@@ -40,7 +40,6 @@ from chalicelib.store import invoices as store
 from chalicelib.store import offerings as offering_store
 from chalicelib.store import projects as project_store
 from chalicelib.store import resources as resource_store
-from chalicelib.store.pages import Page
 
 MODEL = "Invoice"
 ITEM_MODEL = "InvoiceItem"
@@ -139,7 +138,7 @@ def _newest_first(invoice: Invoice) -> Any:
     return (invoice.year, invoice.month, invoice.number)
 
 
-def _page(rows: list[Invoice], ordering: Ordering, request: PageRequest) -> Page:
+def _page(rows: list[Invoice], ordering: Ordering, request: PageRequest) -> Page[Any]:
     if ordering.field is None:  # Waldur's default: -year, -month
         rows.sort(key=_newest_first, reverse=True)
     else:
@@ -150,7 +149,7 @@ def _page(rows: list[Invoice], ordering: Ordering, request: PageRequest) -> Page
 
 def list_invoices(
     principal: Principal, filters: InvoiceFilters, ordering: Ordering, request: PageRequest
-) -> Page:
+) -> Page[Any]:
     """The invoices the caller sees (a page of InvoiceView). A customer's invoice of one month (what
     python-waldur-client asks for) is one Query; other lists read the headers of the customers in
     question (or staff's index of every invoice), then the page's items, one Query per customer."""
@@ -391,7 +390,7 @@ def _item_source(rights: Access, f: ItemFilters) -> list[InvoiceItem] | None:
     return [i for c in sorted(rights.customer_role_ids()) for i in store.all_items(c)]
 
 
-def list_items(principal: Principal, filters: ItemFilters, request: PageRequest) -> Page:
+def list_items(principal: Principal, filters: ItemFilters, request: PageRequest) -> Page[Any]:
     """The invoice items the caller sees (a page of ItemView), by start (Waldur's order)."""
     rights = _rights(principal)
     if filters.credit_id is not None:

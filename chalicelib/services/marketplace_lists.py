@@ -27,12 +27,12 @@ from chalicelib.domain.resources import Resource
 from chalicelib.domain.roles import P, ScopeType
 from chalicelib.services import marketplace as sides
 from chalicelib.services import offerings as catalog
-from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.paging import Ordering, Page, PageRequest
 from chalicelib.store import orders as order_store
 from chalicelib.store import pages
 from chalicelib.store import projects as project_store
 from chalicelib.store import resources as resource_store
-from chalicelib.store.pages import Listing, Page
+from chalicelib.store.pages import Listing
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def _gather(kind: _Kind, listings: Iterable[Listing], bounded: bool) -> list[Any
     return list(seen.values())
 
 
-def _page(rows: list[Any], sort: Callable[[Any], Any], ordering: Ordering, request: PageRequest) -> Page:
+def _page(rows: list[Any], sort: Callable[[Any], Any], ordering: Ordering, request: PageRequest) -> Page[Any]:
     descending = ordering.field is None or ordering.descending
     rows.sort(key=sort, reverse=descending)
     start = (request.page - 1) * request.page_size
@@ -192,7 +192,7 @@ def _listed(
     ordering: Ordering,
     request: PageRequest,
     provider_view: bool = False,
-) -> Page:
+) -> Page[Any]:
     rights = sides.rights(principal)
     sources = _narrow_sources(kind, narrowing)
     if sources is None and rights.reads_everything and not filtered and ordering.field in (None, "created"):
@@ -228,7 +228,7 @@ def _approvable(rights: Access, order: Order, side: str) -> bool:
 
 def list_orders(
     principal: Principal, filters: OrderFilters, ordering: Ordering, request: PageRequest
-) -> Page:
+) -> Page[Any]:
     rights = sides.rights(principal)
     f = filters
 
@@ -259,7 +259,7 @@ def list_resources(
     ordering: Ordering,
     request: PageRequest,
     provider_view: bool = False,
-) -> Page:
+) -> Page[Any]:
     f = filters
 
     def keep(resource: Resource) -> bool:

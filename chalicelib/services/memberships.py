@@ -20,13 +20,12 @@ from chalicelib.domain.roles import CREATE_PERMISSION, DELETE_PERMISSION, UPDATE
 from chalicelib.domain.users import User
 from chalicelib.services import access as access_service
 from chalicelib.services.effects import ForgetAccess
-from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.paging import Ordering, Page, PageRequest
 from chalicelib.services.ports import UnitOfWork, unit_of_work
 from chalicelib.store import customers as customer_store
 from chalicelib.store import grants as store
 from chalicelib.store import projects as project_store
 from chalicelib.store import users as user_store
-from chalicelib.store.pages import Page
 
 NOT_VALID_FOR_SCOPE = "Role is not valid for this scope."
 EXPIRATION_IN_PAST = "Expiration time should be greater than current time."
@@ -217,7 +216,7 @@ def require_team_sight(principal: Principal, scope: Scope) -> None:
 
 def list_members(
     principal: Principal, scope: Scope, filters: MemberFilters, ordering: Ordering, request: PageRequest
-) -> Page:
+) -> Page[Any]:
     """`list_users/`: the scope's active grants with their users (see `require_team_sight`)."""
     require_team_sight(principal, scope)
     rows = [
@@ -448,7 +447,7 @@ def user_permissions(user_id: str) -> list[PermissionView]:
 
 def list_permissions(
     principal: Principal, filters: PermissionFilters, ordering: Ordering, request: PageRequest
-) -> Page:
+) -> Page[Any]:
     """`user-permissions/`: staff and support see every grant, others their own."""
     now = utcnow()
     if principal.reads_everything:

@@ -18,12 +18,11 @@ from chalicelib.domain.roles import P, ScopeType
 from chalicelib.services import access as access_service
 from chalicelib.services import customers as customer_service
 from chalicelib.services import memberships
-from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.paging import Ordering, Page, PageRequest
 from chalicelib.services.ports import unit_of_work
 from chalicelib.store import counters, grants, pages
 from chalicelib.store import customers as customer_store
 from chalicelib.store import projects as store
-from chalicelib.store.pages import Page
 
 MODEL = "Project"
 INVALID_HYPERLINK = "Invalid hyperlink - Object does not exist."
@@ -91,7 +90,7 @@ def scope(project: Project) -> Scope:
 
 def list_projects(
     principal: Principal, filters: ProjectFilters, ordering: Ordering, request: PageRequest
-) -> Page:
+) -> Page[Any]:
     if not access_service.access(principal).reads_everything:
         return _own_projects(principal, filters, ordering, request)
     predicate = filters.predicate()
@@ -123,7 +122,7 @@ def list_projects(
 
 def _own_projects(
     principal: Principal, filters: ProjectFilters, ordering: Ordering, request: PageRequest
-) -> Page:
+) -> Page[Any]:
     """What a caller without global read sees: every project of the customers where they hold a
     customer role (one Query each), and the projects where they hold a role (one BatchGetItem)."""
     rights = access_service.access(principal)
@@ -159,7 +158,7 @@ def _merge(
     ordering: Ordering,
     newest_first: bool,
     request: PageRequest,
-) -> Page:
+) -> Page[Any]:
     """Projects of several customers (`?customer=a,b`): read each partition (bounded between them:
     `pages.read_filtered`), then order and page."""
     listings = [store.listing(customer_id=c, predicate=predicate) for c in customer_ids]

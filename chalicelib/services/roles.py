@@ -18,10 +18,9 @@ from chalicelib.domain.errors import NotFound, ValidationError
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.roles import Role, ScopeType, check_permissions
 from chalicelib.services import access
-from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.paging import Ordering, Page, PageRequest
 from chalicelib.services.ports import unit_of_work
 from chalicelib.store import roles as store
-from chalicelib.store.pages import Page
 
 MODEL = "Role"
 ORDERING_FIELDS = ("name", "is_active", "users_count", "content_type")
@@ -89,7 +88,9 @@ def _counted(principal: Principal, roles: list[Role]) -> list[Role]:
 
 
 # --- reads ---------------------------------------------------------------------------------------
-def list_roles(principal: Principal, filters: RoleFilters, ordering: Ordering, request: PageRequest) -> Page:
+def list_roles(
+    principal: Principal, filters: RoleFilters, ordering: Ordering, request: PageRequest
+) -> Page[Any]:
     """The roles matching `filters`, ordered and paged in memory (a deployment has tens of roles)."""
     rows = [r for r in access.all_roles().values() if filters.matches(r)]
     by_count = ordering.field == "users_count"

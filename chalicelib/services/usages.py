@@ -26,11 +26,10 @@ from chalicelib.services import billing
 from chalicelib.services import marketplace as sides
 from chalicelib.services import marketplace_lists as lists
 from chalicelib.services import offerings as catalog
-from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.paging import Ordering, Page, PageRequest
 from chalicelib.services.ports import unit_of_work
 from chalicelib.store import resources as resource_store
 from chalicelib.store import usages as store
-from chalicelib.store.pages import Page
 
 MODEL = rules.MODEL
 
@@ -87,7 +86,7 @@ _USAGES = lists._Kind(store, store.from_item)
 
 def list_usages(
     principal: Principal, filters: UsageFilters, ordering: Ordering, request: PageRequest
-) -> Page:
+) -> Page[Any]:
     sort = SORT[ordering.field or "created"]
     return lists._listed(
         _USAGES, principal, filters.narrowing, filters.keep, filters.filtered, sort, ordering, request

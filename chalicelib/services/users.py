@@ -15,11 +15,10 @@ from chalicelib.domain.errors import NotFound, PermissionDenied, ValidationError
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.users import User
 from chalicelib.services import hooks, memberships
-from chalicelib.services.paging import Ordering, PageRequest
+from chalicelib.services.paging import Ordering, Page, PageRequest
 from chalicelib.services.ports import unit_of_work
 from chalicelib.store import counters, grants, pages, tokens
 from chalicelib.store import users as store
-from chalicelib.store.pages import Page
 
 MODEL = "User"
 
@@ -75,7 +74,9 @@ def _visible(principal: Principal, user_id: str, read: Callable[[str], User | No
     return user
 
 
-def list_users(principal: Principal, filters: UserFilters, ordering: Ordering, request: PageRequest) -> Page:
+def list_users(
+    principal: Principal, filters: UserFilters, ordering: Ordering, request: PageRequest
+) -> Page[Any]:
     if not principal.reads_everything:
         # Without roles a user shares no customer or project with anybody: they see themselves.
         me = store.get(principal.user_id)

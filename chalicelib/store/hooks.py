@@ -18,12 +18,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.hooks import ContentType, Hook, HookKind
+from chalicelib.services.paging import Page
 from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, keys, pages
 from chalicelib.store.items import BaseItem, HookItem, HookSubscriptionItem
@@ -143,11 +145,11 @@ def _listing_all(kind: HookKind) -> Listing:
     )
 
 
-def page_all(kind: HookKind, page: int, page_size: int) -> pages.Page:
+def page_all(kind: HookKind, page: int, page_size: int) -> Page[Any]:
     """Staff's unfiltered list of one kind, newest first: one Query of gsi1 and the counter."""
     listing = pages.platform_total(_listing_all(kind), COUNTERS[kind])
     found = pages.fetch_page(listing, page, page_size)
-    return pages.Page([from_item(i) for i in found.items], found.total)
+    return Page([from_item(i) for i in found.items], found.total)
 
 
 def read_all(kind: HookKind) -> list[Hook]:

@@ -11,6 +11,7 @@ bucket when it stops being pending.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pynamodb.expressions.update import Action
 
@@ -23,6 +24,7 @@ from chalicelib.domain.invitations import (
     InvitationState,
 )
 from chalicelib.domain.roles import ScopeType
+from chalicelib.services.paging import Page
 from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, keys, pages
 from chalicelib.store.items import BaseItem, InvitationItem
@@ -135,10 +137,10 @@ def listing_all(newest_first: bool = True) -> Listing:
     )
 
 
-def page_all(page: int, page_size: int, newest_first: bool = True) -> pages.Page:
+def page_all(page: int, page_size: int, newest_first: bool = True) -> Page[Any]:
     listing = pages.platform_total(listing_all(newest_first), COUNTER)
     found = pages.fetch_page(listing, page, page_size)
-    return pages.Page([from_item(i) for i in found.items], found.total)
+    return Page([from_item(i) for i in found.items], found.total)
 
 
 def read_all() -> list[Invitation]:

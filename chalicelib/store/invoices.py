@@ -26,10 +26,11 @@ from chalicelib.domain import invoices as domain
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.ids import id_bounds
 from chalicelib.domain.invoices import Invoice, InvoiceItem, InvoiceState, LimitSpan
+from chalicelib.services.paging import Page
 from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import keys, pages
 from chalicelib.store.items import BaseItem, CounterItem, InvoiceHeaderItem, InvoiceLineItem
-from chalicelib.store.pages import Listing, Page
+from chalicelib.store.pages import Listing
 from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
 NUMBERS = "invoice_numbers"
@@ -282,7 +283,7 @@ def headers(low: str | None = None, high: str | None = None, limit: int | None =
     return (_invoice(i) for i in found if isinstance(i, InvoiceHeaderItem))
 
 
-def page_of_all(page: int, page_size: int, bounds: tuple[str, str] | None = None) -> Page:
+def page_of_all(page: int, page_size: int, bounds: tuple[str, str] | None = None) -> Page[Any]:
     """A page of every invoice (no items), newest month first, optionally within an id range
     (`month_bounds`): one Query for the page, keys-only reads to step over earlier pages, and a
     COUNT Query for the total (there is no invoice counter: keys-only reads of the whole range)."""
@@ -297,7 +298,7 @@ def page_of_all(page: int, page_size: int, bounds: tuple[str, str] | None = None
     return Page([_invoice(i) for i in found.items], found.total)
 
 
-def page_of_every_item(page: int, page_size: int) -> Page:
+def page_of_every_item(page: int, page_size: int) -> Page[Any]:
     """A page of every invoice item, oldest first (by id: when it was registered), with a COUNT
     Query for the total (keys-only reads of the whole index partition)."""
     listing = Listing(partition=keys.INVOICE_ITEMS, index="gsi1", item_type=InvoiceLineItem)

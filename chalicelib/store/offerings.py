@@ -29,6 +29,7 @@ from chalicelib.domain.marketplace import (
     Plan,
     PlanUnit,
 )
+from chalicelib.services.paging import Page
 from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, keys, pages
 from chalicelib.store.items import BaseItem, OfferingItem, PlanPointerItem
@@ -242,11 +243,11 @@ def read_all() -> list[Offering]:
     return [from_item(i) for i in pages.read_all(_listing_all())]
 
 
-def page_all(page: int, page_size: int) -> pages.Page:
+def page_all(page: int, page_size: int) -> Page[Any]:
     """Every offering, newest first, one page: one Query of gsi2 and the counter."""
     listing = Listing(partition=keys.OFFERINGS, index="gsi2", forward=False, item_type=OfferingItem)
     found = pages.fetch_page(pages.platform_total(listing, COUNTER), page, page_size)
-    return pages.Page([from_item(i) for i in found.items], found.total)
+    return Page([from_item(i) for i in found.items], found.total)
 
 
 # --- writes ----------------------------------------------------------------------------------------

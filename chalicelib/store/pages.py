@@ -22,6 +22,7 @@ from pynamodb.expressions.condition import Condition
 
 from chalicelib.config import get_settings
 from chalicelib.domain.errors import TooBroad
+from chalicelib.services.paging import Page
 from chalicelib.store.items import BaseItem
 
 TOO_BROAD = "Too many {what} to filter or sort (more than {limit}); narrow the request{hint}."
@@ -43,12 +44,6 @@ class Listing:
     # For the slow path's 400: what is listed, and the filters that would narrow it.
     what: str = "items"
     narrow_with: str = ""
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Any]
-    total: int
 
 
 def _key_names(index: str | None) -> list[str]:
@@ -124,7 +119,7 @@ def _sort_value(listing: Listing) -> Callable[[Any], str]:
     return lambda item: str(getattr(item, name))
 
 
-def fetch_page(listing: Listing, page: int, page_size: int) -> Page:
+def fetch_page(listing: Listing, page: int, page_size: int) -> Page[Any]:
     """Items of page `page` (1-based) and the listing's total."""
     if listing.predicate is not None or listing.order_by is not None:
         items = read_filtered([listing])
@@ -182,7 +177,7 @@ def platform_total(listing: Listing, counter: str) -> Listing:
     return replace(listing, known_total=counters.value(counter), total_lags=True)
 
 
-def fetch_merged_page(listings: Sequence[Listing], page: int, page_size: int, total: int) -> Page:
+def fetch_merged_page(listings: Sequence[Listing], page: int, page_size: int, total: int) -> Page[Any]:
     """Page `page` of several partitions read as one list in sort-key order (the shards of one
     index; same index and direction, no filter), and its total. Constant in what they hold: one
     Query of `page_size` per partition, after keys-only reads of at most (page - 1) x page_size keys
