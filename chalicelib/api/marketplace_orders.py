@@ -32,7 +32,7 @@ from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.ids import parse_id
 from chalicelib.domain.marketplace import ORDER_TRANSITIONS, OrderState, OrderType
 from chalicelib.domain.orders import Actor, Order
-from chalicelib.services import marketplace_lists as lists
+from chalicelib.services import market_queries as lists
 from chalicelib.services import orders as service
 
 bp = Blueprint(__name__)

@@ -29,7 +29,7 @@ from chalicelib.domain import bounds
 from chalicelib.domain import resources as domain
 from chalicelib.domain.marketplace import RESOURCE_ORDER_ACTIONS, ResourceState
 from chalicelib.domain.resources import Resource
-from chalicelib.services import marketplace_lists as lists
+from chalicelib.services import market_queries as lists
 from chalicelib.services import resources as service
 
 bp = Blueprint(__name__)
@@ -294,7 +294,7 @@ def _views(collection: str) -> None:
         summary="The resource's project team",
     )
     def team(call: Call, uuid: str) -> Any:
-        members = lists.team(call.user, object_id(uuid, MODEL), provider_view)
+        members = service.team(call.user, object_id(uuid, MODEL), provider_view)
         return [
             render(
                 TeamMemberOut,

@@ -27,7 +27,7 @@ from chalicelib.api.rest import (
 from chalicelib.domain import usages as domain
 from chalicelib.domain.ids import id_from_url
 from chalicelib.domain.usages import ComponentUsage, UsageReport
-from chalicelib.services import marketplace_lists as lists
+from chalicelib.services import market_queries as lists
 from chalicelib.services import usages as service
 
 bp = Blueprint(__name__)

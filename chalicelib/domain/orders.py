@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.domain.context import EventContext, Principal
-from chalicelib.domain.errors import Conflict, ValidationError
+from chalicelib.domain.errors import Conflict, DomainError, ValidationError
 from chalicelib.domain.events import Event, make_event
 from chalicelib.domain.marketplace import (
     ORDER_FINAL,
@@ -35,6 +35,7 @@ from chalicelib.domain.marketplace import (
     Plan,
 )
 from chalicelib.domain.numbers import MAX_INTEGER, MONEY, at_most
+from chalicelib.domain.projects import Project
 
 MODEL = "Order"
 
@@ -150,6 +151,24 @@ class Order:
         }
 
 
+@dataclass(frozen=True)
+class RequestKey:
+    """What an `Idempotency-Key` is remembered with: the order it made and the hash of the request
+    that made it ("" for a key stored before requests were hashed: it matches any request)."""
+
+    order_id: str
+    customer_id: str
+    request_hash: str
+
+
+class KeyAlreadyUsed(DomainError):
+    """The creation's key was stored by an earlier request (a retry, or a concurrent one)."""
+
+    def __init__(self, used: RequestKey) -> None:
+        self.used = used
+        super().__init__(used.order_id)
+
+
 def event(order: Order, event_type: str, ctx: EventContext) -> Event:
     return make_event(event_type, _MESSAGES[event_type], ctx, order.event_fields(), order.customer_id)
 
@@ -236,6 +255,62 @@ def fail(order: Order, now: datetime, message: str, traceback: str = "") -> Orde
 
 
 # --- creation ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Placing:
+    """Who places an order and how it starts: its creator, whether their placing is the consumer's
+    approval, and whether the offering's type waits for the provider's."""
+
+    creator: Actor
+    consumer_approved: bool
+    provider_review: bool
+    now: datetime
+
+
+def create_order(
+    placing: Placing,
+    *,
+    ids: tuple[str, str],
+    project: Project,
+    offering: Offering,
+    plan: Plan | None,
+    attributes: Mapping[str, Any],
+    limits: Mapping[str, int],
+    provider_name: str,
+    resource_name: str,
+) -> Order:
+    """A Create order (`ids`: the order's and its new resource's), priced on the plan and carrying
+    the names a page of orders shows, so it renders without reading its neighbours."""
+    order_id, resource_id = ids
+    now, approved = placing.now, placing.consumer_approved
+    return Order(
+        id=order_id,
+        type=OrderType.CREATE,
+        state=initial_state(approved, placing.provider_review),
+        customer_id=project.customer_id,
+        project_id=project.id,
+        offering_id=offering.id,
+        provider_id=offering.customer_id,
+        resource_id=resource_id,
+        created=now,
+        modified=now,
+        plan_id=plan.id if plan else None,
+        attributes=dict(attributes),
+        limits=dict(limits),
+        created_by=placing.creator,
+        consumer_reviewed_by=placing.creator if approved else None,
+        consumer_reviewed_at=now if approved else None,
+        cost=estimate_cost(plan, limits, offering.components, OrderType.CREATE),
+        customer_name=project.customer_name,
+        project_name=project.name,
+        offering_name=offering.name,
+        offering_type=offering.type,
+        provider_name=provider_name,
+        plan_name=plan.name if plan else "",
+        resource_name=resource_name,
+        offering_plugin_options=dict(offering.plugin_options),
+    )
+
+
 def check_limits(limits: Mapping[str, Any]) -> dict[str, int]:
     """Limits are whole, non-negative amounts per component type, at most Waldur's IntegerField's
     maximum (a larger one would only overflow the cost estimate and the invoice)."""

@@ -24,10 +24,12 @@ from chalicelib.domain.marketplace import (
     RESOURCE_AFTER_REFUSED,
     RESOURCE_DURING,
     RESOURCE_ORDER_ACTIONS,
+    Component,
     OrderType,
+    Plan,
     ResourceState,
 )
-from chalicelib.domain.orders import Order, states_message
+from chalicelib.domain.orders import Order, Placing, estimate_cost, initial_state, states_message
 
 MODEL = "Resource"
 ORDER_IN_PROGRESS = "Pending order for resource already exists."
@@ -140,6 +142,82 @@ class Resource:
 def event(resource: Resource, event_type: str, ctx: EventContext) -> Event:
     message = _MESSAGES[event_type].format(resource.name)
     return make_event(event_type, message, ctx, resource.event_fields(), resource.customer_id)
+
+
+# --- made by orders ---------------------------------------------------------------------------------
+def made_by(order: Order) -> Resource:
+    """The resource a Create order makes at once: `Creating`, with the order's plan, limits,
+    attributes and names (its description is the attributes' `description`)."""
+    return Resource(
+        id=order.resource_id,
+        name=order.resource_name,
+        state=ResourceState.CREATING,
+        customer_id=order.customer_id,
+        project_id=order.project_id,
+        offering_id=order.offering_id,
+        provider_id=order.provider_id,
+        created=order.created,
+        modified=order.created,
+        plan_id=order.plan_id,
+        description=str(order.attributes.get("description") or ""),
+        limits=dict(order.limits),
+        attributes=dict(order.attributes),
+        order_in_progress_id=order.id,
+        creation_order_id=order.id,
+        customer_name=order.customer_name,
+        project_name=order.project_name,
+        offering_name=order.offering_name,
+        offering_type=order.offering_type,
+        provider_name=order.provider_name,
+        plan_name=order.plan_name,
+        offering_plugin_options=order.offering_plugin_options,
+    )
+
+
+def change_order(
+    resource: Resource,
+    order_type: OrderType,
+    placing: Placing,
+    *,
+    order_id: str,
+    plan: Plan | None = None,
+    limits: Mapping[str, int] | None = None,
+    attributes: Mapping[str, Any] | None = None,
+    components: Sequence[Component] = (),
+) -> Order:
+    """An Update or Terminate order of `resource`: a new plan or new limits (else the resource's),
+    priced when it names a plan (with the offering's `components`: a switch adds its charge)."""
+    now, approved = placing.now, placing.consumer_approved
+    new_limits = dict(limits) if limits is not None else dict(resource.limits)
+    return Order(
+        id=order_id,
+        type=order_type,
+        state=initial_state(approved, placing.provider_review),
+        customer_id=resource.customer_id,
+        project_id=resource.project_id,
+        offering_id=resource.offering_id,
+        provider_id=resource.provider_id,
+        resource_id=resource.id,
+        created=now,
+        modified=now,
+        plan_id=plan.id if plan else resource.plan_id,
+        old_plan_id=resource.plan_id,
+        attributes=dict(attributes or {}),
+        limits=new_limits,
+        old_limits=dict(resource.limits),
+        created_by=placing.creator,
+        consumer_reviewed_by=placing.creator if approved else None,
+        consumer_reviewed_at=now if approved else None,
+        cost=estimate_cost(plan, new_limits, components, order_type) if plan else None,
+        customer_name=resource.customer_name,
+        project_name=resource.project_name,
+        offering_name=resource.offering_name,
+        offering_type=resource.offering_type,
+        provider_name=resource.provider_name,
+        plan_name=plan.name if plan else resource.plan_name,
+        resource_name=resource.name,
+        offering_plugin_options=dict(resource.offering_plugin_options),
+    )
 
 
 # --- which event each order outcome writes --------------------------------------------------------

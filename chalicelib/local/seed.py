@@ -138,13 +138,13 @@ def order_demo_resource(seeded: Seeded, username: str) -> str:
     """Order the demo resource (2 cores of the demo offering in the demo project) as staff, unless
     the project has it; its workflow makes it in a few seconds. Returns the resource's id."""
     from chalicelib.services import orders
-    from chalicelib.store import pages
+    from chalicelib.services.ports import Source
     from chalicelib.store import resources as resource_store
 
-    listing = resource_store.listing_of_customer(seeded.customer_id, seeded.project_id)
-    for item in pages.read_all(listing):
-        if item.name == DEMO_RESOURCE:
-            return str(item.resource_id)
+    source = Source.consumer(seeded.customer_id, seeded.project_id)
+    for resource in resource_store.read([source], bounded=False):
+        if resource.name == DEMO_RESOURCE:
+            return resource.id
     user = user_store.get_by_username(username)
     if user is None:
         raise LookupError(f"no user {username!r} to order the demo resource as")

@@ -43,11 +43,10 @@ from chalicelib.domain.orders import Order
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.usages import ComponentUsage
 from chalicelib.services import access as access_service
-from chalicelib.services.ports import UnitOfWork, unit_of_work
+from chalicelib.services.ports import Source, UnitOfWork, unit_of_work
+from chalicelib.services.ports import resources as resource_store
 from chalicelib.store import customers as customer_store
 from chalicelib.store import invoices as store
-from chalicelib.store import pages
-from chalicelib.store import resources as resource_store
 
 # Resources billed by the monthly run: all but those not made yet and those ended.
 UNBILLED_STATES = frozenset({ResourceState.CREATING, ResourceState.TERMINATED})
@@ -324,8 +323,7 @@ def _carry(customer_id: str, year: int, month: int, offerings: dict[str, Offerin
     start = domain.month_start(datetime(year, month, 1))
     have = {(i.resource_id, i.component_type, i.kind) for i in store.items_of(customer_id, year, month)}
     wanted: list[InvoiceItem] = []
-    for item in pages.read_all(resource_store.listing_of_customer(customer_id)):
-        resource = resource_store.from_item(item)
+    for resource in resource_store.read([Source.consumer(customer_id)], bounded=False):
         if resource.state in UNBILLED_STATES:
             continue
         offering = _offering(offerings, resource.offering_id)

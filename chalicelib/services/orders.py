@@ -34,9 +34,8 @@ from chalicelib.domain.marketplace import (
     OrderState,
     OrderType,
     Plan,
-    ResourceState,
 )
-from chalicelib.domain.orders import Actor, Order
+from chalicelib.domain.orders import Actor, KeyAlreadyUsed, Order, Placing, RequestKey
 from chalicelib.domain.projects import Project
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.roles import P
@@ -44,15 +43,15 @@ from chalicelib.domain.text import text_problem
 from chalicelib.providers import registry
 from chalicelib.services import billing
 from chalicelib.services import customers as customer_service
-from chalicelib.services import marketplace as sides
 from chalicelib.services import offerings as catalog
 from chalicelib.services import order_lifecycle as lifecycle
+from chalicelib.services import order_sides as sides
 from chalicelib.services.ports import UnitOfWork, unit_of_work
+from chalicelib.services.ports import orders as store
+from chalicelib.services.ports import resources as resource_store
+from chalicelib.services.ports import users as user_store
 from chalicelib.services.projects import scope as project_scope
-from chalicelib.store import orders as store
 from chalicelib.store import projects as project_store
-from chalicelib.store import resources as resource_store
-from chalicelib.store import users as user_store
 
 MODEL = domain.MODEL
 INVALID_HYPERLINK = "Invalid hyperlink - Object does not exist."
@@ -111,6 +110,12 @@ def _actor(principal: Principal) -> Actor:
 def needs_provider_review(offering_type: str) -> bool:
     found = registry.get_type(offering_type)
     return True if found is None else found.needs_provider_review
+
+
+def _placing(principal: Principal, consumer_ok: bool, offering_type: str) -> Placing:
+    """The caller placing an order now: their placing approves it on the consumer's side when
+    `consumer_ok` (staff, or ORDER.APPROVE on the project)."""
+    return Placing(_actor(principal), consumer_ok, needs_provider_review(offering_type), utcnow())
 
 
 # --- creation ------------------------------------------------------------------------------------
@@ -194,69 +199,30 @@ def create_order(ctx: EventContext, request: OrderRequest, idempotency_key: str 
     attributes = dict(request.attributes or {})
     limits = _limits(offering, request.limits)
     consumer_ok = sides.rights(principal).has(P.APPROVE_ORDER, project_scope(project))
-    now = utcnow()
-    order = Order(
-        id=new_id(),
-        type=OrderType.CREATE,
-        state=domain.initial_state(consumer_ok, needs_provider_review(offering.type)),
-        customer_id=project.customer_id,
-        project_id=project.id,
-        offering_id=offering.id,
-        provider_id=offering.customer_id,
-        resource_id=new_id(),
-        created=now,
-        modified=now,
-        plan_id=plan.id if plan else None,
+    placing = _placing(principal, consumer_ok, offering.type)
+    order = domain.create_order(
+        placing,
+        ids=(new_id(), new_id()),
+        project=project,
+        offering=offering,
+        plan=plan,
         attributes=attributes,
         limits=limits,
-        created_by=_actor(principal),
-        consumer_reviewed_by=_actor(principal) if consumer_ok else None,
-        consumer_reviewed_at=now if consumer_ok else None,
-        cost=domain.estimate_cost(plan, limits, offering.components, OrderType.CREATE),
-        customer_name=project.customer_name,
-        project_name=project.name,
-        offering_name=offering.name,
-        offering_type=offering.type,
         provider_name=catalog.provider_name(offering.customer_id),
-        plan_name=plan.name if plan else "",
         resource_name=_resource_name(attributes, offering),
-        offering_plugin_options=dict(offering.plugin_options),
     )
-    resource = Resource(
-        id=order.resource_id,
-        name=order.resource_name,
-        state=ResourceState.CREATING,
-        customer_id=order.customer_id,
-        project_id=order.project_id,
-        offering_id=order.offering_id,
-        provider_id=order.provider_id,
-        created=now,
-        modified=now,
-        plan_id=order.plan_id,
-        description=str(attributes.get("description") or ""),
-        limits=limits,
-        attributes=attributes,
-        order_in_progress_id=order.id,
-        creation_order_id=order.id,
-        customer_name=order.customer_name,
-        project_name=order.project_name,
-        offering_name=order.offering_name,
-        offering_type=order.offering_type,
-        provider_name=order.provider_name,
-        plan_name=order.plan_name,
-        offering_plugin_options=order.offering_plugin_options,
-    )
+    resource = resource_rules.made_by(order)
     uow = unit_of_work()
     resource_store.add(uow, resource)
     stored = store.add(uow, order)
     if idempotency_key:
-        store.remember_request_key(uow, principal.user_id, idempotency_key, fingerprint, order, now)
+        store.remember_request_key(uow, principal.user_id, idempotency_key, fingerprint, order, placing.now)
     uow.record(domain.event(order, domain.ORDER_CREATED, ctx))
     uow.record(resource_rules.event(resource, resource_rules.CREATE_REQUESTED, ctx))
     uow.after_commit(lifecycle.start(ctx, stored))
     try:
         uow.commit()
-    except store.KeyAlreadyUsed as raced:
+    except KeyAlreadyUsed as raced:
         return _replayed(raced.used, fingerprint)
     return stored
 
@@ -274,7 +240,7 @@ def request_hash(request: OrderRequest) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _replayed(used: store.RequestKey, fingerprint: str) -> Order:
+def _replayed(used: RequestKey, fingerprint: str) -> Order:
     """The order a key made, for a retry of the same request; 422 for another request (Powertools'
     IdempotencyValidationError: the key cannot name two different requests)."""
     if used.request_hash and used.request_hash != fingerprint:
@@ -306,38 +272,18 @@ def place_resource_order(
     principal = ctx.actor
     customer_service.require_available(resource.customer_id)
     consumer_ok = sides.rights(principal).has(P.APPROVE_ORDER, sides.consumer_scope(resource))
-    now = utcnow()
-    new_plan_id = plan.id if plan else resource.plan_id
-    new_limits = dict(limits) if limits is not None else dict(resource.limits)
-    order = Order(
-        id=new_id(),
-        type=order_type,
-        state=domain.initial_state(consumer_ok, needs_provider_review(resource.offering_type)),
-        customer_id=resource.customer_id,
-        project_id=resource.project_id,
-        offering_id=resource.offering_id,
-        provider_id=resource.provider_id,
-        resource_id=resource.id,
-        created=now,
-        modified=now,
-        plan_id=new_plan_id,
-        old_plan_id=resource.plan_id,
-        attributes=dict(attributes or {}),
-        limits=new_limits,
-        old_limits=dict(resource.limits),
-        created_by=_actor(principal),
-        consumer_reviewed_by=_actor(principal) if consumer_ok else None,
-        consumer_reviewed_at=now if consumer_ok else None,
-        cost=domain.estimate_cost(plan, new_limits, components, order_type) if plan else None,
-        customer_name=resource.customer_name,
-        project_name=resource.project_name,
-        offering_name=resource.offering_name,
-        offering_type=resource.offering_type,
-        provider_name=resource.provider_name,
-        plan_name=plan.name if plan else resource.plan_name,
-        resource_name=resource.name,
-        offering_plugin_options=dict(resource.offering_plugin_options),
+    placing = _placing(principal, consumer_ok, resource.offering_type)
+    order = resource_rules.change_order(
+        resource,
+        order_type,
+        placing,
+        order_id=new_id(),
+        plan=plan,
+        limits=limits,
+        attributes=attributes,
+        components=components,
     )
+    now = placing.now
     after = resource_rules.order_opened(resource, order, now)
     if order.state is OrderState.EXECUTING:
         after = resource_rules.order_executing(after, order, now)

@@ -26,10 +26,14 @@ from chalicelib.domain.events import Event
 
 if TYPE_CHECKING:
     from chalicelib.domain.offerings import Category
+    from chalicelib.domain.orders import Order, RequestKey
     from chalicelib.domain.rbac import Grant
+    from chalicelib.domain.resources import Resource
     from chalicelib.domain.roles import Role, ScopeType
     from chalicelib.domain.tokens import LoginFailures, Token
+    from chalicelib.domain.usages import ComponentUsage
     from chalicelib.domain.users import User
+    from chalicelib.services.paging import Page, PageRequest
 
 
 # Carries out effects (`services/effects.py`: start a workflow, answer one, queue a task), in order.
@@ -125,6 +129,63 @@ class Grants(Protocol):
     def remove(self, uow: UnitOfWork, grant: Grant, held: int) -> None: ...
 
 
+# --- marketplace: orders, resources, usages ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a list of orders, resources or usages is read from: a consumer customer's (`customer_id`,
+    one project's of it with `project_id`), a service provider's (`provider_id`, one offering's of it
+    with `offering_id`), or, with neither, every one (staff's list)."""
+
+    customer_id: str | None = None
+    project_id: str | None = None
+    provider_id: str | None = None
+    offering_id: str | None = None
+
+    @classmethod
+    def consumer(cls, customer_id: str, project_id: str | None = None) -> Source:
+        return cls(customer_id=customer_id, project_id=project_id)
+
+    @classmethod
+    def provider(cls, provider_id: str, offering_id: str | None = None) -> Source:
+        return cls(provider_id=provider_id, offering_id=offering_id)
+
+
+class Orders(Protocol):
+    def get(self, order_id: str) -> Order | None: ...
+    def load(self, customer_id: str, order_id: str) -> Order | None: ...
+    def add(self, uow: UnitOfWork, order: Order) -> Order: ...
+    def save_transition(self, uow: UnitOfWork, before: Order, after: Order) -> Order: ...
+    def remove(self, uow: UnitOfWork, order: Order) -> None: ...
+    def find_request_key(self, user_id: str, key: str) -> RequestKey | None: ...
+    def remember_request_key(
+        self, uow: UnitOfWork, user_id: str, key: str, request_hash: str, order: Order, now: datetime
+    ) -> None: ...
+    def read(self, sources: Sequence[Source], *, bounded: bool) -> list[Order]: ...
+    def newest_page(self, request: PageRequest, *, descending: bool = True) -> Page[Order]: ...
+
+
+class Resources(Protocol):
+    def get(self, resource_id: str) -> Resource | None: ...
+    def load(self, customer_id: str, project_id: str, resource_id: str) -> Resource | None: ...
+    def add(self, uow: UnitOfWork, resource: Resource) -> Resource: ...
+    def release_count(self, uow: UnitOfWork, resource: Resource) -> None: ...
+    def save_changes(self, uow: UnitOfWork, before: Resource, after: Resource) -> Resource: ...
+    def read(self, sources: Sequence[Source], *, bounded: bool) -> list[Resource]: ...
+    def newest_page(self, request: PageRequest, *, descending: bool = True) -> Page[Resource]: ...
+
+
+class Usages(Protocol):
+    def get(self, usage_id: str) -> ComponentUsage | None: ...
+    def of_resource(self, customer_id: str, project_id: str, resource_id: str) -> list[ComponentUsage]: ...
+    def save(
+        self, uow: UnitOfWork, changes: list[tuple[ComponentUsage | None, ComponentUsage]]
+    ) -> list[ComponentUsage]: ...
+    def read(self, sources: Sequence[Source], *, bounded: bool) -> list[ComponentUsage]: ...
+    def newest_page(self, request: PageRequest, *, descending: bool = True) -> Page[ComponentUsage]: ...
+
+
 # --- the bound set -----------------------------------------------------------------------------------
 
 
@@ -138,6 +199,9 @@ class Ports:
     users: Users
     tokens: Tokens
     roles: Roles
+    orders: Orders
+    resources: Resources
+    usages: Usages
 
 
 _bound: list[Ports | None] = [None]
@@ -187,3 +251,6 @@ categories = cast(Categories, _Handle("categories"))
 users = cast(Users, _Handle("users"))
 tokens = cast(Tokens, _Handle("tokens"))
 roles = cast(Roles, _Handle("roles"))
+orders = cast(Orders, _Handle("orders"))
+resources = cast(Resources, _Handle("resources"))
+usages = cast(Usages, _Handle("usages"))

@@ -4,7 +4,7 @@
 RESOURCE.SET_USAGE permission on the offering): the usages of the billing period are created or
 replaced and the resource's `current_usages` follow, in one transaction. Waldur logs no event for
 a usage report, so none is written. Usages are read from either side of their resource, as the
-resource is (lists: services/marketplace_lists.py's sources and sight).
+resource is (lists: services/market_queries.py's sources and sight).
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from chalicelib.domain.resources import Resource
 from chalicelib.domain.roles import P
 from chalicelib.domain.usages import ComponentUsage, UsageReport
 from chalicelib.services import billing
-from chalicelib.services import marketplace as sides
-from chalicelib.services import marketplace_lists as lists
+from chalicelib.services import market_queries as lists
 from chalicelib.services import offerings as catalog
+from chalicelib.services import order_sides as sides
 from chalicelib.services.paging import Ordering, Page, PageRequest
+from chalicelib.services.ports import resources as resource_store
 from chalicelib.services.ports import unit_of_work
-from chalicelib.store import resources as resource_store
-from chalicelib.store import usages as store
+from chalicelib.services.ports import usages as store
 
 MODEL = rules.MODEL
 
@@ -81,16 +81,13 @@ SORT: dict[str, Callable[[ComponentUsage], Any]] = {
     "usage": lambda u: (u.amount, u.id),
     "missing_usage_policy": lambda u: (u.missing_usage_policy, u.id),
 }
-_USAGES = lists._Kind(store, store.from_item)
 
 
 def list_usages(
     principal: Principal, filters: UsageFilters, ordering: Ordering, request: PageRequest
-) -> Page[Any]:
-    sort = SORT[ordering.field or "created"]
-    return lists._listed(
-        _USAGES, principal, filters.narrowing, filters.keep, filters.filtered, sort, ordering, request
-    )
+) -> Page[ComponentUsage]:
+    query = lists.Query(filters.narrowing, filters.keep, filters.filtered, SORT, ordering, request)
+    return lists.listed(store, principal, query)
 
 
 # --- the provider's report ---------------------------------------------------------------------------

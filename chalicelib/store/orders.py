@@ -12,9 +12,9 @@ creations are items of their own (`REQKEY#<user>#<sha256>`), written in the crea
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields as dc_fields
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,9 +23,11 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.domain.marketplace import OrderState, OrderType
-from chalicelib.domain.orders import Actor, Order
+from chalicelib.domain.orders import Actor, KeyAlreadyUsed, Order, RequestKey
+from chalicelib.services.paging import Page, PageRequest
+from chalicelib.services.ports import Source
 from chalicelib.services.ports import UnitOfWork as Work
-from chalicelib.store import counters, keys
+from chalicelib.store import counters, keys, pages
 from chalicelib.store.items import BaseItem, OpenOrderItem, OrderItem, RequestKeyItem
 from chalicelib.store.pages import Listing, everything
 from chalicelib.store.unit_of_work import LOST_RACE, transaction
@@ -80,7 +82,7 @@ def _from_doc(doc: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def from_item(item: OrderItem) -> Order:
+def _from_item(item: OrderItem) -> Order:
     return Order(
         id=item.order_id,
         type=OrderType(item.order_type),
@@ -140,7 +142,7 @@ def get(order_id: str) -> Order | None:
     """The order with this id (one gsi1 Query; eventually consistent), or None."""
     for item in BaseItem.gsi1.query(keys.ORDERS, BaseItem.gsi1sk == order_id):
         if isinstance(item, OrderItem):
-            return from_item(item)
+            return _from_item(item)
     return None
 
 
@@ -148,7 +150,7 @@ def load(customer_id: str, order_id: str) -> Order | None:
     """The order as stored now, before a change: one consistent GetItem of its partition (`get` is
     the gsi1 lookup that names the customer; it may be a version behind)."""
     try:
-        return from_item(
+        return _from_item(
             OrderItem.get(keys.customer_pk(customer_id), keys.order_sk(order_id), consistent_read=True)
         )
     except OrderItem.DoesNotExist:
@@ -213,24 +215,6 @@ def forget_open(order_id: str) -> None:
 
 
 # --- Idempotency-Key ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RequestKey:
-    """What an `Idempotency-Key` is remembered with: the order it made and the hash of the request
-    that made it ("" for a key stored before requests were hashed: it matches any request)."""
-
-    order_id: str
-    customer_id: str
-    request_hash: str
-
-
-class KeyAlreadyUsed(DomainError):
-    """The creation's key was stored by an earlier request (a retry, or a concurrent one)."""
-
-    def __init__(self, used: RequestKey) -> None:
-        self.used = used
-        super().__init__(used.order_id)
-
-
 def request_key_pk(user_id: str, key: str) -> str:
     return keys.request_key_pk(user_id, hashlib.sha256(key.encode()).hexdigest())
 
@@ -286,28 +270,38 @@ def listing_all(*, descending: bool = True, predicate: Predicate = None, order_b
     )  # fmt: skip
 
 
-def listing_of_customer(customer_id: str, predicate: Predicate = None) -> Listing:
-    """A consumer customer's orders (its partition)."""
+def _listing(source: Source) -> Listing:
+    """A consumer customer's orders (its partition; one project's filtered from it, as orders of
+    all its projects share it), a service provider's (gsi2: one offering's with a prefix), or every
+    order."""
+    predicate: Predicate = None
+    prefix: str | None
+    index: str | None
+    if source.customer_id:
+        if source.project_id:
+            project_id = source.project_id
+            predicate = lambda item: item.project_id == project_id  # noqa: E731
+        partition, prefix, index = keys.customer_pk(source.customer_id), keys.ORDER_PREFIX, None
+    elif source.provider_id:
+        offering = source.offering_id
+        partition, index = keys.provider_orders(source.provider_id), "gsi2"
+        prefix = keys.offering_prefix(offering) if offering else None
+    else:
+        return listing_all()
     return Listing(
-        partition=keys.customer_pk(customer_id),
-        prefix=keys.ORDER_PREFIX,
-        predicate=predicate,
-        item_type=OrderItem,
-        what=NARROW[0],
-        narrow_with=NARROW[1],
-    )
+        partition=partition, prefix=prefix, index=index, predicate=predicate, item_type=OrderItem,
+        what=NARROW[0], narrow_with=NARROW[1],
+    )  # fmt: skip
 
 
-def listing_of_provider(
-    provider_id: str, offering_id: str | None = None, predicate: Predicate = None
-) -> Listing:
-    """A service provider's orders (gsi2), or one offering's of them."""
-    return Listing(
-        partition=keys.provider_orders(provider_id),
-        prefix=keys.offering_prefix(offering_id) if offering_id else None,
-        index="gsi2",
-        predicate=predicate,
-        item_type=OrderItem,
-        what=NARROW[0],
-        narrow_with=NARROW[1],
-    )
+def read(sources: Sequence[Source], *, bounded: bool) -> list[Order]:
+    """The orders of `sources`, each once, oldest first. `bounded`: the caller filters or sorts them
+    in memory, so the read stops after `filter_read_limit` items with a 400 asking to narrow the
+    request."""
+    return pages.read_rows([_listing(s) for s in sources], _from_item, bounded=bounded)
+
+
+def newest_page(request: PageRequest, *, descending: bool = True) -> Page[Order]:
+    """Page `request` of every order (staff's list), newest first unless `descending` is False: one
+    Query whatever the table holds; the total is the stream-kept orders counter."""
+    return pages.rows_page(listing_all(descending=descending), _from_item, request.page, request.page_size)

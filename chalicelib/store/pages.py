@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from pynamodb.expressions.condition import Condition
 
@@ -266,3 +266,26 @@ def everything(
     )
     plain = predicate is None and order_by is None
     return platform_total(listing, counter) if plain else listing
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+Row = TypeVar("Row", bound=_Identified)
+
+
+def read_rows(listings: Sequence[Listing], convert: Callable[[Any], Row], *, bounded: bool) -> list[Row]:
+    """The rows of `listings` (one request's partitions), each once, in id order (UUIDv7: oldest
+    first). `bounded` (the caller filters or sorts in memory): stop after `filter_read_limit`
+    items between them with the 400 asking to narrow the request (`read_filtered`)."""
+    items = read_filtered(listings) if bounded else [i for s in listings for i in read_all(s)]
+    rows = {row.id: row for row in map(convert, items)}
+    return [rows[k] for k in sorted(rows)]
+
+
+def rows_page(listing: Listing, convert: Callable[[Any], Row], page: int, page_size: int) -> Page[Row]:
+    """Page `page` of `listing` (read in key order, the fast path), as domain rows."""
+    found = fetch_page(listing, page, page_size)
+    return Page([convert(i) for i in found.items], found.total)

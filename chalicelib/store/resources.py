@@ -10,6 +10,7 @@ releases both counts in the transaction that terminates it).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields as dc_fields
 from dataclasses import replace
 from datetime import date
@@ -21,10 +22,11 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.domain.marketplace import ResourceState
 from chalicelib.domain.quotas import RESOURCE_COUNT
 from chalicelib.domain.resources import Resource
+from chalicelib.services.paging import Page, PageRequest
+from chalicelib.services.ports import Source
 from chalicelib.services.ports import UnitOfWork as Work
-from chalicelib.store import counters, customers, keys, projects
+from chalicelib.store import counters, customers, keys, pages, projects
 from chalicelib.store.items import BaseItem, ResourceItem
-from chalicelib.store.orders import Predicate
 from chalicelib.store.pages import Listing, everything
 from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
@@ -63,7 +65,7 @@ def _from_doc(doc: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def from_item(item: ResourceItem) -> Resource:
+def _from_item(item: ResourceItem) -> Resource:
     return Resource(
         id=item.resource_id,
         name=item.name,
@@ -113,7 +115,7 @@ def get(resource_id: str) -> Resource | None:
     """The resource with this id (one gsi1 Query; eventually consistent), or None."""
     for item in BaseItem.gsi1.query(keys.RESOURCES, BaseItem.gsi1sk == resource_id):
         if isinstance(item, ResourceItem):
-            return from_item(item)
+            return _from_item(item)
     return None
 
 
@@ -126,7 +128,7 @@ def load(customer_id: str, project_id: str, resource_id: str) -> Resource | None
         )
     except ResourceItem.DoesNotExist:
         return None
-    return from_item(item)
+    return _from_item(item)
 
 
 def add(uow: Work, resource: Resource) -> Resource:
@@ -167,39 +169,39 @@ def save_changes(uow: Work, before: Resource, after: Resource) -> Resource:
 
 
 # --- listings ---------------------------------------------------------------------------------------
-def listing_all(*, descending: bool = True, predicate: Predicate = None, order_by: Any = None,
-                order_descending: bool = False) -> Listing:  # fmt: skip
+def listing_all(*, descending: bool = True) -> Listing:
     """Every resource (gsi1 `RESOURCES`), newest first; the total is the resources counter."""
-    return everything(
-        keys.RESOURCES, ResourceItem, COUNTER, descending=descending, predicate=predicate,
-        order_by=order_by, order_descending=order_descending, narrow=NARROW,
+    return everything(keys.RESOURCES, ResourceItem, COUNTER, descending=descending, narrow=NARROW)
+
+
+def _listing(source: Source) -> Listing:
+    """A consumer customer's resources (one project's: a prefix of its partition), a service
+    provider's (gsi2: one offering's with a prefix), or every resource."""
+    index: str | None
+    if source.customer_id:
+        partition, index = keys.customer_pk(source.customer_id), None
+        project = source.project_id
+        prefix: str | None = keys.resource_project_prefix(project) if project else keys.RESOURCE_PREFIX
+    elif source.provider_id:
+        offering = source.offering_id
+        partition, index = keys.provider_resources(source.provider_id), "gsi2"
+        prefix = keys.offering_prefix(offering) if offering else None
+    else:
+        return listing_all()
+    return Listing(
+        partition=partition, prefix=prefix, index=index, item_type=ResourceItem,
+        what=NARROW[0], narrow_with=NARROW[1],
     )  # fmt: skip
 
 
-def listing_of_customer(
-    customer_id: str, project_id: str | None = None, predicate: Predicate = None
-) -> Listing:
-    """A consumer customer's resources, or one project's of them (a prefix of its partition)."""
-    return Listing(
-        partition=keys.customer_pk(customer_id),
-        prefix=keys.resource_project_prefix(project_id) if project_id else keys.RESOURCE_PREFIX,
-        predicate=predicate,
-        item_type=ResourceItem,
-        what=NARROW[0],
-        narrow_with=NARROW[1],
-    )
+def read(sources: Sequence[Source], *, bounded: bool) -> list[Resource]:
+    """The resources of `sources`, each once, oldest first. `bounded`: the caller filters or sorts
+    them in memory, so the read stops after `filter_read_limit` items with a 400 asking to narrow
+    the request."""
+    return pages.read_rows([_listing(s) for s in sources], _from_item, bounded=bounded)
 
 
-def listing_of_provider(
-    provider_id: str, offering_id: str | None = None, predicate: Predicate = None
-) -> Listing:
-    """A service provider's resources (gsi2), or one offering's of them."""
-    return Listing(
-        partition=keys.provider_resources(provider_id),
-        prefix=keys.offering_prefix(offering_id) if offering_id else None,
-        index="gsi2",
-        predicate=predicate,
-        item_type=ResourceItem,
-        what=NARROW[0],
-        narrow_with=NARROW[1],
-    )
+def newest_page(request: PageRequest, *, descending: bool = True) -> Page[Resource]:
+    """Page `request` of every resource (staff's list), newest first unless `descending` is False:
+    one Query whatever the table holds; the total is the stream-kept resources counter."""
+    return pages.rows_page(listing_all(descending=descending), _from_item, request.page, request.page_size)

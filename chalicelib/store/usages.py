@@ -10,17 +10,18 @@ offering's with a prefix. The `component_usages` counter counts every usage made
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.usages import ComponentUsage
+from chalicelib.services.paging import Page, PageRequest
+from chalicelib.services.ports import Source
 from chalicelib.services.ports import UnitOfWork as Work
-from chalicelib.store import counters, keys
+from chalicelib.store import counters, keys, pages
 from chalicelib.store.items import BaseItem, UsageItem
-from chalicelib.store.orders import Predicate
 from chalicelib.store.pages import Listing, everything
 from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
@@ -43,7 +44,7 @@ _DOC_FIELDS = (
 NARROW = ("usages", "customer_uuid=, project_uuid=, resource_uuid= or offering_uuid=")
 
 
-def from_item(item: UsageItem) -> ComponentUsage:
+def _from_item(item: UsageItem) -> ComponentUsage:
     doc = {k: v for k, v in (item.fields or {}).items() if k in _DOC_FIELDS}
     return ComponentUsage(
         id=item.usage_id,
@@ -93,7 +94,7 @@ def get(usage_id: str) -> ComponentUsage | None:
     """The usage with this id (one gsi1 Query; eventually consistent), or None."""
     for item in BaseItem.gsi1.query(keys.USAGES, BaseItem.gsi1sk == usage_id):
         if isinstance(item, UsageItem):
-            return from_item(item)
+            return _from_item(item)
     return None
 
 
@@ -104,7 +105,7 @@ def of_resource(customer_id: str, project_id: str, resource_id: str) -> list[Com
         BaseItem.sk.startswith(keys.usage_resource_prefix(project_id, resource_id)),
         consistent_read=True,
     )
-    return [from_item(i) for i in found if isinstance(i, UsageItem)]
+    return [_from_item(i) for i in found if isinstance(i, UsageItem)]
 
 
 def save(uow: Work, changes: list[tuple[ComponentUsage | None, ComponentUsage]]) -> list[ComponentUsage]:
@@ -126,39 +127,39 @@ def save(uow: Work, changes: list[tuple[ComponentUsage | None, ComponentUsage]])
 
 
 # --- listings -----------------------------------------------------------------------------------------
-def listing_all(*, descending: bool = True, predicate: Predicate = None, order_by: Any = None,
-                order_descending: bool = False) -> Listing:  # fmt: skip
+def listing_all(*, descending: bool = True) -> Listing:
     """Every usage (gsi1 `USAGES`), newest first; the total is the usages counter."""
-    return everything(
-        keys.USAGES, UsageItem, COUNTER, descending=descending, predicate=predicate,
-        order_by=order_by, order_descending=order_descending, narrow=NARROW,
+    return everything(keys.USAGES, UsageItem, COUNTER, descending=descending, narrow=NARROW)
+
+
+def _listing(source: Source) -> Listing:
+    """A consumer customer's usages (one project's: a prefix of its partition), a service
+    provider's (gsi2: one offering's with a prefix), or every usage."""
+    index: str | None
+    if source.customer_id:
+        partition, index = keys.customer_pk(source.customer_id), None
+        project = source.project_id
+        prefix: str | None = keys.usage_project_prefix(project) if project else keys.USAGE_PREFIX
+    elif source.provider_id:
+        offering = source.offering_id
+        partition, index = keys.provider_usages(source.provider_id), "gsi2"
+        prefix = keys.offering_prefix(offering) if offering else None
+    else:
+        return listing_all()
+    return Listing(
+        partition=partition, prefix=prefix, index=index, item_type=UsageItem,
+        what=NARROW[0], narrow_with=NARROW[1],
     )  # fmt: skip
 
 
-def listing_of_customer(
-    customer_id: str, project_id: str | None = None, predicate: Predicate = None
-) -> Listing:
-    """A consumer customer's usages, or one project's of them (a prefix of its partition)."""
-    return Listing(
-        partition=keys.customer_pk(customer_id),
-        prefix=keys.usage_project_prefix(project_id) if project_id else keys.USAGE_PREFIX,
-        predicate=predicate,
-        item_type=UsageItem,
-        what=NARROW[0],
-        narrow_with=NARROW[1],
-    )
+def read(sources: Sequence[Source], *, bounded: bool) -> list[ComponentUsage]:
+    """The usages of `sources`, each once, oldest first. `bounded`: the caller filters or sorts
+    them in memory, so the read stops after `filter_read_limit` items with a 400 asking to narrow
+    the request."""
+    return pages.read_rows([_listing(s) for s in sources], _from_item, bounded=bounded)
 
 
-def listing_of_provider(
-    provider_id: str, offering_id: str | None = None, predicate: Predicate = None
-) -> Listing:
-    """A service provider's usages (gsi2), or one offering's of them."""
-    return Listing(
-        partition=keys.provider_usages(provider_id),
-        prefix=keys.offering_prefix(offering_id) if offering_id else None,
-        index="gsi2",
-        predicate=predicate,
-        item_type=UsageItem,
-        what=NARROW[0],
-        narrow_with=NARROW[1],
-    )
+def newest_page(request: PageRequest, *, descending: bool = True) -> Page[ComponentUsage]:
+    """Page `request` of every usage (staff's list), newest first unless `descending` is False: one
+    Query whatever the table holds; the total is the stream-kept usages counter."""
+    return pages.rows_page(listing_all(descending=descending), _from_item, request.page, request.page_size)

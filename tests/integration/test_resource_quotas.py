@@ -102,10 +102,10 @@ def test_fifty_orders_at_once_against_a_limit_of_ten_make_exactly_ten_resources(
     assert (outcomes.count("made"), outcomes.count("refused")) == (10, 40)
     assert projects.get(market.project.id).resources_count == 10
     assert customers.get(market.consumer.id).quota_usage["nc_resource_count"] == 10
-    from chalicelib.store import pages
+    from chalicelib.services.ports import Source
     from chalicelib.store import resources as resource_store
 
-    assert len(pages.read_all(resource_store.listing_of_customer(market.consumer.id))) == 10
+    assert len(resource_store.read([Source.consumer(market.consumer.id)], bounded=False)) == 10
     written = [e.event_type for e in all_events()[before:]]
     assert (
         written.count("marketplace_order_created")

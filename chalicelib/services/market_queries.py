@@ -1,12 +1,11 @@
-"""Lists of orders and resources, with Waldur's filters, from the narrowest partition that holds
-them (ACCESS_PATTERNS.md says what each costs):
+"""Lists of orders, resources and usages, with Waldur's filters, from the narrowest sources that
+hold them (store/ACCESS_PATTERNS.md says what each costs):
 
 - a customer (`customer_uuid`, or the project or resource named) → its partition;
-- a provider (`provider_uuid`) or an offering (`offering_uuid`) → the provider's gsi2 partition,
-  one offering's prefix;
-- staff and support with no such filter → the global gsi1 partition (one page read, when nothing
-  else filters or reorders);
-- anybody else → the partitions of the customers, projects and offerings they hold roles in.
+- a provider (`provider_uuid`) or an offering (`offering_uuid`) → the provider's, one offering's;
+- staff and support with no such filter → every one (one page read, when nothing else filters or
+  reorders);
+- anybody else → the customers, projects and offerings they hold roles in.
 
 What no key narrows (states, types, names, approvability) is filtered in memory, and every row is
 checked against the caller's sight (either side; the provider view: the provider's side only).
@@ -14,9 +13,9 @@ checked against the caller's sight (either side; the provider view: the provider
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from chalicelib.domain.context import Principal
 from chalicelib.domain.errors import NotFound
@@ -24,15 +23,17 @@ from chalicelib.domain.marketplace import OrderState
 from chalicelib.domain.orders import Order
 from chalicelib.domain.rbac import Access
 from chalicelib.domain.resources import Resource
-from chalicelib.domain.roles import P, ScopeType
-from chalicelib.services import marketplace as sides
+from chalicelib.domain.roles import P
 from chalicelib.services import offerings as catalog
-from chalicelib.services.paging import Ordering, Page, PageRequest
-from chalicelib.store import orders as order_store
-from chalicelib.store import pages
+from chalicelib.services import order_sides as sides
+from chalicelib.services.paging import Ordering, Page, PageRequest, order_rows, paginate
+from chalicelib.services.ports import Source
+from chalicelib.services.ports import orders as order_store
+from chalicelib.services.ports import resources as resource_store
 from chalicelib.store import projects as project_store
-from chalicelib.store import resources as resource_store
-from chalicelib.store.pages import Listing
+
+T = TypeVar("T", bound=sides.Placed)
+NEWEST = Ordering("created", descending=True)  # every list's default order
 
 
 @dataclass(frozen=True)
@@ -88,38 +89,41 @@ RESOURCE_SORT: dict[str, Callable[[Resource], Any]] = {
 }
 
 
+class Rows(Protocol[T]):
+    """The listing half of the orders, resources and usages repositories (services/ports.py)."""
+
+    def read(self, sources: Sequence[Source], *, bounded: bool) -> list[T]: ...
+    def newest_page(self, request: PageRequest, *, descending: bool = True) -> Page[T]: ...
+
+
+@dataclass(frozen=True)
+class Query(Generic[T]):
+    """One list request: its key filters, the in-memory ones (`keep`; `filtered` when any is set),
+    its `o=` ordering among `sort_keys` (by default newest first) and its page."""
+
+    narrowing: Narrowing
+    keep: Callable[[T], bool]
+    filtered: bool
+    sort_keys: Mapping[str, Callable[[T], Any]]
+    ordering: Ordering
+    request: PageRequest
+    provider_view: bool = False
+
+
 # --- sources -----------------------------------------------------------------------------------------
-class _Kind:
-    """Orders or resources: how to list each partition and read an item."""
-
-    def __init__(self, store: Any, from_item: Callable[[Any], Any]) -> None:
-        self.store = store
-        self.from_item = from_item
-
-    def customer(self, customer_id: str) -> Listing:
-        return self.store.listing_of_customer(customer_id)  # type: ignore[no-any-return]
-
-    def provider(self, provider_id: str, offering_id: str | None = None) -> Listing:
-        return self.store.listing_of_provider(provider_id, offering_id)  # type: ignore[no-any-return]
-
-
-ORDERS = _Kind(order_store, order_store.from_item)
-RESOURCES = _Kind(resource_store, resource_store.from_item)
-
-
-def _narrow_sources(kind: _Kind, narrowing: Narrowing) -> list[Listing] | None:
-    """The partitions a uuid filter names (an empty list: it names nothing); None: no such filter."""
+def _narrow_sources(narrowing: Narrowing) -> list[Source] | None:
+    """The sources a uuid filter names (an empty list: it names nothing); None: no such filter."""
     if narrowing.customer_id:
-        return [kind.customer(narrowing.customer_id)]
+        return [Source.consumer(narrowing.customer_id)]
     if narrowing.project_id:
         project = project_store.get(narrowing.project_id)
-        return [kind.customer(project.customer_id)] if project else []
+        return [Source.consumer(project.customer_id)] if project else []
     if narrowing.resource_id:
         resource = resource_store.get(narrowing.resource_id)
-        return [kind.customer(resource.customer_id)] if resource else []
+        return [Source.consumer(resource.customer_id)] if resource else []
     if narrowing.provider_id:
         offerings = narrowing.offering_ids or (None,)
-        return [kind.provider(narrowing.provider_id, o) for o in offerings]
+        return [Source.provider(narrowing.provider_id, o) for o in offerings]
     if narrowing.offering_ids:
         found = []
         for offering_id in narrowing.offering_ids:
@@ -127,44 +131,25 @@ def _narrow_sources(kind: _Kind, narrowing: Narrowing) -> list[Listing] | None:
                 offering = catalog.get_offering(offering_id)
             except NotFound:
                 continue
-            found.append(kind.provider(offering.customer_id, offering.id))
+            found.append(Source.provider(offering.customer_id, offering.id))
         return found
     return None
 
 
-def _own_sources(kind: _Kind, rights: Access, provider_view: bool) -> list[Listing]:
-    """The partitions a caller without global sight may find rows in."""
+def _own_sources(rights: Access, provider_view: bool) -> list[Source]:
+    """The sources a caller without global sight may find rows in."""
     customers = sorted(rights.customer_role_ids())
-    listings = [kind.provider(c) for c in customers]
+    sources = [Source.provider(c) for c in customers]
     if not provider_view:
         consumer_customers = sorted(set(customers) | set(rights.project_grants().values()))
-        listings += [kind.customer(c) for c in consumer_customers]
+        sources += [Source.consumer(c) for c in consumer_customers]
     for offering_id, provider_id in sorted(sides.provided_offerings(rights).items()):
         if provider_id not in customers:
-            listings.append(kind.provider(provider_id, offering_id))
-    return listings
+            sources.append(Source.provider(provider_id, offering_id))
+    return sources
 
 
-def _gather(kind: _Kind, listings: Iterable[Listing], bounded: bool) -> list[Any]:
-    """The rows of `listings`, each once. `bounded` (a filter or ordering to apply in memory): stop
-    after the configured number of items with a 400 asking to narrow the request."""
-    seen: dict[str, Any] = {}
-    chosen = list(listings)
-    items = pages.read_filtered(chosen) if bounded else [i for s in chosen for i in pages.read_all(s)]
-    for item in items:
-        row = kind.from_item(item)
-        seen[row.id] = row
-    return list(seen.values())
-
-
-def _page(rows: list[Any], sort: Callable[[Any], Any], ordering: Ordering, request: PageRequest) -> Page[Any]:
-    descending = ordering.field is None or ordering.descending
-    rows.sort(key=sort, reverse=descending)
-    start = (request.page - 1) * request.page_size
-    return Page(rows[start : start + request.page_size], len(rows))
-
-
-def _visible(rights: Access, provider_view: bool) -> Callable[[Any], bool]:
+def _visible(rights: Access, provider_view: bool) -> Callable[[sides.Placed], bool]:
     if rights.reads_everything:
         return lambda row: True
     if provider_view:
@@ -182,37 +167,23 @@ def _matches_narrowing(row: Any, n: Narrowing) -> bool:
     )
 
 
-def _listed(
-    kind: _Kind,
-    principal: Principal,
-    narrowing: Narrowing,
-    keep: Callable[[Any], bool],
-    filtered: bool,
-    sort: Callable[[Any], Any],
-    ordering: Ordering,
-    request: PageRequest,
-    provider_view: bool = False,
-) -> Page[Any]:
+def listed(rows: Rows[T], principal: Principal, query: Query[T]) -> Page[T]:
+    """Page `query.request` of what the caller sees of `rows`, filtered and ordered by `query`."""
     rights = sides.rights(principal)
-    sources = _narrow_sources(kind, narrowing)
-    if sources is None and rights.reads_everything and not filtered and ordering.field in (None, "created"):
-        listing = kind.store.listing_all(descending=ordering.field is None or ordering.descending)
-        page = pages.fetch_page(listing, request.page, request.page_size)
-        return Page([kind.from_item(i) for i in page.items], page.total)
+    sources = _narrow_sources(query.narrowing)
+    ordering = query.ordering if query.ordering.field else NEWEST
+    plain = not query.filtered and ordering.field == "created"
+    if sources is None and rights.reads_everything and plain:
+        return rows.newest_page(query.request, descending=ordering.descending)
     if sources is None:
-        sources = (
-            [kind.store.listing_all()]
-            if rights.reads_everything
-            else _own_sources(kind, rights, provider_view)
-        )
-    visible = _visible(rights, provider_view)
-    bounded = filtered or ordering.field not in (None, "created")
-    rows = [
+        sources = [Source()] if rights.reads_everything else _own_sources(rights, query.provider_view)
+    visible = _visible(rights, query.provider_view)
+    found = [
         r
-        for r in _gather(kind, sources, bounded)
-        if _matches_narrowing(r, narrowing) and keep(r) and visible(r)
+        for r in rows.read(sources, bounded=not plain)
+        if _matches_narrowing(r, query.narrowing) and query.keep(r) and visible(r)
     ]
-    return _page(rows, sort, ordering, request)
+    return paginate(order_rows(found, ordering, query.sort_keys), query.request)
 
 
 # --- orders -------------------------------------------------------------------------------------------
@@ -228,7 +199,7 @@ def _approvable(rights: Access, order: Order, side: str) -> bool:
 
 def list_orders(
     principal: Principal, filters: OrderFilters, ordering: Ordering, request: PageRequest
-) -> Page[Any]:
+) -> Page[Order]:
     rights = sides.rights(principal)
     f = filters
 
@@ -248,8 +219,7 @@ def list_orders(
     filtered = bool(f.states or f.types or f.offering_types or f.resource_name is not None) or (
         f.can_approve_as_consumer is not None or f.can_approve_as_provider is not None
     )
-    sort = ORDER_SORT[ordering.field or "created"]
-    return _listed(ORDERS, principal, f.narrowing, keep, filtered, sort, ordering, request)
+    return listed(order_store, principal, Query(f.narrowing, keep, filtered, ORDER_SORT, ordering, request))
 
 
 # --- resources ----------------------------------------------------------------------------------------
@@ -259,7 +229,7 @@ def list_resources(
     ordering: Ordering,
     request: PageRequest,
     provider_view: bool = False,
-) -> Page[Any]:
+) -> Page[Resource]:
     f = filters
 
     def keep(resource: Resource) -> bool:
@@ -278,19 +248,5 @@ def list_resources(
     filtered = any(
         v for v in (f.states, f.name, f.name_exact, f.backend_id, f.offering_type, f.plan_id, f.query)
     )
-    sort = RESOURCE_SORT[ordering.field or "created"]
-    return _listed(RESOURCES, principal, f.narrowing, keep, filtered, sort, ordering, request, provider_view)
-
-
-def team(principal: Principal, resource_id: str, provider_view: bool) -> list[Any]:
-    """The resource's project team (memberships.Member rows); the provider needs LIST_USERS."""
-    from chalicelib.domain.clock import utcnow
-    from chalicelib.services import memberships
-    from chalicelib.services import resources as resource_service
-    from chalicelib.store import grants
-
-    resource = resource_service.get_visible(principal, resource_id, provider_view)
-    if provider_view:
-        sides.rights(principal).require(P.LIST_RESOURCE_USERS, sides.provider_scope(resource))
-    found = grants.for_scope(resource.customer_id, ScopeType.PROJECT, resource.project_id)
-    return memberships.members(found, utcnow())
+    query = Query(f.narrowing, keep, filtered, RESOURCE_SORT, ordering, request, provider_view)
+    return listed(resource_store, principal, query)
