@@ -18,7 +18,7 @@ PLAN = {"name": "Standard", "unit": "month", "unit_price": "10", "prices": {"cpu
 
 def ctx_of(account: Account) -> Any:
     from chalicelib.domain.context import EventContext
-    from chalicelib.store import users
+    from chalicelib.services.ports import users
 
     user = users.get(account.id)
     assert user is not None
