@@ -261,7 +261,7 @@ def test_a_resource_added_counts_in_its_project_and_customer_until_released(worl
 
 
 def test_a_resource_over_its_project_quota_is_refused_and_nothing_is_written(world: Ports) -> None:
-    customers, projects = _orgs(world)
+    _, projects = _orgs(world)
     project = projects.get(P1)
     _commit(world, lambda uow: projects.set_quota_limits(uow, project, {RESOURCE_COUNT: 1}))
     _commit(world, lambda uow: world.resources.add(uow, _resource(1)))
