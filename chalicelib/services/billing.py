@@ -44,8 +44,8 @@ from chalicelib.domain.resources import Resource
 from chalicelib.domain.usages import ComponentUsage
 from chalicelib.services import access as access_service
 from chalicelib.services.ports import UnitOfWork, unit_of_work
+from chalicelib.services.ports import invoices as store
 from chalicelib.store import customers as customer_store
-from chalicelib.store import invoices as store
 from chalicelib.store import pages
 from chalicelib.store import resources as resource_store
 
@@ -319,13 +319,19 @@ def _offering(offerings: dict[str, Offering | None], offering_id: str) -> Offeri
     return offerings[offering_id]
 
 
+def _resources_of(customer_id: str) -> list[Resource]:
+    """Every resource of the customer. The resources' repository has no port yet: this is the one
+    place billing reads the store's listing (to become a call on that port)."""
+    listing = resource_store.listing_of_customer(customer_id)
+    return [resource_store.from_item(i) for i in pages.read_all(listing)]
+
+
 def _carry(customer_id: str, year: int, month: int, offerings: dict[str, Offering | None]) -> int:
     """Open the month's items of every billable resource of the customer that has none yet."""
     start = domain.month_start(datetime(year, month, 1))
     have = {(i.resource_id, i.component_type, i.kind) for i in store.items_of(customer_id, year, month)}
     wanted: list[InvoiceItem] = []
-    for item in pages.read_all(resource_store.listing_of_customer(customer_id)):
-        resource = resource_store.from_item(item)
+    for resource in _resources_of(customer_id):
         if resource.state in UNBILLED_STATES:
             continue
         offering = _offering(offerings, resource.offering_id)

@@ -17,7 +17,7 @@ the unit of work of its own kind (a DynamoDB repository refuses a fake's and the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -25,11 +25,13 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from chalicelib.domain.events import Event
 
 if TYPE_CHECKING:
+    from chalicelib.domain.invoices import Invoice, InvoiceItem
     from chalicelib.domain.offerings import Category
     from chalicelib.domain.rbac import Grant
     from chalicelib.domain.roles import Role, ScopeType
     from chalicelib.domain.tokens import LoginFailures, Token
     from chalicelib.domain.users import User
+    from chalicelib.services.paging import Page, PageRequest
 
 
 # Carries out effects (`services/effects.py`: start a workflow, answer one, queue a task), in order.
@@ -125,6 +127,47 @@ class Grants(Protocol):
     def remove(self, uow: UnitOfWork, grant: Grant, held: int) -> None: ...
 
 
+class Invoices(Protocol):
+    """A customer's invoice of a month (its header: number, state, tax, references) and its items.
+    Item writes of a month go in with `require_pending` in the same unit of work, so none lands on
+    an issued invoice. Lists of headers carry no items (`with_items` adds them)."""
+
+    # reads: one invoice, one item
+    def get_in(self, customer_id: str, year: int, month: int, consistent: bool = True) -> Invoice | None: ...
+    def header_in(self, customer_id: str, year: int, month: int) -> Invoice | None: ...
+    def header(self, invoice_id: str) -> Invoice | None: ...
+    def get(self, invoice_id: str) -> Invoice | None: ...
+    def get_item(self, item_id: str) -> InvoiceItem | None: ...
+    def reload_item(self, item: InvoiceItem) -> InvoiceItem | None: ...
+    # reads: lists
+    def items_of_resource(
+        self, customer_id: str, year: int, month: int, project_id: str, resource_id: str
+    ) -> list[InvoiceItem]: ...
+    def items_of(
+        self, customer_id: str, year: int, month: int, project_id: str = ""
+    ) -> list[InvoiceItem]: ...
+    def all_items(self, customer_id: str) -> list[InvoiceItem]: ...
+    def every_item(self) -> Iterable[InvoiceItem]: ...
+    def page_of_every_item(self, request: PageRequest) -> Page[InvoiceItem]: ...
+    def headers_of_customer(
+        self, customer_id: str, low: str | None = None, high: str | None = None
+    ) -> list[Invoice]: ...
+    def headers(self, year: int | None = None, month: int | None = None) -> Iterable[Invoice]: ...
+    def page_of_all(
+        self, request: PageRequest, year: int | None = None, month: int | None = None
+    ) -> Page[Invoice]: ...
+    def with_items(self, found: list[Invoice]) -> list[Invoice]: ...
+    # writes
+    def reserve_numbers(self, count: int) -> int: ...
+    def create(self, invoice: Invoice) -> bool: ...
+    def save_state(self, uow: UnitOfWork, before: Invoice, after: Invoice) -> Invoice: ...
+    def require_pending(self, uow: UnitOfWork, customer_id: str, year: int, month: int) -> None: ...
+    def add_item(self, uow: UnitOfWork, item: InvoiceItem) -> InvoiceItem: ...
+    def put_new_item(self, item: InvoiceItem) -> bool: ...
+    def save_item(self, uow: UnitOfWork, before: InvoiceItem, after: InvoiceItem) -> InvoiceItem: ...
+    def remove_item(self, uow: UnitOfWork, item: InvoiceItem) -> None: ...
+
+
 # --- the bound set -----------------------------------------------------------------------------------
 
 
@@ -138,6 +181,7 @@ class Ports:
     users: Users
     tokens: Tokens
     roles: Roles
+    invoices: Invoices
 
 
 _bound: list[Ports | None] = [None]
@@ -187,3 +231,4 @@ categories = cast(Categories, _Handle("categories"))
 users = cast(Users, _Handle("users"))
 tokens = cast(Tokens, _Handle("tokens"))
 roles = cast(Roles, _Handle("roles"))
+invoices = cast(Invoices, _Handle("invoices"))

@@ -7,6 +7,7 @@ the DynamoDB store it stands for, so a specification that passes here means the 
 from __future__ import annotations
 
 from chalicelib.services.ports import Ports
+from tests.fakes.billing import FakeInvoices
 from tests.fakes.catalog import FakeCategories
 from tests.fakes.identity import FakeRoles, FakeTokens, FakeUsers
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
@@ -24,4 +25,5 @@ def build(world: World | None = None) -> Ports:
         users=FakeUsers(world),
         tokens=FakeTokens(world),
         roles=FakeRoles(world),
+        invoices=FakeInvoices(world),
     )
