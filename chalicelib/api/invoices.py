@@ -34,6 +34,7 @@ from chalicelib.api.rest import (
     render,
 )
 from chalicelib.domain import invoices as domain
+from chalicelib.domain import money
 from chalicelib.domain.clock import isoformat
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.ids import id_from_url
@@ -60,7 +61,7 @@ def ten(value: Decimal) -> str:
 
 
 def _cents(value: Decimal) -> str:
-    return f"{domain.cents(value):.2f}"
+    return f"{money.cents(value):.2f}"
 
 
 # --- response models --------------------------------------------------------------------------------

@@ -24,8 +24,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.domain import invoice_corrections as corrections
 from chalicelib.domain import invoices as domain
-from chalicelib.domain import rbac
+from chalicelib.domain import money, rbac
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.customers import Customer
 from chalicelib.domain.errors import NotFound
@@ -125,8 +126,8 @@ class InvoiceFilters:
         if not self.year:
             return None, None
         if self.month:
-            return (domain.period_key(self.year, self.month),) * 2
-        return domain.period_key(self.year, 1), domain.period_key(self.year, 12)
+            return (money.period_key(self.year, self.month),) * 2
+        return money.period_key(self.year, 1), money.period_key(self.year, 12)
 
 
 SORT: dict[str, Callable[[Invoice], Any]] = {
@@ -267,9 +268,9 @@ def stats(principal: Principal, invoice_id: str, provider_id: str | None = None)
             OfferingStats(
                 offering_id=offering_id,
                 offering_name=offering.name if offering else str(first.details.get("offering_name", "")),
-                price=domain.quantize_price(sum((i.price for i in items), domain.ZERO)),
-                tax=domain.quantize_price(sum((i.tax(tax_percent) for i in items), domain.ZERO)),
-                total=domain.quantize_price(sum((i.total(tax_percent) for i in items), domain.ZERO)),
+                price=money.quantize_price(sum((i.price for i in items), money.ZERO)),
+                tax=money.quantize_price(sum((i.tax(tax_percent) for i in items), money.ZERO)),
+                total=money.quantize_price(sum((i.total(tax_percent) for i in items), money.ZERO)),
                 category_title=category.title if category else "",
                 provider_name=str(first.details.get("service_provider_name", "")),
                 provider_id=first.provider_id,
@@ -427,9 +428,9 @@ def _item_for_change(principal: Principal, item_id: str) -> tuple[InvoiceItem, I
 
 def update_item(ctx: EventContext, item_id: str, changes: Mapping[str, Any]) -> ItemView:
     """Staff correct an item (article code, quantity, unit price, start, end: Waldur's rules in
-    domain.edit_item), with `invoice_item_updated` naming what changed. Nothing changed: no write."""
+    corrections.edit_item), with `invoice_item_updated` naming what changed. Nothing changed: no write."""
     before, invoice = _item_for_change(ctx.actor, item_id)
-    after, details = domain.edit_item(before, changes)
+    after, details = corrections.edit_item(before, changes)
     if not details:
         return _named([before])[0]
     uow = unit_of_work()

@@ -23,6 +23,7 @@ from typing import Any
 from pynamodb.exceptions import PutError
 
 from chalicelib.domain import invoices as domain
+from chalicelib.domain import money
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.ids import id_bounds
 from chalicelib.domain.invoices import Invoice, InvoiceItem, InvoiceState, LimitSpan
@@ -87,7 +88,7 @@ def _invoice(item: InvoiceHeaderItem, items: Iterable[InvoiceItem] = ()) -> Invo
 
 
 def _line(item: InvoiceItem) -> InvoiceLineItem:
-    period = domain.period_key(item.year, item.month)
+    period = money.period_key(item.year, item.month)
     doc = {name: getattr(item, name) for name in _ITEM_DOC}
     doc["details"] = dict(item.details)
     doc["limit_periods"] = [
@@ -180,7 +181,7 @@ def get_in(customer_id: str, year: int, month: int, consistent: bool = True) -> 
     """A customer's invoice of a month with its items: one Query."""
     found = BaseItem.query(
         keys.customer_pk(customer_id),
-        BaseItem.sk.startswith(keys.invoice_sk(domain.period_key(year, month))),
+        BaseItem.sk.startswith(keys.invoice_sk(money.period_key(year, month))),
         consistent_read=consistent,
     )
     invoices = _assemble(found)
@@ -192,7 +193,7 @@ def header_in(customer_id: str, year: int, month: int) -> Invoice | None:
     try:
         item = InvoiceHeaderItem.get(
             keys.customer_pk(customer_id),
-            keys.invoice_sk(domain.period_key(year, month)),
+            keys.invoice_sk(money.period_key(year, month)),
             consistent_read=True,
         )
     except InvoiceHeaderItem.DoesNotExist:
@@ -223,7 +224,7 @@ def items_of_resource(
     found = BaseItem.query(
         keys.customer_pk(customer_id),
         BaseItem.sk.startswith(
-            keys.invoice_item_prefix(domain.period_key(year, month), project_id, resource_id)
+            keys.invoice_item_prefix(money.period_key(year, month), project_id, resource_id)
         ),
         consistent_read=True,
     )
@@ -234,7 +235,7 @@ def items_of(customer_id: str, year: int, month: int, project_id: str = "") -> l
     """A month's items of a customer (or of one of its projects): one Query."""
     found = BaseItem.query(
         keys.customer_pk(customer_id),
-        BaseItem.sk.startswith(keys.invoice_item_prefix(domain.period_key(year, month), project_id)),
+        BaseItem.sk.startswith(keys.invoice_item_prefix(money.period_key(year, month), project_id)),
     )
     return [_item(i) for i in found if isinstance(i, InvoiceLineItem)]
 
@@ -259,8 +260,8 @@ def reload_item(item: InvoiceItem) -> InvoiceItem | None:
 
 def _month_bounds(year: int, month: int | None) -> tuple[str, str]:
     """The id range of invoices made for a month (or a whole year, `month` None)."""
-    first = domain.month_start(date(year, month or 1, 1))
-    last = domain.month_end(date(year, month or 12, 1))
+    first = money.month_start(date(year, month or 1, 1))
+    last = money.month_end(date(year, month or 12, 1))
     return id_bounds(int(first.timestamp() * 1000), int(last.timestamp() * 1000))
 
 
@@ -385,7 +386,7 @@ def save_state(uow: Work, before: Invoice, after: Invoice) -> Invoice:
 
 def require_pending(uow: Work, customer_id: str, year: int, month: int) -> None:
     """Item writes of a month go in only while its invoice is still pending (checked once)."""
-    period = domain.period_key(year, month)
+    period = money.period_key(year, month)
     if not transaction(uow).first(f"invoice-pending:{customer_id}:{period}"):
         return
     transaction(uow).check(

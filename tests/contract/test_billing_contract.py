@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.domain import invoices as domain
+from chalicelib.domain import money
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.invoices import Invoice, InvoiceItem, InvoiceState, LimitSpan
 from chalicelib.services.paging import PageRequest
@@ -36,14 +37,14 @@ def _item(
     month: int = 11,
     **fields: object,
 ) -> InvoiceItem:
-    start = max(NOW, domain.month_start(datetime(year, month, 1)))
+    start = max(NOW, money.month_start(datetime(year, month, 1)))
     values: dict[str, object] = {
         "name": f"item {n}",
         "unit": "month",
         "unit_price": Decimal("30"),
         "quantity": Decimal("0.54"),
         "start": start,
-        "end": domain.month_end(start),
+        "end": money.month_end(start),
         "kind": "fixed",
         "project_name": "Web",
         "resource_name": "vm-1",
@@ -95,7 +96,7 @@ def test_items_are_read_with_their_invoice_in_key_order(ports: Ports) -> None:
         resource_id=DISK,
         kind="limit",
         limit_period="month",
-        limit_periods=(LimitSpan(NOW, domain.month_end(NOW), Decimal(4)),),
+        limit_periods=(LimitSpan(NOW, money.month_end(NOW), Decimal(4)),),
     )
     made = _add(ports, _item(2), _item(1), limit, _item(4, project_id=OTHER_PROJECT), _item(5, month=12))
     assert [i.version for i in made] == [1] * 5

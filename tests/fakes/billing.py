@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from chalicelib.domain import invoices as domain
+from chalicelib.domain import money
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.domain.invoices import Invoice, InvoiceItem, InvoiceState
 from chalicelib.services.paging import Page, PageRequest, paginate
@@ -30,7 +31,7 @@ def _prefix(period: str, project_id: str = "", resource_id: str = "") -> str:
 
 
 def _item_key(item: InvoiceItem) -> ItemKey:
-    period = domain.period_key(item.year, item.month)
+    period = money.period_key(item.year, item.month)
     return item.customer_id, f"{_prefix(period, item.project_id or '-', item.resource_id or '-')}{item.id}"
 
 
@@ -53,7 +54,7 @@ class FakeInvoices:
         return self._complete(found) if found is not None else None
 
     def header_in(self, customer_id: str, year: int, month: int) -> Invoice | None:
-        found: Invoice | None = self._invoices.get((customer_id, domain.period_key(year, month)))
+        found: Invoice | None = self._invoices.get((customer_id, money.period_key(year, month)))
         return found
 
     def header(self, invoice_id: str) -> Invoice | None:
@@ -74,11 +75,11 @@ class FakeInvoices:
     def items_of_resource(
         self, customer_id: str, year: int, month: int, project_id: str, resource_id: str
     ) -> list[InvoiceItem]:
-        period = domain.period_key(year, month)
+        period = money.period_key(year, month)
         return self._items_under(customer_id, _prefix(period, project_id, resource_id))
 
     def items_of(self, customer_id: str, year: int, month: int, project_id: str = "") -> list[InvoiceItem]:
-        return self._items_under(customer_id, _prefix(domain.period_key(year, month), project_id))
+        return self._items_under(customer_id, _prefix(money.period_key(year, month), project_id))
 
     def all_items(self, customer_id: str) -> list[InvoiceItem]:
         return self._items_under(customer_id, "")
@@ -142,7 +143,7 @@ class FakeInvoices:
         return stored
 
     def require_pending(self, uow: UnitOfWork, customer_id: str, year: int, month: int) -> None:
-        period = domain.period_key(year, month)
+        period = money.period_key(year, month)
         if not work(uow).first(f"invoice-pending:{customer_id}:{period}"):
             return
         key = (customer_id, period)
