@@ -108,9 +108,7 @@ class FakeGrants:
 
         def apply() -> None:
             current = self._grants[key]
-            self._grants[key] = replace(
-                current, expiration_time=expiration_time, version=current.version + 1
-            )
+            self._grants[key] = replace(current, expiration_time=expiration_time, version=current.version + 1)
 
         work(uow).stage("grants", key, lambda: None if self._unchanged(before) else lost_race(), apply)
         old_hour = _hour(before.expiration_time) if before.expiration_time else None
