@@ -237,8 +237,9 @@ def _unmark_expiry(uow: Work, grant: Grant, when: datetime) -> None:
 
 
 def lapsing_in(hour: datetime) -> list[Grant]:
-    """The grants listed as lapsing within `hour`: one Query of its bucket, then a consistent read
-    of each (a mark outlives nothing: it leaves with its grant's expiry, in the same transaction)."""
+    """The grants listed as lapsing within `hour`: one Query of its bucket, then a consistent
+    GetItem of each (a mark leaves in the transaction that removes its grant or moves its expiry;
+    a grant gone meanwhile is skipped)."""
     found = BaseItem.query(keys.expiry_bucket(GRANTS_EXPIRY, _hour(hour)))
     marks = [(i.target_pk, i.target_sk) for i in found if isinstance(i, ExpiryMarkItem)]
     return [grant for grant in (_get_by_key(pk, sk) for pk, sk in marks) if grant is not None]
