@@ -20,8 +20,8 @@ from chalicelib.services import access as access_service
 from chalicelib.services import effects, memberships
 from chalicelib.services.effects import Enqueue
 from chalicelib.services.paging import Ordering, Page, PageRequest
-from chalicelib.services.ports import unit_of_work
-from chalicelib.store import counters, grants, pages, projects
+from chalicelib.services.ports import grants, unit_of_work
+from chalicelib.store import counters, pages, projects
 from chalicelib.store import customers as store
 
 MODEL = "Customer"

@@ -283,14 +283,14 @@ def list_resources(
 
 
 def team(principal: Principal, resource_id: str, provider_view: bool) -> list[Any]:
-    """The resource's project team (memberships.Member rows); the provider needs LIST_USERS."""
+    """The resource's project team (teams.Member rows); the provider needs LIST_USERS."""
     from chalicelib.domain.clock import utcnow
-    from chalicelib.services import memberships
     from chalicelib.services import resources as resource_service
-    from chalicelib.store import grants
+    from chalicelib.services import teams
+    from chalicelib.services.ports import grants
 
     resource = resource_service.get_visible(principal, resource_id, provider_view)
     if provider_view:
         sides.rights(principal).require(P.LIST_RESOURCE_USERS, sides.provider_scope(resource))
     found = grants.for_scope(resource.customer_id, ScopeType.PROJECT, resource.project_id)
-    return memberships.members(found, utcnow())
+    return teams.members(found, utcnow())

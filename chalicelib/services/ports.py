@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from chalicelib.domain.events import Event
 
 if TYPE_CHECKING:
+    from chalicelib.domain.invitations import ExecutionState, Invitation
     from chalicelib.domain.invoices import Invoice, InvoiceItem
     from chalicelib.domain.offerings import Category
     from chalicelib.domain.rbac import Grant
@@ -113,18 +114,80 @@ class Roles(Protocol):
 
 
 class Grants(Protocol):
-    def for_user(self, user_id: str) -> list[Grant]: ...
-    def for_scope(self, customer_id: str, scope_type: ScopeType, scope_id: str) -> list[Grant]: ...
-    def for_customer(self, customer_id: str) -> list[Grant]: ...
+    """Role grants (Waldur's UserRole) and the bookkeeping that moves with them: the user's
+    membership of the grant's customer (its `nc_user_count`), a custom role's holders, the expiry
+    buckets the revocation job reads."""
+
+    def for_user(self, user_id: str) -> list[Grant]:
+        """Every grant of the user, lapsed ones included (what a permission check reads)."""
+
+    def for_scope(self, customer_id: str, scope_type: ScopeType, scope_id: str) -> list[Grant]:
+        """The scope's grants, ordered by scope, user, role."""
+
+    def for_customer(self, customer_id: str) -> list[Grant]:
+        """The grants on the customer, its projects and its offerings (by scope, user, role)."""
+
     def get(
         self, customer_id: str, scope_type: ScopeType, scope_id: str, user_id: str, role_id: str
-    ) -> Grant | None: ...
+    ) -> Grant | None:
+        """The user's grant of the role on the scope, read consistently."""
+
     def get_by_id(self, grant_id: str) -> Grant | None: ...
-    def all_grants(self) -> list[Grant]: ...
-    def member_grants(self, customer_id: str, user_id: str) -> int: ...
-    def add(self, uow: UnitOfWork, grant: Grant, held: int, *, stored_role: bool = False) -> None: ...
-    def set_expiration(self, uow: UnitOfWork, before: Grant, expiration_time: datetime | None) -> None: ...
-    def remove(self, uow: UnitOfWork, grant: Grant, held: int) -> None: ...
+
+    def all_grants(self) -> list[Grant]:
+        """Every grant, by id (staff's unfiltered list: a slow path)."""
+
+    def member_grants(self, customer_id: str, user_id: str) -> int:
+        """How many grants the user holds in the customer (0: not a member); `add` and `remove`
+        take it, read before, and lose the race if it changed."""
+
+    def lapsing_in(self, hour: datetime) -> list[Grant]:
+        """The grants listed as expiring within `hour` (the revocation job's bucket)."""
+
+    def add(self, uow: UnitOfWork, grant: Grant, held: int, *, stored_role: bool = False) -> None:
+        """Grant the role: ValidationError if the user already holds it there; a new member takes
+        one `nc_user_count` (QuotaExceeded at the limit); a custom role (`stored_role`) must still
+        exist (ValidationError on `role`)."""
+
+    def set_expiration(self, uow: UnitOfWork, before: Grant, expiration_time: datetime | None) -> None:
+        """Move (or clear) the grant's expiry; Conflict if it changed since `before`."""
+
+    def remove(self, uow: UnitOfWork, grant: Grant, held: int) -> None:
+        """Revoke the grant; the last one in its customer releases the member's `nc_user_count`."""
+
+
+class Invitations(Protocol):
+    """Invitations to a role on a customer or a project (Waldur's `user-invitations/`)."""
+
+    def get(self, customer_id: str, invitation_id: str) -> Invitation | None: ...
+
+    def load(self, invitation_id: str) -> Invitation | None:
+        """By id alone, read consistently (the accept link carries only the id)."""
+
+    def for_customer(self, customer_id: str) -> list[Invitation]:
+        """The invitations to a customer and its projects, oldest first."""
+
+    def page_all(self, request: PageRequest, newest_first: bool = True) -> Page[Invitation]:
+        """One page of every invitation by creation, with the platform-wide total (staff)."""
+
+    def read_all(self) -> list[Invitation]:
+        """Every invitation, newest first (staff's filtered list: a slow path)."""
+
+    def pending_in(self, hour: datetime) -> list[Invitation]:
+        """The invitations listed as pending whose week ends within `hour` (may lag: re-read)."""
+
+    def add(self, uow: UnitOfWork, invitation: Invitation) -> None: ...
+
+    def save_transition(self, uow: UnitOfWork, before: Invitation, after: Invitation) -> None:
+        """Write a state change (version + 1); Conflict if the invitation changed since `before`."""
+
+    def set_execution_state(
+        self, invitation: Invitation, state: ExecutionState, error_message: str = ""
+    ) -> None:
+        """Record how sending its mail went, now (no version bump); NotFound if it is gone."""
+
+    def set_token_hash(self, invitation: Invitation, token_hash: str) -> None:
+        """Keep the hash of the token the next mail carries, now; NotFound if it is gone."""
 
 
 class Invoices(Protocol):
@@ -182,6 +245,8 @@ class Ports:
     tokens: Tokens
     roles: Roles
     invoices: Invoices
+    grants: Grants
+    invitations: Invitations
 
 
 _bound: list[Ports | None] = [None]
@@ -232,3 +297,5 @@ users = cast(Users, _Handle("users"))
 tokens = cast(Tokens, _Handle("tokens"))
 roles = cast(Roles, _Handle("roles"))
 invoices = cast(Invoices, _Handle("invoices"))
+grants = cast(Grants, _Handle("grants"))
+invitations = cast(Invitations, _Handle("invitations"))

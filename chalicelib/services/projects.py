@@ -19,8 +19,8 @@ from chalicelib.services import access as access_service
 from chalicelib.services import customers as customer_service
 from chalicelib.services import memberships
 from chalicelib.services.paging import Ordering, Page, PageRequest
-from chalicelib.services.ports import unit_of_work
-from chalicelib.store import counters, grants, pages
+from chalicelib.services.ports import grants, unit_of_work
+from chalicelib.store import counters, pages
 from chalicelib.store import customers as customer_store
 from chalicelib.store import projects as store
 

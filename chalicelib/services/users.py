@@ -16,8 +16,8 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.users import User
 from chalicelib.services import hooks, memberships
 from chalicelib.services.paging import Ordering, Page, PageRequest
-from chalicelib.services.ports import unit_of_work
-from chalicelib.store import counters, grants, pages, tokens
+from chalicelib.services.ports import grants, unit_of_work
+from chalicelib.store import counters, pages, tokens
 from chalicelib.store import users as store
 
 MODEL = "User"

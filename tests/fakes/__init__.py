@@ -10,6 +10,7 @@ from chalicelib.services.ports import Ports
 from tests.fakes.billing import FakeInvoices
 from tests.fakes.catalog import FakeCategories
 from tests.fakes.identity import FakeRoles, FakeTokens, FakeUsers
+from tests.fakes.memberships import FakeGrants, FakeInvitations
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
 
 __all__ = ["FakeUnitOfWork", "World", "build"]
@@ -26,4 +27,6 @@ def build(world: World | None = None) -> Ports:
         tokens=FakeTokens(world),
         roles=FakeRoles(world),
         invoices=FakeInvoices(world),
+        grants=FakeGrants(world),
+        invitations=FakeInvitations(world),
     )

@@ -5,7 +5,7 @@ The offering bills a fixed `ip` (30 a month), a `cpu` limit (2 per core a month)
 `setup` (50) and a usage `storage` (0.5 per GB); November 2026 has 30 days. The changes are the
 services' (`billing.on_order_done` etc., in a unit of work, as the order lifecycle calls them).
 
-Customers, resources, offerings and grants have no ports yet (other helpers of issue 14 port them):
+Customers, resources and offerings have no ports yet (other helpers of issue 14 port them):
 until they do, the `billing` fixture stands the services' lookups of those in for reads of the same
 World (`_Lookups`); once their ports land, the fixture keeps only the seeding.
 """
@@ -94,9 +94,6 @@ class _Lookups:
 
     def offering(self, _cache: object, offering_id: str) -> Offering | None:
         return OFFERING if offering_id == OFFERING.id else None
-
-    def for_user(self, user_id: str) -> list[Grant]:
-        return [g for g in self.world.table("grants").values() if g.user_id == user_id]
 
 
 @dataclass
@@ -206,14 +203,11 @@ def _grant(n: int, user: Principal, scope_type: ScopeType, scope_id: str, role: 
 
 @pytest.fixture
 def billing(fakes: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[Billing]:
-    from chalicelib.services import access
-
     customers = FakeCustomers(fakes)
     uow = ports.unit_of_work()
     for customer_id, name in ((ACME, "Acme"), (OTHER, "Other"), (PROVIDER, "Provider")):
         customers.add(uow, Customer(id=customer_id, name=name, created=at("2026-01-01T00:00:00")))
     uow.commit()
-    grants = fakes.table("grants")
     for n, (user, scope_type, scope_id, role) in enumerate(
         (
             (OWNER, ScopeType.CUSTOMER, ACME, CUSTOMER_OWNER),
@@ -221,14 +215,14 @@ def billing(fakes: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[Billing]:
             (STRANGER, ScopeType.CUSTOMER, OTHER, CUSTOMER_OWNER),
         )
     ):
-        grants[n] = _grant(n, user, scope_type, scope_id, role)
+        uow = ports.unit_of_work()  # one each: two owners' grants move one role's holder count
+        ports.grants.add(uow, _grant(n, user, scope_type, scope_id, role), held=0)
+        uow.commit()
     lookups = _Lookups(fakes)
     monkeypatch.setattr(billing_service, "customer_store", customers)
     monkeypatch.setattr(invoice_service, "customer_store", customers)
     monkeypatch.setattr(billing_service, "_resources_of", lookups.resources_of)
     monkeypatch.setattr(billing_service, "_offering", lookups.offering)
-    monkeypatch.setattr(access, "grants", lookups)
-    monkeypatch.setattr(access, "roles", ports.current().roles)
     yield Billing(fakes)
 
 
