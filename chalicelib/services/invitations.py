@@ -39,11 +39,11 @@ from chalicelib.services import access as access_service
 from chalicelib.services import effects, memberships
 from chalicelib.services.effects import Enqueue
 from chalicelib.services.paging import Ordering, Page, PageRequest
+from chalicelib.services.ports import customers as customer_store
+from chalicelib.services.ports import projects as project_store
 from chalicelib.services.ports import unit_of_work
-from chalicelib.store import customers as customer_store
 from chalicelib.store import grants as grant_store
 from chalicelib.store import invitations as store
-from chalicelib.store import projects as project_store
 from chalicelib.store import users as user_store
 
 MODEL = domain.MODEL

@@ -22,9 +22,9 @@ from chalicelib.services import access as access_service
 from chalicelib.services.effects import ForgetAccess
 from chalicelib.services.paging import Ordering, Page, PageRequest
 from chalicelib.services.ports import UnitOfWork, unit_of_work
-from chalicelib.store import customers as customer_store
+from chalicelib.services.ports import customers as customer_store
+from chalicelib.services.ports import projects as project_store
 from chalicelib.store import grants as store
-from chalicelib.store import projects as project_store
 from chalicelib.store import users as user_store
 
 NOT_VALID_FOR_SCOPE = "Role is not valid for this scope."
