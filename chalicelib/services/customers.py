@@ -133,7 +133,13 @@ def create_customer(ctx: EventContext, fields: Mapping[str, Any]) -> Customer:
     store.add(uow, customer)
     uow.record(domain.event(customer, events.CREATION, ctx))
     uow.commit()
-    return replace(customer, version=1, quota_usage={q.name: 0 for q in customer.quotas})
+    # As stored (and as a read returns it): no usage yet, no limits.
+    return replace(
+        customer,
+        version=1,
+        quota_usage={q.name: 0 for q in customer.quotas},
+        quota_limits={q.name: q.limit for q in customer.quotas},
+    )
 
 
 def update_customer(ctx: EventContext, customer_id: str, changes: Mapping[str, Any]) -> Customer:

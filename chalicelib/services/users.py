@@ -77,7 +77,7 @@ def list_users(
 ) -> Page[User]:
     if not principal.reads_everything:
         # Without roles a user shares no customer or project with anybody: they see themselves.
-        me = store.get(principal.user_id)
+        me = users_port.get(principal.user_id)
         return paginate([me] if me is not None and filters.matches(me) else [], request)
     query = UserQuery(
         username_exact=filters.username_exact,
