@@ -10,6 +10,7 @@ from chalicelib.services.ports import Ports
 from tests.fakes.catalog import FakeCategories
 from tests.fakes.identity import FakeRoles, FakeTokens, FakeUsers
 from tests.fakes.memberships import FakeGrants, FakeInvitations
+from tests.fakes.organizations import FakeCustomers, FakeProjects
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
 
 __all__ = ["FakeUnitOfWork", "World", "build"]
@@ -27,4 +28,6 @@ def build(world: World | None = None) -> Ports:
         roles=FakeRoles(world),
         grants=FakeGrants(world),
         invitations=FakeInvitations(world),
+        customers=FakeCustomers(world),
+        projects=FakeProjects(world),
     )
