@@ -26,7 +26,17 @@ def dynamodb_ports() -> ports.Ports:
     """The ports on AWS and under moto: the single-table store modules (each checked by mypy
     against its Protocol here), its transactional unit of work, and the workflow layer's executor of
     effects (SQS, Step Functions), which units of work call after they commit."""
-    from chalicelib.store import categories, grants, invitations, invoices, roles, tokens, users
+    from chalicelib.store import (
+        categories,
+        customers,
+        grants,
+        invitations,
+        invoices,
+        projects,
+        roles,
+        tokens,
+        users,
+    )
     from chalicelib.store.unit_of_work import UnitOfWork
     from chalicelib.workflows.effects import execute
 
@@ -37,9 +47,11 @@ def dynamodb_ports() -> ports.Ports:
         users=users,
         tokens=tokens,
         roles=roles,
-        invoices=invoices,
         grants=grants,
         invitations=invitations,
+        customers=customers,
+        projects=projects,
+        invoices=invoices,
     )
 
 

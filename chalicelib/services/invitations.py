@@ -39,12 +39,12 @@ from chalicelib.services import access as access_service
 from chalicelib.services import effects, memberships
 from chalicelib.services.effects import Enqueue
 from chalicelib.services.paging import Ordering, Page, PageRequest, order_rows, paginate
+from chalicelib.services.ports import customers as customer_store
 from chalicelib.services.ports import grants as grant_store
 from chalicelib.services.ports import invitations as store
+from chalicelib.services.ports import projects as project_store
 from chalicelib.services.ports import unit_of_work
 from chalicelib.services.ports import users as user_store
-from chalicelib.store import customers as customer_store  # (no Customers port yet)
-from chalicelib.store import projects as project_store  # (no Projects port yet)
 
 MODEL = domain.MODEL
 SEND_EMAIL_TASK = "invitations.send_email"

@@ -28,9 +28,9 @@ from chalicelib.domain.roles import P, ScopeType
 from chalicelib.services import marketplace as sides
 from chalicelib.services import offerings as catalog
 from chalicelib.services.paging import Ordering, Page, PageRequest
+from chalicelib.services.ports import projects as project_store
 from chalicelib.store import orders as order_store
 from chalicelib.store import pages
-from chalicelib.store import projects as project_store
 from chalicelib.store import resources as resource_store
 from chalicelib.store.pages import Listing
 

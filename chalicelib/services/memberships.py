@@ -22,10 +22,10 @@ from chalicelib.domain.users import User
 from chalicelib.services import access as access_service
 from chalicelib.services.effects import ForgetAccess
 from chalicelib.services.ports import UnitOfWork, unit_of_work
+from chalicelib.services.ports import customers as customer_store
 from chalicelib.services.ports import grants as store
+from chalicelib.services.ports import projects as project_store
 from chalicelib.services.ports import users as user_store
-from chalicelib.store import customers as customer_store  # (no Customers port yet)
-from chalicelib.store import projects as project_store  # (no Projects port yet)
 
 NOT_VALID_FOR_SCOPE = "Role is not valid for this scope."
 EXPIRATION_IN_PAST = "Expiration time should be greater than current time."

@@ -25,9 +25,11 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from chalicelib.domain.events import Event
 
 if TYPE_CHECKING:
+    from chalicelib.domain.customers import Customer
     from chalicelib.domain.invitations import ExecutionState, Invitation
     from chalicelib.domain.invoices import Invoice, InvoiceItem
     from chalicelib.domain.offerings import Category
+    from chalicelib.domain.projects import Project
     from chalicelib.domain.rbac import Grant
     from chalicelib.domain.roles import Role, ScopeType
     from chalicelib.domain.tokens import LoginFailures, Token
@@ -73,11 +75,24 @@ class Categories(Protocol):
     def remove(self, uow: UnitOfWork, category: Category) -> None: ...
 
 
+@dataclass(frozen=True)
+class UserQuery:
+    """Which users a staff list shows, in what order: by username (the store's index, whose total
+    is the platform-wide count) or by another field (`full_name`, `email`, `date_joined`,
+    `is_active`, `is_staff`: read by username, then sorted stably, so ties stay by username)."""
+
+    username_exact: str | None = None
+    matches: Callable[[User], bool] | None = None
+    order: str = "username"
+    descending: bool = False
+
+
 class Users(Protocol):
     def get(self, user_id: str) -> User | None: ...
     def get_many(self, user_ids: list[str]) -> dict[str, User]: ...
     def get_by_username(self, username: str) -> User | None: ...
     def lookalike_ids(self, username: str) -> set[str]: ...
+    def page(self, query: UserQuery, request: PageRequest) -> Page[User]: ...
     def add(self, uow: UnitOfWork, user: User) -> None: ...
     def save_changes(self, uow: UnitOfWork, before: User, after: User) -> None: ...
     def remove(self, uow: UnitOfWork, user: User) -> None: ...
@@ -190,6 +205,68 @@ class Invitations(Protocol):
         """Keep the hash of the token the next mail carries, now; NotFound if it is gone."""
 
 
+# --- organisations ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerQuery:
+    """Which customers a staff list shows, in what order: `name` (by name, then id, as the by-name
+    index orders them), `created`, or `abbreviation` / `native_name` (ties by name). Unfiltered
+    and ordered by name or creation, the total is the platform-wide count (store/counters.py)."""
+
+    name_exact: str | None = None
+    matches: Callable[[Customer], bool] | None = None
+    order: str = "name"
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class ProjectQuery:
+    """Which live projects a list shows, in what order: of `customer_ids` (none: every customer's),
+    by `created` (newest first by default) or by `name` / `customer_name` (case-insensitive, ties by
+    creation in the same direction). Unfiltered by creation, the total is the customer's project
+    count (or the platform-wide one)."""
+
+    customer_ids: tuple[str, ...] = ()
+    matches: Callable[[Project], bool] | None = None
+    order: str = "created"
+    descending: bool = True
+
+
+class Customers(Protocol):
+    def get(self, customer_id: str) -> Customer | None: ...
+    def load(self, customer_id: str) -> Customer | None: ...
+    def get_many(self, customer_ids: list[str]) -> list[Customer]: ...
+    def page(self, query: CustomerQuery, request: PageRequest) -> Page[Customer]: ...
+    def add(self, uow: UnitOfWork, customer: Customer) -> None: ...
+    def save_changes(self, uow: UnitOfWork, before: Customer, after: Customer) -> None: ...
+    def remove(self, uow: UnitOfWork, customer: Customer) -> None: ...
+    def take_one(self, uow: UnitOfWork, customer_id: str, quota: str) -> None: ...
+    def release_one(self, uow: UnitOfWork, customer_id: str, quota: str) -> None: ...
+    def set_quota_limits(self, uow: UnitOfWork, customer: Customer, limits: dict[str, int]) -> None: ...
+
+
+class Projects(Protocol):
+    def get(self, project_id: str) -> Project | None: ...
+    def load(self, project_id: str) -> Project | None: ...
+    def load_in(self, customer_id: str, project_id: str) -> Project | None: ...
+    def get_many(self, project_customers: dict[str, str]) -> list[Project]: ...
+    def of_customer(self, customer_id: str) -> list[Project]: ...
+    def page(self, query: ProjectQuery, request: PageRequest) -> Page[Project]: ...
+    def add(self, uow: UnitOfWork, project: Project) -> None: ...
+    def save_changes(self, uow: UnitOfWork, before: Project, after: Project) -> None: ...
+    def remove(self, uow: UnitOfWork, project: Project, when: datetime) -> None: ...
+    def take_one(self, uow: UnitOfWork, customer_id: str, project_id: str, quota: str) -> None: ...
+    def release_one(self, uow: UnitOfWork, customer_id: str, project_id: str, quota: str) -> None: ...
+    def set_quota_limits(self, uow: UnitOfWork, project: Project, limits: dict[str, int]) -> None: ...
+    def follow_customer_rename(
+        self, customer_id: str, name: str, abbreviation: str, native_name: str, customer_version: int
+    ) -> int: ...
+
+
+# --- billing -----------------------------------------------------------------------------------------
+
+
 class Invoices(Protocol):
     """A customer's invoice of a month (its header: number, state, tax, references) and its items.
     Item writes of a month go in with `require_pending` in the same unit of work, so none lands on
@@ -244,9 +321,11 @@ class Ports:
     users: Users
     tokens: Tokens
     roles: Roles
-    invoices: Invoices
     grants: Grants
     invitations: Invitations
+    customers: Customers
+    projects: Projects
+    invoices: Invoices
 
 
 _bound: list[Ports | None] = [None]
@@ -296,6 +375,9 @@ categories = cast(Categories, _Handle("categories"))
 users = cast(Users, _Handle("users"))
 tokens = cast(Tokens, _Handle("tokens"))
 roles = cast(Roles, _Handle("roles"))
-invoices = cast(Invoices, _Handle("invoices"))
 grants = cast(Grants, _Handle("grants"))
 invitations = cast(Invitations, _Handle("invitations"))
+
+customers = cast(Customers, _Handle("customers"))
+projects = cast(Projects, _Handle("projects"))
+invoices = cast(Invoices, _Handle("invoices"))

@@ -20,10 +20,10 @@ from chalicelib.domain.users import User
 from chalicelib.services import access as access_service
 from chalicelib.services import memberships
 from chalicelib.services.paging import Ordering, Page, PageRequest, order_rows, paginate
+from chalicelib.services.ports import customers as customer_store
 from chalicelib.services.ports import grants as store
+from chalicelib.services.ports import projects as project_store
 from chalicelib.services.ports import users as user_store
-from chalicelib.store import customers as customer_store  # (no Customers port yet)
-from chalicelib.store import projects as project_store  # (no Projects port yet)
 
 
 # --- listing -------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from tests.fakes.billing import FakeInvoices
 from tests.fakes.catalog import FakeCategories
 from tests.fakes.identity import FakeRoles, FakeTokens, FakeUsers
 from tests.fakes.memberships import FakeGrants, FakeInvitations
+from tests.fakes.organizations import FakeCustomers, FakeProjects
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
 
 __all__ = ["FakeUnitOfWork", "World", "build"]
@@ -26,7 +27,9 @@ def build(world: World | None = None) -> Ports:
         users=FakeUsers(world),
         tokens=FakeTokens(world),
         roles=FakeRoles(world),
-        invoices=FakeInvoices(world),
         grants=FakeGrants(world),
         invitations=FakeInvitations(world),
+        customers=FakeCustomers(world),
+        projects=FakeProjects(world),
+        invoices=FakeInvoices(world),
     )

@@ -5,9 +5,9 @@ The offering bills a fixed `ip` (30 a month), a `cpu` limit (2 per core a month)
 `setup` (50) and a usage `storage` (0.5 per GB); November 2026 has 30 days. The changes are the
 services' (`billing.on_order_done` etc., in a unit of work, as the order lifecycle calls them).
 
-Customers, resources and offerings have no ports yet (other helpers of issue 14 port them):
-until they do, the `billing` fixture stands the services' lookups of those in for reads of the same
-World (`_Lookups`); once their ports land, the fixture keeps only the seeding.
+Resources and offerings have no ports yet (other helpers of issue 14 port them): until they do, the
+`billing` fixture stands billing's two lookups of those (`_resources_of`, `_offering`) in for reads
+of the same World (`_Lookups`); once their ports land, the fixture keeps only the seeding.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ from chalicelib.services import billing as billing_service
 from chalicelib.services import invoices as invoice_service
 from chalicelib.services import ports
 from chalicelib.services.paging import Ordering, PageRequest
-from tests.fakes.organizations import FakeCustomers
 from tests.fakes.world import World
 
 ACME, OTHER, PROVIDER = "a" * 32, "b" * 32, "c" * 32
@@ -203,10 +202,9 @@ def _grant(n: int, user: Principal, scope_type: ScopeType, scope_id: str, role: 
 
 @pytest.fixture
 def billing(fakes: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[Billing]:
-    customers = FakeCustomers(fakes)
     uow = ports.unit_of_work()
     for customer_id, name in ((ACME, "Acme"), (OTHER, "Other"), (PROVIDER, "Provider")):
-        customers.add(uow, Customer(id=customer_id, name=name, created=at("2026-01-01T00:00:00")))
+        ports.customers.add(uow, Customer(id=customer_id, name=name, created=at("2026-01-01T00:00:00")))
     uow.commit()
     for n, (user, scope_type, scope_id, role) in enumerate(
         (
@@ -219,8 +217,6 @@ def billing(fakes: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[Billing]:
         ports.grants.add(uow, _grant(n, user, scope_type, scope_id, role), held=0)
         uow.commit()
     lookups = _Lookups(fakes)
-    monkeypatch.setattr(billing_service, "customer_store", customers)
-    monkeypatch.setattr(invoice_service, "customer_store", customers)
     monkeypatch.setattr(billing_service, "_resources_of", lookups.resources_of)
     monkeypatch.setattr(billing_service, "_offering", lookups.offering)
     yield Billing(fakes)

@@ -66,13 +66,10 @@ def _commit_each(*writes: object) -> None:
 
 
 @pytest.fixture
-def spec(fakes: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[Spec]:
+def spec(fakes: World) -> Iterator[Spec]:
     """Staff, alice, bob, carol (who signs in as carol@example.org); customers Acme (projects
     Apollo, Gemini) and Globex (project Zeus). The clock stands at NOW."""
     customers, projects = FakeCustomers(fakes), FakeProjects(fakes)
-    for module in (memberships, teams, invitations):
-        monkeypatch.setattr(module, "customer_store", customers)
-        monkeypatch.setattr(module, "project_store", projects)
     clock.set_source(lambda: NOW)
     users = {
         name: User(id=f"{n:02d}" * 16, username=name, date_joined=NOW, email=f"{name}@example.org", **extra)
