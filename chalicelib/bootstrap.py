@@ -25,8 +25,10 @@ def ensure_ready() -> None:
 def dynamodb_ports() -> ports.Ports:
     """The ports on AWS and under moto: the single-table store modules (each checked by mypy
     against its Protocol here), its transactional unit of work, and the workflow layer's executor of
-    effects (SQS, Step Functions), which units of work call after they commit."""
-    from chalicelib.store import categories, roles, tokens, users
+    effects (SQS, Step Functions), which units of work call after they commit; mail goes out
+    through the configured backend (SES, or the local outbox)."""
+    from chalicelib import mail
+    from chalicelib.store import categories, events, hooks, roles, tokens, users
     from chalicelib.store.unit_of_work import UnitOfWork
     from chalicelib.workflows.effects import execute
 
@@ -37,6 +39,9 @@ def dynamodb_ports() -> ports.Ports:
         users=users,
         tokens=tokens,
         roles=roles,
+        events=events,
+        hooks=hooks,
+        mailer=mail.mailer(),
     )
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
-from chalicelib import mail, observability
+from chalicelib import observability
 from chalicelib.config import get_settings
 from chalicelib.domain import clock
 from chalicelib.domain import invitations as domain
@@ -39,6 +39,7 @@ from chalicelib.services import access as access_service
 from chalicelib.services import effects, memberships
 from chalicelib.services.effects import Enqueue
 from chalicelib.services.paging import Ordering, Page, PageRequest
+from chalicelib.services.ports import mailer as mail
 from chalicelib.services.ports import unit_of_work
 from chalicelib.store import customers as customer_store
 from chalicelib.store import grants as grant_store

@@ -7,8 +7,10 @@ the DynamoDB store it stands for, so a specification that passes here means the 
 from __future__ import annotations
 
 from chalicelib.services.ports import Ports
+from tests.fakes.audit import FakeEvents, FakeHooks
 from tests.fakes.catalog import FakeCategories
 from tests.fakes.identity import FakeRoles, FakeTokens, FakeUsers
+from tests.fakes.mail import FakeMailer
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
 
 __all__ = ["FakeUnitOfWork", "World", "build"]
@@ -24,4 +26,7 @@ def build(world: World | None = None) -> Ports:
         users=FakeUsers(world),
         tokens=FakeTokens(world),
         roles=FakeRoles(world),
+        events=FakeEvents(world),
+        hooks=FakeHooks(world),
+        mailer=FakeMailer(world),
     )
