@@ -41,7 +41,7 @@ def dynamodb_ports() -> ports.Ports:
         roles=roles,
         events=events,
         hooks=hooks,
-        mailer=mail.mailer(),
+        mailer=mail.ConfiguredMailer(),
     )
 
 

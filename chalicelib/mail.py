@@ -1,5 +1,5 @@
-"""Outgoing email: the adapters of the services' `Mailer` port (`services/ports.py`), one of which
-the composition root binds (`mailer()`, from the settings).
+"""Outgoing email: the adapters of the services' `Mailer` port (`services/ports.py`). The
+composition root binds `ConfiguredMailer`, which sends through the backend the settings name:
 
 - On AWS: Amazon SES (v2 `SendEmail`) from `CIRRUS_EMAIL_FROM`, which SES must have verified.
 - Locally (`make run`, tests): an outbox kept in memory, each message also printed to the terminal,
@@ -86,3 +86,11 @@ def mailer() -> Mailer:
     """The configured backend, sending from `CIRRUS_EMAIL_FROM` (settings read now, not at import)."""
     sender = get_settings().email_from
     return LocalOutbox(sender) if backend() == LOCAL else SesMailer(sender)
+
+
+class ConfiguredMailer:
+    """The `Mailer` bound by the composition root: each message goes through the backend configured
+    when it is sent (settings are read then, never at import; the same all along on Lambda)."""
+
+    def send_email(self, to: str, subject: str, body: str) -> None:
+        mailer().send_email(to, subject, body)

@@ -80,7 +80,9 @@ def _record(*recorded: Event) -> list[Event]:
 _made = [0]
 
 
-def _customer_event(customer_id: str, message: str, event_type: str = CUSTOMER_UPDATED, **context: str) -> Event:
+def _customer_event(
+    customer_id: str, message: str, event_type: str = CUSTOMER_UPDATED, **context: str
+) -> Event:
     """An event of `customer_id`, a second after the one made before (its id says when, as ids do)."""
     _made[0] += 1
     moment = NOW + timedelta(seconds=_made[0])
