@@ -28,7 +28,18 @@ def dynamodb_ports() -> ports.Ports:
     effects (SQS, Step Functions), which units of work call after they commit; mail goes out
     through the configured backend (SES, or the local outbox)."""
     from chalicelib import mail
-    from chalicelib.store import categories, events, hooks, roles, tokens, users
+    from chalicelib.store import (
+        categories,
+        customers,
+        events,
+        grants,
+        hooks,
+        invitations,
+        projects,
+        roles,
+        tokens,
+        users,
+    )
     from chalicelib.store.unit_of_work import UnitOfWork
     from chalicelib.workflows.effects import execute
 
@@ -39,6 +50,10 @@ def dynamodb_ports() -> ports.Ports:
         users=users,
         tokens=tokens,
         roles=roles,
+        grants=grants,
+        invitations=invitations,
+        customers=customers,
+        projects=projects,
         events=events,
         hooks=hooks,
         mailer=mail.ConfiguredMailer(),

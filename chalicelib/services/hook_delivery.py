@@ -33,10 +33,10 @@ from chalicelib.domain.users import User
 from chalicelib.services import access as access_service
 from chalicelib.services import effects
 from chalicelib.services.effects import Enqueue, SendToDeadLetter
+from chalicelib.services.ports import grants as grant_store
 from chalicelib.services.ports import hooks as store
 from chalicelib.services.ports import mailer
 from chalicelib.services.ports import users as user_store
-from chalicelib.store import grants as grant_store  # until the grants repository is a port
 
 DISPATCH_TASK = "hooks.dispatch"
 DELIVER_TASK = "hooks.deliver"

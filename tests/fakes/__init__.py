@@ -11,6 +11,8 @@ from tests.fakes.audit import FakeEvents, FakeHooks
 from tests.fakes.catalog import FakeCategories
 from tests.fakes.identity import FakeRoles, FakeTokens, FakeUsers
 from tests.fakes.mail import FakeMailer
+from tests.fakes.memberships import FakeGrants, FakeInvitations
+from tests.fakes.organizations import FakeCustomers, FakeProjects
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
 
 __all__ = ["FakeUnitOfWork", "World", "build"]
@@ -26,6 +28,10 @@ def build(world: World | None = None) -> Ports:
         users=FakeUsers(world),
         tokens=FakeTokens(world),
         roles=FakeRoles(world),
+        grants=FakeGrants(world),
+        invitations=FakeInvitations(world),
+        customers=FakeCustomers(world),
+        projects=FakeProjects(world),
         events=FakeEvents(world),
         hooks=FakeHooks(world),
         mailer=FakeMailer(world),

@@ -4,7 +4,7 @@ to an email hook and its bookkeeping; dispatch of an event about users."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -12,13 +12,13 @@ import pytest
 
 from chalicelib.domain import clock
 from chalicelib.domain.context import EventContext, Principal
+from chalicelib.domain.customers import Customer
 from chalicelib.domain.errors import NotFound, TooBroad, ValidationError
 from chalicelib.domain.events import Event
 from chalicelib.domain.hooks import MAIL_NOT_SENT, HookKind
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.rbac import Grant
 from chalicelib.domain.roles import CUSTOMER_OWNER, SYSTEM_ROLES, ScopeType
-from chalicelib.services import access as access_service
 from chalicelib.services import events, hook_delivery, hooks, ports
 from chalicelib.services.effects import Enqueue, SendToDeadLetter
 from chalicelib.services.events import EventFilters
@@ -42,19 +42,21 @@ def world(fakes: World) -> World:
     return fakes
 
 
+Give = Callable[[Grant], None]
+
+
 @pytest.fixture
-def granted(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Grant]]:
-    """The grants non-staff callers hold. Rights are read by `services/access.py`, whose grants
-    repository is not a port yet: it reads this list (and the fake roles) until it is."""
-    held: list[Grant] = []
+def granted(world: World) -> Give:
+    """Gives a grant (its customer made first, when new), as memberships' services would."""
 
-    class Held:
-        def for_user(self, user_id: str) -> list[Grant]:
-            return [g for g in held if g.user_id == user_id]
+    def give(grant: Grant) -> None:
+        uow = ports.unit_of_work()
+        if ports.customers.get(grant.customer_id) is None:
+            ports.customers.add(uow, Customer(id=grant.customer_id, name=grant.customer_id[:8], created=NOW))
+        ports.grants.add(uow, grant, ports.grants.member_grants(grant.customer_id, grant.user_id))
+        uow.commit()
 
-    monkeypatch.setattr(access_service, "grants", Held())
-    monkeypatch.setattr(access_service, "roles", ports.roles)
-    yield held
+    return give
 
 
 def _owner(customer_id: str, who: Principal) -> Grant:
@@ -106,19 +108,17 @@ def test_staff_and_support_read_the_whole_log_newest_first(world: World) -> None
         assert events.count_events(reader, EventFilters()) == 3
 
 
-def test_without_a_scope_others_read_nothing_of_the_log(world: World, granted: list[Grant]) -> None:
+def test_without_a_scope_others_read_nothing_of_the_log(world: World, granted: Give) -> None:
     _record(_customer_event(ACME, "one"))
-    granted.append(_owner(ACME, ALICE))
+    granted(_owner(ACME, ALICE))
     found = events.list_events(ALICE, EventFilters(), PageRequest())
     assert (found.items, found.total) == ([], 0)
     assert events.count_events(ALICE, EventFilters()) == 0
 
 
-def test_a_customer_owner_reads_their_customers_feed_and_nobody_elses(
-    world: World, granted: list[Grant]
-) -> None:
+def test_a_customer_owner_reads_their_customers_feed_and_nobody_elses(world: World, granted: Give) -> None:
     _record(_customer_event(ACME, "acme"), _customer_event(BETA, "beta"))
-    granted.append(_owner(ACME, ALICE))
+    granted(_owner(ACME, ALICE))
     assert _messages(ALICE, EventFilters(customer_uuid=ACME)) == ["acme"]
     assert _messages(ALICE, EventFilters(scope=f"https://cirrus.test/api/customers/{ACME}/")) == ["acme"]
     assert _messages(ALICE, EventFilters(customer_uuid=BETA)) == []
@@ -126,11 +126,9 @@ def test_a_customer_owner_reads_their_customers_feed_and_nobody_elses(
     assert events.count_events(BOB, EventFilters(customer_uuid=ACME)) == 0
 
 
-def test_one_event_is_shown_only_to_who_may_read_a_feed_holding_it(
-    world: World, granted: list[Grant]
-) -> None:
+def test_one_event_is_shown_only_to_who_may_read_a_feed_holding_it(world: World, granted: Give) -> None:
     (event,) = _record(_customer_event(ACME, "acme"))
-    granted.append(_owner(ACME, ALICE))
+    granted(_owner(ACME, ALICE))
     assert events.get_event(ALICE, event.id) == event
     assert events.get_event(SUPPORT, event.id) == event
     with pytest.raises(NotFound):
@@ -139,7 +137,7 @@ def test_one_event_is_shown_only_to_who_may_read_a_feed_holding_it(
         events.get_event(STAFF, new_id())
 
 
-def test_a_users_feed_is_their_own(world: World, granted: list[Grant]) -> None:
+def test_a_users_feed_is_their_own(world: World) -> None:
     mine = Event("user_update_succeeded", "about alice", {"affected_user_uuid": ALICE.user_id})
     _record(mine, Event("user_update_succeeded", "about bob", {"affected_user_uuid": BOB.user_id}))
     scope = f"https://cirrus.test/api/users/{ALICE.user_id}/"
