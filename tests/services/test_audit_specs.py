@@ -50,9 +50,11 @@ def granted(world: World) -> Give:
     """Gives a grant (its customer made first, when new), as memberships' services would."""
 
     def give(grant: Grant) -> None:
-        uow = ports.unit_of_work()
         if ports.customers.get(grant.customer_id) is None:
-            ports.customers.add(uow, Customer(id=grant.customer_id, name=grant.customer_id[:8], created=NOW))
+            made = ports.unit_of_work()
+            ports.customers.add(made, Customer(id=grant.customer_id, name=grant.customer_id[:8], created=NOW))
+            made.commit()
+        uow = ports.unit_of_work()
         ports.grants.add(uow, grant, ports.grants.member_grants(grant.customer_id, grant.user_id))
         uow.commit()
 
