@@ -18,14 +18,16 @@ the unit of work of its own kind (a DynamoDB repository refuses a fake's and the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from chalicelib.domain.events import Event
+from chalicelib.domain.ids import id_bounds
 
 if TYPE_CHECKING:
     from chalicelib.domain.customers import Customer
+    from chalicelib.domain.hooks import Hook, HookKind, Subscription
     from chalicelib.domain.invitations import ExecutionState, Invitation
     from chalicelib.domain.invoices import Invoice, InvoiceItem
     from chalicelib.domain.offerings import Category
@@ -60,6 +62,9 @@ class Clock(Protocol):
 
 
 class Mailer(Protocol):
+    """Outgoing email (SES on AWS, the local outbox under `make run`). Callers send from background
+    tasks, never while a request waits; a failure raises and is the caller's to record."""
+
     def send_email(self, to: str, subject: str, body: str) -> None: ...
 
 
@@ -89,6 +94,7 @@ class UserQuery:
 
 class Users(Protocol):
     def get(self, user_id: str) -> User | None: ...
+    def load(self, user_id: str) -> User | None: ...
     def get_many(self, user_ids: list[str]) -> dict[str, User]: ...
     def get_by_username(self, username: str) -> User | None: ...
     def lookalike_ids(self, username: str) -> set[str]: ...
@@ -264,6 +270,50 @@ class Projects(Protocol):
     ) -> int: ...
 
 
+# --- audit log and hooks ---------------------------------------------------------------------------
+
+
+def _whole_range() -> tuple[str, str]:
+    return id_bounds(None, None)
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """What one request reads of the audit log: a scope's feed as (scope type, id), or with
+    `feed=None` every event (staff's log); the events whose ids (so creation times) fall in
+    `id_range`, inclusive; newest or oldest first; those `predicate` passes (None: all)."""
+
+    feed: tuple[str, str] | None = None
+    id_range: tuple[str, str] = field(default_factory=_whole_range)
+    newest_first: bool = True
+    predicate: Callable[[Event], bool] | None = None
+
+
+class Events(Protocol):
+    """Reading the audit log (it is written only by `UnitOfWork.record`). A filtered query reads
+    its range with a bound and refuses one beyond it (TooBroad, naming what narrows it)."""
+
+    def page(self, query: EventQuery, request: PageRequest) -> Page[Event]: ...
+    def count(self, query: EventQuery) -> int: ...
+    def get(self, event_id: str) -> tuple[Event, list[tuple[str, str]]] | None:
+        """The event and the scopes whose feeds hold it."""
+
+
+class Hooks(Protocol):
+    def get(self, user_id: str, kind: HookKind, hook_id: str) -> Hook | None: ...
+    def load(self, kind: HookKind, hook_id: str) -> Hook | None: ...
+    def for_user(self, user_id: str, kind: HookKind | None = None) -> list[Hook]: ...
+    def page_all(self, kind: HookKind, request: PageRequest) -> Page[Hook]: ...
+    def read_all(self, kind: HookKind) -> list[Hook]: ...
+    def subscribers(self, event_type: str) -> list[Subscription]: ...
+    def add(self, uow: UnitOfWork, hook: Hook) -> None: ...
+    def save_changes(self, uow: UnitOfWork, before: Hook, after: Hook) -> None: ...
+    def remove(self, uow: UnitOfWork, hook: Hook) -> None: ...
+    def remove_all(self, uow: UnitOfWork, hooks: list[Hook]) -> None: ...
+    def record_success(self, hook: Hook, when: datetime) -> None: ...
+    def record_failure(self, hook: Hook, when: datetime, error: str) -> None: ...
+
+
 # --- billing -----------------------------------------------------------------------------------------
 
 
@@ -325,6 +375,11 @@ class Ports:
     invitations: Invitations
     customers: Customers
     projects: Projects
+
+    events: Events
+    hooks: Hooks
+    mailer: Mailer
+
     invoices: Invoices
 
 
@@ -380,4 +435,9 @@ invitations = cast(Invitations, _Handle("invitations"))
 
 customers = cast(Customers, _Handle("customers"))
 projects = cast(Projects, _Handle("projects"))
+
+events = cast(Events, _Handle("events"))
+hooks = cast(Hooks, _Handle("hooks"))
+mailer = cast(Mailer, _Handle("mailer"))
+
 invoices = cast(Invoices, _Handle("invoices"))

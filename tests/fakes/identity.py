@@ -31,6 +31,10 @@ class FakeUsers:
     def get(self, user_id: str) -> User | None:
         return self._users.get(user_id)
 
+    def load(self, user_id: str) -> User | None:
+        """As stored now (the store's consistent read before a change)."""
+        return self._users.get(user_id)
+
     def get_many(self, user_ids: list[str]) -> dict[str, User]:
         return {u: self._users[u] for u in dict.fromkeys(user_ids) if u in self._users}
 
