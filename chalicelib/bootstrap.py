@@ -25,8 +25,25 @@ def ensure_ready() -> None:
 def dynamodb_ports() -> ports.Ports:
     """The ports on AWS and under moto: the single-table store modules (each checked by mypy
     against its Protocol here), its transactional unit of work, and the workflow layer's executor of
-    effects (SQS, Step Functions), which units of work call after they commit."""
-    from chalicelib.store import categories, orders, resources, roles, tokens, usages, users
+    effects (SQS, Step Functions), which units of work call after they commit; mail goes out
+    through the configured backend (SES, or the local outbox)."""
+    from chalicelib import mail
+    from chalicelib.store import (
+        categories,
+        customers,
+        events,
+        grants,
+        hooks,
+        invitations,
+        invoices,
+        orders,
+        projects,
+        resources,
+        roles,
+        tokens,
+        usages,
+        users,
+    )
     from chalicelib.store.unit_of_work import UnitOfWork
     from chalicelib.workflows.effects import execute
 
@@ -40,6 +57,14 @@ def dynamodb_ports() -> ports.Ports:
         orders=orders,
         resources=resources,
         usages=usages,
+        grants=grants,
+        invitations=invitations,
+        customers=customers,
+        projects=projects,
+        events=events,
+        hooks=hooks,
+        mailer=mail.ConfiguredMailer(),
+        invoices=invoices,
     )
 
 

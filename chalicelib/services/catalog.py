@@ -29,8 +29,8 @@ from chalicelib.domain.roles import ScopeType
 from chalicelib.services import access as access_service
 from chalicelib.services import offerings
 from chalicelib.services.paging import Ordering, Page, PageRequest
+from chalicelib.services.ports import customers as customer_store
 from chalicelib.store import categories as category_store
-from chalicelib.store import customers as customer_store
 from chalicelib.store import offerings as store
 
 

@@ -29,8 +29,8 @@ from chalicelib.services import order_sides as sides
 from chalicelib.services.paging import Ordering, Page, PageRequest, order_rows, paginate
 from chalicelib.services.ports import Source
 from chalicelib.services.ports import orders as order_store
+from chalicelib.services.ports import projects as project_store
 from chalicelib.services.ports import resources as resource_store
-from chalicelib.store import projects as project_store
 
 T = TypeVar("T", bound=sides.Placed)
 NEWEST = Ordering("created", descending=True)  # every list's default order

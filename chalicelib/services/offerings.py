@@ -34,10 +34,9 @@ from chalicelib.domain.roles import P, ScopeType
 from chalicelib.providers import registry
 from chalicelib.services import access as access_service
 from chalicelib.services import memberships
-from chalicelib.services.ports import unit_of_work
+from chalicelib.services.ports import customers as customer_store
+from chalicelib.services.ports import grants, unit_of_work
 from chalicelib.store import categories as category_store
-from chalicelib.store import customers as customer_store
-from chalicelib.store import grants
 from chalicelib.store import offerings as store
 from chalicelib.store import service_providers as provider_store
 

@@ -48,10 +48,10 @@ from chalicelib.services import order_lifecycle as lifecycle
 from chalicelib.services import order_sides as sides
 from chalicelib.services.ports import UnitOfWork, unit_of_work
 from chalicelib.services.ports import orders as store
+from chalicelib.services.ports import projects as project_store
 from chalicelib.services.ports import resources as resource_store
 from chalicelib.services.ports import users as user_store
 from chalicelib.services.projects import scope as project_scope
-from chalicelib.store import projects as project_store
 
 MODEL = domain.MODEL
 INVALID_HYPERLINK = "Invalid hyperlink - Object does not exist."

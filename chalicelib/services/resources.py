@@ -24,12 +24,12 @@ from chalicelib.domain.orders import Order
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.roles import P, ScopeType
 from chalicelib.providers import registry
-from chalicelib.services import billing, memberships, orders
+from chalicelib.services import billing, orders, teams
 from chalicelib.services import offerings as catalog
 from chalicelib.services import order_sides as sides
+from chalicelib.services.ports import grants as grant_store
 from chalicelib.services.ports import resources as store
 from chalicelib.services.ports import unit_of_work
-from chalicelib.store import grants as grant_store
 
 MODEL = domain.MODEL
 BACKEND_ID_CHANGED = "Resource backend_id has been changed."
@@ -49,14 +49,14 @@ def get_visible(principal: Principal, resource_id: str, provider_view: bool = Fa
     return resource
 
 
-def team(principal: Principal, resource_id: str, provider_view: bool) -> list[memberships.Member]:
+def team(principal: Principal, resource_id: str, provider_view: bool) -> list[teams.Member]:
     """The resource's project team (who holds a role in its project); from the provider's side
     only with RESOURCE.LIST_USERS on the offering."""
     resource = get_visible(principal, resource_id, provider_view)
     if provider_view:
         sides.rights(principal).require(P.LIST_RESOURCE_USERS, sides.provider_scope(resource))
     found = grant_store.for_scope(resource.customer_id, ScopeType.PROJECT, resource.project_id)
-    return memberships.members(found, utcnow())
+    return teams.members(found, utcnow())
 
 
 def _for_change(principal: Principal, resource_id: str, provider_view: bool) -> Resource:

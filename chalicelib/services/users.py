@@ -15,10 +15,8 @@ from chalicelib.domain.errors import NotFound, PermissionDenied, ValidationError
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.users import User
 from chalicelib.services import hooks, memberships
-from chalicelib.services.paging import Ordering, Page, PageRequest
-from chalicelib.services.ports import unit_of_work
-from chalicelib.store import counters, grants, pages, tokens
-from chalicelib.store import users as store
+from chalicelib.services.paging import Ordering, Page, PageRequest, paginate
+from chalicelib.services.ports import UserQuery, grants, tokens, unit_of_work, users
 
 MODEL = "User"
 
@@ -47,24 +45,21 @@ class UserFilters:
             return False
         return self.query is None or user.matches_query(self.query)
 
-    def predicate(self) -> Any:
-        """An item predicate for the slow path, or None when nothing filters beyond the key."""
-        narrowing = {k: v for k, v in vars(self).items() if v is not None and k != "username_exact"}
-        if not narrowing:
-            return None
-        return lambda item: self.matches(store.from_item(item))
+    def narrows(self) -> bool:
+        """Whether anything filters beyond `username_exact` (which the store's key narrows to)."""
+        return any(v is not None for k, v in vars(self).items() if k != "username_exact")
 
 
 ORDERING_FIELDS = ("username", "full_name", "email", "date_joined", "is_active", "is_staff")
 
 
 def get_visible(principal: Principal, user_id: str) -> User:
-    return _visible(principal, user_id, store.get)
+    return _visible(principal, user_id, users.get)
 
 
 def for_change(principal: Principal, user_id: str) -> User:
-    """The user as stored now (`store.load`), if `principal` sees them; NotFound otherwise."""
-    return _visible(principal, user_id, store.load)
+    """The user as stored now (`users.load`), if `principal` sees them; NotFound otherwise."""
+    return _visible(principal, user_id, users.load)
 
 
 def _visible(principal: Principal, user_id: str, read: Callable[[str], User | None]) -> User:
@@ -76,33 +71,18 @@ def _visible(principal: Principal, user_id: str, read: Callable[[str], User | No
 
 def list_users(
     principal: Principal, filters: UserFilters, ordering: Ordering, request: PageRequest
-) -> Page[Any]:
+) -> Page[User]:
     if not principal.reads_everything:
         # Without roles a user shares no customer or project with anybody: they see themselves.
-        me = store.get(principal.user_id)
-        visible = [me] if me is not None and filters.matches(me) else []
-        return Page(visible[(request.page - 1) * request.page_size :][: request.page_size], len(visible))
-    listing = store.listing(
+        me = users.get(principal.user_id)
+        return paginate([me] if me is not None and filters.matches(me) else [], request)
+    query = UserQuery(
         username_exact=filters.username_exact,
-        descending=ordering.field == "username" and ordering.descending,
-        predicate=filters.predicate(),
+        matches=filters.matches if filters.narrows() else None,
+        order=ordering.field or "username",
+        descending=ordering.descending,
     )
-    if ordering.field not in (None, "username"):
-        field = ordering.field or ""
-        listing = replace(
-            listing,
-            order_by=lambda item: _sort_value(store.from_item(item), field),
-            descending=ordering.descending,
-        )
-    if listing.predicate is None and listing.order_by is None:
-        listing = pages.platform_total(listing, counters.USERS)
-    page = pages.fetch_page(listing, request.page, request.page_size)
-    return Page([store.from_item(i) for i in page.items], page.total)
-
-
-def _sort_value(user: User, field: str) -> Any:
-    value = getattr(user, field)
-    return value.lower() if isinstance(value, str) else value
+    return users.page(query, request)
 
 
 def create_user(ctx: EventContext, fields: Mapping[str, Any], password: str | None) -> User:
@@ -116,7 +96,7 @@ def register_user(ctx: EventContext, fields: Mapping[str, Any], password: str | 
     password_hash = domain.hash_password(password, get_settings().password_iterations) if password else ""
     user = User(id=new_id(), date_joined=utcnow(), password_hash=password_hash, **fields)
     uow = unit_of_work()
-    store.add(uow, user)
+    users.add(uow, user)
     uow.record(domain.event(user, events.CREATION, ctx))
     uow.commit()
     return replace(user, version=1)
@@ -135,7 +115,7 @@ def update_user(ctx: EventContext, user_id: str, changes: Mapping[str, Any]) -> 
     if after == before:
         return before
     uow = unit_of_work()
-    store.save_changes(uow, before, after)
+    users.save_changes(uow, before, after)
     uow.record(domain.event(after, events.UPDATE, ctx))
     auth_changed = any(getattr(after, f) != getattr(before, f) for f in domain.AUTH_FIELDS)
     if auth_changed:
@@ -160,7 +140,7 @@ def set_password(ctx: EventContext, user_id: str, password: str, current_key_has
         )
     after = replace(before, password_hash=domain.hash_password(password, get_settings().password_iterations))
     uow = unit_of_work()
-    store.save_changes(uow, before, after)
+    users.save_changes(uow, before, after)
     uow.record(domain.event(after, events.UPDATE, ctx))
     tokens.revoke_others_in(uow, user_id, current_key_hash)  # old sessions end with the old password
     uow.commit()
@@ -175,7 +155,7 @@ def delete_user(ctx: EventContext, user_id: str) -> None:
         raise ValidationError(["You cannot delete yourself."])
     memberships.revoke_all(ctx, grants.for_user(user.id))  # their roles end with them
     uow = unit_of_work()
-    store.remove(uow, user)
+    users.remove(uow, user)
     hooks.remove_user_hooks(uow, user.id)  # their hooks go with them
     tokens.refresh_snapshots_in(uow, replace(user, is_active=False))  # and their tokens
     uow.record(domain.event(user, events.DELETION, ctx))

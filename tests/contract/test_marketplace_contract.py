@@ -33,14 +33,8 @@ def _id(n: int) -> str:
 
 
 def _orgs(ports: Ports) -> tuple[Any, Any]:
-    """The customers and projects repositories behind `ports` (not ports of their own yet)."""
-    from tests.fakes.marketplace import FakeResources
-
-    if isinstance(ports.resources, FakeResources):
-        return ports.resources._customers, ports.resources._projects
-    from chalicelib.store import customers, projects
-
-    return customers, projects
+    """The customers and projects repositories, whose quotas a resource counts against."""
+    return ports.customers, ports.projects
 
 
 def _commit(ports: Ports, *writes: Any) -> None:

@@ -7,9 +7,14 @@ the DynamoDB store it stands for, so a specification that passes here means the 
 from __future__ import annotations
 
 from chalicelib.services.ports import Ports
+from tests.fakes.audit import FakeEvents, FakeHooks
+from tests.fakes.billing import FakeInvoices
 from tests.fakes.catalog import FakeCategories
 from tests.fakes.identity import FakeRoles, FakeTokens, FakeUsers
+from tests.fakes.mail import FakeMailer
 from tests.fakes.marketplace import FakeOrders, FakeResources, FakeUsages
+from tests.fakes.memberships import FakeGrants, FakeInvitations
+from tests.fakes.organizations import FakeCustomers, FakeProjects
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
 
 __all__ = ["FakeUnitOfWork", "World", "build"]
@@ -28,4 +33,12 @@ def build(world: World | None = None) -> Ports:
         orders=FakeOrders(world),
         resources=FakeResources(world),
         usages=FakeUsages(world),
+        grants=FakeGrants(world),
+        invitations=FakeInvitations(world),
+        customers=FakeCustomers(world),
+        projects=FakeProjects(world),
+        events=FakeEvents(world),
+        hooks=FakeHooks(world),
+        mailer=FakeMailer(world),
+        invoices=FakeInvoices(world),
     )

@@ -37,7 +37,7 @@ def email_hook(client, account, **fields):
 
 def subscribed(event_type):
     """The hook ids the subscription index files under `event_type` (what dispatch reads)."""
-    from chalicelib.store import hooks
+    from chalicelib.services.ports import hooks
 
     return sorted(s.hook_id for s in hooks.subscribers(event_type))
 
