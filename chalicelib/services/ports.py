@@ -17,7 +17,7 @@ the unit of work of its own kind (a DynamoDB repository refuses a fake's and the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -25,11 +25,13 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from chalicelib.domain.events import Event
 
 if TYPE_CHECKING:
-    from chalicelib.domain.offerings import Category
+    from chalicelib.domain.marketplace import Offering
+    from chalicelib.domain.offerings import Category, ServiceProvider
     from chalicelib.domain.rbac import Grant
     from chalicelib.domain.roles import Role, ScopeType
     from chalicelib.domain.tokens import LoginFailures, Token
     from chalicelib.domain.users import User
+    from chalicelib.services.paging import Page, PageRequest
 
 
 # Carries out effects (`services/effects.py`: start a workflow, answer one, queue a task), in order.
@@ -63,11 +65,37 @@ class Mailer(Protocol):
 
 class Categories(Protocol):
     def get(self, category_id: str) -> Category | None: ...
+    def load(self, category_id: str) -> Category | None: ...
     def get_many(self, category_ids: list[str]) -> dict[str, Category]: ...
     def read_all(self) -> list[Category]: ...
     def add(self, uow: UnitOfWork, category: Category) -> None: ...
     def save(self, uow: UnitOfWork, before: Category, after: Category) -> None: ...
     def remove(self, uow: UnitOfWork, category: Category) -> None: ...
+
+
+class Offerings(Protocol):
+    """Offerings with their components and plans (a plan lives inside its offering)."""
+
+    def get(self, offering_id: str) -> Offering | None: ...
+    def load(self, customer_id: str, offering_id: str) -> Offering | None: ...
+    def plan_owner(self, plan_id: str) -> tuple[str, str] | None: ...
+    def has_resources(self, offering: Offering) -> bool: ...
+    def for_customer(self, customer_id: str) -> list[Offering]: ...
+    def get_many(self, ids: Iterable[tuple[str, str]]) -> list[Offering]: ...
+    def read_all(self) -> list[Offering]: ...
+    def page_all(self, request: PageRequest) -> Page[Offering]: ...
+    def add(self, uow: UnitOfWork, offering: Offering) -> None: ...
+    def save(self, uow: UnitOfWork, before: Offering, after: Offering) -> None: ...
+    def remove(self, uow: UnitOfWork, offering: Offering) -> None: ...
+
+
+class ServiceProviders(Protocol):
+    """The sellers: one record per customer that sells in the marketplace."""
+
+    def get(self, provider_id: str) -> ServiceProvider | None: ...
+    def for_customer(self, customer_id: str) -> ServiceProvider | None: ...
+    def read_all(self) -> list[ServiceProvider]: ...
+    def add(self, uow: UnitOfWork, provider: ServiceProvider) -> None: ...
 
 
 class Users(Protocol):
@@ -135,6 +163,8 @@ class Ports:
     unit_of_work: Callable[[], UnitOfWork]
     effects: Executor
     categories: Categories
+    offerings: Offerings
+    service_providers: ServiceProviders
     users: Users
     tokens: Tokens
     roles: Roles
@@ -184,6 +214,8 @@ class _Handle:
 PORT_NAMES = tuple(f.name for f in fields(Ports) if f.name not in ("unit_of_work", "effects"))
 
 categories = cast(Categories, _Handle("categories"))
+offerings = cast(Offerings, _Handle("offerings"))
+service_providers = cast(ServiceProviders, _Handle("service_providers"))
 users = cast(Users, _Handle("users"))
 tokens = cast(Tokens, _Handle("tokens"))
 roles = cast(Roles, _Handle("roles"))

@@ -29,7 +29,7 @@ from chalicelib.domain.marketplace import (
     Plan,
     PlanUnit,
 )
-from chalicelib.services.paging import Page
+from chalicelib.services.paging import Page, PageRequest
 from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, keys, pages
 from chalicelib.store.items import BaseItem, OfferingItem, PlanPointerItem
@@ -118,7 +118,7 @@ def plan_from_doc(offering_id: str, doc: dict[str, Any]) -> Plan:
     )
 
 
-def from_item(item: OfferingItem) -> Offering:
+def _from_item(item: OfferingItem) -> Offering:
     doc = {k: v for k, v in (item.fields or {}).items() if k in _DOC_FIELDS}
     return Offering(
         id=item.offering_id,
@@ -183,7 +183,7 @@ def get(offering_id: str) -> Offering | None:
     found = BaseItem.gsi1.query(keys.offering_lookup(offering_id), BaseItem.gsi1sk == keys.META)
     for item in found:
         if isinstance(item, OfferingItem):
-            return from_item(item)
+            return _from_item(item)
     return None
 
 
@@ -196,7 +196,7 @@ def load(customer_id: str, offering_id: str) -> Offering | None:
         )
     except OfferingItem.DoesNotExist:
         return None
-    return from_item(item)
+    return _from_item(item)
 
 
 def plan_owner(plan_id: str) -> tuple[str, str] | None:
@@ -225,13 +225,14 @@ def for_customer(customer_id: str) -> list[Offering]:
     found = OfferingItem.query(
         keys.customer_pk(customer_id), OfferingItem.sk.startswith(keys.OFFERING_PREFIX)
     )
-    return [from_item(i) for i in found if isinstance(i, OfferingItem)]
+    return [_from_item(i) for i in found if isinstance(i, OfferingItem)]
 
 
 def get_many(ids: Iterable[tuple[str, str]]) -> list[Offering]:
-    """Offerings by (customer id, offering id): one BatchGetItem per 100."""
+    """Offerings by (customer id, offering id), in no particular order (one BatchGetItem per 100);
+    the ones not found are left out."""
     wanted = [(keys.customer_pk(c), keys.offering_sk(o)) for c, o in dict.fromkeys(ids)]
-    return [from_item(i) for i in OfferingItem.batch_get(wanted)]
+    return [_from_item(i) for i in OfferingItem.batch_get(wanted)]
 
 
 def _listing_all() -> Listing:
@@ -240,14 +241,15 @@ def _listing_all() -> Listing:
 
 def read_all() -> list[Offering]:
     """Every offering, newest first (the catalog's filtered lists: a documented slow path)."""
-    return [from_item(i) for i in pages.read_all(_listing_all())]
+    return [_from_item(i) for i in pages.read_all(_listing_all())]
 
 
-def page_all(page: int, page_size: int) -> Page[Any]:
-    """Every offering, newest first, one page: one Query of gsi2 and the counter."""
-    listing = Listing(partition=keys.OFFERINGS, index="gsi2", forward=False, item_type=OfferingItem)
-    found = pages.fetch_page(pages.platform_total(listing, COUNTER), page, page_size)
-    return Page([from_item(i) for i in found.items], found.total)
+def page_all(request: PageRequest) -> Page[Offering]:
+    """Every offering, newest first, one page: one Query of gsi2 and the platform-wide counter
+    (which lags the table by the stream's delay: a page is never cut short by it)."""
+    listing = pages.platform_total(_listing_all(), COUNTER)
+    found = pages.fetch_page(listing, request.page, request.page_size)
+    return Page([_from_item(i) for i in found.items], found.total)
 
 
 # --- writes ----------------------------------------------------------------------------------------

@@ -16,6 +16,9 @@ class FakeCategories:
     def get(self, category_id: str) -> Category | None:
         return self._categories.get(category_id)
 
+    def load(self, category_id: str) -> Category | None:
+        return self._categories.get(category_id)
+
     def get_many(self, category_ids: list[str]) -> dict[str, Category]:
         return {c: self._categories[c] for c in dict.fromkeys(category_ids) if c in self._categories}
 
