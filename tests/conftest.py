@@ -122,11 +122,13 @@ def settle(aws: None) -> Callable[[], int]:
 def fakes() -> Iterator[Any]:
     """The services on in-memory fakes of every port (tests/fakes): no AWS at all. Yields the
     fakes' `World`, which a specification may read (events recorded, items stored)."""
+    from chalicelib import bootstrap
     from chalicelib.domain import clock
     from tests.fakes import World, build
 
     world = World()
     ports.use(build(world))
+    bootstrap.wire_services()
     yield world
     ports.use(None)
     clock.set_source(None)

@@ -7,7 +7,7 @@ the DynamoDB store it stands for, so a specification that passes here means the 
 from __future__ import annotations
 
 from chalicelib.services.ports import Ports
-from tests.fakes.catalog import FakeCategories
+from tests.fakes.catalog import FakeCategories, FakeOfferings, FakeServiceProviders
 from tests.fakes.identity import FakeRoles, FakeTokens, FakeUsers
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
 
@@ -21,6 +21,8 @@ def build(world: World | None = None) -> Ports:
         unit_of_work=lambda: FakeUnitOfWork(world),
         effects=lambda effects: carry_out(world, effects),
         categories=FakeCategories(world),
+        offerings=FakeOfferings(world),
+        service_providers=FakeServiceProviders(world),
         users=FakeUsers(world),
         tokens=FakeTokens(world),
         roles=FakeRoles(world),
