@@ -31,7 +31,7 @@ def aws(request: pytest.FixtureRequest) -> Iterator[None]:
         request.getfixturevalue("fakes")
         from chalicelib import bootstrap
 
-        bootstrap.ensure_ready()  # the extensions; the fakes stay bound
+        bootstrap.ensure_ready()  # wires the services; the fakes stay bound
         yield
         return
     from moto import mock_aws

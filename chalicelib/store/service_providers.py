@@ -7,27 +7,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.offerings import ServiceProvider
 from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import keys
+from chalicelib.store.codec import Codec
 from chalicelib.store.items import BaseItem, ServiceProviderItem
 from chalicelib.store.unit_of_work import transaction
 
 ALREADY = "service provider with this customer already exists."
-_DOC_FIELDS = ("description", "enable_notifications", "image")
+_PROVIDER = Codec(ServiceProvider, keyed=frozenset({"id", "customer_id", "created", "version"}))
 
 
 def _from_item(item: ServiceProviderItem) -> ServiceProvider:
-    doc: dict[str, Any] = {k: v for k, v in (item.fields or {}).items() if k in _DOC_FIELDS}
-    return ServiceProvider(
+    return _PROVIDER.from_doc(
+        item.fields or {},
         id=item.provider_id,
         customer_id=item.customer_id,
         created=item.created,
         version=int(item.version),
-        **doc,
     )
 
 
@@ -42,7 +40,7 @@ def _item(provider: ServiceProvider) -> ServiceProviderItem:
         provider_id=provider.id,
         customer_id=provider.customer_id,
         created=provider.created,
-        fields={name: getattr(provider, name) for name in _DOC_FIELDS},
+        fields=_PROVIDER.to_doc(provider),
         version=provider.version,
     )
 
