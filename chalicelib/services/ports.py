@@ -74,19 +74,41 @@ class Categories(Protocol):
 
 
 class Offerings(Protocol):
-    """Offerings with their components and plans (a plan lives inside its offering)."""
+    """Offerings with their components and plans (a plan lives inside its offering, and a pointer
+    finds its offering from the plan's id alone)."""
 
-    def get(self, offering_id: str) -> Offering | None: ...
-    def load(self, customer_id: str, offering_id: str) -> Offering | None: ...
-    def plan_owner(self, plan_id: str) -> tuple[str, str] | None: ...
-    def has_resources(self, offering: Offering) -> bool: ...
-    def for_customer(self, customer_id: str) -> list[Offering]: ...
-    def get_many(self, ids: Iterable[tuple[str, str]]) -> list[Offering]: ...
-    def read_all(self) -> list[Offering]: ...
-    def page_all(self, request: PageRequest) -> Page[Offering]: ...
-    def add(self, uow: UnitOfWork, offering: Offering) -> None: ...
-    def save(self, uow: UnitOfWork, before: Offering, after: Offering) -> None: ...
-    def remove(self, uow: UnitOfWork, offering: Offering) -> None: ...
+    def get(self, offering_id: str) -> Offering | None:
+        """The offering for a lookup (may be a version behind right after a change)."""
+
+    def load(self, customer_id: str, offering_id: str) -> Offering | None:
+        """The offering as stored now, before a versioned change (None if not the customer's)."""
+
+    def plan_owner(self, plan_id: str) -> tuple[str, str] | None:
+        """(provider customer id, offering id) of the offering holding the plan."""
+
+    def has_resources(self, offering: Offering) -> bool:
+        """Whether any resource, in any state, was ordered from the offering."""
+
+    def for_customer(self, customer_id: str) -> list[Offering]:
+        """A provider's offerings, oldest first."""
+
+    def get_many(self, ids: Iterable[tuple[str, str]]) -> list[Offering]:
+        """Offerings by (customer id, offering id), in no particular order; missing ones left out."""
+
+    def read_all(self) -> list[Offering]:
+        """Every offering, newest first (the catalog's filtered lists: a slow path)."""
+
+    def page_all(self, request: PageRequest) -> Page[Offering]:
+        """One page of every offering, newest first, with the platform-wide total."""
+
+    def add(self, uow: UnitOfWork, offering: Offering) -> None:
+        """Create it at version 1 with its plans' pointers (Conflict if a plan id is taken)."""
+
+    def save(self, uow: UnitOfWork, before: Offering, after: Offering) -> None:
+        """Write `after` at version + 1, pointing new plans; Conflict if it changed since `before`."""
+
+    def remove(self, uow: UnitOfWork, offering: Offering) -> None:
+        """Delete it and its plans' pointers; Conflict if it changed since it was read."""
 
 
 class ServiceProviders(Protocol):
@@ -94,8 +116,13 @@ class ServiceProviders(Protocol):
 
     def get(self, provider_id: str) -> ServiceProvider | None: ...
     def for_customer(self, customer_id: str) -> ServiceProvider | None: ...
-    def read_all(self) -> list[ServiceProvider]: ...
-    def add(self, uow: UnitOfWork, provider: ServiceProvider) -> None: ...
+
+    def read_all(self) -> list[ServiceProvider]:
+        """Every provider, by the provider's id (creation order)."""
+
+    def add(self, uow: UnitOfWork, provider: ServiceProvider) -> None:
+        """Register the customer; a second record for it is refused (ValidationError on
+        `customer`, Waldur's unique check)."""
 
 
 class Users(Protocol):
