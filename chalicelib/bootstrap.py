@@ -28,7 +28,18 @@ def dynamodb_ports() -> ports.Ports:
     """The ports on AWS and under moto: the single-table store modules (each checked by mypy
     against its Protocol here), its transactional unit of work, and the workflow layer's executor of
     effects (SQS, Step Functions), which units of work call after they commit."""
-    from chalicelib.store import categories, offerings, roles, service_providers, tokens, users
+    from chalicelib.store import (
+        categories,
+        customers,
+        grants,
+        invitations,
+        offerings,
+        projects,
+        roles,
+        service_providers,
+        tokens,
+        users,
+    )
     from chalicelib.store.unit_of_work import UnitOfWork
     from chalicelib.workflows.effects import execute
 
@@ -41,6 +52,10 @@ def dynamodb_ports() -> ports.Ports:
         users=users,
         tokens=tokens,
         roles=roles,
+        grants=grants,
+        invitations=invitations,
+        customers=customers,
+        projects=projects,
     )
 
 

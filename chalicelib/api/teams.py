@@ -26,8 +26,8 @@ from chalicelib.api.rest import (
 )
 from chalicelib.domain.roles import ScopeType
 from chalicelib.services import memberships as service
-from chalicelib.services.memberships import Member, PermissionView, Person
-from chalicelib.services.paging import Page
+from chalicelib.services import teams
+from chalicelib.services.teams import Member, PermissionView, Person
 
 bp = Blueprint(__name__)
 
@@ -77,7 +77,7 @@ class MemberQuery(ListQuery):
     native_name: str | None = None
     search_string: str | None = None
 
-    ordering_fields = tuple(service.MEMBER_ORDERING)
+    ordering_fields = tuple(teams.MEMBER_ORDERING)
 
 
 def member_data(member: Member) -> dict[str, Any]:
@@ -125,7 +125,7 @@ def team_endpoints(bp: Blueprint, collection: str, scope_type: ScopeType, tag: s
     def list_users(call: Call, uuid: str) -> Any:
         q: MemberQuery = call.query
         scope = service.visible_scope(call.user, scope_type, object_id(uuid, model))
-        filters = service.MemberFilters(
+        filters = teams.MemberFilters(
             user=q.user or q.user_uuid,
             role=q.role,
             username=q.username,
@@ -133,7 +133,7 @@ def team_endpoints(bp: Blueprint, collection: str, scope_type: ScopeType, tag: s
             native_name=q.native_name,
             search_string=q.search_string,
         )
-        page = service.list_members(call.user, scope, filters, q.ordering(), q.page_request())
+        page = teams.list_members(call.user, scope, filters, q.ordering(), q.page_request())
         return listed(call, page, MemberOut, member_data)
 
     @endpoint(
@@ -222,23 +222,7 @@ class CustomerUserQuery(ListQuery):
     organization_role: list[str] = Field(default_factory=list)
     project_role: list[str] = Field(default_factory=list)
 
-    ordering_fields = ("username", "full_name", "email")
-
-
-def _matches(person: Person, q: CustomerUserQuery) -> bool:
-    user = person.user
-    for name in ("username", "full_name", "email"):
-        wanted = getattr(q, name)
-        if wanted is not None and wanted.lower() not in getattr(user, name).lower():
-            return False
-    if q.user_keyword is not None:
-        needle = q.user_keyword.lower()
-        if not any(needle in v.lower() for v in (user.username, user.full_name, user.email)):
-            return False
-    role = person.customer_role
-    if q.organization_role and (role is None or role.name not in q.organization_role):
-        return False
-    return not q.project_role or any(role.name in q.project_role for _, _, role, _ in person.projects)
+    ordering_fields = tuple(teams.PEOPLE_ORDERING)
 
 
 @endpoint(
@@ -255,14 +239,16 @@ def _matches(person: Person, q: CustomerUserQuery) -> bool:
 def customer_users(call: Call, uuid: str) -> Any:
     q: CustomerUserQuery = call.query
     scope = service.visible_scope(call.user, ScopeType.CUSTOMER, object_id(uuid, "Customer"))
-    people = [p for p in service.customer_people(call.user, scope) if _matches(p, q)]
-    ordering = q.ordering()
-    field = ordering.field or "username"
-    people.sort(key=lambda p: str(getattr(p.user, field)).lower(), reverse=ordering.descending)
-    page = q.page_request()
-    start = (page.page - 1) * page.page_size
-    rows = Page(people[start : start + page.page_size], len(people))
-    return listed(call, rows, CustomerUserOut, lambda p: _person(call, p))
+    filters = teams.PeopleFilters(
+        username=q.username,
+        full_name=q.full_name,
+        email=q.email,
+        user_keyword=q.user_keyword,
+        organization_role=tuple(q.organization_role),
+        project_role=tuple(q.project_role),
+    )
+    page = teams.list_people(call.user, scope, filters, q.ordering(), q.page_request())
+    return listed(call, page, CustomerUserOut, lambda p: _person(call, p))
 
 
 def _person(call: Call, person: Person) -> dict[str, Any]:
@@ -325,7 +311,7 @@ class PermissionQuery(ListQuery):
     role_name: str | None = None
     role_uuid: str | None = None
 
-    ordering_fields = tuple(service.PERMISSION_ORDERING)
+    ordering_fields = tuple(teams.PERMISSION_ORDERING)
 
 
 def permission_data(view: PermissionView) -> dict[str, Any]:
@@ -355,7 +341,7 @@ def permission_data(view: PermissionView) -> dict[str, Any]:
 
 def permissions_of(user_id: str) -> list[dict[str, Any]]:
     """The `permissions` field of a user."""
-    return [render(PermissionOut, permission_data(v)) for v in service.user_permissions(user_id)]
+    return [render(PermissionOut, permission_data(v)) for v in teams.user_permissions(user_id)]
 
 
 @endpoint(
@@ -371,7 +357,7 @@ def permissions_of(user_id: str) -> list[dict[str, Any]]:
 )
 def list_permissions(call: Call) -> Any:
     q: PermissionQuery = call.query
-    filters = service.PermissionFilters(
+    filters = teams.PermissionFilters(
         user=q.user,
         username=q.username,
         full_name=q.full_name,
@@ -381,7 +367,7 @@ def list_permissions(call: Call) -> Any:
         role_name=q.role_name,
         role_uuid=q.role_uuid,
     )
-    page = service.list_permissions(call.user, filters, q.ordering(), q.page_request())
+    page = teams.list_permissions(call.user, filters, q.ordering(), q.page_request())
     return listed(call, page, PermissionOut, permission_data)
 
 
@@ -395,5 +381,5 @@ def list_permissions(call: Call) -> Any:
     response=PermissionOut,
 )
 def retrieve_permission(call: Call, uuid: str) -> Any:
-    view = service.get_permission(call.user, object_id(uuid, "UserRole"))
+    view = teams.get_permission(call.user, object_id(uuid, "UserRole"))
     return render(PermissionOut, permission_data(view), call.query.field)

@@ -40,6 +40,8 @@ STAFF_ONLY_FIELDS: frozenset[str] = frozenset(
 # Waldur's words (structure.utils.check_customer_blocked_or_archived).
 BLOCKED = "Blocked organization is not available."
 ARCHIVED = "Archived organization is not available."
+# Waldur's answer to deleting a customer that still has projects (the store's condition says it too).
+HAS_PROJECTS = "Cannot delete organization with existing projects."
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import Principal
 from chalicelib.domain.rbac import Access
 from chalicelib.domain.roles import Role
-from chalicelib.store import grants, roles
+from chalicelib.services.ports import grants, roles
 
 _memo: ContextVar[dict[str, Access] | None] = ContextVar("cirrus_access", default=None)
 _roles_memo: ContextVar[dict[str, Role] | None] = ContextVar("cirrus_roles", default=None)

@@ -44,7 +44,7 @@ from chalicelib.domain.resources import Resource
 from chalicelib.domain.usages import ComponentUsage
 from chalicelib.services import access as access_service
 from chalicelib.services.ports import UnitOfWork, unit_of_work
-from chalicelib.store import customers as customer_store
+from chalicelib.services.ports import customers as customer_store
 from chalicelib.store import invoices as store
 from chalicelib.store import pages
 from chalicelib.store import resources as resource_store

@@ -30,8 +30,8 @@ from chalicelib.services import access as access_service
 from chalicelib.services import offerings
 from chalicelib.services.paging import Ordering, Page, PageRequest, order_rows, paginate
 from chalicelib.services.ports import categories as category_store
+from chalicelib.services.ports import customers as customer_store
 from chalicelib.services.ports import offerings as store
-from chalicelib.store import customers as customer_store
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,10 +19,9 @@ from chalicelib.domain.roles import CUSTOMER_OWNER, P, ScopeType
 from chalicelib.services import access as access_service
 from chalicelib.services import effects, memberships
 from chalicelib.services.effects import Enqueue
-from chalicelib.services.paging import Ordering, Page, PageRequest
-from chalicelib.services.ports import unit_of_work
-from chalicelib.store import counters, grants, pages, projects
-from chalicelib.store import customers as store
+from chalicelib.services.paging import Ordering, Page, PageRequest, order_rows, paginate
+from chalicelib.services.ports import CustomerQuery, grants, projects, unit_of_work
+from chalicelib.services.ports import customers as store
 
 MODEL = "Customer"
 FOLLOW_RENAME_TASK = "customers.follow_rename"
@@ -39,31 +38,20 @@ class CustomerFilters:
     def matches(self, customer: Customer) -> bool:
         if self.name_exact is not None and customer.name != self.name_exact:
             return False
-        predicate = self.predicate()
-        return predicate is None or predicate(customer)
+        return self.narrowed(customer)
 
-    def predicate(self) -> Any:
-        checks = []
-        if self.name is not None:
-            name = self.name.lower()
-            checks.append(lambda c: name in c.name.lower())
-        if self.abbreviation is not None:
-            abbreviation = self.abbreviation.lower()
-            checks.append(lambda c: abbreviation in c.abbreviation.lower())
-        if self.query is not None:
-            query = self.query
-            checks.append(lambda c: c.matches_query(query))
-        if not checks:
-            return None
-        return lambda item: all(
-            check(item if isinstance(item, Customer) else store.from_item(item)) for check in checks
-        )
+    def narrowed(self, customer: Customer) -> bool:
+        """The filters beyond `name_exact` (which the store's key narrows to)."""
+        if self.name is not None and self.name.lower() not in customer.name.lower():
+            return False
+        if self.abbreviation is not None and self.abbreviation.lower() not in customer.abbreviation.lower():
+            return False
+        return self.query is None or customer.matches_query(self.query)
+
+    def narrows(self) -> bool:
+        return any(v is not None for v in (self.name, self.abbreviation, self.query))
 
 
-_SORT_KEYS = {
-    "abbreviation": lambda item: store.from_item(item).abbreviation,
-    "native_name": lambda item: store.from_item(item).native_name,
-}
 ORDERING_FIELDS = ("name", "created", "abbreviation", "native_name")
 
 
@@ -103,7 +91,7 @@ def _owned_by(principal: Principal) -> set[str]:
 
 def list_customers(
     principal: Principal, filters: CustomerFilters, ordering: Ordering, request: PageRequest
-) -> Page[Any]:
+) -> Page[Customer]:
     rights = access_service.access(principal)
     if not rights.reads_everything or filters.owned_by_current_user:
         ids = rights.customer_ids() if not rights.reads_everything else None
@@ -111,23 +99,16 @@ def list_customers(
             owned = _owned_by(principal)
             ids = owned if ids is None else ids & owned
         return _page_of(store.get_many(sorted(ids or ())), filters, ordering, request)
-    predicate = filters.predicate()
-    listing = store.listing(
+    query = CustomerQuery(
         name_exact=filters.name_exact,
-        by_created=ordering.field == "created",
+        matches=filters.narrowed if filters.narrows() else None,
+        order=ordering.field or "name",
         descending=ordering.descending,
     )
-    if ordering.field in _SORT_KEYS:
-        listing = replace(listing, order_by=_SORT_KEYS[ordering.field], descending=ordering.descending)
-    if predicate is not None:
-        listing = replace(listing, predicate=_both(listing.predicate, predicate))
-    if listing.predicate is None and listing.order_by is None:
-        listing = pages.platform_total(listing, counters.CUSTOMERS)
-    page = pages.fetch_page(listing, request.page, request.page_size)
-    return Page([store.from_item(i) for i in page.items], page.total)
+    return store.page(query, request)
 
 
-_ORDER_BY = {
+_ORDER_BY: dict[str, Callable[[Customer], Any]] = {
     "name": lambda c: (c.name, c.id),
     "created": lambda c: c.id,
     "abbreviation": lambda c: c.abbreviation,
@@ -137,18 +118,10 @@ _ORDER_BY = {
 
 def _page_of(
     found: list[Customer], filters: CustomerFilters, ordering: Ordering, request: PageRequest
-) -> Page[Any]:
+) -> Page[Customer]:
     """Filter, order and page customers read by id (a caller's own few)."""
     rows = [c for c in found if filters.matches(c)]
-    rows.sort(key=_ORDER_BY[ordering.field or "name"], reverse=ordering.descending)
-    start = (request.page - 1) * request.page_size
-    return Page(rows[start : start + request.page_size], len(rows))
-
-
-def _both(first: Any, second: Any) -> Any:
-    if first is None:
-        return second
-    return lambda item: first(item) and second(item)
+    return paginate(order_rows(rows, ordering, _ORDER_BY, default="name"), request)
 
 
 def create_customer(ctx: EventContext, fields: Mapping[str, Any]) -> Customer:
@@ -159,7 +132,13 @@ def create_customer(ctx: EventContext, fields: Mapping[str, Any]) -> Customer:
     store.add(uow, customer)
     uow.record(domain.event(customer, events.CREATION, ctx))
     uow.commit()
-    return replace(customer, version=1, quota_usage={q.name: 0 for q in customer.quotas})
+    # As stored (and as a read returns it): no usage yet, no limits.
+    return replace(
+        customer,
+        version=1,
+        quota_usage={q.name: 0 for q in customer.quotas},
+        quota_limits={q.name: q.limit for q in customer.quotas},
+    )
 
 
 def update_customer(ctx: EventContext, customer_id: str, changes: Mapping[str, Any]) -> Customer:
@@ -227,7 +206,7 @@ def delete_customer(ctx: EventContext, customer_id: str) -> None:
     customer = for_change(principal, customer_id)
     rbac.require_staff(principal)
     if customer.projects_count:
-        raise Conflict(store.HAS_PROJECTS)
+        raise Conflict(domain.HAS_PROJECTS)
     # Its team goes first (the customer's user count moves with each revocation).
     memberships.revoke_all(ctx, grants.for_customer(customer.id))
     customer = store.load(customer.id) or customer

@@ -33,7 +33,7 @@ from chalicelib.domain.users import User
 from chalicelib.services import access as access_service
 from chalicelib.services import effects
 from chalicelib.services.effects import Enqueue, SendToDeadLetter
-from chalicelib.store import grants as grant_store
+from chalicelib.services.ports import grants as grant_store
 from chalicelib.store import hooks as store
 from chalicelib.store import users as user_store
 

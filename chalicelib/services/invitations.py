@@ -38,13 +38,13 @@ from chalicelib.domain.roles import CREATE_PERMISSION, Role, ScopeType
 from chalicelib.services import access as access_service
 from chalicelib.services import effects, memberships
 from chalicelib.services.effects import Enqueue
-from chalicelib.services.paging import Ordering, Page, PageRequest
+from chalicelib.services.paging import Ordering, Page, PageRequest, order_rows, paginate
+from chalicelib.services.ports import customers as customer_store
+from chalicelib.services.ports import grants as grant_store
+from chalicelib.services.ports import invitations as store
+from chalicelib.services.ports import projects as project_store
 from chalicelib.services.ports import unit_of_work
-from chalicelib.store import customers as customer_store
-from chalicelib.store import grants as grant_store
-from chalicelib.store import invitations as store
-from chalicelib.store import projects as project_store
-from chalicelib.store import users as user_store
+from chalicelib.services.ports import users as user_store
 
 MODEL = domain.MODEL
 SEND_EMAIL_TASK = "invitations.send_email"
@@ -53,7 +53,7 @@ EXPIRE_TASK = "invitations.expire_invitations"
 # Waldur's wording (its GenericRelatedField, SlugRelatedField and InvitationSerializer.validate).
 SCOPE_NOT_FOUND = "Can't restore object from url: {}"
 ROLE_SCOPE_MISMATCH = "Role and scope should belong to the same content type."
-ALREADY_GRANTED = grant_store.ALREADY_GRANTED  # "User has already the same role in this scope."
+ALREADY_GRANTED = memberships.ALREADY_GRANTED  # "User has already the same role in this scope."
 NOT_SCHEDULED = "The invitation email could not be scheduled; send the invitation again."
 
 # The collections a scope URL may name (Waldur: a customer or a project).
@@ -491,18 +491,23 @@ def _candidates(principal: Principal, filters: InvitationFilters) -> list[Invita
 
 def list_invitations(
     principal: Principal, filters: InvitationFilters, ordering: Ordering, request: PageRequest
-) -> Page[Any]:
+) -> Page[InvitationView]:
     now = utcnow()
     field = ordering.field or "created"
     descending = ordering.descending if ordering.field else True  # Waldur: newest first
     if principal.reads_everything and not filters.any() and field == "created":
-        found = store.page_all(request.page, request.page_size, newest_first=descending)
+        found = store.page_all(request, newest_first=descending)
         return Page(describe(found.items, now), found.total)
     roles = access_service.all_roles()
     rows = [i for i in _candidates(principal, filters) if filters.matches(i, roles, now)]
     if filters.scope_name is not None:
         rows = [v.invitation for v in describe(rows, now) if filters.matches_view(v)]
+    sort_keys = {name: _sort_key(name, now) for name in ORDERING_FIELDS}
+    ordered = order_rows(rows, Ordering(field, descending), sort_keys)
+    page = paginate(ordered, request)
+    return Page(describe(page.items, now), page.total)
+
+
+def _sort_key(field: str, now: datetime) -> Callable[[Invitation], Any]:
     order_by = _ORDER_BY[field]
-    rows.sort(key=lambda i: order_by(i, now), reverse=descending)
-    start = (request.page - 1) * request.page_size
-    return Page(describe(rows[start : start + request.page_size], now), len(rows))
+    return lambda invitation: order_by(invitation, now)

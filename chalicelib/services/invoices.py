@@ -34,11 +34,11 @@ from chalicelib.domain.rbac import Access
 from chalicelib.services import access as access_service
 from chalicelib.services.paging import Ordering, Page, PageRequest
 from chalicelib.services.ports import categories as category_store
+from chalicelib.services.ports import customers as customer_store
 from chalicelib.services.ports import offerings as offering_store
+from chalicelib.services.ports import projects as project_store
 from chalicelib.services.ports import unit_of_work
-from chalicelib.store import customers as customer_store
 from chalicelib.store import invoices as store
-from chalicelib.store import projects as project_store
 from chalicelib.store import resources as resource_store
 
 MODEL = "Invoice"

@@ -28,9 +28,9 @@ from chalicelib.domain.roles import P, ScopeType
 from chalicelib.services import marketplace as sides
 from chalicelib.services import offerings as catalog
 from chalicelib.services.paging import Ordering, Page, PageRequest
+from chalicelib.services.ports import projects as project_store
 from chalicelib.store import orders as order_store
 from chalicelib.store import pages
-from chalicelib.store import projects as project_store
 from chalicelib.store import resources as resource_store
 from chalicelib.store.pages import Listing
 
@@ -283,14 +283,14 @@ def list_resources(
 
 
 def team(principal: Principal, resource_id: str, provider_view: bool) -> list[Any]:
-    """The resource's project team (memberships.Member rows); the provider needs LIST_USERS."""
+    """The resource's project team (teams.Member rows); the provider needs LIST_USERS."""
     from chalicelib.domain.clock import utcnow
-    from chalicelib.services import memberships
     from chalicelib.services import resources as resource_service
-    from chalicelib.store import grants
+    from chalicelib.services import teams
+    from chalicelib.services.ports import grants
 
     resource = resource_service.get_visible(principal, resource_id, provider_view)
     if provider_view:
         sides.rights(principal).require(P.LIST_RESOURCE_USERS, sides.provider_scope(resource))
     found = grants.for_scope(resource.customer_id, ScopeType.PROJECT, resource.project_id)
-    return memberships.members(found, utcnow())
+    return teams.members(found, utcnow())

@@ -1,13 +1,14 @@
-"""Team membership: granting, changing and revoking roles on customers, projects and offerings
-(Waldur's `add_user/`, `update_user/`, `delete_user/`, `list_users/`), and the revocation of roles
-whose time is up."""
+"""Team membership, the commands: granting, changing and revoking roles on customers, projects and
+offerings (Waldur's `add_user/`, `update_user/`, `delete_user/`), and the revocation of roles whose
+time is up. Also what the commands and the views share: finding a scope the caller may see, a role
+named in a request, the role events. The views (teams, a user's permissions, a customer's people)
+are in `services/teams.py`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from chalicelib import observability
 from chalicelib.domain import events
@@ -20,16 +21,16 @@ from chalicelib.domain.roles import CREATE_PERMISSION, DELETE_PERMISSION, UPDATE
 from chalicelib.domain.users import User
 from chalicelib.services import access as access_service
 from chalicelib.services.effects import ForgetAccess
-from chalicelib.services.paging import Ordering, Page, PageRequest
 from chalicelib.services.ports import UnitOfWork, unit_of_work
-from chalicelib.store import customers as customer_store
-from chalicelib.store import grants as store
-from chalicelib.store import projects as project_store
-from chalicelib.store import users as user_store
+from chalicelib.services.ports import customers as customer_store
+from chalicelib.services.ports import grants as store
+from chalicelib.services.ports import projects as project_store
+from chalicelib.services.ports import users as user_store
 
 NOT_VALID_FOR_SCOPE = "Role is not valid for this scope."
 EXPIRATION_IN_PAST = "Expiration time should be greater than current time."
 NO_SUCH_GRANT = "User does not have this role in this scope."
+ALREADY_GRANTED = "User has already the same role in this scope."  # (the store's refusal)
 MODELS = {ScopeType.CUSTOMER: "Customer", ScopeType.PROJECT: "Project", ScopeType.OFFERING: "Offering"}
 
 
@@ -146,88 +147,6 @@ def role_event(
     if grant.expiration_time is not None:
         fields["expiration_time"] = grant.expiration_time.isoformat()
     return events.make_event(event_type, message, ctx, fields, scope.customer_id)
-
-
-# --- listing -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Member:
-    """One row of a scope's team: the grant, its role and its user."""
-
-    grant: Grant
-    role: Role
-    user: User
-
-
-@dataclass(frozen=True)
-class MemberFilters:
-    user: str | None = None  # uuid
-    role: str | None = None  # name or uuid
-    username: str | None = None
-    full_name: str | None = None
-    native_name: str | None = None
-    search_string: str | None = None
-
-    def matches(self, member: Member) -> bool:
-        user, role = member.user, member.role
-        if self.user is not None and user.id != parse_id(self.user):
-            return False
-        if self.role is not None and self.role not in (role.name, role.id) and parse_id(self.role) != role.id:
-            return False
-        for name in ("username", "full_name", "native_name"):
-            wanted = getattr(self, name)
-            if wanted is not None and wanted.lower() not in getattr(user, name).lower():
-                return False
-        if self.search_string is not None:
-            needle = self.search_string.lower()
-            haystack = (user.username, user.full_name, user.native_name, user.email)
-            if not any(needle in value.lower() for value in haystack):
-                return False
-        return True
-
-
-MEMBER_ORDERING: dict[str, Callable[[Member], Any]] = {
-    "created": lambda m: m.grant.created,
-    "expiration_time": lambda m: (m.grant.expiration_time is not None, m.grant.expiration_time),
-    "role": lambda m: m.role.name,
-    "username": lambda m: m.user.username,
-    "full_name": lambda m: m.user.full_name.lower(),
-    "email": lambda m: m.user.email.lower(),
-}
-
-
-def members(grants: list[Grant], now: datetime) -> list[Member]:
-    """Active grants joined with their roles and users (one BatchGetItem per 100 users)."""
-    roles = access_service.all_roles()
-    live = [g for g in grants if g.active(now) and g.role_id in roles]
-    users = user_store.get_many([g.user_id for g in live])
-    return [Member(g, roles[g.role_id], users[g.user_id]) for g in live if g.user_id in users]
-
-
-def require_team_sight(principal: Principal, scope: Scope) -> None:
-    """A customer's people are for those who see the whole customer (staff, support, a
-    customer-level role): a project-only member gets a 403, as on Waldur's `customers/<uuid>/users/`,
-    so they learn nothing of people outside their projects. A project's or an offering's team is
-    for whoever sees the scope."""
-    if scope.type is not ScopeType.CUSTOMER:
-        return
-    if not access_service.access(principal).sees_whole_customer(scope.id):
-        raise PermissionDenied()
-
-
-def list_members(
-    principal: Principal, scope: Scope, filters: MemberFilters, ordering: Ordering, request: PageRequest
-) -> Page[Any]:
-    """`list_users/`: the scope's active grants with their users (see `require_team_sight`)."""
-    require_team_sight(principal, scope)
-    rows = [
-        m
-        for m in members(store.for_scope(scope.customer_id, scope.type, scope.id), utcnow())
-        if filters.matches(m)
-    ]
-    key = MEMBER_ORDERING.get(ordering.field or "created", MEMBER_ORDERING["created"])
-    rows.sort(key=key, reverse=ordering.descending)
-    start = (request.page - 1) * request.page_size
-    return Page(rows[start : start + request.page_size], len(rows))
 
 
 # --- changes -------------------------------------------------------------------------------------
@@ -348,168 +267,7 @@ def revoke_all(ctx: EventContext, grants: list[Grant], scope: Scope | None = Non
 
 def revoke_expired(now: datetime, hours: list[datetime]) -> int:
     """The scheduled job: revoke the grants listed in these expiry buckets whose time has come."""
-    due = []
-    for hour in hours:
-        for pk, sk in store.lapsing_in(hour):
-            grant = store.get_by_key(pk, sk)
-            if grant is not None and not grant.active(now):
-                due.append(grant)
+    due = [grant for hour in hours for grant in store.lapsing_in(hour) if not grant.active(now)]
     revoked = revoke_all(EventContext(), due)
     observability.logger().info("revoked expired roles", extra={"revoked": revoked})
     return revoked
-
-
-# --- views across scopes: a user's permissions, a customer's people --------------------------------
-@dataclass(frozen=True)
-class PermissionView:
-    """A grant with what a client shows next to it: role, user, scope and customer names."""
-
-    grant: Grant
-    role: Role
-    user: User | None
-    scope: Scope
-    customer_name: str
-
-
-def describe(grants: list[Grant]) -> list[PermissionView]:
-    """Join grants with roles, users and scope names: one BatchGetItem per kind, per 100 keys."""
-    roles = access_service.all_roles()
-    known = [g for g in grants if g.role_id in roles]
-    users = user_store.get_many([g.user_id for g in known])
-    customers = {c.id: c for c in customer_store.get_many([g.customer_id for g in known])}
-    projects = {
-        p.id: p
-        for p in project_store.get_many(
-            {g.scope_id: g.customer_id for g in known if g.scope_type is ScopeType.PROJECT}
-        )
-    }
-    views = []
-    for g in known:
-        customer = customers.get(g.customer_id)
-        customer_name = customer.name if customer else ""
-        if g.scope_type is ScopeType.CUSTOMER:
-            name = customer_name
-        elif g.scope_type is ScopeType.PROJECT:
-            project = projects.get(g.scope_id)
-            name = project.name if project else ""
-        else:
-            found = find_scope(g.scope_type, g.scope_id)
-            name = found.name if found else ""
-        scope = Scope(g.scope_type, g.scope_id, g.customer_id, name)
-        views.append(PermissionView(g, roles[g.role_id], users.get(g.user_id), scope, customer_name))
-    return views
-
-
-@dataclass(frozen=True)
-class PermissionFilters:
-    user: str | None = None
-    username: str | None = None
-    full_name: str | None = None
-    native_name: str | None = None
-    scope_type: str | None = None
-    scope_uuid: str | None = None
-    role_name: str | None = None
-    role_uuid: str | None = None
-
-    def matches(self, view: PermissionView) -> bool:
-        g, user = view.grant, view.user
-        if self.user is not None and g.user_id != parse_id(self.user):
-            return False
-        if self.scope_type is not None and g.scope_type.value != self.scope_type:
-            return False
-        if self.scope_uuid is not None and g.scope_id != parse_id(self.scope_uuid):
-            return False
-        if self.role_name is not None and view.role.name != self.role_name:
-            return False
-        if self.role_uuid is not None and view.role.id != parse_id(self.role_uuid):
-            return False
-        for name in ("username", "full_name", "native_name"):
-            wanted = getattr(self, name)
-            if wanted is not None and (user is None or wanted.lower() not in getattr(user, name).lower()):
-                return False
-        return True
-
-
-PERMISSION_ORDERING: dict[str, Callable[[PermissionView], Any]] = {
-    "created": lambda v: v.grant.created,
-    "expiration_time": lambda v: (v.grant.expiration_time is not None, v.grant.expiration_time),
-    "role": lambda v: v.role.name,
-    "username": lambda v: v.user.username if v.user else "",
-    "full_name": lambda v: v.user.full_name.lower() if v.user else "",
-}
-
-
-def user_permissions(user_id: str) -> list[PermissionView]:
-    """A user's roles in force now (the `permissions` field of a user)."""
-    now = utcnow()
-    return describe([g for g in store.for_user(user_id) if g.active(now)])
-
-
-def list_permissions(
-    principal: Principal, filters: PermissionFilters, ordering: Ordering, request: PageRequest
-) -> Page[Any]:
-    """`user-permissions/`: staff and support see every grant, others their own."""
-    now = utcnow()
-    if principal.reads_everything:
-        wanted = parse_id(filters.user) if filters.user else None
-        found = store.for_user(wanted) if wanted else store.all_grants()
-    else:
-        found = store.for_user(principal.user_id)
-    rows = [v for v in describe([g for g in found if g.active(now)]) if filters.matches(v)]
-    rows.sort(key=PERMISSION_ORDERING.get(ordering.field or "created", PERMISSION_ORDERING["created"]))
-    if ordering.descending:
-        rows.reverse()
-    start = (request.page - 1) * request.page_size
-    return Page(rows[start : start + request.page_size], len(rows))
-
-
-def get_permission(principal: Principal, grant_id: str) -> PermissionView:
-    grant = store.get_by_id(grant_id)
-    if grant is None or not grant.active(utcnow()):
-        raise NotFound("UserRole")
-    if not principal.reads_everything and grant.user_id != principal.user_id:
-        raise NotFound("UserRole")
-    return describe([grant])[0]
-
-
-@dataclass(frozen=True)
-class Person:
-    """Someone with a role in a customer or its projects (`customers/<uuid>/users/`)."""
-
-    user: User
-    customer_role: Role | None
-    customer_grant: Grant | None
-    projects: list[tuple[str, str, Role, Grant]]  # project id, name, role, grant
-
-
-def customer_people(principal: Principal, scope: Scope) -> list[Person]:
-    """Everybody with a role in the customer or one of its projects (one Query of its partition,
-    one BatchGetItem of users, one of projects), for those who see the whole customer."""
-    require_team_sight(principal, scope)
-    customer_id = scope.id
-    now = utcnow()
-    roles = access_service.all_roles()
-    found = [
-        g
-        for g in store.for_customer(customer_id)
-        if g.active(now) and g.role_id in roles and g.scope_type is not ScopeType.OFFERING
-    ]
-    users = user_store.get_many([g.user_id for g in found])
-    names = {
-        p.id: p.name
-        for p in project_store.get_many(
-            {g.scope_id: g.customer_id for g in found if g.scope_type is ScopeType.PROJECT}
-        )
-    }
-    people: dict[str, Person] = {}
-    for g in sorted(found, key=lambda g: g.created):
-        user = users.get(g.user_id)
-        if user is None:
-            continue
-        person = people.setdefault(user.id, Person(user, None, None, []))
-        if g.scope_type is ScopeType.CUSTOMER:
-            if person.customer_role is None:
-                people[user.id] = replace(person, customer_role=roles[g.role_id], customer_grant=g)
-        elif g.scope_id in names:
-            person.projects.append((g.scope_id, names[g.scope_id], roles[g.role_id], g))
-    return list(people.values())

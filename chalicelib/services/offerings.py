@@ -35,11 +35,10 @@ from chalicelib.providers import registry
 from chalicelib.services import access as access_service
 from chalicelib.services import memberships
 from chalicelib.services.ports import categories as category_store
+from chalicelib.services.ports import customers as customer_store
+from chalicelib.services.ports import grants, unit_of_work
 from chalicelib.services.ports import offerings as store
 from chalicelib.services.ports import service_providers as provider_store
-from chalicelib.services.ports import unit_of_work
-from chalicelib.store import customers as customer_store
-from chalicelib.store import grants
 
 INVALID_HYPERLINK = "Invalid hyperlink - Object does not exist."
 COMPONENT_NOT_GIVEN = "UUID for offering component was not provided."

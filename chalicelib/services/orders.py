@@ -48,9 +48,9 @@ from chalicelib.services import marketplace as sides
 from chalicelib.services import offerings as catalog
 from chalicelib.services import order_lifecycle as lifecycle
 from chalicelib.services.ports import UnitOfWork, unit_of_work
+from chalicelib.services.ports import projects as project_store
 from chalicelib.services.projects import scope as project_scope
 from chalicelib.store import orders as store
-from chalicelib.store import projects as project_store
 from chalicelib.store import resources as resource_store
 from chalicelib.store import users as user_store
 

@@ -25,8 +25,11 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from chalicelib.domain.events import Event
 
 if TYPE_CHECKING:
+    from chalicelib.domain.customers import Customer
+    from chalicelib.domain.invitations import ExecutionState, Invitation
     from chalicelib.domain.marketplace import Offering
     from chalicelib.domain.offerings import Category, ServiceProvider
+    from chalicelib.domain.projects import Project
     from chalicelib.domain.rbac import Grant
     from chalicelib.domain.roles import Role, ScopeType
     from chalicelib.domain.tokens import LoginFailures, Token
@@ -125,11 +128,24 @@ class ServiceProviders(Protocol):
         `customer`, Waldur's unique check)."""
 
 
+@dataclass(frozen=True)
+class UserQuery:
+    """Which users a staff list shows, in what order: by username (the store's index, whose total
+    is the platform-wide count) or by another field (`full_name`, `email`, `date_joined`,
+    `is_active`, `is_staff`: read by username, then sorted stably, so ties stay by username)."""
+
+    username_exact: str | None = None
+    matches: Callable[[User], bool] | None = None
+    order: str = "username"
+    descending: bool = False
+
+
 class Users(Protocol):
     def get(self, user_id: str) -> User | None: ...
     def get_many(self, user_ids: list[str]) -> dict[str, User]: ...
     def get_by_username(self, username: str) -> User | None: ...
     def lookalike_ids(self, username: str) -> set[str]: ...
+    def page(self, query: UserQuery, request: PageRequest) -> Page[User]: ...
     def add(self, uow: UnitOfWork, user: User) -> None: ...
     def save_changes(self, uow: UnitOfWork, before: User, after: User) -> None: ...
     def remove(self, uow: UnitOfWork, user: User) -> None: ...
@@ -166,18 +182,139 @@ class Roles(Protocol):
 
 
 class Grants(Protocol):
-    def for_user(self, user_id: str) -> list[Grant]: ...
-    def for_scope(self, customer_id: str, scope_type: ScopeType, scope_id: str) -> list[Grant]: ...
-    def for_customer(self, customer_id: str) -> list[Grant]: ...
+    """Role grants (Waldur's UserRole) and the bookkeeping that moves with them: the user's
+    membership of the grant's customer (its `nc_user_count`), a custom role's holders, the expiry
+    buckets the revocation job reads."""
+
+    def for_user(self, user_id: str) -> list[Grant]:
+        """Every grant of the user, lapsed ones included (what a permission check reads)."""
+
+    def for_scope(self, customer_id: str, scope_type: ScopeType, scope_id: str) -> list[Grant]:
+        """The scope's grants, ordered by scope, user, role."""
+
+    def for_customer(self, customer_id: str) -> list[Grant]:
+        """The grants on the customer, its projects and its offerings (by scope, user, role)."""
+
     def get(
         self, customer_id: str, scope_type: ScopeType, scope_id: str, user_id: str, role_id: str
-    ) -> Grant | None: ...
+    ) -> Grant | None:
+        """The user's grant of the role on the scope, read consistently."""
+
     def get_by_id(self, grant_id: str) -> Grant | None: ...
-    def all_grants(self) -> list[Grant]: ...
-    def member_grants(self, customer_id: str, user_id: str) -> int: ...
-    def add(self, uow: UnitOfWork, grant: Grant, held: int, *, stored_role: bool = False) -> None: ...
-    def set_expiration(self, uow: UnitOfWork, before: Grant, expiration_time: datetime | None) -> None: ...
-    def remove(self, uow: UnitOfWork, grant: Grant, held: int) -> None: ...
+
+    def all_grants(self) -> list[Grant]:
+        """Every grant, by id (staff's unfiltered list: a slow path)."""
+
+    def member_grants(self, customer_id: str, user_id: str) -> int:
+        """How many grants the user holds in the customer (0: not a member); `add` and `remove`
+        take it, read before, and lose the race if it changed."""
+
+    def lapsing_in(self, hour: datetime) -> list[Grant]:
+        """The grants listed as expiring within `hour` (the revocation job's bucket)."""
+
+    def add(self, uow: UnitOfWork, grant: Grant, held: int, *, stored_role: bool = False) -> None:
+        """Grant the role: ValidationError if the user already holds it there; a new member takes
+        one `nc_user_count` (QuotaExceeded at the limit); a custom role (`stored_role`) must still
+        exist (ValidationError on `role`)."""
+
+    def set_expiration(self, uow: UnitOfWork, before: Grant, expiration_time: datetime | None) -> None:
+        """Move (or clear) the grant's expiry; Conflict if it changed since `before`."""
+
+    def remove(self, uow: UnitOfWork, grant: Grant, held: int) -> None:
+        """Revoke the grant; the last one in its customer releases the member's `nc_user_count`."""
+
+
+class Invitations(Protocol):
+    """Invitations to a role on a customer or a project (Waldur's `user-invitations/`)."""
+
+    def get(self, customer_id: str, invitation_id: str) -> Invitation | None: ...
+
+    def load(self, invitation_id: str) -> Invitation | None:
+        """By id alone, read consistently (the accept link carries only the id)."""
+
+    def for_customer(self, customer_id: str) -> list[Invitation]:
+        """The invitations to a customer and its projects, oldest first."""
+
+    def page_all(self, request: PageRequest, newest_first: bool = True) -> Page[Invitation]:
+        """One page of every invitation by creation, with the platform-wide total (staff)."""
+
+    def read_all(self) -> list[Invitation]:
+        """Every invitation, newest first (staff's filtered list: a slow path)."""
+
+    def pending_in(self, hour: datetime) -> list[Invitation]:
+        """The invitations listed as pending whose week ends within `hour` (may lag: re-read)."""
+
+    def add(self, uow: UnitOfWork, invitation: Invitation) -> None: ...
+
+    def save_transition(self, uow: UnitOfWork, before: Invitation, after: Invitation) -> None:
+        """Write a state change (version + 1); Conflict if the invitation changed since `before`."""
+
+    def set_execution_state(
+        self, invitation: Invitation, state: ExecutionState, error_message: str = ""
+    ) -> None:
+        """Record how sending its mail went, now (no version bump); NotFound if it is gone."""
+
+    def set_token_hash(self, invitation: Invitation, token_hash: str) -> None:
+        """Keep the hash of the token the next mail carries, now; NotFound if it is gone."""
+
+
+# --- organisations ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerQuery:
+    """Which customers a staff list shows, in what order: `name` (by name, then id, as the by-name
+    index orders them), `created`, or `abbreviation` / `native_name` (ties by name). Unfiltered
+    and ordered by name or creation, the total is the platform-wide count (store/counters.py)."""
+
+    name_exact: str | None = None
+    matches: Callable[[Customer], bool] | None = None
+    order: str = "name"
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class ProjectQuery:
+    """Which live projects a list shows, in what order: of `customer_ids` (none: every customer's),
+    by `created` (newest first by default) or by `name` / `customer_name` (case-insensitive, ties by
+    creation in the same direction). Unfiltered by creation, the total is the customer's project
+    count (or the platform-wide one)."""
+
+    customer_ids: tuple[str, ...] = ()
+    matches: Callable[[Project], bool] | None = None
+    order: str = "created"
+    descending: bool = True
+
+
+class Customers(Protocol):
+    def get(self, customer_id: str) -> Customer | None: ...
+    def load(self, customer_id: str) -> Customer | None: ...
+    def get_many(self, customer_ids: list[str]) -> list[Customer]: ...
+    def page(self, query: CustomerQuery, request: PageRequest) -> Page[Customer]: ...
+    def add(self, uow: UnitOfWork, customer: Customer) -> None: ...
+    def save_changes(self, uow: UnitOfWork, before: Customer, after: Customer) -> None: ...
+    def remove(self, uow: UnitOfWork, customer: Customer) -> None: ...
+    def take_one(self, uow: UnitOfWork, customer_id: str, quota: str) -> None: ...
+    def release_one(self, uow: UnitOfWork, customer_id: str, quota: str) -> None: ...
+    def set_quota_limits(self, uow: UnitOfWork, customer: Customer, limits: dict[str, int]) -> None: ...
+
+
+class Projects(Protocol):
+    def get(self, project_id: str) -> Project | None: ...
+    def load(self, project_id: str) -> Project | None: ...
+    def load_in(self, customer_id: str, project_id: str) -> Project | None: ...
+    def get_many(self, project_customers: dict[str, str]) -> list[Project]: ...
+    def of_customer(self, customer_id: str) -> list[Project]: ...
+    def page(self, query: ProjectQuery, request: PageRequest) -> Page[Project]: ...
+    def add(self, uow: UnitOfWork, project: Project) -> None: ...
+    def save_changes(self, uow: UnitOfWork, before: Project, after: Project) -> None: ...
+    def remove(self, uow: UnitOfWork, project: Project, when: datetime) -> None: ...
+    def take_one(self, uow: UnitOfWork, customer_id: str, project_id: str, quota: str) -> None: ...
+    def release_one(self, uow: UnitOfWork, customer_id: str, project_id: str, quota: str) -> None: ...
+    def set_quota_limits(self, uow: UnitOfWork, project: Project, limits: dict[str, int]) -> None: ...
+    def follow_customer_rename(
+        self, customer_id: str, name: str, abbreviation: str, native_name: str, customer_version: int
+    ) -> int: ...
 
 
 # --- the bound set -----------------------------------------------------------------------------------
@@ -195,6 +332,11 @@ class Ports:
     users: Users
     tokens: Tokens
     roles: Roles
+    grants: Grants
+    invitations: Invitations
+
+    customers: Customers
+    projects: Projects
 
 
 _bound: list[Ports | None] = [None]
@@ -246,3 +388,8 @@ service_providers = cast(ServiceProviders, _Handle("service_providers"))
 users = cast(Users, _Handle("users"))
 tokens = cast(Tokens, _Handle("tokens"))
 roles = cast(Roles, _Handle("roles"))
+grants = cast(Grants, _Handle("grants"))
+invitations = cast(Invitations, _Handle("invitations"))
+
+customers = cast(Customers, _Handle("customers"))
+projects = cast(Projects, _Handle("projects"))

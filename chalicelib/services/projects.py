@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,11 +18,10 @@ from chalicelib.domain.roles import P, ScopeType
 from chalicelib.services import access as access_service
 from chalicelib.services import customers as customer_service
 from chalicelib.services import memberships
-from chalicelib.services.paging import Ordering, Page, PageRequest
-from chalicelib.services.ports import unit_of_work
-from chalicelib.store import counters, grants, pages
-from chalicelib.store import customers as customer_store
-from chalicelib.store import projects as store
+from chalicelib.services.paging import Ordering, Page, PageRequest, order_rows, paginate
+from chalicelib.services.ports import ProjectQuery, grants, unit_of_work
+from chalicelib.services.ports import customers as customer_store
+from chalicelib.services.ports import projects as store
 
 MODEL = "Project"
 INVALID_HYPERLINK = "Invalid hyperlink - Object does not exist."
@@ -37,35 +36,34 @@ class ProjectFilters:
     description: str | None = None
     query: str | None = None
 
-    def predicate(self) -> Any:
-        checks = []
-        if self.name is not None:
-            name = self.name.lower()
-            checks.append(lambda p: name in p.name.lower())
-        if self.name_exact is not None:
-            exact = self.name_exact
-            checks.append(lambda p: p.name == exact)
-        if self.customer_name is not None:
-            customer_name = self.customer_name.lower()
-            checks.append(lambda p: customer_name in p.customer_name.lower())
-        if self.description is not None:
-            description = self.description.lower()
-            checks.append(lambda p: description in p.description.lower())
-        if self.query is not None:
-            query = self.query
-            checks.append(lambda p: p.matches_query(query))
-        if not checks:
-            return None
-        return lambda item: all(
-            check(item if isinstance(item, Project) else store.from_item(item)) for check in checks
+    def matches(self, project: Project) -> bool:
+        """The filters beyond the customers (which the store's keys narrow to)."""
+        checks: list[tuple[str | None, str]] = [
+            (self.name, project.name),
+            (self.customer_name, project.customer_name),
+            (self.description, project.description),
+        ]
+        if any(wanted is not None and wanted.lower() not in value.lower() for wanted, value in checks):
+            return False
+        if self.name_exact is not None and project.name != self.name_exact:
+            return False
+        return self.query is None or project.matches_query(self.query)
+
+    def narrows(self) -> bool:
+        return any(
+            v is not None
+            for v in (self.name, self.name_exact, self.customer_name, self.description, self.query)
         )
 
 
-_SORT_KEYS = {
-    "name": lambda item: item.name.lower(),
-    "customer_name": lambda item: item.customer_name.lower(),
-}
 ORDERING_FIELDS = ("name", "created", "customer_name")
+
+# The in-memory order of a caller's own projects, as the store orders lists (ties by creation).
+_ORDER_BY: dict[str, Callable[[Project], Any]] = {
+    "created": lambda p: p.id,
+    "name": lambda p: (p.name.lower(), p.id),
+    "customer_name": lambda p: (p.customer_name.lower(), p.id),
+}
 
 
 def get_visible(principal: Principal, project_id: str) -> Project:
@@ -90,85 +88,42 @@ def scope(project: Project) -> Scope:
 
 def list_projects(
     principal: Principal, filters: ProjectFilters, ordering: Ordering, request: PageRequest
-) -> Page[Any]:
+) -> Page[Project]:
+    query = _query(filters, ordering)
     if not access_service.access(principal).reads_everything:
-        return _own_projects(principal, filters, ordering, request)
-    predicate = filters.predicate()
-    order_by = _SORT_KEYS.get(ordering.field or "")
-    # Default and `o=-created`: newest first, the order of the keys.
-    newest_first = ordering.field is None or ordering.descending
-    customer_ids = list(dict.fromkeys(filters.customers))
-    if len(customer_ids) > 1:
-        return _merge(customer_ids, predicate, order_by, ordering, newest_first, request)
-    customer_id = customer_ids[0] if customer_ids else None
-    total = None
-    if predicate is None and order_by is None:
-        total = _live_count(customer_id)
-        if total is None:
-            return Page([], 0)
-    listing = store.listing(
-        customer_id=customer_id,
-        descending=newest_first,
-        total=total,
-        predicate=predicate,
-        order_by=order_by,
-        order_descending=ordering.descending,
+        return _own_projects(principal, filters, query, request)
+    return store.page(query, request)
+
+
+def _query(filters: ProjectFilters, ordering: Ordering) -> ProjectQuery:
+    """By `o=name` / `o=customer_name`, else by creation: newest first unless `o=created`."""
+    if ordering.field in ("name", "customer_name"):
+        order, descending = ordering.field, ordering.descending
+    else:
+        order, descending = "created", ordering.field is None or ordering.descending
+    return ProjectQuery(
+        customer_ids=tuple(dict.fromkeys(filters.customers)),
+        matches=filters.matches if filters.narrows() else None,
+        order=order,
+        descending=descending,
     )
-    if customer_id is None:  # every project: the platform-wide counter, which lags (store/counters.py)
-        listing = replace(listing, total_lags=True)
-    page = pages.fetch_page(listing, request.page, request.page_size)
-    return Page([store.from_item(i) for i in page.items], page.total)
 
 
 def _own_projects(
-    principal: Principal, filters: ProjectFilters, ordering: Ordering, request: PageRequest
-) -> Page[Any]:
+    principal: Principal, filters: ProjectFilters, query: ProjectQuery, request: PageRequest
+) -> Page[Project]:
     """What a caller without global read sees: every project of the customers where they hold a
     customer role (one Query each), and the projects where they hold a role (one BatchGetItem)."""
     rights = access_service.access(principal)
     wanted = set(filters.customers)
     whole = sorted(c for c in rights.customer_role_ids() if not wanted or c in wanted)
-    items = [i for c in whole for i in pages.read_all(store.listing(customer_id=c))]
     single = {
         p: c for p, c in rights.project_grants().items() if c not in whole and (not wanted or c in wanted)
     }
-    found = [store.from_item(i) for i in items] + store.get_many(single)
-    predicate = filters.predicate()
-    rows = [p for p in found if predicate is None or predicate(p)]
-    order_by = _SORT_KEYS.get(ordering.field or "")
-    if order_by is not None:
-        rows.sort(key=order_by, reverse=ordering.descending)
-    else:
-        rows.sort(key=lambda p: p.id, reverse=ordering.field is None or ordering.descending)
-    start = (request.page - 1) * request.page_size
-    return Page(rows[start : start + request.page_size], len(rows))
-
-
-def _live_count(customer_id: str | None) -> int | None:
-    if customer_id is None:
-        return counters.value(counters.PROJECTS)
-    customer = customer_store.get(customer_id)
-    return None if customer is None else customer.projects_count
-
-
-def _merge(
-    customer_ids: list[str],
-    predicate: Any,
-    order_by: Any,
-    ordering: Ordering,
-    newest_first: bool,
-    request: PageRequest,
-) -> Page[Any]:
-    """Projects of several customers (`?customer=a,b`): read each partition (bounded between them:
-    `pages.read_filtered`), then order and page."""
-    listings = [store.listing(customer_id=c, predicate=predicate) for c in customer_ids]
-    items = pages.read_filtered(listings)
-    if order_by is not None:
-        items.sort(key=order_by, reverse=ordering.descending)
-    else:
-        items.sort(key=lambda item: item.project_id, reverse=newest_first)
-    start = (request.page - 1) * request.page_size
-    return Page([store.from_item(i) for i in items[start : start + request.page_size]], len(items))
+    found = [p for c in whole for p in store.of_customer(c)] + store.get_many(single)
+    rows = [p for p in found if filters.matches(p)]
+    ordered = order_rows(rows, Ordering(query.order, query.descending), _ORDER_BY)
+    return paginate(ordered, request)
 
 
 def create_project(ctx: EventContext, customer_id: str | None, fields: Mapping[str, Any]) -> Project:

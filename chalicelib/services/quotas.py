@@ -21,9 +21,9 @@ from chalicelib.domain.projects import Project
 from chalicelib.domain.quotas import CUSTOMER_QUOTAS, PROJECT_QUOTAS, check_limits
 from chalicelib.domain.rbac import require_staff
 from chalicelib.services import customers, projects
+from chalicelib.services.ports import customers as customer_store
+from chalicelib.services.ports import projects as project_store
 from chalicelib.services.ports import unit_of_work
-from chalicelib.store import customers as customer_store
-from chalicelib.store import projects as project_store
 
 
 def set_customer_limits(ctx: EventContext, customer_id: str, limits: Mapping[str, object]) -> Customer:

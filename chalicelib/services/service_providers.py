@@ -23,10 +23,10 @@ from chalicelib.domain.offerings import PROVIDER_MODEL, ServiceProvider
 from chalicelib.domain.rbac import Scope
 from chalicelib.domain.roles import P, ScopeType
 from chalicelib.services import access as access_service
+from chalicelib.services.ports import customers as customer_store
 from chalicelib.services.ports import offerings as offering_store
 from chalicelib.services.ports import service_providers as store
 from chalicelib.services.ports import unit_of_work
-from chalicelib.store import customers as customer_store
 
 INVALID_HYPERLINK = "Invalid hyperlink - Object does not exist."
 

@@ -15,9 +15,10 @@ from chalicelib.domain.errors import NotFound, PermissionDenied, ValidationError
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.users import User
 from chalicelib.services import hooks, memberships
-from chalicelib.services.paging import Ordering, Page, PageRequest
-from chalicelib.services.ports import unit_of_work
-from chalicelib.store import counters, grants, pages, tokens
+from chalicelib.services.paging import Ordering, Page, PageRequest, paginate
+from chalicelib.services.ports import UserQuery, grants, unit_of_work
+from chalicelib.services.ports import users as users_port
+from chalicelib.store import tokens
 from chalicelib.store import users as store
 
 MODEL = "User"
@@ -47,12 +48,9 @@ class UserFilters:
             return False
         return self.query is None or user.matches_query(self.query)
 
-    def predicate(self) -> Any:
-        """An item predicate for the slow path, or None when nothing filters beyond the key."""
-        narrowing = {k: v for k, v in vars(self).items() if v is not None and k != "username_exact"}
-        if not narrowing:
-            return None
-        return lambda item: self.matches(store.from_item(item))
+    def narrows(self) -> bool:
+        """Whether anything filters beyond `username_exact` (which the store's key narrows to)."""
+        return any(v is not None for k, v in vars(self).items() if k != "username_exact")
 
 
 ORDERING_FIELDS = ("username", "full_name", "email", "date_joined", "is_active", "is_staff")
@@ -76,33 +74,18 @@ def _visible(principal: Principal, user_id: str, read: Callable[[str], User | No
 
 def list_users(
     principal: Principal, filters: UserFilters, ordering: Ordering, request: PageRequest
-) -> Page[Any]:
+) -> Page[User]:
     if not principal.reads_everything:
         # Without roles a user shares no customer or project with anybody: they see themselves.
-        me = store.get(principal.user_id)
-        visible = [me] if me is not None and filters.matches(me) else []
-        return Page(visible[(request.page - 1) * request.page_size :][: request.page_size], len(visible))
-    listing = store.listing(
+        me = users_port.get(principal.user_id)
+        return paginate([me] if me is not None and filters.matches(me) else [], request)
+    query = UserQuery(
         username_exact=filters.username_exact,
-        descending=ordering.field == "username" and ordering.descending,
-        predicate=filters.predicate(),
+        matches=filters.matches if filters.narrows() else None,
+        order=ordering.field or "username",
+        descending=ordering.descending,
     )
-    if ordering.field not in (None, "username"):
-        field = ordering.field or ""
-        listing = replace(
-            listing,
-            order_by=lambda item: _sort_value(store.from_item(item), field),
-            descending=ordering.descending,
-        )
-    if listing.predicate is None and listing.order_by is None:
-        listing = pages.platform_total(listing, counters.USERS)
-    page = pages.fetch_page(listing, request.page, request.page_size)
-    return Page([store.from_item(i) for i in page.items], page.total)
-
-
-def _sort_value(user: User, field: str) -> Any:
-    value = getattr(user, field)
-    return value.lower() if isinstance(value, str) else value
+    return users_port.page(query, request)
 
 
 def create_user(ctx: EventContext, fields: Mapping[str, Any], password: str | None) -> User:

@@ -6,18 +6,22 @@ and resources) in their own transactions, so a customer page shows counts withou
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields as dc_fields
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from pynamodb.expressions.update import Action
 
-from chalicelib.domain.customers import Customer
+from chalicelib.domain.customers import HAS_PROJECTS, Customer
 from chalicelib.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
 from chalicelib.domain.quotas import CUSTOMER_QUOTAS, UNLIMITED
+from chalicelib.services.paging import Page, PageRequest
+from chalicelib.services.ports import CustomerQuery
 from chalicelib.services.ports import UnitOfWork as Work
-from chalicelib.store import keys
+from chalicelib.store import counters, keys, pages
 from chalicelib.store.items import CustomerItem
 from chalicelib.store.pages import Listing
 from chalicelib.store.unit_of_work import LOST_RACE, transaction
@@ -54,7 +58,7 @@ def _from_doc(doc: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def from_item(item: CustomerItem) -> Customer:
+def _from_item(item: CustomerItem) -> Customer:
     return Customer(
         id=item.customer_id,
         name=item.name,
@@ -66,9 +70,6 @@ def from_item(item: CustomerItem) -> Customer:
     )
 
 
-HAS_PROJECTS = "Cannot delete organization with existing projects."
-
-
 def _key(customer_id: str) -> CustomerItem:
     return CustomerItem(pk=keys.customer_pk(customer_id), sk=keys.META)
 
@@ -76,7 +77,7 @@ def _key(customer_id: str) -> CustomerItem:
 def load(customer_id: str) -> Customer | None:
     """The customer as stored now, before a change (one consistent GetItem); None if there is none."""
     try:
-        return from_item(CustomerItem.get(keys.customer_pk(customer_id), keys.META, consistent_read=True))
+        return _from_item(CustomerItem.get(keys.customer_pk(customer_id), keys.META, consistent_read=True))
     except CustomerItem.DoesNotExist:
         return None
 
@@ -90,7 +91,7 @@ def get(customer_id: str) -> Customer | None:
 def get_many(customer_ids: list[str]) -> list[Customer]:
     """The customers with these ids that exist (one BatchGetItem per 100 ids)."""
     wanted = [(keys.customer_pk(c), keys.META) for c in dict.fromkeys(customer_ids)]
-    return [from_item(item) for item in CustomerItem.batch_get(wanted)]
+    return [_from_item(item) for item in CustomerItem.batch_get(wanted)]
 
 
 def add(uow: Work, customer: Customer) -> None:
@@ -184,7 +185,45 @@ def _quota_error(customer_id: str, quota: str) -> DomainError:
     return QuotaExceeded(q.name, q.limit, q.usage + 1)
 
 
-def listing(
+# `o=` fields no index orders by: read by name, then sorted stably (ties stay by name).
+_SORTED_IN_MEMORY: dict[str, Callable[[Customer], str]] = {
+    "abbreviation": lambda customer: customer.abbreviation,
+    "native_name": lambda customer: customer.native_name,
+}
+
+
+def page(query: CustomerQuery, request: PageRequest) -> Page[Customer]:
+    """One page of every customer (staff's list) and its total. Unfiltered, by name or creation:
+    one Query of the page on its index and the platform-wide count (which lags: store/counters.py);
+    otherwise the slow path reads (bounded) what the filters leave and sorts it."""
+    found = pages.fetch_page(_listing_for(query), request.page, request.page_size)
+    return Page([_from_item(item) for item in found.items], found.total)
+
+
+def _listing_for(query: CustomerQuery) -> Listing:
+    if query.name_exact is not None:
+        # One name: its customers by id, which is creation order too.
+        chosen = replace(_listing(name_exact=query.name_exact), forward=not query.descending)
+    else:
+        chosen = _listing(by_created=query.order == "created", descending=query.descending)
+    sort_key = _SORTED_IN_MEMORY.get(query.order)
+    if sort_key is not None:
+        chosen = replace(
+            chosen, order_by=lambda item: sort_key(_from_item(item)), descending=query.descending
+        )
+    matches = query.matches
+    if matches is not None:
+        first = chosen.predicate
+        chosen = replace(
+            chosen,
+            predicate=lambda item: (first is None or first(item)) and matches(_from_item(item)),
+        )
+    if chosen.predicate is None and chosen.order_by is None:
+        return pages.platform_total(chosen, counters.CUSTOMERS)
+    return chosen
+
+
+def _listing(
     *,
     name_exact: str | None = None,
     by_created: bool = False,

@@ -32,7 +32,7 @@ def _sk(grant: Grant) -> str:
     return keys.grant_sk(grant.scope_type.value, grant.scope_id, grant.user_id, grant.role_id)
 
 
-def from_item(item: GrantItem) -> Grant:
+def _from_item(item: GrantItem) -> Grant:
     by = item.created_by or {}
     return Grant(
         id=item.grant_id,
@@ -79,7 +79,7 @@ def _item(grant: Grant) -> GrantItem:
 def for_user(user_id: str) -> list[Grant]:
     """Every grant of the user (one gsi1 Query; eventually consistent, like every index read)."""
     found = BaseItem.gsi1.query(keys.user_grants(user_id), BaseItem.gsi1sk.startswith(keys.GRANT_PREFIX))
-    return [from_item(i) for i in found if isinstance(i, GrantItem)]
+    return [_from_item(i) for i in found if isinstance(i, GrantItem)]
 
 
 def for_scope(customer_id: str, scope_type: ScopeType, scope_id: str) -> list[Grant]:
@@ -88,7 +88,7 @@ def for_scope(customer_id: str, scope_type: ScopeType, scope_id: str) -> list[Gr
         BaseItem.sk.startswith(keys.grant_scope_prefix(scope_type.value, scope_id)),
         consistent_read=True,
     )
-    return [from_item(i) for i in found if isinstance(i, GrantItem)]
+    return [_from_item(i) for i in found if isinstance(i, GrantItem)]
 
 
 def for_customer(customer_id: str) -> list[Grant]:
@@ -96,7 +96,7 @@ def for_customer(customer_id: str) -> list[Grant]:
     found = BaseItem.query(
         keys.customer_pk(customer_id), BaseItem.sk.startswith(keys.GRANT_PREFIX), consistent_read=True
     )
-    return [from_item(i) for i in found if isinstance(i, GrantItem)]
+    return [_from_item(i) for i in found if isinstance(i, GrantItem)]
 
 
 def get(customer_id: str, scope_type: ScopeType, scope_id: str, user_id: str, role_id: str) -> Grant | None:
@@ -108,13 +108,13 @@ def get(customer_id: str, scope_type: ScopeType, scope_id: str, user_id: str, ro
         )
     except GrantItem.DoesNotExist:
         return None
-    return from_item(item)
+    return _from_item(item)
 
 
 def get_by_id(grant_id: str) -> Grant | None:
     for item in BaseItem.gsi2.query(keys.GRANTS, BaseItem.gsi2sk == grant_id):
         if isinstance(item, GrantItem):
-            return from_item(item)
+            return _from_item(item)
     return None
 
 
@@ -122,7 +122,7 @@ def all_grants() -> list[Grant]:
     """Every grant (staff's unfiltered user-permissions/): a Query of gsi2 `GRANTS`, whose cost
     grows with the number of grants in the deployment (a documented slow path)."""
     return [
-        from_item(i)
+        _from_item(i)
         for i in pages.read_all(Listing(partition=keys.GRANTS, index="gsi2", item_type=GrantItem))
     ]
 
@@ -236,14 +236,17 @@ def _unmark_expiry(uow: Work, grant: Grant, when: datetime) -> None:
     )
 
 
-def lapsing_in(hour: datetime) -> list[tuple[str, str]]:
-    """Keys of the grants listed as lapsing within `hour` (one Query of its bucket)."""
+def lapsing_in(hour: datetime) -> list[Grant]:
+    """The grants listed as lapsing within `hour`: one Query of its bucket, then a consistent
+    GetItem of each (a mark leaves in the transaction that removes its grant or moves its expiry;
+    a grant gone meanwhile is skipped)."""
     found = BaseItem.query(keys.expiry_bucket(GRANTS_EXPIRY, _hour(hour)))
-    return [(i.target_pk, i.target_sk) for i in found if isinstance(i, ExpiryMarkItem)]
+    marks = [(i.target_pk, i.target_sk) for i in found if isinstance(i, ExpiryMarkItem)]
+    return [grant for grant in (_get_by_key(pk, sk) for pk, sk in marks) if grant is not None]
 
 
-def get_by_key(pk: str, sk: str) -> Grant | None:
+def _get_by_key(pk: str, sk: str) -> Grant | None:
     try:
-        return from_item(GrantItem.get(pk, sk, consistent_read=True))
+        return _from_item(GrantItem.get(pk, sk, consistent_read=True))
     except GrantItem.DoesNotExist:
         return None

@@ -11,7 +11,6 @@ bucket when it stops being pending.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pynamodb.expressions.update import Action
 
@@ -24,7 +23,7 @@ from chalicelib.domain.invitations import (
     InvitationState,
 )
 from chalicelib.domain.roles import ScopeType
-from chalicelib.services.paging import Page
+from chalicelib.services.paging import Page, PageRequest
 from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, keys, pages
 from chalicelib.store.items import BaseItem, InvitationItem
@@ -42,7 +41,7 @@ def expiry_bucket(when: datetime) -> str:
     return keys.expiry_bucket(keys.INVITATIONS_EXPIRY, _hour(when))
 
 
-def from_item(item: InvitationItem) -> Invitation:
+def _from_item(item: InvitationItem) -> Invitation:
     by = item.created_by or {}
     details = item.details or {}
     return Invitation(
@@ -108,7 +107,7 @@ def get(customer_id: str, invitation_id: str) -> Invitation | None:
         )
     except InvitationItem.DoesNotExist:
         return None
-    return from_item(item)
+    return _from_item(item)
 
 
 def load(invitation_id: str) -> Invitation | None:
@@ -127,32 +126,34 @@ def for_customer(customer_id: str) -> list[Invitation]:
         BaseItem.sk.startswith(keys.INVITATION_PREFIX),
         consistent_read=True,
     )
-    return [from_item(i) for i in found if isinstance(i, InvitationItem)]
+    return [_from_item(i) for i in found if isinstance(i, InvitationItem)]
 
 
-def listing_all(newest_first: bool = True) -> Listing:
+def _listing_all(newest_first: bool = True) -> Listing:
     """Every invitation by creation, for staff (gsi1 `INVITATIONS`)."""
     return Listing(
         partition=keys.INVITATIONS, index="gsi1", forward=not newest_first, item_type=InvitationItem
     )
 
 
-def page_all(page: int, page_size: int, newest_first: bool = True) -> Page[Any]:
-    listing = pages.platform_total(listing_all(newest_first), COUNTER)
-    found = pages.fetch_page(listing, page, page_size)
-    return Page([from_item(i) for i in found.items], found.total)
+def page_all(request: PageRequest, newest_first: bool = True) -> Page[Invitation]:
+    """One page of every invitation by creation, with the platform-wide total (kept by the stream
+    consumer: it lags the table by the stream's delay)."""
+    listing = pages.platform_total(_listing_all(newest_first), COUNTER)
+    found = pages.fetch_page(listing, request.page, request.page_size)
+    return Page([_from_item(i) for i in found.items], found.total)
 
 
 def read_all() -> list[Invitation]:
     """Every invitation (staff's filtered list: a documented slow path)."""
-    return [from_item(i) for i in pages.read_all(listing_all())]
+    return [_from_item(i) for i in pages.read_all(_listing_all())]
 
 
 def pending_in(hour: datetime) -> list[Invitation]:
     """The invitations still listed as pending whose week ends within `hour` (one Query of its
     bucket; eventually consistent, so callers re-read an item before changing it)."""
     found = BaseItem.gsi2.query(keys.expiry_bucket(keys.INVITATIONS_EXPIRY, _hour(hour)))
-    return [from_item(i) for i in found if isinstance(i, InvitationItem)]
+    return [_from_item(i) for i in found if isinstance(i, InvitationItem)]
 
 
 # --- writes --------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ prefix and the sparse gsi2 list, but stays readable for the audit trail.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -18,8 +19,10 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
 from chalicelib.domain.projects import Project
 from chalicelib.domain.quotas import PROJECT_COUNT, PROJECT_QUOTAS, RESOURCE_COUNT, UNLIMITED
+from chalicelib.services.paging import Page, PageRequest, paginate
+from chalicelib.services.ports import ProjectQuery
 from chalicelib.services.ports import UnitOfWork as Work
-from chalicelib.store import customers, keys
+from chalicelib.store import counters, customers, keys, pages
 from chalicelib.store.items import BaseItem, ProjectItem
 from chalicelib.store.pages import Listing
 from chalicelib.store.table import connection
@@ -48,7 +51,7 @@ def _from_doc(doc: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def from_item(item: ProjectItem) -> Project:
+def _from_item(item: ProjectItem) -> Project:
     return Project(
         id=item.project_id,
         customer_id=item.customer_id,
@@ -98,7 +101,7 @@ def get(project_id: str) -> Project | None:
     reads it with `load`), or None."""
     for item in BaseItem.gsi1.query(keys.project_lookup(project_id), BaseItem.gsi1sk == keys.META):
         if isinstance(item, ProjectItem):
-            return from_item(item)
+            return _from_item(item)
     return None
 
 
@@ -121,13 +124,13 @@ def load_in(customer_id: str, project_id: str) -> Project | None:
         )
     except ProjectItem.DoesNotExist:
         return None
-    return from_item(item)
+    return _from_item(item)
 
 
 def get_many(project_customers: dict[str, str]) -> list[Project]:
     """Live projects by id, given each one's customer (one BatchGetItem per 100)."""
     wanted = [(keys.customer_pk(c), keys.project_sk(p)) for p, c in project_customers.items()]
-    return [from_item(item) for item in ProjectItem.batch_get(wanted)]
+    return [_from_item(item) for item in ProjectItem.batch_get(wanted)]
 
 
 def add(uow: Work, project: Project) -> None:
@@ -259,7 +262,67 @@ def _update_all(batch: list[tuple[str, str]], actions: list[Action], condition: 
     return 0
 
 
-def listing(
+# `o=` fields no key orders by: read by creation, then sorted stably (ties stay by creation).
+_SORTED_IN_MEMORY: dict[str, Callable[[Any], str]] = {
+    "name": lambda project: str(project.name).lower(),
+    "customer_name": lambda project: str(project.customer_name).lower(),
+}
+
+
+def of_customer(customer_id: str) -> list[Project]:
+    """Every live project of the customer, newest first (one Query of its partition, unbounded: a
+    caller's own customers)."""
+    return [_from_item(item) for item in pages.read_all(_listing(customer_id=customer_id))]
+
+
+def page(query: ProjectQuery, request: PageRequest) -> Page[Project]:
+    """One page of the live projects `query` selects and its total.
+
+    Unfiltered, by creation, of one customer or of all: one Query of the page, totalled by the
+    customer's project count (transactional) or the platform-wide count (which lags:
+    store/counters.py). A filter or another order reads the partition (bounded: `pages`), filters
+    and sorts in memory; several customers are read one partition each and merged."""
+    customer_ids = list(dict.fromkeys(query.customer_ids))
+    if len(customer_ids) > 1:
+        return _merged(customer_ids, query, request)
+    customer_id = customer_ids[0] if customer_ids else None
+    chosen = _listing(customer_id=customer_id, descending=query.descending)
+    sort_key = _SORTED_IN_MEMORY.get(query.order)
+    if sort_key is not None:
+        chosen = replace(chosen, order_by=sort_key, descending=query.descending)
+    if query.matches is not None:
+        chosen = replace(chosen, predicate=_predicate(query.matches))
+    if chosen.predicate is None and chosen.order_by is None:
+        if customer_id is None:
+            chosen = pages.platform_total(chosen, counters.PROJECTS)
+        else:
+            customer = customers.get(customer_id)
+            if customer is None:
+                return Page([], 0)
+            chosen = replace(chosen, known_total=customer.projects_count)
+    found = pages.fetch_page(chosen, request.page, request.page_size)
+    return Page([_from_item(item) for item in found.items], found.total)
+
+
+def _predicate(matches: Callable[[Project], bool]) -> Callable[[Any], bool]:
+    return lambda item: matches(_from_item(item))
+
+
+def _merged(customer_ids: list[str], query: ProjectQuery, request: PageRequest) -> Page[Project]:
+    """Projects of several customers (`?customer=a,b`): each partition read (bounded between them:
+    `pages.read_filtered`), then ordered (ties by creation) and paged."""
+    predicate = None if query.matches is None else _predicate(query.matches)
+    listings = [_listing(customer_id=c, predicate=predicate) for c in customer_ids]
+    found = [_from_item(item) for item in pages.read_filtered(listings)]
+    sort_key = _SORTED_IN_MEMORY.get(query.order)
+    if sort_key is None:
+        found.sort(key=lambda project: project.id, reverse=query.descending)
+    else:
+        found.sort(key=lambda project: (sort_key(project), project.id), reverse=query.descending)
+    return paginate(found, request)
+
+
+def _listing(
     *,
     customer_id: str | None = None,
     descending: bool = True,

@@ -4,6 +4,7 @@ and users by what their name looks like (gsi1 `USERLIKE#<key>`)."""
 from __future__ import annotations
 
 from dataclasses import fields as dc_fields
+from dataclasses import replace
 from typing import Any
 
 from pynamodb.expressions.update import Action
@@ -11,8 +12,10 @@ from pynamodb.expressions.update import Action
 from chalicelib.domain.errors import Conflict, ValidationError
 from chalicelib.domain.usernames import lookalike_key
 from chalicelib.domain.users import User
+from chalicelib.services.paging import Page, PageRequest
 from chalicelib.services.ports import UnitOfWork as Work
-from chalicelib.store import keys
+from chalicelib.services.ports import UserQuery
+from chalicelib.store import counters, keys, pages
 from chalicelib.store.items import BaseItem, UserItem, UsernameItem
 from chalicelib.store.pages import Listing
 from chalicelib.store.unit_of_work import LOST_RACE, transaction
@@ -150,6 +153,36 @@ def remove(uow: Work, user: User) -> None:
         _key(user.id), condition=UserItem.version == user.version, on_conflict=Conflict(LOST_RACE)
     )
     transaction(uow).delete(UsernameItem(pk=keys.username_pk(user.username), sk=keys.META))
+
+
+def page(query: UserQuery, request: PageRequest) -> Page[User]:
+    """One page of every user (staff's list) and its total. Unfiltered by username: one Query of
+    the page on the by-name index and the platform-wide count (which lags: store/counters.py);
+    otherwise the slow path reads (bounded) by username, filters, and sorts stably by the field."""
+    by_name = query.order == "username"
+    chosen = listing(username_exact=query.username_exact, descending=by_name and query.descending)
+    matches = query.matches
+    if matches is not None:
+        first = chosen.predicate
+        chosen = replace(
+            chosen, predicate=lambda item: (first is None or first(item)) and matches(from_item(item))
+        )
+    if not by_name:
+        field = query.order
+        chosen = replace(
+            chosen,
+            order_by=lambda item: _sort_value(from_item(item), field),
+            descending=query.descending,
+        )
+    if chosen.predicate is None and chosen.order_by is None:
+        chosen = pages.platform_total(chosen, counters.USERS)
+    found = pages.fetch_page(chosen, request.page, request.page_size)
+    return Page([from_item(item) for item in found.items], found.total)
+
+
+def _sort_value(user: User, field: str) -> Any:
+    value = getattr(user, field)
+    return value.lower() if isinstance(value, str) else value
 
 
 def listing(

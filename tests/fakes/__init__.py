@@ -9,6 +9,8 @@ from __future__ import annotations
 from chalicelib.services.ports import Ports
 from tests.fakes.catalog import FakeCategories, FakeOfferings, FakeServiceProviders
 from tests.fakes.identity import FakeRoles, FakeTokens, FakeUsers
+from tests.fakes.memberships import FakeGrants, FakeInvitations
+from tests.fakes.organizations import FakeCustomers, FakeProjects
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
 
 __all__ = ["FakeUnitOfWork", "World", "build"]
@@ -26,4 +28,8 @@ def build(world: World | None = None) -> Ports:
         users=FakeUsers(world),
         tokens=FakeTokens(world),
         roles=FakeRoles(world),
+        grants=FakeGrants(world),
+        invitations=FakeInvitations(world),
+        customers=FakeCustomers(world),
+        projects=FakeProjects(world),
     )

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.roles import SYSTEM_ROLES, Role
 from chalicelib.domain.tokens import LoginFailures, Token
 from chalicelib.domain.usernames import lookalike_key
 from chalicelib.domain.users import User
-from chalicelib.services.ports import UnitOfWork
+from chalicelib.services.paging import Page, PageRequest, paginate
+from chalicelib.services.ports import UnitOfWork, UserQuery
+from chalicelib.store.keys import user_by_name_sk
 from tests.fakes.world import World, lost_race, work
 
 USERNAME_TAKEN = "A user with that username already exists."
@@ -38,6 +41,21 @@ class FakeUsers:
     def lookalike_ids(self, username: str) -> set[str]:
         wanted = lookalike_key(username)
         return {u.id for u in self._users.values() if lookalike_key(u.username) == wanted}
+
+    def page(self, query: UserQuery, request: PageRequest) -> Page[User]:
+        """In the store's orders: by username (its index's key), other fields sorted stably after
+        it (so ties stay by username, ascending)."""
+        rows = [
+            u
+            for u in self._users.values()
+            if (query.username_exact is None or u.username == query.username_exact)
+            and (query.matches is None or query.matches(u))
+        ]
+        by_name = query.order == "username"
+        rows.sort(key=lambda u: user_by_name_sk(u.username, u.id), reverse=by_name and query.descending)
+        if not by_name:
+            rows.sort(key=lambda u: _sort_value(u, query.order), reverse=query.descending)
+        return paginate(rows, request)
 
     def _guard(self, uow: UnitOfWork, user: User) -> None:
         work(uow).stage(
@@ -85,6 +103,11 @@ class FakeUsers:
     def _version(self, user_id: str) -> int | None:
         found = self._users.get(user_id)
         return None if found is None else found.version
+
+
+def _sort_value(user: User, field: str) -> Any:
+    value = getattr(user, field)
+    return value.lower() if isinstance(value, str) else value
 
 
 class FakeTokens:

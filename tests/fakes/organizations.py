@@ -1,17 +1,34 @@
-"""Fakes of the organisation repositories: customers (ports.Customers), with the quota counters
-other aggregates move in their own commits (projects, members, resources)."""
+"""Fakes of the organisation repositories: customers and projects (ports.Customers,
+ports.Projects), with the quota counters other aggregates move in their own commits (projects,
+members, resources), and their lists in the store's orders with the store's totals (exact here: the
+platform-wide counts the store reads lag, but never below what a page shows)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from chalicelib.domain.customers import Customer
 from chalicelib.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
 from chalicelib.domain.projects import Project
-from chalicelib.domain.quotas import CUSTOMER_QUOTAS, PROJECT_COUNT, UNLIMITED
-from chalicelib.services.ports import UnitOfWork
+from chalicelib.domain.quotas import CUSTOMER_QUOTAS, PROJECT_COUNT, PROJECT_QUOTAS, UNLIMITED
+from chalicelib.services.paging import Page, PageRequest, paginate
+from chalicelib.services.ports import CustomerQuery, ProjectQuery, UnitOfWork
+from chalicelib.store.keys import customer_by_name_sk
 from tests.fakes.world import World, lost_race, work
+
+# The store's by-name index orders customers by this key (name, then id); `o=` fields no index
+# orders by are sorted stably after it.
+_CUSTOMERS_SORTED: dict[str, Callable[[Customer], Any]] = {
+    "abbreviation": lambda c: c.abbreviation,
+    "native_name": lambda c: c.native_name,
+}
+_PROJECTS_SORTED: dict[str, Callable[[Project], Any]] = {
+    "name": lambda p: p.name.lower(),
+    "customer_name": lambda p: p.customer_name.lower(),
+}
 
 HAS_PROJECTS = "Cannot delete organization with existing projects."
 
@@ -23,8 +40,27 @@ class FakeCustomers:
     def get(self, customer_id: str) -> Customer | None:
         return self._customers.get(customer_id)
 
+    def load(self, customer_id: str) -> Customer | None:
+        return self._customers.get(customer_id)
+
     def get_many(self, customer_ids: list[str]) -> list[Customer]:
         return [self._customers[c] for c in dict.fromkeys(customer_ids) if c in self._customers]
+
+    def page(self, query: CustomerQuery, request: PageRequest) -> Page[Customer]:
+        rows = [
+            c
+            for c in self._customers.values()
+            if (query.name_exact is None or c.name == query.name_exact)
+            and (query.matches is None or query.matches(c))
+        ]
+        if query.order == "created":
+            rows.sort(key=lambda c: c.id, reverse=query.descending)
+        else:
+            rows.sort(key=lambda c: customer_by_name_sk(c.name, c.id), reverse=query.descending)
+        sort_key = _CUSTOMERS_SORTED.get(query.order)
+        if sort_key is not None:
+            rows.sort(key=sort_key, reverse=query.descending)  # stable: ties stay by name
+        return paginate(rows, request)
 
     def add(self, uow: UnitOfWork, customer: Customer) -> None:
         stored = replace(
@@ -117,6 +153,8 @@ class FakeProjects:
     def __init__(self, world: World) -> None:
         self._projects = world.table("projects")  # id -> live Project
         self._removed = world.table("removed_projects")  # id -> removed Project
+        # id -> the customer version whose names a live project holds (the rename task's guard)
+        self._names_of = world.table("project_customer_versions")
         self._customers = FakeCustomers(world)
 
     def get(self, project_id: str) -> Project | None:
@@ -132,8 +170,47 @@ class FakeProjects:
     def get_many(self, project_customers: dict[str, str]) -> list[Project]:
         return [p for p in (self.load_in(c, i) for i, c in project_customers.items()) if p is not None]
 
+    def of_customer(self, customer_id: str) -> list[Project]:
+        found = [p for p in self._projects.values() if p.customer_id == customer_id]
+        return sorted(found, key=lambda p: p.id, reverse=True)
+
+    def page(self, query: ProjectQuery, request: PageRequest) -> Page[Project]:
+        wanted = set(query.customer_ids)
+        rows = [
+            p
+            for p in self._projects.values()
+            if (not wanted or p.customer_id in wanted) and (query.matches is None or query.matches(p))
+        ]
+        rows.sort(key=lambda p: p.id, reverse=query.descending)
+        sort_key = _PROJECTS_SORTED.get(query.order)
+        if sort_key is not None:
+            rows.sort(key=sort_key, reverse=query.descending)  # stable: ties stay by creation
+        return paginate(rows, request)
+
+    def follow_customer_rename(
+        self, customer_id: str, name: str, abbreviation: str, native_name: str, customer_version: int
+    ) -> int:
+        changed = 0
+        for project in self.of_customer(customer_id):
+            if self._names_of.get(project.id, 0) >= customer_version:
+                continue  # holds these names or newer ones already
+            self._projects[project.id] = replace(
+                project,
+                customer_name=name,
+                customer_abbreviation=abbreviation,
+                customer_native_name=native_name,
+            )
+            self._names_of[project.id] = customer_version
+            changed += 1
+        return changed
+
     def add(self, uow: UnitOfWork, project: Project) -> None:
-        stored = replace(project, version=1)
+        stored = replace(
+            project,
+            quota_usage=project.quota_usage or {q: 0 for q in PROJECT_QUOTAS},
+            quota_limits=project.quota_limits or {q: UNLIMITED for q in PROJECT_QUOTAS},
+            version=1,
+        )
         work(uow).stage(
             "projects",
             project.id,
@@ -173,6 +250,7 @@ class FakeProjects:
 
         def apply() -> None:
             current = self._projects.pop(project.id)
+            self._names_of.pop(project.id, None)
             self._removed[project.id] = replace(current, removed=when, version=current.version + 1)
 
         work(uow).stage("projects", project.id, refused, apply)

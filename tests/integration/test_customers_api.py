@@ -108,6 +108,18 @@ def test_ordering_by_name_and_created(client, staff, three):
     assert names(call(client, "GET", "/api/customers/?o=-created", staff)) == ["Bravo", "alpha", "Charlie"]
 
 
+def test_an_exact_name_keeps_the_order_asked_for(client, staff):
+    first, second = create_customer(client, staff, "Same"), create_customer(client, staff, "Same")
+
+    def listed(order: str) -> list[str]:
+        return [
+            c["uuid"] for c in call(client, "GET", f"/api/customers/?name_exact=Same&o={order}", staff).json
+        ]
+
+    assert listed("created") == listed("name") == [first["uuid"], second["uuid"]]
+    assert listed("-created") == listed("-name") == [second["uuid"], first["uuid"]]
+
+
 def test_pagination_headers_follow_waldurs_format(client, staff, three, settle):
     settle()  # the total is counted from the stream
     first = call(client, "GET", "/api/customers/?page_size=1", staff)

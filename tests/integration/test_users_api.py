@@ -31,6 +31,15 @@ def test_username_filters(client, staff, alice):
     assert [u["username"] for u in call(client, "GET", "/api/users/?query=example", staff).json] == ["alice"]
 
 
+def test_an_exact_username_still_applies_the_other_filters(client, staff, alice):
+    def listed(query: str) -> list[str]:
+        return [u["username"] for u in call(client, "GET", f"/api/users/?{query}", staff).json]
+
+    assert listed("username_exact=alice&is_staff=true") == []
+    assert listed("username_exact=alice&full_name=nobody") == []
+    assert listed("username_exact=alice&full_name=alice") == ["alice"]
+
+
 def test_staff_create_users_with_unique_usernames(client, staff, alice):
     created = call(client, "POST", "/api/users/", staff, {"username": "bob", "email": "bob@example.org"})
     assert created.status == 201 and created.json["username"] == "bob"

@@ -26,16 +26,10 @@ from chalicelib.services import access, catalog, categories, memberships, offeri
 from chalicelib.services import service_providers as providers
 from chalicelib.services.catalog import OfferingFilters
 from chalicelib.services.paging import Ordering, PageRequest
-from chalicelib.services.ports import PORT_NAMES, unit_of_work
 from chalicelib.services.ports import offerings as offering_port
 from chalicelib.services.ports import service_providers as provider_port
+from chalicelib.services.ports import unit_of_work
 from tests.fakes import World
-
-# Needs the customers and grants ports (i14-p-orgs, i14-p-members): until they are bound, the
-# catalog's services still reach those two through the store, which the fakes cannot stand for.
-pytestmark = pytest.mark.skipif(
-    not {"customers", "grants"} <= set(PORT_NAMES), reason="customers and grants are not ports yet"
-)
 
 CPU = {"type": "cpu", "name": "CPU", "measured_unit": "cores", "billing_type": "limit"}
 RAM = {"type": "ram", "name": "RAM", "measured_unit": "GB", "billing_type": "limit"}
