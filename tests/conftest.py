@@ -19,8 +19,11 @@ os.environ["CIRRUS_HOOK_ALLOWED_NETWORKS"] = LOOPBACK_NETWORKS
 
 def on_fakes(request: pytest.FixtureRequest) -> bool:
     """A test (or its module: `pytestmark = pytest.mark.fakes`) that specifies services through the
-    API runs them on the in-memory fakes of every port (tests/fakes), with no AWS at all."""
-    return request.node.get_closest_marker("fakes") is not None
+    API runs them on the in-memory fakes of every port (tests/fakes), with no AWS at all; one that
+    reads or breaks the store itself is marked `moto` and keeps the DynamoDB store under moto."""
+    return request.node.get_closest_marker("fakes") is not None and not request.node.get_closest_marker(
+        "moto"
+    )
 
 
 @pytest.fixture
