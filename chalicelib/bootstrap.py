@@ -27,12 +27,17 @@ def ensure_ready() -> None:
 def dynamodb_ports() -> ports.Ports:
     """The ports on AWS and under moto: the single-table store modules (each checked by mypy
     against its Protocol here), its transactional unit of work, and the workflow layer's executor of
-    effects (SQS, Step Functions), which units of work call after they commit."""
+    effects (SQS, Step Functions), which units of work call after they commit; mail goes out
+    through the configured backend (SES, or the local outbox)."""
+    from chalicelib import mail
     from chalicelib.store import (
         categories,
         customers,
+        events,
         grants,
+        hooks,
         invitations,
+        invoices,
         offerings,
         projects,
         roles,
@@ -56,6 +61,10 @@ def dynamodb_ports() -> ports.Ports:
         invitations=invitations,
         customers=customers,
         projects=projects,
+        events=events,
+        hooks=hooks,
+        mailer=mail.ConfiguredMailer(),
+        invoices=invoices,
     )
 
 

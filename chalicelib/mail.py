@@ -1,4 +1,5 @@
-"""Outgoing email: one function, `send_email(to, subject, body)`, behind a small protocol.
+"""Outgoing email: the adapters of the services' `Mailer` port (`services/ports.py`). The
+composition root binds `ConfiguredMailer`, which sends through the backend the settings name:
 
 - On AWS: Amazon SES (v2 `SendEmail`) from `CIRRUS_EMAIL_FROM`, which SES must have verified.
 - Locally (`make run`, tests): an outbox kept in memory, each message also printed to the terminal,
@@ -6,7 +7,7 @@
   `CIRRUS_EMAIL_BACKEND=local`, or by default when `CIRRUS_AWS_ENDPOINT_URL` is set (a local
   endpoint); `CIRRUS_EMAIL_BACKEND=ses` forces SES (moto's, under the tests).
 
-Callers send from background tasks, never while a request waits.
+Services send through the port (`ports.mailer`), from background tasks, never while a request waits.
 """
 
 from __future__ import annotations
@@ -14,16 +15,12 @@ from __future__ import annotations
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Protocol
 
 from chalicelib import observability
 from chalicelib.config import get_settings
+from chalicelib.services.ports import Mailer
 
 LOCAL, SES = "local", "ses"
-
-
-class Mailer(Protocol):
-    def send_email(self, to: str, subject: str, body: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -86,9 +83,14 @@ def backend() -> str:
 
 
 def mailer() -> Mailer:
+    """The configured backend, sending from `CIRRUS_EMAIL_FROM` (settings read now, not at import)."""
     sender = get_settings().email_from
     return LocalOutbox(sender) if backend() == LOCAL else SesMailer(sender)
 
 
-def send_email(to: str, subject: str, body: str) -> None:
-    mailer().send_email(to, subject, body)
+class ConfiguredMailer:
+    """The `Mailer` bound by the composition root: each message goes through the backend configured
+    when it is sent (settings are read then, never at import; the same all along on Lambda)."""
+
+    def send_email(self, to: str, subject: str, body: str) -> None:
+        mailer().send_email(to, subject, body)

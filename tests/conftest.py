@@ -19,8 +19,11 @@ os.environ["CIRRUS_HOOK_ALLOWED_NETWORKS"] = LOOPBACK_NETWORKS
 
 def on_fakes(request: pytest.FixtureRequest) -> bool:
     """A test (or its module: `pytestmark = pytest.mark.fakes`) that specifies services through the
-    API runs them on the in-memory fakes of every port (tests/fakes), with no AWS at all."""
-    return request.node.get_closest_marker("fakes") is not None
+    API runs them on the in-memory fakes of every port (tests/fakes), with no AWS at all; one that
+    reads or breaks the store itself is marked `moto` and keeps the DynamoDB store under moto."""
+    return request.node.get_closest_marker("fakes") is not None and not request.node.get_closest_marker(
+        "moto"
+    )
 
 
 @pytest.fixture
@@ -138,6 +141,8 @@ def settle(request: pytest.FixtureRequest, aws: None) -> Callable[[], int]:
 def fakes() -> Iterator[Any]:
     """The services on in-memory fakes of every port (tests/fakes): no AWS at all. Yields the
     fakes' `World`, which a specification may read (events recorded, items stored)."""
+    from moto import mock_aws
+
     from chalicelib import bootstrap
     from chalicelib.domain import clock
     from tests.fakes import World, build
@@ -145,7 +150,10 @@ def fakes() -> Iterator[Any]:
     world = World()
     ports.use(build(world))
     bootstrap.wire_services()
-    yield world
+    # Anything that still reaches AWS (an adapter a test or a service calls directly) meets an empty
+    # moto, never the network: it fails loudly (no table, no queue) instead of reaching the internet.
+    with mock_aws():
+        yield world
     ports.use(None)
     clock.set_source(None)
 

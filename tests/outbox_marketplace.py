@@ -326,11 +326,11 @@ REFERENCES = {"CUST/INVOICE": "an invoice's backend id, payment URL, reference n
 
 
 def _next_month() -> tuple[int, int]:
-    from chalicelib.domain import invoices as rules
+    from chalicelib.domain import money
     from chalicelib.domain.clock import utcnow
 
     now = utcnow()
-    return rules.next_month(now.year, now.month)
+    return money.next_month(now.year, now.month)
 
 
 def pending_invoice(w: World) -> Any:

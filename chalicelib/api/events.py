@@ -117,8 +117,8 @@ def to_data(event: Event) -> dict[str, Any]:
 def list_events(call: Call) -> Any:
     q: EventQuery = call.query
     page = q.page_request()
-    events, total = service.list_events(call.user, _filters(q, q.o), page)
-    return Listed([render(EventOut, to_data(e), q.field) for e in events], total, page)
+    found = service.list_events(call.user, _filters(q, q.o), page)
+    return Listed([render(EventOut, to_data(e), q.field) for e in found.items], found.total, page)
 
 
 @endpoint(

@@ -79,7 +79,7 @@ class ItemQuery(ListQuery):
 
 class ItemUpdateIn(BodyModel):
     """Waldur's InvoiceItemUpdateSerializer: a fixed item's quantity follows its span; other items
-    keep their span (the rule is domain.edit_item's)."""
+    keep their span (the rule is domain/invoice_corrections.edit_item's)."""
 
     article_code: str | None = Field(None, max_length=30)
     quantity: Decimal | None = Field(None, ge=0, max_digits=22, decimal_places=10)

@@ -34,6 +34,7 @@ from chalicelib.api.rest import (
     render,
 )
 from chalicelib.domain import invoices as domain
+from chalicelib.domain import money
 from chalicelib.domain.clock import isoformat
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.ids import id_from_url
@@ -41,7 +42,7 @@ from chalicelib.domain.invoices import InvoiceItem, InvoiceState
 from chalicelib.services import billing
 from chalicelib.services import invoices as service
 from chalicelib.services.invoices import InvoiceView, OfferingStats
-from chalicelib.services.paging import Ordering, Page
+from chalicelib.services.paging import Ordering, paginate
 
 bp = Blueprint(__name__)
 TAG = "invoices"
@@ -60,7 +61,7 @@ def ten(value: Decimal) -> str:
 
 
 def _cents(value: Decimal) -> str:
-    return f"{domain.cents(value):.2f}"
+    return f"{money.cents(value):.2f}"
 
 
 # --- response models --------------------------------------------------------------------------------
@@ -419,10 +420,7 @@ def invoice_items(call: Call, uuid: str) -> Any:
 def invoice_stats(call: Call, uuid: str) -> Any:
     q: StatsQuery = call.query
     rows = service.stats(call.user, object_id(uuid, MODEL), uuid_filter("provider_uuid", q.provider_uuid))
-    request = q.page_request()
-    start = (request.page - 1) * request.page_size
-    page = Page(rows[start : start + request.page_size], len(rows))
-    return listed(call, page, InvoiceStatsOut, _stats_data)
+    return listed(call, paginate(rows, q.page_request()), InvoiceStatsOut, _stats_data)
 
 
 @endpoint(

@@ -374,6 +374,15 @@ def short_error(error: str) -> str:
     return error[:ERROR_MAX]
 
 
+@dataclass(frozen=True)
+class Subscription:
+    """Hook `hook_id` of `user_id` wants the event type it is found under (what dispatch reads)."""
+
+    hook_id: str
+    user_id: str
+    kind: HookKind
+
+
 def sorted_newest_first(hooks: Sequence[Hook]) -> list[Hook]:
     """Waldur's order (`-created`): ids are UUIDv7, so newest first is by id, descending."""
     return sorted(hooks, key=lambda h: h.id, reverse=True)

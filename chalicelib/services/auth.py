@@ -12,9 +12,9 @@ from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import AuthenticationFailed, Conflict, LockedOut, PermissionDenied
 from chalicelib.domain.users import check_login_password
+from chalicelib.services.ports import tokens as store
 from chalicelib.services.ports import unit_of_work
-from chalicelib.store import tokens as store
-from chalicelib.store import users as user_store
+from chalicelib.services.ports import users as user_store
 
 INVALID_CREDENTIALS = "Invalid username/password."
 INVALID_TOKEN = "Invalid token."

@@ -16,8 +16,9 @@ from chalicelib.domain.ids import id_bounds, parse_id
 from chalicelib.domain.roles import ScopeType
 from chalicelib.services import access as access_service
 from chalicelib.services import memberships
-from chalicelib.services.paging import PageRequest
-from chalicelib.store import events as store
+from chalicelib.services.paging import Page, PageRequest
+from chalicelib.services.ports import EventQuery
+from chalicelib.services.ports import events as store
 
 INVALID_SCOPE = "Invalid scope: {} is not the URL of a customer, project, user, resource or offering."
 
@@ -129,7 +130,7 @@ def _readable_feed(principal: Principal, scope_type: str, scope_id: str) -> bool
     return access.sees_feed(scope_type, scope_id, customer_id)
 
 
-def _listing(principal: Principal, filters: EventFilters) -> store.Log | None:
+def _query(principal: Principal, filters: EventFilters) -> EventQuery | None:
     """What the caller may read of the log under these filters (None: nothing)."""
     feed = filters.feed()
     if feed is not None:
@@ -137,21 +138,19 @@ def _listing(principal: Principal, filters: EventFilters) -> store.Log | None:
             return None
     elif not principal.reads_everything:
         return None  # Waldur: without a scope, only staff and support read the log
-    return store.listing(
-        feed, filters.id_range(), newest_first=filters.newest_first, predicate=filters.predicate()
-    )
+    return EventQuery(feed, filters.id_range(), filters.newest_first, filters.predicate())
 
 
-def list_events(principal: Principal, filters: EventFilters, page: PageRequest) -> tuple[list[Event], int]:
-    listing = _listing(principal, filters)
-    if listing is None:
-        return [], 0
-    return store.page(listing, page.page, page.page_size)
+def list_events(principal: Principal, filters: EventFilters, page: PageRequest) -> Page[Event]:
+    """The page of the log the caller may read under these filters (an empty one when they may
+    read none of it: Waldur answers an empty list, not a 403)."""
+    query = _query(principal, filters)
+    return Page([], 0) if query is None else store.page(query, page)
 
 
 def count_events(principal: Principal, filters: EventFilters) -> int:
-    listing = _listing(principal, filters)
-    return 0 if listing is None else store.count(listing)
+    query = _query(principal, filters)
+    return 0 if query is None else store.count(query)
 
 
 def get_event(principal: Principal, event_id: str) -> Event:

@@ -23,9 +23,8 @@ from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext
 from chalicelib.domain.errors import AuthenticationFailed, Conflict, ValidationError
 from chalicelib.domain.users import User
-from chalicelib.services.ports import unit_of_work
-from chalicelib.store import tokens
-from chalicelib.store import users as store
+from chalicelib.services.ports import tokens, unit_of_work
+from chalicelib.services.ports import users as store
 
 # Federated users' ids are UUIDv5 in this namespace, of `<issuer>#<sub>`.
 ID_NAMESPACE = uuid.UUID("0f5c3a4e-6b1d-5c8e-9a7f-2d4b6e8c1a3f")

@@ -23,7 +23,7 @@ import contextvars
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chalicelib import mail, observability, webhooks
+from chalicelib import observability, webhooks
 from chalicelib.config import get_settings
 from chalicelib.domain import hooks as domain
 from chalicelib.domain.clock import utcnow
@@ -34,8 +34,9 @@ from chalicelib.services import access as access_service
 from chalicelib.services import effects
 from chalicelib.services.effects import Enqueue, SendToDeadLetter
 from chalicelib.services.ports import grants as grant_store
-from chalicelib.store import hooks as store
-from chalicelib.store import users as user_store
+from chalicelib.services.ports import hooks as store
+from chalicelib.services.ports import mailer
+from chalicelib.services.ports import users as user_store
 
 DISPATCH_TASK = "hooks.dispatch"
 DELIVER_TASK = "hooks.deliver"
@@ -143,7 +144,7 @@ def _send(hook: Hook, document: Mapping[str, Any], resolver: webhooks.Resolver) 
     if hook.kind is HookKind.EMAIL:
         subject, body = domain.email_message(document)
         try:
-            mail.send_email(hook.email, subject, body)
+            mailer.send_email(hook.email, subject, body)
         except Exception as exc:  # any mailer failure is this try's failure, recorded on the hook
             return webhooks.Outcome(domain.MAIL_NOT_SENT, f"{type(exc).__name__}: {exc}")
         return webhooks.Outcome()

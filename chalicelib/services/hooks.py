@@ -24,10 +24,10 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.domain.hooks import ContentType, Hook, HookKind
 from chalicelib.domain.ids import new_id, parse_id
 from chalicelib.domain.users import User
-from chalicelib.services.paging import Page, PageRequest
+from chalicelib.services.paging import Page, PageRequest, paginate
 from chalicelib.services.ports import UnitOfWork, unit_of_work
-from chalicelib.store import hooks as store
-from chalicelib.store import users as user_store
+from chalicelib.services.ports import hooks as store
+from chalicelib.services.ports import users as user_store
 
 MODELS = {HookKind.WEB: domain.WEB_MODEL, HookKind.EMAIL: domain.EMAIL_MODEL}
 # A user's hooks deleted with the user in one transaction; beyond that, each goes first on its own.
@@ -204,14 +204,13 @@ def _candidates(principal: Principal, kind: HookKind | None) -> list[Hook]:
 
 def list_hooks(
     principal: Principal, kind: HookKind | None, filters: HookFilters, request: PageRequest
-) -> Page[Any]:
+) -> Page[HookView]:
     """Newest first (Waldur's `-created`). Staff's unfiltered list of one kind reads one page of
     gsi1; everything else reads the candidates, filters and pages them in memory."""
     if principal.is_staff and kind is not None and not filters.any():
-        found = store.page_all(kind, request.page, request.page_size)
+        found = store.page_all(kind, request)
         return Page(describe(found.items), found.total)
     views = [
         v for v in describe(domain.sorted_newest_first(_candidates(principal, kind))) if filters.matches(v)
     ]
-    start = (request.page - 1) * request.page_size
-    return Page(views[start : start + request.page_size], len(views))
+    return paginate(views, request)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
-from chalicelib import mail, observability
+from chalicelib import observability
 from chalicelib.config import get_settings
 from chalicelib.domain import clock
 from chalicelib.domain import invitations as domain
@@ -42,6 +42,7 @@ from chalicelib.services.paging import Ordering, Page, PageRequest, order_rows, 
 from chalicelib.services.ports import customers as customer_store
 from chalicelib.services.ports import grants as grant_store
 from chalicelib.services.ports import invitations as store
+from chalicelib.services.ports import mailer as mail
 from chalicelib.services.ports import projects as project_store
 from chalicelib.services.ports import unit_of_work
 from chalicelib.services.ports import users as user_store

@@ -24,21 +24,22 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.domain import invoice_corrections as corrections
 from chalicelib.domain import invoices as domain
-from chalicelib.domain import rbac
+from chalicelib.domain import money, rbac
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.customers import Customer
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.invoices import Invoice, InvoiceItem
 from chalicelib.domain.rbac import Access
 from chalicelib.services import access as access_service
-from chalicelib.services.paging import Ordering, Page, PageRequest
+from chalicelib.services.paging import Ordering, Page, PageRequest, order_rows, paginate
 from chalicelib.services.ports import categories as category_store
 from chalicelib.services.ports import customers as customer_store
+from chalicelib.services.ports import invoices as store
 from chalicelib.services.ports import offerings as offering_store
 from chalicelib.services.ports import projects as project_store
 from chalicelib.services.ports import unit_of_work
-from chalicelib.store import invoices as store
 from chalicelib.store import resources as resource_store
 
 MODEL = "Invoice"
@@ -115,16 +116,18 @@ class InvoiceFilters:
         unkeyed = (self.created, self.start_date, self.end_date)
         return not self.states and all(v is None for v in unkeyed) and (self.month is None or bool(self.year))
 
-    def id_bounds(self) -> tuple[str, str] | None:
-        return store.month_bounds(self.year, self.month) if self.year else None
+    def keyed_period(self) -> tuple[int | None, int | None]:
+        """The year (and month) the store narrows a list of every invoice to (a month alone does not
+        narrow it: the other filters do)."""
+        return (self.year, self.month) if self.year else (None, None)
 
     def periods(self) -> tuple[str | None, str | None]:
         """The `yyyy-mm` range of a customer's invoices the year (and month) allow."""
         if not self.year:
             return None, None
         if self.month:
-            return (domain.period_key(self.year, self.month),) * 2
-        return domain.period_key(self.year, 1), domain.period_key(self.year, 12)
+            return (money.period_key(self.year, self.month),) * 2
+        return money.period_key(self.year, 1), money.period_key(self.year, 12)
 
 
 SORT: dict[str, Callable[[Invoice], Any]] = {
@@ -134,22 +137,21 @@ SORT: dict[str, Callable[[Invoice], Any]] = {
 }
 
 
-def _newest_first(invoice: Invoice) -> Any:
-    return (invoice.year, invoice.month, invoice.number)
+NEWEST_FIRST = "newest"  # Waldur's default order: -year, -month (then the number, newest first)
+_SORT_OR_DEFAULT: dict[str, Callable[[Invoice], Any]] = {
+    **SORT,
+    NEWEST_FIRST: lambda i: (-i.year, -i.month, -i.number),
+}
 
 
-def _page(rows: list[Invoice], ordering: Ordering, request: PageRequest) -> Page[Any]:
-    if ordering.field is None:  # Waldur's default: -year, -month
-        rows.sort(key=_newest_first, reverse=True)
-    else:
-        rows.sort(key=SORT[ordering.field], reverse=ordering.descending)
-    start = (request.page - 1) * request.page_size
-    return Page(rows[start : start + request.page_size], len(rows))
+def _page(rows: list[Invoice], ordering: Ordering, request: PageRequest) -> Page[Invoice]:
+    """Sorted by `o=` (else newest first) and paged."""
+    return paginate(order_rows(rows, ordering, _SORT_OR_DEFAULT, default=NEWEST_FIRST), request)
 
 
 def list_invoices(
     principal: Principal, filters: InvoiceFilters, ordering: Ordering, request: PageRequest
-) -> Page[Any]:
+) -> Page[InvoiceView]:
     """The invoices the caller sees (a page of InvoiceView). A customer's invoice of one month (what
     python-waldur-client asks for) is one Query; other lists read the headers of the customers in
     question (or staff's index of every invoice), then the page's items, one Query per customer."""
@@ -168,10 +170,10 @@ def list_invoices(
         page = _page([one] if one is not None and f.keep(one) else [], ordering, request)
         return Page(_views(page.items), page.total)
     if customers is None and f.by_key_only and ordering.field is None:
-        page = store.page_of_all(request.page, request.page_size, f.id_bounds())
+        page = store.page_of_all(request, *f.keyed_period())
     else:
         if customers is None:
-            headers: Iterable[Invoice] = store.headers(*(f.id_bounds() or (None, None)))
+            headers: Iterable[Invoice] = store.headers(*f.keyed_period())
         else:
             low, high = f.periods()
             headers = [h for c in customers for h in store.headers_of_customer(c, low, high)]
@@ -227,9 +229,7 @@ def items_of_invoice(
     ordered otherwise."""
     invoice = _visible_invoice(principal, invoice_id)
     shown = [i for i in invoice.shown_items if filters.keep(i)]
-    if ordering.field is not None:
-        shown.sort(key=ITEM_SORT[ordering.field], reverse=ordering.descending)
-    return invoice, shown
+    return invoice, order_rows(shown, ordering, ITEM_SORT)
 
 
 @dataclass(frozen=True)
@@ -268,9 +268,9 @@ def stats(principal: Principal, invoice_id: str, provider_id: str | None = None)
             OfferingStats(
                 offering_id=offering_id,
                 offering_name=offering.name if offering else str(first.details.get("offering_name", "")),
-                price=domain.quantize_price(sum((i.price for i in items), domain.ZERO)),
-                tax=domain.quantize_price(sum((i.tax(tax_percent) for i in items), domain.ZERO)),
-                total=domain.quantize_price(sum((i.total(tax_percent) for i in items), domain.ZERO)),
+                price=money.quantize_price(sum((i.price for i in items), money.ZERO)),
+                tax=money.quantize_price(sum((i.tax(tax_percent) for i in items), money.ZERO)),
+                total=money.quantize_price(sum((i.total(tax_percent) for i in items), money.ZERO)),
                 category_title=category.title if category else "",
                 provider_name=str(first.details.get("service_provider_name", "")),
                 provider_id=first.provider_id,
@@ -390,19 +390,18 @@ def _item_source(rights: Access, f: ItemFilters) -> list[InvoiceItem] | None:
     return [i for c in sorted(rights.customer_role_ids()) for i in store.all_items(c)]
 
 
-def list_items(principal: Principal, filters: ItemFilters, request: PageRequest) -> Page[Any]:
+def list_items(principal: Principal, filters: ItemFilters, request: PageRequest) -> Page[ItemView]:
     """The invoice items the caller sees (a page of ItemView), by start (Waldur's order)."""
     rights = _rights(principal)
     if filters.credit_id is not None:
         return Page([], 0)
     source = _item_source(rights, filters)
     if source is None:
-        page = store.page_of_every_item(request.page, request.page_size)
+        page = store.page_of_every_item(request)
         return Page(_named(page.items), page.total)
     rows = [i for i in source if filters.keep(i) and _sees(rights, i.customer_id)]
-    rows.sort(key=lambda i: (i.start, i.id))
-    start = (request.page - 1) * request.page_size
-    return Page(_named(rows[start : start + request.page_size]), len(rows))
+    page = paginate(sorted(rows, key=lambda i: (i.start, i.id)), request)
+    return Page(_named(page.items), page.total)
 
 
 def get_visible_item(principal: Principal, item_id: str) -> ItemView:
@@ -429,9 +428,9 @@ def _item_for_change(principal: Principal, item_id: str) -> tuple[InvoiceItem, I
 
 def update_item(ctx: EventContext, item_id: str, changes: Mapping[str, Any]) -> ItemView:
     """Staff correct an item (article code, quantity, unit price, start, end: Waldur's rules in
-    domain.edit_item), with `invoice_item_updated` naming what changed. Nothing changed: no write."""
+    corrections.edit_item), with `invoice_item_updated` naming what changed. Nothing changed: no write."""
     before, invoice = _item_for_change(ctx.actor, item_id)
-    after, details = domain.edit_item(before, changes)
+    after, details = corrections.edit_item(before, changes)
     if not details:
         return _named([before])[0]
     uow = unit_of_work()

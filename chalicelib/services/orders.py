@@ -49,10 +49,10 @@ from chalicelib.services import offerings as catalog
 from chalicelib.services import order_lifecycle as lifecycle
 from chalicelib.services.ports import UnitOfWork, unit_of_work
 from chalicelib.services.ports import projects as project_store
+from chalicelib.services.ports import users as user_store
 from chalicelib.services.projects import scope as project_scope
 from chalicelib.store import orders as store
 from chalicelib.store import resources as resource_store
-from chalicelib.store import users as user_store
 
 MODEL = domain.MODEL
 INVALID_HYPERLINK = "Invalid hyperlink - Object does not exist."

@@ -18,15 +18,18 @@ the unit of work of its own kind (a DynamoDB repository refuses a fake's and the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from chalicelib.domain.events import Event
+from chalicelib.domain.ids import id_bounds
 
 if TYPE_CHECKING:
     from chalicelib.domain.customers import Customer
+    from chalicelib.domain.hooks import Hook, HookKind, Subscription
     from chalicelib.domain.invitations import ExecutionState, Invitation
+    from chalicelib.domain.invoices import Invoice, InvoiceItem
     from chalicelib.domain.marketplace import Offering
     from chalicelib.domain.offerings import Category, ServiceProvider
     from chalicelib.domain.projects import Project
@@ -60,6 +63,9 @@ class Clock(Protocol):
 
 
 class Mailer(Protocol):
+    """Outgoing email (SES on AWS, the local outbox under `make run`). Callers send from background
+    tasks, never while a request waits; a failure raises and is the caller's to record."""
+
     def send_email(self, to: str, subject: str, body: str) -> None: ...
 
 
@@ -142,6 +148,7 @@ class UserQuery:
 
 class Users(Protocol):
     def get(self, user_id: str) -> User | None: ...
+    def load(self, user_id: str) -> User | None: ...
     def get_many(self, user_ids: list[str]) -> dict[str, User]: ...
     def get_by_username(self, username: str) -> User | None: ...
     def lookalike_ids(self, username: str) -> set[str]: ...
@@ -175,6 +182,7 @@ class Tokens(Protocol):
 
 class Roles(Protocol):
     def all_roles(self) -> dict[str, Role]: ...
+    def load(self, role_id: str) -> Role | None: ...
     def with_users_counts(self, roles: list[Role]) -> list[Role]: ...
     def add(self, uow: UnitOfWork, role: Role) -> None: ...
     def save(self, uow: UnitOfWork, before: Role, after: Role) -> None: ...
@@ -317,6 +325,94 @@ class Projects(Protocol):
     ) -> int: ...
 
 
+# --- audit log and hooks ---------------------------------------------------------------------------
+
+
+def _whole_range() -> tuple[str, str]:
+    return id_bounds(None, None)
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """What one request reads of the audit log: a scope's feed as (scope type, id), or with
+    `feed=None` every event (staff's log); the events whose ids (so creation times) fall in
+    `id_range`, inclusive; newest or oldest first; those `predicate` passes (None: all)."""
+
+    feed: tuple[str, str] | None = None
+    id_range: tuple[str, str] = field(default_factory=_whole_range)
+    newest_first: bool = True
+    predicate: Callable[[Event], bool] | None = None
+
+
+class Events(Protocol):
+    """Reading the audit log (it is written only by `UnitOfWork.record`). A filtered query reads
+    its range with a bound and refuses one beyond it (TooBroad, naming what narrows it)."""
+
+    def page(self, query: EventQuery, request: PageRequest) -> Page[Event]: ...
+    def count(self, query: EventQuery) -> int: ...
+    def get(self, event_id: str) -> tuple[Event, list[tuple[str, str]]] | None:
+        """The event and the scopes whose feeds hold it."""
+
+
+class Hooks(Protocol):
+    def get(self, user_id: str, kind: HookKind, hook_id: str) -> Hook | None: ...
+    def load(self, kind: HookKind, hook_id: str) -> Hook | None: ...
+    def for_user(self, user_id: str, kind: HookKind | None = None) -> list[Hook]: ...
+    def page_all(self, kind: HookKind, request: PageRequest) -> Page[Hook]: ...
+    def read_all(self, kind: HookKind) -> list[Hook]: ...
+    def subscribers(self, event_type: str) -> list[Subscription]: ...
+    def add(self, uow: UnitOfWork, hook: Hook) -> None: ...
+    def save_changes(self, uow: UnitOfWork, before: Hook, after: Hook) -> None: ...
+    def remove(self, uow: UnitOfWork, hook: Hook) -> None: ...
+    def remove_all(self, uow: UnitOfWork, hooks: list[Hook]) -> None: ...
+    def record_success(self, hook: Hook, when: datetime) -> None: ...
+    def record_failure(self, hook: Hook, when: datetime, error: str) -> None: ...
+
+
+# --- billing -----------------------------------------------------------------------------------------
+
+
+class Invoices(Protocol):
+    """A customer's invoice of a month (its header: number, state, tax, references) and its items.
+    Item writes of a month go in with `require_pending` in the same unit of work, so none lands on
+    an issued invoice. Lists of headers carry no items (`with_items` adds them)."""
+
+    # reads: one invoice, one item
+    def get_in(self, customer_id: str, year: int, month: int, consistent: bool = True) -> Invoice | None: ...
+    def header_in(self, customer_id: str, year: int, month: int) -> Invoice | None: ...
+    def header(self, invoice_id: str) -> Invoice | None: ...
+    def get(self, invoice_id: str) -> Invoice | None: ...
+    def get_item(self, item_id: str) -> InvoiceItem | None: ...
+    def reload_item(self, item: InvoiceItem) -> InvoiceItem | None: ...
+    # reads: lists
+    def items_of_resource(
+        self, customer_id: str, year: int, month: int, project_id: str, resource_id: str
+    ) -> list[InvoiceItem]: ...
+    def items_of(
+        self, customer_id: str, year: int, month: int, project_id: str = ""
+    ) -> list[InvoiceItem]: ...
+    def all_items(self, customer_id: str) -> list[InvoiceItem]: ...
+    def every_item(self) -> Iterable[InvoiceItem]: ...
+    def page_of_every_item(self, request: PageRequest) -> Page[InvoiceItem]: ...
+    def headers_of_customer(
+        self, customer_id: str, low: str | None = None, high: str | None = None
+    ) -> list[Invoice]: ...
+    def headers(self, year: int | None = None, month: int | None = None) -> Iterable[Invoice]: ...
+    def page_of_all(
+        self, request: PageRequest, year: int | None = None, month: int | None = None
+    ) -> Page[Invoice]: ...
+    def with_items(self, found: list[Invoice]) -> list[Invoice]: ...
+    # writes
+    def reserve_numbers(self, count: int) -> int: ...
+    def create(self, invoice: Invoice) -> bool: ...
+    def save_state(self, uow: UnitOfWork, before: Invoice, after: Invoice) -> Invoice: ...
+    def require_pending(self, uow: UnitOfWork, customer_id: str, year: int, month: int) -> None: ...
+    def add_item(self, uow: UnitOfWork, item: InvoiceItem) -> InvoiceItem: ...
+    def put_new_item(self, item: InvoiceItem) -> bool: ...
+    def save_item(self, uow: UnitOfWork, before: InvoiceItem, after: InvoiceItem) -> InvoiceItem: ...
+    def remove_item(self, uow: UnitOfWork, item: InvoiceItem) -> None: ...
+
+
 # --- the bound set -----------------------------------------------------------------------------------
 
 
@@ -334,9 +430,14 @@ class Ports:
     roles: Roles
     grants: Grants
     invitations: Invitations
-
     customers: Customers
     projects: Projects
+
+    events: Events
+    hooks: Hooks
+    mailer: Mailer
+
+    invoices: Invoices
 
 
 _bound: list[Ports | None] = [None]
@@ -393,3 +494,9 @@ invitations = cast(Invitations, _Handle("invitations"))
 
 customers = cast(Customers, _Handle("customers"))
 projects = cast(Projects, _Handle("projects"))
+
+events = cast(Events, _Handle("events"))
+hooks = cast(Hooks, _Handle("hooks"))
+mailer = cast(Mailer, _Handle("mailer"))
+
+invoices = cast(Invoices, _Handle("invoices"))

@@ -16,10 +16,7 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.users import User
 from chalicelib.services import hooks, memberships
 from chalicelib.services.paging import Ordering, Page, PageRequest, paginate
-from chalicelib.services.ports import UserQuery, grants, unit_of_work
-from chalicelib.services.ports import users as users_port
-from chalicelib.store import tokens
-from chalicelib.store import users as store
+from chalicelib.services.ports import UserQuery, grants, tokens, unit_of_work, users
 
 MODEL = "User"
 
@@ -57,12 +54,12 @@ ORDERING_FIELDS = ("username", "full_name", "email", "date_joined", "is_active",
 
 
 def get_visible(principal: Principal, user_id: str) -> User:
-    return _visible(principal, user_id, store.get)
+    return _visible(principal, user_id, users.get)
 
 
 def for_change(principal: Principal, user_id: str) -> User:
-    """The user as stored now (`store.load`), if `principal` sees them; NotFound otherwise."""
-    return _visible(principal, user_id, store.load)
+    """The user as stored now (`users.load`), if `principal` sees them; NotFound otherwise."""
+    return _visible(principal, user_id, users.load)
 
 
 def _visible(principal: Principal, user_id: str, read: Callable[[str], User | None]) -> User:
@@ -77,7 +74,7 @@ def list_users(
 ) -> Page[User]:
     if not principal.reads_everything:
         # Without roles a user shares no customer or project with anybody: they see themselves.
-        me = users_port.get(principal.user_id)
+        me = users.get(principal.user_id)
         return paginate([me] if me is not None and filters.matches(me) else [], request)
     query = UserQuery(
         username_exact=filters.username_exact,
@@ -85,7 +82,7 @@ def list_users(
         order=ordering.field or "username",
         descending=ordering.descending,
     )
-    return users_port.page(query, request)
+    return users.page(query, request)
 
 
 def create_user(ctx: EventContext, fields: Mapping[str, Any], password: str | None) -> User:
@@ -99,7 +96,7 @@ def register_user(ctx: EventContext, fields: Mapping[str, Any], password: str | 
     password_hash = domain.hash_password(password, get_settings().password_iterations) if password else ""
     user = User(id=new_id(), date_joined=utcnow(), password_hash=password_hash, **fields)
     uow = unit_of_work()
-    store.add(uow, user)
+    users.add(uow, user)
     uow.record(domain.event(user, events.CREATION, ctx))
     uow.commit()
     return replace(user, version=1)
@@ -118,7 +115,7 @@ def update_user(ctx: EventContext, user_id: str, changes: Mapping[str, Any]) -> 
     if after == before:
         return before
     uow = unit_of_work()
-    store.save_changes(uow, before, after)
+    users.save_changes(uow, before, after)
     uow.record(domain.event(after, events.UPDATE, ctx))
     auth_changed = any(getattr(after, f) != getattr(before, f) for f in domain.AUTH_FIELDS)
     if auth_changed:
@@ -143,7 +140,7 @@ def set_password(ctx: EventContext, user_id: str, password: str, current_key_has
         )
     after = replace(before, password_hash=domain.hash_password(password, get_settings().password_iterations))
     uow = unit_of_work()
-    store.save_changes(uow, before, after)
+    users.save_changes(uow, before, after)
     uow.record(domain.event(after, events.UPDATE, ctx))
     tokens.revoke_others_in(uow, user_id, current_key_hash)  # old sessions end with the old password
     uow.commit()
@@ -158,7 +155,7 @@ def delete_user(ctx: EventContext, user_id: str) -> None:
         raise ValidationError(["You cannot delete yourself."])
     memberships.revoke_all(ctx, grants.for_user(user.id))  # their roles end with them
     uow = unit_of_work()
-    store.remove(uow, user)
+    users.remove(uow, user)
     hooks.remove_user_hooks(uow, user.id)  # their hooks go with them
     tokens.refresh_snapshots_in(uow, replace(user, is_active=False))  # and their tokens
     uow.record(domain.event(user, events.DELETION, ctx))

@@ -15,6 +15,8 @@ from chalicelib.config import get_settings
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.events import Event
 from chalicelib.domain.ids import id_bounds
+from chalicelib.services.paging import Page, PageRequest, paginate
+from chalicelib.services.ports import EventQuery
 from chalicelib.store import keys
 from chalicelib.store.items import BaseItem, CounterItem, EventItem, FeedEntryItem
 from chalicelib.store.outbox import TENANT_SCOPES, kept_months
@@ -37,7 +39,7 @@ def _event(item: EventItem | FeedEntryItem) -> Event:
 
 
 @dataclass(frozen=True)
-class Log:
+class _Log:
     """What one request reads of the log: a scope's feed, or every shard of the staff's index
     (merged by id); `counts` are the count partitions that give its total (empty: count the range)."""
 
@@ -49,19 +51,14 @@ class Log:
         return any(listing.predicate is not None for listing in self.listings)
 
 
-def listing(
-    feed: tuple[str, str] | None,
-    id_range: tuple[str, str],
-    *,
-    newest_first: bool,
-    predicate: Callable[[Event], bool] | None = None,
-) -> Log:
+def _log(query: EventQuery) -> _Log:
     """A scope's feed (strongly consistent, base table) or, with `feed=None`, every event (the gsi2
     shards). Unfiltered and over the whole time range, its total comes from the monthly counts."""
     wrapped: Callable[[Any], bool] | None = None
-    if predicate is not None:
-        test = predicate
+    if query.predicate is not None:
+        test = query.predicate
         wrapped = lambda item: test(_event(item))  # noqa: E731
+    feed = query.feed
     parts: list[tuple[str, str | None, type[BaseItem]]]
     if feed is None:
         parts = [(shard, "gsi2", EventItem) for shard in keys.event_shards()]
@@ -74,8 +71,8 @@ def listing(
         Listing(
             partition=partition,
             index=index,
-            between=id_range,
-            forward=not newest_first,
+            between=query.id_range,
+            forward=not query.newest_first,
             predicate=wrapped,
             item_type=item_type,
             what="events",
@@ -84,28 +81,31 @@ def listing(
         )
         for partition, index, item_type in parts
     )
-    counted = predicate is None and id_range == _WHOLE_RANGE
-    return Log(listings, tuple(keys.event_count_pk(p) for p, _, _ in parts) if counted else ())
+    counted = query.predicate is None and query.id_range == _WHOLE_RANGE
+    return _Log(listings, tuple(keys.event_count_pk(p) for p, _, _ in parts) if counted else ())
 
 
-def page(of: Log, number: int, size: int) -> tuple[list[Event], int]:
-    """Page `number` of the log and its total: one Query per partition (the staff's shards
-    merged), the total from the counts; a filter reads the range, bounded (`pages.read_filtered`)."""
+def page(query: EventQuery, request: PageRequest) -> Page[Event]:
+    """One page of the log and its total: one Query per partition (the staff's shards merged), the
+    total from the counts; a filter reads the range, bounded (`pages.read_filtered`)."""
+    of = _log(query)
     if of.filtered:
-        found = read_filtered(of.listings)
-        start = (number - 1) * size
-        return [_event(i) for i in found[start : start + size]], len(found)
-    total = count(of)
+        return paginate([_event(i) for i in read_filtered(of.listings)], request)
+    total = _count(of)
     if len(of.listings) == 1:
-        shown = fetch_page(replace(of.listings[0], known_total=total), number, size)
+        shown = fetch_page(replace(of.listings[0], known_total=total), request.page, request.page_size)
     else:
-        shown = fetch_merged_page(of.listings, number, size, total)
-    return [_event(i) for i in shown.items], shown.total
+        shown = fetch_merged_page(of.listings, request.page, request.page_size, total)
+    return Page([_event(i) for i in shown.items], shown.total)
 
 
-def count(of: Log) -> int:
-    """How many events the log holds: the kept months' counts (one BatchGetItem), or with a time
+def count(query: EventQuery) -> int:
+    """How many events the query finds: the kept months' counts (one BatchGetItem), or with a time
     range, a Select COUNT of that range; with a filter, the events that pass it (bounded)."""
+    return _count(_log(query))
+
+
+def _count(of: _Log) -> int:
     if of.filtered:
         return len(read_filtered(of.listings))
     if of.counts:

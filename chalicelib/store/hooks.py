@@ -16,16 +16,14 @@ never a wrong delivery.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain.errors import Conflict
-from chalicelib.domain.hooks import ContentType, Hook, HookKind
-from chalicelib.services.paging import Page
+from chalicelib.domain.hooks import ContentType, Hook, HookKind, Subscription
+from chalicelib.services.paging import Page, PageRequest
 from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, keys, pages
 from chalicelib.store.items import BaseItem, HookItem, HookSubscriptionItem
@@ -38,16 +36,7 @@ COUNTERS = counters.HOOKS  # kept by the stream consumer (store/counters.py)
 _INDEX_BUDGET = MAX_ITEMS - 10
 
 
-@dataclass(frozen=True)
-class Subscription:
-    """An index entry: hook `hook_id` of `user_id` wants the event type it is filed under."""
-
-    hook_id: str
-    user_id: str
-    kind: HookKind
-
-
-def from_item(item: HookItem) -> Hook:
+def _from_item(item: HookItem) -> Hook:
     return Hook(
         id=item.hook_id,
         user_id=item.user_id,
@@ -116,7 +105,7 @@ def get(user_id: str, kind: HookKind, hook_id: str) -> Hook | None:
         item = HookItem.get(keys.user_pk(user_id), keys.hook_sk(kind.value, hook_id), consistent_read=True)
     except HookItem.DoesNotExist:
         return None
-    return from_item(item)
+    return _from_item(item)
 
 
 def load(kind: HookKind, hook_id: str) -> Hook | None:
@@ -132,7 +121,7 @@ def for_user(user_id: str, kind: HookKind | None = None) -> list[Hook]:
     """A user's hooks (of one kind, or all), oldest first: one Query of their partition."""
     prefix = keys.hook_kind_prefix(kind.value) if kind else keys.HOOK_PREFIX
     found = BaseItem.query(keys.user_pk(user_id), BaseItem.sk.startswith(prefix), consistent_read=True)
-    return [from_item(i) for i in found if isinstance(i, HookItem)]
+    return [_from_item(i) for i in found if isinstance(i, HookItem)]
 
 
 def _listing_all(kind: HookKind) -> Listing:
@@ -145,16 +134,17 @@ def _listing_all(kind: HookKind) -> Listing:
     )
 
 
-def page_all(kind: HookKind, page: int, page_size: int) -> Page[Any]:
-    """Staff's unfiltered list of one kind, newest first: one Query of gsi1 and the counter."""
+def page_all(kind: HookKind, request: PageRequest) -> Page[Hook]:
+    """Staff's unfiltered list of one kind, newest first: one Query of gsi1 and the counter (kept
+    from the stream: it lags, so it never cuts a page short)."""
     listing = pages.platform_total(_listing_all(kind), COUNTERS[kind])
-    found = pages.fetch_page(listing, page, page_size)
-    return Page([from_item(i) for i in found.items], found.total)
+    found = pages.fetch_page(listing, request.page, request.page_size)
+    return Page([_from_item(i) for i in found.items], found.total)
 
 
 def read_all(kind: HookKind) -> list[Hook]:
     """Every hook of a kind (staff's filtered lists and the summary: a documented slow path)."""
-    return [from_item(i) for i in pages.read_all(_listing_all(kind))]
+    return [_from_item(i) for i in pages.read_all(_listing_all(kind))]
 
 
 def subscribers(event_type: str) -> list[Subscription]:

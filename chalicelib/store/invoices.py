@@ -23,10 +23,11 @@ from typing import Any
 from pynamodb.exceptions import PutError
 
 from chalicelib.domain import invoices as domain
+from chalicelib.domain import money
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.ids import id_bounds
 from chalicelib.domain.invoices import Invoice, InvoiceItem, InvoiceState, LimitSpan
-from chalicelib.services.paging import Page
+from chalicelib.services.paging import Page, PageRequest
 from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import keys, pages
 from chalicelib.store.items import BaseItem, CounterItem, InvoiceHeaderItem, InvoiceLineItem
@@ -87,7 +88,7 @@ def _invoice(item: InvoiceHeaderItem, items: Iterable[InvoiceItem] = ()) -> Invo
 
 
 def _line(item: InvoiceItem) -> InvoiceLineItem:
-    period = domain.period_key(item.year, item.month)
+    period = money.period_key(item.year, item.month)
     doc = {name: getattr(item, name) for name in _ITEM_DOC}
     doc["details"] = dict(item.details)
     doc["limit_periods"] = [
@@ -180,7 +181,7 @@ def get_in(customer_id: str, year: int, month: int, consistent: bool = True) -> 
     """A customer's invoice of a month with its items: one Query."""
     found = BaseItem.query(
         keys.customer_pk(customer_id),
-        BaseItem.sk.startswith(keys.invoice_sk(domain.period_key(year, month))),
+        BaseItem.sk.startswith(keys.invoice_sk(money.period_key(year, month))),
         consistent_read=consistent,
     )
     invoices = _assemble(found)
@@ -192,7 +193,7 @@ def header_in(customer_id: str, year: int, month: int) -> Invoice | None:
     try:
         item = InvoiceHeaderItem.get(
             keys.customer_pk(customer_id),
-            keys.invoice_sk(domain.period_key(year, month)),
+            keys.invoice_sk(money.period_key(year, month)),
             consistent_read=True,
         )
     except InvoiceHeaderItem.DoesNotExist:
@@ -223,7 +224,7 @@ def items_of_resource(
     found = BaseItem.query(
         keys.customer_pk(customer_id),
         BaseItem.sk.startswith(
-            keys.invoice_item_prefix(domain.period_key(year, month), project_id, resource_id)
+            keys.invoice_item_prefix(money.period_key(year, month), project_id, resource_id)
         ),
         consistent_read=True,
     )
@@ -234,12 +235,13 @@ def items_of(customer_id: str, year: int, month: int, project_id: str = "") -> l
     """A month's items of a customer (or of one of its projects): one Query."""
     found = BaseItem.query(
         keys.customer_pk(customer_id),
-        BaseItem.sk.startswith(keys.invoice_item_prefix(domain.period_key(year, month), project_id)),
+        BaseItem.sk.startswith(keys.invoice_item_prefix(money.period_key(year, month), project_id)),
     )
     return [_item(i) for i in found if isinstance(i, InvoiceLineItem)]
 
 
 def get_item(item_id: str) -> InvoiceItem | None:
+    """The item with this id: one gsi1 Query (eventually consistent)."""
     for entry in BaseItem.gsi1.query(keys.INVOICE_ITEMS, BaseItem.gsi1sk == item_id):
         if isinstance(entry, InvoiceLineItem):
             return _item(entry)
@@ -256,10 +258,10 @@ def reload_item(item: InvoiceItem) -> InvoiceItem | None:
     return _item(line)
 
 
-def month_bounds(year: int, month: int | None) -> tuple[str, str]:
+def _month_bounds(year: int, month: int | None) -> tuple[str, str]:
     """The id range of invoices made for a month (or a whole year, `month` None)."""
-    first = domain.month_start(date(year, month or 1, 1))
-    last = domain.month_end(date(year, month or 12, 1))
+    first = money.month_start(date(year, month or 1, 1))
+    last = money.month_end(date(year, month or 12, 1))
     return id_bounds(int(first.timestamp() * 1000), int(last.timestamp() * 1000))
 
 
@@ -274,35 +276,35 @@ def headers_of_customer(customer_id: str, low: str | None = None, high: str | No
     return [_invoice(i) for i in found if isinstance(i, InvoiceHeaderItem)]
 
 
-def headers(low: str | None = None, high: str | None = None, limit: int | None = None) -> Iterable[Invoice]:
-    """Every invoice (no items), newest month first; an id range narrows it to months."""
-    condition = BaseItem.gsi1sk.between(low, high) if low and high else None
-    found = BaseItem.gsi1.query(
-        keys.INVOICES, range_key_condition=condition, scan_index_forward=False, limit=limit
-    )
+def headers(year: int | None = None, month: int | None = None) -> Iterable[Invoice]:
+    """Every invoice (no items), newest month first; a year (and month) narrows it to an id range
+    (a month without a year does not narrow it)."""
+    bounds = _month_bounds(year, month) if year else None
+    condition = BaseItem.gsi1sk.between(*bounds) if bounds else None
+    found = BaseItem.gsi1.query(keys.INVOICES, range_key_condition=condition, scan_index_forward=False)
     return (_invoice(i) for i in found if isinstance(i, InvoiceHeaderItem))
 
 
-def page_of_all(page: int, page_size: int, bounds: tuple[str, str] | None = None) -> Page[Any]:
-    """A page of every invoice (no items), newest month first, optionally within an id range
-    (`month_bounds`): one Query for the page, keys-only reads to step over earlier pages, and a
-    COUNT Query for the total (there is no invoice counter: keys-only reads of the whole range)."""
+def page_of_all(request: PageRequest, year: int | None = None, month: int | None = None) -> Page[Invoice]:
+    """A page of every invoice (no items), newest month first, optionally of a year (and month):
+    one Query for the page, keys-only reads to step over earlier pages, and a COUNT Query for the
+    total (there is no invoice counter: keys-only reads of the whole range)."""
     listing = Listing(
         partition=keys.INVOICES,
         index="gsi1",
-        between=bounds,
+        between=_month_bounds(year, month) if year else None,
         forward=False,
         item_type=InvoiceHeaderItem,
     )
-    found = pages.fetch_page(listing, page, page_size)
+    found = pages.fetch_page(listing, request.page, request.page_size)
     return Page([_invoice(i) for i in found.items], found.total)
 
 
-def page_of_every_item(page: int, page_size: int) -> Page[Any]:
+def page_of_every_item(request: PageRequest) -> Page[InvoiceItem]:
     """A page of every invoice item, oldest first (by id: when it was registered), with a COUNT
     Query for the total (keys-only reads of the whole index partition)."""
     listing = Listing(partition=keys.INVOICE_ITEMS, index="gsi1", item_type=InvoiceLineItem)
-    found = pages.fetch_page(listing, page, page_size)
+    found = pages.fetch_page(listing, request.page, request.page_size)
     return Page([_item(i) for i in found.items], found.total)
 
 
@@ -336,8 +338,9 @@ def all_items(customer_id: str) -> list[InvoiceItem]:
     return [_item(i) for i in found if isinstance(i, InvoiceLineItem)]
 
 
-def every_item(limit: int | None = None) -> Iterable[InvoiceItem]:
-    found = BaseItem.gsi1.query(keys.INVOICE_ITEMS, scan_index_forward=False, limit=limit)
+def every_item() -> Iterable[InvoiceItem]:
+    """Every invoice item, newest first (staff's filtered lists of items)."""
+    found = BaseItem.gsi1.query(keys.INVOICE_ITEMS, scan_index_forward=False)
     return (_item(i) for i in found if isinstance(i, InvoiceLineItem))
 
 
@@ -383,7 +386,7 @@ def save_state(uow: Work, before: Invoice, after: Invoice) -> Invoice:
 
 def require_pending(uow: Work, customer_id: str, year: int, month: int) -> None:
     """Item writes of a month go in only while its invoice is still pending (checked once)."""
-    period = domain.period_key(year, month)
+    period = money.period_key(year, month)
     if not transaction(uow).first(f"invoice-pending:{customer_id}:{period}"):
         return
     transaction(uow).check(
@@ -410,6 +413,7 @@ def put_new_item(item: InvoiceItem) -> bool:
 
 
 def save_item(uow: Work, before: InvoiceItem, after: InvoiceItem) -> InvoiceItem:
+    """The item as `after` (a version more), if nobody changed it meanwhile."""
     stored = replace(after, version=before.version + 1)
     condition = InvoiceLineItem.version == before.version
     transaction(uow).put(_line(stored), condition=condition, on_conflict=Conflict(LOST_RACE))
@@ -417,5 +421,6 @@ def save_item(uow: Work, before: InvoiceItem, after: InvoiceItem) -> InvoiceItem
 
 
 def remove_item(uow: Work, item: InvoiceItem) -> None:
+    """Remove the item, if nobody changed it meanwhile."""
     condition = InvoiceLineItem.version == item.version
     transaction(uow).delete(_line(item), condition=condition, on_conflict=Conflict(LOST_RACE))

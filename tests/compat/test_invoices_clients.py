@@ -44,7 +44,7 @@ def this_month() -> tuple[int, int]:
 
 def issue(market: Any) -> None:
     """Next month's run issues this month's invoice (created)."""
-    from chalicelib.domain.invoices import next_month
+    from chalicelib.domain.money import next_month
     from chalicelib.services import billing
 
     billing.run_month(ctx_of(market.staff), *next_month(*this_month()), [market.consumer.id])

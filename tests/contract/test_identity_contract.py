@@ -33,6 +33,7 @@ def test_a_user_added_is_found_by_id_and_name_at_version_1(ports: Ports) -> None
     stored = _add_user(ports, _user(full_name="Alice A", email="a@example.org"))
     assert stored == _user(full_name="Alice A", email="a@example.org", version=1)
     assert ports.users.get_by_username("alice") == stored
+    assert ports.users.load(user_id="a" * 32) == stored and ports.users.load("b" * 32) is None
     assert ports.users.get_many(["a" * 32, "b" * 32]) == {"a" * 32: stored}
     assert ports.users.get("b" * 32) is None and ports.users.get_by_username("bob") is None
 

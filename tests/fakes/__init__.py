@@ -7,8 +7,11 @@ the DynamoDB store it stands for, so a specification that passes here means the 
 from __future__ import annotations
 
 from chalicelib.services.ports import Ports
+from tests.fakes.audit import FakeEvents, FakeHooks
+from tests.fakes.billing import FakeInvoices
 from tests.fakes.catalog import FakeCategories, FakeOfferings, FakeServiceProviders
 from tests.fakes.identity import FakeRoles, FakeTokens, FakeUsers
+from tests.fakes.mail import FakeMailer
 from tests.fakes.memberships import FakeGrants, FakeInvitations
 from tests.fakes.organizations import FakeCustomers, FakeProjects
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
@@ -32,4 +35,8 @@ def build(world: World | None = None) -> Ports:
         invitations=FakeInvitations(world),
         customers=FakeCustomers(world),
         projects=FakeProjects(world),
+        events=FakeEvents(world),
+        hooks=FakeHooks(world),
+        mailer=FakeMailer(world),
+        invoices=FakeInvoices(world),
     )

@@ -34,6 +34,7 @@ class World:
     tables: dict[str, dict[Any, Any]] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     effects: list[object] = field(default_factory=list)  # what was carried out, in order
+    mail: list[Any] = field(default_factory=list)  # what the fake mailer sent (tests/fakes/mail.py)
     commits: int = 0
 
     def table(self, name: str) -> dict[Any, Any]:

@@ -99,6 +99,7 @@ def test_a_run_killed_half_way_then_run_again_equals_one_clean_run(
     """Kill the run in the middle of the fourth customer's items (one item written of two), run the
     month again from the start, and compare with one clean run from the same starting table."""
     from chalicelib.services import billing
+    from chalicelib.store.unit_of_work import UnitOfWork  # the kind bound on moto (not the Protocol)
 
     customers = world["customers"]
     before = dump_table()
@@ -109,7 +110,7 @@ def test_a_run_killed_half_way_then_run_again_equals_one_clean_run(
 
     monkeypatch.setattr(billing, "CHUNK", 1)
     writes = [0]
-    original = billing.UnitOfWork.commit
+    original = UnitOfWork.commit
 
     def dies_on_the_ninth_write(self: Any) -> None:
         writes[0] += 1
@@ -117,10 +118,10 @@ def test_a_run_killed_half_way_then_run_again_equals_one_clean_run(
             raise SystemExit("killed")  # the Lambda dies mid-batch
         original(self)
 
-    monkeypatch.setattr(billing.UnitOfWork, "commit", dies_on_the_ninth_write)
+    monkeypatch.setattr(UnitOfWork, "commit", dies_on_the_ninth_write)
     with pytest.raises(SystemExit):
         billing.run_month(ctx_of(world["market"].staff), 2026, 12, customers)
-    monkeypatch.setattr(billing.UnitOfWork, "commit", original)
+    monkeypatch.setattr(UnitOfWork, "commit", original)
     half = snapshot(customers, 2026, 12)
     assert half[-1] is None  # the last customers were not reached
     assert sum(len(s[4]) for s in half if s) < sum(len(s[4]) for s in clean_result[:6] if s)

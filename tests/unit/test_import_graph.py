@@ -191,3 +191,9 @@ def test_the_store_does_not_know_its_callers():
     bad = offenders(graph, "store", {"services", "workflows", "api", "local", "bootstrap"})
     allowed = (" -> chalicelib.services.ports", " -> chalicelib.services.paging")
     assert [edge for edge in bad if not edge.endswith(allowed)] == []
+
+
+def test_services_send_mail_through_the_mailer_port_not_the_adapter():
+    """`chalicelib.mail` is an adapter (SES, the local outbox) bound by the composition root."""
+    graph = imports_of_every_module()
+    assert offenders(graph, "services", {"mail"}) == []

@@ -10,8 +10,9 @@ import pytest
 
 from chalicelib.domain import orders, quotas
 from chalicelib.domain.errors import ValidationError
-from chalicelib.domain.invoices import InvoiceItem, cents, quantize_price
+from chalicelib.domain.invoices import InvoiceItem
 from chalicelib.domain.marketplace import BillingType, Component, Plan, PlanUnit
+from chalicelib.domain.money import cents, quantize_price
 from chalicelib.domain.numbers import MAX_INTEGER
 from chalicelib.domain.text import (
     BIDI_CHARACTER,

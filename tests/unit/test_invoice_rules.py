@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from chalicelib.domain import invoice_registration as registration
 from chalicelib.domain import invoices as rules
+from chalicelib.domain import money
 from chalicelib.domain.invoices import Invoice, InvoiceItem, InvoiceState, LimitSpan
 
 
@@ -16,7 +18,7 @@ def at(text: str) -> datetime:
 
 
 def end_of(year: int, month: int) -> datetime:
-    return rules.month_end(datetime(year, month, 1))
+    return money.month_end(datetime(year, month, 1))
 
 
 # Each case: unit, start, end, the quantity worked out by hand, a unit price and the price by hand.
@@ -57,7 +59,7 @@ PRORATING = [
 def test_prorating_matches_hand_computed_values(
     unit: str, start: datetime, end: datetime, quantity: str, unit_price: str, price: str
 ) -> None:
-    got = rules.quantity(unit, start, end)
+    got = money.quantity(unit, start, end)
     assert got == Decimal(quantity)
     item = InvoiceItem(
         id="i", customer_id="c", year=start.year, month=start.month, name="x", unit=unit,
@@ -68,9 +70,9 @@ def test_prorating_matches_hand_computed_values(
 
 
 def test_prices_round_up_to_the_cent_and_tax_is_not_rounded() -> None:
-    assert rules.quantize_price(Decimal("0.261")) == Decimal("0.27")
-    assert rules.quantize_price(Decimal("0.26")) == Decimal("0.26")
-    assert rules.quantize_price(Decimal("-0.001")) == Decimal("-0.01")
+    assert money.quantize_price(Decimal("0.261")) == Decimal("0.27")
+    assert money.quantize_price(Decimal("0.26")) == Decimal("0.26")
+    assert money.quantize_price(Decimal("-0.001")) == Decimal("-0.01")
     start = at("2026-11-01T00:00:00")
     items = tuple(
         InvoiceItem(
@@ -87,14 +89,14 @@ def test_prices_round_up_to_the_cent_and_tax_is_not_rounded() -> None:
     assert invoice.price == Decimal("12.35")
     assert invoice.tax == Decimal("2.47")
     assert invoice.total == Decimal("14.82")
-    assert rules.cents(items[1].tax(Decimal("7.5"))) == Decimal("0.18")  # 0.1755 shown half-even
+    assert money.cents(items[1].tax(Decimal("7.5"))) == Decimal("0.18")  # 0.1755 shown half-even
 
 
 def test_a_limit_changed_mid_month_bills_the_day_weighted_limit() -> None:
     """Waldur's rule: an increase bills the new limit from that day; a decrease from the next.
     4 cores for Nov 1-10, then 8 from the 11th to the 30th: (4*10 + 8*20) / 30 = 6.67 (up)."""
     start = at("2026-11-01T00:00:00")
-    item = rules.limit_item_with(
+    item = registration.limit_item_with(
         InvoiceItem(
             id="i", customer_id="c", year=2026, month=11, name="cpu", unit="month", kind="limit",
             unit_price=Decimal("2"), quantity=Decimal(4), start=start, end=end_of(2026, 11),
@@ -102,7 +104,7 @@ def test_a_limit_changed_mid_month_bills_the_day_weighted_limit() -> None:
         [LimitSpan(start, end_of(2026, 11), Decimal(4))],
     )  # fmt: skip
     assert item.quantity == Decimal(4)
-    raised = rules.change_limit(item, 8, at("2026-11-11T15:00:00"))
+    raised = registration.change_limit(item, 8, at("2026-11-11T15:00:00"))
     assert raised is not None
     assert [(p.start.day, p.end.day, p.quantity) for p in raised.limit_periods] == [
         (1, 10, Decimal(4)),
@@ -110,7 +112,7 @@ def test_a_limit_changed_mid_month_bills_the_day_weighted_limit() -> None:
     ]
     assert raised.quantity == Decimal("6.67")
     assert raised.price == Decimal("13.34")
-    lowered = rules.change_limit(item, 2, at("2026-11-11T15:00:00"))
+    lowered = registration.change_limit(item, 2, at("2026-11-11T15:00:00"))
     assert lowered is not None
     assert [(p.start.day, p.end.day) for p in lowered.limit_periods] == [(1, 11), (12, 30)]
     assert lowered.quantity == Decimal("2.74")  # (4*11 + 2*19) / 30 = 2.733.. -> 2.74
@@ -118,7 +120,7 @@ def test_a_limit_changed_mid_month_bills_the_day_weighted_limit() -> None:
 
 def test_a_daily_limit_bills_limit_times_days() -> None:
     start = at("2026-11-01T00:00:00")
-    item = rules.limit_item_with(
+    item = registration.limit_item_with(
         InvoiceItem(
             id="i", customer_id="c", year=2026, month=11, name="cpu", unit="day", kind="limit",
             unit_price=Decimal("1"), quantity=Decimal(4), start=start, end=end_of(2026, 11),
@@ -126,7 +128,7 @@ def test_a_daily_limit_bills_limit_times_days() -> None:
         [LimitSpan(start, end_of(2026, 11), Decimal(4))],
     )  # fmt: skip
     assert item.quantity == Decimal(120)
-    closed = rules.close_item(item, at("2026-11-10T12:00:00"))
+    closed = registration.close_item(item, at("2026-11-10T12:00:00"))
     assert closed.quantity == Decimal(40)  # 10 days begun
 
 
@@ -134,17 +136,17 @@ def test_closing_a_fixed_item_prorates_it_and_a_one_time_charge_stays_whole() ->
     start = at("2026-11-15T10:00:00")
     fixed = InvoiceItem(
         id="f", customer_id="c", year=2026, month=11, name="ip", unit="month", kind="fixed",
-        unit_price=Decimal("30"), quantity=rules.quantity("month", start, end_of(2026, 11)),
+        unit_price=Decimal("30"), quantity=money.quantity("month", start, end_of(2026, 11)),
         start=start, end=end_of(2026, 11),
     )  # fmt: skip
-    closed = rules.close_item(fixed, at("2026-11-20T09:00:00"))
+    closed = registration.close_item(fixed, at("2026-11-20T09:00:00"))
     assert closed.quantity == Decimal("0.17")  # 15th..20th: (end - start).days + 1 = 5; 5/30 -> 0.17
     assert closed.price == Decimal("5.10")
     one = InvoiceItem(
         id="o", customer_id="c", year=2026, month=11, name="setup", unit="quantity", kind="one",
         unit_price=Decimal("50"), quantity=Decimal(1), start=start, end=end_of(2026, 11),
     )  # fmt: skip
-    assert rules.close_item(one, at("2026-11-16T00:00:00")).price == Decimal("50.00")
+    assert registration.close_item(one, at("2026-11-16T00:00:00")).price == Decimal("50.00")
 
 
 def test_invoice_ids_are_one_per_customer_and_month_and_carry_the_month() -> None:
