@@ -4,6 +4,8 @@ binds the store to the configured table (no import-time I/O, no registration by 
 `ensure_ready()` is called by every entry point (the API's request handling, the queue consumer, the
 stream publisher, the ops CLI, the local stack). Tests that run services on the in-memory fakes bind
 `tests.fakes.build()` with `ports.use(...)` first; `ensure_ready()` leaves a bound set alone.
+`wire_services()` plugs the contexts into each other's registries (no AWS): `ensure_ready()` calls
+it, and so does the fakes' fixture.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from chalicelib.store import table
 
 
 def ensure_ready() -> None:
-    """Bind the store to the current settings, the ports to the store, and load the extensions;
+    """Bind the store to the current settings, the ports to the store, and wire the services;
     cheap after the first call."""
     table.bind(get_settings())
     if ports.bound() is None:
         ports.use(dynamodb_ports())
-    _load_extensions()
+    wire_services()
 
 
 def dynamodb_ports() -> ports.Ports:
@@ -36,10 +38,12 @@ def dynamodb_ports() -> ports.Ports:
         hooks,
         invitations,
         invoices,
+        offerings,
         orders,
         projects,
         resources,
         roles,
+        service_providers,
         tokens,
         usages,
         users,
@@ -51,6 +55,8 @@ def dynamodb_ports() -> ports.Ports:
         unit_of_work=lambda: UnitOfWork(execute),
         effects=execute,
         categories=categories,
+        offerings=offerings,
+        service_providers=service_providers,
         users=users,
         tokens=tokens,
         roles=roles,
@@ -68,7 +74,10 @@ def dynamodb_ports() -> ports.Ports:
     )
 
 
-def _load_extensions() -> None:
-    """Contexts that plug into shared registries when imported (cached by the import system):
-    the marketplace catalog registers offerings as a scope of roles."""
-    import chalicelib.services.offerings  # noqa: F401
+def wire_services() -> None:
+    """Plug the contexts into the shared registries, explicitly (no module registers itself when
+    imported): the catalog's offerings become a scope of roles (add_user/, list_users/). Touches
+    no AWS, so the fakes' fixture calls it too; idempotent."""
+    from chalicelib.services import offerings
+
+    offerings.register_role_scope()

@@ -19,8 +19,11 @@ os.environ["CIRRUS_HOOK_ALLOWED_NETWORKS"] = LOOPBACK_NETWORKS
 
 def on_fakes(request: pytest.FixtureRequest) -> bool:
     """A test (or its module: `pytestmark = pytest.mark.fakes`) that specifies services through the
-    API runs them on the in-memory fakes of every port (tests/fakes), with no AWS at all."""
-    return request.node.get_closest_marker("fakes") is not None
+    API runs them on the in-memory fakes of every port (tests/fakes), with no AWS at all; one that
+    reads or breaks the store itself is marked `moto` and keeps the DynamoDB store under moto."""
+    return request.node.get_closest_marker("fakes") is not None and not request.node.get_closest_marker(
+        "moto"
+    )
 
 
 @pytest.fixture
@@ -31,7 +34,7 @@ def aws(request: pytest.FixtureRequest) -> Iterator[None]:
         request.getfixturevalue("fakes")
         from chalicelib import bootstrap
 
-        bootstrap.ensure_ready()  # the extensions; the fakes stay bound
+        bootstrap.ensure_ready()  # wires the services; the fakes stay bound
         yield
         return
     from moto import mock_aws
@@ -140,11 +143,13 @@ def fakes() -> Iterator[Any]:
     fakes' `World`, which a specification may read (events recorded, items stored)."""
     from moto import mock_aws
 
+    from chalicelib import bootstrap
     from chalicelib.domain import clock
     from tests.fakes import World, build
 
     world = World()
     ports.use(build(world))
+    bootstrap.wire_services()
     # Anything that still reaches AWS (an adapter a test or a service calls directly) meets an empty
     # moto, never the network: it fails loudly (no table, no queue) instead of reaching the internet.
     with mock_aws():

@@ -28,7 +28,7 @@ from chalicelib.api.rest import (
 from chalicelib.domain import offerings as domain
 from chalicelib.domain.ids import id_from_url, parse_id
 from chalicelib.services import plans as service
-from chalicelib.services.paging import Page
+from chalicelib.services.paging import paginate
 from chalicelib.services.plans import PlanFilters, PlanView
 
 bp = Blueprint(__name__)
@@ -87,10 +87,7 @@ def _one(call: Call, view: PlanView) -> dict[str, Any]:
           many=True, summary="Plans of the offerings the caller manages")  # fmt: skip
 def list_plans(call: Call) -> Any:
     q: PlanQuery = call.query
-    rows = service.list_plans(call.user, q.filters())
-    request = q.page_request()
-    start = (request.page - 1) * request.page_size
-    page = Page(rows[start : start + request.page_size], len(rows))
+    page = paginate(service.list_plans(call.user, q.filters()), q.page_request())
     return listed(call, page, ProviderPlanOut, lambda v: to_data(call, v))
 
 

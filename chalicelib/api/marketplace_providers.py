@@ -29,7 +29,7 @@ from chalicelib.domain.ids import id_from_url, parse_id
 from chalicelib.domain.offerings import CATEGORY_MODEL, PROVIDER_MODEL, Category
 from chalicelib.services import categories as category_service
 from chalicelib.services import service_providers as service
-from chalicelib.services.paging import Page
+from chalicelib.services.paging import paginate
 from chalicelib.services.service_providers import ProviderView
 
 bp = Blueprint(__name__)
@@ -104,9 +104,7 @@ def list_providers(call: Call) -> Any:
     q: ServiceProviderQuery = call.query
     customer = q.customer_uuid or (id_from_url(q.customer) or "-" if q.customer else None)
     rows = service.list_providers(parse_id(customer) or customer if customer else None, q.name)
-    request = q.page_request()
-    start = (request.page - 1) * request.page_size
-    page = Page(rows[start : start + request.page_size], len(rows))
+    page = paginate(rows, q.page_request())
     return listed(call, page, ServiceProviderOut, lambda v: provider_data(call, v))
 
 
@@ -189,17 +187,8 @@ def _category(call: Call, category: Category) -> dict[str, Any]:
           response=CategoryOut, many=True, anonymous=True, summary="Categories by title")  # fmt: skip
 def list_categories(call: Call) -> Any:
     q: CategoryQuery = call.query
-    rows = category_service.list_categories(q.title)
-    if q.name_exact is not None:
-        rows = [c for c in rows if c.title == q.name_exact]
-    request = q.page_request()
-    start = (request.page - 1) * request.page_size
-    return listed(
-        call,
-        Page(rows[start : start + request.page_size], len(rows)),
-        CategoryOut,
-        lambda c: category_data(call, c),
-    )
+    page = paginate(category_service.list_categories(q.title, q.name_exact), q.page_request())
+    return listed(call, page, CategoryOut, lambda c: category_data(call, c))
 
 
 @endpoint(bp, f"/api/{CATEGORIES}", "POST", name="marketplace_categories_create", tag=TAG, body=CategoryIn,

@@ -246,3 +246,8 @@ SYSTEM_ROLES: dict[str, Role] = {
     )
     for name, scope, description, permissions in _DEFAULTS
 }
+
+
+# What a role change is refused with (the store's conditions and the fakes raise the same).
+ROLE_NAME_TAKEN = "Role with this name already exists."
+ROLE_IN_USE = "Role is still used."

@@ -14,7 +14,7 @@ catalog (`marketplace-public-offerings/`, with its plans).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.domain import offerings as domain
@@ -28,10 +28,10 @@ from chalicelib.domain.rbac import Access
 from chalicelib.domain.roles import ScopeType
 from chalicelib.services import access as access_service
 from chalicelib.services import offerings
-from chalicelib.services.paging import Ordering, Page, PageRequest
+from chalicelib.services.paging import Ordering, Page, PageRequest, order_rows, paginate
+from chalicelib.services.ports import categories as category_store
 from chalicelib.services.ports import customers as customer_store
-from chalicelib.store import categories as category_store
-from chalicelib.store import offerings as store
+from chalicelib.services.ports import offerings as store
 
 
 @dataclass(frozen=True)
@@ -120,12 +120,12 @@ ORDERING: dict[str, Callable[[OfferingView], Any]] = {
 }
 
 
-def _page(views: list[OfferingView], ordering: Ordering, request: PageRequest) -> Page[Any]:
-    key = ORDERING.get(ordering.field or "created", ORDERING["created"])
-    descending = ordering.descending if ordering.field else True
-    views.sort(key=key, reverse=descending)
-    start = (request.page - 1) * request.page_size
-    return Page(views[start : start + request.page_size], len(views))
+def _page(views: list[OfferingView], ordering: Ordering, request: PageRequest) -> Page[OfferingView]:
+    """Newest first unless `o=` names a key (an unknown key sorts by creation, in its direction)."""
+    wanted = ordering if ordering.field else Ordering("created", descending=True)
+    if wanted.field not in ORDERING:
+        wanted = Ordering("created", wanted.descending)
+    return paginate(order_rows(views, wanted, ORDERING), request)
 
 
 def _managed(rights: Access) -> list[Offering]:
@@ -142,11 +142,13 @@ def _managed(rights: Access) -> list[Offering]:
 
 def list_provider_offerings(
     principal: Principal, filters: OfferingFilters, ordering: Ordering, request: PageRequest
-) -> Page[Any]:
+) -> Page[OfferingView]:
+    """The offerings the caller manages (staff and support: all), filtered and ordered; staff's
+    unfiltered newest-first list is read one page at a time."""
     rights = access_service.access(principal)
     newest_first = not ordering.field or (ordering.field == "created" and ordering.descending)
     if rights.reads_everything and not filters.any() and newest_first:
-        found = store.page_all(request.page, request.page_size)
+        found = store.page_all(request)
         return Page(describe(found.items), found.total)
     candidates = store.read_all() if rights.reads_everything else _managed(rights)
     return _page(describe([o for o in candidates if filters.matches(o)]), ordering, request)
@@ -160,6 +162,12 @@ def retrieve_provider_offering(principal: Principal, offering_id: str) -> Offeri
 _ORDERABLE = (OfferingState.ACTIVE, OfferingState.PAUSED)
 
 
+def _for_consumers(offering: Offering) -> Offering:
+    """The offering as the catalog shows it to who orders: without the provider's secret options
+    (credentials of its backend), whoever asks; the provider reads them on its own side."""
+    return replace(offering, secret_options={}) if offering.secret_options else offering
+
+
 def _public_to(principal: Principal | None) -> Callable[[Offering], bool]:
     if principal is None:
         return domain.is_public
@@ -171,18 +179,19 @@ def _public_to(principal: Principal | None) -> Callable[[Offering], bool]:
 
 def list_public_offerings(
     principal: Principal | None, filters: OfferingFilters, ordering: Ordering, request: PageRequest
-) -> Page[Any]:
+) -> Page[OfferingView]:
     """The catalog (reads every offering and filters in memory: catalogs are small)."""
     shown = _public_to(principal)
-    candidates = [o for o in store.read_all() if shown(o) and filters.matches(o)]
+    candidates = [_for_consumers(o) for o in store.read_all() if shown(o) and filters.matches(o)]
     return _page(describe(candidates), ordering, request)
 
 
 def get_public(principal: Principal | None, offering_id: str) -> OfferingView:
+    """One offering of the catalog the caller may see (else NotFound), without its secrets."""
     offering = store.get(offering_id)
     if offering is None or not _public_to(principal)(offering):
         raise NotFound(domain.MODEL)
-    return describe([offering])[0]
+    return describe([_for_consumers(offering)])[0]
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from chalicelib.domain.context import EventContext
 from chalicelib.domain.errors import NotFound, ValidationError
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.offerings import CATEGORY_MODEL, Category
+from chalicelib.services.ports import categories as store
+from chalicelib.services.ports import offerings as offering_store
 from chalicelib.services.ports import unit_of_work
-from chalicelib.store import categories as store
-from chalicelib.store import offerings as offering_store
 
 IN_USE = "Category has offerings; move or archive them first."
 
@@ -36,11 +36,14 @@ def _for_change(category_id: str) -> Category:
     return category
 
 
-def list_categories(title: str | None = None) -> list[Category]:
-    """Every category, by title (`title`: contains, case-insensitive)."""
+def list_categories(title: str | None = None, name_exact: str | None = None) -> list[Category]:
+    """Every category, by title (`title`: contains, case-insensitive; `name_exact`: the title
+    itself, as python-waldur-client looks a category up by name)."""
     found = store.read_all()
     if title is not None:
         found = [c for c in found if title.lower() in c.title.lower()]
+    if name_exact is not None:
+        found = [c for c in found if c.title == name_exact]
     return sorted(found, key=lambda c: (c.title.lower(), c.id))
 
 

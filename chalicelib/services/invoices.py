@@ -37,10 +37,10 @@ from chalicelib.services.paging import Ordering, Page, PageRequest, order_rows, 
 from chalicelib.services.ports import categories as category_store
 from chalicelib.services.ports import customers as customer_store
 from chalicelib.services.ports import invoices as store
+from chalicelib.services.ports import offerings as offering_store
 from chalicelib.services.ports import projects as project_store
 from chalicelib.services.ports import resources as resource_store
 from chalicelib.services.ports import unit_of_work
-from chalicelib.store import offerings as offering_store
 
 MODEL = "Invoice"
 ITEM_MODEL = "InvoiceItem"

@@ -34,11 +34,11 @@ from chalicelib.domain.roles import P, ScopeType
 from chalicelib.providers import registry
 from chalicelib.services import access as access_service
 from chalicelib.services import memberships
+from chalicelib.services.ports import categories as category_store
 from chalicelib.services.ports import customers as customer_store
 from chalicelib.services.ports import grants, unit_of_work
-from chalicelib.store import categories as category_store
-from chalicelib.store import offerings as store
-from chalicelib.store import service_providers as provider_store
+from chalicelib.services.ports import offerings as store
+from chalicelib.services.ports import service_providers as provider_store
 
 INVALID_HYPERLINK = "Invalid hyperlink - Object does not exist."
 COMPONENT_NOT_GIVEN = "UUID for offering component was not provided."
@@ -111,7 +111,11 @@ def _scope_by_id(offering_id: str) -> Scope | None:
     return scope(offering) if offering else None
 
 
-memberships.RESOLVERS[ScopeType.OFFERING] = _scope_by_id  # offering roles (add_user/, list_users/)
+def register_role_scope() -> None:
+    """Make offerings a scope of roles (offering teams: add_user/, list_users/): memberships finds
+    an offering's scope through this. Called by the composition root (bootstrap.wire_services),
+    not at import, so what is wired does not depend on what happened to be imported."""
+    memberships.RESOLVERS[ScopeType.OFFERING] = _scope_by_id
 
 
 def manages(rights: Access, offering: Offering) -> bool:

@@ -21,8 +21,8 @@ from chalicelib.domain.marketplace import Offering, Plan
 from chalicelib.domain.roles import P
 from chalicelib.services import access as access_service
 from chalicelib.services import offerings
+from chalicelib.services.ports import offerings as store
 from chalicelib.services.ports import unit_of_work
-from chalicelib.store import offerings as store
 
 
 @dataclass(frozen=True)

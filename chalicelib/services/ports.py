@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from chalicelib.domain.hooks import Hook, HookKind, Subscription
     from chalicelib.domain.invitations import ExecutionState, Invitation
     from chalicelib.domain.invoices import Invoice, InvoiceItem
-    from chalicelib.domain.offerings import Category
+    from chalicelib.domain.marketplace import Offering
+    from chalicelib.domain.offerings import Category, ServiceProvider
     from chalicelib.domain.orders import Order, RequestKey
     from chalicelib.domain.projects import Project
     from chalicelib.domain.rbac import Grant
@@ -76,11 +77,64 @@ class Mailer(Protocol):
 
 class Categories(Protocol):
     def get(self, category_id: str) -> Category | None: ...
+    def load(self, category_id: str) -> Category | None: ...
     def get_many(self, category_ids: list[str]) -> dict[str, Category]: ...
     def read_all(self) -> list[Category]: ...
     def add(self, uow: UnitOfWork, category: Category) -> None: ...
     def save(self, uow: UnitOfWork, before: Category, after: Category) -> None: ...
     def remove(self, uow: UnitOfWork, category: Category) -> None: ...
+
+
+class Offerings(Protocol):
+    """Offerings with their components and plans (a plan lives inside its offering, and a pointer
+    finds its offering from the plan's id alone)."""
+
+    def get(self, offering_id: str) -> Offering | None:
+        """The offering for a lookup (may be a version behind right after a change)."""
+
+    def load(self, customer_id: str, offering_id: str) -> Offering | None:
+        """The offering as stored now, before a versioned change (None if not the customer's)."""
+
+    def plan_owner(self, plan_id: str) -> tuple[str, str] | None:
+        """(provider customer id, offering id) of the offering holding the plan."""
+
+    def has_resources(self, offering: Offering) -> bool:
+        """Whether any resource, in any state, was ordered from the offering."""
+
+    def for_customer(self, customer_id: str) -> list[Offering]:
+        """A provider's offerings, oldest first."""
+
+    def get_many(self, ids: Iterable[tuple[str, str]]) -> list[Offering]:
+        """Offerings by (customer id, offering id), in no particular order; missing ones left out."""
+
+    def read_all(self) -> list[Offering]:
+        """Every offering, newest first (the catalog's filtered lists: a slow path)."""
+
+    def page_all(self, request: PageRequest) -> Page[Offering]:
+        """One page of every offering, newest first, with the platform-wide total."""
+
+    def add(self, uow: UnitOfWork, offering: Offering) -> None:
+        """Create it at version 1 with its plans' pointers (Conflict if a plan id is taken)."""
+
+    def save(self, uow: UnitOfWork, before: Offering, after: Offering) -> None:
+        """Write `after` at version + 1, pointing new plans; Conflict if it changed since `before`."""
+
+    def remove(self, uow: UnitOfWork, offering: Offering) -> None:
+        """Delete it and its plans' pointers; Conflict if it changed since it was read."""
+
+
+class ServiceProviders(Protocol):
+    """The sellers: one record per customer that sells in the marketplace."""
+
+    def get(self, provider_id: str) -> ServiceProvider | None: ...
+    def for_customer(self, customer_id: str) -> ServiceProvider | None: ...
+
+    def read_all(self) -> list[ServiceProvider]:
+        """Every provider, by the provider's id (creation order)."""
+
+    def add(self, uow: UnitOfWork, provider: ServiceProvider) -> None:
+        """Register the customer; a second record for it is refused (ValidationError on
+        `customer`, Waldur's unique check)."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +185,7 @@ class Tokens(Protocol):
 
 class Roles(Protocol):
     def all_roles(self) -> dict[str, Role]: ...
+    def load(self, role_id: str) -> Role | None: ...
     def with_users_counts(self, roles: list[Role]) -> list[Role]: ...
     def add(self, uow: UnitOfWork, role: Role) -> None: ...
     def save(self, uow: UnitOfWork, before: Role, after: Role) -> None: ...
@@ -428,6 +483,8 @@ class Ports:
     unit_of_work: Callable[[], UnitOfWork]
     effects: Executor
     categories: Categories
+    offerings: Offerings
+    service_providers: ServiceProviders
     users: Users
     tokens: Tokens
     roles: Roles
@@ -490,6 +547,8 @@ class _Handle:
 PORT_NAMES = tuple(f.name for f in fields(Ports) if f.name not in ("unit_of_work", "effects"))
 
 categories = cast(Categories, _Handle("categories"))
+offerings = cast(Offerings, _Handle("offerings"))
+service_providers = cast(ServiceProviders, _Handle("service_providers"))
 users = cast(Users, _Handle("users"))
 tokens = cast(Tokens, _Handle("tokens"))
 roles = cast(Roles, _Handle("roles"))

@@ -16,11 +16,11 @@ from chalicelib.domain import events, rbac
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import NotFound, ValidationError
 from chalicelib.domain.ids import new_id
-from chalicelib.domain.roles import Role, ScopeType, check_permissions
+from chalicelib.domain.roles import ROLE_IN_USE, ROLE_NAME_TAKEN, Role, ScopeType, check_permissions
 from chalicelib.services import access
 from chalicelib.services.paging import Ordering, Page, PageRequest
+from chalicelib.services.ports import roles as store
 from chalicelib.services.ports import unit_of_work
-from chalicelib.store import roles as store
 
 MODEL = "Role"
 ORDERING_FIELDS = ("name", "is_active", "users_count", "content_type")
@@ -187,7 +187,7 @@ def delete_role(ctx: EventContext, role_id: str) -> None:
     if role.is_system_role:
         raise ValidationError([SYSTEM_DELETE])
     if role.users_count:
-        raise ValidationError([store.IN_USE])
+        raise ValidationError([ROLE_IN_USE])
     uow = unit_of_work()
     store.remove(uow, role)  # refused there too if a grant lands meanwhile
     uow.record(_event(ROLE_DEFINITION_DELETED, role, ctx))
@@ -230,7 +230,7 @@ def _check_name_free(role: Role) -> None:
     """System roles hold no name guard item, so their names are checked here; custom roles' names
     are also guarded in the write itself."""
     if any(other.name == role.name and other.id != role.id for other in access.all_roles().values()):
-        raise ValidationError.field("name", store.NAME_TAKEN)
+        raise ValidationError.field("name", ROLE_NAME_TAKEN)
 
 
 def _event(event_type: str, role: Role, ctx: EventContext) -> events.Event:

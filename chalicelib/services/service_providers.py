@@ -24,9 +24,9 @@ from chalicelib.domain.rbac import Scope
 from chalicelib.domain.roles import P, ScopeType
 from chalicelib.services import access as access_service
 from chalicelib.services.ports import customers as customer_store
+from chalicelib.services.ports import offerings as offering_store
+from chalicelib.services.ports import service_providers as store
 from chalicelib.services.ports import unit_of_work
-from chalicelib.store import offerings as offering_store
-from chalicelib.store import service_providers as store
 
 INVALID_HYPERLINK = "Invalid hyperlink - Object does not exist."
 

@@ -5,33 +5,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.offerings import Category
 from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import keys
+from chalicelib.store.codec import Codec
 from chalicelib.store.items import CategoryItem
 from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
-_DOC_FIELDS = (
-    "description",
-    "icon",
-    "default_vm_category",
-    "default_volume_category",
-    "default_tenant_category",
-    "group",
-)
+_CATEGORY = Codec(Category, keyed=frozenset({"id", "title", "created", "version"}))
 
 
-def from_item(item: CategoryItem) -> Category:
-    doc: dict[str, Any] = {k: v for k, v in (item.fields or {}).items() if k in _DOC_FIELDS}
-    return Category(
+def _from_item(item: CategoryItem) -> Category:
+    return _CATEGORY.from_doc(
+        item.fields or {},
         id=item.category_id,
         title=item.title,
         created=item.created,
         version=int(item.version),
-        **doc,
     )
 
 
@@ -42,7 +33,7 @@ def _item(category: Category) -> CategoryItem:
         category_id=category.id,
         title=category.title,
         created=category.created,
-        fields={name: getattr(category, name) for name in _DOC_FIELDS},
+        fields=_CATEGORY.to_doc(category),
         version=category.version,
     )
 
@@ -60,7 +51,7 @@ def load(category_id: str) -> Category | None:
 
 def _read(category_id: str, consistent: bool) -> Category | None:
     try:
-        return from_item(
+        return _from_item(
             CategoryItem.get(keys.CATEGORIES, keys.category_sk(category_id), consistent_read=consistent)
         )
     except CategoryItem.DoesNotExist:
@@ -69,13 +60,13 @@ def _read(category_id: str, consistent: bool) -> Category | None:
 
 def get_many(category_ids: list[str]) -> dict[str, Category]:
     wanted = [(keys.CATEGORIES, keys.category_sk(c)) for c in dict.fromkeys(category_ids)]
-    return {c.id: c for c in map(from_item, CategoryItem.batch_get(wanted))}
+    return {c.id: c for c in map(_from_item, CategoryItem.batch_get(wanted))}
 
 
 def read_all() -> list[Category]:
     """Every category, oldest first (one Query: categories are few)."""
     found = CategoryItem.query(keys.CATEGORIES, CategoryItem.sk.startswith(keys.CATEGORY_PREFIX))
-    return [from_item(i) for i in found if isinstance(i, CategoryItem)]
+    return [_from_item(i) for i in found if isinstance(i, CategoryItem)]
 
 
 def add(uow: Work, category: Category) -> None:

@@ -15,112 +15,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
 from chalicelib.domain.errors import Conflict
-from chalicelib.domain.marketplace import (
-    BillingType,
-    Component,
-    LimitPeriod,
-    Offering,
-    OfferingState,
-    Plan,
-    PlanUnit,
-)
-from chalicelib.services.paging import Page
+from chalicelib.domain.marketplace import Component, Offering, OfferingState, Plan
+from chalicelib.services.paging import Page, PageRequest
 from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, keys, pages
+from chalicelib.store.codec import Codec
 from chalicelib.store.items import BaseItem, OfferingItem, PlanPointerItem
 from chalicelib.store.pages import Listing
 from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
 COUNTER = counters.OFFERINGS  # kept by the stream consumer (store/counters.py)
-_DOC_FIELDS = (
-    "description",
-    "full_description",
-    "terms_of_service",
-    "attributes",
-    "options",
-    "plugin_options",
-    "secret_options",
-    "backend_id",
-    "paused_reason",
-    "vendor_details",
-    "getting_started",
-    "integration_guide",
-    "access_url",
-    "privacy_policy_link",
-    "latitude",
-    "longitude",
-    "country",
+# The offering's own attributes (keys, what lists and filters read); the rest is its `fields`
+# document. Components and plans are documents of their own, in lists.
+_KEYED = frozenset(
+    {"id", "customer_id", "name", "type", "state", "category_id", "created", "shared", "billable"}
+    | {"components", "plans", "version"}
 )
+_OFFERING = Codec(Offering, keyed=_KEYED)
+_COMPONENT = Codec(Component)
+_PLAN = Codec(Plan, keyed=frozenset({"offering_id"}))
 
 
-# --- documents -------------------------------------------------------------------------------------
-def component_doc(component: Component) -> dict[str, Any]:
-    return {
-        "id": component.id,
-        "type": component.type,
-        "name": component.name,
-        "measured_unit": component.measured_unit,
-        "billing_type": component.billing_type.value,
-        "description": component.description,
-        "limit_period": component.limit_period.value if component.limit_period else None,
-        "limit_amount": component.limit_amount,
-        "min_value": component.min_value,
-        "max_value": component.max_value,
-        "max_available_limit": component.max_available_limit,
-        "default_limit": component.default_limit,
-        "article_code": component.article_code,
-        "is_boolean": component.is_boolean,
-    }
-
-
-def component_from_doc(doc: dict[str, Any]) -> Component:
-    values = dict(doc)
-    values["billing_type"] = BillingType(values["billing_type"])
-    values["limit_period"] = LimitPeriod(values["limit_period"]) if values.get("limit_period") else None
-    return Component(**values)
-
-
-def plan_doc(plan: Plan) -> dict[str, Any]:
-    return {
-        "id": plan.id,
-        "name": plan.name,
-        "unit": plan.unit.value,
-        "unit_price": str(plan.unit_price),
-        "prices": {k: str(v) for k, v in plan.prices.items()},
-        "quotas": dict(plan.quotas),
-        "description": plan.description,
-        "article_code": plan.article_code,
-        "max_amount": plan.max_amount,
-        "archived": plan.archived,
-        "created": plan.created.isoformat() if plan.created else None,
-    }
-
-
-def plan_from_doc(offering_id: str, doc: dict[str, Any]) -> Plan:
-    return Plan(
-        id=doc["id"],
-        offering_id=offering_id,
-        name=doc["name"],
-        unit=PlanUnit(doc["unit"]),
-        unit_price=Decimal(doc["unit_price"]),
-        prices={k: Decimal(v) for k, v in (doc.get("prices") or {}).items()},
-        quotas={k: int(v) for k, v in (doc.get("quotas") or {}).items()},
-        description=doc.get("description", ""),
-        article_code=doc.get("article_code", ""),
-        max_amount=doc.get("max_amount"),
-        archived=bool(doc.get("archived")),
-        created=datetime.fromisoformat(doc["created"]) if doc.get("created") else None,
-    )
-
-
-def from_item(item: OfferingItem) -> Offering:
-    doc = {k: v for k, v in (item.fields or {}).items() if k in _DOC_FIELDS}
-    return Offering(
+def _from_item(item: OfferingItem) -> Offering:
+    return _OFFERING.from_doc(
+        item.fields or {},
         id=item.offering_id,
         customer_id=item.customer_id,
         name=item.name,
@@ -130,10 +50,9 @@ def from_item(item: OfferingItem) -> Offering:
         created=item.created,
         shared=bool(item.shared),
         billable=bool(item.billable),
-        components=tuple(component_from_doc(c) for c in item.components or ()),
-        plans=tuple(plan_from_doc(item.offering_id, p) for p in item.plans or ()),
+        components=tuple(_COMPONENT.from_doc(c) for c in item.components or ()),
+        plans=tuple(_PLAN.from_doc(p, offering_id=item.offering_id) for p in item.plans or ()),
         version=int(item.version),
-        **doc,
     )
 
 
@@ -154,15 +73,11 @@ def _item(offering: Offering) -> OfferingItem:
         created=offering.created,
         shared=offering.shared,
         billable=offering.billable,
-        components=[component_doc(c) for c in offering.components],
-        plans=[plan_doc(p) for p in offering.plans],
-        fields={name: _plain(getattr(offering, name)) for name in _DOC_FIELDS},
+        components=[_COMPONENT.to_doc(c) for c in offering.components],
+        plans=[_PLAN.to_doc(p) for p in offering.plans],
+        fields=_OFFERING.to_doc(offering),
         version=offering.version,
     )
-
-
-def _plain(value: Any) -> Any:
-    return dict(value) if hasattr(value, "items") else value
 
 
 def _pointer(offering: Offering, plan: Plan) -> PlanPointerItem:
@@ -183,7 +98,7 @@ def get(offering_id: str) -> Offering | None:
     found = BaseItem.gsi1.query(keys.offering_lookup(offering_id), BaseItem.gsi1sk == keys.META)
     for item in found:
         if isinstance(item, OfferingItem):
-            return from_item(item)
+            return _from_item(item)
     return None
 
 
@@ -196,7 +111,7 @@ def load(customer_id: str, offering_id: str) -> Offering | None:
         )
     except OfferingItem.DoesNotExist:
         return None
-    return from_item(item)
+    return _from_item(item)
 
 
 def plan_owner(plan_id: str) -> tuple[str, str] | None:
@@ -225,13 +140,14 @@ def for_customer(customer_id: str) -> list[Offering]:
     found = OfferingItem.query(
         keys.customer_pk(customer_id), OfferingItem.sk.startswith(keys.OFFERING_PREFIX)
     )
-    return [from_item(i) for i in found if isinstance(i, OfferingItem)]
+    return [_from_item(i) for i in found if isinstance(i, OfferingItem)]
 
 
 def get_many(ids: Iterable[tuple[str, str]]) -> list[Offering]:
-    """Offerings by (customer id, offering id): one BatchGetItem per 100."""
+    """Offerings by (customer id, offering id), in no particular order (one BatchGetItem per 100);
+    the ones not found are left out."""
     wanted = [(keys.customer_pk(c), keys.offering_sk(o)) for c, o in dict.fromkeys(ids)]
-    return [from_item(i) for i in OfferingItem.batch_get(wanted)]
+    return [_from_item(i) for i in OfferingItem.batch_get(wanted)]
 
 
 def _listing_all() -> Listing:
@@ -240,14 +156,15 @@ def _listing_all() -> Listing:
 
 def read_all() -> list[Offering]:
     """Every offering, newest first (the catalog's filtered lists: a documented slow path)."""
-    return [from_item(i) for i in pages.read_all(_listing_all())]
+    return [_from_item(i) for i in pages.read_all(_listing_all())]
 
 
-def page_all(page: int, page_size: int) -> Page[Any]:
-    """Every offering, newest first, one page: one Query of gsi2 and the counter."""
-    listing = Listing(partition=keys.OFFERINGS, index="gsi2", forward=False, item_type=OfferingItem)
-    found = pages.fetch_page(pages.platform_total(listing, COUNTER), page, page_size)
-    return Page([from_item(i) for i in found.items], found.total)
+def page_all(request: PageRequest) -> Page[Offering]:
+    """Every offering, newest first, one page: one Query of gsi2 and the platform-wide counter
+    (which lags the table by the stream's delay: a page is never cut short by it)."""
+    listing = pages.platform_total(_listing_all(), COUNTER)
+    found = pages.fetch_page(listing, request.page, request.page_size)
+    return Page([_from_item(i) for i in found.items], found.total)
 
 
 # --- writes ----------------------------------------------------------------------------------------

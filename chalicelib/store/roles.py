@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from chalicelib.domain.errors import Conflict, ValidationError
-from chalicelib.domain.roles import SYSTEM_ROLES, Role, ScopeType
+from chalicelib.domain.roles import ROLE_IN_USE, ROLE_NAME_TAKEN, SYSTEM_ROLES, Role, ScopeType
 from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, keys
 from chalicelib.store.items import BaseItem, CounterItem, RoleItem, RoleNameItem
 from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
-NAME_TAKEN = "Role with this name already exists."
-IN_USE = "Role is still used."
+NAME_TAKEN = ROLE_NAME_TAKEN
+IN_USE = ROLE_IN_USE
 
 
 def users_counter(role_id: str) -> str:

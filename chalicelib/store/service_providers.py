@@ -7,27 +7,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.offerings import ServiceProvider
 from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import keys
+from chalicelib.store.codec import Codec
 from chalicelib.store.items import BaseItem, ServiceProviderItem
 from chalicelib.store.unit_of_work import transaction
 
 ALREADY = "service provider with this customer already exists."
-_DOC_FIELDS = ("description", "enable_notifications", "image")
+_PROVIDER = Codec(ServiceProvider, keyed=frozenset({"id", "customer_id", "created", "version"}))
 
 
-def from_item(item: ServiceProviderItem) -> ServiceProvider:
-    doc: dict[str, Any] = {k: v for k, v in (item.fields or {}).items() if k in _DOC_FIELDS}
-    return ServiceProvider(
+def _from_item(item: ServiceProviderItem) -> ServiceProvider:
+    return _PROVIDER.from_doc(
+        item.fields or {},
         id=item.provider_id,
         customer_id=item.customer_id,
         created=item.created,
         version=int(item.version),
-        **doc,
     )
 
 
@@ -42,7 +40,7 @@ def _item(provider: ServiceProvider) -> ServiceProviderItem:
         provider_id=provider.id,
         customer_id=provider.customer_id,
         created=provider.created,
-        fields={name: getattr(provider, name) for name in _DOC_FIELDS},
+        fields=_PROVIDER.to_doc(provider),
         version=provider.version,
     )
 
@@ -55,13 +53,7 @@ def for_customer(customer_id: str) -> ServiceProvider | None:
         )
     except ServiceProviderItem.DoesNotExist:
         return None
-    return from_item(item)
-
-
-def for_customers(customer_ids: list[str]) -> dict[str, ServiceProvider]:
-    """Provider records of these customers, by customer id (one BatchGetItem per 100)."""
-    wanted = [(keys.customer_pk(c), keys.SERVICE_PROVIDER) for c in dict.fromkeys(customer_ids)]
-    return {p.customer_id: p for p in map(from_item, ServiceProviderItem.batch_get(wanted))}
+    return _from_item(item)
 
 
 def get(provider_id: str) -> ServiceProvider | None:
@@ -69,7 +61,7 @@ def get(provider_id: str) -> ServiceProvider | None:
     found = BaseItem.gsi1.query(keys.service_provider_lookup(provider_id), BaseItem.gsi1sk == keys.META)
     for item in found:
         if isinstance(item, ServiceProviderItem):
-            return from_item(item)
+            return _from_item(item)
     return None
 
 
@@ -77,10 +69,11 @@ def read_all() -> list[ServiceProvider]:
     """Every provider, oldest first (one Query of gsi2 `PROVIDERS`; a provider is a customer that
     sells, so this grows with sellers, not with the table)."""
     found = BaseItem.gsi2.query(keys.SERVICE_PROVIDERS)
-    return [from_item(i) for i in found if isinstance(i, ServiceProviderItem)]
+    return [_from_item(i) for i in found if isinstance(i, ServiceProviderItem)]
 
 
 def add(uow: Work, provider: ServiceProvider) -> None:
+    """Register the customer as a seller; a second record for it is refused (Waldur's 400)."""
     transaction(uow).put(
         _item(provider),
         condition=ServiceProviderItem.pk.does_not_exist(),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from chalicelib.services.ports import Ports
 from tests.fakes.audit import FakeEvents, FakeHooks
 from tests.fakes.billing import FakeInvoices
-from tests.fakes.catalog import FakeCategories
+from tests.fakes.catalog import FakeCategories, FakeOfferings, FakeServiceProviders
 from tests.fakes.identity import FakeRoles, FakeTokens, FakeUsers
 from tests.fakes.mail import FakeMailer
 from tests.fakes.marketplace import FakeOrders, FakeResources, FakeUsages
@@ -27,6 +27,8 @@ def build(world: World | None = None) -> Ports:
         unit_of_work=lambda: FakeUnitOfWork(world),
         effects=lambda effects: carry_out(world, effects),
         categories=FakeCategories(world),
+        offerings=FakeOfferings(world),
+        service_providers=FakeServiceProviders(world),
         users=FakeUsers(world),
         tokens=FakeTokens(world),
         roles=FakeRoles(world),

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.errors import ValidationError
-from chalicelib.domain.roles import SYSTEM_ROLES, Role
+from chalicelib.domain.roles import ROLE_IN_USE, ROLE_NAME_TAKEN, SYSTEM_ROLES, Role
 from chalicelib.domain.tokens import LoginFailures, Token
 from chalicelib.domain.usernames import lookalike_key
 from chalicelib.domain.users import User
@@ -18,8 +18,6 @@ from chalicelib.store.keys import user_by_name_sk
 from tests.fakes.world import World, lost_race, work
 
 USERNAME_TAKEN = "A user with that username already exists."
-ROLE_NAME_TAKEN = "Role with this name already exists."
-ROLE_IN_USE = "Role is still used."
 MAX_TOKENS_IN_TRANSACTION = 50
 
 
@@ -248,6 +246,9 @@ class FakeRoles:
 
     def all_roles(self) -> dict[str, Role]:
         return {**{r.id: r for r in SYSTEM_ROLES.values()}, **self._roles}
+
+    def load(self, role_id: str) -> Role | None:
+        return self.all_roles().get(role_id)
 
     def with_users_counts(self, roles: list[Role]) -> list[Role]:
         return [replace(r, users_count=self.users.get(r.id, 0)) for r in roles]

@@ -11,6 +11,10 @@ from chalicelib.store import tokens as token_store
 from tests.conftest import make_account
 from tests.helpers import all_events, call, feed
 
+# Specifications of the services through the API, on the in-memory fakes (tests/fakes); the
+# tests marked moto read or break the store itself.
+pytestmark = pytest.mark.fakes
+
 
 def login(client, username, password):
     return call(client, "POST", "/api-auth/password/", body={"username": username, "password": password})
@@ -25,6 +29,7 @@ def test_login_returns_a_40_hex_token_that_authenticates(client, alice):
     assert me.status == 200 and me.json["username"] == "alice"
 
 
+@pytest.mark.moto
 def test_tokens_are_stored_only_as_hashes(client, alice):
     assert token_store.get(hash_key(alice.token)) is not None
     assert token_store.get(alice.token) is None
@@ -96,6 +101,7 @@ def test_invalid_and_missing_tokens_are_401(client):
     assert bad.headers.get("WWW-Authenticate") == "Token"
 
 
+@pytest.mark.moto
 def test_expired_token_is_refused_and_use_slides_expiry(client, aws, monkeypatch):
     account = make_account("brief", token_lifetime=3600)
     token = token_store.get(hash_key(account.token))
@@ -175,12 +181,14 @@ def die_after_commit(monkeypatch):
     monkeypatch.setattr(token_store, "refresh_snapshots", killed)
 
 
+@pytest.mark.moto
 def test_a_deactivation_reaches_live_tokens_in_its_own_transaction(client, staff, alice, die_after_commit):
     with pytest.raises(_Killed):
         call(client, "PATCH", f"/api/users/{alice.id}/", staff, {"is_active": False})
     assert call(client, "GET", "/api/users/me/", alice).status == 401
 
 
+@pytest.mark.moto
 def test_a_demotion_reaches_live_tokens_in_its_own_transaction(client, staff, die_after_commit):
     boss = make_account("boss", is_staff=True)
     with pytest.raises(_Killed):
@@ -189,6 +197,7 @@ def test_a_demotion_reaches_live_tokens_in_its_own_transaction(client, staff, di
     assert call(client, "GET", "/api/customers/", boss).json == []
 
 
+@pytest.mark.moto
 def test_a_deleted_users_tokens_go_in_the_deletions_transaction(client, staff, alice, die_after_commit):
     with pytest.raises(_Killed):
         call(client, "DELETE", f"/api/users/{alice.id}/", staff)

@@ -7,6 +7,10 @@ import pytest
 
 from tests.helpers import call, create_customer, create_project
 
+# Specifications of the services through the API, on the in-memory fakes (tests/fakes); the
+# tests marked moto read or break the store itself.
+pytestmark = pytest.mark.fakes
+
 GHOST = "0" * 32
 LONG = "x" * 151
 

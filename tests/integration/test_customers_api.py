@@ -8,6 +8,10 @@ import pytest
 
 from tests.helpers import call, create_customer, create_project, feed
 
+# Specifications of the services through the API, on the in-memory fakes (tests/fakes); the
+# tests marked moto read or break the store itself.
+pytestmark = pytest.mark.fakes
+
 
 def test_staff_creates_a_customer_with_waldurs_fields(client, staff):
     body = create_customer(client, staff, "Acme", abbreviation="ACM", email="ops@acme.test", country="EE")
@@ -172,6 +176,7 @@ def test_each_change_writes_its_audit_event_in_the_same_transaction(client, staf
     assert events[1].context["customer_name"] == "Audited 2"
 
 
+@pytest.mark.moto
 def test_rename_reaches_every_project_in_batches(client, staff, monkeypatch):
     from chalicelib.store import projects as project_store
 
@@ -184,6 +189,7 @@ def test_rename_reaches_every_project_in_batches(client, staff, monkeypatch):
     assert [p["customer_name"] for p in listed] == ["Bigger"] * 3
 
 
+@pytest.mark.moto
 def test_rename_skips_a_project_removed_meanwhile_without_resurrecting_it(client, staff):
     from chalicelib.store import keys
     from chalicelib.store import projects as project_store

@@ -10,6 +10,10 @@ from chalicelib.domain.events import EVENT_GROUPS
 from tests.conftest import make_account
 from tests.helpers import call
 
+# Specifications of the services through the API, on the in-memory fakes (tests/fakes); the
+# tests marked moto read or break the store itself.
+pytestmark = pytest.mark.fakes
+
 WEB, EMAIL, SUMMARY = "/api/hooks-web/", "/api/hooks-email/", "/api/hooks/"
 RECEIVER = "https://receiver.example/cirrus"
 PROJECT_CREATED = "project_creation_succeeded"
@@ -70,6 +74,7 @@ def test_a_user_creates_a_web_hook_in_waldurs_shape_and_sees_its_secret_once(cli
     assert "secret" not in call(client, "PATCH", f"{WEB}{created['uuid']}/", alice, {"is_active": True}).json
 
 
+@pytest.mark.moto
 def test_a_secret_sent_on_create_is_the_one_kept(client, alice):
     chosen = "s3cret-of-sixteen-or-more"
     created = web_hook(client, alice, secret=chosen)

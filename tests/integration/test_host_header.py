@@ -8,6 +8,10 @@ import pytest
 from chalicelib.config import reset_settings
 from tests.helpers import call
 
+# Specifications of the services through the API, on the in-memory fakes (tests/fakes); the
+# tests marked moto read or break the store itself.
+pytestmark = pytest.mark.fakes
+
 
 @pytest.fixture
 def settings_env(monkeypatch):

@@ -17,6 +17,10 @@ from chalicelib.workflows.registry import BACKGROUND_QUEUE
 from tests.conftest import make_account
 from tests.workflow_helpers import deliver_once
 
+# Specifications of the services through the API, on the in-memory fakes (tests/fakes); the
+# tests marked moto read or break the store itself.
+pytestmark = pytest.mark.fakes
+
 OWNER = SYSTEM_ROLES["CUSTOMER.OWNER"].id
 ADMIN = SYSTEM_ROLES["PROJECT.ADMIN"].id
 MEMBER = SYSTEM_ROLES["PROJECT.MEMBER"].id
@@ -90,6 +94,7 @@ def events_of(customer_id, prefix="invitation_"):
     return [e for e in feed("customer", customer_id) if e.event_type.startswith(prefix)]
 
 
+@pytest.mark.moto
 def test_staff_invite_the_invitee_gets_mail_accepts_and_sees_the_customer(client, boss, world, mailbox):
     from waldur_api_client.models.invitation import Invitation as ClientInvitation
 
@@ -243,6 +248,7 @@ def test_bad_input_is_refused_and_changes_nothing(client, boss, world):
     assert call(client, "get", "/api/user-invitations/not-a-uuid/", boss)[0] == 404
 
 
+@pytest.mark.moto
 def test_cancel_then_send_again(client, boss, world, mailbox):
     _, created = invite(client, boss, world["apollo"], ADMIN)
     path = f"/api/user-invitations/{created['uuid']}/"
@@ -272,6 +278,7 @@ def test_cancel_then_send_again(client, boss, world, mailbox):
     ]
 
 
+@pytest.mark.moto
 def test_send_puts_another_message_in_the_local_outbox_once_per_send(client, boss, world, mailbox):
     from chalicelib.workflows import queues
     from chalicelib.workflows.consumer import run
@@ -355,6 +362,7 @@ def test_an_invitation_expires_at_request_time_and_the_job_marks_it(client, boss
         clock.set_source(None)
 
 
+@pytest.mark.moto
 def test_the_expiry_schedule_runs_on_the_background_queue(client, boss, world):
     from chalicelib.workflows import queues, registry
     from chalicelib.workflows.schedules import SCHEDULES
@@ -373,6 +381,7 @@ def test_the_expiry_schedule_runs_on_the_background_queue(client, boss, world):
     assert [e.event_type for e in events_of(world["acme"]["uuid"])][-1] == "invitation_expired"
 
 
+@pytest.mark.moto
 def test_ses_sends_from_the_configured_address(client, boss, world, monkeypatch):
     from chalicelib.config import reset_settings
     from chalicelib.workflows.aws import client as aws_client
@@ -418,6 +427,7 @@ def mailed_token(mailbox, to):
     return re.search(r'"token": "([A-Za-z0-9_-]+)"', body).group(1)
 
 
+@pytest.mark.moto
 def test_members_reading_feeds_and_hooks_learn_no_invitation_and_only_the_invitee_accepts(
     client, boss, world, mailbox
 ):
@@ -488,6 +498,7 @@ def test_members_reading_feeds_and_hooks_learn_no_invitation_and_only_the_invite
     assert shown(json.dumps([(e.message, e.context) for e in events_of(world["acme"]["uuid"])])) == []
 
 
+@pytest.mark.moto
 def test_a_newer_mail_replaces_the_token_and_links_come_from_the_public_url(
     client, boss, world, mailbox, monkeypatch
 ):

@@ -16,6 +16,10 @@ OFFERINGS, PUBLIC, PLANS = (
     "/api/marketplace-public-offerings/",
     "/api/marketplace-plans/",
 )
+
+# Specifications of the services through the API, on the in-memory fakes (tests/fakes); the
+# tests marked moto read or break the store itself.
+pytestmark = pytest.mark.fakes
 PROVIDERS, CATEGORIES = "/api/marketplace-service-providers/", "/api/marketplace-categories/"
 CORES = {"type": "cores", "name": "Cores", "measured_unit": "cores", "billing_type": "limit", "max_value": 64}
 MONTHLY = {"name": "Monthly", "unit": "month", "unit_price": "10.50", "prices": {"cores": "2"}}

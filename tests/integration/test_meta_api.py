@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app import app
 from chalicelib.api.rest import ENDPOINTS
 from tests.helpers import call
+
+# Specifications of the services through the API, on the in-memory fakes (tests/fakes); the
+# tests marked moto read or break the store itself.
+pytestmark = pytest.mark.fakes
 
 
 def test_root_links_every_collection_with_a_trailing_slash(client):

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from chalicelib.store import keys
 from chalicelib.store.items import BaseItem, CustomerItem, ProjectItem
 from tests.helpers import call, create_customer, create_project
+
+# Specifications of the services through the API, on the in-memory fakes (tests/fakes); the
+# tests marked moto read or break the store itself.
+pytestmark = pytest.mark.fakes
 
 
 def test_create_by_hyperlink_or_uuid_and_flattened_customer_fields(client, staff):
@@ -52,6 +58,7 @@ def test_end_date_before_start_date_is_refused(client, staff):
     assert reply.status == 400 and "end_date" in reply.json
 
 
+@pytest.mark.moto
 def test_deletion_is_soft(client, staff):
     customer = create_customer(client, staff)
     project = create_project(client, staff, customer)
@@ -63,6 +70,7 @@ def test_deletion_is_soft(client, staff):
     assert len(kept) == 1 and kept[0].removed is not None and kept[0].name == project["name"]
 
 
+@pytest.mark.moto
 def test_delete_refused_while_the_project_holds_resources(client, staff):
     project = create_project(client, staff, create_customer(client, staff))
     item = ProjectItem.get(keys.customer_pk(project["customer_uuid"]), keys.project_sk(project["uuid"]))
@@ -72,6 +80,7 @@ def test_delete_refused_while_the_project_holds_resources(client, staff):
     assert call(client, "GET", f"/api/projects/{project['uuid']}/", staff).status == 200
 
 
+@pytest.mark.moto
 def test_project_count_quota_is_enforced_atomically(client, staff):
     customer = create_customer(client, staff)
     item = CustomerItem.get(keys.customer_pk(customer["uuid"]), keys.META)

@@ -10,6 +10,10 @@ import pytest
 from chalicelib.domain.roles import SYSTEM_ROLES, ScopeType, system_role_id
 from tests.helpers import call, create_customer
 
+# Specifications of the services through the API, on the in-memory fakes (tests/fakes); the
+# tests marked moto read or break the store itself.
+pytestmark = pytest.mark.fakes
+
 SYSTEM_NAMES = [
     "CUSTOMER.MANAGER", "CUSTOMER.OWNER", "CUSTOMER.SUPPORT", "OFFERING.MANAGER",
     "PROJECT.ADMIN", "PROJECT.MANAGER", "PROJECT.MEMBER",
@@ -31,15 +35,15 @@ def create_role(client, staff, **fields):
 
 
 def grant(user_id: str, customer_id: str, role_id: str) -> None:
-    """A customer-scope grant written straight to the store (the teams API has its own tests)."""
+    """A customer-scope grant written straight through the grants port (the teams API has its own
+    tests)."""
     from chalicelib.domain.clock import utcnow
     from chalicelib.domain.ids import new_id
     from chalicelib.domain.rbac import Grant
-    from chalicelib.store import grants
-    from chalicelib.store.unit_of_work import UnitOfWork
+    from chalicelib.services.ports import grants, unit_of_work
 
     held = grants.member_grants(customer_id, user_id)
-    uow = UnitOfWork()
+    uow = unit_of_work()
     grants.add(
         uow,
         Grant(new_id(), user_id, role_id, ScopeType.CUSTOMER, customer_id, customer_id, utcnow()),

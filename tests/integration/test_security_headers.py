@@ -7,6 +7,10 @@ import pytest
 
 from tests.helpers import Reply, call
 
+# Specifications of the services through the API, on the in-memory fakes (tests/fakes); the
+# tests marked moto read or break the store itself.
+pytestmark = pytest.mark.fakes
+
 SECURE = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 

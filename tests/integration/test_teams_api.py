@@ -13,6 +13,10 @@ from chalicelib.domain.roles import SYSTEM_ROLES
 from tests.conftest import make_account
 from tests.helpers import feed
 
+# Specifications of the services through the API, on the in-memory fakes (tests/fakes); the
+# tests marked moto read or break the store itself.
+pytestmark = pytest.mark.fakes
+
 OWNER = SYSTEM_ROLES["CUSTOMER.OWNER"].id
 ADMIN = SYSTEM_ROLES["PROJECT.ADMIN"].id
 MANAGER = SYSTEM_ROLES["PROJECT.MANAGER"].id

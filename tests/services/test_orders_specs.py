@@ -3,10 +3,6 @@ Create, Update and Terminate orders against quotas and limits, approval and reje
 side, cancellation, Idempotency-Key replays and reuse, the resource's state after each outcome,
 usage reports and their limits, and what each role sees in the lists. What a unit of work asks of
 the workflows is read from `world.effects` (StartWorkflow, AnswerCallback), never run.
-
-These run once the repositories the order services reach besides their own (customers, projects,
-offerings, grants, invoices; users and mail through the audit branch's ports) are behind ports
-too; until then the module is skipped.
 """
 
 from __future__ import annotations
@@ -35,12 +31,6 @@ from tests.marketplace_helpers import (
     order_request,
 )
 
-NEEDED = {"customers", "projects", "offerings", "grants", "invoices", "mailer"}
-pytestmark = pytest.mark.skipif(
-    not set(ports.PORT_NAMES) >= NEEDED,
-    reason="the repositories the order services reach are not all behind ports yet",
-)
-
 STORAGE = {
     "type": "storage",
     "name": "Storage",
@@ -53,10 +43,8 @@ STORAGE = {
 
 @pytest.fixture
 def market(fakes: World) -> Market:
-    from chalicelib import bootstrap
     from tests.conftest import make_account
 
-    bootstrap.ensure_ready()  # the extensions (offerings as a scope of roles); the fakes stay bound
     return build_market(make_account("staff", is_staff=True))
 
 
