@@ -344,7 +344,11 @@ def test_usages_are_read_by_customer_project_provider_and_all(world: Ports) -> N
     first, second = _resource(1), _resource(2, P2, OFF_B)
     for resource in (first, second):
         _commit(world, lambda uow, r=resource: world.resources.add(uow, r))
-    usages = [(None, _usage(1, first)), (None, _usage(2, second)), (None, _usage(3, first, "ram"))]
+    usages: list[tuple[ComponentUsage | None, ComponentUsage]] = [
+        (None, _usage(1, first)),
+        (None, _usage(2, second)),
+        (None, _usage(3, first, "ram")),
+    ]
     _commit(world, lambda uow: world.usages.save(uow, usages))
     read = world.usages.read
     assert _ids(read([Source.consumer(C1)], bounded=False)) == [_id(201), _id(202), _id(203)]

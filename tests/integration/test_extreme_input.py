@@ -17,9 +17,8 @@ MAX_INTEGER = 2**31 - 1
 CUSTOMERS = "/api/customers/"
 
 
-@pytest.fixture
-def aws(stack):
-    yield
+# Queues and state machines exist on moto (orders start workflows); nothing runs them.
+pytestmark = [pytest.mark.stack, pytest.mark.fakes]  # on moto: queues and state machines; else the fakes
 
 
 def _nested(depth: int) -> bytes:

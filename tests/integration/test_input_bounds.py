@@ -15,10 +15,8 @@ PROVIDER_RESOURCES = "/api/marketplace-provider-resources/"
 OFFERINGS = "/api/marketplace-provider-offerings/"
 
 
-@pytest.fixture
-def aws(stack):
-    """Queues and state machines exist (orders start workflows); nothing runs them."""
-    yield
+# Queues and state machines exist on moto (orders start workflows); nothing runs them.
+pytestmark = [pytest.mark.stack, pytest.mark.fakes]  # on moto: queues and state machines; else the fakes
 
 
 def nested(levels: int) -> dict:

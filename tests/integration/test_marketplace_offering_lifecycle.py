@@ -15,10 +15,8 @@ from tests.marketplace_helpers import ctx_of, order_request
 OFFERINGS, PLANS = "/api/marketplace-provider-offerings/", "/api/marketplace-plans/"
 
 
-@pytest.fixture
-def aws(stack):
-    """Queues and state machines exist (an order starts its workflow); nothing runs them."""
-    yield
+# Queues and state machines exist on moto (orders start workflows); nothing runs them.
+pytestmark = [pytest.mark.stack, pytest.mark.fakes]  # on moto: queues and state machines; else the fakes
 
 
 def draft(market: Any) -> Any:

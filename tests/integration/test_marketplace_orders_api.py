@@ -17,10 +17,8 @@ GHOST = "0" * 32
 INVALID = ["Invalid hyperlink - Object does not exist."]
 
 
-@pytest.fixture
-def aws(stack):
-    """Queues and state machines exist (orders start workflows); nothing runs them."""
-    yield
+# Queues and state machines exist on moto (orders start workflows); nothing runs them.
+pytestmark = [pytest.mark.stack, pytest.mark.fakes]  # on moto: queues and state machines; else the fakes
 
 
 def body(market, of=None, **overrides):

@@ -13,9 +13,8 @@ RESOURCES = "/api/marketplace-resources/"
 PROVIDER = "/api/marketplace-provider-resources/"
 
 
-@pytest.fixture
-def aws(stack):
-    yield
+# Queues and state machines exist on moto (orders start workflows); nothing runs them.
+pytestmark = [pytest.mark.stack, pytest.mark.fakes]  # on moto: queues and state machines; else the fakes
 
 
 def live(client, market):

@@ -15,9 +15,8 @@ from tests.marketplace_helpers import ctx_of, order_request
 EXCEEDED = ["One or more quotas were exceeded: nc_resource_count quota limit: 10, requires 11"]
 
 
-@pytest.fixture
-def aws(stack):
-    yield
+# Queues and state machines exist on moto (orders start workflows); nothing runs them.
+pytestmark = [pytest.mark.stack, pytest.mark.fakes]  # on moto: queues and state machines; else the fakes
 
 
 @pytest.fixture
@@ -79,6 +78,7 @@ def test_an_order_over_the_limit_gets_waldurs_400_and_leaves_nothing(client, mar
     assert call(client, "GET", "/api/marketplace-resources/", market.staff).json == []
 
 
+@pytest.mark.moto
 def test_fifty_orders_at_once_against_a_limit_of_ten_make_exactly_ten_resources(market, atomic_requests):
     from chalicelib.services import orders, quotas
     from chalicelib.store import customers, projects

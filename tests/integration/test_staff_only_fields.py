@@ -21,10 +21,8 @@ ARCHIVED = ["Archived organization is not available."]
 SECRETS = {"api_token": "provider-secret-token"}
 
 
-@pytest.fixture
-def aws(stack: None) -> Iterator[None]:
-    """Queues and state machines exist (orders start workflows); nothing runs them."""
-    yield
+# Queues and state machines exist on moto (orders start workflows); nothing runs them.
+pytestmark = [pytest.mark.stack, pytest.mark.fakes]  # on moto: queues and state machines; else the fakes
 
 
 def get(client: Any, account: Account | None, path: str) -> Any:
