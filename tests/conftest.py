@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from chalicelib.local import moto_speedups
 from chalicelib.local.aws import LOOPBACK_NETWORKS, use_offline_environment
 from chalicelib.services import ports
 
 use_offline_environment("cirrus-test")  # never a real AWS account, cheap password hashing
+moto_speedups.install()  # moto copies a table once per transaction, not once per write
 # Web hook receivers in the tests listen on 127.0.0.1: allow loopback (and only it) as `make run` does.
 os.environ["CIRRUS_HOOK_ALLOWED_NETWORKS"] = LOOPBACK_NETWORKS
 

@@ -130,3 +130,39 @@ def test_requests_cost_a_constant_number_of_round_trips(client, staff, dynamodb_
     assert cost("/api/projects/") <= 3
     assert cost(f"/api/projects/?customer={customer['uuid']}") <= 3
     assert cost("/api/projects/?page=2") <= 4  # plus one keys-only read to step over page 1
+
+
+def test_a_transaction_refused_at_its_last_write_leaves_the_table_and_its_stream_as_they_were(aws):
+    """moto copies a table once per transaction for its rollback (chalicelib/local/moto_speedups.py,
+    installed by tests/conftest.py): a refusal after earlier writes applied still undoes them all."""
+    import boto3
+
+    from chalicelib.config import get_settings
+    from chalicelib.local.aws import dynamodb_client
+
+    client = dynamodb_client(None)
+    table = get_settings().table_name
+
+    def put(pk: str, condition: str | None = None) -> dict:
+        op = {"TableName": table, "Item": {"pk": {"S": pk}, "sk": {"S": "#META"}}}
+        return {"Put": {**op, "ConditionExpression": condition} if condition else op}
+
+    client.transact_write_items(TransactItems=[put("TAKEN#1")])
+    stream = client.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    streams = boto3.client("dynamodbstreams", region_name=get_settings().region)
+    shard = streams.describe_stream(StreamArn=stream)["StreamDescription"]["Shards"][0]["ShardId"]
+    records_before = _stream_records(streams, stream, shard)
+
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(
+            TransactItems=[put("NEW#1"), put("NEW#2"), put("TAKEN#1", "attribute_not_exists(pk)")]
+        )
+
+    keys = {i["pk"]["S"] for i in client.scan(TableName=table)["Items"]}
+    assert keys == {"TAKEN#1"}
+    assert _stream_records(streams, stream, shard) == records_before
+
+
+def _stream_records(streams, stream: str, shard: str) -> int:
+    iterator = streams.get_shard_iterator(StreamArn=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    return len(streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"])
