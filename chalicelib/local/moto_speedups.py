@@ -65,6 +65,6 @@ def install() -> None:
         finally:
             proxy.end()
 
-    models.copy = proxy  # type: ignore[attr-defined]
+    setattr(models, "copy", proxy)  # noqa: B010 - replaces the module moto imported as `copy`
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     _installed[0] = True
