@@ -18,7 +18,7 @@ from chalicelib.domain.errors import NotFound, ValidationError
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.roles import ROLE_IN_USE, ROLE_NAME_TAKEN, Role, ScopeType, check_permissions
 from chalicelib.services import access
-from chalicelib.services.paging import Ordering, Page, PageRequest
+from chalicelib.services.paging import Ordering, Page, PageRequest, paginate
 from chalicelib.services.ports import roles as store
 from chalicelib.services.ports import unit_of_work
 
@@ -97,9 +97,8 @@ def list_roles(
     if by_count:
         rows = store.with_users_counts(rows) if rows else rows
     rows.sort(key=_ORDER_BY[ordering.field or "name"], reverse=ordering.descending)
-    start = (request.page - 1) * request.page_size
-    page = rows[start : start + request.page_size]
-    return Page(page if by_count else _counted(principal, page), len(rows))
+    page = paginate(rows, request)
+    return page if by_count else Page(_counted(principal, page.items), page.total)
 
 
 def get_role(principal: Principal, role_id: str) -> Role:

@@ -6,7 +6,7 @@ and resources) in their own transactions, so a customer page shows counts withou
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import fields as dc_fields
 from dataclasses import replace
 from datetime import datetime
@@ -15,6 +15,7 @@ from typing import Any
 
 from pynamodb.expressions.update import Action
 
+from chalicelib.config import get_settings
 from chalicelib.domain.customers import HAS_PROJECTS, Customer
 from chalicelib.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
 from chalicelib.domain.quotas import CUSTOMER_QUOTAS, UNLIMITED
@@ -24,6 +25,7 @@ from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, keys, pages
 from chalicelib.store.items import CustomerItem
 from chalicelib.store.pages import Listing
+from chalicelib.store.table import connection
 from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
 # Domain fields kept in the item's `fields` document (the rest have attributes or keys of their own).
@@ -250,3 +252,22 @@ def _listing(
         what=NARROW[0],
         narrow_with=NARROW[1],
     )
+
+
+def every_id() -> Iterator[str]:
+    """Every customer's id, read keys-only from gsi1 `CUSTOMERS` (ids only, in id order, a page of
+    Query at a time): the monthly billing run's fan-out."""
+    start_key: dict[str, Any] | None = None
+    while True:
+        response = connection().query(
+            get_settings().table_name,
+            keys.CUSTOMERS,
+            index_name="gsi1",
+            attributes_to_get=["pk", "sk", "gsi1pk", "gsi1sk"],
+            exclusive_start_key=start_key,
+        )
+        for item in response.get("Items", []):
+            yield str(item["gsi1sk"]["S"])
+        start_key = response.get("LastEvaluatedKey")
+        if not start_key:
+            return

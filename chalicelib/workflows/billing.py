@@ -43,24 +43,10 @@ def _period(payload: dict[str, Any]) -> tuple[int, int]:
 
 
 def customer_ids() -> Iterator[str]:
-    """Every customer's id, read keys-only from gsi1 `CUSTOMERS` (ids only, in id order)."""
-    from chalicelib.store import keys
-    from chalicelib.store.items import BaseItem
+    """Every customer's id, read keys-only (ids only, in id order): the store's access pattern."""
+    from chalicelib.store import customers
 
-    table = BaseItem._get_connection()
-    start_key: dict[str, Any] | None = None
-    while True:
-        response = table.query(
-            keys.CUSTOMERS,
-            index_name="gsi1",
-            attributes_to_get=["pk", "sk", "gsi1pk", "gsi1sk"],
-            exclusive_start_key=start_key,
-        )
-        for item in response.get("Items", []):
-            yield str(item["gsi1sk"]["S"])
-        start_key = response.get("LastEvaluatedKey")
-        if not start_key:
-            return
+    return customers.every_id()
 
 
 def batches(ids: Iterator[str], size: int) -> Iterator[list[str]]:

@@ -164,8 +164,8 @@ def test_chalicelib_has_no_import_cycle():
 
 def test_services_import_no_workflow_no_entry_point_and_no_aws_code():
     graph = imports_of_every_module()
-    bad = offenders(graph, "services", {"workflows", "local", "api", "bootstrap", *AWS_PACKAGES})
-    assert bad == []
+    bad = offenders(graph, "services", {"workflows", "local", "api", "bootstrap", "store", *AWS_PACKAGES})
+    assert bad == []  # the store too: services reach it through their ports (services/ports.py)
 
 
 def test_services_use_the_provider_registry_and_not_the_plugins_themselves():
