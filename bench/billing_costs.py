@@ -113,8 +113,8 @@ def add_customers(world: World, count: int, resources_each: int) -> list[str]:
     """Customers with a project and `resources_each` OK resources, written through the services
     (customers, projects) and the store (resources, as an order's completion leaves them)."""
     from chalicelib.domain.ids import new_id
-    from chalicelib.domain.marketplace import ResourceState
     from chalicelib.domain.resources import Resource
+    from chalicelib.domain.vocabulary import ResourceState
     from chalicelib.services import customers, projects
     from chalicelib.store import resources as resource_store
     from chalicelib.store.unit_of_work import UnitOfWork

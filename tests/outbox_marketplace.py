@@ -160,7 +160,7 @@ def create_order(w: World, offering: Any) -> Fields:
 
 
 def place_resource_order(w: World, resource: Any) -> Fields:
-    from chalicelib.domain.marketplace import OrderType
+    from chalicelib.domain.vocabulary import OrderType
     from chalicelib.services import orders
 
     order = orders.place_resource_order(w.ctx, resource, OrderType.TERMINATE)

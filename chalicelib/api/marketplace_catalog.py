@@ -27,7 +27,8 @@ from chalicelib.api.fields import (
 )
 from chalicelib.api.rest import BodyModel, Call, ResponseModel
 from chalicelib.domain import bounds, orders
-from chalicelib.domain.marketplace import (
+from chalicelib.domain.numbers import MAX_SMALL_INTEGER
+from chalicelib.domain.vocabulary import (
     BillingType,
     Component,
     LimitPeriod,
@@ -35,7 +36,6 @@ from chalicelib.domain.marketplace import (
     Plan,
     PlanUnit,
 )
-from chalicelib.domain.numbers import MAX_SMALL_INTEGER
 from chalicelib.services.catalog import OfferingView
 from chalicelib.services.offerings import OfferingRights
 

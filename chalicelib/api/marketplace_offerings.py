@@ -44,8 +44,8 @@ from chalicelib.domain import bounds
 from chalicelib.domain import offerings as domain
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.ids import id_from_url, parse_id
-from chalicelib.domain.marketplace import OfferingState
 from chalicelib.domain.roles import ScopeType
+from chalicelib.domain.vocabulary import OfferingState
 from chalicelib.providers import registry
 from chalicelib.services import catalog
 from chalicelib.services import offerings as service

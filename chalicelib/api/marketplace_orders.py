@@ -30,8 +30,8 @@ from chalicelib.domain import bounds
 from chalicelib.domain import orders as domain
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.ids import parse_id
-from chalicelib.domain.marketplace import ORDER_TRANSITIONS, OrderState, OrderType
 from chalicelib.domain.orders import Actor, Order
+from chalicelib.domain.vocabulary import ORDER_TRANSITIONS, OrderState, OrderType
 from chalicelib.services import market_queries as lists
 from chalicelib.services import orders as service
 

@@ -27,8 +27,8 @@ from chalicelib.api.rest import (
 )
 from chalicelib.domain import bounds
 from chalicelib.domain import resources as domain
-from chalicelib.domain.marketplace import RESOURCE_ORDER_ACTIONS, ResourceState
 from chalicelib.domain.resources import Resource
+from chalicelib.domain.vocabulary import RESOURCE_ORDER_ACTIONS, ResourceState
 from chalicelib.services import market_queries as lists
 from chalicelib.services import resources as service
 

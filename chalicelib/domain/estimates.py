@@ -7,8 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from chalicelib.domain.invoices import InvoiceItem
-from chalicelib.domain.marketplace import BillingType, PlanUnit
 from chalicelib.domain.money import ZERO, quantity, quantize_price
+from chalicelib.domain.vocabulary import BillingType, PlanUnit
 
 
 def estimate(items: Sequence[InvoiceItem], tax_percent: Decimal, now: datetime) -> dict[str, Decimal]:

@@ -8,8 +8,8 @@ from typing import Any
 
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.invoices import InvoiceItem
-from chalicelib.domain.marketplace import BillingType
 from chalicelib.domain.money import quantity
+from chalicelib.domain.vocabulary import BillingType
 
 EDITABLE = ("article_code", "quantity", "unit_price", "start", "end")
 

@@ -16,8 +16,8 @@ from enum import StrEnum
 from typing import Any
 
 from chalicelib.domain.invoices import InvoiceItem, LimitSpan
-from chalicelib.domain.marketplace import BillingType, Component, LimitPeriod, Offering, Plan, PlanUnit
 from chalicelib.domain.money import ZERO, month_end, month_start, quantity, quantize_price
+from chalicelib.domain.vocabulary import BillingType, Component, LimitPeriod, Offering, Plan, PlanUnit
 
 MakeId = Callable[[str, str], str]  # (component type, item kind) → the new item's id
 

@@ -20,8 +20,8 @@ from typing import Any
 from chalicelib.domain.context import EventContext
 from chalicelib.domain.errors import Conflict, ValidationError
 from chalicelib.domain.events import Event, make_event
-from chalicelib.domain.marketplace import BillingType, PlanUnit
 from chalicelib.domain.money import ZERO, full_days, month_end, month_start, period_key, quantize_price
+from chalicelib.domain.vocabulary import BillingType, PlanUnit
 
 MODEL = "Invoice"
 ITEM_MODEL = "InvoiceItem"

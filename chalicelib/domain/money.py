@@ -18,8 +18,8 @@ import calendar
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_EVEN, ROUND_UP, Decimal
 
-from chalicelib.domain.marketplace import PlanUnit
 from chalicelib.domain.numbers import MONEY
+from chalicelib.domain.vocabulary import PlanUnit
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")

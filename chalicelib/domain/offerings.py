@@ -1,5 +1,5 @@
 """The catalog's rules: service providers, categories, and offerings with their components and
-plans (the shared types are in `domain/marketplace.py`).
+plans (the shared types are in `domain/vocabulary.py`).
 
 - An offering's state moves only along OFFERING_TRANSITIONS; another move is Waldur's 400
   "Offering state is invalid.". Activating or unpausing needs a plan that is not archived.
@@ -21,7 +21,7 @@ from chalicelib.domain import events
 from chalicelib.domain.context import EventContext
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.ids import new_id
-from chalicelib.domain.marketplace import (
+from chalicelib.domain.vocabulary import (
     OFFERING_TRANSITIONS,
     BillingType,
     Component,

@@ -24,7 +24,9 @@ from typing import Any
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import Conflict, DomainError, ValidationError
 from chalicelib.domain.events import Event, make_event
-from chalicelib.domain.marketplace import (
+from chalicelib.domain.numbers import MAX_INTEGER, MONEY, at_most
+from chalicelib.domain.projects import Project
+from chalicelib.domain.vocabulary import (
     ORDER_FINAL,
     ORDER_TRANSITIONS,
     BillingType,
@@ -34,8 +36,6 @@ from chalicelib.domain.marketplace import (
     OrderType,
     Plan,
 )
-from chalicelib.domain.numbers import MAX_INTEGER, MONEY, at_most
-from chalicelib.domain.projects import Project
 
 MODEL = "Order"
 

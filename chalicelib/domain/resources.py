@@ -2,7 +2,7 @@
 
 A resource is created with its Create order (`Creating`) and counted at once in its project's and
 customer's `nc_resource_count`. While an Update or Terminate order executes it is `Updating` or
-`Terminating`; when the order ends it takes the state of the tables in `domain/marketplace.py`
+`Terminating`; when the order ends it takes the state of the tables in `domain/vocabulary.py`
 (done: OK / Terminated; failed: Erred; refused: as it was, or Terminated if it was never made). A
 Terminated resource no longer counts. One order at a time: an action while another order of the
 resource is open is Waldur's 400.
@@ -18,7 +18,8 @@ from typing import Any
 from chalicelib.domain.context import EventContext
 from chalicelib.domain.errors import Conflict, ValidationError
 from chalicelib.domain.events import Event, make_event
-from chalicelib.domain.marketplace import (
+from chalicelib.domain.orders import Order, Placing, estimate_cost, initial_state, states_message
+from chalicelib.domain.vocabulary import (
     RESOURCE_AFTER_DONE,
     RESOURCE_AFTER_FAILED,
     RESOURCE_AFTER_REFUSED,
@@ -29,7 +30,6 @@ from chalicelib.domain.marketplace import (
     Plan,
     ResourceState,
 )
-from chalicelib.domain.orders import Order, Placing, estimate_cost, initial_state, states_message
 
 MODEL = "Resource"
 ORDER_IN_PROGRESS = "Pending order for resource already exists."

@@ -18,8 +18,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from chalicelib.domain.errors import ValidationError
-from chalicelib.domain.marketplace import BillingType, Component, LimitPeriod, Offering, ResourceState
 from chalicelib.domain.resources import Resource
+from chalicelib.domain.vocabulary import BillingType, Component, LimitPeriod, Offering, ResourceState
 
 MODEL = "ComponentUsage"
 REPORTABLE = frozenset({BillingType.USAGE, BillingType.LIMIT})

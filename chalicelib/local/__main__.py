@@ -117,7 +117,7 @@ def _demo_resource(seeded: Any, username: str, base_url: str, wait: float = 20.0
     """Order the demo resource and wait (a few seconds) for its workflow to make it: its items
     are then on the demo customer's pending invoice of this month. The banner's billing line."""
     from chalicelib.domain.clock import utcnow
-    from chalicelib.domain.marketplace import ResourceState
+    from chalicelib.domain.vocabulary import ResourceState
     from chalicelib.local.seed import DEMO_RESOURCE, order_demo_resource
     from chalicelib.store import resources
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.domain.context import EventContext
-from chalicelib.domain.marketplace import Offering, OfferingState
 from chalicelib.domain.roles import CUSTOMER_OWNER, ScopeType
+from chalicelib.domain.vocabulary import Offering, OfferingState
 from chalicelib.services import auth, categories, customers, memberships, offerings, projects, users
 from chalicelib.services.paging import Ordering, PageRequest
 from chalicelib.store import offerings as offering_store

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.domain.marketplace import BillingType
 from chalicelib.domain.offerings import ComponentTemplate
+from chalicelib.domain.vocabulary import BillingType
 from chalicelib.providers.types import OfferingType, ProcessorKind
 
 BASIC = "Marketplace.Basic"

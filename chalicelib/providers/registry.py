@@ -28,7 +28,7 @@ from importlib import metadata
 from typing import Any
 
 from chalicelib.domain.errors import ValidationError
-from chalicelib.domain.marketplace import Offering
+from chalicelib.domain.vocabulary import Offering
 from chalicelib.providers import builtin
 
 # What a type is lives in `types.py` (the built-ins build on it, and the registry loads them); a

@@ -10,8 +10,8 @@ from enum import StrEnum
 from typing import Any
 
 from chalicelib.domain.errors import ValidationError
-from chalicelib.domain.marketplace import BillingType, Offering
 from chalicelib.domain.offerings import ComponentTemplate
+from chalicelib.domain.vocabulary import BillingType, Offering
 
 
 class ProcessorKind(StrEnum):

@@ -41,10 +41,10 @@ from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.invoice_registration import Billed, Reason
 from chalicelib.domain.invoices import Invoice, InvoiceItem, InvoiceState
-from chalicelib.domain.marketplace import BillingType, LimitPeriod, Offering, OrderType, ResourceState
 from chalicelib.domain.orders import Order
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.usages import ComponentUsage
+from chalicelib.domain.vocabulary import BillingType, LimitPeriod, Offering, OrderType, ResourceState
 from chalicelib.services import access as access_service
 from chalicelib.services.ports import Source, UnitOfWork, unit_of_work
 from chalicelib.services.ports import customers as customer_store

@@ -22,10 +22,10 @@ from chalicelib.domain.context import Principal
 from chalicelib.domain.customers import Customer
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.ids import parse_id
-from chalicelib.domain.marketplace import Offering, OfferingState, Plan
 from chalicelib.domain.offerings import Category
 from chalicelib.domain.rbac import Access
 from chalicelib.domain.roles import ScopeType
+from chalicelib.domain.vocabulary import Offering, OfferingState, Plan
 from chalicelib.services import access as access_service
 from chalicelib.services import offerings
 from chalicelib.services.paging import Ordering, Page, PageRequest, order_rows, paginate

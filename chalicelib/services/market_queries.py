@@ -19,11 +19,11 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from chalicelib.domain.context import Principal
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.marketplace import OrderState
 from chalicelib.domain.orders import Order
 from chalicelib.domain.rbac import Access
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.roles import P
+from chalicelib.domain.vocabulary import OrderState
 from chalicelib.services import offerings as catalog
 from chalicelib.services import order_sides as sides
 from chalicelib.services.paging import Ordering, Page, PageRequest, order_rows, paginate

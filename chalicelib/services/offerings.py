@@ -27,10 +27,10 @@ from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import NotFound, PermissionDenied, ValidationError
 from chalicelib.domain.ids import new_id
-from chalicelib.domain.marketplace import Component, Offering, OfferingState, Plan
 from chalicelib.domain.offerings import OfferingChanges, ServiceProvider
 from chalicelib.domain.rbac import Access, Scope
 from chalicelib.domain.roles import P, ScopeType
+from chalicelib.domain.vocabulary import Component, Offering, OfferingState, Plan
 from chalicelib.providers import registry
 from chalicelib.services import access as access_service
 from chalicelib.services import memberships

@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain.context import EventContext
-from chalicelib.domain.marketplace import OrderState
 from chalicelib.domain.orders import Order
+from chalicelib.domain.vocabulary import OrderState
 from chalicelib.providers import registry
 from chalicelib.services.effects import AnswerCallback, Effect, StartWorkflow
 

@@ -26,7 +26,12 @@ from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import NotFound, Unprocessable, ValidationError
 from chalicelib.domain.ids import id_from_url, new_id
-from chalicelib.domain.marketplace import (
+from chalicelib.domain.orders import Actor, KeyAlreadyUsed, Order, Placing, RequestKey
+from chalicelib.domain.projects import Project
+from chalicelib.domain.resources import Resource
+from chalicelib.domain.roles import P
+from chalicelib.domain.text import text_problem
+from chalicelib.domain.vocabulary import (
     ORDER_TRANSITIONS,
     Component,
     Offering,
@@ -35,11 +40,6 @@ from chalicelib.domain.marketplace import (
     OrderType,
     Plan,
 )
-from chalicelib.domain.orders import Actor, KeyAlreadyUsed, Order, Placing, RequestKey
-from chalicelib.domain.projects import Project
-from chalicelib.domain.resources import Resource
-from chalicelib.domain.roles import P
-from chalicelib.domain.text import text_problem
 from chalicelib.providers import registry
 from chalicelib.services import billing
 from chalicelib.services import customers as customer_service

@@ -17,8 +17,8 @@ from chalicelib.domain import offerings as domain
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import NotFound, ValidationError
-from chalicelib.domain.marketplace import Offering, Plan
 from chalicelib.domain.roles import P
+from chalicelib.domain.vocabulary import Offering, Plan
 from chalicelib.services import access as access_service
 from chalicelib.services import offerings
 from chalicelib.services.ports import offerings as store

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from chalicelib.domain.hooks import Hook, HookKind, Subscription
     from chalicelib.domain.invitations import ExecutionState, Invitation
     from chalicelib.domain.invoices import Invoice, InvoiceItem
-    from chalicelib.domain.marketplace import Offering
     from chalicelib.domain.offerings import Category, ServiceProvider
     from chalicelib.domain.orders import Order, RequestKey
     from chalicelib.domain.projects import Project
@@ -40,6 +39,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.tokens import LoginFailures, Token
     from chalicelib.domain.usages import ComponentUsage
     from chalicelib.domain.users import User
+    from chalicelib.domain.vocabulary import Offering
     from chalicelib.services.paging import Page, PageRequest
 
 

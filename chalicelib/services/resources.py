@@ -19,10 +19,10 @@ from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import Conflict, NotFound, ValidationError
 from chalicelib.domain.ids import id_from_url
-from chalicelib.domain.marketplace import OrderType, ResourceState
 from chalicelib.domain.orders import Order
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.roles import P, ScopeType
+from chalicelib.domain.vocabulary import OrderType, ResourceState
 from chalicelib.providers import registry
 from chalicelib.services import billing, orders, teams
 from chalicelib.services import offerings as catalog

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from chalicelib.domain.errors import Conflict
-from chalicelib.domain.marketplace import Component, Offering, OfferingState, Plan
+from chalicelib.domain.vocabulary import Component, Offering, OfferingState, Plan
 from chalicelib.services.paging import Page, PageRequest
 from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, keys, pages

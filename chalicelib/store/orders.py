@@ -22,8 +22,8 @@ from typing import Any
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain.errors import Conflict, DomainError
-from chalicelib.domain.marketplace import OrderState, OrderType
 from chalicelib.domain.orders import Actor, KeyAlreadyUsed, Order, RequestKey
+from chalicelib.domain.vocabulary import OrderState, OrderType
 from chalicelib.services.paging import Page, PageRequest
 from chalicelib.services.ports import Source
 from chalicelib.services.ports import UnitOfWork as Work

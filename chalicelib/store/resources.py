@@ -19,9 +19,9 @@ from typing import Any
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain.errors import Conflict
-from chalicelib.domain.marketplace import ResourceState
 from chalicelib.domain.quotas import RESOURCE_COUNT
 from chalicelib.domain.resources import Resource
+from chalicelib.domain.vocabulary import ResourceState
 from chalicelib.services.paging import Page, PageRequest
 from chalicelib.services.ports import Source
 from chalicelib.services.ports import UnitOfWork as Work

@@ -22,8 +22,8 @@ from typing import Any
 
 from chalicelib import observability
 from chalicelib.domain.context import EventContext
-from chalicelib.domain.marketplace import Offering
 from chalicelib.domain.orders import Order
+from chalicelib.domain.vocabulary import Offering
 from chalicelib.providers import registry
 from chalicelib.providers.builtin import DEMO, DEMO_DEFAULTS
 from chalicelib.workflows import order_workflow, steps

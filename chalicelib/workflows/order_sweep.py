@@ -34,8 +34,8 @@ from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.ids import id_bounds
-from chalicelib.domain.marketplace import OrderState
 from chalicelib.domain.orders import Order
+from chalicelib.domain.vocabulary import OrderState
 from chalicelib.services import orders
 from chalicelib.services.ports import unit_of_work
 from chalicelib.store import keys

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.domain.context import EventContext
-from chalicelib.domain.marketplace import OrderState, OrderType
 from chalicelib.domain.orders import AGENT_TIMED_OUT, Order
+from chalicelib.domain.vocabulary import OrderState, OrderType
 from chalicelib.providers import registry
 from chalicelib.services import offerings as catalog
 from chalicelib.services import order_lifecycle as lifecycle

@@ -10,7 +10,9 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.domain.errors import Conflict, ValidationError
-from chalicelib.domain.marketplace import (
+from chalicelib.domain.offerings import Category, ServiceProvider
+from chalicelib.domain.resources import Resource
+from chalicelib.domain.vocabulary import (
     BillingType,
     Component,
     Offering,
@@ -18,8 +20,6 @@ from chalicelib.domain.marketplace import (
     Plan,
     ResourceState,
 )
-from chalicelib.domain.offerings import Category, ServiceProvider
-from chalicelib.domain.resources import Resource
 from chalicelib.services.paging import Page, PageRequest
 from chalicelib.services.ports import Ports
 

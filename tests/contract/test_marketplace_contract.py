@@ -12,12 +12,12 @@ import pytest
 
 from chalicelib.domain.customers import Customer
 from chalicelib.domain.errors import Conflict, NotFound, QuotaExceeded, TooBroad
-from chalicelib.domain.marketplace import OrderState, OrderType, ResourceState
 from chalicelib.domain.orders import Actor, KeyAlreadyUsed, Order, RequestKey
 from chalicelib.domain.projects import Project
 from chalicelib.domain.quotas import RESOURCE_COUNT
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.usages import ComponentUsage
+from chalicelib.domain.vocabulary import OrderState, OrderType, ResourceState
 from chalicelib.services.paging import PageRequest
 from chalicelib.services.ports import Ports, Source
 

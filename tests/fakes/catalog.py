@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from chalicelib.domain.errors import ValidationError
-from chalicelib.domain.marketplace import Offering
 from chalicelib.domain.offerings import Category, ServiceProvider
+from chalicelib.domain.vocabulary import Offering
 from chalicelib.services.paging import Page, PageRequest, paginate
 from chalicelib.services.ports import UnitOfWork
 from tests.fakes.world import Apply, Check, World, lost_race, work

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.domain.marketplace import OrderState, ResourceState
+from chalicelib.domain.vocabulary import OrderState, ResourceState
 from chalicelib.services import orders
 from chalicelib.store import orders as order_store
 from chalicelib.store import resources as resource_store

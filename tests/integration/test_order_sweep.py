@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.domain import clock
 from chalicelib.domain.context import EventContext
-from chalicelib.domain.marketplace import OrderState
+from chalicelib.domain.vocabulary import OrderState
 from chalicelib.services import orders
 from chalicelib.store import orders as order_store
 from chalicelib.workflows import order_sweep, registry, stepfunctions

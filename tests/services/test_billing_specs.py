@@ -25,7 +25,12 @@ from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.customers import Customer
 from chalicelib.domain.errors import NotFound, ValidationError
 from chalicelib.domain.invoices import Invoice, InvoiceItem, InvoiceState
-from chalicelib.domain.marketplace import (
+from chalicelib.domain.orders import Order
+from chalicelib.domain.rbac import Grant
+from chalicelib.domain.resources import Resource
+from chalicelib.domain.roles import CUSTOMER_OWNER, PROJECT_MEMBER, ScopeType, system_role_id
+from chalicelib.domain.usages import ComponentUsage
+from chalicelib.domain.vocabulary import (
     BillingType,
     Component,
     Offering,
@@ -34,11 +39,6 @@ from chalicelib.domain.marketplace import (
     Plan,
     ResourceState,
 )
-from chalicelib.domain.orders import Order
-from chalicelib.domain.rbac import Grant
-from chalicelib.domain.resources import Resource
-from chalicelib.domain.roles import CUSTOMER_OWNER, PROJECT_MEMBER, ScopeType, system_role_id
-from chalicelib.domain.usages import ComponentUsage
 from chalicelib.services import billing as billing_service
 from chalicelib.services import invoices as invoice_service
 from chalicelib.services import ports

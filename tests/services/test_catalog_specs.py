@@ -19,9 +19,9 @@ import pytest
 from chalicelib.domain import offerings as rules
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from chalicelib.domain.marketplace import Offering, OfferingState, ResourceState
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.roles import CUSTOMER_OWNER, CUSTOMER_SUPPORT, OFFERING_MANAGER, ScopeType
+from chalicelib.domain.vocabulary import Offering, OfferingState, ResourceState
 from chalicelib.services import access, catalog, categories, memberships, offerings, plans
 from chalicelib.services import service_providers as providers
 from chalicelib.services.catalog import OfferingFilters

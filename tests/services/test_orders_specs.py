@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.errors import Conflict, NotFound, PermissionDenied, Unprocessable, ValidationError
-from chalicelib.domain.marketplace import OrderState, ResourceState
 from chalicelib.domain.usages import UsageReport
+from chalicelib.domain.vocabulary import OrderState, ResourceState
 from chalicelib.services import ports
 from chalicelib.services.effects import AnswerCallback, StartWorkflow
 from chalicelib.services.paging import Ordering, PageRequest

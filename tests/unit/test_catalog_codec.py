@@ -11,7 +11,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain.marketplace import (
+from chalicelib.domain.offerings import Category, ServiceProvider
+from chalicelib.domain.vocabulary import (
     BillingType,
     Component,
     LimitPeriod,
@@ -20,7 +21,6 @@ from chalicelib.domain.marketplace import (
     Plan,
     PlanUnit,
 )
-from chalicelib.domain.offerings import Category, ServiceProvider
 from chalicelib.store import categories, offerings, service_providers
 
 IDS = st.text(alphabet="0123456789abcdef", min_size=32, max_size=32)

@@ -11,7 +11,6 @@ import pytest
 from chalicelib.domain import orders, quotas
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.invoices import InvoiceItem
-from chalicelib.domain.marketplace import BillingType, Component, Plan, PlanUnit
 from chalicelib.domain.money import cents, quantize_price
 from chalicelib.domain.numbers import MAX_INTEGER
 from chalicelib.domain.text import (
@@ -21,6 +20,7 @@ from chalicelib.domain.text import (
     SURROGATE_CHARACTER,
     text_problem,
 )
+from chalicelib.domain.vocabulary import BillingType, Component, Plan, PlanUnit
 
 MAX_PRICE = Decimal("999999999999.9999999999")  # DecimalField(max_digits=22, decimal_places=10)
 MAX_USAGE = Decimal("999999999999999999.99")  # DecimalField(max_digits=20, decimal_places=2)

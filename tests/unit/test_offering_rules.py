@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.domain import offerings as rules
 from chalicelib.domain.errors import ValidationError
-from chalicelib.domain.marketplace import (
+from chalicelib.domain.vocabulary import (
     OFFERING_TRANSITIONS,
     BillingType,
     Offering,

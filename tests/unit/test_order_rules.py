@@ -12,9 +12,9 @@ import pytest
 from chalicelib.domain import orders, resources
 from chalicelib.domain.errors import Conflict, ValidationError
 from chalicelib.domain.events import EVENT_GROUPS
-from chalicelib.domain.marketplace import BillingType, Component, OrderState, OrderType, Plan, ResourceState
 from chalicelib.domain.orders import Actor, Order
 from chalicelib.domain.resources import Resource
+from chalicelib.domain.vocabulary import BillingType, Component, OrderState, OrderType, Plan, ResourceState
 
 NOW = datetime(2025, 3, 1, 12, tzinfo=UTC)
 ALICE = Actor("a" * 32, "alice", "Alice")

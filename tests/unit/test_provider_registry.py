@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.domain.errors import ValidationError
-from chalicelib.domain.marketplace import BillingType, Component, Offering
+from chalicelib.domain.vocabulary import BillingType, Component, Offering
 from chalicelib.providers import builtin
 from chalicelib.providers.registry import (
     ENTRY_POINT_GROUP,
@@ -101,7 +101,7 @@ def test_the_default_limits_check_wants_limit_components_within_their_bounds():
 
 # --- discovery of installed plugins ----------------------------------------------------------------
 PLUGIN = """
-from chalicelib.domain.marketplace import BillingType
+from chalicelib.domain.vocabulary import BillingType
 from chalicelib.domain.offerings import ComponentTemplate
 from chalicelib.providers.registry import OfferingType
 

@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.domain.errors import ValidationError
-from chalicelib.domain.marketplace import BillingType, Component, LimitPeriod, Offering, ResourceState
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.usages import (
     ComponentUsage,
@@ -23,6 +22,7 @@ from chalicelib.domain.usages import (
     current_usages,
     report,
 )
+from chalicelib.domain.vocabulary import BillingType, Component, LimitPeriod, Offering, ResourceState
 
 NOW = datetime(2024, 5, 17, 12, 0, tzinfo=UTC)
 
