@@ -23,6 +23,7 @@ from pynamodb.expressions.condition import Condition
 from chalicelib.config import get_settings
 from chalicelib.domain.errors import TooBroad
 from chalicelib.services.paging import Page
+from chalicelib.store import keys
 from chalicelib.store.items import BaseItem
 
 TOO_BROAD = "Too many {what} to filter or sort (more than {limit}); narrow the request{hint}."
@@ -289,3 +290,31 @@ def rows_page(listing: Listing, convert: Callable[[Any], Row], page: int, page_s
     """Page `page` of `listing` (read in key order, the fast path), as domain rows."""
     found = fetch_page(listing, page, page_size)
     return Page([convert(i) for i in found.items], found.total)
+
+
+def of_source(
+    source: Any,
+    item_type: type[BaseItem],
+    *,
+    project_prefix: Callable[[str], str],
+    all_in_customer: str,
+    provider_partition: Callable[[str], str],
+    everything_else: Callable[[], Listing],
+    narrow: tuple[str, str],
+) -> Listing:
+    """What one `ports.Source` lists of a kind kept under its consumer customer (one project's: a
+    prefix of the partition) and indexed under its provider on gsi2 (one offering's: a prefix); a
+    source naming neither is `everything_else()`."""
+    index: str | None = None
+    if source.customer_id:
+        partition = keys.customer_pk(source.customer_id)
+        prefix: str | None = project_prefix(source.project_id) if source.project_id else all_in_customer
+    elif source.provider_id:
+        partition, index = provider_partition(source.provider_id), "gsi2"
+        prefix = keys.offering_prefix(source.offering_id) if source.offering_id else None
+    else:
+        return everything_else()
+    return Listing(
+        partition=partition, prefix=prefix, index=index, item_type=item_type,
+        what=narrow[0], narrow_with=narrow[1],
+    )  # fmt: skip

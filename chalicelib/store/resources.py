@@ -177,21 +177,15 @@ def listing_all(*, descending: bool = True) -> Listing:
 def _listing(source: Source) -> Listing:
     """A consumer customer's resources (one project's: a prefix of its partition), a service
     provider's (gsi2: one offering's with a prefix), or every resource."""
-    index: str | None
-    if source.customer_id:
-        partition, index = keys.customer_pk(source.customer_id), None
-        project = source.project_id
-        prefix: str | None = keys.resource_project_prefix(project) if project else keys.RESOURCE_PREFIX
-    elif source.provider_id:
-        offering = source.offering_id
-        partition, index = keys.provider_resources(source.provider_id), "gsi2"
-        prefix = keys.offering_prefix(offering) if offering else None
-    else:
-        return listing_all()
-    return Listing(
-        partition=partition, prefix=prefix, index=index, item_type=ResourceItem,
-        what=NARROW[0], narrow_with=NARROW[1],
-    )  # fmt: skip
+    return pages.of_source(
+        source,
+        ResourceItem,
+        project_prefix=keys.resource_project_prefix,
+        all_in_customer=keys.RESOURCE_PREFIX,
+        provider_partition=keys.provider_resources,
+        everything_else=listing_all,
+        narrow=NARROW,
+    )
 
 
 def read(sources: Sequence[Source], *, bounded: bool) -> list[Resource]:

@@ -135,21 +135,15 @@ def listing_all(*, descending: bool = True) -> Listing:
 def _listing(source: Source) -> Listing:
     """A consumer customer's usages (one project's: a prefix of its partition), a service
     provider's (gsi2: one offering's with a prefix), or every usage."""
-    index: str | None
-    if source.customer_id:
-        partition, index = keys.customer_pk(source.customer_id), None
-        project = source.project_id
-        prefix: str | None = keys.usage_project_prefix(project) if project else keys.USAGE_PREFIX
-    elif source.provider_id:
-        offering = source.offering_id
-        partition, index = keys.provider_usages(source.provider_id), "gsi2"
-        prefix = keys.offering_prefix(offering) if offering else None
-    else:
-        return listing_all()
-    return Listing(
-        partition=partition, prefix=prefix, index=index, item_type=UsageItem,
-        what=NARROW[0], narrow_with=NARROW[1],
-    )  # fmt: skip
+    return pages.of_source(
+        source,
+        UsageItem,
+        project_prefix=keys.usage_project_prefix,
+        all_in_customer=keys.USAGE_PREFIX,
+        provider_partition=keys.provider_usages,
+        everything_else=listing_all,
+        narrow=NARROW,
+    )
 
 
 def read(sources: Sequence[Source], *, bounded: bool) -> list[ComponentUsage]:

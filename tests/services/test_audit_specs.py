@@ -290,15 +290,10 @@ def test_users_list_their_own_hooks_staff_everybodys_newest_first_filtered(world
 
 # --- delivery -------------------------------------------------------------------------------------
 def _document(event: Event) -> dict[str, Any]:
-    return {
-        "uuid": event.id,
-        "created": event.created.isoformat(),
-        "event_type": event.event_type,
-        "message": event.message,
-        "context": event.context,
-        "customer_uuid": event.customer_id,
-        "scopes": [list(s) for s in event.scopes],
-    }
+    """The event as the publisher hands it to the hooks."""
+    from chalicelib.workflows.publisher import event_document
+
+    return event_document(event)
 
 
 def _try(hook_id: str, owner: Principal, event: Event, attempt: int = 1) -> dict[str, Any]:
