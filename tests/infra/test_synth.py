@@ -11,6 +11,7 @@ fixture packages a copy of it with an empty requirements.txt, so pip never runs 
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import json
 import os
@@ -765,14 +766,21 @@ def test_publisher_role_reads_the_stream_puts_on_the_bus_and_writes_only_counter
     # ListStreams has no resource-level permissions: "*" or nothing (it lists ARNs, reads no data).
     assert granted.pop("dynamodb:ListStreams") == ["*"]
     assert granted.pop("events:PutEvents") == [_arn(bus_id)]
-    # The platform-wide totals: only the counters' and markers' partitions of the table.
+    # The platform-wide totals and the audit log's shared counts (store/counters.tally): only the
+    # counters', event counts' and markers' partitions of the table.
     table_arn = _arn(table_id)
     for action in ("dynamodb:PutItem", "dynamodb:UpdateItem"):
         assert granted.pop(action) == [table_arn], action
     [write] = [s for s in synth.role_statements(role_id) if "dynamodb:PutItem" in _actions(s)]
     assert write["Condition"] == {
-        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["COUNTER#*", "TALLY#*"]}
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["COUNTER#*", "EVCOUNT#*", "TALLY#*"]}
     }
+    allowed = write["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    assert all(
+        fnmatch.fnmatchcase(pk, pattern)
+        for pk in _publisher_writes()
+        for pattern in [next((p for p in allowed if fnmatch.fnmatchcase(pk, p)), "-")]
+    ), (_publisher_writes(), allowed)
     background = synth.queue(f"{PREFIX}-background")[0]
     dlq = synth.queue(f"{PREFIX}-events-publisher-dlq")[0]
     assert sorted(map(json.dumps, granted.pop("sqs:SendMessage"))) == sorted(
@@ -1015,3 +1023,31 @@ def test_a_stranded_order_workflow_alarms(synth: Synth) -> None:
     assert [(a["Threshold"], a["ComparisonOperator"]) for a in alarms] == [(0, "GreaterThanThreshold")]
     _, machine = synth.named("AWS::StepFunctions::StateMachine", "StateMachineName", f"{PREFIX}-order")
     assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
+
+
+def _publisher_writes() -> list[str]:
+    """The partition keys the publisher's counting writes for an event record (the audit log's
+    shared counts) and for a counted item (a platform total), with their markers: what its role
+    must be allowed to write on AWS."""
+    from chalicelib.domain.context import EventContext
+    from chalicelib.domain.events import make_event
+    from chalicelib.store import counters, keys
+    from chalicelib.store.outbox import event_items
+
+    event = make_event(
+        "role_granted", "granted", EventContext(), {"offering_uuid": "o" * 32, "affected_user_uuid": "u" * 32}
+    )
+    record = event_items(event, 365)[0]
+    image = record.serialize()
+    image["type"] = {"S": "event"}
+    found = [
+        pk for (pk, _), _ in counters.event_counts({"eventName": "INSERT", "dynamodb": {"NewImage": image}})
+    ]
+    found += [
+        keys.counter_pk(name)
+        for name in counters.moves(
+            {"eventName": "INSERT", "dynamodb": {"NewImage": {"type": {"S": "customer"}}}}
+        )
+    ]
+    assert len(found) >= 4 and datetime.now(UTC)  # the shard, two shared feeds, a total
+    return [*found, keys.tally_pk("record-id")]

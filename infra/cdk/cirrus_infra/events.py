@@ -1,8 +1,9 @@
 """Publishing the audit log: the table's stream → the Chalice function `events_publisher`
 (`chalicelib/workflows/publisher.py`) → the EventBridge bus `<prefix>-events` (archived) and the
 `hooks.dispatch` task on the background queue. The same function keeps the platform-wide totals
-(`chalicelib/store/counters.py`) from the counted items' INSERTs and REMOVEs: it writes the
-`COUNTER#` and `TALLY#` items of the table, and nothing else.
+(`chalicelib/store/counters.py`) from the counted items' INSERTs and REMOVEs, and the audit log's
+counts that tenants share (staff index shards, offering and user feeds) from the event records: it
+writes the `COUNTER#`, `EVCOUNT#` and `TALLY#` items of the table, and nothing else.
 
 Chalice's DynamoDB event source names a placeholder stream, has no filter, no partial batch responses
 and retries a failing batch until its records leave the stream (24 hours), blocking the shard: all of
@@ -51,8 +52,9 @@ COUNTED_REMOVES: dict[str, Any] = {
     "dynamodb": {"OldImage": {"type": {"S": list(counters.COUNTED_TYPES)}}},
 }
 STREAM_FILTERS = (STREAM_FILTER, COUNTED_INSERTS, COUNTED_REMOVES)
-# The partitions the publisher writes: the counters and the markers of the records it counted.
-COUNTER_KEYS = [keys.counter_pk("*"), keys.tally_pk("*")]
+# The partitions the publisher writes: the counters, the audit log's shared counts and the markers of
+# the records it counted.
+COUNTER_KEYS = [keys.counter_pk("*"), keys.event_count_pk("*"), keys.tally_pk("*")]
 # A DynamoDB stream keeps its records 24 hours: retrying a batch longer than that is pointless.
 MAX_RECORD_AGE = Duration.days(1)
 # MAX_RETRY_ATTEMPTS (publisher.py, which the local stream reader also follows): retries of a
