@@ -33,6 +33,13 @@ def main() -> int:
     username = os.environ.get("CIRRUS_ADMIN_USERNAME", DEFAULT_USERNAME)
     password = os.environ.get("CIRRUS_ADMIN_PASSWORD", DEFAULT_PASSWORD)
     aws.use_local_credentials()
+    from chalicelib.local import moto_speedups
+
+    try:
+        moto_speedups.install()  # refuses a moto release the patches were not written for
+    except moto_speedups.MotoVersionMismatch as mismatch:
+        print(mismatch, file=sys.stderr, flush=True)
+        return 2
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     moto = aws.MotoServer(int(os.environ["CIRRUS_MOTO_PORT"]) if os.environ.get("CIRRUS_MOTO_PORT") else None)
     moto.start()

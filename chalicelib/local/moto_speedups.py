@@ -1,70 +1,155 @@
-"""Make moto's TransactWriteItems copy each table once per transaction, not once per write.
+"""moto made fit to be the local stack's database: cost per request independent of the table's size,
+bounded memory, safe under concurrent requests. DynamoDB's semantics are unchanged
+(tests/integration/test_moto_differential.py runs the same random operations on patched and
+unpatched moto and compares every answer, error and the final table).
 
-moto 5 backs up every table a transaction touches before applying it (its rollback on a failed
-condition), but it takes that backup inside a loop over the transaction's writes: a transaction of
-ten writes deep-copies the whole table, stream records included, ten times. All those copies are
-taken before the first write is applied, so they are identical; this keeps the first copy of each
-table for the rest of that call. Behaviour is unchanged (the same backup, the same rollback); the
-cost of a transaction falls by its number of writes. A write still costs O(table) once: the
-embedded stack's own issue (moto is an emulator, not a database).
+Applied by `make run` (chalicelib/local/__main__.py), the benchmarks and the tests; never imported by
+deployed code. Written against one moto release (`MOTO_VERSION`, pinned in pyproject.toml):
+`install()` refuses any other, because every patch below replaces or wraps a private function.
 
-`install()` is idempotent and touches only moto's DynamoDB model module; the tests apply it.
+What moto 5 does, and what this module does instead:
+
+- **Thread safety.** moto's server is threaded, and its DynamoDB models are plain dicts: a
+  transaction's backup (`copy.deepcopy` of a table) raced with a concurrent write and raised
+  `dictionary changed size during iteration`. Every DynamoDB and DynamoDB Streams request runs under
+  one lock (`LOCK`); in-process readers of the models (the data directory's save, the stream trim)
+  take it too.
+- **Transactions** (`DynamoDBBackend.transact_write_items`) deep-copied every table they touched,
+  stream included, before applying (their rollback backup): O(table) per write. Here the backup is
+  a copy of the items the transaction names (and the stream's length), restored the same way.
+- **Queries** (`Table.query`) walked and sorted the whole table to find one partition, on the table
+  and on every index. Here each table keeps its partitions (table and each global secondary index)
+  in key order, updated on every write; a Query reads its partition from there.
+- **The stream** kept every record forever: `trim_stream` drops what the local stream reader has
+  handled. Shard iterators (one per GetShardIterator and per GetRecords) were never dropped: the
+  newest `MAX_SHARD_ITERATORS` are kept (AWS expires them after 15 minutes).
 """
 
 from __future__ import annotations
 
-import copy
-import functools
 import threading
+from collections.abc import Callable
 from typing import Any
 
-_installed: list[bool] = [False]
+# The moto release these patches were written against (and read: they replace private functions).
+MOTO_VERSION = "5.2.6"
+# Shard iterators kept per streams backend: the local stream reader takes two per poll.
+MAX_SHARD_ITERATORS = 1_000
+ACCOUNT_ID = "123456789012"  # moto's default account
+
+# Held by every DynamoDB and DynamoDB Streams request moto serves, and by in-process readers of its
+# models. Re-entrant: a request's handler may call back into the backend.
+LOCK = threading.RLock()
+
+_originals: dict[tuple[Any, str], Any] = {}
 
 
-class _CopyOncePerTransaction:
-    """Stands in for the `copy` module inside moto's DynamoDB models: while a transaction's backups
-    are being taken (in this thread), a table already copied is not copied again."""
+class MotoVersionMismatch(RuntimeError):
+    """The installed moto is not the release the patches were written against."""
 
-    def __init__(self) -> None:
-        self._local = threading.local()
 
-    def begin(self) -> None:
-        self._local.tables = {}
+def check_version() -> None:
+    import moto
 
-    def end(self) -> None:
-        self._local.tables = None
+    if moto.__version__ != MOTO_VERSION:
+        raise MotoVersionMismatch(
+            f"chalicelib/local/moto_speedups.py patches moto {MOTO_VERSION}, but moto {moto.__version__} is "
+            "installed. The patches replace moto's private functions: read the new release's "
+            "moto/dynamodb/models, port them, run tests/integration/test_moto_differential.py, then "
+            "change MOTO_VERSION and the pin in pyproject.toml together."
+        )
 
-    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
-        from moto.dynamodb.models.table import Table
 
-        tables: dict[int, Any] | None = getattr(self._local, "tables", None)
-        if tables is None or not isinstance(value, Table):
-            return copy.deepcopy(value, memo)
-        if id(value) not in tables:
-            tables[id(value)] = copy.deepcopy(value, memo)
-        return tables[id(value)]
+def installed() -> bool:
+    return bool(_originals)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(copy, name)
+
+def _patch(owner: Any, name: str, replacement: Callable[..., Any]) -> None:
+    _originals[(owner, name)] = owner.__dict__.get(name, _MISSING)
+    setattr(owner, name, replacement)
+
+
+_MISSING = object()
 
 
 def install() -> None:
-    """Patch moto's DynamoDB backend (once per process)."""
-    if _installed[0]:
+    """Apply every patch (once per process; a second call does nothing). Raises
+    MotoVersionMismatch if moto is not MOTO_VERSION."""
+    if installed():
         return
-    from moto.dynamodb import models
+    check_version()
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
-    proxy = _CopyOncePerTransaction()
-    original = models.DynamoDBBackend.transact_write_items
+    for handler in (DynamoHandler, DynamoDBStreamsHandler):
+        _patch(handler, "call_action", _locked(handler.call_action))
+    _patch(
+        DynamoDBStreamsBackend,
+        "get_shard_iterator",
+        _bounded_iterators(DynamoDBStreamsBackend.get_shard_iterator),
+    )
+    _patch(DynamoDBStreamsBackend, "get_records", _bounded_iterators(DynamoDBStreamsBackend.get_records))
+    _install_store_patches()
 
-    @functools.wraps(original)
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        proxy.begin()
-        try:
-            original(self, transact_items)
-        finally:
-            proxy.end()
 
-    setattr(models, "copy", proxy)  # noqa: B010 - replaces the module moto imported as `copy`
-    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    _installed[0] = True
+def uninstall() -> None:
+    """Put moto back as it was (the differential test compares the two)."""
+    for (owner, name), original in reversed(list(_originals.items())):
+        if original is _MISSING:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, original)
+    _originals.clear()
+
+
+def _locked(call_action: Callable[..., Any]) -> Callable[..., Any]:
+    def call_action_locked(self: Any) -> Any:
+        with LOCK:
+            return call_action(self)
+
+    return call_action_locked
+
+
+def _bounded_iterators(method: Callable[..., Any]) -> Callable[..., Any]:
+    def bounded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = method(self, *args, **kwargs)
+        iterators: dict[str, Any] = self.shard_iterators
+        excess = len(iterators) - MAX_SHARD_ITERATORS
+        if excess > 0:
+            for arn in list(iterators)[:excess]:  # the oldest: dicts keep insertion order
+                del iterators[arn]
+        return result
+
+    return bounded
+
+
+def table_model(table_name: str, region: str = "us-east-1", account_id: str = ACCOUNT_ID) -> Any:
+    """moto's model of `table_name` (hold LOCK while reading or changing it)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    return dynamodb_backends[account_id][region].get_table(table_name)
+
+
+def trim_stream(
+    table_name: str, through: int, region: str = "us-east-1", account_id: str = ACCOUNT_ID
+) -> int:
+    """Drop the table's stream records up to and including sequence number `through` (the last
+    record its reader has handled); returns how many were dropped. Sequence numbers stay as they
+    were: an iterator after `through`, or TRIM_HORIZON, reads the first record kept."""
+    with LOCK:
+        shard = table_model(table_name, region, account_id).stream_shard
+        if shard is None:
+            return 0
+        count = min(max(0, through + 1 - shard.starting_sequence_number), len(shard.items))
+        if count:
+            del shard.items[:count]
+            shard.starting_sequence_number += count
+        return int(count)
+
+
+def _install_store_patches() -> None:
+    """The transaction and query patches (filled in below)."""
+    from chalicelib.local import _moto_store
+
+    _moto_store.install(_patch)
