@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import fcntl
+import gc
 import json
 import math
 import os
@@ -68,6 +69,7 @@ class Snapshot:
 
     items: list[dict[str, Any]]
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    locked: float = 0.0  # seconds the table was held (LOCK) to take it
 
     @property
     def message_count(self) -> int:
@@ -82,6 +84,7 @@ class Outcome:
     messages: int
     path: Path
     seconds: float
+    locked: float = 0.0  # of which the table was held (every DynamoDB request waited)
 
     def resumed_line(self) -> str:
         return (
@@ -167,15 +170,31 @@ def _queues_fingerprint() -> tuple[tuple[str, int, str], ...]:
 Fingerprint = tuple[int, int, tuple[tuple[str, int, str], ...]]
 
 
+@contextlib.contextmanager
+def _no_collection() -> Iterator[None]:
+    """No garbage collection while many items are made at once (copied, read, restored): the
+    collections their own allocations set off, each walking the whole heap, took two thirds of the
+    time (and a save's copy is time every request spends waiting on LOCK)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def snapshot(table_name: str) -> tuple[Snapshot, Fingerprint]:
     """The table's items and the queues' messages now, as plain dicts, with their fingerprint. The
     items are read under LOCK (a consistent point in time), and only turned into dicts there."""
-    with moto_speedups.LOCK:
+    with moto_speedups.LOCK, _no_collection():
+        started = time.perf_counter()
         table = moto_speedups.table_model(table_name)
         items = [item.to_json()["Attributes"] for item in _items_of(table)]
         position = _write_position(table)
+        locked = time.perf_counter() - started
     messages = _snapshot_messages()
-    return Snapshot(items, messages), (position, len(items), _queues_fingerprint())
+    return Snapshot(items, messages, locked), (position, len(items), _queues_fingerprint())
 
 
 def fingerprint(table_name: str) -> Fingerprint:
@@ -189,11 +208,26 @@ def fingerprint(table_name: str) -> Fingerprint:
 
 
 # --- writing moto's models ---------------------------------------------------------------------------
+@contextlib.contextmanager
+def _unchecked_item_sizes() -> Iterator[None]:
+    """moto adds up an item's whole size again for every attribute it sets (O(attributes²) per
+    item): 80% of a restore's time. A restored item passed that check when it was written. Only
+    under LOCK: every DynamoDB request waits meanwhile, and nothing else uses LimitedSizeDict."""
+    from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+
+    checked = LimitedSizeDict.__dict__["__setitem__"]
+    LimitedSizeDict.__setitem__ = dict.__setitem__  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        LimitedSizeDict.__setitem__ = checked  # type: ignore[method-assign]
+
+
 def restore_items(table_name: str, items: Iterable[dict[str, Any]]) -> int:
     """Put `items` into the table as they were, making no stream record (each would be published
     again: events re-sent to the bus, web hooks fired twice). Returns how many were put."""
     count = 0
-    with moto_speedups.LOCK:
+    with moto_speedups.LOCK, _unchecked_item_sizes(), _no_collection():
         table = moto_speedups.table_model(table_name)
         shard, table.stream_shard = table.stream_shard, None
         try:
@@ -334,7 +368,7 @@ def read(directory: Path) -> Snapshot | None:
     if read_manifest(directory) is None:
         return None
     try:
-        with (directory / TABLE_FILE).open(encoding="utf-8") as lines:
+        with (directory / TABLE_FILE).open(encoding="utf-8") as lines, _no_collection():
             items = [json.loads(line) for line in lines if line.strip()]
         queues = directory / QUEUES_FILE
         messages = json.loads(queues.read_text(encoding="utf-8")) if queues.exists() else {}
@@ -382,7 +416,8 @@ class DataDir:
             data, printed = snapshot(self.table_name)
             write(self.path, data, self.table_name)
             self._saved = printed
-            return Outcome(len(data.items), data.message_count, self.path, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            return Outcome(len(data.items), data.message_count, self.path, seconds, data.locked)
 
     def save_if_changed(self) -> Outcome | None:
         """Save unless nothing changed since the last save (the periodic save's cheap check)."""
@@ -444,7 +479,11 @@ def _refuse_foreign(directory: Path) -> None:
 
 class PeriodicSaver:
     """Saves every `interval` seconds when something changed; quiet unless a save takes over a
-    second (then `announce` gets one line)."""
+    second (then `announce` gets one line). A save holds the table (LOCK) while it copies it, so the
+    wait after a save is at least `LOCK_SHARE` times that hold: a large table is saved less often
+    rather than stalling requests a large part of the time."""
+
+    LOCK_SHARE = 10
 
     def __init__(self, data: DataDir, interval: float, announce: Callable[[str], None] | None = None) -> None:
         self.data = data
@@ -453,19 +492,29 @@ class PeriodicSaver:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cirrus-datadir", daemon=True)
 
+    def next_wait(self, last: Outcome | None) -> float:
+        """Seconds until the next save (a kill -9 loses at most this, plus the save itself)."""
+        return max(self.interval, self.LOCK_SHARE * last.locked) if last else self.interval
+
     def _run(self) -> None:
         from chalicelib import observability
 
-        while not self._stop.wait(self.interval):
+        wait = self.interval
+        while not self._stop.wait(wait):
             try:
                 saved = self.data.save_if_changed()
             except Exception:  # a full disk: keep serving, try again next time
-                observability.logger().exception(
-                    "data directory not saved", extra={"path": str(self.data.path)}
-                )
+                where = {"path": str(self.data.path)}
+                observability.logger().exception("data directory not saved", extra=where)
                 continue
-            if saved is not None and saved.seconds > 1:
-                self._announce(f"data: periodic save took {saved.seconds:.2f} s ({saved.items} items)")
+            if saved is None:
+                continue
+            wait = self.next_wait(saved)
+            if saved.seconds > 1:
+                self._announce(
+                    f"data: periodic save took {saved.seconds:.2f} s ({saved.items} items, table held"
+                    f" {saved.locked:.2f} s); next in {wait:.0f} s"
+                )
 
     def start(self) -> PeriodicSaver:
         if self.interval > 0:
