@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.config import reset_settings
+from chalicelib.local import datadir
 
 DEFAULT_USERNAME = "admin"
 DEFAULT_PASSWORD = "cirrus-local-admin"
@@ -66,15 +67,26 @@ def main() -> int:
     settings = get_settings()
     aws.create_table(settings.table_name, moto.endpoint)
     bootstrap.ensure_ready()
-    seeded = seed(username, password)
+    try:  # before the seed and the stream reader: restored items are not published again
+        data = _open_data(settings.table_name)
+    except datadir.DataDirError as refused:
+        print(f"data: {refused}", file=sys.stderr, flush=True)
+        moto.stop()
+        return 2
+    seeded = seed(username, password, data.dir.recall_token() if data else None)
+    if data:
+        data.dir.remember_token(seeded.token)
     aws.enable_state_machine_execution(moto.endpoint)
     queue_urls = aws.create_queues(moto.endpoint)
+    if data:
+        data.restore_messages()
     state_machines = aws.create_state_machines(moto.endpoint, aws.LOCAL_TIMING)
     bus = create_event_bus()
     registry.load_all()
     announce = _announcer()
     workers = Workers(announce=announce).start()
     stream = StreamReader(announce=announce).start()
+    saver = _resume(data, announce)
     ticker = Ticker(announce=announce)
     server = AppServer(app, host=host, port=port).start()
     # Invitation mails take their links from the public URL only (never from a request's Host).
@@ -112,12 +124,72 @@ def main() -> int:
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     print("Stopping Cirrus...", flush=True)
+    server.stop()  # no new request from here on
     ticker.stop()
-    stream.stop()
     workers.stop()
-    server.stop()
+    stream.stop()
+    if saver is not None and data is not None:
+        saver.stop()
+        stream.drain()  # publish what was written, so the saved copy has nothing left to publish
+        print(data.dir.save().saved_line(), flush=True)
+        data.dir.close()
     moto.stop()
     return 0
+
+
+class _Data:
+    """The data directory of this run, and what it held at start (restored in two steps: the
+    items before anything else writes the table, the messages once the queues exist)."""
+
+    def __init__(self, directory: datadir.DataDir, saved: datadir.Snapshot | None, seconds: float) -> None:
+        self.dir = directory
+        self.saved = saved
+        self.seconds = seconds  # spent restoring so far
+        self.messages = 0
+
+    def restore_messages(self) -> None:
+        if self.saved is None:
+            return
+        started = time.perf_counter()
+        self.messages, _ = datadir.restore_messages(self.saved.messages)
+        self.seconds += time.perf_counter() - started
+
+
+def _open_data(table_name: str) -> _Data | None:
+    """The data directory (None with CIRRUS_DATA_DIR=none), its items restored; CIRRUS_FRESH=1
+    moves an existing one aside first. Raises DataDirError for a directory it must not touch."""
+    path = datadir.configured(os.environ)
+    if path is None:
+        print("data: not kept (CIRRUS_DATA_DIR=none)", flush=True)
+        return None
+    datadir.save_interval(os.environ)  # a bad interval stops the start, not the first save
+    started = time.perf_counter()
+    directory = datadir.DataDir(path, table_name)
+    saved = directory.open(fresh=os.environ.get(datadir.FRESH_VAR, "").strip() == "1")
+    if directory.moved_aside is not None:
+        print(f"data: moved the previous data to {directory.moved_aside} ({datadir.FRESH_VAR}=1)", flush=True)
+    if saved is not None:
+        directory.restore(saved)
+    return _Data(directory, saved, time.perf_counter() - started)
+
+
+def _resume(data: _Data | None, announce: Callable[[str], None]) -> datadir.PeriodicSaver | None:
+    """Once the queues, state machines and workers run: every waiting order gets its execution
+    back (none survived the restart); then the periodic saves start."""
+    if data is None:
+        return None
+    if data.saved is None:
+        print(f"data: new data directory {data.dir.path}", flush=True)
+    else:
+        from chalicelib.domain.clock import utcnow
+        from chalicelib.workflows import order_sweep
+
+        restarted = order_sweep.resume(utcnow())["restarted"]
+        outcome = datadir.Outcome(len(data.saved.items), data.messages, data.dir.path, data.seconds)
+        print(outcome.resumed_line(), flush=True)
+        if restarted:
+            announce(f"data: {restarted} waiting order(s) got their workflow back")
+    return datadir.PeriodicSaver(data.dir, datadir.save_interval(os.environ), announce).start()
 
 
 def _demo_resource(seeded: Any, username: str, base_url: str, wait: float = 20.0) -> str:

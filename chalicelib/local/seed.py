@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.config import get_settings
 from chalicelib.domain.context import EventContext
+from chalicelib.domain.errors import AuthenticationFailed
 from chalicelib.domain.roles import CUSTOMER_OWNER, ScopeType
+from chalicelib.domain.users import User, check_login_password
 from chalicelib.domain.vocabulary import Offering, OfferingState
 from chalicelib.services import auth, categories, customers, memberships, offerings, projects, users
 from chalicelib.services.paging import Ordering, PageRequest
@@ -57,8 +60,10 @@ class Seeded:
     plan_id: str = ""
 
 
-def seed(username: str, password: str) -> Seeded:
-    """Create the staff user and the demo objects (skipping those that already exist)."""
+def seed(username: str, password: str, remembered_token: str | None = None) -> Seeded:
+    """Create the staff user and the demo objects (skipping those that already exist). The staff
+    token is `remembered_token` (the one printed before a restart) while it still signs the staff
+    user in and the password still matches; otherwise a new one (a login)."""
     system = EventContext(ip_address="127.0.0.1")
     user = user_store.get_by_username(username)
     if user is None:
@@ -72,7 +77,7 @@ def seed(username: str, password: str) -> Seeded:
             },
             password,
         )
-    token = auth.login(username, password, system)
+    token = _still_valid(remembered_token, user, password) or auth.login(username, password, system)
     ctx = EventContext(principal=user.principal(), ip_address="127.0.0.1")
     found = customers.list_customers(
         user.principal(),
@@ -117,6 +122,21 @@ def seed(username: str, password: str) -> Seeded:
         offering_id=offering.id,
         plan_id=offering.plans[0].id,
     )
+
+
+def _still_valid(token: str | None, user: User, password: str) -> str | None:
+    """`token` if it is a live token of `user` and `password` is still theirs (a changed
+    CIRRUS_ADMIN_PASSWORD goes through a login, which refuses it, as on a first start)."""
+    if not token:
+        return None
+    try:
+        found = auth.authenticate(token)
+    except AuthenticationFailed:
+        return None
+    if found.principal.user_id != user.id:
+        return None
+    iterations = get_settings().password_iterations
+    return token if check_login_password(password, user.password_hash, iterations) else None
 
 
 def seed_catalog(ctx: EventContext, customer_id: str) -> Offering:

@@ -146,6 +146,18 @@ class StreamReader:
         self._announce(f"stream: record {stuck} dead-lettered after {tries} failures")
         return first + 1
 
+    def drain(self, max_polls: int = 100) -> int:
+        """Poll until a poll reads nothing new and nothing waits for a retry (at most `max_polls`):
+        what was written is published before the stack saves its data and stops. Returns the records
+        handled. Call it once the reader's thread has stopped."""
+        handled = 0
+        for _ in range(max_polls):
+            before = dict(self._last)
+            handled += self.poll_once()
+            if self._last == before and not self._pending:
+                break
+        return handled
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:

@@ -17,6 +17,10 @@ changed for `GRACE` either, asks Step Functions about its execution:
   started, as a retry after `erred` does, so the order's state stays the truth and the name says
   which run it is.
 
+After a restart of the local stack (`make run` with a data directory, chalicelib/local/datadir.py)
+no execution exists at all: `resume` runs the same sweep with no grace and no per-run bound, so
+every waiting order gets its execution back at once.
+
 Starting goes through `order_workflow.ensure_started` (it re-reads the order and starts nothing for
 a final one); a start of a name that exists is a no-op, and two sweeps racing on one order bump its
 count once (the write is conditioned on the version they read). So a second run restarts nothing.
@@ -65,17 +69,30 @@ def restart_stranded_orders(payload: dict[str, Any], ctx: EventContext) -> dict[
     return sweep(utcnow(), ctx)
 
 
-def sweep(now: datetime, ctx: EventContext | None = None) -> dict[str, int]:
-    """Restart the workflow of every open order older than GRACE whose execution is gone or ended;
+def resume(now: datetime, ctx: EventContext | None = None) -> dict[str, int]:
+    """The sweep for a Step Functions that lost every execution (the local stack restarted from its
+    data directory): every open order, however recent, whose execution is gone is started again.
+    Nothing can be in flight then, so no grace is needed; all open orders are checked in one run."""
+    return sweep(now, ctx, grace=timedelta(0), limit=None)
+
+
+def sweep(
+    now: datetime,
+    ctx: EventContext | None = None,
+    *,
+    grace: timedelta = GRACE,
+    limit: int | None = MAX_CHECKED,
+) -> dict[str, int]:
+    """Restart the workflow of every open order older than `grace` whose execution is gone or ended;
     returns (and logs) how many orders were checked, found running, restarted, erred (the workflow's
     lost erring), skipped (too recent, changed meanwhile, or not waited on), forgotten (final: a
-    stale mark) or failed."""
-    cutoff = now - GRACE
+    stale mark) or failed. At most `limit` orders are checked (None: all)."""
+    cutoff = now - grace
     created_before = id_bounds(None, int(cutoff.timestamp() * 1000))[1]
     counts: Counter[str] = Counter()
     first_shard = now.hour % keys.OPEN_ORDER_SHARDS
     for customer_id, order_id in store.open_orders(created_before, PAGE_SIZE, first_shard):
-        if counts["checked"] >= MAX_CHECKED:
+        if limit is not None and counts["checked"] >= limit:
             counts["left_for_next_run"] = 1
             break
         counts["checked"] += 1

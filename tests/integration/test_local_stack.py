@@ -27,9 +27,17 @@ PURGES = ("maintenance.purge_expired_tokens ok", "maintenance.purge_login_lockou
 
 
 class Stack:
-    def __init__(self) -> None:
+    """`make run` in a subprocess; it keeps no data (CIRRUS_DATA_DIR=none) unless `env` says."""
+
+    def __init__(self, **env_vars: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CIRRUS_")}
-        env.update(CIRRUS_PORT=str(free_port()), CIRRUS_PASSWORD_ITERATIONS="1000", PYTHONUNBUFFERED="1")
+        env.update(
+            CIRRUS_PORT=str(free_port()),
+            CIRRUS_PASSWORD_ITERATIONS="1000",
+            CIRRUS_DATA_DIR="none",
+            PYTHONUNBUFFERED="1",
+        )
+        env.update(env_vars)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "chalicelib.local"],
             cwd=ROOT,

@@ -3,6 +3,9 @@ offering in a category, with a monthly plan, and seeding again changes nothing."
 
 from __future__ import annotations
 
+import pytest
+
+from chalicelib.domain.errors import AuthenticationFailed
 from chalicelib.local.seed import DEMO_CATEGORY, DEMO_OFFERING, seed
 from tests.helpers import call
 
@@ -27,3 +30,14 @@ def test_the_demo_catalog_is_seeded_once_and_shows_in_the_public_catalog(client)
         client, "GET", f"/api/marketplace-service-providers/?customer_uuid={first.customer_id}", None
     )
     assert [p["customer_uuid"] for p in providers.json] == [first.customer_id]
+
+
+def test_the_staff_token_printed_before_a_restart_is_printed_again_while_it_works(aws):
+    """`make run` keeps the printed token in its data directory and hands it back to the seed."""
+    first = seed("admin", "admin-secret-pw")
+
+    assert seed("admin", "admin-secret-pw", first.token).token == first.token
+    unknown = "0" * 40
+    assert seed("admin", "admin-secret-pw", unknown).token not in (unknown, first.token)
+    with pytest.raises(AuthenticationFailed):  # a changed password is refused, as on a first start
+        seed("admin", "another-password", first.token)

@@ -1,0 +1,116 @@
+"""`make run` stopped and started again on the same data directory (issue 15): the staff token
+printed before still works (and is printed again), the customer lists its projects, and an order
+placed just before the stop reaches `done` after the restart."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+import urllib.request
+from typing import Any
+
+from tests.integration.test_local_stack import Stack
+
+UUID = r"[0-9a-f]{32}"
+
+
+def api(base: str, token: str, method: str, path: str, body: Any = None) -> Any:
+    request = urllib.request.Request(
+        base + path,
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={
+            "Content-Type": "application/json",
+            **({"Authorization": f"Token {token}"} if token else {}),
+        },
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=30) as response:
+        return json.loads(response.read() or b"null")
+
+
+def stop(stack: Stack) -> None:
+    stack.process.send_signal(signal.SIGTERM)
+    try:
+        assert stack.process.wait(timeout=30) == 0
+    except subprocess.TimeoutExpired:
+        stack.process.kill()
+        raise
+
+
+def started(data_dir: str) -> tuple[Stack, str, str]:
+    stack = Stack(CIRRUS_DATA_DIR=data_dir, CIRRUS_LOCAL_QUIET="1")
+    try:
+        token = stack.wait_for(r"token: +([0-9a-f]{40})", timeout=60).group(1)
+        base = stack.wait_for(r"Cirrus is running on (http://127\.0\.0\.1:\d+)/api/").group(1)
+        stack.wait_for(r"billing: +demo resource")
+    except BaseException:
+        stack.process.kill()
+        raise
+    return stack, token, base
+
+
+def test_make_run_keeps_its_data_across_a_restart(tmp_path):
+    data_dir = str(tmp_path / "data")
+    first, token, base = started(data_dir)
+    try:
+        first.wait_for(rf"data: new data directory {data_dir}$")
+        customer = api(base, token, "POST", "/api/customers/", {"name": "Kept Ltd"})
+        names = [f"kept-{n}" for n in range(3)]
+        projects = [
+            api(base, token, "POST", "/api/projects/", {"name": name, "customer": customer["uuid"]})
+            for name in names
+        ]
+        # A project member's order waits for the consumer's approval: its workflow waits on it.
+        member = api(base, token, "POST", "/api/users/", {"username": "member", "password": "member-pw-1"})
+        api(
+            base,
+            token,
+            "POST",
+            f"/api/projects/{projects[0]['uuid']}/add_user/",
+            {"user": member["uuid"], "role": "PROJECT.MEMBER"},
+        )
+        member_token = api(
+            base, "", "POST", "/api-auth/password/", {"username": "member", "password": "member-pw-1"}
+        )["token"]
+        [offering] = api(base, token, "GET", "/api/marketplace-public-offerings/")
+        order = api(
+            base,
+            member_token,
+            "POST",
+            "/api/marketplace-orders/",
+            {
+                "project": projects[0]["uuid"],
+                "offering": offering["uuid"],
+                "plan": offering["plans"][0]["uuid"],
+                "attributes": {"name": "placed-before-stop"},
+                "limits": {"cpu": 1},
+            },
+        )
+        assert order["state"] == "pending-consumer"
+    finally:
+        stop(first)
+    saved = first.wait_for(r"data: saved (\d+) items and (\d+) queued messages to (\S+) in \d+\.\d\d s")
+    assert saved.group(3) == data_dir and int(saved.group(1)) > 0
+
+    second, again, base = started(data_dir)
+    try:
+        resumed = second.wait_for(
+            r"data: resumed (\d+) items and (\d+) queued messages from (\S+) in \d+\.\d\d s"
+        )
+        assert resumed.group(1) == saved.group(1) and resumed.group(3) == data_dir
+        assert again == token  # the same token is printed, and it works
+        listed = api(base, token, "GET", f"/api/projects/?customer={customer['uuid']}&o=name")
+        assert [p["name"] for p in listed] == names
+        # Approved after the restart: only a workflow given back to the order takes it to done.
+        api(base, token, "POST", f"/api/marketplace-orders/{order['uuid']}/approve_by_consumer/", {})
+        deadline = time.monotonic() + 30
+        while (
+            state := api(base, member_token, "GET", f"/api/marketplace-orders/{order['uuid']}/")["state"]
+        ) != "done":
+            assert state != "erred" and time.monotonic() < deadline, f"the order is still {state}"
+            time.sleep(0.3)
+    finally:
+        stop(second)
