@@ -57,6 +57,7 @@ def main() -> int:
     from app import app
     from chalicelib import bootstrap
     from chalicelib.config import get_settings
+    from chalicelib.local.profile import start_profiler
     from chalicelib.local.seed import seed
     from chalicelib.local.server import AppServer
     from chalicelib.local.stream import StreamReader, create_event_bus
@@ -88,6 +89,7 @@ def main() -> int:
     stream = StreamReader(announce=announce).start()
     saver = _resume(data, announce)
     ticker = Ticker(announce=announce)
+    profiler = start_profiler(os.environ)  # off unless CIRRUS_LOCAL_PROFILE=<file> (bench/local_scale.py)
     server = AppServer(app, host=host, port=port).start()
     # Invitation mails take their links from the public URL only (never from a request's Host).
     os.environ.setdefault("CIRRUS_PUBLIC_URL", server.url)
@@ -125,6 +127,7 @@ def main() -> int:
         stop.wait()
     print("Stopping Cirrus...", flush=True)
     server.stop()  # no new request from here on
+    profiler.stop()
     ticker.stop()
     workers.stop()
     stream.stop()
