@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/request_costs.py
 	$(BIN)/python bench/billing_costs.py
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/local_scale.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache cdk.out chalice.out

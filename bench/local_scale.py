@@ -383,9 +383,8 @@ class Profile:
         return add(*(delta(self.snapshots[b], self.snapshots[a], *path) for b, a in pairs))
 
     def profiler_cpu(self, pairs: list[tuple[int, int]]) -> float:
-        return sum(
-            self.snapshots[a]["profiler_cpu_ms"] - self.snapshots[b]["profiler_cpu_ms"] for b, a in pairs
-        )
+        own = [float(self.snapshots[i]["profiler_cpu_ms"]) for pair in pairs for i in pair]
+        return sum(own[1::2]) - sum(own[::2])
 
 
 # --- report -----------------------------------------------------------------------------------
