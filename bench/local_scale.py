@@ -66,6 +66,7 @@ RESTORE_GOAL = 10.0
 START_TIMEOUT = 300.0
 STOP_TIMEOUT = 300.0
 CATEGORIES = ("Cirrus", "moto", "AWS client", "HTTP servers", "other")
+LOCK_WAIT = "moto: waiting for moto_speedups.LOCK"  # chalicelib/local/profile.py
 
 _BANNER = re.compile(r"Cirrus is running on (\S+)/api/")
 _TOKEN = re.compile(r"^\s+token:\s+(\S+)")
@@ -271,13 +272,13 @@ def list_count(client: Client, customer: str, token: str | None = None) -> tuple
     return reply.status, int(count) if count is not None else None
 
 
-def create_projects(run: Run, until: int, deadline: float | None) -> None:
-    """POST projects one after another until `until` were created (or the time limit passes)."""
+def create_projects(run: Run, until: int, limits: Limits) -> None:
+    """POST projects one after another until `until` were created (or a limit is reached)."""
     begin = run.created
     step = max(1, (until - begin) // 10)
     for i in range(begin, until):
-        if deadline is not None and time.monotonic() > deadline:
-            run.stopped_early = f"stopped by --time-limit after {run.created} projects"
+        run.stopped_early = run.stopped_early or limits.reached(run.created)
+        if run.stopped_early:
             return
         customer = run.customers[i % len(run.customers)]
         body = {"name": f"bench-{i:05d}", "customer": f"{run.client.url}/api/customers/{customer}/"}
@@ -289,6 +290,23 @@ def create_projects(run: Run, until: int, deadline: float | None) -> None:
         if (i + 1 - begin) % step == 0:
             recent = statistics.median(run.post_seconds[-step:]) * 1000
             _progress(f"posted {i + 1}/{until} (median of the last {step}: {recent:.0f} ms)")
+
+
+@dataclass
+class Limits:
+    """When to stop creating projects early: a time limit, and the stack's RSS (the issue's stack grew
+    until the kernel killed it; the machine is shared)."""
+
+    stack: Stack
+    deadline: float | None
+    max_rss: int
+
+    def reached(self, created: int) -> str:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            return f"stopped by --time-limit after {created} projects"
+        if created % 10 == 0 and (rss := self.stack.memory().get("VmRSS", 0)) > self.max_rss:
+            return f"stopped by --max-rss after {created} projects (RSS {mib(rss)})"
+        return ""
 
 
 def deep_page(projects: int) -> int:
@@ -516,6 +534,11 @@ def print_profile(profile: Profile, phases: dict[str, tuple[list[tuple[int, int]
     rows = zip(*(percentages(split[name]) for name in phases), strict=True)
     for category, cells in zip(CATEGORIES, rows, strict=True):
         print(f"| {category} | {' | '.join(cells)} |")
+    waits = [profile.phase(p, "functions", "request").get(LOCK_WAIT, 0.0) for p, _ in phases.values()]
+    shares = [
+        f"{100 * w / max(1.0, sum(split[n].values())):.0f}%" for w, n in zip(waits, phases, strict=True)
+    ]
+    print(f"| (moto: of which waiting for its lock, held by another thread) | {' | '.join(shares)} |")
     covered = [
         f"{sum(split[n].values()) / 1000:.0f} of {latency:.0f} s" for n, (_, latency) in phases.items()
     ]
@@ -596,11 +619,12 @@ def bench(args: argparse.Namespace, data_dir: str, profile_path: str | None) -> 
         run = Run(client, customers, count or 0)
         profile = Profile(profile_path) if profile_path else None
         deadline = time.monotonic() + args.time_limit if args.time_limit else None
+        limits = Limits(stack, deadline, int(args.max_rss * GIB))
         sizes: list[Size] = []
         for target in args.sizes:
             if profile:
                 profile.take(stack)
-            create_projects(run, target, deadline)
+            create_projects(run, target, limits)
             if profile:
                 profile.take(stack)
             page_n = sizes[0].page_n if sizes else 0
@@ -622,6 +646,7 @@ def main() -> int:
     parser.add_argument("--gets", type=int, default=200, help="requests of each GET at each size")
     parser.add_argument("--customers", type=int, default=1, help="spread the projects over N customers")
     parser.add_argument("--time-limit", type=float, default=0, help="stop creating after S seconds")
+    parser.add_argument("--max-rss", type=float, default=4.0, help="stop creating past this RSS (GiB)")
     parser.add_argument("--no-profile", action="store_true", help="run the stack without its profiler")
     parser.add_argument("--keep", action="store_true", help="keep the data directory (its path is printed)")
     args = parser.parse_args()

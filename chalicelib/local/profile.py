@@ -52,6 +52,7 @@ AWS_CLIENT = "AWS client"
 HTTP_SERVERS = "HTTP servers"
 OTHER = "other"
 REQUEST = "request"
+LOCK_WAIT = f"{MOTO}: waiting for moto_speedups.LOCK"
 BACKGROUND = "background"
 
 # Top-level packages (site-packages) and their category. `chalice` is the framework our handler runs
@@ -144,7 +145,11 @@ class Profiler:
 
     def _count_request(self, frames: list[FrameType], elapsed_ns: int) -> None:
         category, frame = self.classify(frames)
-        self.functions[REQUEST][f"{category}: {self._short(frame)}"] += elapsed_ns
+        if frames and _is(frames[0], _LOCAL_MOTO[0], "call_action_locked"):
+            label = LOCK_WAIT  # blocked on the lock while another thread's call runs in moto
+        else:
+            label = f"{category}: {self._short(frame)}"
+        self.functions[REQUEST][label] += elapsed_ns
 
     def _count_cpu(
         self, stacks: dict[int, list[FrameType]], natives: dict[int | None, int | None], in_requests: set[int]
