@@ -64,7 +64,7 @@ GIB = 1024**3
 RATIO_GOAL = 1.3
 RESTORE_GOAL = 10.0
 START_TIMEOUT = 300.0
-STOP_TIMEOUT = 300.0
+STOP_TIMEOUT = 180.0
 CATEGORIES = ("Cirrus", "moto", "AWS client", "HTTP servers", "other")
 LOCK_WAIT = "moto: waiting for moto_speedups.LOCK"  # chalicelib/local/profile.py
 
@@ -165,15 +165,23 @@ class Stack:
             time.sleep(0.02)
         raise SystemExit("The stack's profiler wrote no snapshot (is CIRRUS_LOCAL_PROFILE supported?)")
 
-    def stop(self) -> float:
-        """SIGTERM, then wait for the process to end: seconds taken."""
+    def stop(self) -> float | None:
+        """SIGTERM, then wait for the process to end: seconds taken. None: it did not end in time; its
+        threads' stacks are then dumped (SIGUSR2, see chalicelib/local/profile.py) to a file, and it is
+        killed."""
         began = time.monotonic()
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGUSR2)
+            time.sleep(2)
             self.kill()
-            raise SystemExit(f"The stack did not stop within {STOP_TIMEOUT:.0f} s of SIGTERM") from None
+            path = os.path.join(tempfile.gettempdir(), f"cirrus-local-scale-stuck-{self.process.pid}.txt")
+            with open(path, "w", encoding="utf-8") as out:
+                out.writelines(self.lines)
+            _progress(f"the stack did not stop within {STOP_TIMEOUT:.0f} s of SIGTERM: its output in {path}")
+            return None
         return time.monotonic() - began
 
     def kill(self) -> None:
@@ -345,30 +353,35 @@ class Size:
 
 @dataclass
 class Restart:
-    save: re.Match[str] | None
-    stop_seconds: float
-    resumed: re.Match[str] | None
-    start_seconds: float
-    token_status: int
-    count: int | None
     expected: int
-    memory: dict[str, int]
+    save: re.Match[str] | None = None
+    stop_seconds: float | None = None
+    resumed: re.Match[str] | None = None
+    start_seconds: float | None = None
+    token_status: int = 0
+    count: int | None = None
+    memory: dict[str, int] = field(default_factory=dict)
+    stopped_again: float | None = None
 
 
-def restart(stack: Stack, run: Run, port: int, data_dir: str) -> Restart:
+def restart(stack: Stack, run: Run, port: int, data_dir: str, profile: str | None) -> Restart:
     """Stop the stack, start it again on the same data directory, check what it kept."""
-    stop_seconds = stack.stop()
-    save = stack.find(_SAVED)
-    again = Stack.start(port, data_dir, None)
+    found = Restart(run.demo_total, stop_seconds=stack.stop())
+    found.save = stack.find(_SAVED)
     try:
+        again = Stack.start(port, data_dir, profile)
+    except SystemExit as failed:
+        _progress(f"the restart failed: {failed}")
+        return found
+    try:
+        found.resumed, found.start_seconds = again.find(_RESUMED), again.start_seconds
         checker = Client(again.url, again.token)
-        status, count = list_count(checker, run.customers[0], token=run.client.token)
-        memory = again.memory()
+        found.token_status, found.count = list_count(checker, run.customers[0], token=run.client.token)
+        found.memory = again.memory()
+        checker.close()
     finally:
-        again.stop()
-    return Restart(
-        save, stop_seconds, again.find(_RESUMED), again.start_seconds, status, count, run.demo_total, memory
-    )
+        found.stopped_again = again.stop()
+    return found
 
 
 # --- the profile ------------------------------------------------------------------------------
@@ -501,16 +514,24 @@ def print_restart(r: Restart) -> list[str]:
     print("| after SIGTERM and a restart on the same CIRRUS_DATA_DIR | |")
     print("|---|---|")
     print(f"| save at stop (stack's figure) | {save} |")
-    print(f"| SIGTERM to exit | {r.stop_seconds:.1f} s |")
+    print(f"| SIGTERM to exit | {_seconds(r.stop_seconds)} |")
     print(f"| restore at start (stack's figure) | {restore} |")
-    print(f"| start to banner, restarted | {r.start_seconds:.1f} s |")
+    started = f"{r.start_seconds:.1f} s" if r.start_seconds is not None else "✗ did not start"
+    print(f"| start to banner, restarted | {started} |")
+    print(f"| SIGTERM to exit, restarted | {_seconds(r.stopped_again)} |")
     print(f"| RSS after the restart | {mib(r.memory.get('VmRSS'))} |")
     print(f"| first run's staff token | HTTP {r.token_status} {'✓' if r.token_status == 200 else '✗'} |")
     print(f"| demo customer's projects listed | {r.count} of {r.expected} {'✓' if kept else '✗'} |\n")
     problems = [] if kept else [f"restart kept token {r.token_status}, {r.count} of {r.expected} projects"]
+    if r.stop_seconds is None or r.stopped_again is None:
+        problems.append(f"the stack did not stop within {STOP_TIMEOUT:.0f} s of SIGTERM")
     if r.resumed and float(r.resumed.group(4)) > RESTORE_GOAL:
         problems.append(f"restore {r.resumed.group(4)} s")
     return problems
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:.1f} s" if value is not None else f"✗ not within {STOP_TIMEOUT:.0f} s (killed)"
 
 
 def _stack_figure(line: re.Match[str] | None, prefix: str) -> str:
@@ -633,7 +654,7 @@ def bench(args: argparse.Namespace, data_dir: str, profile_path: str | None) -> 
             profile.take(stack)
         _progress("restarting the stack on the same data directory")
         client.close()
-        again = restart(stack, run, port, data_dir)
+        again = restart(stack, run, port, data_dir, profile_path and f"{profile_path}.restart")
     finally:
         stack.kill()
     return report(run, sizes, again, profile, args.quick)

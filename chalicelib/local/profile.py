@@ -30,6 +30,7 @@ written as JSON, atomically, on SIGUSR1 (the bench's snapshot between its phases
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import json
 import os
 import signal
@@ -248,7 +249,8 @@ class _Off:
 
 
 def start_profiler(env: Mapping[str, str]) -> Profiler | _Off:
-    """A running Profiler writing to `CIRRUS_LOCAL_PROFILE` (snapshots on SIGUSR1), or nothing to stop.
+    """A running Profiler writing to `CIRRUS_LOCAL_PROFILE` (snapshots on SIGUSR1; SIGUSR2 prints every
+    thread's stack to stderr), or nothing to stop.
     Call it from the main thread (it installs the signal handler)."""
     path = env.get(PROFILE_VAR, "").strip()
     if not path:
@@ -256,6 +258,7 @@ def start_profiler(env: Mapping[str, str]) -> Profiler | _Off:
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     profiler = Profiler(path, root).start()
     signal.signal(signal.SIGUSR1, lambda *_: profiler.request_snapshot())
+    faulthandler.register(signal.SIGUSR2, all_threads=True)  # the bench's look into a stack that hangs
     return profiler
 
 
