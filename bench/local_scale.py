@@ -71,8 +71,8 @@ LOCK_WAIT = "moto: waiting for moto_speedups.LOCK"  # chalicelib/local/profile.p
 _BANNER = re.compile(r"Cirrus is running on (\S+)/api/")
 _TOKEN = re.compile(r"^\s+token:\s+(\S+)")
 _DEMO = re.compile(r"^\s+demo:\s+customer (\S+), project (\S+)")
-_SAVED = re.compile(r"data: saved (\d+) items and (\d+) queued messages to (.+) in ([\d.]+) s")
-_RESUMED = re.compile(r"data: resumed (\d+) items and (\d+) queued messages from (.+) in ([\d.]+) s")
+_SAVED = re.compile(r"data: saved ([\d,]+) items and ([\d,]+) queued messages to (.+) in ([\d.]+) s")
+_RESUMED = re.compile(r"data: resumed ([\d,]+) items and ([\d,]+) queued messages from (.+) in ([\d.]+) s")
 
 
 # --- the stack, as a subprocess ---------------------------------------------------------------
