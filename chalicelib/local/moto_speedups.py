@@ -20,6 +20,11 @@ What moto 5 does, and what this module does instead:
 - **Queries** (`Table.query`) walked and sorted the whole table to find one partition, on the table
   and on every index. Here each table keeps its partitions (table and each global secondary index)
   in key order, updated on every write; a Query reads its partition from there.
+- **Idempotent transactions.** botocore gives every TransactWriteItems a `ClientRequestToken` and
+  resends it on a retry (after a read timeout, say); DynamoDB answers a repeat within 10 minutes
+  without applying it again. moto ignored the token, so a retried transaction that had in fact
+  committed failed its own conditions and the API answered 409 for a project it had created. The
+  tokens of committed transactions are kept `TOKEN_SECONDS` (at most `MAX_TOKENS`).
 - **The stream** kept every record forever: `trim_stream` drops what the local stream reader has
   handled. Shard iterators (one per GetShardIterator and per GetRecords) were never dropped: the
   newest `MAX_SHARD_ITERATORS` are kept (AWS expires them after 15 minutes).
@@ -27,7 +32,11 @@ What moto 5 does, and what this module does instead:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +45,9 @@ MOTO_VERSION = "5.2.6"
 # Shard iterators kept per streams backend: the local stream reader takes two per poll.
 MAX_SHARD_ITERATORS = 1_000
 ACCOUNT_ID = "123456789012"  # moto's default account
+# DynamoDB honours a TransactWriteItems ClientRequestToken for 10 minutes.
+TOKEN_SECONDS = 600.0
+MAX_TOKENS = 10_000
 
 # Held by every DynamoDB and DynamoDB Streams request moto serves, and by in-process readers of its
 # models. Re-entrant: a request's handler may call back into the backend.
@@ -84,6 +96,7 @@ def install() -> None:
 
     for handler in (DynamoHandler, DynamoDBStreamsHandler):
         _patch(handler, "call_action", _locked(handler.call_action))
+    _patch(DynamoHandler, "transact_write_items", _idempotent(DynamoHandler.transact_write_items))
     _patch(
         DynamoDBStreamsBackend,
         "get_shard_iterator",
@@ -109,6 +122,48 @@ def _locked(call_action: Callable[..., Any]) -> Callable[..., Any]:
             return call_action(self)
 
     return call_action_locked
+
+
+class _Tokens:
+    """ClientRequestTokens of committed transactions: token -> (request digest, when, answer)."""
+
+    def __init__(self) -> None:
+        self.seen: OrderedDict[str, tuple[str, float, Any]] = OrderedDict()
+
+    def expire(self, now: float) -> None:
+        while self.seen and (
+            len(self.seen) > MAX_TOKENS or next(iter(self.seen.values()))[1] < now - TOKEN_SECONDS
+        ):
+            self.seen.popitem(last=False)
+
+
+def _idempotent(transact_write_items: Callable[..., Any]) -> Callable[..., Any]:
+    def idempotent(self: Any) -> Any:
+        from moto.dynamodb.exceptions import DynamodbException
+
+        token = self.body.get("ClientRequestToken")
+        if not token:
+            return transact_write_items(self)
+        digest = hashlib.sha256(
+            json.dumps(self.body.get("TransactItems"), sort_keys=True).encode()
+        ).hexdigest()
+        now = time.monotonic()
+        # Kept with the backend: a fresh moto (a test's mock_aws) knows no token.
+        tokens: _Tokens = self.dynamodb_backend.__dict__.setdefault("_cirrus_tokens", _Tokens())
+        tokens.expire(now)
+        seen = tokens.seen.get(token)
+        if seen is not None:
+            if seen[0] != digest:
+                raise DynamodbException(
+                    "IdempotentParameterMismatchException",
+                    "Request token already used with a different TransactItems list.",
+                )
+            return seen[2]
+        answer = transact_write_items(self)  # raises if cancelled: only commits are remembered
+        tokens.seen[token] = (digest, now, answer)
+        return answer
+
+    return idempotent
 
 
 def _bounded_iterators(method: Callable[..., Any]) -> Callable[..., Any]:
