@@ -33,13 +33,14 @@ def main() -> int:
     username = os.environ.get("CIRRUS_ADMIN_USERNAME", DEFAULT_USERNAME)
     password = os.environ.get("CIRRUS_ADMIN_PASSWORD", DEFAULT_PASSWORD)
     aws.use_local_credentials()
-    from chalicelib.local import moto_speedups
+    from chalicelib.local import housekeeping, moto_speedups
 
     try:
         moto_speedups.install()  # refuses a moto release the patches were not written for
     except moto_speedups.MotoVersionMismatch as mismatch:
         print(mismatch, file=sys.stderr, flush=True)
         return 2
+    housekeeping.install()  # what moto would keep forever is bounded (README: "What it keeps")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     moto = aws.MotoServer(int(os.environ["CIRRUS_MOTO_PORT"]) if os.environ.get("CIRRUS_MOTO_PORT") else None)
     moto.start()
@@ -76,6 +77,7 @@ def main() -> int:
     workers = Workers(announce=announce).start()
     stream = StreamReader(announce=announce).start()
     ticker = Ticker(announce=announce)
+    housekeeper = housekeeping.Housekeeper(region=settings.region, announce=announce).start()
     server = AppServer(app, host=host, port=port).start()
     # Invitation mails take their links from the public URL only (never from a request's Host).
     os.environ.setdefault("CIRRUS_PUBLIC_URL", server.url)
@@ -113,6 +115,7 @@ def main() -> int:
         stop.wait()
     print("Stopping Cirrus...", flush=True)
     ticker.stop()
+    housekeeper.stop()
     stream.stop()
     workers.stop()
     server.stop()

@@ -4,7 +4,12 @@ is what a reader or a sweep may still need."""
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from chalicelib.local import moto_speedups
 from tests.helpers import create_customer
@@ -72,3 +77,123 @@ def test_without_the_patches_the_reader_trims_nothing(client, staff, monkeypatch
     create_customer(client, staff, "Acme")
     assert reader.poll_once() > 0
     assert _shard_records()  # moto's stream as it was; the reader still works
+
+
+# --- what moto keeps per request, bounded by chalicelib/local/housekeeping.py ----------------------
+@pytest.fixture
+def bounds() -> Iterator[Any]:
+    from chalicelib.local import housekeeping
+
+    was_installed = housekeeping.installed()
+    housekeeping.install()
+    yield housekeeping
+    if not was_installed:
+        housekeeping.uninstall()
+
+
+PASS = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
+WAIT = json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 30, "End": True}}})
+
+
+def _machine(sfn: Any, name: str, definition: str) -> str:
+    role = "arn:aws:iam::123456789012:role/bounds"
+    return str(sfn.create_state_machine(name=name, definition=definition, roleArn=role)["stateMachineArn"])
+
+
+def _wait_finished(sfn: Any, arns: list[str]) -> None:
+    deadline = time.monotonic() + 10
+    while any(sfn.describe_execution(executionArn=a)["status"] == "RUNNING" for a in arns):
+        assert time.monotonic() < deadline, "executions still running"
+        time.sleep(0.05)
+
+
+def test_only_the_newest_finished_executions_are_kept_and_never_a_running_one(runtime, bounds):
+    from chalicelib.workflows.aws import client
+
+    sfn = client("stepfunctions")
+    passing, waiting = _machine(sfn, "bounds-pass", PASS), _machine(sfn, "bounds-wait", WAIT)
+    running = sfn.start_execution(stateMachineArn=waiting, name="still-waiting")["executionArn"]
+    started = [
+        sfn.start_execution(stateMachineArn=passing, name=f"run-{n}", input=json.dumps({"n": n}))[
+            "executionArn"
+        ]
+        for n in range(6)
+    ]
+    _wait_finished(sfn, started)
+    kept_for_its_input = started[0]
+
+    dropped = bounds.trim_executions(2, keep=lambda given: given.get("n") == 0)
+
+    assert dropped == 3
+    listed = {e["executionArn"] for e in sfn.list_executions(stateMachineArn=passing)["executions"]}
+    assert listed == {kept_for_its_input, *started[-2:]}
+    with pytest.raises(sfn.exceptions.ExecutionDoesNotExist):
+        sfn.describe_execution(executionArn=started[1])
+    assert sfn.describe_execution(executionArn=running)["status"] == "RUNNING"
+    again = sfn.start_execution(stateMachineArn=passing, name="run-9")["executionArn"]  # still starts
+    _wait_finished(sfn, [again])
+    sfn.stop_execution(executionArn=running)
+
+
+def test_an_execution_of_an_open_order_is_kept(stack, market):
+    from chalicelib.local.housekeeping import order_still_open
+    from chalicelib.services import orders
+    from tests.marketplace_helpers import ctx_of, order_request
+
+    order = orders.create_order(ctx_of(market.member), order_request(market))
+    assert not order.is_final
+    assert order_still_open({"order": {"id": order.id, "customer_id": order.customer_id, "state": "x"}})
+    assert not order_still_open({"order": {"id": "0" * 32, "customer_id": order.customer_id}})
+    assert not order_still_open({"n": 1})
+
+
+def test_a_queue_keeps_only_its_newest_deleted_receipt_handles(aws, bounds, monkeypatch):
+    import boto3
+    from moto.sqs.models import sqs_backends
+
+    monkeypatch.setenv(bounds.KEEP_RECEIPTS_VAR, "5")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="bounds")["QueueUrl"]
+    handles = []
+    for n in range(12):
+        sqs.send_message(QueueUrl=url, MessageBody=str(n))
+        (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        handles.append(message["ReceiptHandle"])
+
+    assert len(sqs_backends["123456789012"]["us-east-1"].queues["bounds"].deleted_messages) == 5
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=handles[-1])  # deleting again still succeeds
+
+
+def test_a_user_pool_keeps_only_its_newest_tokens_and_the_newest_still_refresh(aws, bounds):
+    import boto3
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    from chalicelib.local.cognito import add_user
+
+    idp = boto3.client("cognito-idp", region_name="us-east-1")
+    pool = idp.create_user_pool(PoolName="bounds")["UserPool"]["Id"]
+    app = idp.create_user_pool_client(
+        UserPoolId=pool,
+        ClientName="bounds",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    add_user(idp, pool, "ann", "Bounds-password-1", name="Ann", email="ann@example.org")
+    signed_in = [
+        idp.initiate_auth(
+            ClientId=app,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "ann", "PASSWORD": "Bounds-password-1"},
+        )["AuthenticationResult"]
+        for _ in range(5)
+    ]
+
+    assert bounds.trim_tokens(2) == 9
+    model = cognitoidp_backends["123456789012"]["us-east-1"].user_pools[pool]
+    assert [len(getattr(model, kind)) for kind in bounds.TOKEN_KINDS] == [2, 2, 2]
+    refreshed = idp.initiate_auth(
+        ClientId=app,
+        AuthFlow="REFRESH_TOKEN_AUTH",
+        AuthParameters={"REFRESH_TOKEN": signed_in[-1]["RefreshToken"]},
+    )
+    assert refreshed["AuthenticationResult"]["AccessToken"]
