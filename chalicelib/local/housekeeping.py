@@ -2,6 +2,12 @@
 
 `make run` runs for days; moto keeps, per request or per task, things AWS drops after a while:
 
+- **Every model object moto ever made** (`moto.core.common_models.BaseModel.__new__` appends each
+  instance to its class's `instances_tracked`, for moto's `/moto-api/data.json` dashboard): every
+  DynamoDB item copy a Query returns or a transaction takes as its backup, every stream record and
+  shard iterator, every SQS message, stayed referenced forever. This was the local stack's largest
+  leak (a transaction's backup copied the whole table: all of it stayed). `install()` stops the
+  tracking (the dashboard lists nothing; nothing else in the services the stack uses reads it).
 - **Step Functions executions** (moto's ASL interpreter, `moto/stepfunctions/parser`): every
   execution, with its whole history and interpreter state, stays in its state machine's
   `executions` list (AWS keeps a finished execution's history 90 days). `trim_executions` keeps
@@ -97,6 +103,8 @@ def install() -> None:
     """Apply the patches the bounds need (once; a second call does nothing)."""
     if installed():
         return
+    from moto.core.common_models import BaseModel
+    from moto.core.model_instances import reset_model_data
     from moto.sqs.models import Queue
     from moto.stepfunctions.models import StepFunctionBackend
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
@@ -104,6 +112,15 @@ def install() -> None:
     for backend in (StepFunctionBackend, StepFunctionsParserBackend):
         _patch(backend, "start_execution", _under_sfn_lock(backend.__dict__["start_execution"]))
     _patch(Queue, "__init__", _bounded_receipts(Queue.__init__))
+    _patch(BaseModel, "__new__", staticmethod(_untracked(BaseModel)))
+    reset_model_data()  # what was tracked before
+
+
+def _untracked(base: Any) -> Callable[..., Any]:
+    def new_untracked(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        return super(base, cls).__new__(cls)  # BaseModel.__new__ without its append
+
+    return new_untracked
 
 
 def uninstall() -> None:
@@ -112,7 +129,7 @@ def uninstall() -> None:
     _originals.clear()
 
 
-def _patch(owner: Any, name: str, replacement: Callable[..., Any]) -> None:
+def _patch(owner: Any, name: str, replacement: Any) -> None:
     _originals[(owner, name)] = owner.__dict__[name]
     setattr(owner, name, replacement)
 

@@ -197,3 +197,13 @@ def test_a_user_pool_keeps_only_its_newest_tokens_and_the_newest_still_refresh(a
         AuthParameters={"REFRESH_TOKEN": signed_in[-1]["RefreshToken"]},
     )
     assert refreshed["AuthenticationResult"]["AccessToken"]
+
+
+def test_moto_keeps_no_copy_of_what_a_query_returned(client, staff, bounds):
+    from moto.dynamodb.models.dynamo_type import Item
+
+    create_customer(client, staff, "Acme")
+    before = len(Item.instances_tracked)
+    for _ in range(5):
+        assert client.get("/api/customers/", headers=staff.headers).status_code == 200
+    assert len(Item.instances_tracked) == before == 0  # moto tracked every copy it ever made
