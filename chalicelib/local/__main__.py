@@ -34,13 +34,14 @@ def main() -> int:
     username = os.environ.get("CIRRUS_ADMIN_USERNAME", DEFAULT_USERNAME)
     password = os.environ.get("CIRRUS_ADMIN_PASSWORD", DEFAULT_PASSWORD)
     aws.use_local_credentials()
-    from chalicelib.local import moto_speedups
+    from chalicelib.local import housekeeping, moto_speedups
 
     try:
         moto_speedups.install()  # refuses a moto release the patches were not written for
     except moto_speedups.MotoVersionMismatch as mismatch:
         print(mismatch, file=sys.stderr, flush=True)
         return 2
+    housekeeping.install()  # what moto would keep forever is bounded (README: "What it keeps")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     moto = aws.MotoServer(int(os.environ["CIRRUS_MOTO_PORT"]) if os.environ.get("CIRRUS_MOTO_PORT") else None)
     moto.start()
@@ -89,6 +90,7 @@ def main() -> int:
     stream = StreamReader(announce=announce).start()
     saver = _resume(data, announce)
     ticker = Ticker(announce=announce)
+    housekeeper = housekeeping.Housekeeper(region=settings.region, announce=announce).start()
     profiler = start_profiler(os.environ)  # off unless CIRRUS_LOCAL_PROFILE=<file> (bench/local_scale.py)
     server = AppServer(app, host=host, port=port).start()
     # Invitation mails take their links from the public URL only (never from a request's Host).
@@ -129,6 +131,7 @@ def main() -> int:
     server.stop()  # no new request from here on
     profiler.stop()
     ticker.stop()
+    housekeeper.stop()
     workers.stop()
     stream.stop()
     if saver is not None and data is not None:

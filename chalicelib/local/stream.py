@@ -58,6 +58,21 @@ def _sequence(record: dict[str, Any]) -> str:
     return str(record["dynamodb"]["SequenceNumber"])
 
 
+Trim = Callable[[int], int]
+
+
+def in_process_trim() -> Trim | None:
+    """Drops the table's stream records through a sequence number, when moto's models are in this
+    process and patched (moto_speedups installed); None otherwise (a moto server elsewhere, AWS)."""
+    from chalicelib.local import moto_speedups
+
+    if not moto_speedups.installed():
+        return None
+    settings = get_settings()
+    table, region = settings.table_name, settings.region
+    return lambda through: moto_speedups.trim_stream(table, through, region=region)
+
+
 class StreamReader:
     """Polls every shard of the table's stream from its start; `poll_once()` for tests.
 
@@ -71,6 +86,7 @@ class StreamReader:
         interval: float = 0.5,
         announce: Callable[[str], None] | None = None,
         max_retries: int = MAX_RETRY_ATTEMPTS,
+        trim: bool | Trim = True,
     ) -> None:
         self._handler = handler or handle_stream_event
         self._interval = interval
@@ -80,6 +96,9 @@ class StreamReader:
         self._last: dict[str, str | None] = {}  # shard -> sequence number of the last record read
         self._pending: dict[str, list[dict[str, Any]]] = {}  # failed records, retried first
         self._failures: dict[str, tuple[str, int]] = {}  # shard -> (its first pending record, tries)
+        # True: trim moto's stream in-process when it can; False: never; or how to trim
+        self._trim: Trim | None = in_process_trim() if trim is True else None if trim is False else trim
+        self._trimmed: dict[str, str] = {}  # shard -> the sequence number trimmed through
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cirrus-stream", daemon=True)
 
@@ -121,7 +140,19 @@ class StreamReader:
                 handled += self._handle(shard_id, records)
             if not self._pending[shard_id]:
                 del self._pending[shard_id]
+            self._trim_read(shard_id)
         return handled
+
+    def _trim_read(self, shard_id: str) -> None:
+        """Drop from moto's stream every record read so far. Safe: the reader never reads a record
+        twice (the next read starts after `_last`), and the records it still has to retry are in
+        `_pending`, its own copy. Not done when handling raised (then `_pending` holds them as well,
+        and the next poll trims)."""
+        last = self._last.get(shard_id)
+        if self._trim is None or last is None or self._trimmed.get(shard_id) == last:
+            return
+        self._trim(int(last))
+        self._trimmed[shard_id] = last
 
     def _handle(self, shard_id: str, records: list[dict[str, Any]]) -> int:
         result = self._handler({"Records": records})
