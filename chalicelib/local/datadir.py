@@ -67,7 +67,9 @@ class DataDirError(Exception):
 class Snapshot:
     """The table's items (DynamoDB JSON) and each queue's messages, as plain data."""
 
-    items: list[dict[str, Any]]
+    # The items in DynamoDB JSON: dicts when read back, their JSON lines when taken from the table
+    # (encoded one by one under LOCK: the whole table as dicts would double the stack's memory).
+    items: list[Any]
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     locked: float = 0.0  # seconds the table was held (LOCK) to take it
 
@@ -186,11 +188,11 @@ def _no_collection() -> Iterator[None]:
 
 def snapshot(table_name: str) -> tuple[Snapshot, Fingerprint]:
     """The table's items and the queues' messages now, as plain dicts, with their fingerprint. The
-    items are read under LOCK (a consistent point in time), and only turned into dicts there."""
+    items are read under LOCK (a consistent point in time) and encoded there, one at a time."""
     with moto_speedups.LOCK, _no_collection():
         started = time.perf_counter()
         table = moto_speedups.table_model(table_name)
-        items = [item.to_json()["Attributes"] for item in _items_of(table)]
+        items = [_encode(item.to_json()["Attributes"]) for item in _items_of(table)]
         position = _write_position(table)
         locked = time.perf_counter() - started
     messages = _snapshot_messages()
@@ -283,6 +285,10 @@ def _binary(value: object) -> str:
     raise TypeError(f"cannot store {type(value).__name__} in the data directory")
 
 
+def _encode(item: dict[str, Any]) -> str:
+    return json.dumps(item, default=_binary, separators=(",", ":"))
+
+
 def _stage(directory: Path, name: str, write: Callable[[IO[str]], None]) -> Path:
     """Write a temporary file next to `name` (flushed, fsynced); returns its path."""
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
@@ -312,7 +318,7 @@ def write(directory: Path, data: Snapshot, table_name: str) -> None:
 
     def table(out: IO[str]) -> None:
         for item in data.items:
-            out.write(json.dumps(item, default=_binary, separators=(",", ":")))
+            out.write(item if isinstance(item, str) else _encode(item))
             out.write("\n")
 
     def queues(out: IO[str]) -> None:
