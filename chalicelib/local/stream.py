@@ -192,10 +192,12 @@ class StreamReader:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.poll_once()
+                busy = self.poll_once() > 0
             except Exception as exc:  # keep polling; the next poll retries
                 self._announce(f"stream: {exc!r}")
-            self._stop.wait(self._interval)
+                busy = False
+            if not busy:  # a poll that handled records polls again at once: the stream may hold more
+                self._stop.wait(self._interval)
 
     def start(self) -> StreamReader:
         self._thread.start()
