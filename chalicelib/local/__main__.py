@@ -87,7 +87,9 @@ def main() -> int:
     registry.load_all()
     announce = _announcer()
     workers = Workers(announce=announce).start()
-    stream = StreamReader(announce=announce).start()
+    stream = StreamReader(
+        announce=announce, on_read=data.dir.journal.record if data and data.dir.journal else None
+    ).start()
     saver = _resume(data, announce)
     ticker = Ticker(announce=announce)
     housekeeper = housekeeping.Housekeeper(region=settings.region, announce=announce).start()

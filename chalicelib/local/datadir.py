@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from chalicelib.local import moto_speedups
+from chalicelib.store import schema
 
 FORMAT_VERSION = 1
 DIR_VAR = "CIRRUS_DATA_DIR"
@@ -52,9 +53,12 @@ DEFAULT_DIR = ROOT / ".cirrus-data"
 TABLE_FILE = "table.jsonl"
 QUEUES_FILE = "queues.json"
 MANIFEST_FILE = "manifest.json"
+JOURNAL_FILE = "journal.jsonl"
+# A full save waits until the journal holds this many changes, or as many as the table holds items.
+MIN_FULL_SAVE = 10_000
 TOKEN_FILE = "staff-token"
 LOCK_FILE = ".lock"
-OURS = frozenset({TABLE_FILE, QUEUES_FILE, MANIFEST_FILE, TOKEN_FILE, LOCK_FILE})
+OURS = frozenset({TABLE_FILE, QUEUES_FILE, MANIFEST_FILE, JOURNAL_FILE, TOKEN_FILE, LOCK_FILE})
 REGION = "us-east-1"
 MAX_DELAY = 900  # SQS's longest DelaySeconds
 
@@ -72,6 +76,7 @@ class Snapshot:
     items: list[Any]
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     locked: float = 0.0  # seconds the table was held (LOCK) to take it
+    position: int = 0  # the table's stream position it was taken at (its next record's number)
 
     @property
     def message_count(self) -> int:
@@ -196,7 +201,7 @@ def snapshot(table_name: str) -> tuple[Snapshot, Fingerprint]:
         position = _write_position(table)
         locked = time.perf_counter() - started
     messages = _snapshot_messages()
-    return Snapshot(items, messages, locked), (position, len(items), _queues_fingerprint())
+    return Snapshot(items, messages, locked, position), (position, len(items), _queues_fingerprint())
 
 
 def fingerprint(table_name: str) -> Fingerprint:
@@ -330,6 +335,7 @@ def write(directory: Path, data: Snapshot, table_name: str) -> None:
         "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "table": table_name,
         "counts": {"items": len(data.items), "messages": data.message_count},
+        "position": data.position,  # the journal's changes from here on are replayed over it
     }
 
     def manifest_file(out: IO[str]) -> None:
@@ -347,6 +353,14 @@ def write(directory: Path, data: Snapshot, table_name: str) -> None:
     for tmp, name in staged:
         os.replace(tmp, directory / name)
     _fsync_dir(directory)
+
+
+def write_queues(directory: Path, messages: dict[str, list[dict[str, Any]]]) -> None:
+    """Replace the saved queue messages alone (atomically): they change between full saves."""
+    os.replace(
+        _stage(directory, QUEUES_FILE, lambda out: json.dump(messages, out, default=_binary)),
+        directory / QUEUES_FILE,
+    )
 
 
 def read_manifest(directory: Path) -> dict[str, Any] | None:
@@ -370,17 +384,122 @@ def read_manifest(directory: Path) -> dict[str, Any] | None:
 
 
 def read(directory: Path) -> Snapshot | None:
-    """The copy saved in `directory`, or None if there is none."""
-    if read_manifest(directory) is None:
+    """The copy saved in `directory` (the last full save with the journal replayed over it), or
+    None if there is none."""
+    manifest = read_manifest(directory)
+    if manifest is None:
         return None
     try:
         with (directory / TABLE_FILE).open(encoding="utf-8") as lines, _no_collection():
             items = [json.loads(line) for line in lines if line.strip()]
+            items, position = replay(items, directory, int(manifest.get("position", 0)))
         queues = directory / QUEUES_FILE
         messages = json.loads(queues.read_text(encoding="utf-8")) if queues.exists() else {}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DataDirError(f"{directory} cannot be read ({exc}); the directory was left as it is.") from exc
-    return Snapshot(items, messages)
+    return Snapshot(items, messages, position=position)
+
+
+# --- the journal: every change since the last full save ---------------------------------------------
+class Journal:
+    """Every change to the table since the last full save, one line per stream record, appended as
+    the local stream reader reads them (`record`): `{"s": sequence number, "k": keys, "n": the new
+    image, null for a delete}`. A restart replays it over the last full save, so a full save (the
+    whole table, O(table)) is needed only once the journal is as long as the table, and a write
+    costs one short line. Each append reaches the operating system at once (a killed process loses
+    nothing appended); `sync` (every `CIRRUS_SAVE_INTERVAL` seconds) makes it durable on disk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self.lines = _count_lines(path)
+        self._out: IO[str] | None = path.open("a", encoding="utf-8")
+
+    def record(self, records: list[dict[str, Any]]) -> None:
+        lines = "".join(_change(r) for r in records)
+        with self._lock:
+            if self._out is None:
+                return
+            self._out.write(lines)
+            self._out.flush()
+            self.lines += len(records)
+
+    def sync(self) -> None:
+        with self._lock:
+            if self._out is not None:
+                os.fsync(self._out.fileno())
+
+    def prune(self, position: int) -> None:
+        """Drop what a full save taken at stream position `position` holds (records before it);
+        atomically, so a crash leaves the journal whole."""
+        with self._lock:
+            if self._out is None:
+                return
+            self._out.close()
+            kept = [line for line in _journal_lines(self.path) if json.loads(line)["s"] >= position]
+            os.replace(_stage(self.path.parent, JOURNAL_FILE, lambda out: out.writelines(kept)), self.path)
+            self.lines = len(kept)
+            self._out = self.path.open("a", encoding="utf-8")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._out is not None:
+                self._out.flush()
+                os.fsync(self._out.fileno())
+                self._out.close()
+                self._out = None
+
+
+def _change(record: dict[str, Any]) -> str:
+    change = record["dynamodb"]
+    image = None if record.get("eventName") == "REMOVE" else change.get("NewImage")
+    return _encode({"s": int(change["SequenceNumber"]), "k": change["Keys"], "n": image}) + "\n"
+
+
+def _journal_lines(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as lines:
+        return [line if line.endswith("\n") else line + "\n" for line in lines if line.strip()]
+
+
+def _count_lines(path: Path) -> int:
+    return len(_journal_lines(path))
+
+
+def _key(item: dict[str, Any]) -> str:
+    return json.dumps([item[schema.PARTITION_KEY], item[schema.SORT_KEY]], sort_keys=True)
+
+
+def replay(items: list[dict[str, Any]], directory: Path, position: int) -> tuple[list[dict[str, Any]], int]:
+    """The saved items with the journal's changes from stream position `position` on applied, in
+    order (each a whole new image or a delete: replaying one the full save already holds changes
+    nothing), and the stream position after the last change."""
+    by_key = {_key(item): item for item in items}
+    last = position
+    for line in _journal_lines(directory / JOURNAL_FILE):
+        try:
+            change = json.loads(line)
+        except ValueError:
+            break  # the last line of a killed process, cut short: nothing after it was written
+        if change["s"] < position:
+            continue
+        key = json.dumps([change["k"][schema.PARTITION_KEY], change["k"][schema.SORT_KEY]], sort_keys=True)
+        if change["n"] is None:
+            by_key.pop(key, None)
+        else:
+            by_key[key] = change["n"]
+        last = max(last, change["s"] + 1)
+    return list(by_key.values()), last
+
+
+def continue_sequence(table_name: str, position: int) -> None:
+    """Number the new stream's records on from `position`: the journal orders changes by sequence
+    number across restarts (moto starts every new stream at the same number)."""
+    with moto_speedups.LOCK:
+        shard = moto_speedups.table_model(table_name).stream_shard
+        if shard is not None and not shard.items and shard.starting_sequence_number < position:
+            shard.starting_sequence_number = position
 
 
 # --- the directory -----------------------------------------------------------------------------------
@@ -392,8 +511,9 @@ class DataDir:
         self.table_name = table_name
         self.moved_aside: Path | None = None
         self._lock: IO[str] | None = None
-        self._saved: Fingerprint | None = None
+        self._queues: tuple[tuple[str, int, str], ...] | None = None
         self._saving = threading.Lock()  # the periodic save and the final one never overlap
+        self.journal: Journal | None = None  # open from `open` to `close`
 
     def open(self, fresh: bool = False, now: datetime | None = None) -> Snapshot | None:
         """Take the directory and return what it holds (None: nothing yet). With `fresh`, a
@@ -409,27 +529,46 @@ class DataDir:
         for leftover in self.path.glob(".*.tmp"):  # a save that crashed before its rename
             leftover.unlink()
         _refuse_foreign(self.path)
-        return read(self.path)
+        saved = read(self.path)
+        self.journal = Journal(self.path / JOURNAL_FILE)
+        return saved
 
     def restore(self, data: Snapshot) -> int:
         """Put the saved items into the table (before anything else writes it); returns how many."""
-        return restore_items(self.table_name, data.items)
+        count = restore_items(self.table_name, data.items)
+        continue_sequence(self.table_name, data.position)
+        return count
 
     def save(self) -> Outcome:
-        """Save the table and the queues now."""
+        """Save the whole table and the queues now (a full save); the journal keeps only what came
+        after it."""
         with self._saving:
             started = time.perf_counter()
             data, printed = snapshot(self.table_name)
             write(self.path, data, self.table_name)
-            self._saved = printed
+            if self.journal is not None:
+                self.journal.prune(data.position)
+            self._queues = printed[2]
             seconds = time.perf_counter() - started
             return Outcome(len(data.items), data.message_count, self.path, seconds, data.locked)
 
     def save_if_changed(self) -> Outcome | None:
-        """Save unless nothing changed since the last save (the periodic save's cheap check)."""
-        if self._saved is not None and fingerprint(self.table_name) == self._saved:
-            return None
-        return self.save()
+        """The periodic save: the journal made durable; the queues' messages if they changed; the
+        whole table only once the journal holds as many changes as the table holds items (so a
+        write's share of full saves stays constant as the table grows). Returns the full save's
+        outcome, or None."""
+        if self.journal is not None:
+            self.journal.sync()
+            _, count, queues = fingerprint(self.table_name)
+            if self.journal.lines >= max(MIN_FULL_SAVE, count):
+                return self.save()
+        else:
+            _, _, queues = fingerprint(self.table_name)
+        if queues != self._queues:
+            with self._saving:
+                write_queues(self.path, _snapshot_messages())
+                self._queues = queues
+        return None
 
     def recall_token(self) -> str | None:
         """The staff token printed by the previous start, if one was kept."""
@@ -445,6 +584,9 @@ class DataDir:
         os.replace(tmp, self.path / TOKEN_FILE)
 
     def close(self) -> None:
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None
         if self._lock is not None:
             self._lock.close()
             self._lock = None

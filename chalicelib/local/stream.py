@@ -87,6 +87,7 @@ class StreamReader:
         announce: Callable[[str], None] | None = None,
         max_retries: int = MAX_RETRY_ATTEMPTS,
         trim: bool | Trim = True,
+        on_read: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> None:
         self._handler = handler or handle_stream_event
         self._interval = interval
@@ -99,6 +100,8 @@ class StreamReader:
         # True: trim moto's stream in-process when it can; False: never; or how to trim
         self._trim: Trim | None = in_process_trim() if trim is True else None if trim is False else trim
         self._trimmed: dict[str, str] = {}  # shard -> the sequence number trimmed through
+        # Given every record read, before it is trimmed (the data directory's journal).
+        self._on_read = on_read
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cirrus-stream", daemon=True)
 
@@ -119,6 +122,8 @@ class StreamReader:
         )
         iterator = streams.get_shard_iterator(StreamArn=self._arn, ShardId=shard_id, **position)
         records = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=100).get("Records", [])
+        if records and self._on_read is not None:
+            self._on_read(records)  # if it raises, the records are read again at the next poll
         if records:
             self._last[shard_id] = _sequence(records[-1])
         # Like the trigger's filter on AWS: only what the publisher acts on (not, among others, the
