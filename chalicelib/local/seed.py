@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.config import get_settings
-from chalicelib.domain.context import EventContext
-from chalicelib.domain.errors import AuthenticationFailed
+from chalicelib.domain.context import EventContext, Principal
+from chalicelib.domain.errors import AuthenticationFailed, TooBroad
+from chalicelib.domain.projects import Project
 from chalicelib.domain.roles import CUSTOMER_OWNER, ScopeType
 from chalicelib.domain.users import User, check_login_password
 from chalicelib.domain.vocabulary import Offering, OfferingState
@@ -92,18 +93,8 @@ def seed(username: str, password: str, remembered_token: str | None = None) -> S
             ctx, {"name": DEMO_CUSTOMER, "abbreviation": "DEMO", "email": "demo@example.org"}
         )
     )
-    existing = projects.list_projects(
-        user.principal(),
-        projects.ProjectFilters(customers=[customer.id], name_exact=DEMO_PROJECT),
-        Ordering(),
-        PageRequest(),
-    ).items
-    project = (
-        existing[0]
-        if existing
-        else projects.create_project(
-            ctx, customer.id, {"name": DEMO_PROJECT, "description": "Created by the local stack."}
-        )
+    project = _demo_project(user.principal(), customer.id) or projects.create_project(
+        ctx, customer.id, {"name": DEMO_PROJECT, "description": "Created by the local stack."}
     )
     owner = user_store.get_by_username(DEMO_OWNER)
     if owner is None:
@@ -137,6 +128,30 @@ def _still_valid(token: str | None, user: User, password: str) -> str | None:
         return None
     iterations = get_settings().password_iterations
     return token if check_login_password(password, user.password_hash, iterations) else None
+
+
+def _demo_project(principal: Principal, customer_id: str) -> Project | None:
+    """The demo project of a stack that ran before: the customer's first project (one Query, however
+    many projects it has), else one named so. A name filter reads the whole partition, refused
+    past CIRRUS_FILTER_READ_LIMIT projects: then the first project stands in for it."""
+    first = projects.list_projects(
+        principal,
+        projects.ProjectFilters(customers=[customer_id]),
+        Ordering("created"),
+        PageRequest(page=1, page_size=1),
+    ).items
+    if not first or first[0].name == DEMO_PROJECT:
+        return first[0] if first else None
+    try:
+        named = projects.list_projects(
+            principal,
+            projects.ProjectFilters(customers=[customer_id], name_exact=DEMO_PROJECT),
+            Ordering(),
+            PageRequest(),
+        ).items
+    except TooBroad:
+        return first[0]
+    return named[0] if named else None
 
 
 def seed_catalog(ctx: EventContext, customer_id: str) -> Offering:

@@ -41,3 +41,31 @@ def test_the_staff_token_printed_before_a_restart_is_printed_again_while_it_work
     assert seed("admin", "admin-secret-pw", unknown).token not in (unknown, first.token)
     with pytest.raises(AuthenticationFailed):  # a changed password is refused, as on a first start
         seed("admin", "another-password", first.token)
+
+
+def test_a_restart_finds_the_demo_project_among_more_projects_than_a_filter_may_read(aws, monkeypatch):
+    """The seed looked the demo project up by a name filter, which reads the whole customer and is
+    refused past CIRRUS_FILTER_READ_LIMIT: `make run` could not start again once the demo customer
+    held more projects than that (the benchmark's 10,000)."""
+    from chalicelib.config import reset_settings
+    from chalicelib.domain.context import EventContext
+    from chalicelib.services import projects
+
+    first = seed("admin", "admin-secret-pw")
+    monkeypatch.setenv("CIRRUS_FILTER_READ_LIMIT", "3")
+    reset_settings()
+    staff = EventContext(principal=call_principal("admin"))
+    for n in range(4):
+        projects.create_project(staff, first.customer_id, {"name": f"more {n}"})
+
+    again = seed("admin", "admin-secret-pw", first.token)
+
+    assert again.project_id == first.project_id
+
+
+def call_principal(username: str):
+    from chalicelib.store import users as user_store
+
+    user = user_store.get_by_username(username)
+    assert user is not None
+    return user.principal()
