@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -233,5 +234,18 @@ def _announcer() -> Callable[[str], None]:
     return lambda line: print(f"[{datetime.now():%H:%M:%S}] {line}", flush=True)
 
 
+def run() -> None:
+    """main(), and a failed start ends the process: its moto server and workers are threads that
+    would otherwise keep it alive, serving nothing, until killed."""
+    try:
+        code = main()
+    except Exception:
+        traceback.print_exc()
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(1)  # nothing to save: the data directory is written only once the stack runs
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -114,3 +114,21 @@ def test_make_run_keeps_its_data_across_a_restart(tmp_path):
             time.sleep(0.3)
     finally:
         stop(second)
+
+
+def test_a_start_that_fails_ends_the_process(tmp_path):
+    """A start that raises (here: its API port is taken) prints why and exits; its moto server and
+    worker threads used to keep the process alive, serving nothing, until killed."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        stack = Stack(CIRRUS_PORT=port, CIRRUS_DATA_DIR=str(tmp_path / "data"), CIRRUS_LOCAL_QUIET="1")
+        try:
+            assert stack.process.wait(timeout=60) == 1
+        finally:
+            if stack.process.poll() is None:
+                stack.process.kill()
+        stack.wait_for("Address already in use|OSError", timeout=5)
