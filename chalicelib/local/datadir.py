@@ -516,8 +516,9 @@ class DataDir:
         self.journal: Journal | None = None  # open from `open` to `close`
 
     def open(self, fresh: bool = False, now: datetime | None = None) -> Snapshot | None:
-        """Take the directory and return what it holds (None: nothing yet). With `fresh`, a
-        directory holding anything is first renamed `<dir>.previous-<time>` (never deleted)."""
+        """Take the directory and return what it holds (None: nothing yet, and the table as it is
+        now is saved). With `fresh`, a directory holding anything is first renamed
+        `<dir>.previous-<time>` (never deleted). The table must exist."""
         self.path.mkdir(parents=True, exist_ok=True)
         self._lock = _lock(self.path)
         if fresh and any(p.name != LOCK_FILE for p in self.path.iterdir()):
@@ -531,6 +532,10 @@ class DataDir:
         _refuse_foreign(self.path)
         saved = read(self.path)
         self.journal = Journal(self.path / JOURNAL_FILE)
+        if saved is None:
+            # A first full save at once (of what the table holds before the stack writes it): the
+            # journal is replayed over a full save, so without one a killed stack kept nothing.
+            self.save()
         return saved
 
     def restore(self, data: Snapshot) -> int:

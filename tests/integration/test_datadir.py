@@ -186,13 +186,14 @@ def test_fresh_moves_the_old_directory_aside(tmp_path):
 
 
 def test_a_second_stack_on_the_same_directory_is_refused(tmp_path):
-    first = DataDir(tmp_path, TABLE)
-    first.open()
-    try:
-        with pytest.raises(DataDirError, match="in use"):
-            DataDir(tmp_path, TABLE).open()
-    finally:
-        first.close()
+    with fresh_stack():
+        first = DataDir(tmp_path, TABLE)
+        first.open()
+        try:
+            with pytest.raises(DataDirError, match="in use"):
+                DataDir(tmp_path, TABLE).open()
+        finally:
+            first.close()
 
 
 def test_the_data_directory_setting():
@@ -294,6 +295,24 @@ def test_a_killed_stack_loses_no_change_its_stream_reader_read(tmp_path):
         again.close()
 
 
+def test_a_stack_killed_before_its_first_full_save_keeps_its_writes(tmp_path):
+    """A new data directory gets a full save at once (the table as it is at start), so the journal
+    has something to be replayed over: a stack killed minutes after its first start kept nothing."""
+    with fresh_stack():
+        data = DataDir(tmp_path, TABLE)
+        assert data.open() is None
+        reader = _journaling_reader(data)
+        dynamodb().put_item(TableName=TABLE, Item=OTHER)
+        reader.poll_once()
+        data.close()  # kill -9: no save
+
+    with fresh_stack():
+        again = DataDir(tmp_path, TABLE)
+        saved = again.open()
+        assert saved is not None and again.restore(saved) == 1
+        again.close()
+
+
 def test_periodic_saves_keep_the_journal_and_save_the_whole_table_only_when_it_is_long(tmp_path, monkeypatch):
     """A periodic save makes the journal durable and writes the queues when they changed; it
     writes the whole table only once the journal holds as many changes as the table holds items,
@@ -307,7 +326,7 @@ def test_periodic_saves_keep_the_journal_and_save_the_whole_table_only_when_it_i
             dynamodb().put_item(TableName=TABLE, Item={**OTHER, "sk": {"S": f"S{n}"}})
         reader.poll_once()
         assert data.save_if_changed() is None  # 2 changes < max(3, 2 items): journal only
-        assert not (tmp_path / datadir.TABLE_FILE).exists()
+        assert (tmp_path / datadir.TABLE_FILE).read_text() == ""  # the first save, at open
         dynamodb().put_item(TableName=TABLE, Item={**OTHER, "sk": {"S": "S2"}})
         reader.poll_once()
         full = data.save_if_changed()  # 3 changes >= max(3, 3 items)
