@@ -117,5 +117,5 @@ def test_make_run_executes_workflows_and_fires_schedules(stack):
     stack.wait_for("worker heavy: workflows.run_step ok")
 
     stack.process.send_signal(signal.SIGTERM)
-    assert stack.process.wait(timeout=15) == 0
+    assert stack.process.wait(timeout=45)  # in-flight batches finish first; slow on a loaded machine == 0
     stack.wait_for("Stopping Cirrus")
