@@ -117,5 +117,6 @@ def test_make_run_executes_workflows_and_fires_schedules(stack):
     stack.wait_for("worker heavy: workflows.run_step ok")
 
     stack.process.send_signal(signal.SIGTERM)
-    assert stack.process.wait(timeout=45)  # in-flight batches finish first; slow on a loaded machine == 0
+    # The stop lets in-flight batches finish: over 15 s under the full suite's load.
+    assert stack.process.wait(timeout=45) == 0
     stack.wait_for("Stopping Cirrus")
