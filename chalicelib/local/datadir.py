@@ -413,7 +413,7 @@ class Journal:
         self.path = path
         self._lock = threading.Lock()
         self.lines = _count_lines(path)
-        self._out: IO[str] | None = path.open("a", encoding="utf-8")
+        self._out: IO[str] | None = _append(path)
 
     def record(self, records: list[dict[str, Any]]) -> None:
         lines = "".join(_change(r) for r in records)
@@ -439,7 +439,7 @@ class Journal:
             kept = [line for line in _journal_lines(self.path) if json.loads(line)["s"] >= position]
             os.replace(_stage(self.path.parent, JOURNAL_FILE, lambda out: out.writelines(kept)), self.path)
             self.lines = len(kept)
-            self._out = self.path.open("a", encoding="utf-8")
+            self._out = _append(self.path)
 
     def close(self) -> None:
         with self._lock:
@@ -448,6 +448,12 @@ class Journal:
                 os.fsync(self._out.fileno())
                 self._out.close()
                 self._out = None
+
+
+def _append(path: Path) -> IO[str]:
+    """The journal, opened for appending; owner-only, like every file here (it holds the table's
+    items: password hashes and tokens among them)."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8")
 
 
 def _change(record: dict[str, Any]) -> str:
@@ -519,13 +525,13 @@ class DataDir:
         """Take the directory and return what it holds (None: nothing yet, and the table as it is
         now is saved). With `fresh`, a directory holding anything is first renamed
         `<dir>.previous-<time>` (never deleted). The table must exist."""
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._lock = _lock(self.path)
         if fresh and any(p.name != LOCK_FILE for p in self.path.iterdir()):
             self.moved_aside = _aside(self.path, now or datetime.now())
             self.path.rename(self.moved_aside)
             self._lock.close()
-            self.path.mkdir(parents=True)
+            self.path.mkdir(mode=0o700, parents=True)
             self._lock = _lock(self.path)
         for leftover in self.path.glob(".*.tmp"):  # a save that crashed before its rename
             leftover.unlink()

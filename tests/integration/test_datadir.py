@@ -311,6 +311,10 @@ def test_a_stack_killed_before_its_first_full_save_keeps_its_writes(tmp_path):
         saved = again.open()
         assert saved is not None and again.restore(saved) == 1
         again.close()
+    # Only its owner may read it (the items hold password hashes and tokens).
+    assert {
+        oct(p.stat().st_mode & 0o777) for p in tmp_path.iterdir() if p.is_file() and p.name != ".lock"
+    } == {"0o600"}
 
 
 def test_periodic_saves_keep_the_journal_and_save_the_whole_table_only_when_it_is_long(tmp_path, monkeypatch):
