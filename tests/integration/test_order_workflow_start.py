@@ -50,7 +50,9 @@ def test_a_start_that_fails_in_the_request_is_retried_from_the_tasks_queue(marke
     monkeypatch.setenv("CIRRUS_STATE_MACHINE_ARN_ORDER", real)
     assert executions() == []
     received, failed = deliver_once(TASKS_QUEUE, wait=1)
-    assert (received, failed) == (1, [])
+    # At least the retry: on a loaded machine an execution left running by an earlier test (moto
+    # runs them in threads past their test's end) may drop its own task into this queue.
+    assert received >= 1 and failed == []
     assert executions() == [order.id]
 
 
