@@ -2,15 +2,18 @@
 
 `CIRRUS_DATA_DIR` (default `.cirrus-data/` in the checkout; `none` keeps nothing) holds:
 
-- `table.jsonl`: every item of the table, one per line, in DynamoDB JSON (as GetItem returns it);
+- `table.jsonl`: every item of the table at the last full save, one per line, in DynamoDB JSON;
+- `journal.jsonl`: every change since, one line per stream record the local stream reader read
+  (`Journal`); a restart replays it over the full save (`replay`);
 - `queues.json`: the messages in every SQS queue (body, message attributes, delay left), by name;
-- `manifest.json`: the format version, the moto release, when it was saved and how much it holds.
-  Written last: a directory whose manifest is readable holds a complete copy.
+- `manifest.json`: the format version, the moto release, when and at which stream position the full
+  save was taken, how much it holds. Written last: a readable manifest means a complete full save.
 
 Every file is written to a temporary file in the same directory, flushed and fsynced, then renamed
-over the old one, so a crash mid-save leaves the last good copy. The table is read from moto's
-model under `moto_speedups.LOCK` (one consistent point in time: every DynamoDB request holds it),
-only long enough to turn the items into plain dicts; encoding and writing happen after.
+over the old one, so a crash mid-save leaves the last good copy. A full save reads the table from
+moto's model under `moto_speedups.LOCK` (one consistent point in time: every DynamoDB request holds
+it), encoding each item there; it happens when a directory is new, when the journal has grown as
+long as the table, and at stop.
 
 Restoring puts the items straight into moto's table with its stream set aside: a restored item makes
 no stream record, so nothing is published again (no event re-sent to the bus, no web hook re-fired).
@@ -637,10 +640,10 @@ def _refuse_foreign(directory: Path) -> None:
 
 
 class PeriodicSaver:
-    """Saves every `interval` seconds when something changed; quiet unless a save takes over a
-    second (then `announce` gets one line). A save holds the table (LOCK) while it copies it, so the
-    wait after a save is at least `LOCK_SHARE` times that hold: a large table is saved less often
-    rather than stalling requests a large part of the time."""
+    """Every `interval` seconds, `DataDir.save_if_changed`: the journal fsynced, the queues written
+    if they changed, and a full save once the journal is as long as the table. Quiet unless a full
+    save takes over a second (then `announce` gets one line). A full save holds the table (LOCK),
+    so the wait after one is at least `LOCK_SHARE` times that hold."""
 
     LOCK_SHARE = 10
 
