@@ -160,12 +160,22 @@ def create_limit(ctx: EventContext, request: LimitRequest) -> UserUsageLimit:
     return made
 
 
+def _for_change(principal: Principal, limit_id: str) -> UserUsageLimit:
+    """The visible limit, read again consistently (the id lookup may be a version behind, and the
+    write is conditioned on the version)."""
+    seen = get_visible(principal, limit_id)
+    _require(principal, seen)
+    for limit in store.of_resource(seen.customer_id, seen.project_id, seen.resource_id):
+        if limit.id == seen.id:
+            return limit
+    raise NotFound(MODEL)
+
+
 def update_limit(ctx: EventContext, limit_id: str, request: LimitRequest) -> UserUsageLimit:
     """PUT/PATCH: the given fields change (a PUT gives the required ones); the caller must be
     allowed on the limit's resource and, if it moves, on the new one."""
     principal = ctx.actor
-    current = get_visible(principal, limit_id)
-    _require(principal, current)
+    current = _for_change(principal, limit_id)
     after = current
     resource: Resource | None = None
     if request.resource is not None:
@@ -189,8 +199,7 @@ def update_limit(ctx: EventContext, limit_id: str, request: LimitRequest) -> Use
 
 
 def delete_limit(ctx: EventContext, limit_id: str) -> None:
-    current = get_visible(ctx.actor, limit_id)
-    _require(ctx.actor, current)
+    current = _for_change(ctx.actor, limit_id)
     uow = unit_of_work()
     store.remove(uow, current)
     uow.commit()
