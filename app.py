@@ -9,6 +9,7 @@ from chalice.app import Chalice
 from chalicelib.api import (
     auth,
     cognito,
+    component_user_usage_limits,
     customers,
     events,
     hooks,
@@ -21,6 +22,7 @@ from chalicelib.api import (
     marketplace_providers,
     marketplace_resources,
     marketplace_usages,
+    marketplace_user_usages,
     projects,
     quotas,
     roles,
@@ -55,6 +57,8 @@ for blueprint in (
     quotas.bp,
     invoices.bp,
     invoice_items.bp,
+    marketplace_user_usages.bp,
+    component_user_usage_limits.bp,
 ):
     app.register_blueprint(blueprint)
 

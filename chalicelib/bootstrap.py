@@ -46,6 +46,8 @@ def dynamodb_ports() -> ports.Ports:
         service_providers,
         tokens,
         usages,
+        user_limits,
+        user_usages,
         users,
     )
     from chalicelib.store.unit_of_work import UnitOfWork
@@ -71,6 +73,8 @@ def dynamodb_ports() -> ports.Ports:
         hooks=hooks,
         mailer=mail.ConfiguredMailer(),
         invoices=invoices,
+        user_usages=user_usages,
+        user_limits=user_limits,
     )
 
 

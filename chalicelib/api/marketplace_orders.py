@@ -5,7 +5,7 @@ provider's `set_state_*`."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
@@ -107,6 +107,7 @@ class OrderOut(ResponseModel):
     resource_name: str
     cost: str | None = None
     error_message: str
+    backend_id: str
     error_traceback: str | None = None  # staff and support only (Waldur conceals it from the rest)
     callback_url: str | None = None
     completed_at: datetime | None = None
@@ -140,8 +141,17 @@ class OrderQuery(ListQuery):
     resource_name: str | None = None
     can_approve_as_consumer: bool | None = None
     can_approve_as_provider: bool | None = None
+    modified: datetime | None = None  # Waldur's "Modified after" (at or after)
+    modified_after: datetime | None = None  # the same, by the name the issue gives it
+    modified_before: datetime | None = None
 
     ordering_fields = tuple(lists.ORDER_SORT)
+
+    def modified_window(self) -> tuple[datetime | None, datetime | None]:
+        """(at or after, strictly before), naive times read as UTC (Waldur's TIME_ZONE)."""
+        after = [aware(t) for t in (self.modified, self.modified_after) if t is not None]
+        before = aware(self.modified_before) if self.modified_before is not None else None
+        return (max(after) if after else None), before
 
     @field_validator("state")
     @classmethod
@@ -159,6 +169,10 @@ def _choices(values: list[str], known: frozenset[str]) -> list[str]:
         if value not in known:
             raise ValueError(f"Select a valid choice. {value} is not one of the available choices.")
     return values
+
+
+def aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def uuid_filter(name: str, value: str | None) -> str | None:
@@ -213,6 +227,7 @@ def to_data(call: Call, order: Order) -> dict[str, Any]:
         "resource_name": order.resource_name,
         "cost": f"{order.cost:.2f}" if order.cost is not None else None,
         "error_message": order.error_message,
+        "backend_id": order.backend_id,
         "error_traceback": order.error_traceback if call.user.reads_everything else None,
         "callback_url": None,
         "completed_at": order.completed_at,
@@ -271,6 +286,8 @@ def list_orders(call: Call) -> Any:
         resource_name=q.resource_name,
         can_approve_as_consumer=q.can_approve_as_consumer,
         can_approve_as_provider=q.can_approve_as_provider,
+        modified_after=q.modified_window()[0],
+        modified_before=q.modified_window()[1],
     )
     page = lists.list_orders(call.user, filters, q.ordering(), q.page_request())
     return listed(call, page, OrderOut, lambda o: to_data(call, o))
@@ -411,3 +428,44 @@ def set_state_erred(call: Call, uuid: str) -> Any:
     body: ErredIn = call.body
     service.set_state_erred(call.ctx, object_id(uuid, MODEL), body.error_message, body.error_traceback)
     return {"detail": "Order has been marked as erred."}
+
+
+class BackendIdIn(BodyModel):
+    """Waldur's OrderBackendIDRequest."""
+
+    backend_id: str = Field(max_length=255)  # as the resource's (Waldur's CharField)
+
+
+class StatusOut(ResponseModel):
+    status: str
+
+
+@endpoint(
+    bp,
+    f"{BASE}/{{uuid}}/set_backend_id",
+    "POST",
+    name="marketplace_orders_set_backend_id",
+    tag=TAG,
+    body=BackendIdIn,
+    response=StatusOut,
+    summary="The provider records its own id for the order",
+)
+def set_backend_id(call: Call, uuid: str) -> Any:
+    body: BackendIdIn = call.body
+    changed = service.set_backend_id(call.ctx, object_id(uuid, MODEL), body.backend_id)
+    return {"status": "Order backend_id has been changed." if changed else "Order backend_id is not changed."}
+
+
+@endpoint(
+    bp,
+    "/api/marketplace-provider-offerings/{uuid}/orders/{order_uuid}",
+    "GET",
+    name="marketplace_provider_offerings_orders_retrieve",
+    tag=TAG,
+    query=FieldsQuery,
+    response=OrderOut,
+    summary="One order of an offering, for its provider (python-waldur-client's provider order detail)",
+)
+def retrieve_offering_order(call: Call, uuid: str, order_uuid: str) -> Any:
+    offering_id = object_id(uuid, "Offering")
+    return one(call, service.get_offering_order(call.user, offering_id, object_id(order_uuid, MODEL)))

@@ -124,6 +124,9 @@ class Order:
     offering_plugin_options: Mapping[str, Any] = field(default_factory=dict)
     # How many times its workflow has been started (a retry after `erred` starts another).
     executions: int = 1
+    # The provider's id for the order in its own system (`set_backend_id/`; the site agent records
+    # an asynchronous backend's pending request there).
+    backend_id: str = ""
     version: int = 0
 
     @property

@@ -79,6 +79,7 @@ class P(StrEnum):
     SET_RESOURCE_BACKEND_METADATA = "RESOURCE.SET_BACKEND_METADATA"
     SET_RESOURCE_STATE = "RESOURCE.SET_STATE"
     LIST_RESOURCE_USERS = "RESOURCE.LIST_USERS"
+    CONSUMPTION_LIMITATION = "RESOURCE.CONSUMPTION_LIMITATION"  # per-user usage limits (consumer side)
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(p.value for p in P)
@@ -204,6 +205,7 @@ _DEFAULTS: tuple[tuple[str, ScopeType, str, frozenset[str]], ...] = (
                 *_ORDER_ACTIONS,
                 *_RESOURCE_ACTIONS,
                 *_PROVIDER,
+                P.CONSUMPTION_LIMITATION,
             }
         ),
     ),
@@ -224,7 +226,9 @@ _DEFAULTS: tuple[tuple[str, ScopeType, str, frozenset[str]], ...] = (
         PROJECT_MANAGER,
         ScopeType.PROJECT,
         "Project manager: the administrator's rights, the project itself and its team.",
-        frozenset(_ORDER_ACTIONS | _RESOURCE_ACTIONS | _PROJECT_TEAM | {P.UPDATE_PROJECT}),
+        frozenset(
+            _ORDER_ACTIONS | _RESOURCE_ACTIONS | _PROJECT_TEAM | {P.UPDATE_PROJECT, P.CONSUMPTION_LIMITATION}
+        ),
     ),
     (PROJECT_MEMBER, ScopeType.PROJECT, "Project member: reads the project.", frozenset()),
     (

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from chalicelib.domain.context import Principal
@@ -56,6 +57,20 @@ class OrderFilters:
     resource_name: str | None = None
     can_approve_as_consumer: bool | None = None
     can_approve_as_provider: bool | None = None
+    # Waldur's `modified` (modified at or after) and `modified_before` (strictly before): the site
+    # agent's reconciliation asks for its offering's orders stuck since a cutoff. No key orders
+    # orders by `modified`, so they filter what the narrowed source reads (bounded, pages.py).
+    modified_after: datetime | None = None
+    modified_before: datetime | None = None
+
+    def in_window(self, order: Order) -> bool:
+        return (self.modified_after is None or order.modified >= self.modified_after) and (
+            self.modified_before is None or order.modified < self.modified_before
+        )
+
+    @property
+    def windowed(self) -> bool:
+        return self.modified_after is not None or self.modified_before is not None
 
 
 @dataclass(frozen=True)
@@ -213,11 +228,12 @@ def list_orders(
             or _approvable(rights, order, "consumer") == f.can_approve_as_consumer,
             f.can_approve_as_provider is None
             or _approvable(rights, order, "provider") == f.can_approve_as_provider,
+            f.in_window(order),
         )
         return all(checks)
 
     filtered = bool(f.states or f.types or f.offering_types or f.resource_name is not None) or (
-        f.can_approve_as_consumer is not None or f.can_approve_as_provider is not None
+        f.can_approve_as_consumer is not None or f.can_approve_as_provider is not None or f.windowed
     )
     return listed(order_store, principal, Query(f.narrowing, keep, filtered, ORDER_SORT, ordering, request))
 

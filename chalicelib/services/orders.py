@@ -85,6 +85,16 @@ def get_visible(principal: Principal, order_id: str) -> Order:
     return order
 
 
+def get_offering_order(principal: Principal, offering_id: str, order_id: str) -> Order:
+    """An order of the offering, as its provider sees it (Waldur's provider order detail): an order
+    of another offering, or one the caller does not see from the provider side, is NotFound."""
+    order = store.get(order_id)
+    rights = sides.rights(principal)
+    if order is None or order.offering_id != offering_id or not sides.sees_as_provider(rights, order):
+        raise NotFound(MODEL)
+    return order
+
+
 def _for_change(principal: Principal, order_id: str) -> Order:
     """The visible order, read again consistently (its state decides the transition)."""
     seen = get_visible(principal, order_id)
@@ -405,6 +415,21 @@ def set_state_erred(ctx: EventContext, order_id: str, message: str = "", traceba
     order = _for_change(principal, order_id)
     _require_provider(principal, order)
     return _fail(ctx, order, message, traceback)
+
+
+def set_backend_id(ctx: EventContext, order_id: str, backend_id: str) -> bool:
+    """The provider records its own id for the order (Waldur's order `set_backend_id/`: RESOURCE.
+    SET_BACKEND_ID on the offering, its customer). True if it changed. Like the resource's, a
+    bookkeeping change: Waldur logs no event for it, so none is written."""
+    principal = ctx.actor
+    order = _for_change(principal, order_id)
+    sides.rights(principal).require(P.SET_RESOURCE_BACKEND_ID, sides.provider_scope(order))
+    if backend_id == order.backend_id:
+        return False
+    uow = unit_of_work()
+    store.save_transition(uow, order, replace(order, backend_id=backend_id, modified=utcnow()))
+    uow.commit()
+    return True
 
 
 def complete_processed(

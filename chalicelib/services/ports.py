@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from chalicelib.domain.events import Event
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.roles import Role, ScopeType
     from chalicelib.domain.tokens import LoginFailures, Token
     from chalicelib.domain.usages import ComponentUsage
+    from chalicelib.domain.user_usages import ComponentUserUsage, UserUsageLimit
     from chalicelib.domain.users import User
     from chalicelib.domain.vocabulary import Offering
     from chalicelib.services.paging import Page, PageRequest
@@ -473,6 +474,32 @@ class Usages(Protocol):
     def newest_page(self, request: PageRequest, *, descending: bool = True) -> Page[ComponentUsage]: ...
 
 
+class UserUsages(Protocol):
+    """Per-user usages (one per component usage and username)."""
+
+    def get(self, user_usage_id: str) -> ComponentUserUsage | None: ...
+    def of_component_usage(
+        self, customer_id: str, project_id: str, resource_id: str, billing_period: date, component_type: str
+    ) -> list[ComponentUserUsage]: ...
+    def save(
+        self, uow: UnitOfWork, changes: list[tuple[ComponentUserUsage | None, ComponentUserUsage]]
+    ) -> list[ComponentUserUsage]: ...
+    def read(self, sources: Sequence[Source], *, bounded: bool) -> list[ComponentUserUsage]: ...
+    def newest_page(self, request: PageRequest, *, descending: bool = True) -> Page[ComponentUserUsage]: ...
+
+
+class UserLimits(Protocol):
+    """Per-user usage limits (one per resource, component and offering user)."""
+
+    def get(self, limit_id: str) -> UserUsageLimit | None: ...
+    def of_resource(self, customer_id: str, project_id: str, resource_id: str) -> list[UserUsageLimit]: ...
+    def add(self, uow: UnitOfWork, limit: UserUsageLimit) -> UserUsageLimit: ...
+    def save(self, uow: UnitOfWork, before: UserUsageLimit, after: UserUsageLimit) -> UserUsageLimit: ...
+    def remove(self, uow: UnitOfWork, limit: UserUsageLimit) -> None: ...
+    def read(self, sources: Sequence[Source], *, bounded: bool) -> list[UserUsageLimit]: ...
+    def newest_page(self, request: PageRequest, *, descending: bool = True) -> Page[UserUsageLimit]: ...
+
+
 # --- the bound set -----------------------------------------------------------------------------------
 
 
@@ -501,6 +528,9 @@ class Ports:
     mailer: Mailer
 
     invoices: Invoices
+
+    user_usages: UserUsages
+    user_limits: UserLimits
 
 
 _bound: list[Ports | None] = [None]
@@ -566,3 +596,6 @@ hooks = cast(Hooks, _Handle("hooks"))
 mailer = cast(Mailer, _Handle("mailer"))
 
 invoices = cast(Invoices, _Handle("invoices"))
+
+user_usages = cast(UserUsages, _Handle("user_usages"))
+user_limits = cast(UserLimits, _Handle("user_limits"))

@@ -63,6 +63,8 @@ from chalicelib.store.items import (
     TallyItem,
     UsageItem,
     UserItem,
+    UserLimitItem,
+    UserUsageItem,
 )
 from chalicelib.store.outbox import count_actions, shared_count_keys
 from chalicelib.store.unit_of_work import UnitOfWork, transaction
@@ -76,6 +78,8 @@ OFFERINGS = "offerings"
 USAGES = "component_usages"
 INVITATIONS = "invitations"  # every invitation ever made (none is deleted)
 HOOKS = {HookKind.WEB: "webhooks", HookKind.EMAIL: "emailhooks"}
+USER_USAGES = "component_user_usages"  # every per-user usage made (none is deleted)
+USER_LIMITS = "component_user_usage_limits"  # live per-user usage limits (a deletion counts -1)
 
 # Longer than the stream keeps a record (24 hours): a record cannot come back once its marker is gone.
 MARKER_DAYS = 2
@@ -107,6 +111,8 @@ _EVERY_ITEM = {
     _type(OfferingItem): OFFERINGS,
     _type(UsageItem): USAGES,
     _type(InvitationItem): INVITATIONS,
+    _type(UserUsageItem): USER_USAGES,
+    _type(UserLimitItem): USER_LIMITS,
 }
 
 

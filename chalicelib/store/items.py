@@ -387,6 +387,46 @@ class RequestKeyItem(BaseItem, discriminator="request_key"):
     request_hash = UnicodeAttribute(null=True)
 
 
+class UserUsageItem(BaseItem, discriminator="component_user_usage"):
+    """A per-user usage, in its resource's consumer customer's partition
+    (`CUST#<c>` / `UUSAGE#<p>#<r>#<billing period>#<component type>#<username>`)."""
+
+    user_usage_id = UnicodeAttribute()
+    component_usage_id = UnicodeAttribute()
+    resource_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    project_id = UnicodeAttribute()
+    offering_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    component_type = UnicodeAttribute()
+    billing_period = UnicodeAttribute()  # yyyy-mm-dd
+    username = UnicodeAttribute()
+    amount = UnicodeAttribute()  # a decimal, as text (exact)
+    date = UTCDateTimeAttribute()
+    created = UTCDateTimeAttribute()
+    modified = UTCDateTimeAttribute()
+    fields = JSONAttribute(default=dict)  # names and the rest (domain/user_usages.py)
+
+
+class UserLimitItem(BaseItem, discriminator="component_user_usage_limit"):
+    """A per-user usage limit, in its resource's consumer customer's partition
+    (`CUST#<c>` / `UULIMIT#<p>#<r>#<component>#<offering user>`)."""
+
+    limit_id = UnicodeAttribute()
+    resource_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    project_id = UnicodeAttribute()
+    offering_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    component_id = UnicodeAttribute()
+    component_type = UnicodeAttribute()
+    offering_user_id = UnicodeAttribute()
+    limit = UnicodeAttribute()  # a decimal, as text (exact)
+    created = UTCDateTimeAttribute()
+    modified = UTCDateTimeAttribute()
+    fields = JSONAttribute(default=dict)  # names (domain/user_usages.py)
+
+
 ALL_MODELS: tuple[type[BaseItem], ...] = (
     BaseItem,
     CounterItem,
@@ -418,6 +458,8 @@ ALL_MODELS: tuple[type[BaseItem], ...] = (
     ResourceItem,
     RequestKeyItem,
     UsageItem,
+    UserUsageItem,
+    UserLimitItem,
 )
 
 

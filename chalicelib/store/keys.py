@@ -392,3 +392,52 @@ def invoice_item_sk(period: str, project_id: str, resource_id: str, item_id: str
 def customer_invoices(customer_id: str) -> str:
     """gsi2 partition of one customer's invoices (not their items), by `yyyy-mm`."""
     return f"CINVOICES#{customer_id}"
+
+
+# --- per-user component usages and limits -------------------------------------------------------------
+USER_USAGE_PREFIX = "UUSAGE#"
+USER_USAGES = "UUSAGES"  # gsi1 partition of every per-user usage, by id (lookup by id, staff's list)
+USER_LIMIT_PREFIX = "UULIMIT#"
+USER_LIMITS = "UULIMITS"  # gsi1 partition of every per-user usage limit, by id
+
+
+def user_usage_project_prefix(project_id: str) -> str:
+    return f"{USER_USAGE_PREFIX}{project_id}#"
+
+
+def user_usage_slot_prefix(
+    project_id: str, resource_id: str, billing_period: str, component_type: str
+) -> str:
+    """In the consumer customer's partition: the per-user usages of one component usage."""
+    return f"{user_usage_project_prefix(project_id)}{resource_id}#{billing_period}#{component_type}#"
+
+
+def user_usage_sk(
+    project_id: str, resource_id: str, billing_period: str, component_type: str, username: str
+) -> str:
+    """One per component usage and username (Waldur's unique together)."""
+    return f"{user_usage_slot_prefix(project_id, resource_id, billing_period, component_type)}{username}"
+
+
+def provider_user_usages(provider_customer_id: str) -> str:
+    """gsi2 partition of the per-user usages of one provider's offerings, by `<offering>#<id>`."""
+    return f"PUUSAGE#{provider_customer_id}"
+
+
+def user_limit_project_prefix(project_id: str) -> str:
+    return f"{USER_LIMIT_PREFIX}{project_id}#"
+
+
+def user_limit_resource_prefix(project_id: str, resource_id: str) -> str:
+    """In the consumer customer's partition: one resource's per-user limits."""
+    return f"{user_limit_project_prefix(project_id)}{resource_id}#"
+
+
+def user_limit_sk(project_id: str, resource_id: str, component_id: str, offering_user_id: str) -> str:
+    """One per resource, component and offering user (Waldur's unique together)."""
+    return f"{user_limit_resource_prefix(project_id, resource_id)}{component_id}#{offering_user_id}"
+
+
+def provider_user_limits(provider_customer_id: str) -> str:
+    """gsi2 partition of the per-user limits on one provider's offerings, by `<offering>#<id>`."""
+    return f"PUULIMIT#{provider_customer_id}"

@@ -12,7 +12,7 @@ from tests.fakes.billing import FakeInvoices
 from tests.fakes.catalog import FakeCategories, FakeOfferings, FakeServiceProviders
 from tests.fakes.identity import FakeRoles, FakeTokens, FakeUsers
 from tests.fakes.mail import FakeMailer
-from tests.fakes.marketplace import FakeOrders, FakeResources, FakeUsages
+from tests.fakes.marketplace import FakeOrders, FakeResources, FakeUsages, FakeUserLimits, FakeUserUsages
 from tests.fakes.memberships import FakeGrants, FakeInvitations
 from tests.fakes.organizations import FakeCustomers, FakeProjects
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
@@ -43,4 +43,6 @@ def build(world: World | None = None) -> Ports:
         hooks=FakeHooks(world),
         mailer=FakeMailer(world),
         invoices=FakeInvoices(world),
+        user_usages=FakeUserUsages(world),
+        user_limits=FakeUserLimits(world),
     )

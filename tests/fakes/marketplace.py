@@ -7,15 +7,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 from chalicelib.config import get_settings
-from chalicelib.domain.errors import DomainError, TooBroad
+from chalicelib.domain.errors import DomainError, TooBroad, ValidationError
 from chalicelib.domain.orders import KeyAlreadyUsed, Order, RequestKey
 from chalicelib.domain.quotas import RESOURCE_COUNT
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.usages import ComponentUsage
+from chalicelib.domain.user_usages import LIMIT_TAKEN, ComponentUserUsage, UserUsageLimit
 from chalicelib.services.paging import Page, PageRequest, paginate
 from chalicelib.services.ports import Source, UnitOfWork
 from tests.fakes.organizations import FakeCustomers, FakeProjects
@@ -27,9 +28,11 @@ NARROW = {
     "orders": "customer_uuid=, project_uuid=, provider_uuid= or offering_uuid=",
     "resources": "customer_uuid=, project_uuid=, provider_uuid= or offering_uuid=",
     "usages": "customer_uuid=, project_uuid=, resource_uuid= or offering_uuid=",
+    "user usages": "customer_uuid=, project_uuid=, resource_uuid= or offering_uuid=",
+    "user usage limits": "resource_uuid= or offering_uuid=",
 }
 
-Row = TypeVar("Row", Order, Resource, ComponentUsage)
+Row = TypeVar("Row", Order, Resource, ComponentUsage, ComponentUserUsage, UserUsageLimit)
 
 
 class _Rows(Generic[Row]):
@@ -241,3 +244,116 @@ class FakeUsages(_Rows[ComponentUsage]):
 
     def _setter(self, slot: tuple[str, str, str], usage: ComponentUsage) -> Callable[[], None]:
         return lambda: self._by_slot.__setitem__(slot, usage)
+
+
+class FakeUserUsages(_Rows[ComponentUserUsage]):
+    """Per-user usages keyed as the store keys them: one per component usage and username."""
+
+    what = "user usages"
+
+    def __init__(self, world: World) -> None:
+        super().__init__(world.table("user_usages"))  # (resource, period, component, username) -> row
+        self._by_slot = self._rows
+
+    @staticmethod
+    def _slot(usage: ComponentUserUsage) -> tuple[str, str, str, str]:
+        return usage.resource_id, usage.billing_period.isoformat(), usage.component_type, usage.username
+
+    def get(self, user_usage_id: str) -> ComponentUserUsage | None:
+        return next((u for u in self._by_slot.values() if u.id == user_usage_id), None)
+
+    def of_component_usage(
+        self, customer_id: str, project_id: str, resource_id: str, billing_period: date, component_type: str
+    ) -> list[ComponentUserUsage]:
+        wanted = (customer_id, project_id, resource_id, billing_period, component_type)
+        found = [
+            u
+            for u in self._by_slot.values()
+            if (u.customer_id, u.project_id, u.resource_id, u.billing_period, u.component_type) == wanted
+        ]
+        return sorted(found, key=lambda u: u.username)
+
+    def save(
+        self, uow: UnitOfWork, changes: list[tuple[ComponentUserUsage | None, ComponentUserUsage]]
+    ) -> list[ComponentUserUsage]:
+        stored: list[ComponentUserUsage] = []
+        for before, after in changes:
+            made = replace(after, version=1 if before is None else before.version + 1)
+            slot = self._slot(made)
+            check = (
+                _absent(self._by_slot, slot) if before is None else _at(self._by_slot, slot, before.version)
+            )
+            work(uow).stage("user_usages", slot, check, _setter(self._by_slot, slot, made))
+            stored.append(made)
+        return stored
+
+
+class FakeUserLimits(_Rows[UserUsageLimit]):
+    """Per-user usage limits keyed as the store keys them: one per resource, component and user."""
+
+    what = "user usage limits"
+
+    def __init__(self, world: World) -> None:
+        super().__init__(world.table("user_limits"))  # (resource, component, offering user) -> limit
+        self._by_slot = self._rows
+
+    @staticmethod
+    def _slot(limit: UserUsageLimit) -> tuple[str, str, str]:
+        return limit.resource_id, limit.component_id, limit.offering_user_id
+
+    def get(self, limit_id: str) -> UserUsageLimit | None:
+        return next((u for u in self._by_slot.values() if u.id == limit_id), None)
+
+    def of_resource(self, customer_id: str, project_id: str, resource_id: str) -> list[UserUsageLimit]:
+        wanted = (customer_id, project_id, resource_id)
+        found = [u for u in self._by_slot.values() if (u.customer_id, u.project_id, u.resource_id) == wanted]
+        return sorted(found, key=lambda u: (u.component_id, u.offering_user_id))
+
+    def add(self, uow: UnitOfWork, limit: UserUsageLimit) -> UserUsageLimit:
+        made = replace(limit, version=1)
+        self._stage_new(uow, made)
+        return made
+
+    def _stage_new(self, uow: UnitOfWork, limit: UserUsageLimit) -> None:
+        slot = self._slot(limit)
+
+        def taken() -> DomainError | None:
+            return ValidationError({"non_field_errors": [LIMIT_TAKEN]}) if slot in self._by_slot else None
+
+        work(uow).stage("user_limits", slot, taken, _setter(self._by_slot, slot, limit))
+
+    def save(self, uow: UnitOfWork, before: UserUsageLimit, after: UserUsageLimit) -> UserUsageLimit:
+        made = replace(after, version=before.version + 1)
+        old = self._slot(before)
+        if old == self._slot(made):
+            work(uow).stage(
+                "user_limits", old, _at(self._by_slot, old, before.version), _setter(self._by_slot, old, made)
+            )
+            return made
+        self.remove(uow, before)
+        self._stage_new(uow, made)
+        return made
+
+    def remove(self, uow: UnitOfWork, limit: UserUsageLimit) -> None:
+        slot = self._slot(limit)
+
+        def apply() -> None:
+            del self._by_slot[slot]
+
+        work(uow).stage("user_limits", slot, _at(self._by_slot, slot, limit.version), apply)
+
+
+def _absent(rows: dict[Any, Any], slot: Any) -> Callable[[], DomainError | None]:
+    return lambda: lost_race() if slot in rows else None
+
+
+def _at(rows: dict[Any, Any], slot: Any, version: int) -> Callable[[], DomainError | None]:
+    def check() -> DomainError | None:
+        found = rows.get(slot)
+        return None if found is not None and found.version == version else lost_race()
+
+    return check
+
+
+def _setter(rows: dict[Any, Any], slot: Any, row: Any) -> Callable[[], None]:
+    return lambda: rows.__setitem__(slot, row)

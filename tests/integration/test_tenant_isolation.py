@@ -260,6 +260,8 @@ TARGETS: dict[str, Callable[[World], str]] = {
     "marketplace-component-usages": lambda w: _usage(w, w.b, w.b1, w.extra),
     "invoices": lambda w: _invoice(w, w.b, w.b1, w.extra),
     "invoice-items": lambda w: _invoice_item(w, w.b, w.b1, w.extra),
+    "marketplace-component-user-usages": lambda w: _user_usage(w, w.b, w.b1, w.extra),
+    "component-user-usage-limits": lambda w: _user_limit(w, w.b, w.b1, w.extra),
 }
 OWN: dict[str, Callable[[World], str]] = {
     "customers": lambda w: w.a["uuid"],
@@ -281,6 +283,8 @@ OWN: dict[str, Callable[[World], str]] = {
     "marketplace-component-usages": lambda w: _usage(w, w.a, w.a1, w.own_extra),
     "invoices": lambda w: _invoice(w, w.a, w.a1, w.own_extra),
     "invoice-items": lambda w: _invoice_item(w, w.a, w.a1, w.own_extra),
+    "marketplace-component-user-usages": lambda w: _user_usage(w, w.a, w.a1, w.own_extra),
+    "component-user-usage-limits": lambda w: _user_limit(w, w.a, w.a1, w.own_extra),
 }
 
 
@@ -402,6 +406,38 @@ def _invoice_item(w: World, customer: dict[str, Any], project: dict[str, Any], m
     return made["invoice-items"]
 
 
+def _user_usage(w: World, customer: dict[str, Any], project: dict[str, Any], made: dict[str, str]) -> str:
+    """A user's share of the measured resource's usage, reported by staff once."""
+    key = "marketplace-component-user-usages"
+    if key not in made:
+        usage = _usage(w, customer, project, made)
+        path = f"/api/marketplace-component-usages/{usage}/set_user_usage/"
+        reply = call(w.client, "POST", path, w.staff, {"username": f"user of {project['name']}", "usage": 1})
+        assert reply.status == 201, f"the isolation matrix could not report a share: {reply.json}"
+        query = f"?customer_uuid={customer['uuid']}"
+        [share] = _ok(call(w.client, "GET", f"/api/{key}/{query}", w.staff), 200)
+        made[key] = share["uuid"]
+    return made[key]
+
+
+def _user_limit(w: World, customer: dict[str, Any], project: dict[str, Any], made: dict[str, str]) -> str:
+    """A per-user limit on the measured resource's `cores` component, set by staff once."""
+    key = "component-user-usage-limits"
+    if key not in made:
+        usage_path = f"/api/marketplace-component-usages/{_usage(w, customer, project, made)}/"
+        usage = _ok(call(w.client, "GET", usage_path, w.staff), 200)
+        offering_path = f"/api/marketplace-provider-offerings/{usage['offering_uuid']}/"
+        offering = _ok(call(w.client, "GET", offering_path, w.staff), 200)
+        body = {
+            "resource": f"http://localhost/api/marketplace-resources/{usage['resource_uuid']}/",
+            "component": offering["components"][0]["uuid"],
+            "user": f"http://localhost/api/marketplace-offering-users/{'e' * 32}/",
+            "limit": 10,
+        }
+        made[key] = _ok(call(w.client, "POST", f"/api/{key}/", w.staff, body))["uuid"]
+    return made[key]
+
+
 def _first_event(customer_id: str) -> str:
     """The oldest event in a customer's feed (its creation)."""
     from tests.helpers import feed
@@ -433,6 +469,14 @@ def _id(ep: Endpoint) -> str:
     return f"{ep.method} {ep.path}"
 
 
+def _filled(path: str, objects: dict[str, Callable[[World], str]], collection: str, w: World) -> str:
+    """The route with one tenant's objects: `{uuid}` from the collection, `{order_uuid}` its order."""
+    filled = path.replace("{uuid}", objects[collection](w))
+    if "{order_uuid}" in filled:
+        filled = filled.replace("{order_uuid}", objects["marketplace-orders"](w))
+    return filled
+
+
 def test_the_matrix_covers_every_endpoint() -> None:
     authenticated = [ep for ep in ENDPOINTS if not ep.anonymous]
     assert len(OBJECT_CASES) + len(LIST_CASES) + len(CREATE_CASES) + len(EXCLUDED) == len(authenticated)
@@ -441,7 +485,8 @@ def test_the_matrix_covers_every_endpoint() -> None:
     }
     assert set(EXCLUDED) <= {_key(ep) for ep in authenticated}, "EXCLUDED names a route that is gone"
     # Object routes are probed by substituting `{uuid}`; any other placeholder needs teaching.
-    assert {p for ep in OBJECT_CASES for p in placeholders(ep.path)} == {"uuid"}
+    # `{order_uuid}` (an offering's order) is the order of the same tenant's offering.
+    assert {p for ep in OBJECT_CASES for p in placeholders(ep.path)} == {"uuid", "order_uuid"}
     missing = sorted({collection_of(ep.path) for ep in OBJECT_CASES} - set(TARGETS))
     assert not missing, f"no object of tenant B for {missing}: add one to TARGETS in {__file__}"
     # The registry as of this writing (customers, projects, users, roles, teams, user-permissions),
@@ -478,7 +523,11 @@ def _plausible(name: str, annotation: Any, ep: Endpoint, w: World) -> Any:
         "billing_type": lambda: "usage",
         # set_usage: B's resource, with a usage of its offering's component.
         "resource": lambda: _resource(w, w.b, w.b1, w.extra),
-        "usages": lambda: [{"type": "cores", "amount": "1"}],
+        "usages": lambda: (
+            [{"username": "isolation-probe", "usage": "1"}]
+            if ep.name.endswith("set_user_usages")
+            else [{"type": "cores", "amount": "1"}]
+        ),
         "payment_url": lambda: "https://probe.a.example/pay",  # a valid URL: refused for the invoice
     }
     if name in values:
@@ -556,7 +605,7 @@ def test_another_tenants_object_is_out_of_reach(world: World, ep: Endpoint) -> N
             f"{_id(ep)}: the isolation matrix knows no object of tenant B in {collection!r}: "
             f"add one to TARGETS in {__file__}"
         )
-    path = ep.path.replace("{uuid}", TARGETS[collection](world)) + "/"
+    path = _filled(ep.path, TARGETS, collection, world) + "/"
     expected, reason = expected_status(ep)
     body = body_for(ep, world)
     before = world.pristine
@@ -582,7 +631,7 @@ def test_the_same_read_reaches_the_callers_own_tenant(world: World, ep: Endpoint
     collection = collection_of(ep.path)
     if collection not in OWN:
         pytest.skip(f"no object of tenant A known in {collection!r}")
-    path = ep.path.replace("{uuid}", OWN[collection](world)) + "/"
+    path = _filled(ep.path, OWN, collection, world) + "/"
     reply = call(world.client, "GET", path, world.a_owner)
     assert reply.status == 200, reply.json
 
