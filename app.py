@@ -15,6 +15,7 @@ from chalicelib.api import (
     invitations,
     invoice_items,
     invoices,
+    marketplace_agents,
     marketplace_offerings,
     marketplace_orders,
     marketplace_plans,
@@ -55,6 +56,7 @@ for blueprint in (
     quotas.bp,
     invoices.bp,
     invoice_items.bp,
+    marketplace_agents.bp,
 ):
     app.register_blueprint(blueprint)
 

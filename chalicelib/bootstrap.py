@@ -31,6 +31,7 @@ def dynamodb_ports() -> ports.Ports:
     through the configured backend (SES, or the local outbox)."""
     from chalicelib import mail
     from chalicelib.store import (
+        agents,
         categories,
         customers,
         events,
@@ -71,6 +72,7 @@ def dynamodb_ports() -> ports.Ports:
         hooks=hooks,
         mailer=mail.ConfiguredMailer(),
         invoices=invoices,
+        agents=agents,
     )
 
 

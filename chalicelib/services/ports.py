@@ -26,6 +26,7 @@ from chalicelib.domain.events import Event
 from chalicelib.domain.ids import id_bounds
 
 if TYPE_CHECKING:
+    from chalicelib.domain.agents import AgentIdentity, AgentProcessor, AgentService
     from chalicelib.domain.customers import Customer
     from chalicelib.domain.hooks import Hook, HookKind, Subscription
     from chalicelib.domain.invitations import ExecutionState, Invitation
@@ -473,6 +474,33 @@ class Usages(Protocol):
     def newest_page(self, request: PageRequest, *, descending: bool = True) -> Page[ComponentUsage]: ...
 
 
+class Agents(Protocol):
+    """Site agent identities, services and processors, in their offering's provider partition."""
+
+    def get_identity(self, identity_id: str) -> AgentIdentity | None: ...
+    def identities(self, provider_id: str | None, offering_id: str | None = None) -> list[AgentIdentity]: ...
+    def get_service(self, service_id: str) -> AgentService | None: ...
+    def services(self, provider_id: str | None, identity_id: str | None = None) -> list[AgentService]: ...
+    def get_processor(self, processor_id: str) -> AgentProcessor | None: ...
+    def processors(self, provider_id: str | None, identity_id: str | None = None) -> list[AgentProcessor]: ...
+    def save_identity(
+        self, uow: UnitOfWork, before: AgentIdentity | None, after: AgentIdentity
+    ) -> AgentIdentity: ...
+    def save_service(
+        self, uow: UnitOfWork, before: AgentService | None, after: AgentService
+    ) -> AgentService: ...
+    def save_processor(
+        self, uow: UnitOfWork, before: AgentProcessor | None, after: AgentProcessor
+    ) -> AgentProcessor: ...
+    def remove_identity(
+        self,
+        uow: UnitOfWork,
+        identity: AgentIdentity,
+        its_services: Sequence[AgentService],
+        its_processors: Sequence[AgentProcessor],
+    ) -> None: ...
+
+
 # --- the bound set -----------------------------------------------------------------------------------
 
 
@@ -501,6 +529,8 @@ class Ports:
     mailer: Mailer
 
     invoices: Invoices
+
+    agents: Agents
 
 
 _bound: list[Ports | None] = [None]
@@ -566,3 +596,5 @@ hooks = cast(Hooks, _Handle("hooks"))
 mailer = cast(Mailer, _Handle("mailer"))
 
 invoices = cast(Invoices, _Handle("invoices"))
+
+agents = cast(Agents, _Handle("agents"))

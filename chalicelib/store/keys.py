@@ -392,3 +392,41 @@ def invoice_item_sk(period: str, project_id: str, resource_id: str, item_id: str
 def customer_invoices(customer_id: str) -> str:
     """gsi2 partition of one customer's invoices (not their items), by `yyyy-mm`."""
     return f"CINVOICES#{customer_id}"
+
+
+# --- site agent identities, services, processors ---------------------------------------------------
+# In the provider customer's partition; gsi1 finds each by id alone and lists each kind for staff.
+AGENT_IDENTITY_PREFIX = "AGENTID#"
+AGENT_SERVICE_PREFIX = "AGENTSVC#"
+AGENT_PROCESSOR_PREFIX = "AGENTPROC#"
+AGENT_IDENTITIES = "AGENT_IDENTITIES"
+AGENT_SERVICES = "AGENT_SERVICES"
+AGENT_PROCESSORS = "AGENT_PROCESSORS"
+
+
+def agent_identity_offering_prefix(offering_id: str) -> str:
+    return f"{AGENT_IDENTITY_PREFIX}{offering_id}#"
+
+
+def agent_identity_sk(offering_id: str, identity_id: str) -> str:
+    return f"{agent_identity_offering_prefix(offering_id)}{identity_id}"
+
+
+def agent_service_identity_prefix(identity_id: str) -> str:
+    return f"{AGENT_SERVICE_PREFIX}{identity_id}#"
+
+
+def agent_service_sk(identity_id: str, service_id: str) -> str:
+    return f"{agent_service_identity_prefix(identity_id)}{service_id}"
+
+
+def agent_processor_identity_prefix(identity_id: str) -> str:
+    return f"{AGENT_PROCESSOR_PREFIX}{identity_id}#"
+
+
+def agent_processor_service_prefix(identity_id: str, service_id: str) -> str:
+    return f"{agent_processor_identity_prefix(identity_id)}{service_id}#"
+
+
+def agent_processor_sk(identity_id: str, service_id: str, processor_id: str) -> str:
+    return f"{agent_processor_service_prefix(identity_id, service_id)}{processor_id}"
