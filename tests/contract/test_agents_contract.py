@@ -118,4 +118,4 @@ def test_a_stale_save_loses_and_removal_takes_the_children(ports: Ports) -> None
         None,
         None,
     )
-    assert agents.identities(None) == agents.services(None) == agents.processors(None) == []
+    assert (agents.identities(None), agents.services(None), agents.processors(None)) == ([], [], [])

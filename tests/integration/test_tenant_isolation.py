@@ -260,6 +260,13 @@ TARGETS: dict[str, Callable[[World], str]] = {
     "marketplace-component-usages": lambda w: _usage(w, w.b, w.b1, w.extra),
     "invoices": lambda w: _invoice(w, w.b, w.b1, w.extra),
     "invoice-items": lambda w: _invoice_item(w, w.b, w.b1, w.extra),
+    "marketplace-site-agent-identities": lambda w: _agent(
+        w, w.b, w.extra, "marketplace-site-agent-identities"
+    ),
+    "marketplace-site-agent-services": lambda w: _agent(w, w.b, w.extra, "marketplace-site-agent-services"),
+    "marketplace-site-agent-processors": lambda w: _agent(
+        w, w.b, w.extra, "marketplace-site-agent-processors"
+    ),
 }
 OWN: dict[str, Callable[[World], str]] = {
     "customers": lambda w: w.a["uuid"],
@@ -281,6 +288,15 @@ OWN: dict[str, Callable[[World], str]] = {
     "marketplace-component-usages": lambda w: _usage(w, w.a, w.a1, w.own_extra),
     "invoices": lambda w: _invoice(w, w.a, w.a1, w.own_extra),
     "invoice-items": lambda w: _invoice_item(w, w.a, w.a1, w.own_extra),
+    "marketplace-site-agent-identities": lambda w: _agent(
+        w, w.a, w.own_extra, "marketplace-site-agent-identities"
+    ),
+    "marketplace-site-agent-services": lambda w: _agent(
+        w, w.a, w.own_extra, "marketplace-site-agent-services"
+    ),
+    "marketplace-site-agent-processors": lambda w: _agent(
+        w, w.a, w.own_extra, "marketplace-site-agent-processors"
+    ),
 }
 
 
@@ -400,6 +416,23 @@ def _invoice(w: World, customer: dict[str, Any], project: dict[str, Any], made: 
 def _invoice_item(w: World, customer: dict[str, Any], project: dict[str, Any], made: dict[str, str]) -> str:
     _invoice(w, customer, project, made)
     return made["invoice-items"]
+
+
+def _agent(w: World, customer: dict[str, Any], made: dict[str, str], key: str) -> str:
+    """A site agent identity of the customer's offering with a service and a processor, registered
+    by staff once; each is `made[<its collection>]`."""
+    identities = "marketplace-site-agent-identities"
+    if identities not in made:
+        offering = _offering(w, customer, made)
+        body = {"offering": offering, "name": f"agent-{offering}", "version": "1.0.7"}
+        made[identities] = _ok(call(w.client, "POST", f"/api/{identities}/", w.staff, body))["uuid"]
+        path = f"/api/{identities}/{made[identities]}/register_service/"
+        service = _ok(call(w.client, "POST", path, w.staff, {"name": "order_process"}))
+        made["marketplace-site-agent-services"] = service["uuid"]
+        path = f"/api/marketplace-site-agent-services/{service['uuid']}/register_processor/"
+        processor = _ok(call(w.client, "POST", path, w.staff, {"name": "Processor", "backend_type": "mock"}))
+        made["marketplace-site-agent-processors"] = processor["uuid"]
+    return made[key]
 
 
 def _first_event(customer_id: str) -> str:

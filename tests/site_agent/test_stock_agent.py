@@ -195,7 +195,7 @@ def world(stack: Stack, base_url: str, recorder: Recorder) -> World:
     provider = staff.post("customers/", {"name": "HPC Centre"})
     staff.post(f"customers/{provider['uuid']}/add_user/", {"user": seller["uuid"], "role": "CUSTOMER.OWNER"})
     category = staff.post("marketplace-categories/", {"title": "HPC"})
-    usage_plan = {"name": "Usage", "unit": "month", "unit_price": "0", "prices": {"cpu": "0.01", "mem": "0.001"}}
+    usage_plan = {"name": "Usage", "unit": "month", "unit_price": "0", "prices": {"cpu": "0.01"}}
     offering = staff.post("marketplace-provider-offerings/", {
         "name": "Cluster", "type": "Marketplace.Slurm", "category": category["url"],
         "customer": provider["url"], "components": COMPONENTS, "plans": [usage_plan],
