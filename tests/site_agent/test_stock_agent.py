@@ -301,7 +301,11 @@ def config(world: World, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # --- the modes ------------------------------------------------------------------------------------------
-def test_order_process_makes_the_resource_and_finishes_the_order(world, config, recorder):
+# One cycle of each mode, in a site's order (each needs what the one before made), in one test: pytest-xdist
+# may not split them across workers, and one mode failing must not hide what the next ones do.
+def order_process_makes_the_resource_and_finishes_the_order(
+    world: World, config: Path, recorder: Recorder
+) -> None:
     staff = Api(world.api, world.staff_token)
 
     def finished() -> bool:
@@ -311,7 +315,7 @@ def test_order_process_makes_the_resource_and_finishes_the_order(world, config, 
 
     order = staff.get(f"marketplace-orders/{world.order}/")
     resource = staff.get(f"marketplace-resources/{world.resource}/")
-    assert order["state"] == "done", run.log[-4000:]
+    assert order["state"] == "done", f"order {order['state']}; failed calls: {run.failed()}"
     assert resource["state"] == "OK"
     [made] = run.mock_backend_ids()
     assert "unset" not in made, f"the MockBackend built its id from an unset value: {made}"
@@ -319,7 +323,7 @@ def test_order_process_makes_the_resource_and_finishes_the_order(world, config, 
     assert run.failed() == []
 
 
-def test_report_sends_the_usages(world, config, recorder):
+def report_sends_the_usages(world: World, config: Path, recorder: Recorder) -> None:
     staff = Api(world.api, world.staff_token)
 
     def finished() -> bool:
@@ -333,25 +337,27 @@ def test_report_sends_the_usages(world, config, recorder):
     offered = {
         c["type"] for c in staff.get(f"marketplace-provider-offerings/{world.offering}/")["components"]
     }
-    assert sorted(u["type"] for u in usages) == sorted({"cpu", "mem"} & offered), run.log[-4000:]
+    assert sorted(u["type"] for u in usages) == sorted({"cpu", "mem"} & offered), (
+        f"failed calls: {run.failed()}"
+    )
     assert all(u["usage"] == "0.00" for u in usages)  # the MockBackend's totals of a new allocation
     # the MockBackend reports totals only, no per-user usage: the per-user list is served, and empty
     assert staff.get("marketplace-component-user-usages/", resource_uuid=world.resource) == []
     assert run.failed() == []
 
 
-def test_membership_sync_keeps_the_pi(world, config, recorder):
+def membership_sync_keeps_the_pi(world: World, config: Path, recorder: Recorder) -> None:
     staff = Api(world.api, world.staff_token)
     run = run_agent("membership_sync", config, recorder)
 
     users = staff.get("marketplace-offering-users/", offering_uuid=world.offering)
-    assert [u["user_username"] for u in users] == [world.pi_username], run.log[-4000:]
+    assert [u["user_username"] for u in users] == [world.pi_username], f"failed calls: {run.failed()}"
     assert "remove_user" not in run.log  # no MockBackend removal (remove_user, remove_users_from_resource)
     assert staff.get(f"marketplace-resources/{world.resource}/")["state"] == "OK"
     assert run.failed() == []
 
 
-def test_event_process_keeps_to_http_without_a_broker(world, config, recorder):
+def event_process_keeps_to_http_without_a_broker(world: World, config: Path, recorder: Recorder) -> None:
     """Cirrus runs no STOMP broker. A site that turns `stomp_enabled` on gets the agent's initial
     HTTP processing (identity, orders, memberships), then `register_queue/` answers 404 and the
     agent logs that it could not set up the queue and carries on with its periodic HTTP
@@ -367,3 +373,23 @@ def test_event_process_keeps_to_http_without_a_broker(world, config, recorder):
     assert "Unable to register unified event queue" in run.log
     assert [c for c in run.failed() if "/register_queue/" not in c] == []
     assert [c.status for c in run.calls if c.path.endswith("/register_queue/")] == [404]
+
+
+MODES: tuple[tuple[str, Callable[[World, Path, Recorder], None]], ...] = (
+    ("order_process", order_process_makes_the_resource_and_finishes_the_order),
+    ("report", report_sends_the_usages),
+    ("membership_sync", membership_sync_keeps_the_pi),
+    ("event_process", event_process_keeps_to_http_without_a_broker),
+)
+
+
+def test_every_mode_of_the_stock_agent_completes_its_cycle(
+    world: World, config: Path, recorder: Recorder
+) -> None:
+    problems = {}
+    for mode, check in MODES:
+        try:
+            check(world, config, recorder)
+        except AssertionError as failure:
+            problems[mode] = str(failure)[:2000]
+    assert not problems, "\n\n".join(f"{mode}: {problem}" for mode, problem in problems.items())
