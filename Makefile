@@ -1,10 +1,16 @@
 # Cirrus: two commands on a fresh machine.
 #   make run   build .venv if needed, start the embedded local stack (moto + the API on :8000) with demo data
-#   make test  build .venv if needed, run lint, type checks and the whole test suite
+#   make test  build .venv (and .venv-agent, the stock site agent) if needed, run lint, type checks
+#              and the whole test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The stock waldur-site-agent, in its own virtualenv (it pins waldur-api-client 8.1.2; .venv keeps 8.1.3),
+# with the test plugin that registers its MockBackend; the site agent tests run it as a site does.
+AGENT_VENV := .venv-agent
+AGENT_STAMP := $(AGENT_VENV)/.installed
+AGENT_PLUGIN := tests/site_agent/cirrus_agent_mock
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
@@ -16,6 +22,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev,infra]"
 	touch $(STAMP)
 
+$(AGENT_STAMP): requirements-agent.txt $(AGENT_PLUGIN)/pyproject.toml
+	test -x $(AGENT_VENV)/bin/python || $(PYTHON) -m venv $(AGENT_VENV)
+	$(AGENT_VENV)/bin/python -m pip install --quiet --upgrade "pip<26.3"
+	$(AGENT_VENV)/bin/python -m pip install --quiet -r requirements-agent.txt
+	$(AGENT_VENV)/bin/python -m pip install --quiet --no-deps ./$(AGENT_PLUGIN)
+	touch $(AGENT_STAMP)
+
 run: $(STAMP)
 	$(BIN)/python -m chalicelib.local
 
@@ -26,7 +39,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy chalicelib app.py tests/fakes tests/contract
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(AGENT_STAMP)
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck pytest
@@ -38,4 +51,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/local_scale.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache cdk.out chalice.out
+	rm -rf $(VENV) $(AGENT_VENV) .mypy_cache .pytest_cache .ruff_cache cdk.out chalice.out

@@ -16,6 +16,7 @@ from chalicelib.api import (
     invitations,
     invoice_items,
     invoices,
+    marketplace_agents,
     marketplace_offerings,
     marketplace_orders,
     marketplace_plans,
@@ -59,6 +60,7 @@ for blueprint in (
     invoice_items.bp,
     marketplace_user_usages.bp,
     component_user_usage_limits.bp,
+    marketplace_agents.bp,
 ):
     app.register_blueprint(blueprint)
 

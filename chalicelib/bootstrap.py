@@ -31,6 +31,7 @@ def dynamodb_ports() -> ports.Ports:
     through the configured backend (SES, or the local outbox)."""
     from chalicelib import mail
     from chalicelib.store import (
+        agents,
         categories,
         customers,
         events,
@@ -75,6 +76,7 @@ def dynamodb_ports() -> ports.Ports:
         invoices=invoices,
         user_usages=user_usages,
         user_limits=user_limits,
+        agents=agents,
     )
 
 

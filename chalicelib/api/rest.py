@@ -375,6 +375,14 @@ class WithHeaders:
     headers: Mapping[str, str]
 
 
+@dataclass(frozen=True)
+class WithStatus:
+    """A JSON body with a status of its own (a get-or-create action: 201 made, 200 found)."""
+
+    body: Any
+    status: int
+
+
 def _respond(result: Any, status: int, call: Call) -> Response:
     headers: dict[str, str | list[str]] = {"Content-Type": JSON}
     principal = call.principal
@@ -393,6 +401,8 @@ def _respond(result: Any, status: int, call: Call) -> Response:
         return Response(body=json.dumps(result.items), status_code=status, headers=headers)
     if isinstance(result, Created):
         result = result.body
+    if isinstance(result, WithStatus):
+        status, result = result.status, result.body
     return Response(body=json.dumps(result), status_code=status, headers=headers)
 
 

@@ -26,6 +26,7 @@ from chalicelib.domain.events import Event
 from chalicelib.domain.ids import id_bounds
 
 if TYPE_CHECKING:
+    from chalicelib.domain.agents import AgentIdentity, AgentProcessor, AgentService
     from chalicelib.domain.customers import Customer
     from chalicelib.domain.hooks import Hook, HookKind, Subscription
     from chalicelib.domain.invitations import ExecutionState, Invitation
@@ -500,6 +501,33 @@ class UserLimits(Protocol):
     def newest_page(self, request: PageRequest, *, descending: bool = True) -> Page[UserUsageLimit]: ...
 
 
+class Agents(Protocol):
+    """Site agent identities, services and processors, in their offering's provider partition."""
+
+    def get_identity(self, identity_id: str) -> AgentIdentity | None: ...
+    def identities(self, provider_id: str | None, offering_id: str | None = None) -> list[AgentIdentity]: ...
+    def get_service(self, service_id: str) -> AgentService | None: ...
+    def services(self, provider_id: str | None, identity_id: str | None = None) -> list[AgentService]: ...
+    def get_processor(self, processor_id: str) -> AgentProcessor | None: ...
+    def processors(self, provider_id: str | None, identity_id: str | None = None) -> list[AgentProcessor]: ...
+    def save_identity(
+        self, uow: UnitOfWork, before: AgentIdentity | None, after: AgentIdentity
+    ) -> AgentIdentity: ...
+    def save_service(
+        self, uow: UnitOfWork, before: AgentService | None, after: AgentService
+    ) -> AgentService: ...
+    def save_processor(
+        self, uow: UnitOfWork, before: AgentProcessor | None, after: AgentProcessor
+    ) -> AgentProcessor: ...
+    def remove_identity(
+        self,
+        uow: UnitOfWork,
+        identity: AgentIdentity,
+        its_services: Sequence[AgentService],
+        its_processors: Sequence[AgentProcessor],
+    ) -> None: ...
+
+
 # --- the bound set -----------------------------------------------------------------------------------
 
 
@@ -531,6 +559,7 @@ class Ports:
 
     user_usages: UserUsages
     user_limits: UserLimits
+    agents: Agents
 
 
 _bound: list[Ports | None] = [None]
@@ -599,3 +628,4 @@ invoices = cast(Invoices, _Handle("invoices"))
 
 user_usages = cast(UserUsages, _Handle("user_usages"))
 user_limits = cast(UserLimits, _Handle("user_limits"))
+agents = cast(Agents, _Handle("agents"))

@@ -499,3 +499,33 @@ class InvoiceLineItem(BaseItem, discriminator="invoice_item"):
     provider_id = UnicodeAttribute(default="")
     component_type = UnicodeAttribute(default="")
     fields = JSONAttribute(default=dict)  # names, measured unit, article code, details, limit periods
+
+
+class AgentIdentityItem(BaseItem, discriminator="agent_identity"):
+    """A site agent's identity, in its offering's provider partition
+    (`CUST#<provider>` / `AGENTID#<offering>#<identity>`)."""
+
+    identity_id = UnicodeAttribute()
+    offering_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    fields = JSONAttribute(default=dict)  # name, agent version, dependencies, config file, times
+
+
+class AgentServiceItem(BaseItem, discriminator="agent_service"):
+    """A service (one mode) of an agent identity (`CUST#<provider>` / `AGENTSVC#<identity>#<service>`)."""
+
+    service_id = UnicodeAttribute()
+    identity_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    fields = JSONAttribute(default=dict)  # name, mode, state, statistics, times
+
+
+class AgentProcessorItem(BaseItem, discriminator="agent_processor"):
+    """A processor of an agent service
+    (`CUST#<provider>` / `AGENTPROC#<identity>#<service>#<processor>`)."""
+
+    processor_id = UnicodeAttribute()
+    service_id = UnicodeAttribute()
+    identity_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    fields = JSONAttribute(default=dict)  # name, backend type and version, last run, times

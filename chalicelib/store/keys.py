@@ -441,3 +441,41 @@ def user_limit_sk(project_id: str, resource_id: str, component_id: str, offering
 def provider_user_limits(provider_customer_id: str) -> str:
     """gsi2 partition of the per-user limits on one provider's offerings, by `<offering>#<id>`."""
     return f"PUULIMIT#{provider_customer_id}"
+
+
+# --- site agent identities, services, processors ---------------------------------------------------
+# In the provider customer's partition; gsi1 finds each by id alone and lists each kind for staff.
+AGENT_IDENTITY_PREFIX = "AGENTID#"
+AGENT_SERVICE_PREFIX = "AGENTSVC#"
+AGENT_PROCESSOR_PREFIX = "AGENTPROC#"
+AGENT_IDENTITIES = "AGENT_IDENTITIES"
+AGENT_SERVICES = "AGENT_SERVICES"
+AGENT_PROCESSORS = "AGENT_PROCESSORS"
+
+
+def agent_identity_offering_prefix(offering_id: str) -> str:
+    return f"{AGENT_IDENTITY_PREFIX}{offering_id}#"
+
+
+def agent_identity_sk(offering_id: str, identity_id: str) -> str:
+    return f"{agent_identity_offering_prefix(offering_id)}{identity_id}"
+
+
+def agent_service_identity_prefix(identity_id: str) -> str:
+    return f"{AGENT_SERVICE_PREFIX}{identity_id}#"
+
+
+def agent_service_sk(identity_id: str, service_id: str) -> str:
+    return f"{agent_service_identity_prefix(identity_id)}{service_id}"
+
+
+def agent_processor_identity_prefix(identity_id: str) -> str:
+    return f"{AGENT_PROCESSOR_PREFIX}{identity_id}#"
+
+
+def agent_processor_service_prefix(identity_id: str, service_id: str) -> str:
+    return f"{agent_processor_identity_prefix(identity_id)}{service_id}#"
+
+
+def agent_processor_sk(identity_id: str, service_id: str, processor_id: str) -> str:
+    return f"{agent_processor_service_prefix(identity_id, service_id)}{processor_id}"

@@ -7,6 +7,7 @@ the DynamoDB store it stands for, so a specification that passes here means the 
 from __future__ import annotations
 
 from chalicelib.services.ports import Ports
+from tests.fakes.agents import FakeAgents
 from tests.fakes.audit import FakeEvents, FakeHooks
 from tests.fakes.billing import FakeInvoices
 from tests.fakes.catalog import FakeCategories, FakeOfferings, FakeServiceProviders
@@ -45,4 +46,5 @@ def build(world: World | None = None) -> Ports:
         invoices=FakeInvoices(world),
         user_usages=FakeUserUsages(world),
         user_limits=FakeUserLimits(world),
+        agents=FakeAgents(world),
     )

@@ -262,6 +262,13 @@ TARGETS: dict[str, Callable[[World], str]] = {
     "invoice-items": lambda w: _invoice_item(w, w.b, w.b1, w.extra),
     "marketplace-component-user-usages": lambda w: _user_usage(w, w.b, w.b1, w.extra),
     "component-user-usage-limits": lambda w: _user_limit(w, w.b, w.b1, w.extra),
+    "marketplace-site-agent-identities": lambda w: _agent(
+        w, w.b, w.extra, "marketplace-site-agent-identities"
+    ),
+    "marketplace-site-agent-services": lambda w: _agent(w, w.b, w.extra, "marketplace-site-agent-services"),
+    "marketplace-site-agent-processors": lambda w: _agent(
+        w, w.b, w.extra, "marketplace-site-agent-processors"
+    ),
 }
 OWN: dict[str, Callable[[World], str]] = {
     "customers": lambda w: w.a["uuid"],
@@ -285,6 +292,15 @@ OWN: dict[str, Callable[[World], str]] = {
     "invoice-items": lambda w: _invoice_item(w, w.a, w.a1, w.own_extra),
     "marketplace-component-user-usages": lambda w: _user_usage(w, w.a, w.a1, w.own_extra),
     "component-user-usage-limits": lambda w: _user_limit(w, w.a, w.a1, w.own_extra),
+    "marketplace-site-agent-identities": lambda w: _agent(
+        w, w.a, w.own_extra, "marketplace-site-agent-identities"
+    ),
+    "marketplace-site-agent-services": lambda w: _agent(
+        w, w.a, w.own_extra, "marketplace-site-agent-services"
+    ),
+    "marketplace-site-agent-processors": lambda w: _agent(
+        w, w.a, w.own_extra, "marketplace-site-agent-processors"
+    ),
 }
 
 
@@ -435,6 +451,22 @@ def _user_limit(w: World, customer: dict[str, Any], project: dict[str, Any], mad
             "limit": 10,
         }
         made[key] = _ok(call(w.client, "POST", f"/api/{key}/", w.staff, body))["uuid"]
+
+
+def _agent(w: World, customer: dict[str, Any], made: dict[str, str], key: str) -> str:
+    """A site agent identity of the customer's offering with a service and a processor, registered
+    by staff once; each is `made[<its collection>]`."""
+    identities = "marketplace-site-agent-identities"
+    if identities not in made:
+        offering = _offering(w, customer, made)
+        body = {"offering": offering, "name": f"agent-{offering}", "version": "1.0.7"}
+        made[identities] = _ok(call(w.client, "POST", f"/api/{identities}/", w.staff, body))["uuid"]
+        path = f"/api/{identities}/{made[identities]}/register_service/"
+        service = _ok(call(w.client, "POST", path, w.staff, {"name": "order_process"}))
+        made["marketplace-site-agent-services"] = service["uuid"]
+        path = f"/api/marketplace-site-agent-services/{service['uuid']}/register_processor/"
+        processor = _ok(call(w.client, "POST", path, w.staff, {"name": "Processor", "backend_type": "mock"}))
+        made["marketplace-site-agent-processors"] = processor["uuid"]
     return made[key]
 
 
