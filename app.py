@@ -25,6 +25,7 @@ from chalicelib.api import (
     quotas,
     roles,
     root,
+    ssh_keys,
     teams,
     users,
 )
@@ -55,6 +56,7 @@ for blueprint in (
     quotas.bp,
     invoices.bp,
     invoice_items.bp,
+    ssh_keys.bp,
 ):
     app.register_blueprint(blueprint)
 

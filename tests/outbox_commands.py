@@ -1010,3 +1010,8 @@ COMMANDS.update(MARKETPLACE_COMMANDS)
 from tests.outbox_federation import FEDERATION_COMMANDS  # noqa: E402
 
 COMMANDS.update(FEDERATION_COMMANDS)
+
+# SSH keys' commands, in their own module.
+from tests.outbox_ssh_keys import SSH_KEY_COMMANDS  # noqa: E402
+
+COMMANDS.update(SSH_KEY_COMMANDS)

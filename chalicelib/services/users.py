@@ -14,7 +14,7 @@ from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import NotFound, PermissionDenied, ValidationError
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.users import User
-from chalicelib.services import hooks, memberships
+from chalicelib.services import hooks, memberships, ssh_keys
 from chalicelib.services.paging import Ordering, Page, PageRequest, paginate
 from chalicelib.services.ports import UserQuery, grants, tokens, unit_of_work, users
 
@@ -154,8 +154,10 @@ def delete_user(ctx: EventContext, user_id: str) -> None:
     if user.id == principal.user_id:
         raise ValidationError(["You cannot delete yourself."])
     memberships.revoke_all(ctx, grants.for_user(user.id))  # their roles end with them
+    ssh_keys.remove_user_keys(ctx, user)  # and their keys
     uow = unit_of_work()
     users.remove(uow, user)
+    ssh_keys.forget_count(uow, user.id)
     hooks.remove_user_hooks(uow, user.id)  # their hooks go with them
     tokens.refresh_snapshots_in(uow, replace(user, is_active=False))  # and their tokens
     uow.record(domain.event(user, events.DELETION, ctx))

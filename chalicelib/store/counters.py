@@ -60,6 +60,7 @@ from chalicelib.store.items import (
     OrderItem,
     ProjectItem,
     ResourceItem,
+    SshKeyItem,
     TallyItem,
     UsageItem,
     UserItem,
@@ -76,6 +77,7 @@ OFFERINGS = "offerings"
 USAGES = "component_usages"
 INVITATIONS = "invitations"  # every invitation ever made (none is deleted)
 HOOKS = {HookKind.WEB: "webhooks", HookKind.EMAIL: "emailhooks"}
+SSH_KEYS = "ssh_keys"
 
 # Longer than the stream keeps a record (24 hours): a record cannot come back once its marker is gone.
 MARKER_DAYS = 2
@@ -107,6 +109,7 @@ _EVERY_ITEM = {
     _type(OfferingItem): OFFERINGS,
     _type(UsageItem): USAGES,
     _type(InvitationItem): INVITATIONS,
+    _type(SshKeyItem): SSH_KEYS,
 }
 
 

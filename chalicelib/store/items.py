@@ -457,3 +457,17 @@ class InvoiceLineItem(BaseItem, discriminator="invoice_item"):
     provider_id = UnicodeAttribute(default="")
     component_type = UnicodeAttribute(default="")
     fields = JSONAttribute(default=dict)  # names, measured unit, article code, details, limit periods
+
+
+class SshKeyItem(BaseItem, discriminator="ssh_key"):
+    """A user's SSH public key (`USER#<u>` / `SSHKEY#<name>`; gsi1 `SSHKEYS` / `<k>`)."""
+
+    key_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    name = UnicodeAttribute(default="")
+    public_key = UnicodeAttribute()
+    fingerprint_md5 = UnicodeAttribute()
+    fingerprint_sha256 = UnicodeAttribute()
+    fingerprint_sha512 = UnicodeAttribute()
+    created = UTCDateTimeAttribute()
+    is_shared = BooleanAttribute(default=False)

@@ -392,3 +392,20 @@ def invoice_item_sk(period: str, project_id: str, resource_id: str, item_id: str
 def customer_invoices(customer_id: str) -> str:
     """gsi2 partition of one customer's invoices (not their items), by `yyyy-mm`."""
     return f"CINVOICES#{customer_id}"
+
+
+# --- SSH keys -------------------------------------------------------------------------------------
+SSH_KEYS = "SSHKEYS"  # gsi1 partition of every SSH key by id (lookup), gsi2 by name (staff's list)
+SSH_KEY_PREFIX = "SSHKEY#"
+SSH_KEY_COUNT = "SSHKEYS#COUNT"  # in the user's partition: how many keys they hold (the cap)
+
+
+def ssh_key_sk(name: str) -> str:
+    """A user's key, in the user's partition (`user_pk`), by its name: the key itself is the
+    uniqueness guard of (user, name), and a user's keys come back in name order (Waldur's)."""
+    return f"{SSH_KEY_PREFIX}{name}"
+
+
+def ssh_key_by_name_sk(name: str, key_id: str) -> str:
+    """In gsi2 `SSH_KEYS`: every key by name, then id (Waldur orders keys by name)."""
+    return f"{name}#{key_id}"
