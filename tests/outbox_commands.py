@@ -1011,7 +1011,7 @@ from tests.outbox_federation import FEDERATION_COMMANDS  # noqa: E402
 
 COMMANDS.update(FEDERATION_COMMANDS)
 
-# SSH keys' commands, in their own module.
-from tests.outbox_ssh_keys import SSH_KEY_COMMANDS  # noqa: E402
+# SSH keys' commands and staff's password change, in their own module.
+from tests.outbox_accounts import ACCOUNT_COMMANDS  # noqa: E402
 
-COMMANDS.update(SSH_KEY_COMMANDS)
+COMMANDS.update(ACCOUNT_COMMANDS)

@@ -106,6 +106,7 @@ EVENT_GROUPS: dict[str, tuple[str, ...]] = {
         USER_CREATION_SUCCEEDED,
         USER_UPDATE_SUCCEEDED,
         USER_DELETION_SUCCEEDED,
+        "user_password_updated_by_staff",
         "ssh_key_creation_succeeded",
         "ssh_key_deletion_succeeded",
     ),

@@ -1,5 +1,6 @@
-"""SSH keys' commands (chalicelib/services/ssh_keys.py) for the outbox table (tests/outbox_commands.py
-merges SSH_KEY_COMMANDS into COMMANDS)."""
+"""SSH keys' commands (chalicelib/services/ssh_keys.py) and staff's password change
+(`users.change_password`) for the outbox table (tests/outbox_commands.py merges ACCOUNT_COMMANDS
+into COMMANDS)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,15 @@ def remove_user_keys(w: World, key: Any) -> Fields:
     return {"ssh_key_deletion_succeeded": _fields(w, key)}
 
 
-SSH_KEY_COMMANDS: dict[str, Command] = {
+def change_password(w: World, _: Any) -> Fields:
+    from chalicelib.services import users
+
+    users.change_password(w.ctx, w.alice.id, "a-new-long-password", None)
+    return {"user_password_updated_by_staff": affected(w.alice)}
+
+
+ACCOUNT_COMMANDS: dict[str, Command] = {
+    f"{S}users.change_password": emits(Case(change_password, ("user_password_updated_by_staff",))),
     f"{S}ssh_keys.create_key": emits(Case(create_key, ("ssh_key_creation_succeeded",), actor="alice")),
     f"{S}ssh_keys.delete_key": emits(Case(delete_key, ("ssh_key_deletion_succeeded",), setup=alices_key)),
     f"{S}ssh_keys.remove_user_keys": emits(
