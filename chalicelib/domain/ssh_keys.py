@@ -15,9 +15,6 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.serialization import load_ssh_public_key
-
 from chalicelib.domain import events
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import ValidationError
@@ -101,6 +98,10 @@ def clean_public_key(value: str) -> tuple[str, Fingerprints]:
         found = fingerprints(key)
     except ValueError:
         raise ValidationError.field("public_key", NO_FINGERPRINT) from None
+    # Imported here: a Lambda's cold start loads cryptography only when a key is added.
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.serialization import load_ssh_public_key
+
     try:
         load_ssh_public_key(key.encode("utf-8"))
     except (ValueError, UnsupportedAlgorithm):
