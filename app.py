@@ -28,6 +28,7 @@ from chalicelib.api import (
     quotas,
     roles,
     root,
+    ssh_keys,
     teams,
     users,
 )
@@ -61,6 +62,7 @@ for blueprint in (
     marketplace_user_usages.bp,
     component_user_usage_limits.bp,
     marketplace_agents.bp,
+    ssh_keys.bp,
 ):
     app.register_blueprint(blueprint)
 

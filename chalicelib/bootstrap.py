@@ -45,6 +45,7 @@ def dynamodb_ports() -> ports.Ports:
         resources,
         roles,
         service_providers,
+        ssh_keys,
         tokens,
         usages,
         user_limits,
@@ -77,6 +78,7 @@ def dynamodb_ports() -> ports.Ports:
         user_usages=user_usages,
         user_limits=user_limits,
         agents=agents,
+        ssh_keys=ssh_keys,
     )
 
 

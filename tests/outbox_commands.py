@@ -1010,3 +1010,8 @@ COMMANDS.update(MARKETPLACE_COMMANDS)
 from tests.outbox_federation import FEDERATION_COMMANDS  # noqa: E402
 
 COMMANDS.update(FEDERATION_COMMANDS)
+
+# SSH keys' commands and staff's password change, in their own module.
+from tests.outbox_accounts import ACCOUNT_COMMANDS  # noqa: E402
+
+COMMANDS.update(ACCOUNT_COMMANDS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -70,6 +71,10 @@ class PasswordIn(BodyModel):
     password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
+class PasswordChangeIn(BodyModel):
+    new_password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
 class UserOut(ResponseModel):
     url: str
     uuid: str
@@ -94,16 +99,34 @@ class UserOut(ResponseModel):
 
 
 class UserQuery(ListQuery):
+    """Waldur's user filters (services/users.py `UserFilters` says what each one matches)."""
+
     username: str | None = None
     username_exact: str | None = None
+    name_exact: str | None = None
+    username_list: str | None = None
     full_name: str | None = None
+    native_name: str | None = None
+    organization: str | None = None
+    job_title: str | None = None
     email: str | None = None
+    user_keyword: str | None = None
+    query: str | None = None
+    phone_number: str | None = None
+    description: str | None = None
+    civil_number: str | None = None
+    registration_method: str | None = None
     is_active: bool | None = None
     is_staff: bool | None = None
     is_support: bool | None = None
-    query: str | None = None
+    customer_uuid: str | None = None
+    project_uuid: str | None = None
 
     ordering_fields = service.ORDERING_FIELDS
+
+    def filters(self) -> service.UserFilters:
+        names = [f.name for f in fields(service.UserFilters) if f.name != "member_ids"]
+        return service.UserFilters(**{name: getattr(self, name) for name in names})
 
 
 def to_data(call: Call, user: User) -> dict[str, Any]:
@@ -127,17 +150,7 @@ def _one(call: Call, user: User) -> dict[str, Any]:
 @endpoint(bp, "/api/users", "GET", name="users_list", tag=TAG, query=UserQuery, response=UserOut, many=True)
 def list_users(call: Call) -> Any:
     q: UserQuery = call.query
-    filters = service.UserFilters(
-        username=q.username,
-        username_exact=q.username_exact,
-        full_name=q.full_name,
-        email=q.email,
-        is_active=q.is_active,
-        is_staff=q.is_staff,
-        is_support=q.is_support,
-        query=q.query,
-    )
-    page = service.list_users(call.user, filters, q.ordering(), q.page_request())
+    page = service.list_users(call.user, q.filters(), q.ordering(), q.page_request())
     return listed(call, page, UserOut, lambda u: to_data(call, u))
 
 
@@ -186,6 +199,20 @@ def partial_update_user(call: Call, uuid: str) -> Any:
 def change_password(call: Call, uuid: str) -> Any:
     service.set_password(call.ctx, object_id(uuid, MODEL), call.body.password, call.key_hash)
     return {"detail": "Password has been successfully updated."}
+
+
+@endpoint(
+    bp,
+    "/api/users/{uuid}/change_password",
+    "POST",
+    name="users_change_password",
+    tag=TAG,
+    body=PasswordChangeIn,
+    summary="Set a user's password (staff only, Waldur's route)",
+)
+def change_password_by_staff(call: Call, uuid: str) -> Any:
+    service.change_password(call.ctx, object_id(uuid, MODEL), call.body.new_password, call.key_hash)
+    return {"status": "password set"}
 
 
 @endpoint(bp, "/api/users/{uuid}", "DELETE", name="users_destroy", tag=TAG, status=204)

@@ -106,6 +106,9 @@ EVENT_GROUPS: dict[str, tuple[str, ...]] = {
         USER_CREATION_SUCCEEDED,
         USER_UPDATE_SUCCEEDED,
         USER_DELETION_SUCCEEDED,
+        "user_password_updated_by_staff",
+        "ssh_key_creation_succeeded",
+        "ssh_key_deletion_succeeded",
     ),
     # Cirrus's own (Waldur logs no such events): kept out of Waldur's groups, whose expansion
     # waldur-api-client checks against Waldur's event types.
@@ -175,6 +178,8 @@ EVENT_GROUPS: dict[str, tuple[str, ...]] = {
         "invoice_item_updated",
         "invoice_item_deleted",
     ),
+    # Waldur's SshPublicKeyEventLogger: its types are in both groups (domain/ssh_keys.py).
+    "ssh": ("ssh_key_creation_succeeded", "ssh_key_deletion_succeeded"),
 }
 
 

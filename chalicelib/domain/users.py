@@ -122,3 +122,15 @@ def check_login_password(password: str, encoded: str | None, iterations: int) ->
 def event(user: User, action: str, ctx: EventContext) -> events.Event:
     """The audit event of `action` (events.CREATION, UPDATE or DELETION) on `user`."""
     return events.lifecycle_event("user", action, user.username, ctx, user.event_fields())
+
+
+USER_PASSWORD_UPDATED_BY_STAFF = "user_password_updated_by_staff"
+
+
+def password_event_by_staff(user: User, ctx: EventContext) -> events.Event:
+    """Waldur's event of a password set by staff (`change_password/`): its message names the staff
+    user as Waldur prints a user, `username (full name)`."""
+    actor = ctx.actor
+    by = f"{actor.username} ({actor.full_name})" if actor.full_name else actor.username
+    message = f"Password has been changed for user {user.username} by {by}."
+    return events.make_event(USER_PASSWORD_UPDATED_BY_STAFF, message, ctx, user.event_fields())

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.rbac import Grant
     from chalicelib.domain.resources import Resource
     from chalicelib.domain.roles import Role, ScopeType
+    from chalicelib.domain.ssh_keys import SshKey
     from chalicelib.domain.tokens import LoginFailures, Token
     from chalicelib.domain.usages import ComponentUsage
     from chalicelib.domain.user_usages import ComponentUserUsage, UserUsageLimit
@@ -528,6 +529,38 @@ class Agents(Protocol):
     ) -> None: ...
 
 
+# --- SSH keys ---------------------------------------------------------------------------------------
+
+
+class SshKeys(Protocol):
+    """Users' SSH public keys, in their owner's partition."""
+
+    def get(self, key_id: str) -> SshKey | None:
+        """By id, read consistently (None once deleted)."""
+
+    def of_user(self, user_id: str) -> list[SshKey]:
+        """A user's keys, by name."""
+
+    def of_users(self, user_ids: Iterable[str]) -> list[SshKey]:
+        """Several users' keys, by user (in the order given) then name."""
+
+    def page_all(self, request: PageRequest, descending: bool = False) -> Page[SshKey]:
+        """One page of every key by name (then id), with the platform-wide total (staff)."""
+
+    def read_all(self) -> list[SshKey]:
+        """Every key by name, then id (staff's filtered list; TooBroad past the read bound)."""
+
+    def add(self, uow: UnitOfWork, key: SshKey) -> None:
+        """Store it: ValidationError on `name` if its owner has a key of that name, on
+        `public_key` if they hold MAX_KEYS_PER_USER keys."""
+
+    def remove(self, uow: UnitOfWork, key: SshKey) -> None:
+        """Delete it; Conflict if it is gone (or replaced by another of its name)."""
+
+    def forget_count(self, uow: UnitOfWork, user_id: str) -> None:
+        """Drop the user's key count (with the user)."""
+
+
 # --- the bound set -----------------------------------------------------------------------------------
 
 
@@ -560,6 +593,7 @@ class Ports:
     user_usages: UserUsages
     user_limits: UserLimits
     agents: Agents
+    ssh_keys: SshKeys
 
 
 _bound: list[Ports | None] = [None]
@@ -629,3 +663,4 @@ invoices = cast(Invoices, _Handle("invoices"))
 user_usages = cast(UserUsages, _Handle("user_usages"))
 user_limits = cast(UserLimits, _Handle("user_limits"))
 agents = cast(Agents, _Handle("agents"))
+ssh_keys = cast(SshKeys, _Handle("ssh_keys"))

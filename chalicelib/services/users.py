@@ -12,45 +12,102 @@ from chalicelib.domain import users as domain
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import NotFound, PermissionDenied, ValidationError
-from chalicelib.domain.ids import new_id
+from chalicelib.domain.ids import new_id, parse_id
+from chalicelib.domain.roles import ScopeType
 from chalicelib.domain.users import User
-from chalicelib.services import hooks, memberships
+from chalicelib.services import hooks, memberships, ssh_keys
 from chalicelib.services.paging import Ordering, Page, PageRequest, paginate
-from chalicelib.services.ports import UserQuery, grants, tokens, unit_of_work, users
+from chalicelib.services.ports import UserQuery, grants, projects, tokens, unit_of_work, users
 
 MODEL = "User"
 
 
 @dataclass(frozen=True)
 class UserFilters:
-    username: str | None = None
+    """Waldur's UserFilter (and its customer/project user filters), plus Cirrus's `username_exact`
+    and `name_exact`: python-waldur-client's `get_user(<username>)` resolves a name with
+    `name_exact`, which Waldur's user list ignores (so it answers every visible user, and the
+    client fails or picks the wrong one); Cirrus takes it as the exact username."""
+
+    username: str | None = None  # exact (Waldur's UserFilter)
     username_exact: str | None = None
-    full_name: str | None = None
+    name_exact: str | None = None
+    username_list: str | None = None  # comma-separated exact usernames
+    full_name: str | None = None  # the rest of the text filters: contains, any case
+    native_name: str | None = None
+    organization: str | None = None
+    job_title: str | None = None
     email: str | None = None
+    user_keyword: str | None = None  # full name, username or email contains
+    query: str | None = None  # full name, username, email or civil number contains
+    phone_number: str | None = None  # exact, as Waldur's Meta fields
+    description: str | None = None
+    civil_number: str | None = None
+    registration_method: str | None = None
     is_active: bool | None = None
     is_staff: bool | None = None
     is_support: bool | None = None
-    query: str | None = None
+    customer_uuid: str | None = None  # users with a role in the customer or one of its projects
+    project_uuid: str | None = None  # users with a role in the project
+    # The users those two name (resolved by `list_users`; None: neither asked).
+    member_ids: frozenset[str] | None = None
 
     def matches(self, user: User) -> bool:
-        for name in ("username", "full_name", "email"):
-            value = getattr(self, name)
-            if value is not None and value.lower() not in getattr(user, name).lower():
-                return False
+        return all(check(user) for check in self._checks())
+
+    def _checks(self) -> list[Callable[[User], bool]]:
+        checks: list[Callable[[User], bool]] = []
+        for name in ("full_name", "native_name", "organization", "job_title", "email"):
+            checks += _contains(name, getattr(self, name))
+        for name in ("phone_number", "description", "civil_number", "registration_method"):
+            checks += _equals(name, getattr(self, name))
         for name in ("is_active", "is_staff", "is_support"):
-            value = getattr(self, name)
-            if value is not None and getattr(user, name) != value:
-                return False
-        if self.username_exact is not None and user.username != self.username_exact:
-            return False
-        return self.query is None or user.matches_query(self.query)
+            checks += _equals(name, getattr(self, name))
+        for name in ("username", "username_exact", "name_exact"):
+            checks += _equals("username", getattr(self, name))
+        if self.username_list is not None:
+            wanted = {n.strip() for n in self.username_list.split(",")}
+            checks.append(lambda u: u.username in wanted)
+        if self.user_keyword is not None:
+            needle = self.user_keyword.lower()
+            checks.append(lambda u: any(needle in v.lower() for v in (u.full_name, u.username, u.email)))
+        if self.query is not None:
+            query = self.query.lower()
+            checks.append(lambda u: u.matches_query(query) or query in u.civil_number.lower())
+        if self.member_ids is not None:
+            checks.append(lambda u: u.id in (self.member_ids or ()))
+        return checks
+
+    def exact_username(self) -> str | None:
+        """The one username asked for exactly, if any (the store's key narrows to it)."""
+        return self.username_exact or self.name_exact or self.username
 
     def narrows(self) -> bool:
-        """Whether anything filters beyond `username_exact` (which the store's key narrows to)."""
-        return any(v is not None for k, v in vars(self).items() if k != "username_exact")
+        """Whether anything filters beyond the exact username (which the store's key narrows to)."""
+        exact = self.exact_username()
+        return any(
+            v is not None and not (k in ("username", "username_exact", "name_exact") and v == exact)
+            for k, v in vars(self).items()
+            if k not in ("customer_uuid", "project_uuid")  # member_ids stands for them
+        )
 
 
-ORDERING_FIELDS = ("username", "full_name", "email", "date_joined", "is_active", "is_staff")
+def _contains(name: str, value: str | None) -> list[Callable[[User], bool]]:
+    if value is None:
+        return []
+    needle = value.lower()
+    return [lambda u: needle in str(getattr(u, name)).lower()]
+
+
+def _equals(name: str, value: object) -> list[Callable[[User], bool]]:
+    return [] if value is None else [lambda u: getattr(u, name) == value]
+
+
+# Waldur's `o=` fields, and Cirrus's `date_joined`.
+ORDERING_FIELDS = (
+    "username", "full_name", "native_name", "email", "phone_number", "description", "organization",
+    "job_title", "is_active", "registration_method", "is_staff", "is_support", "date_joined",
+)  # fmt: skip
 
 
 def get_visible(principal: Principal, user_id: str) -> User:
@@ -69,15 +126,38 @@ def _visible(principal: Principal, user_id: str, read: Callable[[str], User | No
     return user
 
 
+def _with_members(filters: UserFilters) -> UserFilters:
+    """Resolve `customer_uuid` / `project_uuid` into the users holding a role in force there (a
+    malformed or unknown one matches nobody, as in Waldur)."""
+    if filters.customer_uuid is None and filters.project_uuid is None:
+        return filters
+    found: set[str] | None = None
+    now = utcnow()
+    if filters.customer_uuid is not None:
+        customer_id = parse_id(filters.customer_uuid) or ""
+        in_customer = grants.for_customer(customer_id) if customer_id else []
+        wanted = (ScopeType.CUSTOMER, ScopeType.PROJECT)
+        found = {g.user_id for g in in_customer if g.scope_type in wanted and g.active(now)}
+    if filters.project_uuid is not None:
+        project = (
+            projects.get(parse_id(filters.project_uuid) or "") if parse_id(filters.project_uuid) else None
+        )
+        in_project = grants.for_scope(project.customer_id, ScopeType.PROJECT, project.id) if project else []
+        members = {g.user_id for g in in_project if g.active(now)}
+        found = members if found is None else found & members
+    return replace(filters, member_ids=frozenset(found or ()))
+
+
 def list_users(
     principal: Principal, filters: UserFilters, ordering: Ordering, request: PageRequest
 ) -> Page[User]:
+    filters = _with_members(filters)
     if not principal.reads_everything:
         # Without roles a user shares no customer or project with anybody: they see themselves.
         me = users.get(principal.user_id)
         return paginate([me] if me is not None and filters.matches(me) else [], request)
     query = UserQuery(
-        username_exact=filters.username_exact,
+        username_exact=filters.exact_username(),
         matches=filters.matches if filters.narrows() else None,
         order=ordering.field or "username",
         descending=ordering.descending,
@@ -127,24 +207,45 @@ def update_user(ctx: EventContext, user_id: str, changes: Mapping[str, Any]) -> 
 
 
 def set_password(ctx: EventContext, user_id: str, password: str, current_key_hash: str | None = None) -> None:
-    """Set a user's password and end their other sessions: every token of theirs is revoked but the
-    one this request came with (`current_key_hash`, kept when users change their own password; a
-    token of someone else, staff's, matches none of theirs, so all of theirs go)."""
+    """Set a user's password (Cirrus's `password/`: the user themself or staff) and end their
+    other sessions: every token of theirs is revoked but the one this request came with
+    (`current_key_hash`, kept when users change their own password; a token of someone else,
+    staff's, matches none of theirs, so all of theirs go)."""
     principal = ctx.actor
     before = for_change(principal, user_id)
     if not rbac.can_change_user(principal, user_id):
         raise PermissionDenied()
+    event = domain.event(before, events.UPDATE, ctx)
+    _store_password(before, ("password", password), current_key_hash, event)
+
+
+def change_password(ctx: EventContext, user_id: str, new_password: str, current_key_hash: str | None) -> None:
+    """Waldur's `change_password/`: staff only (anybody else gets a 403 before the user is even
+    looked up, as in Waldur), Waldur's `user_password_updated_by_staff` event, and the user's
+    sessions end as with `set_password` (all of them, unless staff change their own)."""
+    principal = ctx.actor
+    rbac.require_staff(principal)
+    before = for_change(principal, user_id)
+    event = domain.password_event_by_staff(before, ctx)
+    _store_password(before, ("new_password", new_password), current_key_hash, event)
+
+
+def _store_password(
+    before: User, sent: tuple[str, str], current_key_hash: str | None, event: events.Event
+) -> None:
+    """Hash and store the password `sent` as (field name, value), with `event`, ending sessions."""
+    field, password = sent
     if len(password) < 8:
         raise ValidationError.field(
-            "password", "This password is too short. It must contain at least 8 characters."
+            field, "This password is too short. It must contain at least 8 characters."
         )
     after = replace(before, password_hash=domain.hash_password(password, get_settings().password_iterations))
     uow = unit_of_work()
     users.save_changes(uow, before, after)
-    uow.record(domain.event(after, events.UPDATE, ctx))
-    tokens.revoke_others_in(uow, user_id, current_key_hash)  # old sessions end with the old password
+    uow.record(event)
+    tokens.revoke_others_in(uow, before.id, current_key_hash)  # old sessions end with the old password
     uow.commit()
-    tokens.revoke_others(user_id, current_key_hash)  # and any signed in meanwhile (or too many above)
+    tokens.revoke_others(before.id, current_key_hash)  # and any signed in meanwhile (or too many above)
 
 
 def delete_user(ctx: EventContext, user_id: str) -> None:
@@ -154,8 +255,10 @@ def delete_user(ctx: EventContext, user_id: str) -> None:
     if user.id == principal.user_id:
         raise ValidationError(["You cannot delete yourself."])
     memberships.revoke_all(ctx, grants.for_user(user.id))  # their roles end with them
+    ssh_keys.remove_user_keys(ctx, user)  # and their keys
     uow = unit_of_work()
     users.remove(uow, user)
+    ssh_keys.forget_count(uow, user.id)
     hooks.remove_user_hooks(uow, user.id)  # their hooks go with them
     tokens.refresh_snapshots_in(uow, replace(user, is_active=False))  # and their tokens
     uow.record(domain.event(user, events.DELETION, ctx))

@@ -60,6 +60,7 @@ from chalicelib.store.items import (
     OrderItem,
     ProjectItem,
     ResourceItem,
+    SshKeyItem,
     TallyItem,
     UsageItem,
     UserItem,
@@ -80,6 +81,7 @@ INVITATIONS = "invitations"  # every invitation ever made (none is deleted)
 HOOKS = {HookKind.WEB: "webhooks", HookKind.EMAIL: "emailhooks"}
 USER_USAGES = "component_user_usages"  # every per-user usage made (none is deleted)
 USER_LIMITS = "component_user_usage_limits"  # live per-user usage limits (a deletion counts -1)
+SSH_KEYS = "ssh_keys"
 
 # Longer than the stream keeps a record (24 hours): a record cannot come back once its marker is gone.
 MARKER_DAYS = 2
@@ -113,6 +115,7 @@ _EVERY_ITEM = {
     _type(InvitationItem): INVITATIONS,
     _type(UserUsageItem): USER_USAGES,
     _type(UserLimitItem): USER_LIMITS,
+    _type(SshKeyItem): SSH_KEYS,
 }
 
 

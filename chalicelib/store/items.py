@@ -529,3 +529,17 @@ class AgentProcessorItem(BaseItem, discriminator="agent_processor"):
     identity_id = UnicodeAttribute()
     provider_id = UnicodeAttribute()
     fields = JSONAttribute(default=dict)  # name, backend type and version, last run, times
+
+
+class SshKeyItem(BaseItem, discriminator="ssh_key"):
+    """A user's SSH public key (`USER#<u>` / `SSHKEY#<name>`; gsi1 `SSHKEYS` / `<k>`)."""
+
+    key_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    name = UnicodeAttribute(default="")
+    public_key = UnicodeAttribute()
+    fingerprint_md5 = UnicodeAttribute()
+    fingerprint_sha256 = UnicodeAttribute()
+    fingerprint_sha512 = UnicodeAttribute()
+    created = UTCDateTimeAttribute()
+    is_shared = BooleanAttribute(default=False)

@@ -479,3 +479,20 @@ def agent_processor_service_prefix(identity_id: str, service_id: str) -> str:
 
 def agent_processor_sk(identity_id: str, service_id: str, processor_id: str) -> str:
     return f"{agent_processor_service_prefix(identity_id, service_id)}{processor_id}"
+
+
+# --- SSH keys -------------------------------------------------------------------------------------
+SSH_KEYS = "SSHKEYS"  # gsi1 partition of every SSH key by id (lookup), gsi2 by name (staff's list)
+SSH_KEY_PREFIX = "SSHKEY#"
+SSH_KEY_COUNT = "SSHKEYS#COUNT"  # in the user's partition: how many keys they hold (the cap)
+
+
+def ssh_key_sk(name: str) -> str:
+    """A user's key, in the user's partition (`user_pk`), by its name: the key itself is the
+    uniqueness guard of (user, name), and a user's keys come back in name order (Waldur's)."""
+    return f"{SSH_KEY_PREFIX}{name}"
+
+
+def ssh_key_by_name_sk(name: str, key_id: str) -> str:
+    """In gsi2 `SSH_KEYS`: every key by name, then id (Waldur orders keys by name)."""
+    return f"{name}#{key_id}"

@@ -75,6 +75,17 @@ EXCLUDED: dict[tuple[str, str], str] = {
     ("POST", "/api/hooks-web"): "a hook is its creator's own and names no tenant's object; what it delivers "
     "is filtered by its owner's visibility (tests/integration/test_hook_delivery.py)",
     ("POST", "/api/hooks-email"): "likewise: the caller's own hook",
+    ("POST", "/api/keys"): "an SSH key is its creator's own (nobody adds one to another account) and names "
+    "no tenant's object",
+}
+
+# Endpoints that refuse everybody but staff before they look the object up (so the answer is the same
+# 403 for any uuid, and reveals nothing): (status, why).
+STAFF_ONLY: dict[tuple[str, str], tuple[int, str]] = {
+    ("POST", "/api/users/{uuid}/change_password"): (
+        403,
+        "Waldur's change_password/ is staff's only, refused before the user is looked up",
+    ),
 }
 
 
@@ -269,6 +280,7 @@ TARGETS: dict[str, Callable[[World], str]] = {
     "marketplace-site-agent-processors": lambda w: _agent(
         w, w.b, w.extra, "marketplace-site-agent-processors"
     ),
+    "keys": lambda w: _ssh_key(w, w.b_user, w.extra),
 }
 OWN: dict[str, Callable[[World], str]] = {
     "customers": lambda w: w.a["uuid"],
@@ -301,7 +313,19 @@ OWN: dict[str, Callable[[World], str]] = {
     "marketplace-site-agent-processors": lambda w: _agent(
         w, w.a, w.own_extra, "marketplace-site-agent-processors"
     ),
+    "keys": lambda w: _ssh_key(w, w.a_owner, w.own_extra),
 }
+
+
+def _ssh_key(w: World, owner: Account, made: dict[str, str]) -> str:
+    """An SSH key of `owner` (b_user for B, a_owner for A), added by them once."""
+    from tests.unit.test_ssh_key_rules import ED25519
+
+    if "keys" not in made:
+        reply = call(w.client, "POST", "/api/keys/", owner, {"name": "probe key", "public_key": ED25519})
+        assert reply.status == 201, f"the isolation matrix could not make an SSH key: {reply.json}"
+        made["keys"] = reply.json["uuid"]
+    return made["keys"]
 
 
 def _category(w: World) -> str:
@@ -623,6 +647,8 @@ def expected_status(ep: Endpoint) -> tuple[int, str]:
     collection = collection_of(ep.path)
     if _key(ep) in BY_DESIGN:
         return BY_DESIGN[_key(ep)]
+    if _key(ep) in STAFF_ONLY:
+        return STAFF_ONLY[_key(ep)]
     if collection in PUBLIC:
         read, write, reason = PUBLIC[collection]
         return (read if ep.method == "GET" else write), reason
