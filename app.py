@@ -21,6 +21,7 @@ from chalicelib.api import (
     marketplace_providers,
     marketplace_resources,
     marketplace_usages,
+    not_found,
     projects,
     quotas,
     roles,
@@ -57,6 +58,8 @@ for blueprint in (
     invoice_items.bp,
 ):
     app.register_blueprint(blueprint)
+# Last: whatever no route above serves (any path, any method) is Waldur's 404.
+app.register_blueprint(not_found.bp)
 
 
 # Queue consumers, one per priority tier. Queue names here are placeholders Chalice needs at package
