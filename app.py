@@ -24,6 +24,7 @@ from chalicelib.api import (
     marketplace_resources,
     marketplace_usages,
     marketplace_user_usages,
+    not_found,
     projects,
     quotas,
     roles,
@@ -65,6 +66,8 @@ for blueprint in (
     ssh_keys.bp,
 ):
     app.register_blueprint(blueprint)
+# Last: whatever no route above serves (any path, any method) is Waldur's 404.
+app.register_blueprint(not_found.bp)
 
 
 # Queue consumers, one per priority tier. Queue names here are placeholders Chalice needs at package

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, RootModel, field_validator
 
 from chalicelib.api.rest import (
     Call,
+    Counted,
     FieldsQuery,
     Listed,
     ListQuery,
@@ -133,7 +134,8 @@ def list_events(call: Call) -> Any:
 )
 def count_events(call: Call) -> Any:
     q: CountQuery = call.query
-    return {"count": service.count_events(call.user, _filters(q, q.o))}
+    count = service.count_events(call.user, _filters(q, q.o))
+    return Counted({"count": count}, count)  # HEAD's X-Result-Count is the count itself
 
 
 @endpoint(

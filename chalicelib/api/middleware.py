@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from chalice import Response  # type: ignore[attr-defined]
@@ -13,17 +14,28 @@ from chalicelib.api import errors
 
 
 def drf_shapes(event: Any, get_response: Callable[[Any], Response]) -> Response:
-    """Chalice answers an unrouted verb (405) and an unhandled error (500) in its own shape;
-    Waldur's clients expect `{"detail": ...}`."""
+    """Chalice answers an unrouted verb (405), a refused media type (415) and an unhandled error
+    (500) in its own shape; Waldur's clients expect `{"detail": ...}`. Chalice's own messages are
+    not reused: some quote the request's headers. And no answer to HEAD has a body."""
     response = get_response(event)
+    method = getattr(event, "method", None)
     body = response.body
     if isinstance(body, dict) and "Code" in body:
-        if response.status_code == 405:
-            response.body = json.dumps(errors.method_not_allowed(event.method).body)
-        elif response.status_code >= 500:
-            response.body = json.dumps(errors.SERVER_ERROR)
+        response.body = json.dumps(_drf_body(response.status_code, str(method)))
         response.headers["Content-Type"] = "application/json"
+    if method == "HEAD":
+        response.body = ""
     return response
+
+
+def _drf_body(status: int, method: str) -> dict[str, str]:
+    if status == 405:
+        return dict(errors.method_not_allowed(method).body)
+    if status == 415:
+        return {"detail": "Unsupported media type in request."}
+    if status >= 500:
+        return dict(errors.SERVER_ERROR)
+    return {"detail": f"{HTTPStatus(status).phrase.capitalize()}."}
 
 
 # Every answer: browsers must not guess a JSON body into HTML or script, and nothing (a shared proxy,

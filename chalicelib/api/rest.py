@@ -37,8 +37,6 @@ MAX_JSON_DEPTH = 32
 # swallows the rest (json.loads refuses it next) instead of being retried from every later quote,
 # which made the scan quadratic in the body's size.
 _JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[{]|[\]}]', re.DOTALL)
-# Query parameters every endpoint accepts (DRF's `format`, Waldur's token in the query string).
-COMMON_PARAMS = frozenset({"x-auth-token", "format"})
 
 
 class QueryModel(BaseModel):
@@ -177,23 +175,49 @@ def endpoint(
                 call = _prepare(request, query, body, anonymous)
                 result = view(call, **path_params)
                 response = _respond(result, status, call)
+                if request.method == "HEAD":
+                    _count_header(response, result)
             except Exception as exc:  # mapped in one place; anything unmapped is a bug and a 500
                 response = _error_response(request, exc)
-            if request.method == "HEAD":
-                response.body = ""
-            principal = call.principal if call else None
-            correlation_id = call.ctx.correlation_id if call else _request_id(request)
-            observability.log_request(
-                request.method, _actual_path(request), response.status_code,
-                principal.user_id if principal else None, correlation_id,
-            )  # fmt: skip
-            return response
+            return _finish(request, response, call)
 
         handler.__name__ = name
         bp.route(path, methods=methods, content_types=["*/*"], name=name)(handler)
         return view
 
     return decorator
+
+
+def _finish(request: Any, response: Response, call: Call | None) -> Response:
+    """Log the request, and send HEAD's answer without a body whatever its status: a body on HEAD
+    would be read as the start of the next response on a keep-alive connection."""
+    if request.method == "HEAD":
+        response.body = ""
+    principal = call.principal if call else None
+    correlation_id = call.ctx.correlation_id if call else _request_id(request)
+    observability.log_request(
+        request.method, _actual_path(request), response.status_code,
+        principal.user_id if principal else None, correlation_id,
+    )  # fmt: skip
+    return response
+
+
+# Every verb a client may send; the catch-all route answers them all.
+ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+NOT_FOUND = "Not found."
+
+
+def not_found_route(bp: Blueprint, path: str, *, name: str) -> None:
+    """Register on `bp` a route that answers every method at `path` (a greedy `/{proxy+}`) with
+    Django REST framework's 404, `{"detail": "Not found."}`, as Waldur answers a URL it has no view
+    for. It authenticates nobody and reads no input: whatever was sent, the answer is the same."""
+
+    def handler() -> Response:
+        request = bp.current_request
+        return _finish(request, _error_response(request, errors.detail(404, NOT_FOUND)), None)
+
+    handler.__name__ = name
+    bp.route(path, methods=list(ALL_METHODS), content_types=["*/*"], name=name)(handler)
 
 
 def _error_response(request: Any, exc: Exception) -> Response:
@@ -272,13 +296,13 @@ def _base_url(headers: Mapping[str, str]) -> str:
 
 
 def parse_query(model: type[QueryModel] | None, params: Mapping[str, list[str]]) -> Any:
-    """Validate the query string: unknown parameters are refused, lists take repeated values."""
-    fields = model.model_fields if model else {}
-    unknown = sorted(k for k in params if k not in fields and k not in COMMON_PARAMS)
-    if unknown:
-        raise errors.HttpError(400, {k: ["Unknown query parameter."] for k in unknown})
+    """Validate the query string's known parameters; lists take repeated values. Parameters the
+    endpoint does not know are ignored, as Waldur's filter backends ignore them: its clients send
+    some everywhere (python-waldur-client's `page_size` on a single object, the site agent's
+    filters of newer Waldur releases)."""
     if model is None:
         return None
+    fields = model.model_fields
     values: dict[str, Any] = {}
     for name, values_given in params.items():
         if name not in fields:
@@ -399,11 +423,35 @@ def _respond(result: Any, status: int, call: Call) -> Response:
     if isinstance(result, Listed):
         headers.update(_pagination_headers(call, result))
         return Response(body=json.dumps(result.items), status_code=status, headers=headers)
-    if isinstance(result, Created):
+    if isinstance(result, (Created, Counted)):
         result = result.body
     if isinstance(result, WithStatus):
         status, result = result.status, result.body
     return Response(body=json.dumps(result), status_code=status, headers=headers)
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A JSON body that is a count of something (`{"count": n}`): HEAD reports `count` in
+    X-Result-Count, which waldur-api-client's `*_count` functions read."""
+
+    body: Any
+    count: int
+
+
+def _count_header(response: Response, result: Any) -> None:
+    """X-Result-Count on a successful HEAD, which every `*_count` function of waldur-api-client
+    requires: a list's total (already set by its pagination), a Counted's count, the length of an
+    unpaged JSON list, and 1 for a single object (the count of what GET would return)."""
+    if not 200 <= response.status_code < 300 or "X-Result-Count" in response.headers:
+        return
+    if isinstance(result, Counted):
+        count = result.count
+    elif isinstance(result, list):
+        count = len(result)
+    else:
+        count = 0 if isinstance(result, NoContent) else 1
+    response.headers["X-Result-Count"] = str(count)
 
 
 def _pagination_headers(call: Call, listed: Listed) -> dict[str, str | list[str]]:

@@ -12,11 +12,21 @@ import ipaddress
 import re
 import threading
 from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import parse_qs, unquote_plus, urlparse
 
+from chalice.app import Chalice
 from chalice.config import Config
-from chalice.local import ChaliceRequestHandler, LocalDevServer
+from chalice.local import (
+    ChaliceRequestHandler,
+    ForbiddenError,
+    LambdaEventConverter,
+    LocalDevServer,
+    LocalGateway,
+    MatchResult,
+    RouteMatcher,
+)
 
 LOOPBACK = "127.0.0.1"
 BIND_HOST_VAR = "CIRRUS_BIND_HOST"
@@ -74,11 +84,86 @@ def redact(line: str) -> str:
     return _QUERY.sub(lambda m: "?" + "&".join(_redact_pair(p) for p in m.group(1).split("&")), line)
 
 
+# A greedy path variable, `{proxy+}`: it takes the rest of the path, slashes included.
+_GREEDY = re.compile(r"\{(\w+)\+\}$")
+# What API Gateway answers when no resource matches (the stack's MISSING_AUTHENTICATION_TOKEN gateway
+# response, infra/cdk/cirrus_infra/stack.py); Chalice's emulation would answer 403 and quote the
+# caller's Authorization header.
+UNMATCHED = {"statusCode": 404, "headers": {"Content-Type": "application/json"}, "multiValueHeaders": {}}
+UNMATCHED_BODY = '{"detail": "Not found."}'
+
+
+class GreedyRouteMatcher(RouteMatcher):
+    """Chalice's route matcher, which knows no greedy variable (it would take `/{proxy+}` for one
+    segment named `proxy+`), with API Gateway's rule added: a greedy route takes a path only when no
+    other route does, with the rest of the path (at least one character) as its parameter."""
+
+    def __init__(self, route_urls: list[str]) -> None:
+        self._greedy = sorted((u for u in route_urls if _GREEDY.search(u)), key=len, reverse=True)
+        super().__init__([u for u in route_urls if not _GREEDY.search(u)])
+
+    def match_route(self, url: str) -> MatchResult:
+        try:
+            return super().match_route(url)
+        except ValueError:
+            parsed = urlparse(url)
+            for route in self._greedy:
+                prefix = route[: route.rindex("{")]
+                rest = parsed.path[len(prefix) :]
+                greedy = _GREEDY.search(route)
+                if greedy and parsed.path.startswith(prefix) and rest.strip("/"):
+                    query = parse_qs(parsed.query, keep_blank_values=True)
+                    return MatchResult(route, {greedy.group(1): rest}, query)
+            raise
+
+
+class CirrusGateway(LocalGateway):
+    """Chalice's local stand-in for API Gateway, routing as the deployed stack's API does: a path no
+    route serves reaches the greedy catch-all, every method of a known path reaches the app (the
+    stack's `x-amazon-apigateway-any-method`), so OPTIONS too, and nothing answers 403 with the
+    caller's Authorization header in its body."""
+
+    def __init__(self, app_object: Chalice, config: Config) -> None:
+        super().__init__(app_object, config)
+        self.event_converter = LambdaEventConverter(
+            GreedyRouteMatcher(list(app_object.routes)), app_object.api.binary_types
+        )
+
+    def _generate_lambda_event(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
+        event = super()._generate_lambda_event(method, path, headers, body)
+        event["path"] = event["requestContext"]["path"]  # API Gateway's event has the path here too
+        return event
+
+    def _has_user_defined_options_method(self, lambda_event: Any) -> bool:
+        return True  # OPTIONS goes to the app, as the deployed `any-method` sends it
+
+    def handle_request(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
+        try:
+            return super().handle_request(method, path, headers, body)
+        except ForbiddenError:  # no route at all matched: the deployed stack's gateway response
+            return {**UNMATCHED, "body": "" if method == "HEAD" else UNMATCHED_BODY}
+
+
 class RedactingRequestHandler(ChaliceRequestHandler):
-    """Chalice's handler, whose access log line (the request line, with its query) is redacted."""
+    """Chalice's handler on CirrusGateway, whose access log line (the request line, with its query)
+    is redacted and whose answer to HEAD never has a body (a body would be read as the start of the
+    next response on a keep-alive connection)."""
+
+    # The headers and the body go out in two writes; with Nagle's algorithm the body waits for the
+    # client's delayed ACK of the headers (40 ms a response on Linux).
+    disable_nagle_algorithm = True
+
+    def __init__(
+        self, request: Any, client_address: Any, server: HTTPServer, app_object: Chalice, config: Config
+    ) -> None:
+        self.local_gateway = CirrusGateway(app_object, config)
+        BaseHTTPRequestHandler.__init__(self, request, client_address, server)  # handles the request
 
     def log_message(self, format: str, *args: Any) -> None:
         super().log_message("%s", redact(format % args))
+
+    def _send_http_response(self, code: int, headers: Any, body: str | bytes | None) -> None:
+        super()._send_http_response(code, headers, b"" if self.command == "HEAD" else body)
 
 
 class AppServer:

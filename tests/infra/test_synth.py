@@ -1051,3 +1051,69 @@ def _publisher_writes() -> list[str]:
     ]
     assert len(found) >= 4 and datetime.now(UTC)  # the shard, two shared feeds, a total
     return [*found, keys.tally_pk("record-id")]
+
+
+# Routing: every request reaches the app, which answers as Waldur does -----------------------------
+
+# GetGatewayResponse's response types: every answer API Gateway may give on its own.
+GATEWAY_RESPONSE_TYPES = {
+    "DEFAULT_4XX", "DEFAULT_5XX", "RESOURCE_NOT_FOUND", "UNAUTHORIZED", "INVALID_API_KEY", "ACCESS_DENIED",
+    "AUTHORIZER_FAILURE", "AUTHORIZER_CONFIGURATION_ERROR", "INVALID_SIGNATURE", "EXPIRED_TOKEN",
+    "MISSING_AUTHENTICATION_TOKEN", "INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT", "API_CONFIGURATION_ERROR",
+    "UNSUPPORTED_MEDIA_TYPE", "BAD_REQUEST_PARAMETERS", "BAD_REQUEST_BODY", "REQUEST_TOO_LARGE", "THROTTLED",
+    "QUOTA_EXCEEDED", "WAF_FILTERED",
+}  # fmt: skip
+# CloudFormation's limit on a template it reads from S3 (CDK uploads large templates there).
+TEMPLATE_LIMIT = 1_000_000
+
+
+def _definition_body(synth: Synth) -> dict[str, Any]:
+    _, api = synth.one("AWS::Serverless::Api")
+    body: dict[str, Any] = api["Properties"]["DefinitionBody"]
+    return body
+
+
+def test_every_path_answers_every_verb_through_the_api_function(synth: Synth) -> None:
+    """API Gateway pairs resource and method: a verb a resource lacks would fall through to the
+    catch-all (a 404 where Waldur answers 405) or, with no match, to its 403 quoting the caller's
+    Authorization header. So every path answers ANY, through the function, and an unknown path has the
+    greedy `/{proxy+}` (its parameter declared)."""
+    from app import app
+
+    paths = _definition_body(synth)["paths"]
+    assert set(paths) == set(app.routes), "every route of the app is a path of the API, and no other"
+    for path, item in paths.items():
+        assert list(item) == ["x-amazon-apigateway-any-method"], path
+        integration = item["x-amazon-apigateway-any-method"]["x-amazon-apigateway-integration"]
+        assert integration["type"] == "aws_proxy" and "${APIHandler.Arn}" in json.dumps(integration), path
+    catch_all = paths["/{proxy+}"]["x-amazon-apigateway-any-method"]
+    assert catch_all["parameters"] == [{"name": "proxy", "in": "path", "required": True, "type": "string"}]
+    assert "/" in paths  # a greedy variable takes at least one character: the root has its own path
+
+
+def test_api_gateways_own_answers_are_drf_shaped_and_quote_nothing(synth: Synth) -> None:
+    """API Gateway's default bodies are `{"message": $context.error.messageString}`, which for a route
+    miss quotes the request's Authorization header. Every response type gets a fixed body; a route
+    miss is Waldur's 404. They are in the definition, so SAM's redeployments keep them."""
+    responses = _definition_body(synth)["x-amazon-apigateway-gateway-responses"]
+    assert set(responses) == GATEWAY_RESPONSE_TYPES
+    for kind, response in responses.items():
+        templates = response["responseTemplates"]
+        assert list(templates) == ["application/json"], kind
+        assert "$" not in templates["application/json"] and "detail" in json.loads(
+            templates["application/json"]
+        )
+        assert all(
+            "'" in value and "request" not in value for value in response["responseParameters"].values()
+        )
+    for kind in ("MISSING_AUTHENTICATION_TOKEN", "RESOURCE_NOT_FOUND", "INVALID_SIGNATURE"):
+        assert responses[kind]["statusCode"] == "404"
+        assert json.loads(responses[kind]["responseTemplates"]["application/json"]) == {
+            "detail": "Not found."
+        }
+    assert not synth.resources("AWS::ApiGateway::GatewayResponse")
+
+
+def test_template_fits_cloudformations_limit(synth: Synth, synth_with_domain: Synth) -> None:
+    for variant in (synth, synth_with_domain):
+        assert variant.path.stat().st_size < TEMPLATE_LIMIT

@@ -390,7 +390,7 @@ def test_bad_input_is_a_400_or_404_never_a_500(client, market):
         (f"{INVOICES}?customer_uuid=nope", 400),
         (f"{INVOICES}?customer=http://localhost/api/customers/nope/", 400),
         (f"{INVOICES}?o=total", 400),
-        (f"{INVOICES}?min_sum=1", 400),
+        (f"{INVOICES}?min_sum=1", 200),  # not a filter Cirrus knows: ignored, as Waldur ignores it
         (f"{INVOICES}?created=yesterday", 400),
         (f"{INVOICES}?page=9", 404),
         (f"{INVOICES}{GHOST}/", 404),

@@ -69,3 +69,49 @@ def test_the_handlers_access_log_line_is_redacted(capsys):
     # THEN the line is there, without the token
     logged = capsys.readouterr().err
     assert "GET /api/users/me/?x-auth-token=REDACTED HTTP/1.1" in logged and TOKEN not in logged
+
+
+# --- how it routes --------------------------------------------------------------------------------
+def _gateway(*routes: str):
+    from chalice import Chalice
+    from chalice.config import Config
+
+    from chalicelib.local.server import CirrusGateway
+
+    app = Chalice(app_name="routing")
+    for number, path in enumerate(routes):
+        app.route(path, methods=["GET"], name=f"view{number}")(lambda **_: {"ok": True})
+    return CirrusGateway(app, Config.create(chalice_stage="local", chalice_app=app, app_name="routing"))
+
+
+def test_a_greedy_route_takes_only_what_no_other_route_takes():
+    from chalicelib.local.server import GreedyRouteMatcher
+
+    matcher = GreedyRouteMatcher(["/", "/api/customers", "/api/customers/{uuid}", "/{proxy+}"])
+    assert matcher.match_route("/api/customers/").route == "/api/customers"
+    assert matcher.match_route("/api/customers/abc/").captured == {"uuid": "abc"}
+    deep = matcher.match_route("/api/customers/abc/no_such_action/?page=2")
+    assert (deep.route, deep.captured) == ("/{proxy+}", {"proxy": "api/customers/abc/no_such_action/"})
+    assert deep.query_params == {"page": ["2"]}
+    assert matcher.match_route("/").route == "/"  # a greedy variable takes at least one character
+
+
+def test_a_path_no_route_matches_is_a_404_that_quotes_no_header():
+    # GIVEN an app without a catch-all, so that nothing matches: Chalice's gateway would answer 403
+    # with the caller's Authorization header in its body
+    gateway = _gateway("/api/customers")
+    headers = {"Authorization": f"Token {TOKEN}"}
+    for method in ("GET", "POST", "HEAD"):
+        answer = gateway.handle_request(method, "/api/nothing/", headers, None)
+        assert answer["statusCode"] == 404 and TOKEN not in str(answer)
+        assert answer["body"] == ("" if method == "HEAD" else '{"detail": "Not found."}')
+
+
+def test_the_event_carries_the_path_as_api_gateway_sends_it():
+    event = _gateway("/api/customers/{uuid}")._generate_lambda_event(
+        "GET", "/api/customers/abc/?x=1", {}, None
+    )
+    assert (event["path"], event["requestContext"]["resourcePath"]) == (
+        "/api/customers/abc/",
+        "/api/customers/{uuid}",
+    )

@@ -12,6 +12,7 @@ from aws_cdk import Aws, CfnOutput, Stack
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sam as sam
 from aws_cdk import aws_sns as sns
 from chalice.cdk import Chalice
 from constructs import Construct
@@ -23,6 +24,7 @@ from cirrus_infra.auth import AuthSettings, CognitoAuth
 from cirrus_infra.data import CirrusTable
 from cirrus_infra.events import EventPublishing, drop_stream_statements
 from cirrus_infra.queues import WorkQueues
+from cirrus_infra.routing import route_everything_to_the_app
 from cirrus_infra.schedules import Schedules
 from cirrus_infra.workers import scope_consumer_policy, wire_workers
 from cirrus_infra.workflows import Workflows
@@ -157,6 +159,7 @@ class CirrusStack(Stack):
         handler.add_property_override("LoggingConfig.LogGroup", self.api_logs.log_group_name)
         # Chalice sets X-Ray on the function only ("xray": true); trace the API Gateway stage too.
         self.api.get_resource(REST_API).add_property_override("TracingEnabled", True)
+        self._route_everything_to_the_app()
         # Chalice gives every other function (API and consumers) its one role, DefaultRole: the API
         # enqueues, starts workflows and answers callbacks as the consumers do, so all grants go to it.
         role = self.api.get_role(API_ROLE)
@@ -198,6 +201,13 @@ class CirrusStack(Stack):
         # Chalice's own outputs (RestAPIId, EndpointURL, APIHandlerArn, ...) are kept as they are.
         if settings.domain_name:
             self._fix_custom_domain_mapping()
+
+    def _route_everything_to_the_app(self) -> None:
+        """Every path and verb reaches the app, which answers as Waldur does (routing.py)."""
+        rest_api = self.api.get_resource(REST_API)
+        if not isinstance(rest_api, sam.CfnApi) or not isinstance(rest_api.definition_body, dict):
+            raise TypeError(f"expected Chalice's {REST_API} as a SAM API with its swagger, got {rest_api!r}")
+        rest_api.definition_body = route_everything_to_the_app(rest_api.definition_body, self.resolve)
 
     def _grant_email(self, role: iam.IRole) -> list[iam.Grant]:
         """Send mail as `email_from` only: its address identity, or its domain's."""
