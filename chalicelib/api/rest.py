@@ -320,7 +320,7 @@ def parse_body(
     if raw:
         content_type = headers.get("content-type", JSON).split(";")[0].strip().lower()
         if content_type != JSON:
-            raise errors.unsupported_media_type(content_type)
+            raise errors.unsupported_media_type()
         data = parse_json(raw)
     if not isinstance(data, dict):
         raise errors.HttpError(

@@ -36,6 +36,10 @@ CORE_TAGS = (
 )  # fmt: skip
 NOT_FOUND = {"detail": "Not found."}
 # What API Gateway's signature errors say (the leak this sweep guards against).
+# A header every api-client request carries, with a value no answer may contain: no request header is
+# ever echoed (the Authorization value is checked the same way, as the token).
+CANARY_HEADER = "X-Cirrus-Canary"
+CANARY = "canary-5b1e0c4d9a7f"
 SIGNATURE_WORDS = ("Signature", "Credential", "Missing Authentication Token", "Authorization=")
 CATCH_ALL_ROUTES = frozenset({"/", "/{proxy+}"})
 
@@ -247,7 +251,9 @@ def sweep_api_client(recorder: Recorder, base_url: str, token: str) -> int:
 
     count = 0
     hooks = {"event_hooks": {"response": [record]}}
-    with AuthenticatedClient(base_url=base_url, token=token, timeout=10.0, httpx_args=hooks) as client:
+    with AuthenticatedClient(
+        base_url=base_url, token=token, timeout=10.0, httpx_args=hooks, headers={CANARY_HEADER: CANARY}
+    ) as client:
         for name, function in api_client_functions():
             caller["name"] = name
             arguments = api_client_arguments(function)
@@ -306,6 +312,8 @@ def problems(exchange: Exchange, secret: str) -> list[str]:
     text = exchange.body.decode("utf-8", "replace") + json.dumps(exchange.headers)
     if secret in text:
         found.append("echoes the caller's token")
+    if CANARY in text:
+        found.append(f"echoes the {CANARY_HEADER} request header")
     if exchange.status == 403 and any(word in text for word in SIGNATURE_WORDS):
         found.append("a 403 with an AWS signature message")
     if exchange.status >= 500:
