@@ -44,6 +44,7 @@ def dynamodb_ports() -> ports.Ports:
         resources,
         roles,
         service_providers,
+        slugs,
         tokens,
         usages,
         users,
@@ -71,6 +72,7 @@ def dynamodb_ports() -> ports.Ports:
         hooks=hooks,
         mailer=mail.ConfiguredMailer(),
         invoices=invoices,
+        slugs=slugs,
     )
 
 

@@ -125,6 +125,10 @@ class Order:
     # How many times its workflow has been started (a retry after `erred` starts another).
     executions: int = 1
     version: int = 0
+    # The project's and customer's slugs when the order was made (the site agent names accounts
+    # after them); "" on an order made before slugs.
+    project_slug: str = ""
+    customer_slug: str = ""
 
     @property
     def is_final(self) -> bool:
@@ -302,6 +306,8 @@ def create_order(
         cost=estimate_cost(plan, limits, offering.components, OrderType.CREATE),
         customer_name=project.customer_name,
         project_name=project.name,
+        project_slug=project.slug,
+        customer_slug=project.customer_slug,
         offering_name=offering.name,
         offering_type=offering.type,
         provider_name=provider_name,

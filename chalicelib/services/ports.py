@@ -473,6 +473,13 @@ class Usages(Protocol):
     def newest_page(self, request: PageRequest, *, descending: bool = True) -> Page[ComponentUsage]: ...
 
 
+class Slugs(Protocol):
+    def next_number(self, kind: str, base: str) -> int: ...
+    def holder(self, kind: str, slug: str) -> str | None: ...
+    def claim(self, uow: UnitOfWork, kind: str, slug: str, holder_id: str) -> None: ...
+    def release(self, uow: UnitOfWork, kind: str, slug: str) -> None: ...
+
+
 # --- the bound set -----------------------------------------------------------------------------------
 
 
@@ -501,6 +508,8 @@ class Ports:
     mailer: Mailer
 
     invoices: Invoices
+
+    slugs: Slugs
 
 
 _bound: list[Ports | None] = [None]
@@ -566,3 +575,4 @@ hooks = cast(Hooks, _Handle("hooks"))
 mailer = cast(Mailer, _Handle("mailer"))
 
 invoices = cast(Invoices, _Handle("invoices"))
+slugs = cast(Slugs, _Handle("slugs"))

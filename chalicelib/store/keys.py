@@ -392,3 +392,14 @@ def invoice_item_sk(period: str, project_id: str, resource_id: str, item_id: str
 def customer_invoices(customer_id: str) -> str:
     """gsi2 partition of one customer's invoices (not their items), by `yyyy-mm`."""
     return f"CINVOICES#{customer_id}"
+
+
+# --- slugs ------------------------------------------------------------------------------------------
+def slug_pk(kind: str, slug: str) -> str:
+    """Uniqueness guard of a slug within its kind (customer, project, resource), naming its holder."""
+    return f"SLUG#{kind}#{slug}"
+
+
+def slug_counter_pk(kind: str, base: str) -> str:
+    """The last number handed out to a generated slug `<base>-<n>` of `kind` (domain/slugs.py)."""
+    return f"SLUGSEQ#{kind}#{base}"

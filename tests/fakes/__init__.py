@@ -15,6 +15,7 @@ from tests.fakes.mail import FakeMailer
 from tests.fakes.marketplace import FakeOrders, FakeResources, FakeUsages
 from tests.fakes.memberships import FakeGrants, FakeInvitations
 from tests.fakes.organizations import FakeCustomers, FakeProjects
+from tests.fakes.slugs import FakeSlugs
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
 
 __all__ = ["FakeUnitOfWork", "World", "build"]
@@ -43,4 +44,5 @@ def build(world: World | None = None) -> Ports:
         hooks=FakeHooks(world),
         mailer=FakeMailer(world),
         invoices=FakeInvoices(world),
+        slugs=FakeSlugs(world),
     )
