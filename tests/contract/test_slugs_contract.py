@@ -54,3 +54,31 @@ def test_the_holder_claiming_its_own_slug_again_is_fine(ports: Ports) -> None:
         store.claim(uow, "customer", "acme-1", "c1")
         uow.commit()
     assert store.holder("customer", "acme-1") == "c1"
+
+
+def test_customers_projects_and_resources_keep_their_slugs(ports: Ports) -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from chalicelib.domain.customers import Customer
+    from chalicelib.domain.projects import Project
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    customer = Customer(id="c" * 32, name="Acme", created=now, slug="acme-1")
+    project = Project(id="p" * 32, customer_id=customer.id, name="Apollo", created=now, slug="apollo-1")
+    for add in (
+        lambda uow: ports.customers.add(uow, customer),
+        lambda uow: ports.projects.add(uow, replace(project, customer_slug="acme-1")),
+    ):
+        uow = ports.unit_of_work()
+        add(uow)
+        uow.commit()
+    stored = ports.projects.load(project.id)
+    assert stored is not None and (stored.slug, stored.customer_slug) == ("apollo-1", "acme-1")
+    assert ports.customers.load(customer.id).slug == "acme-1"  # type: ignore[union-attr]
+
+    uow = ports.unit_of_work()
+    ports.projects.save_changes(uow, stored, replace(stored, slug="apollo", customer_slug="acme"))
+    uow.commit()
+    again = ports.projects.load(project.id)
+    assert again is not None and (again.slug, again.customer_slug) == ("apollo", "acme")

@@ -212,3 +212,45 @@ def test_update_options_is_waldurs_400_for_an_offering_without_resource_options(
     with pytest.raises(ValidationError) as refused:
         resources.update_options(ctx_of(market.owner), resource.id, {"a": 1})
     assert refused.value.errors == {"options": ["Metadata for resource options is not defined."]}
+
+
+# --- items made before slugs -------------------------------------------------------------------------
+def _forget_slugs(*items: Any) -> None:
+    """Make `items` look as they were stored before slugs existed (no slug, no guard)."""
+    from dataclasses import replace
+
+    from chalicelib.domain.customers import Customer
+    from chalicelib.domain.projects import Project
+
+    for item in items:
+        store = ports.customers if isinstance(item, Customer) else ports.projects
+        if not isinstance(item, Customer | Project):
+            store = ports.resources
+        current = store.load(item.customer_id, item.project_id, item.id) if store is ports.resources else None
+        current = current or (store.load(item.id) if store is not ports.resources else None)
+        blank = {"slug": ""}
+        if isinstance(item, Project):
+            blank["customer_slug"] = ""
+        if store is ports.resources:
+            blank.update(project_slug="", customer_slug="")
+        uow = ports.unit_of_work()
+        store.save_changes(uow, current, replace(current, **blank))
+        ports.slugs.release(uow, type(item).__name__.lower(), item.slug)
+        uow.commit()
+
+
+def test_the_backfill_gives_old_items_slugs_once(market: Market) -> None:
+    from chalicelib.services import slugs
+
+    resource = _resource(market)
+    _forget_slugs(market.consumer, market.project, resource)
+    assert ports.resources.get(resource.id).slug == ""  # a read fills nothing in
+
+    done = slugs.backfill()
+
+    assert (done.customers, done.projects, done.resources) == (1, 1, 1)
+    project, filled = ports.projects.get(market.project.id), ports.resources.get(resource.id)
+    assert (project.slug, project.customer_slug) == ("apollo-2", "acme-2")
+    assert (filled.slug, filled.project_slug, filled.customer_slug) == ("vm-1-2", "apollo-2", "acme-2")
+    assert ports.slugs.holder("project", "apollo-2") == project.id
+    assert slugs.backfill() == slugs.Backfilled()  # nothing left to do
