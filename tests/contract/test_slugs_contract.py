@@ -66,13 +66,12 @@ def test_customers_projects_and_resources_keep_their_slugs(ports: Ports) -> None
     now = datetime(2026, 1, 1, tzinfo=UTC)
     customer = Customer(id="c" * 32, name="Acme", created=now, slug="acme-1")
     project = Project(id="p" * 32, customer_id=customer.id, name="Apollo", created=now, slug="apollo-1")
-    for add in (
-        lambda uow: ports.customers.add(uow, customer),
-        lambda uow: ports.projects.add(uow, replace(project, customer_slug="acme-1")),
-    ):
-        uow = ports.unit_of_work()
-        add(uow)
-        uow.commit()
+    uow = ports.unit_of_work()
+    ports.customers.add(uow, customer)
+    uow.commit()
+    uow = ports.unit_of_work()  # the project counts against its customer: a transaction of its own
+    ports.projects.add(uow, replace(project, customer_slug="acme-1"))
+    uow.commit()
     stored = ports.projects.load(project.id)
     assert stored is not None and (stored.slug, stored.customer_slug) == ("apollo-1", "acme-1")
     assert ports.customers.load(customer.id).slug == "acme-1"  # type: ignore[union-attr]
