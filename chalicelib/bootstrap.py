@@ -45,6 +45,7 @@ def dynamodb_ports() -> ports.Ports:
         resources,
         roles,
         service_providers,
+        slugs,
         ssh_keys,
         tokens,
         usages,
@@ -79,6 +80,7 @@ def dynamodb_ports() -> ports.Ports:
         user_limits=user_limits,
         agents=agents,
         ssh_keys=ssh_keys,
+        slugs=slugs,
     )
 
 

@@ -10,6 +10,7 @@ the moto endpoint `make run` prints.
   queues                                           messages waiting in each queue and its DLQ
   redrive QUEUE                                    move a queue's dead letters back onto it
   cognito-token USERNAME PASSWORD [--use id|access] a user pool user's JWT, for `Authorization: Bearer`
+  backfill-slugs                                   slugs for customers, projects, resources made before them
 """
 
 from __future__ import annotations
@@ -241,6 +242,20 @@ def cmd_invoices(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_backfill_slugs(args: argparse.Namespace, out: TextIO) -> int:
+    from chalicelib import bootstrap
+    from chalicelib.services import slugs
+
+    bootstrap.ensure_ready()
+    done = slugs.backfill()
+    print(
+        f"slugs given or completed: {done.customers} customer(s), {done.projects} project(s),"
+        f" {done.resources} resource(s)",
+        file=out,
+    )
+    return 0
+
+
 def _month(value: str) -> int:
     month = int(value)
     if not 1 <= month <= 12:
@@ -296,6 +311,11 @@ def parser() -> argparse.ArgumentParser:
         "--batch-size", type=int, help="customers per batch (default $CIRRUS_INVOICE_BATCH_SIZE, 50)"
     )
     run.set_defaults(run=cmd_invoices)
+    fill = commands.add_parser(
+        "backfill-slugs",
+        help="give a slug to each customer, project and resource made before slugs (idempotent)",
+    )
+    fill.set_defaults(run=cmd_backfill_slugs)
     return root
 
 

@@ -186,6 +186,8 @@ def no_event(reason: str, *cases: Case) -> Command:
     return Command(cases, no_event=reason)
 
 
+# A generated slug takes its number from a counter before the creating transaction (store/slugs.py).
+SLUG_NUMBER = {"SLUGSEQ/": "the next number of a generated slug (Waldur logs nothing for it)"}
 TOKENS_FOLLOW_USER = {"token": "each live token's snapshot of its user follows the change (derived)"}
 MAIL_STATE = {
     "invitation": "the mail's delivery state and token hash on the invitation (bookkeeping, no edit)"
@@ -343,6 +345,13 @@ def update_project(w: World, _: Any) -> Fields:
 
     updated = projects.update_project(w.ctx, w.project.id, {"description": "To the moon"})
     return {"project_update_succeeded": project_fields(updated)}
+
+
+def set_project_slug(w: World, _: Any) -> Fields:
+    from chalicelib.services import projects
+
+    projects.set_slug(w.ctx, w.project.id, "apollo-x")
+    return {"project_update_succeeded": project_fields(w.project)}
 
 
 def delete_project(w: World, _: Any) -> Fields:
@@ -793,7 +802,9 @@ COMMANDS: dict[str, Command] = {
         )
     ),
     # customers
-    f"{S}customers.create_customer": emits(Case(create_customer, ("customer_creation_succeeded",))),
+    f"{S}customers.create_customer": emits(
+        Case(create_customer, ("customer_creation_succeeded",), outside=SLUG_NUMBER)
+    ),
     f"{S}customers.update_customer": emits(
         Case(
             rename_customer,
@@ -807,7 +818,10 @@ COMMANDS: dict[str, Command] = {
         Case(delete_customer, ("role_revoked", "customer_deletion_succeeded"), setup=customer_with_owner)
     ),
     # projects
-    f"{S}projects.create_project": emits(Case(create_project, ("project_creation_succeeded",))),
+    f"{S}projects.create_project": emits(
+        Case(create_project, ("project_creation_succeeded",), outside=SLUG_NUMBER)
+    ),
+    f"{S}projects.set_slug": emits(Case(set_project_slug, ("project_update_succeeded",))),
     f"{S}projects.update_project": emits(Case(update_project, ("project_update_succeeded",))),
     f"{S}projects.delete_project": emits(
         Case(delete_project, ("project_deletion_succeeded", "role_revoked"), setup=alice_admin)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.outbox_commands import Case, Command, Fields, S, W, World, emits, no_event
+from tests.outbox_commands import SLUG_NUMBER, Case, Command, Fields, S, W, World, emits, no_event
 
 # An order's workflow is answered after each change: the stored task token is taken (a conditional
 # delete, which deletes nothing when no execution waits, as in these scenarios).
@@ -293,6 +293,34 @@ def _resource_change(command: str, event_type: str, *args: Any) -> Callable[[Wor
     return act
 
 
+def _resource_update(w: World, resource: Any) -> Fields:
+    from chalicelib.services import resources
+
+    resources.update(w.ctx, resource.id, {"name": "vm-2"}, False)
+    return {
+        "marketplace_resource_has_been_changed": {**resource_fields(w, resource.id), "resource_name": "vm-2"}
+    }
+
+
+def _resource_end_date(w: World, resource: Any) -> Fields:
+    from datetime import date, timedelta
+
+    from chalicelib.services import resources
+
+    resources.update(w.ctx, resource.id, {"end_date": date.today() + timedelta(days=30)}, False)
+    return {"marketplace_resource_update_end_date_succeeded": resource_fields(w, resource.id)}
+
+
+def _resource_ending(w: World) -> Any:
+    """A live resource with an end date (set_end_date clears it)."""
+    from datetime import date, timedelta
+
+    from chalicelib.services import resources
+
+    resource = live_resource(w)
+    return resources.set_end_date(w.ctx, resource.id, date.today() + timedelta(days=30), "consumer")
+
+
 def set_customer_limits(w: World, _: Any) -> Fields:
     from chalicelib.services import quotas
     from tests.outbox_commands import customer_fields
@@ -444,6 +472,7 @@ MARKETPLACE_COMMANDS: dict[str, Command] = {
             create_order,
             ("marketplace_order_created", "marketplace_resource_create_requested"),
             setup=_offering,
+            outside=SLUG_NUMBER,
         )
     ),
     f"{S}orders.place_resource_order": emits(
@@ -580,6 +609,36 @@ MARKETPLACE_COMMANDS: dict[str, Command] = {
             ("marketplace_resource_update_succeeded",),
             setup=live_resource,
         )
+    ),
+    f"{S}resources.update": emits(
+        Case(_resource_update, ("marketplace_resource_has_been_changed",), setup=live_resource, label="name"),
+        Case(
+            _resource_end_date,
+            ("marketplace_resource_update_end_date_succeeded",),
+            setup=live_resource,
+            label="end date",
+        ),
+    ),
+    f"{S}resources.set_end_date": emits(
+        Case(
+            _resource_change(
+                "set_end_date", "marketplace_resource_update_end_date_succeeded", None, "consumer"
+            ),
+            ("marketplace_resource_update_end_date_succeeded",),
+            setup=_resource_ending,
+        )
+    ),
+    f"{S}resources.set_slug": no_event(
+        "Waldur only logs a slug change (no event type)",
+        Case(
+            _report("set_slug", "vm-one", False),
+            (),
+            setup=live_resource,
+            outside={"CUST/RES": "the new slug", "SLUG/": "the slugs' uniqueness guards"},
+        ),
+    ),
+    f"{S}resources.update_options": no_event(
+        "Cirrus's offerings define no resource options: always Waldur's 400, nothing changes",
     ),
     f"{S}resources.set_backend_id": no_event(
         PROVIDER_REPORT["CUST/RES"],

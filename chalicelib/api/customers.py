@@ -68,6 +68,8 @@ class CustomerIn(BodyModel):
     accounting_start_date: datetime | None = None
     blocked: bool = False
     archived: bool = False
+    # Staff only (Waldur's SlugSerializerMixin); generated from the name when not given.
+    slug: str | None = Field(None, max_length=200)
 
 
 CustomerPatch = partial(CustomerIn, "CustomerPatch")
@@ -105,6 +107,7 @@ class CustomerOut(ResponseModel):
     users_count: int
     quotas: list[QuotaOut]
     billing_price_estimate: PriceEstimateOut | None = None  # on retrieve only (one more Query)
+    slug: str | None = None  # absent on a customer made before slugs, until the ops backfill
 
 
 class CustomerQuery(ListQuery):
@@ -113,6 +116,7 @@ class CustomerQuery(ListQuery):
     abbreviation: str | None = None
     query: str | None = None
     owned_by_current_user: bool | None = None
+    slug: str | None = None
 
     ordering_fields = service.ORDERING_FIELDS
 
@@ -133,6 +137,7 @@ def to_data(call: Call, customer: Customer) -> dict[str, Any]:
         projects_count=customer.projects_count,
         users_count=customer.users_count,
         quotas=quotas_out(customer.quotas),
+        slug=customer.slug or None,
     )
     return data
 
@@ -160,6 +165,7 @@ def list_customers(call: Call) -> Any:
         abbreviation=q.abbreviation,
         query=q.query,
         owned_by_current_user=q.owned_by_current_user,
+        slug=q.slug,
     )
     page = service.list_customers(call.user, filters, q.ordering(), q.page_request())
     return listed(call, page, CustomerOut, lambda c: to_data(call, c))

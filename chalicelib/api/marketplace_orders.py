@@ -127,6 +127,9 @@ class OrderOut(ResponseModel):
     project_uuid: str
     project_name: str
     can_terminate: bool
+    # The site agent names SLURM accounts after them (absent on orders made before slugs).
+    project_slug: str | None = None
+    customer_slug: str | None = None
 
 
 class OrderQuery(ListQuery):
@@ -238,6 +241,8 @@ def to_data(call: Call, order: Order) -> dict[str, Any]:
         "customer_name": order.customer_name,
         "project_uuid": order.project_id,
         "project_name": order.project_name,
+        "project_slug": order.project_slug or None,
+        "customer_slug": order.customer_slug or None,
         "can_terminate": order.state in ORDER_TRANSITIONS["cancel"],
     }
     if order.plan_id:

@@ -12,7 +12,17 @@ from typing import Annotated, Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, field_validator
 
-from chalicelib.api.fields import Amounts, Attributes, BoundedJson, stored_text
+from chalicelib.api.fields import (
+    Amounts,
+    Attributes,
+    BoundedJson,
+    changes,
+    free_text,
+    name_text,
+    partial,
+    patch_changes,
+    stored_text,
+)
 from chalicelib.api.marketplace_orders import offering_url, plan_url, uuid_filter
 from chalicelib.api.rest import (
     BodyModel,
@@ -33,6 +43,7 @@ from chalicelib.services import market_queries as lists
 from chalicelib.services import resources as service
 
 bp = Blueprint(__name__)
+END_DATE_SET = "End date has been set."
 TAG = "marketplace-resources"
 CONSUMER = "marketplace-resources"
 PROVIDER = "marketplace-provider-resources"
@@ -67,6 +78,35 @@ class ErredIn(BodyModel):
 
 class ReportIn(BodyModel):
     report: Annotated[list[Any], BoundedJson(bounds.REPORT)]
+
+
+class ResourceUpdateIn(BodyModel):
+    name: name_text(150)  # type: ignore[valid-type]
+    description: free_text(2000) = ""  # type: ignore[valid-type]
+    end_date: date | None = None
+
+
+ResourceUpdatePatch = partial(ResourceUpdateIn, "ResourceUpdatePatch")
+
+
+class ResourceUpdateOut(ResponseModel):
+    null_fields = frozenset({"end_date"})
+
+    name: str
+    description: str
+    end_date: date | None = None
+
+
+class EndDateIn(BodyModel):
+    end_date: date | None = None
+
+
+class SlugIn(BodyModel):
+    slug: str | None = Field(None, max_length=200)
+
+
+class OptionsIn(BodyModel):
+    options: Annotated[dict[str, Any] | None, BoundedJson(bounds.OPTIONS)] = None
 
 
 class OrderUuidOut(ResponseModel):
@@ -126,6 +166,10 @@ class ResourceOut(ResponseModel):
     available_actions: list[str]
     is_usage_based: bool
     is_limit_based: bool
+    # Absent on a resource made before slugs, until the ops backfill (`python -m chalicelib.ops`).
+    slug: str | None = None
+    project_slug: str | None = None
+    customer_slug: str | None = None
 
 
 class ResourceQuery(ListQuery):
@@ -140,6 +184,7 @@ class ResourceQuery(ListQuery):
     backend_id: str | None = None
     offering_type: str | None = None
     query: str | None = None
+    slug: str | None = None
 
     ordering_fields = tuple(lists.RESOURCE_SORT)
 
@@ -221,6 +266,9 @@ def to_data(call: Call, resource: Resource, collection: str) -> dict[str, Any]:
         "available_actions": _available_actions(resource),
         "is_usage_based": False,
         "is_limit_based": bool(resource.limits),
+        "slug": resource.slug or None,
+        "project_slug": resource.project_slug or None,
+        "customer_slug": resource.customer_slug or None,
     }
     if resource.plan_id:
         data.update(
@@ -266,6 +314,7 @@ def _views(collection: str) -> None:
             offering_type=q.offering_type,
             plan_id=uuid_filter("plan_uuid", q.plan_uuid),
             query=q.query,
+            slug=q.slug,
         )
         page = lists.list_resources(call.user, filters, q.ordering(), q.page_request(), provider_view)
         return listed(call, page, ResourceOut, lambda r: to_data(call, r, collection))
@@ -349,6 +398,94 @@ def _views(collection: str) -> None:
         body: TerminateIn = call.body
         order = service.terminate(call.ctx, object_id(uuid, MODEL), body.attributes, provider_view)
         return {"order_uuid": order.id}
+
+    _changes(collection)
+
+
+def _updated(resource: Resource) -> dict[str, Any]:
+    data = {"name": resource.name, "description": resource.description, "end_date": resource.end_date}
+    return render(ResourceUpdateOut, data)
+
+
+def _changes(collection: str) -> None:
+    """PUT, PATCH, set_slug/, set_end_date/ and set_end_date_by_staff/ of one of the two views."""
+    provider_view = collection == PROVIDER
+    base = f"/api/{collection}"
+    prefix = collection.replace("-", "_")
+
+    @endpoint(
+        bp,
+        f"{base}/{{uuid}}",
+        "PUT",
+        name=f"{prefix}_update",
+        tag=TAG,
+        body=ResourceUpdateIn,
+        response=ResourceUpdateOut,
+        summary="Rename or describe the resource (and, as its consumer, set its end date)",
+    )
+    def update_resource(call: Call, uuid: str) -> Any:
+        found = changes(call.body)
+        return _updated(service.update(call.ctx, object_id(uuid, MODEL), found, provider_view))
+
+    @endpoint(
+        bp,
+        f"{base}/{{uuid}}",
+        "PATCH",
+        name=f"{prefix}_partial_update",
+        tag=TAG,
+        body=ResourceUpdatePatch,
+        response=ResourceUpdateOut,
+        summary="Rename or describe the resource (and, as its consumer, set its end date)",
+    )
+    def partial_update_resource(call: Call, uuid: str) -> Any:
+        found = patch_changes(call.body, frozenset({"end_date"}))
+        return _updated(service.update(call.ctx, object_id(uuid, MODEL), found, provider_view))
+
+    @endpoint(
+        bp,
+        f"{base}/{{uuid}}/set_slug",
+        "POST",
+        name=f"{prefix}_set_slug",
+        tag=TAG,
+        body=SlugIn,
+        response=StatusOut,
+        summary="Set the resource's slug (staff, or RESOURCE.SET_SLUG before it is being made)",
+    )
+    def set_slug(call: Call, uuid: str) -> Any:
+        body: SlugIn = call.body
+        return {"status": service.set_slug(call.ctx, object_id(uuid, MODEL), body.slug, provider_view)}
+
+    by = "provider" if provider_view else "consumer"
+
+    @endpoint(
+        bp,
+        f"{base}/{{uuid}}/set_end_date",
+        "POST",
+        name=f"{prefix}_set_end_date",
+        tag=TAG,
+        body=EndDateIn,
+        response=StatusOut,
+        summary=f"Set or clear the resource's end date as its {by}",
+    )
+    def set_end_date(call: Call, uuid: str) -> Any:
+        body: EndDateIn = call.body
+        service.set_end_date(call.ctx, object_id(uuid, MODEL), body.end_date, by)
+        return {"status": END_DATE_SET}
+
+    @endpoint(
+        bp,
+        f"{base}/{{uuid}}/set_end_date_by_staff",
+        "POST",
+        name=f"{prefix}_set_end_date_by_staff",
+        tag=TAG,
+        body=EndDateIn,
+        response=StatusOut,
+        summary="Set or clear the resource's end date (staff; at least 7 days ahead)",
+    )
+    def set_end_date_by_staff(call: Call, uuid: str) -> Any:
+        body: EndDateIn = call.body
+        service.set_end_date(call.ctx, object_id(uuid, MODEL), body.end_date, "staff")
+        return {"status": END_DATE_SET}
 
 
 _views(CONSUMER)
@@ -475,3 +612,35 @@ def submit_report(call: Call, uuid: str) -> Any:
     body: ReportIn = call.body
     service.submit_report(call.ctx, object_id(uuid, MODEL), body.report)
     return {"status": "Report is submitted"}
+
+
+@endpoint(
+    bp,
+    f"{PBASE}/{{uuid}}/set_end_date_by_provider",
+    "POST",
+    name="marketplace_provider_resources_set_end_date_by_provider",
+    tag=TAG,
+    body=EndDateIn,
+    response=StatusOut,
+    summary="Set or clear the resource's end date as its provider (Waldur's older name of set_end_date/)",
+)
+def set_end_date_by_provider(call: Call, uuid: str) -> Any:
+    body: EndDateIn = call.body
+    service.set_end_date(call.ctx, object_id(uuid, MODEL), body.end_date, "provider")
+    return {"status": END_DATE_SET}
+
+
+@endpoint(
+    bp,
+    f"{BASE}/{{uuid}}/update_options",
+    "POST",
+    name="marketplace_resources_update_options",
+    tag=TAG,
+    body=OptionsIn,
+    response=StatusOut,
+    summary="Change the resource's options (Cirrus's offerings define none: Waldur's 400)",
+)
+def update_options(call: Call, uuid: str) -> Any:
+    body: OptionsIn = call.body
+    service.update_options(call.ctx, object_id(uuid, MODEL), body.options)
+    return {"status": "Resource options are submitted"}

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from chalicelib.api.fields import (
     QuotaOut,
@@ -53,6 +53,8 @@ class ProjectIn(BodyModel):
     is_industry: bool = False
     # Project types are not modelled yet: only null (no type) is accepted.
     type: str | None = None
+    # Staff (and PROJECT.SET_SLUG holders on creation); generated from the name when not given.
+    slug: str | None = Field(None, max_length=200)
 
 
 ProjectPatch = partial(ProjectIn, "ProjectPatch")
@@ -77,6 +79,17 @@ class ProjectOut(ResponseModel):
     resources_count: int
     quotas: list[QuotaOut]
     billing_price_estimate: PriceEstimateOut | None = None  # on retrieve only (one more Query)
+    # Absent on a project made before slugs (or its customer's), until the ops backfill.
+    slug: str | None = None
+    customer_slug: str | None = None
+
+
+class SlugIn(BodyModel):
+    slug: str | None = Field(None, max_length=200)
+
+
+class StatusOut(ResponseModel):
+    status: str
 
 
 class ProjectQuery(ListQuery):
@@ -89,6 +102,7 @@ class ProjectQuery(ListQuery):
     query: str | None = None
     can_manage: bool | None = None
     can_admin: bool | None = None
+    slug: str | None = None
 
     ordering_fields = service.ORDERING_FIELDS
 
@@ -112,6 +126,8 @@ def to_data(call: Call, project: Project) -> dict[str, Any]:
         "is_removed": project.removed is not None,
         "resources_count": project.resources_count,
         "quotas": quotas_out(project.quotas),
+        "slug": project.slug or None,
+        "customer_slug": project.customer_slug or None,
     }
 
 
@@ -159,6 +175,7 @@ def list_projects(call: Call) -> Any:
         name_exact=q.name_exact,
         description=q.description,
         query=q.query,
+        slug=q.slug,
     )
     page = service.list_projects(call.user, filters, q.ordering(), q.page_request())
     return listed(call, page, ProjectOut, lambda p: to_data(call, p))
@@ -235,3 +252,18 @@ def partial_update_project(call: Call, uuid: str) -> Any:
 def delete_project(call: Call, uuid: str) -> Any:
     service.delete_project(call.ctx, object_id(uuid, MODEL))
     return NoContent()
+
+
+@endpoint(
+    bp,
+    "/api/projects/{uuid}/set_slug",
+    "POST",
+    name="projects_set_slug",
+    tag=TAG,
+    body=SlugIn,
+    response=StatusOut,
+    summary="Set a project's slug (staff, or PROJECT.SET_SLUG before it holds resources)",
+)
+def set_project_slug(call: Call, uuid: str) -> Any:
+    body: SlugIn = call.body
+    return {"status": service.set_slug(call.ctx, object_id(uuid, MODEL), body.slug)}

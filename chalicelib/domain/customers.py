@@ -34,7 +34,7 @@ TEXT_FIELDS: tuple[str, ...] = (
 # Fields only staff change (Waldur's CustomerSerializer.Meta.staff_only_fields, those Cirrus has):
 # billing terms, the administrative locks, and the domain that matches users to organisations.
 STAFF_ONLY_FIELDS: frozenset[str] = frozenset(
-    {"default_tax_percent", "accounting_start_date", "blocked", "archived", "domain"}
+    {"default_tax_percent", "accounting_start_date", "blocked", "archived", "domain", "slug"}
 )
 
 # Waldur's words (structure.utils.check_customer_blocked_or_archived).
@@ -74,6 +74,9 @@ class Customer:
     quota_usage: dict[str, int] = field(default_factory=dict)
     quota_limits: dict[str, int] = field(default_factory=dict)
     version: int = 0
+    # Unique among customers, kept on rename (domain/slugs.py); "" on a customer made before slugs
+    # until `python -m chalicelib.ops backfill-slugs` gives it one.
+    slug: str = ""
 
     @property
     def quotas(self) -> list[Quota]:

@@ -128,6 +128,10 @@ class Order:
     # an asynchronous backend's pending request there).
     backend_id: str = ""
     version: int = 0
+    # The project's and customer's slugs when the order was made (the site agent names accounts
+    # after them); "" on an order made before slugs.
+    project_slug: str = ""
+    customer_slug: str = ""
 
     @property
     def is_final(self) -> bool:
@@ -305,6 +309,8 @@ def create_order(
         cost=estimate_cost(plan, limits, offering.components, OrderType.CREATE),
         customer_name=project.customer_name,
         project_name=project.name,
+        project_slug=project.slug,
+        customer_slug=project.customer_slug,
         offering_name=offering.name,
         offering_type=offering.type,
         provider_name=provider_name,

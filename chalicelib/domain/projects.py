@@ -30,6 +30,10 @@ class Project:
     quota_usage: dict[str, int] = field(default_factory=dict)
     quota_limits: dict[str, int] = field(default_factory=dict)
     version: int = 0
+    # Unique among projects, kept on rename (domain/slugs.py); "" on a project made before slugs
+    # until `python -m chalicelib.ops backfill-slugs`. The customer's is copied at creation.
+    slug: str = ""
+    customer_slug: str = ""
 
     @property
     def quotas(self) -> list[Quota]:
@@ -59,6 +63,10 @@ class Project:
         """Waldur refuses to delete a project that still holds resources."""
         if self.resources_count > 0:
             raise Conflict("Project has resources. Please remove them before deleting the project.")
+
+
+# Waldur's words for a slug change refused to a PROJECT.SET_SLUG holder who is not staff.
+SLUG_IN_USE = "Project slug cannot be changed once a resource of the project exists."
 
 
 def event(project: Project, action: str, ctx: EventContext) -> events.Event:

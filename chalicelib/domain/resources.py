@@ -49,6 +49,8 @@ TERMINATE_CANCELED = "marketplace_resource_terminate_canceled"
 LIMITS_SUCCEEDED = "marketplace_resource_update_limits_succeeded"
 LIMITS_FAILED = "marketplace_resource_update_limits_failed"
 ERRED_ON_BACKEND = "marketplace_resource_erred_on_backend"
+END_DATE_UPDATED = "marketplace_resource_update_end_date_succeeded"
+CHANGED = "marketplace_resource_has_been_changed"
 
 RESOURCE_EVENT_TYPES: tuple[str, ...] = (
     CREATE_REQUESTED,
@@ -66,6 +68,8 @@ RESOURCE_EVENT_TYPES: tuple[str, ...] = (
     LIMITS_SUCCEEDED,
     LIMITS_FAILED,
     ERRED_ON_BACKEND,
+    END_DATE_UPDATED,
+    CHANGED,
 )
 # Waldur's templates.
 _MESSAGES = {
@@ -119,6 +123,11 @@ class Resource:
     plan_name: str = ""
     offering_plugin_options: Mapping[str, Any] = field(default_factory=dict)
     version: int = 0
+    # Unique among resources, kept on rename (domain/slugs.py); the project's and customer's as
+    # they were when it was ordered. "" on a resource made before slugs, until the ops backfill.
+    slug: str = ""
+    project_slug: str = ""
+    customer_slug: str = ""
 
     @property
     def counted(self) -> bool:
@@ -144,11 +153,64 @@ def event(resource: Resource, event_type: str, ctx: EventContext) -> Event:
     return make_event(event_type, message, ctx, resource.event_fields(), resource.customer_id)
 
 
+# --- changes the consumer (or provider, or staff) makes without an order ----------------------------
+# Waldur's words (ResourceUpdateSerializer, ResourceEndDateByProviderSerializer, ResourceOptions...).
+END_DATE_IN_PAST = "Cannot be earlier than the current date."
+END_DATE_TOO_SOON = "Please set at least 7 days in advance."
+PROVIDER_NOTICE_DAYS = 7
+FIELD_NOT_ALLOWED = "Update of this field is not allowed."
+NO_OPTIONS = "Metadata for resource options is not defined."
+SLUG_IN_USE = "Resource slug cannot be changed once its creation order is executing."
+_END_DATE_BY = {"consumer": "", "provider": " by provider", "staff": " by staff"}
+
+
+def check_end_date(end_date: date | None, today: date, by: str = "consumer") -> None:
+    """An end date (None clears it): the consumer's not in the past; the provider's and staff's
+    at least a week ahead, so the consumer hears of it in time."""
+    if end_date is None:
+        return
+    if by == "consumer" and end_date < today:
+        raise ValidationError.field("end_date", END_DATE_IN_PAST)
+    if by != "consumer" and (end_date - today).days < PROVIDER_NOTICE_DAYS:
+        raise ValidationError.field("end_date", END_DATE_TOO_SOON)
+
+
+def end_date_event(resource: Resource, ctx: EventContext, by: str = "consumer") -> Event:
+    """Waldur's `log_marketplace_resource_end_date_has_been_updated` (and its provider/staff forms)."""
+    user = ctx.principal.username if ctx.principal else ""
+    message = (
+        f"End date of marketplace resource {resource.name} has been updated{_END_DATE_BY[by]}."
+        f" End date: {resource.end_date}. User: {user}."
+    )
+    return make_event(END_DATE_UPDATED, message, ctx, resource.event_fields(), resource.customer_id)
+
+
+def changed_event(before: Resource, after: Resource, ctx: EventContext) -> Event | None:
+    """Waldur's `marketplace_resource_has_been_changed` for a new name or description (None if
+    neither changed)."""
+    changed = [f for f in ("name", "description") if getattr(before, f) != getattr(after, f)]
+    if not changed:
+        return None
+    parts = [f"'{f}': from {getattr(before, f)} to {getattr(after, f)}" for f in changed]
+    message = f"Marketplace resource '{after.name}' has been changed. Field " + ", field ".join(parts) + "."
+    return make_event(CHANGED, message, ctx, after.event_fields(), after.customer_id)
+
+
+def slug_settable_by_holder(resource: Resource) -> bool:
+    """Whether a RESOURCE.SET_SLUG holder who is not staff may still change the slug: only before
+    the provider started making it (no backend id, still Creating; the service also checks that
+    its creation order is not executing yet)."""
+    return resource.state is ResourceState.CREATING and not resource.backend_id
+
+
 # --- made by orders ---------------------------------------------------------------------------------
-def made_by(order: Order) -> Resource:
+def made_by(order: Order, slug: str = "") -> Resource:
     """The resource a Create order makes at once: `Creating`, with the order's plan, limits,
     attributes and names (its description is the attributes' `description`)."""
     return Resource(
+        slug=slug,
+        project_slug=order.project_slug,
+        customer_slug=order.customer_slug,
         id=order.resource_id,
         name=order.resource_name,
         state=ResourceState.CREATING,
@@ -211,6 +273,8 @@ def change_order(
         cost=estimate_cost(plan, new_limits, components, order_type) if plan else None,
         customer_name=resource.customer_name,
         project_name=resource.project_name,
+        project_slug=resource.project_slug,
+        customer_slug=resource.customer_slug,
         offering_name=resource.offering_name,
         offering_type=resource.offering_type,
         provider_name=resource.provider_name,

@@ -16,8 +16,9 @@ from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.rbac import Scope
 from chalicelib.domain.roles import CUSTOMER_OWNER, P, ScopeType
+from chalicelib.domain.slugs import SlugKind
 from chalicelib.services import access as access_service
-from chalicelib.services import effects, memberships
+from chalicelib.services import effects, memberships, slugs
 from chalicelib.services.effects import Enqueue
 from chalicelib.services.paging import Ordering, Page, PageRequest, order_rows, paginate
 from chalicelib.services.ports import CustomerQuery, grants, projects, unit_of_work
@@ -34,6 +35,7 @@ class CustomerFilters:
     abbreviation: str | None = None
     query: str | None = None
     owned_by_current_user: bool | None = None
+    slug: str | None = None
 
     def matches(self, customer: Customer) -> bool:
         if self.name_exact is not None and customer.name != self.name_exact:
@@ -46,10 +48,12 @@ class CustomerFilters:
             return False
         if self.abbreviation is not None and self.abbreviation.lower() not in customer.abbreviation.lower():
             return False
+        if self.slug is not None and customer.slug != self.slug:
+            return False
         return self.query is None or customer.matches_query(self.query)
 
     def narrows(self) -> bool:
-        return any(v is not None for v in (self.name, self.abbreviation, self.query))
+        return any(v is not None for v in (self.name, self.abbreviation, self.query, self.slug))
 
 
 ORDERING_FIELDS = ("name", "created", "abbreviation", "native_name")
@@ -127,9 +131,12 @@ def _page_of(
 def create_customer(ctx: EventContext, fields: Mapping[str, Any]) -> Customer:
     principal = ctx.actor
     rbac.require_staff(principal)
-    customer = Customer(id=new_id(), created=utcnow(), **fields)
+    given = dict(fields)
+    slug = slugs.for_new(SlugKind.CUSTOMER, str(given.get("name", "")), given.pop("slug", None))
+    customer = Customer(id=new_id(), created=utcnow(), slug=slug, **given)
     uow = unit_of_work()
     store.add(uow, customer)
+    slugs.claim(uow, SlugKind.CUSTOMER, slug, customer.id)
     uow.record(domain.event(customer, events.CREATION, ctx))
     uow.commit()
     # As stored (and as a read returns it): no usage yet, no limits.
@@ -150,11 +157,15 @@ def update_customer(ctx: EventContext, customer_id: str, changes: Mapping[str, A
     rbac.refuse_staff_only(principal, domain.STAFF_ONLY_FIELDS, before, changes)
     if not principal.is_staff:
         before.require_available()  # a locked customer is not its people's to change; staff unlock it
-    after = replace(before, **changes)
+    rest = dict(changes)
+    new_slug = slugs.wanted_change(rest, before.slug)
+    after = replace(before, **rest, slug=new_slug or before.slug)
     if after == before:
         return before
     uow = unit_of_work()
     store.save_changes(uow, before, after)
+    if new_slug:
+        slugs.change(uow, SlugKind.CUSTOMER, before.id, before.slug, new_slug)
     uow.record(domain.event(after, events.UPDATE, ctx))
     uow.commit()
     if (after.name, after.abbreviation, after.native_name) != (

@@ -83,6 +83,7 @@ class ResourceFilters:
     offering_type: str | None = None
     plan_id: str | None = None
     query: str | None = None
+    slug: str | None = None
 
 
 ORDER_SORT: dict[str, Callable[[Order], Any]] = {
@@ -258,11 +259,12 @@ def list_resources(
             f.offering_type is None or resource.offering_type == f.offering_type,
             f.plan_id is None or resource.plan_id == f.plan_id,
             not query or query in resource.name.lower() or query in resource.backend_id.lower(),
+            f.slug is None or resource.slug == f.slug,
         )
         return all(checks)
 
     filtered = any(
-        v for v in (f.states, f.name, f.name_exact, f.backend_id, f.offering_type, f.plan_id, f.query)
+        v for v in (f.states, f.name, f.name_exact, f.backend_id, f.offering_type, f.plan_id, f.query, f.slug)
     )
     query = Query(f.narrowing, keep, filtered, RESOURCE_SORT, ordering, request, provider_view)
     return listed(resource_store, principal, query)

@@ -30,6 +30,7 @@ from chalicelib.domain.orders import Actor, KeyAlreadyUsed, Order, Placing, Requ
 from chalicelib.domain.projects import Project
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.roles import P
+from chalicelib.domain.slugs import SlugKind
 from chalicelib.domain.text import text_problem
 from chalicelib.domain.vocabulary import (
     ORDER_TRANSITIONS,
@@ -41,7 +42,7 @@ from chalicelib.domain.vocabulary import (
     Plan,
 )
 from chalicelib.providers import registry
-from chalicelib.services import billing
+from chalicelib.services import billing, slugs
 from chalicelib.services import customers as customer_service
 from chalicelib.services import offerings as catalog
 from chalicelib.services import order_lifecycle as lifecycle
@@ -221,9 +222,10 @@ def create_order(ctx: EventContext, request: OrderRequest, idempotency_key: str 
         provider_name=catalog.provider_name(offering.customer_id),
         resource_name=_resource_name(attributes, offering),
     )
-    resource = resource_rules.made_by(order)
+    resource = resource_rules.made_by(order, slugs.generate(SlugKind.RESOURCE, order.resource_name))
     uow = unit_of_work()
     resource_store.add(uow, resource)
+    slugs.claim(uow, SlugKind.RESOURCE, resource.slug, resource.id)
     stored = store.add(uow, order)
     if idempotency_key:
         store.remember_request_key(uow, principal.user_id, idempotency_key, fingerprint, order, placing.now)

@@ -561,6 +561,13 @@ class SshKeys(Protocol):
         """Drop the user's key count (with the user)."""
 
 
+class Slugs(Protocol):
+    def next_number(self, kind: str, base: str) -> int: ...
+    def holder(self, kind: str, slug: str) -> str | None: ...
+    def claim(self, uow: UnitOfWork, kind: str, slug: str, holder_id: str) -> None: ...
+    def release(self, uow: UnitOfWork, kind: str, slug: str) -> None: ...
+
+
 # --- the bound set -----------------------------------------------------------------------------------
 
 
@@ -594,6 +601,7 @@ class Ports:
     user_limits: UserLimits
     agents: Agents
     ssh_keys: SshKeys
+    slugs: Slugs
 
 
 _bound: list[Ports | None] = [None]
@@ -664,3 +672,4 @@ user_usages = cast(UserUsages, _Handle("user_usages"))
 user_limits = cast(UserLimits, _Handle("user_limits"))
 agents = cast(Agents, _Handle("agents"))
 ssh_keys = cast(SshKeys, _Handle("ssh_keys"))
+slugs = cast(Slugs, _Handle("slugs"))

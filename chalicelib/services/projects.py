@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from chalicelib.domain import events
+from chalicelib.domain import events, rbac
 from chalicelib.domain import projects as domain
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
@@ -15,9 +15,11 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.projects import Project
 from chalicelib.domain.rbac import Scope
 from chalicelib.domain.roles import P, ScopeType
+from chalicelib.domain.slugs import CHANGED, UNCHANGED, SlugKind
+from chalicelib.domain.slugs import check as rules_check_slug
 from chalicelib.services import access as access_service
 from chalicelib.services import customers as customer_service
-from chalicelib.services import memberships
+from chalicelib.services import memberships, slugs
 from chalicelib.services.paging import Ordering, Page, PageRequest, order_rows, paginate
 from chalicelib.services.ports import ProjectQuery, grants, unit_of_work
 from chalicelib.services.ports import customers as customer_store
@@ -35,6 +37,7 @@ class ProjectFilters:
     name_exact: str | None = None
     description: str | None = None
     query: str | None = None
+    slug: str | None = None
 
     def matches(self, project: Project) -> bool:
         """The filters beyond the customers (which the store's keys narrow to)."""
@@ -47,12 +50,14 @@ class ProjectFilters:
             return False
         if self.name_exact is not None and project.name != self.name_exact:
             return False
+        if self.slug is not None and project.slug != self.slug:
+            return False
         return self.query is None or project.matches_query(self.query)
 
     def narrows(self) -> bool:
         return any(
             v is not None
-            for v in (self.name, self.name_exact, self.customer_name, self.description, self.query)
+            for v in (self.name, self.name_exact, self.customer_name, self.description, self.query, self.slug)
         )
 
 
@@ -133,20 +138,28 @@ def create_project(ctx: EventContext, customer_id: str | None, fields: Mapping[s
     customer = customer_store.get(customer_id) if customer_id and visible else None
     if customer is None:
         raise ValidationError.field("customer", INVALID_HYPERLINK)
-    rights.require(P.CREATE_PROJECT, Scope(ScopeType.CUSTOMER, customer.id, customer.id, customer.name))
+    customer_scope = Scope(ScopeType.CUSTOMER, customer.id, customer.id, customer.name)
+    rights.require(P.CREATE_PROJECT, customer_scope)
     customer.require_available()
+    given = dict(fields)
+    # Waldur: a slug given on creation counts from staff and PROJECT.SET_SLUG holders; else ignored.
+    wanted = given.pop("slug", None) if rights.has(P.SET_PROJECT_SLUG, customer_scope) else None
+    given.pop("slug", None)
     project = Project(
         id=new_id(),
         customer_id=customer.id,
         customer_name=customer.name,
         customer_abbreviation=customer.abbreviation,
         customer_native_name=customer.native_name,
+        customer_slug=customer.slug,
         created=utcnow(),
-        **fields,
+        **given,
     )
     project.check_dates()
+    project = replace(project, slug=slugs.for_new(SlugKind.PROJECT, project.name, wanted))
     uow = unit_of_work()
     store.add(uow, project)
+    slugs.claim(uow, SlugKind.PROJECT, project.slug, project.id)
     uow.record(domain.event(project, events.CREATION, ctx))
     uow.commit()
     return replace(project, version=1)
@@ -157,7 +170,10 @@ def update_project(ctx: EventContext, project_id: str, changes: Mapping[str, Any
     before = for_change(principal, project_id)
     rights = access_service.access(principal)
     rights.require(P.UPDATE_PROJECT, scope(before))
-    after = replace(before, **changes)
+    rest = dict(changes)
+    rbac.refuse_staff_only(principal, ("slug",), before, rest)
+    new_slug = slugs.wanted_change(rest, before.slug)
+    after = replace(before, **rest, slug=new_slug or before.slug)
     after.check_dates()
     if after.end_date != before.end_date:
         # Waldur: ending a project is deciding its fate, PROJECT.DELETE on its customer (an owner's),
@@ -168,9 +184,31 @@ def update_project(ctx: EventContext, project_id: str, changes: Mapping[str, Any
     customer_service.require_available(before.customer_id)
     uow = unit_of_work()
     store.save_changes(uow, before, after)
+    if new_slug:
+        slugs.change(uow, SlugKind.PROJECT, before.id, before.slug, new_slug)
     uow.record(domain.event(after, events.UPDATE, ctx))
     uow.commit()
     return replace(after, version=before.version + 1)
+
+
+def set_slug(ctx: EventContext, project_id: str, given: Any) -> str:
+    """`set_slug/`: staff, or a PROJECT.SET_SLUG holder while the project holds no resource (its
+    slug may already name accounts on a provider's systems). Returns Waldur's status message."""
+    principal = ctx.actor
+    before = for_change(principal, project_id)
+    access_service.access(principal).require(P.SET_PROJECT_SLUG, scope(before))
+    slug = rules_check_slug(given)
+    if slug == before.slug:
+        return UNCHANGED.format(model="Project")
+    if not principal.is_staff and before.resources_count > 0:
+        raise ValidationError([domain.SLUG_IN_USE])
+    after = replace(before, slug=slug)
+    uow = unit_of_work()
+    store.save_changes(uow, before, after)
+    slugs.change(uow, SlugKind.PROJECT, before.id, before.slug, slug)
+    uow.record(domain.event(after, events.UPDATE, ctx))
+    uow.commit()
+    return CHANGED.format(model="Project")
 
 
 def delete_project(ctx: EventContext, project_id: str) -> None:

@@ -20,14 +20,18 @@ from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import Conflict, NotFound, ValidationError
 from chalicelib.domain.ids import id_from_url
 from chalicelib.domain.orders import Order
+from chalicelib.domain.rbac import require_staff as rbac_require_staff
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.roles import P, ScopeType
+from chalicelib.domain.slugs import CHANGED, UNCHANGED, SlugKind
+from chalicelib.domain.slugs import check as check_slug
 from chalicelib.domain.vocabulary import OrderType, ResourceState
 from chalicelib.providers import registry
-from chalicelib.services import billing, orders, teams
+from chalicelib.services import billing, orders, slugs, teams
 from chalicelib.services import offerings as catalog
 from chalicelib.services import order_sides as sides
 from chalicelib.services.ports import grants as grant_store
+from chalicelib.services.ports import orders as order_store
 from chalicelib.services.ports import resources as store
 from chalicelib.services.ports import unit_of_work
 
@@ -213,3 +217,97 @@ def set_as_ok(ctx: EventContext, resource_id: str) -> Resource:
     _require_live(resource)
     after = replace(resource, state=ResourceState.OK, error_message="", error_traceback="", modified=utcnow())
     return _changed(ctx, resource, after, domain.UPDATE_SUCCEEDED)
+
+
+# --- changes without an order: name, description, end date, slug, options -------------------------------
+def update(ctx: EventContext, resource_id: str, changes: Mapping[str, Any], provider_view: bool) -> Resource:
+    """PUT/PATCH: a new name or description (RESOURCE.UPDATE_OPTIONS on the project, or
+    OFFERING.UPDATE from the provider's side) and, from the consumer's side, a new end date
+    (RESOURCE.SET_END_DATE too; not in the past). Waldur logs `marketplace_resource_has_been_changed`
+    and, for the end date, `marketplace_resource_update_end_date_succeeded`."""
+    principal = ctx.actor
+    resource = _for_change(principal, resource_id, provider_view)
+    if provider_view:
+        _provider(principal, resource, P.UPDATE_OFFERING)
+        if "end_date" in changes:
+            raise ValidationError.field("end_date", domain.FIELD_NOT_ALLOWED)
+    else:
+        _consumer(principal, resource, P.UPDATE_RESOURCE_OPTIONS)
+    after = replace(resource, **{k: v for k, v in changes.items() if k in ("name", "description")})
+    new_end = "end_date" in changes and changes["end_date"] != resource.end_date
+    if new_end:
+        _consumer(principal, resource, P.SET_RESOURCE_END_DATE)
+        domain.check_end_date(changes["end_date"], utcnow().date())
+        after = replace(after, end_date=changes["end_date"])
+    if after == resource:
+        return resource
+    after = replace(after, modified=utcnow())
+    uow = unit_of_work()
+    stored = store.save_changes(uow, resource, after)
+    changed = domain.changed_event(resource, stored, ctx)
+    if changed is not None:
+        uow.record(changed)
+    if new_end:
+        uow.record(domain.end_date_event(stored, ctx))
+    uow.commit()
+    return stored
+
+
+def set_end_date(ctx: EventContext, resource_id: str, end_date: Any, by: str) -> Resource:
+    """`set_end_date/` by the consumer (RESOURCE.SET_END_DATE on the project; not in the past), the
+    provider (`set_end_date/` and `set_end_date_by_provider/` in its view: RESOURCE.SET_END_DATE on
+    the offering) or staff (`set_end_date_by_staff/`); the latter two at least 7 days ahead. None
+    clears it."""
+    principal = ctx.actor
+    resource = _for_change(principal, resource_id, by == "provider")
+    if by == "staff":
+        rbac_require_staff(principal)
+    elif by == "provider":
+        _provider(principal, resource, P.SET_RESOURCE_END_DATE)
+    else:
+        _consumer(principal, resource, P.SET_RESOURCE_END_DATE)
+    domain.check_end_date(end_date, utcnow().date(), by)
+    if end_date == resource.end_date:
+        return resource
+    uow = unit_of_work()
+    stored = store.save_changes(uow, resource, replace(resource, end_date=end_date, modified=utcnow()))
+    uow.record(domain.end_date_event(stored, ctx, by))
+    uow.commit()
+    return stored
+
+
+def set_slug(ctx: EventContext, resource_id: str, given: Any, provider_view: bool) -> str:
+    """`set_slug/`: staff, or a RESOURCE.SET_SLUG holder (on the project, or on the offering from the
+    provider's side) before the provider started making the resource. Waldur's status message."""
+    principal = ctx.actor
+    resource = _for_change(principal, resource_id, provider_view)
+    if provider_view:
+        _provider(principal, resource, P.SET_RESOURCE_SLUG)
+    else:
+        _consumer(principal, resource, P.SET_RESOURCE_SLUG)
+    slug = check_slug(given)
+    if slug == resource.slug:
+        return UNCHANGED.format(model="Resource")
+    if not principal.is_staff and not _slug_still_free(resource):
+        raise ValidationError([domain.SLUG_IN_USE])
+    uow = unit_of_work()
+    store.save_changes(uow, resource, replace(resource, slug=slug, modified=utcnow()))
+    slugs.change(uow, SlugKind.RESOURCE, resource.id, resource.slug, slug)
+    uow.commit()  # Waldur only logs it (no event)
+    return CHANGED.format(model="Resource")
+
+
+def _slug_still_free(resource: Resource) -> bool:
+    if not domain.slug_settable_by_holder(resource):
+        return False
+    creation = order_store.get(resource.creation_order_id) if resource.creation_order_id else None
+    return creation is None or creation.state.value.startswith("pending")
+
+
+def update_options(ctx: EventContext, resource_id: str, options: Any) -> None:
+    """`update_options/` (RESOURCE.UPDATE_OPTIONS): Cirrus's offerings define no resource options
+    (their `resource_options` is always empty), so this is Waldur's 400 for such an offering."""
+    principal = ctx.actor
+    resource = _for_change(principal, resource_id, False)
+    _consumer(principal, resource, P.UPDATE_RESOURCE_OPTIONS)
+    raise ValidationError.field("options", domain.NO_OPTIONS)

@@ -378,6 +378,12 @@ class UsageItem(BaseItem, discriminator="component_usage"):
     fields = JSONAttribute(default=dict)  # names and the rest (domain/usages.py)
 
 
+class SlugItem(BaseItem, discriminator="slug"):
+    """Guards a slug's uniqueness within its kind (conditional put) and names the item holding it."""
+
+    holder_id = UnicodeAttribute()
+
+
 class RequestKeyItem(BaseItem, discriminator="request_key"):
     """An `Idempotency-Key` of an order creation and the order it made (`REQKEY#<u>#<sha256>`)."""
 
@@ -460,6 +466,7 @@ ALL_MODELS: tuple[type[BaseItem], ...] = (
     UsageItem,
     UserUsageItem,
     UserLimitItem,
+    SlugItem,
 )
 
 

@@ -496,3 +496,14 @@ def ssh_key_sk(name: str) -> str:
 def ssh_key_by_name_sk(name: str, key_id: str) -> str:
     """In gsi2 `SSH_KEYS`: every key by name, then id (Waldur orders keys by name)."""
     return f"{name}#{key_id}"
+
+
+# --- slugs ------------------------------------------------------------------------------------------
+def slug_pk(kind: str, slug: str) -> str:
+    """Uniqueness guard of a slug within its kind (customer, project, resource), naming its holder."""
+    return f"SLUG#{kind}#{slug}"
+
+
+def slug_counter_pk(kind: str, base: str) -> str:
+    """The last number handed out to a generated slug `<base>-<n>` of `kind` (domain/slugs.py)."""
+    return f"SLUGSEQ#{kind}#{base}"

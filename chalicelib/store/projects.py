@@ -28,7 +28,7 @@ from chalicelib.store.pages import Listing
 from chalicelib.store.table import connection
 from chalicelib.store.unit_of_work import LOST_RACE, MAX_ITEMS, transaction
 
-_DOC_FIELDS = ("description", "backend_id", "start_date", "end_date", "is_industry")
+_DOC_FIELDS = ("description", "backend_id", "start_date", "end_date", "is_industry", "slug", "customer_slug")
 HAS_RESOURCES = "Project has resources. Please remove them before deleting the project."
 
 # The slow path's 400: what is listed, and the filters that narrow the request.

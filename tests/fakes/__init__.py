@@ -16,6 +16,7 @@ from tests.fakes.mail import FakeMailer
 from tests.fakes.marketplace import FakeOrders, FakeResources, FakeUsages, FakeUserLimits, FakeUserUsages
 from tests.fakes.memberships import FakeGrants, FakeInvitations
 from tests.fakes.organizations import FakeCustomers, FakeProjects
+from tests.fakes.slugs import FakeSlugs
 from tests.fakes.ssh_keys import FakeSshKeys
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
 
@@ -49,4 +50,5 @@ def build(world: World | None = None) -> Ports:
         user_limits=FakeUserLimits(world),
         agents=FakeAgents(world),
         ssh_keys=FakeSshKeys(world),
+        slugs=FakeSlugs(world),
     )

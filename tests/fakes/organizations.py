@@ -234,6 +234,8 @@ class FakeProjects:
                 start_date=after.start_date,
                 end_date=after.end_date,
                 is_industry=after.is_industry,
+                slug=after.slug,
+                customer_slug=after.customer_slug,
                 version=current.version + 1,
             )
 

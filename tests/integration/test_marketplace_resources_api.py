@@ -190,3 +190,32 @@ def test_no_post_or_delete(client, market):
     resource = live(client, market)
     assert call(client, "POST", RESOURCES, market.staff, body(market)).status == 405
     assert call(client, "DELETE", f"{RESOURCES}{resource}/", market.staff).status == 405
+
+
+def test_a_resource_is_renamed_and_ended_by_those_who_may_and_hidden_from_other_tenants(client, market):
+    from datetime import date, timedelta
+
+    from tests.conftest import make_account
+
+    uuid = live(client, market)
+    stranger = make_account("stranger")
+    rename = {"name": "vm-renamed"}
+    end = {"end_date": (date.today() + timedelta(days=30)).isoformat()}
+    # GIVEN a member of the project (reads it), the provider, and a user of another tenant
+    assert call(client, "PATCH", f"{RESOURCES}{uuid}/", market.member, rename).status == 403
+    assert post(client, market.member, f"{RESOURCES}{uuid}/set_end_date/", end).status == 403
+    assert call(client, "PATCH", f"{RESOURCES}{uuid}/", stranger, rename).status == 404
+    assert post(client, stranger, f"{RESOURCES}{uuid}/set_end_date/", end).status == 404
+    assert post(client, stranger, f"{PROVIDER}{uuid}/set_end_date/", end).status == 404
+    assert post(client, market.owner, f"{PROVIDER}{uuid}/set_end_date/", end).status == 404  # not its view
+    assert post(client, market.owner, f"{RESOURCES}{uuid}/set_slug/", {"slug": "mine"}).status == 403
+    assert get(client, market.owner, f"{RESOURCES}{uuid}/")["name"] == "vm-1"
+    # WHEN the owner renames it and sets its end date
+    renamed = call(client, "PATCH", f"{RESOURCES}{uuid}/", market.owner, {**rename, **end})
+    # THEN both views show it
+    assert (renamed.status, renamed.json) == (
+        200,
+        {"name": "vm-renamed", "description": "a test machine", **end},
+    )
+    seen = get(client, market.seller, f"{PROVIDER}{uuid}/")
+    assert (seen["name"], seen["end_date"], seen["slug"]) == ("vm-renamed", end["end_date"], "vm-1-1")

@@ -154,3 +154,40 @@ def test_invoices_queues_a_months_run_in_batches_on_heavy(runtime, staff):
     assert waiting["Attributes"]["ApproximateNumberOfMessages"] == "2"
     with pytest.raises(SystemExit):
         ops.main(["invoices", "--year", "2026", "--month", "13"])
+
+
+def test_backfill_slugs_gives_items_made_before_slugs_theirs_once(aws, staff):
+    from dataclasses import replace
+
+    from chalicelib.services import customers, projects
+    from chalicelib.services.ports import customers as customer_store
+    from chalicelib.services.ports import projects as project_store
+    from chalicelib.services.ports import slugs as slug_store
+    from chalicelib.services.ports import unit_of_work
+    from tests.marketplace_helpers import ctx_of
+
+    # GIVEN a customer and a project stored as they were before slugs (no slug, no guard)
+    acme = customers.create_customer(ctx_of(staff), {"name": "Acme"})
+    apollo = projects.create_project(ctx_of(staff), acme.id, {"name": "Apollo"})
+    uow = unit_of_work()
+    customer_store.save_changes(uow, acme, replace(acme, slug=""))
+    slug_store.release(uow, "customer", acme.slug)
+    uow.commit()
+    uow = unit_of_work()
+    project_store.save_changes(uow, apollo, replace(apollo, slug="", customer_slug=""))
+    slug_store.release(uow, "project", apollo.slug)
+    uow.commit()
+
+    # WHEN the operator runs the backfill, twice
+    said = run("backfill-slugs")
+    again = run("backfill-slugs")
+
+    # THEN each got a fresh slug, the project its customer's too, and the second run found nothing
+    assert said.strip() == "slugs given or completed: 1 customer(s), 1 project(s), 0 resource(s)"
+    assert again.strip() == "slugs given or completed: 0 customer(s), 0 project(s), 0 resource(s)"
+    project = project_store.load(apollo.id)
+    assert (customer_store.load(acme.id).slug, project.slug, project.customer_slug) == (
+        "acme-2",
+        "apollo-2",
+        "acme-2",
+    )
