@@ -15,9 +15,11 @@ from chalicelib.api import (
     invitations,
     invoice_items,
     invoices,
+    marketplace_offering_users,
     marketplace_offerings,
     marketplace_orders,
     marketplace_plans,
+    marketplace_provider_lists,
     marketplace_providers,
     marketplace_resources,
     marketplace_usages,
@@ -55,6 +57,8 @@ for blueprint in (
     quotas.bp,
     invoices.bp,
     invoice_items.bp,
+    marketplace_offering_users.bp,
+    marketplace_provider_lists.bp,
 ):
     app.register_blueprint(blueprint)
 

@@ -38,6 +38,7 @@ def dynamodb_ports() -> ports.Ports:
         hooks,
         invitations,
         invoices,
+        offering_users,
         offerings,
         orders,
         projects,
@@ -71,6 +72,7 @@ def dynamodb_ports() -> ports.Ports:
         hooks=hooks,
         mailer=mail.ConfiguredMailer(),
         invoices=invoices,
+        offering_users=offering_users,
     )
 
 
@@ -78,6 +80,7 @@ def wire_services() -> None:
     """Plug the contexts into the shared registries, explicitly (no module registers itself when
     imported): the catalog's offerings become a scope of roles (add_user/, list_users/). Touches
     no AWS, so the fakes' fixture calls it too; idempotent."""
-    from chalicelib.services import offerings
+    from chalicelib.services import offering_users, offerings
 
     offerings.register_role_scope()
+    offering_users.register_followers()

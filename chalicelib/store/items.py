@@ -457,3 +457,19 @@ class InvoiceLineItem(BaseItem, discriminator="invoice_item"):
     provider_id = UnicodeAttribute(default="")
     component_type = UnicodeAttribute(default="")
     fields = JSONAttribute(default=dict)  # names, measured unit, article code, details, limit periods
+
+
+class OfferingUserItem(BaseItem, discriminator="offering_user"):
+    offering_user_id = UnicodeAttribute()
+    offering_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    created = UTCDateTimeAttribute()
+    fields = JSONAttribute(default=dict)
+
+
+class OfferingUserConfigItem(BaseItem, discriminator="offering_user_config"):
+    offering_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    created = UTCDateTimeAttribute()
+    fields = JSONAttribute(default=dict)

@@ -392,3 +392,33 @@ def invoice_item_sk(period: str, project_id: str, resource_id: str, item_id: str
 def customer_invoices(customer_id: str) -> str:
     """gsi2 partition of one customer's invoices (not their items), by `yyyy-mm`."""
     return f"CINVOICES#{customer_id}"
+
+
+# --- marketplace offering users ------------------------------------------------------------------
+OFFERING_USER_PREFIX = "OFFUSER#"
+OFFERING_USER_CONFIG_PREFIX = "OFFUSERCFG#"
+
+
+def offering_users_prefix(offering_id: str | None = None) -> str:
+    """Within the provider customer's partition: every offering user, or one offering's."""
+    return f"{OFFERING_USER_PREFIX}{offering_id}#" if offering_id else OFFERING_USER_PREFIX
+
+
+def offering_user_sk(offering_id: str, user_id: str) -> str:
+    """One per user per offering: the key is the uniqueness guard."""
+    return f"{offering_users_prefix(offering_id)}{user_id}"
+
+
+def offering_user_lookup(offering_user_id: str) -> str:
+    """gsi1 partition that finds an offering user (and its provider) from its id alone."""
+    return f"{OFFERING_USER_PREFIX}{offering_user_id}"
+
+
+def user_offering_users(user_id: str) -> str:
+    """gsi2 partition of a user's offering users, by `<offering>`."""
+    return f"UOFFUSERS#{user_id}"
+
+
+def offering_user_config_sk(offering_id: str) -> str:
+    """The offering's user attribute config, in its provider's partition."""
+    return f"{OFFERING_USER_CONFIG_PREFIX}{offering_id}"

@@ -14,6 +14,7 @@ from tests.fakes.identity import FakeRoles, FakeTokens, FakeUsers
 from tests.fakes.mail import FakeMailer
 from tests.fakes.marketplace import FakeOrders, FakeResources, FakeUsages
 from tests.fakes.memberships import FakeGrants, FakeInvitations
+from tests.fakes.offering_users import FakeOfferingUsers
 from tests.fakes.organizations import FakeCustomers, FakeProjects
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
 
@@ -43,4 +44,5 @@ def build(world: World | None = None) -> Ports:
         hooks=FakeHooks(world),
         mailer=FakeMailer(world),
         invoices=FakeInvoices(world),
+        offering_users=FakeOfferingUsers(world),
     )
