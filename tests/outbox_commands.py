@@ -1010,3 +1010,8 @@ COMMANDS.update(MARKETPLACE_COMMANDS)
 from tests.outbox_federation import FEDERATION_COMMANDS  # noqa: E402
 
 COMMANDS.update(FEDERATION_COMMANDS)
+
+# Offering users (tests/outbox_offering_users.py).
+from tests.outbox_offering_users import OFFERING_USER_COMMANDS  # noqa: E402
+
+COMMANDS.update(OFFERING_USER_COMMANDS)
