@@ -168,7 +168,9 @@ def _reset_config(w: World, resource: Any) -> None:
 
 OFFERING_USER_COMMANDS: dict[str, Command] = {
     f"{S}memberships.after_granted": emits(Case(_after_granted, (CREATED,), setup=live_resource)),
-    f"{S}offering_users.provision_for_grant": emits(Case(_provision_for_grant, (CREATED,), setup=live_resource)),
+    f"{S}offering_users.provision_for_grant": emits(
+        Case(_provision_for_grant, (CREATED,), setup=live_resource)
+    ),
     f"{S}offering_users.provision_for_resource": emits(
         Case(_provision_for_resource, (CREATED,), setup=_resource_and_alice)
     ),
@@ -195,4 +197,3 @@ OFFERING_USER_COMMANDS: dict[str, Command] = {
         CONFIG["CUST/OFFUSERCFG"], Case(_reset_config, (), setup=live_resource, outside=CONFIG)
     ),
 }
-

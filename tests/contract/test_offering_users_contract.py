@@ -21,7 +21,9 @@ def _id(n: int) -> str:
     return f"{n:032x}"
 
 
-def _account(n: int, offering: str = OFFERING, provider: str = SELLER, user: int | None = None) -> OfferingUser:
+def _account(
+    n: int, offering: str = OFFERING, provider: str = SELLER, user: int | None = None
+) -> OfferingUser:
     return OfferingUser(
         id=_id(n),
         offering_id=offering,

@@ -77,7 +77,9 @@ def test_members_of_a_project_get_an_account_when_its_resource_is_made(fakes: Wo
     assert created[0].customer_id == market.provider.id  # in the provider's log
 
 
-def test_a_user_granted_a_role_where_a_resource_lives_gets_an_account_once(fakes: World, market: Market) -> None:
+def test_a_user_granted_a_role_where_a_resource_lives_gets_an_account_once(
+    fakes: World, market: Market
+) -> None:
     _done(market)
     newcomer = make_account("newcomer", full_name="New Comer")
     _grant(market, newcomer)
@@ -88,13 +90,17 @@ def test_a_user_granted_a_role_where_a_resource_lives_gets_an_account_once(fakes
     assert len(created) == 2
 
 
-def test_no_account_without_a_live_resource_or_for_a_platform_run_offering(fakes: World, market: Market) -> None:
+def test_no_account_without_a_live_resource_or_for_a_platform_run_offering(
+    fakes: World, market: Market
+) -> None:
     from chalicelib.services import orders
 
     orders.create_order(ctx_of(market.staff), order_request(market))  # still Creating
     _grant(market, make_account("early"))
     assert _accounts(market) == []
-    demo = make_offering(market.staff, market.provider.id, DEMO, name="Demo", plugin_options={"delay_seconds": 0})
+    demo = make_offering(
+        market.staff, market.provider.id, DEMO, name="Demo", plugin_options={"delay_seconds": 0}
+    )
     order = orders.create_order(ctx_of(market.staff), order_request(market, demo))
     orders.complete_processed(ctx_of(market.staff), order.customer_id, order.id)
     assert _accounts(market, demo) == []
@@ -177,7 +183,9 @@ def test_a_provider_of_another_offering_cannot_reach_these_accounts(fakes: World
 
 
 # --- the provider's lists -----------------------------------------------------------------------------
-def test_set_offerings_username_names_the_user_in_each_offering_they_use(fakes: World, market: Market) -> None:
+def test_set_offerings_username_names_the_user_in_each_offering_they_use(
+    fakes: World, market: Market
+) -> None:
     from chalicelib.services import provider_lists
 
     second = make_offering(market.staff, market.provider.id, name="Second")
@@ -187,7 +195,9 @@ def test_set_offerings_username_names_the_user_in_each_offering_they_use(fakes: 
     assert provider is not None
     with pytest.raises(PermissionDenied):
         provider_lists.set_offerings_username(ctx_of(market.member), provider.id, market.member.id, "me")
-    count = provider_lists.set_offerings_username(ctx_of(market.seller), provider.id, market.member.id, "apollo")
+    count = provider_lists.set_offerings_username(
+        ctx_of(market.seller), provider.id, market.member.id, "apollo"
+    )
     assert count == 2
     names = {a.offering_id: (a.username, a.state) for a in ports.offering_users.of_user(market.member.id)}
     assert names == {market.offering.id: ("apollo", State.OK), second.id: ("apollo", State.OK)}
