@@ -365,15 +365,15 @@ def provider_keys(call: Call, uuid: str) -> Any:
         and (q.user_uuid is None or object_id_or_none(q.user_uuid) == k.user_id)
     ]
 
-    def data(k: service.SshKeyRow) -> dict[str, Any]:
+    def data(k: service.KeyView) -> dict[str, Any]:
         return {
             "url": call.url("keys", k.id),
             "uuid": k.id,
             "name": k.name,
             "public_key": k.public_key,
-            "fingerprint_md5": k.fingerprint_md5,
-            "fingerprint_sha256": k.fingerprint_sha256,
-            "fingerprint_sha512": k.fingerprint_sha512,
+            "fingerprint_md5": k.fingerprints.md5,
+            "fingerprint_sha256": k.fingerprints.sha256,
+            "fingerprint_sha512": k.fingerprints.sha512,
             "user_uuid": k.user_id,
             "is_shared": k.is_shared,
             "type": k.type,

@@ -13,9 +13,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from typing import Protocol
 
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
@@ -41,26 +41,34 @@ from chalicelib.services.ports import service_providers as provider_store
 from chalicelib.services.ports import users as user_store
 
 
-@dataclass(frozen=True)
-class SshKeyRow:
-    """An SSH public key as the provider sees it (the `/api/keys/` context's, read through
-    `KEY_READERS`)."""
-
-    id: str
-    name: str
-    public_key: str
-    user_id: str
-    fingerprint_md5: str = ""
-    fingerprint_sha256: str = ""
-    fingerprint_sha512: str = ""
-    type: str = ""
-    is_shared: bool = False
-    created: datetime | None = None
+class KeyFingerprints(Protocol):
+    md5: str
+    sha256: str
+    sha512: str
 
 
-# The SSH keys context registers its reader here (users' ids → their keys). With none registered,
-# providers see no keys: Cirrus has kept none.
-KeyReader = Callable[[list[str]], list[SshKeyRow]]
+class KeyView(Protocol):
+    """An SSH public key as the `/api/keys/` context keeps it (domain/ssh_keys.py's SshKey)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def public_key(self) -> str: ...
+    @property
+    def is_shared(self) -> bool: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def fingerprints(self) -> KeyFingerprints: ...
+
+
+# The SSH keys context's reader (users' ids → their keys: services/ssh_keys.py's `keys_of_users`),
+# plugged in by the composition root. With none, providers see no keys.
+KeyReader = Callable[[list[str]], Sequence[KeyView]]
 KEY_READERS: list[KeyReader] = []
 
 
@@ -166,7 +174,7 @@ def offerings(principal: Principal, provider_id: str) -> list[Offering]:
     return [o for o in offering_store.for_customer(provider.customer_id) if o.billable and o.shared]
 
 
-def keys(principal: Principal, provider_id: str) -> list[SshKeyRow]:
+def keys(principal: Principal, provider_id: str) -> list[KeyView]:
     """The SSH public keys of the users with a role in the consumer projects."""
     user_ids = consumers(principal, provider_id).user_ids
     found = [k for read in KEY_READERS for k in read(user_ids)] if user_ids else []

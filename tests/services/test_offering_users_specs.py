@@ -219,3 +219,41 @@ def test_the_providers_lists_show_its_consumers_to_its_team_only(fakes: World, m
     for outsider in (market.owner, market.member):
         with pytest.raises(PermissionDenied):
             provider_lists.projects(_principal(outsider), provider.id)
+
+
+def test_the_provider_reads_its_consumers_keys_through_the_keys_contexts_reader(
+    fakes: World, market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import dataclass
+
+    from chalicelib.services import provider_lists
+
+    @dataclass(frozen=True)
+    class Prints:
+        md5: str = "aa:bb"
+        sha256: str = "SHA256:x"
+        sha512: str = "SHA512:y"
+
+    @dataclass(frozen=True)
+    class Key:
+        id: str
+        user_id: str
+        name: str = "laptop"
+        public_key: str = "ssh-ed25519 AAAA"
+        is_shared: bool = False
+        type: str = "ssh-ed25519"
+        fingerprints: Prints = Prints()
+
+    asked: list[list[str]] = []
+
+    def reader(user_ids: list[str]) -> list[Key]:
+        asked.append(list(user_ids))
+        return [Key(id=f"{n:032x}", user_id=u) for n, u in enumerate(user_ids)]
+
+    monkeypatch.setattr(provider_lists, "KEY_READERS", [reader])
+    _done(market)
+    provider = ports.service_providers.for_customer(market.provider.id)
+    assert provider is not None
+    keys = provider_lists.keys(_principal(market.seller), provider.id)
+    assert asked == [[market.member.id]]  # only the consumers' users
+    assert [(k.user_id, k.fingerprints.sha256) for k in keys] == [(market.member.id, "SHA256:x")]
