@@ -42,9 +42,12 @@ from chalicelib.services.ports import users as user_store
 
 
 class KeyFingerprints(Protocol):
-    md5: str
-    sha256: str
-    sha512: str
+    @property
+    def md5(self) -> str: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def sha512(self) -> str: ...
 
 
 class KeyView(Protocol):
