@@ -17,9 +17,11 @@ from chalicelib.api import (
     invoice_items,
     invoices,
     marketplace_agents,
+    marketplace_offering_users,
     marketplace_offerings,
     marketplace_orders,
     marketplace_plans,
+    marketplace_provider_lists,
     marketplace_providers,
     marketplace_resources,
     marketplace_usages,
@@ -64,6 +66,8 @@ for blueprint in (
     component_user_usage_limits.bp,
     marketplace_agents.bp,
     ssh_keys.bp,
+    marketplace_offering_users.bp,
+    marketplace_provider_lists.bp,
 ):
     app.register_blueprint(blueprint)
 # Last: whatever no route above serves (any path, any method) is Waldur's 404.

@@ -39,6 +39,7 @@ def dynamodb_ports() -> ports.Ports:
         hooks,
         invitations,
         invoices,
+        offering_users,
         offerings,
         orders,
         projects,
@@ -81,6 +82,7 @@ def dynamodb_ports() -> ports.Ports:
         agents=agents,
         ssh_keys=ssh_keys,
         slugs=slugs,
+        offering_users=offering_users,
     )
 
 
@@ -88,6 +90,10 @@ def wire_services() -> None:
     """Plug the contexts into the shared registries, explicitly (no module registers itself when
     imported): the catalog's offerings become a scope of roles (add_user/, list_users/). Touches
     no AWS, so the fakes' fixture calls it too; idempotent."""
-    from chalicelib.services import offerings
+    from chalicelib.services import offering_users, offerings, provider_lists, ssh_keys
 
     offerings.register_role_scope()
+    offering_users.register_followers()
+    # The provider's `keys/` list reads its users' SSH keys through this reader.
+    if ssh_keys.keys_of_users not in provider_lists.KEY_READERS:
+        provider_lists.KEY_READERS.append(ssh_keys.keys_of_users)

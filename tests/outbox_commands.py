@@ -1029,3 +1029,7 @@ COMMANDS.update(FEDERATION_COMMANDS)
 from tests.outbox_accounts import ACCOUNT_COMMANDS  # noqa: E402
 
 COMMANDS.update(ACCOUNT_COMMANDS)
+# Offering users (tests/outbox_offering_users.py).
+from tests.outbox_offering_users import OFFERING_USER_COMMANDS  # noqa: E402
+
+COMMANDS.update(OFFERING_USER_COMMANDS)

@@ -343,7 +343,7 @@ def _views(collection: str) -> None:
         summary="The resource's project team",
     )
     def team(call: Call, uuid: str) -> Any:
-        members = service.team(call.user, object_id(uuid, MODEL), provider_view)
+        members = service.team_accounts(call.user, object_id(uuid, MODEL), provider_view)
         return [
             render(
                 TeamMemberOut,
@@ -355,9 +355,11 @@ def _views(collection: str) -> None:
                     "email": m.user.email,
                     "role": m.role.name,
                     "expiration_time": m.grant.expiration_time,
+                    "offering_user_username": account.username or None if account else None,
+                    "offering_user_state": account.state.value if account else None,
                 },
             )
-            for m in members
+            for m, account in members
         ]
 
     @endpoint(

@@ -109,6 +109,11 @@ EVENT_GROUPS: dict[str, tuple[str, ...]] = {
         "user_password_updated_by_staff",
         "ssh_key_creation_succeeded",
         "ssh_key_deletion_succeeded",
+        # Waldur's marketplace offering users (domain/offering_users.py) are in its users group.
+        "marketplace_offering_user_created",
+        "marketplace_offering_user_updated",
+        "marketplace_offering_user_deleted",
+        "marketplace_offering_user_restriction_updated",
     ),
     # Cirrus's own (Waldur logs no such events): kept out of Waldur's groups, whose expansion
     # waldur-api-client checks against Waldur's event types.

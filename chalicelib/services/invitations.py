@@ -305,6 +305,7 @@ def accept(ctx: EventContext, invitation_id: str, token: str = "") -> Invitation
     store.save_transition(uow, invitation, after)
     uow.record(_event(domain.INVITATION_ACCEPTED, view, ctx, accepted_by=user.username))
     uow.commit()  # the grant and the invitation's change land together, or neither does
+    memberships.after_granted(ctx, grant)
     return view
 
 

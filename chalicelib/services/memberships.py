@@ -54,6 +54,18 @@ RESOLVERS: dict[ScopeType, Callable[[str], Scope | None]] = {
 }
 
 
+# What follows a committed grant (the marketplace opens offering users here), each called with the
+# grant's context and the grant; registered by the composition root, not at import.
+GRANT_FOLLOWERS: list[Callable[[EventContext, Grant], object]] = []
+
+
+def after_granted(ctx: EventContext, grant: Grant) -> None:
+    """Run what follows `grant` once it committed (each follower is idempotent: a second run
+    finds its work done)."""
+    for follow in GRANT_FOLLOWERS:
+        follow(ctx, grant)
+
+
 def find_scope(scope_type: ScopeType, scope_id: str) -> Scope | None:
     resolver = RESOLVERS.get(scope_type)
     return None if resolver is None else resolver(scope_id)
@@ -188,7 +200,8 @@ def grant_role(
     ctx: EventContext, grant: Grant, role: Role, scope: Scope, user: User, uow: UnitOfWork | None = None
 ) -> None:
     """Write `grant` with its bookkeeping and event. Given `uow`, the writes join it and the caller
-    commits (an accepted invitation changes in the same transaction); otherwise they commit now."""
+    commits (an accepted invitation changes in the same transaction) and then calls
+    `after_granted`; otherwise they commit now and what follows the grant runs."""
     own = uow is None
     work = uow if uow is not None else unit_of_work()
     held = store.member_grants(grant.customer_id, grant.user_id)
@@ -198,6 +211,7 @@ def grant_role(
         work.after_commit(ForgetAccess(ctx.principal))
     if own:
         work.commit()
+        after_granted(ctx, grant)
 
 
 def _existing(scope: Scope, user_ref: str, role_ref: str) -> tuple[Grant, Role, User | None]:

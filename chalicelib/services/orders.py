@@ -42,7 +42,7 @@ from chalicelib.domain.vocabulary import (
     Plan,
 )
 from chalicelib.providers import registry
-from chalicelib.services import billing, slugs
+from chalicelib.services import billing, offering_users, slugs
 from chalicelib.services import customers as customer_service
 from chalicelib.services import offerings as catalog
 from chalicelib.services import order_lifecycle as lifecycle
@@ -516,6 +516,8 @@ def _complete(ctx: EventContext, order: Order, backend_id: str = "") -> Order:
     uow.record(resource_rules.event(done, resource_rules.succeeded_event(order), ctx))
     uow.after_commit(*lifecycle.answer(order, stored))
     uow.commit()
+    if order.type is OrderType.CREATE:
+        offering_users.provision_for_resource(ctx, done)  # Waldur: on resource_creation_succeeded
     return stored
 
 

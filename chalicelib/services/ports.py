@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.hooks import Hook, HookKind, Subscription
     from chalicelib.domain.invitations import ExecutionState, Invitation
     from chalicelib.domain.invoices import Invoice, InvoiceItem
+    from chalicelib.domain.offering_users import AttributeConfig, OfferingUser
     from chalicelib.domain.offerings import Category, ServiceProvider
     from chalicelib.domain.orders import Order, RequestKey
     from chalicelib.domain.projects import Project
@@ -568,6 +569,43 @@ class Slugs(Protocol):
     def release(self, uow: UnitOfWork, kind: str, slug: str) -> None: ...
 
 
+class OfferingUsers(Protocol):
+    """Users' accounts at service providers (one per user per offering), in the provider's
+    partition, and each offering's user attribute config."""
+
+    def get(self, offering_user_id: str) -> OfferingUser | None:
+        """By its own id (may be a moment behind a change)."""
+
+    def load(self, provider_id: str, offering_id: str, user_id: str) -> OfferingUser | None:
+        """The user's account in the offering as stored now."""
+
+    def get_many(self, provider_id: str, offering_id: str, user_ids: list[str]) -> dict[str, OfferingUser]:
+        """These users' accounts in the offering, by user id (the missing left out)."""
+
+    def of_provider(self, provider_id: str, offering_id: str | None = None) -> list[OfferingUser]:
+        """A provider's accounts (one offering's), by offering, then user."""
+
+    def of_user(self, user_id: str) -> list[OfferingUser]:
+        """A user's accounts in every offering."""
+
+    def attribute_config(self, provider_id: str, offering_id: str) -> AttributeConfig | None: ...
+
+    def add(self, uow: UnitOfWork, user: OfferingUser) -> None:
+        """Make it; ValidationError if the user has one in the offering already."""
+
+    def save(self, uow: UnitOfWork, before: OfferingUser, after: OfferingUser) -> OfferingUser:
+        """Write `after` at version + 1; Conflict if it changed since `before`."""
+
+    def remove(self, uow: UnitOfWork, user: OfferingUser) -> None: ...
+
+    def save_attribute_config(
+        self, uow: UnitOfWork, before: AttributeConfig | None, after: AttributeConfig
+    ) -> AttributeConfig:
+        """Store it (first, or over `before`); Conflict if it changed since `before`."""
+
+    def remove_attribute_config(self, uow: UnitOfWork, config: AttributeConfig) -> None: ...
+
+
 # --- the bound set -----------------------------------------------------------------------------------
 
 
@@ -602,6 +640,7 @@ class Ports:
     agents: Agents
     ssh_keys: SshKeys
     slugs: Slugs
+    offering_users: OfferingUsers
 
 
 _bound: list[Ports | None] = [None]
@@ -673,3 +712,4 @@ user_limits = cast(UserLimits, _Handle("user_limits"))
 agents = cast(Agents, _Handle("agents"))
 ssh_keys = cast(SshKeys, _Handle("ssh_keys"))
 slugs = cast(Slugs, _Handle("slugs"))
+offering_users = cast(OfferingUsers, _Handle("offering_users"))

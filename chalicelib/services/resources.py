@@ -19,6 +19,7 @@ from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import Conflict, NotFound, ValidationError
 from chalicelib.domain.ids import id_from_url
+from chalicelib.domain.offering_users import OfferingUser
 from chalicelib.domain.orders import Order
 from chalicelib.domain.rbac import require_staff as rbac_require_staff
 from chalicelib.domain.resources import Resource
@@ -27,7 +28,7 @@ from chalicelib.domain.slugs import CHANGED, UNCHANGED, SlugKind
 from chalicelib.domain.slugs import check as check_slug
 from chalicelib.domain.vocabulary import OrderType, ResourceState
 from chalicelib.providers import registry
-from chalicelib.services import billing, orders, slugs, teams
+from chalicelib.services import billing, offering_users, orders, slugs, teams
 from chalicelib.services import offerings as catalog
 from chalicelib.services import order_sides as sides
 from chalicelib.services.ports import grants as grant_store
@@ -56,11 +57,26 @@ def get_visible(principal: Principal, resource_id: str, provider_view: bool = Fa
 def team(principal: Principal, resource_id: str, provider_view: bool) -> list[teams.Member]:
     """The resource's project team (who holds a role in its project); from the provider's side
     only with RESOURCE.LIST_USERS on the offering."""
-    resource = get_visible(principal, resource_id, provider_view)
+    return _team(principal, get_visible(principal, resource_id, provider_view), provider_view)
+
+
+def _team(principal: Principal, resource: Resource, provider_view: bool) -> list[teams.Member]:
     if provider_view:
         sides.rights(principal).require(P.LIST_RESOURCE_USERS, sides.provider_scope(resource))
     found = grant_store.for_scope(resource.customer_id, ScopeType.PROJECT, resource.project_id)
     return teams.members(found, utcnow())
+
+
+def team_accounts(
+    principal: Principal, resource_id: str, provider_view: bool
+) -> list[tuple[teams.Member, OfferingUser | None]]:
+    """The team with each member's account in the resource's offering (Waldur's ProjectUser
+    `offering_user_username` / `offering_user_state`)."""
+    resource = get_visible(principal, resource_id, provider_view)
+    members = _team(principal, resource, provider_view)
+    user_ids = [m.user.id for m in members]
+    accounts = offering_users.of_team(resource.provider_id, resource.offering_id, user_ids)
+    return [(m, accounts.get(m.user.id)) for m in members]
 
 
 def _for_change(principal: Principal, resource_id: str, provider_view: bool) -> Resource:

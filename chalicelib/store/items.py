@@ -550,3 +550,19 @@ class SshKeyItem(BaseItem, discriminator="ssh_key"):
     fingerprint_sha512 = UnicodeAttribute()
     created = UTCDateTimeAttribute()
     is_shared = BooleanAttribute(default=False)
+
+
+class OfferingUserItem(BaseItem, discriminator="offering_user"):
+    offering_user_id = UnicodeAttribute()
+    offering_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    created = UTCDateTimeAttribute()
+    fields = JSONAttribute(default=dict)
+
+
+class OfferingUserConfigItem(BaseItem, discriminator="offering_user_config"):
+    offering_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    created = UTCDateTimeAttribute()
+    fields = JSONAttribute(default=dict)

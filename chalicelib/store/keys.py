@@ -507,3 +507,33 @@ def slug_pk(kind: str, slug: str) -> str:
 def slug_counter_pk(kind: str, base: str) -> str:
     """The last number handed out to a generated slug `<base>-<n>` of `kind` (domain/slugs.py)."""
     return f"SLUGSEQ#{kind}#{base}"
+
+
+# --- marketplace offering users ------------------------------------------------------------------
+OFFERING_USER_PREFIX = "OFFUSER#"
+OFFERING_USER_CONFIG_PREFIX = "OFFUSERCFG#"
+
+
+def offering_users_prefix(offering_id: str | None = None) -> str:
+    """Within the provider customer's partition: every offering user, or one offering's."""
+    return f"{OFFERING_USER_PREFIX}{offering_id}#" if offering_id else OFFERING_USER_PREFIX
+
+
+def offering_user_sk(offering_id: str, user_id: str) -> str:
+    """One per user per offering: the key is the uniqueness guard."""
+    return f"{offering_users_prefix(offering_id)}{user_id}"
+
+
+def offering_user_lookup(offering_user_id: str) -> str:
+    """gsi1 partition that finds an offering user (and its provider) from its id alone."""
+    return f"{OFFERING_USER_PREFIX}{offering_user_id}"
+
+
+def user_offering_users(user_id: str) -> str:
+    """gsi2 partition of a user's offering users, by `<offering>`."""
+    return f"UOFFUSERS#{user_id}"
+
+
+def offering_user_config_sk(offering_id: str) -> str:
+    """The offering's user attribute config, in its provider's partition."""
+    return f"{OFFERING_USER_CONFIG_PREFIX}{offering_id}"

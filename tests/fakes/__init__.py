@@ -15,6 +15,7 @@ from tests.fakes.identity import FakeRoles, FakeTokens, FakeUsers
 from tests.fakes.mail import FakeMailer
 from tests.fakes.marketplace import FakeOrders, FakeResources, FakeUsages, FakeUserLimits, FakeUserUsages
 from tests.fakes.memberships import FakeGrants, FakeInvitations
+from tests.fakes.offering_users import FakeOfferingUsers
 from tests.fakes.organizations import FakeCustomers, FakeProjects
 from tests.fakes.slugs import FakeSlugs
 from tests.fakes.ssh_keys import FakeSshKeys
@@ -51,4 +52,5 @@ def build(world: World | None = None) -> Ports:
         agents=FakeAgents(world),
         ssh_keys=FakeSshKeys(world),
         slugs=FakeSlugs(world),
+        offering_users=FakeOfferingUsers(world),
     )

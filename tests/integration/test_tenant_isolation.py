@@ -61,6 +61,12 @@ PUBLIC: dict[str, tuple[int, int, str]] = {
         "roles are global definitions, not tenant data: every signed-in user reads them (Waldur's "
         "clients look roles up by name); only staff write them",
     ),
+    "marketplace-service-providers": (
+        403,
+        403,
+        "the provider directory is public (anonymous too, as Waldur's); what a provider sees of its "
+        "consumers (projects/, users/, keys/, ... set_offerings_username/) is its team's: 403 as in Waldur",
+    ),
 }
 
 # Endpoints that reach another tenant's object by design: (status, why). The probe expects exactly
@@ -281,6 +287,8 @@ TARGETS: dict[str, Callable[[World], str]] = {
         w, w.b, w.extra, "marketplace-site-agent-processors"
     ),
     "keys": lambda w: _ssh_key(w, w.b_user, w.extra),
+    "marketplace-service-providers": lambda w: _provider(w, w.b, w.extra),
+    "marketplace-offering-users": lambda w: _offering_user(w, w.b, w.b1, w.extra),
 }
 OWN: dict[str, Callable[[World], str]] = {
     "customers": lambda w: w.a["uuid"],
@@ -314,6 +322,8 @@ OWN: dict[str, Callable[[World], str]] = {
         w, w.a, w.own_extra, "marketplace-site-agent-processors"
     ),
     "keys": lambda w: _ssh_key(w, w.a_owner, w.own_extra),
+    "marketplace-service-providers": lambda w: _provider(w, w.a, w.own_extra),
+    "marketplace-offering-users": lambda w: _offering_user(w, w.a, w.a1, w.own_extra),
 }
 
 
@@ -491,6 +501,28 @@ def _agent(w: World, customer: dict[str, Any], made: dict[str, str], key: str) -
         path = f"/api/marketplace-site-agent-services/{service['uuid']}/register_processor/"
         processor = _ok(call(w.client, "POST", path, w.staff, {"name": "Processor", "backend_type": "mock"}))
         made["marketplace-site-agent-processors"] = processor["uuid"]
+
+
+def _provider(w: World, customer: dict[str, Any], made: dict[str, str]) -> str:
+    """The customer's service provider record (its first offering registered it)."""
+    key = "marketplace-service-providers"
+    if key not in made:
+        _offering(w, customer, made)
+        query = f"?customer_uuid={customer['uuid']}"
+        [provider] = _ok(call(w.client, "GET", f"/api/{key}/{query}", w.staff), 200)
+        made[key] = provider["uuid"]
+    return made[key]
+
+
+def _offering_user(w: World, customer: dict[str, Any], project: dict[str, Any], made: dict[str, str]) -> str:
+    """The account in the customer's offering of the project's member (b_user, or a_owner), opened
+    when a resource of the offering was made OK in their project."""
+    key = "marketplace-offering-users"
+    if key not in made:
+        _made_ok(w, customer, project, made, f"Resource with accounts of {project['name']}")
+        query = f"?offering_uuid={_offering(w, customer, made)}"
+        [account] = _ok(call(w.client, "GET", f"/api/{key}/{query}", w.staff), 200)
+        made[key] = account["uuid"]
     return made[key]
 
 
