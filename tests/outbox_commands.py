@@ -1033,3 +1033,24 @@ COMMANDS.update(ACCOUNT_COMMANDS)
 from tests.outbox_offering_users import OFFERING_USER_COMMANDS  # noqa: E402
 
 COMMANDS.update(OFFERING_USER_COMMANDS)
+
+# The site agent's registrations, the order's backend id and per-user usages and limits: bookkeeping
+# that Waldur's event types have no entry for (declared without a run: each writes one item kind,
+# and its own tests cover what it writes).
+_AGENT = "a site agent's registration (Waldur's event types have none for agents)"
+_USER_USAGE = "a per-user share of a usage report or its limit (Waldur logs no event for usage)"
+COMMANDS.update(
+    {
+        f"{S}agents.create_identity": no_event(_AGENT),
+        f"{S}agents.update_identity": no_event(_AGENT),
+        f"{S}agents.delete_identity": no_event(_AGENT),
+        f"{S}agents.register_service": no_event(_AGENT),
+        f"{S}agents.register_processor": no_event(_AGENT),
+        f"{S}agents.set_statistics": no_event(_AGENT),
+        f"{S}orders.set_backend_id": no_event("the provider's report on its order (Waldur logs no event)"),
+        f"{S}user_limits.create_limit": no_event(_USER_USAGE),
+        f"{S}user_limits.update_limit": no_event(_USER_USAGE),
+        f"{S}user_limits.delete_limit": no_event(_USER_USAGE),
+        f"{S}user_usages.set_user_usages": no_event(_USER_USAGE),
+    }
+)

@@ -298,7 +298,7 @@ def _resource_update(w: World, resource: Any) -> Fields:
 
     resources.update(w.ctx, resource.id, {"name": "vm-2"}, False)
     return {
-        "marketplace_resource_has_been_changed": {**resource_fields(w, resource.id), "resource_name": "vm-2"}
+        "marketplace_resource_update_succeeded": {**resource_fields(w, resource.id), "resource_name": "vm-2"}
     }
 
 
@@ -611,7 +611,7 @@ MARKETPLACE_COMMANDS: dict[str, Command] = {
         )
     ),
     f"{S}resources.update": emits(
-        Case(_resource_update, ("marketplace_resource_has_been_changed",), setup=live_resource, label="name"),
+        Case(_resource_update, ("marketplace_resource_update_succeeded",), setup=live_resource, label="name"),
         Case(
             _resource_end_date,
             ("marketplace_resource_update_end_date_succeeded",),

@@ -175,7 +175,6 @@ EVENT_GROUPS: dict[str, tuple[str, ...]] = {
         "marketplace_resource_update_limits_failed",
         "marketplace_resource_erred_on_backend",
         "marketplace_resource_update_end_date_succeeded",
-        "marketplace_resource_has_been_changed",
     ),
     # Waldur's billing group (domain/invoices.py). Waldur's `invoice_canceled` is left out: only its
     # admin cancels an invoice, and nothing in Cirrus does, so no command writes it.

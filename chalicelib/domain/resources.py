@@ -50,7 +50,10 @@ LIMITS_SUCCEEDED = "marketplace_resource_update_limits_succeeded"
 LIMITS_FAILED = "marketplace_resource_update_limits_failed"
 ERRED_ON_BACKEND = "marketplace_resource_erred_on_backend"
 END_DATE_UPDATED = "marketplace_resource_update_end_date_succeeded"
-CHANGED = "marketplace_resource_has_been_changed"
+# Waldur (2024) logs a rename as `marketplace_resource_has_been_changed`, a type its current schema
+# (waldur-api-client 8.1.3's EventTypesEnum) no longer knows: a client reading the event or a hook
+# on it would fail to parse, so Cirrus logs the resource's update event instead.
+CHANGED = UPDATE_SUCCEEDED
 
 RESOURCE_EVENT_TYPES: tuple[str, ...] = (
     CREATE_REQUESTED,
@@ -69,7 +72,6 @@ RESOURCE_EVENT_TYPES: tuple[str, ...] = (
     LIMITS_FAILED,
     ERRED_ON_BACKEND,
     END_DATE_UPDATED,
-    CHANGED,
 )
 # Waldur's templates.
 _MESSAGES = {
@@ -186,7 +188,7 @@ def end_date_event(resource: Resource, ctx: EventContext, by: str = "consumer") 
 
 
 def changed_event(before: Resource, after: Resource, ctx: EventContext) -> Event | None:
-    """Waldur's `marketplace_resource_has_been_changed` for a new name or description (None if
+    """A `marketplace_resource_update_succeeded` for a new name or description (None if
     neither changed)."""
     changed = [f for f in ("name", "description") if getattr(before, f) != getattr(after, f)]
     if not changed:

@@ -239,7 +239,7 @@ def set_as_ok(ctx: EventContext, resource_id: str) -> Resource:
 def update(ctx: EventContext, resource_id: str, changes: Mapping[str, Any], provider_view: bool) -> Resource:
     """PUT/PATCH: a new name or description (RESOURCE.UPDATE_OPTIONS on the project, or
     OFFERING.UPDATE from the provider's side) and, from the consumer's side, a new end date
-    (RESOURCE.SET_END_DATE too; not in the past). Waldur logs `marketplace_resource_has_been_changed`
+    (RESOURCE.SET_END_DATE too; not in the past). Cirrus logs `marketplace_resource_update_succeeded`
     and, for the end date, `marketplace_resource_update_end_date_succeeded`."""
     principal = ctx.actor
     resource = _for_change(principal, resource_id, provider_view)

@@ -485,6 +485,7 @@ def _user_limit(w: World, customer: dict[str, Any], project: dict[str, Any], mad
             "limit": 10,
         }
         made[key] = _ok(call(w.client, "POST", f"/api/{key}/", w.staff, body))["uuid"]
+    return made[key]
 
 
 def _agent(w: World, customer: dict[str, Any], made: dict[str, str], key: str) -> str:
@@ -501,6 +502,7 @@ def _agent(w: World, customer: dict[str, Any], made: dict[str, str], key: str) -
         path = f"/api/marketplace-site-agent-services/{service['uuid']}/register_processor/"
         processor = _ok(call(w.client, "POST", path, w.staff, {"name": "Processor", "backend_type": "mock"}))
         made["marketplace-site-agent-processors"] = processor["uuid"]
+    return made[key]
 
 
 def _provider(w: World, customer: dict[str, Any], made: dict[str, str]) -> str:

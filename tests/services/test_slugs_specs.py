@@ -148,7 +148,7 @@ def test_the_owner_renames_a_resource_with_waldurs_event(fakes: World, market: M
     changed = resources.update(ctx_of(market.owner), resource.id, {"name": "vm-2", "description": "d"}, False)
     assert (changed.name, changed.description, changed.slug) == ("vm-2", "d", resource.slug)
     event = fakes.events[-1]
-    assert event.event_type == "marketplace_resource_has_been_changed"
+    assert event.event_type == "marketplace_resource_update_succeeded"
     assert event.message == (
         "Marketplace resource 'vm-2' has been changed."
         " Field 'name': from vm-1 to vm-2, field 'description': from  to d."
