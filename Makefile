@@ -22,11 +22,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev,infra]"
 	touch $(STAMP)
 
-$(AGENT_STAMP): requirements-agent.txt $(AGENT_PLUGIN)/pyproject.toml
+$(AGENT_STAMP): requirements-agent.txt $(AGENT_PLUGIN)/pyproject.toml $(AGENT_PLUGIN)/cirrus_agent_mock.py
 	test -x $(AGENT_VENV)/bin/python || $(PYTHON) -m venv $(AGENT_VENV)
 	$(AGENT_VENV)/bin/python -m pip install --quiet --upgrade "pip<26.3"
 	$(AGENT_VENV)/bin/python -m pip install --quiet -r requirements-agent.txt
-	$(AGENT_VENV)/bin/python -m pip install --quiet --no-deps ./$(AGENT_PLUGIN)
+	$(AGENT_VENV)/bin/python -m pip install --quiet --no-deps --force-reinstall ./$(AGENT_PLUGIN)
 	touch $(AGENT_STAMP)
 
 run: $(STAMP)

@@ -653,6 +653,10 @@ MARKETPLACE_COMMANDS: dict[str, Command] = {
             outside=PROVIDER_REPORT,
         ),
     ),
+    f"{S}resources.refresh_last_sync": no_event(
+        PROVIDER_REPORT["CUST/RES"],
+        Case(_report("refresh_last_sync"), (), setup=live_resource, outside=PROVIDER_REPORT),
+    ),
     f"{S}resources.submit_report": no_event(
         PROVIDER_REPORT["CUST/RES"],
         Case(

@@ -170,6 +170,7 @@ class ResourceOut(ResponseModel):
     slug: str | None = None
     project_slug: str | None = None
     customer_slug: str | None = None
+    last_sync: datetime | None = None
 
 
 class ResourceQuery(ListQuery):
@@ -258,6 +259,7 @@ def to_data(call: Call, resource: Resource, collection: str) -> dict[str, Any]:
         "customer_uuid": resource.customer_id,
         "customer_name": resource.customer_name,
         "end_date": resource.end_date,
+        "last_sync": resource.last_sync,
         "error_message": resource.error_message,
         "error_traceback": resource.error_traceback,
         "username": None,
@@ -555,6 +557,20 @@ def set_backend_metadata(call: Call, uuid: str) -> Any:
     body: BackendMetadataIn = call.body
     service.set_backend_metadata(call.ctx, object_id(uuid, MODEL), body.backend_metadata)
     return {"status": "Resource backend metadata has been changed."}
+
+
+@endpoint(
+    bp,
+    f"{PBASE}/{{uuid}}/refresh_last_sync",
+    "POST",
+    name="marketplace_provider_resources_refresh_last_sync",
+    tag=TAG,
+    response=StatusOut,
+    summary="Record that the provider's agent has just synced the resource",
+)
+def refresh_last_sync(call: Call, uuid: str) -> Any:
+    service.refresh_last_sync(call.ctx, object_id(uuid, MODEL))
+    return {"status": "Resource last sync has been refreshed."}
 
 
 @endpoint(

@@ -130,6 +130,8 @@ class Resource:
     slug: str = ""
     project_slug: str = ""
     customer_slug: str = ""
+    # When the provider's agent last reconciled the resource with its backend (refresh_last_sync/).
+    last_sync: datetime | None = None
 
     @property
     def counted(self) -> bool:

@@ -170,6 +170,16 @@ def set_backend_metadata(ctx: EventContext, resource_id: str, metadata: Mapping[
     return _bookkeeping(resource, replace(resource, backend_metadata=dict(metadata), modified=utcnow()))
 
 
+def refresh_last_sync(ctx: EventContext, resource_id: str) -> Resource:
+    """The provider's agent says it has just reconciled the resource with its backend (Waldur's
+    `refresh_last_sync/`, which the site agent posts after every membership sync). Only `last_sync`
+    changes: `modified` stays, so a sync is not an edit."""
+    principal = ctx.actor
+    resource = _for_change(principal, resource_id, True)
+    _provider(principal, resource, P.SET_RESOURCE_BACKEND_METADATA)
+    return _bookkeeping(resource, replace(resource, last_sync=utcnow()))
+
+
 def submit_report(ctx: EventContext, resource_id: str, report: Any) -> Resource:
     principal = ctx.actor
     resource = _for_change(principal, resource_id, True)

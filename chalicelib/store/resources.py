@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import fields as dc_fields
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pynamodb.expressions.update import Action
@@ -58,6 +58,8 @@ def _from_doc(doc: dict[str, Any]) -> dict[str, Any]:
     values = {k: v for k, v in doc.items() if k in _DOC_FIELDS}
     if values.get("end_date"):
         values["end_date"] = date.fromisoformat(values["end_date"])
+    if values.get("last_sync"):
+        values["last_sync"] = datetime.fromisoformat(values["last_sync"])
     if "limits" in values:
         values["limits"] = {k: int(v) for k, v in values["limits"].items()}
     if "report" in values:

@@ -5,10 +5,12 @@ parsers (OrderDetails, Resource, OrderUUID, OrderInfoResponse, Status)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import pytest
+from waldur_api_client.types import Unset
 
 from tests.conftest import make_account
 from tests.marketplace_helpers import build_market
@@ -100,6 +102,7 @@ def test_waldur_api_client_parses_orders_and_resources_strictly(server, market, 
     )
     from waldur_api_client.api.marketplace_provider_resources import (
         marketplace_provider_resources_list,
+        marketplace_provider_resources_refresh_last_sync,
         marketplace_provider_resources_retrieve,
         marketplace_provider_resources_set_backend_id,
     )
@@ -158,6 +161,12 @@ def test_waldur_api_client_parses_orders_and_resources_strictly(server, market, 
     assert resource.offering_plugin_options.to_dict() == {}
     provider_view = marketplace_provider_resources_retrieve.sync(uuid=resource_id, client=api)
     assert provider_view.uuid == resource_id
+    assert isinstance(provider_view.last_sync, Unset)  # no agent has synced it yet
+    # The site agent's membership sync ends with refresh_last_sync/ (200, read back as last_sync).
+    synced = marketplace_provider_resources_refresh_last_sync.sync_detailed(uuid=resource_id, client=api)
+    assert synced.status_code == 200
+    provider_view = marketplace_provider_resources_retrieve.sync(uuid=resource_id, client=api)
+    assert isinstance(provider_view.last_sync, datetime) and provider_view.modified == resource.modified
     assert [r.uuid for r in marketplace_resources_list.sync(client=api)] == [resource_id]
     assert [r.uuid for r in marketplace_provider_resources_list.sync(client=api)] == [resource_id]
 

@@ -5,14 +5,18 @@ cycle of each mode, with waldur-site-agent's own MockBackend registered as the b
 have failed (4xx/5xx).
 
 The world is made through the API as staff: a provider customer with a `Marketplace.Slurm` offering
-(usage components cpu and mem: the MockBackend reports those two), a consumer customer with a
-project whose PI (PROJECT.MANAGER) is a user, and a Create order of the offering. The agent signs
-in with the provider owner's token.
+(usage components cpu and mem: the MockBackend reports those two; accounts named by the user's
+Waldur username), a consumer customer with a project whose PI (PROJECT.MANAGER) is a user, and a
+Create order of the offering. The agent signs in with the provider owner's token. The site's
+accounting (`SITE`: the PI's account already on the allocation, and the usage by user) is what
+the backend reports (tests/site_agent/cirrus_agent_mock).
 """
 
 from __future__ import annotations
 
 import http.client
+import json
+import os
 import re
 import signal
 import subprocess
@@ -199,6 +203,7 @@ def world(stack: Stack, base_url: str, recorder: Recorder) -> World:
     offering = staff.post("marketplace-provider-offerings/", {
         "name": "Cluster", "type": "Marketplace.Slurm", "category": category["url"],
         "customer": provider["url"], "components": COMPONENTS, "plans": [usage_plan],
+        "plugin_options": {"username_generation_policy": "waldur_username"},
     })  # fmt: skip
     staff.post(f"marketplace-provider-offerings/{offering['uuid']}/activate/", {}, 200)
 
@@ -262,8 +267,26 @@ class Run:
         return re.findall(r"'operation': 'create_resource', 'backend_id': '([^']*)'", self.log)
 
 
+def site_of(world: World) -> dict[str, Any]:
+    """The site's accounting the MockBackend reports: the PI's account is on the allocation (a
+    sync that saw no offering users would remove it), and this month's usage, by user."""
+    pi = world.pi_username
+    usage = {"TOTAL_ACCOUNT_USAGE": {"cpu": 12.0, "mem": 3072.0}, pi: {"cpu": 7.5, "mem": 2048.0}}
+    return {"users": [pi], "usage": usage}
+
+
+def mock_operations(log: str, operation: str) -> list[list[str]]:
+    """The usernames of each MockBackend `operation` the agent ran (its operation log lines)."""
+    found = re.findall(rf"'operation': '{operation}', 'backend_id': '[^']*', 'username[s]?': ([^}}]*)}}", log)
+    return [re.findall(r"'([^']*)'", names) for names in found]
+
+
 def run_agent(
-    mode: str, config: Path, recorder: Recorder, finished: Callable[[], bool] = lambda: True
+    mode: str,
+    config: Path,
+    recorder: Recorder,
+    finished: Callable[[], bool] = lambda: True,
+    site: dict[str, Any] | None = None,
 ) -> Run:
     """Run the agent in `mode` for one cycle: until `finished()` holds and it has made no call for
     QUIET seconds (its loops then sleep a minute or more), at most RUN_LIMIT seconds; then stop it.
@@ -271,8 +294,9 @@ def run_agent(
     log = config.parent / f"{mode}.log"
     first = len(recorder.calls)
     with log.open("w") as out:
+        env = {**os.environ, "CIRRUS_AGENT_MOCK_SITE": json.dumps(site or {})}
         agent = subprocess.Popen([str(AGENT), "-m", mode, "-c", str(config)], cwd=log.parent,
-                                 stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+                                 stdout=out, stderr=subprocess.STDOUT, env=env)  # fmt: skip
         deadline = time.monotonic() + RUN_LIMIT
         try:
             while agent.poll() is None and time.monotonic() < deadline:
@@ -329,7 +353,7 @@ def report_sends_the_usages(world: World, config: Path, recorder: Recorder) -> N
     def finished() -> bool:
         return bool(staff.get("marketplace-component-usages/", resource_uuid=world.resource))
 
-    run = run_agent("report", config, recorder, finished)
+    run = run_agent("report", config, recorder, finished, site_of(world))
 
     usages = staff.get("marketplace-component-usages/", resource_uuid=world.resource)
     # The MockBackend reports cpu and mem; the agent sends those the offering has (a Marketplace.Slurm
@@ -340,19 +364,31 @@ def report_sends_the_usages(world: World, config: Path, recorder: Recorder) -> N
     assert sorted(u["type"] for u in usages) == sorted({"cpu", "mem"} & offered), (
         f"failed calls: {run.failed()}"
     )
-    assert all(u["usage"] == "0.00" for u in usages)  # the MockBackend's totals of a new allocation
-    # the MockBackend reports totals only, no per-user usage: the per-user list is served, and empty
-    assert staff.get("marketplace-component-user-usages/", resource_uuid=world.resource) == []
+    totals = site_of(world)["usage"]["TOTAL_ACCOUNT_USAGE"]
+    assert {u["type"]: u["usage"] for u in usages} == {t: f"{totals[t]:.2f}" for t in offered & set(totals)}
+    # ... and the PI's share of each, against the PI's offering user
+    shares = staff.get("marketplace-component-user-usages/", resource_uuid=world.resource)
+    mine = site_of(world)["usage"][world.pi_username]
+    assert {(s["component_type"], s["username"], s["usage"]) for s in shares} == {
+        (t, world.pi_username, f"{mine[t]:.2f}") for t in offered & set(mine)
+    }
+    [account] = staff.get("marketplace-offering-users/", offering_uuid=world.offering)
+    assert {s["user"] for s in shares} == {account["url"]}
     assert run.failed() == []
 
 
 def membership_sync_keeps_the_pi(world: World, config: Path, recorder: Recorder) -> None:
     staff = Api(world.api, world.staff_token)
-    run = run_agent("membership_sync", config, recorder)
+    run = run_agent("membership_sync", config, recorder, site=site_of(world))
 
     users = staff.get("marketplace-offering-users/", offering_uuid=world.offering)
-    assert [u["user_username"] for u in users] == [world.pi_username], f"failed calls: {run.failed()}"
-    assert "remove_user" not in run.log  # no MockBackend removal (remove_user, remove_users_from_resource)
+    assert [(u["user_username"], u["username"], u["state"]) for u in users] == [
+        (world.pi_username, world.pi_username, "OK")
+    ], f"failed calls: {run.failed()}"
+    # The PI, already on the allocation, stays; nobody is removed.
+    assert mock_operations(run.log, "add_users_to_resource"), "the sync never ran"
+    removed = mock_operations(run.log, "remove_users_from_resource") + mock_operations(run.log, "remove_user")
+    assert [name for names in removed for name in names] == []
     assert staff.get(f"marketplace-resources/{world.resource}/")["state"] == "OK"
     assert run.failed() == []
 
