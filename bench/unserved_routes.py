@@ -52,6 +52,12 @@ def main() -> int:
         f"<!-- {functions} waldur-api-client functions and {methods} python-waldur-client methods made "
         f"{len(recorder.exchanges)} requests; {len(unserved)} reached no route -->"
     )
+    for client, total in (("waldur-api-client", functions), ("python-waldur-client", methods)):
+        callers = {e.caller for e in recorder.exchanges if e.client == client}
+        missing = {e.caller for e in recorder.exchanges if e.client == client and e.unserved}
+        served, silent = len(callers - missing), total - len(callers)
+        print(f"<!-- {client}: {served} of {total} reach only served routes; "
+              f"{len(missing)} reach an unserved one; {silent} made no request -->")  # fmt: skip
     print(sweep.markdown(recorder.exchanges))
     for exchange, problem in problems:
         print(f"PROBLEM {exchange.caller}: {exchange.method} {exchange.path} -> {exchange.status}: {problem}")
