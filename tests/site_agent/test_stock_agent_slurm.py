@@ -71,7 +71,7 @@ LIMITS = {"cpu": 20000}  # the order's
 def errors(log: str) -> list[str]:
     """The agent's error-level log events: a backend step that failed says so only there."""
     found = []
-    for line in log.splitlines():
+    for line in filter(str.strip, log.splitlines()):
         try:
             event = json.loads(line)
         except ValueError:
