@@ -190,7 +190,19 @@ def recorder(base_url: str) -> Iterator[Recorder]:
 
 @pytest.fixture(scope="module")
 def world(stack: Stack, base_url: str, recorder: Recorder) -> World:
-    base = base_url
+    return make_world(stack, base_url, recorder, COMPONENTS)
+
+
+def make_world(
+    stack: Stack,
+    base: str,
+    recorder: Recorder,
+    components: list[dict[str, Any]],
+    limits: dict[str, int] | None = None,
+) -> World:
+    """The provider, its `Marketplace.Slurm` offering with these `components`, the consumer's
+    project with its PI, and a Create order of the offering (with these `limits`), made through
+    the API as staff."""
     token = stack.wait_for(r"token: +([0-9a-f]{40})").group(1)
     staff = Api(base, token)
     seller, seller_token = _user(staff, base, "hpc-seller")
@@ -202,7 +214,7 @@ def world(stack: Stack, base_url: str, recorder: Recorder) -> World:
     usage_plan = {"name": "Usage", "unit": "month", "unit_price": "0", "prices": {"cpu": "0.01"}}
     offering = staff.post("marketplace-provider-offerings/", {
         "name": "Cluster", "type": "Marketplace.Slurm", "category": category["url"],
-        "customer": provider["url"], "components": COMPONENTS, "plans": [usage_plan],
+        "customer": provider["url"], "components": components, "plans": [usage_plan],
         "plugin_options": {"username_generation_policy": "waldur_username"},
     })  # fmt: skip
     staff.post(f"marketplace-provider-offerings/{offering['uuid']}/activate/", {}, 200)
@@ -213,7 +225,7 @@ def world(stack: Stack, base_url: str, recorder: Recorder) -> World:
     plan = staff.get(f"marketplace-public-offerings/{offering['uuid']}/")["plans"][0]
     order = staff.post("marketplace-orders/", {
         "project": project["url"], "offering": offering["url"], "plan": plan["url"],
-        "attributes": {"name": "climate-alloc"}, "limits": {}, "type": "Create",
+        "attributes": {"name": "climate-alloc"}, "limits": limits or {}, "type": "Create",
     })  # fmt: skip
     return World(base, recorder.url, token, seller_token, offering["uuid"], project["uuid"], order["uuid"],
                  order["marketplace_resource_uuid"], pi["username"])  # fmt: skip
@@ -287,16 +299,17 @@ def run_agent(
     recorder: Recorder,
     finished: Callable[[], bool] = lambda: True,
     site: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Run:
     """Run the agent in `mode` for one cycle: until `finished()` holds and it has made no call for
     QUIET seconds (its loops then sleep a minute or more), at most RUN_LIMIT seconds; then stop it.
-    Its log and the calls it made, each printed (pytest -s shows them)."""
+    Its log and the calls it made, each printed (pytest -s shows them). `env`: more of its environment."""
     log = config.parent / f"{mode}.log"
     first = len(recorder.calls)
     with log.open("w") as out:
-        env = {**os.environ, "CIRRUS_AGENT_MOCK_SITE": json.dumps(site or {})}
+        environment = {**os.environ, "CIRRUS_AGENT_MOCK_SITE": json.dumps(site or {}), **(env or {})}
         agent = subprocess.Popen([str(AGENT), "-m", mode, "-c", str(config)], cwd=log.parent,
-                                 stdout=out, stderr=subprocess.STDOUT, env=env)  # fmt: skip
+                                 stdout=out, stderr=subprocess.STDOUT, env=environment)  # fmt: skip
         deadline = time.monotonic() + RUN_LIMIT
         try:
             while agent.poll() is None and time.monotonic() < deadline:
