@@ -110,9 +110,31 @@ class AccountOut(ResponseModel):
     project_uuid: str
     customer_name: str
     customer_uuid: str
-    offering_customer_uuid: str
     provider_uuid: str
     provider_name: str
+
+
+class AccountWrittenOut(ResponseModel):
+    """Waldur's RobotAccount: what a create, PUT or PATCH answers (people as hyperlinks)."""
+
+    null_fields = frozenset({"responsible_user"})
+
+    url: str
+    uuid: str
+    created: datetime
+    modified: datetime
+    type: str
+    username: str
+    description: str
+    state: str
+    error_message: str
+    error_traceback: str
+    resource: str
+    users: list[str]
+    keys: list[str]
+    backend_id: str
+    responsible_user: str | None = None
+    fingerprints: list[dict[str, str]]
 
 
 class AccountQuery(ListQuery):
@@ -179,7 +201,6 @@ def to_data(call: Call, view: View) -> dict[str, Any]:
         "project_uuid": a.project_id,
         "customer_name": a.customer_name,
         "customer_uuid": a.customer_id,
-        "offering_customer_uuid": a.provider_id,
         "provider_uuid": a.provider_id,
         "provider_name": a.provider_name,
     }
@@ -187,6 +208,16 @@ def to_data(call: Call, view: View) -> dict[str, Any]:
 
 def one(call: Call, view: View) -> dict[str, Any]:
     return render(AccountOut, to_data(call, view), getattr(call.query, "field", ()))
+
+
+def written(call: Call, view: View) -> dict[str, Any]:
+    a = view.account
+    data = {
+        **to_data(call, view),
+        "users": [call.url("users", u) for u in a.users],
+        "responsible_user": call.url("users", a.responsible_user_id) if a.responsible_user_id else None,
+    }
+    return render(AccountWrittenOut, data)
 
 
 @endpoint(
@@ -238,16 +269,16 @@ def retrieve_account(call: Call, uuid: str) -> Any:
     name="marketplace_robot_accounts_create",
     tag=TAG,
     body=AccountIn,
-    response=AccountOut,
+    response=AccountWrittenOut,
     status=201,
     summary="Set up a robot account on a resource",
 )
 def create_account(call: Call) -> Any:
-    return Created(one(call, service.create(call.ctx, account_request(call.body))))
+    return Created(written(call, service.create(call.ctx, account_request(call.body))))
 
 
 def _update(call: Call, uuid: str) -> Any:
-    return one(call, service.update(call.ctx, object_id(uuid, MODEL), account_request(call.body)))
+    return written(call, service.update(call.ctx, object_id(uuid, MODEL), account_request(call.body)))
 
 
 @endpoint(
@@ -257,7 +288,7 @@ def _update(call: Call, uuid: str) -> Any:
     name="marketplace_robot_accounts_update",
     tag=TAG,
     body=AccountIn,
-    response=AccountOut,
+    response=AccountWrittenOut,
     summary="Change a robot account",
 )
 def update_account(call: Call, uuid: str) -> Any:
@@ -271,7 +302,7 @@ def update_account(call: Call, uuid: str) -> Any:
     name="marketplace_robot_accounts_partial_update",
     tag=TAG,
     body=AccountPatch,
-    response=AccountOut,
+    response=AccountWrittenOut,
     summary="Change some fields of a robot account",
 )
 def partial_update_account(call: Call, uuid: str) -> Any:
