@@ -5,7 +5,6 @@ gets 404."""
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 import pytest
@@ -136,7 +135,7 @@ def test_python_waldur_clients_robot_account_methods(server, market):
         member.delete_robot_account(uuid)
     stranger = client_of(server, make_account("stranger"))
     assert stranger.list_robot_account({}) == []
-    with pytest.raises(WaldurClientException, match="404|Not found"):
+    with pytest.raises(WaldurClientException, match=r"404|Not found"):
         stranger.update_robot_account(uuid, {"username": "mine"})
 
     seller.delete_robot_account(uuid)
