@@ -263,10 +263,8 @@ def _for_change(principal: Principal, account_id: str) -> RobotAccount:
 
 def update(ctx: EventContext, account_id: str, request: AccountRequest) -> View:
     """PUT/PATCH: the given fields change. The resource is fixed once made (Waldur's
-    protected_fields): a different one is refused."""
+    protected_fields: a `resource` sent with an update is ignored, as DRF ignores it)."""
     current = _for_change(ctx.actor, account_id)
-    if request.resource is not None and id_from_url(request.resource) != current.resource_id:
-        raise ValidationError.field("resource", "Update of this field is not allowed.")
     after = _apply(current, request)
     _check_people(after)
     uow = unit_of_work()

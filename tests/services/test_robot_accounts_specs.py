@@ -193,8 +193,8 @@ def test_the_provider_changes_and_deletes_it(fakes: World, market: Market, resou
     )
     assert (changed.account.username, changed.account.type, changed.account.keys) == ("ci_bot", "ci", (KEY,))
     assert [a.type for a in _list(market.staff, resource_id=resource_id)] == ["ci"]
-    with pytest.raises(ValidationError):
-        service.update(seller, made.id, service.AccountRequest(resource="e" * 32))
+    moved = service.update(seller, made.id, service.AccountRequest(resource="e" * 32)).account
+    assert moved.resource_id == resource_id  # the resource is fixed once made
     service.delete(seller, made.id)
     assert _list(market.staff) == []
     with pytest.raises(NotFound):
@@ -202,6 +202,7 @@ def test_the_provider_changes_and_deletes_it(fakes: World, market: Market, resou
     types = [e.event_type for e in fakes.events if e.event_type.startswith("resource_robot_account_")]
     assert types == [
         "resource_robot_account_created",
+        "resource_robot_account_updated",
         "resource_robot_account_updated",
         "resource_robot_account_deleted",
     ]
