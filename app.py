@@ -24,6 +24,7 @@ from chalicelib.api import (
     marketplace_provider_lists,
     marketplace_providers,
     marketplace_resources,
+    marketplace_robot_accounts,
     marketplace_usages,
     marketplace_user_usages,
     not_found,
@@ -68,6 +69,7 @@ for blueprint in (
     ssh_keys.bp,
     marketplace_offering_users.bp,
     marketplace_provider_lists.bp,
+    marketplace_robot_accounts.bp,
 ):
     app.register_blueprint(blueprint)
 # Last: whatever no route above serves (any path, any method) is Waldur's 404.

@@ -44,6 +44,7 @@ def dynamodb_ports() -> ports.Ports:
         orders,
         projects,
         resources,
+        robot_accounts,
         roles,
         service_providers,
         slugs,
@@ -83,6 +84,7 @@ def dynamodb_ports() -> ports.Ports:
         ssh_keys=ssh_keys,
         slugs=slugs,
         offering_users=offering_users,
+        robot_accounts=robot_accounts,
     )
 
 

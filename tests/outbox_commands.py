@@ -1054,3 +1054,8 @@ COMMANDS.update(
         f"{S}user_usages.set_user_usages": no_event(_USER_USAGE),
     }
 )
+
+# Robot accounts (tests/outbox_robot_accounts.py).
+from tests.outbox_robot_accounts import ROBOT_ACCOUNT_COMMANDS  # noqa: E402
+
+COMMANDS.update(ROBOT_ACCOUNT_COMMANDS)

@@ -175,6 +175,11 @@ EVENT_GROUPS: dict[str, tuple[str, ...]] = {
         "marketplace_resource_update_limits_failed",
         "marketplace_resource_erred_on_backend",
         "marketplace_resource_update_end_date_succeeded",
+        # Waldur's RobotAccountEventLogger (domain/robot_accounts.py).
+        "resource_robot_account_created",
+        "resource_robot_account_updated",
+        "resource_robot_account_deleted",
+        "resource_robot_account_state_changed",
     ),
     # Waldur's billing group (domain/invoices.py). Waldur's `invoice_canceled` is left out: only its
     # admin cancels an invoice, and nothing in Cirrus does, so no command writes it.

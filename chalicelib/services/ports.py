@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.projects import Project
     from chalicelib.domain.rbac import Grant
     from chalicelib.domain.resources import Resource
+    from chalicelib.domain.robot_accounts import RobotAccount
     from chalicelib.domain.roles import Role, ScopeType
     from chalicelib.domain.ssh_keys import SshKey
     from chalicelib.domain.tokens import LoginFailures, Token
@@ -606,6 +607,30 @@ class OfferingUsers(Protocol):
     def remove_attribute_config(self, uow: UnitOfWork, config: AttributeConfig) -> None: ...
 
 
+class RobotAccounts(Protocol):
+    """Resources' robot accounts (one per resource and type), in the consumer customer's partition
+    and indexed under their provider: the listing half is market_queries' `Rows`."""
+
+    def get(self, account_id: str) -> RobotAccount | None:
+        """By id (may be a moment behind a change)."""
+
+    def of_resource(self, customer_id: str, project_id: str, resource_id: str) -> list[RobotAccount]:
+        """A resource's accounts as stored now, by type."""
+
+    def add(self, uow: UnitOfWork, account: RobotAccount) -> RobotAccount:
+        """Make it (version 1); ValidationError if the resource has an account of its type."""
+
+    def save(self, uow: UnitOfWork, before: RobotAccount, after: RobotAccount) -> RobotAccount:
+        """Write `after` at version + 1 (moved if its type changed: ValidationError if that type is
+        taken); Conflict if it changed since `before`."""
+
+    def remove(self, uow: UnitOfWork, account: RobotAccount) -> None:
+        """Delete it; Conflict if it changed or went meanwhile."""
+
+    def read(self, sources: Sequence[Source], *, bounded: bool) -> list[RobotAccount]: ...
+    def newest_page(self, request: PageRequest, *, descending: bool = True) -> Page[RobotAccount]: ...
+
+
 # --- the bound set -----------------------------------------------------------------------------------
 
 
@@ -641,6 +666,7 @@ class Ports:
     ssh_keys: SshKeys
     slugs: Slugs
     offering_users: OfferingUsers
+    robot_accounts: RobotAccounts
 
 
 _bound: list[Ports | None] = [None]
@@ -713,3 +739,4 @@ agents = cast(Agents, _Handle("agents"))
 ssh_keys = cast(SshKeys, _Handle("ssh_keys"))
 slugs = cast(Slugs, _Handle("slugs"))
 offering_users = cast(OfferingUsers, _Handle("offering_users"))
+robot_accounts = cast(RobotAccounts, _Handle("robot_accounts"))

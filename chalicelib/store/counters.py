@@ -60,6 +60,7 @@ from chalicelib.store.items import (
     OrderItem,
     ProjectItem,
     ResourceItem,
+    RobotAccountItem,
     SshKeyItem,
     TallyItem,
     UsageItem,
@@ -82,6 +83,7 @@ HOOKS = {HookKind.WEB: "webhooks", HookKind.EMAIL: "emailhooks"}
 USER_USAGES = "component_user_usages"  # every per-user usage made (none is deleted)
 USER_LIMITS = "component_user_usage_limits"  # live per-user usage limits (a deletion counts -1)
 SSH_KEYS = "ssh_keys"
+ROBOT_ACCOUNTS = "robot_accounts"  # live robot accounts (a deletion counts -1)
 
 # Longer than the stream keeps a record (24 hours): a record cannot come back once its marker is gone.
 MARKER_DAYS = 2
@@ -116,6 +118,7 @@ _EVERY_ITEM = {
     _type(UserUsageItem): USER_USAGES,
     _type(UserLimitItem): USER_LIMITS,
     _type(SshKeyItem): SSH_KEYS,
+    _type(RobotAccountItem): ROBOT_ACCOUNTS,
 }
 
 

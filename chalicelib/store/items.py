@@ -566,3 +566,18 @@ class OfferingUserConfigItem(BaseItem, discriminator="offering_user_config"):
     provider_id = UnicodeAttribute()
     created = UTCDateTimeAttribute()
     fields = JSONAttribute(default=dict)
+
+
+class RobotAccountItem(BaseItem, discriminator="robot_account"):
+    """A robot account, in its resource's consumer customer's partition
+    (`CUST#<c>` / `ROBOT#<p>#<r>#<type>`; gsi1 `ROBOTS` / `<id>`; gsi2 `PROBOT#<provider>` /
+    `<offering>#<id>`)."""
+
+    robot_account_id = UnicodeAttribute()
+    resource_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    project_id = UnicodeAttribute()
+    offering_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    created = UTCDateTimeAttribute()
+    fields = JSONAttribute(default=dict)  # type, username, users, keys, state and names

@@ -537,3 +537,27 @@ def user_offering_users(user_id: str) -> str:
 def offering_user_config_sk(offering_id: str) -> str:
     """The offering's user attribute config, in its provider's partition."""
     return f"{OFFERING_USER_CONFIG_PREFIX}{offering_id}"
+
+
+# --- marketplace robot accounts ---------------------------------------------------------------------
+ROBOT_ACCOUNT_PREFIX = "ROBOT#"
+ROBOT_ACCOUNTS = "ROBOTS"  # gsi1 partition of every robot account, by id (lookup by id, staff's list)
+
+
+def robot_account_project_prefix(project_id: str) -> str:
+    return f"{ROBOT_ACCOUNT_PREFIX}{project_id}#"
+
+
+def robot_account_resource_prefix(project_id: str, resource_id: str) -> str:
+    """In the consumer customer's partition: one resource's robot accounts."""
+    return f"{robot_account_project_prefix(project_id)}{resource_id}#"
+
+
+def robot_account_sk(project_id: str, resource_id: str, account_type: str) -> str:
+    """One per resource and type (Waldur's unique together): the key is the guard."""
+    return f"{robot_account_resource_prefix(project_id, resource_id)}{account_type}"
+
+
+def provider_robot_accounts(provider_customer_id: str) -> str:
+    """gsi2 partition of the robot accounts on one provider's offerings, by `<offering>#<id>`."""
+    return f"PROBOT#{provider_customer_id}"

@@ -15,6 +15,7 @@ from chalicelib.domain.errors import DomainError, TooBroad, ValidationError
 from chalicelib.domain.orders import KeyAlreadyUsed, Order, RequestKey
 from chalicelib.domain.quotas import RESOURCE_COUNT
 from chalicelib.domain.resources import Resource
+from chalicelib.domain.robot_accounts import RobotAccount
 from chalicelib.domain.usages import ComponentUsage
 from chalicelib.domain.user_usages import LIMIT_TAKEN, ComponentUserUsage, UserUsageLimit
 from chalicelib.services.paging import Page, PageRequest, paginate
@@ -30,9 +31,10 @@ NARROW = {
     "usages": "customer_uuid=, project_uuid=, resource_uuid= or offering_uuid=",
     "user usages": "customer_uuid=, project_uuid=, resource_uuid= or offering_uuid=",
     "user usage limits": "resource_uuid= or offering_uuid=",
+    "robot accounts": "resource_uuid=, project_uuid=, customer_uuid= or provider_uuid=",
 }
 
-Row = TypeVar("Row", Order, Resource, ComponentUsage, ComponentUserUsage, UserUsageLimit)
+Row = TypeVar("Row", Order, Resource, ComponentUsage, ComponentUserUsage, UserUsageLimit, RobotAccount)
 
 
 class _Rows(Generic[Row]):

@@ -289,6 +289,7 @@ TARGETS: dict[str, Callable[[World], str]] = {
     "keys": lambda w: _ssh_key(w, w.b_user, w.extra),
     "marketplace-service-providers": lambda w: _provider(w, w.b, w.extra),
     "marketplace-offering-users": lambda w: _offering_user(w, w.b, w.b1, w.extra),
+    "marketplace-robot-accounts": lambda w: _robot_account(w, w.b, w.b1, w.extra),
 }
 OWN: dict[str, Callable[[World], str]] = {
     "customers": lambda w: w.a["uuid"],
@@ -324,6 +325,7 @@ OWN: dict[str, Callable[[World], str]] = {
     "keys": lambda w: _ssh_key(w, w.a_owner, w.own_extra),
     "marketplace-service-providers": lambda w: _provider(w, w.a, w.own_extra),
     "marketplace-offering-users": lambda w: _offering_user(w, w.a, w.a1, w.own_extra),
+    "marketplace-robot-accounts": lambda w: _robot_account(w, w.a, w.a1, w.own_extra),
 }
 
 
@@ -525,6 +527,21 @@ def _offering_user(w: World, customer: dict[str, Any], project: dict[str, Any], 
         query = f"?offering_uuid={_offering(w, customer, made)}"
         [account] = _ok(call(w.client, "GET", f"/api/{key}/{query}", w.staff), 200)
         made[key] = account["uuid"]
+    return made[key]
+
+
+def _robot_account(w: World, customer: dict[str, Any], project: dict[str, Any], made: dict[str, str]) -> str:
+    """A robot account on the measured resource of `project` (the one `_usage` made OK), set up by
+    staff once."""
+    key = "marketplace-robot-accounts"
+    if key not in made:
+        usage_path = f"/api/marketplace-component-usages/{_usage(w, customer, project, made)}/"
+        usage = _ok(call(w.client, "GET", usage_path, w.staff), 200)
+        body = {
+            "resource": f"http://localhost/api/marketplace-resources/{usage['resource_uuid']}/",
+            "type": "cicd",
+        }
+        made[key] = _ok(call(w.client, "POST", f"/api/{key}/", w.staff, body))["uuid"]
     return made[key]
 
 

@@ -173,10 +173,12 @@ def test_each_outcome_names_waldurs_event_type():
     assert resources.canceled_event(an_order()) == "marketplace_resource_create_canceled"
 
 
-def test_the_resources_group_holds_every_order_and_resource_event_type():
+def test_the_resources_group_holds_every_order_resource_and_robot_account_event_type():
+    from chalicelib.domain import robot_accounts
+
     assert set(EVENT_GROUPS["resources"]) == set(orders.ORDER_EVENT_TYPES) | set(
         resources.RESOURCE_EVENT_TYPES
-    )
+    ) | set(robot_accounts.EVENT_TYPES)
 
 
 def test_a_report_is_a_list_of_header_and_body_sections():
