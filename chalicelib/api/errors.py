@@ -44,6 +44,7 @@ _TOKEN_CHALLENGE = {"WWW-Authenticate": "Token"}
 # Errors whose body is their `detail`, by status (the first match wins: subclasses first).
 _DETAIL_STATUS: tuple[tuple[type[Exception], int], ...] = (
     (errors.TooBroad, 400),
+    (errors.StateTransitionRefused, 400),
     (errors.PermissionDenied, 403),
     (errors.NotFound, 404),
     (errors.Conflict, 409),

@@ -61,6 +61,16 @@ class Conflict(DomainError):
         super().__init__(detail)
 
 
+class StateTransitionRefused(DomainError):
+    """A state action from a state it does not start from, where Waldur's schema answers 400
+    (its `StateTransitionError`, e.g. robot accounts' `set_state_*`) rather than the 409 of its
+    older state actions."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(detail)
+
+
 class ServiceUnavailable(Exception):
     """The store is shedding load (throttled) even after the SDK's own retries: neither the caller's
     fault nor a bug, so not a DomainError. Nothing was written; the same request may simply be sent

@@ -5,7 +5,8 @@ to use it and the SSH keys it accepts.
 - One per resource and `type` (Waldur's unique_together); `username` may stay empty until the
   provider's agent names the account.
 - Its `state` follows Waldur's RobotAccountStates through the set_state_* actions below (one source
-  of truth for the API: anything else is a 409 naming the states the action is valid in).
+  of truth for the API: anything else is Waldur's 400 `StateTransitionError` naming the states the
+  action is valid in).
 - Its `users` and `responsible_user` must hold a role in the resource's project or customer
   (Waldur's get_resource_users), its `keys` must each be an SSH public key OpenSSH accepts.
 """
@@ -18,7 +19,7 @@ from enum import StrEnum
 
 from chalicelib.domain import events
 from chalicelib.domain.context import EventContext
-from chalicelib.domain.errors import Conflict, ValidationError
+from chalicelib.domain.errors import StateTransitionRefused, ValidationError
 from chalicelib.domain.ssh_keys import Fingerprints, clean_public_key
 
 MODEL = "RobotAccount"
@@ -148,11 +149,12 @@ def fingerprints(account: RobotAccount) -> list[Fingerprints]:
 
 
 def transition(account: RobotAccount, action: str, now: datetime, error_message: str = "") -> RobotAccount:
-    """The account after `action`, or Conflict naming the states it is valid in."""
+    """The account after `action`, or StateTransitionRefused (Waldur's 400 StateTransitionError)
+    naming the states it is valid in."""
     sources, target = TRANSITIONS[action]
     if account.state not in sources:
         names = ", ".join(s.value for s in sources)
-        raise Conflict(f"Valid states for operation: {names}.")
+        raise StateTransitionRefused(f"Valid states for operation: {names}.")
     if target is State.ERROR:
         return replace(account, state=target, error_message=error_message, modified=now)
     return replace(account, state=target, error_message="", error_traceback="", modified=now)

@@ -275,7 +275,7 @@ def update(ctx: EventContext, account_id: str, request: AccountRequest) -> View:
 
 
 def set_state(ctx: EventContext, account_id: str, action: str, error_message: str = "") -> View:
-    """A state action of the provider's agent (domain.TRANSITIONS; 409 outside its states)."""
+    """A state action of the provider's agent (domain.TRANSITIONS; Waldur's 400 outside its states)."""
     current = _for_change(ctx.actor, account_id)
     after = domain.transition(current, action, utcnow(), error_message)
     uow = unit_of_work()

@@ -47,6 +47,7 @@ def test_waldur_api_clients_robot_account_functions(server, market):
         RobotAccountErrorRequest,
         RobotAccountRequest,
         RobotAccountStates,
+        StateTransitionError,
     )
     from waldur_api_client.models.remote_resource_sync_status_remote_state_enum import (
         RemoteResourceSyncStatusRemoteStateEnum as StateNumber,
@@ -103,9 +104,10 @@ def test_waldur_api_clients_robot_account_functions(server, market):
             uuid=uuid, client=seller, body=RobotAccountErrorRequest(error_message="backend down")
         )
         assert isinstance(erred, RobotAccountDetails) and erred.error_message == "backend down"
-        refused = marketplace_robot_accounts_set_state_deleted.sync_detailed
-        with pytest.raises(Exception, match="409"):
-            refused(uuid=uuid, client=seller)
+        # outside its states: Waldur's 400, which the client parses as a StateTransitionError
+        refused = marketplace_robot_accounts_set_state_deleted.sync(uuid=uuid, client=seller)
+        assert isinstance(refused, StateTransitionError)
+        assert refused.detail == "Valid states for operation: Requested deletion."
         detail = marketplace_robot_accounts_retrieve.sync(uuid=uuid, client=seller)
         assert isinstance(detail, RobotAccountDetails) and detail.state is RobotAccountStates.ERROR
         assert marketplace_robot_accounts_destroy.sync_detailed(uuid=uuid, client=seller).status_code == 204

@@ -1,6 +1,6 @@
 """`/api/marketplace-robot-accounts/` over HTTP on moto's DynamoDB: Waldur's fields and errors, the
-state actions' 409, the filters (Waldur's state numbers too) and the list's count, who reads and who
-gets 404, and a bad key or a stranger refusing the whole request (nothing stored)."""
+state actions' 400 (Waldur's StateTransitionError), the filters (Waldur's state numbers too) and the
+list's count, who reads and who gets 404, and a bad key or a stranger refusing the whole request (nothing stored)."""
 
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def test_state_actions_follow_waldurs_lifecycle(client, market, resource):
     made = _create(client, market.seller, resource).json
     path = f"{BASE}{made['uuid']}/"
     early = call(client, "POST", f"{path}set_state_deleted/", market.seller)
-    assert (early.status, early.json) == (409, {"detail": "Valid states for operation: Requested deletion."})
+    assert (early.status, early.json) == (400, {"detail": "Valid states for operation: Requested deletion."})
     assert call(client, "POST", f"{path}set_state_creating/", market.seller).json["state"] == "Creating"
     erred = call(client, "POST", f"{path}set_state_erred/", market.seller, {"error_message": "quota"})
     assert (erred.json["state"], erred.json["error_message"]) == ("Error", "quota")

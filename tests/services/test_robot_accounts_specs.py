@@ -1,6 +1,6 @@
 """Robot accounts, specified on the in-memory fakes: the provider sets one up on a resource (one per
 resource and type), for users of the resource's project or customer, with SSH keys checked as
-/api/keys/ checks them; the agent moves it through Waldur's states (409 outside them); both sides
+/api/keys/ checks them; the agent moves it through Waldur's states (Waldur's 400 outside them); both sides
 read it, only the provider and staff change it, strangers do not see it; Waldur's events."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from chalicelib.domain.errors import NotFound, PermissionDenied, StateTransitionRefused, ValidationError
 from chalicelib.domain.robot_accounts import State
 from chalicelib.services import ports
 from chalicelib.services import robot_accounts as service
@@ -166,7 +166,7 @@ def test_lists_narrow_by_resource_project_customer_and_provider(market: Market, 
 def test_the_agent_moves_it_through_waldurs_states(fakes: World, market: Market, resource_id: str):
     made = _create(market, resource_id).account
     seller = ctx_of(market.seller)
-    with pytest.raises(Conflict) as refused:
+    with pytest.raises(StateTransitionRefused) as refused:
         service.set_state(seller, made.id, "set_state_request_deletion")
     assert str(refused.value) == "Valid states for operation: OK."
     assert service.set_state(seller, made.id, "set_state_creating").account.state is State.CREATING
@@ -179,7 +179,7 @@ def test_the_agent_moves_it_through_waldurs_states(fakes: World, market: Market,
         is State.REQUESTED_DELETION
     )
     assert service.set_state(seller, made.id, "set_state_deleted").account.state is State.DELETED
-    with pytest.raises(Conflict):
+    with pytest.raises(StateTransitionRefused):
         service.set_state(seller, made.id, "set_state_ok")
     changed = [e for e in fakes.events if e.event_type == "resource_robot_account_state_changed"]
     assert len(changed) == 5
