@@ -1,6 +1,7 @@
 """`/api/marketplace-robot-accounts/` over HTTP on moto's DynamoDB: Waldur's fields and errors, the
 state actions' 400 (Waldur's StateTransitionError), the filters (Waldur's state numbers too) and the
-list's count, who reads and who gets 404, and a bad key or a stranger refusing the whole request (nothing stored)."""
+list's count, who reads and who gets 404, and a bad key or a stranger refusing the whole request
+(nothing stored)."""
 
 from __future__ import annotations
 
