@@ -196,6 +196,17 @@ def retrieve(principal: Principal, offering_user_id: str) -> View:
     return describe([get_visible(principal, offering_user_id)])[0]
 
 
+def in_offering(offering_user_id: str | None, offering_id: str, field_name: str = "user") -> OfferingUser:
+    """The account a request names by id, if it is an account in `offering_id` (a per-user usage
+    or limit of a resource names one of its offering's users); else the field's "does not exist"
+    (400), the same for an unknown account and another offering's, so neither is told apart.
+    Reads: one gsi1 Query."""
+    account = store.get(offering_user_id) if offering_user_id else None
+    if account is None or account.offering_id != offering_id:
+        raise ValidationError.field(field_name, INVALID_HYPERLINK)
+    return account
+
+
 def of_team(provider_id: str, offering_id: str, user_ids: list[str]) -> dict[str, OfferingUser]:
     """The accounts of these users in the offering (a resource's team/ shows them, and the site
     agent keeps exactly those usernames on the resource): one BatchGetItem."""

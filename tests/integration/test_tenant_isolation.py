@@ -481,7 +481,7 @@ def _user_limit(w: World, customer: dict[str, Any], project: dict[str, Any], mad
         body = {
             "resource": f"http://localhost/api/marketplace-resources/{usage['resource_uuid']}/",
             "component": offering["components"][0]["uuid"],
-            "user": f"http://localhost/api/marketplace-offering-users/{'e' * 32}/",
+            "user": f"http://localhost/api/marketplace-offering-users/{_offering_user(w, customer, project, made)}/",
             "limit": 10,
         }
         made[key] = _ok(call(w.client, "POST", f"/api/{key}/", w.staff, body))["uuid"]
