@@ -5,6 +5,8 @@
   or a role on the offering), staff and support; anybody else gets a 404.
 - **Who changes one**: the provider (OFFERING.CREATE_USER / OFFERING.UPDATE_USER on the offering:
   its owners, managers and OFFERING.MANAGER) and staff. The user may not set their own username.
+  The provider opens accounts only for its consumers (a role in a project, or its customer, with a
+  live resource of the offering); staff for anybody.
 - **How they are made** (Waldur's handlers): a user who gains a project role where a live resource
   of an agent-driven offering (`Marketplace.Basic`, `Marketplace.Slurm`, `Marketplace.Script`)
   is, and each member of a project whose resource of such an offering was just created, gets an
@@ -246,11 +248,30 @@ def create(ctx: EventContext, offering_ref: str | None, user_ref: str | None, us
     if user is None:
         raise ValidationError.field("user", INVALID_HYPERLINK)
     rights.require(P.CREATE_OFFERING_USER, catalog.scope(offering))
+    if not rights.principal.is_staff and not _consumes(offering, user):
+        # Not one of the offering's consumers: an account would show the provider the user's
+        # name, email and phone. Told apart from an unknown user by nothing.
+        raise ValidationError.field("user", INVALID_HYPERLINK)
     name = domain.check_username(username or "")
     if store.load(offering.customer_id, offering.id, user.id) is not None:
         raise ValidationError([domain.ALREADY])
     account = _new_account(offering, user, name, utcnow())
     return describe([_commit(ctx, None, account, domain.CREATED)])[0]
+
+
+def _consumes(offering: Offering, user: User) -> bool:
+    """Whether the user holds a role in a project, or its customer, with a live (not terminated)
+    resource of the offering: the users a provider serves (Waldur's get_resource_users). Reads:
+    one Query of the user's grants, one of each of their projects' or customers' resources (the
+    store's bound)."""
+    now = utcnow()
+    sources = [
+        Source.consumer(g.customer_id, g.scope_id if g.scope_type is ScopeType.PROJECT else None)
+        for g in grant_store.for_user(user.id)
+        if g.scope_type in (ScopeType.PROJECT, ScopeType.CUSTOMER) and g.active(now)
+    ]
+    found = resource_store.read(sources, bounded=True) if sources else []
+    return any(r.offering_id == offering.id and r.state is not ResourceState.TERMINATED for r in found)
 
 
 def _new_account(offering: Offering, user: User, username: str, now: datetime) -> OfferingUser:
