@@ -203,6 +203,24 @@ def test_the_provider_opens_accounts_for_its_consumers_only(fakes: World, market
     assert offering_users.create(ctx_of(market.staff), offering, stranger.id, "s1").account.username == "s1"
 
 
+def test_the_provider_sees_what_the_attribute_config_exposes_and_the_user_sees_all(
+    fakes: World, market: Market
+) -> None:
+    from chalicelib.services import offering_users
+
+    _done(market)
+    (account,) = _accounts(market)
+    seller = _principal(market.seller)
+    assert offering_users.retrieve(seller, account.id).exposed == {"username", "full_name", "email"}
+    assert _list(market.seller) and offering_users.list_offering_users(
+        seller, offering_users.Filters(), Ordering(None), PAGE
+    ).items[0].exposed == {"username", "full_name", "email"}
+    offering_users.set_attribute_config(ctx_of(market.seller), market.offering.id, {"email": False}, True)
+    assert offering_users.retrieve(seller, account.id).exposed == {"username", "full_name"}
+    assert offering_users.retrieve(_principal(market.member), account.id).exposed is None  # their own
+    assert offering_users.retrieve(_principal(market.staff), account.id).exposed is None
+
+
 # --- the provider's lists -----------------------------------------------------------------------------
 def test_set_offerings_username_names_the_user_in_each_offering_they_use(
     fakes: World, market: Market
