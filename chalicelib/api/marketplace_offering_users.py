@@ -54,14 +54,16 @@ class OfferingUserOut(ResponseModel):
     offering_uuid: str
     offering_name: str
     user_uuid: str
-    user_username: str
-    user_full_name: str
-    user_first_name: str
-    user_last_name: str
-    user_email: str
-    user_phone_number: str
-    user_organization: str
-    user_job_title: str
+    # The user's attributes, each only where the viewer may see it (the offering's attribute config
+    # decides for its provider).
+    user_username: str | None = None
+    user_full_name: str | None = None
+    user_first_name: str | None = None
+    user_last_name: str | None = None
+    user_email: str | None = None
+    user_phone_number: str | None = None
+    user_organization: str | None = None
+    user_job_title: str | None = None
     created: datetime
     modified: datetime
     customer_uuid: str
@@ -126,9 +128,30 @@ def _name_parts(full_name: str) -> tuple[str, str]:
     return first, last.strip()
 
 
-def to_data(call: Call, view: View) -> dict[str, Any]:
-    a, user = view.account, view.user
+def _user_attributes(view: View) -> dict[str, Any]:
+    """The user's attributes the viewer may see (the others are left out of the body)."""
+    user = view.user
     first, last = _name_parts(user.full_name if user else "")
+    values = {
+        "username": {"user_username": user.username if user else ""},
+        "full_name": {
+            "user_full_name": user.full_name if user else "",
+            "user_first_name": first,
+            "user_last_name": last,
+        },
+        "email": {"user_email": user.email if user else ""},
+        "phone_number": {"user_phone_number": user.phone_number if user else ""},
+        "organization": {"user_organization": user.organization if user else ""},
+        "job_title": {"user_job_title": user.job_title if user else ""},
+    }
+    shown = view.exposed
+    return {
+        k: v for name, group in values.items() if shown is None or name in shown for k, v in group.items()
+    }
+
+
+def to_data(call: Call, view: View) -> dict[str, Any]:
+    a = view.account
     return {
         "url": call.url(COLLECTION, a.id),
         "uuid": a.id,
@@ -138,14 +161,7 @@ def to_data(call: Call, view: View) -> dict[str, Any]:
         "offering_uuid": a.offering_id,
         "offering_name": a.offering_name,
         "user_uuid": a.user_id,
-        "user_username": user.username if user else "",
-        "user_full_name": user.full_name if user else "",
-        "user_first_name": first,
-        "user_last_name": last,
-        "user_email": user.email if user else "",
-        "user_phone_number": user.phone_number if user else "",
-        "user_organization": user.organization if user else "",
-        "user_job_title": user.job_title if user else "",
+        **_user_attributes(view),
         "created": a.created,
         "modified": a.modified,
         "customer_uuid": a.provider_id,

@@ -81,11 +81,24 @@ def _provider_ids(rights: Access) -> list[str | None]:
 
 
 # --- identities -----------------------------------------------------------------------------------------
+def _nest(
+    identity: AgentIdentity, services: Sequence[AgentService], processors: Sequence[AgentProcessor]
+) -> IdentityView:
+    """The identity with its own services and their processors, picked out of those given."""
+    own = [s for s in services if s.identity_id == identity.id]
+    nested = tuple((s, tuple(p for p in processors if p.service_id == s.id)) for s in own)
+    return IdentityView(identity, nested)
+
+
 def _view(identity: AgentIdentity) -> IdentityView:
     services = store.services(identity.provider_id, identity.id)
     processors = store.processors(identity.provider_id, identity.id)
-    nested = tuple((s, tuple(p for p in processors if p.service_id == s.id)) for s in services)
-    return IdentityView(identity, nested)
+    return _nest(identity, services, processors)
+
+
+def _all_processors(provider_ids: Sequence[str | None]) -> list[AgentProcessor]:
+    """The processors of these partitions: one Query each (a list nests them all from it)."""
+    return [p for provider_id in provider_ids for p in store.processors(provider_id)]
 
 
 def _visible_identity(principal: Principal, identity_id: str) -> AgentIdentity:
@@ -115,7 +128,14 @@ def list_identities(
         and (name is None or i.name == name)
         and (version is None or i.version_text == version)
     ]
-    return [_view(i) for i in sorted(kept, key=lambda i: i.id)]
+    if not kept:
+        return []
+    # The services and processors of every listed identity in one Query each per partition, not
+    # two Queries per identity.
+    providers = _provider_ids(rights)
+    services = [s for provider_id in providers for s in store.services(provider_id)]
+    processors = _all_processors(providers)
+    return [_nest(i, services, processors) for i in sorted(kept, key=lambda i: i.id)]
 
 
 def _managed_offering(principal: Principal, offering_id: str) -> tuple[str, str]:
@@ -227,11 +247,17 @@ def _visible_service(principal: Principal, service_id: str) -> AgentService:
     return service
 
 
-def _service_view(service: AgentService, names: Mapping[str, str] | None = None) -> ServiceView:
+def _service_view(
+    service: AgentService,
+    names: Mapping[str, str] | None = None,
+    processors: Sequence[AgentProcessor] | None = None,
+) -> ServiceView:
+    """The service with its identity's name and its processors (read unless given)."""
     if names is None:
         identity = store.get_identity(service.identity_id)
         names = {service.identity_id: identity.name if identity else ""}
-    processors = store.processors(service.provider_id, service.identity_id)
+    if processors is None:
+        processors = store.processors(service.provider_id, service.identity_id)
     mine = tuple(p for p in processors if p.service_id == service.id)
     return ServiceView(service, names.get(service.identity_id, ""), mine)
 
@@ -265,8 +291,12 @@ def list_services(principal: Principal, filters: ServiceFilters) -> list[Service
     for provider_id in _provider_ids(rights):
         found += store.services(provider_id, filters.identity_id)
     kept = [s for s in found if _sees(rights, s.provider_id, s.offering_id) and filters.keep(s)]
-    names = {i.id: i.name for p in _provider_ids(rights) for i in store.identities(p)}
-    return [_service_view(s, names) for s in sorted(kept, key=lambda s: s.id)]
+    if not kept:
+        return []
+    providers = _provider_ids(rights)
+    names = {i.id: i.name for p in providers for i in store.identities(p)}
+    processors = _all_processors(providers)
+    return [_service_view(s, names, processors) for s in sorted(kept, key=lambda s: s.id)]
 
 
 def set_statistics(ctx: EventContext, service_id: str, statistics: Mapping[str, Any]) -> ServiceView:
@@ -359,7 +389,7 @@ def list_processors(principal: Principal, filters: ProcessorFilters) -> list[tup
     """The processors the caller sees with their services' names, oldest first."""
     rights = access_service.access(principal)
     providers = _provider_ids(rights)
-    found = [p for provider_id in providers for p in store.processors(provider_id)]
+    found = _all_processors(providers)
     kept = [p for p in found if _sees(rights, p.provider_id, p.offering_id) and filters.keep(p)]
     names = _service_names(providers)
     return [(p, names.get(p.service_id, "")) for p in sorted(kept, key=lambda p: p.id)]

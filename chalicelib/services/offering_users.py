@@ -5,6 +5,8 @@
   or a role on the offering), staff and support; anybody else gets a 404.
 - **Who changes one**: the provider (OFFERING.CREATE_USER / OFFERING.UPDATE_USER on the offering:
   its owners, managers and OFFERING.MANAGER) and staff. The user may not set their own username.
+  The provider opens accounts only for its consumers (a role in a project, or its customer, with a
+  live resource of the offering); staff for anybody.
 - **How they are made** (Waldur's handlers): a user who gains a project role where a live resource
   of an agent-driven offering (`Marketplace.Basic`, `Marketplace.Slurm`, `Marketplace.Script`)
   is, and each member of a project whose resource of such an offering was just created, gets an
@@ -71,11 +73,13 @@ class Filters:
 
 @dataclass(frozen=True)
 class View:
-    """An offering user with the user it is for (None: gone) and its provider's customer name."""
+    """An offering user with the user it is for (None: gone), its provider's customer name and
+    which of the user's attributes the viewer may see (None: all of them)."""
 
     account: OfferingUser
     user: User | None
     customer_name: str = ""
+    exposed: frozenset[str] | None = None
 
 
 # --- sight and rights ------------------------------------------------------------------------------
@@ -177,23 +181,59 @@ def list_offering_users(
     kept = [a for a in found.values() if _keeps(filters, users)(a)]
     ordered = order_rows(kept, ordering if ordering.field else Ordering("username"), SORT)
     page = paginate(ordered, request)
-    return Page(describe(page.items), page.total)
+    return Page(describe(page.items, principal), page.total)
 
 
-def describe(accounts: Sequence[OfferingUser]) -> list[View]:
-    """Join accounts with their users and provider names (one BatchGetItem each)."""
+def _exposed_to(rights: Access, accounts: Sequence[OfferingUser]) -> dict[str, frozenset[str] | None]:
+    """By account: the user attributes the viewer sees. The user and staff and support see all;
+    the provider what the offering's attribute config exposes (Waldur's default: username, full
+    name, email). Reads: one GetItem per offering among the accounts not the viewer's own."""
+    configs: dict[tuple[str, str], frozenset[str]] = {}
+    shown: dict[str, frozenset[str] | None] = {}
+    for a in accounts:
+        if rights.reads_everything or a.user_id == rights.principal.user_id:
+            shown[a.id] = None
+            continue
+        key = (a.provider_id, a.offering_id)
+        if key not in configs:
+            stored = store.attribute_config(*key)
+            configs[key] = frozenset(stored.exposed if stored is not None else domain.DEFAULT_EXPOSED)
+        shown[a.id] = configs[key]
+    return shown
+
+
+def describe(accounts: Sequence[OfferingUser], principal: Principal) -> list[View]:
+    """Join accounts with their users and provider names (one BatchGetItem each), and what of the
+    users `principal` may see."""
     from chalicelib.services.ports import customers as customer_store
 
     users = user_store.get_many([a.user_id for a in accounts])
     customers = {c.id: c for c in customer_store.get_many(sorted({a.provider_id for a in accounts}))}
+    shown = _exposed_to(_rights(principal), accounts)
     return [
-        View(a, users.get(a.user_id), customers[a.provider_id].name if a.provider_id in customers else "")
+        View(
+            a,
+            users.get(a.user_id),
+            customers[a.provider_id].name if a.provider_id in customers else "",
+            shown[a.id],
+        )
         for a in accounts
     ]
 
 
 def retrieve(principal: Principal, offering_user_id: str) -> View:
-    return describe([get_visible(principal, offering_user_id)])[0]
+    return describe([get_visible(principal, offering_user_id)], principal)[0]
+
+
+def in_offering(offering_user_id: str | None, offering_id: str, field_name: str = "user") -> OfferingUser:
+    """The account a request names by id, if it is an account in `offering_id` (a per-user usage
+    or limit of a resource names one of its offering's users); else the field's "does not exist"
+    (400), the same for an unknown account and another offering's, so neither is told apart.
+    Reads: one gsi1 Query."""
+    account = store.get(offering_user_id) if offering_user_id else None
+    if account is None or account.offering_id != offering_id:
+        raise ValidationError.field(field_name, INVALID_HYPERLINK)
+    return account
 
 
 def of_team(provider_id: str, offering_id: str, user_ids: list[str]) -> dict[str, OfferingUser]:
@@ -235,11 +275,30 @@ def create(ctx: EventContext, offering_ref: str | None, user_ref: str | None, us
     if user is None:
         raise ValidationError.field("user", INVALID_HYPERLINK)
     rights.require(P.CREATE_OFFERING_USER, catalog.scope(offering))
+    if not rights.principal.is_staff and not _consumes(offering, user):
+        # Not one of the offering's consumers: an account would show the provider the user's
+        # name, email and phone. Told apart from an unknown user by nothing.
+        raise ValidationError.field("user", INVALID_HYPERLINK)
     name = domain.check_username(username or "")
     if store.load(offering.customer_id, offering.id, user.id) is not None:
         raise ValidationError([domain.ALREADY])
     account = _new_account(offering, user, name, utcnow())
-    return describe([_commit(ctx, None, account, domain.CREATED)])[0]
+    return describe([_commit(ctx, None, account, domain.CREATED)], ctx.actor)[0]
+
+
+def _consumes(offering: Offering, user: User) -> bool:
+    """Whether the user holds a role in a project, or its customer, with a live (not terminated)
+    resource of the offering: the users a provider serves (Waldur's get_resource_users). Reads:
+    one Query of the user's grants, one of each of their projects' or customers' resources (the
+    store's bound)."""
+    now = utcnow()
+    sources = [
+        Source.consumer(g.customer_id, g.scope_id if g.scope_type is ScopeType.PROJECT else None)
+        for g in grant_store.for_user(user.id)
+        if g.scope_type in (ScopeType.PROJECT, ScopeType.CUSTOMER) and g.active(now)
+    ]
+    found = resource_store.read(sources, bounded=True) if sources else []
+    return any(r.offering_id == offering.id and r.state is not ResourceState.TERMINATED for r in found)
 
 
 def _new_account(offering: Offering, user: User, username: str, now: datetime) -> OfferingUser:
@@ -261,9 +320,9 @@ def set_username(ctx: EventContext, offering_user_id: str, username: str) -> Vie
     account = _for_change(ctx.actor, offering_user_id, P.UPDATE_OFFERING_USER)
     name = domain.check_username(username)
     if name == account.username:
-        return describe([account])[0]
+        return describe([account], ctx.actor)[0]
     after = domain.with_username(account, name, utcnow())
-    return describe([_commit(ctx, account, after, domain.UPDATED)])[0]
+    return describe([_commit(ctx, account, after, domain.UPDATED)], ctx.actor)[0]
 
 
 def set_offering_username(ctx: EventContext, offering: Offering, user: User, username: str) -> OfferingUser:

@@ -8,9 +8,9 @@ limits of its resources to apply them in its backend, so limits are read from ei
 resource (support reads all). A resource the caller does not see is a 404 (the `resource` field's
 "does not exist" on create); seen but not allowed to act is a 403.
 
-The offering user (`user`) is kept by its uuid, as given: Cirrus's offering users are served by
-another part of the API, and a limit is accepted without looking the user up, so `username` (the
-filter) is only known where that part fills it in.
+The offering user (`user`) must be an account in the resource's offering (else the field's "does
+not exist", 400: a limit may not name another offering's account); its username is kept with the
+limit for the `username` filter, as it was when the limit was set.
 """
 
 from __future__ import annotations
@@ -25,10 +25,12 @@ from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import NotFound, ValidationError
 from chalicelib.domain.ids import id_from_url, new_id
+from chalicelib.domain.offering_users import OfferingUser
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.roles import P
 from chalicelib.domain.user_usages import UserUsageLimit
 from chalicelib.services import market_queries as lists
+from chalicelib.services import offering_users
 from chalicelib.services import offerings as catalog
 from chalicelib.services import order_sides as sides
 from chalicelib.services.paging import Ordering, Page, PageRequest
@@ -105,11 +107,9 @@ def _component_type(resource: Resource, reference: str) -> tuple[str, str]:
     raise ValidationError.field("component", rules.NOT_A_COMPONENT.format(component=reference))
 
 
-def _offering_user(reference: str) -> str:
-    found = id_from_url(reference)
-    if found is None:
-        raise ValidationError.field("user", INVALID_HYPERLINK)
-    return found
+def _offering_user(reference: str, offering_id: str) -> OfferingUser:
+    """The offering user `reference` names, an account in the resource's offering (else 400)."""
+    return offering_users.in_offering(id_from_url(reference), offering_id)
 
 
 def _require(principal: Principal, resource: Resource | UserUsageLimit) -> None:
@@ -139,6 +139,7 @@ def create_limit(ctx: EventContext, request: LimitRequest) -> UserUsageLimit:
     resource = _resource(ctx.actor, given["resource"] or "")
     _require(ctx.actor, resource)
     component_id, component_type = _component_type(resource, given["component"] or "")
+    account = _offering_user(given["user"] or "", resource.offering_id)
     now = utcnow()
     limit = UserUsageLimit(
         id=new_id(),
@@ -149,7 +150,8 @@ def create_limit(ctx: EventContext, request: LimitRequest) -> UserUsageLimit:
         provider_id=resource.provider_id,
         component_id=component_id,
         component_type=component_type,
-        offering_user_id=_offering_user(given["user"] or ""),
+        offering_user_id=account.id,
+        username=account.username,
         limit=request.limit if request.limit is not None else Decimal("0"),
         created=now,
         modified=now,
@@ -188,8 +190,10 @@ def update_limit(ctx: EventContext, limit_id: str, request: LimitRequest) -> Use
             raise NotFound(MODEL)
         component_id, component_type = _component_type(target, request.component or current.component_id)
         after = replace(after, component_id=component_id, component_type=component_type)
-    if request.user is not None:
-        after = replace(after, offering_user_id=_offering_user(request.user))
+    if request.user is not None or resource is not None:
+        # A limit moved to another resource must still name an account of that resource's offering.
+        account = _offering_user(request.user or current.offering_user_id, after.offering_id)
+        after = replace(after, offering_user_id=account.id, username=account.username)
     if request.limit is not None:
         after = replace(after, limit=request.limit)
     uow = unit_of_work()

@@ -7,13 +7,13 @@ caller does not see is a 404, one seen from the consumer side only a 403. Per-us
 from either side of their resource, as its component usages are. They never touch the component
 usage's total or billing. Waldur logs no event for them, so none is written.
 
-The offering user a report names (`user`) is kept by its uuid, as given: Cirrus's offering users
-are served by another part of the API, and a report is accepted without looking the user up.
+The offering user a report names (`user`) must be an account in the usage's offering (else the
+field's "does not exist", 400, and nothing of the report is stored).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -28,6 +28,7 @@ from chalicelib.domain.usages import MODEL as USAGE_MODEL
 from chalicelib.domain.usages import ComponentUsage
 from chalicelib.domain.user_usages import ComponentUserUsage, UserUsageReport
 from chalicelib.services import market_queries as lists
+from chalicelib.services import offering_users
 from chalicelib.services import order_sides as sides
 from chalicelib.services.paging import Ordering, Page, PageRequest
 from chalicelib.services.ports import unit_of_work
@@ -109,6 +110,13 @@ def _limits_of(usage: ComponentUsage) -> dict[str, rules.UserUsageLimit]:
     return {limit.offering_user_id: limit for limit in found if limit.component_type == usage.component_type}
 
 
+def _check_accounts(usage: ComponentUsage, reports: Iterable[UserUsageReport]) -> None:
+    """Every offering user the reports name is an account in the usage's offering (else 400).
+    Reads: one gsi1 Query per account named, at most one per line of the report (≤ 100)."""
+    for account_id in sorted({r.offering_user_id for r in reports if r.offering_user_id}):
+        offering_users.in_offering(account_id, usage.offering_id)
+
+
 def _new(usage: ComponentUsage, report: UserUsageReport, now: datetime) -> ComponentUserUsage:
     return ComponentUserUsage(
         id=new_id(),
@@ -135,6 +143,7 @@ def set_user_usages(
     twice: its last line counts). The component usage's total is left as `set_usage` made it."""
     usage = _reported_usage(ctx.actor, component_usage_id)
     latest = {report.username: report for report in reports}
+    _check_accounts(usage, latest.values())
     limits = _limits_of(usage)
     for report in latest.values():
         rules.check_within_limit(report, limits)

@@ -16,7 +16,6 @@ import pytest
 from tests.marketplace_helpers import CPU, build_market, make_offering
 
 HOURS = {"type": "cpu_hours", "name": "CPU hours", "measured_unit": "h", "billing_type": "usage"}
-OFFERING_USER = "0123456789abcdef0123456789abcdef"
 
 
 @pytest.fixture
@@ -45,6 +44,15 @@ def live_resource(server: Any, market: Any) -> tuple[str, str]:
     seller.marketplace_order_approve_by_provider(created["create_order_uuid"])
     seller.marketplace_order_set_state_done(created["create_order_uuid"])
     return str(created["marketplace_resource_uuid"]), str(created["create_order_uuid"])
+
+
+def account_of(market: Any) -> str:
+    """The project member's offering user in the offering (made with the live resource)."""
+    from chalicelib.services.ports import offering_users
+
+    found = offering_users.load(market.provider.id, market.offering.id, market.member.id)
+    assert found is not None
+    return found.id
 
 
 def api_of(server: Any, account: Any) -> Any:
@@ -78,7 +86,7 @@ def test_the_site_agents_report_mode_calls(server, market):
     now = datetime.now(UTC)
     period = now.date().replace(day=1)
     report_date = datetime(now.year, now.month, 1, tzinfo=UTC)
-    offering_user = f"{server.url}/api/marketplace-offering-users/{OFFERING_USER}/"
+    offering_user = f"{server.url}/api/marketplace-offering-users/{account_of(market)}/"
     with api_of(server, market.seller) as seller:
         # _submit_total_usage_for_resource: the shares' parents first (none yet), then set_usage.
         before = marketplace_component_user_usages_list.sync_all(
@@ -169,7 +177,7 @@ def test_limits_through_waldur_api_client(server, market):
     request = ComponentUserUsageLimitRequest(
         resource=f"{server.url}/api/marketplace-resources/{resource}/",
         component=UUID(hours.id),
-        user=f"{server.url}/api/marketplace-offering-users/{OFFERING_USER}/",
+        user=f"{server.url}/api/marketplace-offering-users/{account_of(market)}/",
         limit="20",
     )
     with api_of(server, market.seller) as seller, pytest.raises(UnexpectedStatus) as refused:
@@ -244,12 +252,12 @@ def test_python_waldur_clients_per_user_methods(server, market):
     seller, owner = client_of(server, market.seller), client_of(server, market.owner)
     seller.create_component_usages(usages=[{"type": "cpu_hours", "amount": 3}], resource_uuid=resource)
     [usage] = owner.list_component_usages(resource)
-    seller.create_component_user_usage(usage["uuid"], 2, "alice", offering_user_uuid=OFFERING_USER)
+    seller.create_component_user_usage(usage["uuid"], 2, "alice", offering_user_uuid=account_of(market))
     with pytest.raises(WaldurClientException, match="You do not have permission"):
         owner.create_component_user_usage(usage["uuid"], 2, "mallory")
 
     hours = next(c for c in market.offering.components if c.type == "cpu_hours")
-    made = owner.create_component_user_usage_limit(resource, hours.id, OFFERING_USER, 12.5)
+    made = owner.create_component_user_usage_limit(resource, hours.id, account_of(market), 12.5)
     assert (made["limit"], made["component_type"]) == ("12.50", "cpu_hours")
     assert seller.list_component_user_usage_limits({"resource_uuid": resource}) == [made]
     assert owner.list_component_user_usage_limits({"offering_uuid": market.offering.id}) == [made]

@@ -216,6 +216,9 @@ def test_python_waldur_client_offering_user_and_provider_methods(server, market)
     assert (created["state"], created["username"]) == ("OK", "owner_1")
     listed = seller.list_remote_offering_users({"offering_uuid": market.offering.id})
     assert sorted(u["user_username"] for u in listed) == ["member", "owner"]
+    # The offering's default attribute config: username, full name and email, no phone or employer.
+    assert {"user_email", "user_full_name"} <= set(listed[0])
+    assert not {"user_phone_number", "user_organization", "user_job_title"} & set(listed[0])
     seller.set_offerings_username(provider_uuid, market.member.id, "member_7")
     named = seller.list_remote_offering_users({"user_uuid": market.member.id})
     assert [(u["username"], u["state"]) for u in named] == [("member_7", "OK")]

@@ -16,7 +16,7 @@ from tests.marketplace_helpers import CPU, build_market, make_offering
 USAGES = "/api/marketplace-component-usages/"
 USER_USAGES = "/api/marketplace-component-user-usages/"
 LIMITS = "/api/component-user-usage-limits/"
-OFFERING_USER = "0123456789abcdef0123456789abcdef"  # an offering user's uuid (served elsewhere)
+OFFERING_USERS = "/api/marketplace-offering-users/"
 COMPONENTS = [
     CPU,
     {"type": "cpu_hours", "name": "CPU hours", "measured_unit": "h", "billing_type": "usage"},
@@ -39,6 +39,14 @@ def resource(client, market):
     act(client, market.seller, order, "approve_by_provider")
     act(client, market.seller, order, "set_state_done")
     return order["marketplace_resource_uuid"]
+
+
+@pytest.fixture
+def account(client, market, resource):
+    """The project member's offering user in the offering (made when the resource was)."""
+    query = f"offering_uuid={market.offering.id}&user_uuid={market.member.id}"
+    [row] = get(client, market.seller, f"{OFFERING_USERS}?{query}")
+    return row["uuid"]
 
 
 def this_month() -> str:
@@ -64,14 +72,14 @@ def shares(client, account, query=""):
 
 
 # --- reporting ------------------------------------------------------------------------------------
-def test_the_provider_reports_a_users_share_and_the_total_stays(client, market, resource, usage):
-    offering_user = f"http://testserver/api/marketplace-offering-users/{OFFERING_USER}/"
+def test_the_provider_reports_a_users_share_and_the_total_stays(client, market, resource, usage, account):
+    offering_user = f"http://testserver/api/marketplace-offering-users/{account}/"
     reply = share(client, market.seller, usage, user=offering_user, date="2026-01-01T00:00:00Z")
     assert (reply.status, reply.raw) == (201, b"")
 
     [row] = shares(client, market.owner, f"resource_uuid={resource}")
     assert (row["username"], row["usage"], row["component_type"]) == ("alice", "4.00", "cpu_hours")
-    assert row["user"] == f"http://localhost/api/marketplace-offering-users/{OFFERING_USER}/"
+    assert row["user"] == f"http://localhost/api/marketplace-offering-users/{account}/"
     assert row["component_usage"] == f"http://localhost{USAGES}{usage['uuid']}/"
     assert (row["measured_unit"], row["billing_period"], row["date"]) == ("h", this_month(), usage["date"])
     assert (row["resource_uuid"], row["resource_name"]) == (resource, "vm-1")
@@ -175,37 +183,37 @@ def test_bad_shares_are_refused_and_store_nothing(client, market, usage):
 
 
 # --- per-user limits ---------------------------------------------------------------------------------
-def limit_body(market, resource_uuid, **extra):
+def limit_body(market, resource_uuid, account, **extra):
     cpu_hours = next(c for c in market.offering.components if c.type == "cpu_hours")
     return {
         "resource": f"http://testserver/api/marketplace-resources/{resource_uuid}/",
         "component": cpu_hours.id,
-        "user": f"http://testserver/api/marketplace-offering-users/{OFFERING_USER}/",
+        "user": f"http://testserver/api/marketplace-offering-users/{account}/",
         "limit": 5,
         **extra,
     }
 
 
-def test_the_consumer_limits_a_user_and_both_sides_read_it(client, market, resource, usage):
-    reply = call(client, "POST", LIMITS, market.owner, limit_body(market, resource))
+def test_the_consumer_limits_a_user_and_both_sides_read_it(client, market, resource, usage, account):
+    reply = call(client, "POST", LIMITS, market.owner, limit_body(market, resource, account))
     assert reply.status == 201, reply.json
     made = reply.json
     assert made["resource"] == f"http://localhost/api/marketplace-resources/{resource}/"
     assert (made["component_type"], made["limit"]) == ("cpu_hours", "5.00")
-    assert made["user"] == f"http://localhost/api/marketplace-offering-users/{OFFERING_USER}/"
+    assert made["user"] == f"http://localhost/api/marketplace-offering-users/{account}/"
     assert made["url"] == f"http://localhost{LIMITS}{made['uuid']}/"
     assert get(client, market.seller, f"{LIMITS}?resource_uuid={resource}") == [made]
     assert get(client, market.member, f"{LIMITS}{made['uuid']}/") == made
     assert get(client, market.seller, f"{LIMITS}?component_type=storage") == []
 
-    twin = call(client, "POST", LIMITS, market.owner, limit_body(market, resource, limit=7))
+    twin = call(client, "POST", LIMITS, market.owner, limit_body(market, resource, account, limit=7))
     assert (twin.status, twin.json) == (
         400,
         {"non_field_errors": ["The fields resource, component, user must make a unique set."]},
     )
 
     # A share naming the limited offering user must stay within the limit.
-    user = f"http://testserver/api/marketplace-offering-users/{OFFERING_USER}/"
+    user = f"http://testserver/api/marketplace-offering-users/{account}/"
     over = share(client, market.seller, usage, amount="5.01", user=user)
     assert (over.status, over.json) == (
         400,
@@ -216,31 +224,37 @@ def test_the_consumer_limits_a_user_and_both_sides_read_it(client, market, resou
 
     changed = call(client, "PATCH", f"{LIMITS}{made['uuid']}/", market.owner, {"limit": "8.5"})
     assert (changed.status, changed.json["limit"], changed.json["uuid"]) == (200, "8.50", made["uuid"])
-    put = call(client, "PUT", f"{LIMITS}{made['uuid']}/", market.owner, limit_body(market, resource, limit=9))
+    put = call(
+        client,
+        "PUT",
+        f"{LIMITS}{made['uuid']}/",
+        market.owner,
+        limit_body(market, resource, account, limit=9),
+    )
     assert (put.status, put.json["limit"]) == (200, "9.00")
     assert call(client, "DELETE", f"{LIMITS}{made['uuid']}/", market.owner).status == 204
     assert get(client, market.seller, f"{LIMITS}?resource_uuid={resource}") == []
 
 
-def test_only_the_consumers_owners_and_managers_set_limits(client, market, resource, alice):
+def test_only_the_consumers_owners_and_managers_set_limits(client, market, resource, alice, account):
     refused = {"detail": "You do not have permission to perform this action."}
-    for account in (market.member, market.seller):
-        reply = call(client, "POST", LIMITS, account, limit_body(market, resource))
+    for who in (market.member, market.seller):
+        reply = call(client, "POST", LIMITS, who, limit_body(market, resource, account))
         assert (reply.status, reply.json) == (403, refused)
-    hidden = call(client, "POST", LIMITS, alice, limit_body(market, resource))
+    hidden = call(client, "POST", LIMITS, alice, limit_body(market, resource, account))
     assert (hidden.status, hidden.json) == (400, {"resource": ["Invalid hyperlink - Object does not exist."]})
 
-    made = call(client, "POST", LIMITS, market.staff, limit_body(market, resource)).json
-    for account in (market.member, market.seller):
-        assert call(client, "PATCH", f"{LIMITS}{made['uuid']}/", account, {"limit": 1}).status == 403
-        assert call(client, "DELETE", f"{LIMITS}{made['uuid']}/", account).status == 403
+    made = call(client, "POST", LIMITS, market.staff, limit_body(market, resource, account)).json
+    for who in (market.member, market.seller):
+        assert call(client, "PATCH", f"{LIMITS}{made['uuid']}/", who, {"limit": 1}).status == 403
+        assert call(client, "DELETE", f"{LIMITS}{made['uuid']}/", who).status == 403
     for method in ("GET", "PATCH", "DELETE"):
         assert call(client, method, f"{LIMITS}{made['uuid']}/", alice, {"limit": 1}).status == 404
     assert get(client, alice, LIMITS) == [] and get(client, alice, f"{LIMITS}?resource_uuid={resource}") == []
     assert get(client, market.seller, f"{LIMITS}{made['uuid']}/")["limit"] == "5.00"
 
 
-def test_bad_limits_are_refused(client, market, resource):
+def test_bad_limits_are_refused(client, market, resource, account):
     cases = [
         ({"component": "0" * 32}, {"component": [f"Object with uuid={'0' * 32} does not exist."]}),
         ({"user": "someone"}, {"user": ["Invalid hyperlink - Object does not exist."]}),
@@ -248,8 +262,50 @@ def test_bad_limits_are_refused(client, market, resource):
         ({"resource": "0" * 32}, {"resource": ["Invalid hyperlink - Object does not exist."]}),
     ]
     for change, error in cases:
-        reply = call(client, "POST", LIMITS, market.owner, limit_body(market, resource, **change))
+        reply = call(client, "POST", LIMITS, market.owner, limit_body(market, resource, account, **change))
         assert (reply.status, reply.json) == (400, error), change
     reply = call(client, "POST", LIMITS, market.owner, {"limit": 1})
     assert reply.status == 400 and set(reply.json) == {"resource", "component", "user"}
     assert get(client, market.staff, LIMITS) == []
+
+
+# --- the offering user a share or limit names ---------------------------------------------------------
+@pytest.fixture
+def other_account(client, market, staff):
+    """The project member's offering user in another offering of the same provider."""
+    other = make_offering(staff, market.provider.id, name="Other", components=COMPONENTS)
+    order = place(client, market, market.owner, of=other)
+    act(client, market.seller, order, "approve_by_provider")
+    act(client, market.seller, order, "set_state_done")
+    query = f"offering_uuid={other.id}&user_uuid={market.member.id}"
+    [row] = get(client, market.seller, f"{OFFERING_USERS}?{query}")
+    return row["uuid"]
+
+
+def test_a_share_names_an_account_of_the_usages_offering(client, market, usage, account, other_account):
+    does_not_exist = {"user": ["Invalid hyperlink - Object does not exist."]}
+    for named in (other_account, "0" * 32):
+        user = f"http://testserver{OFFERING_USERS}{named}/"
+        reply = share(client, market.seller, usage, user=user)
+        assert (reply.status, reply.json) == (400, does_not_exist), named
+        bulk = {"usages": [{"username": "fine", "usage": 1}, {"username": "x", "user": user}]}
+        reply = call(client, "POST", f"{USAGES}{usage['uuid']}/set_user_usages/", market.seller, bulk)
+        assert (reply.status, reply.json) == (400, does_not_exist), named
+    assert shares(client, market.staff) == []
+    assert (
+        share(client, market.seller, usage, user=f"http://testserver{OFFERING_USERS}{account}/").status == 201
+    )
+
+
+def test_a_limit_names_an_account_of_the_resources_offering(client, market, resource, account, other_account):
+    does_not_exist = {"user": ["Invalid hyperlink - Object does not exist."]}
+    for named in (other_account, "0" * 32):
+        reply = call(client, "POST", LIMITS, market.owner, limit_body(market, resource, named))
+        assert (reply.status, reply.json) == (400, does_not_exist), named
+    assert get(client, market.staff, LIMITS) == []
+
+    made = call(client, "POST", LIMITS, market.owner, limit_body(market, resource, account)).json
+    moved = {"user": f"http://testserver{OFFERING_USERS}{other_account}/"}
+    reply = call(client, "PATCH", f"{LIMITS}{made['uuid']}/", market.owner, moved)
+    assert (reply.status, reply.json) == (400, does_not_exist)
+    assert get(client, market.seller, f"{LIMITS}{made['uuid']}/")["user"].endswith(f"/{account}/")

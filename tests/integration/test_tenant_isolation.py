@@ -480,10 +480,11 @@ def _user_limit(w: World, customer: dict[str, Any], project: dict[str, Any], mad
         usage = _ok(call(w.client, "GET", usage_path, w.staff), 200)
         offering_path = f"/api/marketplace-provider-offerings/{usage['offering_uuid']}/"
         offering = _ok(call(w.client, "GET", offering_path, w.staff), 200)
+        account = _offering_user(w, customer, project, made)  # limits name an account of the offering
         body = {
             "resource": f"http://localhost/api/marketplace-resources/{usage['resource_uuid']}/",
             "component": offering["components"][0]["uuid"],
-            "user": f"http://localhost/api/marketplace-offering-users/{'e' * 32}/",
+            "user": f"http://localhost/api/marketplace-offering-users/{account}/",
             "limit": 10,
         }
         made[key] = _ok(call(w.client, "POST", f"/api/{key}/", w.staff, body))["uuid"]

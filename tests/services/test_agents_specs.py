@@ -142,3 +142,30 @@ def test_what_one_identity_may_hold(site: Site) -> None:
     agents.delete_identity(site.owner, identity_id)
     assert agents.list_identities(_who(site.staff)) == []
     assert agents.list_services(_who(site.staff), ServiceFilters()) == []
+
+
+def test_a_list_reads_the_services_and_processors_once_however_many_identities(
+    site: Site, fakes: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.services.ports import current
+
+    agent_store = current().agents
+    for n in range(3):
+        identity = agents.create_identity(site.owner, site.identity(f"agent-{n}")).identity
+        service, _ = agents.register_service(site.owner, identity.id, "report", "report")
+        agents.register_processor(site.owner, service.service.id, f"p-{n}", "mock", None)
+    reads: list[str] = []
+    for name in ("identities", "services", "processors"):
+        original = getattr(agent_store, name)
+        monkeypatch.setattr(
+            agent_store, name, lambda *a, _o=original, _n=name, **k: reads.append(_n) or _o(*a, **k)
+        )
+
+    listed = agents.list_identities(_who(site.owner))
+    assert [len(v.services[0][1]) for v in listed] == [1, 1, 1]
+    assert sorted(reads) == ["identities", "processors", "services"]  # one each, not one per identity
+    reads.clear()
+    services = agents.list_services(_who(site.owner), ServiceFilters())
+    assert [s.identity_name for s in services] == ["agent-0", "agent-1", "agent-2"]
+    assert [len(s.processors) for s in services] == [1, 1, 1]
+    assert sorted(reads) == ["identities", "processors", "services"]

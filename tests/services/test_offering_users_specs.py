@@ -182,6 +182,45 @@ def test_a_provider_of_another_offering_cannot_reach_these_accounts(fakes: World
         offering_users.delete(ctx_of(rival_owner), account.id)
 
 
+def test_the_provider_opens_accounts_for_its_consumers_only(fakes: World, market: Market) -> None:
+    """An account shows the provider the user's name, email and phone: a provider may not open one
+    for a user who does not consume the offering (staff may)."""
+    from chalicelib.services import offering_users
+
+    _done(market)
+    stranger = make_account("stranger", full_name="Not A Customer")
+    offering = f"http://testserver/api/marketplace-provider-offerings/{market.offering.id}/"
+    with pytest.raises(ValidationError) as refused:
+        offering_users.create(ctx_of(market.seller), offering, stranger.id, "s1")
+    assert refused.value.errors == {"user": [offering_users.INVALID_HYPERLINK]}
+    with pytest.raises(ValidationError) as unknown:
+        offering_users.create(ctx_of(market.seller), offering, "0" * 32, "s1")
+    assert unknown.value.errors == refused.value.errors  # a stranger is told apart from nobody
+    assert [a.user_id for a in _accounts(market)] == [market.member.id]
+
+    made = offering_users.create(ctx_of(market.seller), offering, market.owner.id, "owner_1")
+    assert made.account.user_id == market.owner.id  # the consumer customer's owner consumes it
+    assert offering_users.create(ctx_of(market.staff), offering, stranger.id, "s1").account.username == "s1"
+
+
+def test_the_provider_sees_what_the_attribute_config_exposes_and_the_user_sees_all(
+    fakes: World, market: Market
+) -> None:
+    from chalicelib.services import offering_users
+
+    _done(market)
+    (account,) = _accounts(market)
+    seller = _principal(market.seller)
+    assert offering_users.retrieve(seller, account.id).exposed == {"username", "full_name", "email"}
+    assert _list(market.seller) and offering_users.list_offering_users(
+        seller, offering_users.Filters(), Ordering(None), PAGE
+    ).items[0].exposed == {"username", "full_name", "email"}
+    offering_users.set_attribute_config(ctx_of(market.seller), market.offering.id, {"email": False}, True)
+    assert offering_users.retrieve(seller, account.id).exposed == {"username", "full_name"}
+    assert offering_users.retrieve(_principal(market.member), account.id).exposed is None  # their own
+    assert offering_users.retrieve(_principal(market.staff), account.id).exposed is None
+
+
 # --- the provider's lists -----------------------------------------------------------------------------
 def test_set_offerings_username_names_the_user_in_each_offering_they_use(
     fakes: World, market: Market
