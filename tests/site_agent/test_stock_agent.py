@@ -126,7 +126,7 @@ def failed(calls: list[Call]) -> list[str]:
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     if not AGENT.exists():
-        pytest.skip("the stock site agent is not installed: `make .venv-agent/.installed` (make test does)")
+        pytest.fail("the stock site agent is not installed: run `make .venv-agent/.installed`")
     running = Stack()
     try:
         yield running

@@ -135,7 +135,7 @@ def world(stack: Stack, base_url: str, recorder: Recorder) -> World:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Cluster:
     if not (BIN / "sacctmgr").exists():
-        pytest.skip("slurm-emulator is not installed in .venv-agent (`make .venv-agent/.installed`)")
+        pytest.fail("slurm-emulator is not installed in .venv-agent: run `make .venv-agent/.installed`")
     return Cluster(tmp_path_factory.mktemp("slurm"))
 
 
