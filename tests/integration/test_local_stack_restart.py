@@ -16,6 +16,12 @@ from tests.integration.test_local_stack import Stack
 UUID = r"[0-9a-f]{32}"
 
 
+# Safety nets, not timings: on a loaded 2-core machine (the suite runs local stacks of other tests, and
+# the stock-agent tests' stacks, beside this one) a start, a stop or a workflow takes several times
+# what it takes alone.
+PATIENCE = 90.0
+
+
 def api(base: str, token: str, method: str, path: str, body: Any = None) -> Any:
     request = urllib.request.Request(
         base + path,
@@ -27,14 +33,14 @@ def api(base: str, token: str, method: str, path: str, body: Any = None) -> Any:
         },
     )
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(request, timeout=30) as response:
+    with opener.open(request, timeout=PATIENCE) as response:
         return json.loads(response.read() or b"null")
 
 
 def stop(stack: Stack) -> None:
     stack.process.send_signal(signal.SIGTERM)
     try:
-        assert stack.process.wait(timeout=30) == 0
+        assert stack.process.wait(timeout=PATIENCE) == 0
     except subprocess.TimeoutExpired:
         stack.process.kill()
         raise
@@ -43,9 +49,9 @@ def stop(stack: Stack) -> None:
 def started(data_dir: str) -> tuple[Stack, str, str]:
     stack = Stack(CIRRUS_DATA_DIR=data_dir, CIRRUS_LOCAL_QUIET="1")
     try:
-        token = stack.wait_for(r"token: +([0-9a-f]{40})", timeout=60).group(1)
-        base = stack.wait_for(r"Cirrus is running on (http://127\.0\.0\.1:\d+)/api/").group(1)
-        stack.wait_for(r"billing: +demo resource")
+        token = stack.wait_for(r"token: +([0-9a-f]{40})", timeout=PATIENCE).group(1)
+        base = stack.wait_for(r"Cirrus is running on (http://127\.0\.0\.1:\d+)/api/", PATIENCE).group(1)
+        stack.wait_for(r"billing: +demo resource", timeout=PATIENCE)
     except BaseException:
         stack.process.kill()
         raise
@@ -92,13 +98,15 @@ def test_make_run_keeps_its_data_across_a_restart(tmp_path):
         assert order["state"] == "pending-consumer"
     finally:
         stop(first)
-    saved = first.wait_for(r"data: saved (\d+) items and (\d+) queued messages to (\S+) in \d+\.\d\d s")
+    saved = first.wait_for(
+        r"data: saved (\d+) items and (\d+) queued messages to (\S+) in \d+\.\d\d s", timeout=PATIENCE
+    )
     assert saved.group(3) == data_dir and int(saved.group(1)) > 0
 
     second, again, base = started(data_dir)
     try:
         resumed = second.wait_for(
-            r"data: resumed (\d+) items and (\d+) queued messages from (\S+) in \d+\.\d\d s"
+            r"data: resumed (\d+) items and (\d+) queued messages from (\S+) in \d+\.\d\d s", PATIENCE
         )
         assert resumed.group(1) == saved.group(1) and resumed.group(3) == data_dir
         assert again == token  # the same token is printed, and it works
@@ -106,7 +114,7 @@ def test_make_run_keeps_its_data_across_a_restart(tmp_path):
         assert [p["name"] for p in listed] == names
         # Approved after the restart: only a workflow given back to the order takes it to done.
         api(base, token, "POST", f"/api/marketplace-orders/{order['uuid']}/approve_by_consumer/", {})
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + PATIENCE
         while (
             state := api(base, member_token, "GET", f"/api/marketplace-orders/{order['uuid']}/")["state"]
         ) != "done":
