@@ -9,7 +9,10 @@ import signal
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from tests.integration.test_local_stack import Stack
 
@@ -58,9 +61,26 @@ def started(data_dir: str) -> tuple[Stack, str, str]:
     return stack, token, base
 
 
-def test_make_run_keeps_its_data_across_a_restart(tmp_path):
+def tail(stack: Stack, lines: int = 60) -> str:
+    """The stack's last output lines, read or not yet (printed when a test fails: pytest shows it)."""
+    while not stack.lines.empty():
+        stack.seen.append(stack.lines.get_nowait())
+    return "\n".join(stack.seen[-lines:])
+
+
+@pytest.fixture
+def shown() -> Iterator[list[Stack]]:
+    """Stacks whose output a failing test shows."""
+    stacks: list[Stack] = []
+    yield stacks
+    for number, stack in enumerate(stacks, 1):
+        print(f"--- stack {number}, last lines:\n{tail(stack)}")
+
+
+def test_make_run_keeps_its_data_across_a_restart(tmp_path, shown):
     data_dir = str(tmp_path / "data")
     first, token, base = started(data_dir)
+    shown.append(first)
     try:
         first.wait_for(rf"data: new data directory {data_dir}$")
         customer = api(base, token, "POST", "/api/customers/", {"name": "Kept Ltd"})
@@ -104,6 +124,7 @@ def test_make_run_keeps_its_data_across_a_restart(tmp_path):
     assert saved.group(3) == data_dir and int(saved.group(1)) > 0
 
     second, again, base = started(data_dir)
+    shown.append(second)
     try:
         resumed = second.wait_for(
             r"data: resumed (\d+) items and (\d+) queued messages from (\S+) in \d+\.\d\d s", PATIENCE
