@@ -146,6 +146,17 @@ BAD_BODIES = [
         {"destination_url": RECEIVER, "event_types": [], "content_type": "xml"},
         {"content_type": ['"xml" is not a valid choice.']},
     ),
+    # Not a string at all (once a 500: an unhashable value met the choices' set). DRF quotes str(value).
+    (
+        "web",
+        {"destination_url": RECEIVER, "event_types": [], "content_type": {}},
+        {"content_type": ['"{}" is not a valid choice.']},
+    ),
+    (
+        "web",
+        {"destination_url": RECEIVER, "event_types": [], "content_type": ["json"]},
+        {"content_type": ["\"['json']\" is not a valid choice."]},
+    ),
     (
         "web",
         {"destination_url": RECEIVER, "event_types": [], "secret": "short"},
