@@ -144,6 +144,11 @@ class CirrusGateway(LocalGateway):
             return {**UNMATCHED, "body": "" if method == "HEAD" else UNMATCHED_BODY}
 
 
+# `do_<VERB>` for an HTTP method token of a sane length (RFC 9110's token, upper case as every
+# registered method is).
+_VERB = re.compile(r"do_[A-Z][A-Z-]{0,19}")
+
+
 class RedactingRequestHandler(ChaliceRequestHandler):
     """Chalice's handler on CirrusGateway, whose access log line (the request line, with its query)
     is redacted and whose answer to HEAD never has a body (a body would be read as the start of the
@@ -158,6 +163,19 @@ class RedactingRequestHandler(ChaliceRequestHandler):
     ) -> None:
         self.local_gateway = CirrusGateway(app_object, config)
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)  # handles the request
+
+    # Errors the HTTP server answers by itself (a malformed request line, an overlong URI) in DRF's
+    # shape, not http.server's HTML page. The message is html-escaped, so it stays valid JSON.
+    error_message_format = '{"detail": "%(message)s"}'
+    error_content_type = "application/json"
+
+    def __getattr__(self, name: str) -> Any:
+        """A verb Chalice's handler has no `do_<VERB>` for (TRACE, PROPFIND, ...) goes to the app
+        like the others, which answers DRF's 405 JSON, rather than http.server's HTML 501. Only a
+        plausible verb: anything else stays the server's own 501."""
+        if _VERB.fullmatch(name):
+            return self._generic_handle
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         super().log_message("%s", redact(format % args))

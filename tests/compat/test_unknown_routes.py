@@ -74,6 +74,21 @@ def test_a_known_path_refuses_a_verb_it_does_not_serve_in_drf_words(server, admi
     }
 
 
+def test_a_verb_chalice_has_no_handler_for_is_drfs_405_json(server, admin: Account) -> None:
+    """TRACE and other verbs Chalice has no handler for reach the app like the others (once: the
+    local server's HTML 501 page)."""
+    auth = {"Authorization": f"Token {admin.token}"}
+    for method in ("TRACE", "PROPFIND", "PURGE"):
+        status, headers, body = _request(server, method, "/api/customers/", auth)
+        assert status == HTTPStatus.METHOD_NOT_ALLOWED, (method, body)
+        assert headers["Content-Type"] == "application/json"
+        assert json.loads(body) == {"detail": f'Method "{method}" not allowed.'}
+    # What is no verb at all is still refused by the server itself, in DRF's shape.
+    status, headers, body = _request(server, "x" * 30, "/api/customers/", auth)
+    assert status == HTTPStatus.NOT_IMPLEMENTED and headers["Content-Type"] == "application/json"
+    assert set(json.loads(body)) == {"detail"} and admin.token.encode() not in body
+
+
 def test_head_never_has_a_body_so_a_kept_alive_connection_stays_in_step(server, admin: Account) -> None:
     """http.client reads no body after HEAD: any byte sent would be taken as the next status line."""
     auth = {"Authorization": f"Token {admin.token}"}
