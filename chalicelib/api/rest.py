@@ -296,20 +296,37 @@ def _base_url(headers: Mapping[str, str]) -> str:
 
 
 def parse_query(model: type[QueryModel] | None, params: Mapping[str, list[str]]) -> Any:
-    """Validate the query string's known parameters; lists take repeated values. Parameters the
-    endpoint does not know are ignored, as Waldur's filter backends ignore them: its clients send
-    some everywhere (python-waldur-client's `page_size` on a single object, the site agent's
-    filters of newer Waldur releases)."""
+    """Validate the query string's known parameters; lists take repeated values. As Waldur's stack
+    does: parameters the endpoint does not know are ignored (its filter backends ignore them, and
+    its clients send some everywhere: python-waldur-client's `page_size` on a single object, the
+    site agent's filters of newer Waldur releases); an empty value is no filter (django-filter
+    skips it); and paging follows DRF's PageNumberPagination (`_paging`)."""
     if model is None:
         return None
     fields = model.model_fields
     values: dict[str, Any] = {}
     for name, values_given in params.items():
-        if name not in fields:
+        given = [v for v in values_given if v != ""]
+        if name not in fields or not given:
             continue
         annotation = fields[name].annotation
-        values[name] = values_given if typing.get_origin(annotation) is list else values_given[-1]
-    return model.model_validate(values)
+        values[name] = given if typing.get_origin(annotation) is list else given[-1]
+    return model.model_validate(_paging(values))
+
+
+_POSITIVE = re.compile(r"[0-9]+")
+
+
+def _paging(values: dict[str, Any]) -> dict[str, Any]:
+    """DRF's rules: a `page` that is not a positive number is 404 "Invalid page." (as one past the
+    last page is); a `page_size` that is not one is ignored (the default size applies)."""
+    page = values.get("page")
+    if isinstance(page, str) and not (_POSITIVE.fullmatch(page) and int(page) >= 1):
+        raise errors.detail(404, "Invalid page.")
+    size = values.get("page_size")
+    if isinstance(size, str) and not (_POSITIVE.fullmatch(size) and int(size) >= 1):
+        del values["page_size"]
+    return values
 
 
 def parse_body(
