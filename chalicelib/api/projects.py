@@ -165,9 +165,12 @@ def _check_type(body: BaseModel) -> None:
 )
 def list_projects(call: Call) -> Any:
     q: ProjectQuery = call.query
-    customer_ids = _customer_ids(q.customer + q.customer_uuid)
-    if customer_ids is None:
-        raise ValidationError.field("customer", "Enter a valid UUID.")
+    customer_ids: list[str] = []
+    for name, values in (("customer", q.customer), ("customer_uuid", q.customer_uuid)):
+        found = _customer_ids(values)
+        if found is None:  # reported under the parameter that carried it, as django-filter does
+            raise ValidationError.field(name, "Enter a valid UUID.")
+        customer_ids += found
     filters = service.ProjectFilters(
         customers=customer_ids,
         customer_name=q.customer_name,

@@ -171,6 +171,15 @@ CASES = [
     ("page zero", "GET", "/api/projects/?page=0", None, None, 404, {"detail": "Invalid page."}),
     ("unknown ordering", "GET", "/api/customers/?o=colour", None, None, 400, "o"),
     ("bad customer filter", "GET", "/api/projects/?customer=nope", None, None, 400, "customer"),
+    (
+        "bad customer_uuid filter",
+        "GET",
+        "/api/projects/?customer_uuid=nope",
+        None,
+        None,
+        400,
+        {"customer_uuid": ["Enter a valid UUID."]},
+    ),
     ("bad boolean filter", "GET", "/api/users/?is_staff=perhaps", None, None, 400, "is_staff"),
     (
         "project for unknown customer",
