@@ -392,6 +392,7 @@ def retrieve_invoice(call: Call, uuid: str) -> Any:
     tag=TAG,
     query=ShownItemsQuery,
     response=InvoiceItemOut,
+    unpaged=True,
     summary="The invoice's items (those that cost something), as a plain list",
 )
 def invoice_items(call: Call, uuid: str) -> Any:

@@ -13,11 +13,22 @@ from chalicelib.api.rest import ENDPOINTS, Endpoint
 from chalicelib.config import get_settings
 
 _REF = "#/components/schemas/{model}"
+# DRF's error bodies: `{"detail": ...}`, `{"field": [messages]}`, or a plain list of messages (a
+# non-field validation error raised outside a serializer's fields).
 _ERROR = {
-    "type": "object",
-    "description": "Django REST framework error: {detail} or {field: [messages]}",
-    "additionalProperties": True,
+    "description": "Django REST framework error: {detail}, {field: [messages]} or [messages]",
+    "oneOf": [
+        {"type": "object", "additionalProperties": True},
+        {"type": "array", "items": {"type": "string"}},
+    ],
 }
+# What any operation may answer besides its own: the errors every request can meet (a malformed or
+# refused request, no or a bad token, no permission, nothing there, a verb the path does not serve,
+# throttling at the gateway), then those of operations with a body (415) and of writes (409: a
+# state that does not allow it, or a change that lost a race with another).
+_COMMON_ERRORS = ("400", "401", "403", "404", "405", "429")
+_BODY_ERRORS = ("415",)
+_WRITE_ERRORS = ("409",)
 
 
 def _schemas() -> tuple[dict[tuple[type[BaseModel], str], Any], dict[str, Any]]:
@@ -73,7 +84,9 @@ def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dic
     success: dict[str, Any] = {"description": "Success"}
     if e.response is not None:
         schema = refs[(e.response, "serialization")]
-        if e.many:
+        if e.unpaged:
+            schema = {"type": "array", "items": schema}
+        elif e.many:
             schema = {"type": "array", "items": schema}
             success["headers"] = {
                 "X-Result-Count": {"schema": {"type": "integer"}, "description": "Total across pages"},
@@ -81,7 +94,12 @@ def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dic
             }
         success["content"] = {"application/json": {"schema": schema}}
     op["responses"][str(e.status)] = success
-    for code in ("400", "401", "403", "404"):
+    codes = list(_COMMON_ERRORS)
+    if e.body is not None:
+        codes += _BODY_ERRORS
+    if e.method != "GET":
+        codes += _WRITE_ERRORS
+    for code in codes:
         op["responses"][code] = {"description": "Error", "content": {"application/json": {"schema": _ERROR}}}
     op["security"] = [] if e.anonymous else [{"tokenAuth": []}]
     return op

@@ -109,6 +109,7 @@ class Endpoint:
     many: bool
     status: int
     anonymous: bool
+    unpaged: bool = False  # the body is a plain JSON array of `response` (no pages, no headers)
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -160,10 +161,12 @@ def endpoint(
     many: bool = False,
     status: int = 200,
     anonymous: bool = False,
+    unpaged: bool = False,
 ) -> Callable[[View], View]:
-    """Register `view(call, **path_params)` on `bp` at `path` for `method` (GET also answers HEAD)."""
+    """Register `view(call, **path_params)` on `bp` at `path` for `method` (GET also answers HEAD).
+    `many`: a page of `response` objects; `unpaged`: a plain list of them."""
     ENDPOINTS.append(
-        Endpoint(path, method, name, tag, summary, query, body, response, many, status, anonymous)
+        Endpoint(path, method, name, tag, summary, query, body, response, many, status, anonymous, unpaged)
     )
     methods = [method, "HEAD"] if method == "GET" else [method]
 

@@ -50,6 +50,24 @@ def test_openapi_bodies_and_responses_come_from_the_models(client):
     assert len(ENDPOINTS) == len(registered_operations())
 
 
+def test_openapi_says_what_the_api_answers(client):
+    doc = call(client, "GET", "/api/schema/").json
+    # an invoice's items are a plain list, as the API sends them
+    items = doc["paths"]["/api/invoices/{uuid}/items/"]["get"]["responses"]["200"]
+    assert items["content"]["application/json"]["schema"]["type"] == "array"
+    assert "headers" not in items  # not a page
+    # DRF's error bodies: an object, or a plain list of messages (a non-field error)
+    error = doc["paths"]["/api/customers/"]["post"]["responses"]["400"]["content"]["application/json"]
+    assert {s["type"] for s in error["schema"]["oneOf"]} == {"object", "array"}
+    # every operation lists the errors it can meet: writes a 409, bodies a 415, all 405 and 429
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            codes = set(op["responses"])
+            assert {"400", "401", "403", "404", "405", "429"} <= codes, (method, path)
+            assert ("409" in codes) == (method != "get"), (method, path)
+            assert ("415" in codes) == ("requestBody" in op), (method, path)
+
+
 def registered_operations():
     """Every route's operations but the catch-all's, which answers what no endpoint serves."""
     catch_all = {not_found.ROOT, not_found.CATCH_ALL}
