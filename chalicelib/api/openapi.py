@@ -67,6 +67,24 @@ def _path_parameters(e: Endpoint) -> list[dict[str, Any]]:
     ]
 
 
+SPARSE = "Sparse"  # the suffix of a response model's `?field=` variant
+
+
+def _sparse(schema: dict[str, Any]) -> dict[str, Any]:
+    """A response model answered through `?field=`: the same properties, none of them required
+    (only the keys asked for are sent)."""
+    variant = {k: v for k, v in schema.items() if k != "required"}
+    variant["description"] = "The keys `?field=` asked for, of: " + str(schema.get("title", "the object"))
+    return variant
+
+
+def _with_sparse(e: Endpoint, schema: dict[str, Any]) -> dict[str, Any]:
+    """The success schema of an operation that takes `?field=`: the whole object or its variant."""
+    if e.query is None or "field" not in e.query.model_fields or "$ref" not in schema:
+        return schema
+    return {"anyOf": [schema, {"$ref": schema["$ref"] + SPARSE}]}
+
+
 def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": e.name,
@@ -83,7 +101,7 @@ def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dic
         }
     success: dict[str, Any] = {"description": "Success"}
     if e.response is not None:
-        schema = refs[(e.response, "serialization")]
+        schema = _with_sparse(e, refs[(e.response, "serialization")])
         if e.unpaged:
             schema = {"type": "array", "items": schema}
         elif e.many:
@@ -108,6 +126,12 @@ def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dic
 @lru_cache(maxsize=8)
 def document(base_url: str) -> dict[str, Any]:
     refs, defs = _schemas()
+    sparse = {
+        str(ref["$ref"]).rsplit("/", 1)[-1]
+        for e in ENDPOINTS
+        if e.response is not None and _with_sparse(e, ref := refs[(e.response, "serialization")]) is not ref
+    }
+    defs = {**defs, **{name + SPARSE: _sparse(defs[name]) for name in sparse if name in defs}}
     paths: dict[str, dict[str, Any]] = {}
     for e in ENDPOINTS:
         path = e.path.rstrip("/") + "/"

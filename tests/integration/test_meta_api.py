@@ -68,6 +68,19 @@ def test_openapi_says_what_the_api_answers(client):
             assert ("415" in codes) == ("requestBody" in op), (method, path)
 
 
+def test_a_field_query_answers_a_sparse_object_and_the_schema_says_so(client, staff):
+    doc = call(client, "GET", "/api/schema/").json
+    schemas = doc["components"]["schemas"]
+    ok = doc["paths"]["/api/customers/"]["get"]["responses"]["200"]["content"]["application/json"]
+    whole, sparse = (option["$ref"].rsplit("/", 1)[-1] for option in ok["schema"]["items"]["anyOf"])
+    assert "name" in schemas[whole]["required"]  # the whole object has its required keys ...
+    assert "required" not in schemas[sparse]  # ... the ?field= variant none
+    assert schemas[sparse]["properties"] == schemas[whole]["properties"]
+    call(client, "POST", "/api/customers/", staff, {"name": "Acme"})
+    [answer] = call(client, "GET", "/api/customers/?field=uuid", staff).json
+    assert set(answer) == {"uuid"}  # what the variant describes
+
+
 def registered_operations():
     """Every route's operations but the catch-all's, which answers what no endpoint serves."""
     catch_all = {not_found.ROOT, not_found.CATCH_ALL}
