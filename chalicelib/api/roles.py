@@ -9,6 +9,7 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BeforeValidator, Field
 
 from chalicelib.api.auth import DetailOut
+from chalicelib.api.errors import FLAT
 from chalicelib.api.fields import changes, free_text, name_text, partial, patch_changes
 from chalicelib.api.rest import (
     BodyModel,
@@ -37,7 +38,8 @@ def _permission_names(value: Any) -> Any:
     return list(value) if isinstance(value, dict) else value
 
 
-Permissions = Annotated[list[str], BeforeValidator(_permission_names)]
+# A JSONField in Waldur: a bad item is the field's error, not an item's.
+Permissions = Annotated[list[str], BeforeValidator(_permission_names), FLAT]
 
 
 class RoleIn(BodyModel):

@@ -107,7 +107,7 @@ def _offering_path(market, action=""):
 @pytest.mark.parametrize(
     ("method", "path", "body", "field"),
     [
-        ("POST", "plan/update_quotas/", {"quotas": {"cpu": HUGE}}, "quotas.cpu"),
+        ("POST", "plan/update_quotas/", {"quotas": {"cpu": HUGE}}, "quotas"),
         ("PATCH", "plan/", {"max_amount": 10**6}, "max_amount"),
         ("POST", "offering/create_offering_component/", {"type": "ram", "name": "RAM",
          "billing_type": "limit", "max_value": HUGE}, "max_value"),
