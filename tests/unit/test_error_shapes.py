@@ -13,10 +13,11 @@ import pytest
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 import app  # noqa: F401 (registers every endpoint in ENDPOINTS)
-from chalicelib.api.errors import FLAT, drf_errors
+from chalicelib.api.errors import FLAT, drf_errors, to_http
 from chalicelib.api.marketplace_plans import PricesIn
 from chalicelib.api.marketplace_usages import SetUsageIn
 from chalicelib.api.rest import ENDPOINTS, BodyModel
+from chalicelib.domain.errors import ValidationError as Refused
 
 NUMBER = ["A valid number is required."]
 REQUIRED = ["This field is required."]
@@ -208,3 +209,10 @@ def test_no_location_part_of_pydantics_becomes_a_key_in_any_body(model):
             except ValidationError as exc:
                 for body in (drf_errors(exc, model, data), drf_errors(exc)):
                     assert _keys(body) <= allowed, (model.__name__, data, body)
+
+
+def test_a_domain_refusal_nests_a_dicts_errors_by_key():
+
+    refused = Refused({"limits": {"cpu": ("A valid integer is required.",)}, "plan": ["Bad."]})
+    body = {"limits": {"cpu": ["A valid integer is required."]}, "plan": ["Bad."]}
+    assert to_http(refused) == (400, body, {})
