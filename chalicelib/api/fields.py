@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import types
+import typing
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -10,7 +12,6 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringCo
 
 from chalicelib.api.rest import ResponseModel
 from chalicelib.domain import bounds
-from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.numbers import MAX_INTEGER, MIN_INTEGER
 from chalicelib.domain.quotas import Quota
 from chalicelib.domain.text import text_problem
@@ -135,13 +136,43 @@ def quotas_out(quotas: list[Quota]) -> list[dict[str, Any]]:
     return [{"name": q.name, "usage": q.usage, "limit": q.limit} for q in quotas]
 
 
-def partial(model: type[BaseModel], name: str) -> type[BaseModel]:
-    """The same body with every field optional (PATCH)."""
+def omitted() -> Any:
+    """The default of a field a client may leave out but may not send as null (DRF's
+    `required=False` without `allow_null`): declare it with its plain type, `name: T = omitted()`.
+    Null is then refused by the type ("This field may not be null.", errors.py) and the schema
+    does not call it nullable; a view reads only the fields sent (`changes`)."""
+    return Field(None, json_schema_extra=_no_default)
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    # The default (None) is not a value the field takes: the field is left out, not set to null.
+    schema.pop("default", None)
+
+
+def _without_none(annotation: Any) -> Any:
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType) or type(None) not in args:
+        return annotation
+    rest = tuple(a for a in args if a is not type(None))
+    return rest[0] if len(rest) == 1 else typing.Union[rest]  # noqa: UP007 (a runtime union)
+
+
+def partial(model: type[BaseModel], name: str, nullable: frozenset[str] = frozenset()) -> type[BaseModel]:
+    """The same body with every field optional (PATCH). Only the fields in `nullable` take null
+    (DRF's `allow_null`); for the others null is refused by the field's type, so the validation and
+    the OpenAPI schema (nullable or not) come from this one declaration."""
+    unknown = nullable - set(model.model_fields)
+    if unknown:
+        raise ValueError(f"{name}: no such fields {sorted(unknown)}")
     fields: dict[str, Any] = {}
     for field_name, info in model.model_fields.items():
         # Keep the field's constraints (lengths, ranges, validators): they live in its metadata.
-        constrained: Any = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
-        fields[field_name] = (constrained | None, None)
+        base = _without_none(info.annotation)
+        constrained: Any = Annotated[base, *info.metadata] if info.metadata else base
+        if field_name in nullable:
+            fields[field_name] = (constrained | None, None)
+        else:
+            fields[field_name] = (constrained, omitted())
     return create_model(name, __base__=model.__base__, **fields)
 
 
@@ -150,10 +181,7 @@ def changes(body: BaseModel, exclude: frozenset[str] = frozenset()) -> dict[str,
     return {k: getattr(body, k) for k in body.model_fields_set if k not in exclude}
 
 
-def patch_changes(body: BaseModel, nullable: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """PATCH fields; null is refused (in DRF's words) for fields that cannot be null."""
-    sent = changes(body)
-    nulls = sorted(k for k, v in sent.items() if v is None and k not in nullable)
-    if nulls:
-        raise ValidationError({k: ["This field may not be null."] for k in nulls})
-    return sent
+def patch_changes(body: BaseModel) -> dict[str, Any]:
+    """PATCH fields sent. Null was already refused, by the body model, for the fields that cannot be
+    null (`partial(..., nullable=...)`)."""
+    return changes(body)

@@ -86,7 +86,7 @@ class ResourceUpdateIn(BodyModel):
     end_date: date | None = None
 
 
-ResourceUpdatePatch = partial(ResourceUpdateIn, "ResourceUpdatePatch")
+ResourceUpdatePatch = partial(ResourceUpdateIn, "ResourceUpdatePatch", nullable=frozenset({"end_date"}))
 
 
 class ResourceUpdateOut(ResponseModel):
@@ -442,7 +442,7 @@ def _changes(collection: str) -> None:
         summary="Rename or describe the resource (and, as its consumer, set its end date)",
     )
     def partial_update_resource(call: Call, uuid: str) -> Any:
-        found = patch_changes(call.body, frozenset({"end_date"}))
+        found = patch_changes(call.body)
         return _updated(service.update(call.ctx, object_id(uuid, MODEL), found, provider_view))
 
     @endpoint(

@@ -57,7 +57,7 @@ class AccountIn(BodyModel):
     responsible_user: Reference | None = None
 
 
-AccountPatch = partial(AccountIn, "AccountPatch")
+AccountPatch = partial(AccountIn, "AccountPatch", nullable=frozenset({"responsible_user"}))
 
 
 class ErrorIn(BodyModel):

@@ -31,6 +31,31 @@ _BODY_ERRORS = ("415",)
 _WRITE_ERRORS = ("409",)
 
 
+def openapi30(schema: Any) -> Any:
+    """Pydantic writes JSON Schema 2020-12 (OpenAPI 3.1's dialect); this document is OpenAPI 3.0,
+    whose schema objects say null with `nullable: true` and a single value with `enum`. Rewrites a
+    schema (and everything in it) into 3.0's words, meaning the same."""
+    if isinstance(schema, list):
+        return [openapi30(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: v if k in ("default", "example", "enum") else openapi30(v) for k, v in schema.items()}
+    if "const" in out:
+        out["enum"] = [out.pop("const")]
+    options = out.get("anyOf")
+    if isinstance(options, list) and {"type": "null"} in options:
+        rest = [o for o in options if o != {"type": "null"}]
+        del out["anyOf"]
+        if len(rest) == 1 and "$ref" not in rest[0]:
+            out = {**rest[0], **out}
+        elif len(rest) == 1:
+            out["allOf"] = rest  # a $ref has no siblings in 3.0: wrap it to say it may be null
+        else:
+            out["anyOf"] = rest
+        out["nullable"] = True
+    return out
+
+
 def _schemas() -> tuple[dict[tuple[type[BaseModel], str], Any], dict[str, Any]]:
     wanted: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = []
     for e in ENDPOINTS:
@@ -39,13 +64,14 @@ def _schemas() -> tuple[dict[tuple[type[BaseModel], str], Any], dict[str, Any]]:
         if e.response is not None:
             wanted.append((e.response, "serialization"))
     key_map, top = models_json_schema(list(dict.fromkeys(wanted)), ref_template=_REF)
-    return {(m, str(mode)): ref for (m, mode), ref in key_map.items()}, top.get("$defs", {})  # type: ignore[misc]
+    refs = {(m, str(mode)): ref for (m, mode), ref in key_map.items()}
+    return refs, openapi30(top.get("$defs", {}))  # type: ignore[misc]
 
 
 def _query_parameters(e: Endpoint) -> list[dict[str, Any]]:
     if e.query is None:
         return []
-    props = e.query.model_json_schema(ref_template=_REF).get("properties", {})
+    props = openapi30(e.query.model_json_schema(ref_template=_REF).get("properties", {}))
     params = []
     for name, schema in props.items():
         param: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": schema}

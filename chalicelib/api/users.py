@@ -64,7 +64,7 @@ class UserIn(BodyModel):
     token_lifetime: int | None = Field(3600, ge=60, le=MAX_INTEGER)
 
 
-UserPatch = partial(UserIn, "UserPatch")
+UserPatch = partial(UserIn, "UserPatch", nullable=frozenset({"token_lifetime"}))
 
 
 class PasswordIn(BodyModel):
@@ -190,7 +190,7 @@ def update_user(call: Call, uuid: str) -> Any:
     bp, "/api/users/{uuid}", "PATCH", name="users_partial_update", tag=TAG, body=UserPatch, response=UserOut
 )
 def partial_update_user(call: Call, uuid: str) -> Any:
-    fields = patch_changes(call.body, frozenset({"token_lifetime"}))
+    fields = patch_changes(call.body)
     _no_password(fields)
     return _one(call, service.update_user(call.ctx, object_id(uuid, MODEL), fields))
 
