@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, create_model
@@ -17,6 +17,10 @@ from chalicelib.domain.quotas import Quota
 from chalicelib.domain.text import text_problem
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The schema's words for what `_email` and `_country` accept, blank included (a JSON Schema
+# `format: email` would be both stricter than the check and false for "").
+EMAIL_PATTERN = r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$"
+COUNTRY_PATTERN = r"^([A-Z]{2})?$"
 
 
 def text(max_length: int) -> Any:
@@ -81,6 +85,41 @@ def _country(value: str) -> str:
     return value
 
 
+Choices = Iterable[str] | Callable[[], Iterable[str]]
+
+
+def one_of(values: Choices) -> Callable[[dict[str, Any]], None]:
+    """`json_schema_extra` of a choice field: the schema's `enum` is the set the field's validator
+    checks (pass that same constant, or a function reading it when the document is built)."""
+
+    listed = _listed(values)
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema["enum"] = listed()
+
+    return extra
+
+
+def each_of(values: Choices) -> Callable[[dict[str, Any]], None]:
+    """`json_schema_extra` of a list of choices (a repeated filter, event types): each item's `enum`."""
+
+    listed = _listed(values)
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema["items"] = {"type": "string", "enum": listed()}
+
+    return extra
+
+
+def _listed(values: Choices) -> Callable[[], list[str]]:
+    """The choices, read when the schema is built (a function: then; an iterable: kept now)."""
+    if callable(values) and not isinstance(values, type):  # an Enum class is callable too
+        read = values
+        return lambda: sorted(read())
+    kept = sorted(values)
+    return lambda: list(kept)
+
+
 def BoundedJson(bound: bounds.Bound) -> Any:
     """Metadata for a free-form JSON field (`Annotated[dict[str, Any], BoundedJson(bounds.ATTRIBUTES)]`):
     the raw value, before any conversion, must fit `bound` (size as stored, depth, keys), else a
@@ -122,8 +161,18 @@ Amounts = Annotated[dict[str, Any], BoundedJson(bounds.AMOUNTS)]
 Integer = Annotated[int, Field(ge=MIN_INTEGER, le=MAX_INTEGER)]
 PositiveInteger = Annotated[int, Field(ge=0, le=MAX_INTEGER)]
 
-Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)]
-Country = Annotated[str, StringConstraints(max_length=2), AfterValidator(_country)]
+Email = Annotated[
+    str,
+    StringConstraints(max_length=320),
+    AfterValidator(_email),
+    Field(json_schema_extra={"pattern": EMAIL_PATTERN, "description": "An email address, or blank"}),
+]
+Country = Annotated[
+    str,
+    StringConstraints(max_length=2),
+    AfterValidator(_country),
+    Field(json_schema_extra={"pattern": COUNTRY_PATTERN, "description": "ISO 3166-1 alpha-2 code, or blank"}),
+]
 
 
 class QuotaOut(ResponseModel):

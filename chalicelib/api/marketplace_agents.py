@@ -16,7 +16,7 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, field_validator
 
-from chalicelib.api.fields import free_text, name_text
+from chalicelib.api.fields import each_of, free_text, name_text
 from chalicelib.api.marketplace_orders import uuid_filter
 from chalicelib.api.rest import (
     BodyModel,
@@ -179,7 +179,7 @@ class IdentityQuery(ListQuery):
 class ServiceQuery(ListQuery):
     identity_uuid: str | None = None
     mode: str | None = Field(None, max_length=255)
-    state: list[str] = []
+    state: list[str] = Field([], json_schema_extra=each_of(domain.SERVICE_STATES))
     modified_after: datetime | None = None
     modified_before: datetime | None = None
 

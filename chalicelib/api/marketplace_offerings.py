@@ -17,6 +17,7 @@ from chalicelib.api.fields import (
     Attributes,
     BoundedJson,
     changes,
+    each_of,
     free_text,
     name_text,
     omitted,
@@ -170,7 +171,7 @@ class OfferingQuery(ListQuery):
     name_exact: str | None = None
     customer: str | None = None
     customer_uuid: str | None = None
-    state: list[str] = Field(default_factory=list)
+    state: list[str] = Field(default_factory=list, json_schema_extra=each_of(s.value for s in OfferingState))
     type: list[str] = Field(default_factory=list)
     category_uuid: str | None = None
     shared: bool | None = None

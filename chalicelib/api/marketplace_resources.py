@@ -17,6 +17,7 @@ from chalicelib.api.fields import (
     Attributes,
     BoundedJson,
     changes,
+    each_of,
     free_text,
     name_text,
     partial,
@@ -174,7 +175,7 @@ class ResourceOut(ResponseModel):
 
 
 class ResourceQuery(ListQuery):
-    state: list[str] = []
+    state: list[str] = Field([], json_schema_extra=each_of(_STATES))
     project_uuid: str | None = None
     customer_uuid: str | None = None
     offering_uuid: list[str] = []

@@ -31,28 +31,50 @@ _BODY_ERRORS = ("415",)
 _WRITE_ERRORS = ("409",)
 
 
+# Keywords whose value is a schema, a list of schemas, or a map of names to schemas.
+_ONE = ("items", "additionalProperties", "not")
+_MANY = ("anyOf", "oneOf", "allOf", "prefixItems")
+_NAMED = ("properties", "patternProperties", "$defs")
+# A schema with none of these takes any JSON value, null included.
+_CONSTRAINING = ("type", "$ref", "enum", "const", *_MANY)
+_NULL = {"type": "null"}
+
+
 def openapi30(schema: Any) -> Any:
     """Pydantic writes JSON Schema 2020-12 (OpenAPI 3.1's dialect); this document is OpenAPI 3.0,
-    whose schema objects say null with `nullable: true` and a single value with `enum`. Rewrites a
-    schema (and everything in it) into 3.0's words, meaning the same."""
-    if isinstance(schema, list):
-        return [openapi30(item) for item in schema]
+    whose schema objects say null with `nullable: true` (an untyped schema included: it takes null
+    too) and a single value with `enum`. Rewrites a schema, and those in it, into 3.0's words."""
     if not isinstance(schema, dict):
         return schema
-    out = {k: v if k in ("default", "example", "enum") else openapi30(v) for k, v in schema.items()}
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _ONE:
+            out[key] = openapi30(value)
+        elif key in _MANY and isinstance(value, list):
+            out[key] = [openapi30(v) for v in value]
+        elif key in _NAMED and isinstance(value, dict):
+            out[key] = {name: openapi30(v) for name, v in value.items()}
+        else:
+            out[key] = value
     if "const" in out:
         out["enum"] = [out.pop("const")]
     options = out.get("anyOf")
-    if isinstance(options, list) and {"type": "null"} in options:
-        rest = [o for o in options if o != {"type": "null"}]
-        del out["anyOf"]
-        if len(rest) == 1 and "$ref" not in rest[0]:
-            out = {**rest[0], **out}
-        elif len(rest) == 1:
-            out["allOf"] = rest  # a $ref has no siblings in 3.0: wrap it to say it may be null
-        else:
-            out["anyOf"] = rest
+    if isinstance(options, list) and _NULL in options:
+        out = _nullable(out, [o for o in options if o != _NULL])
+    elif not any(k in out for k in _CONSTRAINING):
         out["nullable"] = True
+    return out
+
+
+def _nullable(schema: dict[str, Any], options: list[Any]) -> dict[str, Any]:
+    out = {k: v for k, v in schema.items() if k != "anyOf"}
+    if len(options) == 1 and "$ref" not in options[0]:
+        out = {**options[0], **out}
+    elif len(options) == 1:
+        out["allOf"] = options  # a $ref has no siblings in 3.0: wrapped, it may be null
+    else:
+        out["anyOf"] = options
+    out["nullable"] = True
     return out
 
 
@@ -65,16 +87,16 @@ def _schemas() -> tuple[dict[tuple[type[BaseModel], str], Any], dict[str, Any]]:
             wanted.append((e.response, "serialization"))
     key_map, top = models_json_schema(list(dict.fromkeys(wanted)), ref_template=_REF)
     refs = {(m, str(mode)): ref for (m, mode), ref in key_map.items()}
-    return refs, openapi30(top.get("$defs", {}))  # type: ignore[misc]
+    return refs, {name: openapi30(schema) for name, schema in top.get("$defs", {}).items()}  # type: ignore[misc]
 
 
 def _query_parameters(e: Endpoint) -> list[dict[str, Any]]:
     if e.query is None:
         return []
-    props = openapi30(e.query.model_json_schema(ref_template=_REF).get("properties", {}))
+    props = e.query.model_json_schema(ref_template=_REF).get("properties", {})
     params = []
     for name, schema in props.items():
-        param: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": schema}
+        param: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": openapi30(schema)}
         if schema.get("type") == "array":
             param.update(style="form", explode=True)
         params.append(param)
