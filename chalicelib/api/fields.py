@@ -175,6 +175,18 @@ Country = Annotated[
 ]
 
 
+class DetailMessageOut(ResponseModel):
+    """DRF's `{"detail": "..."}` answer of an action that reports what it did."""
+
+    detail: str
+
+
+class StatusMessageOut(ResponseModel):
+    """Waldur's `{"status": "..."}` answer of an action."""
+
+    status: str
+
+
 class QuotaOut(ResponseModel):
     name: str
     usage: int

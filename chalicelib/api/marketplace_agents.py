@@ -295,7 +295,7 @@ def update_identity(call: Call, uuid: str) -> Any:
     return render(IdentityOut, identity_data(call, view))
 
 
-@endpoint(bp, f"{BASE}/{{uuid}}", "DELETE", name="marketplace_site_agent_identities_destroy",
+@endpoint(bp, f"{BASE}/{{uuid}}", "DELETE", name="marketplace_site_agent_identities_destroy", status=204,
           tag=TAG_IDENTITIES, summary="Remove an identity with its services and processors")  # fmt: skip
 def delete_identity(call: Call, uuid: str) -> Any:
     service.delete_identity(call.ctx, object_id(uuid, domain.IDENTITY_MODEL))

@@ -7,7 +7,8 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
 
 from chalicelib.api.rest import ENDPOINTS, Endpoint
 from chalicelib.config import get_settings
@@ -78,6 +79,41 @@ def _nullable(schema: dict[str, Any], options: list[Any]) -> dict[str, Any]:
     return out
 
 
+# A path's uuid as the API takes it (rest.object_id: 32 hex digits, or dashed), and an object's
+# uuid as the API renders it (32 lower-case hex digits, Waldur's `uuid.hex`; no dashes, so not
+# JSON Schema's `format: uuid`).
+PATH_UUID = "^([0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+RENDERED_UUID = "^[0-9a-f]{32}$"
+
+
+class _Generator(GenerateJsonSchema):
+    """Pydantic's JSON Schema, with what it leaves out of a decimal: the bounds its digits imply."""
+
+    def decimal_schema(self, schema: core_schema.DecimalSchema) -> JsonSchemaValue:
+        out = super().decimal_schema(schema)
+        digits, places = schema.get("max_digits"), schema.get("decimal_places")
+        if digits is None or places is None:
+            return out
+        # The largest value with `digits - places` whole digits and `places` decimals.
+        largest = float(10 ** (digits - places)) - 10.0**-places
+        words = f"A decimal number: at most {digits} digits, {places} after the point"
+        for option in out.get("anyOf", [out]):
+            if option.get("type") == "number":
+                option["maximum"] = min(option.get("maximum", largest), largest)
+                option["minimum"] = max(option.get("minimum", -largest), -largest)
+            elif option.get("type") == "string":
+                option["description"] = words
+        return out
+
+
+def _rendered_uuids(schema: dict[str, Any]) -> dict[str, Any]:
+    """A response model's `uuid` and `*_uuid` strings: the ids it renders."""
+    for name, prop in schema.get("properties", {}).items():
+        if (name == "uuid" or name.endswith("_uuid")) and prop.get("type") == "string":
+            prop["pattern"] = RENDERED_UUID
+    return schema
+
+
 def _schemas() -> tuple[dict[tuple[type[BaseModel], str], Any], dict[str, Any]]:
     wanted: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = []
     for e in ENDPOINTS:
@@ -85,15 +121,21 @@ def _schemas() -> tuple[dict[tuple[type[BaseModel], str], Any], dict[str, Any]]:
             wanted.append((e.body, "validation"))
         if e.response is not None:
             wanted.append((e.response, "serialization"))
-    key_map, top = models_json_schema(list(dict.fromkeys(wanted)), ref_template=_REF)
+    key_map, top = models_json_schema(
+        list(dict.fromkeys(wanted)), ref_template=_REF, schema_generator=_Generator
+    )
     refs = {(m, str(mode)): ref for (m, mode), ref in key_map.items()}
-    return refs, {name: openapi30(schema) for name, schema in top.get("$defs", {}).items()}  # type: ignore[misc]
+    rendered = {
+        str(ref["$ref"]).rsplit("/", 1)[-1] for (_, mode), ref in refs.items() if mode == "serialization"
+    }
+    defs = {name: openapi30(schema) for name, schema in top.get("$defs", {}).items()}
+    return refs, {name: _rendered_uuids(d) if name in rendered else d for name, d in defs.items()}
 
 
 def _query_parameters(e: Endpoint) -> list[dict[str, Any]]:
     if e.query is None:
         return []
-    props = e.query.model_json_schema(ref_template=_REF).get("properties", {})
+    props = e.query.model_json_schema(ref_template=_REF, schema_generator=_Generator).get("properties", {})
     params = []
     for name, schema in props.items():
         param: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": openapi30(schema)}
@@ -109,7 +151,7 @@ def _path_parameters(e: Endpoint) -> list[dict[str, Any]]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "string", "pattern": "^[0-9a-fA-F-]{32,36}$"},
+            "schema": {"type": "string", "pattern": PATH_UUID},
         }
         for name in re.findall(r"{(\w+)}", e.path)
     ]
@@ -131,6 +173,30 @@ def _with_sparse(e: Endpoint, schema: dict[str, Any]) -> dict[str, Any]:
     if e.query is None or "field" not in e.query.model_fields or "$ref" not in schema:
         return schema
     return {"anyOf": [schema, {"$ref": schema["$ref"] + SPARSE}]}
+
+
+def _is_creation(e: Endpoint) -> bool:
+    """A POST to a collection that answers 201 with the object made (it has a uuid)."""
+    if e.method != "POST" or e.status != 201 or e.response is None or "{" in e.path:
+        return False
+    return "uuid" in e.response.model_fields
+
+
+def _links(created: Endpoint) -> dict[str, Any]:
+    """OpenAPI links from a creation to every operation on the object it made: those at
+    `<collection>/{uuid}` and `<collection>/{uuid}/<action>` (no other path parameter), given the
+    new object's uuid from the answer."""
+    detail = created.path.rstrip("/") + "/{uuid}"
+    return {
+        e.name: {
+            "operationId": e.name,
+            "parameters": {"uuid": "$response.body#/uuid"},
+            "description": f"{e.method} the object made",
+        }
+        for e in ENDPOINTS
+        if (e.path == detail or e.path.startswith(detail + "/"))
+        and re.findall(r"{(\w+)}", e.path) == ["uuid"]
+    }
 
 
 def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dict[str, Any]:
@@ -159,6 +225,8 @@ def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dic
                 "Link": {"schema": {"type": "string"}, "description": "first, prev, next, last (RFC 8288)"},
             }
         success["content"] = {"application/json": {"schema": schema}}
+    if _is_creation(e):
+        success["links"] = _links(e)
     op["responses"][str(e.status)] = success
     codes = list(_COMMON_ERRORS)
     if e.body is not None:
