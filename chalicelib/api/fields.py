@@ -116,7 +116,7 @@ def _listed(values: Choices) -> Callable[[], list[str]]:
     if callable(values) and not isinstance(values, type):  # an Enum class is callable too
         read = values
         return lambda: sorted(read())
-    kept = sorted(values)
+    kept = sorted(typing.cast(Iterable[str], values))
     return lambda: list(kept)
 
 

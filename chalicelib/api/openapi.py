@@ -25,11 +25,13 @@ _ERROR = {
 }
 # What any operation may answer besides its own: the errors every request can meet (a malformed or
 # refused request, no or a bad token, no permission, nothing there, a verb the path does not serve,
-# throttling at the gateway), then those of operations with a body (415) and of writes (409: a
-# state that does not allow it, or a change that lost a race with another).
+# throttling at the gateway), then those of operations with a body (415), of writes (409: a
+# state that does not allow it, or a change that lost a race with another) and of creations (422).
 _COMMON_ERRORS = ("400", "401", "403", "404", "405", "429")
 _BODY_ERRORS = ("415",)
 _WRITE_ERRORS = ("409",)
+# A creation given an idempotency key it already used for another request (services/orders.py).
+_CREATE_ERRORS = ("422",)
 
 
 # Keywords whose value is a schema, a list of schemas, or a map of names to schemas.
@@ -44,27 +46,33 @@ _NULL = {"type": "null"}
 def openapi30(schema: Any) -> Any:
     """Pydantic writes JSON Schema 2020-12 (OpenAPI 3.1's dialect); this document is OpenAPI 3.0,
     whose schema objects say null with `nullable: true` (an untyped schema included: it takes null
-    too) and a single value with `enum`. Rewrites a schema, and those in it, into 3.0's words."""
+    too), a single value with `enum`, and an exclusive bound with a flag beside the bound.
+    Rewrites a schema, and those in it, into 3.0's words."""
     if not isinstance(schema, dict):
         return schema
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key in _ONE:
-            out[key] = openapi30(value)
-        elif key in _MANY and isinstance(value, list):
-            out[key] = [openapi30(v) for v in value]
-        elif key in _NAMED and isinstance(value, dict):
-            out[key] = {name: openapi30(v) for name, v in value.items()}
-        else:
-            out[key] = value
+    out = {key: _nested(key, value) for key, value in schema.items()}
     if "const" in out:
         out["enum"] = [out.pop("const")]
+    for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(out.get(exclusive), int | float) and not isinstance(out[exclusive], bool):
+            out[bound], out[exclusive] = out[exclusive], True  # 3.0: a flag on the bound
     options = out.get("anyOf")
     if isinstance(options, list) and _NULL in options:
         out = _nullable(out, [o for o in options if o != _NULL])
     elif not any(k in out for k in _CONSTRAINING):
         out["nullable"] = True
     return out
+
+
+def _nested(key: str, value: Any) -> Any:
+    """A keyword's value, the schemas in it rewritten."""
+    if key in _ONE:
+        return openapi30(value)
+    if key in _MANY and isinstance(value, list):
+        return [openapi30(v) for v in value]
+    if key in _NAMED and isinstance(value, dict):
+        return {name: openapi30(v) for name, v in value.items()}
+    return value
 
 
 def _nullable(schema: dict[str, Any], options: list[Any]) -> dict[str, Any]:
@@ -94,13 +102,17 @@ class _Generator(GenerateJsonSchema):
         digits, places = schema.get("max_digits"), schema.get("decimal_places")
         if digits is None or places is None:
             return out
-        # The largest value with `digits - places` whole digits and `places` decimals.
-        largest = float(10 ** (digits - places)) - 10.0**-places
+        # `digits - places` whole digits: below 10**that, in either direction (exclusive).
+        bound = 10 ** (digits - places)
         words = f"A decimal number: at most {digits} digits, {places} after the point"
         for option in out.get("anyOf", [out]):
             if option.get("type") == "number":
-                option["maximum"] = min(option.get("maximum", largest), largest)
-                option["minimum"] = max(option.get("minimum", -largest), -largest)
+                if option.get("maximum", bound) >= bound:
+                    option.pop("maximum", None)
+                    option["exclusiveMaximum"] = bound
+                if option.get("minimum", -bound) <= -bound:
+                    option.pop("minimum", None)
+                    option["exclusiveMinimum"] = -bound
             elif option.get("type") == "string":
                 option["description"] = words
         return out
@@ -124,7 +136,7 @@ def _schemas() -> tuple[dict[tuple[type[BaseModel], str], Any], dict[str, Any]]:
     key_map, top = models_json_schema(
         list(dict.fromkeys(wanted)), ref_template=_REF, schema_generator=_Generator
     )
-    refs = {(m, str(mode)): ref for (m, mode), ref in key_map.items()}
+    refs: dict[tuple[type[BaseModel], str], Any] = {(m, str(mode)): ref for (m, mode), ref in key_map.items()}  # type: ignore[misc]
     rendered = {
         str(ref["$ref"]).rsplit("/", 1)[-1] for (_, mode), ref in refs.items() if mode == "serialization"
     }
@@ -213,6 +225,14 @@ def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dic
             "required": True,
             "content": {"application/json": {"schema": refs[(e.body, "validation")]}},
         }
+    op["responses"][str(e.status)] = _success(e, refs)
+    for code in _error_codes(e):
+        op["responses"][code] = {"description": "Error", "content": {"application/json": {"schema": _ERROR}}}
+    op["security"] = [] if e.anonymous else [{"tokenAuth": []}]
+    return op
+
+
+def _success(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dict[str, Any]:
     success: dict[str, Any] = {"description": "Success"}
     if e.response is not None:
         schema = _with_sparse(e, refs[(e.response, "serialization")])
@@ -227,16 +247,18 @@ def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dic
         success["content"] = {"application/json": {"schema": schema}}
     if _is_creation(e):
         success["links"] = _links(e)
-    op["responses"][str(e.status)] = success
+    return success
+
+
+def _error_codes(e: Endpoint) -> list[str]:
     codes = list(_COMMON_ERRORS)
     if e.body is not None:
         codes += _BODY_ERRORS
     if e.method != "GET":
         codes += _WRITE_ERRORS
-    for code in codes:
-        op["responses"][code] = {"description": "Error", "content": {"application/json": {"schema": _ERROR}}}
-    op["security"] = [] if e.anonymous else [{"tokenAuth": []}]
-    return op
+    if e.method == "POST" and "{" not in e.path:
+        codes += _CREATE_ERRORS
+    return codes
 
 
 @lru_cache(maxsize=8)
