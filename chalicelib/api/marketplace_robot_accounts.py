@@ -12,7 +12,7 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from chalicelib.api.errors import FLAT
-from chalicelib.api.fields import changes, free_text, line_text, partial
+from chalicelib.api.fields import changes, each_of, free_text, line_text, partial
 from chalicelib.api.marketplace_orders import uuid_filter
 from chalicelib.api.marketplace_user_usages import resource_filter
 from chalicelib.api.rest import (
@@ -59,7 +59,7 @@ class AccountIn(BodyModel):
     responsible_user: Reference | None = None
 
 
-AccountPatch = partial(AccountIn, "AccountPatch")
+AccountPatch = partial(AccountIn, "AccountPatch", nullable=frozenset({"responsible_user"}))
 
 
 class ErrorIn(BodyModel):
@@ -148,7 +148,8 @@ class AccountQuery(ListQuery):
     responsible_user_uuid: str | None = None
     type: str | None = Field(None, max_length=255)
     username: str | None = Field(None, max_length=255)
-    state: list[str] = []
+    # Waldur's numbers (what waldur-api-client sends) or the states' names.
+    state: list[str] = Field([], json_schema_extra=each_of([*domain.STATE_NUMBERS, *_STATES]))
 
     ordering_fields = tuple(service.SORT)
 
