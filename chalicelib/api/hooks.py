@@ -98,8 +98,6 @@ class HookOut(ResponseModel):
     last_error: str
     failure_count: int
 
-    null_fields = frozenset({"last_published", "last_failure"})
-
 
 class WebHookOut(HookOut):
     destination_url: str

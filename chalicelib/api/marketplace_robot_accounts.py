@@ -84,8 +84,6 @@ def account_request(body: BaseModel) -> service.AccountRequest:
 class AccountOut(ResponseModel):
     """Waldur's RobotAccountDetails."""
 
-    null_fields = frozenset({"responsible_user"})
-
     url: str
     uuid: str
     created: datetime
@@ -116,8 +114,6 @@ class AccountOut(ResponseModel):
 
 class AccountWrittenOut(ResponseModel):
     """Waldur's RobotAccount: what a create, PUT or PATCH answers (people as hyperlinks)."""
-
-    null_fields = frozenset({"responsible_user"})
 
     url: str
     uuid: str

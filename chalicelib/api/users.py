@@ -76,6 +76,8 @@ class PasswordChangeIn(BodyModel):
 
 
 class UserOut(ResponseModel):
+    omit_when_null = frozenset({"permissions"})
+
     url: str
     uuid: str
     username: str
