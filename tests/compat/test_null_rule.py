@@ -54,7 +54,9 @@ def _known(problem: str) -> bool:
     return any(where == gap or where.startswith(f"{gap}.") for gap in KNOWN_GAPS)
 
 
-def test_every_response_model_answers_as_a_waldur_model_or_is_listed_cirrus_only(mapping) -> None:
+def test_every_response_model_answers_as_a_waldur_model_or_is_listed_cirrus_only(
+    mapping: waldur_schema.Mapping,
+) -> None:
     assert {waldur_schema.qualified(m) for m in mapping.cirrus_only} == CIRRUS_ONLY
     assert len(mapping.pairs) >= 65
     named = {
@@ -68,24 +70,26 @@ def test_every_response_model_answers_as_a_waldur_model_or_is_listed_cirrus_only
     assert named["users.UserOut"] == {"User", "UserMe"}
 
 
-def test_every_model_renders_through_response_model(mapping) -> None:
+def test_every_model_renders_through_response_model(mapping: waldur_schema.Mapping) -> None:
     """`omit_when_null` is honoured by ResponseModel's serializer, nested ones included (a RootModel
     is a plain list or mapping: no fields of its own)."""
     models = set(mapping.pairs) | mapping.unpaired
     assert [m.__name__ for m in models if not issubclass(m, (ResponseModel, RootModel))] == []
 
 
-def test_every_field_renders_null_exactly_where_waldurs_schema_allows_it(mapping) -> None:
+def test_every_field_renders_null_exactly_where_waldurs_schema_allows_it(
+    mapping: waldur_schema.Mapping,
+) -> None:
     problems = waldur_schema.problems(mapping.pairs)
     assert [p for p in problems if not _known(p)] == []
     # Each known gap is still a gap (drop it from the list once fixed).
-    assert {gap for gap in KNOWN_GAPS if not any(p.startswith(f"{gap}") for p in problems)} == set()
+    assert {gap for gap in KNOWN_GAPS if not any(p.startswith(gap) for p in problems)} == set()
 
 
-def test_cirrus_only_models_omit_only_what_is_not_theirs(mapping) -> None:
+def test_cirrus_only_models_omit_only_what_is_not_theirs(mapping: waldur_schema.Mapping) -> None:
     """With no Waldur schema to forbid it, a Cirrus-only model renders null as DRF does; the hooks
     summary leaves out the other kind's fields, as Waldur serialises each hook with its own."""
-    omitting = {
+    omitting: dict[str, frozenset[str]] = {
         waldur_schema.qualified(m): getattr(m, "omit_when_null", frozenset()) for m in mapping.cirrus_only
     }
     assert {k: v for k, v in omitting.items() if v} == {

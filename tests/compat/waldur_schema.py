@@ -205,8 +205,8 @@ def _problems(ours: type[BaseModel], theirs: dict[type, dict[str, ClientField]])
         if expected == "always" and unset:
             yield f"{where}.{name}: may be unset, but {clients} requires a value that is not null"
     for client, fields in theirs.items():
-        for name, spec in fields.items():
-            if spec.required and name not in ours.model_fields:
+        for name, theirs_spec in fields.items():
+            if theirs_spec.required and name not in ours.model_fields:
                 yield f"{where}.{name}: never rendered, but {client.__name__} requires it"
     for name in omit:
         if name not in ours.model_fields or not admits_none(ours.model_fields[name].annotation):
