@@ -78,6 +78,8 @@ CustomerPatch = partial(CustomerIn, "CustomerPatch", nullable=_NULLABLE)
 
 
 class CustomerOut(ResponseModel):
+    omit_when_null = frozenset({"billing_price_estimate", "slug"})
+
     url: str
     uuid: str
     created: datetime
@@ -104,7 +106,7 @@ class CustomerOut(ResponseModel):
     blocked: bool
     archived: bool
     default_tax_percent: str
-    accounting_start_date: datetime | None = None
+    accounting_start_date: datetime  # Waldur's default: the creation time
     projects_count: int
     users_count: int
     quotas: list[QuotaOut]
@@ -137,6 +139,8 @@ def to_data(call: Call, customer: Customer) -> dict[str, Any]:
         users_count=customer.users_count,
         quotas=quotas_out(customer.quotas),
         slug=customer.slug or None,
+        # Waldur's column defaults to the creation time and its schema forbids null.
+        accounting_start_date=customer.accounting_start_date or customer.created,
     )
     return data
 

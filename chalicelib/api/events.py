@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel, Field, RootModel, field_validator
+from pydantic import Field, RootModel, field_validator
 
 from chalicelib.api.rest import (
     Call,
@@ -67,7 +67,7 @@ class CountQuery(EventFilterQuery):
     o: str | None = None
 
 
-class CountOut(BaseModel):
+class CountOut(ResponseModel):
     count: int
 
 

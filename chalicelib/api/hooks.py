@@ -111,8 +111,6 @@ class HookOut(ResponseModel):
     last_error: str
     failure_count: int
 
-    null_fields = frozenset({"last_published", "last_failure"})
-
 
 class WebHookOut(HookOut):
     destination_url: str
@@ -129,6 +127,9 @@ class EmailHookOut(HookOut):
 
 class HookSummaryOut(HookOut):
     """A hook of either kind with its kind's fields (Waldur's SummaryHookSerializer)."""
+
+    # Waldur serialises each hook with its own kind's serializer: the other kind's fields are absent.
+    omit_when_null = frozenset({"destination_url", "content_type", "email"})
 
     destination_url: str | None = None
     content_type: str | None = None

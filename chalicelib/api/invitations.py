@@ -97,8 +97,6 @@ class InvitationOut(ResponseModel):
     civil_number: str
     extra_invitation_text: str
 
-    null_fields = frozenset({"created_by_image", "scope_type"})
-
 
 class DetailOut(ResponseModel):
     detail: str

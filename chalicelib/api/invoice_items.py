@@ -38,8 +38,6 @@ class InvoiceItemDetailOut(ItemFields):
     """Waldur's InvoiceItemDetail (`invoice-items/`): the item with its invoice, offering and
     customer. No tax or total: the tax percent is the invoice's (as in Waldur's serializer)."""
 
-    null_fields = ItemFields.null_fields | {"offering_name", "offering_component_type"}
-
     invoice: str
     offering_uuid: str | None = None
     offering_name: str | None = None

@@ -67,8 +67,6 @@ def _cents(value: Decimal) -> str:
 
 # --- response models --------------------------------------------------------------------------------
 class ItemFields(ResponseModel):
-    null_fields = frozenset({"resource", "backend_uuid", "billing_type", "project_uuid"})
-
     uuid: str
     url: str
     name: str
@@ -94,6 +92,8 @@ class ItemFields(ResponseModel):
 class InvoiceItemOut(ItemFields):
     """Waldur's InvoiceItem (nested in an invoice, and `items/`)."""
 
+    omit_when_null = frozenset({"billing_type", "resource_name", "resource_uuid"})
+
     tax: str
     total: str
 
@@ -101,7 +101,7 @@ class InvoiceItemOut(ItemFields):
 class InvoiceOut(ResponseModel):
     """Waldur's Invoice (`customer_uuid` is Cirrus's addition)."""
 
-    null_fields = frozenset({"invoice_date"})
+    omit_when_null = frozenset({"due_date"})
 
     url: str
     uuid: str

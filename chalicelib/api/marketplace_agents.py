@@ -113,8 +113,6 @@ class NestedProcessorOut(ResponseModel):
     last_run: datetime | None = None
     backend_version: str | None = None
 
-    null_fields = frozenset({"last_run", "backend_version"})
-
 
 class ProcessorOut(NestedProcessorOut):
     service: str  # the service's uuid
@@ -130,8 +128,6 @@ class NestedServiceOut(ResponseModel):
     created: datetime
     modified: datetime
     statistics: dict[str, Any]
-
-    null_fields = frozenset({"mode"})
 
 
 class ServiceOut(NestedServiceOut):
@@ -151,6 +147,8 @@ class CompatibilityOut(ResponseModel):
 
 
 class IdentityOut(ResponseModel):
+    omit_when_null = frozenset({"last_restarted"})
+
     url: str
     uuid: str
     offering: str  # the offering's uuid
@@ -165,8 +163,6 @@ class IdentityOut(ResponseModel):
     modified: datetime
     services: list[NestedServiceOut]
     compatibility: CompatibilityOut
-
-    null_fields = frozenset({"version", "created_by", "config_file_path", "config_file_content"})
 
 
 # --- queries ------------------------------------------------------------------------------------------

@@ -195,6 +195,8 @@ class ProviderPlanOut(PlanOut):
 class OfferingOut(ResponseModel):
     """PublicOfferingDetails; the provider's view adds the provider-only fields."""
 
+    omit_when_null = frozenset({"category", "category_title", "category_uuid"})
+
     url: str
     uuid: str
     created: datetime
@@ -242,6 +244,10 @@ class OfferingOut(ResponseModel):
 class ProviderOfferingOut(OfferingOut):
     """ProviderOfferingDetails: the provider's own settings too; `secret_options` and
     `service_attributes` only for who may set them (Waldur's can_see_secret_options)."""
+
+    omit_when_null = frozenset(
+        {"category", "category_title", "category_uuid", "secret_options", "service_attributes"}
+    )
 
     secret_options: dict[str, Any] | None = None
     service_attributes: dict[str, Any] | None = None

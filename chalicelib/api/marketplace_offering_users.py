@@ -45,7 +45,18 @@ _STATES = frozenset(s.value for s in domain.State)
 class OfferingUserOut(ResponseModel):
     """Waldur's OfferingUser (what Cirrus knows of it)."""
 
-    null_fields = frozenset({"username"})
+    omit_when_null = frozenset(
+        {
+            "user_email",
+            "user_first_name",
+            "user_full_name",
+            "user_job_title",
+            "user_last_name",
+            "user_organization",
+            "user_phone_number",
+            "user_username",
+        }
+    )
 
     url: str
     uuid: str

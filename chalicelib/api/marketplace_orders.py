@@ -78,7 +78,7 @@ class DetailOut(ResponseModel):
 class OrderOut(ResponseModel):
     """Waldur's OrderDetails (what Cirrus knows of it)."""
 
-    null_fields = frozenset({"resource_uuid", "resource_type", "callback_url", "plan_unit"})
+    omit_when_null = frozenset({"customer_slug", "error_traceback", "plan", "project_slug"})
 
     url: str
     uuid: str

@@ -82,7 +82,7 @@ def object_id_or_none(value: str) -> str | None:
 class PermissionOut(ResponseModel):
     """Waldur's ProjectPermissionLog."""
 
-    null_fields = frozenset({"expiration_time", "created_by", "created_by_full_name", "created_by_username"})
+    omit_when_null = frozenset({"project_end_date"})
 
     created: datetime
     expiration_time: datetime | None = None

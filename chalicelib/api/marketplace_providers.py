@@ -44,6 +44,8 @@ class ServiceProviderIn(BodyModel):
 
 
 class ServiceProviderOut(ResponseModel):
+    omit_when_null = frozenset({"offering_count"})
+
     url: str
     uuid: str
     created: datetime

@@ -91,8 +91,6 @@ ResourceUpdatePatch = partial(ResourceUpdateIn, "ResourceUpdatePatch", nullable=
 
 
 class ResourceUpdateOut(ResponseModel):
-    null_fields = frozenset({"end_date"})
-
     name: str
     description: str
     end_date: date | None = None
@@ -126,7 +124,7 @@ class ReportSectionOut(ResponseModel):
 class ResourceOut(ResponseModel):
     """Waldur's Resource (what Cirrus knows of it)."""
 
-    null_fields = frozenset({"resource_uuid", "resource_type", "end_date", "username", "plan_unit"})
+    omit_when_null = frozenset({"customer_slug", "last_sync", "plan", "project_slug", "slug"})
 
     url: str
     uuid: str
@@ -207,13 +205,9 @@ class PlanPeriodOut(ResponseModel):
     end: datetime | None = None
     components: list[dict[str, Any]]
 
-    null_fields = frozenset({"end"})
-
 
 class TeamMemberOut(ResponseModel):
     """Waldur's ProjectUser."""
-
-    null_fields = frozenset({"expiration_time", "offering_user_username", "offering_user_state"})
 
     url: str
     uuid: str

@@ -86,8 +86,6 @@ def account_request(body: BaseModel) -> service.AccountRequest:
 class AccountOut(ResponseModel):
     """Waldur's RobotAccountDetails."""
 
-    null_fields = frozenset({"responsible_user"})
-
     url: str
     uuid: str
     created: datetime
@@ -118,8 +116,6 @@ class AccountOut(ResponseModel):
 
 class AccountWrittenOut(ResponseModel):
     """Waldur's RobotAccount: what a create, PUT or PATCH answers (people as hyperlinks)."""
-
-    null_fields = frozenset({"responsible_user"})
 
     url: str
     uuid: str

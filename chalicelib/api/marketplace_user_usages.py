@@ -73,7 +73,7 @@ class UserUsagesIn(BodyModel):
 class UserUsageOut(ResponseModel):
     """Waldur's ComponentUserUsage."""
 
-    null_fields = frozenset({"user"})
+    omit_when_null = frozenset({"user"})
 
     uuid: str
     user: str | None = None

@@ -61,6 +61,8 @@ ProjectPatch = partial(ProjectIn, "ProjectPatch", nullable=frozenset({"start_dat
 
 
 class ProjectOut(ResponseModel):
+    omit_when_null = frozenset({"billing_price_estimate", "customer_slug", "slug"})
+
     url: str
     uuid: str
     name: str

@@ -16,7 +16,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from chalice import Blueprint, Response  # type: ignore[attr-defined]
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
 from pydantic import ValidationError as PydanticError
 
 from chalicelib import bootstrap, observability
@@ -85,14 +92,39 @@ class BodyModel(BaseModel):
     model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
-class ResponseModel(BaseModel):
-    """Base of response bodies. Absent optional values are omitted, except `null_fields`, which
-    Waldur always sends (null when unset)."""
+def _never_null(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The OpenAPI side of `omit_when_null`: such a field is absent when unset, never null."""
+    for name in getattr(model, "omit_when_null", ()):
+        prop = schema.get("properties", {}).get(name, {})
+        variants = [v for v in prop.pop("anyOf", []) if v != {"type": "null"}]
+        if len(variants) == 1:
+            prop.update(variants[0])
+        elif variants:
+            prop["anyOf"] = variants
+        if prop.get("default", ...) is None:
+            del prop["default"]
 
-    null_fields: typing.ClassVar[frozenset[str]] = frozenset()
+
+class ResponseModel(BaseModel):
+    """Base of response bodies. Every field is rendered, an unset one as null, as DRF renders a
+    serializer's declared fields, except `omit_when_null`: the fields Waldur's schema (its
+    waldur-api-client models) types as never null, which are left out when unset, since a client
+    parses a present key strictly. tests/compat/test_null_rule.py derives both from the client."""
+
+    omit_when_null: typing.ClassVar[frozenset[str]] = frozenset()
 
     # Models are built on first use, not at import: a cold Lambda builds only what its request needs.
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, json_schema_extra=_never_null)
+
+    # No return annotation: pydantic would take it as the serialised schema, replacing the model's
+    # own in the OpenAPI document. Wrapping applies to nested models too (an order's plan, ...).
+    @model_serializer(mode="wrap")
+    def _leave_out_forbidden_nulls(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        dumped = handler(self)
+        omit = self.omit_when_null
+        if not omit or not isinstance(dumped, dict):
+            return dumped
+        return {k: v for k, v in dumped.items() if v is not None or k not in omit}
 
 
 @dataclass(frozen=True)
@@ -500,11 +532,9 @@ def _pagination_headers(call: Call, listed: Listed) -> dict[str, str | list[str]
 
 
 def render(model: type[BaseModel], data: Mapping[str, Any], fields: Iterable[str] = ()) -> dict[str, Any]:
-    """Render through the response model; absent optional values are omitted, not sent as null
-    (waldur-api-client parses every present key strictly). `?field=` keeps only the named keys."""
-    dumped = model.model_validate(data).model_dump(mode="json")
-    keep: frozenset[str] = getattr(model, "null_fields", frozenset())
-    rendered = {k: v for k, v in dumped.items() if v is not None or k in keep}
+    """Render through the response model: unset values are null, except the model's `omit_when_null`
+    (see ResponseModel). `?field=` keeps only the named keys."""
+    rendered: dict[str, Any] = model.model_validate(data).model_dump(mode="json")
     wanted = set(fields)
     return {k: v for k, v in rendered.items() if k in wanted} if wanted else rendered
 

@@ -58,6 +58,8 @@ RolePatch = partial(RoleIn, "RolePatch")
 
 
 class RoleOut(ResponseModel):
+    omit_when_null = frozenset({"users_count"})
+
     url: str
     uuid: str
     name: str

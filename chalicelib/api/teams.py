@@ -50,7 +50,7 @@ class ExpirationOut(ResponseModel):
 class MemberOut(ResponseModel):
     """Waldur's UserRoleDetails."""
 
-    null_fields = frozenset({"expiration_time"})
+    omit_when_null = frozenset({"created_by_uuid", "user_image"})
 
     uuid: str
     created: datetime
@@ -191,8 +191,6 @@ team_endpoints(bp, "projects", ScopeType.PROJECT, "projects")
 
 # --- customers/<uuid>/users/ -------------------------------------------------------------------
 class NestedProjectRole(ResponseModel):
-    null_fields = frozenset({"expiration_time"})
-
     url: str
     uuid: str
     name: str
@@ -201,8 +199,6 @@ class NestedProjectRole(ResponseModel):
 
 
 class CustomerUserOut(ResponseModel):
-    null_fields = frozenset({"expiration_time", "role_name"})
-
     url: str
     uuid: str
     username: str
@@ -277,8 +273,6 @@ def _person(call: Call, person: Person) -> dict[str, Any]:
 # --- user-permissions/ -------------------------------------------------------------------------
 class PermissionOut(ResponseModel):
     """Waldur's Permission (also the `permissions` field of a user)."""
-
-    null_fields = frozenset({"expiration_time"})
 
     uuid: str
     user_uuid: str

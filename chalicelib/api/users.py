@@ -86,6 +86,8 @@ class PasswordChangeIn(BodyModel):
 
 
 class UserOut(ResponseModel):
+    omit_when_null = frozenset({"permissions"})
+
     url: str
     uuid: str
     username: str
