@@ -11,6 +11,7 @@ from pydantic.json_schema import models_json_schema
 
 from chalicelib.api.rest import ENDPOINTS, Endpoint
 from chalicelib.config import get_settings
+from chalicelib.domain import request_keys
 
 _REF = "#/components/schemas/{model}"
 # DRF's error bodies: `{"detail": ...}`, `{"field": [messages]}`, or a plain list of messages (a
@@ -28,7 +29,7 @@ _ERROR = {
 # state that does not allow it, or a change that lost a race with another).
 _COMMON_ERRORS = ("400", "401", "403", "404", "405", "429")
 _BODY_ERRORS = ("415",)
-_WRITE_ERRORS = ("409",)
+_WRITE_ERRORS = ("409", "503")  # 503: throttled, or past the request's deadline
 
 
 def _schemas() -> tuple[dict[tuple[type[BaseModel], str], Any], dict[str, Any]]:
@@ -67,6 +68,17 @@ def _path_parameters(e: Endpoint) -> list[dict[str, Any]]:
     ]
 
 
+def _header_parameters(e: Endpoint) -> list[dict[str, Any]]:
+    if not e.retry_key:
+        return []
+    key = {"type": "string", "minLength": 1, "maxLength": request_keys.MAX_KEY_LENGTH}
+    about = "Makes the creation safe to send again: a retry with the same key and body (within a day) "
+    about += "answers the first result; the same key with another body is 422."
+    return [
+        {"name": request_keys.HEADER, "in": "header", "required": False, "schema": key, "description": about}
+    ]
+
+
 SPARSE = "Sparse"  # the suffix of a response model's `?field=` variant
 
 
@@ -89,7 +101,7 @@ def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dic
     op: dict[str, Any] = {
         "operationId": e.name,
         "tags": [e.tag],
-        "parameters": _path_parameters(e) + _query_parameters(e),
+        "parameters": _path_parameters(e) + _query_parameters(e) + _header_parameters(e),
         "responses": {},
     }
     if e.summary:
@@ -117,6 +129,8 @@ def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dic
         codes += _BODY_ERRORS
     if e.method != "GET":
         codes += _WRITE_ERRORS
+    if e.retry_key:
+        codes += ("422",)
     for code in codes:
         op["responses"][code] = {"description": "Error", "content": {"application/json": {"schema": _ERROR}}}
     op["security"] = [] if e.anonymous else [{"tokenAuth": []}]
