@@ -168,7 +168,7 @@ class Settings:
     aws_read_timeout_seconds: float = 5.0
     aws_max_attempts: int = 3
     # An API request's deadline: a unit of work about to commit after it writes nothing and the
-    # request answers 503 (services/deadline.py), so a request API Gateway gave up on (29 s) does
+    # request answers 503 (domain/deadline.py), so a request API Gateway gave up on (29 s) does
     # not create what the client's retry creates again. 0: no deadline.
     request_deadline_seconds: float = 20.0
     cognito: CognitoSettings = field(default_factory=CognitoSettings)

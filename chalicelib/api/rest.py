@@ -22,11 +22,12 @@ from chalicelib import bootstrap, observability
 from chalicelib.api import errors, hosts
 from chalicelib.auth.requests import authenticate_request
 from chalicelib.config import get_settings
+from chalicelib.domain import deadline
 from chalicelib.domain import request_keys as request_key_rules
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import NotAuthenticated, NotFound
 from chalicelib.domain.ids import parse_id
-from chalicelib.services import access, deadline, request_keys
+from chalicelib.services import access, request_keys
 from chalicelib.services.paging import Ordering, Page, PageRequest
 
 JSON = "application/json"

@@ -5,7 +5,7 @@ so either all of them land or none does. A failed condition is reported as the d
 caller attached to that write; the store refusing the work for now (throttled) as
 ServiceUnavailable (HTTP 503, Retry-After); a write DynamoDB finds invalid (an item over 400 KB) as
 TransactionRejected, a bug of ours (HTTP 500, logged with the reasons), never as a lost race. Past
-the request's deadline (services/deadline.py) nothing is sent: ServiceUnavailable, as throttling.
+the request's deadline (domain/deadline.py) nothing is sent: ServiceUnavailable, as throttling.
 
 What must happen outside the table once the writes landed (start a workflow, answer one, queue a
 task) is attached as data (`after_commit`, effects of `services/effects.py`, opaque here) and handed
@@ -27,9 +27,10 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import get_settings
+from chalicelib.domain import deadline
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.domain.events import Event
-from chalicelib.services import deadline, ports
+from chalicelib.services import ports
 from chalicelib.store.errors import THROTTLED_REASONS, throttled
 from chalicelib.store.items import BaseItem
 from chalicelib.store.outbox import event_items, tally

@@ -17,9 +17,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.domain import deadline
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.domain.events import Event
-from chalicelib.services import deadline
 
 MAX_ITEMS = 100
 LOST_RACE = "The object was changed by another request. Please reload it and try again."

@@ -2,7 +2,7 @@
 for every creation a client might retry, the retry (same user, key and body) answers the first
 result, rendered now, and makes no second object and no second event; the same key with another body
 is 422 and makes nothing; keys are per user and 1 to 255 characters. And a request past its deadline
-(services/deadline.py) writes nothing and answers 503 with Retry-After. On moto's DynamoDB (the key
+(domain/deadline.py) writes nothing and answers 503 with Retry-After. On moto's DynamoDB (the key
 and the object in one transaction)."""
 
 from __future__ import annotations

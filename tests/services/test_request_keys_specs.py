@@ -1,5 +1,5 @@
 """Creations safe to retry (services/request_keys.py) and the request's deadline
-(services/deadline.py), specified on the in-memory fakes: two requests with one key that both miss
+(domain/deadline.py), specified on the in-memory fakes: two requests with one key that both miss
 the key's lookup race on its write and the loser answers the winner's object; a key is forgotten
 after a day; a unit of work past its request's deadline writes nothing (ServiceUnavailable)."""
 
@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain import clock
+from chalicelib.domain import clock, deadline
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.request_keys import KeyUse
-from chalicelib.services import customers, deadline, ports
+from chalicelib.services import customers, ports
 from tests.fakes import World
 
 STAFF = Principal(user_id=new_id(), username="staff", is_staff=True)
