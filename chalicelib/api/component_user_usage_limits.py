@@ -48,7 +48,7 @@ class LimitIn(BodyModel):
     limit: Decimal | None = Field(None, ge=0, max_digits=20, decimal_places=2)
 
 
-LimitPatch = partial(LimitIn, "LimitPatch")
+LimitPatch = partial(LimitIn, "LimitPatch", nullable=frozenset({"limit"}))
 
 
 def limit_request(body: BaseModel) -> service.LimitRequest:

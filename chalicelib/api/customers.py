@@ -72,7 +72,9 @@ class CustomerIn(BodyModel):
     slug: str | None = Field(None, max_length=200)
 
 
-CustomerPatch = partial(CustomerIn, "CustomerPatch")
+# What a PATCH may set to null (the rest refuse it, in DRF's words).
+_NULLABLE = frozenset({"latitude", "longitude", "accounting_start_date"})
+CustomerPatch = partial(CustomerIn, "CustomerPatch", nullable=_NULLABLE)
 
 
 class CustomerOut(ResponseModel):
@@ -119,9 +121,6 @@ class CustomerQuery(ListQuery):
     slug: str | None = None
 
     ordering_fields = service.ORDERING_FIELDS
-
-
-_NULLABLE = frozenset({"latitude", "longitude", "accounting_start_date"})
 
 
 def to_data(call: Call, customer: Customer) -> dict[str, Any]:
@@ -227,9 +226,7 @@ def update_customer(call: Call, uuid: str) -> Any:
     response=CustomerOut,
 )
 def partial_update_customer(call: Call, uuid: str) -> Any:
-    return _one(
-        call, service.update_customer(call.ctx, object_id(uuid, MODEL), patch_changes(call.body, _NULLABLE))
-    )
+    return _one(call, service.update_customer(call.ctx, object_id(uuid, MODEL), patch_changes(call.body)))
 
 
 @endpoint(bp, "/api/customers/{uuid}", "DELETE", name="customers_destroy", tag=TAG, status=204)

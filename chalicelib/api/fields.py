@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import types
+import typing
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, create_model
 
 from chalicelib.api.rest import ResponseModel
 from chalicelib.domain import bounds
-from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.numbers import MAX_INTEGER, MIN_INTEGER
 from chalicelib.domain.quotas import Quota
 from chalicelib.domain.text import text_problem
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The schema's words for what `_email` and `_country` accept, blank included (a JSON Schema
+# `format: email` would be both stricter than the check and false for "").
+EMAIL_PATTERN = r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$"
+COUNTRY_PATTERN = r"^([A-Z]{2})?$"
 
 
 def text(max_length: int) -> Any:
@@ -69,7 +74,7 @@ def free_text(max_length: int | None = None, max_bytes: int | None = None) -> An
 
 
 def _email(value: str) -> str:
-    if value and not _EMAIL.match(value):
+    if value and not _EMAIL.fullmatch(value):  # `$` alone would let a trailing line break through
         raise ValueError("Enter a valid email address.")
     return value
 
@@ -78,6 +83,41 @@ def _country(value: str) -> str:
     if value and not re.fullmatch(r"[A-Z]{2}", value):
         raise ValueError(f'"{value}" is not a valid choice.')
     return value
+
+
+Choices = Iterable[str] | Callable[[], Iterable[str]]
+
+
+def one_of(values: Choices) -> Callable[[dict[str, Any]], None]:
+    """`json_schema_extra` of a choice field: the schema's `enum` is the set the field's validator
+    checks (pass that same constant, or a function reading it when the document is built)."""
+
+    listed = _listed(values)
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema["enum"] = listed()
+
+    return extra
+
+
+def each_of(values: Choices) -> Callable[[dict[str, Any]], None]:
+    """`json_schema_extra` of a list of choices (a repeated filter, event types): each item's `enum`."""
+
+    listed = _listed(values)
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema["items"] = {"type": "string", "enum": listed()}
+
+    return extra
+
+
+def _listed(values: Choices) -> Callable[[], list[str]]:
+    """The choices, read when the schema is built (a function: then; an iterable: kept now)."""
+    if callable(values) and not isinstance(values, type):  # an Enum class is callable too
+        read = values
+        return lambda: sorted(read())
+    kept = sorted(typing.cast(Iterable[str], values))
+    return lambda: list(kept)
 
 
 def BoundedJson(bound: bounds.Bound) -> Any:
@@ -121,8 +161,30 @@ Amounts = Annotated[dict[str, Any], BoundedJson(bounds.AMOUNTS)]
 Integer = Annotated[int, Field(ge=MIN_INTEGER, le=MAX_INTEGER)]
 PositiveInteger = Annotated[int, Field(ge=0, le=MAX_INTEGER)]
 
-Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)]
-Country = Annotated[str, StringConstraints(max_length=2), AfterValidator(_country)]
+Email = Annotated[
+    str,
+    StringConstraints(max_length=320),
+    AfterValidator(_email),
+    Field(json_schema_extra={"pattern": EMAIL_PATTERN, "description": "An email address, or blank"}),
+]
+Country = Annotated[
+    str,
+    StringConstraints(max_length=2),
+    AfterValidator(_country),
+    Field(json_schema_extra={"pattern": COUNTRY_PATTERN, "description": "ISO 3166-1 alpha-2 code, or blank"}),
+]
+
+
+class DetailMessageOut(ResponseModel):
+    """DRF's `{"detail": "..."}` answer of an action that reports what it did."""
+
+    detail: str
+
+
+class StatusMessageOut(ResponseModel):
+    """Waldur's `{"status": "..."}` answer of an action."""
+
+    status: str
 
 
 class QuotaOut(ResponseModel):
@@ -135,13 +197,43 @@ def quotas_out(quotas: list[Quota]) -> list[dict[str, Any]]:
     return [{"name": q.name, "usage": q.usage, "limit": q.limit} for q in quotas]
 
 
-def partial(model: type[BaseModel], name: str) -> type[BaseModel]:
-    """The same body with every field optional (PATCH)."""
+def omitted() -> Any:
+    """The default of a field a client may leave out but may not send as null (DRF's
+    `required=False` without `allow_null`): declare it with its plain type, `name: T = omitted()`.
+    Null is then refused by the type ("This field may not be null.", errors.py) and the schema
+    does not call it nullable; a view reads only the fields sent (`changes`)."""
+    return Field(None, json_schema_extra=_no_default)
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    # The default (None) is not a value the field takes: the field is left out, not set to null.
+    schema.pop("default", None)
+
+
+def _without_none(annotation: Any) -> Any:
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType) or type(None) not in args:
+        return annotation
+    rest = tuple(a for a in args if a is not type(None))
+    return rest[0] if len(rest) == 1 else typing.Union[rest]  # noqa: UP007 (a runtime union)
+
+
+def partial(model: type[BaseModel], name: str, nullable: frozenset[str] = frozenset()) -> type[BaseModel]:
+    """The same body with every field optional (PATCH). Only the fields in `nullable` take null
+    (DRF's `allow_null`); for the others null is refused by the field's type, so the validation and
+    the OpenAPI schema (nullable or not) come from this one declaration."""
+    unknown = nullable - set(model.model_fields)
+    if unknown:
+        raise ValueError(f"{name}: no such fields {sorted(unknown)}")
     fields: dict[str, Any] = {}
     for field_name, info in model.model_fields.items():
         # Keep the field's constraints (lengths, ranges, validators): they live in its metadata.
-        constrained: Any = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
-        fields[field_name] = (constrained | None, None)
+        base = _without_none(info.annotation)
+        constrained: Any = Annotated[base, *info.metadata] if info.metadata else base
+        if field_name in nullable:
+            fields[field_name] = (constrained | None, None)
+        else:
+            fields[field_name] = (constrained, omitted())
     return create_model(name, __base__=model.__base__, **fields)
 
 
@@ -150,10 +242,7 @@ def changes(body: BaseModel, exclude: frozenset[str] = frozenset()) -> dict[str,
     return {k: getattr(body, k) for k in body.model_fields_set if k not in exclude}
 
 
-def patch_changes(body: BaseModel, nullable: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """PATCH fields; null is refused (in DRF's words) for fields that cannot be null."""
-    sent = changes(body)
-    nulls = sorted(k for k, v in sent.items() if v is None and k not in nullable)
-    if nulls:
-        raise ValidationError({k: ["This field may not be null."] for k in nulls})
-    return sent
+def patch_changes(body: BaseModel) -> dict[str, Any]:
+    """PATCH fields sent. Null was already refused, by the body model, for the fields that cannot be
+    null (`partial(..., nullable=...)`)."""
+    return changes(body)

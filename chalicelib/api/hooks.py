@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, field_validator
 
-from chalicelib.api.fields import Email, changes, partial, patch_changes
+from chalicelib.api.fields import Email, changes, each_of, one_of, partial, patch_changes
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -31,6 +31,7 @@ from chalicelib.api.rest import (
     render,
 )
 from chalicelib.domain import hooks as domain
+from chalicelib.domain.events import EVENT_GROUPS, all_event_types
 from chalicelib.domain.hooks import HookKind
 from chalicelib.domain.ids import parse_id
 from chalicelib.services import hooks as service
@@ -46,9 +47,21 @@ def _none_or(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda value: value if value is None else check(value)
 
 
-EventTypes = Annotated[list[str], BeforeValidator(_none_or(domain.event_type_choices))]
-EventGroups = Annotated[list[str], BeforeValidator(_none_or(domain.event_group_choices))]
-HookContentType = Annotated[str, BeforeValidator(_none_or(domain.content_type_choice))]
+EventTypes = Annotated[
+    list[str],
+    BeforeValidator(_none_or(domain.event_type_choices)),
+    Field(json_schema_extra=each_of(all_event_types)),
+]
+EventGroups = Annotated[
+    list[str],
+    BeforeValidator(_none_or(domain.event_group_choices)),
+    Field(json_schema_extra=each_of(EVENT_GROUPS)),
+]
+HookContentType = Annotated[
+    str,
+    BeforeValidator(_none_or(domain.content_type_choice)),
+    Field(json_schema_extra=one_of(c.value for c in domain.ContentType)),
+]
 DestinationUrl = Annotated[
     str, StringConstraints(min_length=1, max_length=domain.URL_MAX), AfterValidator(domain.destination_url)
 ]
@@ -156,7 +169,7 @@ _CONTENT_TYPE_FILTER = {"1": "json", "2": "form", "json": "json", "form": "form"
 
 class WebHookQuery(HookQuery):
     destination_url: str | None = None
-    content_type: str | None = None
+    content_type: str | None = Field(None, json_schema_extra=one_of(_CONTENT_TYPE_FILTER))
 
     @field_validator("content_type")
     @classmethod

@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
-from chalicelib.api.fields import free_text, line_text, required_text, text
+from chalicelib.api.fields import each_of, free_text, line_text, required_text, text
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -117,7 +117,7 @@ class InvitationQuery(ListQuery):
     scope: str | None = None
     scope_name: str | None = None
     scope_type: str | None = None
-    state: list[str] = []
+    state: list[str] = Field([], json_schema_extra=each_of(_STATES))
 
     ordering_fields = service.ORDERING_FIELDS
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field
 
+from chalicelib.api.fields import omitted
 from chalicelib.api.invoices import INVOICES, ITEMS, ItemFields, item_data
 from chalicelib.api.marketplace_orders import uuid_filter
 from chalicelib.api.rest import (
@@ -24,7 +25,6 @@ from chalicelib.api.rest import (
     render,
 )
 from chalicelib.domain import invoices as domain
-from chalicelib.domain.errors import ValidationError
 from chalicelib.services import invoices as service
 from chalicelib.services.invoices import ItemView
 
@@ -81,17 +81,15 @@ class ItemUpdateIn(BodyModel):
     """Waldur's InvoiceItemUpdateSerializer: a fixed item's quantity follows its span; other items
     keep their span (the rule is domain/invoice_corrections.edit_item's)."""
 
-    article_code: str | None = Field(None, max_length=30)
-    quantity: Decimal | None = Field(None, ge=0, max_digits=22, decimal_places=10)
-    unit_price: Decimal | None = Field(None, ge=0, max_digits=22, decimal_places=10)
-    start: datetime | None = None
-    end: datetime | None = None
+    # Each may be left out, none may be null (the type refuses it, in DRF's words).
+    article_code: Annotated[str, Field(max_length=30)] = omitted()
+    quantity: Annotated[Decimal, Field(ge=0, max_digits=22, decimal_places=10)] = omitted()
+    unit_price: Annotated[Decimal, Field(ge=0, max_digits=22, decimal_places=10)] = omitted()
+    start: datetime = omitted()
+    end: datetime = omitted()
 
     def changes(self) -> dict[str, Any]:
         sent = {k: getattr(self, k) for k in self.model_fields_set}
-        nulls = sorted(k for k, v in sent.items() if v is None)
-        if nulls:
-            raise ValidationError({k: ["This field may not be null."] for k in nulls})
         for name in ("start", "end"):
             if name in sent and sent[name].tzinfo is None:
                 sent[name] = sent[name].replace(tzinfo=UTC)

@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, field_validator
 
+from chalicelib.api.fields import each_of
 from chalicelib.api.marketplace_orders import uuid_filter
 from chalicelib.api.rest import (
     BodyModel,
@@ -273,7 +274,7 @@ class InvoiceQuery(ListQuery):
     customer_uuid: str | None = None
     year: int | None = Field(None, ge=1, le=9999)
     month: int | None = Field(None, ge=1, le=12)
-    state: list[str] = []
+    state: list[str] = Field([], json_schema_extra=each_of(_STATES))
     created: Day | None = None
     start_date: Day | None = None
     end_date: Day | None = None

@@ -16,7 +16,7 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, field_validator
 
-from chalicelib.api.fields import free_text, name_text
+from chalicelib.api.fields import each_of, free_text, name_text
 from chalicelib.api.marketplace_orders import uuid_filter
 from chalicelib.api.rest import (
     BodyModel,
@@ -179,7 +179,7 @@ class IdentityQuery(ListQuery):
 class ServiceQuery(ListQuery):
     identity_uuid: str | None = None
     mode: str | None = Field(None, max_length=255)
-    state: list[str] = []
+    state: list[str] = Field([], json_schema_extra=each_of(domain.SERVICE_STATES))
     modified_after: datetime | None = None
     modified_before: datetime | None = None
 
@@ -295,7 +295,7 @@ def update_identity(call: Call, uuid: str) -> Any:
     return render(IdentityOut, identity_data(call, view))
 
 
-@endpoint(bp, f"{BASE}/{{uuid}}", "DELETE", name="marketplace_site_agent_identities_destroy",
+@endpoint(bp, f"{BASE}/{{uuid}}", "DELETE", name="marketplace_site_agent_identities_destroy", status=204,
           tag=TAG_IDENTITIES, summary="Remove an identity with its services and processors")  # fmt: skip
 def delete_identity(call: Call, uuid: str) -> Any:
     service.delete_identity(call.ctx, object_id(uuid, domain.IDENTITY_MODEL))

@@ -22,6 +22,7 @@ from chalicelib.api.fields import (
     free_text,
     line_text,
     name_text,
+    one_of,
     required_text,
     text,
 )
@@ -55,7 +56,7 @@ def choice(enum: type[Enum]) -> Any:
             raise ValueError(f'"{value}" is not a valid choice.')
         return value
 
-    return Annotated[str, AfterValidator(check)]
+    return Annotated[str, AfterValidator(check), Field(json_schema_extra=one_of(allowed))]
 
 
 # --- input ---------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, field_validator
 
+from chalicelib.api.fields import each_of
 from chalicelib.api.marketplace_orders import offering_url, uuid_filter
 from chalicelib.api.rest import (
     BodyModel,
@@ -87,7 +88,7 @@ class OfferingUserQuery(ListQuery):
     user_uuid: str | None = None
     user_username: str | None = None
     username: str | None = None
-    state: list[str] = []
+    state: list[str] = Field([], json_schema_extra=each_of(_STATES))
     is_restricted: bool | None = None
     query: str | None = Field(None, max_length=255)
 

@@ -13,7 +13,17 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.api import marketplace_catalog as wire
-from chalicelib.api.fields import Attributes, BoundedJson, free_text, name_text, required_text, text
+from chalicelib.api.fields import (
+    Attributes,
+    BoundedJson,
+    changes,
+    each_of,
+    free_text,
+    name_text,
+    omitted,
+    required_text,
+    text,
+)
 from chalicelib.api.marketplace_catalog import (
     PROVIDER_OFFERINGS,
     PUBLIC_OFFERINGS,
@@ -100,15 +110,17 @@ class PauseIn(BodyModel):
 
 
 class OverviewIn(BodyModel):
-    name: name_text(150) | None = None  # type: ignore[valid-type]
-    description: free_text(2000) | None = None  # type: ignore[valid-type]
-    full_description: LongText | None = None  # type: ignore[valid-type]
-    terms_of_service: LongText | None = None  # type: ignore[valid-type]
-    privacy_policy_link: text(200) | None = None  # type: ignore[valid-type]
-    access_url: text(200) | None = None  # type: ignore[valid-type]
-    getting_started: LongText | None = None  # type: ignore[valid-type]
-    integration_guide: LongText | None = None  # type: ignore[valid-type]
-    vendor_details: LongText | None = None  # type: ignore[valid-type]
+    """Each field may be left out; none may be null (Waldur's serializer allows no null here)."""
+
+    name: name_text(150) = omitted()  # type: ignore[valid-type]
+    description: free_text(2000) = omitted()  # type: ignore[valid-type]
+    full_description: LongText = omitted()  # type: ignore[valid-type]
+    terms_of_service: LongText = omitted()  # type: ignore[valid-type]
+    privacy_policy_link: text(200) = omitted()  # type: ignore[valid-type]
+    access_url: text(200) = omitted()  # type: ignore[valid-type]
+    getting_started: LongText = omitted()  # type: ignore[valid-type]
+    integration_guide: LongText = omitted()  # type: ignore[valid-type]
+    vendor_details: LongText = omitted()  # type: ignore[valid-type]
 
 
 class DescriptionIn(BodyModel):
@@ -118,7 +130,7 @@ class DescriptionIn(BodyModel):
 class LocationIn(BodyModel):
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
-    country: text(2) | None = None  # type: ignore[valid-type]
+    country: text(2) = omitted()  # type: ignore[valid-type]
 
 
 class OptionsIn(BodyModel):
@@ -126,9 +138,9 @@ class OptionsIn(BodyModel):
 
 
 class IntegrationIn(BodyModel):
-    plugin_options: PluginOptions | None = None
-    secret_options: SecretOptions | None = None
-    backend_id: text(255) | None = None  # type: ignore[valid-type]
+    plugin_options: PluginOptions = omitted()
+    secret_options: SecretOptions = omitted()
+    backend_id: text(255) = omitted()  # type: ignore[valid-type]
 
 
 class AttributesIn(BodyModel):
@@ -159,7 +171,7 @@ class OfferingQuery(ListQuery):
     name_exact: str | None = None
     customer: str | None = None
     customer_uuid: str | None = None
-    state: list[str] = Field(default_factory=list)
+    state: list[str] = Field(default_factory=list, json_schema_extra=each_of(s.value for s in OfferingState))
     type: list[str] = Field(default_factory=list)
     category_uuid: str | None = None
     shared: bool | None = None
@@ -304,11 +316,7 @@ def _changes(action: str, body: BodyModel) -> dict[str, Any]:
         return {"attributes": dict(body.model_extra or {})}
     if isinstance(body, DescriptionIn):
         return {"category_id": _category_id(body.category)}
-    sent = {k: getattr(body, k) for k in body.model_fields_set}
-    nulls = sorted(k for k, v in sent.items() if v is None and k not in ("latitude", "longitude"))
-    if nulls:
-        raise ValidationError({k: ["This field may not be null."] for k in nulls})
-    return sent
+    return changes(body)  # null was refused by the body model where it may not be null
 
 
 _update_action("update_overview", OverviewIn, "Change the offering's name and texts")

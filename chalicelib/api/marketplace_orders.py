@@ -11,7 +11,7 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, field_validator
 
-from chalicelib.api.fields import Amounts, Attributes, stored_text
+from chalicelib.api.fields import Amounts, Attributes, each_of, one_of, stored_text
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -50,7 +50,7 @@ class OrderIn(BodyModel):
     plan: str | None = Field(None, max_length=2000)
     attributes: Attributes = Field(default_factory=dict)
     limits: Amounts = Field(default_factory=dict)
-    type: str = OrderType.CREATE.value
+    type: str = Field(OrderType.CREATE.value, json_schema_extra=one_of(_TYPES))
     accepting_terms_of_service: bool = False
     # Both accepted, neither stored (Cirrus has web hooks for callbacks).
     callback_url: str | None = Field(None, max_length=2000)
@@ -131,8 +131,8 @@ class OrderOut(ResponseModel):
 
 
 class OrderQuery(ListQuery):
-    state: list[str] = []
-    type: list[str] = []
+    state: list[str] = Field([], json_schema_extra=each_of(_STATES))
+    type: list[str] = Field([], json_schema_extra=each_of(_TYPES))
     project_uuid: str | None = None
     customer_uuid: str | None = None
     offering_uuid: str | None = None
@@ -297,8 +297,8 @@ def list_orders(call: Call) -> Any:
 
 
 class OfferingOrderQuery(ListQuery):
-    state: list[str] = []
-    type: list[str] = []
+    state: list[str] = Field([], json_schema_extra=each_of(_STATES))
+    type: list[str] = Field([], json_schema_extra=each_of(_TYPES))
 
     ordering_fields = tuple(lists.ORDER_SORT)
 

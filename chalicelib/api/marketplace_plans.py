@@ -40,7 +40,7 @@ class ProviderPlanIn(PlanIn):
     offering: str = Field(min_length=1)
 
 
-ProviderPlanPatch = partial(PlanIn, "ProviderPlanPatch")
+ProviderPlanPatch = partial(PlanIn, "ProviderPlanPatch", nullable=frozenset({"max_amount"}))
 
 
 class PricesIn(BodyModel):
@@ -116,7 +116,7 @@ def update_plan(call: Call, uuid: str) -> Any:
           body=ProviderPlanPatch, response=ProviderPlanOut,
           summary="Change some fields of a plan")  # fmt: skip
 def partial_update_plan(call: Call, uuid: str) -> Any:
-    sent = patch_changes(call.body, frozenset({"max_amount"}))
+    sent = patch_changes(call.body)
     return _one(call, service.update_plan(call.ctx, object_id(uuid, MODEL), sent))
 
 

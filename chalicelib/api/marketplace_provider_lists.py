@@ -13,6 +13,7 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field
 
 from chalicelib.api import projects as project_api
+from chalicelib.api.fields import DetailMessageOut
 from chalicelib.api.marketplace_catalog import TAG
 from chalicelib.api.rest import (
     BodyModel,
@@ -23,6 +24,7 @@ from chalicelib.api.rest import (
     endpoint,
     listed,
     object_id,
+    render,
 )
 from chalicelib.domain import offering_users as account_rules
 from chalicelib.domain.offerings import MODEL as OFFERING_MODEL
@@ -441,7 +443,7 @@ class SetUsernameIn(BodyModel):
 
 @endpoint(bp, f"{BASE}/set_offerings_username", "POST",
           name="marketplace_service_providers_set_offerings_username", tag=TAG,
-          body=SetUsernameIn, status=201,
+          body=SetUsernameIn, response=DetailMessageOut, status=201,
           summary="Set a user's username in every offering of the provider they use")  # fmt: skip
 def set_offerings_username(call: Call, uuid: str) -> Any:
     body: SetUsernameIn = call.body
@@ -451,4 +453,4 @@ def set_offerings_username(call: Call, uuid: str) -> Any:
         raise ValidationError.field("username", "This field may not be blank.")
     account_rules.check_username(body.username)
     service.set_offerings_username(call.ctx, object_id(uuid, PROVIDER_MODEL), body.user_uuid, body.username)
-    return Created({"detail": "Offering users have been set."})
+    return Created(render(DetailMessageOut, {"detail": "Offering users have been set."}))

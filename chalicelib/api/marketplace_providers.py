@@ -135,7 +135,7 @@ class CategoryIn(BodyModel):
     default_tenant_category: bool = False
 
 
-CategoryPatch = partial(CategoryIn, "CategoryPatch")
+CategoryPatch = partial(CategoryIn, "CategoryPatch", nullable=frozenset({"icon"}))
 
 
 class CategoryOut(ResponseModel):
@@ -214,7 +214,7 @@ def update_category(call: Call, uuid: str) -> Any:
           body=CategoryPatch, response=CategoryOut,
           summary="Change some fields of a category (staff)")  # fmt: skip
 def partial_update_category(call: Call, uuid: str) -> Any:
-    sent = patch_changes(call.body, frozenset({"icon"}))
+    sent = patch_changes(call.body)
     return _category(call, category_service.update_category(call.ctx, object_id(uuid, CATEGORY_MODEL), sent))
 
 

@@ -17,6 +17,7 @@ from chalicelib.api.fields import (
     Attributes,
     BoundedJson,
     changes,
+    each_of,
     free_text,
     name_text,
     partial,
@@ -86,7 +87,7 @@ class ResourceUpdateIn(BodyModel):
     end_date: date | None = None
 
 
-ResourceUpdatePatch = partial(ResourceUpdateIn, "ResourceUpdatePatch")
+ResourceUpdatePatch = partial(ResourceUpdateIn, "ResourceUpdatePatch", nullable=frozenset({"end_date"}))
 
 
 class ResourceUpdateOut(ResponseModel):
@@ -174,7 +175,7 @@ class ResourceOut(ResponseModel):
 
 
 class ResourceQuery(ListQuery):
-    state: list[str] = []
+    state: list[str] = Field([], json_schema_extra=each_of(_STATES))
     project_uuid: str | None = None
     customer_uuid: str | None = None
     offering_uuid: list[str] = []
@@ -442,7 +443,7 @@ def _changes(collection: str) -> None:
         summary="Rename or describe the resource (and, as its consumer, set its end date)",
     )
     def partial_update_resource(call: Call, uuid: str) -> Any:
-        found = patch_changes(call.body, frozenset({"end_date"}))
+        found = patch_changes(call.body)
         return _updated(service.update(call.ctx, object_id(uuid, MODEL), found, provider_view))
 
     @endpoint(

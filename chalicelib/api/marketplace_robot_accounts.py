@@ -11,7 +11,8 @@ from typing import Annotated, Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from chalicelib.api.fields import changes, free_text, line_text, partial
+from chalicelib.api.errors import FLAT
+from chalicelib.api.fields import changes, each_of, free_text, line_text, partial
 from chalicelib.api.marketplace_orders import uuid_filter
 from chalicelib.api.marketplace_user_usages import resource_filter
 from chalicelib.api.rest import (
@@ -52,12 +53,13 @@ class AccountIn(BodyModel):
     type: line_text(255)  # type: ignore[valid-type]  # the domain's bound is Waldur's (5)
     username: line_text(255) = ""  # type: ignore[valid-type]
     description: free_text(domain.DESCRIPTION_MAX) = ""  # type: ignore[valid-type]
-    users: list[Reference] = Field([], max_length=domain.MAX_USERS)
-    keys: list[Key] = Field([], max_length=domain.MAX_KEYS)
+    # Waldur's `users` is a many-related field and `keys` a JSON field: errors name the field, not an item.
+    users: Annotated[list[Reference], FLAT] = Field([], max_length=domain.MAX_USERS)
+    keys: Annotated[list[Key], FLAT] = Field([], max_length=domain.MAX_KEYS)
     responsible_user: Reference | None = None
 
 
-AccountPatch = partial(AccountIn, "AccountPatch")
+AccountPatch = partial(AccountIn, "AccountPatch", nullable=frozenset({"responsible_user"}))
 
 
 class ErrorIn(BodyModel):
@@ -146,7 +148,8 @@ class AccountQuery(ListQuery):
     responsible_user_uuid: str | None = None
     type: str | None = Field(None, max_length=255)
     username: str | None = Field(None, max_length=255)
-    state: list[str] = []
+    # Waldur's numbers (what waldur-api-client sends) or the states' names.
+    state: list[str] = Field([], json_schema_extra=each_of([*domain.STATE_NUMBERS, *_STATES]))
 
     ordering_fields = tuple(service.SORT)
 

@@ -11,6 +11,7 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, field_validator
 
+from chalicelib.api.fields import each_of, one_of
 from chalicelib.api.marketplace_orders import uuid_filter
 from chalicelib.api.rest import (
     BodyModel,
@@ -51,7 +52,7 @@ class UsageLineIn(BodyModel):
     amount: Decimal = Field(ge=0, max_digits=20, decimal_places=2)
     description: str = Field("", max_length=10_000)
     recurring: bool | None = None
-    missing_usage_policy: str | None = None
+    missing_usage_policy: str | None = Field(None, json_schema_extra=one_of(domain.MISSING_USAGE_POLICIES))
 
     _known_policy = field_validator("missing_usage_policy")(_policy)
 
@@ -108,7 +109,7 @@ class UsageQuery(ListQuery):
     billing_period_month: int | None = Field(None, ge=1, le=12)
     date_after: date | None = None
     date_before: date | None = None
-    missing_usage_policy: list[str] = []
+    missing_usage_policy: list[str] = Field([], json_schema_extra=each_of(domain.MISSING_USAGE_POLICIES))
 
     ordering_fields = tuple(service.SORT)
 

@@ -7,7 +7,8 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
 
 from chalicelib.api.rest import ENDPOINTS, Endpoint
 from chalicelib.config import get_settings
@@ -25,11 +26,105 @@ _ERROR = {
 }
 # What any operation may answer besides its own: the errors every request can meet (a malformed or
 # refused request, no or a bad token, no permission, nothing there, a verb the path does not serve,
-# throttling at the gateway), then those of operations with a body (415) and of writes (409: a
-# state that does not allow it, or a change that lost a race with another).
+# throttling at the gateway), then those of operations with a body (415), of writes (409: a
+# state that does not allow it, or a change that lost a race with another) and of creations (422).
 _COMMON_ERRORS = ("400", "401", "403", "404", "405", "429")
 _BODY_ERRORS = ("415",)
-_WRITE_ERRORS = ("409", "503")  # 503: throttled, or past the request's deadline
+_WRITE_ERRORS = ("409", "503")  # 503: throttled, or past the request's deadline (domain/deadline.py)
+# A creation given an idempotency key it already used for another request (services/request_keys.py).
+_CREATE_ERRORS = ("422",)
+
+
+# Keywords whose value is a schema, a list of schemas, or a map of names to schemas.
+_ONE = ("items", "additionalProperties", "not")
+_MANY = ("anyOf", "oneOf", "allOf", "prefixItems")
+_NAMED = ("properties", "patternProperties", "$defs")
+# A schema with none of these takes any JSON value, null included.
+_CONSTRAINING = ("type", "$ref", "enum", "const", *_MANY)
+_NULL = {"type": "null"}
+
+
+def openapi30(schema: Any) -> Any:
+    """Pydantic writes JSON Schema 2020-12 (OpenAPI 3.1's dialect); this document is OpenAPI 3.0,
+    whose schema objects say null with `nullable: true` (an untyped schema included: it takes null
+    too), a single value with `enum`, and an exclusive bound with a flag beside the bound.
+    Rewrites a schema, and those in it, into 3.0's words."""
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: _nested(key, value) for key, value in schema.items()}
+    if "const" in out:
+        out["enum"] = [out.pop("const")]
+    for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(out.get(exclusive), int | float) and not isinstance(out[exclusive], bool):
+            out[bound], out[exclusive] = out[exclusive], True  # 3.0: a flag on the bound
+    options = out.get("anyOf")
+    if isinstance(options, list) and _NULL in options:
+        out = _nullable(out, [o for o in options if o != _NULL])
+    elif not any(k in out for k in _CONSTRAINING):
+        out["nullable"] = True
+    return out
+
+
+def _nested(key: str, value: Any) -> Any:
+    """A keyword's value, the schemas in it rewritten."""
+    if key in _ONE:
+        return openapi30(value)
+    if key in _MANY and isinstance(value, list):
+        return [openapi30(v) for v in value]
+    if key in _NAMED and isinstance(value, dict):
+        return {name: openapi30(v) for name, v in value.items()}
+    return value
+
+
+def _nullable(schema: dict[str, Any], options: list[Any]) -> dict[str, Any]:
+    out = {k: v for k, v in schema.items() if k != "anyOf"}
+    if len(options) == 1 and "$ref" not in options[0]:
+        out = {**options[0], **out}
+    elif len(options) == 1:
+        out["allOf"] = options  # a $ref has no siblings in 3.0: wrapped, it may be null
+    else:
+        out["anyOf"] = options
+    out["nullable"] = True
+    return out
+
+
+# A path's uuid as the API takes it (rest.object_id: 32 hex digits, or dashed), and an object's
+# uuid as the API renders it (32 lower-case hex digits, Waldur's `uuid.hex`; no dashes, so not
+# JSON Schema's `format: uuid`).
+PATH_UUID = "^([0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+RENDERED_UUID = "^[0-9a-f]{32}$"
+
+
+class _Generator(GenerateJsonSchema):
+    """Pydantic's JSON Schema, with what it leaves out of a decimal: the bounds its digits imply."""
+
+    def decimal_schema(self, schema: core_schema.DecimalSchema) -> JsonSchemaValue:
+        out = super().decimal_schema(schema)
+        digits, places = schema.get("max_digits"), schema.get("decimal_places")
+        if digits is None or places is None:
+            return out
+        # `digits - places` whole digits: below 10**that, in either direction (exclusive).
+        bound = 10 ** (digits - places)
+        words = f"A decimal number: at most {digits} digits, {places} after the point"
+        for option in out.get("anyOf", [out]):
+            if option.get("type") == "number":
+                if option.get("maximum", bound) >= bound:
+                    option.pop("maximum", None)
+                    option["exclusiveMaximum"] = bound
+                if option.get("minimum", -bound) <= -bound:
+                    option.pop("minimum", None)
+                    option["exclusiveMinimum"] = -bound
+            elif option.get("type") == "string":
+                option["description"] = words
+        return out
+
+
+def _rendered_uuids(schema: dict[str, Any]) -> dict[str, Any]:
+    """A response model's `uuid` and `*_uuid` strings: the ids it renders."""
+    for name, prop in schema.get("properties", {}).items():
+        if (name == "uuid" or name.endswith("_uuid")) and prop.get("type") == "string":
+            prop["pattern"] = RENDERED_UUID
+    return schema
 
 
 def _schemas() -> tuple[dict[tuple[type[BaseModel], str], Any], dict[str, Any]]:
@@ -39,17 +134,24 @@ def _schemas() -> tuple[dict[tuple[type[BaseModel], str], Any], dict[str, Any]]:
             wanted.append((e.body, "validation"))
         if e.response is not None:
             wanted.append((e.response, "serialization"))
-    key_map, top = models_json_schema(list(dict.fromkeys(wanted)), ref_template=_REF)
-    return {(m, str(mode)): ref for (m, mode), ref in key_map.items()}, top.get("$defs", {})  # type: ignore[misc]
+    key_map, top = models_json_schema(
+        list(dict.fromkeys(wanted)), ref_template=_REF, schema_generator=_Generator
+    )
+    refs: dict[tuple[type[BaseModel], str], Any] = {(m, str(mode)): ref for (m, mode), ref in key_map.items()}  # type: ignore[misc]
+    rendered = {
+        str(ref["$ref"]).rsplit("/", 1)[-1] for (_, mode), ref in refs.items() if mode == "serialization"
+    }
+    defs = {name: openapi30(schema) for name, schema in top.get("$defs", {}).items()}
+    return refs, {name: _rendered_uuids(d) if name in rendered else d for name, d in defs.items()}
 
 
 def _query_parameters(e: Endpoint) -> list[dict[str, Any]]:
     if e.query is None:
         return []
-    props = e.query.model_json_schema(ref_template=_REF).get("properties", {})
+    props = e.query.model_json_schema(ref_template=_REF, schema_generator=_Generator).get("properties", {})
     params = []
     for name, schema in props.items():
-        param: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": schema}
+        param: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": openapi30(schema)}
         if schema.get("type") == "array":
             param.update(style="form", explode=True)
         params.append(param)
@@ -62,7 +164,7 @@ def _path_parameters(e: Endpoint) -> list[dict[str, Any]]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "string", "pattern": "^[0-9a-fA-F-]{32,36}$"},
+            "schema": {"type": "string", "pattern": PATH_UUID},
         }
         for name in re.findall(r"{(\w+)}", e.path)
     ]
@@ -97,6 +199,30 @@ def _with_sparse(e: Endpoint, schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"$ref": schema["$ref"] + SPARSE}]}
 
 
+def _is_creation(e: Endpoint) -> bool:
+    """A POST to a collection that answers 201 with the object made (it has a uuid)."""
+    if e.method != "POST" or e.status != 201 or e.response is None or "{" in e.path:
+        return False
+    return "uuid" in e.response.model_fields
+
+
+def _links(created: Endpoint) -> dict[str, Any]:
+    """OpenAPI links from a creation to every operation on the object it made: those at
+    `<collection>/{uuid}` and `<collection>/{uuid}/<action>` (no other path parameter), given the
+    new object's uuid from the answer."""
+    detail = created.path.rstrip("/") + "/{uuid}"
+    return {
+        e.name: {
+            "operationId": e.name,
+            "parameters": {"uuid": "$response.body#/uuid"},
+            "description": f"{e.method} the object made",
+        }
+        for e in ENDPOINTS
+        if (e.path == detail or e.path.startswith(detail + "/"))
+        and re.findall(r"{(\w+)}", e.path) == ["uuid"]
+    }
+
+
 def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": e.name,
@@ -111,6 +237,14 @@ def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dic
             "required": True,
             "content": {"application/json": {"schema": refs[(e.body, "validation")]}},
         }
+    op["responses"][str(e.status)] = _success(e, refs)
+    for code in _error_codes(e):
+        op["responses"][code] = {"description": "Error", "content": {"application/json": {"schema": _ERROR}}}
+    op["security"] = [] if e.anonymous else [{"tokenAuth": []}]
+    return op
+
+
+def _success(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dict[str, Any]:
     success: dict[str, Any] = {"description": "Success"}
     if e.response is not None:
         schema = _with_sparse(e, refs[(e.response, "serialization")])
@@ -123,18 +257,20 @@ def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dic
                 "Link": {"schema": {"type": "string"}, "description": "first, prev, next, last (RFC 8288)"},
             }
         success["content"] = {"application/json": {"schema": schema}}
-    op["responses"][str(e.status)] = success
+    if _is_creation(e):
+        success["links"] = _links(e)
+    return success
+
+
+def _error_codes(e: Endpoint) -> list[str]:
     codes = list(_COMMON_ERRORS)
     if e.body is not None:
         codes += _BODY_ERRORS
     if e.method != "GET":
         codes += _WRITE_ERRORS
-    if e.retry_key:
-        codes += ("422",)
-    for code in codes:
-        op["responses"][code] = {"description": "Error", "content": {"application/json": {"schema": _ERROR}}}
-    op["security"] = [] if e.anonymous else [{"tokenAuth": []}]
-    return op
+    if e.retry_key or (e.method == "POST" and "{" not in e.path):
+        codes += _CREATE_ERRORS
+    return codes
 
 
 @lru_cache(maxsize=8)

@@ -57,7 +57,7 @@ class ProjectIn(BodyModel):
     slug: str | None = Field(None, max_length=200)
 
 
-ProjectPatch = partial(ProjectIn, "ProjectPatch")
+ProjectPatch = partial(ProjectIn, "ProjectPatch", nullable=frozenset({"start_date", "end_date", "type"}))
 
 
 class ProjectOut(ResponseModel):
@@ -249,7 +249,7 @@ def update_project(call: Call, uuid: str) -> Any:
     response=ProjectOut,
 )
 def partial_update_project(call: Call, uuid: str) -> Any:
-    return _update(call, uuid, patch_changes(call.body, frozenset({"start_date", "end_date", "type"})))
+    return _update(call, uuid, patch_changes(call.body))
 
 
 @endpoint(bp, "/api/projects/{uuid}", "DELETE", name="projects_destroy", tag=TAG, status=204)

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from chalice import Blueprint, Response  # type: ignore[attr-defined]
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ValidationError as PydanticError
 
 from chalicelib import bootstrap, observability
 from chalicelib.api import errors, hosts
@@ -371,7 +372,10 @@ def parse_body(
             400,
             {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {type(data).__name__}."]},
         )
-    return model.model_validate(data)
+    try:
+        return model.model_validate(data)
+    except PydanticError as exc:  # shaped with the input at hand: lists of objects count its items
+        raise errors.invalid_body(exc, model, data) from exc
 
 
 def parse_json(raw: bytes) -> Any:

@@ -9,7 +9,8 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BeforeValidator, Field
 
 from chalicelib.api.auth import DetailOut
-from chalicelib.api.fields import changes, free_text, name_text, partial, patch_changes
+from chalicelib.api.errors import FLAT
+from chalicelib.api.fields import changes, each_of, free_text, name_text, one_of, partial, patch_changes
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -23,7 +24,7 @@ from chalicelib.api.rest import (
     object_id,
     render,
 )
-from chalicelib.domain.roles import Role
+from chalicelib.domain.roles import ALL_PERMISSIONS, Role, ScopeType
 from chalicelib.services import roles as service
 
 bp = Blueprint(__name__)
@@ -37,14 +38,19 @@ def _permission_names(value: Any) -> Any:
     return list(value) if isinstance(value, dict) else value
 
 
-Permissions = Annotated[list[str], BeforeValidator(_permission_names)]
+# A JSONField in Waldur: a bad item is the field's error, not an item's.
+Permissions = Annotated[list[str], BeforeValidator(_permission_names), FLAT]
 
 
 class RoleIn(BodyModel):
     name: name_text(150)  # type: ignore[valid-type]
     description: free_text(2000) = ""  # type: ignore[valid-type]
-    permissions: Permissions = Field(description="Permission strings, e.g. PROJECT.UPDATE")
-    content_type: str = Field(description="customer, project or offering")
+    permissions: Permissions = Field(
+        description="Permission strings, e.g. PROJECT.UPDATE", json_schema_extra=each_of(ALL_PERMISSIONS)
+    )
+    content_type: str = Field(
+        description="customer, project or offering", json_schema_extra=one_of(ScopeType)
+    )
     is_active: bool = True
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
+from pydantic import RootModel
 
 from chalicelib.api import cognito, openapi
 from chalicelib.api.rest import ENDPOINTS, Call, ResponseModel, endpoint
@@ -18,6 +19,28 @@ class VersionOut(ResponseModel):
     version: str
 
 
+class RootOut(RootModel[dict[str, str]]):
+    """Each collection's name and its URL."""
+
+
+class CoreSettingsOut(ResponseModel):
+    SITE_NAME: str
+    AUTHENTICATION_METHODS: list[str]
+    TOKEN_LIFETIME: int
+
+
+class ConfigurationOut(ResponseModel):
+    """The public settings (Waldur's are many more; a client reads the keys it knows)."""
+
+    WALDUR_CORE: CoreSettingsOut
+    version: str
+    WALDUR_AUTH_COGNITO: dict[str, Any] | None = None  # present when sign-in through Cognito is set up
+
+
+class DocumentOut(RootModel[dict[str, Any]]):
+    """An OpenAPI 3.0 document (this one)."""
+
+
 def _collections() -> list[str]:
     names = set()
     for e in ENDPOINTS:
@@ -27,7 +50,8 @@ def _collections() -> list[str]:
     return sorted(names - {"schema", "version", "configuration"})
 
 
-@endpoint(bp, "/api", "GET", name="api_root", tag=TAG, anonymous=True, summary="Links to every collection")
+@endpoint(bp, "/api", "GET", name="api_root", tag=TAG, anonymous=True, response=RootOut,
+          summary="Links to every collection")  # fmt: skip
 def api_root(call: Call) -> Any:
     return {name: call.url(name) for name in _collections()}
 
@@ -44,6 +68,7 @@ def version(call: Call) -> Any:
     name="configuration_retrieve",
     tag=TAG,
     anonymous=True,
+    response=ConfigurationOut,
     summary="Public settings a client needs before signing in",
 )
 def configuration(call: Call) -> Any:
@@ -70,6 +95,7 @@ def configuration(call: Call) -> Any:
     name="schema_retrieve",
     tag=TAG,
     anonymous=True,
+    response=DocumentOut,
     summary="OpenAPI 3 document of this API",
 )
 def schema(call: Call) -> Any:

@@ -10,7 +10,17 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import AfterValidator, Field, StringConstraints
 
 from chalicelib.api import teams
-from chalicelib.api.fields import Email, changes, free_text, line_text, partial, patch_changes, text
+from chalicelib.api.fields import (
+    DetailMessageOut,
+    Email,
+    StatusMessageOut,
+    changes,
+    free_text,
+    line_text,
+    partial,
+    patch_changes,
+    text,
+)
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -64,7 +74,7 @@ class UserIn(BodyModel):
     token_lifetime: int | None = Field(3600, ge=60, le=MAX_INTEGER)
 
 
-UserPatch = partial(UserIn, "UserPatch")
+UserPatch = partial(UserIn, "UserPatch", nullable=frozenset({"token_lifetime"}))
 
 
 class PasswordIn(BodyModel):
@@ -190,15 +200,16 @@ def update_user(call: Call, uuid: str) -> Any:
     bp, "/api/users/{uuid}", "PATCH", name="users_partial_update", tag=TAG, body=UserPatch, response=UserOut
 )
 def partial_update_user(call: Call, uuid: str) -> Any:
-    fields = patch_changes(call.body, frozenset({"token_lifetime"}))
+    fields = patch_changes(call.body)
     _no_password(fields)
     return _one(call, service.update_user(call.ctx, object_id(uuid, MODEL), fields))
 
 
-@endpoint(bp, "/api/users/{uuid}/password", "POST", name="users_password", tag=TAG, body=PasswordIn)
+@endpoint(bp, "/api/users/{uuid}/password", "POST", name="users_password", tag=TAG, body=PasswordIn,
+          response=DetailMessageOut)  # fmt: skip
 def change_password(call: Call, uuid: str) -> Any:
     service.set_password(call.ctx, object_id(uuid, MODEL), call.body.password, call.key_hash)
-    return {"detail": "Password has been successfully updated."}
+    return render(DetailMessageOut, {"detail": "Password has been successfully updated."})
 
 
 @endpoint(
@@ -208,11 +219,12 @@ def change_password(call: Call, uuid: str) -> Any:
     name="users_change_password",
     tag=TAG,
     body=PasswordChangeIn,
+    response=StatusMessageOut,
     summary="Set a user's password (staff only, Waldur's route)",
 )
 def change_password_by_staff(call: Call, uuid: str) -> Any:
     service.change_password(call.ctx, object_id(uuid, MODEL), call.body.new_password, call.key_hash)
-    return {"status": "password set"}
+    return render(StatusMessageOut, {"status": "password set"})
 
 
 @endpoint(bp, "/api/users/{uuid}", "DELETE", name="users_destroy", tag=TAG, status=204)

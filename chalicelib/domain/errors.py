@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 class DomainError(Exception):
@@ -10,19 +11,23 @@ class DomainError(Exception):
 
 
 class ValidationError(DomainError):
-    """Bad input: a field map (`{"name": ["This field is required."]}`) or a list of messages."""
+    """Bad input: a field map (`{"name": ["This field is required."]}`) or a list of messages. A
+    field of a dict or a nested object maps its keys the same way, as DRF nests them
+    (`{"limits": {"cpu": ["A valid integer is required."]}}`)."""
 
-    def __init__(self, errors: Mapping[str, Sequence[str]] | Sequence[str]) -> None:
-        self.errors: dict[str, list[str]] | list[str]
-        if isinstance(errors, Mapping):
-            self.errors = {k: list(v) for k, v in errors.items()}
-        else:
-            self.errors = list(errors)
+    def __init__(self, errors: Mapping[str, Any] | Sequence[str]) -> None:
+        self.errors: dict[str, Any] | list[str] = _detail(errors)
         super().__init__(str(self.errors))
 
     @classmethod
     def field(cls, name: str, message: str) -> ValidationError:
         return cls({name: [message]})
+
+
+def _detail(errors: Mapping[str, Any] | Sequence[str]) -> Any:
+    if isinstance(errors, Mapping):
+        return {str(k): _detail(v) for k, v in errors.items()}
+    return list(errors)
 
 
 class NotAuthenticated(DomainError):

@@ -67,7 +67,8 @@ OFFERING_UNAVAILABLE = "Offering is not available."
 PLAN_NOT_OF_OFFERING = "This plan is not available for selected offering."
 PLAN_ARCHIVED = "Plan is archived."
 PLAN_REQUIRED = "Plan is required for this offering."
-LIMITS_NOT_NUMBERS = "Limits must be non-negative integers."
+INTEGER_REQUIRED = "A valid integer is required."  # DRF's IntegerField
+NOT_NEGATIVE = "Ensure this value is greater than or equal to 0."  # min_value=0
 SAME_PLAN = "Resource already uses this plan."
 NOT_APPROVED_IN_TIME = "The order was not approved in time."
 AGENT_TIMED_OUT = "The service provider did not finish the order in time."
@@ -304,15 +305,20 @@ def create_order(
 
 def check_limits(limits: Mapping[str, Any]) -> dict[str, int]:
     """Limits are whole, non-negative amounts per component type, at most Waldur's IntegerField's
-    maximum (a larger one would only overflow the cost estimate and the invoice)."""
-    if not all(
-        isinstance(v, int) and not isinstance(v, bool) and v >= 0 and isinstance(k, str)
-        for k, v in limits.items()
-    ):
-        raise ValidationError({"limits": [LIMITS_NOT_NUMBERS]})
-    if any(v > MAX_INTEGER for v in limits.values()):
-        raise ValidationError({"limits": [at_most(MAX_INTEGER)]})
+    maximum (a larger one would only overflow the cost estimate and the invoice). Refused as
+    Waldur's DictField of integers refuses them: by key, only the bad ones."""
+    problems = {str(k): [p] for k, v in limits.items() if (p := _limit_problem(v))}
+    if problems:
+        raise ValidationError({"limits": problems})
     return dict(limits)
+
+
+def _limit_problem(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return INTEGER_REQUIRED
+    if value < 0:
+        return NOT_NEGATIVE
+    return at_most(MAX_INTEGER) if value > MAX_INTEGER else None
 
 
 def check_components(offering: Offering, limits: Mapping[str, int]) -> None:

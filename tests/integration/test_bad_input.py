@@ -84,6 +84,15 @@ CASES = [
         400,
         {"email": ["Enter a valid email address."]},
     ),
+    (
+        "email with a trailing line break",
+        "PATCH",
+        "/api/customers/{c}/",
+        {"email": "a@b.cd\n"},
+        None,
+        400,
+        {"email": ["Enter a valid email address."]},
+    ),
     ("bad country", "PATCH", "/api/customers/{c}/", {"country": "xx"}, None, 400, "country"),
     (
         "bad date",

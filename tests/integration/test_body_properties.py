@@ -224,13 +224,16 @@ def fixed_bodies(ep: Endpoint, w: World) -> list[bytes]:
 
 
 def _messages(value: Any) -> bool:
-    if isinstance(value, list):
-        return all(isinstance(m, str) for m in value)
+    if isinstance(value, list):  # messages, or a list of objects' errors (one entry per item)
+        return all(isinstance(m, str) for m in value) or all(
+            isinstance(m, dict | list) and _messages(m) for m in value
+        )
     return isinstance(value, dict) and all(_messages(v) for v in value.values())
 
 
 def drf_shaped(body: Any) -> bool:
-    """`{"detail": str}`, `{"field": [str, ...]}` (nested serializers: a dict per field) or `[str]`."""
+    """`{"detail": str}`, `{"field": [str, ...]}` (nested serializers and dicts: a dict per field;
+    lists of objects: a list of those, `{}` for valid items) or `[str]`."""
     if isinstance(body, dict) and "detail" in body:
         return set(body) == {"detail"} and isinstance(body["detail"], str)
     if isinstance(body, dict):

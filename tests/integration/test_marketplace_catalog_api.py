@@ -115,11 +115,13 @@ def test_plugin_options_default_to_an_object_and_the_type_brings_its_components(
         ({"plugin_options": ["not", "an", "object"]}, "plugin_options"),
         ({"type": "Cirrus.Demo", "plugin_options": {"failure_rate": 2}}, "plugin_options"),
         ({"components": [CORES, CORES]}, {"components": ["Component types must be unique."]}),
-        ({"components": [{**CORES, "billing_type": "monthly"}]}, "components.0.billing_type"),
+        ({"components": [CORES, {**CORES, "type": "ram", "billing_type": "monthly"}]},
+         {"components": [{}, {"billing_type": ['"monthly" is not a valid choice.']}]}),
         ({"plans": [{**MONTHLY, "prices": {"ram": "1"}}]}, {"prices": ["Invalid components: ram."]}),
-        ({"plans": [{**MONTHLY, "unit": "fortnight"}]}, "plans.0.unit"),
+        ({"plans": [{**MONTHLY, "unit": "fortnight"}]},
+         {"plans": [{"unit": ['"fortnight" is not a valid choice.']}]}),
         ({"plans": [{**MONTHLY, "prices": {"cores": "1e30"}}]},
-         {"plans.0.prices.cores": ["Ensure that there are no more than 22 digits in total."]}),
+         {"plans": [{"prices": {"cores": ["Ensure that there are no more than 22 digits in total."]}}]}),
         ({"category": "http://testserver/api/marketplace-categories/0123456789abcdef0123456789abcdef/"},
          {"category": ["Invalid hyperlink - Object does not exist."]}),
         ({"name": ""}, {"name": ["This field may not be blank."]}),
@@ -354,6 +356,14 @@ def test_provider_plans_are_created_changed_priced_and_archived(client, world):
                                     "billing_type": "limit", "amount": 2, "price": "0.5"}]  # fmt: skip
     bad = call(client, "POST", f"{path}update_prices/", owner, {"prices": {"gpu": "1"}})
     assert bad.json == {"prices": ["Invalid components: gpu."]}
+    # DRF's DictField answers by key (not "prices.cores"), and only for the bad values
+    prices = {"cores": "lots", "ram": "1", "gpu": "-1"}
+    bad = call(client, "POST", f"{path}update_prices/", owner, {"prices": prices})
+    assert (bad.status, bad.json) == (400, {"prices": {
+        "cores": ["A valid number is required."], "gpu": ["Ensure this value is greater than or equal to 0."]
+    }})  # fmt: skip
+    bad = call(client, "POST", f"{path}update_quotas/", owner, {"quotas": {"cores": "two"}})
+    assert (bad.status, bad.json) == (400, {"quotas": {"cores": ["A valid integer is required."]}})
 
     assert ok(call(client, "POST", f"{path}archive/", owner)) == {"detail": "Plan has been archived."}
     assert call(client, "POST", f"{path}archive/", owner).json == ["Plan is already archived."]

@@ -152,6 +152,8 @@ def test_permissions_may_come_as_an_object_whose_keys_count(client, staff):
         ({"name": "CUSTOMER.OWNER"}, {"name": ["Role with this name already exists."]}),
         ({"name": ""}, {"name": ["This field may not be blank."]}),
         ({"permissions": "ORDER.APPROVE"}, {"permissions": ['Expected a list of items but got type "str".']}),
+        # Waldur's permissions are a JSONField: a bad item is the field's error (no "permissions.1")
+        ({"permissions": ["ORDER.APPROVE", 5]}, {"permissions": ["Not a valid string."]}),
     ],
 )  # fmt: skip
 def test_create_refuses_bad_input(client, staff, fields, errors):

@@ -71,7 +71,8 @@ def test_order_limits_are_bounded_by_waldurs_integer_column():
     assert orders.check_limits({"cpu": MAX_INTEGER}) == {"cpu": MAX_INTEGER}
     with pytest.raises(ValidationError) as refused:
         orders.check_limits({"cpu": MAX_INTEGER + 1})
-    assert refused.value.errors == {"limits": ["Ensure this value is less than or equal to 2147483647."]}
+    too_large = ["Ensure this value is less than or equal to 2147483647."]
+    assert refused.value.errors == {"limits": {"cpu": too_large}}
 
 
 def test_quota_limits_are_bounded_by_waldurs_integer_column():
