@@ -43,6 +43,7 @@ def dynamodb_ports() -> ports.Ports:
         offerings,
         orders,
         projects,
+        request_keys,
         resources,
         robot_accounts,
         roles,
@@ -85,6 +86,7 @@ def dynamodb_ports() -> ports.Ports:
         slugs=slugs,
         offering_users=offering_users,
         robot_accounts=robot_accounts,
+        request_keys=request_keys,
     )
 
 

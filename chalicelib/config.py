@@ -167,6 +167,10 @@ class Settings:
     aws_connect_timeout_seconds: float = 2.0
     aws_read_timeout_seconds: float = 5.0
     aws_max_attempts: int = 3
+    # An API request's deadline: a unit of work about to commit after it writes nothing and the
+    # request answers 503 (domain/deadline.py), so a request API Gateway gave up on (29 s) does
+    # not create what the client's retry creates again. 0: no deadline.
+    request_deadline_seconds: float = 20.0
     cognito: CognitoSettings = field(default_factory=CognitoSettings)
 
 
@@ -200,6 +204,7 @@ def get_settings() -> Settings:
         aws_connect_timeout_seconds=_float("CIRRUS_AWS_CONNECT_TIMEOUT_SECONDS", 2.0),
         aws_read_timeout_seconds=_float("CIRRUS_AWS_READ_TIMEOUT_SECONDS", 5.0),
         aws_max_attempts=max(1, _int("CIRRUS_AWS_MAX_ATTEMPTS", 3)),
+        request_deadline_seconds=_float("CIRRUS_REQUEST_DEADLINE_SECONDS", 20.0),
         cognito=_cognito(env, region),
     )
 

@@ -183,6 +183,7 @@ def list_customers(call: Call) -> Any:
     body=CustomerIn,
     response=CustomerOut,
     status=201,
+    retry_key=True,
     summary="Create a customer (staff)",
 )
 def create_customer(call: Call) -> Any:

@@ -263,7 +263,7 @@ def _register(
         return listed(call, page, out, lambda v: to_data(call, v))
 
     @endpoint(bp, path, "POST", name=f"{name}_create", tag=TAG, body=body, response=created_out,
-              status=201, summary=f"Create a {model} owned by the caller")  # fmt: skip
+              status=201, retry_key=True, summary=f"Create a {model} owned by the caller")  # fmt: skip
     def create_hook(call: Call) -> Any:
         return Created(one(call, service.create_hook(call.ctx, kind, changes(call.body)), created_out))
 

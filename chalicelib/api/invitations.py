@@ -199,6 +199,7 @@ def list_invitations(call: Call) -> Any:
     body=InvitationIn,
     response=InvitationOut,
     status=201,
+    retry_key=True,
     summary="Invite someone by email to a role on a customer or project",
 )
 def create_invitation(call: Call) -> Any:

@@ -256,7 +256,7 @@ def list_provider_offerings(call: Call) -> Any:
 
 
 @endpoint(bp, BASE, "POST", name="marketplace_provider_offerings_create", tag=TAG, body=OfferingIn,
-          response=ProviderOfferingOut, status=201,
+          response=ProviderOfferingOut, status=201, retry_key=True,
           summary="Create a Draft offering with its components and plans")  # fmt: skip
 def create_offering(call: Call) -> Any:
     body: OfferingIn = call.body

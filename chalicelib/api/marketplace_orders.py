@@ -11,7 +11,6 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, field_validator
 
-from chalicelib.api.errors import HttpError
 from chalicelib.api.fields import Amounts, Attributes, each_of, one_of, stored_text
 from chalicelib.api.rest import (
     BodyModel,
@@ -40,7 +39,6 @@ TAG = "marketplace-orders"
 COLLECTION = "marketplace-orders"
 BASE = f"/api/{COLLECTION}"
 MODEL = domain.MODEL
-IDEMPOTENCY_HEADER = "idempotency-key"
 
 _STATES = frozenset(s.value for s in OrderState)
 _TYPES = frozenset(t.value for t in OrderType)
@@ -346,13 +344,11 @@ def list_offering_orders(call: Call, uuid: str) -> Any:
     body=OrderIn,
     response=OrderOut,
     status=201,
+    retry_key=True,
     summary="Order a resource from an offering (a Create order)",
 )
 def create_order(call: Call) -> Any:
     body: OrderIn = call.body
-    key = call.header(IDEMPOTENCY_HEADER)
-    if key is not None and not 0 < len(key) <= 255:
-        raise HttpError(400, {"detail": "Idempotency-Key must be 1 to 255 characters."})
     request = service.OrderRequest(
         project=body.project,
         offering=body.offering,
@@ -362,7 +358,7 @@ def create_order(call: Call) -> Any:
         type=body.type,
         accepting_terms_of_service=body.accepting_terms_of_service,
     )
-    return Created(one(call, service.create_order(call.ctx, request, key)))
+    return Created(one(call, service.create_order(call.ctx, request)))
 
 
 @endpoint(

@@ -92,7 +92,8 @@ def list_plans(call: Call) -> Any:
 
 
 @endpoint(bp, BASE, "POST", name="marketplace_plans_create", tag=TAG, body=ProviderPlanIn,
-          response=ProviderPlanOut, status=201, summary="Add a plan to an offering")  # fmt: skip
+          response=ProviderPlanOut, status=201, retry_key=True,
+          summary="Add a plan to an offering")  # fmt: skip
 def create_plan(call: Call) -> Any:
     body: ProviderPlanIn = call.body
     spec = {k: v for k, v in wire.plan_spec(body).items() if k != "offering"}

@@ -270,6 +270,7 @@ def retrieve_account(call: Call, uuid: str) -> Any:
     body=AccountIn,
     response=AccountWrittenOut,
     status=201,
+    retry_key=True,
     summary="Set up a robot account on a resource",
 )
 def create_account(call: Call) -> Any:

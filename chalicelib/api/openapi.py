@@ -12,6 +12,7 @@ from pydantic_core import core_schema
 
 from chalicelib.api.rest import ENDPOINTS, Endpoint
 from chalicelib.config import get_settings
+from chalicelib.domain import request_keys
 
 _REF = "#/components/schemas/{model}"
 # DRF's error bodies: `{"detail": ...}`, `{"field": [messages]}`, or a plain list of messages (a
@@ -29,8 +30,8 @@ _ERROR = {
 # state that does not allow it, or a change that lost a race with another) and of creations (422).
 _COMMON_ERRORS = ("400", "401", "403", "404", "405", "429")
 _BODY_ERRORS = ("415",)
-_WRITE_ERRORS = ("409",)
-# A creation given an idempotency key it already used for another request (services/orders.py).
+_WRITE_ERRORS = ("409", "503")  # 503: throttled, or past the request's deadline (domain/deadline.py)
+# A creation given an idempotency key it already used for another request (services/request_keys.py).
 _CREATE_ERRORS = ("422",)
 
 
@@ -169,6 +170,17 @@ def _path_parameters(e: Endpoint) -> list[dict[str, Any]]:
     ]
 
 
+def _header_parameters(e: Endpoint) -> list[dict[str, Any]]:
+    if not e.retry_key:
+        return []
+    key = {"type": "string", "minLength": 1, "maxLength": request_keys.MAX_KEY_LENGTH}
+    about = "Makes the creation safe to send again: a retry with the same key and body (within a day) "
+    about += "answers the first result; the same key with another body is 422."
+    return [
+        {"name": request_keys.HEADER, "in": "header", "required": False, "schema": key, "description": about}
+    ]
+
+
 SPARSE = "Sparse"  # the suffix of a response model's `?field=` variant
 
 
@@ -215,7 +227,7 @@ def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dic
     op: dict[str, Any] = {
         "operationId": e.name,
         "tags": [e.tag],
-        "parameters": _path_parameters(e) + _query_parameters(e),
+        "parameters": _path_parameters(e) + _query_parameters(e) + _header_parameters(e),
         "responses": {},
     }
     if e.summary:
@@ -256,7 +268,7 @@ def _error_codes(e: Endpoint) -> list[str]:
         codes += _BODY_ERRORS
     if e.method != "GET":
         codes += _WRITE_ERRORS
-    if e.method == "POST" and "{" not in e.path:
+    if e.retry_key or (e.method == "POST" and "{" not in e.path):
         codes += _CREATE_ERRORS
     return codes
 

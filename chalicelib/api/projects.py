@@ -195,6 +195,7 @@ def list_projects(call: Call) -> Any:
     body=ProjectIn,
     response=ProjectOut,
     status=201,
+    retry_key=True,
     summary="Create a project in a customer",
 )
 def create_project(call: Call) -> Any:

@@ -30,10 +30,12 @@ from chalicelib import bootstrap, observability
 from chalicelib.api import errors, hosts
 from chalicelib.auth.requests import authenticate_request
 from chalicelib.config import get_settings
+from chalicelib.domain import deadline
+from chalicelib.domain import request_keys as request_key_rules
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import NotAuthenticated, NotFound
 from chalicelib.domain.ids import parse_id
-from chalicelib.services import access
+from chalicelib.services import access, request_keys
 from chalicelib.services.paging import Ordering, Page, PageRequest
 
 JSON = "application/json"
@@ -143,6 +145,7 @@ class Endpoint:
     status: int
     anonymous: bool
     unpaged: bool = False  # the body is a plain JSON array of `response` (no pages, no headers)
+    retry_key: bool = False  # a creation that honours an `Idempotency-Key` header (safe to retry)
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -195,26 +198,33 @@ def endpoint(
     status: int = 200,
     anonymous: bool = False,
     unpaged: bool = False,
+    retry_key: bool = False,
 ) -> Callable[[View], View]:
     """Register `view(call, **path_params)` on `bp` at `path` for `method` (GET also answers HEAD).
-    `many`: a page of `response` objects; `unpaged`: a plain list of them."""
-    ENDPOINTS.append(
-        Endpoint(path, method, name, tag, summary, query, body, response, many, status, anonymous, unpaged)
-    )
+    `many`: a page of `response` objects; `unpaged`: a plain list of them; `retry_key`: the view's
+    service creates through `services.request_keys`, so an `Idempotency-Key` header makes the
+    request safe to send again (the key reaches it in `call.ctx.request_key`)."""
+    contract = (path, method, name, tag, summary, query, body, response, many, status, anonymous)
+    ENDPOINTS.append(Endpoint(*contract, unpaged=unpaged, retry_key=retry_key))
     methods = [method, "HEAD"] if method == "GET" else [method]
 
     def decorator(view: View) -> View:
         def handler(**path_params: str) -> Response:
             request = bp.current_request
             call: Call | None = None
+            started = deadline.begin(get_settings().request_deadline_seconds)
             try:
                 call = _prepare(request, query, body, anonymous)
+                if retry_key:
+                    call = with_request_key(call, name, path_params)
                 result = view(call, **path_params)
                 response = _respond(result, status, call)
                 if request.method == "HEAD":
                     _count_header(response, result)
             except Exception as exc:  # mapped in one place; anything unmapped is a bug and a 500
                 response = _error_response(request, exc)
+            finally:
+                deadline.end(started)
             return _finish(request, response, call)
 
         handler.__name__ = name
@@ -292,6 +302,20 @@ def _prepare(
         key_hash=key_hash,
         headers=headers,
     )
+
+
+def with_request_key(call: Call, operation: str, path_params: Mapping[str, str]) -> Call:
+    """The call with its `Idempotency-Key` (1 to 255 characters, else 400) and the hash of what it
+    asks (operation, path parameters, parsed body: a retry that spaces or orders its JSON otherwise
+    is the same request) in its context, for the creation to store or answer from."""
+    key = call.header(request_key_rules.HEADER)
+    if key is None or call.principal is None:
+        return call
+    if not 0 < len(key) <= request_key_rules.MAX_KEY_LENGTH:
+        raise errors.detail(400, request_key_rules.KEY_LENGTH)
+    body = call.body.model_dump(mode="json") if isinstance(call.body, BaseModel) else None
+    use = request_key_rules.KeyUse(key, request_keys.request_hash(operation, path_params, body))
+    return replace(call, ctx=replace(call.ctx, request_key=use))
 
 
 def _multi_params(request: Any) -> dict[str, list[str]]:

@@ -114,7 +114,8 @@ def list_keys(call: Call) -> Any:
     return listed(call, page, SshKeyOut, lambda k: to_data(call, k))
 
 
-@endpoint(bp, "/api/keys", "POST", name="keys_create", tag=TAG, body=SshKeyIn, response=SshKeyOut, status=201)
+@endpoint(bp, "/api/keys", "POST", name="keys_create", tag=TAG, body=SshKeyIn, response=SshKeyOut, status=201,
+          retry_key=True)  # fmt: skip
 def create_key(call: Call) -> Any:
     body: SshKeyIn = call.body
     return Created(render(SshKeyOut, to_data(call, service.create_key(call.ctx, body.name, body.public_key))))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.domain.errors import NotAuthenticated
+from chalicelib.domain.request_keys import KeyUse
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,10 @@ class EventContext:
     principal: Principal | None = None
     ip_address: str | None = None
     correlation_id: str | None = None
+    # The Idempotency-Key a creation was sent with (only on the creations that honour one): the
+    # creation stores it in its own transaction (services/request_keys.py). Never carried into
+    # background work.
+    request_key: KeyUse | None = None
 
     @property
     def actor(self) -> Principal:

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.domain.context import EventContext, Principal
-from chalicelib.domain.errors import Conflict, DomainError, ValidationError
+from chalicelib.domain.errors import Conflict, ValidationError
 from chalicelib.domain.events import Event, make_event
 from chalicelib.domain.numbers import MAX_INTEGER, MONEY, at_most
 from chalicelib.domain.projects import Project
@@ -157,24 +157,6 @@ class Order:
             "customer_uuid": self.customer_id,
             "customer_name": self.customer_name,
         }
-
-
-@dataclass(frozen=True)
-class RequestKey:
-    """What an `Idempotency-Key` is remembered with: the order it made and the hash of the request
-    that made it ("" for a key stored before requests were hashed: it matches any request)."""
-
-    order_id: str
-    customer_id: str
-    request_hash: str
-
-
-class KeyAlreadyUsed(DomainError):
-    """The creation's key was stored by an earlier request (a retry, or a concurrent one)."""
-
-    def __init__(self, used: RequestKey) -> None:
-        self.used = used
-        super().__init__(used.order_id)
 
 
 def event(order: Order, event_type: str, ctx: EventContext) -> Event:

@@ -18,7 +18,7 @@ from chalicelib.domain.rbac import Scope
 from chalicelib.domain.roles import CUSTOMER_OWNER, P, ScopeType
 from chalicelib.domain.slugs import SlugKind
 from chalicelib.services import access as access_service
-from chalicelib.services import effects, memberships, slugs
+from chalicelib.services import effects, memberships, request_keys, slugs
 from chalicelib.services.effects import Enqueue
 from chalicelib.services.paging import Ordering, Page, PageRequest, order_rows, paginate
 from chalicelib.services.ports import CustomerQuery, grants, projects, unit_of_work
@@ -129,6 +129,14 @@ def _page_of(
 
 
 def create_customer(ctx: EventContext, fields: Mapping[str, Any]) -> Customer:
+    """Make a customer (staff only); a retry with the request's `Idempotency-Key` answers with the
+    customer it made (services/request_keys.py)."""
+    return request_keys.once(
+        ctx, lambda: _create_customer(ctx, fields), lambda used: get_visible(ctx.actor, used.object_id)
+    )
+
+
+def _create_customer(ctx: EventContext, fields: Mapping[str, Any]) -> Customer:
     principal = ctx.actor
     rbac.require_staff(principal)
     given = dict(fields)
@@ -137,6 +145,7 @@ def create_customer(ctx: EventContext, fields: Mapping[str, Any]) -> Customer:
     uow = unit_of_work()
     store.add(uow, customer)
     slugs.claim(uow, SlugKind.CUSTOMER, slug, customer.id)
+    request_keys.remember(uow, ctx, customer.id)
     uow.record(domain.event(customer, events.CREATION, ctx))
     uow.commit()
     # As stored (and as a read returns it): no usage yet, no limits.

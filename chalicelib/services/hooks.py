@@ -23,7 +23,9 @@ from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.hooks import ContentType, Hook, HookKind
 from chalicelib.domain.ids import new_id, parse_id
+from chalicelib.domain.request_keys import RequestKey
 from chalicelib.domain.users import User
+from chalicelib.services import request_keys
 from chalicelib.services.paging import Page, PageRequest, paginate
 from chalicelib.services.ports import UnitOfWork, unit_of_work
 from chalicelib.services.ports import hooks as store
@@ -67,7 +69,20 @@ def retrieve(principal: Principal, kind: HookKind, hook_id: str) -> HookView:
 # --- commands --------------------------------------------------------------------------------------
 def create_hook(ctx: EventContext, kind: HookKind, sent: Mapping[str, Any]) -> HookView:
     """Make a hook owned by the caller. A web hook gets the secret sent, or a new one; the answer is
-    the only place it is ever shown."""
+    the only place it is ever shown (and the answer to its creation's retry with the same
+    `Idempotency-Key`, which only its owner can send: that client never saw the first answer)."""
+    return request_keys.once(
+        ctx, lambda: _create_hook(ctx, kind, sent), lambda used: _created(ctx, kind, used)
+    )
+
+
+def _created(ctx: EventContext, kind: HookKind, used: RequestKey) -> HookView:
+    hook = get_visible(ctx.actor, kind, used.object_id)
+    view = describe([hook])[0]
+    return HookView(view.hook, view.author, hook.secret if kind is HookKind.WEB else None)
+
+
+def _create_hook(ctx: EventContext, kind: HookKind, sent: Mapping[str, Any]) -> HookView:
     principal = ctx.actor
     values = domain.subscription_changes(sent, creating=True)
     _check_destination(values)
@@ -88,6 +103,7 @@ def create_hook(ctx: EventContext, kind: HookKind, sent: Mapping[str, Any]) -> H
     )
     uow = unit_of_work()
     store.add(uow, hook)
+    request_keys.remember(uow, ctx, hook.id)
     uow.commit()
     view = describe([hook])[0]
     return HookView(view.hook, view.author, secret if kind is HookKind.WEB else None)

@@ -36,7 +36,7 @@ from chalicelib.domain.invitations import Acceptor, ExecutionState, Invitation, 
 from chalicelib.domain.rbac import Grant, Scope
 from chalicelib.domain.roles import CREATE_PERMISSION, Role, ScopeType
 from chalicelib.services import access as access_service
-from chalicelib.services import effects, memberships
+from chalicelib.services import effects, memberships, request_keys
 from chalicelib.services.effects import Enqueue
 from chalicelib.services.paging import Ordering, Page, PageRequest, order_rows, paginate
 from chalicelib.services.ports import customers as customer_store
@@ -183,6 +183,18 @@ def _resolve_role(reference: str) -> Role:
 def create_invitation(
     ctx: EventContext, scope_ref: str, role_ref: str, email: str, details: Mapping[str, str]
 ) -> InvitationView:
+    """Invite someone to a scope by email; a retry with the request's `Idempotency-Key` answers
+    with the invitation it made, and mails nothing again (services/request_keys.py)."""
+    return request_keys.once(
+        ctx,
+        lambda: _create_invitation(ctx, scope_ref, role_ref, email, details),
+        lambda used: retrieve(ctx.actor, used.object_id),
+    )
+
+
+def _create_invitation(
+    ctx: EventContext, scope_ref: str, role_ref: str, email: str, details: Mapping[str, str]
+) -> InvitationView:
     principal = ctx.actor
     errors: dict[str, list[str]] = {}
     scope: Scope | None = None
@@ -223,6 +235,7 @@ def create_invitation(
     view = describe([invitation])[0]
     uow = unit_of_work()
     store.add(uow, invitation)
+    request_keys.remember(uow, ctx, invitation.id)
     uow.record(_event(domain.INVITATION_CREATED, view, ctx))
     uow.commit()
     return _schedule_email(ctx, view)

@@ -33,7 +33,7 @@ from chalicelib.domain.roles import P, ScopeType
 from chalicelib.domain.vocabulary import Component, Offering, OfferingState, Plan
 from chalicelib.providers import registry
 from chalicelib.services import access as access_service
-from chalicelib.services import memberships
+from chalicelib.services import memberships, request_keys
 from chalicelib.services.ports import categories as category_store
 from chalicelib.services.ports import customers as customer_store
 from chalicelib.services.ports import grants, unit_of_work
@@ -217,8 +217,17 @@ def create_offering(ctx: EventContext, customer_id: str | None, data: Mapping[st
     name, unit, unit_price, prices, quotas, ... or Plans), attributes, options, plugin_options and
     secret_options (objects), description and the other text fields of an offering. The type's
     built-in components are added unless given; its plugin option defaults are filled in. A
-    customer that is not yet a service provider becomes one.
+    customer that is not yet a service provider becomes one. A retry with the request's
+    `Idempotency-Key` answers with the offering it made (services/request_keys.py).
     """
+    return request_keys.once(
+        ctx,
+        lambda: _create_offering(ctx, customer_id, data),
+        lambda used: get_visible(ctx.actor, used.object_id),
+    )
+
+
+def _create_offering(ctx: EventContext, customer_id: str | None, data: Mapping[str, Any]) -> Offering:
     rights = access_service.access(ctx.actor)
     customer = customer_store.get(customer_id) if customer_id and rights.sees_customer(customer_id) else None
     if customer is None:
@@ -251,6 +260,7 @@ def create_offering(ctx: EventContext, customer_id: str | None, data: Mapping[st
     if provider_store.for_customer(customer.id) is None:
         provider_store.add(uow, ServiceProvider(id=new_id(), customer_id=customer.id, created=now, version=1))
     store.add(uow, offering)
+    request_keys.remember(uow, ctx, offering.id)
     message = f"Offering {offering.name} has been created."
     uow.record(domain.offering_event(domain.OFFERING_CREATED, message, offering, customer.name, ctx))
     uow.commit()

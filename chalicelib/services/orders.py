@@ -14,20 +14,19 @@ already executes stay open, so a lock winds its pending work down instead of fre
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.domain import orders as domain
 from chalicelib.domain import resources as resource_rules
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
-from chalicelib.domain.errors import NotFound, Unprocessable, ValidationError
+from chalicelib.domain.errors import NotFound, ValidationError
 from chalicelib.domain.ids import id_from_url, new_id
-from chalicelib.domain.orders import Actor, KeyAlreadyUsed, Order, Placing, RequestKey
+from chalicelib.domain.orders import Actor, Order, Placing
 from chalicelib.domain.projects import Project
+from chalicelib.domain.request_keys import RequestKey
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.roles import P
 from chalicelib.domain.slugs import SlugKind
@@ -42,7 +41,7 @@ from chalicelib.domain.vocabulary import (
     Plan,
 )
 from chalicelib.providers import registry
-from chalicelib.services import billing, offering_users, slugs
+from chalicelib.services import billing, offering_users, request_keys, slugs
 from chalicelib.services import customers as customer_service
 from chalicelib.services import offerings as catalog
 from chalicelib.services import order_lifecycle as lifecycle
@@ -59,9 +58,6 @@ INVALID_HYPERLINK = "Invalid hyperlink - Object does not exist."
 ONLY_CREATE = (
     "Only Create orders are placed here; use the resource's terminate/, update_limits/ or switch_plan/."
 )
-# Hashed with the body, so a key is bound to one operation (only this one takes keys today).
-CREATE_OPERATION = "POST /api/marketplace-orders/"
-KEY_REUSED = "This Idempotency-Key was already used with a different request; use a new key."
 
 
 @dataclass(frozen=True)
@@ -183,22 +179,20 @@ def _resource_name(attributes: Mapping[str, Any], offering: Offering) -> str:
     return (name or "").strip()[:150] or offering.name
 
 
-def create_order(ctx: EventContext, request: OrderRequest, idempotency_key: str | None = None) -> Order:
+def create_order(ctx: EventContext, request: OrderRequest) -> Order:
     """Place a Create order: its resource is made at once (`Creating`, counted in the project's and
     customer's nc_resource_count) in the order's transaction, and its workflow starts.
 
     Anybody who sees the project may order; the order skips the consumer's approval when its
     creator is staff or holds ORDER.APPROVE there, and the provider's when the offering's type
-    needs no review. With `idempotency_key`, a request the same user made before with that key
-    (within a day) answers with that first order instead of placing another; the same key with a
-    different request is refused (422), as it is no retry.
+    needs no review. A request sent with an `Idempotency-Key` the same user used before (within a
+    day) answers with that first order instead of placing another (services/request_keys.py).
     """
+    return request_keys.once(ctx, lambda: _create_order(ctx, request), _replayed)
+
+
+def _create_order(ctx: EventContext, request: OrderRequest) -> Order:
     principal = ctx.actor
-    fingerprint = request_hash(request)
-    if idempotency_key:
-        earlier = store.find_request_key(principal.user_id, idempotency_key)
-        if earlier is not None:
-            return _replayed(earlier, fingerprint)
     if request.type != OrderType.CREATE.value:
         raise ValidationError.field("type", ONLY_CREATE)
     project = _project(principal, request.project)
@@ -227,41 +221,17 @@ def create_order(ctx: EventContext, request: OrderRequest, idempotency_key: str 
     resource_store.add(uow, resource)
     slugs.claim(uow, SlugKind.RESOURCE, resource.slug, resource.id)
     stored = store.add(uow, order)
-    if idempotency_key:
-        store.remember_request_key(uow, principal.user_id, idempotency_key, fingerprint, order, placing.now)
+    request_keys.remember(uow, ctx, order.id, order.customer_id)
     uow.record(domain.event(order, domain.ORDER_CREATED, ctx))
     uow.record(resource_rules.event(resource, resource_rules.CREATE_REQUESTED, ctx))
     uow.after_commit(lifecycle.start(ctx, stored))
-    try:
-        uow.commit()
-    except KeyAlreadyUsed as raced:
-        return _replayed(raced.used, fingerprint)
+    uow.commit()
     return stored
 
 
-def request_hash(request: OrderRequest) -> str:
-    """sha256 of the canonical request: the operation and its parsed body as JSON with sorted keys
-    (so the body's spacing and key order do not matter, any value does)."""
-    canonical = json.dumps(
-        {"operation": CREATE_OPERATION, "body": asdict(request)},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=str,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _replayed(used: RequestKey, fingerprint: str) -> Order:
-    """The order a key made, for a retry of the same request; 422 for another request (Powertools'
-    IdempotencyValidationError: the key cannot name two different requests)."""
-    if used.request_hash and used.request_hash != fingerprint:
-        raise Unprocessable(KEY_REUSED)
-    return _order_of(used.customer_id, used.order_id)
-
-
-def _order_of(customer_id: str, order_id: str) -> Order:
-    order = store.load(customer_id, order_id)
+def _replayed(used: RequestKey) -> Order:
+    """The order a key made, for a retry of its request."""
+    order = store.load(used.scope_id, used.object_id)
     if order is None:  # deleted since (it was pending): the key names nothing any more
         raise NotFound(MODEL)
     return order

@@ -20,7 +20,7 @@ from chalicelib.domain.errors import NotFound, ValidationError
 from chalicelib.domain.roles import P
 from chalicelib.domain.vocabulary import Offering, Plan
 from chalicelib.services import access as access_service
-from chalicelib.services import offerings
+from chalicelib.services import offerings, request_keys
 from chalicelib.services.ports import offerings as store
 from chalicelib.services.ports import unit_of_work
 
@@ -77,6 +77,8 @@ def _change(ctx: EventContext, offering: Offering, plan: Plan, event_type: str) 
     name = offerings.provider_name(offering.customer_id)
     uow = unit_of_work()
     store.save(uow, offering, after)
+    if event_type == domain.PLAN_CREATED:
+        request_keys.remember(uow, ctx, plan.id)
     uow.record(domain.plan_event(event_type, after, plan, name, ctx))
     uow.commit()
     return PlanView(replace(after, version=offering.version + 1), plan)
@@ -89,7 +91,16 @@ def _for_change(ctx: EventContext, plan_id: str, permission: str) -> PlanView:
 
 
 def create_plan(ctx: EventContext, offering_id: str | None, data: Mapping[str, Any]) -> PlanView:
-    """Add a plan to an offering the caller may change (`offering_id` from its URL)."""
+    """Add a plan to an offering the caller may change (`offering_id` from its URL); a retry with
+    the request's `Idempotency-Key` answers with the plan it added (services/request_keys.py)."""
+    return request_keys.once(
+        ctx,
+        lambda: _create_plan(ctx, offering_id, data),
+        lambda used: get_visible(ctx.actor, used.object_id),
+    )
+
+
+def _create_plan(ctx: EventContext, offering_id: str | None, data: Mapping[str, Any]) -> PlanView:
     rights = access_service.access(ctx.actor)
     found = store.get(offering_id) if offering_id else None
     if found is None or not offerings.manages(rights, found):

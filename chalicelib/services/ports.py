@@ -33,9 +33,10 @@ if TYPE_CHECKING:
     from chalicelib.domain.invoices import Invoice, InvoiceItem
     from chalicelib.domain.offering_users import AttributeConfig, OfferingUser
     from chalicelib.domain.offerings import Category, ServiceProvider
-    from chalicelib.domain.orders import Order, RequestKey
+    from chalicelib.domain.orders import Order
     from chalicelib.domain.projects import Project
     from chalicelib.domain.rbac import Grant
+    from chalicelib.domain.request_keys import RequestKey
     from chalicelib.domain.resources import Resource
     from chalicelib.domain.robot_accounts import RobotAccount
     from chalicelib.domain.roles import Role, ScopeType
@@ -450,10 +451,6 @@ class Orders(Protocol):
     def add(self, uow: UnitOfWork, order: Order) -> Order: ...
     def save_transition(self, uow: UnitOfWork, before: Order, after: Order) -> Order: ...
     def remove(self, uow: UnitOfWork, order: Order) -> None: ...
-    def find_request_key(self, user_id: str, key: str) -> RequestKey | None: ...
-    def remember_request_key(
-        self, uow: UnitOfWork, user_id: str, key: str, request_hash: str, order: Order, now: datetime
-    ) -> None: ...
     def read(self, sources: Sequence[Source], *, bounded: bool) -> list[Order]: ...
     def newest_page(self, request: PageRequest, *, descending: bool = True) -> Page[Order]: ...
 
@@ -631,6 +628,17 @@ class RobotAccounts(Protocol):
     def newest_page(self, request: PageRequest, *, descending: bool = True) -> Page[RobotAccount]: ...
 
 
+class RequestKeys(Protocol):
+    """`Idempotency-Key`s of creations, each stored in its creation's transaction."""
+
+    def find(self, user_id: str, key: str, now: datetime) -> RequestKey | None:
+        """What the user's creation with `key` made, if the key is still kept at `now`."""
+
+    def remember(self, uow: UnitOfWork, user_id: str, key: str, used: RequestKey, now: datetime) -> None:
+        """Stage the key with what its creation makes; a key already kept makes the commit raise
+        KeyAlreadyUsed naming what it made (an expired one is taken over)."""
+
+
 # --- the bound set -----------------------------------------------------------------------------------
 
 
@@ -667,6 +675,7 @@ class Ports:
     slugs: Slugs
     offering_users: OfferingUsers
     robot_accounts: RobotAccounts
+    request_keys: RequestKeys
 
 
 _bound: list[Ports | None] = [None]
@@ -740,3 +749,4 @@ ssh_keys = cast(SshKeys, _Handle("ssh_keys"))
 slugs = cast(Slugs, _Handle("slugs"))
 offering_users = cast(OfferingUsers, _Handle("offering_users"))
 robot_accounts = cast(RobotAccounts, _Handle("robot_accounts"))
+request_keys = cast(RequestKeys, _Handle("request_keys"))

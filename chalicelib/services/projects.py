@@ -19,7 +19,7 @@ from chalicelib.domain.slugs import CHANGED, UNCHANGED, SlugKind
 from chalicelib.domain.slugs import check as rules_check_slug
 from chalicelib.services import access as access_service
 from chalicelib.services import customers as customer_service
-from chalicelib.services import memberships, slugs
+from chalicelib.services import memberships, request_keys, slugs
 from chalicelib.services.paging import Ordering, Page, PageRequest, order_rows, paginate
 from chalicelib.services.ports import ProjectQuery, grants, unit_of_work
 from chalicelib.services.ports import customers as customer_store
@@ -132,6 +132,16 @@ def _own_projects(
 
 
 def create_project(ctx: EventContext, customer_id: str | None, fields: Mapping[str, Any]) -> Project:
+    """Make a project in a customer (PROJECT.CREATE there); a retry with the request's
+    `Idempotency-Key` answers with the project it made (services/request_keys.py)."""
+    return request_keys.once(
+        ctx,
+        lambda: _create_project(ctx, customer_id, fields),
+        lambda used: get_visible(ctx.actor, used.object_id),
+    )
+
+
+def _create_project(ctx: EventContext, customer_id: str | None, fields: Mapping[str, Any]) -> Project:
     principal = ctx.actor
     rights = access_service.access(principal)
     visible = customer_id is not None and rights.sees_customer(customer_id)
@@ -160,6 +170,7 @@ def create_project(ctx: EventContext, customer_id: str | None, fields: Mapping[s
     uow = unit_of_work()
     store.add(uow, project)
     slugs.claim(uow, SlugKind.PROJECT, project.slug, project.id)
+    request_keys.remember(uow, ctx, project.id)
     uow.record(domain.event(project, events.CREATION, ctx))
     uow.commit()
     return replace(project, version=1)

@@ -34,6 +34,7 @@ from chalicelib.domain.ssh_keys import SshKey
 from chalicelib.domain.users import User
 from chalicelib.services import market_queries as lists
 from chalicelib.services import order_sides as sides
+from chalicelib.services import request_keys
 from chalicelib.services.paging import Ordering, Page, PageRequest
 from chalicelib.services.ports import grants as grant_store
 from chalicelib.services.ports import resources as resource_store
@@ -223,7 +224,15 @@ def _apply(account: RobotAccount, request: AccountRequest) -> RobotAccount:
 
 
 def create(ctx: EventContext, request: AccountRequest) -> View:
-    """The provider sets up a robot account on a resource (Waldur's required: resource, type)."""
+    """The provider sets up a robot account on a resource (Waldur's required: resource, type); a
+    retry with the request's `Idempotency-Key` answers with the account it made
+    (services/request_keys.py)."""
+    return request_keys.once(
+        ctx, lambda: _create(ctx, request), lambda used: retrieve(ctx.actor, used.object_id)
+    )
+
+
+def _create(ctx: EventContext, request: AccountRequest) -> View:
     missing = [name for name in ("resource", "type") if getattr(request, name) is None]
     if missing:
         raise ValidationError({name: [REQUIRED] for name in missing})
@@ -245,6 +254,7 @@ def create(ctx: EventContext, request: AccountRequest) -> View:
     _check_people(account)
     uow = unit_of_work()
     made = store.add(uow, account)
+    request_keys.remember(uow, ctx, made.id)
     uow.record(domain.event(made, domain.CREATED, ctx))
     uow.commit()
     return describe([made])[0]

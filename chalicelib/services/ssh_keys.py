@@ -22,6 +22,7 @@ from chalicelib.domain.errors import NotFound, PermissionDenied
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.ssh_keys import SshKey
 from chalicelib.domain.users import User
+from chalicelib.services import request_keys
 from chalicelib.services.paging import Ordering, Page, PageRequest, paginate
 from chalicelib.services.ports import UnitOfWork, unit_of_work, users
 from chalicelib.services.ports import ssh_keys as store
@@ -45,7 +46,14 @@ def keys_of_users(user_ids: Iterable[str]) -> list[SshKey]:
 # --- commands --------------------------------------------------------------------------------------
 def create_key(ctx: EventContext, name: str, public_key: str) -> SshKey:
     """Add a key to the caller's account: 400 for a key that is not one valid OpenSSH public key,
-    a name the caller already uses, or one key too many."""
+    a name the caller already uses, or one key too many. A retry with the request's
+    `Idempotency-Key` answers with the key it added (services/request_keys.py)."""
+    return request_keys.once(
+        ctx, lambda: _create_key(ctx, name, public_key), lambda used: get_visible(ctx.actor, used.object_id)
+    )
+
+
+def _create_key(ctx: EventContext, name: str, public_key: str) -> SshKey:
     principal = ctx.actor
     text, prints = domain.clean_public_key(public_key)
     key = SshKey(
@@ -58,6 +66,7 @@ def create_key(ctx: EventContext, name: str, public_key: str) -> SshKey:
     )
     uow = unit_of_work()
     store.add(uow, key)
+    request_keys.remember(uow, ctx, key.id)
     made = domain.event(domain.SSH_KEY_CREATION_SUCCEEDED, key, principal.username, principal.full_name, ctx)
     uow.record(made)
     uow.commit()

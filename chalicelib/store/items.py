@@ -385,10 +385,11 @@ class SlugItem(BaseItem, discriminator="slug"):
 
 
 class RequestKeyItem(BaseItem, discriminator="request_key"):
-    """An `Idempotency-Key` of an order creation and the order it made (`REQKEY#<u>#<sha256>`)."""
+    """An `Idempotency-Key` of a creation and the object it made (`REQKEY#<u>#<sha256>`). The
+    attribute names are those of the first keys (orders': the order and its customer)."""
 
-    order_id = UnicodeAttribute()
-    customer_id = UnicodeAttribute()
+    object_id = UnicodeAttribute(attr_name="order_id")
+    scope_id = UnicodeAttribute(attr_name="customer_id")
     # sha256 of the canonical request that used the key (None: stored before requests were hashed).
     request_hash = UnicodeAttribute(null=True)
 

@@ -334,8 +334,8 @@ def by_offering_sk(offering_id: str, item_id: str) -> str:
 
 
 def request_key_pk(user_id: str, key_digest: str) -> str:
-    """An `Idempotency-Key` a user sent with an order creation (digest: its SHA-256), pointing at
-    the order it made, so a retried request answers with that order."""
+    """An `Idempotency-Key` a user sent with a creation (digest: its SHA-256), pointing at the
+    object it made, so a retried request answers with that object."""
     return f"REQKEY#{user_id}#{key_digest}"
 
 

@@ -6,34 +6,32 @@ orders, one offering's with a prefix. A non-final order also has an open mark (`
 `<o>`), put and deleted in the transactions that make it non-final or final, for the hourly sweep of
 orders whose workflow is gone. An order changes only from the state and version it was read in (a
 transition that lost a race is a 409, never a second transition). `Idempotency-Key`s of
-creations are items of their own (`REQKEY#<user>#<sha256>`), written in the creation's transaction.
+creations are in store/request_keys.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields as dc_fields
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from pynamodb.expressions.update import Action
 
-from chalicelib.domain.errors import Conflict, DomainError
-from chalicelib.domain.orders import Actor, KeyAlreadyUsed, Order, RequestKey
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.orders import Actor, Order
 from chalicelib.domain.vocabulary import OrderState, OrderType
 from chalicelib.services.paging import Page, PageRequest
 from chalicelib.services.ports import Source
 from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, keys, pages
-from chalicelib.store.items import BaseItem, OpenOrderItem, OrderItem, RequestKeyItem
+from chalicelib.store.items import BaseItem, OpenOrderItem, OrderItem
 from chalicelib.store.pages import Listing, everything
 from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
 COUNTER = counters.ORDERS  # staff's total, kept by the stream consumer (store/counters.py)
-REQUEST_KEY_RETENTION = timedelta(days=1)  # how long a retried creation finds its first result
 
 _KEYED = {"id", "type", "state", "customer_id", "project_id", "offering_id", "provider_id"}
 _KEYED |= {"resource_id", "created", "modified", "version"}
@@ -212,49 +210,6 @@ def forget_open(order_id: str) -> None:
     """Delete an open mark whose order is final or gone (marks change in their order's transactions,
     so only a hand edit or a partial restore leaves one)."""
     OpenOrderItem(pk=keys.open_order_pk(order_id), sk=order_id).delete()
-
-
-# --- Idempotency-Key ----------------------------------------------------------------------------------
-def request_key_pk(user_id: str, key: str) -> str:
-    return keys.request_key_pk(user_id, hashlib.sha256(key.encode()).hexdigest())
-
-
-def find_request_key(user_id: str, key: str) -> RequestKey | None:
-    """The creation that used `key` and the hash of its request, if the key is still remembered."""
-    try:
-        item = RequestKeyItem.get(request_key_pk(user_id, key), keys.META, consistent_read=True)
-    except RequestKeyItem.DoesNotExist:
-        return None
-    return _request_key(item)
-
-
-def remember_request_key(
-    uow: Work, user_id: str, key: str, request_hash: str, order: Order, now: datetime
-) -> None:
-    """Store the key with the order it makes and the hash of the request that made it (so a reuse
-    with another request is told apart from a retry); a concurrent request with the same key
-    loses."""
-    pk = request_key_pk(user_id, key)
-    transaction(uow).put(
-        RequestKeyItem(
-            pk=pk,
-            sk=keys.META,
-            order_id=order.id,
-            customer_id=order.customer_id,
-            request_hash=request_hash,
-            expires_at=now + REQUEST_KEY_RETENTION,
-        ),
-        condition=RequestKeyItem.pk.does_not_exist(),
-        on_conflict=lambda: _used(pk),
-    )
-
-
-def _request_key(item: RequestKeyItem) -> RequestKey:
-    return RequestKey(item.order_id, item.customer_id, item.request_hash or "")
-
-
-def _used(pk: str) -> DomainError:
-    return KeyAlreadyUsed(_request_key(RequestKeyItem.get(pk, keys.META, consistent_read=True)))
 
 
 # --- listings ---------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ The entity, its counters and its audit events (the outbox) go in together, each 
 so either all of them land or none does. A failed condition is reported as the domain error the
 caller attached to that write; the store refusing the work for now (throttled) as
 ServiceUnavailable (HTTP 503, Retry-After); a write DynamoDB finds invalid (an item over 400 KB) as
-TransactionRejected, a bug of ours (HTTP 500, logged with the reasons), never as a lost race.
+TransactionRejected, a bug of ours (HTTP 500, logged with the reasons), never as a lost race. Past
+the request's deadline (domain/deadline.py) nothing is sent: ServiceUnavailable, as throttling.
 
 What must happen outside the table once the writes landed (start a workflow, answer one, queue a
 task) is attached as data (`after_commit`, effects of `services/effects.py`, opaque here) and handed
@@ -26,6 +27,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import get_settings
+from chalicelib.domain import deadline
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.domain.events import Event
 from chalicelib.services import ports
@@ -167,6 +169,7 @@ class UnitOfWork:
             # and "identical calls have the same effect as one" would replay that cancellation:
             # so it gets a new token.
             token = str(uuid.uuid4())
+            deadline.check()  # a request its caller gave up on commits nothing (its retry will)
             try:
                 with TransactWrite(connection=connection(), client_request_token=token) as tx:
                     for op, _ in ops:

@@ -12,7 +12,7 @@ import pytest
 
 from chalicelib.domain.customers import Customer
 from chalicelib.domain.errors import Conflict, NotFound, QuotaExceeded, TooBroad
-from chalicelib.domain.orders import Actor, KeyAlreadyUsed, Order, RequestKey
+from chalicelib.domain.orders import Actor, Order
 from chalicelib.domain.projects import Project
 from chalicelib.domain.quotas import RESOURCE_COUNT
 from chalicelib.domain.resources import Resource
@@ -174,25 +174,6 @@ def test_an_unchanged_order_is_removed_a_stale_one_is_not(world: Ports) -> None:
         stale.commit()
     _commit(world, lambda uow: world.orders.remove(uow, stored))
     assert world.orders.load(C1, order.id) is None and world.orders.get(order.id) is None
-
-
-def test_a_request_key_is_remembered_with_its_hash_and_a_second_use_loses(world: Ports) -> None:
-    order, other = _order(1), _order(2)
-    assert world.orders.find_request_key("u" * 32, "key-1") is None
-    _commit(
-        world,
-        lambda uow: world.orders.add(uow, order),
-        lambda uow: world.orders.remember_request_key(uow, "u" * 32, "key-1", "h1", order, NOW),
-    )
-    assert world.orders.find_request_key("u" * 32, "key-1") == RequestKey(order.id, C1, "h1")
-    assert world.orders.find_request_key("v" * 32, "key-1") is None  # keys are per user
-    uow = world.unit_of_work()
-    world.orders.add(uow, other)
-    world.orders.remember_request_key(uow, "u" * 32, "key-1", "h2", other, NOW)
-    with pytest.raises(KeyAlreadyUsed) as used:
-        uow.commit()
-    assert used.value.used == RequestKey(order.id, C1, "h1")
-    assert world.orders.get(other.id) is None  # nothing of the losing request is written
 
 
 def test_orders_are_read_from_their_customer_their_provider_and_every_one(world: Ports) -> None:

@@ -17,6 +17,7 @@ from tests.fakes.marketplace import FakeOrders, FakeResources, FakeUsages, FakeU
 from tests.fakes.memberships import FakeGrants, FakeInvitations
 from tests.fakes.offering_users import FakeOfferingUsers
 from tests.fakes.organizations import FakeCustomers, FakeProjects
+from tests.fakes.request_keys import FakeRequestKeys
 from tests.fakes.robot_accounts import FakeRobotAccounts
 from tests.fakes.slugs import FakeSlugs
 from tests.fakes.ssh_keys import FakeSshKeys
@@ -55,4 +56,5 @@ def build(world: World | None = None) -> Ports:
         slugs=FakeSlugs(world),
         offering_users=FakeOfferingUsers(world),
         robot_accounts=FakeRobotAccounts(world),
+        request_keys=FakeRequestKeys(world),
     )

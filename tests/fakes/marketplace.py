@@ -4,15 +4,14 @@ component usages (ports.Orders, ports.Resources, ports.Usages)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Generic, TypeVar
 
 from chalicelib.config import get_settings
 from chalicelib.domain.errors import DomainError, TooBroad, ValidationError
-from chalicelib.domain.orders import KeyAlreadyUsed, Order, RequestKey
+from chalicelib.domain.orders import Order
 from chalicelib.domain.quotas import RESOURCE_COUNT
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.robot_accounts import RobotAccount
@@ -93,7 +92,6 @@ class FakeOrders(_Rows[Order]):
     def __init__(self, world: World) -> None:
         super().__init__(world.table("orders"))  # id -> Order
         self._orders = self._rows
-        self._keys = world.table("request_keys")  # (user id, sha256 of the key) -> RequestKey
 
     def get(self, order_id: str) -> Order | None:
         return self._orders.get(order_id)
@@ -132,25 +130,6 @@ class FakeOrders(_Rows[Order]):
             del self._orders[order.id]
 
         work(uow).stage("orders", order.id, lambda: self._unchanged(order), apply)
-
-    @staticmethod
-    def _key(user_id: str, key: str) -> tuple[str, str]:
-        return user_id, hashlib.sha256(key.encode()).hexdigest()
-
-    def find_request_key(self, user_id: str, key: str) -> RequestKey | None:
-        return self._keys.get(self._key(user_id, key))
-
-    def remember_request_key(
-        self, uow: UnitOfWork, user_id: str, key: str, request_hash: str, order: Order, now: datetime
-    ) -> None:
-        at = self._key(user_id, key)
-        remembered = RequestKey(order.id, order.customer_id, request_hash)
-
-        def used() -> DomainError | None:
-            earlier = self._keys.get(at)
-            return None if earlier is None else KeyAlreadyUsed(earlier)
-
-        work(uow).stage("request_keys", at, used, lambda: self._keys.__setitem__(at, remembered))
 
 
 class FakeResources(_Rows[Resource]):

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.domain import deadline
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.domain.events import Event
 
@@ -82,6 +83,7 @@ class FakeUnitOfWork:
             carry_out(self.world, self.effects)
 
     def _apply(self) -> None:
+        deadline.check()  # as the store's: past the request's deadline nothing is written
         if len(self._writes) + len(self.events) > MAX_ITEMS:
             raise ValueError(f"a unit of work holds at most {MAX_ITEMS} writes")
         touched = [w.item for w in self._writes]

@@ -98,3 +98,22 @@ def test_an_unexpected_failure_is_a_500_in_drfs_shape(client, staff, monkeypatch
     assert reply.status == 500
     assert reply.json == {"detail": "A server error occurred."}
     assert "disk on fire" not in reply.raw.decode()
+
+
+def test_openapi_says_which_creations_take_an_idempotency_key_and_that_writes_may_be_503(client):
+    doc = call(client, "GET", "/api/schema/").json
+    keyed = {
+        path
+        for path, operations in doc["paths"].items()
+        for op in operations.values()
+        if any(p["in"] == "header" and p["name"] == "Idempotency-Key" for p in op["parameters"])
+    }
+    assert keyed == {
+        "/api/customers/", "/api/projects/", "/api/hooks-web/", "/api/hooks-email/", "/api/user-invitations/",
+        "/api/keys/", "/api/marketplace-provider-offerings/", "/api/marketplace-plans/",
+        "/api/marketplace-robot-accounts/", "/api/marketplace-orders/",
+    }  # fmt: skip
+    create = doc["paths"]["/api/customers/"]["post"]
+    [key] = [p for p in create["parameters"] if p["in"] == "header"]
+    assert (key["schema"]["minLength"], key["schema"]["maxLength"]) == (1, 255)
+    assert {"422", "503"} <= set(create["responses"])  # a reused key; past the deadline

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from chalicelib.domain.context import EventContext
 from chalicelib.domain.errors import Conflict, NotFound, PermissionDenied, Unprocessable, ValidationError
+from chalicelib.domain.request_keys import KeyUse
 from chalicelib.domain.usages import UsageReport
 from chalicelib.domain.vocabulary import OrderState, ResourceState
 from chalicelib.services import ports
@@ -218,19 +220,24 @@ def test_only_a_pending_order_is_deleted(market: Market) -> None:
 
 
 # --- Idempotency-Key ---------------------------------------------------------------------------------
+def keyed(ctx: EventContext, key: str, request_hash: str) -> EventContext:
+    """`ctx` as the API hands it to a creation sent with an Idempotency-Key."""
+    return replace(ctx, request_key=KeyUse(key, request_hash))
+
+
 def test_a_retry_with_the_same_key_answers_with_the_first_order_and_another_body_is_a_422(
     fakes: World, market: Market
 ) -> None:
     from chalicelib.services import orders
 
-    ctx = ctx_of(market.member)
-    first = orders.create_order(ctx, order_request(market), idempotency_key="k-1")
+    ctx = keyed(ctx_of(market.member), "k-1", "same")  # the API hashes the body: same body, same hash
+    first = orders.create_order(ctx, order_request(market))
     effects = len(fakes.effects)
-    again = orders.create_order(ctx, order_request(market), idempotency_key="k-1")
+    again = orders.create_order(ctx, order_request(market))
     assert again == first and len(fakes.effects) == effects  # nothing placed, nothing started
     with pytest.raises(Unprocessable):
-        orders.create_order(ctx, order_request(market, limits={"cpu": 3}), idempotency_key="k-1")
-    other = orders.create_order(ctx_of(market.owner), order_request(market), idempotency_key="k-1")
+        orders.create_order(keyed(ctx, "k-1", "other"), order_request(market, limits={"cpu": 3}))
+    other = orders.create_order(keyed(ctx_of(market.owner), "k-1", "same"), order_request(market))
     assert other.id != first.id  # keys are per user
     assert _resource_counts(market) == (2, 2)
 
