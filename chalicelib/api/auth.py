@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import StringConstraints
 
-from chalicelib.api.rest import BodyModel, Call, ResponseModel, endpoint
+from chalicelib.api.rest import BodyModel, Call, NoContent, ResponseModel, endpoint
 from chalicelib.services import auth as service
 
 bp = Blueprint(__name__)
@@ -49,11 +49,13 @@ def password_login(call: Call) -> Any:
     "POST",
     name="api_auth_logout",
     tag=TAG,
-    response=DetailOut,
+    status=204,
     summary="Revoke the token this request carries",
 )
 def logout(call: Call) -> Any:
     call.user  # noqa: B018 - refuses anonymous callers
     if call.key_hash:
         service.logout(call.ctx, call.key_hash)
-    return {"detail": "Successfully logged out."}
+    # Waldur answers 204 with no body; 200 {"logout_url": ...} only after an OIDC or SAML2 sign-in,
+    # whose logout Cirrus serves at /api-auth/cognito/logout.
+    return NoContent()

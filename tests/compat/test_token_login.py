@@ -6,8 +6,8 @@ import re
 
 import pytest
 import requests
-from waldur_api_client import Client
-from waldur_api_client.api.api_auth import api_auth_password
+from waldur_api_client import AuthenticatedClient, Client
+from waldur_api_client.api.api_auth import api_auth_logout, api_auth_password
 from waldur_api_client.models.auth_token_challenge import AuthTokenChallenge
 from waldur_api_client.models.core_auth_token import CoreAuthToken
 from waldur_api_client.models.obtain_auth_token_request import ObtainAuthTokenRequest
@@ -69,3 +69,14 @@ def test_password_login_through_waldur_api_client(server, admin):
     assert bad.status_code == 401
     assert isinstance(bad.parsed, AuthTokenChallenge)
     assert bad.parsed.detail == "Invalid username/password."
+
+
+def test_logout_through_waldur_api_client_is_204_and_ends_the_token(server, admin):
+    """Waldur answers a password sign-in's logout 204 with no body (a body without `logout_url`
+    breaks the client's Logout model); the token is revoked."""
+    with AuthenticatedClient(base_url=server.url, token=admin.token) as client:
+        out = api_auth_logout.sync_detailed(client=client)
+    assert out.status_code == 204
+    assert out.content == b""
+    again = requests.get(f"{server.url}/api/users/me/", headers={"Authorization": f"Token {admin.token}"})
+    assert again.status_code == 401

@@ -120,7 +120,7 @@ def test_expired_token_is_refused_and_use_slides_expiry(client, aws, monkeypatch
 
 
 def test_logout_revokes_the_token(client, alice):
-    assert call(client, "POST", "/api-auth/logout/", alice).status == 200
+    assert call(client, "POST", "/api-auth/logout/", alice).status == 204
     assert call(client, "GET", "/api/users/me/", alice).status == 401
 
 
@@ -128,7 +128,7 @@ def test_logout_while_impersonating_is_the_impersonators_logout(client, staff, a
     # GIVEN staff acting as alice
     as_alice = {"X-Impersonated-User-Uuid": alice.id}
     # WHEN they log out
-    assert call(client, "POST", "/api-auth/logout/", staff, headers=as_alice).status == 200
+    assert call(client, "POST", "/api-auth/logout/", staff, headers=as_alice).status == 204
     # THEN staff's own session ended, alice's did not
     assert call(client, "GET", "/api/users/me/", staff).status == 401
     assert call(client, "GET", "/api/users/me/", alice).status == 200
