@@ -25,14 +25,19 @@ import requests
 #   parameters and body keys are ignored. A schema for clients cannot say all that without lying
 #   to them the other way; the strict refusals are specified in tests/integration/test_bad_input.py.
 # - positive_data_acceptance is replaced by `positive_data_acceptance_drf` (below): the same check,
-#   except that a 400 whose every message says a referenced object does not exist or a unique value
-#   is taken is state, which no schema describes (DRF answers 400 for both), not a refusal of data.
+#   except that a 400 whose every message says a referenced object does not exist, a unique value is
+#   taken or the object's state forbids it (STATE_REFUSAL) is about what is stored, which no schema
+#   describes (DRF answers 400 for all of them), not a refusal of the data.
 EXCLUDED_CHECKS: tuple[str, ...] = (
     "object_level_authorization",
     "negative_data_rejection",
     "positive_data_acceptance",
 )
-STATE_REFUSAL = re.compile(r"(does not exist|already exists)\.?$")
+# DRF's messages (and Waldur's) for a refusal that depends on what is stored, not on the data's shape.
+STATE_REFUSAL = re.compile(
+    r"(does not exist|already exists|already has an account in this offering|is already archived"
+    r"|of system role is not available|for system role is not possible)\.?$"
+)
 
 # Operations that end the caller's own session: a logout revokes the token it is sent with, after
 # which every later request of the run would be a 401 and the run vacuous. They are sent spare
