@@ -264,6 +264,7 @@ class Outcome:
     operations_tested: set[str] = field(default_factory=set)
     requests: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
+    checks: Counter[str] = field(default_factory=Counter)  # check -> responses it judged
     seconds: float = 0.0
     stop_reason: str = ""
     stopped_at_deadline: bool = False
@@ -288,6 +289,7 @@ class Outcome:
             f"{self.operations} operations, {self.requests} requests in {self.seconds:.0f} s "
             f"({self.stop_reason}); failures {self.failures} ({kinds}); statuses {statuses}"
         )
+        line += "; checks " + " ".join(f"{name}x{count}" for name, count in sorted(self.checks.items()))
         if self.stopped_at_deadline:
             line += "; STOPPED AT THE DEADLINE: later operations and phases did not run"
         return line
@@ -342,6 +344,7 @@ def _record(outcome: Outcome, recorder: Any) -> None:
             outcome.statuses[interaction.response.status_code] += 1
     for case_id, nodes in recorder.checks.items():
         for node in nodes:
+            outcome.checks[node.name] += 1
             if node.failure_info is None:
                 continue
             failure = node.failure_info.failure
