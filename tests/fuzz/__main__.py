@@ -4,6 +4,7 @@ server, workers running the workflows, the stream reader), as staff and as the d
     CIRRUS_FUZZ_SEED      the run's seed (default: a new one, printed, so a finding can be replayed)
     CIRRUS_FUZZ_EXAMPLES  examples per operation in the fuzzing phase (default 100)
     CIRRUS_FUZZ_STEPS     the stateful phase's steps per scenario (default 20)
+    CIRRUS_FUZZ_ONLY      a path regex: fuzz only those operations (e.g. '^/api/customers/')
     CIRRUS_FUZZ_REPORT    where the findings go (default fuzz-report/): one JSON per caller, and
                           stack.log, the stack's output (a server error's traceback is there)
 
@@ -98,6 +99,7 @@ def main() -> int:
         fuzzing.long_profile(seed),
         max_examples=int(os.environ.get("CIRRUS_FUZZ_EXAMPLES", "100")),
         stateful_steps=int(os.environ.get("CIRRUS_FUZZ_STEPS", "20")),
+        only=os.environ.get("CIRRUS_FUZZ_ONLY") or None,
     )
     report = Path(os.environ.get("CIRRUS_FUZZ_REPORT", "fuzz-report"))
     report.mkdir(parents=True, exist_ok=True)
