@@ -149,6 +149,7 @@ def config(profile: Profile) -> Any:
         {
             "seed": profile.seed,
             "suppress-health-check": ["all"],  # slow answers under load are not a finding
+            "cache": {"enabled": False},  # no state kept between runs (.schemathesis/): a run is its seed
             "request-timeout": profile.request_timeout,
             "workers": 1,  # one request at a time: the same order, hence the same run, every time
             "continue-on-failure": True,  # every failure of an operation, not only its first
