@@ -39,7 +39,8 @@ STATE_REFUSAL = re.compile(
     r"|of system role is not available|for system role is not possible|You cannot delete yourself"
     r"|Plan is required for this offering|Metadata for resource options is not defined"
     r"|^Invalid components: .*|days in advance|earlier than the current date"
-    r"|Update of this field is not allowed)\.?$"
+    r"|Update of this field is not allowed)\.?$",
+    re.DOTALL,  # a name quoted in a message may hold a newline
 )
 
 # Operations that end the caller's own session: a logout revokes the token it is sent with, after
