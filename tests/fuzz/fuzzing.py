@@ -39,7 +39,8 @@ STATE_REFUSAL = re.compile(
     r"|of system role is not available|for system role is not possible|You cannot delete yourself"
     r"|Plan is required for this offering|Metadata for resource options is not defined"
     r"|^Invalid components: .*|days in advance|earlier than the current date"
-    r"|Update of this field is not allowed)\.?$",
+    r"|Update of this field is not allowed"
+    r"|already used with a different request; use a new key)\.?$",
     re.DOTALL,  # a name quoted in a message may hold a newline
 )
 
@@ -206,8 +207,9 @@ def _messages(body: Any) -> list[str]:
 
 def refused_for_state(response: Any) -> bool:
     """A 400 about the stored state (a referenced object missing, a unique value taken), not about
-    the shape of the data."""
-    if response.status_code != 400:
+    the shape of the data; or the 422 of an Idempotency-Key the run already sent with another body
+    (the fuzzer draws the same few keys for every operation)."""
+    if response.status_code not in (400, 422):
         return False
     try:
         messages = _messages(response.json())
