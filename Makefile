@@ -1,7 +1,10 @@
 # Cirrus: two commands on a fresh machine.
 #   make run   build .venv if needed, start the embedded local stack (moto + the API on :8000) with demo data
 #   make test  build .venv (and .venv-agent, the stock site agent) if needed, run lint, type checks
-#              and the whole test suite
+#              and the whole test suite (with a bounded schemathesis run, tests/fuzz)
+#   make fuzz  the long schemathesis run (tests/fuzz/__main__.py) against the whole local stack as
+#              `make run` starts it, as staff and as a customer owner: every phase, 100 examples per
+#              operation; CIRRUS_FUZZ_SEED replays a run; findings in fuzz-report/ (exit 1 if any)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -14,7 +17,7 @@ AGENT_PLUGIN := tests/site_agent/cirrus_agent_mock
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest fuzz bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +47,9 @@ pytest: $(STAMP) $(AGENT_STAMP)
 
 test: lint typecheck pytest
 
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz
+
 bench: $(STAMP)
 	$(BIN)/python bench/request_costs.py
 	$(BIN)/python bench/billing_costs.py
@@ -51,4 +57,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/local_scale.py
 
 clean:
-	rm -rf $(VENV) $(AGENT_VENV) .mypy_cache .pytest_cache .ruff_cache cdk.out chalice.out
+	rm -rf $(VENV) $(AGENT_VENV) .mypy_cache .pytest_cache .ruff_cache cdk.out chalice.out fuzz-report
