@@ -12,7 +12,7 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from chalicelib.api.errors import FLAT
-from chalicelib.api.fields import changes, each_of, free_text, line_text, partial
+from chalicelib.api.fields import changes, each_of, free_text, line_text, name_text, partial
 from chalicelib.api.marketplace_orders import uuid_filter
 from chalicelib.api.marketplace_user_usages import resource_filter
 from chalicelib.api.rest import (
@@ -50,8 +50,8 @@ class AccountIn(BodyModel):
     """Waldur's RobotAccountRequest (python-waldur-client sends `username` "" and empty lists)."""
 
     resource: Reference
-    type: line_text(255)  # type: ignore[valid-type]  # the domain's bound is Waldur's (5)
-    username: line_text(255) = ""  # type: ignore[valid-type]
+    type: name_text(domain.TYPE_MAX)  # type: ignore[valid-type]
+    username: line_text(domain.USERNAME_MAX) = ""  # type: ignore[valid-type]
     description: free_text(domain.DESCRIPTION_MAX) = ""  # type: ignore[valid-type]
     # Waldur's `users` is a many-related field and `keys` a JSON field: errors name the field, not an item.
     users: Annotated[list[Reference], FLAT] = Field([], max_length=domain.MAX_USERS)
