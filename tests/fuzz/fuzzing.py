@@ -41,6 +41,7 @@ STATE_REFUSAL = re.compile(
     r"|^Invalid components: .*|days in advance|earlier than the current date"
     r"|Update of this field is not allowed"
     r"|^Can't restore object from url: .*"  # a scope URL of the schema's shape naming no object
+    r"|^This slug is already in use|^A user with the uuid \[.*\] is not found"
     r"|already used with a different request; use a new key)\.?$",
     re.DOTALL,  # a name quoted in a message may hold a newline
 )
@@ -221,8 +222,9 @@ def _messages(body: Any) -> list[str]:
 
 def refused_for_state(response: Any) -> bool:
     """A 400 about the stored state (a referenced object missing, a unique value taken), not about
-    the shape of the data, or by a rule the schema cannot state (UNEXPRESSIBLE); or the 422 of an Idempotency-Key the run already sent with another body
-    (the fuzzer draws the same few keys for every operation)."""
+    the shape of the data, or by a rule the schema cannot state (UNEXPRESSIBLE); or the 422 of an
+    Idempotency-Key the run already sent with another body (the fuzzer draws the same few keys for
+    every operation)."""
     if response.status_code not in (400, 422):
         return False
     try:
