@@ -323,7 +323,9 @@ def _stored_words(max_bytes: int) -> str:
 
 
 # An email address that must be given (a hook's, an invitation's): `Email`, not blank.
-RequiredEmail = Annotated[Email, StringConstraints(min_length=1)]
+RequiredEmail = Annotated[
+    Email, StringConstraints(min_length=1), Field(json_schema_extra={"description": "An email address"})
+]
 
 
 # A slug given by hand (`set_slug/`), and one that may be blank (create and update: none given). The

@@ -251,6 +251,8 @@ def test_slugs_state_the_rule_and_set_slug_requires_one(doc):
 
 def test_an_ssh_key_line_is_described_up_to_its_parse(doc):
     assert _properties(doc, "keys_create")["public_key"]["pattern"] == ssh_keys.KEY_PATTERN
+    for operation in ("marketplace_robot_accounts_create", "marketplace_robot_accounts_partial_update"):
+        assert _properties(doc, operation)["keys"]["items"]["pattern"] == ssh_keys.KEY_PATTERN, operation
 
 
 def test_offering_bytes_bound_is_said_in_words(doc):
