@@ -16,6 +16,7 @@ from chalicelib.api.fields import (
     Amounts,
     Attributes,
     BoundedJson,
+    Slug,
     changes,
     each_of,
     free_text,
@@ -101,7 +102,7 @@ class EndDateIn(BodyModel):
 
 
 class SlugIn(BodyModel):
-    slug: str | None = Field(None, max_length=200)
+    slug: Slug
 
 
 class OptionsIn(BodyModel):
