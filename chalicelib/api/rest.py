@@ -225,6 +225,7 @@ def endpoint(
                 response = _error_response(request, exc)
             finally:
                 deadline.end(started)
+                access.end_request()
             return _finish(request, response, call)
 
         handler.__name__ = name

@@ -25,6 +25,13 @@ def begin_request() -> None:
     _roles_memo.set(None)
 
 
+def end_request() -> None:
+    """Leave the request: what runs next on this thread (a test's service calls, work outside a
+    request) reads afresh, as `access` promises outside a request."""
+    _memo.set(None)
+    _roles_memo.set(None)
+
+
 def all_roles() -> dict[str, Role]:
     cached = _roles_memo.get()
     if cached is None:

@@ -203,3 +203,13 @@ def test_a_deleted_users_tokens_go_in_the_deletions_transaction(client, staff, a
         call(client, "DELETE", f"/api/users/{alice.id}/", staff)
     assert call(client, "GET", "/api/users/me/", alice).status == 401
     assert token_store.user_token_hashes(alice.id) == []
+
+
+def test_what_a_request_memoises_ends_with_it(client, alice):
+    """Who may see what is read once per request; after the request, service calls on the same
+    thread (background work, a script) read afresh: a grant made since is seen."""
+    from chalicelib.services import access
+
+    assert call(client, "GET", "/api/customers/", alice).status == 200
+    assert access._memo.get() is None
+    assert access._roles_memo.get() is None
