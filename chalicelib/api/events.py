@@ -4,11 +4,12 @@ of a scope they may see (`?scope=<url>`), and get an empty list without one, as 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import Field, RootModel, field_validator
+from pydantic import AfterValidator, Field, RootModel, StringConstraints
 
+from chalicelib.api.fields import MAX_REFERENCE_LENGTH, UuidField
 from chalicelib.api.rest import (
     Call,
     Counted,
@@ -21,9 +22,11 @@ from chalicelib.api.rest import (
     object_id,
     render,
 )
+from chalicelib.domain import ids
+from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.events import Event
-from chalicelib.domain.ids import parse_id
 from chalicelib.services import events as service
+from chalicelib.services.paging import Ordering
 
 bp = Blueprint(__name__)
 TAG = "events"
@@ -37,26 +40,41 @@ class EventOut(ResponseModel):
     context: dict[str, Any]
 
 
+def _scope(value: str) -> str:
+    try:
+        service.scope_reference(value)
+    except ValidationError as exc:
+        raise ValueError(service.INVALID_SCOPE.format(value)) from exc
+    return value
+
+
+def _scope_pattern() -> str:
+    """The URL shape `_scope` takes (`<host>/api/<collection>/<uuid>/`), from the same table."""
+    collections = "|".join(service.SCOPE_COLLECTIONS)  # plain words and hyphens: no escaping
+    return f"^(https?://{ids.URL_HOST})?(/{ids.URL_SEGMENT})*/({collections})/{ids.UUID_CORE}/?$"
+
+
+# `?scope=`: the URL of a customer, project, user, resource or offering, whose feed to read.
+# Whether that object exists and is the caller's to see is not the data's shape: a feed the caller
+# may not read is an empty list (services/events).
+Scope = Annotated[
+    str,
+    StringConstraints(max_length=MAX_REFERENCE_LENGTH),
+    AfterValidator(_scope),
+    Field(json_schema_extra=lambda schema: schema.update(pattern=_scope_pattern())),
+]
+
+
 class EventFilterQuery(QueryModel):
     event_type: list[str] = Field(default_factory=list)
     feature: list[str] = Field(default_factory=list)
-    scope: str | None = None
+    scope: Scope | None = None
     created_from: float | None = Field(None, description="Unix seconds")
     created_to: float | None = Field(None, description="Unix seconds")
     message: str | None = None
-    customer_uuid: str | None = None
-    project_uuid: str | None = None
-    user_uuid: str | None = None
-
-    @field_validator("customer_uuid", "project_uuid", "user_uuid")
-    @classmethod
-    def _uuid(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parsed = parse_id(value)
-        if parsed is None:
-            raise ValueError("Must be a valid UUID.")
-        return parsed
+    customer_uuid: UuidField | None = None
+    project_uuid: UuidField | None = None
+    user_uuid: UuidField | None = None
 
 
 class EventQuery(ListQuery, EventFilterQuery):
@@ -90,7 +108,7 @@ def _filters(q: EventFilterQuery, o: str | None) -> service.EventFilters:
         customer_uuid=q.customer_uuid,
         project_uuid=q.project_uuid,
         user_uuid=q.user_uuid,
-        newest_first=not (o or "-created").lstrip().startswith("created"),
+        newest_first=Ordering.parse(o) != Ordering("created"),  # `o=created`: oldest first
     )
 
 
