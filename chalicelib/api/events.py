@@ -4,12 +4,12 @@ of a scope they may see (`?scope=<url>`), and get an empty list without one, as 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import AfterValidator, Field, RootModel, StringConstraints
+from pydantic import Field, RootModel
 
-from chalicelib.api.fields import MAX_REFERENCE_LENGTH, UuidField
+from chalicelib.api.fields import UuidField, object_url
 from chalicelib.api.rest import (
     Call,
     Counted,
@@ -22,7 +22,6 @@ from chalicelib.api.rest import (
     object_id,
     render,
 )
-from chalicelib.domain import ids
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.events import Event
 from chalicelib.services import events as service
@@ -40,35 +39,21 @@ class EventOut(ResponseModel):
     context: dict[str, Any]
 
 
-def _scope(value: str) -> str:
+def _is_scope(value: str) -> bool:
     try:
         service.scope_reference(value)
-    except ValidationError as exc:
-        raise ValueError(service.INVALID_SCOPE.format(value)) from exc
-    return value
-
-
-def _scope_pattern() -> str:
-    """The URL shape `_scope` takes (`<host>/api/<collection>/<uuid>/`), from the same table."""
-    collections = "|".join(service.SCOPE_COLLECTIONS)  # plain words and hyphens: no escaping
-    return f"^(https?://{ids.URL_HOST})?(/{ids.URL_SEGMENT})*/({collections})/{ids.UUID_CORE}/?$"
-
-
-# `?scope=`: the URL of a customer, project, user, resource or offering, whose feed to read.
-# Whether that object exists and is the caller's to see is not the data's shape: a feed the caller
-# may not read is an empty list (services/events).
-Scope = Annotated[
-    str,
-    StringConstraints(max_length=MAX_REFERENCE_LENGTH),
-    AfterValidator(_scope),
-    Field(json_schema_extra=lambda schema: schema.update(pattern=_scope_pattern())),
-]
+    except ValidationError:
+        return False
+    return True
 
 
 class EventFilterQuery(QueryModel):
     event_type: list[str] = Field(default_factory=list)
     feature: list[str] = Field(default_factory=list)
-    scope: Scope | None = None
+    # The URL of a customer, project, user, resource or offering, whose feed to read. Whether that
+    # object exists and is the caller's to see is not the data's shape: a feed the caller may not
+    # read is an empty list (services/events).
+    scope: object_url(service.SCOPE_COLLECTIONS, _is_scope, service.INVALID_SCOPE) | None = None  # type: ignore[valid-type]
     created_from: float | None = Field(None, description="Unix seconds")
     created_to: float | None = Field(None, description="Unix seconds")
     message: str | None = None

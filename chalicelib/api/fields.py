@@ -9,7 +9,16 @@ import typing
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    create_model,
+)
+from pydantic.json_schema import JsonSchemaValue
 
 from chalicelib.api.rest import ResponseModel
 from chalicelib.domain import bounds, ids
@@ -250,6 +259,21 @@ def patch_changes(body: BaseModel) -> dict[str, Any]:
     return changes(body)
 
 
+# --- schema words kept with a type -------------------------------------------------------------------
+class SchemaWords:
+    """JSON Schema keywords a type adds to its own schema (`Annotated[str, ..., SchemaWords(pattern=...)]`).
+    They live in the type's metadata, which `partial` keeps; a `Field(json_schema_extra=...)` of a
+    plain (not Optional) field is lost there."""
+
+    def __init__(self, **words: Any) -> None:
+        self.words = words
+
+    def __get_pydantic_json_schema__(self, core: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core)
+        schema.update(self.words)
+        return schema
+
+
 # --- uuids and references, as Django's and DRF's fields take them ---------------------------------
 # Each type's validator and its schema's pattern come from one declaration (chalicelib/domain/ids.py:
 # the pattern is the plain spelling of what the validator takes; it also takes braces and `urn:uuid:`
@@ -282,7 +306,7 @@ def _uuid_type(message: str) -> Any:
     return Annotated[
         str,
         AfterValidator(_uuid(message)),
-        Field(json_schema_extra={"pattern": ids.UUID_PATTERN, "description": "A uuid (hex or dashed)"}),
+        SchemaWords(pattern=ids.UUID_PATTERN, description="A uuid (hex or dashed)"),
     ]
 
 
@@ -292,7 +316,7 @@ def _reference_type(message: str) -> Any:
         str,
         StringConstraints(max_length=MAX_REFERENCE_LENGTH),
         AfterValidator(_reference(message)),
-        Field(json_schema_extra={"pattern": ids.UUID_OR_URL_PATTERN, "description": words}),
+        SchemaWords(pattern=ids.UUID_OR_URL_PATTERN, description=words),
     ]
 
 
@@ -307,14 +331,7 @@ def _uuids(value: str) -> str:
 
 # `?customer=<uuid>,<uuid>` (django-filter's BaseInFilter of uuids).
 UuidsFilter = Annotated[
-    str,
-    AfterValidator(_uuids),
-    Field(
-        json_schema_extra={
-            "pattern": _UUIDS_PATTERN,
-            "description": "Uuids, comma-separated",
-        }
-    ),
+    str, AfterValidator(_uuids), SchemaWords(pattern=_UUIDS_PATTERN, description="Uuids, comma-separated")
 ]
 UuidFilter = _uuid_type(UUID_FILTER_INVALID)  # `?customer_uuid=`
 UuidField = _uuid_type(UUID_FIELD_INVALID)  # a body's uuid, or a filter Waldur declares as a UUIDField
@@ -327,24 +344,23 @@ def _each(check: Callable[[str], str]) -> Callable[[list[str]], list[str]]:
     return each
 
 
-def _items(schema: dict[str, Any], item: Any) -> None:
-    schema["items"] = {"type": "string", **item}
-
-
 # Repeated filters (`?offering_uuid=a&offering_uuid=b`): checked as one value, so the first bad one
 # is reported under the parameter itself, as django-filter does, not by index.
 UuidFilters = Annotated[
     list[str],
     AfterValidator(_each(_uuid(UUID_FILTER_INVALID))),
-    Field(json_schema_extra=lambda schema: _items(schema, {"pattern": ids.UUID_PATTERN})),
+    SchemaWords(items={"type": "string", "pattern": ids.UUID_PATTERN}),
 ]
 UuidsFilters = Annotated[
     list[str],
     AfterValidator(_each(_uuids)),
-    Field(json_schema_extra=lambda schema: _items(schema, {"pattern": _UUIDS_PATTERN})),
+    SchemaWords(items={"type": "string", "pattern": _UUIDS_PATTERN}),
 ]
 ReferenceFilter = _reference_type(UUID_FILTER_INVALID)  # `?resource=<url or uuid>`
 ReferenceField = _reference_type(UUID_FIELD_INVALID)  # a body's `"offering": "<url or uuid>"`
+# A body's hyperlink (DRF's HyperlinkedRelatedField): one that is no URL of ours is "No URL match";
+# one of the right form naming nothing is the service's "Object does not exist" (stored state).
+Hyperlink = _reference_type("Invalid hyperlink - No URL match.")
 
 
 # --- dates and times, as DRF's and Django's fields parse them -------------------------------------
@@ -426,3 +442,25 @@ IsoDate = _iso(dt.date, _parse_date, DATE_FIELD_INVALID)  # a body's date (DRF's
 IsoDateTime = _iso(dt.datetime, _parse_datetime, DATETIME_FIELD_INVALID)  # ... DateTimeField
 DateFilter = _iso(dt.date, _parse_date, DATE_FILTER_INVALID)  # `?start_date=`
 DateTimeFilter = _iso(dt.datetime, _parse_datetime, DATETIME_FILTER_INVALID)  # `?modified_after=`
+
+
+# --- hyperlinks to objects of some kinds --------------------------------------------------------------
+def object_url(collections: Iterable[str], takes: Callable[[str], bool], message: str) -> Any:
+    """A hyperlink to an object of one of `collections` (`https://host/api/<collection>/<uuid>/`),
+    checked by `takes` (the service's own reading of it); `message` (with `{}` for the value) when
+    it does not take it. The schema's pattern spells the same shape out from the same collections
+    (plain words and hyphens: no escaping). Whether the object exists is stored state, not shape."""
+    kinds = "|".join(collections)
+    pattern = f"^(https?://{ids.URL_HOST})?(/{ids.URL_SEGMENT})*/({kinds})/{ids.UUID_CORE}/?$"
+
+    def check(value: str) -> str:
+        if not takes(value):
+            raise ValueError(message.format(value))
+        return value
+
+    return Annotated[
+        str,
+        StringConstraints(max_length=MAX_REFERENCE_LENGTH),
+        AfterValidator(check),
+        SchemaWords(pattern=pattern, description=f"The URL of one of: {kinds}"),
+    ]

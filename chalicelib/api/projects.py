@@ -9,6 +9,7 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel, Field
 
 from chalicelib.api.fields import (
+    Hyperlink,
     IsoDate,
     QuotaOut,
     UuidsFilters,
@@ -47,7 +48,7 @@ INVALID_HYPERLINK = service.INVALID_HYPERLINK
 
 class ProjectIn(BodyModel):
     name: name_text(500)  # type: ignore[valid-type]
-    customer: str
+    customer: Hyperlink
     description: free_text(2000) = ""  # type: ignore[valid-type]
     backend_id: text(255) = ""  # type: ignore[valid-type]
     start_date: IsoDate | None = None

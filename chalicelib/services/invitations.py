@@ -159,6 +159,11 @@ def _scope_reference(value: str) -> tuple[ScopeType, str] | None:
     return None
 
 
+def names_scope(value: str) -> bool:
+    """Whether `value` is shaped as the URL of a customer or a project (it may not exist)."""
+    return _scope_reference(value) is not None
+
+
 def resolve_scope(principal: Principal, value: str) -> Scope:
     """The customer or project a scope URL names, if the caller may see it; else a field error
     (an invisible scope reads as a missing one, as Waldur's hyperlinks do)."""

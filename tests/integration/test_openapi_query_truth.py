@@ -338,3 +338,38 @@ def test_a_number_is_not_a_date_through_the_api(client, staff):
     )
     assert taken.status == 200, taken.json
     assert taken.json["accounting_start_date"].startswith("2026-01-02T03:04")
+
+
+# --- body hyperlinks ---------------------------------------------------------------------------------
+def _body_property(doc: dict[str, Any], name: str, field: str) -> dict[str, Any]:
+    [ep] = [e for e in ENDPOINTS if e.name == name]
+    operation = doc["paths"][ep.path.rstrip("/") + "/"][ep.method.lower()]
+    ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    return doc["components"]["schemas"][ref.rsplit("/", 1)[-1]]["properties"][field]  # type: ignore[no-any-return]
+
+
+def test_an_invitations_scope_declares_the_url_of_a_customer_or_a_project(doc, client, staff):
+    pattern = _body_property(doc, "user_invitations_create", "scope")["pattern"].lstrip("^").rstrip("$")
+    assert re.fullmatch(pattern, f"http://localhost/api/projects/{HEX}/")
+    assert not re.fullmatch(pattern, f"http://localhost/api/users/{HEX}/") and not re.fullmatch(pattern, "zz")
+    body = {"scope": "zz", "role": "CUSTOMER.OWNER", "email": "a@b.org"}
+    reply = call(client, "POST", "/api/user-invitations/", staff, body)
+    assert reply.status == 400 and reply.json == {"scope": ["Can't restore object from url: zz"]}
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_a_projects_customer_is_a_hyperlink_in_form_and_its_own_customer_in_fact(doc, client, staff, method):
+    for name in ("projects_create", "projects_update", "projects_partial_update"):
+        assert _body_property(doc, name, "customer")["pattern"] == ids.UUID_OR_URL_PATTERN
+    customer = create_customer(client, staff, "Acme")
+    project = create_project(client, staff, customer, "Apollo")
+    path = f"/api/projects/{project['uuid']}/"
+    body = {"name": "Apollo", "customer": ""}
+    reply = call(client, method, path, staff, body)
+    assert reply.status == 400 and reply.json == {"customer": ["Invalid hyperlink - No URL match."]}
+    # Of the right form, another customer: Cirrus keeps a project in its customer (stored state).
+    other = create_customer(client, staff, "Beta")
+    moved = call(client, method, path, staff, {**body, "customer": other["url"]})
+    assert moved.status == 400 and moved.json == {"customer": ["A project cannot move to another customer."]}
+    kept = call(client, method, path, staff, {**body, "customer": customer["url"]})
+    assert kept.status == 200, kept.json
