@@ -50,6 +50,7 @@ MODEL = domain.MODEL
 
 _STATES = frozenset(s.value for s in OrderState)
 _TYPES = frozenset(t.value for t in OrderType)
+_PLACED = frozenset({OrderType.CREATE.value})  # the types POST /api/marketplace-orders/ places
 
 
 class OrderIn(BodyModel):
@@ -58,7 +59,8 @@ class OrderIn(BodyModel):
     plan: str | None = Field(None, max_length=2000)
     attributes: Attributes = Field(default_factory=dict)
     limits: Amounts = Field(default_factory=dict)
-    type: str = Field(OrderType.CREATE.value, json_schema_extra=one_of(_TYPES))
+    # Only creations are placed here (the others are the resource's actions): the schema lists that.
+    type: str = Field(OrderType.CREATE.value, json_schema_extra=one_of(_PLACED))
     accepting_terms_of_service: bool = False
     # Both accepted, neither stored (Cirrus has web hooks for callbacks).
     callback_url: str | None = Field(None, max_length=2000)
@@ -69,6 +71,8 @@ class OrderIn(BodyModel):
     def _known_type(cls, value: str) -> str:
         if value not in _TYPES:
             raise ValueError(f'"{value}" is not a valid choice.')
+        if value not in _PLACED:
+            raise ValueError(service.ONLY_CREATE)
         return value
 
 

@@ -373,3 +373,17 @@ def test_a_projects_customer_is_a_hyperlink_in_form_and_its_own_customer_in_fact
     assert moved.status == 400 and moved.json == {"customer": ["A project cannot move to another customer."]}
     kept = call(client, method, path, staff, {**body, "customer": customer["url"]})
     assert kept.status == 200, kept.json
+
+
+def test_an_orders_type_lists_only_what_post_places(doc):
+    """POST /api/marketplace-orders/ places creations; the other types are the resource's actions,
+    so the schema's enum is ["Create"] and the API refuses the others, naming where they go."""
+    from chalicelib.services.orders import ONLY_CREATE
+
+    assert _body_property(doc, "marketplace_orders_create", "type")["enum"] == ["Create"]
+    [ep] = [e for e in ENDPOINTS if e.name == "marketplace_orders_create"]
+    assert ep.body is not None
+    for value, message in (("Terminate", ONLY_CREATE), ("Bogus", '"Bogus" is not a valid choice.')):
+        with pytest.raises(ValidationError) as refused:
+            ep.body.model_validate({"project": HEX, "offering": HEX, "type": value})
+        assert errors.drf_errors(refused.value, ep.body, {"type": value}) == {"type": [message]}
