@@ -4,7 +4,7 @@ of a scope they may see (`?scope=<url>`), and get an empty list without one, as 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, RootModel
@@ -47,6 +47,13 @@ def _is_scope(value: str) -> bool:
     return True
 
 
+# A time as Unix seconds, within the years 1 to 9999 (as a datetime holds it): a larger number
+# overflowed the id range it becomes (a 500), and infinity is no time.
+UnixSeconds = Annotated[
+    float, Field(ge=-62_135_596_800, le=253_402_300_799, allow_inf_nan=False, description="Unix seconds")
+]
+
+
 class EventFilterQuery(QueryModel):
     event_type: list[str] = Field(default_factory=list)
     feature: list[str] = Field(default_factory=list)
@@ -54,8 +61,8 @@ class EventFilterQuery(QueryModel):
     # object exists and is the caller's to see is not the data's shape: a feed the caller may not
     # read is an empty list (services/events).
     scope: object_url(service.SCOPE_COLLECTIONS, _is_scope, service.INVALID_SCOPE) | None = None  # type: ignore[valid-type]
-    created_from: float | None = Field(None, description="Unix seconds")
-    created_to: float | None = Field(None, description="Unix seconds")
+    created_from: UnixSeconds | None = None
+    created_to: UnixSeconds | None = None
     message: str | None = None
     customer_uuid: UuidField | None = None
     project_uuid: UuidField | None = None

@@ -387,3 +387,13 @@ def test_an_orders_type_lists_only_what_post_places(doc):
         with pytest.raises(ValidationError) as refused:
             ep.body.model_validate({"project": HEX, "offering": HEX, "type": value})
         assert errors.drf_errors(refused.value, ep.body, {"type": value}) == {"type": [message]}
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e999", "1.7976931348623157e+308", "-1e300"])
+def test_an_events_time_bound_is_a_finite_number(client, staff, value):
+    # Unix seconds: infinity is no time (it overflowed the id range: a 500), as django-filter's
+    # NumberFilter refuses it.
+    for name in ("created_from", "created_to"):
+        reply = call(client, "GET", f"/api/events/?{name}={value}", staff)
+        assert reply.status == 400 and list(reply.json) == [name], reply.json
+    assert call(client, "GET", "/api/events/?created_to=253402300799&created_from=0", staff).status == 200
