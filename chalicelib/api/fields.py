@@ -7,6 +7,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import (
@@ -18,19 +19,22 @@ from pydantic import (
     StringConstraints,
     create_model,
 )
+from pydantic.fields import FieldInfo
 from pydantic.json_schema import JsonSchemaValue
 
 from chalicelib.api.rest import ResponseModel
-from chalicelib.domain import bounds, ids
+from chalicelib.domain import bounds, ids, slugs
 from chalicelib.domain.ids import id_from_url, parse_id
 from chalicelib.domain.numbers import MAX_INTEGER, MIN_INTEGER
 from chalicelib.domain.quotas import Quota
-from chalicelib.domain.text import text_problem
+from chalicelib.domain.text import LINE_PATTERN, LINES_PATTERN, NAME_PATTERN, WHITESPACE, text_problem
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Whitespace spelled out, not `\s`: Python's, ECMA's and Rust's `\s` are three different sets.
+_EMAIL_PART = f"[^@{WHITESPACE}]+"
+_EMAIL = re.compile(f"^{_EMAIL_PART}@{_EMAIL_PART}\\.{_EMAIL_PART}$")
 # The schema's words for what `_email` and `_country` accept, blank included (a JSON Schema
 # `format: email` would be both stricter than the check and false for "").
-EMAIL_PATTERN = r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$"
+EMAIL_PATTERN = f"^({_EMAIL_PART}@{_EMAIL_PART}\\.{_EMAIL_PART})?$"
 COUNTRY_PATTERN = r"^([A-Z]{2})?$"
 
 
@@ -65,22 +69,29 @@ def name_text(max_length: int) -> Any:
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
         AfterValidator(_one_line),
+        schema_facts(pattern=NAME_PATTERN),
     ]
 
 
 def line_text(max_length: int) -> Any:
     """A short free-text line (an abbreviation, a job title), blank allowed, under the names' rules."""
     return Annotated[
-        str, StringConstraints(strip_whitespace=True, max_length=max_length), AfterValidator(_one_line)
+        str,
+        StringConstraints(strip_whitespace=True, max_length=max_length),
+        AfterValidator(_one_line),
+        schema_facts(pattern=LINE_PATTERN),
     ]
 
 
 def free_text(max_length: int | None = None, max_bytes: int | None = None) -> Any:
     """A description: trimmed, blank allowed, tabs and line breaks kept, no other control or bidi
     override characters; with `max_bytes`, also at most that many bytes as stored."""
-    checks = [AfterValidator(_lines)]
+    checks: list[Any] = [AfterValidator(_lines), schema_facts(pattern=LINES_PATTERN)]
     if max_bytes is not None:
-        checks.append(AfterValidator(_stored_within(max_bytes)))
+        checks += [
+            AfterValidator(_stored_within(max_bytes)),
+            schema_facts(description=_stored_words(max_bytes)),
+        ]
     return Annotated[(str, StringConstraints(strip_whitespace=True, max_length=max_length), *checks)]
 
 
@@ -240,7 +251,8 @@ def partial(model: type[BaseModel], name: str, nullable: frozenset[str] = frozen
     for field_name, info in model.model_fields.items():
         # Keep the field's constraints (lengths, ranges, validators): they live in its metadata.
         base = _without_none(info.annotation)
-        constrained: Any = Annotated[base, *info.metadata] if info.metadata else base
+        metadata = [*info.metadata, *_field_facts(info)]
+        constrained: Any = Annotated[base, *metadata] if metadata else base
         if field_name in nullable:
             fields[field_name] = (constrained | None, None)
         else:
@@ -259,19 +271,78 @@ def patch_changes(body: BaseModel) -> dict[str, Any]:
     return changes(body)
 
 
-# --- schema words kept with a type -------------------------------------------------------------------
-class SchemaWords:
-    """JSON Schema keywords a type adds to its own schema (`Annotated[str, ..., SchemaWords(pattern=...)]`).
-    They live in the type's metadata, which `partial` keeps; a `Field(json_schema_extra=...)` of a
-    plain (not Optional) field is lost there."""
+# --- facts of a type's schema ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class SchemaFacts:
+    """Metadata of a type: keywords added to its JSON schema (a `pattern` its validator's rule
+    amounts to, lengths a validator checks in its own words). Unlike `Field(json_schema_extra=...)`
+    it stays with the type wherever the type goes (inside `| None`, into `partial` models)."""
 
-    def __init__(self, **words: Any) -> None:
-        self.words = words
+    facts: tuple[tuple[str, Any], ...]
 
     def __get_pydantic_json_schema__(self, core: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         schema = handler(core)
-        schema.update(self.words)
+        schema.update(self.facts)
         return schema
+
+
+def schema_facts(**facts: Any) -> SchemaFacts:
+    """`SchemaFacts` of these keywords: `schema_facts(pattern=..., minLength=16)`."""
+    return SchemaFacts(tuple(facts.items()))
+
+
+@dataclass(eq=False)
+class _FieldExtra:
+    """A field's own `json_schema_extra` and description, carried onto its type by `partial`."""
+
+    extra: Any
+    description: str | None
+
+    def __get_pydantic_json_schema__(self, core: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core)
+        if self.description:
+            schema["description"] = self.description
+        if isinstance(self.extra, dict):
+            schema.update(self.extra)
+        elif callable(self.extra):
+            self.extra(schema)
+        return schema
+
+
+def _field_facts(info: FieldInfo) -> list[Any]:
+    """What `partial` keeps of a field beyond its type's metadata: its `json_schema_extra` (enums,
+    patterns declared with `Field`) and description, without which PATCH would say less than PUT."""
+    if info.json_schema_extra is None and info.description is None:
+        return []
+    return [_FieldExtra(info.json_schema_extra, info.description)]
+
+
+def _stored_words(max_bytes: int) -> str:
+    return (
+        f"At most {max_bytes} bytes as stored (JSON-escaped: a non-ASCII character takes 6 bytes, "
+        "12 outside the BMP; a quote, backslash or line break 2)"
+    )
+
+
+# An email address that must be given (a hook's, an invitation's): `Email`, not blank.
+RequiredEmail = Annotated[
+    Email, StringConstraints(min_length=1), Field(json_schema_extra={"description": "An email address"})
+]
+
+
+# A slug given by hand (`set_slug/`), and one that may be blank (create and update: none given). The
+# domain checks them (chalicelib/domain/slugs.py `check`) once it knows whether the caller's slug
+# counts (Waldur ignores a slug from others); these state its rule, the type only bounds the input.
+Slug = Annotated[
+    str,
+    StringConstraints(max_length=200),
+    schema_facts(minLength=1, maxLength=slugs.MAX_LENGTH, pattern=slugs.PATTERN),
+]
+SlugOrBlank = Annotated[
+    str,
+    StringConstraints(max_length=200),
+    schema_facts(maxLength=slugs.MAX_LENGTH, pattern=slugs.BLANK_OR_PATTERN),
+]
 
 
 # --- uuids and references, as Django's and DRF's fields take them ---------------------------------
@@ -306,7 +377,7 @@ def _uuid_type(message: str) -> Any:
     return Annotated[
         str,
         AfterValidator(_uuid(message)),
-        SchemaWords(pattern=ids.UUID_PATTERN, description="A uuid (hex or dashed)"),
+        schema_facts(pattern=ids.UUID_PATTERN, description="A uuid (hex or dashed)"),
     ]
 
 
@@ -316,7 +387,7 @@ def _reference_type(message: str) -> Any:
         str,
         StringConstraints(max_length=MAX_REFERENCE_LENGTH),
         AfterValidator(_reference(message)),
-        SchemaWords(pattern=ids.UUID_OR_URL_PATTERN, description=words),
+        schema_facts(pattern=ids.UUID_OR_URL_PATTERN, description=words),
     ]
 
 
@@ -331,7 +402,7 @@ def _uuids(value: str) -> str:
 
 # `?customer=<uuid>,<uuid>` (django-filter's BaseInFilter of uuids).
 UuidsFilter = Annotated[
-    str, AfterValidator(_uuids), SchemaWords(pattern=_UUIDS_PATTERN, description="Uuids, comma-separated")
+    str, AfterValidator(_uuids), schema_facts(pattern=_UUIDS_PATTERN, description="Uuids, comma-separated")
 ]
 UuidFilter = _uuid_type(UUID_FILTER_INVALID)  # `?customer_uuid=`
 UuidField = _uuid_type(UUID_FIELD_INVALID)  # a body's uuid, or a filter Waldur declares as a UUIDField
@@ -349,12 +420,12 @@ def _each(check: Callable[[str], str]) -> Callable[[list[str]], list[str]]:
 UuidFilters = Annotated[
     list[str],
     AfterValidator(_each(_uuid(UUID_FILTER_INVALID))),
-    SchemaWords(items={"type": "string", "pattern": ids.UUID_PATTERN}),
+    schema_facts(items={"type": "string", "pattern": ids.UUID_PATTERN}),
 ]
 UuidsFilters = Annotated[
     list[str],
     AfterValidator(_each(_uuids)),
-    SchemaWords(items={"type": "string", "pattern": _UUIDS_PATTERN}),
+    schema_facts(items={"type": "string", "pattern": _UUIDS_PATTERN}),
 ]
 ReferenceFilter = _reference_type(UUID_FILTER_INVALID)  # `?resource=<url or uuid>`
 ReferenceField = _reference_type(UUID_FIELD_INVALID)  # a body's `"offering": "<url or uuid>"`
@@ -462,5 +533,5 @@ def object_url(collections: Iterable[str], takes: Callable[[str], bool], message
         str,
         StringConstraints(max_length=MAX_REFERENCE_LENGTH),
         AfterValidator(check),
-        SchemaWords(pattern=pattern, description=f"The URL of one of: {kinds}"),
+        schema_facts(pattern=pattern, description=f"The URL of one of: {kinds}"),
     ]

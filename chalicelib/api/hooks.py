@@ -18,13 +18,14 @@ from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, 
 
 from chalicelib.api.fields import (
     DateTimeFilter,
-    Email,
+    RequiredEmail,
     UuidFilter,
     changes,
     each_of,
     one_of,
     partial,
     patch_changes,
+    schema_facts,
 )
 from chalicelib.api.rest import (
     BodyModel,
@@ -71,10 +72,17 @@ HookContentType = Annotated[
     Field(json_schema_extra=one_of(c.value for c in domain.ContentType)),
 ]
 DestinationUrl = Annotated[
-    str, StringConstraints(min_length=1, max_length=domain.URL_MAX), AfterValidator(domain.destination_url)
+    str,
+    StringConstraints(min_length=1, max_length=domain.URL_MAX),
+    AfterValidator(domain.destination_url),
+    schema_facts(pattern=domain.URL_PATTERN),
 ]
-Secret = Annotated[str, AfterValidator(domain.secret_value)]
-RequiredEmail = Annotated[Email, StringConstraints(min_length=1)]
+# The lengths are checked by `secret_value` (in DRF's words); the schema states them.
+Secret = Annotated[
+    str,
+    AfterValidator(domain.secret_value),
+    schema_facts(minLength=domain.SECRET_MIN, maxLength=domain.SECRET_MAX),
+]
 
 
 class HookIn(BodyModel):

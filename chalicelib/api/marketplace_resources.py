@@ -17,6 +17,7 @@ from chalicelib.api.fields import (
     Attributes,
     BoundedJson,
     IsoDate,
+    Slug,
     UuidFilter,
     UuidFilters,
     changes,
@@ -104,7 +105,7 @@ class EndDateIn(BodyModel):
 
 
 class SlugIn(BodyModel):
-    slug: str | None = Field(None, max_length=200)
+    slug: Slug
 
 
 class OptionsIn(BodyModel):

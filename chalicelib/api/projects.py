@@ -6,12 +6,14 @@ from datetime import date, datetime
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from chalicelib.api.fields import (
     Hyperlink,
     IsoDate,
     QuotaOut,
+    Slug,
+    SlugOrBlank,
     UuidsFilters,
     changes,
     free_text,
@@ -57,7 +59,7 @@ class ProjectIn(BodyModel):
     # Project types are not modelled yet: only null (no type) is accepted.
     type: str | None = None
     # Staff (and PROJECT.SET_SLUG holders on creation); generated from the name when not given.
-    slug: str | None = Field(None, max_length=200)
+    slug: SlugOrBlank | None = None
 
 
 ProjectPatch = partial(ProjectIn, "ProjectPatch", nullable=frozenset({"start_date", "end_date", "type"}))
@@ -90,7 +92,7 @@ class ProjectOut(ResponseModel):
 
 
 class SlugIn(BodyModel):
-    slug: str | None = Field(None, max_length=200)
+    slug: Slug
 
 
 class StatusOut(ResponseModel):
