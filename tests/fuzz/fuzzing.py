@@ -45,6 +45,8 @@ STATE_REFUSAL = re.compile(
     # A project stays in its customer (Cirrus refuses the move Waldur's serializer would make): the
     # customer it may name is the one stored.
     r"|A project cannot move to another customer"
+    # ... and a site agent identity in its offering (PUT names it again: the stored one).
+    r"|The offering of an agent identity cannot be changed"
     r"|already used with a different request; use a new key)\.?$",
     re.DOTALL,  # a name quoted in a message may hold a newline
 )
