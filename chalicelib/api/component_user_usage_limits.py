@@ -11,7 +11,7 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel, Field
 
-from chalicelib.api.fields import changes, partial
+from chalicelib.api.fields import ReferenceFilter, UuidFilter, changes, partial
 from chalicelib.api.marketplace_orders import uuid_filter
 from chalicelib.api.marketplace_user_usages import OFFERING_USERS, resource_filter
 from chalicelib.api.rest import (
@@ -76,9 +76,9 @@ class LimitOut(ResponseModel):
 
 
 class LimitQuery(ListQuery):
-    resource: str | None = Field(None, max_length=2000)
-    resource_uuid: str | None = None
-    offering_uuid: str | None = None
+    resource: ReferenceFilter | None = None
+    resource_uuid: UuidFilter | None = None
+    offering_uuid: UuidFilter | None = None
     component_type: str | None = Field(None, max_length=255)
     username: str | None = Field(None, max_length=domain.USERNAME_LENGTH)
 

@@ -12,6 +12,7 @@ from pydantic import Field
 from chalicelib.api.fields import (
     Country,
     Email,
+    IsoDateTime,
     QuotaOut,
     SlugOrBlank,
     changes,
@@ -66,7 +67,7 @@ class CustomerIn(BodyModel):
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
     default_tax_percent: Decimal = Field(Decimal("0"), ge=0, le=200, max_digits=5, decimal_places=2)
-    accounting_start_date: datetime | None = None
+    accounting_start_date: IsoDateTime | None = None
     blocked: bool = False
     archived: bool = False
     # Staff only (Waldur's SlugSerializerMixin); generated from the name when not given.

@@ -4,11 +4,12 @@ of a scope they may see (`?scope=<url>`), and get an empty list without one, as 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import Field, RootModel, field_validator
+from pydantic import Field, RootModel
 
+from chalicelib.api.fields import UuidField, object_url
 from chalicelib.api.rest import (
     Call,
     Counted,
@@ -21,9 +22,10 @@ from chalicelib.api.rest import (
     object_id,
     render,
 )
+from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.events import Event
-from chalicelib.domain.ids import parse_id
 from chalicelib.services import events as service
+from chalicelib.services.paging import Ordering
 
 bp = Blueprint(__name__)
 TAG = "events"
@@ -37,26 +39,34 @@ class EventOut(ResponseModel):
     context: dict[str, Any]
 
 
+def _is_scope(value: str) -> bool:
+    try:
+        service.scope_reference(value)
+    except ValidationError:
+        return False
+    return True
+
+
+# A time as Unix seconds, within the years 1 to 9999 (as a datetime holds it): a larger number
+# overflowed the id range it becomes (a 500), and infinity is no time.
+UnixSeconds = Annotated[
+    float, Field(ge=-62_135_596_800, le=253_402_300_799, allow_inf_nan=False, description="Unix seconds")
+]
+
+
 class EventFilterQuery(QueryModel):
     event_type: list[str] = Field(default_factory=list)
     feature: list[str] = Field(default_factory=list)
-    scope: str | None = None
-    created_from: float | None = Field(None, description="Unix seconds")
-    created_to: float | None = Field(None, description="Unix seconds")
+    # The URL of a customer, project, user, resource or offering, whose feed to read. Whether that
+    # object exists and is the caller's to see is not the data's shape: a feed the caller may not
+    # read is an empty list (services/events).
+    scope: object_url(service.SCOPE_COLLECTIONS, _is_scope, service.INVALID_SCOPE) | None = None  # type: ignore[valid-type]
+    created_from: UnixSeconds | None = None
+    created_to: UnixSeconds | None = None
     message: str | None = None
-    customer_uuid: str | None = None
-    project_uuid: str | None = None
-    user_uuid: str | None = None
-
-    @field_validator("customer_uuid", "project_uuid", "user_uuid")
-    @classmethod
-    def _uuid(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parsed = parse_id(value)
-        if parsed is None:
-            raise ValueError("Must be a valid UUID.")
-        return parsed
+    customer_uuid: UuidField | None = None
+    project_uuid: UuidField | None = None
+    user_uuid: UuidField | None = None
 
 
 class EventQuery(ListQuery, EventFilterQuery):
@@ -90,7 +100,7 @@ def _filters(q: EventFilterQuery, o: str | None) -> service.EventFilters:
         customer_uuid=q.customer_uuid,
         project_uuid=q.project_uuid,
         user_uuid=q.user_uuid,
-        newest_first=not (o or "-created").lstrip().startswith("created"),
+        newest_first=Ordering.parse(o) != Ordering("created"),  # `o=created`: oldest first
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import types
 import typing
@@ -22,7 +23,8 @@ from pydantic.fields import FieldInfo
 from pydantic.json_schema import JsonSchemaValue
 
 from chalicelib.api.rest import ResponseModel
-from chalicelib.domain import bounds, slugs
+from chalicelib.domain import bounds, ids, slugs
+from chalicelib.domain.ids import id_from_url, parse_id
 from chalicelib.domain.numbers import MAX_INTEGER, MIN_INTEGER
 from chalicelib.domain.quotas import Quota
 from chalicelib.domain.text import LINE_PATTERN, LINES_PATTERN, NAME_PATTERN, WHITESPACE, text_problem
@@ -341,3 +343,195 @@ SlugOrBlank = Annotated[
     StringConstraints(max_length=200),
     schema_facts(maxLength=slugs.MAX_LENGTH, pattern=slugs.BLANK_OR_PATTERN),
 ]
+
+
+# --- uuids and references, as Django's and DRF's fields take them ---------------------------------
+# Each type's validator and its schema's pattern come from one declaration (chalicelib/domain/ids.py:
+# the pattern is the plain spelling of what the validator takes; it also takes braces and `urn:uuid:`
+# as Python's `uuid.UUID`, behind both Django's and DRF's fields, does).
+UUID_FILTER_INVALID = "Enter a valid UUID."  # django-filter's UUIDFilter (Django's forms.UUIDField)
+UUID_FIELD_INVALID = "Must be a valid UUID."  # DRF's serializers.UUIDField
+MAX_REFERENCE_LENGTH = 2000  # a hyperlink's length, as every reference field here bounds it
+
+
+def _uuid(message: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        parsed = parse_id(value)
+        if parsed is None:
+            raise ValueError(message)
+        return parsed  # 32 lower-case hex digits, as ids are stored
+
+    return check
+
+
+def _reference(message: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if id_from_url(value) is None:
+            raise ValueError(message)
+        return value  # as sent: the view resolves it (`id_from_url`)
+
+    return check
+
+
+def _uuid_type(message: str) -> Any:
+    return Annotated[
+        str,
+        AfterValidator(_uuid(message)),
+        schema_facts(pattern=ids.UUID_PATTERN, description="A uuid (hex or dashed)"),
+    ]
+
+
+def _reference_type(message: str) -> Any:
+    words = "An object's URL, or its uuid"
+    return Annotated[
+        str,
+        StringConstraints(max_length=MAX_REFERENCE_LENGTH),
+        AfterValidator(_reference(message)),
+        schema_facts(pattern=ids.UUID_OR_URL_PATTERN, description=words),
+    ]
+
+
+_UUIDS_PATTERN = f"^{ids.UUID_CORE}(,{ids.UUID_CORE})*$"
+
+
+def _uuids(value: str) -> str:
+    if any(parse_id(part) is None for part in value.split(",")):
+        raise ValueError(UUID_FILTER_INVALID)
+    return value  # as sent: the view splits it
+
+
+# `?customer=<uuid>,<uuid>` (django-filter's BaseInFilter of uuids).
+UuidsFilter = Annotated[
+    str, AfterValidator(_uuids), schema_facts(pattern=_UUIDS_PATTERN, description="Uuids, comma-separated")
+]
+UuidFilter = _uuid_type(UUID_FILTER_INVALID)  # `?customer_uuid=`
+UuidField = _uuid_type(UUID_FIELD_INVALID)  # a body's uuid, or a filter Waldur declares as a UUIDField
+
+
+def _each(check: Callable[[str], str]) -> Callable[[list[str]], list[str]]:
+    def each(values: list[str]) -> list[str]:
+        return [check(value) for value in values]
+
+    return each
+
+
+# Repeated filters (`?offering_uuid=a&offering_uuid=b`): checked as one value, so the first bad one
+# is reported under the parameter itself, as django-filter does, not by index.
+UuidFilters = Annotated[
+    list[str],
+    AfterValidator(_each(_uuid(UUID_FILTER_INVALID))),
+    schema_facts(items={"type": "string", "pattern": ids.UUID_PATTERN}),
+]
+UuidsFilters = Annotated[
+    list[str],
+    AfterValidator(_each(_uuids)),
+    schema_facts(items={"type": "string", "pattern": _UUIDS_PATTERN}),
+]
+ReferenceFilter = _reference_type(UUID_FILTER_INVALID)  # `?resource=<url or uuid>`
+ReferenceField = _reference_type(UUID_FIELD_INVALID)  # a body's `"offering": "<url or uuid>"`
+# A body's hyperlink (DRF's HyperlinkedRelatedField): one that is no URL of ours is "No URL match";
+# one of the right form naming nothing is the service's "Object does not exist" (stored state).
+Hyperlink = _reference_type("Invalid hyperlink - No URL match.")
+
+
+# --- dates and times, as DRF's and Django's fields parse them -------------------------------------
+# pydantic (lax) would also take a number, or a string of one, as a Unix time; DRF and django-filter
+# take ISO 8601 text only (django.utils.dateparse: `fromisoformat`, else Django's regex below).
+DATE_FIELD_INVALID = "Date has wrong format. Use one of these formats instead: YYYY-MM-DD."
+DATETIME_FIELD_INVALID = (
+    "Datetime has wrong format. Use one of these formats instead: "
+    "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+)
+DATE_FILTER_INVALID = "Enter a valid date."  # django-filter's DateFilter (Django's forms.DateField)
+DATETIME_FILTER_INVALID = "Enter a valid date/time."  # ... DateTimeFilter (forms.DateTimeField)
+_DJANGO_DATE = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})")
+_DJANGO_DATETIME = re.compile(
+    r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})"
+    r"[T ](?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{1,2})"
+    r"(?::(?P<second>[0-9]{1,2})(?:[.,](?P<microsecond>[0-9]{1,6})[0-9]{0,6})?)?"
+    r" *(?P<tzinfo>Z|[+-][0-9]{2}(?::?[0-9]{2})?)?"
+)
+
+
+def _parse_date(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        pass
+    found = _DJANGO_DATE.fullmatch(value)
+    if found is None:
+        return None
+    try:
+        return dt.date(**{k: int(v) for k, v in found.groupdict().items()})
+    except ValueError:
+        return None
+
+
+def _parse_datetime(value: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        pass
+    found = _DJANGO_DATETIME.fullmatch(value)
+    if found is None:
+        return None
+    parts = found.groupdict()
+    zone = parts.pop("tzinfo")
+    micro = (parts.pop("microsecond") or "").ljust(6, "0")
+    try:
+        numbers = {k: int(v) for k, v in parts.items() if v is not None}
+        return dt.datetime(**numbers, microsecond=int(micro), tzinfo=_zone(zone))
+    except ValueError:
+        return None
+
+
+def _zone(text: str | None) -> dt.tzinfo | None:
+    if text is None:
+        return None
+    if text == "Z":
+        return dt.UTC
+    minutes = int(text[1:3]) * 60 + (int(text[-2:]) if len(text) > 3 else 0)
+    return dt.timezone(dt.timedelta(minutes=-minutes if text[0] == "-" else minutes))
+
+
+def _iso(kind: type, parse: Callable[[str], Any], message: str) -> Any:
+    """`kind` (a date or a datetime) from ISO 8601 text only; else `message`. The schema's
+    `format: date` / `date-time` is pydantic's, from `kind`."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, kind):  # already parsed (a Python caller, a default)
+            return value
+        parsed = parse(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise ValueError(message)
+        return parsed
+
+    return Annotated[kind, BeforeValidator(check)]
+
+
+IsoDate = _iso(dt.date, _parse_date, DATE_FIELD_INVALID)  # a body's date (DRF's DateField)
+IsoDateTime = _iso(dt.datetime, _parse_datetime, DATETIME_FIELD_INVALID)  # ... DateTimeField
+DateFilter = _iso(dt.date, _parse_date, DATE_FILTER_INVALID)  # `?start_date=`
+DateTimeFilter = _iso(dt.datetime, _parse_datetime, DATETIME_FILTER_INVALID)  # `?modified_after=`
+
+
+# --- hyperlinks to objects of some kinds --------------------------------------------------------------
+def object_url(collections: Iterable[str], takes: Callable[[str], bool], message: str) -> Any:
+    """A hyperlink to an object of one of `collections` (`https://host/api/<collection>/<uuid>/`),
+    checked by `takes` (the service's own reading of it); `message` (with `{}` for the value) when
+    it does not take it. The schema's pattern spells the same shape out from the same collections
+    (plain words and hyphens: no escaping). Whether the object exists is stored state, not shape."""
+    kinds = "|".join(collections)
+    pattern = f"^(https?://{ids.URL_HOST})?(/{ids.URL_SEGMENT})*/({kinds})/{ids.UUID_CORE}/?$"
+
+    def check(value: str) -> str:
+        if not takes(value):
+            raise ValueError(message.format(value))
+        return value
+
+    return Annotated[
+        str,
+        StringConstraints(max_length=MAX_REFERENCE_LENGTH),
+        AfterValidator(check),
+        schema_facts(pattern=pattern, description=f"The URL of one of: {kinds}"),
+    ]

@@ -17,7 +17,9 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, field_validator
 
 from chalicelib.api.fields import (
+    DateTimeFilter,
     RequiredEmail,
+    UuidFilter,
     changes,
     each_of,
     one_of,
@@ -41,7 +43,6 @@ from chalicelib.api.rest import (
 from chalicelib.domain import hooks as domain
 from chalicelib.domain.events import EVENT_GROUPS, all_event_types
 from chalicelib.domain.hooks import HookKind
-from chalicelib.domain.ids import parse_id
 from chalicelib.services import hooks as service
 from chalicelib.services.hooks import HookFilters, HookView
 
@@ -152,20 +153,13 @@ class HookSummaryOut(HookOut):
 
 
 class HookQuery(ListQuery):
-    author_uuid: str | None = None
+    author_uuid: UuidFilter | None = None
     author_fullname: str | None = None
     author_username: str | None = None
     author_email: str | None = None
     query: str | None = None
     is_active: bool | None = None
-    last_published: datetime | None = None
-
-    @field_validator("author_uuid")
-    @classmethod
-    def _uuid(cls, value: str | None) -> str | None:
-        if value is not None and parse_id(value) is None:
-            raise ValueError("Enter a valid UUID.")
-        return value
+    last_published: DateTimeFilter | None = None
 
     def filters(self) -> HookFilters:
         return HookFilters(

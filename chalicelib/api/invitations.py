@@ -12,7 +12,14 @@ from typing import Annotated, Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, StringConstraints, field_validator
 
-from chalicelib.api.fields import RequiredEmail, each_of, free_text, line_text, schema_facts, text
+from chalicelib.api.fields import (
+    RequiredEmail,
+    each_of,
+    free_text,
+    line_text,
+    schema_facts,
+    text,
+)
 from chalicelib.api.rest import (
     BodyModel,
     Call,

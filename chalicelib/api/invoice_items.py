@@ -3,14 +3,14 @@ staff correct or remove the items of pending invoices."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from decimal import Decimal
 from typing import Annotated, Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field
 
-from chalicelib.api.fields import omitted
+from chalicelib.api.fields import IsoDateTime, UuidFilter, omitted
 from chalicelib.api.invoices import INVOICES, ITEMS, ItemFields, item_data
 from chalicelib.api.marketplace_orders import uuid_filter
 from chalicelib.api.rest import (
@@ -64,11 +64,11 @@ def _item_detail(call: Call, view: ItemView) -> dict[str, Any]:
 
 
 class ItemQuery(ListQuery):
-    customer_uuid: str | None = None
-    project_uuid: str | None = None
-    resource_uuid: str | None = None
-    offering_uuid: str | None = None
-    credit_uuid: str | None = None
+    customer_uuid: UuidFilter | None = None
+    project_uuid: UuidFilter | None = None
+    resource_uuid: UuidFilter | None = None
+    offering_uuid: UuidFilter | None = None
+    credit_uuid: UuidFilter | None = None
     year: int | None = Field(None, ge=1, le=9999)
     month: int | None = Field(None, ge=1, le=12)
     start_year: int | None = Field(None, ge=1, le=9999)
@@ -83,8 +83,8 @@ class ItemUpdateIn(BodyModel):
     article_code: Annotated[str, Field(max_length=30)] = omitted()
     quantity: Annotated[Decimal, Field(ge=0, max_digits=22, decimal_places=10)] = omitted()
     unit_price: Annotated[Decimal, Field(ge=0, max_digits=22, decimal_places=10)] = omitted()
-    start: datetime = omitted()
-    end: datetime = omitted()
+    start: IsoDateTime = omitted()
+    end: IsoDateTime = omitted()
 
     def changes(self) -> dict[str, Any]:
         sent = {k: getattr(self, k) for k in self.model_fields_set}

@@ -19,7 +19,15 @@ from urllib.parse import urlparse
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
-from chalicelib.api.fields import each_of, schema_facts
+from chalicelib.api.fields import (
+    DateFilter,
+    IsoDate,
+    ReferenceFilter,
+    UuidFilter,
+    each_of,
+    one_of,
+    schema_facts,
+)
 from chalicelib.api.marketplace_orders import uuid_filter
 from chalicelib.api.rest import (
     BodyModel,
@@ -32,6 +40,7 @@ from chalicelib.api.rest import (
     endpoint,
     listed,
     object_id,
+    ordering_choices,
     render,
 )
 from chalicelib.domain import invoices as domain
@@ -270,14 +279,14 @@ def _choices(values: list[str], known: frozenset[str]) -> list[str]:
 
 
 class InvoiceQuery(ListQuery):
-    customer: str | None = None
-    customer_uuid: str | None = None
+    customer: ReferenceFilter | None = None
+    customer_uuid: UuidFilter | None = None
     year: int | None = Field(None, ge=1, le=9999)
     month: int | None = Field(None, ge=1, le=12)
     state: list[str] = Field([], json_schema_extra=each_of(_STATES))
-    created: Day | None = None
-    start_date: Day | None = None
-    end_date: Day | None = None
+    created: DateFilter | None = None
+    start_date: DateFilter | None = None
+    end_date: DateFilter | None = None
 
     ordering_fields = tuple(service.SORT)
 
@@ -289,29 +298,30 @@ class InvoiceQuery(ListQuery):
 
 class ShownItemsQuery(QueryModel):
     query: str | None = None
-    provider_uuid: str | None = None
-    project_uuid: str | None = None
-    offering_uuid: str | None = None
+    provider_uuid: UuidFilter | None = None
+    project_uuid: UuidFilter | None = None
+    offering_uuid: UuidFilter | None = None
     conceal_compensation_items: bool | None = None  # Cirrus has no compensation items
-    o: str | None = None
+    # One ordering, not a list: Waldur's InvoiceItemOEnum.
+    o: str | None = Field(None, json_schema_extra=one_of(ordering_choices(service.ITEM_SORT)))
 
     @field_validator("o")
     @classmethod
     def _known_ordering(cls, value: str | None) -> str | None:
         if value is not None:
-            _choices([value.lstrip("-")], frozenset(service.ITEM_SORT))
+            _choices([value], frozenset(ordering_choices(service.ITEM_SORT)))
         return value
 
 
 class StatsQuery(ListQuery):
-    provider_uuid: str | None = None
+    provider_uuid: UuidFilter | None = None
 
 
 class PaidIn(BodyModel):
     """Waldur's PaidSerializer: the payment's date (and a proof file, which JSON cannot carry):
     accepted, not stored (Cirrus keeps no payment records)."""
 
-    date: Day | None = None
+    date: IsoDate | None = None
     proof: Any = None
 
 

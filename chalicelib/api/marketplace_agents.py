@@ -16,7 +16,15 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, field_validator
 
-from chalicelib.api.fields import each_of, free_text, name_text
+from chalicelib.api.fields import (
+    DateTimeFilter,
+    IsoDateTime,
+    ReferenceField,
+    UuidFilter,
+    each_of,
+    free_text,
+    name_text,
+)
 from chalicelib.api.marketplace_orders import uuid_filter
 from chalicelib.api.rest import (
     BodyModel,
@@ -58,13 +66,13 @@ class DependencyIn(BodyModel):
 class IdentityIn(BodyModel):
     """Waldur's AgentIdentityRequest."""
 
-    offering: str = Field(min_length=1, max_length=2000)
+    offering: ReferenceField
     name: name_text(255)  # type: ignore[valid-type]
     version: free_text(255) | None = None  # type: ignore[valid-type]
     dependencies: list[DependencyIn] = Field([], max_length=domain.MAX_DEPENDENCIES)
     config_file_path: free_text(1000) | None = None  # type: ignore[valid-type]
     config_file_content: free_text(max_bytes=domain.CONFIG_FILE_CONTENT_BYTES) | None = None  # type: ignore[valid-type]
-    last_restarted: datetime | None = None
+    last_restarted: IsoDateTime | None = None
 
     def given(self) -> IdentityInput:
         offering_id = id_from_url(self.offering)
@@ -168,16 +176,16 @@ class IdentityOut(ResponseModel):
 # --- queries ------------------------------------------------------------------------------------------
 class IdentityQuery(ListQuery):
     name: str | None = Field(None, max_length=255)
-    offering_uuid: str | None = None
+    offering_uuid: UuidFilter | None = None
     version: str | None = Field(None, max_length=255)
 
 
 class ServiceQuery(ListQuery):
-    identity_uuid: str | None = None
+    identity_uuid: UuidFilter | None = None
     mode: str | None = Field(None, max_length=255)
     state: list[str] = Field([], json_schema_extra=each_of(domain.SERVICE_STATES))
-    modified_after: datetime | None = None
-    modified_before: datetime | None = None
+    modified_after: DateTimeFilter | None = None
+    modified_before: DateTimeFilter | None = None
 
     @field_validator("state")
     @classmethod
@@ -189,7 +197,7 @@ class ServiceQuery(ListQuery):
 
 
 class ProcessorQuery(ListQuery):
-    service_uuid: str | None = None
+    service_uuid: UuidFilter | None = None
     backend_type: str | None = Field(None, max_length=255)
     backend_version: str | None = Field(None, max_length=255)
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, StringConstraints, field_validator
 
-from chalicelib.api.fields import each_of, schema_facts
+from chalicelib.api.fields import ReferenceFilter, UuidFilter, UuidFilters, each_of, schema_facts
 from chalicelib.api.marketplace_orders import offering_url, uuid_filter
 from chalicelib.api.rest import (
     BodyModel,
@@ -93,10 +93,10 @@ class OfferingUserOut(ResponseModel):
 
 
 class OfferingUserQuery(ListQuery):
-    offering_uuid: list[str] = []
-    offering: str | None = None
-    provider_uuid: str | None = None
-    user_uuid: str | None = None
+    offering_uuid: UuidFilters = []
+    offering: ReferenceFilter | None = None
+    provider_uuid: UuidFilter | None = None
+    user_uuid: UuidFilter | None = None
     user_username: str | None = None
     username: str | None = None
     state: list[str] = Field([], json_schema_extra=each_of(_STATES))

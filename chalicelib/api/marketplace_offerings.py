@@ -16,6 +16,7 @@ from chalicelib.api import marketplace_catalog as wire
 from chalicelib.api.fields import (
     Attributes,
     BoundedJson,
+    UuidFilter,
     changes,
     each_of,
     free_text,
@@ -170,16 +171,16 @@ class OfferingQuery(ListQuery):
     name: str | None = None
     name_exact: str | None = None
     customer: str | None = None
-    customer_uuid: str | None = None
+    customer_uuid: UuidFilter | None = None
     state: list[str] = Field(default_factory=list, json_schema_extra=each_of(s.value for s in OfferingState))
     type: list[str] = Field(default_factory=list)
-    category_uuid: str | None = None
+    category_uuid: UuidFilter | None = None
     shared: bool | None = None
     billable: bool | None = None
     keyword: str | None = None
     description: str | None = None
     uuid_list: str | None = None
-    project_uuid: str | None = None  # python-waldur-client sends it when it looks an offering up
+    project_uuid: UuidFilter | None = None  # python-waldur-client sends it when it looks an offering up
 
     ordering_fields = tuple(catalog.ORDERING)
 
@@ -191,13 +192,6 @@ class OfferingQuery(ListQuery):
             if value not in allowed:
                 raise ValueError(f"Select a valid choice. {value} is not one of the available choices.")
         return values
-
-    @field_validator("customer_uuid", "category_uuid", "project_uuid")
-    @classmethod
-    def _uuid(cls, value: str | None) -> str | None:
-        if value is not None and parse_id(value) is None:
-            raise ValueError("Enter a valid UUID.")
-        return value
 
     def filters(self) -> OfferingFilters:
         customer = self.customer_uuid or (id_from_url(self.customer) if self.customer else None)

@@ -11,7 +11,15 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, field_validator
 
-from chalicelib.api.fields import Amounts, Attributes, each_of, one_of, stored_text
+from chalicelib.api.fields import (
+    Amounts,
+    Attributes,
+    DateTimeFilter,
+    UuidFilter,
+    each_of,
+    one_of,
+    stored_text,
+)
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -42,6 +50,7 @@ MODEL = domain.MODEL
 
 _STATES = frozenset(s.value for s in OrderState)
 _TYPES = frozenset(t.value for t in OrderType)
+_PLACED = frozenset({OrderType.CREATE.value})  # the types POST /api/marketplace-orders/ places
 
 
 class OrderIn(BodyModel):
@@ -50,7 +59,8 @@ class OrderIn(BodyModel):
     plan: str | None = Field(None, max_length=2000)
     attributes: Attributes = Field(default_factory=dict)
     limits: Amounts = Field(default_factory=dict)
-    type: str = Field(OrderType.CREATE.value, json_schema_extra=one_of(_TYPES))
+    # Only creations are placed here (the others are the resource's actions): the schema lists that.
+    type: str = Field(OrderType.CREATE.value, json_schema_extra=one_of(_PLACED))
     accepting_terms_of_service: bool = False
     # Both accepted, neither stored (Cirrus has web hooks for callbacks).
     callback_url: str | None = Field(None, max_length=2000)
@@ -61,6 +71,8 @@ class OrderIn(BodyModel):
     def _known_type(cls, value: str) -> str:
         if value not in _TYPES:
             raise ValueError(f'"{value}" is not a valid choice.')
+        if value not in _PLACED:
+            raise ValueError(service.ONLY_CREATE)
         return value
 
 
@@ -133,18 +145,18 @@ class OrderOut(ResponseModel):
 class OrderQuery(ListQuery):
     state: list[str] = Field([], json_schema_extra=each_of(_STATES))
     type: list[str] = Field([], json_schema_extra=each_of(_TYPES))
-    project_uuid: str | None = None
-    customer_uuid: str | None = None
-    offering_uuid: str | None = None
-    provider_uuid: str | None = None
-    resource_uuid: str | None = None
+    project_uuid: UuidFilter | None = None
+    customer_uuid: UuidFilter | None = None
+    offering_uuid: UuidFilter | None = None
+    provider_uuid: UuidFilter | None = None
+    resource_uuid: UuidFilter | None = None
     offering_type: list[str] = []
     resource_name: str | None = None
     can_approve_as_consumer: bool | None = None
     can_approve_as_provider: bool | None = None
-    modified: datetime | None = None  # Waldur's "Modified after" (at or after)
-    modified_after: datetime | None = None  # the same, by the name the issue gives it
-    modified_before: datetime | None = None
+    modified: DateTimeFilter | None = None  # Waldur's "Modified after" (at or after)
+    modified_after: DateTimeFilter | None = None  # the same, by the name the issue gives it
+    modified_before: DateTimeFilter | None = None
 
     ordering_fields = tuple(lists.ORDER_SORT)
 

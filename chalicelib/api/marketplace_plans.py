@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from chalicelib.api import marketplace_catalog as wire
-from chalicelib.api.fields import partial, patch_changes
+from chalicelib.api.fields import UuidFilter, partial, patch_changes
 from chalicelib.api.marketplace_catalog import PLANS, TAG, PlanIn, Prices, ProviderPlanOut, Quotas
 from chalicelib.api.rest import (
     BodyModel,
@@ -57,15 +57,8 @@ class DetailOut(ResponseModel):
 
 class PlanQuery(ListQuery):
     offering: str | None = None
-    offering_uuid: str | None = None
-    customer_provider_uuid: str | None = None
-
-    @field_validator("offering_uuid", "customer_provider_uuid")
-    @classmethod
-    def _uuid(cls, value: str | None) -> str | None:
-        if value is not None and parse_id(value) is None:
-            raise ValueError("Enter a valid UUID.")
-        return value
+    offering_uuid: UuidFilter | None = None
+    customer_provider_uuid: UuidFilter | None = None
 
     def filters(self) -> PlanFilters:
         offering = self.offering_uuid or (id_from_url(self.offering) or "-" if self.offering else None)

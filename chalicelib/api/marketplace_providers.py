@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from chalicelib.api.fields import changes, free_text, name_text, partial, patch_changes
+from chalicelib.api.fields import UuidFilter, changes, free_text, name_text, partial, patch_changes
 from chalicelib.api.marketplace_catalog import CATEGORIES, TAG
 from chalicelib.api.rest import (
     BodyModel,
@@ -66,15 +66,8 @@ class ServiceProviderOut(ResponseModel):
 
 class ServiceProviderQuery(ListQuery):
     customer: str | None = None
-    customer_uuid: str | None = None
+    customer_uuid: UuidFilter | None = None
     name: str | None = None  # the customer's name contains
-
-    @field_validator("customer_uuid")
-    @classmethod
-    def _uuid(cls, value: str | None) -> str | None:
-        if value is not None and parse_id(value) is None:
-            raise ValueError("Enter a valid UUID.")
-        return value
 
 
 def provider_data(call: Call, view: ProviderView) -> dict[str, Any]:

@@ -16,7 +16,10 @@ from chalicelib.api.fields import (
     Amounts,
     Attributes,
     BoundedJson,
+    IsoDate,
     Slug,
+    UuidFilter,
+    UuidFilters,
     changes,
     each_of,
     free_text,
@@ -85,7 +88,7 @@ class ReportIn(BodyModel):
 class ResourceUpdateIn(BodyModel):
     name: name_text(150)  # type: ignore[valid-type]
     description: free_text(2000) = ""  # type: ignore[valid-type]
-    end_date: date | None = None
+    end_date: IsoDate | None = None
 
 
 ResourceUpdatePatch = partial(ResourceUpdateIn, "ResourceUpdatePatch", nullable=frozenset({"end_date"}))
@@ -98,7 +101,7 @@ class ResourceUpdateOut(ResponseModel):
 
 
 class EndDateIn(BodyModel):
-    end_date: date | None = None
+    end_date: IsoDate | None = None
 
 
 class SlugIn(BodyModel):
@@ -175,11 +178,11 @@ class ResourceOut(ResponseModel):
 
 class ResourceQuery(ListQuery):
     state: list[str] = Field([], json_schema_extra=each_of(_STATES))
-    project_uuid: str | None = None
-    customer_uuid: str | None = None
-    offering_uuid: list[str] = []
-    provider_uuid: str | None = None
-    plan_uuid: str | None = None
+    project_uuid: UuidFilter | None = None
+    customer_uuid: UuidFilter | None = None
+    offering_uuid: UuidFilters = []
+    provider_uuid: UuidFilter | None = None
+    plan_uuid: UuidFilter | None = None
     name: str | None = None
     name_exact: str | None = None
     backend_id: str | None = None

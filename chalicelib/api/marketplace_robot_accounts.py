@@ -12,7 +12,17 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from chalicelib.api.errors import FLAT
-from chalicelib.api.fields import changes, each_of, free_text, line_text, name_text, partial, schema_facts
+from chalicelib.api.fields import (
+    ReferenceFilter,
+    UuidFilter,
+    changes,
+    each_of,
+    free_text,
+    line_text,
+    name_text,
+    partial,
+    schema_facts,
+)
 from chalicelib.api.marketplace_orders import uuid_filter
 from chalicelib.api.marketplace_user_usages import resource_filter
 from chalicelib.api.rest import (
@@ -141,12 +151,12 @@ class AccountWrittenOut(ResponseModel):
 
 
 class AccountQuery(ListQuery):
-    resource: str | None = Field(None, max_length=2000)
-    resource_uuid: str | None = None
-    project_uuid: str | None = None
-    customer_uuid: str | None = None
-    provider_uuid: str | None = None
-    responsible_user_uuid: str | None = None
+    resource: ReferenceFilter | None = None
+    resource_uuid: UuidFilter | None = None
+    project_uuid: UuidFilter | None = None
+    customer_uuid: UuidFilter | None = None
+    provider_uuid: UuidFilter | None = None
+    responsible_user_uuid: UuidFilter | None = None
     type: str | None = Field(None, max_length=255)
     username: str | None = Field(None, max_length=255)
     # Waldur's numbers (what waldur-api-client sends) or the states' names.

@@ -11,7 +11,7 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, field_validator
 
-from chalicelib.api.fields import each_of, one_of
+from chalicelib.api.fields import DateFilter, IsoDateTime, ReferenceFilter, UuidFilter, each_of, one_of
 from chalicelib.api.marketplace_orders import uuid_filter
 from chalicelib.api.rest import (
     BodyModel,
@@ -68,7 +68,7 @@ class SetUsageIn(BodyModel):
     usages: list[UsageLineIn] = Field(max_length=50)
     resource: str | None = Field(None, max_length=2000)
     plan_period: str | None = Field(None, max_length=2000)
-    date: datetime | None = None
+    date: IsoDateTime | None = None
 
 
 class UsageOut(ResponseModel):
@@ -98,17 +98,17 @@ class UsageOut(ResponseModel):
 
 
 class UsageQuery(ListQuery):
-    resource_uuid: str | None = None
-    resource: str | None = None
-    offering_uuid: str | None = None
-    project_uuid: str | None = None
-    customer_uuid: str | None = None
+    resource_uuid: UuidFilter | None = None
+    resource: ReferenceFilter | None = None
+    offering_uuid: UuidFilter | None = None
+    project_uuid: UuidFilter | None = None
+    customer_uuid: UuidFilter | None = None
     type: list[str] = []
-    billing_period: date | None = None
+    billing_period: DateFilter | None = None
     billing_period_year: int | None = Field(None, ge=1, le=9999)
     billing_period_month: int | None = Field(None, ge=1, le=12)
-    date_after: date | None = None
-    date_before: date | None = None
+    date_after: DateFilter | None = None
+    date_before: DateFilter | None = None
     missing_usage_policy: list[str] = Field([], json_schema_extra=each_of(domain.MISSING_USAGE_POLICIES))
 
     ordering_fields = tuple(service.SORT)

@@ -12,7 +12,7 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field
 
-from chalicelib.api.fields import name_text
+from chalicelib.api.fields import DateFilter, IsoDateTime, ReferenceFilter, UuidFilter, name_text
 from chalicelib.api.marketplace_orders import uuid_filter
 from chalicelib.api.marketplace_usages import COLLECTION as USAGES
 from chalicelib.api.rest import (
@@ -52,7 +52,7 @@ class UserUsageIn(BodyModel):
     username: name_text(domain.USERNAME_LENGTH)  # type: ignore[valid-type]
     usage: Decimal = Field(Decimal("0"), ge=0, max_digits=20, decimal_places=2)
     user: str | None = Field(None, max_length=2000)  # an offering user's URL (or uuid)
-    date: datetime | None = None  # accepted; the component usage fixes the period
+    date: IsoDateTime | None = None  # accepted; the component usage fixes the period
 
     def report(self) -> UserUsageReport:
         offering_user = None
@@ -99,17 +99,17 @@ class UserUsageOut(ResponseModel):
 
 
 class UserUsageQuery(ListQuery):
-    resource_uuid: str | None = None
-    resource: str | None = None
-    offering_uuid: str | None = None
-    project_uuid: str | None = None
-    customer_uuid: str | None = None
+    resource_uuid: UuidFilter | None = None
+    resource: ReferenceFilter | None = None
+    offering_uuid: UuidFilter | None = None
+    project_uuid: UuidFilter | None = None
+    customer_uuid: UuidFilter | None = None
     type: str | None = Field(None, max_length=255)
-    component_usage__billing_period: date | None = None
+    component_usage__billing_period: DateFilter | None = None
     billing_period_year: int | None = Field(None, ge=1, le=9999)
     billing_period_month: int | None = Field(None, ge=1, le=12)
-    date_after: date | None = None
-    date_before: date | None = None
+    date_after: DateFilter | None = None
+    date_before: DateFilter | None = None
     username: str | None = Field(None, max_length=domain.USERNAME_LENGTH)
 
     ordering_fields = tuple(service.SORT)

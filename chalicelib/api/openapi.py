@@ -12,7 +12,7 @@ from pydantic_core import core_schema
 
 from chalicelib.api.rest import ENDPOINTS, Endpoint
 from chalicelib.config import get_settings
-from chalicelib.domain import request_keys
+from chalicelib.domain import ids, request_keys
 
 _REF = "#/components/schemas/{model}"
 # DRF's error bodies: `{"detail": ...}`, `{"field": [messages]}`, or a plain list of messages (a
@@ -91,7 +91,7 @@ def _nullable(schema: dict[str, Any], options: list[Any]) -> dict[str, Any]:
 # A path's uuid as the API takes it (rest.object_id: 32 hex digits, or dashed), and an object's
 # uuid as the API renders it (32 lower-case hex digits, Waldur's `uuid.hex`; no dashes, so not
 # JSON Schema's `format: uuid`).
-PATH_UUID = "^([0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+PATH_UUID = ids.UUID_PATTERN
 RENDERED_UUID = "^[0-9a-f]{32}$"
 
 

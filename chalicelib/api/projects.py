@@ -9,9 +9,12 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel
 
 from chalicelib.api.fields import (
+    Hyperlink,
+    IsoDate,
     QuotaOut,
     Slug,
     SlugOrBlank,
+    UuidsFilters,
     changes,
     free_text,
     name_text,
@@ -47,11 +50,11 @@ INVALID_HYPERLINK = service.INVALID_HYPERLINK
 
 class ProjectIn(BodyModel):
     name: name_text(500)  # type: ignore[valid-type]
-    customer: str
+    customer: Hyperlink
     description: free_text(2000) = ""  # type: ignore[valid-type]
     backend_id: text(255) = ""  # type: ignore[valid-type]
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = None
     is_industry: bool = False
     # Project types are not modelled yet: only null (no type) is accepted.
     type: str | None = None
@@ -99,8 +102,8 @@ class StatusOut(ResponseModel):
 class ProjectQuery(ListQuery):
     name: str | None = None
     name_exact: str | None = None
-    customer: list[str] = []
-    customer_uuid: list[str] = []
+    customer: UuidsFilters = []
+    customer_uuid: UuidsFilters = []
     customer_name: str | None = None
     description: str | None = None
     query: str | None = None

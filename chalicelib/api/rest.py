@@ -61,7 +61,45 @@ class FieldsQuery(QueryModel):
     field: list[str] = Field(default_factory=list)
 
 
+_WORD = re.compile(r"[A-Za-z0-9_]+")
+
+
+def ordering_choices(fields: Iterable[str]) -> list[str]:
+    """The values one ordering takes: each field, ascending or (`-`) descending."""
+    return [value for name in fields for value in (name, f"-{name}")]
+
+
+def ordering_pattern(fields: Iterable[str]) -> str:
+    """`?o=` as django-filter's OrderingFilter takes it: comma-separated choices, empty parts
+    skipped (`name,-created`, `name,`). The same in ECMA-262 and Python: names are plain words."""
+    names = list(fields)
+    if not all(_WORD.fullmatch(name) for name in names):  # then no escaping is needed in either
+        raise ValueError(f"ordering fields must be plain words: {names}")
+    one = "(-?(" + "|".join(names) + "))?"
+    return f"^{one}(,{one})*$"
+
+
+def _ordering_schema(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The OpenAPI side of `ListQuery._known_ordering`, from the same `ordering_fields`."""
+    prop = schema.get("properties", {}).get("o")
+    if prop is None:
+        return
+    text = next(v for v in prop.get("anyOf", [prop]) if v.get("type") == "string")
+    fields: tuple[str, ...] = getattr(model, "ordering_fields", ())
+    if fields:
+        text["pattern"] = ordering_pattern(fields)
+        prop["description"] = "Order by these, comma-separated; `-` before one: descending"
+    else:
+        prop["description"] = "Ignored: this list has no orderings"
+
+
 class ListQuery(FieldsQuery):
+    """A list's paging and ordering. `ordering_fields` are the fields `?o=` may name (validated,
+    and declared as the parameter's pattern, from this one tuple); a list without any ignores `o`,
+    as DRF's OrderingFilter ignores names it does not know and Waldur any parameter it does not."""
+
+    model_config = ConfigDict(json_schema_extra=_ordering_schema)
+
     page: int = Field(1, ge=1)
     page_size: int | None = Field(None, ge=1)
     o: str | None = None
@@ -71,16 +109,15 @@ class ListQuery(FieldsQuery):
     @field_validator("o")
     @classmethod
     def _known_ordering(cls, value: str | None) -> str | None:
-        if value is None:
+        if value is None or not cls.ordering_fields:
             return value
         for part in value.split(","):
-            name = part.strip().lstrip("-")
-            if name not in cls.ordering_fields:
-                raise ValueError(f"Select a valid choice. {name} is not one of the available choices.")
+            if part and part.removeprefix("-") not in cls.ordering_fields:
+                raise ValueError(f"Select a valid choice. {part} is not one of the available choices.")
         return value
 
     def ordering(self) -> Ordering:
-        return Ordering.parse(self.o)
+        return Ordering.parse(self.o) if self.ordering_fields else Ordering()
 
     def page_request(self) -> PageRequest:
         settings = get_settings()

@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import StringConstraints, field_validator
+from pydantic import StringConstraints
 
-from chalicelib.api.fields import line_text, schema_facts
+from chalicelib.api.fields import UuidFilter, line_text, schema_facts
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -24,7 +24,6 @@ from chalicelib.api.rest import (
     render,
 )
 from chalicelib.domain import ssh_keys as domain
-from chalicelib.domain.ids import parse_id
 from chalicelib.domain.ssh_keys import SshKey
 from chalicelib.services import ssh_keys as service
 from chalicelib.services.ssh_keys import KeyFilters
@@ -62,24 +61,14 @@ class SshKeyOut(ResponseModel):
 class SshKeyQuery(ListQuery):
     name: str | None = None
     name_exact: str | None = None
-    uuid: str | None = None
-    user_uuid: str | None = None
+    uuid: UuidFilter | None = None
+    user_uuid: UuidFilter | None = None
     fingerprint_md5: str | None = None
     fingerprint_sha256: str | None = None
     fingerprint_sha512: str | None = None
     is_shared: bool | None = None
 
     ordering_fields = service.ORDERING_FIELDS
-
-    @field_validator("uuid", "user_uuid")
-    @classmethod
-    def _uuid(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parsed = parse_id(value)
-        if parsed is None:
-            raise ValueError("Enter a valid UUID.")
-        return parsed
 
     def filters(self) -> KeyFilters:
         return KeyFilters(

@@ -12,6 +12,7 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field
 
+from chalicelib.api.fields import IsoDateTime
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -35,7 +36,7 @@ bp = Blueprint(__name__)
 class MemberIn(BodyModel):
     user: str = Field(min_length=1)
     role: str = Field(min_length=1)
-    expiration_time: datetime | None = None
+    expiration_time: IsoDateTime | None = None
 
 
 class MemberRemoveIn(BodyModel):

@@ -9,6 +9,18 @@ import time
 import uuid
 
 _HEX = re.compile(r"^[0-9a-f]{32}$")
+# A uuid as a client may write it (32 hex digits, or dashed; any case), in words that read the same
+# to ECMA-262 (OpenAPI) and to Python's `re`. `parse_id` takes this and, as Django's and DRF's
+# UUIDFields do (they call `uuid.UUID`), a few rarer spellings besides (braces, `urn:uuid:`).
+UUID_CORE = "([0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+UUID_PATTERN = f"^{UUID_CORE}$"
+# A hyperlink to an object (`https://host/api/customers/<uuid>/`) or its bare uuid: what
+# `id_from_url` resolves (it takes the last path segment that is a uuid), in the plain form clients
+# send (RFC 3986 characters spelled out: `\s` differs between the two regex dialects).
+URL_HOST = r"[A-Za-z0-9.:\[\]-]+"
+URL_SEGMENT = r"[A-Za-z0-9._~%!$&'()*+,;=:@-]+"
+UUID_OR_URL_PATTERN = f"^(https?://{URL_HOST}(/{URL_SEGMENT})*/)?{UUID_CORE}/?$"
+
 _lock = threading.Lock()
 _last = [0, 0]  # last millisecond, last sequence: keeps ids monotonic within a process
 

@@ -32,7 +32,9 @@ class Ordering:
     def parse(cls, value: str | None) -> Ordering:
         if not value:
             return cls()
-        first = value.split(",")[0].strip()
+        first = next((part.strip() for part in value.split(",") if part.strip()), "")
+        if not first:  # `o=,`: django-filter skips empty parts
+            return cls()
         return cls(first.lstrip("-"), first.startswith("-"))
 
 

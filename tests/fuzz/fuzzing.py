@@ -42,6 +42,11 @@ STATE_REFUSAL = re.compile(
     r"|Update of this field is not allowed"
     r"|^Can't restore object from url: .*"  # a scope URL of the schema's shape naming no object
     r"|^This slug is already in use|^A user with the uuid \[.*\] is not found"
+    # A project stays in its customer (Cirrus refuses the move Waldur's serializer would make): the
+    # customer it may name is the one stored.
+    r"|A project cannot move to another customer"
+    # ... and a site agent identity in its offering (PUT names it again: the stored one).
+    r"|The offering of an agent identity cannot be changed"
     r"|already used with a different request; use a new key)\.?$",
     re.DOTALL,  # a name quoted in a message may hold a newline
 )
