@@ -87,7 +87,7 @@ class ProjectOut(ResponseModel):
 
 
 class SlugIn(BodyModel):
-    slug: str | None = Field(None, max_length=200)
+    slug: str = Field(max_length=200)  # required (Waldur's slug request)
 
 
 class StatusOut(ResponseModel):
