@@ -50,7 +50,9 @@ class OrderIn(BodyModel):
     plan: str | None = Field(None, max_length=2000)
     attributes: Attributes = Field(default_factory=dict)
     limits: Amounts = Field(default_factory=dict)
-    type: str = Field(OrderType.CREATE.value, json_schema_extra=one_of(_TYPES))
+    # Waldur's three types are choices (anything else: "not a valid choice"), but only Create is
+    # placed here: the service refuses the others, pointing to the resource's actions (ONLY_CREATE).
+    type: str = Field(OrderType.CREATE.value, json_schema_extra=one_of([OrderType.CREATE.value]))
     accepting_terms_of_service: bool = False
     # Both accepted, neither stored (Cirrus has web hooks for callbacks).
     callback_url: str | None = Field(None, max_length=2000)

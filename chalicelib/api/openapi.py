@@ -108,20 +108,35 @@ class _Generator(GenerateJsonSchema):
                 option["pattern"] = pattern
         if digits is None or places is None:
             return out
-        # `digits - places` whole digits: below 10**that, in either direction (exclusive).
-        bound = 10 ** (digits - places)
         words = f"A decimal number: at most {digits} digits, {places} after the point"
         for option in out.get("anyOf", [out]):
             if option.get("type") == "number":
-                if option.get("maximum", bound) >= bound:
-                    option.pop("maximum", None)
-                    option["exclusiveMaximum"] = bound
-                if option.get("minimum", -bound) <= -bound:
-                    option.pop("minimum", None)
-                    option["exclusiveMinimum"] = -bound
+                _whole(option, 10 ** (digits - places))
             elif option.get("type") == "string":
                 option["description"] = words
+        out["description"] = f"{words}: a string, or a whole JSON number" + _FRACTIONS
         return out
+
+
+# A JSON number with a fraction is a float to the parser: taken when its shortest form fits the
+# digits (`1.5`), refused when not (`0.1 + 0.2`), which no schema of numbers can state; the exact
+# form is the string.
+_FRACTIONS = " (a number with a fraction is taken where its shortest form fits)"
+
+
+def _whole(option: dict[str, Any], bound: int) -> None:
+    """A decimal's JSON number option as the whole numbers it always takes: `digits - places` whole
+    digits, so below 10**that in either direction (exclusive), and within the field's bounds."""
+    option["type"] = "integer"
+    for key in ("minimum", "maximum"):
+        if isinstance(option.get(key), float) and option[key] == int(option[key]):
+            option[key] = int(option[key])
+    if option.get("maximum", bound) >= bound:
+        option.pop("maximum", None)
+        option["exclusiveMaximum"] = bound
+    if option.get("minimum", -bound) <= -bound:
+        option.pop("minimum", None)
+        option["exclusiveMinimum"] = -bound
 
 
 def decimal_pattern(schema: core_schema.DecimalSchema) -> str | None:

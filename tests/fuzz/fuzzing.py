@@ -34,13 +34,19 @@ EXCLUDED_CHECKS: tuple[str, ...] = (
     "positive_data_acceptance",
 )
 # DRF's messages (and Waldur's) for a refusal that depends on what is stored, not on the data's shape.
+# "A project cannot move to another customer": PUT/PATCH of a project may name its customer (Waldur's
+# clients send it), and only the project's own customer is accepted, which the stored project decides.
+# An archived customer (the run may archive the demo one), a slug another object holds and a quota
+# the run has set low (set_quotas) are stored state too.
 STATE_REFUSAL = re.compile(
     r"(does not exist|already exists|already has an account in this offering|is already archived"
     r"|of system role is not available|for system role is not possible|You cannot delete yourself"
     r"|Plan is required for this offering|Metadata for resource options is not defined"
     r"|^Invalid components: .*|days in advance|earlier than the current date"
     r"|Update of this field is not allowed"
-    r"|already used with a different request; use a new key)\.?$",
+    r"|already used with a different request; use a new key"
+    r"|^A project cannot move to another customer|^Archived organization is not available"
+    r"|^This slug is already in use|^One or more quotas were exceeded: .*)\.?$",
     re.DOTALL,  # a name quoted in a message may hold a newline
 )
 
