@@ -114,8 +114,8 @@ class PlanIn(BodyModel):
     article_code: text(30) = ""  # type: ignore[valid-type]
     max_amount: int | None = Field(None, ge=1, le=MAX_SMALL_INTEGER)  # a PositiveSmallIntegerField
     archived: bool = False
-    prices: Prices = Field(default_factory=dict)
-    quotas: Quotas = Field(default_factory=dict)
+    prices: Prices = Field(default_factory=dict)  # type: ignore[valid-type]
+    quotas: Quotas = Field(default_factory=dict)  # type: ignore[valid-type]
 
 
 def plan_spec(body: BodyModel) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from chalicelib.api import marketplace_catalog as wire
 from chalicelib.api.fields import (
@@ -22,7 +22,6 @@ from chalicelib.api.fields import (
     name_text,
     omitted,
     one_of,
-    required_text,
     text,
 )
 from chalicelib.api.marketplace_catalog import (
@@ -84,7 +83,8 @@ def _registered(name: str) -> str:
 
 # One of the registered offering types: checked and listed from the same registry.
 OfferingTypeName = Annotated[
-    required_text(100),  # type: ignore[valid-type]
+    str,
+    StringConstraints(min_length=1, max_length=100),
     AfterValidator(_registered),
     Field(json_schema_extra=one_of(registry.offering_types)),
 ]
