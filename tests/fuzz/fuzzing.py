@@ -36,8 +36,9 @@ EXCLUDED_CHECKS: tuple[str, ...] = (
 # DRF's messages (and Waldur's) for a refusal that depends on what is stored, not on the data's shape.
 # "A project cannot move to another customer": PUT/PATCH of a project may name its customer (Waldur's
 # clients send it), and only the project's own customer is accepted, which the stored project decides.
-# An archived customer or plan (the run may archive the demo ones), a slug another object holds and a
-# quota the run has set low (set_quotas) are stored state too.
+# An archived customer or plan (the run may archive the demo ones), a slug another object holds, a
+# quota the run has set low (set_quotas) and the offering's components (limits name them) are
+# stored state too.
 STATE_REFUSAL = re.compile(
     r"(does not exist|already exists|already has an account in this offering|is already archived"
     r"|of system role is not available|for system role is not possible|You cannot delete yourself"
@@ -46,7 +47,8 @@ STATE_REFUSAL = re.compile(
     r"|Update of this field is not allowed"
     r"|already used with a different request; use a new key"
     r"|^A project cannot move to another customer|^Archived organization is not available"
-    r"|^This slug is already in use|^One or more quotas were exceeded: .*|^Plan is archived)\.?$",
+    r"|^This slug is already in use|^One or more quotas were exceeded: .*|^Plan is archived"
+    r"|is not a (limit-based )?component of this offering)\.?$",
     re.DOTALL,  # a name quoted in a message may hold a newline
 )
 
