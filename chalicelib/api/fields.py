@@ -342,3 +342,14 @@ def _given(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     if len(kept) < len(options):
         branch["properties"] = {name: kept[0] if len(kept) == 1 else {"anyOf": kept}}
     return branch
+
+
+# A reference to an object as Waldur's clients send one, a uuid (hex, or dashed) or a hyperlink with
+# the uuid as one of its path's segments (domain.ids.id_from_url resolves either, by that segment).
+UUID_FORM = "([0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+REFERENCE_PATTERN = rf"^([^?]*/)?{UUID_FORM}(/[^?]*)?(\?.*)?$"
+Reference = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2000),
+    Field(json_schema_extra={"pattern": REFERENCE_PATTERN, "description": "A uuid, or the object's URL"}),
+]

@@ -16,7 +16,7 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, field_validator
 
-from chalicelib.api.fields import each_of, free_text, name_text
+from chalicelib.api.fields import Reference, each_of, free_text, name_text
 from chalicelib.api.marketplace_orders import uuid_filter
 from chalicelib.api.rest import (
     BodyModel,
@@ -58,7 +58,7 @@ class DependencyIn(BodyModel):
 class IdentityIn(BodyModel):
     """Waldur's AgentIdentityRequest."""
 
-    offering: str = Field(min_length=1, max_length=2000)
+    offering: Reference  # resolved by `given` (a uuid that names nothing is "does not exist")
     name: name_text(255)  # type: ignore[valid-type]
     version: free_text(255) | None = None  # type: ignore[valid-type]
     dependencies: list[DependencyIn] = Field([], max_length=domain.MAX_DEPENDENCIES)

@@ -15,8 +15,10 @@ from pydantic import BaseModel, ValidationError
 
 from app import app  # noqa: F401 (the endpoints are registered by importing it)
 from chalicelib.api import errors, openapi
+from chalicelib.api.fields import REFERENCE_PATTERN
 from chalicelib.api.rest import ENDPOINTS, Endpoint
 from chalicelib.domain.hooks import SPECIFY_EVENTS
+from chalicelib.domain.ids import id_from_url
 from chalicelib.domain.numbers import MAX_INTEGER
 from chalicelib.domain.quotas import CUSTOMER_QUOTAS, PROJECT_QUOTAS
 from chalicelib.providers import registry
@@ -330,3 +332,21 @@ def test_a_body_that_takes_nothing_is_not_required_and_nothing_is_taken(client, 
         and _errors(ep.body, {}) != {}
     ]
     assert wrong == []
+
+
+# --- references ---------------------------------------------------------------------------------------
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(reference=st.from_regex(REFERENCE_PATTERN, fullmatch=True))
+def test_a_reference_of_the_pattern_resolves(reference):
+    assert id_from_url(reference) is not None
+
+
+def test_a_site_agent_identity_states_its_offering_reference():
+    import re
+
+    offering = _body("marketplace_site_agent_identities_create")["properties"]["offering"]
+    assert offering["pattern"] == REFERENCE_PATTERN
+    for bad in ("0", "offering", "http://localhost/api/marketplace-provider-offerings/123/"):
+        assert not re.match(REFERENCE_PATTERN, bad) and id_from_url(bad) is None
+    good = "http://localhost/api/marketplace-provider-offerings/0123456789abcdef0123456789abcdef/"
+    assert re.match(REFERENCE_PATTERN, good) and id_from_url(good) == "0123456789abcdef0123456789abcdef"
