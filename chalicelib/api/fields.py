@@ -353,3 +353,10 @@ Reference = Annotated[
     StringConstraints(min_length=1, max_length=2000),
     Field(json_schema_extra={"pattern": REFERENCE_PATTERN, "description": "A uuid, or the object's URL"}),
 ]
+
+
+def hyperlink_pattern(collections: Iterable[str]) -> str:
+    """A hyperlink to an object of one of `collections` (`…/api/customers/<uuid>/`), as a scope is
+    given: the uuid is the path's last one and the segment before it names its collection."""
+    names = "|".join(sorted(collections))
+    return rf"^([^?#]*/)?({names})/{UUID_FORM}/?([?#].*)?$"

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, StringConstraints, field_validator
 
-from chalicelib.api.fields import each_of, free_text, line_text, required_text, text
+from chalicelib.api.fields import each_of, free_text, hyperlink_pattern, line_text, required_text, text
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -42,7 +42,11 @@ ACCEPTED = "Invitation has been successfully accepted."
 
 
 class InvitationIn(BodyModel):
-    scope: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    scope: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=2000),
+        Field(json_schema_extra={"pattern": hyperlink_pattern(service.SCOPE_COLLECTIONS)}),
+    ]
     role: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     email: required_text(320)  # type: ignore[valid-type]
     full_name: line_text(100) = ""  # type: ignore[valid-type]

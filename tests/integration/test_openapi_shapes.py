@@ -350,3 +350,24 @@ def test_a_site_agent_identity_states_its_offering_reference():
         assert not re.match(REFERENCE_PATTERN, bad) and id_from_url(bad) is None
     good = "http://localhost/api/marketplace-provider-offerings/0123456789abcdef0123456789abcdef/"
     assert re.match(REFERENCE_PATTERN, good) and id_from_url(good) == "0123456789abcdef0123456789abcdef"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(data=st.data())
+def test_an_invitations_scope_of_the_pattern_names_a_customer_or_a_project(data):
+    from chalicelib.services.invitations import _scope_reference
+
+    pattern = _body("user_invitations_create")["properties"]["scope"]["pattern"]
+    assert _scope_reference(data.draw(st.from_regex(pattern, fullmatch=True))) is not None
+
+
+def test_an_invitations_scope_out_of_the_pattern_names_nothing():
+    import re
+
+    from chalicelib.services.invitations import _scope_reference
+
+    pattern = _body("user_invitations_create")["properties"]["scope"]["pattern"]
+    uuid = "0123456789abcdef0123456789abcdef"
+    for bad in ("Y", f"http://localhost/api/users/{uuid}/", f"/api/customers/{uuid}/x/{uuid}/"):
+        assert not re.match(pattern, bad) and _scope_reference(bad) is None, bad
+    assert re.match(pattern, f"http://localhost/api/projects/{uuid}/")
