@@ -38,7 +38,8 @@ EXCLUDED_CHECKS: tuple[str, ...] = (
 # clients send it), and only the project's own customer is accepted, which the stored project decides.
 # An archived customer or plan (the run may archive the demo ones), a slug another object holds, a
 # quota the run has set low (set_quotas) and the offering's components (limits name them) are
-# stored state too.
+# stored state too; so is "Can't restore object from url" (Waldur's words for a scope naming no
+# object the caller sees), the scope's form being stated by its pattern.
 STATE_REFUSAL = re.compile(
     r"(does not exist|already exists|already has an account in this offering|is already archived"
     r"|of system role is not available|for system role is not possible|You cannot delete yourself"
@@ -48,7 +49,7 @@ STATE_REFUSAL = re.compile(
     r"|already used with a different request; use a new key"
     r"|^A project cannot move to another customer|^Archived organization is not available"
     r"|^This slug is already in use|^One or more quotas were exceeded: .*|^Plan is archived"
-    r"|is not a (limit-based )?component of this offering)\.?$",
+    r"|is not a (limit-based )?component of this offering|^Can't restore object from url: .*)\.?$",
     re.DOTALL,  # a name quoted in a message may hold a newline
 )
 
