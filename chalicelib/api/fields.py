@@ -17,6 +17,7 @@ from pydantic import (
     StringConstraints,
     create_model,
 )
+from pydantic.fields import FieldInfo
 
 from chalicelib.api.rest import ResponseModel
 from chalicelib.domain import bounds
@@ -228,42 +229,58 @@ def partial(model: type[BaseModel], name: str, nullable: frozenset[str] = frozen
     (DRF's `allow_null`); for the others null is refused by the field's type, so the validation and
     the OpenAPI schema (nullable or not) come from this one declaration. Each field keeps what the
     full model says of it (bounds, validators, choices, pattern, description): a PATCH takes the
-    values a POST takes (tests/unit/test_partial_models.py)."""
+    values a POST takes (tests/integration/test_openapi_shapes.py)."""
     unknown = nullable - set(model.model_fields)
     if unknown:
         raise ValueError(f"{name}: no such fields {sorted(unknown)}")
-    fields: dict[str, Any] = {}
-    for field_name, info in model.model_fields.items():
-        # The constraints (lengths, ranges, validators) live in the field's metadata; its schema's
-        # words (an enum, a pattern, a description) in its FieldInfo, carried over.
-        base = _without_none(info.annotation)
-        constrained: Any = Annotated[base, *info.metadata] if info.metadata else base
-        null = field_name in nullable
-        said = Field(
-            None,
-            title=info.title,
-            description=info.description,
-            examples=info.examples,
-            json_schema_extra=_extra(info.json_schema_extra, keep_default=null),
-        )
-        fields[field_name] = (constrained | None if null else constrained, said)
+    fields: dict[str, Any] = {n: _optional(info, n in nullable) for n, info in model.model_fields.items()}
     patch = create_model(name, __base__=model.__base__, **fields)
     patch.__partial_of__ = model  # type: ignore[attr-defined]
     return patch
 
 
-def _extra(extra: Any, keep_default: bool) -> Any:
-    """A field's `json_schema_extra` (a dict, a function or None), and, unless `keep_default`,
-    `omitted()`'s: the field is left out, not set to null, so it has no default."""
-    if keep_default:
-        return extra
+def _optional(info: FieldInfo, null: bool) -> tuple[Any, Any]:
+    """A field of a partial body: its type and constraints (lengths, ranges, validators: metadata),
+    and its schema's words (an enum, a pattern, a description: its FieldInfo, and those of a
+    FieldInfo inside its type, `Secret | None`), gathered into the one FieldInfo of the new field."""
+    base, metadata, inner = _parts(_without_none(info.annotation))
+    metadata += info.metadata
+    constrained: Any = Annotated[base, *metadata] if metadata else base
+    extras = [f.json_schema_extra for f in inner] + [info.json_schema_extra]
+    said = Field(
+        None,
+        title=info.title,
+        description=info.description or next((f.description for f in inner if f.description), None),
+        examples=info.examples,
+        json_schema_extra=_extra(extras, keep_default=null),
+    )
+    return (constrained | None if null else constrained), said
+
+
+def _parts(annotation: Any) -> tuple[Any, list[Any], list[FieldInfo]]:
+    """`Annotated[T, *metadata]` as T, its constraints and its FieldInfos (whose own constraints
+    join the others); pydantic cannot merge a FieldInfo's `json_schema_extra` given as a dict with
+    one given as a function, so they are gathered here instead."""
+    if typing.get_origin(annotation) is not Annotated:
+        return annotation, [], []
+    base, *metadata = typing.get_args(annotation)
+    inner = [m for m in metadata if isinstance(m, FieldInfo)]
+    rest = [m for m in metadata if not isinstance(m, FieldInfo)] + [c for f in inner for c in f.metadata]
+    return base, rest, inner
+
+
+def _extra(extras: list[Any], keep_default: bool) -> Any:
+    """Fields' `json_schema_extra`s (each a dict, a function or None) as one, and, unless
+    `keep_default`, `omitted()`'s: the field is left out, not set to null, so it has no default."""
 
     def apply(schema: dict[str, Any]) -> None:
-        if callable(extra):
-            extra(schema)
-        elif extra:
-            schema.update(extra)
-        _no_default(schema)
+        for extra in extras:
+            if callable(extra):
+                extra(schema)
+            elif extra:
+                schema.update(extra)
+        if not keep_default:
+            _no_default(schema)
 
     return apply
 

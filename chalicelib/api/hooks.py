@@ -65,7 +65,12 @@ HookContentType = Annotated[
 DestinationUrl = Annotated[
     str, StringConstraints(min_length=1, max_length=domain.URL_MAX), AfterValidator(domain.destination_url)
 ]
-Secret = Annotated[str, AfterValidator(domain.secret_value)]
+# Checked by domain.secret_value in DRF's words; its bounds stated from the same constants.
+Secret = Annotated[
+    str,
+    AfterValidator(domain.secret_value),
+    Field(json_schema_extra={"minLength": domain.SECRET_MIN, "maxLength": domain.SECRET_MAX}),
+]
 RequiredEmail = Annotated[Email, StringConstraints(min_length=1)]
 
 

@@ -88,6 +88,8 @@ def test_a_patch_field_takes_what_the_full_bodys_field_takes(ep):
     differ = [n for n, s in patch["properties"].items() if _shape(s) != _shape(whole[n])]
     assert differ == []
     assert "required" not in patch
+    # left out, not null: no default (fields.omitted), a nullable one's being null
+    assert [n for n, s in patch["properties"].items() if "default" in s and not s.get("nullable")] == []
 
 
 def test_patch_choices_are_the_full_bodys(client, staff):
@@ -101,6 +103,17 @@ def test_patch_choices_are_the_full_bodys(client, staff):
         "offering",
         "project",
     }
+
+
+def test_a_web_hooks_secret_states_its_length():
+    for name in ("hooks_web_create", "hooks_web_update", "hooks_web_partial_update"):
+        secret = _body(name)["properties"]["secret"]
+        assert (secret["minLength"], secret["maxLength"]) == (16, 256)
+        model = _endpoint(name).body
+        assert _errors(model, {"secret": "s" * 15})["secret"] == [
+            "Ensure this field has at least 16 characters."
+        ]
+        assert "secret" not in _errors(model, {"secret": "s" * 16})
 
 
 # --- decimals ----------------------------------------------------------------------------------------
