@@ -887,6 +887,11 @@ COMMANDS: dict[str, Command] = {
         Case(deliver_email, (), setup=invitation, actor=None, outside=MAIL_STATE),
     ),
     # hooks
+    f"{S}request_keys.once": no_event(
+        "runs its caller's creation (which writes that creation's events) or answers a retry from the "
+        "key, writing nothing"
+    ),
+    f"{S}request_keys.remember": no_event("stages the request's key in its caller's unit of work"),
     f"{S}hooks.create_hook": no_event(HOOK_ROWS["hook"], Case(add_hook, (), outside=HOOK_ROWS)),
     f"{S}hooks.update_hook": no_event(
         HOOK_ROWS["hook"], Case(update_hook, (), setup=create_hook, outside=HOOK_ROWS)

@@ -13,6 +13,7 @@ from chalicelib.api.fields import (
     Country,
     Email,
     QuotaOut,
+    SlugOrBlank,
     changes,
     free_text,
     line_text,
@@ -69,7 +70,7 @@ class CustomerIn(BodyModel):
     blocked: bool = False
     archived: bool = False
     # Staff only (Waldur's SlugSerializerMixin); generated from the name when not given.
-    slug: str | None = Field(None, max_length=200)
+    slug: SlugOrBlank | None = None
 
 
 # What a PATCH may set to null (the rest refuse it, in DRF's words).

@@ -6,6 +6,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import (
@@ -13,22 +14,26 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     Field,
+    GetJsonSchemaHandler,
     Strict,
     StringConstraints,
     create_model,
 )
 from pydantic.fields import FieldInfo
+from pydantic.json_schema import JsonSchemaValue
 
 from chalicelib.api.rest import ResponseModel
-from chalicelib.domain import bounds
+from chalicelib.domain import bounds, slugs
 from chalicelib.domain.numbers import MAX_INTEGER, MIN_INTEGER
 from chalicelib.domain.quotas import Quota
-from chalicelib.domain.text import text_problem
+from chalicelib.domain.text import LINE_PATTERN, LINES_PATTERN, NAME_PATTERN, WHITESPACE, text_problem
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Whitespace spelled out, not `\s`: Python's, ECMA's and Rust's `\s` are three different sets.
+_EMAIL_PART = f"[^@{WHITESPACE}]+"
+_EMAIL = re.compile(f"^{_EMAIL_PART}@{_EMAIL_PART}\\.{_EMAIL_PART}$")
 # The schema's words for what `_email` and `_country` accept, blank included (a JSON Schema
 # `format: email` would be both stricter than the check and false for "").
-EMAIL_PATTERN = r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$"
+EMAIL_PATTERN = f"^({_EMAIL_PART}@{_EMAIL_PART}\\.{_EMAIL_PART})?$"
 COUNTRY_PATTERN = r"^([A-Z]{2})?$"
 
 
@@ -63,22 +68,29 @@ def name_text(max_length: int) -> Any:
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
         AfterValidator(_one_line),
+        schema_facts(pattern=NAME_PATTERN),
     ]
 
 
 def line_text(max_length: int) -> Any:
     """A short free-text line (an abbreviation, a job title), blank allowed, under the names' rules."""
     return Annotated[
-        str, StringConstraints(strip_whitespace=True, max_length=max_length), AfterValidator(_one_line)
+        str,
+        StringConstraints(strip_whitespace=True, max_length=max_length),
+        AfterValidator(_one_line),
+        schema_facts(pattern=LINE_PATTERN),
     ]
 
 
 def free_text(max_length: int | None = None, max_bytes: int | None = None) -> Any:
     """A description: trimmed, blank allowed, tabs and line breaks kept, no other control or bidi
     override characters; with `max_bytes`, also at most that many bytes as stored."""
-    checks = [AfterValidator(_lines)]
+    checks: list[Any] = [AfterValidator(_lines), schema_facts(pattern=LINES_PATTERN)]
     if max_bytes is not None:
-        checks.append(AfterValidator(_stored_within(max_bytes)))
+        checks += [
+            AfterValidator(_stored_within(max_bytes)),
+            schema_facts(description=_stored_words(max_bytes)),
+        ]
     return Annotated[(str, StringConstraints(strip_whitespace=True, max_length=max_length), *checks)]
 
 
@@ -233,56 +245,19 @@ def partial(model: type[BaseModel], name: str, nullable: frozenset[str] = frozen
     unknown = nullable - set(model.model_fields)
     if unknown:
         raise ValueError(f"{name}: no such fields {sorted(unknown)}")
-    fields: dict[str, Any] = {n: _optional(info, n in nullable) for n, info in model.model_fields.items()}
+    fields: dict[str, Any] = {}
+    for field_name, info in model.model_fields.items():
+        # Keep the field's constraints (lengths, ranges, validators): they live in its metadata.
+        base = _without_none(info.annotation)
+        metadata = [*info.metadata, *_field_facts(info)]
+        constrained: Any = Annotated[base, *metadata] if metadata else base
+        if field_name in nullable:
+            fields[field_name] = (constrained | None, None)
+        else:
+            fields[field_name] = (constrained, omitted())
     patch = create_model(name, __base__=model.__base__, **fields)
     patch.__partial_of__ = model  # type: ignore[attr-defined]
     return patch
-
-
-def _optional(info: FieldInfo, null: bool) -> tuple[Any, Any]:
-    """A field of a partial body: its type and constraints (lengths, ranges, validators: metadata),
-    and its schema's words (an enum, a pattern, a description: its FieldInfo, and those of a
-    FieldInfo inside its type, `Secret | None`), gathered into the one FieldInfo of the new field."""
-    base, metadata, inner = _parts(_without_none(info.annotation))
-    metadata += info.metadata
-    constrained: Any = Annotated[base, *metadata] if metadata else base
-    extras = [f.json_schema_extra for f in inner] + [info.json_schema_extra]
-    said = Field(
-        None,
-        title=info.title,
-        description=info.description or next((f.description for f in inner if f.description), None),
-        examples=info.examples,
-        json_schema_extra=_extra(extras, keep_default=null),
-    )
-    return (constrained | None if null else constrained), said
-
-
-def _parts(annotation: Any) -> tuple[Any, list[Any], list[FieldInfo]]:
-    """`Annotated[T, *metadata]` as T, its constraints and its FieldInfos (whose own constraints
-    join the others); pydantic cannot merge a FieldInfo's `json_schema_extra` given as a dict with
-    one given as a function, so they are gathered here instead."""
-    if typing.get_origin(annotation) is not Annotated:
-        return annotation, [], []
-    base, *metadata = typing.get_args(annotation)
-    inner = [m for m in metadata if isinstance(m, FieldInfo)]
-    rest = [m for m in metadata if not isinstance(m, FieldInfo)] + [c for f in inner for c in f.metadata]
-    return base, rest, inner
-
-
-def _extra(extras: list[Any], keep_default: bool) -> Any:
-    """Fields' `json_schema_extra`s (each a dict, a function or None) as one, and, unless
-    `keep_default`, `omitted()`'s: the field is left out, not set to null, so it has no default."""
-
-    def apply(schema: dict[str, Any]) -> None:
-        for extra in extras:
-            if callable(extra):
-                extra(schema)
-            elif extra:
-                schema.update(extra)
-        if not keep_default:
-            _no_default(schema)
-
-    return apply
 
 
 def changes(body: BaseModel, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -372,8 +347,75 @@ Reference = Annotated[
 ]
 
 
-def hyperlink_pattern(collections: Iterable[str]) -> str:
-    """A hyperlink to an object of one of `collections` (`…/api/customers/<uuid>/`), as a scope is
-    given: the uuid is the path's last one and the segment before it names its collection."""
-    names = "|".join(sorted(collections))
-    return rf"^([^?#]*/)?({names})/{UUID_FORM}/?([?#].*)?$"
+# --- facts of a type's schema ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class SchemaFacts:
+    """Metadata of a type: keywords added to its JSON schema (a `pattern` its validator's rule
+    amounts to, lengths a validator checks in its own words). Unlike `Field(json_schema_extra=...)`
+    it stays with the type wherever the type goes (inside `| None`, into `partial` models)."""
+
+    facts: tuple[tuple[str, Any], ...]
+
+    def __get_pydantic_json_schema__(self, core: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core)
+        schema.update(self.facts)
+        return schema
+
+
+def schema_facts(**facts: Any) -> SchemaFacts:
+    """`SchemaFacts` of these keywords: `schema_facts(pattern=..., minLength=16)`."""
+    return SchemaFacts(tuple(facts.items()))
+
+
+@dataclass(eq=False)
+class _FieldExtra:
+    """A field's own `json_schema_extra` and description, carried onto its type by `partial`."""
+
+    extra: Any
+    description: str | None
+
+    def __get_pydantic_json_schema__(self, core: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core)
+        if self.description:
+            schema["description"] = self.description
+        if isinstance(self.extra, dict):
+            schema.update(self.extra)
+        elif callable(self.extra):
+            self.extra(schema)
+        return schema
+
+
+def _field_facts(info: FieldInfo) -> list[Any]:
+    """What `partial` keeps of a field beyond its type's metadata: its `json_schema_extra` (enums,
+    patterns declared with `Field`) and description, without which PATCH would say less than PUT."""
+    if info.json_schema_extra is None and info.description is None:
+        return []
+    return [_FieldExtra(info.json_schema_extra, info.description)]
+
+
+def _stored_words(max_bytes: int) -> str:
+    return (
+        f"At most {max_bytes} bytes as stored (JSON-escaped: a non-ASCII character takes 6 bytes, "
+        "12 outside the BMP; a quote, backslash or line break 2)"
+    )
+
+
+# An email address that must be given (a hook's, an invitation's): `Email`, not blank.
+RequiredEmail = Annotated[
+    Email, StringConstraints(min_length=1), Field(json_schema_extra={"description": "An email address"})
+]
+
+
+# A slug given by hand (`set_slug/`), and one that may be blank (create and update: none given). The
+# domain checks them (chalicelib/domain/slugs.py `check`) once it knows whether the caller's slug
+# counts (Waldur ignores a slug from others); these state its rule, the type only bounds the input.
+Slug = Annotated[
+    str,
+    StringConstraints(max_length=200),
+    schema_facts(minLength=1, maxLength=slugs.MAX_LENGTH, pattern=slugs.PATTERN),
+]
+SlugOrBlank = Annotated[
+    str,
+    StringConstraints(max_length=200),
+    schema_facts(maxLength=slugs.MAX_LENGTH, pattern=slugs.BLANK_OR_PATTERN),
+]

@@ -16,7 +16,16 @@ from typing import Annotated, Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 
-from chalicelib.api.fields import Email, any_given, changes, each_of, one_of, partial, patch_changes
+from chalicelib.api.fields import (
+    RequiredEmail,
+    any_given,
+    changes,
+    each_of,
+    one_of,
+    partial,
+    patch_changes,
+    schema_facts,
+)
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -63,15 +72,17 @@ HookContentType = Annotated[
     Field(json_schema_extra=one_of(c.value for c in domain.ContentType)),
 ]
 DestinationUrl = Annotated[
-    str, StringConstraints(min_length=1, max_length=domain.URL_MAX), AfterValidator(domain.destination_url)
+    str,
+    StringConstraints(min_length=1, max_length=domain.URL_MAX),
+    AfterValidator(domain.destination_url),
+    schema_facts(pattern=domain.URL_PATTERN),
 ]
-# Checked by domain.secret_value in DRF's words; its bounds stated from the same constants.
+# The lengths are checked by `secret_value` (in DRF's words); the schema states them.
 Secret = Annotated[
     str,
     AfterValidator(domain.secret_value),
-    Field(json_schema_extra={"minLength": domain.SECRET_MIN, "maxLength": domain.SECRET_MAX}),
+    schema_facts(minLength=domain.SECRET_MIN, maxLength=domain.SECRET_MAX),
 ]
-RequiredEmail = Annotated[Email, StringConstraints(min_length=1)]
 
 
 class HookIn(BodyModel):

@@ -6,14 +6,13 @@ Create answers 201 with the invitation; `send/`, `cancel/` and `accept/` answer 
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, StringConstraints, field_validator
 
-from chalicelib.api.fields import each_of, free_text, hyperlink_pattern, line_text, required_text, text
+from chalicelib.api.fields import RequiredEmail, each_of, free_text, line_text, schema_facts, text
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -31,7 +30,6 @@ from chalicelib.services import invitations as service
 from chalicelib.services.invitations import InvitationView
 
 bp = Blueprint(__name__)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TAG = "user-invitations"
 MODEL = domain.MODEL
 COLLECTION = "user-invitations"
@@ -43,12 +41,10 @@ ACCEPTED = "Invitation has been successfully accepted."
 
 class InvitationIn(BodyModel):
     scope: Annotated[
-        str,
-        StringConstraints(min_length=1, max_length=2000),
-        Field(json_schema_extra={"pattern": hyperlink_pattern(service.SCOPE_COLLECTIONS)}),
+        str, StringConstraints(min_length=1, max_length=2000), schema_facts(pattern=service.SCOPE_PATTERN)
     ]
     role: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    email: required_text(320)  # type: ignore[valid-type]
+    email: RequiredEmail
     full_name: line_text(100) = ""  # type: ignore[valid-type]
     native_name: line_text(100) = ""  # type: ignore[valid-type]
     phone_number: line_text(255) = ""  # type: ignore[valid-type]
@@ -56,13 +52,6 @@ class InvitationIn(BodyModel):
     job_title: line_text(120) = ""  # type: ignore[valid-type]
     civil_number: text(50) = ""  # type: ignore[valid-type]
     extra_invitation_text: free_text(250) = ""  # type: ignore[valid-type]
-
-    @field_validator("email")
-    @classmethod
-    def _valid_email(cls, value: str) -> str:
-        if not _EMAIL.match(value):
-            raise ValueError("Enter a valid email address.")
-        return value
 
 
 class AcceptIn(BodyModel):

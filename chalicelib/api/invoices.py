@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlparse
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
-from chalicelib.api.fields import each_of
+from chalicelib.api.fields import each_of, schema_facts
 from chalicelib.api.marketplace_orders import uuid_filter
 from chalicelib.api.rest import (
     BodyModel,
@@ -316,10 +316,23 @@ class PaidIn(BodyModel):
 
 
 def _url(value: str) -> str:
-    parsed = urlparse(value)
-    if value and (parsed.scheme not in ("http", "https") or not parsed.netloc):
+    try:
+        parsed = urlparse(value)
+    except ValueError:  # "http://[": an unclosed IPv6 host
+        parsed = None
+    if value and (parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc):
         raise ValueError("Enter a valid URL.")
     return value
+
+
+# What `_url` accepts, as the schema's pattern can say it (every URL it matches is accepted): blank,
+# or http(s):// then a host part of printable ASCII without `/?#[]` (brackets and non-ASCII hosts are
+# accepted when they parse, but not described), then anything on one line.
+_NETLOC = r"[\u0021\u0022\u0024-\u002e\u0030-\u003e\u0040-\u005a\u005c\u005e-\u007e]+"
+PAYMENT_URL_PATTERN = f"^([Hh][Tt][Tt][Pp][Ss]?://{_NETLOC}([/?#].*)?)?$"
+PaymentUrl = Annotated[
+    str, StringConstraints(max_length=200), AfterValidator(_url), schema_facts(pattern=PAYMENT_URL_PATTERN)
+]
 
 
 class BackendIdIn(BodyModel):
@@ -327,9 +340,7 @@ class BackendIdIn(BodyModel):
 
 
 class PaymentUrlIn(BodyModel):
-    payment_url: str = Field(max_length=200)
-
-    _valid_url = field_validator("payment_url")(_url)
+    payment_url: PaymentUrl
 
 
 class ReferenceNumberIn(BodyModel):

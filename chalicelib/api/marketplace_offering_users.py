@@ -5,12 +5,12 @@ create, update, delete, the agent's state actions, `update_restricted/`) and an 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import Field, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
-from chalicelib.api.fields import each_of
+from chalicelib.api.fields import each_of, schema_facts
 from chalicelib.api.marketplace_orders import offering_url, uuid_filter
 from chalicelib.api.rest import (
     BodyModel,
@@ -114,16 +114,31 @@ class OfferingUserQuery(ListQuery):
         return values
 
 
+# A backend username: checked by the domain's rule (`check_username`, after the caller's rights, as
+# Waldur validates after finding the object); the schema states the rule. The type's own bound
+# only keeps a huge value from reaching the rule.
+Username = Annotated[
+    str,
+    StringConstraints(max_length=10_000),
+    schema_facts(maxLength=domain.USERNAME_MAX, pattern=domain.USERNAME_PATTERN),
+]
+GivenUsername = Annotated[
+    str,
+    StringConstraints(max_length=10_000),
+    schema_facts(minLength=1, maxLength=domain.USERNAME_MAX, pattern=domain.GIVEN_USERNAME_PATTERN),
+]
+
+
 class OfferingUserIn(BodyModel):
     offering: str | None = Field(None, max_length=2000)
     offering_uuid: str | None = Field(None, max_length=64)
     user: str | None = Field(None, max_length=2000)
     user_uuid: str | None = Field(None, max_length=64)
-    username: str | None = Field(None, max_length=10_000)  # checked by the domain's rule
+    username: Username | None = None
 
 
 class OfferingUserPatch(BodyModel):
-    username: str | None = Field(None, max_length=10_000)
+    username: Username | None = None
 
 
 class TransitionIn(BodyModel):

@@ -15,6 +15,7 @@ from pydantic import Field
 from chalicelib.api import projects as project_api
 from chalicelib.api.fields import DetailMessageOut
 from chalicelib.api.marketplace_catalog import TAG
+from chalicelib.api.marketplace_offering_users import GivenUsername
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -438,7 +439,7 @@ _empty_of_offering("Course accounts", f"{OFFERINGS}/list_course_accounts",
 # --- set_offerings_username -------------------------------------------------------------------------
 class SetUsernameIn(BodyModel):
     user_uuid: str = Field(min_length=1, max_length=64)
-    username: str = Field(max_length=10_000)  # the domain's rule bounds it
+    username: GivenUsername
 
 
 @endpoint(bp, f"{BASE}/set_offerings_username", "POST",

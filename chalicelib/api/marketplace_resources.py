@@ -16,6 +16,7 @@ from chalicelib.api.fields import (
     Amounts,
     Attributes,
     BoundedJson,
+    Slug,
     changes,
     each_of,
     free_text,
@@ -110,7 +111,7 @@ class EndDateIn(BodyModel):
 
 
 class SlugIn(BodyModel):
-    slug: str = Field(max_length=200)  # required (Waldur's slug request)
+    slug: Slug
 
 
 class OptionsIn(BodyModel):

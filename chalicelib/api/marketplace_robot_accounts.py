@@ -12,7 +12,7 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from chalicelib.api.errors import FLAT
-from chalicelib.api.fields import changes, each_of, free_text, line_text, partial
+from chalicelib.api.fields import changes, each_of, free_text, line_text, name_text, partial, schema_facts
 from chalicelib.api.marketplace_orders import uuid_filter
 from chalicelib.api.marketplace_user_usages import resource_filter
 from chalicelib.api.rest import (
@@ -30,7 +30,7 @@ from chalicelib.api.rest import (
 )
 from chalicelib.api.ssh_keys import to_data as key_data
 from chalicelib.domain import robot_accounts as domain
-from chalicelib.domain.ssh_keys import PUBLIC_KEY_MAX
+from chalicelib.domain.ssh_keys import KEY_PATTERN, PUBLIC_KEY_MAX
 from chalicelib.domain.users import User
 from chalicelib.services import market_queries as lists
 from chalicelib.services import robot_accounts as service
@@ -43,15 +43,20 @@ BASE = f"/api/{COLLECTION}"
 MODEL = domain.MODEL
 _STATES = frozenset(s.value for s in domain.State)
 Reference = Annotated[str, StringConstraints(max_length=2000)]
-Key = Annotated[str, StringConstraints(max_length=PUBLIC_KEY_MAX + 100)]  # the domain checks each key
+# The domain checks each key as /api/keys/ does (`clean_keys`); the schema states the key line.
+Key = Annotated[
+    str,
+    StringConstraints(max_length=PUBLIC_KEY_MAX + 100),
+    schema_facts(maxLength=PUBLIC_KEY_MAX, pattern=KEY_PATTERN),
+]
 
 
 class AccountIn(BodyModel):
     """Waldur's RobotAccountRequest (python-waldur-client sends `username` "" and empty lists)."""
 
     resource: Reference
-    type: line_text(255)  # type: ignore[valid-type]  # the domain's bound is Waldur's (5)
-    username: line_text(255) = ""  # type: ignore[valid-type]
+    type: name_text(domain.TYPE_MAX)  # type: ignore[valid-type]
+    username: line_text(domain.USERNAME_MAX) = ""  # type: ignore[valid-type]
     description: free_text(domain.DESCRIPTION_MAX) = ""  # type: ignore[valid-type]
     # Waldur's `users` is a many-related field and `keys` a JSON field: errors name the field, not an item.
     users: Annotated[list[Reference], FLAT] = Field([], max_length=domain.MAX_USERS)

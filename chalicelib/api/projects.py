@@ -6,10 +6,12 @@ from datetime import date, datetime
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from chalicelib.api.fields import (
     QuotaOut,
+    Slug,
+    SlugOrBlank,
     changes,
     free_text,
     name_text,
@@ -54,7 +56,7 @@ class ProjectIn(BodyModel):
     # Project types are not modelled yet: only null (no type) is accepted.
     type: str | None = None
     # Staff (and PROJECT.SET_SLUG holders on creation); generated from the name when not given.
-    slug: str | None = Field(None, max_length=200)
+    slug: SlugOrBlank | None = None
 
 
 ProjectPatch = partial(ProjectIn, "ProjectPatch", nullable=frozenset({"start_date", "end_date", "type"}))
@@ -87,7 +89,7 @@ class ProjectOut(ResponseModel):
 
 
 class SlugIn(BodyModel):
-    slug: str = Field(max_length=200)  # required (Waldur's slug request)
+    slug: Slug
 
 
 class StatusOut(ResponseModel):

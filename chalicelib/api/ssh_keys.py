@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import StringConstraints, field_validator
 
-from chalicelib.api.fields import line_text
+from chalicelib.api.fields import line_text, schema_facts
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -33,8 +33,11 @@ bp = Blueprint(__name__)
 TAG = "keys"
 COLLECTION = "keys"
 
+# Checked by the domain (`clean_public_key`, Waldur's messages); the schema states the line's shape.
 PublicKey = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=domain.PUBLIC_KEY_MAX)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=domain.PUBLIC_KEY_MAX),
+    schema_facts(pattern=domain.KEY_PATTERN),
 ]
 
 

@@ -19,6 +19,7 @@ from chalicelib.api.fields import (
     line_text,
     partial,
     patch_changes,
+    schema_facts,
     text,
 )
 from chalicelib.api.rest import (
@@ -35,7 +36,7 @@ from chalicelib.api.rest import (
     render,
 )
 from chalicelib.domain import usernames
-from chalicelib.domain.errors import ValidationError
+from chalicelib.domain import users as domain
 from chalicelib.domain.numbers import MAX_INTEGER
 from chalicelib.domain.users import User
 from chalicelib.services import users as service
@@ -52,13 +53,25 @@ def _username(value: str) -> str:
 
 
 Username = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), AfterValidator(_username)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=usernames.MAX_LENGTH),
+    AfterValidator(_username),
+    schema_facts(pattern=usernames.ASCII_PATTERN),
+]
+# A password a password action sets: its length is checked after the caller's rights (Waldur's
+# order), in Django's words; the schema states it.
+NewPassword = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=domain.PASSWORD_MAX_LENGTH),
+    schema_facts(minLength=domain.PASSWORD_MIN_LENGTH),
 ]
 
 
-class UserIn(BodyModel):
+class UserUpdateIn(BodyModel):
+    """What PUT and PATCH change. Waldur's UserSerializer has no `password` field: one sent is
+    ignored like any unknown field (the `password/` action sets it)."""
+
     username: Username
-    password: text(128) | None = None  # type: ignore[valid-type]
     full_name: line_text(100) = ""  # type: ignore[valid-type]
     native_name: line_text(100) = ""  # type: ignore[valid-type]
     email: Email = ""
@@ -74,15 +87,21 @@ class UserIn(BodyModel):
     token_lifetime: int | None = Field(3600, ge=60, le=MAX_INTEGER)
 
 
-UserPatch = partial(UserIn, "UserPatch", nullable=frozenset({"token_lifetime"}))
+class UserIn(UserUpdateIn):
+    """A new user: Cirrus also takes an initial password (none: the user signs in another way)."""
+
+    password: text(domain.PASSWORD_MAX_LENGTH) | None = None  # type: ignore[valid-type]
+
+
+UserPatch = partial(UserUpdateIn, "UserPatch", nullable=frozenset({"token_lifetime"}))
 
 
 class PasswordIn(BodyModel):
-    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    password: NewPassword
 
 
 class PasswordChangeIn(BodyModel):
-    new_password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    new_password: NewPassword
 
 
 class UserOut(ResponseModel):
@@ -147,12 +166,6 @@ def to_data(call: Call, user: User) -> dict[str, Any]:
     return data
 
 
-def _no_password(fields: dict[str, Any]) -> None:
-    if fields.get("password") is not None:
-        raise ValidationError.field("password", "Use the password/ action to change a password.")
-    fields.pop("password", None)
-
-
 def _one(call: Call, user: User) -> dict[str, Any]:
     data = to_data(call, user)
     data["permissions"] = teams.permissions_of(user.id)
@@ -191,10 +204,9 @@ def retrieve_user(call: Call, uuid: str) -> Any:
     return _one(call, service.get_visible(call.user, object_id(uuid, MODEL)))
 
 
-@endpoint(bp, "/api/users/{uuid}", "PUT", name="users_update", tag=TAG, body=UserIn, response=UserOut)
+@endpoint(bp, "/api/users/{uuid}", "PUT", name="users_update", tag=TAG, body=UserUpdateIn, response=UserOut)
 def update_user(call: Call, uuid: str) -> Any:
     fields = changes(call.body)
-    _no_password(fields)
     return _one(call, service.update_user(call.ctx, object_id(uuid, MODEL), fields))
 
 
@@ -203,7 +215,6 @@ def update_user(call: Call, uuid: str) -> Any:
 )
 def partial_update_user(call: Call, uuid: str) -> Any:
     fields = patch_changes(call.body)
-    _no_password(fields)
     return _one(call, service.update_user(call.ctx, object_id(uuid, MODEL), fields))
 
 

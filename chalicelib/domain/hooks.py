@@ -59,6 +59,18 @@ MAIL_NOT_SENT = "mail not sent"
 SECRET_MIN, SECRET_MAX = 16, 256
 URL_MAX = 200  # Django's URLField
 EMAIL_MAX = 320
+# What `destination` accepts, as the schema's pattern can say it (and every URL it matches is
+# accepted): http(s), a DNS name whose last label starts with a letter (not a number) or a dotted
+# IPv4 address, a port up to 65535, then a path, query or fragment without spaces, controls or
+# backslashes. Bracketed IPv6 hosts and international names are accepted but not described; whether
+# the address is one a delivery may reach is not a shape (`check_destination`).
+_LABEL = "[A-Za-z0-9-]{1,63}"
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_PORT = "(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+URL_PATTERN = (
+    f"^[Hh][Tt][Tt][Pp][Ss]?://(({_LABEL}\\.)*[A-Za-z][A-Za-z0-9-]{{0,62}}\\.?|{_OCTET}(\\.{_OCTET}){{3}})"
+    f"(:{_PORT})?([/?#][^\\u0000-\\u0020\\u007f\\\\]*)?$"
+)
 ERROR_MAX = 500  # characters of a delivery error kept on the hook
 
 SIGNATURE_HEADER = "X-Cirrus-Signature"

@@ -27,7 +27,11 @@ MODEL = "OfferingUser"
 USERNAME_MAX = 100  # Waldur's OfferingUser.username
 COMMENT_MAX = 2000
 # Letters, digits and . _ - @ + (the rule of users/, ASCII only: a backend account name).
-_USERNAME = re.compile(r"[A-Za-z0-9._@+-]+")
+USERNAME_CHARACTERS = "A-Za-z0-9._@+-"
+_USERNAME = re.compile(f"[{USERNAME_CHARACTERS}]+")
+# `check_username` as the schema says it (blank: no username yet), and a username that must be given.
+USERNAME_PATTERN = f"^[{USERNAME_CHARACTERS}]*$"
+GIVEN_USERNAME_PATTERN = f"^[{USERNAME_CHARACTERS}]+$"
 INVALID_USERNAME = (
     "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."
 )

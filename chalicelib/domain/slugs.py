@@ -35,7 +35,12 @@ TAKEN = "This slug is already in use."
 CHANGED = "{model} slug has been changed."
 UNCHANGED = "{model} slug is not changed."
 
-_VALID = re.compile(r"^[-a-zA-Z0-9_]+\Z")
+SLUG_CHARACTERS = "-a-zA-Z0-9_"
+_VALID = re.compile(f"^[{SLUG_CHARACTERS}]+\\Z")
+# `check` as a schema says it: a slug given by hand; `BLANK_OR_PATTERN` where blank means "none
+# given" (create and update). `check` trims first, so it also takes what these match padded.
+PATTERN = f"^[{SLUG_CHARACTERS}]+$"
+BLANK_OR_PATTERN = f"^[{SLUG_CHARACTERS}]*$"
 
 
 class SlugKind(StrEnum):

@@ -26,6 +26,22 @@ PUBLIC_KEY_MAX = 2000  # Waldur's MaxLengthValidator (an 8192-bit RSA key is abo
 # service provider's key lists, which read every key of many users, small.
 MAX_KEYS_PER_USER = 100
 
+# The line `clean_public_key` reads, as a schema's pattern can say it: a key type OpenSSH loads, a
+# space, a base64 body (padded), then an optional comment on the same line. Whether the body is a
+# key of that type is not a shape: such a line may still be refused (INVALID_KEY).
+KEY_TYPES = (
+    "ssh-rsa",
+    "ssh-dss",
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+)
+_B64 = "[A-Za-z0-9+/]"
+_BODY = f"({_B64}{{4}})*({_B64}{{4}}|{_B64}{{3}}=|{_B64}{{2}}==)"
+# `str.splitlines` breaks at these besides controls: a comment holds none of them.
+_COMMENT = r"[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*"
+KEY_PATTERN = f"^({'|'.join(KEY_TYPES)}) {_BODY}( {_COMMENT})?$"
 SINGLE_LINE = "Key is not valid: it should be single line."
 NO_FINGERPRINT = "Key is not valid: cannot generate fingerprint_md5 from it."
 INVALID_KEY = "Invalid SSH public key."

@@ -16,6 +16,10 @@ import unicodedata
 
 MAX_LENGTH = 128  # Waldur's username length
 _RULE = re.compile(r"[\w.@+-]+")
+# The rule as a schema's pattern can say it in every engine: the ASCII letters and digits (`\w` is
+# ASCII in ECMA, Unicode in Python and Rust, and not the same Unicode): a username it matches is
+# valid, and letters and digits of other scripts are accepted too.
+ASCII_PATTERN = r"^[A-Za-z0-9_.@+-]+$"
 INVALID = "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."
 FALLBACK_PREFIX = "user-"
 

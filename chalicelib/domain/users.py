@@ -14,6 +14,9 @@ from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import ValidationError
 
 DEFAULT_TOKEN_LIFETIME = 3600  # seconds; Waldur's default
+PASSWORD_MIN_LENGTH = 8  # Django's MinimumLengthValidator, which Waldur's password actions run
+PASSWORD_MAX_LENGTH = 128  # Django's password column
+PASSWORD_TOO_SHORT = f"This password is too short. It must contain at least {PASSWORD_MIN_LENGTH} characters."
 
 
 @dataclass(frozen=True)

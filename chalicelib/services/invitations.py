@@ -59,6 +59,11 @@ NOT_SCHEDULED = "The invitation email could not be scheduled; send the invitatio
 
 # The collections a scope URL may name (Waldur: a customer or a project).
 SCOPE_COLLECTIONS = {"customers": ScopeType.CUSTOMER, "projects": ScopeType.PROJECT}
+# The scope URLs `_scope_reference` reads (the schema's pattern): anything, then a collection above
+# and a uuid (hex or dashed) as the last path segment, then a query or fragment. Whether the object
+# is there, and visible, is not a shape.
+_UUID = "([0-9A-Fa-f]{32}|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"
+SCOPE_PATTERN = f"^([^?#]*/)?({'|'.join(SCOPE_COLLECTIONS)})/{_UUID}/*([?#].*)?$"
 
 
 # --- what a response shows -------------------------------------------------------------------------

@@ -235,10 +235,8 @@ def _store_password(
 ) -> None:
     """Hash and store the password `sent` as (field name, value), with `event`, ending sessions."""
     field, password = sent
-    if len(password) < 8:
-        raise ValidationError.field(
-            field, "This password is too short. It must contain at least 8 characters."
-        )
+    if len(password) < domain.PASSWORD_MIN_LENGTH:  # after the caller's rights, as in Waldur
+        raise ValidationError.field(field, domain.PASSWORD_TOO_SHORT)
     after = replace(before, password_hash=domain.hash_password(password, get_settings().password_iterations))
     uow = unit_of_work()
     users.save_changes(uow, before, after)
