@@ -35,7 +35,8 @@ EXCLUDED_CHECKS: tuple[str, ...] = (
 )
 # DRF's messages (and Waldur's) for a refusal that depends on what is stored, not on the data's shape.
 # "A project cannot move to another customer": PUT/PATCH of a project may name its customer (Waldur's
-# clients send it), and only the project's own customer is accepted, which the stored project decides.
+# clients send it), and only the project's own customer is accepted, which the stored project decides;
+# likewise a site agent identity's offering on PUT.
 # An archived customer or plan (the run may archive the demo ones), a slug another object holds, a
 # quota the run has set low (set_quotas) and the offering's components (limits name them) are
 # stored state too; so is "Can't restore object from url" (Waldur's words for a scope naming no
@@ -51,7 +52,8 @@ STATE_REFUSAL = re.compile(
     r"|already used with a different request; use a new key"
     r"|^A project cannot move to another customer|^Archived organization is not available"
     r"|^One or more quotas were exceeded: .*|^Plan is archived"
-    r"|is not a (limit-based )?component of this offering)\.?$",
+    r"|is not a (limit-based )?component of this offering"
+    r"|^The offering of an agent identity cannot be changed)\.?$",
     re.DOTALL,  # a name quoted in a message may hold a newline
 )
 # Refusals of data the schema allows because OpenAPI 3.0 cannot say the rule (each field's schema
