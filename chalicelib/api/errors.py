@@ -118,6 +118,12 @@ _DECIMAL_LIMITS: dict[str, str] = {
 }
 
 
+_LIST_LENGTH: dict[str, str] = {
+    "too_long": "Ensure this field has no more than {max_length} elements.",
+    "too_short": "Ensure this field has at least {min_length} elements.",
+}
+
+
 def _message(err: Any) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
@@ -125,8 +131,8 @@ def _message(err: Any) -> str:
         return "This field may not be null."
     if kind == "string_too_long":
         return f"Ensure this field has no more than {ctx.get('max_length')} characters."
-    if kind == "too_long":  # a list (DRF's ListField max_length)
-        return f"Ensure this field has no more than {ctx.get('max_length')} elements."
+    if kind in _LIST_LENGTH:  # a list (DRF's ListField max_length, min_length)
+        return _LIST_LENGTH[kind].format(**ctx)
     if kind in ("less_than_equal", "less_than"):
         return f"Ensure this value is less than or equal to {ctx.get('le', ctx.get('lt'))}."
     if kind in ("greater_than_equal", "greater_than"):

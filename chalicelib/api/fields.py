@@ -16,6 +16,7 @@ from pydantic import (
     BeforeValidator,
     Field,
     GetJsonSchemaHandler,
+    Strict,
     StringConstraints,
     create_model,
 )
@@ -173,9 +174,6 @@ def stored_text(max_length: int, max_bytes: int) -> Any:
 
 
 Attributes = Annotated[dict[str, Any], BoundedJson(bounds.ATTRIBUTES)]
-# Amounts per component type (limits): whole numbers up to numbers.MAX_INTEGER are checked by the
-# domain rules, which know the offering's components.
-Amounts = Annotated[dict[str, Any], BoundedJson(bounds.AMOUNTS)]
 
 
 # Whole numbers as Waldur's IntegerField and PositiveIntegerField hold them: a larger one would
@@ -243,7 +241,9 @@ def _without_none(annotation: Any) -> Any:
 def partial(model: type[BaseModel], name: str, nullable: frozenset[str] = frozenset()) -> type[BaseModel]:
     """The same body with every field optional (PATCH). Only the fields in `nullable` take null
     (DRF's `allow_null`); for the others null is refused by the field's type, so the validation and
-    the OpenAPI schema (nullable or not) come from this one declaration."""
+    the OpenAPI schema (nullable or not) come from this one declaration. Each field keeps what the
+    full model says of it (bounds, validators, choices, pattern, description): a PATCH takes the
+    values a POST takes (tests/integration/test_openapi_shapes.py)."""
     unknown = nullable - set(model.model_fields)
     if unknown:
         raise ValueError(f"{name}: no such fields {sorted(unknown)}")
@@ -257,7 +257,9 @@ def partial(model: type[BaseModel], name: str, nullable: frozenset[str] = frozen
             fields[field_name] = (constrained | None, None)
         else:
             fields[field_name] = (constrained, omitted())
-    return create_model(name, __base__=model.__base__, **fields)
+    patch = create_model(name, __base__=model.__base__, **fields)
+    patch.__partial_of__ = model  # type: ignore[attr-defined]
+    return patch
 
 
 def changes(body: BaseModel, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -269,6 +271,71 @@ def patch_changes(body: BaseModel) -> dict[str, Any]:
     """PATCH fields sent. Null was already refused, by the body model, for the fields that cannot be
     null (`partial(..., nullable=...)`)."""
     return changes(body)
+
+
+# --- maps and bodies whose shape the schema states (issue 17) -------------------------------------
+def per_component(value: Any) -> Any:
+    """A map of component type to `value` (a plan's prices and quotas, a resource's limits): one
+    level, bounded as bounds.AMOUNTS bounds it (the key count stated too: a key's length and the
+    size as stored cannot be, OpenAPI 3.0 has no `propertyNames`)."""
+    return Annotated[
+        dict[str, value],
+        BoundedJson(bounds.AMOUNTS),
+        Field(json_schema_extra={"maxProperties": bounds.AMOUNTS.max_keys}),
+    ]
+
+
+# Limits per component type: whole numbers (a JSON integer, as the domain rules take them: not
+# "5", not 5.0, not true), 0 to Waldur's IntegerField maximum. Which types an offering has is
+# checked by the domain rules, which know its components.
+Amounts = per_component(Annotated[int, Strict(), Field(ge=0, le=MAX_INTEGER)])
+
+
+def some_of(names: Iterable[str], value: Any, what: str) -> Any:
+    """A map from some of `names`, at least one, to `value` (set_quotas' `{"nc_resource_count": 3}`):
+    the validator and the schema (each name a property, no other, `minProperties: 1`) read the same
+    names. `what` names a key in the messages ("Unknown quota: x.", "Name at least one quota.")."""
+    known = tuple(names)
+
+    def check(given: Any) -> Any:
+        if isinstance(given, dict):
+            unknown = [str(name) for name in given if name not in known]
+            if unknown:
+                raise ValueError(" ".join(f"Unknown {what}: {name}." for name in unknown))
+            if not given:
+                raise ValueError(f"Name at least one {what}.")
+        return given
+
+    def extra(schema: dict[str, Any]) -> None:
+        each = schema.pop("additionalProperties", {})
+        schema.update(properties={name: each for name in known}, additionalProperties=False, minProperties=1)
+
+    return Annotated[dict[str, value], BeforeValidator(check), Field(json_schema_extra=extra)]
+
+
+def any_given(*names: str) -> Callable[[dict[str, Any]], None]:
+    """`json_schema_extra` of a body that needs at least one of `names` sent (Waldur's hook:
+    "Please specify list of event_types or event_groups."; a usage report names its resource or its
+    plan period), each in the form its property states: the schema's `anyOf` of one branch per
+    name, that name required and not null. The body's check (the service's, in Waldur's words) is
+    tested against it (tests/integration/test_openapi_shapes.py)."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        properties = schema.get("properties", {})
+        schema["anyOf"] = [_given(name, properties.get(name, {})) for name in names]
+
+    return extra
+
+
+def _given(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """A branch of `any_given`: `name` sent, and not null where its property takes null (the
+    property's other words apply as they are)."""
+    branch: dict[str, Any] = {"type": "object", "required": [name]}
+    options = schema.get("anyOf", [])
+    kept = [o for o in options if o != {"type": "null"}]
+    if len(kept) < len(options):
+        branch["properties"] = {name: kept[0] if len(kept) == 1 else {"anyOf": kept}}
+    return branch
 
 
 # --- facts of a type's schema ---------------------------------------------------------------------

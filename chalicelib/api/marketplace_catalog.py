@@ -16,18 +16,18 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field
 
 from chalicelib.api.fields import (
-    BoundedJson,
     Integer,
     PositiveInteger,
     free_text,
     line_text,
     name_text,
     one_of,
+    per_component,
     required_text,
     text,
 )
 from chalicelib.api.rest import BodyModel, Call, ResponseModel
-from chalicelib.domain import bounds, orders
+from chalicelib.domain import orders
 from chalicelib.domain.numbers import MAX_SMALL_INTEGER
 from chalicelib.domain.vocabulary import (
     BillingType,
@@ -63,8 +63,8 @@ def choice(enum: type[Enum]) -> Any:
 # Waldur's price fields: DecimalField(max_digits=22, decimal_places=10), not negative.
 Price = Annotated[Decimal, Field(ge=0, max_digits=22, decimal_places=10)]
 # A plan's prices and quotas per component type (keys, size: bounds.AMOUNTS).
-Prices = Annotated[dict[str, Price], BoundedJson(bounds.AMOUNTS)]
-Quotas = Annotated[dict[str, PositiveInteger], BoundedJson(bounds.AMOUNTS)]
+Prices = per_component(Price)
+Quotas = per_component(PositiveInteger)
 
 
 class ComponentIn(BodyModel):
@@ -114,8 +114,8 @@ class PlanIn(BodyModel):
     article_code: text(30) = ""  # type: ignore[valid-type]
     max_amount: int | None = Field(None, ge=1, le=MAX_SMALL_INTEGER)  # a PositiveSmallIntegerField
     archived: bool = False
-    prices: Prices = Field(default_factory=dict)
-    quotas: Quotas = Field(default_factory=dict)
+    prices: Prices = Field(default_factory=dict)  # type: ignore[valid-type]
+    quotas: Quotas = Field(default_factory=dict)  # type: ignore[valid-type]
 
 
 def plan_spec(body: BodyModel) -> dict[str, Any]:

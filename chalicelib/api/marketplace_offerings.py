@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from chalicelib.api import marketplace_catalog as wire
 from chalicelib.api.fields import (
@@ -22,7 +22,7 @@ from chalicelib.api.fields import (
     free_text,
     name_text,
     omitted,
-    required_text,
+    one_of,
     text,
 )
 from chalicelib.api.marketplace_catalog import (
@@ -76,6 +76,21 @@ LongText = free_text(bounds.LONG_TEXT_BYTES, bounds.LONG_TEXT_BYTES)
 MAX_COMPONENTS = MAX_PLANS = 100
 
 
+def _registered(name: str) -> str:
+    if registry.get_type(name) is None:
+        raise ValueError(registry.UNKNOWN_TYPE.format(name))
+    return name
+
+
+# One of the registered offering types: checked and listed from the same registry.
+OfferingTypeName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100),
+    AfterValidator(_registered),
+    Field(json_schema_extra=one_of(registry.offering_types)),
+]
+
+
 # --- input ---------------------------------------------------------------------------------------
 class OfferingIn(BodyModel):
     """Waldur's OfferingCreateSerializer (the part Cirrus keeps; other fields are ignored)."""
@@ -83,7 +98,7 @@ class OfferingIn(BodyModel):
     name: name_text(150)  # type: ignore[valid-type]
     category: str = Field(min_length=1)
     customer: str = Field(min_length=1)
-    type: required_text(100)  # type: ignore[valid-type]
+    type: OfferingTypeName
     description: free_text(2000) = ""  # type: ignore[valid-type]
     full_description: LongText = ""  # type: ignore[valid-type]
     terms_of_service: LongText = ""  # type: ignore[valid-type]

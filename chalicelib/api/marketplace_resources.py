@@ -81,8 +81,17 @@ class ErredIn(BodyModel):
     error_traceback: stored_text(100_000, bounds.ERROR_TRACEBACK_BYTES) = ""  # type: ignore[valid-type]
 
 
+class ReportSectionIn(BodyModel):
+    """Waldur's ReportSectionSerializer; a part left out is blank, as Cirrus always took it."""
+
+    header: str = ""
+    body: str = ""
+
+
 class ReportIn(BodyModel):
-    report: Annotated[list[Any], BoundedJson(bounds.REPORT)]
+    """Waldur's ResourceReportSerializer: at least one section."""
+
+    report: Annotated[list[ReportSectionIn], BoundedJson(bounds.REPORT), Field(min_length=1)]
 
 
 class ResourceUpdateIn(BodyModel):
@@ -627,7 +636,7 @@ def set_as_ok(call: Call, uuid: str) -> Any:
 )
 def submit_report(call: Call, uuid: str) -> Any:
     body: ReportIn = call.body
-    service.submit_report(call.ctx, object_id(uuid, MODEL), body.report)
+    service.submit_report(call.ctx, object_id(uuid, MODEL), [s.model_dump() for s in body.report])
     return {"status": "Report is submitted"}
 
 

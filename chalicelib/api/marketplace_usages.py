@@ -9,9 +9,17 @@ from decimal import Decimal
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
-from chalicelib.api.fields import DateFilter, IsoDateTime, ReferenceFilter, UuidFilter, each_of, one_of
+from chalicelib.api.fields import (
+    DateFilter,
+    IsoDateTime,
+    ReferenceFilter,
+    UuidFilter,
+    any_given,
+    each_of,
+    one_of,
+)
 from chalicelib.api.marketplace_orders import uuid_filter
 from chalicelib.api.rest import (
     BodyModel,
@@ -63,11 +71,15 @@ class UsageLineIn(BodyModel):
 
 
 class SetUsageIn(BodyModel):
-    """Waldur's ComponentUsageCreateRequest."""
+    """Waldur's ComponentUsageCreateRequest: the report names its resource, or its plan period (the
+    service says "This field is required." of `resource` when neither is sent; blank is no uuid,
+    as Waldur's UUIDField has it)."""
+
+    model_config = ConfigDict(json_schema_extra=any_given("resource", "plan_period"))
 
     usages: list[UsageLineIn] = Field(max_length=50)
-    resource: str | None = Field(None, max_length=2000)
-    plan_period: str | None = Field(None, max_length=2000)
+    resource: str | None = Field(None, min_length=1, max_length=2000)
+    plan_period: str | None = Field(None, min_length=1, max_length=2000)
     date: IsoDateTime | None = None
 
 

@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 
@@ -96,27 +96,86 @@ RENDERED_UUID = "^[0-9a-f]{32}$"
 
 
 class _Generator(GenerateJsonSchema):
-    """Pydantic's JSON Schema, with what it leaves out of a decimal: the bounds its digits imply."""
+    """Pydantic's JSON Schema, with what it leaves out of a decimal: the bounds its digits imply,
+    and the form of the string it takes."""
 
     def decimal_schema(self, schema: core_schema.DecimalSchema) -> JsonSchemaValue:
         out = super().decimal_schema(schema)
         digits, places = schema.get("max_digits"), schema.get("decimal_places")
+        pattern = decimal_pattern(schema)
+        for option in out.get("anyOf", [out]):
+            if option.get("type") == "string" and pattern is not None:
+                option["pattern"] = pattern
         if digits is None or places is None:
             return out
-        # `digits - places` whole digits: below 10**that, in either direction (exclusive).
-        bound = 10 ** (digits - places)
         words = f"A decimal number: at most {digits} digits, {places} after the point"
         for option in out.get("anyOf", [out]):
             if option.get("type") == "number":
-                if option.get("maximum", bound) >= bound:
-                    option.pop("maximum", None)
-                    option["exclusiveMaximum"] = bound
-                if option.get("minimum", -bound) <= -bound:
-                    option.pop("minimum", None)
-                    option["exclusiveMinimum"] = -bound
+                _whole(option, 10 ** (digits - places))
             elif option.get("type") == "string":
                 option["description"] = words
+        out["description"] = f"{words}: a string, or a whole JSON number" + _FRACTIONS
         return out
+
+
+# A JSON number with a fraction is a float to the parser: taken when its shortest form fits the
+# digits (`1.5`), refused when not (`0.1 + 0.2`), which no schema of numbers can state; the exact
+# form is the string.
+_FRACTIONS = " (a number with a fraction is taken where its shortest form fits)"
+
+
+def _whole(option: dict[str, Any], bound: int) -> None:
+    """A decimal's JSON number option as the whole numbers it always takes: `digits - places` whole
+    digits, so below 10**that in either direction (exclusive), and within the field's bounds."""
+    option["type"] = "integer"
+    for key in ("minimum", "maximum"):
+        if isinstance(option.get(key), float) and option[key] == int(option[key]):
+            option[key] = int(option[key])
+    if option.get("maximum", bound) >= bound:
+        option.pop("maximum", None)
+        option["exclusiveMaximum"] = bound
+    if option.get("minimum", -bound) <= -bound:
+        option.pop("minimum", None)
+        option["exclusiveMinimum"] = -bound
+
+
+def decimal_pattern(schema: core_schema.DecimalSchema) -> str | None:
+    """The decimal strings a DecimalField takes, as a pattern: plain notation (no exponent, no
+    leading zeros, no blanks, though the field takes those too), at most the field's digits before
+    and after the point, within its bounds. A pattern cannot say "at most 200" of any number, so it
+    is written for the bounds Cirrus's decimals have: none, or 0 at least, or up to a whole number
+    (None for others: the test of the document names any decimal left without a pattern)."""
+    digits, places = schema.get("max_digits"), schema.get("decimal_places")
+    low, high = schema.get("ge"), schema.get("le")
+    if schema.get("gt") is not None or schema.get("lt") is not None or (low is not None and low != 0):
+        return None
+    if high is not None and high != int(high):
+        return None
+    whole = None if digits is None or places is None else digits - places
+    fraction = r"(\.[0-9]+)?" if places is None else (rf"(\.[0-9]{{1,{places}}})?" if places else "")
+    sign = "" if low is not None else "-?"
+    widest = 10**whole if whole is not None else None
+    if high is None or (widest is not None and high >= widest):
+        more = "[0-9]*" if whole is None else f"[0-9]{{0,{whole - 1}}}"
+        return f"^{sign}(0|[1-9]{more}){fraction}$"
+    top = int(high)
+    exact = r"(\.0+)?" if places is None else (rf"(\.0{{1,{places}}})?" if places else "")
+    return f"^{sign}(({_below(top)}){fraction}|{top}{exact})$"
+
+
+def _below(n: int) -> str:
+    """A pattern of the whole numbers 0 to n - 1 (n > 0), written without leading zeros."""
+    s = str(n)
+    options = ["0"]
+    if len(s) > 1:
+        options.append(f"[1-9][0-9]{{0,{len(s) - 2}}}")
+    for i, digit in enumerate(s):
+        lowest, highest = (1 if i == 0 else 0), int(digit) - 1
+        if highest >= lowest:
+            rest = f"[0-9]{{{len(s) - i - 1}}}" if i < len(s) - 1 else ""
+            first = str(lowest) if lowest == highest else f"[{lowest}-{highest}]"
+            options.append(f"{s[:i]}{first}{rest}")
+    return "|".join(options)
 
 
 def _rendered_uuids(schema: dict[str, Any]) -> dict[str, Any]:
@@ -234,7 +293,7 @@ def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dic
         op["summary"] = e.summary
     if e.body is not None:
         op["requestBody"] = {
-            "required": True,
+            "required": _body_required(e.body),
             "content": {"application/json": {"schema": refs[(e.body, "validation")]}},
         }
     op["responses"][str(e.status)] = _success(e, refs)
@@ -242,6 +301,17 @@ def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dic
         op["responses"][code] = {"description": "Error", "content": {"application/json": {"schema": _ERROR}}}
     op["security"] = [] if e.anonymous else [{"tokenAuth": []}]
     return op
+
+
+def _body_required(model: type[BaseModel]) -> bool:
+    """A body may be left out where its model takes `{}` (an absent body is `{}`, rest.parse_body, as
+    DRF takes an empty PATCH) and its schema asks for no key."""
+    try:
+        model.model_validate({})
+    except ValidationError:
+        return True
+    schema = model.model_json_schema(schema_generator=_Generator)
+    return any(key in schema for key in ("required", "anyOf", "minProperties"))
 
 
 def _success(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dict[str, Any]:

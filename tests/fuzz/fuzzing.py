@@ -34,6 +34,13 @@ EXCLUDED_CHECKS: tuple[str, ...] = (
     "positive_data_acceptance",
 )
 # DRF's messages (and Waldur's) for a refusal that depends on what is stored, not on the data's shape.
+# "A project cannot move to another customer": PUT/PATCH of a project may name its customer (Waldur's
+# clients send it), and only the project's own customer is accepted, which the stored project decides;
+# likewise a site agent identity's offering on PUT.
+# An archived customer or plan (the run may archive the demo ones), a slug another object holds, a
+# quota the run has set low (set_quotas) and the offering's components (limits name them) are
+# stored state too; so is "Can't restore object from url" (Waldur's words for a scope naming no
+# object the caller sees), the scope's form being stated by its pattern.
 STATE_REFUSAL = re.compile(
     r"(does not exist|already exists|already has an account in this offering|is already archived"
     r"|of system role is not available|for system role is not possible|You cannot delete yourself"
@@ -43,11 +50,13 @@ STATE_REFUSAL = re.compile(
     r"|^Can't restore object from url: .*"  # a scope URL of the schema's shape naming no object
     r"|^This slug is already in use|^A user with the uuid \[.*\] is not found"
     # A project stays in its customer (Cirrus refuses the move Waldur's serializer would make): the
-    # customer it may name is the one stored.
-    r"|A project cannot move to another customer"
-    # ... and a site agent identity in its offering (PUT names it again: the stored one).
-    r"|The offering of an agent identity cannot be changed"
-    r"|already used with a different request; use a new key)\.?$",
+    # customer it may name is the one stored; and a site agent identity in its offering (PUT names
+    # it again: the stored one).
+    r"|^A project cannot move to another customer|^The offering of an agent identity cannot be changed"
+    r"|already used with a different request; use a new key"
+    r"|^Archived organization is not available"
+    r"|^One or more quotas were exceeded: .*|^Plan is archived"
+    r"|is not a (limit-based )?component of this offering)\.?$",
     re.DOTALL,  # a name quoted in a message may hold a newline
 )
 # Refusals of data the schema allows because OpenAPI 3.0 cannot say the rule (each field's schema

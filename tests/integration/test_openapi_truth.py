@@ -153,13 +153,13 @@ def test_formats_and_bounds_are_declared(doc):
         customer["country"]["pattern"], "fi"
     )
     tax = {o["type"]: o for o in customer["default_tax_percent"]["anyOf"]}
-    assert (tax["number"]["minimum"], tax["number"]["maximum"]) == (0, 200)
+    assert (tax["integer"]["minimum"], tax["integer"]["maximum"]) == (0, 200)
     quantity = {
         o["type"]: o
         for o in _body_schema(doc, _endpoint("invoice_items_update"))["properties"]["quantity"]["anyOf"]
     }
     # 22 digits, 10 of them decimals: below 10**12
-    assert (quantity["number"]["maximum"], quantity["number"]["exclusiveMaximum"]) == (10**12, True)
+    assert (quantity["integer"]["maximum"], quantity["integer"]["exclusiveMaximum"]) == (10**12, True)
     assert customer["accounting_start_date"]["format"] == "date-time"
     user = _body_schema(doc, _endpoint("users_partial_update"))["properties"]
     assert user["token_lifetime"]["minimum"] == 60 and user["token_lifetime"]["nullable"]

@@ -637,6 +637,8 @@ def _plausible(name: str, annotation: Any, ep: Endpoint, w: World) -> Any:
             else [{"type": "cores", "amount": "1"}]
         ),
         "payment_url": lambda: "https://probe.a.example/pay",  # a valid URL: refused for the invoice
+        "quotas": lambda: {"nc_resource_count": 1},  # set_quotas: a quota of customers and projects
+        "report": lambda: [{"header": "probe", "body": "written from another tenant"}],
     }
     if name in values:
         return values[name]()
