@@ -308,7 +308,7 @@ def delete_identity(call: Call, uuid: str) -> Any:
 
 @endpoint(bp, f"{BASE}/{{uuid}}/register_service", "POST",
           name="marketplace_site_agent_identities_register_service", tag=TAG_IDENTITIES, body=ServiceIn,
-          response=ServiceOut, status=200,
+          response=ServiceOut, status=200, also=(201,),
           summary="Get or create the identity's service by name (201 made, 200 found)")  # fmt: skip
 def register_service(call: Call, uuid: str) -> Any:
     body: ServiceIn = call.body
@@ -346,7 +346,7 @@ def retrieve_service(call: Call, uuid: str) -> Any:
 
 @endpoint(bp, f"{SERVICES_BASE}/{{uuid}}/register_processor", "POST",
           name="marketplace_site_agent_services_register_processor", tag=TAG_SERVICES, body=ProcessorIn,
-          response=ProcessorOut, status=200,
+          response=ProcessorOut, status=200, also=(201,),
           summary="Get or create the service's processor by name (201 made, 200 found)")  # fmt: skip
 def register_processor(call: Call, uuid: str) -> Any:
     body: ProcessorIn = call.body

@@ -296,7 +296,8 @@ def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dic
             "required": _body_required(e.body),
             "content": {"application/json": {"schema": refs[(e.body, "validation")]}},
         }
-    op["responses"][str(e.status)] = _success(e, refs)
+    for success in (e.status, *e.also):
+        op["responses"][str(success)] = _success(e, refs)
     for code in _error_codes(e):
         op["responses"][code] = {"description": "Error", "content": {"application/json": {"schema": _ERROR}}}
     op["security"] = [] if e.anonymous else [{"tokenAuth": []}]

@@ -183,6 +183,7 @@ class Endpoint:
     anonymous: bool
     unpaged: bool = False  # the body is a plain JSON array of `response` (no pages, no headers)
     retry_key: bool = False  # a creation that honours an `Idempotency-Key` header (safe to retry)
+    also: tuple[int, ...] = ()  # other success statuses, same body (a get-or-create: 201 made)
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -236,13 +237,15 @@ def endpoint(
     anonymous: bool = False,
     unpaged: bool = False,
     retry_key: bool = False,
+    also: tuple[int, ...] = (),
 ) -> Callable[[View], View]:
     """Register `view(call, **path_params)` on `bp` at `path` for `method` (GET also answers HEAD).
     `many`: a page of `response` objects; `unpaged`: a plain list of them; `retry_key`: the view's
     service creates through `services.request_keys`, so an `Idempotency-Key` header makes the
-    request safe to send again (the key reaches it in `call.ctx.request_key`)."""
+    request safe to send again (the key reaches it in `call.ctx.request_key`); `also`: other success
+    statuses the view answers with the same body (`WithStatus`)."""
     contract = (path, method, name, tag, summary, query, body, response, many, status, anonymous)
-    ENDPOINTS.append(Endpoint(*contract, unpaged=unpaged, retry_key=retry_key))
+    ENDPOINTS.append(Endpoint(*contract, unpaged=unpaged, retry_key=retry_key, also=also))
     methods = [method, "HEAD"] if method == "GET" else [method]
 
     def decorator(view: View) -> View:

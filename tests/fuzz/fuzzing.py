@@ -56,7 +56,8 @@ STATE_REFUSAL = re.compile(
     r"|already used with a different request; use a new key"
     r"|^Archived organization is not available"
     r"|^One or more quotas were exceeded: .*|^Plan is archived"
-    r"|is not a (limit-based )?component of this offering)\.?$",
+    r"|is not a (limit-based )?component of this offering"
+    r"|must make a unique set)\.?$",  # DRF's UniqueTogetherValidator: another object holds the pair
     re.DOTALL,  # a name quoted in a message may hold a newline
 )
 # Refusals of data the schema allows because OpenAPI 3.0 cannot say the rule (each field's schema
