@@ -13,6 +13,8 @@ from chalicelib.api import (
     customers,
     events,
     hooks,
+    icons,
+    identity_providers,
     invitations,
     invoice_items,
     invoices,
@@ -70,6 +72,8 @@ for blueprint in (
     marketplace_offering_users.bp,
     marketplace_provider_lists.bp,
     marketplace_robot_accounts.bp,
+    identity_providers.bp,
+    icons.bp,
 ):
     app.register_blueprint(blueprint)
 # Last: whatever no route above serves (any path, any method) is Waldur's 404.

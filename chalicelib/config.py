@@ -122,6 +122,12 @@ class Settings:
     # Base of every absolute URL Cirrus emits, and of the links in invitation mails; None: response
     # URLs are taken from the request's Host header (mails then carry paths only).
     public_url: str | None = None
+    # Where the web UI (HomePort) is, when it is not on the API's own origin (S3 + CloudFront, say):
+    # the configuration's HOMEPORT_URL, and where a hosted UI sign-in returns to. None: the API's origin.
+    homeport_url: str | None = None
+    # Origins a browser may call the API from (CORS): HomePort hosted on another origin. Empty: none,
+    # the API answers no CORS headers (same-origin use only). `*` allows any origin, without cookies.
+    cors_allowed_origins: tuple[str, ...] = ()
     # Host headers a request may carry (Django's ALLOWED_HOSTS: `*`, `.example.org` for the domain and
     # its subdomains, or an exact name); the public URL's host is always allowed as well. Another Host
     # is refused with 400.
@@ -183,6 +189,8 @@ def get_settings() -> Settings:
         region=region,
         aws_endpoint_url=env.get("CIRRUS_AWS_ENDPOINT_URL") or None,
         public_url=(env.get("CIRRUS_PUBLIC_URL") or "").rstrip("/") or None,
+        homeport_url=(env.get("CIRRUS_HOMEPORT_URL") or "").strip().rstrip("/") or None,
+        cors_allowed_origins=_names(env.get("CIRRUS_CORS_ALLOWED_ORIGINS")),
         allowed_hosts=_names(env.get("CIRRUS_ALLOWED_HOSTS")) or DEFAULT_ALLOWED_HOSTS,
         password_iterations=_int("CIRRUS_PASSWORD_ITERATIONS", 600_000),
         lockout_limit=_int("CIRRUS_LOCKOUT_LIMIT", 5),

@@ -91,7 +91,7 @@ def to_data(call: Call, role: Role) -> dict[str, Any]:
         "permissions": sorted(role.permissions),
         "is_system_role": role.is_system_role,
         "is_active": role.is_active,
-        "users_count": role.users_count if service.sees_users_count(call.user) else None,
+        "users_count": role.users_count if service.sees_users_count(call.principal) else None,
         "content_type": role.content_type.value,
     }
 
@@ -109,6 +109,7 @@ def _one(call: Call, role: Role) -> dict[str, Any]:
     query=RoleQuery,
     response=RoleOut,
     many=True,
+    anonymous=True,  # Waldur's IsAdminOrReadOnly: HomePort loads the roles before anyone signs in
     summary="List roles",
 )
 def list_roles(call: Call) -> Any:
@@ -121,7 +122,7 @@ def list_roles(call: Call) -> Any:
         is_system_role=q.is_system_role,
         content_type=q.content_type,
     )
-    page = service.list_roles(call.user, filters, q.ordering(), q.page_request())
+    page = service.list_roles(call.principal, filters, q.ordering(), q.page_request())
     return listed(call, page, RoleOut, lambda r: to_data(call, r))
 
 
@@ -140,9 +141,18 @@ def create_role(call: Call) -> Any:
     return Created(_one(call, service.create_role(call.ctx, changes(call.body))))
 
 
-@endpoint(bp, "/api/roles/{uuid}", "GET", name="roles_retrieve", tag=TAG, query=FieldsQuery, response=RoleOut)
+@endpoint(
+    bp,
+    "/api/roles/{uuid}",
+    "GET",
+    name="roles_retrieve",
+    tag=TAG,
+    query=FieldsQuery,
+    response=RoleOut,
+    anonymous=True,
+)
 def retrieve_role(call: Call, uuid: str) -> Any:
-    return _one(call, service.get_role(call.user, object_id(uuid, MODEL)))
+    return _one(call, service.get_role(call.principal, object_id(uuid, MODEL)))
 
 
 @endpoint(

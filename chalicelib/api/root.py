@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import RootModel
+from pydantic import ConfigDict, RootModel
 
-from chalicelib.api import cognito, openapi
+from chalicelib.api import openapi, public_settings
 from chalicelib.api.rest import ENDPOINTS, Call, ResponseModel, endpoint
 from chalicelib.config import get_settings
 
@@ -24,15 +24,27 @@ class RootOut(RootModel[dict[str, str]]):
 
 
 class CoreSettingsOut(ResponseModel):
+    """WALDUR_CORE: branding, sign-in methods, currency, languages (chalicelib/api/public_settings.py
+    has every key and what it says)."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
     SITE_NAME: str
     AUTHENTICATION_METHODS: list[str]
     TOKEN_LIFETIME: int
+    CURRENCY_NAME: str
+    LANGUAGE_CHOICES: list[str]
 
 
 class ConfigurationOut(ResponseModel):
-    """The public settings (Waldur's are many more; a client reads the keys it knows)."""
+    """The public settings, one section per extension as in Waldur (a client reads the keys it knows)."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     WALDUR_CORE: CoreSettingsOut
+    FEATURES: dict[str, dict[str, bool]]
+    LANGUAGES: list[list[str]]
+    LANGUAGE_CODE: str
     version: str
     WALDUR_AUTH_COGNITO: dict[str, Any] | None = None  # present when sign-in through Cognito is set up
 
@@ -72,20 +84,7 @@ def version(call: Call) -> Any:
     summary="Public settings a client needs before signing in",
 )
 def configuration(call: Call) -> Any:
-    settings = get_settings()
-    federated = cognito.public_settings(call.base_url)
-    body: dict[str, Any] = {
-        "WALDUR_CORE": {
-            "SITE_NAME": "Cirrus",
-            # SOCIAL_SIGNUP is Waldur's method for sign-in through an external identity provider.
-            "AUTHENTICATION_METHODS": ["LOCAL_SIGNIN", *(["SOCIAL_SIGNUP"] if federated else [])],
-            "TOKEN_LIFETIME": 3600,
-        },
-        "version": settings.version,
-    }
-    if federated:
-        body["WALDUR_AUTH_COGNITO"] = federated
-    return body
+    return public_settings.public_configuration(call.base_url)
 
 
 @endpoint(

@@ -35,6 +35,7 @@ from chalicelib.api.rest import (
     object_id,
     render,
 )
+from chalicelib.auth.requests import token_from
 from chalicelib.domain import usernames
 from chalicelib.domain import users as domain
 from chalicelib.domain.numbers import MAX_INTEGER
@@ -105,7 +106,7 @@ class PasswordChangeIn(BodyModel):
 
 
 class UserOut(ResponseModel):
-    omit_when_null = frozenset({"permissions"})
+    omit_when_null = frozenset({"permissions", "token"})
 
     url: str
     uuid: str
@@ -123,6 +124,9 @@ class UserOut(ResponseModel):
     is_staff: bool
     is_support: bool
     is_active: bool
+    # The caller's own token, on their own user only (Waldur: "nobody apart from the user herself can
+    # see her token"); HomePort reads it from users/me after a password sign-in.
+    token: str | None = None
     token_lifetime: int | None = None
     date_joined: datetime
     # Roles in force: shown on a single user (retrieve, me), omitted from lists (a query per user).
@@ -166,9 +170,22 @@ def to_data(call: Call, user: User) -> dict[str, Any]:
     return data
 
 
+def _own_token(call: Call, user: User) -> str | None:
+    """The Waldur token this request signed in with, when `user` is its owner: tokens are stored
+    hashed, so the one the caller presented is the only one there is to show. None for a bearer JWT,
+    for an impersonated user and for anybody else's user."""
+    principal = call.principal
+    if call.key_hash is None or principal is None or principal.impersonator_id is not None:
+        return None
+    if principal.user_id != user.id:
+        return None
+    return token_from(call.headers, call.params)
+
+
 def _one(call: Call, user: User) -> dict[str, Any]:
     data = to_data(call, user)
     data["permissions"] = teams.permissions_of(user.id)
+    data["token"] = _own_token(call, user)
     return render(UserOut, data, getattr(call.query, "field", ()))
 
 

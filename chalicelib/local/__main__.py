@@ -31,6 +31,13 @@ def main() -> int:
         return 2
     if warning:
         print(warning, file=sys.stderr, flush=True)
+    from chalicelib.local import webui
+
+    try:
+        homeport_dir = webui.configured(os.environ)  # CIRRUS_HOMEPORT_DIR: a HomePort build, or none
+    except webui.HomePortMissing as missing:
+        print(missing, file=sys.stderr, flush=True)
+        return 2
     port = int(os.environ.get("CIRRUS_PORT", "8000"))
     username = os.environ.get("CIRRUS_ADMIN_USERNAME", DEFAULT_USERNAME)
     password = os.environ.get("CIRRUS_ADMIN_PASSWORD", DEFAULT_PASSWORD)
@@ -95,7 +102,7 @@ def main() -> int:
     ticker = Ticker(announce=announce)
     housekeeper = housekeeping.Housekeeper(region=settings.region, announce=announce).start()
     profiler = start_profiler(os.environ)  # off unless CIRRUS_LOCAL_PROFILE=<file> (bench/local_scale.py)
-    server = AppServer(app, host=host, port=port).start()
+    server = AppServer(app, host=host, port=port, homeport_dir=homeport_dir).start()
     # Invitation mails take their links from the public URL only (never from a request's Host).
     os.environ.setdefault("CIRRUS_PUBLIC_URL", server.url)
     reset_settings()
@@ -103,6 +110,7 @@ def main() -> int:
     billing = _demo_resource(seeded, username, server.url)
     print(
         f"Cirrus is running on {server.url}/api/\n"
+        f"{_web_ui_line(server.url, homeport_dir)}"
         f"  AWS:        moto at {moto.endpoint}, table {settings.table_name}\n"
         f"  staff user: {seeded.username}  password: {seeded.password}"
         f"  (set CIRRUS_ADMIN_USERNAME / CIRRUS_ADMIN_PASSWORD to change)\n"
@@ -221,6 +229,14 @@ def _demo_resource(seeded: Any, username: str, base_url: str, wait: float = 20.0
     now = utcnow()
     invoice = f"{base_url}/api/invoices/?customer_uuid={seeded.customer_id}&year={now.year}&month={now.month}"
     return f"demo resource {DEMO_RESOURCE} ({state}) is billed on the pending invoice {invoice}"
+
+
+def _web_ui_line(url: str, homeport_dir: Any) -> str:
+    if homeport_dir is None:
+        return "  web UI:     none (set CIRRUS_HOMEPORT_DIR to a HomePort build to serve it here)\n"
+    return (
+        f"  web UI:     {url}/ (HomePort from {homeport_dir}; sign in with the staff or demo owner below)\n"
+    )
 
 
 def _networks(settings: Any) -> str:

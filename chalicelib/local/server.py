@@ -13,6 +13,7 @@ import re
 import threading
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus, urlparse
 
@@ -27,6 +28,8 @@ from chalice.local import (
     MatchResult,
     RouteMatcher,
 )
+
+from chalicelib.local.webui import HomePort, is_api_path
 
 LOOPBACK = "127.0.0.1"
 BIND_HOST_VAR = "CIRRUS_BIND_HOST"
@@ -183,13 +186,34 @@ class RedactingRequestHandler(ChaliceRequestHandler):
     def _send_http_response(self, code: int, headers: Any, body: str | bytes | None) -> None:
         super()._send_http_response(code, headers, b"" if self.command == "HEAD" else body)
 
+    # The web UI served beside the API (webui.HomePort), set on a per-server subclass; None: API only.
+    homeport: HomePort | None = None
+
+    def _read_handle(self) -> None:
+        """GET and HEAD: the web UI's files for every path that is not the API, when it is served."""
+        if self.homeport is not None and not is_api_path(urlparse(self.path).path):
+            asset = self.homeport.answer(self.path)
+            headers = {"Content-Type": asset.content_type, "Cache-Control": asset.cache}
+            self._send_http_response(asset.status, headers, asset.body)
+            return
+        self._generic_handle()
+
+    do_GET = do_HEAD = _read_handle
+
 
 class AppServer:
-    def __init__(self, app: Any, host: str = LOOPBACK, port: int = 8000) -> None:
+    """The app on `host:port`, and the HomePort build at `homeport_dir` (if any) on every other path."""
+
+    def __init__(
+        self, app: Any, host: str = LOOPBACK, port: int = 8000, homeport_dir: Path | None = None
+    ) -> None:
         config = Config.create(chalice_stage="local", chalice_app=app, app_name=app.app_name)
-        self._server = LocalDevServer(app, config, host, port, handler_cls=RedactingRequestHandler)
+        handler: type[RedactingRequestHandler] = type("Handler", (RedactingRequestHandler,), {})
+        self._server = LocalDevServer(app, config, host, port, handler_cls=handler)
         self.host = host
         self.port = int(self._server.server.server_address[1])
+        self.homeport = HomePort(homeport_dir, self.url) if homeport_dir is not None else None
+        handler.homeport = self.homeport
         self._thread = threading.Thread(
             target=self._server.server.serve_forever, daemon=True, name="cirrus-http"
         )

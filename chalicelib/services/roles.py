@@ -78,18 +78,18 @@ _ORDER_BY: dict[str, Callable[[Role], Any]] = {
 }
 
 
-def sees_users_count(principal: Principal) -> bool:
-    """Waldur shows how many users hold a role to staff and support only."""
-    return principal.reads_everything
+def sees_users_count(principal: Principal | None) -> bool:
+    """Waldur shows how many users hold a role to staff and support only (nobody signed out)."""
+    return principal is not None and principal.reads_everything
 
 
-def _counted(principal: Principal, roles: list[Role]) -> list[Role]:
+def _counted(principal: Principal | None, roles: list[Role]) -> list[Role]:
     return store.with_users_counts(roles) if roles and sees_users_count(principal) else roles
 
 
 # --- reads ---------------------------------------------------------------------------------------
 def list_roles(
-    principal: Principal, filters: RoleFilters, ordering: Ordering, request: PageRequest
+    principal: Principal | None, filters: RoleFilters, ordering: Ordering, request: PageRequest
 ) -> Page[Any]:
     """The roles matching `filters`, ordered and paged in memory (a deployment has tens of roles)."""
     rows = [r for r in access.all_roles().values() if filters.matches(r)]
@@ -101,7 +101,7 @@ def list_roles(
     return page if by_count else Page(_counted(principal, page.items), page.total)
 
 
-def get_role(principal: Principal, role_id: str) -> Role:
+def get_role(principal: Principal | None, role_id: str) -> Role:
     return _counted(principal, [_get(role_id)])[0]
 
 

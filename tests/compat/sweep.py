@@ -310,7 +310,7 @@ def problems(exchange: Exchange, secret: str) -> list[str]:
     """What is wrong with an answer, whatever route it is (empty: nothing)."""
     found = []
     text = exchange.body.decode("utf-8", "replace") + json.dumps(exchange.headers)
-    if secret in text:
+    if secret in _without_own_token(exchange, secret):
         found.append("echoes the caller's token")
     if CANARY in text:
         found.append(f"echoes the {CANARY_HEADER} request header")
@@ -334,6 +334,16 @@ def problems(exchange: Exchange, secret: str) -> list[str]:
     if expected and (exchange.status != expected[0] or (body is not None and body != expected[1])):
         found.append(f"an unserved {exchange.unserved} not answered {expected[0]} {expected[1]}")
     return found
+
+
+def _without_own_token(exchange: Exchange, secret: str) -> str:
+    """The answer's text, less the `token` field of the caller's own user, where Waldur shows a user
+    her own token (HomePort reads it after a password sign-in); anywhere else it is a leak."""
+    body = exchange.json() if exchange.method != "HEAD" and exchange.body else None
+    if isinstance(body, dict) and body.get("token") == secret and exchange.path.startswith("/api/users/"):
+        body = {k: v for k, v in body.items() if k != "token"}
+        return json.dumps(body) + json.dumps(exchange.headers)
+    return exchange.body.decode("utf-8", "replace") + json.dumps(exchange.headers)
 
 
 def feature(template: str) -> str:

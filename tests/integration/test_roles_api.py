@@ -76,9 +76,16 @@ def test_everybody_signed_in_lists_the_seven_system_roles_with_stable_ids(client
     assert "PROJECT.CREATE" in next(r for r in roles if r["name"] == "CUSTOMER.OWNER")["permissions"]
 
 
-def test_anonymous_callers_are_refused(client):
-    assert call(client, "GET", "/api/roles/").status == 401
-    assert call(client, "GET", f"/api/roles/{OWNER.id}/").status == 401
+def test_anyone_reads_roles_signed_out_but_only_staff_change_them(client):
+    """Waldur's IsAdminOrReadOnly: HomePort loads the roles before its login page, signed out; the
+    count of holders stays staff-only and no write is open."""
+    listed = call(client, "GET", "/api/roles/")
+    assert listed.status == 200 and "CUSTOMER.OWNER" in {r["name"] for r in listed.json}
+    assert all("users_count" not in r for r in listed.json)
+    one = call(client, "GET", f"/api/roles/{OWNER.id}/")
+    assert one.status == 200 and one.json["name"] == "CUSTOMER.OWNER"
+    assert call(client, "POST", "/api/roles/", body={"name": "X", "content_type": "customer"}).status == 401
+    assert call(client, "POST", f"/api/roles/{OWNER.id}/disable/").status == 401
 
 
 def test_retrieve_by_hex_or_dashed_uuid_and_unknown_is_404(client, alice):

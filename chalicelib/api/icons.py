@@ -1,0 +1,45 @@
+"""`/api/icons/<name>/`: the site's logos, which HomePort shows as images (login page, sidebar, hero,
+favicon). Waldur answers the uploaded file or its default; Cirrus has no upload yet and answers one
+default mark for every name Waldur knows, so no page shows a broken image. Public, like Waldur's."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response  # type: ignore[attr-defined]
+
+bp = Blueprint(__name__)
+
+# Waldur's logo names (waldur_core/core/logos.py LOGO_MAP).
+NAMES = frozenset(
+    {
+        "login_logo",
+        "site_logo",
+        "sidebar_logo",
+        "sidebar_logo_mobile",
+        "sidebar_logo_dark",
+        "powered_by_logo",
+        "hero_image",
+        "favicon",
+        "offering_logo_placeholder",
+    }
+)
+
+# A cloud drawn in two arcs and a base line: the Cirrus mark, in the configuration's BRAND_COLOR.
+MARK = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 64" width="120" height="64">'
+    '<title>Cirrus</title><g fill="none" stroke="#1f6feb" stroke-width="6" stroke-linecap="round">'
+    '<path d="M22 52a16 16 0 0 1 4-31 22 22 0 0 1 41-6 18 18 0 0 1 31 13 12 12 0 0 1-2 24z"/>'
+    "</g></svg>"
+)
+
+
+@bp.route("/api/icons/{name}", methods=["GET", "HEAD"], name="icons_retrieve")
+def icon(name: str) -> Response:
+    if name not in NAMES:
+        json_type: dict[str, str | list[str]] = {"Content-Type": "application/json"}
+        return Response(body='{"detail": "Not found."}', status_code=404, headers=json_type)
+    # Public and the same for everybody: a browser may keep it for a day.
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "image/svg+xml",
+        "Cache-Control": "public, max-age=86400",
+    }
+    return Response(body=MARK, status_code=200, headers=headers)
