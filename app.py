@@ -22,6 +22,7 @@ from chalicelib.api import (
     marketplace_offering_users,
     marketplace_offerings,
     marketplace_orders,
+    marketplace_overview,
     marketplace_plans,
     marketplace_provider_lists,
     marketplace_providers,
@@ -74,6 +75,7 @@ for blueprint in (
     marketplace_robot_accounts.bp,
     identity_providers.bp,
     icons.bp,
+    marketplace_overview.bp,
 ):
     app.register_blueprint(blueprint)
 # Last: whatever no route above serves (any path, any method) is Waldur's 404.

@@ -196,6 +196,7 @@ class OfferingQuery(ListQuery):
     description: str | None = None
     uuid_list: str | None = None
     project_uuid: UuidFilter | None = None  # python-waldur-client sends it when it looks an offering up
+    allowed_customer_uuid: UuidFilter | None = None  # HomePort: what this customer may order
 
     ordering_fields = tuple(catalog.ORDERING)
 
@@ -224,6 +225,7 @@ class OfferingQuery(ListQuery):
             keyword=self.keyword,
             description=self.description,
             uuids=tuple(u for u in (self.uuid_list or "").split(",") if u),
+            allowed_customer_id=parse_id(self.allowed_customer_uuid) if self.allowed_customer_uuid else None,
         )
 
 

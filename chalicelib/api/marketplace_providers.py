@@ -27,8 +27,10 @@ from chalicelib.api.rest import (
 )
 from chalicelib.domain.ids import id_from_url, parse_id
 from chalicelib.domain.offerings import CATEGORY_MODEL, PROVIDER_MODEL, Category
+from chalicelib.services import catalog
 from chalicelib.services import categories as category_service
 from chalicelib.services import service_providers as service
+from chalicelib.services.catalog import OfferingFilters
 from chalicelib.services.paging import paginate
 from chalicelib.services.service_providers import ProviderView
 
@@ -153,9 +155,19 @@ class CategoryOut(ResponseModel):
 class CategoryQuery(ListQuery):
     title: str | None = None
     name_exact: str | None = None  # python-waldur-client looks a category up by name: its exact title
+    # HomePort's sidebar and landing page: only categories with offerings the caller may order, and
+    # `offering_count` counting those a customer may order (shared ones and its own).
+    has_offerings: bool | None = None
+    allowed_customer_uuid: UuidFilter | None = None
+
+    def offering_filters(self) -> OfferingFilters:
+        allowed = parse_id(self.allowed_customer_uuid) if self.allowed_customer_uuid else None
+        return OfferingFilters(allowed_customer_id=allowed)
 
 
-def category_data(call: Call, category: Category) -> dict[str, Any]:
+def category_data(call: Call, category: Category, offering_count: int = 0) -> dict[str, Any]:
+    """A category; `offering_count`: the catalog offerings in it the caller may order (as
+    `available_offerings_count`: Waldur counts the same offerings there for its catalog)."""
     return {
         "url": call.url(CATEGORIES, category.id),
         "uuid": category.id,
@@ -165,8 +177,8 @@ def category_data(call: Call, category: Category) -> dict[str, Any]:
         "default_vm_category": category.default_vm_category,
         "default_volume_category": category.default_volume_category,
         "default_tenant_category": category.default_tenant_category,
-        "offering_count": 0,
-        "available_offerings_count": 0,
+        "offering_count": offering_count,
+        "available_offerings_count": offering_count,
         "sections": [],
         "columns": [],
         "components": [],
@@ -175,15 +187,20 @@ def category_data(call: Call, category: Category) -> dict[str, Any]:
 
 
 def _category(call: Call, category: Category) -> dict[str, Any]:
-    return render(CategoryOut, category_data(call, category), getattr(call.query, "field", ()))
+    count = catalog.orderable_counts(call.principal, OfferingFilters()).get(category.id, 0)
+    return render(CategoryOut, category_data(call, category, count), getattr(call.query, "field", ()))
 
 
 @endpoint(bp, f"/api/{CATEGORIES}", "GET", name="marketplace_categories_list", tag=TAG, query=CategoryQuery,
           response=CategoryOut, many=True, anonymous=True, summary="Categories by title")  # fmt: skip
 def list_categories(call: Call) -> Any:
     q: CategoryQuery = call.query
-    page = paginate(category_service.list_categories(q.title, q.name_exact), q.page_request())
-    return listed(call, page, CategoryOut, lambda c: category_data(call, c))
+    counts = catalog.orderable_counts(call.principal, q.offering_filters())
+    found = category_service.list_categories(q.title, q.name_exact)
+    if q.has_offerings is not None:
+        found = [c for c in found if (counts.get(c.id, 0) > 0) is q.has_offerings]
+    page = paginate(found, q.page_request())
+    return listed(call, page, CategoryOut, lambda c: category_data(call, c, counts.get(c.id, 0)))
 
 
 @endpoint(bp, f"/api/{CATEGORIES}", "POST", name="marketplace_categories_create", tag=TAG, body=CategoryIn,

@@ -1,7 +1,10 @@
 """The offering types Cirrus ships with.
 
 - `Marketplace.Basic`: a provider (or its agent) does the work by hand through the provider API:
-  orders wait in `pending-provider`, are approved, then set done.
+  orders wait in `pending-provider`, are approved, then set done. With `plugin_options`
+  `{"done_on_approval": true}` the provider's approval sets the order done at once (Waldur's own
+  Basic behaviour: nothing to provision), for a provider who works in HomePort, which has an
+  approve button but none to set an order done.
 - `Marketplace.Slurm`: the same agent-driven flow (waldur-site-agent), with Slurm's usage
   components cpu, gpu and ram.
 - `Cirrus.Demo`: a simulated provider that the platform runs itself (no review): its processors
@@ -15,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.domain.offerings import ComponentTemplate
-from chalicelib.domain.vocabulary import BillingType
+from chalicelib.domain.vocabulary import BillingType, Offering
 from chalicelib.providers.types import OfferingType, ProcessorKind
 
 BASIC = "Marketplace.Basic"
@@ -23,6 +26,18 @@ SLURM = "Marketplace.Slurm"
 DEMO = "Cirrus.Demo"
 
 DEMO_DEFAULTS: Mapping[str, Any] = {"delay_seconds": 2, "failure_rate": 0.0}
+DONE_ON_APPROVAL = "done_on_approval"
+
+
+def _check_basic_options(options: Mapping[str, Any]) -> None:
+    """`done_on_approval`: true or false."""
+    if not isinstance(options.get(DONE_ON_APPROVAL, False), bool):
+        raise ValueError(f"{DONE_ON_APPROVAL} must be true or false.")
+
+
+def done_on_approval(offering: Offering) -> bool:
+    """Whether the provider's approval of an order for `offering` also sets it done."""
+    return offering.type == BASIC and offering.plugin_options.get(DONE_ON_APPROVAL) is True
 
 
 def _check_demo_options(options: Mapping[str, Any]) -> None:
@@ -35,7 +50,11 @@ def _check_demo_options(options: Mapping[str, Any]) -> None:
 
 
 TYPES: tuple[OfferingType, ...] = (
-    OfferingType(name=BASIC, label="Basic (manual or agent-driven provider)"),
+    OfferingType(
+        name=BASIC,
+        label="Basic (manual or agent-driven provider)",
+        validate_plugin_options=_check_basic_options,
+    ),
     OfferingType(
         name=SLURM,
         label="SLURM allocation (waldur-site-agent)",

@@ -25,7 +25,7 @@ from chalicelib.domain.ids import parse_id
 from chalicelib.domain.offerings import Category
 from chalicelib.domain.rbac import Access
 from chalicelib.domain.roles import ScopeType
-from chalicelib.domain.vocabulary import Offering, OfferingState, Plan
+from chalicelib.domain.vocabulary import Component, Offering, OfferingState, Plan
 from chalicelib.services import access as access_service
 from chalicelib.services import offerings
 from chalicelib.services.paging import Ordering, Page, PageRequest, order_rows, paginate
@@ -66,6 +66,8 @@ class OfferingFilters:
     keyword: str | None = None  # name or description contains
     description: str | None = None
     uuids: tuple[str, ...] = ()
+    # Waldur's `allowed_customer_uuid`: what this customer may order (shared offerings and its own).
+    allowed_customer_id: str | None = None
 
     def any(self) -> bool:
         return any(getattr(self, f) not in (None, ()) for f in self.__dataclass_fields__)
@@ -103,6 +105,8 @@ class OfferingFilters:
         if self.uuids:
             wanted = {parse_id(u) for u in self.uuids}
             checks.append(lambda o: o.id in wanted)
+        if self.allowed_customer_id is not None:
+            checks.append(lambda o: o.shared or o.customer_id == self.allowed_customer_id)
         return checks
 
 
@@ -212,3 +216,72 @@ def public_plan(principal: Principal | None, offering_id: str, plan_id: str) -> 
     if plan is None:
         raise NotFound(domain.PLAN_MODEL)
     return PublicPlan(view.offering, plan)
+
+
+# --- what HomePort's catalog pages count and price ---------------------------------------------------
+def orderable_counts(principal: Principal | None, filters: OfferingFilters) -> dict[str, int]:
+    """Per category id, the catalog offerings the caller sees that match `filters` (Waldur's
+    category `offering_count`: the Active and Paused offerings available to the caller). One read
+    of the catalog, as the public list makes."""
+    shown = _public_to(principal)
+    counts: dict[str, int] = {}
+    for o in store.read_all():
+        if o.category_id and shown(o) and filters.matches(o):
+            counts[o.category_id] = counts.get(o.category_id, 0) + 1
+    return counts
+
+
+def _priced_to(principal: Principal | None) -> Callable[[Offering], bool]:
+    public = _public_to(principal)
+    if principal is None:
+        return public
+    rights = access_service.access(principal)
+    return lambda o: public(o) or rights.reads_everything or offerings.manages(rights, o)
+
+
+@dataclass(frozen=True)
+class PlanComponentRow:
+    """One component's price in one plan (Waldur's PlanComponent)."""
+
+    offering: Offering
+    plan: Plan
+    component: Component
+
+
+@dataclass(frozen=True)
+class PlanComponentFilters:
+    """Waldur's PlanComponentFilter."""
+
+    offering_id: str | None = None
+    plan_id: str | None = None
+    shared: bool | None = None
+    archived: bool | None = None
+
+    def keeps(self, offering: Offering, plan: Plan) -> bool:
+        return (
+            (self.offering_id is None or offering.id == self.offering_id)
+            and (self.plan_id is None or plan.id == self.plan_id)
+            and (self.shared is None or offering.shared is self.shared)
+            and (self.archived is None or plan.archived is self.archived)
+        )
+
+
+def plan_components(principal: Principal | None, filters: PlanComponentFilters) -> list[PlanComponentRow]:
+    """The price of each component in each plan of the catalog offerings the caller sees, and of
+    the offerings they manage whatever their state (a provider prices its drafts too), by
+    offering name, plan name, then the offering's component order. One read of one offering
+    when `offering_id` names it, else of the catalog."""
+    shown = _priced_to(principal)
+    if filters.offering_id is not None:
+        one = store.get(filters.offering_id)
+        candidates = [one] if one is not None else []
+    else:
+        candidates = store.read_all()
+    rows = [
+        PlanComponentRow(o, plan, component)
+        for o in sorted((o for o in candidates if shown(o)), key=lambda o: (o.name.lower(), o.id))
+        for plan in sorted(o.plans, key=lambda p: (p.name.lower(), p.id))
+        if filters.keeps(o, plan)
+        for component in o.components
+    ]
+    return rows

@@ -1,0 +1,187 @@
+"""What HomePort's marketplace pages read besides offerings and categories, in Waldur's shapes:
+
+- `GET /api/marketplace-plugins/` (anonymous): each offering type of the plugin registry with its
+  built-in components; the offering page and the order form look their type up in it (a type
+  missing from it breaks both pages).
+- `GET /api/marketplace-plan-components/` (anonymous): the price of each component in each plan of
+  the catalog offerings the caller sees (the offering page's price list).
+- `GET /api/marketplace-category-groups/` (anonymous): Cirrus has no category groups, so the list is
+  empty and every group is a 404 (the landing page then shows the categories ungrouped).
+- `GET /api/marketplace-global-categories/`: per category uuid, the caller's resources that are not
+  Terminated (the sidebar's badges, on every page).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint  # type: ignore[attr-defined]
+from pydantic import RootModel
+
+from chalicelib.api.fields import UuidFilter
+from chalicelib.api.marketplace_catalog import TAG
+from chalicelib.api.rest import Call, FieldsQuery, ListQuery, QueryModel, ResponseModel, endpoint, listed
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.ids import parse_id
+from chalicelib.providers import registry
+from chalicelib.services import catalog, market_queries
+from chalicelib.services.paging import paginate
+
+bp = Blueprint(__name__)
+PLUGINS = "marketplace-plugins"
+PLAN_COMPONENTS = "marketplace-plan-components"
+CATEGORY_GROUPS = "marketplace-category-groups"
+GLOBAL_CATEGORIES = "marketplace-global-categories"
+CATEGORY_GROUP_MODEL = "CategoryGroup"
+
+
+# --- plugins -------------------------------------------------------------------------------------
+class PluginComponentOut(ResponseModel):
+    type: str
+    name: str
+    measured_unit: str
+    billing_type: str
+
+
+class PluginOut(ResponseModel):
+    """Waldur's PluginOfferingType. `available_limits`: the component types whose limits the type
+    lets a customer choose whatever the offering says; no Cirrus type declares any (Waldur's
+    Marketplace.Basic neither), so the order form takes limits from the offering's components."""
+
+    offering_type: str
+    components: list[PluginComponentOut]
+    available_limits: list[str]
+
+
+def plugin_data(name: str) -> dict[str, Any]:
+    found = registry.get_type(name)
+    templates = found.components if found else ()
+    return {
+        "offering_type": name,
+        "components": [
+            {
+                "type": t.type,
+                "name": t.name,
+                "measured_unit": t.measured_unit,
+                "billing_type": t.billing_type.value,
+            }
+            for t in templates
+        ],
+        "available_limits": [],
+    }
+
+
+@endpoint(bp, f"/api/{PLUGINS}", "GET", name="marketplace_plugins_list", tag=TAG, response=PluginOut,
+          unpaged=True, anonymous=True,
+          summary="The offering types of the plugin registry and their built-in components")  # fmt: skip
+def list_plugins(call: Call) -> Any:
+    return [plugin_data(name) for name in registry.offering_types()]
+
+
+# --- plan components -----------------------------------------------------------------------------
+class PlanComponentQuery(ListQuery):
+    offering_uuid: UuidFilter | None = None
+    plan_uuid: UuidFilter | None = None
+    shared: bool | None = None
+    archived: bool | None = None
+
+    def filters(self) -> catalog.PlanComponentFilters:
+        return catalog.PlanComponentFilters(
+            offering_id=parse_id(self.offering_uuid) if self.offering_uuid else None,
+            plan_id=parse_id(self.plan_uuid) if self.plan_uuid else None,
+            shared=self.shared,
+            archived=self.archived,
+        )
+
+
+class PlanComponentOut(ResponseModel):
+    """Waldur's PlanComponent; `future_price` is null (Cirrus schedules no price changes)."""
+
+    offering_uuid: str
+    offering_name: str
+    plan_uuid: str
+    plan_name: str
+    plan_unit: str
+    component_name: str
+    measured_unit: str
+    billing_type: str
+    amount: int
+    price: str
+    future_price: str | None = None
+
+
+def plan_component_data(row: catalog.PlanComponentRow) -> dict[str, Any]:
+    o, plan, c = row.offering, row.plan, row.component
+    price = plan.prices.get(c.type)
+    return {
+        "offering_uuid": o.id,
+        "offering_name": o.name,
+        "plan_uuid": plan.id,
+        "plan_name": plan.name,
+        "plan_unit": plan.unit.value,
+        "component_name": c.name,
+        "measured_unit": c.measured_unit,
+        "billing_type": c.billing_type.value,
+        "amount": plan.quotas.get(c.type, 0),
+        "price": f"{price:f}" if price is not None else "0",
+        "future_price": None,
+    }
+
+
+@endpoint(bp, f"/api/{PLAN_COMPONENTS}", "GET", name="marketplace_plan_components_list", tag=TAG,
+          query=PlanComponentQuery, response=PlanComponentOut, many=True, anonymous=True,
+          summary="Each component's price in each plan of the catalog offerings the caller sees")  # fmt: skip
+def list_plan_components(call: Call) -> Any:
+    q: PlanComponentQuery = call.query
+    page = paginate(catalog.plan_components(call.principal, q.filters()), q.page_request())
+    return listed(call, page, PlanComponentOut, plan_component_data)
+
+
+# --- category groups -----------------------------------------------------------------------------
+class CategoryGroupQuery(ListQuery):
+    title: str | None = None
+
+
+class CategoryGroupOut(ResponseModel):
+    url: str
+    uuid: str
+    title: str
+    description: str
+    icon: str | None = None
+
+
+@endpoint(bp, f"/api/{CATEGORY_GROUPS}", "GET", name="marketplace_category_groups_list", tag=TAG,
+          query=CategoryGroupQuery, response=CategoryGroupOut, many=True, anonymous=True,
+          summary="Category groups: none in Cirrus (an empty list)")  # fmt: skip
+def list_category_groups(call: Call) -> Any:
+    q: CategoryGroupQuery = call.query
+    return listed(call, paginate([], q.page_request()), CategoryGroupOut, lambda g: g)
+
+
+@endpoint(bp, f"/api/{CATEGORY_GROUPS}/{{uuid}}", "GET", name="marketplace_category_groups_retrieve",
+          tag=TAG, query=FieldsQuery, response=CategoryGroupOut, anonymous=True,
+          summary="A category group: none exists in Cirrus (404)")  # fmt: skip
+def retrieve_category_group(call: Call, uuid: str) -> Any:
+    raise NotFound(CATEGORY_GROUP_MODEL)
+
+
+# --- global categories ---------------------------------------------------------------------------
+class GlobalCategoriesQuery(QueryModel):
+    customer_uuid: UuidFilter | None = None
+    project_uuid: UuidFilter | None = None
+
+
+class GlobalCategoriesOut(RootModel[dict[str, int]]):
+    pass
+
+
+@endpoint(bp, f"/api/{GLOBAL_CATEGORIES}", "GET", name="marketplace_global_categories_retrieve", tag=TAG,
+          query=GlobalCategoriesQuery, response=GlobalCategoriesOut,
+          summary="Per category uuid, how many of the caller's resources are not Terminated")  # fmt: skip
+def global_categories(call: Call) -> Any:
+    q: GlobalCategoriesQuery = call.query
+    return market_queries.live_resources_by_category(
+        call.user,
+        customer_id=parse_id(q.customer_uuid) if q.customer_uuid else None,
+        project_id=parse_id(q.project_uuid) if q.project_uuid else None,
+    )
