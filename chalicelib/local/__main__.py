@@ -119,7 +119,7 @@ def main() -> int:
         f"  demo:       customer {seeded.customer_id}, project {seeded.project_id}\n"
         f"  demo owner: {seeded.owner_username}  password: {seeded.owner_password}"
         " (CUSTOMER.OWNER of the demo customer, not staff)\n"
-        f"  catalog:    offering {catalog}/ (Cirrus.Demo, Active)\n"
+        f"  catalog:    offering {catalog}/ (Marketplace.Basic, Active: done once its provider approves)\n"
         f"              plan     {catalog}/plans/{seeded.plan_id}/\n"
         f"  work:       queues {', '.join(queue_urls)} (+ DLQs) served by {len(workers.pollers)} workers;"
         f" ticker firing {len(ticker.schedules)} schedules;"

@@ -1,7 +1,11 @@
 """Demo data for the local stack: a staff user (and a ready token), a customer and a project, a
 non-staff user who owns that customer (to try roles with), and a demo catalog: the customer as a
-service provider with an Active `Cirrus.Demo` offering (a simulated provider that provisions by
-itself) in a category, with a monthly plan."""
+service provider with an Active `Marketplace.Basic` offering in a category, with a monthly plan.
+
+The demo offering is a Basic one (HomePort has an order form for that type, none for Cirrus's own
+`Cirrus.Demo`) whose provider's approval finishes an order (`done_on_approval`): an order waits in
+`pending-provider` until the demo customer approves it (HomePort's provider order list has the
+button), and is then done with its resource OK."""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from chalicelib.domain.errors import AuthenticationFailed, TooBroad
 from chalicelib.domain.projects import Project
 from chalicelib.domain.roles import CUSTOMER_OWNER, ScopeType
 from chalicelib.domain.users import User, check_login_password
-from chalicelib.domain.vocabulary import Offering, OfferingState
+from chalicelib.domain.vocabulary import Offering, OfferingState, OrderState
+from chalicelib.providers.builtin import BASIC, DONE_ON_APPROVAL
 from chalicelib.services import auth, categories, customers, memberships, offerings, projects, users
 from chalicelib.services.paging import Ordering, PageRequest
 from chalicelib.store import offerings as offering_store
@@ -28,11 +33,18 @@ DEMO_RESOURCE = "demo-vm"
 DEMO_OFFERING = "Demo compute"
 DEMO_OFFERING_DATA = {
     "name": DEMO_OFFERING,
-    "type": "Cirrus.Demo",
-    "description": "A simulated provider: orders are provisioned by the platform after a short delay.",
+    "type": BASIC,
+    "description": "A demo provider: an order is done once the provider (the demo organisation) approves it.",
     "components": [
         {"type": "ip", "name": "Public IP", "measured_unit": "IPs", "billing_type": "fixed"},
-        {"type": "cpu", "name": "CPU", "measured_unit": "cores", "billing_type": "limit", "max_value": 64},
+        {
+            "type": "cpu",
+            "name": "CPU",
+            "measured_unit": "cores",
+            "billing_type": "limit",
+            "limit_period": "month",  # billed monthly as without one; HomePort shows it monthly
+            "max_value": 64,
+        },
         {"type": "storage", "name": "Storage", "measured_unit": "GB", "billing_type": "usage"},
     ],
     "plans": [
@@ -44,7 +56,7 @@ DEMO_OFFERING_DATA = {
             "quotas": {"ip": 1},
         }
     ],
-    "plugin_options": {"delay_seconds": 2, "failure_rate": 0.0},
+    "plugin_options": {DONE_ON_APPROVAL: True},
 }
 
 
@@ -158,7 +170,11 @@ def seed_catalog(ctx: EventContext, customer_id: str) -> Offering:
     """The demo category and the customer's Active demo offering (the customer becomes a provider)."""
     found = [c for c in categories.list_categories() if c.title == DEMO_CATEGORY]
     category = found[0] if found else categories.create_category(ctx, {"title": DEMO_CATEGORY})
-    existing = [o for o in offering_store.for_customer(customer_id) if o.name == DEMO_OFFERING]
+    named = [o for o in offering_store.for_customer(customer_id) if o.name == DEMO_OFFERING]
+    for older in named:  # a data directory's Cirrus.Demo offering of before: HomePort cannot order it
+        if older.type != BASIC and older.state is not OfferingState.ARCHIVED:
+            offerings.set_state(ctx, older.id, "archive")
+    existing = [o for o in named if o.type == BASIC and o.state is not OfferingState.ARCHIVED]
     offering = (
         existing[0]
         if existing
@@ -170,8 +186,9 @@ def seed_catalog(ctx: EventContext, customer_id: str) -> Offering:
 
 
 def order_demo_resource(seeded: Seeded, username: str) -> str:
-    """Order the demo resource (2 cores of the demo offering in the demo project) as staff, unless
-    the project has it; its workflow makes it in a few seconds. Returns the resource's id."""
+    """Order the demo resource (2 cores of the demo offering in the demo project) as staff, and
+    approve it as the provider (staff may), unless the project has it: the order is then done and
+    the resource OK. Returns the resource's id."""
     from chalicelib.services import orders
     from chalicelib.services.ports import Source
     from chalicelib.store import resources as resource_store
@@ -194,4 +211,6 @@ def order_demo_resource(seeded: Seeded, username: str) -> str:
             limits={"cpu": 2},
         ),
     )
+    if order.state is OrderState.PENDING_PROVIDER:
+        orders.approve_by_provider(ctx, order.id)
     return order.resource_id

@@ -1,5 +1,6 @@
-"""`make run`'s demo catalog: the demo customer is a service provider with an Active Cirrus.Demo
-offering in a category, with a monthly plan, and seeding again changes nothing."""
+"""`make run`'s demo catalog: the demo customer is a service provider with an Active Marketplace.Basic
+offering (done when its provider approves an order: HomePort has an order form for the type) in a
+category, with a monthly plan, and seeding again changes nothing."""
 
 from __future__ import annotations
 
@@ -19,10 +20,10 @@ def test_the_demo_catalog_is_seeded_once_and_shows_in_the_public_catalog(client)
     assert (offering["uuid"], offering["name"], offering["type"]) == (
         first.offering_id,
         DEMO_OFFERING,
-        "Cirrus.Demo",
+        "Marketplace.Basic",
     )
     assert (offering["state"], offering["category_title"]) == ("Active", DEMO_CATEGORY)
-    assert offering["plugin_options"] == {"delay_seconds": 2, "failure_rate": 0.0}
+    assert offering["plugin_options"] == {"done_on_approval": True}
     assert sorted(c["type"] for c in offering["components"]) == ["cpu", "ip", "storage"]
     [plan] = offering["plans"]
     assert plan["uuid"] == first.plan_id and plan["url"].endswith(f"/plans/{first.plan_id}/")
@@ -69,3 +70,45 @@ def call_principal(username: str):
     user = user_store.get_by_username(username)
     assert user is not None
     return user.principal()
+
+
+@pytest.mark.stack
+def test_the_demo_resource_is_ordered_and_approved_by_its_provider_so_it_is_ok(aws):
+    """The seed orders the demo resource as staff and approves it as the provider (staff may): the
+    demo offering is done on its provider's approval, so the resource is OK (and billed) at once."""
+    from chalicelib.local.seed import order_demo_resource
+    from chalicelib.services.ports import Source
+    from chalicelib.store import orders as order_store
+    from chalicelib.store import resources as resource_store
+
+    seeded = seed("admin", "admin-secret-pw")
+    resource_id = order_demo_resource(seeded, "admin")
+    assert order_demo_resource(seeded, "admin") == resource_id  # once
+
+    resource = resource_store.load(seeded.customer_id, seeded.project_id, resource_id)
+    assert resource is not None and resource.state.value == "OK"
+    source = Source.consumer(seeded.customer_id, seeded.project_id)
+    [order] = [o for o in order_store.read([source], bounded=False) if o.resource_id == resource_id]
+    assert order.state.value == "done" and order.provider_reviewed_by is not None
+
+
+def test_a_cirrus_demo_offering_of_an_older_data_directory_is_archived_and_replaced(aws):
+    """HomePort has no order form for Cirrus.Demo: a data directory seeded before keeps its old
+    demo offering's resources, and the catalog shows the Basic one instead."""
+    from chalicelib.domain.context import EventContext
+    from chalicelib.local.seed import DEMO_OFFERING_DATA
+    from chalicelib.services import offerings
+    from chalicelib.store import offerings as offering_store
+
+    first = seed("admin", "admin-secret-pw")
+    ctx = EventContext(principal=call_principal("admin"))
+    offerings.delete_offering(ctx, first.offering_id)  # as if seeded before the Basic one
+    old_data = {**DEMO_OFFERING_DATA, "type": "Cirrus.Demo", "plugin_options": {"delay_seconds": 2}}
+    old = offerings.create_offering(ctx, first.customer_id, old_data)
+    offerings.set_state(ctx, old.id, "activate")
+
+    again = seed("admin", "admin-secret-pw")
+
+    states = {o.id: (o.type, o.state.value) for o in offering_store.for_customer(first.customer_id)}
+    assert states[old.id] == ("Cirrus.Demo", "Archived")
+    assert states[again.offering_id] == ("Marketplace.Basic", "Active")
