@@ -107,6 +107,7 @@ class OrderOut(ResponseModel):
     plan_uuid: str | None = None
     plan_name: str | None = None
     plan_unit: str | None = None
+    new_plan_name: str | None = None  # the order's plan (Waldur: `plan.name`, whatever the type)
     attributes: dict[str, Any]
     limits: dict[str, int]
     old_plan_uuid: str | None = None
@@ -260,6 +261,7 @@ def to_data(call: Call, order: Order) -> dict[str, Any]:
             plan=plan_url(call, order.offering_id, order.plan_id),
             plan_uuid=order.plan_id,
             plan_name=order.plan_name,
+            new_plan_name=order.plan_name,
         )
     if order.type is OrderType.UPDATE and order.plan_id != order.old_plan_id:
         data.update(old_plan_uuid=order.old_plan_id, new_plan_uuid=order.plan_id)
