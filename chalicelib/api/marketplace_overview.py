@@ -9,10 +9,13 @@
   empty and every group is a 404 (the landing page then shows the categories ungrouped).
 - `GET /api/marketplace-global-categories/`: per category uuid, the caller's resources that are not
   Terminated (the sidebar's badges, on every page).
+- `GET /api/marketplace-offering-permissions/`: the roles on a provider's offerings (its dashboard
+  lists the offering managers); Waldur's `pk` (a database id) has no counterpart and is left out.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
@@ -22,9 +25,10 @@ from chalicelib.api.fields import UuidFilter
 from chalicelib.api.marketplace_catalog import TAG
 from chalicelib.api.rest import Call, FieldsQuery, ListQuery, QueryModel, ResponseModel, endpoint, listed
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.ids import parse_id
+from chalicelib.domain.ids import id_from_url, parse_id
 from chalicelib.providers import registry
 from chalicelib.services import catalog, market_queries
+from chalicelib.services import offering_permissions as permissions
 from chalicelib.services.paging import paginate
 
 bp = Blueprint(__name__)
@@ -184,4 +188,82 @@ def global_categories(call: Call) -> Any:
         call.user,
         customer_id=parse_id(q.customer_uuid) if q.customer_uuid else None,
         project_id=parse_id(q.project_uuid) if q.project_uuid else None,
+    )
+
+
+# --- offering permissions ------------------------------------------------------------------------
+OFFERING_PERMISSIONS = "marketplace-offering-permissions"
+
+
+class OfferingPermissionQuery(ListQuery):
+    customer: str | None = None  # a customer's uuid (HomePort sends it so) or URL
+    customer_uuid: UuidFilter | None = None
+    offering: str | None = None  # an offering's uuid or URL
+    user: str | None = None  # a user's uuid or URL
+
+    def filters(self) -> permissions.OfferingPermissionFilters:
+        def ref(value: str | None) -> str | None:
+            return None if value is None else (id_from_url(value) or parse_id(value) or "-")
+
+        return permissions.OfferingPermissionFilters(
+            customer_id=parse_id(self.customer_uuid) if self.customer_uuid else ref(self.customer),
+            offering_id=ref(self.offering),
+            user_id=ref(self.user),
+        )
+
+
+class OfferingPermissionOut(ResponseModel):
+    """Waldur's OfferingPermission (without `pk`)."""
+
+    url: str
+    created: datetime
+    created_by: str | None = None
+    offering: str
+    offering_uuid: str
+    offering_slug: str
+    offering_name: str
+    role: str
+    role_name: str
+    user: str
+    user_full_name: str
+    user_native_name: str
+    user_username: str
+    user_uuid: str
+    user_email: str
+    expiration_time: datetime | None = None
+
+
+def offering_permission_data(call: Call, row: permissions.OfferingPermission) -> dict[str, Any]:
+    g, user, offering = row.grant, row.user, row.offering
+    return {
+        "url": call.url(OFFERING_PERMISSIONS, g.id),
+        "created": g.created,
+        "created_by": call.url("users", g.created_by_id) if g.created_by_id else None,
+        "offering": call.url("marketplace-provider-offerings", offering.id),
+        "offering_uuid": offering.id,
+        "offering_slug": offering.id[:12],
+        "offering_name": offering.name,
+        "role": row.role.name,
+        "role_name": row.role.name,
+        "user": call.url("users", user.id),
+        "user_full_name": user.full_name,
+        "user_native_name": user.native_name,
+        "user_username": user.username,
+        "user_uuid": user.id,
+        "user_email": user.email,
+        "expiration_time": g.expiration_time,
+    }
+
+
+@endpoint(bp, f"/api/{OFFERING_PERMISSIONS}", "GET", name="marketplace_offering_permissions_list", tag=TAG,
+          query=OfferingPermissionQuery, response=OfferingPermissionOut, many=True,
+          summary="Roles on the offerings of the providers whose whole customer the caller sees")  # fmt: skip
+def list_offering_permissions(call: Call) -> Any:
+    q: OfferingPermissionQuery = call.query
+    rows = permissions.list_offering_permissions(call.user, q.filters())
+    return listed(
+        call,
+        paginate(rows, q.page_request()),
+        OfferingPermissionOut,
+        lambda r: offering_permission_data(call, r),
     )

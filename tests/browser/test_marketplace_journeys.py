@@ -19,6 +19,19 @@ PROVIDER = "Demo Organisation"
 PROJECT = "Demo Project"
 
 
+def _see(portal: Portal, *texts: str) -> None:
+    """Each text is visible on the page (the sidebar's collapsed menus hold some of them hidden)."""
+    for text in texts:
+        portal.page.get_by_text(text, exact=False).locator("visible=true").first.wait_for()
+
+
+def _visit(portal: Portal, path: str, expect: tuple[str, ...] = (), shot: str | None = None) -> None:
+    portal.visit(path)
+    _see(portal, *expect)
+    if shot:
+        portal.screenshot(shot)
+
+
 def _api(banner: Banner, path: str) -> Any:
     """What the API says (as staff), to check the UI's effects and find what it made."""
     request = urllib.request.Request(
@@ -35,19 +48,18 @@ def _category_id(banner: Banner) -> str:
 
 def _browse(portal: Portal, banner: Banner, who: str) -> None:
     """Landing → category → offerings → the offering's page, with its name, provider and prices."""
-    portal.visit(
-        "/marketplace/", expect=[CATEGORY, "1 offering", OFFERING, PROVIDER], shot=f"{who}-marketplace"
-    )
-    portal.page.get_by_text(CATEGORY, exact=True).first.click()
+    _visit(portal, "/marketplace/", (CATEGORY, "1 offering", OFFERING, PROVIDER), shot=f"{who}-marketplace")
+    portal.page.get_by_text(CATEGORY, exact=True).locator("visible=true").first.click()
     portal.page.wait_for_url(re.compile(rf".*/marketplace-category/{_category_id(banner)}/.*"))
     portal.settle()
-    portal.expect(OFFERING, PROVIDER)
+    _see(portal, OFFERING, PROVIDER)
     portal.check("the category's page")
-    portal.visit("/marketplace-public-offerings/", expect=[OFFERING, PROVIDER])
-    portal.visit(
+    _visit(portal, "/marketplace-public-offerings/", (OFFERING, PROVIDER))
+    _visit(
+        portal,
         f"/marketplace-public-offering/{banner.offering_id}/",
         # the plan, its monthly base (the fixed Public IP) and the usage price of Storage
-        expect=[OFFERING, "Monthly", "EUR 5.00", "Storage: EUR 0.05", "Request-based item"],
+        (OFFERING, "Monthly", "EUR 5.00", "Storage: EUR 0.05", "Request-based item"),
         shot=f"{who}-offering",
     )
 
@@ -64,18 +76,26 @@ def test_the_demo_owner_browses_the_marketplace_to_the_demo_offering(
     _browse(owner_portal, homeport_stack, "owner")
 
 
+def _choose(portal: Portal, step: str, option: str) -> None:
+    """Pick `option` in the step's select (typed in: its options load as one types)."""
+    field = portal.page.locator(f"{step} input[role=combobox]")
+    field.click()
+    field.fill(option)
+    portal.page.get_by_role("option", name=re.compile(re.escape(option))).first.click()
+    portal.page.locator(step).get_by_text(option).first.wait_for()
+
+
 def _place_order(portal: Portal, banner: Banner, name: str, cores: int) -> dict[str, Any]:
     """HomePort's order form for the demo offering, filled in and submitted; the order made."""
     page = portal.page
-    portal.visit(f"/marketplace-provider-offering/{banner.offering_id}/", expect=[OFFERING, "Monthly"])
-    page.locator("#step-customer input[role=combobox]").click()
-    page.get_by_role("option", name=re.compile(PROVIDER)).first.click()
-    page.locator("#step-project input[role=combobox]").click()
-    page.get_by_role("option", name=re.compile(PROJECT)).first.click()
+    _visit(portal, f"/marketplace-provider-offering/{banner.offering_id}/", (OFFERING, "Monthly"))
+    _choose(portal, "#step-customer", PROVIDER)
+    page.get_by_text("Please select organization first.").wait_for(state="hidden")
+    _choose(portal, "#step-project", PROJECT)
     page.locator("input[name='limits.cpu']").fill(str(cores))
     page.locator("input[name='attributes.name']").fill(name)
     # 5 a month for the Public IP, 2 a core a month for the CPU
-    portal.expect(f"EUR {2 * cores:.2f} /mo", f"EUR {5 + 2 * cores:.2f} /month")
+    _see(portal, f"EUR {2 * cores:.2f} /mo", f"EUR {5 + 2 * cores:.2f} /month")
     portal.screenshot(f"order-form-{name}")
     page.get_by_role("button", name="Create").click()
     with page.expect_response(
@@ -84,27 +104,62 @@ def _place_order(portal: Portal, banner: Banner, name: str, cores: int) -> dict[
         page.get_by_role("button", name="Yes").click()
     answer = sent.value
     assert answer.status == 201, answer.text()
-    portal.expect("Order has been submitted.")
-    portal.settle()
+    _see(portal, "Order has been submitted.")
+    # HomePort opens the new resource's page; it is Creating (a turning badge, not a page loading)
+    # until the provider approves, so wait for its calls only.
+    page.wait_for_load_state("networkidle")
+    _see(portal, name, "Creating")
     portal.check("the order placed")
     return dict(answer.json())
 
 
-def _approve_as_provider(portal: Portal, order: dict[str, Any], name: str) -> None:
-    """The order's page, as the provider: Actions → Approve; the demo offering's order is then done."""
+def _filter_orders(portal: Portal, state: str) -> None:
+    """An order list's State filter set to `state` (HomePort's lists start on Executing)."""
     page = portal.page
-    portal.visit(f"/marketplace-order-details/{order['uuid']}/", expect=[name, "pending-provider", OFFERING])
-    page.get_by_role("button", name="Actions").click()
-    with page.expect_response(lambda r: r.url.endswith(f"/{order['uuid']}/approve_by_provider/")) as approved:
-        page.get_by_text("Approve", exact=True).click()
-    assert approved.value.status == 200
-    portal.expect("Order has been approved.", "done")
+    page.locator("button.btn-toggle-filters").click()
+    page.get_by_text("State", exact=True).last.click()
+    page.get_by_text(state, exact=True).last.click()
+    page.get_by_text("Apply", exact=True).last.dispatch_event("click")  # below the fold at times
     portal.settle()
+
+
+def _approved(portal: Portal, order: dict[str, Any], approve: Any) -> None:
+    with portal.page.expect_response(
+        lambda r: r.url.endswith(f"/{order['uuid']}/approve_by_provider/")
+    ) as sent:
+        approve()
+    assert sent.value.status == 200
+    _see(portal, "Order has been approved.")
+    portal.settle()
+
+
+def _approve_on_the_orders_page(portal: Portal, order: dict[str, Any], name: str) -> None:
+    """The order's own page, as the provider: Actions → Approve; the demo offering's order is done."""
+    page = portal.page
+    _visit(portal, f"/marketplace-order-details/{order['uuid']}/", (name, "pending-provider", OFFERING))
+    page.get_by_role("button", name="Actions").click()
+    _approved(portal, order, lambda: page.get_by_text("Approve", exact=True).click())
+    _see(portal, "done")
     portal.screenshot(f"order-approved-{name}")
     portal.check("the order approved")
 
 
-def _order_journey(portal: Portal, banner: Banner, name: str, cores: int) -> None:
+def _approve_in_the_provider_list(portal: Portal, banner: Banner, order: dict[str, Any], name: str) -> None:
+    """The provider's order list, pending ones: the order's row → Approve."""
+    page = portal.page
+    _visit(portal, f"/providers/{banner.customer_id}/orders/")
+    _filter_orders(portal, "Pending provider approval")
+    row = page.locator("tr", has_text=name).first
+    row.wait_for()
+    portal.screenshot(f"provider-pending-{name}")
+    row.locator("button.dropdown-toggle").click()
+    _approved(
+        portal, order, lambda: page.get_by_text("Approve", exact=True).locator("visible=true").first.click()
+    )
+    portal.check("the order approved in the provider's list")
+
+
+def _order_journey(portal: Portal, banner: Banner, name: str, cores: int, in_list: bool) -> None:
     order = _place_order(portal, banner, name, cores)
     assert (order["state"], order["offering_name"], order["limits"]) == (
         "pending-provider",
@@ -112,23 +167,30 @@ def _order_journey(portal: Portal, banner: Banner, name: str, cores: int) -> Non
         {"cpu": cores},
     )
     assert order["cost"] == f"{5 + 2 * cores:.2f}"
-    _approve_as_provider(portal, order, name)
+    if in_list:
+        _approve_in_the_provider_list(portal, banner, order, name)
+    else:
+        _approve_on_the_orders_page(portal, order, name)
 
     done = _api(banner, f"marketplace-orders/{order['uuid']}/")
     assert done["state"] == "done" and done["provider_reviewed_at"]
     resource = _api(banner, f"marketplace-resources/{order['marketplace_resource_uuid']}/")
     assert (resource["name"], resource["state"], resource["limits"]) == (name, "OK", {"cpu": cores})
-    portal.visit("/marketplace-orders/?state=", expect=[name, OFFERING])
-    portal.visit(f"/providers/{banner.customer_id}/orders/", expect=[name], shot=f"provider-orders-{name}")
+    for path in ("/marketplace-orders/", f"/providers/{banner.customer_id}/orders/"):
+        _visit(portal, path)
+        _filter_orders(portal, "Done")
+        _see(portal, name, PROJECT)
+        portal.check(f"{path} (done orders)")
+    portal.screenshot(f"provider-orders-{name}")
 
 
 def test_staff_orders_the_demo_offering_and_approves_it_as_the_provider(
     staff_portal: Portal, homeport_stack: Banner
 ) -> None:
-    _order_journey(staff_portal, homeport_stack, "staff-ui-vm", cores=3)
+    _order_journey(staff_portal, homeport_stack, "staff-ui-vm", cores=3, in_list=False)
 
 
-def test_the_demo_owner_orders_and_approves_as_the_provider(
+def test_the_demo_owner_orders_and_approves_in_the_providers_order_list(
     owner_portal: Portal, homeport_stack: Banner
 ) -> None:
-    _order_journey(owner_portal, homeport_stack, "owner-ui-vm", cores=2)
+    _order_journey(owner_portal, homeport_stack, "owner-ui-vm", cores=2, in_list=True)

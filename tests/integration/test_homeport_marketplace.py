@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.domain.roles import ScopeType
 from tests.helpers import call
 from tests.marketplace_helpers import BASIC, CPU, PLAN, ctx_of, make_offering
 
@@ -234,3 +235,34 @@ def test_done_on_approval_must_be_true_or_false(client, market):
     }
     reply = call(client, "POST", "/api/marketplace-provider-offerings/", market.staff, body)
     assert reply.status == 400 and "plugin_options" in reply.json
+
+
+# --- marketplace-offering-permissions/ ---------------------------------------------------------------
+def test_offering_permissions_list_a_providers_offering_managers_to_who_sees_the_provider(
+    client, market, alice
+):
+    from chalicelib.services import memberships
+
+    manual = make_offering(market.staff, market.provider.id, name="Manual")
+    scope = memberships.find_scope(ScopeType.OFFERING, manual.id)
+    assert scope is not None
+    memberships.add_user(ctx_of(market.staff), scope, alice.id, "OFFERING.MANAGER", None)
+
+    path = f"/api/marketplace-offering-permissions/?customer={market.provider.id}"
+    for account in (market.staff, market.seller):
+        reply = call(client, "GET", path, account)
+        assert reply.status == 200 and reply.headers["X-Result-Count"] == "1"
+        [row] = reply.json
+        assert (row["offering_uuid"], row["offering_name"], row["role_name"]) == (
+            manual.id,
+            "Manual",
+            "OFFERING.MANAGER",
+        )
+        assert (row["user_uuid"], row["user_username"]) == (alice.id, "alice")
+        assert row["user_email"] == "" or "@" in row["user_email"]
+    assert call(client, "GET", path, market.owner).json == []  # another customer's people
+    mine = call(client, "GET", "/api/marketplace-offering-permissions/", market.seller).json
+    assert [r["offering_name"] for r in mine] == ["Manual"]
+    by_offering = f"/api/marketplace-offering-permissions/?offering={market.offering.id}"
+    assert call(client, "GET", by_offering, market.staff).json == []
+    assert call(client, "GET", path).status == 401
