@@ -211,6 +211,7 @@ def test_a_basic_offering_done_on_approval_is_done_when_its_provider_approves(cl
     assert reply.status == 200
     done = call(client, "GET", f"{ORDERS}{order['uuid']}/", market.owner).json
     assert done["state"] == "done" and done["provider_reviewed_by_username"] == "seller"
+    assert done["new_plan_name"] == "Standard"  # HomePort's order summary names the plan by it
     resource = call(
         client, "GET", f"/api/marketplace-resources/{order['marketplace_resource_uuid']}/", market.owner
     )
