@@ -7,6 +7,7 @@ from typing import Any
 from chalice.app import Chalice
 
 from chalicelib.api import (
+    absent_features,
     auth,
     cognito,
     component_user_usage_limits,
@@ -74,6 +75,7 @@ for blueprint in (
     marketplace_robot_accounts.bp,
     identity_providers.bp,
     icons.bp,
+    absent_features.bp,
 ):
     app.register_blueprint(blueprint)
 # Last: whatever no route above serves (any path, any method) is Waldur's 404.

@@ -404,6 +404,30 @@ def list_items(principal: Principal, filters: ItemFilters, request: PageRequest)
     return Page(_named(page.items), page.total)
 
 
+@dataclass(frozen=True)
+class MonthCost:
+    year: int
+    month: int
+    price: Decimal
+
+
+def project_costs(principal: Principal, project_id: str | None, request: PageRequest) -> Page[MonthCost]:
+    """Waldur's `invoice-items/costs/`: what a project's items cost per invoice month (the sum of
+    their prices, before tax), newest month first; months without items are not listed. A project's
+    spend is for whoever sees the project (as its `billing_price_estimate`); no project, one the
+    caller does not see, or none named: no months. One Query of the customer's invoices."""
+    project = project_store.get(project_id) if project_id else None
+    if project is None or not _rights(principal).sees_project(project.id, project.customer_id):
+        return Page([], 0)
+    sums: dict[tuple[int, int], Decimal] = {}
+    for item in store.all_items(project.customer_id):
+        if item.project_id == project.id:
+            period = (item.year, item.month)
+            sums[period] = sums.get(period, Decimal(0)) + item.price
+    rows = [MonthCost(y, m, money.cents(price)) for (y, m), price in sorted(sums.items(), reverse=True)]
+    return paginate(rows, request)
+
+
 def get_visible_item(principal: Principal, item_id: str) -> ItemView:
     item = store.get_item(item_id)
     if item is None or not _sees(_rights(principal), item.customer_id):
