@@ -8,11 +8,14 @@ from chalice.app import Chalice
 
 from chalicelib.api import (
     absent_features,
+    aggregate_limits,
     auth,
     cognito,
     component_user_usage_limits,
     customers,
+    daily_quotas,
     events,
+    financial_reports,
     hooks,
     icons,
     identity_providers,
@@ -76,6 +79,9 @@ for blueprint in (
     identity_providers.bp,
     icons.bp,
     absent_features.bp,
+    financial_reports.bp,
+    aggregate_limits.bp,
+    daily_quotas.bp,
 ):
     app.register_blueprint(blueprint)
 # Last: whatever no route above serves (any path, any method) is Waldur's 404.
