@@ -3,11 +3,12 @@ is nothing to list: an empty page in Waldur's shape (`X-Result-Count: 0`, also o
 filters are checked as Waldur checks them (a malformed uuid or an unknown state is a 400).
 
 HomePort asks for them on its pages: the sidebar counts checklists and pending project update
-requests on every page, every organisation page reads the organisation's credit first, the project
-dashboard lists the project's cost policies. Cirrus has no credits (customer credits), no
-checklists, no remote offerings (whose project update requests these are) and no estimated-cost
-policies: nothing of them is stored, so the honest answer is an empty list, never a 404 (a missing
-route), which HomePort reads as "no permission" and stops the page.
+requests on every page (and an owner's pending team reviews), every organisation page reads the
+organisation's credit first, the project dashboard lists the project's cost policies. Cirrus has no
+credits (customer credits), no checklists, no remote offerings (whose project update requests these
+are), no estimated-cost policies and no periodic team reviews: nothing of them is stored, so the
+honest answer is an empty list, never a 404 (a missing route), which HomePort reads as "no
+permission" and stops the page.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, field_validator
 
-from chalicelib.api.fields import ReferenceFilter, UuidFilter, each_of, line_text
+from chalicelib.api.fields import DateTimeFilter, ReferenceFilter, UuidFilter, each_of, line_text
 from chalicelib.api.rest import Call, Listed, ListQuery, ResponseModel, endpoint
 
 bp = Blueprint(__name__)
@@ -219,4 +220,45 @@ class ProjectCostPolicyQuery(ListQuery):
     summary="Projects' estimated-cost policies: always empty (Cirrus has no cost policies)",
 )
 def list_project_cost_policies(call: Call) -> Any:
+    return _nothing(call)
+
+
+# --- permission reviews (Waldur's structure.CustomerPermissionReview) ---------------------------------
+class PermissionReviewOut(ResponseModel):
+    """Waldur's CustomerPermissionReview: a periodic request to an owner to review the team."""
+
+    url: str
+    uuid: str
+    reviewer_full_name: str | None = None
+    reviewer_uuid: str | None = None
+    is_pending: bool
+    created: datetime
+    closed: datetime | None = None
+    customer_uuid: str
+    customer_name: str
+
+
+class PermissionReviewQuery(ListQuery):
+    """Waldur's CustomerPermissionReviewFilter."""
+
+    customer_uuid: UuidFilter | None = None
+    reviewer_uuid: UuidFilter | None = None
+    is_pending: bool | None = None
+    closed: DateTimeFilter | None = None
+
+    ordering_fields = ("created", "closed")
+
+
+@endpoint(
+    bp,
+    "/api/customer-permissions-reviews",
+    "GET",
+    name="customer_permissions_reviews_list",
+    tag="customer-permissions-reviews",
+    query=PermissionReviewQuery,
+    response=PermissionReviewOut,
+    many=True,
+    summary="Reviews of organisations' teams: always empty (Cirrus asks for no periodic reviews)",
+)
+def list_permission_reviews(call: Call) -> Any:
     return _nothing(call)

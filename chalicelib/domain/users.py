@@ -40,6 +40,9 @@ class User:
     token_lifetime: int | None = DEFAULT_TOKEN_LIFETIME
     password_hash: str = ""
     version: int = 0
+    # When the user agreed to the terms of service (Waldur's agreement_date); HomePort keeps a user
+    # who has not on the profile form, whose save agrees (`agree_with_policy`).
+    agreement_date: datetime | None = None
 
     def principal(self) -> Principal:
         return Principal(

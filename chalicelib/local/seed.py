@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.config import get_settings
+from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import AuthenticationFailed, TooBroad
 from chalicelib.domain.projects import Project
@@ -99,7 +100,15 @@ def seed(username: str, password: str, remembered_token: str | None = None) -> S
     owner = user_store.get_by_username(DEMO_OWNER)
     if owner is None:
         owner = users.register_user(
-            system, {"username": DEMO_OWNER, "full_name": "Demo Owner"}, DEMO_OWNER_PASSWORD
+            system,
+            # Agreed to the terms, with the fields HomePort requires: it signs straight in.
+            {
+                "username": DEMO_OWNER,
+                "full_name": "Demo Owner",
+                "email": "demo-owner@example.org",
+                "agreement_date": utcnow(),
+            },
+            DEMO_OWNER_PASSWORD,
         )
         scope = memberships.visible_scope(user.principal(), ScopeType.CUSTOMER, customer.id)
         memberships.add_user(ctx, scope, owner.id, CUSTOMER_OWNER, None)

@@ -182,12 +182,19 @@ def register_user(ctx: EventContext, fields: Mapping[str, Any], password: str | 
     return replace(user, version=1)
 
 
-def update_user(ctx: EventContext, user_id: str, changes: Mapping[str, Any]) -> User:
+def update_user(ctx: EventContext, user_id: str, changes: Mapping[str, Any], agrees: bool = False) -> User:
+    """Change a user's fields. `agrees`: the user agrees to the terms of service, recorded once as
+    `agreement_date` when the user themself agrees (staff saving someone's profile agrees to
+    nothing on their behalf; Waldur would record it). Cirrus does not refuse a change of a user who
+    has not agreed (Waldur does): its API clients never had to agree."""
     principal = ctx.actor
     before = for_change(principal, user_id)
     if not rbac.can_change_user(principal, user_id):
         raise PermissionDenied()
     rbac.refuse_staff_only(principal, rbac.STAFF_ONLY_USER_FIELDS, before, changes)
+    own = principal.user_id == user_id and principal.impersonator_id is None
+    if agrees and own and before.agreement_date is None:
+        changes = {**changes, "agreement_date": utcnow()}
     lifetime = changes.get("token_lifetime", before.token_lifetime)
     if lifetime != before.token_lifetime and not principal.is_staff:
         domain.check_token_lifetime(lifetime, get_settings().max_token_lifetime)

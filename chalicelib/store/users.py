@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import fields as dc_fields
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from pynamodb.expressions.update import Action
@@ -36,8 +37,14 @@ USERNAME_TAKEN = "A user with that username already exists."
 NARROW = ("users", "username_exact= or a more specific filter")
 
 
+_DATETIME_FIELDS = ("agreement_date",)  # kept in the JSON document as ISO 8601 text
+
+
 def from_item(item: UserItem) -> User:
     doc = {k: v for k, v in (item.fields or {}).items() if k in _DOC_FIELDS}
+    for name in _DATETIME_FIELDS:
+        if doc.get(name):
+            doc[name] = datetime.fromisoformat(doc[name])
     return User(
         id=item.user_id,
         username=item.username,
@@ -53,7 +60,11 @@ def from_item(item: UserItem) -> User:
 
 
 def _doc(user: User) -> dict[str, Any]:
-    return {name: getattr(user, name) for name in _DOC_FIELDS}
+    doc = {name: getattr(user, name) for name in _DOC_FIELDS}
+    for name in _DATETIME_FIELDS:
+        if doc.get(name) is not None:
+            doc[name] = doc[name].isoformat()
+    return doc
 
 
 def _key(user_id: str) -> UserItem:
