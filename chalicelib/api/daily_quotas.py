@@ -13,12 +13,14 @@ from pydantic import AfterValidator, Field, RootModel, StringConstraints
 from chalicelib.api.fields import DateFilter, schema_facts
 from chalicelib.api.rest import Call, QueryModel, endpoint
 from chalicelib.domain import ids
+from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.ids import parse_id
 from chalicelib.services import daily_quotas as service
 
 bp = Blueprint(__name__)
 COLLECTIONS = {"customers": "customer", "projects": "project"}
-INVALID_SCOPE = "Invalid hyperlink - No URL match."
+INVALID_SCOPE = "Invalid scope: {} is not the URL of a customer or project."
+REQUIRED = "This field is required."
 
 
 def scope_of(value: str) -> tuple[str | None, str]:
@@ -29,7 +31,7 @@ def scope_of(value: str) -> tuple[str | None, str]:
         return None, found
     if found is not None and parts[-2] in COLLECTIONS:
         return COLLECTIONS[parts[-2]], found
-    raise ValueError(INVALID_SCOPE)
+    raise ValueError(INVALID_SCOPE.format(value))
 
 
 def _scope(value: str) -> str:
@@ -51,7 +53,8 @@ QuotaName = Annotated[str, StringConstraints(max_length=150)]
 
 
 class DailyQuotaQuery(QueryModel):
-    scope: Scope
+    # Required: checked by the view (so that each other parameter is checked alone).
+    scope: Scope | None = None
     quota_names: list[QuotaName] = Field(default_factory=list, max_length=20)
     start: DateFilter | None = None
     end: DateFilter | None = None
@@ -73,4 +76,6 @@ class DailyQuotasOut(RootModel[dict[str, list[int]]]):
 )
 def daily_quotas(call: Call) -> Any:
     q: DailyQuotaQuery = call.query
+    if q.scope is None:
+        raise ValidationError.field("scope", REQUIRED)
     return service.series(call.user, scope_of(q.scope), q.quota_names, q.start, q.end)

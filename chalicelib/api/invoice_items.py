@@ -125,11 +125,14 @@ def list_items(call: Call) -> Any:
 
 
 class InvoiceCostOut(ResponseModel):
-    """Waldur's InvoiceCost as its `costs` action renders it: a month's price, to the cent."""
+    """Waldur's InvoiceCost: a month's price to the cent, its incurred costs (unrounded) and its
+    compensations (Cirrus has none)."""
 
     price: float
     year: int
     month: int
+    compensation: float
+    incurred: float
 
 
 class CostsQuery(ListQuery):
@@ -137,7 +140,13 @@ class CostsQuery(ListQuery):
 
 
 def _cost_data(row: service.MonthCost) -> dict[str, Any]:
-    return {"price": float(row.price), "year": row.year, "month": row.month}
+    return {
+        "price": float(row.price),
+        "year": row.year,
+        "month": row.month,
+        "compensation": 0.0,
+        "incurred": float(row.incurred),
+    }
 
 
 @endpoint(

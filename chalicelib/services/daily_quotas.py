@@ -1,7 +1,9 @@
 """`daily-quotas/`: a customer's or a project's quota usage per day (domain/daily_quotas.py says what
-Cirrus can tell of the past). For whoever sees the scope; a scope the caller does not see, or that
-does not exist, is Waldur's 400 on `scope`. Reads: one Query of the scope's roles (none for a
-quota without history)."""
+Cirrus can tell of the past). For whoever sees the scope. A scope the caller does not see, or that
+does not exist, has no records, as any query parameter of Cirrus's matches nothing there: each
+quota named is all zeros (none named: no quota; Waldur answers 400 "Object does not exist", which
+would tell a stranger which ids exist). Reads: one Query of the scope's roles (none for a quota
+without history)."""
 
 from __future__ import annotations
 
@@ -11,15 +13,12 @@ from datetime import date
 from chalicelib.domain import daily_quotas as domain
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import Principal
-from chalicelib.domain.errors import NotFound, ValidationError
+from chalicelib.domain.errors import NotFound
 from chalicelib.domain.quotas import CUSTOMER_QUOTAS, PROJECT_QUOTAS, USER_COUNT
 from chalicelib.domain.rbac import Grant
 from chalicelib.domain.roles import ScopeType
 from chalicelib.services import customers, projects
 from chalicelib.services.ports import grants as grant_store
-
-NO_OBJECT = "Invalid hyperlink - Object does not exist."
-
 
 Team = Callable[[], list[Grant]]
 
@@ -38,16 +37,21 @@ def _customer(principal: Principal, customer_id: str) -> tuple[tuple[str, ...], 
     ]
 
 
+def _nobody() -> list[Grant]:
+    return []
+
+
 def _scope(principal: Principal, scope_type: str | None, scope_id: str) -> tuple[tuple[str, ...], Team]:
-    """The scope's own quota names, and a reader of the roles that make its team. A bare uuid (the
-    client's `scope`) names a project, else a customer."""
+    """The scope's own quota names, and a reader of the roles that make its team (none and nobody
+    for a scope the caller does not see). A bare uuid (the client's `scope`) names a project, else
+    a customer."""
     readers = {"project": (_project,), "customer": (_customer,)}.get(scope_type or "", (_project, _customer))
     for reader in readers:
         try:
             return reader(principal, scope_id)
         except NotFound:
             continue
-    raise ValidationError.field("scope", NO_OBJECT)
+    return (), _nobody
 
 
 def series(
