@@ -38,12 +38,13 @@ from chalicelib.api import (
     teams,
     users,
 )
-from chalicelib.api.middleware import drf_shapes, security_headers
+from chalicelib.api.middleware import cors, drf_shapes, security_headers
 
 # Logs go through powertools (chalicelib/observability.py); Chalice would add a second, plain handler.
 app = Chalice(app_name="cirrus", configure_logs=False)
 app.register_middleware(drf_shapes, "http")
 app.register_middleware(security_headers, "http")
+app.register_middleware(cors, "http")
 for blueprint in (
     root.bp,
     auth.bp,
