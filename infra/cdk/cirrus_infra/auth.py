@@ -23,6 +23,8 @@ from aws_cdk import Aws, Duration, Fn, RemovalPolicy, SecretValue
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
+from cirrus_infra.webui import cognito_callback_url
+
 CALLBACK_PATH = "/api-auth/cognito/callback/"
 # Without a public URL the hosted UI can only return to a local API (`make run`'s port).
 LOCAL_URL = "http://localhost:8000"
@@ -172,6 +174,7 @@ class CognitoAuth(Construct):
         prefix: str,
         settings: AuthSettings,
         public_url: str | None,
+        homeport_url: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.settings = settings
@@ -200,6 +203,9 @@ class CognitoAuth(Construct):
             p.name: self._provider(p) for p in settings.identity_providers
         }
         base = (public_url or "").rstrip("/")
+        # HomePort's login button returns to its own page (webui.py), on its own origin when it is
+        # hosted apart from the API (CloudFront, or elsewhere).
+        homeport = [homeport_url] if homeport_url else []
         self.client = self.user_pool.add_client(
             "ApiClient",
             user_pool_client_name=f"{prefix}-api",
@@ -208,8 +214,16 @@ class CognitoAuth(Construct):
             o_auth=cognito.OAuthSettings(
                 flows=cognito.OAuthFlows(authorization_code_grant=True),
                 scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
-                callback_urls=[f"{base or LOCAL_URL}{CALLBACK_PATH}", *settings.callback_urls],
-                logout_urls=[f"{base or LOCAL_URL}/", *settings.logout_urls],
+                callback_urls=[
+                    f"{base or LOCAL_URL}{CALLBACK_PATH}",
+                    *settings.callback_urls,
+                    *(cognito_callback_url(url) for url in homeport),
+                ],
+                logout_urls=[
+                    f"{base or LOCAL_URL}/",
+                    *settings.logout_urls,
+                    *(f"{url.rstrip('/')}/" for url in homeport),
+                ],
             ),
             supported_identity_providers=[
                 *([cognito.UserPoolClientIdentityProvider.COGNITO] if settings.native_users else []),
