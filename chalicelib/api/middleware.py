@@ -99,7 +99,7 @@ def cors(event: Any, get_response: Callable[[Any], Response]) -> Response:
     return response
 
 
-def _preflight_headers() -> dict[str, str]:
+def _preflight_headers() -> dict[str, str | list[str]]:
     return {
         "Access-Control-Allow-Methods": CORS_ALLOW_METHODS,
         "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
@@ -124,8 +124,9 @@ def _allowed_origin(origin: str, allowed: tuple[str, ...]) -> str | None:
     return origin if any(normal_origin(entry) == wanted for entry in allowed) else None
 
 
-def _vary_origin(present: str | None) -> str:
-    names = [part.strip() for part in (present or "").split(",") if part.strip()]
+def _vary_origin(present: str | list[str] | None) -> str:
+    joined = ", ".join(present) if isinstance(present, list) else present or ""
+    names = [part.strip() for part in joined.split(",") if part.strip()]
     if not any(name.lower() == "origin" for name in names):
         names.append("Origin")
     return ", ".join(names)
