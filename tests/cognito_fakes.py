@@ -17,7 +17,7 @@ import secrets
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -107,9 +107,13 @@ class FakeCognito:
     grants: dict[str, Grant] = field(default_factory=dict)
     exchanges: list[dict[str, str]] = field(default_factory=list)
     url: str = ""
-    # The authorize endpoint: the app client's callback URLs, and the ID token's claims it signs in with.
+    # The authorize endpoint: the app client and its callback URLs, and the ID token it signs in with:
+    # from `id_token_source` when set (e.g. a real pool's token for a browser test), else minted with
+    # the test key and `user`'s claims.
+    client_id: str = CLIENT_ID
     callback_urls: list[str] = field(default_factory=list)
     user: dict[str, Any] = field(default_factory=dict)
+    id_token_source: Callable[[], str] | None = None
 
     @property
     def jwks_url(self) -> str:
@@ -128,12 +132,13 @@ class FakeCognito:
     def authorize(self, query: dict[str, str]) -> str | None:
         """GET /oauth2/authorize: where to send the browser (the callback with a code and the state),
         None when Cognito would refuse (an unknown client, a callback URL the client does not list)."""
-        if query.get("client_id") != CLIENT_ID or query.get("redirect_uri") not in self.callback_urls:
+        if query.get("client_id") != self.client_id or query.get("redirect_uri") not in self.callback_urls:
             return None
         if query.get("response_type") != "code":
             return None
         url = f"{self.url}/oauth2/authorize?{urllib.parse.urlencode(query)}"
-        code, state = self.sign_in(url, mint(claims("id", **self.user)))
+        id_token = self.id_token_source() if self.id_token_source else mint(claims("id", **self.user))
+        code, state = self.sign_in(url, id_token)
         back = urllib.parse.urlencode({"code": code, "state": state})
         return f"{query['redirect_uri']}{'&' if '?' in query['redirect_uri'] else '?'}{back}"
 
