@@ -150,6 +150,16 @@ def test_the_api_allows_the_ui_by_cors_and_knows_its_url(synth: Synth) -> None:
         }
 
 
+def test_with_several_origins_api_gateways_own_answers_name_none(synth: Synth) -> None:
+    """A fixed header cannot name the right one of two origins (and reflecting Origin would allow
+    any): API Gateway's own answers then carry no CORS header; the app's answers carry theirs."""
+    from tests.infra.test_synth import _definition_body
+
+    responses = _definition_body(synth)["x-amazon-apigateway-gateway-responses"]
+    for response in responses.values():
+        assert not any("Access-Control" in name for name in response["responseParameters"])
+
+
 def test_the_hosted_ui_may_return_to_homeports_sign_in_page(synth: Synth) -> None:
     _, client = synth.one("AWS::Cognito::UserPoolClient")
     props = client["Properties"]

@@ -223,7 +223,10 @@ class CirrusStack(Stack):
         rest_api = self.api.get_resource(REST_API)
         if not isinstance(rest_api, sam.CfnApi) or not isinstance(rest_api.definition_body, dict):
             raise TypeError(f"expected Chalice's {REST_API} as a SAM API with its swagger, got {rest_api!r}")
-        rest_api.definition_body = route_everything_to_the_app(rest_api.definition_body, self.resolve)
+        origins = self._cors_origins()
+        rest_api.definition_body = route_everything_to_the_app(
+            rest_api.definition_body, self.resolve, cors_origin=origins[0] if len(origins) == 1 else None
+        )
 
     def _homeport_hosting(self) -> HomePortHosting | None:
         """The bucket and distribution for HomePort, when a build is given (before the user pool and
@@ -290,13 +293,17 @@ class CirrusStack(Stack):
             value=self.api.get_resource(CUSTOM_DOMAIN).get_att("RegionalDomainName").to_string(),
         )
 
+    def _cors_origins(self) -> list[str]:
+        """The origins allowed to call the API from a browser: HomePort's, then any others given."""
+        homeport = [self.homeport_url.rstrip("/")] if self.homeport_url else []
+        return [*homeport, *self.settings.cors_allowed_origins]
+
     def _web_ui_environment(self) -> dict[str, str]:
         """Where HomePort is, and the origins allowed to call the API (chalicelib/api/middleware.py)."""
         environment: dict[str, str] = {}
-        origins = list(self.settings.cors_allowed_origins)
+        origins = self._cors_origins()
         if self.homeport_url:
             environment["CIRRUS_HOMEPORT_URL"] = self.homeport_url.rstrip("/")
-            origins.insert(0, self.homeport_url.rstrip("/"))
         if origins:
             environment["CIRRUS_CORS_ALLOWED_ORIGINS"] = ",".join(origins)
         return environment
