@@ -3,7 +3,8 @@ SAML and OIDC identity providers an operator configures (`-c identity_providers=
 
 Security choices, each checked by tests/infra/test_synth_auth.py:
 - nobody signs up on their own (an account in the pool is an account in Cirrus);
-- the app client is public (PKCE, no secret) and offers the authorization-code flow only: no password
+- the app client is public (no secret; PKCE on the API's own login, none from HomePort's button: see
+  chalicelib/api/cognito.py's trade-off) and offers the authorization-code flow only: no password
   or SRP flow and no `aws.cognito.signin.user.admin` scope, so a user's token cannot rewrite their
   own attributes (mapped attributes must be writable by the client, `custom:groups` among them, and
   that attribute may make its holder staff);
