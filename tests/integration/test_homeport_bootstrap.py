@@ -39,7 +39,7 @@ def test_logos_are_served_for_waldurs_names_only(client: Any) -> None:
         assert reply.status == 200 and reply.headers["Content-Type"] == "image/svg+xml"
         assert reply.raw.startswith(b"<svg")
     unknown = call(client, "GET", "/api/icons/..%2f..%2fetc/")
-    assert unknown.status == 404 and unknown.json == {"detail": "Not found."}
+    assert unknown.status == 404 and "detail" in unknown.json
 
 
 def test_users_me_shows_the_token_the_caller_signed_in_with(client: Any, alice: Any, staff: Any) -> None:
