@@ -12,6 +12,7 @@ from chalicelib.api import (
     component_user_usage_limits,
     customers,
     events,
+    health,
     hooks,
     icons,
     identity_providers,
@@ -75,6 +76,7 @@ for blueprint in (
     marketplace_robot_accounts.bp,
     identity_providers.bp,
     icons.bp,
+    health.bp,
 ):
     app.register_blueprint(blueprint)
 # Last: whatever no route above serves (any path, any method) is Waldur's 404.
