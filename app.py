@@ -16,6 +16,7 @@ from chalicelib.api import (
     daily_quotas,
     events,
     financial_reports,
+    health,
     hooks,
     icons,
     identity_providers,
@@ -42,12 +43,13 @@ from chalicelib.api import (
     teams,
     users,
 )
-from chalicelib.api.middleware import drf_shapes, security_headers
+from chalicelib.api.middleware import cors, drf_shapes, security_headers
 
 # Logs go through powertools (chalicelib/observability.py); Chalice would add a second, plain handler.
 app = Chalice(app_name="cirrus", configure_logs=False)
 app.register_middleware(drf_shapes, "http")
 app.register_middleware(security_headers, "http")
+app.register_middleware(cors, "http")
 for blueprint in (
     root.bp,
     auth.bp,
@@ -78,6 +80,7 @@ for blueprint in (
     marketplace_robot_accounts.bp,
     identity_providers.bp,
     icons.bp,
+    health.bp,
     absent_features.bp,
     financial_reports.bp,
     aggregate_limits.bp,

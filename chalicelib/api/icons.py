@@ -4,9 +4,16 @@ default mark for every name Waldur knows, so no page shows a broken image. Publi
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response  # type: ignore[attr-defined]
+from typing import Any
+
+from chalice import Blueprint  # type: ignore[attr-defined]
+
+from chalicelib.api.rest import Call, Raw, endpoint
+from chalicelib.domain.errors import NotFound
 
 bp = Blueprint(__name__)
+TAG = "icons"
+SVG = "image/svg+xml"
 
 # Waldur's logo names (waldur_core/core/logos.py LOGO_MAP).
 NAMES = frozenset(
@@ -31,15 +38,33 @@ MARK = (
     "</g></svg>"
 )
 
+# The login page's hero: a wide sky, drawn behind HomePort's title text.
+HERO = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1200 900" preserveAspectRatio="xMidYMid slice">'
+    '<defs><linearGradient id="sky" x1="0" y1="0" x2="0" y2="1">'
+    '<stop offset="0" stop-color="#0b2a5b"/><stop offset="1" stop-color="#1f6feb"/></linearGradient></defs>'
+    '<rect width="1200" height="900" fill="url(#sky)"/>'
+    '<g fill="#ffffff" fill-opacity="0.08">'
+    '<ellipse cx="260" cy="220" rx="240" ry="46"/><ellipse cx="900" cy="330" rx="300" ry="52"/>'
+    '<ellipse cx="520" cy="640" rx="360" ry="60"/></g></svg>'
+)
 
-@bp.route("/api/icons/{name}", methods=["GET", "HEAD"], name="icons_retrieve")
-def icon(name: str) -> Response:
+
+@endpoint(
+    bp,
+    "/api/icons/{name}",
+    "GET",
+    name="icons_retrieve",
+    tag=TAG,
+    anonymous=True,
+    media=SVG,
+    summary="One of the site's logos (login_logo, sidebar_logo, hero_image, favicon, ...), as SVG",
+)
+def icon(call: Call, name: str) -> Any:
     if name not in NAMES:
-        json_type: dict[str, str | list[str]] = {"Content-Type": "application/json"}
-        return Response(body='{"detail": "Not found."}', status_code=404, headers=json_type)
+        raise NotFound("Icon")
     # Public and the same for everybody: a browser may keep it for a day.
-    headers: dict[str, str | list[str]] = {
-        "Content-Type": "image/svg+xml",
-        "Cache-Control": "public, max-age=86400",
-    }
-    return Response(body=MARK, status_code=200, headers=headers)
+    return Raw(
+        HERO if name == "hero_image" else MARK,
+        {"Content-Type": SVG, "Cache-Control": "public, max-age=86400"},
+    )

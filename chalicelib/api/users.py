@@ -86,8 +86,7 @@ class UserUpdateIn(BodyModel):
     is_support: bool = False
     is_active: bool = True
     token_lifetime: int | None = Field(3600, ge=60, le=MAX_INTEGER)
-    # Write-only: the user agrees to the terms of service (their first agreement is recorded as
-    # `agreement_date`); HomePort sends it with every profile save.
+    # Write-only: true records the user's agreement to the terms (`agreement_date`), once.
     agree_with_policy: bool = False
 
 
@@ -98,7 +97,6 @@ class UserIn(UserUpdateIn):
 
 
 UserPatch = partial(UserUpdateIn, "UserPatch", nullable=frozenset({"token_lifetime"}))
-AGREE = "agree_with_policy"
 
 
 class PasswordIn(BodyModel):
@@ -132,8 +130,8 @@ class UserOut(ResponseModel):
     # see her token"); HomePort reads it from users/me after a password sign-in.
     token: str | None = None
     token_lifetime: int | None = None
-    date_joined: datetime
     agreement_date: datetime | None = None
+    date_joined: datetime
     # Roles in force: shown on a single user (retrieve, me); on a list only when `?field=permissions`
     # asks for them (a Query per user of the page).
     permissions: list[dict[str, Any]] | None = None
@@ -239,7 +237,7 @@ def me(call: Call) -> Any:
 
 @endpoint(bp, "/api/users", "POST", name="users_create", tag=TAG, body=UserIn, response=UserOut, status=201)
 def create_user(call: Call) -> Any:
-    fields = changes(call.body, exclude=frozenset({"password", AGREE}))
+    fields = changes(call.body, exclude=frozenset({"password"}))
     return Created(_one(call, service.create_user(call.ctx, fields, call.body.password)))
 
 
@@ -250,18 +248,16 @@ def retrieve_user(call: Call, uuid: str) -> Any:
 
 @endpoint(bp, "/api/users/{uuid}", "PUT", name="users_update", tag=TAG, body=UserUpdateIn, response=UserOut)
 def update_user(call: Call, uuid: str) -> Any:
-    fields = changes(call.body, exclude=frozenset({AGREE}))
-    user = service.update_user(call.ctx, object_id(uuid, MODEL), fields, agrees=call.body.agree_with_policy)
-    return _one(call, user)
+    fields = changes(call.body)
+    return _one(call, service.update_user(call.ctx, object_id(uuid, MODEL), fields))
 
 
 @endpoint(
     bp, "/api/users/{uuid}", "PATCH", name="users_partial_update", tag=TAG, body=UserPatch, response=UserOut
 )
 def partial_update_user(call: Call, uuid: str) -> Any:
-    fields = {k: v for k, v in patch_changes(call.body).items() if k != AGREE}
-    agrees = bool(getattr(call.body, AGREE, False))
-    return _one(call, service.update_user(call.ctx, object_id(uuid, MODEL), fields, agrees=agrees))
+    fields = patch_changes(call.body)
+    return _one(call, service.update_user(call.ctx, object_id(uuid, MODEL), fields))
 
 
 @endpoint(bp, "/api/users/{uuid}/password", "POST", name="users_password", tag=TAG, body=PasswordIn,

@@ -38,11 +38,11 @@ class User:
     is_support: bool = False
     is_active: bool = True
     token_lifetime: int | None = DEFAULT_TOKEN_LIFETIME
+    # When the user agreed to the terms of service (Waldur's `agreement_date`); HomePort sends a user
+    # without it to the profile form to agree (`agree_with_policy`) before anything else.
+    agreement_date: datetime | None = None
     password_hash: str = ""
     version: int = 0
-    # When the user agreed to the terms of service (Waldur's agreement_date); HomePort keeps a user
-    # who has not on the profile form, whose save agrees (`agree_with_policy`).
-    agreement_date: datetime | None = None
 
     def principal(self) -> Principal:
         return Principal(

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.config import get_settings
-from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import AuthenticationFailed, TooBroad
 from chalicelib.domain.projects import Project
@@ -74,6 +73,8 @@ def seed(username: str, password: str, remembered_token: str | None = None) -> S
             {
                 "username": username,
                 "full_name": "Cirrus Administrator",
+                "email": "admin@example.org",  # HomePort asks for the mandatory fields otherwise
+                "agree_with_policy": True,  # and for the agreement to the terms
                 "is_staff": True,
                 "token_lifetime": None,
             },
@@ -101,12 +102,11 @@ def seed(username: str, password: str, remembered_token: str | None = None) -> S
     if owner is None:
         owner = users.register_user(
             system,
-            # Agreed to the terms, with the fields HomePort requires: it signs straight in.
             {
                 "username": DEMO_OWNER,
                 "full_name": "Demo Owner",
                 "email": "demo-owner@example.org",
-                "agreement_date": utcnow(),
+                "agree_with_policy": True,
             },
             DEMO_OWNER_PASSWORD,
         )

@@ -37,14 +37,14 @@ USERNAME_TAKEN = "A user with that username already exists."
 NARROW = ("users", "username_exact= or a more specific filter")
 
 
-_DATETIME_FIELDS = ("agreement_date",)  # kept in the JSON document as ISO 8601 text
+# Document fields that are datetimes: ISO 8601 strings in the item's JSON.
+_DATETIMES = frozenset({"agreement_date"})
 
 
 def from_item(item: UserItem) -> User:
     doc = {k: v for k, v in (item.fields or {}).items() if k in _DOC_FIELDS}
-    for name in _DATETIME_FIELDS:
-        if doc.get(name):
-            doc[name] = datetime.fromisoformat(doc[name])
+    for name in _DATETIMES & doc.keys():
+        doc[name] = datetime.fromisoformat(doc[name]) if doc[name] else None
     return User(
         id=item.user_id,
         username=item.username,
@@ -61,9 +61,8 @@ def from_item(item: UserItem) -> User:
 
 def _doc(user: User) -> dict[str, Any]:
     doc = {name: getattr(user, name) for name in _DOC_FIELDS}
-    for name in _DATETIME_FIELDS:
-        if doc.get(name) is not None:
-            doc[name] = doc[name].isoformat()
+    for name in _DATETIMES:
+        doc[name] = doc[name].isoformat() if doc[name] is not None else None
     return doc
 
 

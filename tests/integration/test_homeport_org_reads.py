@@ -239,29 +239,6 @@ def test_the_users_list_shows_roles_when_asked(client: Any, market: Any) -> None
     assert all("permissions" not in u for u in plain)  # not unless asked: a Query per user
 
 
-@pytest.mark.moto  # the agreement's time round-trips through the stored user
-def test_a_users_own_profile_save_records_the_agreement(client: Any, alice: Any, staff: Any) -> None:
-    assert get(client, alice, "/api/users/me/")["agreement_date"] is None
-    by_staff = call(client, "PATCH", f"/api/users/{alice.id}/", staff, {"agree_with_policy": True})
-    assert by_staff.status == 200 and by_staff.json["agreement_date"] is None  # nobody agrees for her
-    later = NOW + timedelta(minutes=5)
-    clock.set_source(lambda: later)
-    own = call(
-        client, "PATCH", f"/api/users/{alice.id}/", alice, {"agree_with_policy": True, "job_title": "Pilot"}
-    )
-    assert own.status == 200 and own.json["job_title"] == "Pilot"
-    assert own.json["agreement_date"] == "2026-11-15T10:05:00Z"
-    clock.set_source(lambda: later + timedelta(minutes=30))  # within the token's hour
-    again = call(client, "PATCH", f"/api/users/{alice.id}/", alice, {"agree_with_policy": True})
-    assert again.json["agreement_date"] == "2026-11-15T10:05:00Z"  # the first agreement stands
-    assert get(client, staff, f"/api/users/{alice.id}/")["agreement_date"] == "2026-11-15T10:05:00Z"
-
-
-def test_an_update_without_agreement_is_not_refused(client: Any, alice: Any) -> None:
-    reply = call(client, "PATCH", f"/api/users/{alice.id}/", alice, {"job_title": "Pilot"})
-    assert reply.status == 200 and reply.json["agreement_date"] is None
-
-
 # --- query parameters HomePort sends ------------------------------------------------------------------
 def test_the_user_event_log_accepts_exclude_extra(client: Any, alice: Any) -> None:
     scope = f"http%3A%2F%2Ftestserver%2Fapi%2Fusers%2F{alice.id}%2F"
