@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Iterable
-
-import pytest
+from decimal import Decimal
 
 from tests.browser.harness import Banner, Portal
 
@@ -51,17 +50,18 @@ def _looked_at(portal: Portal, path: str, expect: Iterable[str], shot: str | Non
     portal.check(path)
 
 
-@pytest.fixture(scope="module")
-def invoice_id(homeport_stack: Banner) -> str:
-    """The demo organisation's invoice of this month (100001, the demo resource's EUR 8.40)."""
+def this_months_invoice(banner: Banner) -> tuple[str, str]:
+    """The demo organisation's invoice of this month (100001) and its total as HomePort shows it
+    (`EUR 8.40` on the 5th of a month: the demo resource's price is prorated, and other tests may
+    have ordered more on this stack: read it right before looking)."""
     request = urllib.request.Request(
-        f"{homeport_stack.url}/api/invoices/?customer_uuid={homeport_stack.customer_id}",
-        headers={"Authorization": f"Token {homeport_stack.token}"},
+        f"{banner.url}/api/invoices/?customer_uuid={banner.customer_id}",
+        headers={"Authorization": f"Token {banner.token}"},
     )
     with urllib.request.urlopen(request, timeout=30) as answer:
         [invoice] = json.load(answer)
     assert invoice["number"] == 100001
-    return str(invoice["uuid"])
+    return str(invoice["uuid"]), f"EUR {Decimal(invoice['total']):,.2f}"
 
 
 # --- the user's own pages ---------------------------------------------------------------------------
@@ -87,39 +87,41 @@ def test_owner_profile_pages(owner_portal: Portal) -> None:
 
 
 # --- the organisation ---------------------------------------------------------------------------------
-def _organisation_journey(portal: Portal, banner: Banner, invoice_id: str, who: str) -> None:
+def _organisation_journey(portal: Portal, banner: Banner, who: str) -> None:
     base = f"/organizations/{banner.customer_id}"
+    invoice_id, total = this_months_invoice(banner)
     visit(
         portal,
         f"{base}/dashboard/",
-        expect=["Demo Organisation", "Estimated cost", "EUR 8.40", "Team size", "Aggregate usage and limits"],
+        expect=["Demo Organisation", "Estimated cost", total, "Team size", "Aggregate usage and limits"],
         shot=f"{who}-organization-dashboard",
     )
     follow(portal, f"{base}/projects/", expect=["Demo Project"])
     follow(portal, f"{base}/users/", expect=["Team members", "Demo Owner", "demo-owner@example.org"])
     follow(portal, f"{base}/invitations/", expect=["Team invitations"])
     follow(portal, f"{base}/marketplace-orders/", expect=["demo-vm", "Demo Project"])
-    follow(portal, f"{base}/billing/", expect=["100001", "EUR 8.40"], shot=f"{who}-organization-billing")
-    follow(portal, f"{base}/billing/{invoice_id}/", expect=["Invoice No. 100001", "TOTAL", "EUR 8.40"])
+    follow(portal, f"{base}/billing/", expect=["100001", total], shot=f"{who}-organization-billing")
+    follow(portal, f"{base}/billing/{invoice_id}/", expect=["Invoice No. 100001", "TOTAL", total])
     follow(portal, f"{base}/events/", expect=["Organization Demo Organisation has been created."])
     follow(portal, f"{base}/manage/", expect=["Basic details", "Demo Organisation"])
 
 
-def test_staff_organisation_journey(staff_portal: Portal, homeport_stack: Banner, invoice_id: str) -> None:
-    _organisation_journey(staff_portal, homeport_stack, invoice_id, "staff")
+def test_staff_organisation_journey(staff_portal: Portal, homeport_stack: Banner) -> None:
+    _organisation_journey(staff_portal, homeport_stack, "staff")
 
 
-def test_owner_organisation_journey(owner_portal: Portal, homeport_stack: Banner, invoice_id: str) -> None:
-    _organisation_journey(owner_portal, homeport_stack, invoice_id, "owner")
+def test_owner_organisation_journey(owner_portal: Portal, homeport_stack: Banner) -> None:
+    _organisation_journey(owner_portal, homeport_stack, "owner")
 
 
 # --- the project -------------------------------------------------------------------------------------
 def _project_journey(portal: Portal, banner: Banner, who: str) -> None:
     base = f"/projects/{banner.project_id}"
+    _, total = this_months_invoice(banner)  # the demo project holds all of the organisation's resources
     visit(
         portal,
         f"{base}/",
-        expect=["Demo Project", "Project cost", "EUR 8.40", "Team size", "Aggregate usage and limits", "CPU"],
+        expect=["Demo Project", "Project cost", total, "Team size", "Aggregate usage and limits", "CPU"],
         shot=f"{who}-project-dashboard",
     )
     follow(portal, f"{base}/events/", expect=["Project Demo Project has been created."])
