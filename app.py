@@ -7,11 +7,16 @@ from typing import Any
 from chalice.app import Chalice
 
 from chalicelib.api import (
+    absent_features,
+    aggregate_limits,
     auth,
     cognito,
     component_user_usage_limits,
     customers,
+    daily_quotas,
     events,
+    financial_reports,
+    health,
     hooks,
     icons,
     identity_providers,
@@ -39,12 +44,13 @@ from chalicelib.api import (
     teams,
     users,
 )
-from chalicelib.api.middleware import drf_shapes, security_headers
+from chalicelib.api.middleware import cors, drf_shapes, security_headers
 
 # Logs go through powertools (chalicelib/observability.py); Chalice would add a second, plain handler.
 app = Chalice(app_name="cirrus", configure_logs=False)
 app.register_middleware(drf_shapes, "http")
 app.register_middleware(security_headers, "http")
+app.register_middleware(cors, "http")
 for blueprint in (
     root.bp,
     auth.bp,
@@ -75,6 +81,11 @@ for blueprint in (
     marketplace_robot_accounts.bp,
     identity_providers.bp,
     icons.bp,
+    health.bp,
+    absent_features.bp,
+    financial_reports.bp,
+    aggregate_limits.bp,
+    daily_quotas.bp,
     marketplace_overview.bp,
 ):
     app.register_blueprint(blueprint)
