@@ -31,6 +31,17 @@ MARK = (
     "</g></svg>"
 )
 
+# The login page's hero: a wide sky, drawn behind HomePort's title text.
+HERO = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1200 900" preserveAspectRatio="xMidYMid slice">'
+    '<defs><linearGradient id="sky" x1="0" y1="0" x2="0" y2="1">'
+    '<stop offset="0" stop-color="#0b2a5b"/><stop offset="1" stop-color="#1f6feb"/></linearGradient></defs>'
+    '<rect width="1200" height="900" fill="url(#sky)"/>'
+    '<g fill="#ffffff" fill-opacity="0.08">'
+    '<ellipse cx="260" cy="220" rx="240" ry="46"/><ellipse cx="900" cy="330" rx="300" ry="52"/>'
+    '<ellipse cx="520" cy="640" rx="360" ry="60"/></g></svg>'
+)
+
 
 @bp.route("/api/icons/{name}", methods=["GET", "HEAD"], name="icons_retrieve")
 def icon(name: str) -> Response:
@@ -42,4 +53,4 @@ def icon(name: str) -> Response:
         "Content-Type": "image/svg+xml",
         "Cache-Control": "public, max-age=86400",
     }
-    return Response(body=MARK, status_code=200, headers=headers)
+    return Response(body=HERO if name == "hero_image" else MARK, status_code=200, headers=headers)

@@ -86,6 +86,8 @@ class UserUpdateIn(BodyModel):
     is_support: bool = False
     is_active: bool = True
     token_lifetime: int | None = Field(3600, ge=60, le=MAX_INTEGER)
+    # Write-only: true records the user's agreement to the terms (`agreement_date`), once.
+    agree_with_policy: bool = False
 
 
 class UserIn(UserUpdateIn):
@@ -128,6 +130,7 @@ class UserOut(ResponseModel):
     # see her token"); HomePort reads it from users/me after a password sign-in.
     token: str | None = None
     token_lifetime: int | None = None
+    agreement_date: datetime | None = None
     date_joined: datetime
     # Roles in force: shown on a single user (retrieve, me), omitted from lists (a query per user).
     permissions: list[dict[str, Any]] | None = None

@@ -38,6 +38,9 @@ class User:
     is_support: bool = False
     is_active: bool = True
     token_lifetime: int | None = DEFAULT_TOKEN_LIFETIME
+    # When the user agreed to the terms of service (Waldur's `agreement_date`); HomePort sends a user
+    # without it to the profile form to agree (`agree_with_policy`) before anything else.
+    agreement_date: datetime | None = None
     password_hash: str = ""
     version: int = 0
 

@@ -73,6 +73,8 @@ def seed(username: str, password: str, remembered_token: str | None = None) -> S
             {
                 "username": username,
                 "full_name": "Cirrus Administrator",
+                "email": "admin@example.org",  # HomePort asks for the mandatory fields otherwise
+                "agree_with_policy": True,  # and for the agreement to the terms
                 "is_staff": True,
                 "token_lifetime": None,
             },
@@ -99,7 +101,14 @@ def seed(username: str, password: str, remembered_token: str | None = None) -> S
     owner = user_store.get_by_username(DEMO_OWNER)
     if owner is None:
         owner = users.register_user(
-            system, {"username": DEMO_OWNER, "full_name": "Demo Owner"}, DEMO_OWNER_PASSWORD
+            system,
+            {
+                "username": DEMO_OWNER,
+                "full_name": "Demo Owner",
+                "email": "demo-owner@example.org",
+                "agree_with_policy": True,
+            },
+            DEMO_OWNER_PASSWORD,
         )
         scope = memberships.visible_scope(user.principal(), ScopeType.CUSTOMER, customer.id)
         memberships.add_user(ctx, scope, owner.id, CUSTOMER_OWNER, None)

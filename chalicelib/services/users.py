@@ -174,7 +174,16 @@ def create_user(ctx: EventContext, fields: Mapping[str, Any], password: str | No
 def register_user(ctx: EventContext, fields: Mapping[str, Any], password: str | None) -> User:
     """Create a user without a permission check (the local stack's seed and staff creation use it)."""
     password_hash = domain.hash_password(password, get_settings().password_iterations) if password else ""
-    user = User(id=new_id(), date_joined=utcnow(), password_hash=password_hash, **fields)
+    agreed = bool(fields.get("agree_with_policy")) or fields.get("agreement_date") is not None
+    given = {k: v for k, v in fields.items() if k not in ("agree_with_policy", "agreement_date")}
+    now = utcnow()
+    user = User(
+        id=new_id(),
+        date_joined=now,
+        password_hash=password_hash,
+        agreement_date=now if agreed else None,
+        **given,
+    )
     uow = unit_of_work()
     users.add(uow, user)
     uow.record(domain.event(user, events.CREATION, ctx))
@@ -187,6 +196,7 @@ def update_user(ctx: EventContext, user_id: str, changes: Mapping[str, Any]) -> 
     before = for_change(principal, user_id)
     if not rbac.can_change_user(principal, user_id):
         raise PermissionDenied()
+    changes = _agreement(before, changes)
     rbac.refuse_staff_only(principal, rbac.STAFF_ONLY_USER_FIELDS, before, changes)
     lifetime = changes.get("token_lifetime", before.token_lifetime)
     if lifetime != before.token_lifetime and not principal.is_staff:
@@ -204,6 +214,15 @@ def update_user(ctx: EventContext, user_id: str, changes: Mapping[str, Any]) -> 
     if auth_changed:
         tokens.refresh_snapshots(after)  # and any token signed in meanwhile
     return replace(after, version=before.version + 1)
+
+
+def _agreement(before: User, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """`agree_with_policy` (write-only, Waldur's) records when the user first agreed to the terms;
+    agreeing again keeps the first date, and nothing takes an agreement back."""
+    fields = {k: v for k, v in changes.items() if k not in ("agree_with_policy", "agreement_date")}
+    if changes.get("agree_with_policy") and before.agreement_date is None:
+        fields["agreement_date"] = utcnow()
+    return fields
 
 
 def set_password(ctx: EventContext, user_id: str, password: str, current_key_hash: str | None = None) -> None:

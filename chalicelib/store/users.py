@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import fields as dc_fields
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from pynamodb.expressions.update import Action
@@ -36,8 +37,14 @@ USERNAME_TAKEN = "A user with that username already exists."
 NARROW = ("users", "username_exact= or a more specific filter")
 
 
+# Document fields that are datetimes: ISO 8601 strings in the item's JSON.
+_DATETIMES = frozenset({"agreement_date"})
+
+
 def from_item(item: UserItem) -> User:
     doc = {k: v for k, v in (item.fields or {}).items() if k in _DOC_FIELDS}
+    for name in _DATETIMES & doc.keys():
+        doc[name] = datetime.fromisoformat(doc[name]) if doc[name] else None
     return User(
         id=item.user_id,
         username=item.username,
@@ -53,7 +60,10 @@ def from_item(item: UserItem) -> User:
 
 
 def _doc(user: User) -> dict[str, Any]:
-    return {name: getattr(user, name) for name in _DOC_FIELDS}
+    doc = {name: getattr(user, name) for name in _DOC_FIELDS}
+    for name in _DATETIMES:
+        doc[name] = doc[name].isoformat() if doc[name] is not None else None
+    return doc
 
 
 def _key(user_id: str) -> UserItem:

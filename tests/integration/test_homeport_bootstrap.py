@@ -66,3 +66,23 @@ def test_nobody_else_sees_a_users_token(client: Any, alice: Any, staff: Any) -> 
     )
     assert impersonating.status == 200 and impersonating.json["uuid"] == alice.id
     assert "token" not in impersonating.json
+
+
+def test_agreeing_to_the_terms_records_the_first_date_only(client: Any, alice: Any) -> None:
+    """HomePort sends a user without `agreement_date` to the profile form, whose checkbox PATCHes
+    `agree_with_policy: true`; the date stays that of the first agreement."""
+    me = call(client, "GET", "/api/users/me/", alice)
+    assert me.json["agreement_date"] is None
+    agreed = call(client, "PATCH", f"/api/users/{alice.id}/", alice, {"agree_with_policy": True})
+    assert agreed.status == 200 and agreed.json["agreement_date"] is not None
+    assert "agree_with_policy" not in agreed.json  # write-only
+    again = call(
+        client, "PATCH", f"/api/users/{alice.id}/", alice, {"agree_with_policy": True, "job_title": "QA"}
+    )
+    assert again.json["agreement_date"] == agreed.json["agreement_date"] and again.json["job_title"] == "QA"
+    kept = call(client, "PATCH", f"/api/users/{alice.id}/", alice, {"agree_with_policy": False})
+    assert kept.json["agreement_date"] == agreed.json["agreement_date"]
+    forged = call(
+        client, "PATCH", f"/api/users/{alice.id}/", alice, {"agreement_date": "2000-01-01T00:00:00Z"}
+    )
+    assert forged.json["agreement_date"] == agreed.json["agreement_date"]  # read-only
