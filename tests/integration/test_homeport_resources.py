@@ -154,3 +154,23 @@ def test_a_resource_shows_the_order_changing_it_and_the_one_that_made_it(client:
     only = get(client, market.owner, f"{RESOURCES}{resource}/?field=order_in_progress")
     assert list(only) == ["order_in_progress"]
     assert "order_in_progress" not in _listed(client, market.owner, "state=OK")[0]
+
+
+def test_the_resources_audit_log_is_read_by_who_sees_its_project(client: Any, market: Any) -> None:
+    from tests.conftest import make_account
+
+    resource = _live(client, market, market.offering)
+    scope = f"http://testserver/api/marketplace-resources/{resource}/"
+
+    def messages(account: Any) -> list[str]:
+        reply = call(client, "GET", f"/api/events/?scope={scope}", account)
+        assert reply.status == 200, reply.json
+        return [e["message"] for e in reply.json]
+
+    seen = messages(market.staff)
+    assert "Resource vm-1 has been created." in seen
+    assert messages(market.owner) == seen and messages(market.member) == seen
+    assert messages(make_account("stranger")) == []
+    assert messages(market.seller) == []  # the provider's owner reads its offering's log, not the project's
+    ghost = f"http://testserver/api/marketplace-resources/{'0' * 32}/"
+    assert call(client, "GET", f"/api/events/?scope={ghost}", market.owner).json == []
