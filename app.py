@@ -12,6 +12,7 @@ from chalicelib.api import (
     component_user_usage_limits,
     customers,
     events,
+    health,
     hooks,
     icons,
     identity_providers,
@@ -38,12 +39,13 @@ from chalicelib.api import (
     teams,
     users,
 )
-from chalicelib.api.middleware import drf_shapes, security_headers
+from chalicelib.api.middleware import cors, drf_shapes, security_headers
 
 # Logs go through powertools (chalicelib/observability.py); Chalice would add a second, plain handler.
 app = Chalice(app_name="cirrus", configure_logs=False)
 app.register_middleware(drf_shapes, "http")
 app.register_middleware(security_headers, "http")
+app.register_middleware(cors, "http")
 for blueprint in (
     root.bp,
     auth.bp,
@@ -74,6 +76,7 @@ for blueprint in (
     marketplace_robot_accounts.bp,
     identity_providers.bp,
     icons.bp,
+    health.bp,
 ):
     app.register_blueprint(blueprint)
 # Last: whatever no route above serves (any path, any method) is Waldur's 404.

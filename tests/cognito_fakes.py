@@ -1,8 +1,11 @@
 """A fake Cognito for the bearer and hosted UI tests: a test RSA key that mints (and forges) tokens, and
-a small HTTP server on 127.0.0.1 serving the pool's key set and the hosted UI's token endpoint.
+a small HTTP server on 127.0.0.1 serving the pool's key set and the hosted UI's authorize and token
+endpoints.
 
-The token endpoint checks what Cognito checks in an authorization-code exchange with PKCE: the code
-was issued for this client and redirect URI, and the verifier hashes to the code's challenge.
+The token endpoint checks what Cognito checks in an authorization-code exchange: the code was issued
+for this client and redirect URI, and, when the authorize request had a PKCE challenge, the verifier
+hashes to it. The authorize endpoint signs in at once (no form) as `FakeCognito.user`, for a browser
+test of HomePort's login button: it redirects straight back to a registered callback with a code.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import secrets
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -91,7 +94,7 @@ class Grant:
 
     client_id: str
     redirect_uri: str
-    challenge: str
+    challenge: str | None  # None: the authorize request had no PKCE challenge (HomePort's)
     id_token: str
 
 
@@ -104,6 +107,13 @@ class FakeCognito:
     grants: dict[str, Grant] = field(default_factory=dict)
     exchanges: list[dict[str, str]] = field(default_factory=list)
     url: str = ""
+    # The authorize endpoint: the app client and its callback URLs, and the ID token it signs in with:
+    # from `id_token_source` when set (e.g. a real pool's token for a browser test), else minted with
+    # the test key and `user`'s claims.
+    client_id: str = CLIENT_ID
+    callback_urls: list[str] = field(default_factory=list)
+    user: dict[str, Any] = field(default_factory=dict)
+    id_token_source: Callable[[], str] | None = None
 
     @property
     def jwks_url(self) -> str:
@@ -113,24 +123,36 @@ class FakeCognito:
         """What the hosted UI does once the user has signed in: a code for the authorize request's
         challenge; returns (code, state)."""
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(authorize_url).query))
-        assert query["code_challenge_method"] == "S256"
+        challenge = query.get("code_challenge")
+        assert challenge is None or query["code_challenge_method"] == "S256"
         code = secrets.token_urlsafe(16)
-        self.grants[code] = Grant(
-            query["client_id"], query["redirect_uri"], query["code_challenge"], id_token
-        )
+        self.grants[code] = Grant(query["client_id"], query["redirect_uri"], challenge, id_token)
         return code, query["state"]
+
+    def authorize(self, query: dict[str, str]) -> str | None:
+        """GET /oauth2/authorize: where to send the browser (the callback with a code and the state),
+        None when Cognito would refuse (an unknown client, a callback URL the client does not list)."""
+        if query.get("client_id") != self.client_id or query.get("redirect_uri") not in self.callback_urls:
+            return None
+        if query.get("response_type") != "code":
+            return None
+        url = f"{self.url}/oauth2/authorize?{urllib.parse.urlencode(query)}"
+        id_token = self.id_token_source() if self.id_token_source else mint(claims("id", **self.user))
+        code, state = self.sign_in(url, id_token)
+        back = urllib.parse.urlencode({"code": code, "state": state})
+        return f"{query['redirect_uri']}{'&' if '?' in query['redirect_uri'] else '?'}{back}"
 
     def exchange(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         self.exchanges.append(form)
         grant = self.grants.pop(form.get("code", ""), None)  # a code is good once
-        verifier = form.get("code_verifier", "")
-        challenge = b64(hashlib.sha256(verifier.encode()).digest())
+        verifier = form.get("code_verifier")
+        challenge = b64(hashlib.sha256(verifier.encode()).digest()) if verifier is not None else None
         if (
             form.get("grant_type") != "authorization_code"
             or grant is None
             or form.get("client_id") != grant.client_id
             or form.get("redirect_uri") != grant.redirect_uri
-            or challenge != grant.challenge
+            or (grant.challenge is not None and challenge != grant.challenge)
         ):
             return 400, {"error": "invalid_grant"}
         return 200, {
@@ -156,9 +178,19 @@ def _handler(fake: FakeCognito) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def do_GET(self) -> None:
-            if self.path == f"/{POOL_ID}/.well-known/jwks.json":
+            path, _, query = self.path.partition("?")
+            if path == f"/{POOL_ID}/.well-known/jwks.json":
                 fake.jwks_fetches += 1
                 self._send(200, fake.key_set)
+            elif path == "/oauth2/authorize":
+                location = fake.authorize(dict(urllib.parse.parse_qsl(query)))
+                if location is None:
+                    self._send(400, {"error": "redirect_mismatch"})
+                    return
+                self.send_response(302)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
             else:
                 self._send(404, {"error": "not found"})
 

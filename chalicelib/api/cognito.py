@@ -1,17 +1,19 @@
 """`/api-auth/cognito/`: sign-in through the Cognito hosted UI (its own users, or the SAML and OIDC
-identity providers it federates), the callback that turns its code into a Waldur token, and logout.
+identity providers it federates), the callback that turns its code into a Waldur token, and logout;
+and `POST /api-auth/cognito/`, where HomePort posts the code its own login button obtained.
 
 Bearer JWTs from the same pool are accepted on every endpoint without these (chalicelib/auth).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from chalice import Blueprint  # type: ignore[attr-defined]
+from pydantic import StringConstraints
 
-from chalicelib.api.rest import Call, QueryModel, ResponseModel, WithHeaders, endpoint
+from chalicelib.api.rest import BodyModel, Call, QueryModel, ResponseModel, WithHeaders, endpoint
 from chalicelib.config import CognitoSettings, get_settings
 from chalicelib.domain.errors import AuthenticationFailed, ValidationError
 
@@ -99,10 +101,58 @@ def callback(call: Call) -> Any:
     if not query.code:
         raise AuthenticationFailed("Cognito error: the callback carries no code.")
     redirect_uri = f"{call.base_url}{hosted_ui.callback_path()}"
-    tokens = hosted_ui.exchange_code(settings, query.code, redirect_uri, attempt)
+    tokens = hosted_ui.exchange_code(settings, query.code, redirect_uri, attempt.verifier)
     claims = bearer.verifier().verify(tokens["id_token"], token_use="id")
     key = federation.sign_in(claims, call.ctx)
     return WithHeaders({"token": key}, {"Set-Cookie": hosted_ui.expired_cookie(_secure(call))})
+
+
+class HomePortCodeIn(BodyModel):
+    """What HomePort's OauthLoginCompleted page posts (its names, as Waldur's OAuth view reads them)."""
+
+    clientId: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    code: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+    redirectUri: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+    # HomePort's own random value, which it never checks; accepted and not used.
+    state: Annotated[str, StringConstraints(max_length=2048)] | None = None
+
+
+@endpoint(
+    bp,
+    "/api-auth/cognito",
+    "POST",
+    name="api_auth_cognito",
+    tag=TAG,
+    body=HomePortCodeIn,
+    response=TokenOut,
+    anonymous=True,
+    summary="Finish HomePort's sign-in through the hosted UI: exchange its code for a Waldur token",
+)
+def homeport_sign_in(call: Call) -> Any:
+    """HomePort's login button sends the browser to the hosted UI itself (`auth_url` of
+    `/api/identity-providers/cognito/`) and posts the code it gets back here, as it does to Waldur.
+
+    Trade-off: this code comes without PKCE and without a state this API could check, because
+    HomePort sends neither (Waldur's OAuth view checks neither). The app client is public, so a code
+    is redeemable by whoever holds it, within its few minutes and once. What bounds it: the code is
+    exchanged only with HomePort's own `oauth_login_completed` URL on the configured HomePort origin
+    (the app client lists it; any other redirect URI is refused before the exchange), over TLS, and
+    the ID token is verified (signature, issuer, audience, expiry) before anyone is signed in. A
+    forged login (signing a victim in as the attacker) is possible as with any state-less OAuth
+    client. `/api-auth/cognito/login/` keeps the PKCE and state-checked flow for other clients."""
+    from chalicelib.auth import bearer, hosted_ui
+    from chalicelib.services import federation
+
+    settings = _hosted_ui()
+    body: HomePortCodeIn = call.body
+    if body.clientId != settings.client_ids[0]:
+        raise ValidationError.field("clientId", "This is not the hosted UI's app client.")
+    expected = hosted_ui.homeport_callback_url(get_settings().homeport_url or call.base_url)
+    if body.redirectUri != expected:
+        raise ValidationError.field("redirectUri", f"Sign-in must return to HomePort at {expected}")
+    tokens = hosted_ui.exchange_code(settings, body.code, expected, None)
+    claims = bearer.verifier().verify(tokens["id_token"], token_use="id")
+    return {"token": federation.sign_in(claims, call.ctx)}
 
 
 @endpoint(

@@ -4,9 +4,16 @@ default mark for every name Waldur knows, so no page shows a broken image. Publi
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response  # type: ignore[attr-defined]
+from typing import Any
+
+from chalice import Blueprint  # type: ignore[attr-defined]
+
+from chalicelib.api.rest import Call, Raw, endpoint
+from chalicelib.domain.errors import NotFound
 
 bp = Blueprint(__name__)
+TAG = "icons"
+SVG = "image/svg+xml"
 
 # Waldur's logo names (waldur_core/core/logos.py LOGO_MAP).
 NAMES = frozenset(
@@ -43,14 +50,21 @@ HERO = (
 )
 
 
-@bp.route("/api/icons/{name}", methods=["GET", "HEAD"], name="icons_retrieve")
-def icon(name: str) -> Response:
+@endpoint(
+    bp,
+    "/api/icons/{name}",
+    "GET",
+    name="icons_retrieve",
+    tag=TAG,
+    anonymous=True,
+    media=SVG,
+    summary="One of the site's logos (login_logo, sidebar_logo, hero_image, favicon, ...), as SVG",
+)
+def icon(call: Call, name: str) -> Any:
     if name not in NAMES:
-        json_type: dict[str, str | list[str]] = {"Content-Type": "application/json"}
-        return Response(body='{"detail": "Not found."}', status_code=404, headers=json_type)
+        raise NotFound("Icon")
     # Public and the same for everybody: a browser may keep it for a day.
-    headers: dict[str, str | list[str]] = {
-        "Content-Type": "image/svg+xml",
-        "Cache-Control": "public, max-age=86400",
-    }
-    return Response(body=HERO if name == "hero_image" else MARK, status_code=200, headers=headers)
+    return Raw(
+        HERO if name == "hero_image" else MARK,
+        {"Content-Type": SVG, "Cache-Control": "public, max-age=86400"},
+    )

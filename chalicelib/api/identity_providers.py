@@ -51,7 +51,7 @@ def cognito_provider(settings: CognitoSettings, homeport_url: str) -> dict[str, 
     domain = settings.domain
     return {
         "provider": COGNITO,
-        "label": "Sign in with Cognito",
+        "label": "Cognito",  # HomePort shows "Sign in with {label}"
         "is_active": True,
         "client_id": settings.client_ids[0],
         "verify_ssl": True,

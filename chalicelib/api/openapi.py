@@ -328,6 +328,8 @@ def _success(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dict[
                 "Link": {"schema": {"type": "string"}, "description": "first, prev, next, last (RFC 8288)"},
             }
         success["content"] = {"application/json": {"schema": schema}}
+    if e.media is not None:
+        success["content"] = {e.media: {"schema": {"type": "string"}}}
     if _is_creation(e):
         success["links"] = _links(e)
     return success

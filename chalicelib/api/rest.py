@@ -184,6 +184,7 @@ class Endpoint:
     unpaged: bool = False  # the body is a plain JSON array of `response` (no pages, no headers)
     retry_key: bool = False  # a creation that honours an `Idempotency-Key` header (safe to retry)
     also: tuple[int, ...] = ()  # other success statuses, same body (a get-or-create: 201 made)
+    media: str | None = None  # the success body's media type when it is not JSON (an image: `Raw`)
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -238,14 +239,16 @@ def endpoint(
     unpaged: bool = False,
     retry_key: bool = False,
     also: tuple[int, ...] = (),
+    media: str | None = None,
 ) -> Callable[[View], View]:
     """Register `view(call, **path_params)` on `bp` at `path` for `method` (GET also answers HEAD).
     `many`: a page of `response` objects; `unpaged`: a plain list of them; `retry_key`: the view's
     service creates through `services.request_keys`, so an `Idempotency-Key` header makes the
     request safe to send again (the key reaches it in `call.ctx.request_key`); `also`: other success
-    statuses the view answers with the same body (`WithStatus`)."""
+    statuses the view answers with the same body (`WithStatus`); `media`: the view answers `Raw` bodies
+    of that media type instead of JSON."""
     contract = (path, method, name, tag, summary, query, body, response, many, status, anonymous)
-    ENDPOINTS.append(Endpoint(*contract, unpaged=unpaged, retry_key=retry_key, also=also))
+    ENDPOINTS.append(Endpoint(*contract, unpaged=unpaged, retry_key=retry_key, also=also, media=media))
     methods = [method, "HEAD"] if method == "GET" else [method]
 
     def decorator(view: View) -> View:
@@ -521,6 +524,14 @@ class WithHeaders:
 
 
 @dataclass(frozen=True)
+class Raw:
+    """A body that is not JSON (an image), sent as is with its headers (Content-Type among them)."""
+
+    body: str
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class WithStatus:
     """A JSON body with a status of its own (a get-or-create action: 201 made, 200 found)."""
 
@@ -537,6 +548,9 @@ def _respond(result: Any, status: int, call: Call) -> Response:
         return Response(body="", status_code=204, headers=headers)
     if isinstance(result, Empty):
         return Response(body="", status_code=status, headers=headers)
+    if isinstance(result, Raw):
+        headers.update(result.headers)
+        return Response(body=result.body, status_code=status, headers=headers)
     if isinstance(result, WithHeaders):
         headers.update(result.headers)
         body = "" if result.body is None else json.dumps(result.body)

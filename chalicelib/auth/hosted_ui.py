@@ -1,4 +1,5 @@
-"""The Cognito hosted UI's OAuth 2.0 authorization-code flow with PKCE, as Cirrus drives it.
+"""The Cognito hosted UI's OAuth 2.0 authorization-code flow with PKCE, as Cirrus drives it (and the
+code exchange without PKCE that HomePort's login button needs: chalicelib/api/cognito.py).
 
 The app client is public (no secret to keep): the code is bound to the browser that asked for it by
 PKCE (S256) and the request by `state`. Both are kept in a short-lived HttpOnly cookie scoped to
@@ -29,6 +30,8 @@ COOKIE_SECONDS = 600  # a sign-in at the hosted UI must finish within this
 SCOPES = "openid email profile"
 EXCHANGE_TIMEOUT_SECONDS = 10.0
 MAX_RESPONSE_BYTES = 64 * 1024
+# HomePort's page that finishes an OAuth sign-in (src/auth/utils.ts: getRedirectUri), for `cognito`.
+HOMEPORT_CALLBACK_PATH = "/oauth_login_completed/cognito/"
 
 
 def callback_path() -> str:
@@ -99,19 +102,26 @@ def attempt_from(cookie_header: str | None, state: str | None) -> Attempt:
     return Attempt(stored_state, verifier)
 
 
+def homeport_callback_url(homeport_url: str) -> str:
+    """Where HomePort's login button has the hosted UI send the browser back to (its
+    `oauth_login_completed` page, under the page's base URL), for the provider `cognito`."""
+    return f"{homeport_url.rstrip('/')}{HOMEPORT_CALLBACK_PATH}"
+
+
 def exchange_code(
-    settings: CognitoSettings, code: str, redirect_uri: str, attempt: Attempt
+    settings: CognitoSettings, code: str, redirect_uri: str, verifier: str | None
 ) -> dict[str, Any]:
-    """Trade the authorization code for the user's tokens at Cognito's token endpoint."""
-    form = urllib.parse.urlencode(
-        {
-            "grant_type": "authorization_code",
-            "client_id": settings.client_ids[0],
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "code_verifier": attempt.verifier,
-        }
-    ).encode()
+    """Trade the authorization code for the user's tokens at Cognito's token endpoint; `verifier` is
+    the PKCE verifier of the code's challenge (None: the authorize request had none, HomePort's)."""
+    fields = {
+        "grant_type": "authorization_code",
+        "client_id": settings.client_ids[0],
+        "code": code,
+        "redirect_uri": redirect_uri,
+    }
+    if verifier is not None:
+        fields["code_verifier"] = verifier
+    form = urllib.parse.urlencode(fields).encode()
     request = urllib.request.Request(
         f"{settings.domain}/oauth2/token",
         data=form,

@@ -20,8 +20,8 @@ from urllib.parse import unquote, urlsplit
 HOMEPORT_DIR_VAR = "CIRRUS_HOMEPORT_DIR"
 CONFIG_PATH = "scripts/configs/config.json"
 # Paths the API owns: the UI never answers them, even when the build has a file of that name.
-API_PREFIXES = ("/api/", "/api-auth/")
-API_PATHS = frozenset({"/api", "/api-auth"})
+API_PREFIXES = ("/api/", "/api-auth/", "/health-check/")
+API_PATHS = frozenset({"/api", "/api-auth", "/health-check"})
 
 # Types Python's table may lack or spell differently on some systems.
 _TYPES = {

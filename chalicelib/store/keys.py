@@ -10,6 +10,7 @@ import zlib
 from datetime import datetime
 
 META = "#META"
+HEALTH = "HEALTH"  # a partition nothing is written to: the health check's read of the table
 
 
 # --- customers -------------------------------------------------------------------------------

@@ -10,6 +10,11 @@ Federated sign-in (cirrus_infra/auth.py; README "Authentication"): `-c identity_
 (SAML and OIDC providers, a JSON list), `-c staff_groups=...`, `-c support_groups=...`,
 `-c cognito_domain_prefix=...`, `-c cognito_callback_urls=...`, `-c cognito_logout_urls=...`,
 `-c cognito_native_users=false`.
+Web UI (cirrus_infra/webui.py; README "Web UI"): `-c homeport_dir=path/to/homeport/build` hosts a
+HomePort build on S3 + CloudFront pointing at the API (off by default), or
+`-c homeport_url=https://portal.example.org` names one hosted elsewhere; either way the API allows it
+by CORS and the hosted UI may return to its sign-in page. `-c cors_allowed_origins=https://a,https://b`
+allows more origins.
 """
 
 from __future__ import annotations
@@ -30,6 +35,11 @@ from cirrus_infra import CirrusStack, StackSettings  # noqa: E402
 from cirrus_infra.auth import AuthSettings  # noqa: E402
 
 
+def _names(raw: str | None) -> tuple[str, ...]:
+    """A comma-separated context value (blanks dropped)."""
+    return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+
+
 def main() -> None:
     app = cdk.App()
 
@@ -43,6 +53,7 @@ def main() -> None:
     defaults = StackSettings()
     max_receives, worker_timeout = context("queue_max_receives"), context("worker_timeout")
     retention_days, archive_days = context("event_retention_days"), context("event_archive_days")
+    homeport_dir = context("homeport_dir")
     settings = StackSettings(
         stage=context("stage") or "prod",
         public_url=context("public_url"),
@@ -55,6 +66,9 @@ def main() -> None:
         event_retention_days=int(retention_days) if retention_days else defaults.event_retention_days,
         event_archive_days=int(archive_days) if archive_days else defaults.event_archive_days,
         auth=AuthSettings.from_context(app.node.try_get_context, base_dir=Path.cwd()),
+        homeport_dir=Path.cwd() / homeport_dir if homeport_dir else None,
+        homeport_url=context("homeport_url"),
+        cors_allowed_origins=_names(context("cors_allowed_origins")),
     )
     CirrusStack(
         app,

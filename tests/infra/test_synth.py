@@ -324,6 +324,18 @@ def cognito_environment(synth: Synth) -> dict[str, Any]:
     }
 
 
+def test_no_web_ui_is_hosted_or_allowed_by_default(synth: Synth) -> None:
+    """HomePort on AWS is opt-in (`-c homeport_dir=...`, test_synth_webui.py); without it no bucket,
+    no distribution, and the API allows no other origin (CORS)."""
+    assert not synth.resources("AWS::S3::Bucket") and not synth.resources("AWS::CloudFront::Distribution")
+    assert "HomePortUrl" not in synth.template["Outputs"]
+    responses = _definition_body(synth)["x-amazon-apigateway-gateway-responses"]
+    assert not any("Access-Control" in json.dumps(r) for r in responses.values())
+    for function in _functions(synth).values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert "CIRRUS_CORS_ALLOWED_ORIGINS" not in variables and "CIRRUS_HOMEPORT_URL" not in variables
+
+
 def test_rest_api_stage_is_api_and_traced(synth: Synth) -> None:
     _, api = synth.one("AWS::Serverless::Api")
     assert api["Properties"]["StageName"] == "api"

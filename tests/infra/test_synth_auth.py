@@ -26,6 +26,7 @@ SECRET_NAME = "cirrus/oidc/partner"
 SAML_XML = '<EntityDescriptor entityID="https://partner.example.com/saml"/>'
 STAFF_GROUP = "cirrus-staff"
 SUPPORT_GROUP = "cirrus-support"
+HOMEPORT_URL = "https://ui.example.org"  # HomePort hosted elsewhere (`-c homeport_url=...`)
 
 
 def _providers(tmp: Path) -> list[dict[str, Any]]:
@@ -72,7 +73,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     auth = AuthSettings.from_context(context.get, base_dir=tmp)
     workdir = tmp / "work"
     workdir.mkdir()
-    return _synth(workdir, public_url=PUBLIC_URL, auth=auth)
+    return _synth(workdir, public_url=PUBLIC_URL, auth=auth, homeport_url=HOMEPORT_URL)
 
 
 def _resource(synth: Synth, type_: str, name_property: str, name: str) -> dict[str, Any]:
@@ -102,8 +103,9 @@ def test_the_app_client_is_a_public_pkce_client_of_the_code_flow_only(synth: Syn
     assert props["CallbackURLs"] == [
         f"{PUBLIC_URL}/api-auth/cognito/callback/",
         "https://portal.example.org/login/complete/",
+        f"{HOMEPORT_URL}/oauth_login_completed/cognito/",  # HomePort's login button comes back here
     ]
-    assert props["LogoutURLs"] == [f"{PUBLIC_URL}/"]
+    assert props["LogoutURLs"] == [f"{PUBLIC_URL}/", f"{HOMEPORT_URL}/"]
     assert props["SupportedIdentityProviders"] == ["COGNITO", "Campus", "PartnerSAML", "PartnerOIDC"]
     # Mapped attributes are written through the client at each federated sign-in, and read into tokens.
     assert {"custom:groups", "email", "name", "preferred_username"} <= set(props["WriteAttributes"])
@@ -167,6 +169,26 @@ def test_every_function_gets_the_pool_client_domain_providers_and_groups(synth: 
         variables = function["Properties"]["Environment"]["Variables"]
         cognito = {k: v for k, v in variables.items() if k.startswith("CIRRUS_COGNITO_")}
         assert cognito == expected, function_id
+
+
+def test_a_homeport_hosted_elsewhere_is_the_apis_web_ui_and_its_one_cors_origin(synth: Synth) -> None:
+    for function_id, function in _functions(synth).items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["CIRRUS_HOMEPORT_URL"] == HOMEPORT_URL, function_id
+        assert variables["CIRRUS_CORS_ALLOWED_ORIGINS"] == HOMEPORT_URL, function_id
+    assert not synth.resources("AWS::CloudFront::Distribution")  # not hosted by this stack
+
+
+def test_api_gateways_own_answers_let_that_one_origin_read_them(synth: Synth) -> None:
+    """A throttled or timed-out request (API Gateway's own answer) reaches HomePort's page as its
+    status, not as a CORS error: with one allowed origin, its header is on every gateway response."""
+    from tests.infra.test_synth import _definition_body
+
+    responses = _definition_body(synth)["x-amazon-apigateway-gateway-responses"]
+    for kind, response in responses.items():
+        parameters = response["responseParameters"]
+        assert parameters["gatewayresponse.header.Access-Control-Allow-Origin"] == f"'{HOMEPORT_URL}'", kind
+        assert parameters["gatewayresponse.header.Vary"] == "'Origin'", kind
 
 
 def test_the_outputs_name_the_pool_client_and_hosted_ui(synth: Synth) -> None:

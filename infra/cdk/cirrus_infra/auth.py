@@ -3,7 +3,8 @@ SAML and OIDC identity providers an operator configures (`-c identity_providers=
 
 Security choices, each checked by tests/infra/test_synth_auth.py:
 - nobody signs up on their own (an account in the pool is an account in Cirrus);
-- the app client is public (PKCE, no secret) and offers the authorization-code flow only: no password
+- the app client is public (no secret; PKCE on the API's own login, none from HomePort's button: see
+  chalicelib/api/cognito.py's trade-off) and offers the authorization-code flow only: no password
   or SRP flow and no `aws.cognito.signin.user.admin` scope, so a user's token cannot rewrite their
   own attributes (mapped attributes must be writable by the client, `custom:groups` among them, and
   that attribute may make its holder staff);
@@ -22,6 +23,8 @@ from typing import Any
 from aws_cdk import Aws, Duration, Fn, RemovalPolicy, SecretValue
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
+
+from cirrus_infra.webui import cognito_callback_url
 
 CALLBACK_PATH = "/api-auth/cognito/callback/"
 # Without a public URL the hosted UI can only return to a local API (`make run`'s port).
@@ -172,6 +175,7 @@ class CognitoAuth(Construct):
         prefix: str,
         settings: AuthSettings,
         public_url: str | None,
+        homeport_url: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.settings = settings
@@ -200,6 +204,9 @@ class CognitoAuth(Construct):
             p.name: self._provider(p) for p in settings.identity_providers
         }
         base = (public_url or "").rstrip("/")
+        # HomePort's login button returns to its own page (webui.py), on its own origin when it is
+        # hosted apart from the API (CloudFront, or elsewhere).
+        homeport = [homeport_url] if homeport_url else []
         self.client = self.user_pool.add_client(
             "ApiClient",
             user_pool_client_name=f"{prefix}-api",
@@ -208,8 +215,16 @@ class CognitoAuth(Construct):
             o_auth=cognito.OAuthSettings(
                 flows=cognito.OAuthFlows(authorization_code_grant=True),
                 scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
-                callback_urls=[f"{base or LOCAL_URL}{CALLBACK_PATH}", *settings.callback_urls],
-                logout_urls=[f"{base or LOCAL_URL}/", *settings.logout_urls],
+                callback_urls=[
+                    f"{base or LOCAL_URL}{CALLBACK_PATH}",
+                    *settings.callback_urls,
+                    *(cognito_callback_url(url) for url in homeport),
+                ],
+                logout_urls=[
+                    f"{base or LOCAL_URL}/",
+                    *settings.logout_urls,
+                    *(f"{url.rstrip('/')}/" for url in homeport),
+                ],
             ),
             supported_identity_providers=[
                 *([cognito.UserPoolClientIdentityProvider.COGNITO] if settings.native_users else []),

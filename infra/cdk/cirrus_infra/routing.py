@@ -66,12 +66,21 @@ _HEADERS = {
 }
 
 
-def gateway_responses() -> dict[str, dict[str, Any]]:
-    """Each gateway response type with a fixed body (its template uses no variable at all)."""
+def gateway_responses(cors_origin: str | None = None) -> dict[str, dict[str, Any]]:
+    """Each gateway response type with a fixed body (its template uses no variable at all), and, when
+    the API allows exactly one browser origin (or `*`), that origin's CORS header, so a page there sees
+    API Gateway's own answer (429, 504...) rather than a CORS error. With several allowed origins a
+    fixed header cannot name the right one, and reflecting the request's Origin would allow any: none
+    is added (the app's own answers carry theirs, chalicelib/api/middleware.py)."""
+    headers = dict(_HEADERS)
+    if cors_origin:
+        headers["gatewayresponse.header.Access-Control-Allow-Origin"] = f"'{cors_origin}'"
+        if cors_origin != "*":
+            headers["gatewayresponse.header.Vary"] = "'Origin'"
     out: dict[str, dict[str, Any]] = {}
     for kind, (status, body) in _RESPONSES.items():
         response: dict[str, Any] = {
-            "responseParameters": dict(_HEADERS),
+            "responseParameters": dict(headers),
             "responseTemplates": {"application/json": json.dumps(body)},
         }
         if status is not None:
@@ -81,7 +90,9 @@ def gateway_responses() -> dict[str, dict[str, Any]]:
 
 
 def route_everything_to_the_app(
-    definition: dict[str, Any], resolve: Callable[[Any], Any] = lambda value: value
+    definition: dict[str, Any],
+    resolve: Callable[[Any], Any] = lambda value: value,
+    cors_origin: str | None = None,
 ) -> dict[str, Any]:
     """The swagger Chalice generated, each path answering every verb through its integration, the
     greedy catch-all declaring its path parameter, and the gateway responses set. `resolve` turns
@@ -92,7 +103,7 @@ def route_everything_to_the_app(
         raise ValueError(f"the app has no {CATCH_ALL} route (chalicelib/api/not_found.py)")
     routed = {path: _any_method(path, item, resolve) for path, item in paths.items()}
     routed[CATCH_ALL][ANY_METHOD]["parameters"] = [PROXY_PARAMETER]
-    return {**definition, "paths": routed, GATEWAY_RESPONSES: gateway_responses()}
+    return {**definition, "paths": routed, GATEWAY_RESPONSES: gateway_responses(cors_origin)}
 
 
 def _any_method(path: str, item: dict[str, Any], resolve: Callable[[Any], Any]) -> dict[str, Any]:

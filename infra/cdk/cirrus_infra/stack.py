@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Aws, CfnOutput, Stack
+from aws_cdk import Aws, CfnOutput, Fn, Stack
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -26,6 +26,7 @@ from cirrus_infra.events import EventPublishing, drop_stream_statements
 from cirrus_infra.queues import WorkQueues
 from cirrus_infra.routing import route_everything_to_the_app
 from cirrus_infra.schedules import Schedules
+from cirrus_infra.webui import HomePortHosting
 from cirrus_infra.workers import scope_consumer_policy, wire_workers
 from cirrus_infra.workflows import Workflows
 
@@ -86,6 +87,13 @@ class StackSettings:
     event_archive_days: int = 365
     # Federated sign-in: the user pool's identity providers, hosted UI and group mapping (auth.py).
     auth: AuthSettings = field(default_factory=AuthSettings)
+    # The web UI (HomePort). `homeport_dir`: a build to host on S3 + CloudFront (webui.py; off when
+    # None); `homeport_url`: where the operator hosts it otherwise. Either way the API is told the UI's
+    # URL (CIRRUS_HOMEPORT_URL), allows it by CORS and the hosted UI may return to its sign-in page.
+    homeport_dir: Path | None = None
+    homeport_url: str | None = None
+    # More origins a browser may call the API from (CIRRUS_CORS_ALLOWED_ORIGINS), besides the UI's.
+    cors_allowed_origins: tuple[str, ...] = ()
 
     @property
     def api_url(self) -> str | None:
@@ -133,8 +141,15 @@ class CirrusStack(Stack):
             log_retention=settings.log_retention,
         )
 
+        self.homeport = self._homeport_hosting()
+        self.homeport_url = self.homeport.url if self.homeport else settings.homeport_url
         self.auth = CognitoAuth(
-            self, "Auth", prefix=prefix, settings=settings.auth, public_url=settings.api_url
+            self,
+            "Auth",
+            prefix=prefix,
+            settings=settings.auth,
+            public_url=settings.api_url,
+            homeport_url=self.homeport_url,
         )
 
         # chalice.cdk names the Chalice stage after this scope (the stack), so the stage's settings
@@ -160,6 +175,7 @@ class CirrusStack(Stack):
         # Chalice sets X-Ray on the function only ("xray": true); trace the API Gateway stage too.
         self.api.get_resource(REST_API).add_property_override("TracingEnabled", True)
         self._route_everything_to_the_app()
+        self._deploy_homeport()
         # Chalice gives every other function (API and consumers) its one role, DefaultRole: the API
         # enqueues, starts workflows and answers callbacks as the consumers do, so all grants go to it.
         role = self.api.get_role(API_ROLE)
@@ -207,7 +223,36 @@ class CirrusStack(Stack):
         rest_api = self.api.get_resource(REST_API)
         if not isinstance(rest_api, sam.CfnApi) or not isinstance(rest_api.definition_body, dict):
             raise TypeError(f"expected Chalice's {REST_API} as a SAM API with its swagger, got {rest_api!r}")
-        rest_api.definition_body = route_everything_to_the_app(rest_api.definition_body, self.resolve)
+        origins = self._cors_origins()
+        rest_api.definition_body = route_everything_to_the_app(
+            rest_api.definition_body, self.resolve, cors_origin=origins[0] if len(origins) == 1 else None
+        )
+
+    def _homeport_hosting(self) -> HomePortHosting | None:
+        """The bucket and distribution for HomePort, when a build is given (before the user pool and
+        the API, which are told its URL)."""
+        s = self.settings
+        if s.homeport_dir is None:
+            return None
+        if s.homeport_url:
+            raise ValueError("give homeport_dir (hosted here) or homeport_url (hosted elsewhere), not both")
+        return HomePortHosting(self, "HomePort", build_dir=s.homeport_dir, prefix=s.resource_prefix)
+
+    def _deploy_homeport(self) -> None:
+        """HomePort's files, pointing at the API (after the API, whose URL they hold)."""
+        if self.homeport is None:
+            return
+        self.homeport.deploy(api_endpoint=self._api_endpoint())
+        CfnOutput(self, "HomePortUrl", value=self.homeport.url)
+        CfnOutput(self, "HomePortBucketName", value=self.homeport.bucket.bucket_name)
+
+    def _api_endpoint(self) -> str:
+        """The API's base URL as HomePort's `apiEndpoint` (ending in `/`): the public URL, else the
+        REST API's own URL with its stage (`api`), whose paths are then `/api/api/...`."""
+        if self.settings.api_url:
+            return self.settings.api_url.rstrip("/") + "/"
+        rest_api = self.api.get_resource(REST_API).ref
+        return Fn.join("", ["https://", rest_api, ".execute-api.", Aws.REGION, ".", Aws.URL_SUFFIX, "/api/"])
 
     def _grant_email(self, role: iam.IRole) -> list[iam.Grant]:
         """Send mail as `email_from` only: its address identity, or its domain's."""
@@ -248,6 +293,21 @@ class CirrusStack(Stack):
             value=self.api.get_resource(CUSTOM_DOMAIN).get_att("RegionalDomainName").to_string(),
         )
 
+    def _cors_origins(self) -> list[str]:
+        """The origins allowed to call the API from a browser: HomePort's, then any others given."""
+        homeport = [self.homeport_url.rstrip("/")] if self.homeport_url else []
+        return [*homeport, *self.settings.cors_allowed_origins]
+
+    def _web_ui_environment(self) -> dict[str, str]:
+        """Where HomePort is, and the origins allowed to call the API (chalicelib/api/middleware.py)."""
+        environment: dict[str, str] = {}
+        origins = self._cors_origins()
+        if self.homeport_url:
+            environment["CIRRUS_HOMEPORT_URL"] = self.homeport_url.rstrip("/")
+        if origins:
+            environment["CIRRUS_CORS_ALLOWED_ORIGINS"] = ",".join(origins)
+        return environment
+
     def _stage_config(self) -> dict[str, Any]:
         s = self.settings
         environment = {
@@ -275,6 +335,7 @@ class CirrusStack(Stack):
         public_url = s.api_url
         if public_url:
             environment["CIRRUS_PUBLIC_URL"] = public_url.rstrip("/")
+        environment.update(self._web_ui_environment())
         config: dict[str, Any] = {
             "api_gateway_stage": "api",
             "xray": True,
