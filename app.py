@@ -7,11 +7,15 @@ from typing import Any
 from chalice.app import Chalice
 
 from chalicelib.api import (
+    absent_features,
+    aggregate_limits,
     auth,
     cognito,
     component_user_usage_limits,
     customers,
+    daily_quotas,
     events,
+    financial_reports,
     health,
     hooks,
     icons,
@@ -77,6 +81,10 @@ for blueprint in (
     identity_providers.bp,
     icons.bp,
     health.bp,
+    absent_features.bp,
+    financial_reports.bp,
+    aggregate_limits.bp,
+    daily_quotas.bp,
 ):
     app.register_blueprint(blueprint)
 # Last: whatever no route above serves (any path, any method) is Waldur's 404.

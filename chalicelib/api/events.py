@@ -67,6 +67,10 @@ class EventFilterQuery(QueryModel):
     customer_uuid: UuidField | None = None
     project_uuid: UuidField | None = None
     user_uuid: UuidField | None = None
+    # HomePort's user event log sends it (Waldur's old Elasticsearch filter, "leave out the resource
+    # `update` group"); today's Waldur has no such filter and ignores it: so does Cirrus (checked as a
+    # boolean, which is what HomePort sends).
+    exclude_extra: bool | None = None
 
 
 class EventQuery(ListQuery, EventFilterQuery):

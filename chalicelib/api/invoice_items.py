@@ -19,6 +19,7 @@ from chalicelib.api.rest import (
     FieldsQuery,
     ListQuery,
     NoContent,
+    ResponseModel,
     endpoint,
     listed,
     object_id,
@@ -121,6 +122,48 @@ def list_items(call: Call) -> Any:
     )
     page = service.list_items(call.user, filters, q.page_request())
     return listed(call, page, InvoiceItemDetailOut, lambda v: item_detail_data(call, v))
+
+
+class InvoiceCostOut(ResponseModel):
+    """Waldur's InvoiceCost: a month's price to the cent, its incurred costs (unrounded) and its
+    compensations (Cirrus has none)."""
+
+    price: float
+    year: int
+    month: int
+    compensation: float
+    incurred: float
+
+
+class CostsQuery(ListQuery):
+    project_uuid: UuidFilter | None = None
+
+
+def _cost_data(row: service.MonthCost) -> dict[str, Any]:
+    return {
+        "price": float(row.price),
+        "year": row.year,
+        "month": row.month,
+        "compensation": 0.0,
+        "incurred": float(row.incurred),
+    }
+
+
+@endpoint(
+    bp,
+    f"{BASE}/costs",
+    "GET",
+    name="invoice_items_costs_list",
+    tag=TAG,
+    query=CostsQuery,
+    response=InvoiceCostOut,
+    many=True,
+    summary="A project's cost per invoice month, newest first (HomePort's project cost chart)",
+)
+def project_costs(call: Call) -> Any:
+    q: CostsQuery = call.query
+    page = service.project_costs(call.user, uuid_filter("project_uuid", q.project_uuid), q.page_request())
+    return listed(call, page, InvoiceCostOut, _cost_data)
 
 
 @endpoint(

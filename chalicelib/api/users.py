@@ -132,8 +132,14 @@ class UserOut(ResponseModel):
     token_lifetime: int | None = None
     agreement_date: datetime | None = None
     date_joined: datetime
-    # Roles in force: shown on a single user (retrieve, me), omitted from lists (a query per user).
+    # Roles in force: shown on a single user (retrieve, me); on a list only when `?field=permissions`
+    # asks for them (a Query per user of the page).
     permissions: list[dict[str, Any]] | None = None
+    # Where the identity comes from, and the fields it sets (HomePort's profile form reads them).
+    identity_provider_name: str
+    identity_provider_label: str
+    identity_provider_management_url: str
+    identity_provider_fields: list[str]
 
 
 class UserQuery(ListQuery):
@@ -170,6 +176,22 @@ class UserQuery(ListQuery):
 def to_data(call: Call, user: User) -> dict[str, Any]:
     data = {name: getattr(user, name) for name in UserOut.model_fields if hasattr(user, name)}
     data.update(url=call.url("users", user.id), uuid=user.id)
+    source = domain.identity_source(user.registration_method)
+    data.update(
+        identity_provider_name=source.name,
+        identity_provider_label=source.label,
+        identity_provider_management_url=source.management_url,
+        identity_provider_fields=list(source.fields),
+    )
+    return data
+
+
+def _listed_data(call: Call, user: User) -> dict[str, Any]:
+    """A user of a list: with its permissions when `?field=permissions` names them (HomePort's
+    administration list of users shows each user's roles)."""
+    data = to_data(call, user)
+    if "permissions" in getattr(call.query, "field", ()):
+        data["permissions"] = teams.permissions_of(user.id)
     return data
 
 
@@ -196,7 +218,7 @@ def _one(call: Call, user: User) -> dict[str, Any]:
 def list_users(call: Call) -> Any:
     q: UserQuery = call.query
     page = service.list_users(call.user, q.filters(), q.ordering(), q.page_request())
-    return listed(call, page, UserOut, lambda u: to_data(call, u))
+    return listed(call, page, UserOut, lambda u: _listed_data(call, u))
 
 
 @endpoint(

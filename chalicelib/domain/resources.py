@@ -26,6 +26,7 @@ from chalicelib.domain.vocabulary import (
     RESOURCE_DURING,
     RESOURCE_ORDER_ACTIONS,
     Component,
+    Offering,
     OrderType,
     Plan,
     ResourceState,
@@ -408,3 +409,41 @@ def check_report(report: Any) -> list[dict[str, str]]:
     ):
         raise ValidationError({"report": ["Report must be a non-empty list of {header, body} sections."]})
     return [{"header": str(s.get("header", "")), "body": str(s.get("body", ""))} for s in sections]
+
+
+@dataclass(frozen=True)
+class ComponentTotal:
+    """One component of one offering, summed over some resources of it (Waldur's aggregate limits):
+    the usage and limits of those in use, the usage and limits of the terminated ones."""
+
+    offering_id: str
+    offering_name: str
+    component: Component
+    usage: float
+    limit: float
+    usage_terminated: float
+    limit_terminated: float
+
+
+def _sums(resources: Sequence[Resource], component_type: str) -> tuple[float, float]:
+    usage = sum(float(r.current_usages.get(component_type) or 0) for r in resources)
+    limit = sum(float(r.limits.get(component_type) or 0) for r in resources)
+    return usage, limit
+
+
+def component_totals(resources: Sequence[Resource], offerings: Sequence[Offering]) -> list[ComponentTotal]:
+    """Waldur's `components` of `stats/`: a row per component of each offering the resources are of,
+    in the order of `offerings`, with the sums of the resources' current usages and limits (0: no
+    limit set, which HomePort shows as usage alone), those still in use apart from the terminated."""
+    rows: list[ComponentTotal] = []
+    for offering in offerings:
+        mine = [r for r in resources if r.offering_id == offering.id]
+        if not mine:
+            continue
+        live = [r for r in mine if r.counted]
+        gone = [r for r in mine if not r.counted]
+        for c in offering.components:
+            usage, limit = _sums(live, c.type)
+            usage_gone, limit_gone = _sums(gone, c.type)
+            rows.append(ComponentTotal(offering.id, offering.name, c, usage, limit, usage_gone, limit_gone))
+    return rows

@@ -67,6 +67,30 @@ AUTH_FIELDS: frozenset[str] = frozenset(
 )
 
 
+# Where a user's identity comes from (Waldur's identity_provider_* user fields). A password user's is
+# the local database (Waldur's LOCAL_IDP_NAME and LOCAL_IDP_LABEL); any other registration method is
+# an identity provider behind Cognito, whose claims set these fields again at every sign-in
+# (services/federation.py), so the user cannot change them here (HomePort shows them read-only).
+LOCAL_METHOD = "default"
+LOCAL_PROVIDER = "Local DB"
+CLAIMED_FIELDS: tuple[str, ...] = ("full_name", "email")
+
+
+@dataclass(frozen=True)
+class IdentitySource:
+    name: str
+    label: str
+    management_url: str
+    fields: tuple[str, ...]
+
+
+def identity_source(registration_method: str) -> IdentitySource:
+    if registration_method == LOCAL_METHOD:
+        return IdentitySource(LOCAL_PROVIDER, LOCAL_PROVIDER, "", ())
+    label = "Cognito" if registration_method == "cognito" else registration_method
+    return IdentitySource(registration_method, label, "", CLAIMED_FIELDS)
+
+
 def pbkdf2(password: str, salt: str, iterations: int) -> bytes:
     """The one place a password is stretched (the costly step a login's timing depends on)."""
     return hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations)

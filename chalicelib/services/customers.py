@@ -68,6 +68,16 @@ def get_visible(principal: Principal, customer_id: str) -> Customer:
     return customer
 
 
+def get_reported(principal: Principal, customer_id: str) -> Customer:
+    """A customer whose spend the caller sees (Waldur's financial report): staff, support and its
+    customer-level roles; NotFound for anybody else, a project-only member included."""
+    visible = access_service.access(principal).sees_whole_customer(customer_id)
+    customer = store.get(customer_id) if visible else None
+    if customer is None:
+        raise NotFound(MODEL)
+    return customer
+
+
 def for_change(principal: Principal, customer_id: str) -> Customer:
     """The customer as stored now (`store.load`), if `principal` may see it; NotFound otherwise."""
     visible = access_service.access(principal).sees_customer(customer_id)

@@ -404,6 +404,38 @@ def list_items(principal: Principal, filters: ItemFilters, request: PageRequest)
     return Page(_named(page.items), page.total)
 
 
+@dataclass(frozen=True)
+class MonthCost:
+    year: int
+    month: int
+    price: Decimal  # the items' prices, to the cent
+    incurred: Decimal  # their unit prices times quantities, unrounded (the invoice's incurred_costs)
+
+
+def project_costs(principal: Principal, project_id: str | None, request: PageRequest) -> Page[MonthCost]:
+    """Waldur's `invoice-items/costs/`: what a project's items cost per invoice month (before tax),
+    newest month first; months without items are not listed. A project's spend is for whoever sees
+    the project (as its `billing_price_estimate`); no project, one the caller does not see, or none
+    named: no months. One Query of the customer's invoices."""
+    project = project_store.get(project_id) if project_id else None
+    if project is None or not _rights(principal).sees_project(project.id, project.customer_id):
+        return Page([], 0)
+    months: dict[tuple[int, int], list[InvoiceItem]] = {}
+    for item in store.all_items(project.customer_id):
+        if item.project_id == project.id:
+            months.setdefault((item.year, item.month), []).append(item)
+    rows = [
+        MonthCost(
+            year,
+            month,
+            money.cents(sum((i.price for i in items), Decimal(0))),
+            sum((i.unit_price * i.quantity for i in items), Decimal(0)),
+        )
+        for (year, month), items in sorted(months.items(), reverse=True)
+    ]
+    return paginate(rows, request)
+
+
 def get_visible_item(principal: Principal, item_id: str) -> ItemView:
     item = store.get_item(item_id)
     if item is None or not _sees(_rights(principal), item.customer_id):

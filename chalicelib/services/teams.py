@@ -289,8 +289,16 @@ def _by_user(field: str) -> Callable[[Person], Any]:
     return lambda person: str(getattr(person.user, field)).lower()
 
 
+def _concatenated_name(person: Person) -> str:
+    """Waldur's `concatenated_name`: first name, last name and username run together (Cirrus keeps
+    the full name whole: its words run together the same way)."""
+    user = person.user
+    return ("".join(user.full_name.split()) + user.username).lower()
+
+
 PEOPLE_ORDERING: dict[str, Callable[[Person], Any]] = {
-    field: _by_user(field) for field in ("username", "full_name", "email")
+    **{field: _by_user(field) for field in ("username", "full_name", "email")},
+    "concatenated_name": _concatenated_name,
 }
 
 

@@ -34,6 +34,8 @@ CIRRUS_ONLY = {
     "auth.DetailOut",  # roles' {"detail": ...} answers: typed Any
     "root.RootOut",  # GET /api/: not in the client
     "root.DocumentOut",  # GET /api/schema/: the OpenAPI document itself
+    "absent_features.ChecklistOut",  # GET /api/marketplace-checklists/: not in the client
+    "health.HealthOut",  # GET /health-check/: django-health-check's, not in the client
 }
 
 # Where Cirrus cannot meet the client's schema, and why it does no harm (or what is left to do).

@@ -226,3 +226,14 @@ def test_a_system_role_is_stored_on_its_first_change(ports: Ports) -> None:
     ports.roles.save(again, system, replace(system, description="twice"))  # still read as version 0
     with pytest.raises(Conflict):
         again.commit()
+
+
+def test_a_users_agreement_to_the_terms_is_kept_to_the_microsecond(ports: Ports) -> None:
+    agreed = NOW + timedelta(microseconds=123456)
+    stored = _add_user(ports, _user(agreement_date=agreed))
+    assert stored.agreement_date == agreed
+    uow = ports.unit_of_work()
+    ports.users.save_changes(uow, stored, replace(stored, agreement_date=None, full_name="Alice"))
+    uow.commit()
+    after = ports.users.get(stored.id)
+    assert after is not None and after.agreement_date is None and after.full_name == "Alice"
