@@ -17,7 +17,7 @@ AGENT_VENV := .venv-agent
 AGENT_STAMP := $(AGENT_VENV)/.installed
 AGENT_PLUGIN := tests/site_agent/cirrus_agent_mock
 # A HomePort build to serve at / (README "Web UI"); empty: the API only.
-HOMEPORT_DIR ?= $(wildcard ../shared/homeport/build)
+HOMEPORT_DIR ?= $(firstword $(wildcard ../shared/homeport/build /work/shared/homeport/build))
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 

@@ -358,7 +358,7 @@ def offering_data(
         "uuid": o.id,
         "created": o.created,
         "name": o.name,
-        "slug": o.id[:12],
+        "slug": offering_slug(o),
         "customer": call.url("customers", o.customer_id),
         "customer_uuid": o.customer_id,
         "customer_name": customer.name if customer else "",
@@ -393,6 +393,11 @@ def offering_data(
         if rights.integration:
             data.update(secret_options=dict(o.secret_options), service_attributes={})
     return data
+
+
+def offering_slug(offering: Offering) -> str:
+    """The offering's slug as Cirrus renders it (offerings keep no slug of their own yet)."""
+    return offering.id[:12]
 
 
 _TEXT_FIELDS = (

@@ -12,6 +12,9 @@ from typing import Annotated, Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field, field_validator
 
+from chalicelib.api import marketplace_catalog as wire
+from chalicelib.api import marketplace_offerings as offerings_api
+from chalicelib.api import marketplace_orders as orders_api
 from chalicelib.api.fields import (
     Amounts,
     Attributes,
@@ -28,7 +31,8 @@ from chalicelib.api.fields import (
     patch_changes,
     stored_text,
 )
-from chalicelib.api.marketplace_orders import offering_url, plan_url, uuid_filter
+from chalicelib.api.marketplace_catalog import OfferingOut
+from chalicelib.api.marketplace_orders import OrderOut, offering_url, plan_url, uuid_filter
 from chalicelib.api.rest import (
     BodyModel,
     Call,
@@ -43,9 +47,17 @@ from chalicelib.api.rest import (
 from chalicelib.domain import bounds
 from chalicelib.domain import resources as domain
 from chalicelib.domain.resources import Resource
-from chalicelib.domain.vocabulary import RESOURCE_ORDER_ACTIONS, ResourceState
+from chalicelib.domain.vocabulary import (
+    RESOURCE_ORDER_ACTIONS,
+    BillingType,
+    LimitPeriod,
+    Offering,
+    ResourceState,
+)
 from chalicelib.services import market_queries as lists
+from chalicelib.services import resource_views
 from chalicelib.services import resources as service
+from chalicelib.services.resource_views import ResourceView
 
 bp = Blueprint(__name__)
 END_DATE_SET = "End date has been set."
@@ -134,10 +146,29 @@ class ReportSectionOut(ResponseModel):
     body: str
 
 
+# What Waldur's schema types as never null among the joined fields: left out when there is nothing
+# to join (an offering, category or project gone, a category without an icon, no limit components).
+_JOINED_NEVER_NULL = frozenset(
+    {
+        "offering_description",
+        "offering_shared",
+        "offering_billable",
+        "offering_slug",
+        "category_title",
+        "category_uuid",
+        "category_icon",
+        "project_description",
+        "limit_usage",
+    }
+)
+
+
 class ResourceOut(ResponseModel):
     """Waldur's Resource (what Cirrus knows of it)."""
 
-    omit_when_null = frozenset({"customer_slug", "last_sync", "plan", "project_slug", "slug"})
+    omit_when_null = frozenset(
+        {"customer_slug", "last_sync", "plan", "project_slug", "slug"} | _JOINED_NEVER_NULL
+    )
 
     url: str
     uuid: str
@@ -183,6 +214,35 @@ class ResourceOut(ResponseModel):
     project_slug: str | None = None
     customer_slug: str | None = None
     last_sync: datetime | None = None
+    # Waldur renders `scope` null for a resource no backend model stands behind (all of Cirrus's);
+    # HomePort tells such a resource by `scope === null` (its actions menu, its details page).
+    scope: str | None = None
+    effective_id: str = ""
+    # From the offering, its category and the project (services/resource_views.py), as they are now.
+    offering_description: str | None = None
+    offering_shared: bool | None = None
+    offering_billable: bool | None = None
+    offering_slug: str | None = None
+    offering_customer_uuid: str
+    category_title: str | None = None
+    category_uuid: str | None = None
+    category_icon: str | None = None
+    plan_description: str | None = None
+    project_description: str | None = None
+    project_end_date: date | None = None
+    limit_usage: dict[str, Any] | None = None
+    downscaled: bool = False
+    restrict_member_access: bool = False
+    paused: bool = False
+    endpoints: list[Any] = Field(default_factory=list)
+    options: dict[str, Any] | None = None
+
+
+class ResourceDetailOut(ResourceOut):
+    """One resource: Waldur's retrieve adds the order changing it now and the one that made it."""
+
+    order_in_progress: OrderOut | None = None
+    creation_order: OrderOut | None = None
 
 
 class ResourceQuery(ListQuery):
@@ -198,6 +258,7 @@ class ResourceQuery(ListQuery):
     offering_type: str | None = None
     query: str | None = None
     slug: str | None = None
+    category_uuid: UuidFilter | None = None
 
     ordering_fields = tuple(lists.RESOURCE_SORT)
 
@@ -237,7 +298,40 @@ def _available_actions(resource: Resource) -> list[str]:
     return sorted(a for a, states in RESOURCE_ORDER_ACTIONS.items() if resource.state in states)
 
 
-def to_data(call: Call, resource: Resource, collection: str) -> dict[str, Any]:
+def _limit_usage(resource: Resource, offering: Offering) -> dict[str, Any] | None:
+    """Waldur's `limit_usage`: per limit component billed monthly (or without a period), its usage
+    so far; None unless the resource has a plan and its offering limit components. (Waldur sums the
+    usages of other periods; Cirrus leaves those out for now.)"""
+    limited = [c for c in offering.components if c.billing_type is BillingType.LIMIT]
+    if not resource.plan_id or not limited:
+        return None
+    monthly = (None, LimitPeriod.MONTH)
+    return {c.type: resource.current_usages.get(c.type) for c in limited if c.limit_period in monthly}
+
+
+def _joined(view: ResourceView) -> dict[str, Any]:
+    """The fields Waldur's serializer reads through the offering, category, plan and project."""
+    data: dict[str, Any] = {}
+    resource, offering, category, project = view.resource, view.offering, view.category, view.project
+    if offering is not None:
+        plan = offering.plan(resource.plan_id) if resource.plan_id else None
+        data.update(
+            offering_description=offering.description,
+            offering_shared=offering.shared,
+            offering_billable=offering.billable,
+            offering_slug=wire.offering_slug(offering),
+            plan_description=plan.description if plan else None,
+            limit_usage=_limit_usage(resource, offering),
+        )
+    if category is not None:
+        data.update(category_title=category.title, category_uuid=category.id, category_icon=category.icon)
+    if project is not None:
+        data.update(project_description=project.description, project_end_date=project.end_date)
+    return data
+
+
+def to_data(call: Call, view: ResourceView, collection: str) -> dict[str, Any]:
+    resource = view.resource
     data: dict[str, Any] = {
         "url": call.url(collection, resource.id),
         "uuid": resource.id,
@@ -279,6 +373,10 @@ def to_data(call: Call, resource: Resource, collection: str) -> dict[str, Any]:
         "slug": resource.slug or None,
         "project_slug": resource.project_slug or None,
         "customer_slug": resource.customer_slug or None,
+        "offering_customer_uuid": resource.provider_id,
+        "scope": None,
+        "options": {},
+        **_joined(view),
     }
     if resource.plan_id:
         data.update(
@@ -325,9 +423,11 @@ def _views(collection: str) -> None:
             plan_id=uuid_filter("plan_uuid", q.plan_uuid),
             query=q.query,
             slug=q.slug,
+            category_id=uuid_filter("category_uuid", q.category_uuid),
         )
         page = lists.list_resources(call.user, filters, q.ordering(), q.page_request(), provider_view)
-        return listed(call, page, ResourceOut, lambda r: to_data(call, r, collection))
+        views = {v.resource.id: v for v in resource_views.describe(page.items)}
+        return listed(call, page, ResourceOut, lambda r: to_data(call, views[r.id], collection))
 
     @endpoint(
         bp,
@@ -336,11 +436,33 @@ def _views(collection: str) -> None:
         name=f"{prefix}_retrieve",
         tag=TAG,
         query=FieldsQuery,
-        response=ResourceOut,
+        response=ResourceDetailOut,
     )
     def retrieve_resource(call: Call, uuid: str) -> Any:
         resource = service.get_visible(call.user, object_id(uuid, MODEL), provider_view)
-        return render(ResourceOut, to_data(call, resource, collection), call.query.field)
+        data = to_data(call, resource_views.describe_one(resource), collection)
+        wanted = set(call.query.field)
+        if not wanted or wanted & {"order_in_progress", "creation_order"}:
+            found = resource_views.orders_of(call.user, resource)
+            data.update(
+                order_in_progress=found.in_progress and orders_api.to_data(call, found.in_progress),
+                creation_order=found.creation and orders_api.to_data(call, found.creation),
+            )
+        return render(ResourceDetailOut, data, call.query.field)
+
+    @endpoint(
+        bp,
+        f"{base}/{{uuid}}/offering",
+        "GET",
+        name=f"{prefix}_offering_retrieve",
+        tag=TAG,
+        query=FieldsQuery,
+        response=OfferingOut,
+        summary="The offering the resource was ordered from, as the public catalog shows it",
+    )
+    def resource_offering(call: Call, uuid: str) -> Any:
+        view = resource_views.offering_of(call.user, object_id(uuid, MODEL), provider_view)
+        return render(OfferingOut, offerings_api.public_data(call, view), call.query.field)
 
     @endpoint(
         bp,

@@ -190,6 +190,11 @@ def list_public_offerings(
     return _page(describe(candidates), ordering, request)
 
 
+def for_consumers(offering: Offering) -> OfferingView:
+    """The offering as consumers read it (no secret options), whether or not the catalog lists it."""
+    return describe([_for_consumers(offering)])[0]
+
+
 def get_public(principal: Principal | None, offering_id: str) -> OfferingView:
     """One offering of the catalog the caller may see (else NotFound), without its secrets."""
     offering = store.get(offering_id)

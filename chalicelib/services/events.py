@@ -13,12 +13,14 @@ from chalicelib.domain.context import Principal
 from chalicelib.domain.errors import NotFound, ValidationError
 from chalicelib.domain.events import Event
 from chalicelib.domain.ids import id_bounds, parse_id
+from chalicelib.domain.rbac import Access
 from chalicelib.domain.roles import ScopeType
 from chalicelib.services import access as access_service
 from chalicelib.services import memberships
 from chalicelib.services.paging import Page, PageRequest
 from chalicelib.services.ports import EventQuery
 from chalicelib.services.ports import events as store
+from chalicelib.services.ports import resources as resource_store
 
 INVALID_SCOPE = "Invalid scope: {} is not the URL of a customer, project, user, resource or offering."
 
@@ -121,6 +123,8 @@ def _readable_feed(principal: Principal, scope_type: str, scope_id: str) -> bool
     access = access_service.access(principal)
     if access.reads_everything or scope_type == "user":
         return access.sees_feed(scope_type, scope_id, None)
+    if scope_type == "resource":
+        return _sees_resource_log(access, scope_id)
     customer_id: str | None = None
     if scope_type == "project":
         scope = memberships.find_scope(ScopeType.PROJECT, scope_id)
@@ -128,6 +132,13 @@ def _readable_feed(principal: Principal, scope_type: str, scope_id: str) -> bool
             return False
         customer_id = scope.customer_id
     return access.sees_feed(scope_type, scope_id, customer_id)
+
+
+def _sees_resource_log(access: Access, resource_id: str) -> bool:
+    """A resource's log is read by whoever sees its project (its owners, managers and members: HomePort's
+    resource details page shows it). Its events name the resource's project, whose log they read already."""
+    resource = resource_store.get(resource_id)
+    return resource is not None and access.sees_project(resource.project_id, resource.customer_id)
 
 
 def _query(principal: Principal, filters: EventFilters) -> EventQuery | None:

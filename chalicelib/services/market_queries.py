@@ -85,6 +85,7 @@ class ResourceFilters:
     plan_id: str | None = None
     query: str | None = None
     slug: str | None = None
+    category_id: str | None = None  # the resource's offering is filed under this category
 
 
 ORDER_SORT: dict[str, Callable[[Order], Any]] = {
@@ -249,6 +250,7 @@ def list_resources(
     provider_view: bool = False,
 ) -> Page[Resource]:
     f = filters
+    in_category = catalog.in_category(f.category_id) if f.category_id else frozenset()
 
     def keep(resource: Resource) -> bool:
         query = (f.query or "").lower()
@@ -261,12 +263,12 @@ def list_resources(
             f.plan_id is None or resource.plan_id == f.plan_id,
             not query or query in resource.name.lower() or query in resource.backend_id.lower(),
             f.slug is None or resource.slug == f.slug,
+            f.category_id is None or resource.offering_id in in_category,
         )
         return all(checks)
 
-    filtered = any(
-        v for v in (f.states, f.name, f.name_exact, f.backend_id, f.offering_type, f.plan_id, f.query, f.slug)
-    )
+    named = (f.name, f.name_exact, f.backend_id, f.offering_type, f.plan_id, f.query, f.slug, f.category_id)
+    filtered = bool(f.states) or any(v for v in named)
     query = Query(f.narrowing, keep, filtered, RESOURCE_SORT, ordering, request, provider_view)
     return listed(resource_store, principal, query)
 

@@ -82,6 +82,12 @@ def get_offering(offering_id: str) -> Offering:
     return offering
 
 
+def in_category(category_id: str) -> frozenset[str]:
+    """The ids of the offerings filed under the category (reads every offering: catalogs are
+    small, as the public catalog's filtered lists read them)."""
+    return frozenset(o.id for o in store.read_all() if o.category_id == category_id)
+
+
 def find_plan(plan_id: str) -> tuple[Offering, Plan]:
     """A plan and its offering from the plan's id alone (two round trips), or NotFound."""
     owner = store.plan_owner(plan_id)

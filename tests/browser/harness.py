@@ -23,6 +23,8 @@ from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[2]
 HOMEPORT_BUILD = ROOT.parent / "shared" / "homeport" / "build"
+# Where this workplace keeps its HomePort build, for a clone that is not beside it (CI's).
+WORKPLACE_BUILD = Path("/work/shared/homeport/build")
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 OUTPUT = Path(os.environ.get("CIRRUS_TEST_OUTPUT", ROOT / "test-output")) / "browser"
 # Chromium on this kind of machine: no sandbox as root, no GPU, and nothing that calls out to Google
@@ -51,8 +53,8 @@ TIMEOUT_MS = 45_000
 
 def homeport_dir() -> Path | None:
     raw = os.environ.get("CIRRUS_HOMEPORT_DIR", "").strip()
-    path = Path(raw) if raw else HOMEPORT_BUILD
-    return path if (path / "index.html").is_file() else None
+    candidates = [Path(raw)] if raw else [HOMEPORT_BUILD, WORKPLACE_BUILD]
+    return next((path for path in candidates if (path / "index.html").is_file()), None)
 
 
 def chromium_path() -> str | None:

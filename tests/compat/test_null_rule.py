@@ -45,6 +45,11 @@ KNOWN_GAPS = {
     "invoice_items.InvoiceItemDetailOut.offering_uuid",
     # The service/course account lists are always empty: no item is ever rendered.
     "marketplace_provider_lists.NoAccountOut",
+    # Waldur renders `scope` null for a resource no backend model stands behind (its schema says
+    # never null; waldur-api-client takes the null as it is). HomePort needs the null: it tells a
+    # marketplace-only resource by `scope === null` (its actions menu fetches `scope` otherwise).
+    "marketplace_resources.ResourceOut.scope",
+    "marketplace_resources.ResourceDetailOut.scope",
     # Waldur's database id of a role grant: Cirrus has none (HomePort reads the other fields).
     "marketplace_overview.OfferingPermissionOut.pk",
 }
