@@ -152,10 +152,17 @@ def _approve_in_the_provider_list(portal: Portal, banner: Banner, order: dict[st
     row = page.locator("tr", has_text=name).first
     row.wait_for()
     portal.screenshot(f"provider-pending-{name}")
-    row.locator("button.dropdown-toggle").click()
-    _approved(
-        portal, order, lambda: page.get_by_text("Approve", exact=True).locator("visible=true").first.click()
-    )
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # here: the tests skip without it
+
+    approve = page.get_by_text("Approve", exact=True).locator("visible=true").first
+    for _ in range(5):  # the list may render again (its filter applied) and close the menu
+        row.locator("button.dropdown-toggle").click()
+        try:
+            approve.wait_for(timeout=3000)
+            break
+        except PlaywrightTimeout:
+            continue
+    _approved(portal, order, approve.click)
     portal.check("the order approved in the provider's list")
 
 
