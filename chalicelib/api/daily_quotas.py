@@ -13,14 +13,12 @@ from pydantic import AfterValidator, Field, RootModel, StringConstraints
 from chalicelib.api.fields import DateFilter, schema_facts
 from chalicelib.api.rest import Call, QueryModel, endpoint
 from chalicelib.domain import ids
-from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.ids import parse_id
 from chalicelib.services import daily_quotas as service
 
 bp = Blueprint(__name__)
 COLLECTIONS = {"customers": "customer", "projects": "project"}
 INVALID_SCOPE = "Invalid scope: {} is not the URL of a customer or project."
-REQUIRED = "This field is required."
 
 
 def scope_of(value: str) -> tuple[str | None, str]:
@@ -53,8 +51,8 @@ QuotaName = Annotated[str, StringConstraints(max_length=150)]
 
 
 class DailyQuotaQuery(QueryModel):
-    # Required: checked by the view (so that each other parameter is checked alone).
-    scope: Scope | None = None
+    scope: Scope  # required, as in Waldur
+
     quota_names: list[QuotaName] = Field(default_factory=list, max_length=20)
     start: DateFilter | None = None
     end: DateFilter | None = None
@@ -76,6 +74,4 @@ class DailyQuotasOut(RootModel[dict[str, list[int]]]):
 )
 def daily_quotas(call: Call) -> Any:
     q: DailyQuotaQuery = call.query
-    if q.scope is None:
-        raise ValidationError.field("scope", REQUIRED)
     return service.series(call.user, scope_of(q.scope), q.quota_names, q.start, q.end)

@@ -129,6 +129,12 @@ def _installed_entry_points() -> Iterable[Any]:
 REGISTRY = Registry()
 
 
+def done_on_approval(offering: Offering) -> bool:
+    """Whether the provider's approval of an order is all its provider does (a Basic offering with
+    `plugin_options.done_on_approval`): the order is done at once."""
+    return builtin.done_on_approval(offering)
+
+
 def get_type(name: str) -> OfferingType | None:
     return REGISTRY.get(name)
 

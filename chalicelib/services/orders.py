@@ -40,7 +40,7 @@ from chalicelib.domain.vocabulary import (
     OrderType,
     Plan,
 )
-from chalicelib.providers import builtin, registry
+from chalicelib.providers import registry
 from chalicelib.services import billing, offering_users, request_keys, slugs
 from chalicelib.services import customers as customer_service
 from chalicelib.services import offerings as catalog
@@ -293,7 +293,7 @@ def approve_by_consumer(ctx: EventContext, order_id: str) -> Order:
 
 def approve_by_provider(ctx: EventContext, order_id: str) -> Order:
     """The provider approves: the order executes, or is done at once for an offering whose
-    approval is all its provider does (builtin.done_on_approval)."""
+    approval is all its provider does (registry.done_on_approval)."""
     principal = ctx.actor
     order = _for_change(principal, order_id)
     _require_provider(principal, order)
@@ -301,7 +301,7 @@ def approve_by_provider(ctx: EventContext, order_id: str) -> Order:
     approved = _transition(
         ctx, order, domain.approve_by_provider(order, _actor(principal), utcnow()), domain.ORDER_APPROVED
     )
-    if builtin.done_on_approval(catalog.get_offering(order.offering_id)):
+    if registry.done_on_approval(catalog.get_offering(order.offering_id)):
         return _complete(ctx, approved)
     return approved
 

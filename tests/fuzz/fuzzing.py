@@ -56,7 +56,9 @@ STATE_REFUSAL = re.compile(
     r"|already used with a different request; use a new key"
     r"|^Archived organization is not available"
     r"|^One or more quotas were exceeded: .*|^Plan is archived"
-    r"|is not a (limit-based )?component of this offering"
+    r"|is not a (limit-based )?component of this offering|^These components are invalid: .*"
+    # Robot account users must hold a role where the resource is: who does is stored state.
+    r"|^User should belong to the same project or organization as resource"
     r"|must make a unique set)\.?$",  # DRF's UniqueTogetherValidator: another object holds the pair
     re.DOTALL,  # a name quoted in a message may hold a newline
 )

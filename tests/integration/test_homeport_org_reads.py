@@ -269,3 +269,10 @@ def test_the_demo_owner_signs_straight_into_homeport(aws: None) -> None:
     assert owner is not None and owner.agreement_date is not None
     for field in core("http://x", False)["USER_MANDATORY_FIELDS"]:
         assert getattr(owner, field)
+
+
+def test_daily_quotas_need_a_scope_as_the_schema_says(client, staff):
+    from tests.helpers import call
+
+    reply = call(client, "GET", "/api/daily-quotas/?quota_names=nc_user_count", staff)
+    assert reply.status == 400 and reply.json == {"scope": ["This field is required."]}

@@ -133,13 +133,18 @@ def test_make_run_keeps_its_data_across_a_restart(tmp_path, shown):
         assert again == token  # the same token is printed, and it works
         listed = api(base, token, "GET", f"/api/projects/?customer={customer['uuid']}&o=name")
         assert [p["name"] for p in listed] == names
-        # Approved after the restart: only a workflow given back to the order takes it to done.
+        # Approved after the restart (as consumer, then as the demo offering's provider, whose
+        # approval is all it does): only a workflow given back to the order takes it to done.
         api(base, token, "POST", f"/api/marketplace-orders/{order['uuid']}/approve_by_consumer/", {})
         deadline = time.monotonic() + PATIENCE
+        provider_approved = False
         while (
             state := api(base, member_token, "GET", f"/api/marketplace-orders/{order['uuid']}/")["state"]
         ) != "done":
             assert state != "erred" and time.monotonic() < deadline, f"the order is still {state}"
+            if state == "pending-provider" and not provider_approved:
+                api(base, token, "POST", f"/api/marketplace-orders/{order['uuid']}/approve_by_provider/", {})
+                provider_approved = True
             time.sleep(0.3)
     finally:
         stop(second)

@@ -259,6 +259,7 @@ def _hook(w: World, owner: Account, collection: str, made: dict[str, str]) -> st
 # Collection (the path's first segment after /api/) → B's object in it, and A's (for the controls).
 TARGETS: dict[str, Callable[[World], str]] = {
     "customers": lambda w: w.b["uuid"],
+    "financial-reports": lambda w: w.b["uuid"],  # a customer's report: keyed by the customer
     "projects": lambda w: w.b1["uuid"],
     "users": lambda w: w.b_user.id,
     "user-permissions": lambda w: w.b_grants[0],
@@ -293,6 +294,7 @@ TARGETS: dict[str, Callable[[World], str]] = {
 }
 OWN: dict[str, Callable[[World], str]] = {
     "customers": lambda w: w.a["uuid"],
+    "financial-reports": lambda w: w.a["uuid"],
     "projects": lambda w: w.a1["uuid"],
     "users": lambda w: w.a_owner.id,
     "user-permissions": lambda w: w.a_grants[0],
