@@ -207,10 +207,13 @@ def _schemas() -> tuple[dict[tuple[type[BaseModel], str], Any], dict[str, Any]]:
 def _query_parameters(e: Endpoint) -> list[dict[str, Any]]:
     if e.query is None:
         return []
-    props = e.query.model_json_schema(ref_template=_REF, schema_generator=_Generator).get("properties", {})
+    top = e.query.model_json_schema(ref_template=_REF, schema_generator=_Generator)
+    props, required = top.get("properties", {}), set(top.get("required", ()))
     params = []
     for name, schema in props.items():
-        param: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": openapi30(schema)}
+        param: dict[str, Any] = {
+            "name": name, "in": "query", "required": name in required, "schema": openapi30(schema)
+        }  # fmt: skip
         if schema.get("type") == "array":
             param.update(style="form", explode=True)
         params.append(param)

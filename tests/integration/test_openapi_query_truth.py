@@ -53,8 +53,10 @@ def _text(schema: dict[str, Any]) -> dict[str, Any]:
 def _query_errors(ep: Endpoint, name: str, value: str) -> list[str]:
     """The messages parse_query gives for `?name=value` ([] when it takes it)."""
     assert ep.query is not None
+    # A required parameter (daily-quotas' scope) is given as a uuid, which each one takes.
+    given = {f: [uuid.uuid4().hex] for f, info in ep.query.model_fields.items() if info.is_required()}
     try:
-        rest.parse_query(ep.query, {name: [value]})
+        rest.parse_query(ep.query, {**given, name: [value]})
     except ValidationError as exc:
         found = errors.drf_errors(exc)
         return list(found.get(name, ["(elsewhere)"])) if isinstance(found, dict) else ["(not a field)"]
