@@ -94,6 +94,8 @@ PATTERNS = {
     "owner": r"demo owner:\s+(\S+)\s+password:\s+(\S+)",
     "demo": r"demo:\s+customer (\w+), project (\w+)",
     "offering": r"catalog:\s+offering \S+/marketplace-public-offerings/(\w+)/",
+    # The banner's last line: everything above it (the Cognito lines too) is in the log by then.
+    "ready": r"(Press Ctrl-C to stop)\.",
 }
 
 
