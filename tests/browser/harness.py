@@ -254,11 +254,18 @@ class Portal:
         page = self.page
         page.wait_for_load_state("networkidle")
         deadline = time.monotonic() + TIMEOUT_MS / 1000
-        while page.locator(".fa-spinner:visible, .spinner-border:visible").count():
+        while self._spinning():
             if time.monotonic() > deadline:
                 raise AssertionError(f"{page.url}: still loading after {TIMEOUT_MS / 1000:.0f} s")
             page.wait_for_timeout(250)
         page.wait_for_load_state("networkidle")
+
+    def _spinning(self) -> int:
+        """Spinners of loading parts; a state badge's (a resource Creating, an order Executing) turns
+        as long as the state lasts and is not a page still loading."""
+        page = self.page
+        turning = page.locator(".fa-spinner:visible, .spinner-border:visible").count()
+        return int(turning - page.locator(".badge .fa-spinner:visible").count())
 
     def check(self, where: str) -> None:
         shown = [text for text in ERROR_TEXTS if self.page.get_by_text(text, exact=False).count()]

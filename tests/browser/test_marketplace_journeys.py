@@ -155,14 +155,21 @@ def _approve_in_the_provider_list(portal: Portal, banner: Banner, order: dict[st
     from playwright.sync_api import TimeoutError as PlaywrightTimeout  # here: the tests skip without it
 
     approve = page.get_by_text("Approve", exact=True).locator("visible=true").first
-    for _ in range(5):  # the list may render again (its filter applied) and close the menu
+    wanted = f"/{order['uuid']}/approve_by_provider/"
+    for _ in range(6):  # the list may render again (its filter applied) and close or replace the menu
         row.locator("button.dropdown-toggle").click()
         try:
             approve.wait_for(timeout=3000)
+            with page.expect_response(lambda r: r.url.endswith(wanted), timeout=15_000) as sent:
+                approve.click(timeout=5000)
             break
         except PlaywrightTimeout:
             continue
-    _approved(portal, order, approve.click)
+    else:
+        raise AssertionError(f"{name}: the provider's order list never let Approve be clicked")
+    assert sent.value.status == 200
+    _see(portal, "Order has been approved.")
+    portal.settle()
     portal.check("the order approved in the provider's list")
 
 

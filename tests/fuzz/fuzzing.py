@@ -70,10 +70,11 @@ STATE_REFUSAL = re.compile(
 # - a text or JSON value over its size in bytes as stored (JSON-escaped): `maxLength` counts
 #   characters, and a non-ASCII character takes 6 or 12 bytes, so no character count is true for
 #   every text without refusing ASCII texts the API takes (chalicelib/domain/bounds.py);
-# - daily-quotas' period, start to end, bounded to 3660 days: a bound across two parameters.
+# - daily-quotas' period: start before end, 3660 days at most (rules across two parameters).
 UNEXPRESSIBLE = re.compile(
     r"^(Web hooks may not be sent to loopback, private, link-local, multicast, reserved or unspecified"
     r" addresses\.|Invalid SSH public key\.|The period is longer than \d+ days: ask for a shorter one\."
+    r"|Invalid period specified\. `start` should be lesser than `end`\."
     r"|Ensure this value is no larger than \d+ bytes as stored \(it is \d+\)\.)$"
 )
 
