@@ -10,6 +10,7 @@ One synth for the module (test_synth.py's helper); the gateway responses' CORS c
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -206,3 +207,42 @@ def test_sams_transform_invokes_the_alias_and_passes_cfn_lint(synth: Synth, tmp_
     path = tmp_path / "transformed.template.json"
     path.write_text(json.dumps(transformed))
     _assert_lint_clean(path)
+
+
+@pytest.mark.parametrize(
+    ("context", "api_type", "rate", "burst"),
+    [
+        ({}, "http", 500.0, 1000),
+        ({"api_type": "rest", "api_throttle_rate": "20", "api_throttle_burst": "40"}, "rest", 20.0, 40),
+    ],
+)
+def test_the_entry_point_reads_the_front_door_from_the_context(
+    context: dict[str, str],
+    api_type: str,
+    rate: float,
+    burst: int,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """`cdk synth -c api_type=rest -c api_throttle_rate=20 ...` (infra/cdk/app.py), without a synth: the
+    stack it would build is recorded instead."""
+    importlib.import_module("app")  # the repository's app.py, before infra/cdk's goes on sys.path
+    monkeypatch.setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.syspath_prepend(str(CDK_DIR.parents[1]))
+    monkeypatch.syspath_prepend(str(CDK_DIR))
+    spec = importlib.util.spec_from_file_location("cirrus_cdk_entry_point", CDK_DIR / "app.py")
+    assert spec and spec.loader
+    entry_point = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(entry_point)
+    app_class = entry_point.cdk.App
+    # The context as `-c name=value` gives it (the CLI hands it to the app's process).
+    monkeypatch.setattr(entry_point.cdk, "App", lambda: app_class(context=context, outdir=str(tmp_path)))
+    built: list[Any] = []
+    monkeypatch.setattr(entry_point, "CirrusStack", lambda *args, settings, **kwargs: built.append(settings))
+
+    entry_point.main()
+
+    (settings,) = built
+    assert settings.api_type == api_type
+    assert (settings.throttle.rate, settings.throttle.burst) == (rate, burst)
