@@ -149,10 +149,6 @@ class EventPublishing(Construct):
                             actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                             resources=[self.log_group.log_group_arn],
                         ),
-                        # X-Ray authorises trace uploads on "*" only.
-                        iam.PolicyStatement(
-                            actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]
-                        ),
                     ]
                 )
             },

@@ -103,7 +103,8 @@ class Workflows(Construct):
                 logs=sfn.LogOptions(
                     destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True
                 ),
-                tracing_enabled=True,
+                # No X-Ray: a trace of a workflow would stop at its queues (no function traces).
+                tracing_enabled=False,
             )
             # The only thing a workflow does to the outside: send to the queues its definition names.
             used = [q for q in QUEUES if queue_url_placeholder(q) in stepfunctions.placeholders(name)]
