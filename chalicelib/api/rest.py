@@ -35,7 +35,7 @@ from chalicelib.domain import deadline
 from chalicelib.domain import request_keys as request_key_rules
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import NotAuthenticated, NotFound
-from chalicelib.domain.ids import parse_id
+from chalicelib.domain.ids import new_id, parse_id
 from chalicelib.services import access, request_keys
 from chalicelib.services.paging import Ordering, Page, PageRequest
 
@@ -347,7 +347,7 @@ def _prepare(
     params = _multi_params(request)
     source = EventContext(
         ip_address=_source_ip(request),
-        correlation_id=correlation_id(request),
+        correlation_id=observability.correlation_id(),  # the request's scope has it (`_logged`)
     )
     principal, key_hash = authenticate_request(headers, params, source)
     if principal is None and not anonymous:
@@ -403,9 +403,9 @@ def _source_ip(request: Any) -> str | None:
 def correlation_id(request: Any) -> str | None:
     """The id that follows this request into the tasks, workflows and events it causes: the
     caller's `X-Correlation-ID` (at most MAX_CORRELATION_ID characters of it), else API Gateway's
-    request id."""
+    request id (the local server gives none: a new id)."""
     given = next((v for k, v in (request.headers or {}).items() if k.lower() == "x-correlation-id"), "")
-    return given.strip()[:MAX_CORRELATION_ID] or _request_id(request)
+    return given.strip()[:MAX_CORRELATION_ID] or _request_id(request) or new_id()
 
 
 def _request_id(request: Any) -> str | None:
