@@ -357,7 +357,7 @@ def _prepare(
     return Call(
         principal=principal,
         ctx=ctx,
-        base_url=_base_url(headers),
+        base_url=_base_url(headers, _base_path(request)),
         path=_actual_path(request),
         query=parse_query(query, params),
         body=parse_body(body, request.method, headers, request.raw_body) if body else None,
@@ -414,16 +414,26 @@ def _request_id(request: Any) -> str | None:
     return str(rid) if rid else None
 
 
-def _base_url(headers: Mapping[str, str]) -> str:
+def _base_path(request: Any) -> str:
+    """What precedes the routes in the URL the client called: the REST API's stage (`/api`) on its
+    execute-api URL, nothing on the HTTP API's `$default` stage (chalicelib/api/gateway.py)."""
+    from chalicelib.api.gateway import base_path
+
+    event = request.to_original_event() or {}
+    return base_path(getattr(request, "context", None), event.get("path"))
+
+
+def _base_url(headers: Mapping[str, str], path: str = "") -> str:
     """The base of the response's absolute URLs: the public URL if configured, else the request's
-    scheme (http or https only) and Host. A Host the settings do not allow is refused (400)."""
+    scheme (http or https only), Host and the API Gateway stage's path (`path`, from the request
+    context: no header sets it). A Host the settings do not allow is refused (400)."""
     settings = get_settings()
     host = headers.get("host") or "localhost"  # chalice's test client sends none
     if not hosts.is_allowed(host, hosts.allowed_patterns(settings.allowed_hosts, settings.public_url)):
         raise errors.detail(400, hosts.INVALID_HOST)
     if settings.public_url:
         return settings.public_url
-    return f"{hosts.scheme(headers.get('x-forwarded-proto'))}://{host.strip().lower()}"
+    return f"{hosts.scheme(headers.get('x-forwarded-proto'))}://{host.strip().lower()}{path}"
 
 
 def parse_query(model: type[QueryModel] | None, params: Mapping[str, list[str]]) -> Any:
