@@ -179,3 +179,31 @@ def test_the_publisher_logs_each_record_with_its_events_correlation_id_and_hands
     assert [d["context"]["correlation_id"] for d in dispatches if d["task"] == "hooks.dispatch"] == [
         "corr-acme"
     ]
+
+
+@pytest.mark.parametrize("front_door", ["http", "rest"])
+def test_the_api_function_logs_api_gateways_request_id_and_its_invocation(
+    aws, staff, front_door, monkeypatch
+):
+    """The API function as Lambda runs it (`app.api_handler`), with the events both front doors send."""
+    from app import api_handler
+    from chalicelib.config import reset_settings
+    from tests.integration.test_api_gateway_events import http_event, rest_event
+
+    monkeypatch.setenv("CIRRUS_ALLOWED_HOSTS", ".execute-api.eu-west-1.amazonaws.com")
+    reset_settings()
+    if front_door == "http":
+        event = http_event("GET", "/api/customers/", account=staff)
+    else:
+        event = rest_event("GET", "/api/customers/", "/api/customers", account=staff)
+    context = SimpleNamespace(function_name="cirrus-test-APIHandler", aws_request_id="lambda-req-9")
+    try:
+        with captured_logs() as lines:
+            assert api_handler(event, context)["statusCode"] == 200
+    finally:
+        reset_settings()
+    (line,) = [line for line in lines if line["message"] == "request"]
+    assert line["correlation_id"] == event["requestContext"]["requestId"]
+    assert (line["function_name"], line["function_request_id"]) == ("cirrus-test-APIHandler", "lambda-req-9")
+    assert (line["path"], line["user_uuid"]) == ("/api/customers/", staff.id)
+    assert observability.current_keys() == {}
