@@ -138,10 +138,10 @@ def background_worker(event: Any) -> dict[str, Any]:
 def events_publisher(event: Any) -> dict[str, Any]:
     from chalicelib.workflows.publisher import handle_stream_event
 
-    return handle_stream_event(event.to_dict())
+    return handle_stream_event(event.to_dict(), event.context)
 
 
 def _consume(event: Any) -> dict[str, Any]:
     from chalicelib.workflows.consumer import handle_sqs_event
 
-    return handle_sqs_event(event.to_dict())
+    return handle_sqs_event(event.to_dict(), event.context)  # the Lambda context: for the logs
