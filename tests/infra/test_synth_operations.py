@@ -77,6 +77,20 @@ def _simple_alarms(synth: Synth, namespace: str, metric: str) -> list[dict[str, 
     ]
 
 
+def _front_door(synth: Synth) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The API's metric dimensions and error metric names: an HTTP API's by its id and `$default`
+    stage, else Chalice's REST API's by name and stage (REST metrics carry no id)."""
+    http_apis = synth.resources("AWS::ApiGatewayV2::Api")
+    if http_apis:
+        [api_id] = http_apis
+        return [{"Name": "ApiId", "Value": {"Ref": api_id}}, {"Name": "Stage", "Value": "$default"}], {
+            "5xx": "5xx",
+            "4xx": "4xx",
+        }
+    rest = [{"Name": "ApiName", "Value": "cirrus"}, {"Name": "Stage", "Value": "api"}]
+    return rest, {"5xx": "5XXError", "4xx": "4XXError"}
+
+
 def _dimension(alarm: dict[str, Any], name: str) -> Any:
     [value] = [d["Value"] for d in alarm["Dimensions"] if d["Name"] == name]
     return value
@@ -174,19 +188,18 @@ def test_api_alarms_on_5xx_share_and_p90_latency(synth: Synth) -> None:
     alarms = _alarms(synth)
     [five_xx] = [a for a in alarms.values() if "Metrics" in a and "5xx" in json.dumps(a["Metrics"])]
     metrics = {m["Id"]: m for m in five_xx["Metrics"]}
-    # Without an HTTP API id, Chalice's REST API: its metrics carry ApiName and Stage, not the id.
-    rest = [{"Name": "ApiName", "Value": "cirrus"}, {"Name": "Stage", "Value": "api"}]
+    dimensions, names = _front_door(synth)
     assert metrics["requests"]["MetricStat"]["Metric"] == {
-        "Dimensions": rest,
+        "Dimensions": dimensions,
         "MetricName": "Count",
         "Namespace": "AWS/ApiGateway",
     }
-    assert metrics["errors"]["MetricStat"]["Metric"]["MetricName"] == "5XXError"
+    assert metrics["errors"]["MetricStat"]["Metric"]["MetricName"] == names["5xx"]
     [expression] = [m for m in five_xx["Metrics"] if "Expression" in m]
     assert expression["Expression"] == "IF(requests >= 20, 100 * errors / requests, 0)"
     assert (five_xx["Threshold"], five_xx["ComparisonOperator"]) == (5, "GreaterThanThreshold")
     [latency] = _simple_alarms(synth, "AWS/ApiGateway", "Latency")
-    assert latency["Dimensions"] == rest
+    assert latency["Dimensions"] == dimensions
     assert latency["ExtendedStatistic"] == "p90" and latency["Period"] == 300
     assert latency["Threshold"] == 2000 and latency["EvaluationPeriods"] == 3
 
@@ -280,7 +293,8 @@ def test_dashboard_shows_the_api_functions_queues_workflows_table_and_orders(syn
     def plotted(title: str) -> list[list[Any]]:
         return [m for m in graphs[title]["metrics"] if isinstance(m[0], str)]
 
-    assert {m[1] for m in plotted("API requests and errors")} == {"Count", "4XXError", "5XXError"}
+    _, names = _front_door(synth)
+    assert {m[1] for m in plotted("API requests and errors")} == {"Count", names["4xx"], names["5xx"]}
     assert {m[-1]["stat"] for m in plotted("API latency (ms)")} == {"p50", "p90", "p99"}
     for title, metric in (
         ("Lambda invocations", "Invocations"),

@@ -179,7 +179,7 @@ class Watched:
     alarms: Sequence[cloudwatch.IAlarm] = ()
 
 
-_ABOVE = {
+_ABOVE: dict[str, Any] = {
     "comparison_operator": cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     "treat_missing_data": cloudwatch.TreatMissingData.NOT_BREACHING,
 }
