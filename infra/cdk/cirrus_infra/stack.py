@@ -4,6 +4,7 @@ stream → the events publisher → the EventBridge bus)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -256,8 +257,9 @@ class CirrusStack(Stack):
             "Operations",
             prefix=s.resource_prefix,
             watched=Watched(
-                # The front door's metrics. With an HTTP API (frontdoor.py): FrontDoor(api_id=<its id>).
-                front_door=FrontDoor(api_id=None, rest_api_name="cirrus", rest_stage="api"),
+                # The front door's metrics. With an HTTP API (frontdoor.py): FrontDoor(api_id=<its id>);
+                # Chalice names its REST API after the app and deploys it to the stage `api`.
+                front_door=FrontDoor(api_id=None, rest_api_name=self._chalice_app_name(), rest_stage="api"),
                 functions=functions,
                 errors_alarmed=frozenset({"publisher"}),
                 queues=queues,
@@ -274,6 +276,10 @@ class CirrusStack(Stack):
             ),
         )
         CfnOutput(self, "DashboardName", value=s.resource_prefix)
+
+    def _chalice_app_name(self) -> str:
+        config = json.loads((self.settings.source_dir / ".chalice" / "config.json").read_text())
+        return str(config["app_name"])
 
     def _tag(self) -> None:
         """`project` and `stage` on every resource that takes tags: CDK's tag aspect reaches the
