@@ -2,7 +2,10 @@
 
 Context (all optional): `-c stage=prod`, `-c public_url=https://cirrus.example.org`,
 `-c domain_name=cirrus.example.org -c certificate_arn=arn:aws:acm:...`, `-c queue_max_receives=5`,
-`-c worker_timeout=150` (seconds), `-c alarm_topic_arn=arn:aws:sns:...`,
+`-c worker_timeout=150` (seconds), `-c alarm_email=ops@example.org` (subscribed to the stack's alarms
+topic) or `-c alarm_topic_arn=arn:aws:sns:...` (an existing topic instead of the stack's),
+`-c worker_concurrency='{"heavy": 10}'` (queue consumers' MaximumConcurrency, over the defaults),
+`-c deletion_protection=false` (the table's DeletionProtectionEnabled; on by default),
 `-c email_from=cirrus@example.org` (an SES-verified identity invitations are mailed from),
 `-c event_retention_days=365` (events expire from the table by TTL after this many days),
 `-c event_archive_days=365` (the event bus's archive keeps them this long; 0: indefinitely).
@@ -22,6 +25,7 @@ allows more origins.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -42,6 +46,25 @@ from cirrus_infra.frontdoor import Throttle  # noqa: E402
 def _names(raw: str | None) -> tuple[str, ...]:
     """A comma-separated context value (blanks dropped)."""
     return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+
+
+def _flag(raw: str | None, *, default: bool) -> bool:
+    """A boolean context value (`true`/`false`, as `-c` passes it, or a JSON boolean in cdk.json)."""
+    if raw is None:
+        return default
+    if raw.lower() not in ("true", "false"):
+        raise ValueError(f"expected true or false, got {raw!r}")
+    return raw.lower() == "true"
+
+
+def _concurrency(raw: object) -> dict[str, int]:
+    """`worker_concurrency`: a JSON object of queue → cap (a string from `-c`, an object from cdk.json)."""
+    if raw in (None, ""):
+        return {}
+    value = json.loads(raw) if isinstance(raw, str) else raw
+    if not isinstance(value, dict):
+        raise ValueError(f"worker_concurrency must be a JSON object of queue to cap, got {raw!r}")
+    return {str(queue): int(cap) for queue, cap in value.items()}
 
 
 def main() -> None:
@@ -67,6 +90,9 @@ def main() -> None:
         queue_max_receives=int(max_receives) if max_receives else defaults.queue_max_receives,
         worker_timeout=int(worker_timeout) if worker_timeout else defaults.worker_timeout,
         alarm_topic_arn=context("alarm_topic_arn"),
+        alarm_email=context("alarm_email"),
+        worker_concurrency=_concurrency(app.node.try_get_context("worker_concurrency")),
+        deletion_protection=_flag(context("deletion_protection"), default=defaults.deletion_protection),
         email_from=context("email_from"),
         event_retention_days=int(retention_days) if retention_days else defaults.event_retention_days,
         event_archive_days=int(archive_days) if archive_days else defaults.event_archive_days,

@@ -636,9 +636,9 @@ def _alarms_on(synth: Synth, metric: str, queue_id: str) -> list[dict[str, Any]]
     return [
         alarm["Properties"]
         for alarm in synth.resources("AWS::CloudWatch::Alarm").values()
-        if alarm["Properties"]["MetricName"] == metric
-        and alarm["Properties"]["Namespace"] == "AWS/SQS"
-        and alarm["Properties"]["Dimensions"]
+        if alarm["Properties"].get("MetricName") == metric
+        and alarm["Properties"].get("Namespace") == "AWS/SQS"
+        and alarm["Properties"].get("Dimensions")
         == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
     ]
 
@@ -1033,10 +1033,11 @@ def test_alarms_on_publisher_lag_errors_and_dead_letters(synth: Synth) -> None:
     on_publisher = {
         a["MetricName"]: a
         for a in alarms
-        if a["Namespace"] == "AWS/Lambda"
-        and a["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": PUBLISHER}}]
+        if a.get("Namespace") == "AWS/Lambda"
+        and a.get("Dimensions") == [{"Name": "FunctionName", "Value": {"Ref": PUBLISHER}}]
     }
-    assert set(on_publisher) == {"IteratorAge", "Errors"}
+    # Throttles: every function's (test_synth_operations.py).
+    assert set(on_publisher) == {"IteratorAge", "Errors", "Throttles"}
     age = on_publisher["IteratorAge"]
     assert age["Statistic"] == "Maximum" and age["ComparisonOperator"] == "GreaterThanThreshold"
     assert age["Threshold"] == 5 * 60 * 1000  # milliseconds
@@ -1107,11 +1108,14 @@ def test_options_set_redrive_and_alarm_actions(synth_with_domain: Synth) -> None
         _, source = synth_with_domain.queue(f"{PREFIX}-{queue}")
         assert source["Properties"]["RedrivePolicy"]["maxReceiveCount"] == MAX_RECEIVES
     alarms = synth_with_domain.resources("AWS::CloudWatch::Alarm")
-    # DLQ depth and age per queue, the schedules' DLQ depth, the publisher's DLQ depth, iterator age
-    # and errors, stranded orders.
-    assert len(alarms) == 2 * len(QUEUES) + 1 + 3 + 1
+    # Every alarm (the queues', schedules', publisher's and workflows' own, and operations.py's)
+    # notifies the given topic, on alarm and on recovery; the stack creates none of its own.
+    assert len(alarms) > 2 * len(QUEUES) + 1 + 3 + 1
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [ALARM_TOPIC]
+        assert alarm["Properties"]["OKActions"] == [ALARM_TOPIC]
+    assert not synth_with_domain.resources("AWS::SNS::Topic")
+    assert synth_with_domain.template["Outputs"]["AlarmTopicArn"]["Value"] == ALARM_TOPIC
 
 
 def test_mail_is_sent_only_as_the_configured_sender(synth: Synth, synth_with_domain: Synth) -> None:
@@ -1236,8 +1240,8 @@ def test_a_stranded_order_workflow_alarms(synth: Synth) -> None:
     alarms = [
         a["Properties"]
         for a in synth.resources("AWS::CloudWatch::Alarm").values()
-        if a["Properties"]["MetricName"] == transformation["MetricName"]
-        and a["Properties"]["Namespace"] == transformation["MetricNamespace"]
+        if a["Properties"].get("MetricName") == transformation["MetricName"]
+        and a["Properties"].get("Namespace") == transformation["MetricNamespace"]
     ]
     assert [(a["Threshold"], a["ComparisonOperator"]) for a in alarms] == [(0, "GreaterThanThreshold")]
     _, machine = synth.named("AWS::StepFunctions::StateMachine", "StateMachineName", f"{PREFIX}-order")

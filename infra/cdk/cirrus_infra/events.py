@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import CfnResource, Duration
+from aws_cdk import CfnResource, Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -105,14 +105,17 @@ class EventPublishing(Construct):
         self.table_stream_arn = table.table_stream_arn
         self.bus = events.EventBus(self, "Bus", event_bus_name=f"{prefix}-events")
         # The audit log kept beyond the table's TTL: every Cirrus event, replayable onto the bus.
+        # Retained when the stack is deleted (or the archive replaced): it is the audit log beyond the
+        # table's TTL. Its name is CloudFormation's, so a stage re-created after `cdk destroy` gets a
+        # new archive beside the old one, which replays onto the new bus (same name, same ARN).
         self.archive = self.bus.archive(
             "Archive",
-            archive_name=f"{prefix}-events-archive",
             description=f"Cirrus audit log events (source {SOURCE}) published on {prefix}-events",
             event_pattern=events.EventPattern(source=[SOURCE]),
             # 0: kept indefinitely (EventBridge's RetentionDays 0).
             retention=Duration.days(archive_days),
         )
+        self.archive.apply_removal_policy(RemovalPolicy.RETAIN)
         # Where the stream's event source puts the positions of records it gave up on.
         self.dead_letters = secure_queue(
             self, "PublisherDeadLetters", f"{prefix}-events-publisher-dlq", retention_period=DLQ_RETENTION

@@ -47,7 +47,11 @@ def depth_alarm(scope: Construct, construct_id: str, queue: sqs.IQueue) -> cloud
     ).create_alarm(
         scope,
         construct_id,
-        alarm_description=f"Messages in dead-letter queue {queue.queue_name}: redrive or discard them",
+        alarm_description=f"Messages in dead-letter queue {queue.queue_name}: work that failed every "
+        "retry. `python -m chalicelib.ops queues` lists them; the failure is in the consumer's log "
+        '("task failed", with the message id); fix the cause, then redrive them to their queue '
+        "(`python -m chalicelib.ops redrive <queue>`; a missed schedule firing is superseded by the "
+        "next one) or discard them.",
         threshold=0,
         comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluation_periods=1,
@@ -82,7 +86,10 @@ class WorkQueue(Construct):
             ).create_alarm(
                 self,
                 "AgeAlarm",
-                alarm_description=f"Oldest message in {name} is older than {max_age.to_human_string()}",
+                alarm_description=f"Oldest message in {name} is older than {max_age.to_human_string()}: "
+                "its consumer is failing, throttled or at its concurrency cap behind a backlog (the "
+                "dashboard's queue depth and the consumer's errors and throttles say which). "
+                "`python -m chalicelib.ops queues` shows waiting and in-flight messages.",
                 threshold=max_age.to_seconds(),
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 evaluation_periods=1,

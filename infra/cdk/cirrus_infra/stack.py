@@ -4,12 +4,12 @@ stream → the events publisher → the EventBridge bus)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Aws, CfnOutput, Fn, Stack
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import Aspects, Aws, CfnOutput, CfnResource, Fn, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sam as sam
@@ -18,17 +18,25 @@ from chalice.cdk import Chalice
 from constructs import Construct
 
 from chalicelib.config import Settings
+from chalicelib.store import schema
 from chalicelib.workflows.consumer import LEASE
 from chalicelib.workflows.registry import BACKGROUND_QUEUE
 from cirrus_infra.auth import AuthSettings, CognitoAuth
 from cirrus_infra.data import CirrusTable
 from cirrus_infra.events import EventPublishing, drop_stream_statements
 from cirrus_infra.frontdoor import ALIAS, API_TYPES, HTTP, REST, HttpFrontDoor, Throttle, refers_to_alias
+from cirrus_infra.operations import AlarmActions, AlarmTopic, FrontDoor, Operations, Watched
 from cirrus_infra.queues import WorkQueues
 from cirrus_infra.routing import route_everything_to_the_app
 from cirrus_infra.schedules import Schedules
 from cirrus_infra.webui import HomePortHosting
-from cirrus_infra.workers import scope_consumer_policy, wire_workers
+from cirrus_infra.workers import (
+    log_group,
+    max_concurrency,
+    scope_consumer_policy,
+    scope_log_statements,
+    wire_workers,
+)
 from cirrus_infra.workflows import Workflows
 
 # The repository root: app.py, chalicelib/, requirements.txt and .chalice/config.json live there.
@@ -94,8 +102,14 @@ class StackSettings:
     # each queue's visibility timeout is six times that (900 s by default, the lease's length).
     queue_max_receives: int = Settings.queue_max_receives
     worker_timeout: int = 150
-    # An SNS topic the queue alarms notify (none: the alarms only show in CloudWatch).
+    # Every alarm notifies the stack's topic `<prefix>-alarms` (mailed to `alarm_email`, if given), or
+    # this existing topic instead (then none is created).
     alarm_topic_arn: str | None = None
+    alarm_email: str | None = None
+    # Queue consumers' concurrency caps by queue, over workers.DEFAULT_MAX_CONCURRENCY (2 to 1000).
+    worker_concurrency: dict[str, int] = field(default_factory=dict)
+    # DynamoDB refuses to delete the table while this is on (it is retained by the stack either way).
+    deletion_protection: bool = True
     # The address invitations are mailed from, an identity verified in SES in the stack's region
     # (none: nothing is granted on SES and mail fails, recorded on each invitation).
     email_from: str | None = None
@@ -138,7 +152,7 @@ class CirrusStack(Stack):
             raise ValueError(f"worker_timeout exceeds the consumer's idempotency lease ({LEASE})")
         if settings.event_retention_days < 1:
             raise ValueError("event_retention_days must be at least 1 (the events' TTL in days)")
-        self.table = CirrusTable(self, "Data").table
+        self.table = CirrusTable(self, "Data", deletion_protection=settings.deletion_protection).table
         prefix = settings.resource_prefix
         self.queues = WorkQueues(
             self,
@@ -192,9 +206,10 @@ class CirrusStack(Stack):
             self.queues,
             timeout=settings.worker_timeout,
             log_retention=settings.log_retention,
+            concurrency=max_concurrency(settings.worker_concurrency),
         )
         # The audit log's publisher runs under its own role (events.py), not DefaultRole.
-        self.events.wire(self.api, timeout=settings.worker_timeout)
+        publisher = self.events.wire(self.api, timeout=settings.worker_timeout)
         # The function logs to a group with a retention period. (Chalice's own `log_retention_in_days`
         # emits a log group whose Fn::Sub names `ApiHandler`, not the function `APIHandler`, which
         # CfnInclude rejects.)
@@ -217,13 +232,17 @@ class CirrusStack(Stack):
         default_role = self.api.get_resource(API_ROLE)
         scope_consumer_policy(default_role, [self.queues[q].queue_arn for q in self.queues.by_name])
         drop_stream_statements(default_role)
-        if settings.alarm_topic_arn:
-            action = cloudwatch_actions.SnsAction(
-                sns.Topic.from_topic_arn(self, "AlarmTopic", settings.alarm_topic_arn)
-            )
-            alarms = [*self.queues.alarms, *self.schedules.alarms, *self.events.alarms]
-            for alarm in [*alarms, *self.workflows.alarms]:
-                alarm.add_alarm_action(action)
+        # DefaultRole's functions (the API and the consumers) write to their own log groups only.
+        log_groups = [self.api_logs, *(log_group(self, queue) for queue in self.queues.by_name)]
+        scope_log_statements(default_role, [group.log_group_arn for group in log_groups])
+        self._operate(
+            {
+                "API": handler.ref,
+                **{f"{q} worker": w.ref for q, w in workers.items()},
+                "publisher": publisher.ref,
+            }
+        )
+        self._tag()
 
         CfnOutput(self, "TableName", value=self.table.table_name)
         for queue, q in self.queues.by_name.items():
@@ -306,6 +325,67 @@ class CirrusStack(Stack):
         ]:
             if scope is None or not scope.node.try_remove_child(logical_id):
                 raise ValueError(f"expected {logical_id} in the template Chalice packaged")
+
+    def _operate(self, functions: dict[str, str]) -> None:
+        """The alarms topic (or the given one), the alarms beyond the resources' own, the dashboard;
+        every alarm in the stack notifies the topic (operations.py)."""
+        s = self.settings
+        if s.alarm_topic_arn:
+            topic = sns.Topic.from_topic_arn(self, "AlarmTopic", s.alarm_topic_arn)
+        else:
+            topic = AlarmTopic(self, "Alarms", prefix=s.resource_prefix, email=s.alarm_email).topic
+        Aspects.of(self).add(AlarmActions(topic))
+        CfnOutput(self, "AlarmTopicArn", value=topic.topic_arn)
+        queues: dict[str, tuple[Any, Any]] = {
+            q: (w.queue, w.dead_letters) for q, w in self.queues.by_name.items()
+        }
+        queues["schedules"] = (None, self.schedules.dead_letters)
+        queues["publisher"] = (None, self.events.dead_letters)
+        self.operations = Operations(
+            self,
+            "Operations",
+            prefix=s.resource_prefix,
+            stage=s.stage,
+            watched=Watched(
+                # The front door's metrics: the HTTP API's by its id (frontdoor.py); Chalice's REST API
+                # (`-c api_type=rest`) by its name, the app's, on the stage `api`.
+                front_door=FrontDoor(
+                    api_id=self.http_api.api_id if self.http_api is not None else None,
+                    rest_api_name=self._chalice_app_name(),
+                    rest_stage="api",
+                ),
+                functions=functions,
+                errors_alarmed=frozenset({"publisher"}),
+                queues=queues,
+                state_machines=self.workflows.state_machines,
+                table=self.table,
+                index_names=[index.name for index in schema.GLOBAL_INDEXES],
+                publisher=functions["publisher"],
+                alarms=[
+                    *self.queues.alarms,
+                    *self.schedules.alarms,
+                    *self.events.alarms,
+                    *self.workflows.alarms,
+                ],
+            ),
+        )
+        CfnOutput(self, "DashboardName", value=s.resource_prefix)
+
+    def _chalice_app_name(self) -> str:
+        config = json.loads((self.settings.source_dir / ".chalice" / "config.json").read_text())
+        return str(config["app_name"])
+
+    def _tag(self) -> None:
+        """`project` and `stage` on every resource that takes tags: CDK's tag aspect reaches the
+        resources of Chalice's included template too; the SAM transform passes a SAM resource's tags
+        to what it generates (the REST API, its stage) only when told to. The event source mappings
+        SAM generates take none from it (samtranslator's model has no Tags for them; they cost
+        nothing, so no cost allocation is lost)."""
+        Tags.of(self).add("project", "cirrus")
+        Tags.of(self).add("stage", self.settings.stage)
+        for child in self.api.sam_template.node.children:
+            if isinstance(child, CfnResource) and child.cfn_resource_type.startswith("AWS::Serverless::"):
+                child.add_property_override("PropagateTags", True)
 
     def _route_everything_to_the_app(self) -> None:
         """Every path and verb reaches the app, which answers as Waldur does (routing.py)."""
