@@ -12,6 +12,7 @@ from constructs import Construct
 
 from chalicelib.workflows import stepfunctions
 from chalicelib.workflows.registry import QUEUES
+from cirrus_infra.nag import suppress
 from cirrus_infra.queues import WorkQueues
 
 # What the functions do to a state machine: start it (a second start of the same execution name is a
@@ -113,6 +114,14 @@ class Workflows(Construct):
                         actions=["sqs:SendMessage"], resources=[queues[q].queue_arn for q in used]
                     )
                 )
+            suppress(
+                machine.role,
+                "AwsSolutions-IAM5",
+                "Step Functions' log delivery (logs:CreateLogDelivery and the rest CDK grants for `logs`) "
+                "and X-Ray's trace upload (`tracing_enabled`) are authorised on * only",
+                applies_to=["Resource::*"],
+                children=True,
+            )
             self.state_machines[name] = machine
             if name == "order":
                 self.alarms.append(stranded_alarm(self, prefix, log_group))
