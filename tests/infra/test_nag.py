@@ -7,8 +7,9 @@ Accepted findings are suppressions with reasons: on CDK's constructs (in the con
 what Chalice and SAM generate, in `cirrus_infra.nag.SAM_SUPPRESSIONS`. A suppression that no longer
 silences anything fails too: the change that fixed its finding removes it.
 
-One synth (module-scoped) with the packs applied as aspects; the SAM translator (aws-sam-translator)
-runs offline; the transformed template is checked in a stack of its own through CfnInclude.
+Two synths (module-scoped: the default stack, and the stack with its options) with the packs applied as
+aspects; the SAM translator (aws-sam-translator) runs offline on the default stack's template, which is
+then checked in a stack of its own through CfnInclude.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.test_synth import CDK_DIR, REPO, _copy_app
+from tests.infra.test_synth import ALARM_TOPIC, CDK_DIR, CERTIFICATE, DOMAIN, EMAIL_FROM, REPO, _copy_app
 
 pytestmark = pytest.mark.infra
 
@@ -124,8 +125,8 @@ def _collect(name: str, app: Any, stack: Any) -> NagRun:
     return run
 
 
-def _nag_synth(workdir: Path) -> NagRun:
-    """The default stack (as tests/infra/test_synth.py's `_synth` builds it), with the packs applied."""
+def _nag_synth(workdir: Path, name: str, **settings: Any) -> NagRun:
+    """The stack (as tests/infra/test_synth.py's `_synth` builds it), with the packs applied."""
     import importlib
 
     assert Path(importlib.import_module("app").__file__ or "") == REPO / "app.py"
@@ -144,10 +145,12 @@ def _nag_synth(workdir: Path) -> NagRun:
 
             app = cdk.App(outdir=str(workdir / "cdk.out"))
             source = _copy_app(workdir / "src")
-            stack = CirrusStack(app, "cirrus-test", settings=StackSettings(stage="test", source_dir=source))
+            stack = CirrusStack(
+                app, "cirrus-test", settings=StackSettings(stage="test", source_dir=source, **settings)
+            )
             for pack in packs():
                 cdk.Aspects.of(app).add(pack)
-            return _collect("synthesised stack", app, stack)
+            return _collect(name, app, stack)
     finally:
         os.environ.clear()
         os.environ.update(saved_environ)
@@ -186,11 +189,32 @@ def _nag_transformed(template: dict[str, Any], workdir: Path) -> NagRun:
     return _collect("SAM-transformed template", app, stack)
 
 
+def _homeport_build(tmp: Path) -> Path:
+    build = tmp / "build"
+    build.mkdir()
+    (build / "index.html").write_text("<!doctype html><title>HomePort</title>")
+    return build
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> list[NagRun]:
-    synthesised = _nag_synth(tmp_path_factory.mktemp("nag-synth"))
+    """The default stack, its SAM transform, and the stack with every option that adds resources (a
+    custom domain, HomePort hosted on S3 + CloudFront, SES mail, an alarm topic). The options add
+    nothing to the SAM-generated part but the domain's mapping, which is plain CloudFormation already."""
+    synthesised = _nag_synth(tmp_path_factory.mktemp("nag-synth"), "synthesised stack")
     transformed = _nag_transformed(synthesised.template, tmp_path_factory.mktemp("nag-transformed"))
-    return [synthesised, transformed]
+    tmp = tmp_path_factory.mktemp("nag-options")
+    (tmp / "work").mkdir()
+    options = _nag_synth(
+        tmp / "work",
+        "stack with its options",
+        domain_name=DOMAIN,
+        certificate_arn=CERTIFICATE,
+        alarm_topic_arn=ALARM_TOPIC,
+        email_from=EMAIL_FROM,
+        homeport_dir=_homeport_build(tmp),
+    )
+    return [synthesised, transformed, options]
 
 
 def _report(findings: list[Finding]) -> str:
@@ -213,6 +237,10 @@ def test_the_synthesised_stack_has_no_unsuppressed_finding(runs: list[NagRun]) -
 
 def test_the_sam_transformed_template_has_no_unsuppressed_finding(runs: list[NagRun]) -> None:
     _assert_clean(runs[1])
+
+
+def test_the_stack_with_its_options_has_no_unsuppressed_finding(runs: list[NagRun]) -> None:
+    _assert_clean(runs[2])
 
 
 def test_the_packs_checked_the_functions_sam_makes(runs: list[NagRun]) -> None:
