@@ -160,8 +160,8 @@ def _sam_transform(template: dict[str, Any]) -> dict[str, Any]:
     """What CloudFormation's AWS::Serverless-2016-10-31 transform makes of the template (offline: the
     functions name their role, so no managed policy is looked up)."""
     import boto3
-    from samtranslator.parser.parser import Parser
-    from samtranslator.translator.translator import Translator
+    from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
+    from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 
     translator = Translator({}, Parser(), boto_session=boto3.Session(region_name=REGION))
     transformed: dict[str, Any] = translator.translate(

@@ -43,12 +43,12 @@ FRONT_DOOR = "TEMPORARY until the HTTP API front door replaces Chalice's REST AP
 XRAY = "TEMPORARY until X-Ray is dropped from the functions (issue 19)"
 
 
-def packs(*, verbose: bool = False) -> list[NagPack]:
-    """The packs `make test` runs (tests/infra/test_nag.py), reporting through annotations only (no CSV
-    report files). `log_ignores`: each suppressed finding is noted too (an info annotation), so a
-    suppression that silences nothing can be told apart."""
+def packs(*, verbose: bool = False, log_ignores: bool = True) -> list[NagPack]:
+    """The packs, reporting through annotations only (no CSV report files): errors fail `cdk synth`
+    (infra/cdk/app.py), and tests/infra/test_nag.py lists them. `log_ignores`: each suppressed finding is
+    noted too (an info annotation), so the test can tell a suppression that silences nothing."""
     return [
-        pack(verbose=verbose, log_ignores=True, reports=False)
+        pack(verbose=verbose, log_ignores=log_ignores, reports=False)
         for pack in (AwsSolutionsChecks, ServerlessChecks)
     ]
 

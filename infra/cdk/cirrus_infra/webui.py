@@ -176,8 +176,12 @@ class HomePortHosting(Construct):
             RegexAppliesTo(regex=r"/^Resource::<HomePortFiles[A-Za-z0-9]+\.Arn>\/\*$/"),
             RegexAppliesTo(regex=r"/^Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-.*\/\*$/"),
         ]
-        managed = ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
+        applies_to: dict[str, list[str | RegexAppliesTo]] = {
+            "AwsSolutions-IAM4": [
+                "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+            ],
+            "AwsSolutions-IAM5": wildcards,
+        }
         for construct in providers:
             for rule, reason in reasons.items():
-                applies_to = {"AwsSolutions-IAM4": managed, "AwsSolutions-IAM5": wildcards}.get(rule, [])
-                suppress(construct, rule, reason, applies_to=applies_to, children=True)
+                suppress(construct, rule, reason, applies_to=applies_to.get(rule, []), children=True)
