@@ -6,6 +6,9 @@ Context (all optional): `-c stage=prod`, `-c public_url=https://cirrus.example.o
 `-c email_from=cirrus@example.org` (an SES-verified identity invitations are mailed from),
 `-c event_retention_days=365` (events expire from the table by TTL after this many days),
 `-c event_archive_days=365` (the event bus's archive keeps them this long; 0: indefinitely).
+Front door (cirrus_infra/frontdoor.py): `-c api_type=http` (default: an HTTP API, no stage prefix) or
+`-c api_type=rest` (Chalice's REST API, stage `api`); `-c api_throttle_rate=500` (requests per second)
+and `-c api_throttle_burst=1000` limit the HTTP API's default route.
 Federated sign-in (cirrus_infra/auth.py; README "Authentication"): `-c identity_providers='[{...}]'`
 (SAML and OIDC providers, a JSON list), `-c staff_groups=...`, `-c support_groups=...`,
 `-c cognito_domain_prefix=...`, `-c cognito_callback_urls=...`, `-c cognito_logout_urls=...`,
@@ -34,6 +37,7 @@ import aws_cdk as cdk  # noqa: E402
 
 from cirrus_infra import CirrusStack, StackSettings  # noqa: E402
 from cirrus_infra.auth import AuthSettings  # noqa: E402
+from cirrus_infra.frontdoor import Throttle  # noqa: E402
 from cirrus_infra.nag import packs  # noqa: E402
 
 
@@ -56,6 +60,7 @@ def main() -> None:
     max_receives, worker_timeout = context("queue_max_receives"), context("worker_timeout")
     retention_days, archive_days = context("event_retention_days"), context("event_archive_days")
     homeport_dir = context("homeport_dir")
+    throttle_rate, throttle_burst = context("api_throttle_rate"), context("api_throttle_burst")
     settings = StackSettings(
         stage=context("stage") or "prod",
         public_url=context("public_url"),
@@ -71,6 +76,11 @@ def main() -> None:
         homeport_dir=Path.cwd() / homeport_dir if homeport_dir else None,
         homeport_url=context("homeport_url"),
         cors_allowed_origins=_names(context("cors_allowed_origins")),
+        api_type=context("api_type") or defaults.api_type,
+        throttle=Throttle(
+            rate=float(throttle_rate) if throttle_rate else defaults.throttle.rate,
+            burst=int(throttle_burst) if throttle_burst else defaults.throttle.burst,
+        ),
     )
     CirrusStack(
         app,

@@ -153,10 +153,6 @@ class EventPublishing(Construct):
                             actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                             resources=[self.log_group.log_group_arn],
                         ),
-                        # X-Ray authorises trace uploads on "*" only.
-                        iam.PolicyStatement(
-                            actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]
-                        ),
                     ]
                 )
             },
@@ -165,8 +161,8 @@ class EventPublishing(Construct):
             suppress(
                 self.role,
                 rule,
-                "Its * are dynamodb:ListStreams and X-Ray's trace upload, authorised on * only (the "
-                "stream's records are read on the table's stream ARN)",
+                "Its one * is dynamodb:ListStreams, authorised on * only (it reveals stream ARNs, no "
+                "data; the stream's records are read on the table's stream ARN)",
                 applies_to=["Resource::*"] if rule == "AwsSolutions-IAM5" else (),
             )
         self.alarms: list[cloudwatch.Alarm] = [

@@ -5,7 +5,7 @@ Two kinds of suppression:
 - on a resource CDK builds (the table, queues, user pool, roles of the workflows and the publisher...):
   `suppress(construct, rule, reason)` in the construct file that owns it, beside the code it explains;
 - on a resource `chalice package` or the SAM transform makes (Chalice's DefaultRole, the functions, their
-  event source mappings, the REST API's stage): these are no CDK constructs (SAM resources exist only as
+  event source mappings): these are no CDK constructs (SAM resources exist only as
   `AWS::Serverless::*` until CloudFormation transforms them), so they are named here, in
   `SAM_SUPPRESSIONS`, by rule, CloudFormation type and logical id, and applied both to Chalice's template
   in the stack (`suppress_sam_resources`) and to the SAM-transformed template the test checks
@@ -36,11 +36,6 @@ from constructs import IConstruct
 # Chalice's functions in the SAM template (stack.py and workers.py name them), and what SAM makes of them.
 CHALICE_FUNCTIONS = ("APIHandler", "TasksWorker", "HeavyWorker", "BackgroundWorker", "EventsPublisher")
 SQS_EVENT_SOURCES = ("*WorkerSqsEventSource",)
-REST_API = ("RestAPI",)
-REST_STAGES = ("RestAPI*Stage",)
-
-FRONT_DOOR = "TEMPORARY until the HTTP API front door replaces Chalice's REST API by default (issue 19)"
-XRAY = "TEMPORARY until X-Ray is dropped from the functions (issue 19)"
 
 
 def packs(*, verbose: bool = False, log_ignores: bool = True) -> list[NagPack]:
@@ -92,19 +87,6 @@ SAM_SUPPRESSIONS: tuple[SamSuppression, ...] = (
         "group (LoggingConfig), Chalice's role still may write any group",
         applies_to=("Resource::arn:*:logs:*:*:*",),
     ),
-    SamSuppression(
-        "AwsSolutions-IAM5",
-        "AWS::IAM::Role",
-        ("DefaultRole",),
-        f"{XRAY}: X-Ray authorises trace uploads (xray:PutTraceSegments) on * only",
-        applies_to=("Resource::*",),
-    ),
-    SamSuppression(
-        "Serverless-LambdaStarPermissions",
-        "AWS::IAM::Role",
-        ("DefaultRole",),
-        f"{XRAY}: its only * is X-Ray's trace upload, authorised on * only",
-    ),
     # Every Chalice function.
     SamSuppression(
         "AwsSolutions-L1",
@@ -119,6 +101,14 @@ SAM_SUPPRESSIONS: tuple[SamSuppression, ...] = (
         CHALICE_FUNCTIONS,
         "The runtime is the Python the bundle is built, compiled (.pyc) and tested for, chosen on purpose "
         "(python3.12 by issue 19's decision); moving to a newer one is a change of its own, not a lint fix",
+    ),
+    SamSuppression(
+        "Serverless-LambdaTracing",
+        "AWS::Lambda::Function",
+        CHALICE_FUNCTIONS,
+        "X-Ray is off on purpose (issue 19): no SDK produced traces, and sampled ones would cost about "
+        "$0.65 per 1M requests; requests are followed by the correlation id in every log line "
+        "(powertools Logger), EMF metrics and CloudWatch alarms",
     ),
     SamSuppression(
         "Serverless-LambdaDLQ",
@@ -136,44 +126,6 @@ SAM_SUPPRESSIONS: tuple[SamSuppression, ...] = (
         "An SQS event source mapping takes no on-failure destination (only stream and Kafka sources "
         "do): the queue's redrive policy moves a message to its dead-letter queue after max_receives "
         "receives (queues.py), and an alarm on that queue's depth calls an operator",
-    ),
-    # Chalice's REST API (only with `-c api_type=rest` once the HTTP API is the default).
-    SamSuppression(
-        "AwsSolutions-APIG2",
-        "AWS::ApiGateway::RestApi",
-        REST_API,
-        f"{FRONT_DOOR}; the app validates every request itself (pydantic models, Waldur's 400 answers)",
-    ),
-    SamSuppression(
-        "AwsSolutions-APIG1",
-        "AWS::ApiGateway::Stage",
-        REST_STAGES,
-        f"{FRONT_DOOR}, whose stage writes access logs (without query strings)",
-    ),
-    SamSuppression(
-        "Serverless-APIGWAccessLogging",
-        "AWS::ApiGateway::Stage",
-        REST_STAGES,
-        f"{FRONT_DOOR}, whose stage writes access logs (without query strings)",
-    ),
-    SamSuppression(
-        "AwsSolutions-APIG6",
-        "AWS::ApiGateway::Stage",
-        REST_STAGES,
-        f"{FRONT_DOOR}; the function logs every request itself (powertools Logger)",
-    ),
-    SamSuppression(
-        "Serverless-APIGWDefaultThrottling",
-        "AWS::ApiGateway::Stage",
-        REST_STAGES,
-        f"{FRONT_DOOR}, whose stage sets throttling",
-    ),
-    SamSuppression(
-        "AwsSolutions-APIG3",
-        "AWS::ApiGateway::Stage",
-        REST_STAGES,
-        f"{FRONT_DOOR} (an HTTP API takes no WAF web ACL); a web ACL costs $5/month plus $0.60 per 1M "
-        "requests, against a budget of $2.10 per 1M for the whole API (bench/cost.py)",
     ),
 )
 
