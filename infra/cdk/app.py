@@ -21,6 +21,7 @@ HomePort build on S3 + CloudFront pointing at the API (off by default), or
 `-c homeport_url=https://portal.example.org` names one hosted elsewhere; either way the API allows it
 by CORS and the hosted UI may return to its sign-in page. `-c cors_allowed_origins=https://a,https://b`
 allows more origins.
+`-c nag=false` skips cdk-nag (cirrus_infra/nag.py), which otherwise fails the synth on a finding.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ import aws_cdk as cdk  # noqa: E402
 from cirrus_infra import CirrusStack, StackSettings  # noqa: E402
 from cirrus_infra.auth import AuthSettings  # noqa: E402
 from cirrus_infra.frontdoor import Throttle  # noqa: E402
+from cirrus_infra.nag import packs  # noqa: E402
 
 
 def _names(raw: str | None) -> tuple[str, ...]:
@@ -114,6 +116,11 @@ def main() -> None:
         description="Cirrus: Waldur-compatible cloud marketplace API (Chalice on Lambda, DynamoDB, SQS, "
         "Step Functions, EventBridge)",
     )
+    # cdk-nag's AwsSolutions and Serverless packs: an unsuppressed finding fails `cdk synth` and
+    # `cdk deploy` (cirrus_infra/nag.py; `-c nag=false` skips them).
+    if context("nag") != "false":
+        for pack in packs(log_ignores=False):
+            cdk.Aspects.of(app).add(pack)
     app.synth()
 
 

@@ -28,7 +28,8 @@ from constructs import Construct
 from chalicelib.store import counters, keys
 from chalicelib.workflows.publisher import DEAD_LETTERS_URL_ENV, EVENT_ITEM_TYPE, MAX_RETRY_ATTEMPTS, SOURCE
 from chalicelib.workflows.registry import BACKGROUND_QUEUE
-from cirrus_infra.queues import DLQ_RETENTION, WorkQueues, secure_queue
+from cirrus_infra.nag import suppress
+from cirrus_infra.queues import WorkQueues, dead_letter_queue
 from cirrus_infra.workers import rewrite_statements
 
 # The SAM logical ids of `@app.on_dynamodb_record(name="events_publisher")` and its event source, as
@@ -117,8 +118,11 @@ class EventPublishing(Construct):
         )
         self.archive.apply_removal_policy(RemovalPolicy.RETAIN)
         # Where the stream's event source puts the positions of records it gave up on.
-        self.dead_letters = secure_queue(
-            self, "PublisherDeadLetters", f"{prefix}-events-publisher-dlq", retention_period=DLQ_RETENTION
+        self.dead_letters = dead_letter_queue(
+            self,
+            "PublisherDeadLetters",
+            f"{prefix}-events-publisher-dlq",
+            fed_by="the publisher's stream event source mapping (its on-failure destination)",
         )
         self.log_group = logs.LogGroup(self, "PublisherLogs", retention=log_retention)
         background = queues[BACKGROUND_QUEUE]
@@ -156,6 +160,14 @@ class EventPublishing(Construct):
                 )
             },
         )
+        for rule in ("AwsSolutions-IAM5", "Serverless-LambdaStarPermissions"):
+            suppress(
+                self.role,
+                rule,
+                "Its one * is dynamodb:ListStreams, authorised on * only (it reveals stream ARNs, no "
+                "data; the stream's records are read on the table's stream ARN)",
+                applies_to=["Resource::*"] if rule == "AwsSolutions-IAM5" else (),
+            )
         self.alarms: list[cloudwatch.Alarm] = [
             self.dead_letters.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(5), statistic="Maximum"

@@ -26,6 +26,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
+from cirrus_infra.nag import suppress
+
 HTTP = "http"
 REST = "rest"
 API_TYPES = (HTTP, REST)
@@ -162,12 +164,19 @@ class HttpFrontDoor(Construct):
             payload_format_version=PAYLOAD_FORMAT,
             timeout_in_millis=INTEGRATION_TIMEOUT_MS,
         )
-        apigw.CfnRoute(
+        route = apigw.CfnRoute(
             self,
             "DefaultRoute",
             api_id=self.api_id,
             route_key="$default",
             target=Fn.join("/", ["integrations", integration.ref]),
+        )
+        suppress(
+            route,
+            "AwsSolutions-APIG4",
+            "Authorization is the app's, per endpoint as Waldur's: token and Cognito JWT authentication, "
+            "roles and permissions in chalicelib/api, and anonymous endpoints (health, the public "
+            "catalogue, sign-in) that a gateway authorizer on the one $default route would refuse",
         )
         permission = lambda_.CfnPermission(
             self,

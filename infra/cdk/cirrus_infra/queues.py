@@ -12,6 +12,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from chalicelib.workflows.registry import QUEUES
+from cirrus_infra.nag import suppress
 
 # A message older than this waits on a stuck or throttled consumer: interactive follow-ups should be
 # picked up within minutes, provider calls and housekeeping may queue up for a while.
@@ -38,6 +39,24 @@ def secure_queue(scope: Construct, construct_id: str, name: str, **props: Any) -
         enforce_ssl=True,
         **props,
     )
+
+
+def dead_letter_queue(
+    scope: Construct, construct_id: str, name: str, *, fed_by: str | None = None
+) -> sqs.Queue:
+    """A dead-letter queue, kept as long as SQS allows; its depth alarm (`depth_alarm`) calls an
+    operator. `fed_by`: what sends to it when that is not an SQS redrive policy, which cdk-nag cannot
+    see (a Scheduler target's or an event source mapping's dead-letter queue)."""
+    queue = secure_queue(scope, construct_id, name, retention_period=DLQ_RETENTION)
+    suppress(
+        queue,
+        "Serverless-SQSRedrivePolicy",
+        "A dead-letter queue is the end of the line: its depth alarm calls an operator, who redrives "
+        "or discards its messages (README, Operating)",
+    )
+    if fed_by:
+        suppress(queue, "AwsSolutions-SQS3", f"It is a dead-letter queue: of {fed_by}")
+    return queue
 
 
 def depth_alarm(scope: Construct, construct_id: str, queue: sqs.IQueue) -> cloudwatch.Alarm:
@@ -71,7 +90,7 @@ class WorkQueue(Construct):
         max_age: Duration,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letters = secure_queue(self, "DeadLetters", f"{name}-dlq", retention_period=DLQ_RETENTION)
+        self.dead_letters = dead_letter_queue(self, "DeadLetters", f"{name}-dlq")
         self.queue = secure_queue(
             self,
             "Queue",

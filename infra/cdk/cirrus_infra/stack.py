@@ -14,6 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sam as sam
 from aws_cdk import aws_sns as sns
+from cdk_nag import RegexAppliesTo
 from chalice.cdk import Chalice
 from constructs import Construct
 
@@ -25,6 +26,7 @@ from cirrus_infra.auth import AuthSettings, CognitoAuth
 from cirrus_infra.data import CirrusTable
 from cirrus_infra.events import EventPublishing, drop_stream_statements
 from cirrus_infra.frontdoor import ALIAS, API_TYPES, HTTP, REST, HttpFrontDoor, Throttle, refers_to_alias
+from cirrus_infra.nag import suppress, suppress_sam_resources
 from cirrus_infra.operations import AlarmActions, AlarmTopic, FrontDoor, Operations, Watched
 from cirrus_infra.queues import WorkQueues
 from cirrus_infra.routing import route_everything_to_the_app
@@ -200,6 +202,8 @@ class CirrusStack(Stack):
         self._set_runtime()
         # The API's id (the HTTP API's, or the REST API's with `rest`): what API metrics name.
         self.api_id = self._wire_front_door()
+        # Findings cdk-nag raises on resources of Chalice's SAM template, accepted with reasons (nag.py).
+        suppress_sam_resources(self.api.sam_template)
         workers = wire_workers(
             self,
             self.api,
@@ -229,6 +233,7 @@ class CirrusStack(Stack):
         for function in (handler, *workers.values()):
             for grant in grants:
                 grant.apply_before(function)
+        self._accept_runtime_wildcards(role)
         default_role = self.api.get_resource(API_ROLE)
         scope_consumer_policy(default_role, [self.queues[q].queue_arn for q in self.queues.by_name])
         drop_stream_statements(default_role)
@@ -386,6 +391,27 @@ class CirrusStack(Stack):
         for child in self.api.sam_template.node.children:
             if isinstance(child, CfnResource) and child.cfn_resource_type.startswith("AWS::Serverless::"):
                 child.add_property_override("PropagateTags", True)
+
+    def _accept_runtime_wildcards(self, role: iam.IRole) -> None:
+        """The two wildcards in the functions' grants, each inside one of Cirrus's own resources."""
+        suppress(
+            role,
+            "AwsSolutions-IAM5",
+            "The table's own indexes (Query on the GSIs): <table ARN>/index/*, the form DynamoDB "
+            "authorises an index by",
+            applies_to=[RegexAppliesTo(regex=r"/^Resource::<Data[A-Za-z0-9]+\.Arn>\/index\/\*$/")],
+            children=True,
+        )
+        suppress(
+            role,
+            "AwsSolutions-IAM5",
+            "states:DescribeExecution on the executions of Cirrus's own state machines: an execution's "
+            "ARN is its machine's name and a run id unknown in advance",
+            applies_to=[
+                RegexAppliesTo(regex=r"/^Resource::arn:<AWS::Partition>:states:.*:execution:.*:\*$/")
+            ],
+            children=True,
+        )
 
     def _route_everything_to_the_app(self) -> None:
         """Every path and verb reaches the app, which answers as Waldur does (routing.py)."""

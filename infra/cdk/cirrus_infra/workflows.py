@@ -12,6 +12,7 @@ from constructs import Construct
 
 from chalicelib.workflows import stepfunctions
 from chalicelib.workflows.registry import QUEUES
+from cirrus_infra.nag import suppress
 from cirrus_infra.queues import WorkQueues
 
 # What the functions do to a state machine: start it (a second start of the same execution name is a
@@ -113,6 +114,21 @@ class Workflows(Construct):
                     iam.PolicyStatement(
                         actions=["sqs:SendMessage"], resources=[queues[q].queue_arn for q in used]
                     )
+                )
+            suppress(
+                machine.role,
+                "AwsSolutions-IAM5",
+                "Step Functions' log delivery (logs:CreateLogDelivery and the rest CDK grants for `logs`) "
+                "is authorised on * only",
+                applies_to=["Resource::*"],
+                children=True,
+            )
+            for rule in ("AwsSolutions-SF2", "Serverless-StepFunctionStateMachineXray"):
+                suppress(
+                    machine,
+                    rule,
+                    "X-Ray is off on purpose (issue 19: traces nobody reads, at a price): each execution's "
+                    "history and its log group (level ALL, with execution data) show every step",
                 )
             self.state_machines[name] = machine
             if name == "order":
