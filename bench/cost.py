@@ -283,7 +283,8 @@ def read_template(template: dict[str, Any]) -> Shape:  # noqa: C901  (one flat p
             definition = {}
             shape.notes.append(f"{sid}: definition not readable, its states not counted")
         logging = props.get("LoggingConfiguration") or {}
-        group = next(iter(logging.get("Destinations") or []), {}).get("CloudWatchLogsLogGroup", {})
+        destinations: list[dict[str, Any]] = logging.get("Destinations") or [{}]
+        group = destinations[0].get("CloudWatchLogsLogGroup") or {}
         shape.state_machines.append(
             StateMachine(
                 name=str(props.get("StateMachineName") or sid),

@@ -97,19 +97,19 @@ class Meter:
 
 
 METER = Meter()
-_TABLE: list[Any] = []  # moto's table, to size items after an update
+MOTO_ACCOUNT = os.environ.get("MOTO_ACCOUNT_ID", "123456789012")  # moto's default account
 
 
 def _stored(table: str, key: dict[str, Any]) -> dict[str, Any] | None:
-    from moto.core import DEFAULT_ACCOUNT_ID
+    """The item as moto holds it after a write (an update's size is the whole item's)."""
     from moto.dynamodb.models import dynamodb_backends
 
-    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][os.environ.get("AWS_DEFAULT_REGION", "us-east-1")]
+    backend = dynamodb_backends[MOTO_ACCOUNT][os.environ.get("AWS_DEFAULT_REGION", "us-east-1")]
     found = backend.get_table(table).get_item(
-        hash_key=backend.get_table(table).hash_key_attr and _moto_value(key["pk"]),
+        hash_key=_moto_value(key["pk"]),
         range_key=_moto_value(key["sk"]) if "sk" in key else None,
     )
-    return found.to_json()["Attributes"] if found else None
+    return dict(found.to_json()["Attributes"]) if found else None
 
 
 def _moto_value(value: dict[str, Any]) -> Any:
@@ -213,7 +213,7 @@ def install() -> None:
         client.meta.events.register("after-call", after_call)
         return client
 
-    botocore.session.Session.create_client = hooked  # type: ignore[method-assign]
+    botocore.session.Session.create_client = hooked
 
 
 class LogBytes(io.TextIOBase):
@@ -238,7 +238,7 @@ def capture_logs() -> None:
     for name in [None, *logging.root.manager.loggerDict]:
         for handler in logging.getLogger(name).handlers:
             if isinstance(handler, logging.StreamHandler):
-                handler.setStream(LOGS)  # type: ignore[arg-type]
+                handler.setStream(LOGS)
     observability.logger().info("cost probe")  # the counter sees what the app logs
     if not LOGS.bytes:
         raise SystemExit("the app's log lines escape the counter")
@@ -397,12 +397,12 @@ def measure_requests(downstream: Downstream) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {"reads": [], "writes": []}
     for kind, rows in (("reads", reads), ("writes", writes)):
         for who, method, path, body in rows:
-            rc.request(who, method, path, body() if callable(body) else body)  # warm
+            rc.request(who, method, path, body() if callable(body) else body)  # type: ignore[no-untyped-call]
             rc.refresh_token(who)
             downstream.settle()
             runs = []
             for _ in range(REPEATS):  # CPU time on a shared machine is noisy: the median run
-                payload = body() if callable(body) else body
+                payload = body() if callable(body) else body  # type: ignore[no-untyped-call]
                 replies: list[Any] = []
                 figures = metered(
                     lambda w=who, m=method, p=path, b=payload, r=replies: r.append(rc.request(w, m, p, b))
