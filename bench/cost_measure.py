@@ -40,7 +40,6 @@ os.environ["POWERTOOLS_LOG_LEVEL"] = "INFO"  # what a deployment logs
 import io  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
-import math  # noqa: E402
 import platform  # noqa: E402
 import re  # noqa: E402
 import time  # noqa: E402
@@ -49,36 +48,13 @@ from datetime import date  # noqa: E402
 from typing import Any  # noqa: E402
 
 import botocore.session  # noqa: E402
+from cost import item_size, read_units, write_units  # noqa: E402
 
 REPEATS = 3  # measured runs of each request
 GSI_KEYS = {"gsi1": ("gsi1pk", "gsi1sk"), "gsi2": ("gsi2pk", "gsi2sk")}
 
 
 # --- DynamoDB item sizes and request units -----------------------------------------------------
-def value_size(value: dict[str, Any]) -> int:
-    ((kind, v),) = value.items()
-    if kind == "S":
-        return len(v.encode())
-    if kind == "N":
-        digits = len(str(v).lstrip("-").replace(".", "").strip("0")) or 1
-        return math.ceil(digits / 2) + 1
-    if kind == "B":
-        return len(v)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind in ("SS", "NS", "BS"):
-        return sum(value_size({kind[0]: x}) for x in v)
-    if kind == "L":
-        return 3 + sum(1 + value_size(x) for x in v)
-    if kind == "M":
-        return 3 + sum(1 + len(k.encode()) + value_size(x) for k, x in v.items())
-    return 0
-
-
-def item_size(item: dict[str, Any] | None) -> int:
-    return sum(len(k.encode()) + value_size(v) for k, v in (item or {}).items())
-
-
 @dataclass
 class Meter:
     active: bool = False
@@ -119,46 +95,35 @@ def _moto_value(value: dict[str, Any]) -> Any:
 
 
 def _write_units(table: str, key: dict[str, Any], item: dict[str, Any] | None, factor: int = 1) -> float:
-    """WRU of one item written: ceil(size / 1 KB), times `factor` (2 in a transaction), plus one
-    standard write of that size per GSI holding the item (index copies are not transactional)."""
+    """WRU of one item written (an update's or a delete's: the item as moto holds it)."""
     stored = item if item is not None else _stored(table, key)
     size = max(item_size(stored), item_size(key), 1)
-    units = math.ceil(size / 1024)
     indexes = sum(1 for attrs in GSI_KEYS.values() if stored and all(a in stored for a in attrs))
     if stored and str(stored.get("pk", {}).get("S", "")).startswith("EVT#") and item is not None:
         METER.events += 1
         METER.event_bytes += size
-    return factor * units + indexes * units
-
-
-def _reads(units_bytes: list[int], consistent: bool, summed: bool) -> float:
-    if summed:
-        units = max(1, math.ceil(sum(units_bytes) / 4096))
-    else:
-        units = sum(max(1, math.ceil(b / 4096)) for b in units_bytes) or 1
-    return units if consistent else units / 2
+    return write_units(size, indexes, factor)
 
 
 def account(op: str, params: dict[str, Any], parsed: dict[str, Any]) -> None:  # noqa: C901  (one branch per call)
     METER.round_trips += 1
     strong = bool(params.get("ConsistentRead"))
     if op == "GetItem":
-        METER.rru += _reads([item_size(parsed.get("Item"))], strong, summed=False)
+        METER.rru += read_units([item_size(parsed.get("Item"))], strong, summed=False)
     elif op in ("Query", "Scan"):
         items = parsed.get("Items") or []
         sizes = [item_size(i) for i in items]
         scanned = int(parsed.get("ScannedCount", len(items)))
         if scanned > len(items) and items:  # filtered out: read all the same, at the average size
             sizes += [sum(sizes) // len(items)] * (scanned - len(items))
-        METER.rru += _reads(sizes, strong, summed=True)
+        METER.rru += read_units(sizes, strong, summed=True)
     elif op == "BatchGetItem":
         for table, items in (parsed.get("Responses") or {}).items():
             strong_t = bool(params["RequestItems"][table].get("ConsistentRead"))
-            METER.rru += _reads([item_size(i) for i in items], strong_t, summed=False)
+            METER.rru += read_units([item_size(i) for i in items], strong_t, summed=False)
     elif op == "TransactGetItems":
-        METER.rru += 2 * sum(
-            max(1, math.ceil(item_size(r.get("Item")) / 4096)) for r in parsed.get("Responses") or []
-        )
+        sizes = [item_size(r.get("Item")) for r in parsed.get("Responses") or []]
+        METER.rru += 2 * read_units(sizes, consistent=True, summed=False)
     elif op == "PutItem":
         METER.wru += _write_units(params["TableName"], {}, params["Item"])
     elif op in ("UpdateItem", "DeleteItem"):
