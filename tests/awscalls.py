@@ -321,6 +321,20 @@ def _ses(call: Call, account: Account) -> list[Request]:
     ]
 
 
+def _cloudwatch(call: Call, account: Account) -> list[Request]:
+    if call.operation != "PutMetricData":
+        raise Unmapped(f"cloudwatch.{call.operation}")
+    # No resource-level permissions: "*" only (a policy may test cloudwatch:namespace).
+    namespace = call.params.get("Namespace")
+    return [
+        Request(
+            "cloudwatch:PutMetricData",
+            ("*",),
+            (("cloudwatch:namespace", (namespace,) if namespace else None),),
+        )
+    ]
+
+
 _MAPPERS = {
     "dynamodb": _dynamodb,
     "sqs": _sqs,
@@ -328,6 +342,7 @@ _MAPPERS = {
     "events": _events,
     "sesv2": _ses,
     "ses": _ses,
+    "cloudwatch": _cloudwatch,
 }
 
 

@@ -23,6 +23,10 @@ from typing import Any
 from tests.awscalls import Request
 
 ACCOUNT = "123456789012"  # moto's default account: the recorded calls' ARNs name it too
+API_ID = "abcdef1234"  # the id of the stack's API Gateway API (REST or HTTP), as CloudFormation gives it
+_API_TYPES = (
+    "AWS::Serverless::Api", "AWS::Serverless::HttpApi", "AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api",
+)  # fmt: skip
 PARTITION = "aws"
 URL_SUFFIX = "amazonaws.com"
 
@@ -102,6 +106,8 @@ class Stack:
             return name
         if kind == "AWS::SNS::Topic":
             return self.arn("sns", name)
+        if kind in _API_TYPES:
+            return API_ID
         raise Unsupported(f"Ref to {logical_id} ({kind})")
 
     def get_att(self, logical_id: str, attribute: str) -> str:
@@ -126,10 +132,24 @@ class Stack:
             ("AWS::Serverless::Function", "Arn"): self.arn("lambda", f"function:{name}"),
             ("AWS::Lambda::Function", "Arn"): self.arn("lambda", f"function:{name}"),
         }
+        if kind in _API_TYPES and attribute == "ApiEndpoint":
+            return f"https://{API_ID}.execute-api.{self.region}.{URL_SUFFIX}"
         try:
             return known[(kind, attribute)]
         except KeyError:
             raise Unsupported(f"Fn::GetAtt {logical_id}.{attribute} ({kind})") from None
+
+    def resolve_environment(self, variables: Mapping[str, Any]) -> dict[str, str]:
+        """A function's environment variables, resolved; a variable naming something this module
+        cannot resolve gets a stand-in (`unresolved:<name>`): a function's environment is not a policy,
+        and a value the code then uses in an AWS call shows up as a call on that stand-in."""
+        resolved = {}
+        for name, value in variables.items():
+            try:
+                resolved[name] = str(self.resolve(value))
+            except Unsupported:
+                resolved[name] = f"unresolved:{name}"
+        return resolved
 
     # --- intrinsics --------------------------------------------------------------------------------
 
@@ -245,7 +265,7 @@ _OPERATORS = {
     "StringEquals": lambda pattern, value: pattern == value,
     "StringLike": lambda pattern, value: _like(pattern, value),
 }
-_KEYS = {"dynamodb:leadingkeys"}
+_KEYS = {"dynamodb:leadingkeys", "cloudwatch:namespace"}
 
 
 def _condition_holds(condition: Mapping[str, Any], request: Request) -> bool:

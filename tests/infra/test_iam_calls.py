@@ -23,13 +23,15 @@ the template. The state machines' and schedules' roles are checked statically by
 from __future__ import annotations
 
 import copy
+import fcntl
 import importlib
 import json
 import logging
 import os
+import pickle
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -47,7 +49,7 @@ from tests.awscalls import (
     requests_for,
     task_token_owners,
 )
-from tests.infra.iam_policy import ACCOUNT, Stack, Unsupported, allows, covers, granted
+from tests.infra.iam_policy import ACCOUNT, API_ID, Stack, Unsupported, allows, covers, granted
 from tests.infra.test_synth import EMAIL_FROM, Synth, _synth
 from tests.workflow_helpers import TEST_TIMING
 
@@ -60,7 +62,7 @@ PUBLISHER = "EventsPublisher"
 WORKERS = ("TasksWorker", "HeavyWorker", "BackgroundWorker")
 FUNCTIONS = (API, *WORKERS, PUBLISHER)
 # API Gateway's Host header for the API's default endpoint (the functions' CIRRUS_ALLOWED_HOSTS).
-API_HOST = f"abcdef1234.execute-api.{REGION}.amazonaws.com"
+API_HOST = f"{API_ID}.execute-api.{REGION}.amazonaws.com"
 # The harness's own settings, over the template's environment: how fast things happen, not what is
 # called (cheap password hashing; a hook's first failure is its last, so it reaches the dead-letter
 # queue now; hooks may reach loopback, where the test's receiver is).
@@ -102,7 +104,7 @@ class Deployment:
 
     def environment(self, function: str) -> dict[str, str]:
         variables = self.stack.functions()[function]["Properties"].get("Environment", {}).get("Variables", {})
-        return {k: str(v) for k, v in self.stack.resolve(variables).items()}
+        return self.stack.resolve_environment(variables)
 
     def use(self, function: str) -> None:
         """The process environment `function` runs with (settings re-read when it changes)."""
@@ -386,7 +388,7 @@ class Recorded:
     account: Account
 
 
-def _record(synth: Synth) -> Iterator[Recorded]:
+def _record(synth: Synth) -> Recorded:
     from moto import mock_aws
 
     from chalicelib import bootstrap, mail
@@ -438,13 +440,24 @@ def _record(synth: Synth) -> Iterator[Recorded]:
         if k["KeyType"] == "HASH"
     ]
     account = Account(ACCOUNT, partition_keys={table: key}, task_tokens=task_token_owners(recorder.calls))
-    yield Recorded(stack, recorder.calls, account)
+    return Recorded(stack, recorder.calls, account)
 
 
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
-    synth = _synth(tmp_path_factory.mktemp("synth-iam"), email_from=EMAIL_FROM)
-    yield from _record(synth)
+def recorded(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Recorded:
+    """One synth and one scenario per test run: under xdist the first worker to get here records,
+    the others wait for its recording and read it (xdist's recipe for a session-wide fixture)."""
+    if worker_id == "master":
+        return _record(_synth(tmp_path_factory.mktemp("synth-iam"), email_from=EMAIL_FROM))
+    shared = tmp_path_factory.getbasetemp().parent
+    with (shared / "iam-calls.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        cache = shared / "iam-calls.pickle"
+        if not cache.exists():
+            made = _record(_synth(tmp_path_factory.mktemp("synth-iam"), email_from=EMAIL_FROM))
+            cache.write_bytes(pickle.dumps(made))
+        found: Recorded = pickle.loads(cache.read_bytes())
+        return found
 
 
 # --- the checks ------------------------------------------------------------------------------------
@@ -539,6 +552,8 @@ def event_source_requests(stack: Stack) -> dict[str, list[Request]]:
                 actions = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
                 needed += [Request(a, (source["Stream"],)) for a in actions]
                 needed.append(Request("dynamodb:ListStreams", ("*",)))
+            elif event["Type"] in ("Api", "HttpApi"):
+                continue  # API Gateway invokes the function under its own permission, not the role
             else:
                 raise AssertionError(f"{function}: an event source of type {event['Type']} is not checked")
             destination = (source.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")
