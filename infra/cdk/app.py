@@ -2,10 +2,16 @@
 
 Context (all optional): `-c stage=prod`, `-c public_url=https://cirrus.example.org`,
 `-c domain_name=cirrus.example.org -c certificate_arn=arn:aws:acm:...`, `-c queue_max_receives=5`,
-`-c worker_timeout=150` (seconds), `-c alarm_topic_arn=arn:aws:sns:...`,
+`-c worker_timeout=150` (seconds), `-c alarm_email=ops@example.org` (subscribed to the stack's alarms
+topic) or `-c alarm_topic_arn=arn:aws:sns:...` (an existing topic instead of the stack's),
+`-c worker_concurrency='{"heavy": 10}'` (queue consumers' MaximumConcurrency, over the defaults),
+`-c deletion_protection=false` (the table's DeletionProtectionEnabled; on by default),
 `-c email_from=cirrus@example.org` (an SES-verified identity invitations are mailed from),
 `-c event_retention_days=365` (events expire from the table by TTL after this many days),
 `-c event_archive_days=365` (the event bus's archive keeps them this long; 0: indefinitely).
+Front door (cirrus_infra/frontdoor.py): `-c api_type=http` (default: an HTTP API, no stage prefix) or
+`-c api_type=rest` (Chalice's REST API, stage `api`); `-c api_throttle_rate=500` (requests per second)
+and `-c api_throttle_burst=1000` limit the HTTP API's default route.
 Federated sign-in (cirrus_infra/auth.py; README "Authentication"): `-c identity_providers='[{...}]'`
 (SAML and OIDC providers, a JSON list), `-c staff_groups=...`, `-c support_groups=...`,
 `-c cognito_domain_prefix=...`, `-c cognito_callback_urls=...`, `-c cognito_logout_urls=...`,
@@ -15,10 +21,12 @@ HomePort build on S3 + CloudFront pointing at the API (off by default), or
 `-c homeport_url=https://portal.example.org` names one hosted elsewhere; either way the API allows it
 by CORS and the hosted UI may return to its sign-in page. `-c cors_allowed_origins=https://a,https://b`
 allows more origins.
+`-c nag=false` skips cdk-nag (cirrus_infra/nag.py), which otherwise fails the synth on a finding.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -33,11 +41,32 @@ import aws_cdk as cdk  # noqa: E402
 
 from cirrus_infra import CirrusStack, StackSettings  # noqa: E402
 from cirrus_infra.auth import AuthSettings  # noqa: E402
+from cirrus_infra.frontdoor import Throttle  # noqa: E402
+from cirrus_infra.nag import packs  # noqa: E402
 
 
 def _names(raw: str | None) -> tuple[str, ...]:
     """A comma-separated context value (blanks dropped)."""
     return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+
+
+def _flag(raw: str | None, *, default: bool) -> bool:
+    """A boolean context value (`true`/`false`, as `-c` passes it, or a JSON boolean in cdk.json)."""
+    if raw is None:
+        return default
+    if raw.lower() not in ("true", "false"):
+        raise ValueError(f"expected true or false, got {raw!r}")
+    return raw.lower() == "true"
+
+
+def _concurrency(raw: object) -> dict[str, int]:
+    """`worker_concurrency`: a JSON object of queue → cap (a string from `-c`, an object from cdk.json)."""
+    if raw in (None, ""):
+        return {}
+    value = json.loads(raw) if isinstance(raw, str) else raw
+    if not isinstance(value, dict):
+        raise ValueError(f"worker_concurrency must be a JSON object of queue to cap, got {raw!r}")
+    return {str(queue): int(cap) for queue, cap in value.items()}
 
 
 def main() -> None:
@@ -54,6 +83,7 @@ def main() -> None:
     max_receives, worker_timeout = context("queue_max_receives"), context("worker_timeout")
     retention_days, archive_days = context("event_retention_days"), context("event_archive_days")
     homeport_dir = context("homeport_dir")
+    throttle_rate, throttle_burst = context("api_throttle_rate"), context("api_throttle_burst")
     settings = StackSettings(
         stage=context("stage") or "prod",
         public_url=context("public_url"),
@@ -62,6 +92,9 @@ def main() -> None:
         queue_max_receives=int(max_receives) if max_receives else defaults.queue_max_receives,
         worker_timeout=int(worker_timeout) if worker_timeout else defaults.worker_timeout,
         alarm_topic_arn=context("alarm_topic_arn"),
+        alarm_email=context("alarm_email"),
+        worker_concurrency=_concurrency(app.node.try_get_context("worker_concurrency")),
+        deletion_protection=_flag(context("deletion_protection"), default=defaults.deletion_protection),
         email_from=context("email_from"),
         event_retention_days=int(retention_days) if retention_days else defaults.event_retention_days,
         event_archive_days=int(archive_days) if archive_days else defaults.event_archive_days,
@@ -69,6 +102,11 @@ def main() -> None:
         homeport_dir=Path.cwd() / homeport_dir if homeport_dir else None,
         homeport_url=context("homeport_url"),
         cors_allowed_origins=_names(context("cors_allowed_origins")),
+        api_type=context("api_type") or defaults.api_type,
+        throttle=Throttle(
+            rate=float(throttle_rate) if throttle_rate else defaults.throttle.rate,
+            burst=int(throttle_burst) if throttle_burst else defaults.throttle.burst,
+        ),
     )
     CirrusStack(
         app,
@@ -78,6 +116,11 @@ def main() -> None:
         description="Cirrus: Waldur-compatible cloud marketplace API (Chalice on Lambda, DynamoDB, SQS, "
         "Step Functions, EventBridge)",
     )
+    # cdk-nag's AwsSolutions and Serverless packs: an unsuppressed finding fails `cdk synth` and
+    # `cdk deploy` (cirrus_infra/nag.py; `-c nag=false` skips them).
+    if context("nag") != "false":
+        for pack in packs(log_ignores=False):
+            cdk.Aspects.of(app).add(pack)
     app.synth()
 
 

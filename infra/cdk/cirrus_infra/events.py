@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import CfnResource, Duration
+from aws_cdk import CfnResource, Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -36,7 +36,8 @@ from chalicelib.workflows.publisher import (
     MAX_RETRY_ATTEMPTS,
     SOURCE,
 )
-from cirrus_infra.queues import DLQ_RETENTION, WorkQueues, secure_queue
+from cirrus_infra.nag import suppress
+from cirrus_infra.queues import WorkQueues, dead_letter_queue
 from cirrus_infra.workers import rewrite_statements
 
 # The SAM logical ids of `@app.on_dynamodb_record(name="events_publisher")` and its event source, as
@@ -119,17 +120,23 @@ class EventPublishing(Construct):
         self.table_stream_arn = table.table_stream_arn
         self.bus = events.EventBus(self, "Bus", event_bus_name=f"{prefix}-events")
         # The audit log kept beyond the table's TTL: every Cirrus event, replayable onto the bus.
+        # Retained when the stack is deleted (or the archive replaced): it is the audit log beyond the
+        # table's TTL. Its name is CloudFormation's, so a stage re-created after `cdk destroy` gets a
+        # new archive beside the old one, which replays onto the new bus (same name, same ARN).
         self.archive = self.bus.archive(
             "Archive",
-            archive_name=f"{prefix}-events-archive",
             description=f"Cirrus audit log events (source {SOURCE}) published on {prefix}-events",
             event_pattern=events.EventPattern(source=[SOURCE]),
             # 0: kept indefinitely (EventBridge's RetentionDays 0).
             retention=Duration.days(archive_days),
         )
+        self.archive.apply_removal_policy(RemovalPolicy.RETAIN)
         # Where the stream's event source puts the positions of records it gave up on.
-        self.dead_letters = secure_queue(
-            self, "PublisherDeadLetters", f"{prefix}-events-publisher-dlq", retention_period=DLQ_RETENTION
+        self.dead_letters = dead_letter_queue(
+            self,
+            "PublisherDeadLetters",
+            f"{prefix}-events-publisher-dlq",
+            fed_by="the publisher's stream event source mapping (its on-failure destination)",
         )
         self.log_group = logs.LogGroup(self, "PublisherLogs", retention=log_retention)
         sends_to = [queues[queue].queue_arn for queue in publisher_queues()]
@@ -163,14 +170,18 @@ class EventPublishing(Construct):
                             actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                             resources=[self.log_group.log_group_arn],
                         ),
-                        # X-Ray authorises trace uploads on "*" only.
-                        iam.PolicyStatement(
-                            actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]
-                        ),
                     ]
                 )
             },
         )
+        for rule in ("AwsSolutions-IAM5", "Serverless-LambdaStarPermissions"):
+            suppress(
+                self.role,
+                rule,
+                "Its one * is dynamodb:ListStreams, authorised on * only (it reveals stream ARNs, no "
+                "data; the stream's records are read on the table's stream ARN)",
+                applies_to=["Resource::*"] if rule == "AwsSolutions-IAM5" else (),
+            )
         self.alarms: list[cloudwatch.Alarm] = [
             self.dead_letters.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(5), statistic="Maximum"
