@@ -44,8 +44,8 @@ from chalicelib.store.items import (
 from chalicelib.workflows import registry, stepfunctions
 from chalicelib.workflows.consumer import LEASE
 from chalicelib.workflows.envelope import TaskEnvelope
-from chalicelib.workflows.publisher import SOURCE, wanted
-from chalicelib.workflows.registry import BACKGROUND_QUEUE, QUEUES
+from chalicelib.workflows.publisher import DISPATCH_TASK, FOLLOW_UPS, SOURCE, wanted
+from chalicelib.workflows.registry import BACKGROUND_QUEUE, QUEUES, TASKS_QUEUE
 from chalicelib.workflows.schedules import SCHEDULES
 
 pytestmark = pytest.mark.infra
@@ -953,8 +953,9 @@ def test_publisher_runs_under_its_own_role_and_logged(synth: Synth) -> None:
     variables = props["Environment"]["Variables"]
     bus_id, _ = synth.named("AWS::Events::EventBus", "Name", f"{PREFIX}-events")
     assert variables["CIRRUS_EVENT_BUS_NAME"] == {"Ref": bus_id}
-    # hooks.dispatch goes to the background queue.
+    # hooks.dispatch goes to the background queue, an order's marketplace.ensure_started to tasks.
     assert variables["CIRRUS_QUEUE_URL_BACKGROUND"] == {"Ref": synth.queue(f"{PREFIX}-background")[0]}
+    assert variables["CIRRUS_QUEUE_URL_TASKS"] == {"Ref": synth.queue(f"{PREFIX}-tasks")[0]}
 
 
 def test_publisher_role_reads_the_stream_puts_on_the_bus_and_writes_only_counters(synth: Synth) -> None:
@@ -993,10 +994,15 @@ def test_publisher_role_reads_the_stream_puts_on_the_bus_and_writes_only_counter
         for pk in _publisher_writes()
         for pattern in [next((p for p in allowed if fnmatch.fnmatchcase(pk, p)), "-")]
     ), (_publisher_writes(), allowed)
-    background = synth.queue(f"{PREFIX}-background")[0]
+    # The queues of every task it queues: hooks.dispatch (background) and the events' follow-ups
+    # (an order's marketplace.ensure_started on tasks), and its own dead-letter queue.
+    published = [DISPATCH_TASK, *FOLLOW_UPS.values()]
+    sent_to = {registry.get(task).queue for task in published}
+    assert {BACKGROUND_QUEUE, TASKS_QUEUE} <= sent_to
+    queues = [synth.queue(f"{PREFIX}-{q}")[0] for q in sent_to]
     dlq = synth.queue(f"{PREFIX}-events-publisher-dlq")[0]
     assert sorted(map(json.dumps, granted.pop("sqs:SendMessage"))) == sorted(
-        json.dumps(_arn(i)) for i in (background, dlq)
+        json.dumps(_arn(i)) for i in (*queues, dlq)
     )
     log_group_id = _publisher(synth)["LoggingConfig"]["LogGroup"]["Ref"]
     for action in ("logs:CreateLogStream", "logs:PutLogEvents"):

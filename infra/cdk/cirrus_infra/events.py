@@ -1,14 +1,15 @@
 """Publishing the audit log: the table's stream → the Chalice function `events_publisher`
-(`chalicelib/workflows/publisher.py`) → the EventBridge bus `<prefix>-events` (archived) and the
-`hooks.dispatch` task on the background queue. The same function keeps the platform-wide totals
+(`chalicelib/workflows/publisher.py`) → the EventBridge bus `<prefix>-events` (archived), the
+`hooks.dispatch` task on the background queue and each event's follow-up task (an order's
+`marketplace.ensure_started` on the tasks queue). The same function keeps the platform-wide totals
 (`chalicelib/store/counters.py`) from the counted items' INSERTs and REMOVEs, and the audit log's
 counts that tenants share (staff index shards, offering and user feeds) from the event records: it
 writes the `COUNTER#`, `EVCOUNT#` and `TALLY#` items of the table, and nothing else.
 
 Chalice's DynamoDB event source names a placeholder stream, has no filter, no partial batch responses
 and retries a failing batch until its records leave the stream (24 hours), blocking the shard: all of
-that is overridden here. The publisher gets a role of its own, scoped to the stream, the bus and the
-two queues it sends to.
+that is overridden here. The publisher gets a role of its own, scoped to the stream, the bus, the
+queues of the tasks it queues (`publisher_queues`) and its dead-letter queue.
 """
 
 from __future__ import annotations
@@ -26,8 +27,15 @@ from chalice.cdk import Chalice
 from constructs import Construct
 
 from chalicelib.store import counters, keys
-from chalicelib.workflows.publisher import DEAD_LETTERS_URL_ENV, EVENT_ITEM_TYPE, MAX_RETRY_ATTEMPTS, SOURCE
-from chalicelib.workflows.registry import BACKGROUND_QUEUE
+from chalicelib.workflows import registry
+from chalicelib.workflows.publisher import (
+    DEAD_LETTERS_URL_ENV,
+    DISPATCH_TASK,
+    EVENT_ITEM_TYPE,
+    FOLLOW_UPS,
+    MAX_RETRY_ATTEMPTS,
+    SOURCE,
+)
 from cirrus_infra.nag import suppress
 from cirrus_infra.queues import WorkQueues, dead_letter_queue
 from cirrus_infra.workers import rewrite_statements
@@ -69,6 +77,12 @@ ITERATOR_AGE_ALARM = Duration.minutes(5)
 # and reveals stream ARNs, not data); the record-reading actions are scoped to the table's stream.
 STREAM_READ_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
 STREAM_LIST_ACTIONS = ["dynamodb:ListStreams"]
+
+
+def publisher_queues() -> list[str]:
+    """The work queues the publisher sends to: those of the tasks it queues (`hooks.dispatch` for
+    every event, and each event type's follow-up, `FOLLOW_UPS`), as the task registry routes them."""
+    return sorted({registry.get(task).queue for task in (DISPATCH_TASK, *FOLLOW_UPS.values())})
 
 
 def _is_stream_statement(statement: dict[str, Any]) -> bool:
@@ -125,14 +139,14 @@ class EventPublishing(Construct):
             fed_by="the publisher's stream event source mapping (its on-failure destination)",
         )
         self.log_group = logs.LogGroup(self, "PublisherLogs", retention=log_retention)
-        background = queues[BACKGROUND_QUEUE]
+        sends_to = [queues[queue].queue_arn for queue in publisher_queues()]
         # Inline policies: in place with the role, so the event source mapping (whose creation checks
         # that the role may read the stream) never waits on a separate policy resource.
         self.role = iam.Role(
             self,
             "PublisherRole",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Cirrus events publisher: table stream to the EventBridge bus and the hooks queue",
+            description="Cirrus events publisher: table stream to the EventBridge bus and the task queues",
             inline_policies={
                 "Publish": iam.PolicyDocument(
                     statements=[
@@ -146,11 +160,11 @@ class EventPublishing(Construct):
                             resources=[table.table_arn],
                             conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": COUNTER_KEYS}},
                         ),
-                        # The hooks.dispatch task, and the stream's on-failure destination (the event
-                        # source mapping sends with the function's role).
+                        # The tasks it queues (hooks.dispatch, the events' follow-ups such as
+                        # marketplace.ensure_started), and the stream's on-failure destination (the
+                        # event source mapping sends with the function's role).
                         iam.PolicyStatement(
-                            actions=["sqs:SendMessage"],
-                            resources=[background.queue_arn, self.dead_letters.queue_arn],
+                            actions=["sqs:SendMessage"], resources=[*sends_to, self.dead_letters.queue_arn]
                         ),
                         iam.PolicyStatement(
                             actions=["logs:CreateLogStream", "logs:PutLogEvents"],
