@@ -8,11 +8,11 @@ lags the table by the stream's delay.
 
 Every event record (`type = event`) that lands in the table is, at least once: put on the custom
 EventBridge bus (source `cirrus`, detail-type = the event type, detail = the event), and handed to
-the `hooks.dispatch` task on the background queue. Both are keyed by the event's uuid: EventBridge
-consumers and the hooks dedupe by it (the task's idempotency key is `hooks:<uuid>`). Feed copies and
-every other item in the stream are skipped. The CDK filter sends only event INSERTs and counted
-items' INSERTs and REMOVEs; the checks here keep the local stack (which reads the whole stream) and
-the Lambda the same.
+the `hooks.dispatch` task on the background queue when an active hook wants its type. Both are keyed
+by the event's uuid: EventBridge consumers and the hooks dedupe by it (the task's idempotency key is
+`hooks:<uuid>`). Feed copies and every other item in the stream are skipped. The CDK filter sends
+only event INSERTs and counted items' INSERTs and REMOVEs; the checks here keep the local stack
+(which reads the whole stream) and the Lambda the same.
 
 A record that can never be published (unreadable, or an event too large for an EventBridge entry
 or an SQS message) is not retried: it goes to the publisher's dead-letter queue at once, with what
@@ -71,8 +71,8 @@ def event_document(event: Event) -> dict[str, Any]:
 
 
 def publish(event: Event) -> None:
-    """Put one event on the bus and queue its hook dispatch (and its follow-up, see FOLLOW_UPS);
-    raises if any fails (retried)."""
+    """Put one event on the bus, queue its hook dispatch if any active hook wants its type (and its
+    follow-up, see FOLLOW_UPS); raises if any fails (retried)."""
     document = event_document(event)
     reply = client("events").put_events(
         Entries=[
@@ -92,10 +92,27 @@ def publish(event: Event) -> None:
         )
     # The tasks follow the event's correlation id (no actor: they act for the platform).
     carried = EventContext(correlation_id=event.correlation_id)
-    enqueue(DISPATCH_TASK, {"event": document}, carried, idempotency_key=f"hooks:{event.id}")
+    if _hooks_want(event.event_type):
+        enqueue(DISPATCH_TASK, {"event": document}, carried, idempotency_key=f"hooks:{event.id}")
     follow_up = FOLLOW_UPS.get(event.event_type)
     if follow_up:
         enqueue(follow_up, {"event": document}, carried, idempotency_key=f"{follow_up}:{event.id}")
+
+
+# Per stream batch: event type → whether an active hook wants it (cleared by `handle_stream_event`).
+_wanted_by_hooks: dict[str, bool] = {}
+
+
+def _hooks_want(event_type: str) -> bool:
+    """Whether any active hook subscribes to `event_type`: one Query of its subscription partition
+    per type and batch (eventually consistent, as the dispatch task's own read). Most events have no
+    subscriber; skipping their dispatch saves a queued task, a worker invocation and its idempotency
+    record per event (bench/cost.py)."""
+    if event_type not in _wanted_by_hooks:
+        from chalicelib.store import hooks as hook_store
+
+        _wanted_by_hooks[event_type] = bool(hook_store.subscribers(event_type))
+    return _wanted_by_hooks[event_type]
 
 
 def dead_letter_url() -> str:
@@ -173,6 +190,7 @@ def handle_stream_event(event: dict[str, Any], context: Any = None) -> dict[str,
 
     with observability.invocation("stream", **observability.lambda_keys(context)):
         bootstrap.ensure_ready()
+        _wanted_by_hooks.clear()  # hooks made or changed since the last batch count from now
         processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
         response = process_partial_response(
             event=event, record_handler=_record_handler, processor=processor, context=context

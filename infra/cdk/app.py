@@ -11,7 +11,8 @@ topic) or `-c alarm_topic_arn=arn:aws:sns:...` (an existing topic instead of the
 `-c event_archive_days=365` (the event bus's archive keeps them this long; 0: indefinitely).
 Front door (cirrus_infra/frontdoor.py): `-c api_type=http` (default: an HTTP API, no stage prefix) or
 `-c api_type=rest` (Chalice's REST API, stage `api`); `-c api_throttle_rate=500` (requests per second)
-and `-c api_throttle_burst=1000` limit the HTTP API's default route.
+and `-c api_throttle_burst=1000` limit the HTTP API's default route. `-c log_level=INFO` (default
+WARNING) logs a line per API request and task.
 Federated sign-in (cirrus_infra/auth.py; README "Authentication"): `-c identity_providers='[{...}]'`
 (SAML and OIDC providers, a JSON list), `-c staff_groups=...`, `-c support_groups=...`,
 `-c cognito_domain_prefix=...`, `-c cognito_callback_urls=...`, `-c cognito_logout_urls=...`,
@@ -103,6 +104,7 @@ def main() -> None:
         homeport_url=context("homeport_url"),
         cors_allowed_origins=_names(context("cors_allowed_origins")),
         api_type=context("api_type") or defaults.api_type,
+        log_level=(context("log_level") or defaults.log_level).upper(),
         throttle=Throttle(
             rate=float(throttle_rate) if throttle_rate else defaults.throttle.rate,
             burst=int(throttle_burst) if throttle_burst else defaults.throttle.burst,

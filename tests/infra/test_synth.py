@@ -305,6 +305,7 @@ def test_every_function_finds_the_queues_and_state_machines(synth: Synth) -> Non
         "CIRRUS_TABLE_NAME": {"Ref": table_id},
         "CIRRUS_STAGE": "test",
         "POWERTOOLS_SERVICE_NAME": "cirrus",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
         "CIRRUS_RESOURCE_PREFIX": PREFIX,
         # The bus the publisher puts events on; the events' TTL, which the API writes.
         "CIRRUS_EVENT_BUS_NAME": {"Ref": synth.named("AWS::Events::EventBus", "Name", f"{PREFIX}-events")[0]},
@@ -411,7 +412,31 @@ def test_the_default_stage_is_throttled_and_access_logged(synth: Synth, synth_wi
         assert props["StageName"] == "$default" and props["AutoDeploy"] is True  # no path prefix
         assert props["DefaultRouteSettings"] == {"ThrottlingRateLimit": rate, "ThrottlingBurstLimit": burst}
         log_group_id = props["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
-        assert s.template["Resources"][log_group_id]["Properties"]["RetentionInDays"] > 0
+        group = s.template["Resources"][log_group_id]["Properties"]
+        assert group["RetentionInDays"] > 0
+        # Half the ingestion price; read with Logs Insights (no metric filter needs it).
+        assert group["LogGroupClass"] == "INFREQUENT_ACCESS"
+
+
+def test_functions_log_json_without_lambdas_per_invocation_lines_at_the_stage_log_level(synth: Synth) -> None:
+    """Every function logs JSON; Lambda's START/END/REPORT lines (INFO, ~300 B per invocation of
+    ingestion) are off, its warnings and errors kept; the app logs at WARNING unless told INFO."""
+    for function_id, function in _functions(synth).items():
+        props = function["Properties"]
+        assert props["LoggingConfig"]["LogFormat"] == "JSON", function_id
+        assert props["LoggingConfig"]["SystemLogLevel"] == "WARN", function_id
+        assert props["Environment"]["Variables"]["POWERTOOLS_LOG_LEVEL"] == "WARNING", function_id
+
+
+def test_log_level_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    monkeypatch.syspath_prepend(str(CDK_DIR))
+    import aws_cdk as cdk
+
+    from cirrus_infra import CirrusStack, StackSettings
+
+    with pytest.raises(ValueError, match="log_level"):
+        CirrusStack(cdk.App(), "cirrus-bad", settings=StackSettings(log_level="LOUD"))
 
 
 # HTTP API access log variables (API Gateway developer guide, "Customize HTTP API access logs") whose
@@ -456,7 +481,7 @@ def test_the_access_log_never_holds_the_query_string(synth: Synth) -> None:
     entry = json.loads(line)
     assert "SECRET" not in line and "token" not in line
     # What an operator looks for in it.
-    assert {"requestId", "ip", "method", "path", "status", "responseLatency"} <= set(entry)
+    assert {"requestId", "ip", "method", "path", "status", "latency"} <= set(entry)
     assert entry["path"] == "/api/customers/"
 
 
@@ -994,6 +1019,11 @@ def test_publisher_role_reads_the_stream_puts_on_the_bus_and_writes_only_counter
         for pk in _publisher_writes()
         for pattern in [next((p for p in allowed if fnmatch.fnmatchcase(pk, p)), "-")]
     ), (_publisher_writes(), allowed)
+    # Whether an event's type has active hooks (publisher._hooks_want): a Query of the hook
+    # subscriptions' partitions only.
+    assert granted.pop("dynamodb:Query") == [table_arn]
+    [read] = [s for s in synth.role_statements(role_id) if "dynamodb:Query" in _actions(s)]
+    assert read["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["HOOKSUB#*"]}}
     # The queues of every task it queues: hooks.dispatch (background) and the events' follow-ups
     # (an order's marketplace.ensure_started on tasks), and its own dead-letter queue.
     published = [DISPATCH_TASK, *FOLLOW_UPS.values()]

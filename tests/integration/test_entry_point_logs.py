@@ -146,6 +146,8 @@ def test_the_publisher_logs_each_record_with_its_events_correlation_id_and_hands
 ):
     from chalicelib.workflows import publisher
 
+    hook = {"destination_url": "https://hooks.example.org/c", "event_types": ["customer_creation_succeeded"]}
+    assert call(client, "POST", "/api/hooks-web/", staff, hook).status == 201
     call(
         client, "POST", "/api/customers/", staff, {"name": "Acme"}, headers={"X-Correlation-ID": "corr-acme"}
     )

@@ -81,19 +81,33 @@ def test_every_event_reaches_the_bus_once_and_nothing_else_does(client, staff, b
     assert ["project", apollo["uuid"]] in created["detail"]["scopes"]
 
 
-def test_each_event_queues_one_hooks_dispatch_keyed_by_its_uuid(client, staff, bus_tap):
+def test_each_event_a_hook_wants_queues_one_hooks_dispatch_keyed_by_its_uuid(client, staff, bus_tap):
     from chalicelib.local.stream import StreamReader
 
+    hook = call(
+        client,
+        "POST",
+        "/api/hooks-web/",
+        staff,
+        {
+            "destination_url": "https://hooks.example.org/cirrus",
+            "event_types": ["customer_creation_succeeded"],
+        },
+    )
+    assert hook.status == 201, hook.json
     create_customer(client, staff, "Acme")
+    create_project(client, staff, create_customer(client, staff, "Beta"), "Apollo")
     queued("background")  # what signing up and in queued so far is not this test's concern
     reader = StreamReader()
     reader.poll_once()
     dispatches = [m for m in queued("background") if m["task"] == "hooks.dispatch"]
-    assert sorted(m["idempotency_key"] for m in dispatches) == sorted(f"hooks:{e.id}" for e in all_events())
-    (customer,) = [
-        m for m in dispatches if m["payload"]["event"]["event_type"] == "customer_creation_succeeded"
-    ]
-    assert customer["payload"]["event"]["context"]["customer_name"] == "Acme"
+    # Only the events whose type an active hook wants are dispatched: the two customers' creations,
+    # not the project's, nor the hook's own creation (no hook wants those: no task, no worker run).
+    wanted = [e for e in all_events() if e.event_type == "customer_creation_succeeded"]
+    assert len(wanted) == 2 and len(all_events()) > 2
+    assert sorted(m["idempotency_key"] for m in dispatches) == sorted(f"hooks:{e.id}" for e in wanted)
+    names = sorted(m["payload"]["event"]["context"]["customer_name"] for m in dispatches)
+    assert names == ["Acme", "Beta"]
     assert reader.poll_once() == 0  # nothing new: nothing published twice
 
 

@@ -64,6 +64,8 @@ STREAM_FILTERS = (STREAM_FILTER, COUNTED_INSERTS, COUNTED_REMOVES)
 # The partitions the publisher writes: the counters, the audit log's shared counts and the markers of
 # the records it counted.
 COUNTER_KEYS = [keys.counter_pk("*"), keys.event_count_pk("*"), keys.tally_pk("*")]
+# The partitions the publisher reads: the active hooks of an event type (whether to queue its dispatch).
+HOOK_SUBSCRIPTION_KEYS = [keys.hook_subscription_pk("*")]
 # A DynamoDB stream keeps its records 24 hours: retrying a batch longer than that is pointless.
 MAX_RECORD_AGE = Duration.days(1)
 # MAX_RETRY_ATTEMPTS (publisher.py, which the local stream reader also follows): retries of a
@@ -159,6 +161,14 @@ class EventPublishing(Construct):
                             actions=["dynamodb:PutItem", "dynamodb:UpdateItem"],
                             resources=[table.table_arn],
                             conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": COUNTER_KEYS}},
+                        ),
+                        # Whether an event's type has active hooks (publisher.py `_hooks_want`).
+                        iam.PolicyStatement(
+                            actions=["dynamodb:Query"],
+                            resources=[table.table_arn],
+                            conditions={
+                                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": HOOK_SUBSCRIPTION_KEYS}
+                            },
                         ),
                         # The tasks it queues (hooks.dispatch, the events' follow-ups such as
                         # marketplace.ensure_started), and the stream's on-failure destination (the

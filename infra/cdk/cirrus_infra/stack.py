@@ -59,6 +59,9 @@ FUNCTIONS = (API_HANDLER, *EVENT_FUNCTIONS)
 # Every function's runtime: Graviton (20% cheaper per GB-s than x86) and Python 3.12, which SnapStart
 # supports and the bundle's bytecode is compiled for (bundle.py).
 ARCHITECTURE = "arm64"
+# Lambda's own log lines kept: warnings and errors (StackSettings.log_level sets the app's).
+SYSTEM_LOG_LEVEL = "WARN"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 RUNTIME = "python3.12"
 # The API function's entry point: the gateway adapter in app.py (HTTP API and REST events).
 API_ENTRY_POINT = "app.api_handler"
@@ -99,6 +102,10 @@ class StackSettings:
     api_type: str = HTTP
     throttle: Throttle = field(default_factory=Throttle)
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+    # The functions' log level (POWERTOOLS_LOG_LEVEL). WARNING: failures and warnings only, which
+    # halves the log bill (bench/cost.py); INFO adds a line per API request (with the caller's uuid
+    # and correlation id) and per task. `-c log_level=INFO`.
+    log_level: str = "WARNING"
     # Queue consumers: a message goes to its dead-letter queue after this many receives (the runtime's
     # default, as the local stack uses), and a consumer may run this long (at most consumer.LEASE);
     # each queue's visibility timeout is six times that (900 s by default, the lease's length).
@@ -146,6 +153,8 @@ class CirrusStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.settings = settings
+        if settings.log_level not in LOG_LEVELS:
+            raise ValueError(f"log_level must be one of {LOG_LEVELS}, got {settings.log_level!r}")
         if settings.api_type not in API_TYPES:
             raise ValueError(f"api_type must be one of {API_TYPES}, got {settings.api_type!r}")
         if settings.worker_timeout > LEASE.total_seconds():
@@ -309,6 +318,11 @@ class CirrusStack(Stack):
             function = self.api.get_resource(name)
             function.add_property_override("Architectures", [ARCHITECTURE])
             function.add_property_override("Runtime", RUNTIME)
+            # JSON logs, and none of Lambda's own START/END/REPORT lines (INFO; about 300 bytes per
+            # invocation, billed as ingestion: the same figures are Lambda's metrics). Its warnings
+            # and errors (timeouts, out of memory, init failures) still reach the log.
+            function.add_property_override("LoggingConfig.LogFormat", "JSON")
+            function.add_property_override("LoggingConfig.SystemLogLevel", SYSTEM_LOG_LEVEL)
         handler = self.api.get_resource(API_HANDLER)
         handler.add_property_override("Handler", API_ENTRY_POINT)
         handler.add_property_override("SnapStart", {"ApplyOn": "PublishedVersions"})
@@ -524,6 +538,9 @@ class CirrusStack(Stack):
             "CIRRUS_TABLE_NAME": self.table.table_name,
             "CIRRUS_STAGE": s.stage,
             "POWERTOOLS_SERVICE_NAME": "cirrus",
+            # The app's log level (StackSettings.log_level): WARNING drops the INFO line per request
+            # (the HTTP API's access log has one per request already) and per task.
+            "POWERTOOLS_LOG_LEVEL": s.log_level,
             # Every function gets every queue URL and state machine ARN (the stage's environment is
             # shared): the API enqueues and starts workflows too.
             "CIRRUS_RESOURCE_PREFIX": s.resource_prefix,
