@@ -57,6 +57,18 @@ class Function:
     snapstart: bool
     tracing: bool
     log_retention_days: int | None  # None: never expires
+    # Lambda's own START/END/REPORT lines are INFO: logged unless the system log level is above it.
+    system_log_level: str = "INFO"
+    # The app's (POWERTOOLS_LOG_LEVEL): its per-request and per-task lines are INFO.
+    app_log_level: str = "INFO"
+
+    @property
+    def platform_lines(self) -> bool:
+        return self.system_log_level.upper() in ("DEBUG", "INFO")
+
+    @property
+    def info_lines(self) -> bool:
+        return self.app_log_level.upper() in ("DEBUG", "INFO")
 
 
 @dataclass
@@ -78,6 +90,7 @@ class Shape:
     api_tracing: bool = False  # REST stage TracingEnabled
     access_log_bytes: int = 0  # per request, 0 when the stage writes no access log
     access_log_retention_days: int | None = None
+    access_log_infrequent: bool = False  # the group's class: Infrequent Access, half the ingestion
     functions: list[Function] = field(default_factory=list)
     state_machines: list[StateMachine] = field(default_factory=list)
     queues: int = 0
@@ -188,6 +201,10 @@ def runs_per_month(expression: str) -> float:
     return 1.0  # at(...): once
 
 
+def _variables(props: dict[str, Any]) -> dict[str, Any]:
+    return dict((props.get("Environment") or {}).get("Variables") or {})
+
+
 def _access_log_bytes(fmt: str) -> int:
     """A rough size for one access-log line: each $context variable taken as 20 bytes."""
     return len(re.sub(r"\$context\.[A-Za-z0-9_.]+", "x" * 20, fmt)) + 1
@@ -204,6 +221,10 @@ def read_template(template: dict[str, Any]) -> Shape:  # noqa: C901  (one flat p
         group = resources.get(group_id or "") or {}
         days = (group.get("Properties") or {}).get("RetentionInDays")
         return int(days) if days else None
+
+    def infrequent(group_id: str | None) -> bool:
+        group = resources.get(group_id or "") or {}
+        return (group.get("Properties") or {}).get("LogGroupClass") == "INFREQUENT_ACCESS"
 
     http = [
         k for k, v in of("AWS::ApiGatewayV2::Api").items() if v["Properties"].get("ProtocolType") == "HTTP"
@@ -233,6 +254,7 @@ def read_template(template: dict[str, Any]) -> Shape:  # noqa: C901  (one flat p
             if setting.get("Format"):
                 shape.access_log_bytes = _access_log_bytes(str(setting["Format"]))
                 shape.access_log_retention_days = retention(_ref(setting.get("DestinationArn")))
+                shape.access_log_infrequent = infrequent(_ref(setting.get("DestinationArn")))
 
     # Functions: SAM's (with Globals) and plain Lambda ones.
     polled: set[str] = set()
@@ -262,6 +284,8 @@ def read_template(template: dict[str, Any]) -> Shape:  # noqa: C901  (one flat p
                 snapstart=(props.get("SnapStart") or {}).get("ApplyOn") == "PublishedVersions",
                 tracing=tracing,
                 log_retention_days=retention(log_group),
+                system_log_level=str((props.get("LoggingConfig") or {}).get("SystemLogLevel", "INFO")),
+                app_log_level=str(_variables(props).get("POWERTOOLS_LOG_LEVEL", "INFO")),
             )
         )
         for event in (props.get("Events") or {}).values():
@@ -677,11 +701,17 @@ def price(  # noqa: C901  (one flat block per service)
     # CloudWatch Logs: the API function's lines and Lambda's own, access logs, workers, publisher,
     # workflows (a machine logging ALL writes every history event, with its data if asked).
     xray_line = XRAY_PLATFORM_LOG_BYTES if api.tracing else 0
-    platform = traffic.platform_log_bytes
-    api_log_gb = n * (req["log_bytes"] + platform + xray_line) / gb
+    # Lambda's START/END/REPORT lines unless its system log level is above INFO; the app's INFO lines
+    # (one per request, the measured `log_bytes`) unless its level is above INFO.
+    platform = traffic.platform_log_bytes if api.platform_lines else 0.0
+    worker_platform = traffic.platform_log_bytes if worker.platform_lines else 0.0
+    request_log = req["log_bytes"] if api.info_lines else 0.0
+    api_log_gb = n * (request_log + platform + xray_line) / gb
     access_gb = n * shape.access_log_bytes / gb
+    worker_info = 1.0 if worker.info_lines else 0.0
     worker_log_gb = (
-        total("worker_log_bytes") + total("pub_log_bytes") + (worker_messages + invocations) * platform
+        worker_info * (total("worker_log_bytes") + total("pub_log_bytes"))
+        + (worker_messages + invocations) * worker_platform
     ) / gb
     logged = [m for m in shape.state_machines if m.log_level == "ALL"]
     sfn_log_gb = 0.0
@@ -695,14 +725,18 @@ def price(  # noqa: C901  (one flat block per service)
         + _storage_gb(worker_log_gb, worker.log_retention_days)
         + _storage_gb(sfn_log_gb, next((m.log_retention_days for m in shape.state_machines), None))
     )
+    access_price = "logs_ingest_gb_infrequent" if shape.access_log_infrequent else "logs_ingest_gb"
     lines.append(
         Line(
             "CloudWatch Logs",
-            ingest * prices["logs_ingest_gb"] + stored * prices["logs_storage_gb_month"],
+            (ingest - access_gb) * prices["logs_ingest_gb"]
+            + access_gb * prices[access_price]
+            + stored * prices["logs_storage_gb_month"],
             stored * prices["logs_storage_gb_month"],
             f"{ingest:.1f} GB/month ingested "
-            f"({req['log_bytes'] + platform + xray_line:.0f} B/request"
-            f"{f' + {shape.access_log_bytes} B access log' if shape.access_log_bytes else ''}); "
+            f"({request_log + platform + xray_line:.0f} B/request"
+            f"{f' + {shape.access_log_bytes} B access log' if shape.access_log_bytes else ''}"
+            f"{' (Infrequent Access)' if shape.access_log_infrequent else ''}); "
             f"{stored:.1f} GB held",
         )
     )
