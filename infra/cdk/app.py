@@ -1,6 +1,14 @@
-"""CDK entry point: `cdk synth` / `cdk deploy` run this (see cdk.json).
+"""CDK entry point: `cdk synth` / `cdk deploy` run this (see cdk.json; `make synth|diff|deploy|destroy`
+run the pinned CDK CLI with STAGE=dev|prod, README "Deploying to AWS").
 
-Context (all optional): `-c stage=prod`, `-c public_url=https://cirrus.example.org`,
+Stages: `-c stage=dev` (the default) or `-c stage=prod` (any name: stack `cirrus-<stage>`, resources
+`cirrus-<stage>-*`). Context is read from the command line first, then from `stages/<stage>.json`
+(a JSON object of the same names, if the file exists), then the defaults. `-c protect_data=true|false`:
+the table has deletion protection and is retained when the stack is deleted (default: true for every
+stage but `dev`, which `make destroy` removes entirely). `-c bundle_bytecode=false` deploys a code
+bundle without `.pyc` (slower cold starts) when no Python 3.12 is at hand (cirrus_infra/bundle.py).
+
+Context (all optional): `-c public_url=https://cirrus.example.org`,
 `-c domain_name=cirrus.example.org -c certificate_arn=arn:aws:acm:...`, `-c queue_max_receives=5`,
 `-c worker_timeout=150` (seconds), `-c alarm_topic_arn=arn:aws:sns:...`,
 `-c email_from=cirrus@example.org` (an SES-verified identity invitations are mailed from),
@@ -19,9 +27,11 @@ allows more origins.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 # The stack imports the table schema from chalicelib (repository root) and cirrus_infra (beside us).
 HERE = Path(__file__).resolve().parent
@@ -33,6 +43,12 @@ import aws_cdk as cdk  # noqa: E402
 
 from cirrus_infra import CirrusStack, StackSettings  # noqa: E402
 from cirrus_infra.auth import AuthSettings  # noqa: E402
+from cirrus_infra.bundle import BundleSpec  # noqa: E402
+
+DEFAULT_STAGE = "dev"
+STAGES_DIR = HERE / "stages"
+# Stages whose data is destroyable by default (no deletion protection, not retained).
+DESTROYABLE_STAGES = ("dev",)
 
 
 def _names(raw: str | None) -> tuple[str, ...]:
@@ -40,11 +56,41 @@ def _names(raw: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
 
 
+def _flag(raw: str | None, default: bool) -> bool:
+    if raw is None:
+        return default
+    if raw.lower() not in ("true", "false"):
+        raise ValueError(f"expected true or false, got {raw!r}")
+    return raw.lower() == "true"
+
+
+def stage_file(stage: str) -> dict[str, Any]:
+    """`stages/<stage>.json`: the stage's context values (none if the file does not exist)."""
+    path = STAGES_DIR / f"{stage}.json"
+    if not path.exists():
+        return {}
+    values = json.loads(path.read_text())
+    if not isinstance(values, dict):
+        raise ValueError(f"{path} must hold a JSON object of context values")
+    return values
+
+
 def main() -> None:
     app = cdk.App()
+    stage = str(app.node.try_get_context("stage") or DEFAULT_STAGE)
+    from_file = stage_file(stage)
+
+    def lookup(name: str) -> Any:
+        """A context value: `-c` (or cdk.json) first, then the stage's file."""
+        value = app.node.try_get_context(name)
+        return from_file.get(name) if value is None else value
 
     def context(name: str) -> str | None:
-        value = app.node.try_get_context(name)
+        value = lookup(name)
+        if isinstance(value, (list, dict)):
+            return json.dumps(value)
+        if isinstance(value, bool):
+            return str(value).lower()
         return str(value) if value not in (None, "") else None
 
     region = os.environ.get("CDK_DEFAULT_REGION")
@@ -55,7 +101,9 @@ def main() -> None:
     retention_days, archive_days = context("event_retention_days"), context("event_archive_days")
     homeport_dir = context("homeport_dir")
     settings = StackSettings(
-        stage=context("stage") or "prod",
+        stage=stage,
+        protect_data=_flag(context("protect_data"), default=stage not in DESTROYABLE_STAGES),
+        bundle=BundleSpec(compile=_flag(context("bundle_bytecode"), default=True)),
         public_url=context("public_url"),
         domain_name=context("domain_name"),
         certificate_arn=context("certificate_arn"),
@@ -65,7 +113,7 @@ def main() -> None:
         email_from=context("email_from"),
         event_retention_days=int(retention_days) if retention_days else defaults.event_retention_days,
         event_archive_days=int(archive_days) if archive_days else defaults.event_archive_days,
-        auth=AuthSettings.from_context(app.node.try_get_context, base_dir=Path.cwd()),
+        auth=AuthSettings.from_context(lookup, base_dir=Path.cwd()),
         homeport_dir=Path.cwd() / homeport_dir if homeport_dir else None,
         homeport_url=context("homeport_url"),
         cors_allowed_origins=_names(context("cors_allowed_origins")),

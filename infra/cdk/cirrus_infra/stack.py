@@ -60,6 +60,9 @@ class StackSettings:
     """What varies between deployments (filled from CDK context by the app entry point)."""
 
     stage: str = "prod"
+    # Production data: the table has deletion protection and is retained when the stack is deleted
+    # (data.py). False (the `dev` stage by default, `-c protect_data=`): `make destroy` removes it.
+    protect_data: bool = True
     # The Chalice project: app.py, chalicelib/ and .chalice/config.json (the stack packages a copy
     # with an empty requirements.txt for the template, and bundles the code itself: bundle.py).
     source_dir: Path = REPO_ROOT
