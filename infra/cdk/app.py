@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,14 +76,15 @@ def stage_file(stage: str) -> dict[str, Any]:
     return values
 
 
-def main() -> None:
-    app = cdk.App()
-    stage = str(app.node.try_get_context("stage") or DEFAULT_STAGE)
+def stack_settings(try_get_context: Callable[[str], Any]) -> StackSettings:
+    """The stack's settings from CDK context (`try_get_context`: `-c` values and cdk.json's), then
+    the stage's file, then the defaults."""
+    stage = str(try_get_context("stage") or DEFAULT_STAGE)
     from_file = stage_file(stage)
 
     def lookup(name: str) -> Any:
         """A context value: `-c` (or cdk.json) first, then the stage's file."""
-        value = app.node.try_get_context(name)
+        value = try_get_context(name)
         return from_file.get(name) if value is None else value
 
     def context(name: str) -> str | None:
@@ -93,9 +95,6 @@ def main() -> None:
             return str(value).lower()
         return str(value) if value not in (None, "") else None
 
-    region = os.environ.get("CDK_DEFAULT_REGION")
-    # `chalice package` (run by the Chalice construct during synth) needs a region.
-    os.environ.setdefault("AWS_DEFAULT_REGION", region or "us-east-1")
     defaults = StackSettings()
     max_receives, worker_timeout = context("queue_max_receives"), context("worker_timeout")
     retention_days, archive_days = context("event_retention_days"), context("event_archive_days")
@@ -118,6 +117,15 @@ def main() -> None:
         homeport_url=context("homeport_url"),
         cors_allowed_origins=_names(context("cors_allowed_origins")),
     )
+    return settings
+
+
+def main() -> None:
+    app = cdk.App()
+    region = os.environ.get("CDK_DEFAULT_REGION")
+    # `chalice package` (run by the Chalice construct during synth) needs a region.
+    os.environ.setdefault("AWS_DEFAULT_REGION", region or "us-east-1")
+    settings = stack_settings(app.node.try_get_context)
     CirrusStack(
         app,
         f"cirrus-{settings.stage}",
