@@ -87,6 +87,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/request_costs.py
 	$(BIN)/python bench/billing_costs.py
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/local_scale.py
 
 $(CDK_STAMP): $(CDK_DIR)/package.json $(CDK_DIR)/package-lock.json

@@ -432,7 +432,8 @@ def print_bytecode(n: int, bundle: str | None) -> None:
             (),
         )
         if bundle:
-            sys.path.insert(0, os.path.join(ROOT, "infra", "cdk"))
+            os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+            sys.path.append(os.path.join(ROOT, "infra", "cdk"))
             from cirrus_infra.bundle import find_python
 
             python = find_python()
