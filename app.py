@@ -1,4 +1,5 @@
-"""The Chalice application: registers the blueprints and the middleware. Nothing else."""
+"""The Chalice application: registers the blueprints and the middleware, and the API function's handler
+for both API Gateway front doors (`api_handler`), with its SnapStart hooks."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from chalice.app import Chalice
 
+from chalicelib import snapstart
 from chalicelib.api import (
     absent_features,
     aggregate_limits,
@@ -93,6 +95,20 @@ for blueprint in (
 app.register_blueprint(not_found.bp)
 
 
+def api_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The API function's handler: the HTTP API's events (payload 1.0, `$default` route) routed by
+    the app's route table (chalicelib/api/gateway.py); a REST API's events go to the app unchanged."""
+    from chalicelib.api import gateway
+
+    return gateway.handle(app, event, context)
+
+
+# SnapStart: Lambda snapshots the API function after this module's import (its init), so the runtime
+# hooks must be registered now; a registration during a request would come after the restore it is
+# meant for. Cheap: no I/O, and nothing at all outside Lambda's Python runtime (chalicelib/snapstart.py).
+snapstart.register(app)
+
+
 # Queue consumers, one per priority tier. Queue names here are placeholders Chalice needs at package
 # time; CDK points each event source at its stage's queue (and turns on ReportBatchItemFailures).
 @app.on_sqs_message(queue="cirrus-tasks", batch_size=10, name="tasks_worker")
@@ -122,10 +138,10 @@ def background_worker(event: Any) -> dict[str, Any]:
 def events_publisher(event: Any) -> dict[str, Any]:
     from chalicelib.workflows.publisher import handle_stream_event
 
-    return handle_stream_event(event.to_dict())
+    return handle_stream_event(event.to_dict(), event.context)
 
 
 def _consume(event: Any) -> dict[str, Any]:
     from chalicelib.workflows.consumer import handle_sqs_event
 
-    return handle_sqs_event(event.to_dict())
+    return handle_sqs_event(event.to_dict(), event.context)  # the Lambda context: for the logs

@@ -8,7 +8,7 @@ Bearer JWTs from the same pool are accepted on every endpoint without these (cha
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import StringConstraints
@@ -53,6 +53,12 @@ def _secure(call: Call) -> bool:
     return call.base_url.startswith("https://")
 
 
+def _base_path(call: Call) -> str:
+    """The path the base URL carries (a REST API's stage, or the public URL's), which the sign-in
+    cookie's Path must start with to reach the callback."""
+    return urlsplit(call.base_url).path.rstrip("/")
+
+
 @endpoint(
     bp,
     "/api-auth/cognito/login",
@@ -74,7 +80,8 @@ def login(call: Call) -> Any:
     attempt = hosted_ui.Attempt.new()
     redirect_uri = f"{call.base_url}{hosted_ui.callback_path()}"
     location = hosted_ui.authorize_url(settings, redirect_uri, attempt, provider)
-    return WithHeaders(None, {"Location": location, "Set-Cookie": attempt.cookie(_secure(call))})
+    cookie = attempt.cookie(_secure(call), _base_path(call))
+    return WithHeaders(None, {"Location": location, "Set-Cookie": cookie})
 
 
 @endpoint(
@@ -104,7 +111,8 @@ def callback(call: Call) -> Any:
     tokens = hosted_ui.exchange_code(settings, query.code, redirect_uri, attempt.verifier)
     claims = bearer.verifier().verify(tokens["id_token"], token_use="id")
     key = federation.sign_in(claims, call.ctx)
-    return WithHeaders({"token": key}, {"Set-Cookie": hosted_ui.expired_cookie(_secure(call))})
+    expired = hosted_ui.expired_cookie(_secure(call), _base_path(call))
+    return WithHeaders({"token": key}, {"Set-Cookie": expired})
 
 
 class HomePortCodeIn(BodyModel):

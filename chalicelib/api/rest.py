@@ -10,6 +10,7 @@ import math
 import re
 import typing
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
 from typing import Any
@@ -34,11 +35,13 @@ from chalicelib.domain import deadline
 from chalicelib.domain import request_keys as request_key_rules
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import NotAuthenticated, NotFound
-from chalicelib.domain.ids import parse_id
+from chalicelib.domain.ids import new_id, parse_id
 from chalicelib.services import access, request_keys
 from chalicelib.services.paging import Ordering, Page, PageRequest
 
 JSON = "application/json"
+# A caller's X-Correlation-ID longer than this is cut (it goes into every log line and event).
+MAX_CORRELATION_ID = 128
 # How deep a request body may nest. Python's parser recurses once per level (a few thousand levels
 # exhaust it), and DynamoDB stores documents at most 32 levels deep, so nothing deeper is of use.
 MAX_JSON_DEPTH = 32
@@ -254,6 +257,10 @@ def endpoint(
     def decorator(view: View) -> View:
         def handler(**path_params: str) -> Response:
             request = bp.current_request
+            with _logged(request):
+                return _handle(request, path_params)
+
+        def _handle(request: Any, path_params: Mapping[str, str]) -> Response:
             call: Call | None = None
             started = deadline.begin(get_settings().request_deadline_seconds)
             try:
@@ -278,17 +285,27 @@ def endpoint(
     return decorator
 
 
+def _logged(request: Any) -> AbstractContextManager[None]:
+    """The request's log scope: every line it logs carries its correlation id, method and path, and
+    the Lambda invocation's (observability.invocation); nothing of it reaches the next request."""
+    return observability.invocation(
+        "api",
+        correlation_id=correlation_id(request),
+        method=request.method,
+        path=_actual_path(request),
+        **observability.lambda_keys(getattr(request, "lambda_context", None)),
+    )
+
+
 def _finish(request: Any, response: Response, call: Call | None) -> Response:
     """Log the request, and send HEAD's answer without a body whatever its status: a body on HEAD
     would be read as the start of the next response on a keep-alive connection."""
     if request.method == "HEAD":
         response.body = ""
     principal = call.principal if call else None
-    correlation_id = call.ctx.correlation_id if call else _request_id(request)
     observability.log_request(
-        request.method, _actual_path(request), response.status_code,
-        principal.user_id if principal else None, correlation_id,
-    )  # fmt: skip
+        request.method, _actual_path(request), response.status_code, principal.user_id if principal else None
+    )
     return response
 
 
@@ -304,7 +321,8 @@ def not_found_route(bp: Blueprint, path: str, *, name: str) -> None:
 
     def handler() -> Response:
         request = bp.current_request
-        return _finish(request, _error_response(request, errors.detail(404, NOT_FOUND)), None)
+        with _logged(request):
+            return _finish(request, _error_response(request, errors.detail(404, NOT_FOUND)), None)
 
     handler.__name__ = name
     bp.route(path, methods=list(ALL_METHODS), content_types=["*/*"], name=name)(handler)
@@ -314,7 +332,7 @@ def _error_response(request: Any, exc: Exception) -> Response:
     try:
         code, payload, headers = errors.to_http(exc)
     except Exception:
-        observability.log_unhandled(request.method, _actual_path(request), _request_id(request))
+        observability.log_unhandled(request.method, _actual_path(request))
         code, payload, headers = 500, errors.SERVER_ERROR, {}
     return Response(body=json.dumps(payload), status_code=code, headers={"Content-Type": JSON, **headers})
 
@@ -329,16 +347,17 @@ def _prepare(
     params = _multi_params(request)
     source = EventContext(
         ip_address=_source_ip(request),
-        correlation_id=headers.get("x-correlation-id") or _request_id(request),
+        correlation_id=observability.correlation_id(),  # the request's scope has it (`_logged`)
     )
     principal, key_hash = authenticate_request(headers, params, source)
     if principal is None and not anonymous:
         raise NotAuthenticated()
+    observability.append_keys(user_uuid=principal.user_id if principal else None)
     ctx = replace(source, principal=principal)
     return Call(
         principal=principal,
         ctx=ctx,
-        base_url=_base_url(headers),
+        base_url=_base_url(headers, _base_path(request)),
         path=_actual_path(request),
         query=parse_query(query, params),
         body=parse_body(body, request.method, headers, request.raw_body) if body else None,
@@ -381,22 +400,40 @@ def _source_ip(request: Any) -> str | None:
     return str(ip) if ip else None
 
 
+def correlation_id(request: Any) -> str | None:
+    """The id that follows this request into the tasks, workflows and events it causes: the
+    caller's `X-Correlation-ID` (at most MAX_CORRELATION_ID characters of it), else API Gateway's
+    request id (the local server gives none: a new id)."""
+    given = next((v for k, v in (request.headers or {}).items() if k.lower() == "x-correlation-id"), "")
+    return given.strip()[:MAX_CORRELATION_ID] or _request_id(request) or new_id()
+
+
 def _request_id(request: Any) -> str | None:
     context = getattr(request, "context", None) or {}
     rid = context.get("requestId")
     return str(rid) if rid else None
 
 
-def _base_url(headers: Mapping[str, str]) -> str:
+def _base_path(request: Any) -> str:
+    """What precedes the routes in the URL the client called: the REST API's stage (`/api`) on its
+    execute-api URL, nothing on the HTTP API's `$default` stage (chalicelib/api/gateway.py)."""
+    from chalicelib.api.gateway import base_path
+
+    event = request.to_original_event() or {}
+    return base_path(getattr(request, "context", None), event.get("path"))
+
+
+def _base_url(headers: Mapping[str, str], path: str = "") -> str:
     """The base of the response's absolute URLs: the public URL if configured, else the request's
-    scheme (http or https only) and Host. A Host the settings do not allow is refused (400)."""
+    scheme (http or https only), Host and the API Gateway stage's path (`path`, from the request
+    context: no header sets it). A Host the settings do not allow is refused (400)."""
     settings = get_settings()
     host = headers.get("host") or "localhost"  # chalice's test client sends none
     if not hosts.is_allowed(host, hosts.allowed_patterns(settings.allowed_hosts, settings.public_url)):
         raise errors.detail(400, hosts.INVALID_HOST)
     if settings.public_url:
         return settings.public_url
-    return f"{hosts.scheme(headers.get('x-forwarded-proto'))}://{host.strip().lower()}"
+    return f"{hosts.scheme(headers.get('x-forwarded-proto'))}://{host.strip().lower()}{path}"
 
 
 def parse_query(model: type[QueryModel] | None, params: Mapping[str, list[str]]) -> Any:

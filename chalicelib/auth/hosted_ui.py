@@ -54,13 +54,15 @@ class Attempt:
         digest = hashlib.sha256(self.verifier.encode("ascii")).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
-    def cookie(self, secure: bool) -> str:
-        flags = f"Path={COOKIE_PATH}; Max-Age={COOKIE_SECONDS}; HttpOnly; SameSite=Lax"
+    def cookie(self, secure: bool, base_path: str = "") -> str:
+        """The cookie the callback reads back; `base_path` is what precedes the routes in the URLs
+        the browser calls (a REST API's stage, `/api`), so that it is sent to the callback."""
+        flags = f"Path={base_path}{COOKIE_PATH}; Max-Age={COOKIE_SECONDS}; HttpOnly; SameSite=Lax"
         return f"{COOKIE}={self.state}.{self.verifier}; {flags}{'; Secure' if secure else ''}"
 
 
-def expired_cookie(secure: bool) -> str:
-    flags = f"Path={COOKIE_PATH}; Max-Age=0; HttpOnly; SameSite=Lax"
+def expired_cookie(secure: bool, base_path: str = "") -> str:
+    flags = f"Path={base_path}{COOKIE_PATH}; Max-Age=0; HttpOnly; SameSite=Lax"
     return f"{COOKIE}=; {flags}{'; Secure' if secure else ''}"
 
 

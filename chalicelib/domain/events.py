@@ -35,6 +35,9 @@ class Event:
     customer_id: str | None = None
     id: str = field(default_factory=new_id)
     created: datetime = field(default_factory=utcnow)
+    # The id of the request (or task) that wrote it, for the logs of what follows from it (the
+    # publisher, the hooks). Not part of Waldur's event: no API shows it.
+    correlation_id: str | None = field(default=None, compare=False)
 
     @property
     def scopes(self) -> tuple[tuple[str, str], ...]:
@@ -90,6 +93,7 @@ def make_event(
         message=message,
         context={**ctx.as_event_fields(), **entity_fields},
         customer_id=customer_id,
+        correlation_id=ctx.correlation_id,
     )
 
 

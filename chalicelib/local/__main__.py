@@ -51,6 +51,7 @@ def main() -> int:
         return 2
     housekeeping.install()  # what moto would keep forever is bounded (README: "What it keeps")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines would flood the terminal
     moto = aws.MotoServer(int(os.environ["CIRRUS_MOTO_PORT"]) if os.environ.get("CIRRUS_MOTO_PORT") else None)
     moto.start()
     os.environ["CIRRUS_AWS_ENDPOINT_URL"] = moto.endpoint

@@ -27,14 +27,14 @@ LOOPBACK_NETWORKS = "127.0.0.0/8,::1/128"
 
 def use_offline_environment(table_name: str) -> None:
     """What tests and benchmarks run under: moto's credentials (never a real account), their own
-    table, cheap password hashing, no tracing, quiet logs, no endpoint or public URL inherited."""
+    table, cheap password hashing, quiet logs, no metric lines, no endpoint or public URL inherited."""
     os.environ.update(
         {
             **LOCAL_ENV,
             "CIRRUS_TABLE_NAME": table_name,
             "CIRRUS_PASSWORD_ITERATIONS": "1000",
-            "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_METRICS_DISABLED": "true",  # no EMF lines (chalicelib/metrics.py)
         }
     )
     os.environ.pop("CIRRUS_AWS_ENDPOINT_URL", None)

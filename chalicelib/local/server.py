@@ -29,6 +29,7 @@ from chalice.local import (
     RouteMatcher,
 )
 
+from chalicelib.api.gateway import RouteTable
 from chalicelib.local.webui import HomePort, is_api_path
 
 LOOPBACK = "127.0.0.1"
@@ -87,8 +88,6 @@ def redact(line: str) -> str:
     return _QUERY.sub(lambda m: "?" + "&".join(_redact_pair(p) for p in m.group(1).split("&")), line)
 
 
-# A greedy path variable, `{proxy+}`: it takes the rest of the path, slashes included.
-_GREEDY = re.compile(r"\{(\w+)\+\}$")
 # What API Gateway answers when no resource matches (the stack's MISSING_AUTHENTICATION_TOKEN gateway
 # response, infra/cdk/cirrus_infra/stack.py); Chalice's emulation would answer 403 and quote the
 # caller's Authorization header.
@@ -98,26 +97,21 @@ UNMATCHED_BODY = '{"detail": "Not found."}'
 
 class GreedyRouteMatcher(RouteMatcher):
     """Chalice's route matcher, which knows no greedy variable (it would take `/{proxy+}` for one
-    segment named `proxy+`), with API Gateway's rule added: a greedy route takes a path only when no
-    other route does, with the rest of the path (at least one character) as its parameter."""
+    segment named `proxy+`), replaced by the deployed API function's (chalicelib/api/gateway.py):
+    API Gateway's rules, a greedy route taking a path only when no other route does, with the rest of
+    the path (at least one character) as its parameter. Parameters are percent-decoded, as API Gateway
+    delivers them."""
 
     def __init__(self, route_urls: list[str]) -> None:
-        self._greedy = sorted((u for u in route_urls if _GREEDY.search(u)), key=len, reverse=True)
-        super().__init__([u for u in route_urls if not _GREEDY.search(u)])
+        super().__init__(route_urls)
+        self._table = RouteTable(route_urls)
 
     def match_route(self, url: str) -> MatchResult:
-        try:
-            return super().match_route(url)
-        except ValueError:
-            parsed = urlparse(url)
-            for route in self._greedy:
-                prefix = route[: route.rindex("{")]
-                rest = parsed.path[len(prefix) :]
-                greedy = _GREEDY.search(route)
-                if greedy and parsed.path.startswith(prefix) and rest.strip("/"):
-                    query = parse_qs(parsed.query, keep_blank_values=True)
-                    return MatchResult(route, {greedy.group(1): rest}, query)
-            raise
+        parsed = urlparse(url)
+        found = self._table.match(parsed.path, decode=True)
+        if found is None:
+            raise ValueError(f"No matching route found for: {url}")
+        return MatchResult(found.route, found.params, parse_qs(parsed.query, keep_blank_values=True))
 
 
 class CirrusGateway(LocalGateway):

@@ -23,7 +23,7 @@ import contextvars
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chalicelib import observability, webhooks
+from chalicelib import metrics, observability, webhooks
 from chalicelib.config import get_settings
 from chalicelib.domain import hooks as domain
 from chalicelib.domain.clock import utcnow
@@ -134,6 +134,9 @@ def deliver(payload: Mapping[str, Any], resolver: webhooks.Resolver = webhooks.r
         "hook delivery failed",
         extra={"hook": hook.id, "event_uuid": document["uuid"], "try": attempt, "reason": outcome.detail},
     )
+    metrics.emit(
+        metrics.HOOK_DELIVERY_FAILURES, hook_uuid=hook.id, event_uuid=document["uuid"], attempt=attempt
+    )
     _bookkeep(store.record_failure, hook, now, domain.short_error(outcome.error))
     _schedule_next(hook, payload, attempt, outcome.error)
     return FAILED
@@ -179,6 +182,7 @@ def _schedule_next(hook: Hook, payload: Mapping[str, Any], attempt: int, error: 
         effects.execute(Enqueue(DELIVER_TASK, following, idempotency_key=key, delay_seconds=delay))
         return
     effects.execute(SendToDeadLetter(DELIVER_TASK, following, idempotency_key=key))
+    metrics.emit(metrics.HOOK_DELIVERIES_ABANDONED, hook_uuid=hook.id, event_uuid=event_id, tries=attempt)
     observability.logger().error(
         "hook delivery gave up; its next try is in the dead-letter queue",
         extra={"hook": hook.id, "event_uuid": event_id, "tries": attempt, "error": error},

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from chalicelib import metrics
 from chalicelib.domain import orders as domain
 from chalicelib.domain import resources as resource_rules
 from chalicelib.domain.clock import utcnow
@@ -226,6 +227,7 @@ def _create_order(ctx: EventContext, request: OrderRequest) -> Order:
     uow.record(resource_rules.event(resource, resource_rules.CREATE_REQUESTED, ctx))
     uow.after_commit(lifecycle.start(ctx, stored))
     uow.commit()
+    metrics.order_placed(stored.id)
     return stored
 
 
@@ -276,6 +278,7 @@ def place_resource_order(
     uow.record(resource_rules.event(after, resource_rules.requested_event(order), ctx))
     uow.after_commit(lifecycle.start(ctx, stored))
     uow.commit()
+    metrics.order_placed(stored.id)
     return stored
 
 
@@ -491,6 +494,7 @@ def _complete(ctx: EventContext, order: Order, backend_id: str = "") -> Order:
     uow.record(resource_rules.event(done, resource_rules.succeeded_event(order), ctx))
     uow.after_commit(*lifecycle.answer(order, stored))
     uow.commit()
+    metrics.order_done(stored.id, stored.created, now)
     if order.type is OrderType.CREATE:
         offering_users.provision_for_resource(ctx, done)  # Waldur: on resource_creation_succeeded
     return stored
@@ -508,4 +512,5 @@ def _fail(ctx: EventContext, order: Order, message: str, traceback: str) -> Orde
     uow.record(domain.event(stored, domain.ORDER_FAILED, ctx))
     uow.after_commit(*lifecycle.answer(order, stored))
     uow.commit()
+    metrics.order_erred(stored.id)
     return stored

@@ -35,6 +35,7 @@ def _event(item: EventItem | FeedEntryItem) -> Event:
         customer_id=item.customer_id,
         id=item.event_id,
         created=item.created,
+        correlation_id=item.correlation_id if isinstance(item, EventItem) else None,
     )
 
 

@@ -155,6 +155,7 @@ class EventItem(BaseItem, discriminator="event"):
     context = JSONAttribute(default=dict)
     customer_id = UnicodeAttribute(null=True)
     scopes = JSONAttribute(default=list)  # [[scope type, id], ...]: the feeds it is copied to
+    correlation_id = UnicodeAttribute(null=True)  # for the publisher's logs; feed copies leave it out
 
 
 class FeedEntryItem(BaseItem, discriminator="feed_entry"):

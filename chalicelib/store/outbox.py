@@ -80,6 +80,7 @@ def event_items(event: Event, retention_days: int) -> list[BaseItem]:
         sk=event.id,
         gsi2pk=keys.event_shard(event.id),
         gsi2sk=event.id,
+        correlation_id=event.correlation_id,
         **fields,
     )
     copies = [FeedEntryItem(pk=keys.feed_pk(t, i), sk=event.id, **fields) for t, i in event.scopes]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from chalicelib import observability
+from chalicelib import metrics, observability
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext
 from chalicelib.workflows.registry import HEAVY_QUEUE, task
@@ -77,6 +77,7 @@ def create_monthly_invoices(payload: dict[str, Any], ctx: EventContext) -> int:
     )
     sent = enqueue_many(BATCH_TASK, messages, ctx)
     observability.logger().info("monthly invoice run queued", extra={"period": period, "batches": sent})
+    metrics.emit(metrics.BILLING_RUNS, period=period, batches=sent)
     return sent
 
 
@@ -87,8 +88,14 @@ def invoice_customers(payload: dict[str, Any], ctx: EventContext) -> dict[str, i
 
     year, month = _period(payload)
     ids = [str(i) for i in payload.get("customer_ids") or []]
-    report = billing.run_month(ctx, year, month, ids)
+    period = f"{year:04d}-{month:02d}"
+    try:
+        report = billing.run_month(ctx, year, month, ids)
+    except Exception:  # the consumer reports it and SQS retries the batch (its DLQ after the last)
+        metrics.emit(metrics.BILLING_BATCH_FAILURES, period=period, customers=len(ids))
+        raise
     billing.log_run(report, year, month)
+    metrics.emit(metrics.BILLING_BATCHES, period=period, customers=report.customers, issued=report.issued)
     return {
         "customers": report.customers,
         "issued": report.issued,

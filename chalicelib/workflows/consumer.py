@@ -37,12 +37,21 @@ def run(envelope: TaskEnvelope) -> bool:
 
 
 def _record_handler(record: Any) -> None:
+    with observability.invocation(message_id=record.message_id):
+        _run_record(record)
+
+
+def _run_record(record: Any) -> None:
     task = "?"
     try:
         envelope = TaskEnvelope.model_validate_json(record.body)
         task = envelope.task
         receives = record.attributes.approximate_receive_count
         envelope.attempt = int(receives) if receives else envelope.attempt
+        # The request's id when a request queued it (a workflow's tasks carry its starter's), the
+        # Scheduler's execution id for a schedule; else the delivery's own key.
+        correlation = envelope.context.correlation_id or envelope.idempotency_key
+        observability.append_keys(task=task, attempt=envelope.attempt, correlation_id=correlation)
         run(envelope)
     except Exception:
         # The record goes back to the queue (the DLQ after the last receive); the log says why.
@@ -51,11 +60,13 @@ def _record_handler(record: Any) -> None:
 
 
 def handle_sqs_event(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Process an SQS batch; the answer lists the failed records (`batchItemFailures`)."""
+    """Process an SQS batch; the answer lists the failed records (`batchItemFailures`). Each record
+    logs in its own scope: its task, its correlation id, and the Lambda invocation's keys."""
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    response = process_partial_response(
-        event=event, record_handler=_record_handler, processor=processor, context=context
-    )
+    with observability.invocation("task", **observability.lambda_keys(context)):
+        processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        response = process_partial_response(
+            event=event, record_handler=_record_handler, processor=processor, context=context
+        )
     return dict(response)

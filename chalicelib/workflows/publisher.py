@@ -30,6 +30,7 @@ from typing import Any
 
 from chalicelib import bootstrap, observability
 from chalicelib.config import get_settings
+from chalicelib.domain.context import EventContext
 from chalicelib.domain.events import Event
 from chalicelib.store import counters
 from chalicelib.store import events as event_store
@@ -89,10 +90,12 @@ def publish(event: Event) -> None:
         raise RuntimeError(
             f"EventBridge refused event {event.id}: {failed.get('ErrorCode')} {failed.get('ErrorMessage')}"
         )
-    enqueue(DISPATCH_TASK, {"event": document}, idempotency_key=f"hooks:{event.id}")
+    # The tasks follow the event's correlation id (no actor: they act for the platform).
+    carried = EventContext(correlation_id=event.correlation_id)
+    enqueue(DISPATCH_TASK, {"event": document}, carried, idempotency_key=f"hooks:{event.id}")
     follow_up = FOLLOW_UPS.get(event.event_type)
     if follow_up:
-        enqueue(follow_up, {"event": document}, idempotency_key=f"{follow_up}:{event.id}")
+        enqueue(follow_up, {"event": document}, carried, idempotency_key=f"{follow_up}:{event.id}")
 
 
 def dead_letter_url() -> str:
@@ -127,6 +130,11 @@ def wanted(record: dict[str, Any]) -> bool:
 
 def _record_handler(record: Any) -> None:
     raw: dict[str, Any] = record.raw_event
+    with observability.invocation(stream_event_id=raw.get("eventID")):
+        _handle_record(raw)
+
+
+def _handle_record(raw: dict[str, Any]) -> None:
     if counters.moves(raw):
         counters.tally(raw)  # a failure raises: the record is retried (a repeat changes nothing)
         return
@@ -140,6 +148,11 @@ def _record_handler(record: Any) -> None:
         return
     if event is None:
         return
+    # The request's (or task's) id the event was written under: this record's lines, and the tasks
+    # it queues, carry it on.
+    observability.append_keys(
+        correlation_id=event.correlation_id, event_uuid=event.id, event_type=event.event_type
+    )
     counters.tally(raw)  # the audit log's counts shared between tenants (a repeat changes nothing)
     size = len(json.dumps(event_document(event)))
     if size > MAX_DOCUMENT_BYTES:
@@ -154,12 +167,14 @@ def _record_handler(record: Any) -> None:
 
 def handle_stream_event(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Process a DynamoDB stream batch; failed records come back (`batchItemFailures`) and are
-    retried from there (the stream keeps order per item, and each record is one event)."""
+    retried from there (the stream keeps order per item, and each record is one event). Each
+    record logs in its own scope (its event's correlation id), within the invocation's."""
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-    bootstrap.ensure_ready()
-    processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-    response = process_partial_response(
-        event=event, record_handler=_record_handler, processor=processor, context=context
-    )
+    with observability.invocation("stream", **observability.lambda_keys(context)):
+        bootstrap.ensure_ready()
+        processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+        response = process_partial_response(
+            event=event, record_handler=_record_handler, processor=processor, context=context
+        )
     return dict(response)

@@ -3,17 +3,22 @@ run the pinned CDK CLI with STAGE=dev|prod, README "Deploying to AWS").
 
 Stages: `-c stage=dev` (the default) or `-c stage=prod` (any name: stack `cirrus-<stage>`, resources
 `cirrus-<stage>-*`). Context is read from the command line first, then from `stages/<stage>.json`
-(a JSON object of the same names, if the file exists), then the defaults. `-c protect_data=true|false`:
-the table has deletion protection and is retained when the stack is deleted (default: true for every
-stage but `dev`, which `make destroy` removes entirely). `-c bundle_bytecode=false` deploys a code
+(a JSON object of the same names, if the file exists), then the defaults. The table's deletion
+protection is on by default for every stage but `dev`. `-c bundle_bytecode=false` deploys a code
 bundle without `.pyc` (slower cold starts) when no Python 3.12 is at hand (cirrus_infra/bundle.py).
 
 Context (all optional): `-c public_url=https://cirrus.example.org`,
 `-c domain_name=cirrus.example.org -c certificate_arn=arn:aws:acm:...`, `-c queue_max_receives=5`,
-`-c worker_timeout=150` (seconds), `-c alarm_topic_arn=arn:aws:sns:...`,
+`-c worker_timeout=150` (seconds), `-c alarm_email=ops@example.org` (subscribed to the stack's alarms
+topic) or `-c alarm_topic_arn=arn:aws:sns:...` (an existing topic instead of the stack's),
+`-c worker_concurrency='{"heavy": 10}'` (queue consumers' MaximumConcurrency, over the defaults),
+`-c deletion_protection=false` (the table's DeletionProtectionEnabled; on by default but in `dev`),
 `-c email_from=cirrus@example.org` (an SES-verified identity invitations are mailed from),
 `-c event_retention_days=365` (events expire from the table by TTL after this many days),
 `-c event_archive_days=365` (the event bus's archive keeps them this long; 0: indefinitely).
+Front door (cirrus_infra/frontdoor.py): `-c api_type=http` (default: an HTTP API, no stage prefix) or
+`-c api_type=rest` (Chalice's REST API, stage `api`); `-c api_throttle_rate=500` (requests per second)
+and `-c api_throttle_burst=1000` limit the HTTP API's default route.
 Federated sign-in (cirrus_infra/auth.py; README "Authentication"): `-c identity_providers='[{...}]'`
 (SAML and OIDC providers, a JSON list), `-c staff_groups=...`, `-c support_groups=...`,
 `-c cognito_domain_prefix=...`, `-c cognito_callback_urls=...`, `-c cognito_logout_urls=...`,
@@ -23,6 +28,7 @@ HomePort build on S3 + CloudFront pointing at the API (off by default), or
 `-c homeport_url=https://portal.example.org` names one hosted elsewhere; either way the API allows it
 by CORS and the hosted UI may return to its sign-in page. `-c cors_allowed_origins=https://a,https://b`
 allows more origins.
+`-c nag=false` skips cdk-nag (cirrus_infra/nag.py), which otherwise fails the synth on a finding.
 """
 
 from __future__ import annotations
@@ -45,11 +51,13 @@ import aws_cdk as cdk  # noqa: E402
 from cirrus_infra import CirrusStack, StackSettings  # noqa: E402
 from cirrus_infra.auth import AuthSettings  # noqa: E402
 from cirrus_infra.bundle import BundleSpec  # noqa: E402
+from cirrus_infra.frontdoor import Throttle  # noqa: E402
+from cirrus_infra.nag import packs  # noqa: E402
 
 DEFAULT_STAGE = "dev"
 STAGES_DIR = HERE / "stages"
-# Stages whose data is destroyable by default (no deletion protection, not retained).
-DESTROYABLE_STAGES = ("dev",)
+# Stages whose table has no deletion protection by default (`-c deletion_protection=` overrides).
+UNPROTECTED_STAGES = ("dev",)
 
 
 def _names(raw: str | None) -> tuple[str, ...]:
@@ -57,12 +65,23 @@ def _names(raw: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
 
 
-def _flag(raw: str | None, default: bool) -> bool:
+def _flag(raw: str | None, *, default: bool) -> bool:
+    """A boolean context value (`true`/`false`, as `-c` passes it, or a JSON boolean in cdk.json)."""
     if raw is None:
         return default
     if raw.lower() not in ("true", "false"):
         raise ValueError(f"expected true or false, got {raw!r}")
     return raw.lower() == "true"
+
+
+def _concurrency(raw: object) -> dict[str, int]:
+    """`worker_concurrency`: a JSON object of queue → cap (a string from `-c`, an object from cdk.json)."""
+    if raw in (None, ""):
+        return {}
+    value = json.loads(raw) if isinstance(raw, str) else raw
+    if not isinstance(value, dict):
+        raise ValueError(f"worker_concurrency must be a JSON object of queue to cap, got {raw!r}")
+    return {str(queue): int(cap) for queue, cap in value.items()}
 
 
 def stage_file(stage: str) -> dict[str, Any]:
@@ -99,9 +118,9 @@ def stack_settings(try_get_context: Callable[[str], Any]) -> StackSettings:
     max_receives, worker_timeout = context("queue_max_receives"), context("worker_timeout")
     retention_days, archive_days = context("event_retention_days"), context("event_archive_days")
     homeport_dir = context("homeport_dir")
-    settings = StackSettings(
+    throttle_rate, throttle_burst = context("api_throttle_rate"), context("api_throttle_burst")
+    return StackSettings(
         stage=stage,
-        protect_data=_flag(context("protect_data"), default=stage not in DESTROYABLE_STAGES),
         bundle=BundleSpec(compile=_flag(context("bundle_bytecode"), default=True)),
         public_url=context("public_url"),
         domain_name=context("domain_name"),
@@ -109,6 +128,9 @@ def stack_settings(try_get_context: Callable[[str], Any]) -> StackSettings:
         queue_max_receives=int(max_receives) if max_receives else defaults.queue_max_receives,
         worker_timeout=int(worker_timeout) if worker_timeout else defaults.worker_timeout,
         alarm_topic_arn=context("alarm_topic_arn"),
+        alarm_email=context("alarm_email"),
+        worker_concurrency=_concurrency(lookup("worker_concurrency")),
+        deletion_protection=_flag(context("deletion_protection"), default=stage not in UNPROTECTED_STAGES),
         email_from=context("email_from"),
         event_retention_days=int(retention_days) if retention_days else defaults.event_retention_days,
         event_archive_days=int(archive_days) if archive_days else defaults.event_archive_days,
@@ -116,8 +138,12 @@ def stack_settings(try_get_context: Callable[[str], Any]) -> StackSettings:
         homeport_dir=Path.cwd() / homeport_dir if homeport_dir else None,
         homeport_url=context("homeport_url"),
         cors_allowed_origins=_names(context("cors_allowed_origins")),
+        api_type=context("api_type") or defaults.api_type,
+        throttle=Throttle(
+            rate=float(throttle_rate) if throttle_rate else defaults.throttle.rate,
+            burst=int(throttle_burst) if throttle_burst else defaults.throttle.burst,
+        ),
     )
-    return settings
 
 
 def main() -> None:
@@ -126,6 +152,7 @@ def main() -> None:
     # `chalice package` (run by the Chalice construct during synth) needs a region.
     os.environ.setdefault("AWS_DEFAULT_REGION", region or "us-east-1")
     settings = stack_settings(app.node.try_get_context)
+    nag = app.node.try_get_context("nag")
     CirrusStack(
         app,
         f"cirrus-{settings.stage}",
@@ -134,6 +161,11 @@ def main() -> None:
         description="Cirrus: Waldur-compatible cloud marketplace API (Chalice on Lambda, DynamoDB, SQS, "
         "Step Functions, EventBridge)",
     )
+    # cdk-nag's AwsSolutions and Serverless packs: an unsuppressed finding fails `cdk synth` and
+    # `cdk deploy` (cirrus_infra/nag.py; `-c nag=false` skips them).
+    if str(nag).lower() != "false":
+        for pack in packs(log_ignores=False):
+            cdk.Aspects.of(app).add(pack)
     app.synth()
 
 

@@ -1,6 +1,7 @@
 """Stage configuration of the CDK entry point (infra/cdk/app.py), as `make synth|deploy STAGE=...`
-gives it: the stage's defaults (dev destroyable, others protected), context from `-c` first, then
-`infra/cdk/stages/<stage>.json`, and the bundle's bytecode switch. No synth: the settings only."""
+gives it: the stage's defaults (dev's table without deletion protection, other stages' with),
+context from `-c` first, then `infra/cdk/stages/<stage>.json`, and the bundle's bytecode switch.
+No synth: the settings only."""
 
 from __future__ import annotations
 
@@ -37,16 +38,16 @@ def _settings(entry: Any, context: dict[str, Any]) -> Any:
     return entry.stack_settings(context.get)
 
 
-def test_dev_is_the_default_stage_and_destroyable_prod_is_protected(entry: Any) -> None:
+def test_dev_is_the_default_stage_unprotected_other_stages_protect_the_table(entry: Any) -> None:
     dev = _settings(entry, {})
-    assert (dev.stage, dev.resource_prefix, dev.protect_data) == ("dev", "cirrus-dev", False)
+    assert (dev.stage, dev.resource_prefix, dev.deletion_protection) == ("dev", "cirrus-dev", False)
     prod = _settings(entry, {"stage": "prod"})
-    assert (prod.stage, prod.protect_data) == ("prod", True)
-    assert _settings(entry, {"stage": "staging"}).protect_data is True
-    assert _settings(entry, {"stage": "dev", "protect_data": "true"}).protect_data is True
-    assert _settings(entry, {"stage": "prod", "protect_data": "false"}).protect_data is False
+    assert (prod.stage, prod.deletion_protection) == ("prod", True)
+    assert _settings(entry, {"stage": "staging"}).deletion_protection is True
+    assert _settings(entry, {"stage": "dev", "deletion_protection": "true"}).deletion_protection is True
+    assert _settings(entry, {"stage": "prod", "deletion_protection": "false"}).deletion_protection is False
     with pytest.raises(ValueError, match="true or false"):
-        _settings(entry, {"protect_data": "maybe"})
+        _settings(entry, {"deletion_protection": "maybe"})
 
 
 def test_bytecode_is_on_unless_turned_off(entry: Any) -> None:
@@ -74,7 +75,7 @@ def test_the_stage_file_fills_what_the_command_line_does_not(
                 "certificate_arn": "arn:aws:acm:eu-west-1:123456789012:certificate/file",
                 "email_from": "cirrus@example.org",
                 "queue_max_receives": 3,
-                "protect_data": False,
+                "deletion_protection": False,
                 "staff_groups": ["cirrus-staff", "admins"],
                 "identity_providers": providers,
             }
@@ -85,7 +86,11 @@ def test_the_stage_file_fills_what_the_command_line_does_not(
     )
     assert prod.domain_name == "cirrus.example.org" and prod.api_url == "https://cirrus.example.org"
     assert prod.certificate_arn.endswith("/cli")  # -c wins over the file
-    assert (prod.email_from, prod.queue_max_receives, prod.protect_data) == ("cirrus@example.org", 3, False)
+    assert (prod.email_from, prod.queue_max_receives, prod.deletion_protection) == (
+        "cirrus@example.org",
+        3,
+        False,
+    )
     assert prod.auth.staff_groups == ("cirrus-staff", "admins")
     assert [p.name for p in prod.auth.identity_providers] == ["Partner"]
     # Another stage does not read prod's file.

@@ -113,28 +113,29 @@ def test_the_build_and_its_settings_pointing_at_the_api_are_deployed(synth: Synt
     assert build["DistributionPaths"] == ["/*"]
     assert settings["DistributionPaths"] == ["/scripts/configs/config.json"]
     assert settings["SystemMetadata"] == {"cache-control": "no-cache"}
-    # config.json: the build's own settings, `apiEndpoint` replaced by the REST API's URL and stage.
+    # config.json: the build's own settings, `apiEndpoint` replaced by the HTTP API's URL (no stage).
     (markers,) = settings["SourceMarkers"]
-    (endpoint,) = [v for v in markers.values() if "RestAPI" in json.dumps(v)]
+    api_id, _ = synth.one("AWS::ApiGatewayV2::Api")
+    (endpoint,) = [v for v in markers.values() if api_id in json.dumps(v)]
     # The value goes in as a JSON string (CDK's json_data quotes a deploy-time value itself).
     assert endpoint == {
         "Fn::Join": [
             "",
             [
                 '"https://',
-                {"Ref": "RestAPI"},
+                {"Ref": api_id},
                 ".execute-api.",
                 {"Ref": "AWS::Region"},
                 ".",
                 {"Ref": "AWS::URLSuffix"},
-                '/api/"',
+                '/"',
             ],
         ]
     }
     (asset,) = synth.path.parent.glob("asset.*/scripts/configs/config.json")
     marker = next(k for k, v in markers.items() if v == endpoint)
-    deployed = asset.read_text().replace(marker, json.dumps("https://API.execute-api/api/"))
-    assert json.loads(deployed) == {**BUILD_SETTINGS, "apiEndpoint": "https://API.execute-api/api/"}
+    deployed = asset.read_text().replace(marker, json.dumps("https://API.execute-api/"))
+    assert json.loads(deployed) == {**BUILD_SETTINGS, "apiEndpoint": "https://API.execute-api/"}
     # The build's own files are deployed without it.
     (index,) = synth.path.parent.glob("asset.*/index.html")
     assert not (index.parent / "scripts" / "configs" / "config.json").exists()
@@ -150,23 +151,17 @@ def test_the_api_allows_the_ui_by_cors_and_knows_its_url(synth: Synth) -> None:
         }
 
 
-def test_with_several_origins_api_gateways_own_answers_name_none(synth: Synth) -> None:
-    """A fixed header cannot name the right one of two origins (and reflecting Origin would allow
-    any): API Gateway's own answers then carry no CORS header; the app's answers carry theirs."""
-    from tests.infra.test_synth import _definition_body
-
-    responses = _definition_body(synth)["x-amazon-apigateway-gateway-responses"]
-    for response in responses.values():
-        assert not any("Access-Control" in name for name in response["responseParameters"])
-
-
 def test_the_hosted_ui_may_return_to_homeports_sign_in_page(synth: Synth) -> None:
     _, client = synth.one("AWS::Cognito::UserPoolClient")
     props = client["Properties"]
     url = _distribution_url(synth)["Fn::Join"][1]
     assert {"Fn::Join": ["", [*url, "/oauth_login_completed/cognito/"]]} in props["CallbackURLs"]
     assert {"Fn::Join": ["", [*url, "/"]]} in props["LogoutURLs"]
-    assert "http://localhost:8000/api-auth/cognito/callback/" in props["CallbackURLs"]  # still there
+    # The API's own callback is still there: the HTTP API's URL, no stage prefix.
+    api_id, _ = synth.one("AWS::ApiGatewayV2::Api")
+    region, suffix = {"Ref": "AWS::Region"}, {"Ref": "AWS::URLSuffix"}
+    api_url = ["https://", {"Ref": api_id}, ".execute-api.", region, ".", suffix]
+    assert {"Fn::Join": ["", [*api_url, "/api-auth/cognito/callback/"]]} in props["CallbackURLs"]
 
 
 def test_the_outputs_name_the_ui(synth: Synth) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib import metrics
 from chalicelib.domain import clock
 from tests.integration.test_billing import COMPONENTS, PLANS, at, snapshot
 from tests.marketplace_helpers import build_market, ctx_of, make_offering, order_request
@@ -81,10 +82,13 @@ def test_the_schedule_fans_customers_out_in_batches_on_heavy(
     monkeypatch.setenv("CIRRUS_INVOICE_BATCH_SIZE", "2")
     december()
     calls = sqs_calls(monkeypatch)
-    assert run_task(envelope_for(run.START_TASK, {}))
-    # 6 customers in batches of 2: 3 messages, in one SendMessageBatch call.
-    assert calls.count("SendMessageBatch") == 1 and "SendMessage" not in calls
-    assert serve_heavy() == 3
+    with metrics.capture() as seen:
+        assert run_task(envelope_for(run.START_TASK, {}))
+        # 6 customers in batches of 2: 3 messages, in one SendMessageBatch call.
+        assert calls.count("SendMessageBatch") == 1 and "SendMessage" not in calls
+        assert serve_heavy() == 3
+    assert seen.names() == ["BillingRuns", "BillingBatches", "BillingBatches", "BillingBatches"]
+    assert seen[0]["batches"] == 3 and sum(d["customers"] for d in seen[1:]) == 6
     shots = snapshot(world["customers"], 2026, 12)
     assert all(s is not None and s[1] == "pending" for s in shots)
     november = snapshot(world["customers"], 2026, 11)
@@ -170,3 +174,29 @@ def restore_table(items: list[dict[str, Any]]) -> None:
         dynamodb.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
     for item in items:
         dynamodb.put_item(TableName=table, Item=item)
+
+
+def test_a_failing_batch_is_counted_each_try_and_once_when_it_goes_through(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.services import billing
+    from chalicelib.workflows import billing as run
+    from chalicelib.workflows.queues import enqueue
+    from tests.workflow_helpers import deliver_once
+
+    december()
+    real, tries = billing.run_month, [0]
+
+    def fails_once(*args: Any) -> Any:
+        tries[0] += 1
+        if tries[0] == 1:
+            raise RuntimeError("throttled")
+        return real(*args)
+
+    monkeypatch.setattr(billing, "run_month", fails_once)
+    enqueue(run.BATCH_TASK, {"year": 2026, "month": 12, "customer_ids": world["customers"][:2]})
+    with metrics.capture() as seen:
+        assert deliver_once("heavy")[1] != []  # the failed try goes back to the queue
+        assert deliver_once("heavy") == (1, [])
+        assert deliver_once("heavy") == (0, [])
+    assert seen.names() == ["BillingBatchFailures", "BillingBatches"]

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from chalicelib import mail
+from chalicelib import mail, metrics
 from chalicelib.domain import hooks as hook_rules
 from chalicelib.workflows.aws import client as aws_client
 from chalicelib.workflows.registry import BACKGROUND_QUEUE
@@ -261,7 +261,9 @@ def test_a_failing_receiver_is_retried_until_it_answers_then_never_again(client,
     hook = web_hook(client, staff, receiver.url)
     document = published(create_project(client, staff, create_customer(client, staff)))
 
-    dispatch(document)
+    with metrics.capture() as seen:
+        dispatch(document)
+    assert [d["attempt"] for d in seen if d.get("HookDeliveryFailures")] == [1, 2, 3]
 
     assert len(receiver.requests) == 4
     assert {r.headers["X-Cirrus-Event-Uuid"] for r in receiver.requests} == {document["uuid"]}
@@ -279,9 +281,11 @@ def test_a_failing_receiver_is_retried_until_it_answers_then_never_again(client,
             idempotency_key=delivery_key(hook["uuid"], document["uuid"], attempt),
         )
         aws_client("sqs").send_message(QueueUrl=url, MessageBody=envelope.model_dump_json())
-    dispatch(document)
+    with metrics.capture() as again:
+        dispatch(document)
     assert len(receiver.requests) == 4
     assert dead_letters() == []
+    assert list(again) == []  # a redelivered try is not another failure
 
 
 def test_a_receiver_that_keeps_failing_ends_in_the_dead_letter_queue(client, staff, queued, receivers):
@@ -289,7 +293,10 @@ def test_a_receiver_that_keeps_failing_ends_in_the_dead_letter_queue(client, sta
     hook = web_hook(client, staff, receiver.url)
     document = published(create_project(client, staff, create_customer(client, staff)))
 
-    dispatch(document)
+    with metrics.capture() as seen:
+        dispatch(document)
+    assert seen.names() == ["HookDeliveryFailures"] * 5 + ["HookDeliveriesAbandoned"]
+    assert {d["hook_uuid"] for d in seen} == {hook["uuid"]}
 
     assert len(receiver.requests) == 5  # hook_max_attempts
     (dead,) = dead_letters()

@@ -357,3 +357,60 @@ def test_each_role_sees_its_sides_orders_and_resources(market: Market) -> None:
         provider_view=True,
     )
     assert ([r.name for r in by_name.items], by_name.total) == (["vm-1"], 2)
+
+
+# --- metrics ------------------------------------------------------------------------------------------
+def test_an_orders_journey_emits_placed_then_done_with_its_time_to_done(market: Market) -> None:
+    from datetime import timedelta
+
+    from chalicelib import metrics
+    from chalicelib.domain import clock
+    from chalicelib.services import orders
+
+    placed_at = clock.utcnow()
+    with metrics.capture() as seen:
+        clock.set_source(lambda: placed_at)
+        try:
+            order = _place(market, market.member)
+            orders.approve_by_consumer(ctx_of(market.owner), order.id)
+            orders.approve_by_provider(ctx_of(market.seller), order.id)
+            clock.set_source(lambda: placed_at + timedelta(minutes=3))
+            orders.set_state_done(ctx_of(market.seller), order.id)
+            with pytest.raises(Conflict):  # done already: a second `set_state_done` changes nothing
+                orders.set_state_done(ctx_of(market.seller), order.id)
+        finally:
+            clock.set_source(None)
+    assert seen.names() == ["OrdersPlaced", "OrdersDone", "OrderTimeToDone"]
+    assert seen.values("OrderTimeToDone") == [180.0]
+    assert {d["order_uuid"] for d in seen} == {order.id}
+
+
+def test_a_transition_that_loses_its_race_emits_nothing(market: Market) -> None:
+    """Two workers finish the same executing order from the same read: one commits and counts."""
+    from chalicelib import metrics
+    from chalicelib.services import orders
+
+    order = _place(market, market.owner)
+    executing = orders.approve_by_provider(ctx_of(market.seller), order.id)
+    with metrics.capture() as seen:
+        orders._complete(ctx_of(market.seller), executing)
+        with pytest.raises(Conflict):
+            orders._complete(ctx_of(market.seller), executing)
+        with pytest.raises(Conflict):
+            orders._fail(ctx_of(market.seller), executing, "late", "")
+    assert seen.names() == ["OrdersDone", "OrderTimeToDone"]
+
+
+def test_erred_orders_are_counted_each_time_they_err_and_a_retry_is_no_new_order(market: Market) -> None:
+    from chalicelib import metrics
+    from chalicelib.services import orders
+
+    with metrics.capture() as seen:
+        order = _place(market, market.owner)
+        orders.approve_by_provider(ctx_of(market.seller), order.id)
+        orders.set_state_erred(ctx_of(market.seller), order.id, "no capacity")
+        orders.set_state_executing(ctx_of(market.seller), order.id)  # the provider retries it
+        orders.set_state_erred(ctx_of(market.seller), order.id, "still none")
+        rejected = _place(market, market.owner, attributes={"name": "vm-2"})
+        orders.reject_by_provider(ctx_of(market.seller), rejected.id)
+    assert seen.names() == ["OrdersPlaced", "OrdersErred", "OrdersErred", "OrdersPlaced"]

@@ -24,6 +24,7 @@ from aws_cdk import Aws, Duration, Fn, RemovalPolicy, SecretValue
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
+from cirrus_infra.nag import suppress
 from cirrus_infra.webui import cognito_callback_url
 
 CALLBACK_PATH = "/api-auth/cognito/callback/"
@@ -193,12 +194,34 @@ class CognitoAuth(Construct):
             ),
             custom_attributes={GROUPS_ATTRIBUTE: cognito.StringAttribute(mutable=True, max_len=2048)},
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
-            password_policy=cognito.PasswordPolicy(min_length=12),
+            # Explicit: CloudFormation leaves out what CDK does not write, and Cognito's default is
+            # then no composition rule at all (cdk-nag AwsSolutions-COG1).
+            password_policy=cognito.PasswordPolicy(
+                min_length=12,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_digits=True,
+                require_symbols=True,
+            ),
             mfa=cognito.Mfa.OPTIONAL,
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             deletion_protection=True,
             # The pool is every federated user's identity: never delete it with the stack.
             removal_policy=RemovalPolicy.RETAIN,
+        )
+        suppress(
+            self.user_pool,
+            "AwsSolutions-COG2",
+            "MFA is the identity provider's: Cognito's MFA does not apply to federated users, who sign "
+            "in at their IdP; the pool's own users (created by an administrator, no self sign-up) may "
+            "enrol TOTP, optional so the operator decides (`-c cognito_native_users=false` removes them)",
+        )
+        suppress(
+            self.user_pool,
+            "AwsSolutions-COG8",
+            "Essentials tier: the Plus tier's threat protection costs per monthly active user and guards "
+            "password sign-in, which only administrator-created users have (no self sign-up; federated "
+            "users sign in at their IdP)",
         )
         self.providers: dict[str, cognito.UserPoolIdentityProviderBase] = {
             p.name: self._provider(p) for p in settings.identity_providers

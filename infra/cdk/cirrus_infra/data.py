@@ -17,7 +17,7 @@ def _string_key(name: str) -> dynamodb.Attribute:
 class CirrusTable(Construct):
     """Keys, GSIs, TTL and stream exactly as `schema.create_table_request` describes them."""
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, deletion_protection: bool = True) -> None:
         super().__init__(scope, construct_id)
         self.table = dynamodb.Table(
             self,
@@ -30,8 +30,11 @@ class CirrusTable(Construct):
                 point_in_time_recovery_enabled=True
             ),
             stream=dynamodb.StreamViewType(schema.STREAM_VIEW_TYPE),
-            # The table holds every tenant's data and the audit log: never delete it with the stack.
+            # The table holds every tenant's data and the audit log: never delete it with the stack
+            # (nor on a replacement), and refuse DeleteTable from anyone until protection is turned off
+            # (a dev stage may do without: `deletion_protection`).
             removal_policy=RemovalPolicy.RETAIN,
+            deletion_protection=deletion_protection,
         )
         for index in schema.GLOBAL_INDEXES:
             self.table.add_global_secondary_index(

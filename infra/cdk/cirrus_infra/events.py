@@ -1,14 +1,15 @@
 """Publishing the audit log: the table's stream → the Chalice function `events_publisher`
-(`chalicelib/workflows/publisher.py`) → the EventBridge bus `<prefix>-events` (archived) and the
-`hooks.dispatch` task on the background queue. The same function keeps the platform-wide totals
+(`chalicelib/workflows/publisher.py`) → the EventBridge bus `<prefix>-events` (archived), the
+`hooks.dispatch` task on the background queue and each event's follow-up task (an order's
+`marketplace.ensure_started` on the tasks queue). The same function keeps the platform-wide totals
 (`chalicelib/store/counters.py`) from the counted items' INSERTs and REMOVEs, and the audit log's
 counts that tenants share (staff index shards, offering and user feeds) from the event records: it
 writes the `COUNTER#`, `EVCOUNT#` and `TALLY#` items of the table, and nothing else.
 
 Chalice's DynamoDB event source names a placeholder stream, has no filter, no partial batch responses
 and retries a failing batch until its records leave the stream (24 hours), blocking the shard: all of
-that is overridden here. The publisher gets a role of its own, scoped to the stream, the bus and the
-two queues it sends to.
+that is overridden here. The publisher gets a role of its own, scoped to the stream, the bus, the
+queues of the tasks it queues (`publisher_queues`) and its dead-letter queue.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import CfnResource, Duration
+from aws_cdk import CfnResource, Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -26,9 +27,17 @@ from chalice.cdk import Chalice
 from constructs import Construct
 
 from chalicelib.store import counters, keys
-from chalicelib.workflows.publisher import DEAD_LETTERS_URL_ENV, EVENT_ITEM_TYPE, MAX_RETRY_ATTEMPTS, SOURCE
-from chalicelib.workflows.registry import BACKGROUND_QUEUE
-from cirrus_infra.queues import DLQ_RETENTION, WorkQueues, secure_queue
+from chalicelib.workflows import registry
+from chalicelib.workflows.publisher import (
+    DEAD_LETTERS_URL_ENV,
+    DISPATCH_TASK,
+    EVENT_ITEM_TYPE,
+    FOLLOW_UPS,
+    MAX_RETRY_ATTEMPTS,
+    SOURCE,
+)
+from cirrus_infra.nag import suppress
+from cirrus_infra.queues import WorkQueues, dead_letter_queue
 from cirrus_infra.workers import rewrite_statements
 
 # The SAM logical ids of `@app.on_dynamodb_record(name="events_publisher")` and its event source, as
@@ -70,6 +79,12 @@ STREAM_READ_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamo
 STREAM_LIST_ACTIONS = ["dynamodb:ListStreams"]
 
 
+def publisher_queues() -> list[str]:
+    """The work queues the publisher sends to: those of the tasks it queues (`hooks.dispatch` for
+    every event, and each event type's follow-up, `FOLLOW_UPS`), as the task registry routes them."""
+    return sorted({registry.get(task).queue for task in (DISPATCH_TASK, *FOLLOW_UPS.values())})
+
+
 def _is_stream_statement(statement: dict[str, Any]) -> bool:
     actions = statement.get("Action", [])
     actions = [actions] if isinstance(actions, str) else actions
@@ -105,27 +120,33 @@ class EventPublishing(Construct):
         self.table_stream_arn = table.table_stream_arn
         self.bus = events.EventBus(self, "Bus", event_bus_name=f"{prefix}-events")
         # The audit log kept beyond the table's TTL: every Cirrus event, replayable onto the bus.
+        # Retained when the stack is deleted (or the archive replaced): it is the audit log beyond the
+        # table's TTL. Its name is CloudFormation's, so a stage re-created after `cdk destroy` gets a
+        # new archive beside the old one, which replays onto the new bus (same name, same ARN).
         self.archive = self.bus.archive(
             "Archive",
-            archive_name=f"{prefix}-events-archive",
             description=f"Cirrus audit log events (source {SOURCE}) published on {prefix}-events",
             event_pattern=events.EventPattern(source=[SOURCE]),
             # 0: kept indefinitely (EventBridge's RetentionDays 0).
             retention=Duration.days(archive_days),
         )
+        self.archive.apply_removal_policy(RemovalPolicy.RETAIN)
         # Where the stream's event source puts the positions of records it gave up on.
-        self.dead_letters = secure_queue(
-            self, "PublisherDeadLetters", f"{prefix}-events-publisher-dlq", retention_period=DLQ_RETENTION
+        self.dead_letters = dead_letter_queue(
+            self,
+            "PublisherDeadLetters",
+            f"{prefix}-events-publisher-dlq",
+            fed_by="the publisher's stream event source mapping (its on-failure destination)",
         )
         self.log_group = logs.LogGroup(self, "PublisherLogs", retention=log_retention)
-        background = queues[BACKGROUND_QUEUE]
+        sends_to = [queues[queue].queue_arn for queue in publisher_queues()]
         # Inline policies: in place with the role, so the event source mapping (whose creation checks
         # that the role may read the stream) never waits on a separate policy resource.
         self.role = iam.Role(
             self,
             "PublisherRole",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Cirrus events publisher: table stream to the EventBridge bus and the hooks queue",
+            description="Cirrus events publisher: table stream to the EventBridge bus and the task queues",
             inline_policies={
                 "Publish": iam.PolicyDocument(
                     statements=[
@@ -139,24 +160,28 @@ class EventPublishing(Construct):
                             resources=[table.table_arn],
                             conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": COUNTER_KEYS}},
                         ),
-                        # The hooks.dispatch task, and the stream's on-failure destination (the event
-                        # source mapping sends with the function's role).
+                        # The tasks it queues (hooks.dispatch, the events' follow-ups such as
+                        # marketplace.ensure_started), and the stream's on-failure destination (the
+                        # event source mapping sends with the function's role).
                         iam.PolicyStatement(
-                            actions=["sqs:SendMessage"],
-                            resources=[background.queue_arn, self.dead_letters.queue_arn],
+                            actions=["sqs:SendMessage"], resources=[*sends_to, self.dead_letters.queue_arn]
                         ),
                         iam.PolicyStatement(
                             actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                             resources=[self.log_group.log_group_arn],
                         ),
-                        # X-Ray authorises trace uploads on "*" only.
-                        iam.PolicyStatement(
-                            actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]
-                        ),
                     ]
                 )
             },
         )
+        for rule in ("AwsSolutions-IAM5", "Serverless-LambdaStarPermissions"):
+            suppress(
+                self.role,
+                rule,
+                "Its one * is dynamodb:ListStreams, authorised on * only (it reveals stream ARNs, no "
+                "data; the stream's records are read on the table's stream ARN)",
+                applies_to=["Resource::*"] if rule == "AwsSolutions-IAM5" else (),
+            )
         self.alarms: list[cloudwatch.Alarm] = [
             self.dead_letters.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(5), statistic="Maximum"

@@ -12,6 +12,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from chalicelib.workflows.registry import QUEUES
+from cirrus_infra.nag import suppress
 
 # A message older than this waits on a stuck or throttled consumer: interactive follow-ups should be
 # picked up within minutes, provider calls and housekeeping may queue up for a while.
@@ -40,6 +41,24 @@ def secure_queue(scope: Construct, construct_id: str, name: str, **props: Any) -
     )
 
 
+def dead_letter_queue(
+    scope: Construct, construct_id: str, name: str, *, fed_by: str | None = None
+) -> sqs.Queue:
+    """A dead-letter queue, kept as long as SQS allows; its depth alarm (`depth_alarm`) calls an
+    operator. `fed_by`: what sends to it when that is not an SQS redrive policy, which cdk-nag cannot
+    see (a Scheduler target's or an event source mapping's dead-letter queue)."""
+    queue = secure_queue(scope, construct_id, name, retention_period=DLQ_RETENTION)
+    suppress(
+        queue,
+        "Serverless-SQSRedrivePolicy",
+        "A dead-letter queue is the end of the line: its depth alarm calls an operator, who redrives "
+        "or discards its messages (README, Operating)",
+    )
+    if fed_by:
+        suppress(queue, "AwsSolutions-SQS3", f"It is a dead-letter queue: of {fed_by}")
+    return queue
+
+
 def depth_alarm(scope: Construct, construct_id: str, queue: sqs.IQueue) -> cloudwatch.Alarm:
     """Any message in a dead-letter queue needs an operator (see README, "Operating")."""
     return queue.metric_approximate_number_of_messages_visible(
@@ -47,7 +66,11 @@ def depth_alarm(scope: Construct, construct_id: str, queue: sqs.IQueue) -> cloud
     ).create_alarm(
         scope,
         construct_id,
-        alarm_description=f"Messages in dead-letter queue {queue.queue_name}: redrive or discard them",
+        alarm_description=f"Messages in dead-letter queue {queue.queue_name}: work that failed every "
+        "retry. `python -m chalicelib.ops queues` lists them; the failure is in the consumer's log "
+        '("task failed", with the message id); fix the cause, then redrive them to their queue '
+        "(`python -m chalicelib.ops redrive <queue>`; a missed schedule firing is superseded by the "
+        "next one) or discard them.",
         threshold=0,
         comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluation_periods=1,
@@ -67,7 +90,7 @@ class WorkQueue(Construct):
         max_age: Duration,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letters = secure_queue(self, "DeadLetters", f"{name}-dlq", retention_period=DLQ_RETENTION)
+        self.dead_letters = dead_letter_queue(self, "DeadLetters", f"{name}-dlq")
         self.queue = secure_queue(
             self,
             "Queue",
@@ -82,7 +105,10 @@ class WorkQueue(Construct):
             ).create_alarm(
                 self,
                 "AgeAlarm",
-                alarm_description=f"Oldest message in {name} is older than {max_age.to_human_string()}",
+                alarm_description=f"Oldest message in {name} is older than {max_age.to_human_string()}: "
+                "its consumer is failing, throttled or at its concurrency cap behind a backlog (the "
+                "dashboard's queue depth and the consumer's errors and throttles say which). "
+                "`python -m chalicelib.ops queues` shows waiting and in-flight messages.",
                 threshold=max_age.to_seconds(),
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 evaluation_periods=1,

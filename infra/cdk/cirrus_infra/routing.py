@@ -93,17 +93,39 @@ def route_everything_to_the_app(
     definition: dict[str, Any],
     resolve: Callable[[Any], Any] = lambda value: value,
     cors_origin: str | None = None,
+    alias_of: str | None = None,
 ) -> dict[str, Any]:
     """The swagger Chalice generated, each path answering every verb through its integration, the
     greedy catch-all declaring its path parameter, and the gateway responses set. `resolve` turns
     CDK tokens into what they stand for (each `Fn::Sub` of the included template is its own token),
-    so that operations are compared by what they do."""
+    so that operations are compared by what they do. With `alias_of` (the SAM function's logical id),
+    the integrations invoke its `AutoPublishAlias` alias (`Ref: <id>.Alias`, which SAM resolves) rather
+    than $LATEST: the published version SnapStart restores."""
     paths = copy.deepcopy(definition["paths"])
     if CATCH_ALL not in paths:
         raise ValueError(f"the app has no {CATCH_ALL} route (chalicelib/api/not_found.py)")
     routed = {path: _any_method(path, item, resolve) for path, item in paths.items()}
     routed[CATCH_ALL][ANY_METHOD]["parameters"] = [PROXY_PARAMETER]
+    if alias_of:
+        routed = {path: _invoke_alias(path, item, resolve, alias_of) for path, item in routed.items()}
     return {**definition, "paths": routed, GATEWAY_RESPONSES: gateway_responses(cors_origin)}
+
+
+def _invoke_alias(
+    path: str, item: dict[str, Any], resolve: Callable[[Any], Any], function: str
+) -> dict[str, Any]:
+    operation = dict(item[ANY_METHOD])
+    integration = dict(resolve(operation[INTEGRATION]))
+    uri = integration.get("uri")
+    latest = f"${{{function}.Arn}}"
+    if not isinstance(uri, dict) or latest not in str(uri.get("Fn::Sub", "")):
+        raise ValueError(f"{path}: expected an integration invoking {latest}, got {uri!r}")
+    # The alias as a Sub variable given by `Ref` (cfn-lint knows `Ref: <id>.Alias`, not `${<id>.Alias}`).
+    integration["uri"] = {
+        "Fn::Sub": [uri["Fn::Sub"].replace(latest, "${Alias}"), {"Alias": {"Ref": f"{function}.Alias"}}]
+    }
+    operation[INTEGRATION] = integration
+    return {**item, ANY_METHOD: operation}
 
 
 def _any_method(path: str, item: dict[str, Any], resolve: Callable[[Any], Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from chalicelib.workflows import registry
 from chalicelib.workflows.envelope import TaskContext
 from chalicelib.workflows.queues import envelope_for
 from chalicelib.workflows.schedules import SCHEDULES, Schedule
-from cirrus_infra.queues import DLQ_RETENTION, WorkQueues, depth_alarm, secure_queue
+from cirrus_infra.queues import WorkQueues, dead_letter_queue, depth_alarm
 
 # Filled in by the Scheduler at each invocation: every firing is a distinct delivery to the consumer's
 # idempotency check (a fixed key would make every firing after the first a "duplicate").
@@ -38,8 +38,8 @@ class Schedules(Construct):
         registry.load_all()
         targets = {s.name: queues[registry.get(s.task).queue] for s in SCHEDULES}
         # Deliveries the Scheduler gave up on (queue unavailable, permission denied) land here.
-        self.dead_letters = secure_queue(
-            self, "DeadLetters", f"{prefix}-schedules-dlq", retention_period=DLQ_RETENTION
+        self.dead_letters = dead_letter_queue(
+            self, "DeadLetters", f"{prefix}-schedules-dlq", fed_by="the EventBridge Scheduler's targets"
         )
         self.alarms: list[cloudwatch.Alarm] = [depth_alarm(self, "DeadLettersAlarm", self.dead_letters)]
         self.role = iam.Role(

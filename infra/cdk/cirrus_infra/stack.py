@@ -4,30 +4,41 @@ stream → the events publisher → the EventBridge bus)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Aws, CfnOutput, Fn, Stack
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import Aspects, Aws, CfnOutput, CfnResource, Fn, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sam as sam
 from aws_cdk import aws_sns as sns
+from cdk_nag import RegexAppliesTo
 from constructs import Construct
 
 from chalicelib.config import Settings
+from chalicelib.store import schema
 from chalicelib.workflows.consumer import LEASE
 from chalicelib.workflows.registry import BACKGROUND_QUEUE
 from cirrus_infra.auth import AuthSettings, CognitoAuth
 from cirrus_infra.bundle import BundledChalice, BundleSpec, build_bundle
 from cirrus_infra.data import CirrusTable
 from cirrus_infra.events import EventPublishing, drop_stream_statements
+from cirrus_infra.frontdoor import ALIAS, API_TYPES, HTTP, REST, HttpFrontDoor, Throttle, refers_to_alias
+from cirrus_infra.nag import suppress, suppress_sam_resources
+from cirrus_infra.operations import AlarmActions, AlarmTopic, FrontDoor, Operations, Watched
 from cirrus_infra.queues import WorkQueues
 from cirrus_infra.routing import route_everything_to_the_app
 from cirrus_infra.schedules import Schedules
 from cirrus_infra.webui import HomePortHosting
-from cirrus_infra.workers import scope_consumer_policy, wire_workers
+from cirrus_infra.workers import (
+    log_group,
+    max_concurrency,
+    scope_consumer_policy,
+    scope_log_statements,
+    wire_workers,
+)
 from cirrus_infra.workflows import Workflows
 
 # The repository root: app.py, chalicelib/, requirements.txt and .chalice/config.json live there.
@@ -39,6 +50,18 @@ API_HANDLER = "APIHandler"
 API_ROLE = "DefaultRole"
 REST_API = "RestAPI"
 CUSTOM_DOMAIN = "ApiGatewayCustomDomain"
+# What Chalice packages for its REST API besides RestAPI itself (dropped with an HTTP front door).
+REST_API_PERMISSION = "APIHandlerInvokePermission"
+REST_API_OUTPUTS = ("RestAPIId", "EndpointURL")
+# The queue consumers and the audit log's publisher (app.py), as Chalice names them in SAM.
+EVENT_FUNCTIONS = ("TasksWorker", "HeavyWorker", "BackgroundWorker", "EventsPublisher")
+FUNCTIONS = (API_HANDLER, *EVENT_FUNCTIONS)
+# Every function's runtime: Graviton (20% cheaper per GB-s than x86) and Python 3.12, which SnapStart
+# supports and the bundle's bytecode is compiled for (bundle.py).
+ARCHITECTURE = "arm64"
+RUNTIME = "python3.12"
+# The API function's entry point: the gateway adapter in app.py (HTTP API and REST events).
+API_ENTRY_POINT = "app.api_handler"
 
 # What the API does to its table: no Scan (a request costs a constant number of calls), no table
 # management. grant_read_write_data would include both.
@@ -60,9 +83,6 @@ class StackSettings:
     """What varies between deployments (filled from CDK context by the app entry point)."""
 
     stage: str = "prod"
-    # Production data: the table has deletion protection and is retained when the stack is deleted
-    # (data.py). False (the `dev` stage by default, `-c protect_data=`): `make destroy` removes it.
-    protect_data: bool = True
     # The Chalice project: app.py, chalicelib/ and .chalice/config.json (the stack packages a copy
     # with an empty requirements.txt for the template, and bundles the code itself: bundle.py).
     source_dir: Path = REPO_ROOT
@@ -75,16 +95,27 @@ class StackSettings:
     domain_name: str | None = None
     certificate_arn: str | None = None
     lambda_memory_size: int = 1024
-    # API Gateway's integration timeout is 29 s; a longer Lambda timeout would never be seen.
+    # API Gateway's integration timeout is 29 s (REST; 30 s for an HTTP API): a longer Lambda timeout
+    # would never be seen.
     lambda_timeout: int = 29
+    # The front door (frontdoor.py): "http", an HTTP API (API Gateway v2), or "rest", Chalice's REST
+    # API (stage `api`, routing.py); and the HTTP API's default route throttling.
+    api_type: str = HTTP
+    throttle: Throttle = field(default_factory=Throttle)
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     # Queue consumers: a message goes to its dead-letter queue after this many receives (the runtime's
     # default, as the local stack uses), and a consumer may run this long (at most consumer.LEASE);
     # each queue's visibility timeout is six times that (900 s by default, the lease's length).
     queue_max_receives: int = Settings.queue_max_receives
     worker_timeout: int = 150
-    # An SNS topic the queue alarms notify (none: the alarms only show in CloudWatch).
+    # Every alarm notifies the stack's topic `<prefix>-alarms` (mailed to `alarm_email`, if given), or
+    # this existing topic instead (then none is created).
     alarm_topic_arn: str | None = None
+    alarm_email: str | None = None
+    # Queue consumers' concurrency caps by queue, over workers.DEFAULT_MAX_CONCURRENCY (2 to 1000).
+    worker_concurrency: dict[str, int] = field(default_factory=dict)
+    # DynamoDB refuses to delete the table while this is on (it is retained by the stack either way).
+    deletion_protection: bool = True
     # The address invitations are mailed from, an identity verified in SES in the stack's region
     # (none: nothing is granted on SES and mail fails, recorded on each invitation).
     email_from: str | None = None
@@ -119,13 +150,15 @@ class CirrusStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.settings = settings
+        if settings.api_type not in API_TYPES:
+            raise ValueError(f"api_type must be one of {API_TYPES}, got {settings.api_type!r}")
         if settings.worker_timeout > LEASE.total_seconds():
             # A consumer still running when its idempotency claim lapses could be overtaken by a
             # redelivery of the same message (chalicelib/store/idempotency.py).
             raise ValueError(f"worker_timeout exceeds the consumer's idempotency lease ({LEASE})")
         if settings.event_retention_days < 1:
             raise ValueError("event_retention_days must be at least 1 (the events' TTL in days)")
-        self.table = CirrusTable(self, "Data").table
+        self.table = CirrusTable(self, "Data", deletion_protection=settings.deletion_protection).table
         prefix = settings.resource_prefix
         self.queues = WorkQueues(
             self,
@@ -150,12 +183,17 @@ class CirrusStack(Stack):
 
         self.homeport = self._homeport_hosting()
         self.homeport_url = self.homeport.url if self.homeport else settings.homeport_url
+        # The HTTP API first: the user pool's callback URLs name it (the API refers to nothing else;
+        # its route is added once the function exists). Alarms on API metrics use `self.api_id`.
+        self.http_api = self._http_front_door()
         self.auth = CognitoAuth(
             self,
             "Auth",
             prefix=prefix,
             settings=settings.auth,
-            public_url=settings.api_url,
+            # With the REST API, whose definition refers to the function, whose environment names the
+            # user pool's client, the client cannot name the REST API's URL (a cycle).
+            public_url=settings.api_url or (self.http_api.origin if self.http_api else None),
             homeport_url=self.homeport_url,
         )
 
@@ -168,23 +206,26 @@ class CirrusStack(Stack):
             self, "Api", source_dir=settings.source_dir, stage_config=stage_config, bundle=self.bundle
         )
         handler = self.api.get_resource(API_HANDLER)
+        self._set_runtime()
+        # The API's id (the HTTP API's, or the REST API's with `rest`): what API metrics name.
+        self.api_id = self._wire_front_door()
+        # Findings cdk-nag raises on resources of Chalice's SAM template, accepted with reasons (nag.py).
+        suppress_sam_resources(self.api.sam_template)
         workers = wire_workers(
             self,
             self.api,
             self.queues,
             timeout=settings.worker_timeout,
             log_retention=settings.log_retention,
+            concurrency=max_concurrency(settings.worker_concurrency),
         )
         # The audit log's publisher runs under its own role (events.py), not DefaultRole.
-        self.events.wire(self.api, timeout=settings.worker_timeout)
+        publisher = self.events.wire(self.api, timeout=settings.worker_timeout)
         # The function logs to a group with a retention period. (Chalice's own `log_retention_in_days`
         # emits a log group whose Fn::Sub names `ApiHandler`, not the function `APIHandler`, which
         # CfnInclude rejects.)
         self.api_logs = logs.LogGroup(self, "ApiLogs", retention=settings.log_retention)
         handler.add_property_override("LoggingConfig.LogGroup", self.api_logs.log_group_name)
-        # Chalice sets X-Ray on the function only ("xray": true); trace the API Gateway stage too.
-        self.api.get_resource(REST_API).add_property_override("TracingEnabled", True)
-        self._route_everything_to_the_app()
         self._deploy_homeport()
         # Chalice gives every other function (API and consumers) its one role, DefaultRole: the API
         # enqueues, starts workflows and answers callbacks as the consumers do, so all grants go to it.
@@ -199,16 +240,21 @@ class CirrusStack(Stack):
         for function in (handler, *workers.values()):
             for grant in grants:
                 grant.apply_before(function)
+        self._accept_runtime_wildcards(role)
         default_role = self.api.get_resource(API_ROLE)
         scope_consumer_policy(default_role, [self.queues[q].queue_arn for q in self.queues.by_name])
         drop_stream_statements(default_role)
-        if settings.alarm_topic_arn:
-            action = cloudwatch_actions.SnsAction(
-                sns.Topic.from_topic_arn(self, "AlarmTopic", settings.alarm_topic_arn)
-            )
-            alarms = [*self.queues.alarms, *self.schedules.alarms, *self.events.alarms]
-            for alarm in [*alarms, *self.workflows.alarms]:
-                alarm.add_alarm_action(action)
+        # DefaultRole's functions (the API and the consumers) write to their own log groups only.
+        log_groups = [self.api_logs, *(log_group(self, queue) for queue in self.queues.by_name)]
+        scope_log_statements(default_role, [group.log_group_arn for group in log_groups])
+        self._operate(
+            {
+                "API": handler.ref,
+                **{f"{q} worker": w.ref for q, w in workers.items()},
+                "publisher": publisher.ref,
+            }
+        )
+        self._tag()
 
         CfnOutput(self, "TableName", value=self.table.table_name)
         for queue, q in self.queues.by_name.items():
@@ -224,9 +270,155 @@ class CirrusStack(Stack):
         CfnOutput(self, "UserPoolId", value=self.auth.user_pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=self.auth.client.user_pool_client_id)
         CfnOutput(self, "HostedUiUrl", value=self.auth.domain.base_url())
-        # Chalice's own outputs (RestAPIId, EndpointURL, APIHandlerArn, ...) are kept as they are.
-        if settings.domain_name:
+        self._api_outputs()
+
+    def _http_front_door(self) -> HttpFrontDoor | None:
+        s = self.settings
+        if s.api_type != HTTP:
+            return None
+        return HttpFrontDoor(
+            self,
+            "HttpApi",
+            prefix=s.resource_prefix,
+            throttle=s.throttle,
+            log_retention=s.log_retention,
+            domain_name=s.domain_name,
+            certificate_arn=s.certificate_arn,
+        )
+
+    def _wire_front_door(self) -> str:
+        """The HTTP API to the function's alias in place of Chalice's REST API (or the REST API routed
+        to the alias); the API's id."""
+        if self.http_api is None:
+            self._route_everything_to_the_app()
+            return str(self.api.get_resource(REST_API).ref)
+        self._drop_rest_api()
+        self.http_api.route_to(API_HANDLER)
+        return self.http_api.api_id
+
+    def _api_outputs(self) -> None:
+        """Chalice's own outputs (APIHandlerArn, ...; RestAPIId and EndpointURL with the REST API) are
+        kept as they are. EndpointURL is the base URL clients use without a custom domain."""
+        if self.http_api is not None:
+            CfnOutput(self, "EndpointURL", value=self.http_api.url)
+            CfnOutput(self, "HttpApiId", value=self.http_api.api_id)
+            if self.http_api.domain_target:
+                self._output_domain_target(self.http_api.domain_target)
+        elif self.settings.domain_name:
             self._fix_custom_domain_mapping()
+
+    def _set_runtime(self) -> None:
+        """arm64 and Python 3.12 for every function; the API function starts at the gateway adapter and
+        runs as the published alias `live`, restored from a SnapStart snapshot. The consumers' event
+        source mappings stay on $LATEST (no versions, no SnapStart: a consumer's cold start is not
+        anyone's wait)."""
+        for name in FUNCTIONS:
+            function = self.api.get_resource(name)
+            function.add_property_override("Architectures", [ARCHITECTURE])
+            function.add_property_override("Runtime", RUNTIME)
+        handler = self.api.get_resource(API_HANDLER)
+        handler.add_property_override("Handler", API_ENTRY_POINT)
+        handler.add_property_override("SnapStart", {"ApplyOn": "PublishedVersions"})
+        handler.add_property_override("AutoPublishAlias", ALIAS)
+        # A new version at any change of the function (runtime, handler, timeout...), not only of its
+        # code, environment or memory (SAM's default), so the alias never runs a stale configuration.
+        handler.add_property_override("AutoPublishAliasAllProperties", True)
+        # A replaced version is deleted (SAM retains them by default): each SnapStart version keeps a
+        # cached snapshot, billed while the version is active.
+        handler.add_property_override("VersionDeletionPolicy", "Delete")
+
+    def _drop_rest_api(self) -> None:
+        """With an HTTP front door, Chalice's REST API, its invoke permission and outputs go."""
+        template = self.api.sam_template
+        outputs = [template.get_output(logical_id) for logical_id in REST_API_OUTPUTS]
+        for scope, logical_id in [
+            *((template, logical_id) for logical_id in (REST_API, REST_API_PERMISSION)),
+            *((output.node.scope, output.node.id) for output in outputs),
+        ]:
+            if scope is None or not scope.node.try_remove_child(logical_id):
+                raise ValueError(f"expected {logical_id} in the template Chalice packaged")
+
+    def _operate(self, functions: dict[str, str]) -> None:
+        """The alarms topic (or the given one), the alarms beyond the resources' own, the dashboard;
+        every alarm in the stack notifies the topic (operations.py)."""
+        s = self.settings
+        if s.alarm_topic_arn:
+            topic = sns.Topic.from_topic_arn(self, "AlarmTopic", s.alarm_topic_arn)
+        else:
+            topic = AlarmTopic(self, "Alarms", prefix=s.resource_prefix, email=s.alarm_email).topic
+        Aspects.of(self).add(AlarmActions(topic))
+        CfnOutput(self, "AlarmTopicArn", value=topic.topic_arn)
+        queues: dict[str, tuple[Any, Any]] = {
+            q: (w.queue, w.dead_letters) for q, w in self.queues.by_name.items()
+        }
+        queues["schedules"] = (None, self.schedules.dead_letters)
+        queues["publisher"] = (None, self.events.dead_letters)
+        self.operations = Operations(
+            self,
+            "Operations",
+            prefix=s.resource_prefix,
+            stage=s.stage,
+            watched=Watched(
+                # The front door's metrics: the HTTP API's by its id (frontdoor.py); Chalice's REST API
+                # (`-c api_type=rest`) by its name, the app's, on the stage `api`.
+                front_door=FrontDoor(
+                    api_id=self.http_api.api_id if self.http_api is not None else None,
+                    rest_api_name=self._chalice_app_name(),
+                    rest_stage="api",
+                ),
+                functions=functions,
+                errors_alarmed=frozenset({"publisher"}),
+                queues=queues,
+                state_machines=self.workflows.state_machines,
+                table=self.table,
+                index_names=[index.name for index in schema.GLOBAL_INDEXES],
+                publisher=functions["publisher"],
+                alarms=[
+                    *self.queues.alarms,
+                    *self.schedules.alarms,
+                    *self.events.alarms,
+                    *self.workflows.alarms,
+                ],
+            ),
+        )
+        CfnOutput(self, "DashboardName", value=s.resource_prefix)
+
+    def _chalice_app_name(self) -> str:
+        config = json.loads((self.settings.source_dir / ".chalice" / "config.json").read_text())
+        return str(config["app_name"])
+
+    def _tag(self) -> None:
+        """`project` and `stage` on every resource that takes tags: CDK's tag aspect reaches the
+        resources of Chalice's included template too; the SAM transform passes a SAM resource's tags
+        to what it generates (the REST API, its stage) only when told to. The event source mappings
+        SAM generates take none from it (samtranslator's model has no Tags for them; they cost
+        nothing, so no cost allocation is lost)."""
+        Tags.of(self).add("project", "cirrus")
+        Tags.of(self).add("stage", self.settings.stage)
+        for child in self.api.sam_template.node.children:
+            if isinstance(child, CfnResource) and child.cfn_resource_type.startswith("AWS::Serverless::"):
+                child.add_property_override("PropagateTags", True)
+
+    def _accept_runtime_wildcards(self, role: iam.IRole) -> None:
+        """The two wildcards in the functions' grants, each inside one of Cirrus's own resources."""
+        suppress(
+            role,
+            "AwsSolutions-IAM5",
+            "The table's own indexes (Query on the GSIs): <table ARN>/index/*, the form DynamoDB "
+            "authorises an index by",
+            applies_to=[RegexAppliesTo(regex=r"/^Resource::<Data[A-Za-z0-9]+\.Arn>\/index\/\*$/")],
+            children=True,
+        )
+        suppress(
+            role,
+            "AwsSolutions-IAM5",
+            "states:DescribeExecution on the executions of Cirrus's own state machines: an execution's "
+            "ARN is its machine's name and a run id unknown in advance",
+            applies_to=[
+                RegexAppliesTo(regex=r"/^Resource::arn:<AWS::Partition>:states:.*:execution:.*:\*$/")
+            ],
+            children=True,
+        )
 
     def _route_everything_to_the_app(self) -> None:
         """Every path and verb reaches the app, which answers as Waldur does (routing.py)."""
@@ -235,8 +427,15 @@ class CirrusStack(Stack):
             raise TypeError(f"expected Chalice's {REST_API} as a SAM API with its swagger, got {rest_api!r}")
         origins = self._cors_origins()
         rest_api.definition_body = route_everything_to_the_app(
-            rest_api.definition_body, self.resolve, cors_origin=origins[0] if len(origins) == 1 else None
+            rest_api.definition_body,
+            self.resolve,
+            cors_origin=origins[0] if len(origins) == 1 else None,
+            alias_of=API_HANDLER,
         )
+        # API Gateway may invoke the alias the integrations name (Chalice's permission names $LATEST).
+        permission = self.api.get_resource(REST_API_PERMISSION)
+        permission.add_property_override("FunctionName", {"Ref": f"{API_HANDLER}.Alias"})
+        refers_to_alias(permission, API_HANDLER)
 
     def _homeport_hosting(self) -> HomePortHosting | None:
         """The bucket and distribution for HomePort, when a build is given (before the user pool and
@@ -258,9 +457,12 @@ class CirrusStack(Stack):
 
     def _api_endpoint(self) -> str:
         """The API's base URL as HomePort's `apiEndpoint` (ending in `/`): the public URL, else the
-        REST API's own URL with its stage (`api`), whose paths are then `/api/api/...`."""
+        HTTP API's own URL, or the REST API's with its stage (`api`), whose paths are then
+        `/api/api/...`."""
         if self.settings.api_url:
             return self.settings.api_url.rstrip("/") + "/"
+        if self.http_api is not None:
+            return self.http_api.url
         rest_api = self.api.get_resource(REST_API).ref
         return Fn.join("", ["https://", rest_api, ".execute-api.", Aws.REGION, ".", Aws.URL_SUFFIX, "/api/"])
 
@@ -296,11 +498,16 @@ class CirrusStack(Stack):
         # SAM resolves `Ref: <api>.Stage` to the stage it generates, which adds the dependency.
         mapping = self.api.get_resource(CUSTOM_DOMAIN + "Mapping")
         mapping.add_property_override("Stage", {"Ref": f"{REST_API}.Stage"})
+        self._output_domain_target(
+            self.api.get_resource(CUSTOM_DOMAIN).get_att("RegionalDomainName").to_string()
+        )
+
+    def _output_domain_target(self, target: str) -> None:
         CfnOutput(
             self,
             "CustomDomainTarget",
             description="Point the custom domain's DNS (alias or CNAME) at this name",
-            value=self.api.get_resource(CUSTOM_DOMAIN).get_att("RegionalDomainName").to_string(),
+            value=target,
         )
 
     def _cors_origins(self) -> list[str]:
@@ -346,15 +553,15 @@ class CirrusStack(Stack):
         if public_url:
             environment["CIRRUS_PUBLIC_URL"] = public_url.rstrip("/")
         environment.update(self._web_ui_environment())
+        # No "xray": X-Ray is off (no SDK produced traces; sampled traces would cost ~$0.65/M requests).
         config: dict[str, Any] = {
             "api_gateway_stage": "api",
-            "xray": True,
             "lambda_memory_size": s.lambda_memory_size,
             "lambda_timeout": s.lambda_timeout,
             "environment_variables": environment,
             "tags": {"project": "cirrus", "stage": s.stage},
         }
-        if s.domain_name:
+        if s.domain_name and s.api_type == REST:
             if not s.certificate_arn:
                 raise ValueError("a custom domain needs certificate_arn (an ACM certificate for it)")
             config["api_gateway_endpoint_type"] = "REGIONAL"

@@ -15,12 +15,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
+from cdk_nag import RegexAppliesTo
 from constructs import Construct
+
+from cirrus_infra.nag import suppress
 
 # The settings HomePort reads at run time, relative to its page (its README).
 CONFIG_KEY = "scripts/configs/config.json"
@@ -97,6 +100,21 @@ class HomePortHosting(Construct):
             error_responses=spa,
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
         )
+        suppress(
+            self.bucket,
+            "AwsSolutions-S1",
+            "The bucket holds only HomePort's public build, written by the stack's deployments and read "
+            "only by the distribution (origin access control): access logs would record CloudFront",
+        )
+        for rule, reason in {
+            "AwsSolutions-CFR1": "HomePort's files are public and Cirrus's users are wherever they are",
+            "AwsSolutions-CFR2": "Public static files only; the API they call enforces its own limits. A "
+            "web ACL costs $5/month plus $0.60 per 1M requests, for nothing to protect here",
+            "AwsSolutions-CFR3": "Public static files only: what users do is in the API's logs",
+            "AwsSolutions-CFR4": "The distribution's own *.cloudfront.net name: its default certificate "
+            "accepts TLSv1 and allows no other security policy (a custom domain with its certificate would)",
+        }.items():
+            suppress(self.distribution, rule, reason)
 
     @property
     def url(self) -> str:
@@ -129,3 +147,41 @@ class HomePortHosting(Construct):
             distribution_paths=[f"/{CONFIG_KEY}"],
         )
         config.node.add_dependency(files)
+        self._accept_cdk_deployment_provider()
+
+    def _accept_cdk_deployment_provider(self) -> None:
+        """CDK's own function behind BucketDeployment (a singleton per memory size, on the stack): its
+        runtime, role and grants are CDK's, run only by CloudFormation during a deployment."""
+        stack = Stack.of(self)
+        providers = [c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment")]
+        provider = "CDK's BucketDeployment provider"
+        reasons = {
+            "AwsSolutions-IAM4": f"{provider}: AWSLambdaBasicExecutionRole, to write its logs",
+            "AwsSolutions-IAM5": f"{provider}: copies the build from CDK's asset bucket to HomePort's (s3 "
+            "object actions on both buckets' keys) and invalidates the distribution "
+            "(cloudfront:CreateInvalidation is authorised on * only)",
+            "AwsSolutions-L1": f"{provider}: its runtime is CDK's, updated with aws-cdk-lib",
+            "Serverless-LambdaLatestVersion": f"{provider}: its runtime is CDK's, updated with aws-cdk-lib",
+            "Serverless-LambdaDLQ": f"{provider}: CloudFormation invokes it during a deployment and waits "
+            "for its answer; a failure fails the deployment, nothing is lost",
+            "Serverless-LambdaTracing": f"{provider} runs only during deployments: nothing to trace (and "
+            "Cirrus uses no X-Ray)",
+        }
+        wildcards: list[str | RegexAppliesTo] = [
+            *(
+                f"Action::s3:{action}*"
+                for action in ("Abort", "DeleteObject", "GetBucket", "GetObject", "List")
+            ),
+            "Resource::*",
+            RegexAppliesTo(regex=r"/^Resource::<HomePortFiles[A-Za-z0-9]+\.Arn>\/\*$/"),
+            RegexAppliesTo(regex=r"/^Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-.*\/\*$/"),
+        ]
+        applies_to: dict[str, list[str | RegexAppliesTo]] = {
+            "AwsSolutions-IAM4": [
+                "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+            ],
+            "AwsSolutions-IAM5": wildcards,
+        }
+        for construct in providers:
+            for rule, reason in reasons.items():
+                suppress(construct, rule, reason, applies_to=applies_to.get(rule, []), children=True)

@@ -7,7 +7,7 @@ ReportBatchItemFailures, which the consumer's partial batch responses need: both
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_cdk import CfnResource, IResolvable
@@ -29,22 +29,67 @@ def event_id(queue: str) -> str:
     return f"{worker_id(queue)}SqsEventSource"
 
 
+# How many instances of each consumer its queue's event source may run at once (the event source's
+# ScalingConfig.MaximumConcurrency, 2 to 1000). An account starts with 1000 concurrent executions shared
+# by every function in its region (new accounts may get less; Service Quotas shows it): with these
+# defaults the consumers take at most 10 + 5 + 5 = 20 and the publisher one per stream shard (its
+# ParallelizationFactor is 1), leaving ~975 to the API, which at ~100 ms per request serves thousands
+# of requests per second. Without a cap, a backlog of thousands of messages would scale the pollers to
+# hundreds of concurrent consumers (up to 1250 per queue) and the API would answer 429/503. Reserved
+# concurrency is not used: it subtracts from the pool even when idle, and AWS refuses a reservation
+# that leaves fewer than 100 unreserved, which fails the deploy on an account with a low quota.
+DEFAULT_MAX_CONCURRENCY: dict[str, int] = {"tasks": 10, "heavy": 5, "background": 5}
+MAX_CONCURRENCY_RANGE = range(2, 1001)
+
+
+def max_concurrency(overrides: Mapping[str, int]) -> dict[str, int]:
+    """Each queue's cap: the defaults, with `overrides` (checked against SQS's allowed range)."""
+    unknown = set(overrides) - set(QUEUES)
+    if unknown:
+        raise ValueError(f"worker_concurrency names unknown queues {sorted(unknown)} (known: {QUEUES})")
+    caps = {queue: DEFAULT_MAX_CONCURRENCY.get(queue, 5) for queue in QUEUES} | dict(overrides)
+    for queue, cap in caps.items():
+        if cap not in MAX_CONCURRENCY_RANGE:
+            raise ValueError(f"worker_concurrency for {queue} must be 2 to 1000, got {cap}")
+    return caps
+
+
 def wire_workers(
-    scope: Construct, api: Chalice, queues: WorkQueues, *, timeout: int, log_retention: logs.RetentionDays
+    scope: Construct,
+    api: Chalice,
+    queues: WorkQueues,
+    *,
+    timeout: int,
+    log_retention: logs.RetentionDays,
+    concurrency: Mapping[str, int],
 ) -> dict[str, CfnResource]:
     """Each consumer reads its CDK queue, reports partial batch failures, runs up to `timeout` seconds
-    (the queues' visibility timeout is derived from it) and logs to a group that expires."""
+    (the queues' visibility timeout is derived from it) in at most `concurrency[queue]` instances, and
+    logs to a group that expires (`log_group`)."""
     workers = {}
     for queue in QUEUES:
         function = api.get_resource(worker_id(queue))
         source = f"Events.{event_id(queue)}.Properties"
         function.add_property_override(f"{source}.Queue", queues[queue].queue_arn)
         function.add_property_override(f"{source}.FunctionResponseTypes", ["ReportBatchItemFailures"])
+        function.add_property_override(f"{source}.ScalingConfig.MaximumConcurrency", concurrency[queue])
         function.add_property_override("Timeout", timeout)
-        log_group = logs.LogGroup(scope, f"{worker_id(queue)}Logs", retention=log_retention)
+        log_group = logs.LogGroup(scope, _log_group_id(queue), retention=log_retention)
         function.add_property_override("LoggingConfig.LogGroup", log_group.log_group_name)
         workers[queue] = function
     return workers
+
+
+def _log_group_id(queue: str) -> str:
+    return f"{worker_id(queue)}Logs"
+
+
+def log_group(scope: Construct, queue: str) -> logs.LogGroup:
+    """The group `wire_workers` made for the queue's consumer."""
+    group = scope.node.find_child(_log_group_id(queue))
+    if not isinstance(group, logs.LogGroup):
+        raise TypeError(f"expected a log group, got {group!r}")
+    return group
 
 
 def _actions(statement: dict[str, Any]) -> list[str]:
@@ -76,5 +121,27 @@ def scope_consumer_policy(role: iam.CfnRole, queue_arns: list[str]) -> None:
         if any(action.startswith("sqs:") for action in _actions(statement)):
             return {**statement, "Resource": queue_arns}
         return statement
+
+    rewrite_statements(role, scope)
+
+
+LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+
+
+def scope_log_statements(role: iam.CfnRole, log_group_arns: list[str]) -> None:
+    """Chalice lets its role create and write any log group (`arn:*:logs:*:*:*`); the functions log to
+    groups the stack creates (LoggingConfig), so the role may write those, and create none."""
+
+    def scope(statement: dict[str, Any]) -> dict[str, Any] | None:
+        actions = _actions(statement)
+        if not any(action in LOG_ACTIONS for action in actions):
+            return statement
+        if any(action not in LOG_ACTIONS for action in actions):
+            raise ValueError(f"unexpected actions beside the log actions in {role.node.path}: {actions}")
+        return {
+            **statement,
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": log_group_arns,
+        }
 
     rewrite_statements(role, scope)

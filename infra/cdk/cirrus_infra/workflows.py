@@ -12,6 +12,7 @@ from constructs import Construct
 
 from chalicelib.workflows import stepfunctions
 from chalicelib.workflows.registry import QUEUES
+from cirrus_infra.nag import suppress
 from cirrus_infra.queues import WorkQueues
 
 # What the functions do to a state machine: start it (a second start of the same execution name is a
@@ -103,7 +104,8 @@ class Workflows(Construct):
                 logs=sfn.LogOptions(
                     destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True
                 ),
-                tracing_enabled=True,
+                # No X-Ray: a trace of a workflow would stop at its queues (no function traces).
+                tracing_enabled=False,
             )
             # The only thing a workflow does to the outside: send to the queues its definition names.
             used = [q for q in QUEUES if queue_url_placeholder(q) in stepfunctions.placeholders(name)]
@@ -112,6 +114,21 @@ class Workflows(Construct):
                     iam.PolicyStatement(
                         actions=["sqs:SendMessage"], resources=[queues[q].queue_arn for q in used]
                     )
+                )
+            suppress(
+                machine.role,
+                "AwsSolutions-IAM5",
+                "Step Functions' log delivery (logs:CreateLogDelivery and the rest CDK grants for `logs`) "
+                "is authorised on * only",
+                applies_to=["Resource::*"],
+                children=True,
+            )
+            for rule in ("AwsSolutions-SF2", "Serverless-StepFunctionStateMachineXray"):
+                suppress(
+                    machine,
+                    rule,
+                    "X-Ray is off on purpose (issue 19: traces nobody reads, at a price): each execution's "
+                    "history and its log group (level ALL, with execution data) show every step",
                 )
             self.state_machines[name] = machine
             if name == "order":

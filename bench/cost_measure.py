@@ -1,0 +1,516 @@
+#!/usr/bin/env python
+"""Measure what one API request and one order cost, under in-process moto, for bench/cost.py.
+
+    .venv/bin/python bench/cost_measure.py [bench/cost_profile.json]   (or: bench/cost.py --measure)
+
+API requests: bench/request_costs.py's harness (100 projects, 20 customers, a staff token and a
+non-staff caller), each endpoint called once unmeasured, then measured 3 times (the median run by
+CPU time). Per request: DynamoDB request units computed from the items' sizes (reads: ceil(size /
+4 KB) per item for GetItem and BatchGetItem, summed then rounded for a Query, halved unless strongly
+consistent, doubled in a transaction; writes: ceil(size / 1 KB) of each item written, doubled in a
+transaction, plus one standard write per GSI holding the item), the log bytes the app writes at
+INFO, the CPU time this process spends outside moto (botocore's stubber timed and subtracted), the
+audit events written (`EVT#` records: one EventBridge event each) and the SQS requests made. Then
+what the request sets off, measured apart: the events publisher on the table's stream (the same
+handler the Lambda runs, fed by the local stack's stream reader: `pub_*`) and the workers serving
+the queues it fills (`worker_*`).
+
+One order: the demo provider's automatic order, placed by the consumer's owner and served by the
+same consumer the workers run, moto executing the state machine: the same figures, plus executions,
+state transitions and the execution history's bytes (what a machine logging ALL writes).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+for path in (_ROOT, os.path.join(_ROOT, "bench")):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+import request_costs  # noqa: E402,F401  (sets the offline environment at import: before ours)
+
+from chalicelib.local.aws import use_offline_environment  # noqa: E402
+
+use_offline_environment("cirrus-cost")
+os.environ["POWERTOOLS_LOG_LEVEL"] = "INFO"  # what a deployment logs
+
+import io  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import platform  # noqa: E402
+import re  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from datetime import date  # noqa: E402
+from typing import Any  # noqa: E402
+
+import botocore.session  # noqa: E402
+from cost import item_size, read_units, write_units  # noqa: E402
+
+REPEATS = 3  # measured runs of each request
+GSI_KEYS = {"gsi1": ("gsi1pk", "gsi1sk"), "gsi2": ("gsi2pk", "gsi2sk")}
+
+
+# --- DynamoDB item sizes and request units -----------------------------------------------------
+@dataclass
+class Meter:
+    active: bool = False
+    rru: float = 0.0
+    wru: float = 0.0
+    round_trips: int = 0
+    events: int = 0
+    event_bytes: int = 0
+    calls: dict[str, int] = field(default_factory=dict)  # "sqs.SendMessage": n
+    moto_s: float = 0.0
+
+    def reset(self) -> None:
+        self.rru = self.wru = self.moto_s = 0.0
+        self.round_trips = self.events = self.event_bytes = 0
+        self.calls = {}
+
+
+METER = Meter()
+MOTO_ACCOUNT = os.environ.get("MOTO_ACCOUNT_ID", "123456789012")  # moto's default account
+
+
+def _stored(table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+    """The item as moto holds it after a write (an update's size is the whole item's)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    backend = dynamodb_backends[MOTO_ACCOUNT][os.environ.get("AWS_DEFAULT_REGION", "us-east-1")]
+    found = backend.get_table(table).get_item(
+        hash_key=_moto_value(key["pk"]),
+        range_key=_moto_value(key["sk"]) if "sk" in key else None,
+    )
+    return dict(found.to_json()["Attributes"]) if found else None
+
+
+def _moto_value(value: dict[str, Any]) -> Any:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    return DynamoType(value)
+
+
+def _write_units(table: str, key: dict[str, Any], item: dict[str, Any] | None, factor: int = 1) -> float:
+    """WRU of one item written (an update's or a delete's: the item as moto holds it)."""
+    stored = item if item is not None else _stored(table, key)
+    size = max(item_size(stored), item_size(key), 1)
+    indexes = sum(1 for attrs in GSI_KEYS.values() if stored and all(a in stored for a in attrs))
+    if stored and str(stored.get("pk", {}).get("S", "")).startswith("EVT#") and item is not None:
+        METER.events += 1
+        METER.event_bytes += size
+    return write_units(size, indexes, factor)
+
+
+def account(op: str, params: dict[str, Any], parsed: dict[str, Any]) -> None:  # noqa: C901  (one branch per call)
+    METER.round_trips += 1
+    strong = bool(params.get("ConsistentRead"))
+    if op == "GetItem":
+        METER.rru += read_units([item_size(parsed.get("Item"))], strong, summed=False)
+    elif op in ("Query", "Scan"):
+        items = parsed.get("Items") or []
+        sizes = [item_size(i) for i in items]
+        scanned = int(parsed.get("ScannedCount", len(items)))
+        if scanned > len(items) and items:  # filtered out: read all the same, at the average size
+            sizes += [sum(sizes) // len(items)] * (scanned - len(items))
+        METER.rru += read_units(sizes, strong, summed=True)
+    elif op == "BatchGetItem":
+        for table, items in (parsed.get("Responses") or {}).items():
+            strong_t = bool(params["RequestItems"][table].get("ConsistentRead"))
+            METER.rru += read_units([item_size(i) for i in items], strong_t, summed=False)
+    elif op == "TransactGetItems":
+        sizes = [item_size(r.get("Item")) for r in parsed.get("Responses") or []]
+        METER.rru += 2 * read_units(sizes, consistent=True, summed=False)
+    elif op == "PutItem":
+        METER.wru += _write_units(params["TableName"], {}, params["Item"])
+    elif op in ("UpdateItem", "DeleteItem"):
+        METER.wru += _write_units(params["TableName"], params["Key"], None)
+    elif op == "BatchWriteItem":
+        for table, requests in params["RequestItems"].items():
+            for r in requests:
+                put = r.get("PutRequest")
+                METER.wru += _write_units(table, {}, put["Item"]) if put else 1
+    elif op == "TransactWriteItems":
+        for entry in params["TransactItems"]:
+            ((kind, body),) = entry.items()
+            if kind == "Put":
+                METER.wru += _write_units(body["TableName"], {}, body["Item"], factor=2)
+            elif kind == "Update":
+                METER.wru += _write_units(body["TableName"], body["Key"], None, factor=2)
+            else:  # Delete, ConditionCheck
+                METER.wru += 2
+
+
+def install() -> None:
+    """Hook every client made from now on; time moto's stubber (its CPU is not Cirrus's)."""
+    from moto.core import botocore_stubber
+
+    stub_call = botocore_stubber.BotocoreStubber.__call__
+
+    def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        start = time.process_time()
+        try:
+            return stub_call(self, *args, **kwargs)
+        finally:
+            METER.moto_s += time.process_time() - start
+
+    botocore_stubber.BotocoreStubber.__call__ = timed  # type: ignore[method-assign]
+    create_client = botocore.session.Session.create_client
+
+    def hooked(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        client = create_client(self, service_name, *args, **kwargs)
+
+        def after_call(parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+            if not METER.active:
+                return
+            name = f"{service_name}.{model.name}"
+            METER.calls[name] = METER.calls.get(name, 0) + 1
+            if service_name == "dynamodb":
+                account(model.name, context.get("cost_params", {}), parsed)
+
+        def before_call(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+            context["cost_params"] = params
+
+        client.meta.events.register("before-parameter-build", before_call)
+        client.meta.events.register("after-call", after_call)
+        return client
+
+    botocore.session.Session.create_client = hooked
+
+
+class LogBytes(io.TextIOBase):
+    def __init__(self) -> None:
+        self.bytes = 0
+        self.lines: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.bytes += len(text.encode())
+        self.lines.append(text)
+        return len(text)
+
+
+LOGS = LogBytes()
+
+
+def capture_logs() -> None:
+    """Point every logging handler at the counter (powertools' Logger writes JSON to stdout)."""
+    from chalicelib import observability
+
+    observability.logger()  # built on first use: build it now, at INFO
+    for name in [None, *logging.root.manager.loggerDict]:
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(LOGS)
+    observability.logger().info("cost probe")  # the counter sees what the app logs
+    if not LOGS.bytes:
+        raise SystemExit("the app's log lines escape the counter")
+    LOGS.bytes, LOGS.lines = 0, []
+
+
+def emf_metrics() -> int:
+    names = set()
+    for line in "".join(LOGS.lines).splitlines():
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            continue
+        for directive in (doc.get("_aws") or {}).get("CloudWatchMetrics") or []:
+            dims = tuple(tuple(d) for d in directive.get("Dimensions") or [])
+            for metric in directive.get("Metrics") or []:
+                names.add((directive.get("Namespace"), metric.get("Name"), dims))
+    return len(names)
+
+
+# --- running things -----------------------------------------------------------------------------
+def metered(run: Any) -> dict[str, float]:
+    """What `run` costs: request units, DynamoDB round trips, log bytes, CPU time outside moto,
+    audit events written, SQS requests the code makes (sends, deletes), worker messages received."""
+    before = (METER.rru, METER.wru, METER.round_trips, METER.events, METER.event_bytes, METER.moto_s)
+    calls, logs = dict(METER.calls), LOGS.bytes
+    active, METER.active = METER.active, True
+    start = time.process_time()
+    try:
+        run()
+    finally:
+        METER.active = active
+    cpu = time.process_time() - start - (METER.moto_s - before[5])
+
+    def new(name: str) -> int:
+        return METER.calls.get(name, 0) - calls.get(name, 0)
+
+    sqs = sum(
+        new(f"sqs.{op}")
+        for op in (
+            "SendMessage",
+            "SendMessageBatch",
+            "DeleteMessage",
+            "DeleteMessageBatch",
+            "ChangeMessageVisibility",
+        )
+    )
+    return {
+        "rru": round(METER.rru - before[0], 2),
+        "wru": round(METER.wru - before[1], 2),
+        "round_trips": METER.round_trips - before[2],
+        "log_bytes": LOGS.bytes - logs,
+        "cpu_ms": round(cpu * 1000, 2),
+        "events": METER.events - before[3],
+        "event_bytes": METER.event_bytes - before[4],
+        "sqs_requests": sqs,
+    }
+
+
+class Downstream:
+    """What follows a request out of it: the events publisher on the table's stream (the same
+    handler the Lambda runs, through the local stack's stream reader) and the queues' workers."""
+
+    def __init__(self) -> None:
+        from chalicelib.local.stream import StreamReader, create_event_bus
+        from chalicelib.workflows.publisher import handle_stream_event
+
+        create_event_bus()
+
+        def handler(event: dict[str, Any]) -> dict[str, Any]:
+            # One Lambda invocation per batch; the stream reads are the event source mapping's.
+            result: list[dict[str, Any]] = []
+            self._add("pub", metered(lambda: result.append(handle_stream_event(event))))
+            self.figures["pub_invocations"] = self.figures.get("pub_invocations", 0) + 1
+            return result[0]
+
+        self.reader = StreamReader(handler=handler, trim=False)
+        self.reset()
+
+    def reset(self) -> None:
+        self.figures: dict[str, float] = {}
+
+    def _add(self, prefix: str, figures: dict[str, float]) -> None:
+        for key in ("rru", "wru", "round_trips", "log_bytes", "cpu_ms", "sqs_requests"):
+            name = f"{prefix}_{key}"
+            self.figures[name] = round(self.figures.get(name, 0) + figures[key], 2)
+
+    def publish(self) -> int:
+        """Hand what is new on the stream to the publisher (its handler is metered)."""
+        return self.reader.poll_once()
+
+    def work(self, queues: tuple[str, ...] | None = None) -> int:
+        """Deliver every queue's messages, a batch at a time, until none is left."""
+        from chalicelib.workflows.registry import QUEUES
+        from tests.workflow_helpers import deliver_once
+
+        total = 0
+        for queue in queues or tuple(QUEUES):
+            while True:
+                received = [0]
+                figures = metered(lambda q=queue, r=received: r.__setitem__(0, deliver_once(q)[0]))
+                if not received[0]:
+                    break
+                self._add("worker", figures)
+                self.figures["worker_messages"] = self.figures.get("worker_messages", 0) + received[0]
+                total += received[0]
+        return total
+
+    def settle(self) -> dict[str, float]:
+        """Publish and work until nothing moves; what it cost."""
+        self.reset()
+        for _ in range(20):
+            if not self.publish() + self.work():
+                break
+        return dict(self.figures)
+
+
+def measure_requests(downstream: Downstream) -> dict[str, list[dict[str, Any]]]:
+    import request_costs as rc
+
+    from chalicelib.domain.roles import ScopeType
+
+    world = rc.seed(100)
+    customer, project = world.customers[0], world.projects[50]
+    _, caller = rc._sign_up(world, "cost-member")
+    member_id = json.loads(rc.request(caller, "GET", "/api/users/me/").body)["uuid"]
+    rc._grant(world, member_id, ScopeType.PROJECT, project, "PROJECT.ADMIN")
+    downstream.settle()  # the seed's records: not measured
+    counter = iter(range(10**6))
+    customer_url = f"http://localhost/api/customers/{customer}/"
+    reads = [
+        (world, "GET", "/api/projects/", None),
+        (world, "GET", f"/api/projects/{project}/", None),
+        (world, "GET", "/api/customers/", None),
+        (world, "GET", f"/api/customers/{customer}/", None),
+        (world, "GET", "/api/users/me/", None),
+        (caller, "GET", "/api/projects/", None),
+        (caller, "GET", f"/api/projects/{project}/", None),
+        (world, "GET", f"/api/projects/?customer={customer}", None),
+    ]
+    writes = [
+        (
+            world,
+            "POST",
+            "/api/projects/",
+            lambda: {"name": f"Cost {next(counter)}", "customer": customer_url},
+        ),
+        (world, "PATCH", f"/api/projects/{project}/", lambda: {"name": f"Cost renamed {next(counter)}"}),
+        (
+            world,
+            "PATCH",
+            f"/api/customers/{world.customers[1]}/",
+            lambda: {"description": f"Cost {next(counter)}"},
+        ),
+    ]
+    out: dict[str, list[dict[str, Any]]] = {"reads": [], "writes": []}
+    for kind, rows in (("reads", reads), ("writes", writes)):
+        for who, method, path, body in rows:
+            rc.request(who, method, path, body() if callable(body) else body)  # type: ignore[no-untyped-call]
+            rc.refresh_token(who)
+            downstream.settle()
+            runs = []
+            for _ in range(REPEATS):  # CPU time on a shared machine is noisy: the median run
+                payload = body() if callable(body) else body  # type: ignore[no-untyped-call]
+                replies: list[Any] = []
+                figures = metered(
+                    lambda w=who, m=method, p=path, b=payload, r=replies: r.append(rc.request(w, m, p, b))
+                )
+                if replies[0].status_code >= 300:
+                    raise SystemExit(
+                        f"{method} {path}: HTTP {replies[0].status_code} {replies[0].body[:300]!r}"
+                    )
+                runs.append((figures, downstream.settle()))
+                rc.refresh_token(who)
+            figures, after = sorted(runs, key=lambda run: run[0]["cpu_ms"])[len(runs) // 2]
+            label = f"{method} {re.sub('[0-9a-f]{32}', '<uuid>', path)}"
+            out[kind].append({"request": label, **figures, **after})
+    return out
+
+
+def measure_order(downstream: Downstream) -> dict[str, Any]:
+    """The demo provider's automatic order, placed by the customer's owner (no approval), served
+    until its execution ends, then everything it set off published and worked."""
+    from chalicelib.services import orders
+    from chalicelib.workflows import stepfunctions
+    from chalicelib.workflows.aws import client
+    from tests.conftest import make_account
+    from tests.marketplace_helpers import DEMO, build_market, ctx_of, make_offering, order_request
+
+    staff = make_account("cost-staff", is_staff=True, full_name="Cost Staff")
+    market = build_market(staff)
+    options = {"delay_seconds": 0}
+    offering = make_offering(market.staff, market.provider.id, DEMO, name="Demo", plugin_options=options)
+    downstream.settle()
+    sfn = client("stepfunctions")
+    started = {
+        m["stateMachineArn"]: {
+            e["executionArn"] for e in sfn.list_executions(stateMachineArn=m["stateMachineArn"])["executions"]
+        }
+        for m in sfn.list_state_machines()["stateMachines"]
+    }
+    downstream.reset()
+
+    def place_and_serve() -> None:
+        order = orders.create_order(ctx_of(market.owner), order_request(market, offering))
+        arn = stepfunctions.execution_arn(stepfunctions.state_machine_arn("order"), order.execution_name)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            downstream.publish()
+            downstream.work()
+            if sfn.describe_execution(executionArn=arn)["status"] != "RUNNING":
+                for _ in range(20):
+                    if not downstream.publish() + downstream.work():
+                        return
+            time.sleep(0.1)
+        raise SystemExit("the demo order's execution did not end in 30 s")
+
+    figures = metered(place_and_serve)
+    for key in ("rru", "wru", "round_trips", "log_bytes", "cpu_ms", "sqs_requests"):
+        # The order's own call (create_order), apart from the publisher's and the workers' share.
+        figures[key] = round(
+            figures[key]
+            - downstream.figures.get(f"pub_{key}", 0)
+            - downstream.figures.get(f"worker_{key}", 0),
+            2,
+        )
+    history: list[dict[str, Any]] = []
+    executions = 0
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]:
+            if execution["executionArn"] in started.get(machine["stateMachineArn"], set()):
+                continue
+            executions += 1
+            history += sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
+    no_data = [{k: v for k, v in e.items() if not k.endswith("EventDetails")} for e in history]
+    return {
+        **figures,
+        **downstream.figures,
+        "executions": executions,
+        "transitions": sum(1 for e in history if str(e["type"]).endswith("StateEntered")),
+        "sfn_log_bytes": sum(len(json.dumps(e, default=str)) for e in history),
+        "sfn_log_bytes_no_data": sum(len(json.dumps(e, default=str)) for e in no_data),
+    }
+
+
+def main() -> int:
+    import request_costs as rc
+    from moto import mock_aws
+
+    from chalicelib import bootstrap
+    from chalicelib.config import get_settings, reset_settings
+    from chalicelib.local.aws import create_queues, create_state_machines, create_table
+    from chalicelib.workflows import queues
+    from tests.workflow_helpers import TEST_TIMING
+
+    target = sys.argv[1] if len(sys.argv) > 1 else os.path.join(_ROOT, "bench", "cost_profile.json")
+    install()
+    reset_settings()
+    queues._lookup_url.cache_clear()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        create_table(get_settings().table_name)
+        bootstrap.ensure_ready()
+        create_queues(visibility_timeout=30)
+        create_state_machines(timing=TEST_TIMING)
+        rc.release_moto_copies()
+        capture_logs()
+        downstream = Downstream()
+        requests = measure_requests(downstream)
+        order = measure_order(downstream)
+    metrics = emf_metrics()
+    reads, writes = requests["reads"], requests["writes"]
+
+    def avg(rows: list[dict[str, Any]], key: str) -> float:
+        return round(sum(float(r.get(key, 0)) for r in rows) / len(rows), 2)
+
+    profile = {
+        "measured": str(date.today()),
+        "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}",
+        "requests": requests,
+        "order": order,
+        "emf_metrics": metrics,
+        "summary": {
+            "read RRU": avg(reads, "rru"),
+            "write WRU (request)": avg(writes, "wru"),
+            "write WRU (publisher)": avg(writes, "pub_wru"),
+            "write WRU (workers)": avg(writes, "worker_wru"),
+            "write worker messages": avg(writes, "worker_messages"),
+            "read log B": avg(reads, "log_bytes"),
+            "write log B": avg(writes, "log_bytes"),
+            "read CPU ms": avg(reads, "cpu_ms"),
+            "write CPU ms": avg(writes, "cpu_ms"),
+            "order transitions": order["transitions"],
+            "order SQS requests": order["sqs_requests"]
+            + order.get("pub_sqs_requests", 0)
+            + order.get("worker_sqs_requests", 0),
+            "order worker messages": order.get("worker_messages", 0),
+            "order WRU": order["wru"] + order.get("pub_wru", 0) + order.get("worker_wru", 0),
+            "order events": order["events"],
+            "EMF metrics": metrics,
+        },
+    }
+    with open(target, "w") as handle:
+        json.dump(profile, handle, indent=1)
+        handle.write("\n")
+    print(json.dumps(profile["summary"], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
