@@ -96,7 +96,7 @@ $(CDK_STAMP): $(CDK_DIR)/package.json $(CDK_DIR)/package-lock.json
 
 # The Lambda code bundle alone (what synth builds): its size and file counts.
 bundle: $(STAMP)
-	cd $(CDK_DIR) && $(abspath $(BIN))/python -m cirrus_infra.bundle
+	cd $(CDK_DIR) && $(abspath $(BIN))/python -c "import sys; from cirrus_infra.bundle import main; sys.exit(main())"
 
 # Offline: no AWS account, no credential or instance-metadata lookups (templates in infra/cdk/cdk.out).
 synth: $(STAMP) $(CDK_STAMP)

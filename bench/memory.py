@@ -12,9 +12,10 @@ and invocations do:
 
 - INIT: `import app` and the first request (which builds the boto3/pynamodb clients and the pydantic
   models that are deferred to first use), CPU time (`time.process_time`) and wall time;
-- then rounds of a representative request mix, each request a REST API Gateway event given to the
-  function's handler (`app.api_handler` when app.py defines it, else the Chalice app): CPU time and
-  wall time per request, wall minus CPU being the time spent waiting on moto (I/O).
+- then rounds of a representative request mix, each request an API Gateway event (the HTTP API's
+  payload 1.0 by default, `--payload rest` for the REST API's) given to the function's handler
+  (`app.api_handler`): CPU time and wall time per request, wall minus CPU being the time spent
+  waiting on moto (I/O).
 
 The model (it is a model, not a Lambda measurement): a Lambda function gets CPU in proportion to its
 memory, a full vCPU at 1,769 MB (AWS: "at 1,769 MB, a function has the equivalent of one vCPU").
@@ -106,7 +107,7 @@ def _counted(self, operation, params):
     calls[self.meta.service_model.service_name] += 1
     return _original(self, operation, params)
 botocore.client.BaseClient._make_api_call = _counted
-handler = getattr(app, "api_handler", None) or app.app
+handler = app.api_handler
 events = json.load(open(sys.argv[1]))
 rounds = int(sys.argv[2])
 
@@ -245,8 +246,10 @@ def _fill(template: Any, ids: dict[str, str]) -> Any:
     return template
 
 
-def build_events(ids: dict[str, str]) -> list[dict[str, Any]]:
-    """REST API Gateway events for the mix, routed by Chalice's own route table (as API Gateway's)."""
+def build_events(ids: dict[str, str], payload: str = "http") -> list[dict[str, Any]]:
+    """API Gateway events for the mix. `rest`: as the REST API sends them, routed by Chalice's own
+    route table; `http`: as the HTTP API's `$default` route sends them (payload format 1.0, no
+    resource path: `app.api_handler` finds the route, chalicelib/api/gateway.py)."""
     from chalice.config import Config
 
     import app
@@ -270,6 +273,9 @@ def build_events(ids: dict[str, str]) -> list[dict[str, Any]]:
         event["requestContext"].update({"stage": "api", "requestId": "bench", "domainName": "localhost"})
         if isinstance(event.get("body"), bytes):
             event["body"] = event["body"].decode()
+        if payload == "http":
+            event.update(version="1.0", resource="$default", pathParameters=None)
+            event["requestContext"].update(resourcePath="$default", stage="$default")
         events.append({"label": label, "event": event})
     return events
 
@@ -448,6 +454,12 @@ def main() -> int:
     parser.add_argument("--io-ms", type=float, default=None, help="model this I/O wait per request (ms)")
     parser.add_argument("--budget-ms", type=float, default=BUDGET_MS, help="mean request latency budget")
     parser.add_argument(
+        "--payload",
+        choices=("http", "rest"),
+        default="http",
+        help="the front door's events (default: HTTP API)",
+    )
+    parser.add_argument(
         "--bundle",
         type=Path,
         default=None,
@@ -469,7 +481,7 @@ def main() -> int:
     try:
         env, ids = set_up(moto.endpoint)
         events_file = workdir / "events.json"
-        events_file.write_text(json.dumps(build_events(ids)))
+        events_file.write_text(json.dumps(build_events(ids, args.payload)))
         runs = [
             run_handler(env, events_file, args.rounds, args.bundle, python) for _ in range(args.processes)
         ]

@@ -11,6 +11,7 @@ test_synth.py (`test_every_function_runs_the_bundle`).
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -111,27 +112,33 @@ def test_every_module_has_unchecked_hash_bytecode_of_python_3_12(built: Any, bun
     assert all(p.parent.name == "__pycache__" and p.name.endswith(".cpython-312.pyc") for p in pycs)
 
 
-def test_the_bundle_imports_under_python_3_12_from_a_read_only_copy(
+def test_python_3_12_runs_the_bundles_bytecode_as_it_is(
     built: Any, bundle_module: Any, tmp_path: Path
 ) -> None:
-    """chalicelib's pure-Python core (the domain layer needs no third-party package) imports from the
-    bundle's bytecode with writing bytecode impossible, as on Lambda."""
-    python = bundle_module.find_python()
+    """Imported from the bundle alone (`-S`, cwd elsewhere), a module comes from its pyc without the
+    source being checked: a line added to the source after the build is not seen, so Lambda never
+    recompiles (nor could it write a pyc in /var/task). chalicelib's domain layer needs no
+    third-party package, so this runs without the bundle's dependencies."""
+    copy = tmp_path / "bundle"
+    shutil.copytree(built.path, copy)
+    roles = copy / "chalicelib" / "domain" / "roles.py"
+    roles.write_text(roles.read_text() + "\nADDED_AFTER_THE_BUILD = True\n")
     code = (
         "import sys, chalicelib.domain.roles as r, chalice.app as c; "
-        "print(r.__cached__, c.__file__, sys.flags.dont_write_bytecode)"
+        "print(r.__file__, c.__file__, hasattr(r, 'ADDED_AFTER_THE_BUILD'))"
     )
     done = subprocess.run(
-        [python, "-S", "-B", "-c", code],
-        env={"PYTHONPATH": str(built.path), "PATH": "/usr/bin:/bin"},
+        [bundle_module.find_python(), "-S", "-B", "-c", code],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    cached, chalice_app, _ = done.stdout.split()
-    assert cached.endswith("chalicelib/domain/__pycache__/roles.cpython-312.pyc")
-    assert chalice_app == str(built.path / "chalice" / "app.py")
+    roles_file, chalice_app, added_seen = done.stdout.split()
+    assert (roles_file, chalice_app) == (str(roles), str(copy / "chalice" / "app.py"))
+    assert added_seen == "False"
 
 
 def test_same_inputs_same_bundle_and_a_changed_source_rebuilds(
