@@ -11,6 +11,7 @@ test_synth.py (`test_every_function_runs_the_bundle`).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import zipfile
@@ -225,3 +226,18 @@ def test_a_bundle_without_bytecode_is_allowed_when_asked_and_loud(
     bundle = bundle_module.build_bundle(spec)
     assert bundle.bytecode_files == 0 and not bundle.compiled
     assert "NO bytecode" in capsys.readouterr().err
+
+
+def test_the_cache_keeps_the_newest_bundles(bundle_module: Any, tmp_path: Path) -> None:
+    cache = tmp_path / "bundles"
+    cache.mkdir()
+    for i in range(bundle_module.KEEP + 2):
+        old = cache / f"{i:064x}"
+        old.mkdir()
+        os.utime(old, (1_000_000 + i, 1_000_000 + i))
+    bundle = bundle_module.build_bundle(
+        bundle_module.BundleSpec(requirements=None, compile=False, cache_dir=cache), log=False
+    )
+    kept = sorted(p.name for p in cache.iterdir())
+    newest_old = [f"{i:064x}" for i in range(bundle_module.KEEP + 2)][-(bundle_module.KEEP - 1) :]
+    assert kept == sorted([bundle.hash, *newest_old])

@@ -65,6 +65,8 @@ TRIM_SUFFIXES = (".pyi",)
 TRIM_TOP_LEVEL = ("bin",)
 # Bumped when the layout of a bundle changes without its inputs changing.
 FORMAT = "1"
+# Bundles kept in the cache (each ~60 MiB): the newest ones; older ones are removed after a build.
+KEEP = 5
 
 
 class BundleError(RuntimeError):
@@ -332,6 +334,18 @@ def _build(spec: BundleSpec, python: str | None, final: Path) -> None:
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+    _prune(spec.cache_dir, keep=final)
+
+
+def _prune(cache_dir: Path, keep: Path) -> None:
+    """Remove all but the KEEP newest bundles (never `keep`, the one just built)."""
+    bundles = sorted(
+        (p for p in cache_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and p != keep),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in bundles[KEEP - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def build_bundle(spec: BundleSpec | None = None, *, log: bool = True) -> Bundle:
