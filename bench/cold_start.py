@@ -21,6 +21,14 @@ RSS (`ru_maxrss`). Target: (b)/(a) ≤ 1.3; also given with the `pass` baseline 
 process time and the peak RSS. Then which top-level modules `import app` loads beyond (a) (a
 `sys.modules` diff), with their own import time from `-X importtime`, and a probe for I/O at import
 (audit hooks: sockets, subprocesses, files other than Python sources opened): the app must do none.
+
+Bytecode (issue 19): `import app` with and without `.pyc`, fresh interpreters, median of N. Without:
+`PYTHONPYCACHEPREFIX` an empty directory and `PYTHONDONTWRITEBYTECODE=1`, so every module the
+statement imports is compiled from source (stdlib ones too: the split is reported); with: the same
+prefix warmed once. With `--bundle DIR` (a bundle built by `python -m cirrus_infra.bundle
+--architecture x86_64` in infra/cdk) also as Lambda runs it: Python 3.12 with only the bundle on its
+path (`-S`), the bundle as built (unchecked-hash pycs) against a copy without its pycs, nothing
+writable, the runtime's own stdlib compiled as on Lambda.
 """
 
 from __future__ import annotations
@@ -28,9 +36,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from typing import Any
@@ -138,6 +148,30 @@ _t1 = time.perf_counter()
 import app
 _t2 = time.perf_counter()
 print("BENCH" + json.dumps({"total": _t2 - _t1, "spent": _spent}))
+"""
+
+
+# `import app` timed, and where the source of every module it loaded lives (what compiles without .pyc).
+BYTECODE_CHILD = """
+import sys, time
+_before = set(sys.modules)
+_t0, _c0 = time.perf_counter(), time.process_time()
+import app
+_t1, _c1 = time.perf_counter(), time.process_time()
+import json, os
+root = os.path.dirname(app.__file__)
+kinds = {"Cirrus (app, chalicelib)": 0, "third-party": 0, "stdlib": 0}
+for name in set(sys.modules) - _before:
+    path = getattr(sys.modules[name], "__file__", None) or ""
+    if not path.endswith(".py"):
+        continue
+    if path == app.__file__ or path.startswith(os.path.join(root, "chalicelib")):
+        kinds["Cirrus (app, chalicelib)"] += 1
+    elif "site-packages" in path or path.startswith(root + os.sep):
+        kinds["third-party"] += 1
+    else:
+        kinds["stdlib"] += 1
+print("BENCH" + json.dumps({"seconds": _t1 - _t0, "cpu": _c1 - _c0, "sources": kinds}))
 """
 
 
@@ -344,15 +378,118 @@ def print_io() -> list[str]:
     return network
 
 
+def _bytecode_run(
+    python: str, env_extra: dict[str, str], cwd: str, extra_args: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    env = {**child_env(), **env_extra}
+    done = subprocess.run(
+        [python, *extra_args, "-c", BYTECODE_CHILD],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"child failed:\n{done.stderr[-2000:]}")
+    line = next(line for line in done.stdout.splitlines() if line.startswith("BENCH"))
+    return dict(json.loads(line[5:]))
+
+
+def _bytecode_rows(
+    n: int, cases: dict[str, tuple[str, dict[str, str], str, tuple[str, ...]]]
+) -> dict[str, Any]:
+    """Interleaved runs of each case; median import ms and the module split of the last run."""
+    runs: dict[str, list[dict[str, Any]]] = {case: [] for case in cases}
+    for _ in range(n):
+        for case, (python, env, cwd, extra) in cases.items():
+            runs[case].append(_bytecode_run(python, env, cwd, extra))
+    return {
+        case: {
+            "ms": statistics.median(r["seconds"] for r in rs) * 1000,
+            "cpu_ms": statistics.median(r["cpu"] for r in rs) * 1000,
+            "sources": rs[-1]["sources"],
+        }
+        for case, rs in runs.items()
+    }
+
+
+def print_bytecode(n: int, bundle: str | None) -> None:
+    """`import app` with and without bytecode (issue 19: the bundle ships .pyc)."""
+    with tempfile.TemporaryDirectory(prefix="cirrus-pycache-") as tmp:
+        warm = os.path.join(tmp, "warm")
+        _bytecode_run(sys.executable, {"PYTHONPYCACHEPREFIX": warm}, ROOT)  # writes the cache
+        cases: dict[str, tuple[str, dict[str, str], str, tuple[str, ...]]] = {
+            "with": (sys.executable, {"PYTHONPYCACHEPREFIX": warm, "PYTHONDONTWRITEBYTECODE": "1"}, ROOT, ()),
+        }
+        # Each "without" run gets a prefix nothing was ever written to.
+        empty = os.path.join(tmp, "empty")
+        os.mkdir(empty)
+        cases["without"] = (
+            sys.executable,
+            {"PYTHONPYCACHEPREFIX": empty, "PYTHONDONTWRITEBYTECODE": "1"},
+            ROOT,
+            (),
+        )
+        if bundle:
+            os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+            sys.path.append(os.path.join(ROOT, "infra", "cdk"))
+            from cirrus_infra.bundle import find_python
+
+            python = find_python()
+            if python is None:
+                raise SystemExit("--bundle needs a Python 3.12 (CIRRUS_BUNDLE_PYTHON)")
+            bare = os.path.join(tmp, "bundle-without-pyc")
+            shutil.copytree(bundle, bare, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            lam = {"PYTHONDONTWRITEBYTECODE": "1"}
+            cases["bundle, with"] = (python, {**lam, "PYTHONPATH": bundle}, bundle, ("-S",))
+            cases["bundle, without"] = (python, {**lam, "PYTHONPATH": bare}, bare, ("-S",))
+        med = _bytecode_rows(n, cases)
+    print(f"### `import app` with and without bytecode (median of {n} fresh interpreters)\n")
+    print(
+        "| case | interpreter | import, CPU (ms) | import, wall (ms) "
+        "| modules with a source: Cirrus / third-party / stdlib |"
+    )
+    print("|---|---|---|---|---|")
+    for case in cases:
+        version = "3.12, bundle only (-S)" if case.startswith("bundle") else sys.version.split()[0]
+        split = " / ".join(str(v) for v in med[case]["sources"].values())
+        print(f"| {case} `.pyc` | {version} | {med[case]['cpu_ms']:.0f} | {med[case]['ms']:.0f} | {split} |")
+    print()
+    print("CPU time (`time.process_time`) is what a busy machine distorts least; the ratios use it.\n")
+    ratio = med["without"]["cpu_ms"] / med["with"]["cpu_ms"]
+    modules = sum(med["without"]["sources"].values())
+    print(
+        f"Without bytecode `import app` takes **{ratio:.2f} x** as long ({modules} modules compiled, stdlib "
+        "included, since the prefix hides its pycs too)."
+    )
+    if bundle:
+        b_ratio = med["bundle, without"]["cpu_ms"] / med["bundle, with"]["cpu_ms"]
+        compiled = sum(v for k, v in med["bundle, without"]["sources"].items() if k != "stdlib")
+        print(
+            f" As Lambda runs the bundle (stdlib precompiled by the runtime): **{b_ratio:.2f} x** "
+            f"({med['bundle, without']['cpu_ms']:.0f} vs {med['bundle, with']['cpu_ms']:.0f} ms CPU; "
+            f"{compiled} "
+            "modules of the bundle compiled at every cold start without its pycs)."
+        )
+    print()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("-n", type=int, default=7, help="runs per case (default 7)")
+    parser.add_argument("--bundle", default=None, help="also measure a built x86_64 bundle directory")
+    parser.add_argument("--bytecode-only", action="store_true", help="only the bytecode section")
     args = parser.parse_args()
+    if args.bytecode_only:
+        print_bytecode(args.n, args.bundle)
+        return 0
     runs, med = measure(args.n)
     ratio = print_timings(args.n, med)
     print_modules(runs)
     print_class_construction()
     network = print_io()
+    print_bytecode(args.n, args.bundle)
     ok = ratio <= TARGET and not network
     print(f"**{'PASS' if ok else 'FAIL'}**: import-time ratio (b)/(a) ≤ {TARGET} and no network at import.")
     return 0 if ok else 1

@@ -417,20 +417,11 @@ def write_units(size: int, indexes: int = 0, factor: int = 1) -> float:
 # --- synthesizing the default stack -----------------------------------------------------------
 def synthesize(workdir: Path, **settings: Any) -> Path:
     """The default stack's template, synthesized in this process as tests/infra/test_synth.py does:
-    Chalice packages a copy of the app with an empty requirements.txt (no pip, offline)."""
-    import shutil
-
+    the code bundle without third-party packages (no pip, offline; the template is the same)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     import app as _app  # noqa: F401  (Chalice reads the routes from the repository's module)
 
-    src = workdir / "src"
-    src.mkdir(parents=True)
-    shutil.copy2(ROOT / "app.py", src / "app.py")
-    shutil.copytree(ROOT / "chalicelib", src / "chalicelib", ignore=shutil.ignore_patterns("__pycache__"))
-    (src / ".chalice").mkdir()
-    shutil.copy2(ROOT / ".chalice" / "config.json", src / ".chalice" / "config.json")
-    (src / "requirements.txt").write_text("")
     saved_environ, saved_cwd = dict(os.environ), os.getcwd()
     sys.path.insert(0, str(ROOT / "infra" / "cdk"))
     try:
@@ -442,12 +433,12 @@ def synthesize(workdir: Path, **settings: Any) -> Path:
         import aws_cdk as cdk
 
         from cirrus_infra import CirrusStack, StackSettings  # type: ignore[import-not-found]
+        from cirrus_infra.bundle import BundleSpec  # type: ignore[import-not-found]
 
+        settings.setdefault("bundle", BundleSpec(requirements=None, cache_dir=workdir / "bundles"))
         with contextlib.redirect_stdout(sys.stderr):  # Chalice's packager talks on stdout
             cdk_app = cdk.App(outdir=str(workdir / "cdk.out"))
-            stack = CirrusStack(
-                cdk_app, "cirrus-prod", settings=StackSettings(stage="prod", source_dir=src, **settings)
-            )
+            stack = CirrusStack(cdk_app, "cirrus-prod", settings=StackSettings(stage="prod", **settings))
             assembly = cdk_app.synth()
         return Path(assembly.get_stack_by_name(stack.stack_name).template_full_path)
     finally:

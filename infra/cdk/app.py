@@ -1,11 +1,18 @@
-"""CDK entry point: `cdk synth` / `cdk deploy` run this (see cdk.json).
+"""CDK entry point: `cdk synth` / `cdk deploy` run this (see cdk.json; `make synth|diff|deploy|destroy`
+run the pinned CDK CLI with STAGE=dev|prod, README "Deploying to AWS").
 
-Context (all optional): `-c stage=prod`, `-c public_url=https://cirrus.example.org`,
+Stages: `-c stage=dev` (the default) or `-c stage=prod` (any name: stack `cirrus-<stage>`, resources
+`cirrus-<stage>-*`). Context is read from the command line first, then from `stages/<stage>.json`
+(a JSON object of the same names, if the file exists), then the defaults. The table's deletion
+protection is on by default for every stage but `dev`. `-c bundle_bytecode=false` deploys a code
+bundle without `.pyc` (slower cold starts) when no Python 3.12 is at hand (cirrus_infra/bundle.py).
+
+Context (all optional): `-c public_url=https://cirrus.example.org`,
 `-c domain_name=cirrus.example.org -c certificate_arn=arn:aws:acm:...`, `-c queue_max_receives=5`,
 `-c worker_timeout=150` (seconds), `-c alarm_email=ops@example.org` (subscribed to the stack's alarms
 topic) or `-c alarm_topic_arn=arn:aws:sns:...` (an existing topic instead of the stack's),
 `-c worker_concurrency='{"heavy": 10}'` (queue consumers' MaximumConcurrency, over the defaults),
-`-c deletion_protection=false` (the table's DeletionProtectionEnabled; on by default),
+`-c deletion_protection=false` (the table's DeletionProtectionEnabled; on by default but in `dev`),
 `-c email_from=cirrus@example.org` (an SES-verified identity invitations are mailed from),
 `-c event_retention_days=365` (events expire from the table by TTL after this many days),
 `-c event_archive_days=365` (the event bus's archive keeps them this long; 0: indefinitely).
@@ -30,7 +37,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 # The stack imports the table schema from chalicelib (repository root) and cirrus_infra (beside us).
 HERE = Path(__file__).resolve().parent
@@ -42,8 +51,14 @@ import aws_cdk as cdk  # noqa: E402
 
 from cirrus_infra import CirrusStack, StackSettings  # noqa: E402
 from cirrus_infra.auth import AuthSettings  # noqa: E402
+from cirrus_infra.bundle import BundleSpec  # noqa: E402
 from cirrus_infra.frontdoor import Throttle  # noqa: E402
 from cirrus_infra.nag import packs  # noqa: E402
+
+DEFAULT_STAGE = "dev"
+STAGES_DIR = HERE / "stages"
+# Stages whose table has no deletion protection by default (`-c deletion_protection=` overrides).
+UNPROTECTED_STAGES = ("dev",)
 
 
 def _names(raw: str | None) -> tuple[str, ...]:
@@ -70,23 +85,44 @@ def _concurrency(raw: object) -> dict[str, int]:
     return {str(queue): int(cap) for queue, cap in value.items()}
 
 
-def main() -> None:
-    app = cdk.App()
+def stage_file(stage: str) -> dict[str, Any]:
+    """`stages/<stage>.json`: the stage's context values (none if the file does not exist)."""
+    path = STAGES_DIR / f"{stage}.json"
+    if not path.exists():
+        return {}
+    values = json.loads(path.read_text())
+    if not isinstance(values, dict):
+        raise ValueError(f"{path} must hold a JSON object of context values")
+    return values
+
+
+def stack_settings(try_get_context: Callable[[str], Any]) -> StackSettings:
+    """The stack's settings from CDK context (`try_get_context`: `-c` values and cdk.json's), then
+    the stage's file, then the defaults."""
+    stage = str(try_get_context("stage") or DEFAULT_STAGE)
+    from_file = stage_file(stage)
+
+    def lookup(name: str) -> Any:
+        """A context value: `-c` (or cdk.json) first, then the stage's file."""
+        value = try_get_context(name)
+        return from_file.get(name) if value is None else value
 
     def context(name: str) -> str | None:
-        value = app.node.try_get_context(name)
+        value = lookup(name)
+        if isinstance(value, (list, dict)):
+            return json.dumps(value)
+        if isinstance(value, bool):
+            return str(value).lower()
         return str(value) if value not in (None, "") else None
 
-    region = os.environ.get("CDK_DEFAULT_REGION")
-    # `chalice package` (run by the Chalice construct during synth) needs a region.
-    os.environ.setdefault("AWS_DEFAULT_REGION", region or "us-east-1")
     defaults = StackSettings()
     max_receives, worker_timeout = context("queue_max_receives"), context("worker_timeout")
     retention_days, archive_days = context("event_retention_days"), context("event_archive_days")
     homeport_dir = context("homeport_dir")
     throttle_rate, throttle_burst = context("api_throttle_rate"), context("api_throttle_burst")
-    settings = StackSettings(
-        stage=context("stage") or "prod",
+    return StackSettings(
+        stage=stage,
+        bundle=BundleSpec(compile=_flag(context("bundle_bytecode"), default=True)),
         public_url=context("public_url"),
         domain_name=context("domain_name"),
         certificate_arn=context("certificate_arn"),
@@ -94,12 +130,12 @@ def main() -> None:
         worker_timeout=int(worker_timeout) if worker_timeout else defaults.worker_timeout,
         alarm_topic_arn=context("alarm_topic_arn"),
         alarm_email=context("alarm_email"),
-        worker_concurrency=_concurrency(app.node.try_get_context("worker_concurrency")),
-        deletion_protection=_flag(context("deletion_protection"), default=defaults.deletion_protection),
+        worker_concurrency=_concurrency(lookup("worker_concurrency")),
+        deletion_protection=_flag(context("deletion_protection"), default=stage not in UNPROTECTED_STAGES),
         email_from=context("email_from"),
         event_retention_days=int(retention_days) if retention_days else defaults.event_retention_days,
         event_archive_days=int(archive_days) if archive_days else defaults.event_archive_days,
-        auth=AuthSettings.from_context(app.node.try_get_context, base_dir=Path.cwd()),
+        auth=AuthSettings.from_context(lookup, base_dir=Path.cwd()),
         homeport_dir=Path.cwd() / homeport_dir if homeport_dir else None,
         homeport_url=context("homeport_url"),
         cors_allowed_origins=_names(context("cors_allowed_origins")),
@@ -110,6 +146,15 @@ def main() -> None:
             burst=int(throttle_burst) if throttle_burst else defaults.throttle.burst,
         ),
     )
+
+
+def main() -> None:
+    app = cdk.App()
+    region = os.environ.get("CDK_DEFAULT_REGION")
+    # `chalice package` (run by the Chalice construct during synth) needs a region.
+    os.environ.setdefault("AWS_DEFAULT_REGION", region or "us-east-1")
+    settings = stack_settings(app.node.try_get_context)
+    nag = app.node.try_get_context("nag")
     CirrusStack(
         app,
         f"cirrus-{settings.stage}",
@@ -120,7 +165,7 @@ def main() -> None:
     )
     # cdk-nag's AwsSolutions and Serverless packs: an unsuppressed finding fails `cdk synth` and
     # `cdk deploy` (cirrus_infra/nag.py; `-c nag=false` skips them).
-    if context("nag") != "false":
+    if str(nag).lower() != "false":
         for pack in packs(log_ignores=False):
             cdk.Aspects.of(app).add(pack)
     app.synth()

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.test_synth import ALARM_TOPIC, CDK_DIR, CERTIFICATE, DOMAIN, EMAIL_FROM, REPO, _copy_app
+from tests.infra.test_synth import ALARM_TOPIC, CDK_DIR, CERTIFICATE, DOMAIN, EMAIL_FROM, REPO
 
 pytestmark = pytest.mark.infra
 
@@ -141,13 +141,13 @@ def _nag_synth(workdir: Path, name: str, **settings: Any) -> NagRun:
             import aws_cdk as cdk
 
             from cirrus_infra import CirrusStack, StackSettings
+            from cirrus_infra.bundle import BundleSpec
             from cirrus_infra.nag import packs
 
             app = cdk.App(outdir=str(workdir / "cdk.out"))
-            source = _copy_app(workdir / "src")
-            stack = CirrusStack(
-                app, "cirrus-test", settings=StackSettings(stage="test", source_dir=source, **settings)
-            )
+            # The code bundle without third-party packages (no pip), as test_synth.py's `_synth` builds it.
+            settings.setdefault("bundle", BundleSpec(requirements=None, cache_dir=workdir.parent / "bundles"))
+            stack = CirrusStack(app, "cirrus-test", settings=StackSettings(stage="test", **settings))
             for pack in packs():
                 cdk.Aspects.of(app).add(pack)
             return _collect(name, app, stack)

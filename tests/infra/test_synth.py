@@ -7,8 +7,9 @@ published alias (SnapStart), every function runs arm64 Python 3.12 without X-Ray
 no errors in the template CloudFormation would get (and SAM's transform of it: aws-sam-translator).
 (The REST API front door, `-c api_type=rest`: test_synth_frontdoor.py.)
 
-One synth per stack variant (module-scoped fixtures). Chalice packages the app during synth; the
-fixture packages a copy of it with an empty requirements.txt, so pip never runs and no network is used.
+One synth per stack variant (module-scoped fixtures). Chalice packages a copy of the app with an empty
+requirements.txt during synth (the stack does, bundle.py) and the fixture builds the code bundle
+without third-party packages, so pip never runs and no network is used.
 """
 
 from __future__ import annotations
@@ -106,17 +107,6 @@ class Synth:
         return statements
 
 
-def _copy_app(dest: Path) -> Path:
-    """The Chalice project as `chalice package` sees it, minus the runtime requirements (no pip)."""
-    dest.mkdir()
-    shutil.copy2(REPO / "app.py", dest / "app.py")
-    shutil.copytree(REPO / "chalicelib", dest / "chalicelib", ignore=shutil.ignore_patterns("__pycache__"))
-    (dest / ".chalice").mkdir()
-    shutil.copy2(REPO / ".chalice" / "config.json", dest / ".chalice" / "config.json")
-    (dest / "requirements.txt").write_text("")
-    return dest
-
-
 def _synth(workdir: Path, **settings: Any) -> Synth:
     """`settings`: StackSettings' fields; `throttle` may be given as a dict (Throttle's fields)."""
     # Chalice imports the module `app` to read the routes; have it find the repository's (the same
@@ -136,15 +126,15 @@ def _synth(workdir: Path, **settings: Any) -> Synth:
             from aws_cdk.assertions import Template
 
             from cirrus_infra import CirrusStack, StackSettings
+            from cirrus_infra.bundle import BundleSpec
             from cirrus_infra.frontdoor import Throttle
 
             if isinstance(settings.get("throttle"), dict):
                 settings["throttle"] = Throttle(**settings["throttle"])
             app = cdk.App(outdir=str(workdir / "cdk.out"))
-            source = _copy_app(workdir / "src")
-            stack = CirrusStack(
-                app, "cirrus-test", settings=StackSettings(stage="test", source_dir=source, **settings)
-            )
+            # The code bundle without third-party packages (no pip), shared by the session's synths.
+            settings.setdefault("bundle", BundleSpec(requirements=None, cache_dir=workdir.parent / "bundles"))
+            stack = CirrusStack(app, "cirrus-test", settings=StackSettings(stage="test", **settings))
             template = dict(Template.from_stack(stack).to_json())
             path = Path(app.synth().get_stack_by_name(stack.stack_name).template_full_path)
     finally:
@@ -1319,3 +1309,28 @@ TEMPLATE_LIMIT = 1_000_000
 def test_template_fits_cloudformations_limit(synth: Synth, synth_with_domain: Synth) -> None:
     for variant in (synth, synth_with_domain):
         assert variant.path.stat().st_size < TEMPLATE_LIMIT
+
+
+def test_every_function_runs_the_bundle(synth: Synth) -> None:
+    """Each function's code is the bundle (bundle.py: the Chalice runtime, the app, bytecode) as one
+    CDK asset; Chalice's own package is not an asset, so nothing unused is uploaded."""
+    manifest = json.loads(
+        synth.path.with_name(synth.path.name.replace(".template.json", ".assets.json")).read_text()
+    )
+    keys = {
+        destination["objectKey"]: entry["source"]
+        for entry in manifest["files"].values()
+        for destination in entry["destinations"].values()
+    }
+    code_keys = set()
+    for name, function in _functions(synth).items():
+        code = function["Properties"]["CodeUri"]
+        assert set(code) == {"Bucket", "Key"}, name
+        code_keys.add(code["Key"])
+    assert len(code_keys) == 1
+    source = keys[code_keys.pop()]
+    assert source["packaging"] == "zip"
+    bundle = synth.path.parent / source["path"]
+    assert (bundle / "app.py").exists() and (bundle / "chalice" / "app.py").exists()
+    assert (bundle / "chalicelib" / "__pycache__" / "config.cpython-312.pyc").exists()
+    assert not [s for s in keys.values() if s["path"].endswith("deployment.zip")]

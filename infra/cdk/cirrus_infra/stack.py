@@ -5,7 +5,7 @@ stream → the events publisher → the EventBridge bus)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,6 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sam as sam
 from aws_cdk import aws_sns as sns
 from cdk_nag import RegexAppliesTo
-from chalice.cdk import Chalice
 from constructs import Construct
 
 from chalicelib.config import Settings
@@ -23,6 +22,7 @@ from chalicelib.store import schema
 from chalicelib.workflows.consumer import LEASE
 from chalicelib.workflows.registry import BACKGROUND_QUEUE
 from cirrus_infra.auth import AuthSettings, CognitoAuth
+from cirrus_infra.bundle import BundledChalice, BundleSpec, build_bundle
 from cirrus_infra.data import CirrusTable
 from cirrus_infra.events import EventPublishing, drop_stream_statements
 from cirrus_infra.frontdoor import ALIAS, API_TYPES, HTTP, REST, HttpFrontDoor, Throttle, refers_to_alias
@@ -86,8 +86,12 @@ class StackSettings:
     """What varies between deployments (filled from CDK context by the app entry point)."""
 
     stage: str = "prod"
-    # The Chalice project to package; tests point it at a copy with an empty requirements.txt.
+    # The Chalice project: app.py, chalicelib/ and .chalice/config.json (the stack packages a copy
+    # with an empty requirements.txt for the template, and bundles the code itself: bundle.py).
     source_dir: Path = REPO_ROOT
+    # What every function's code bundle holds and how it is built (bundle.py): requirements.txt's
+    # dependencies for arm64 and bytecode by default; tests build it without third-party packages.
+    bundle: BundleSpec = field(default_factory=BundleSpec)
     # Base of every absolute URL the API emits (CIRRUS_PUBLIC_URL); None: taken from the Host header.
     public_url: str | None = None
     # An API Gateway custom domain mapped at the root (see README "Deploying").
@@ -204,8 +208,11 @@ class CirrusStack(Stack):
 
         # chalice.cdk names the Chalice stage after this scope (the stack), so the stage's settings
         # come from here rather than from a `stages` entry in .chalice/config.json.
-        self.api = Chalice(
-            self, "Api", source_dir=str(settings.source_dir), stage_config=self._stage_config()
+        stage_config = self._stage_config()  # checks the settings before the (slower) bundle
+        # Every function runs the bundle (bundle.py), not Chalice's x86_64 package without bytecode.
+        self.bundle = build_bundle(replace(settings.bundle, source_dir=settings.source_dir))
+        self.api = BundledChalice(
+            self, "Api", source_dir=settings.source_dir, stage_config=stage_config, bundle=self.bundle
         )
         handler = self.api.get_resource(API_HANDLER)
         self._set_runtime()
