@@ -1,7 +1,8 @@
 # Cirrus: two commands on a fresh machine.
 #   make run   build .venv if needed, start the embedded local stack (moto + the API on :8000) with demo data
-#   make test  build .venv (and .venv-agent, the stock site agent) if needed, run lint, type checks
-#              and the whole test suite (with a bounded schemathesis run, tests/fuzz)
+#   make test  build .venv (and .venv-agent, the stock site agent) if needed, run lint, type checks,
+#              `make synth` (the real CDK CLI and Lambda bundle, cdk-nag on, no AWS account) and the
+#              whole test suite (with a bounded schemathesis run, tests/fuzz)
 #   (both serve HomePort, Waldur's web UI, at / from CIRRUS_HOMEPORT_DIR, by default ../shared/homeport/build
 #    when it exists; `make test` installs Debian's Chromium for the browser tests when run as root)
 #   make synth / diff / deploy / destroy / bootstrap   the AWS stack (README "Deploying to AWS"):
@@ -78,7 +79,7 @@ typecheck: $(STAMP)
 pytest: $(STAMP) $(AGENT_STAMP) chromium
 	CIRRUS_HOMEPORT_DIR="$${CIRRUS_HOMEPORT_DIR-$(HOMEPORT_DIR)}" $(BIN)/pytest -n 2 -q
 
-test: lint typecheck pytest
+test: lint typecheck synth pytest
 
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz

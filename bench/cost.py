@@ -733,7 +733,11 @@ def price(  # noqa: C901  (one flat block per service)
     )
 
     # CloudWatch: alarms, dashboards, custom metrics (metric filters and EMF).
-    custom = shape.metric_filters + int(profile.get("emf_metrics", 0))
+    # The app's EMF metrics (chalicelib/metrics.py): each name, with its one `stage` dimension, is a
+    # custom metric once emitted in a month (all of them, at this traffic).
+    from chalicelib.metrics import METRIC_NAMES
+
+    custom = shape.metric_filters + max(len(METRIC_NAMES), int(profile.get("emf_metrics", 0)))
     cw = (
         shape.alarm_metrics * prices["alarm_month"]
         + shape.dashboards * prices["dashboard_month"]

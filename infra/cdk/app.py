@@ -19,7 +19,7 @@ topic) or `-c alarm_topic_arn=arn:aws:sns:...` (an existing topic instead of the
 Front door (cirrus_infra/frontdoor.py): `-c api_type=http` (default: an HTTP API, no stage prefix) or
 `-c api_type=rest` (Chalice's REST API, stage `api`); `-c api_throttle_rate=500` (requests per second)
 and `-c api_throttle_burst=1000` limit the HTTP API's default route. `-c log_level=INFO` (default
-WARNING) logs a line per API request and task.
+WARNING) logs a line per API request and task; `-c lambda_memory_size=1024` (default 512 MB).
 Federated sign-in (cirrus_infra/auth.py; README "Authentication"): `-c identity_providers='[{...}]'`
 (SAML and OIDC providers, a JSON list), `-c staff_groups=...`, `-c support_groups=...`,
 `-c cognito_domain_prefix=...`, `-c cognito_callback_urls=...`, `-c cognito_logout_urls=...`,
@@ -120,6 +120,7 @@ def stack_settings(try_get_context: Callable[[str], Any]) -> StackSettings:
     retention_days, archive_days = context("event_retention_days"), context("event_archive_days")
     homeport_dir = context("homeport_dir")
     throttle_rate, throttle_burst = context("api_throttle_rate"), context("api_throttle_burst")
+    memory = context("lambda_memory_size")
     return StackSettings(
         stage=stage,
         bundle=BundleSpec(compile=_flag(context("bundle_bytecode"), default=True)),
@@ -141,6 +142,7 @@ def stack_settings(try_get_context: Callable[[str], Any]) -> StackSettings:
         cors_allowed_origins=_names(context("cors_allowed_origins")),
         api_type=context("api_type") or defaults.api_type,
         log_level=(context("log_level") or defaults.log_level).upper(),
+        lambda_memory_size=int(memory) if memory else defaults.lambda_memory_size,
         throttle=Throttle(
             rate=float(throttle_rate) if throttle_rate else defaults.throttle.rate,
             burst=int(throttle_burst) if throttle_burst else defaults.throttle.burst,

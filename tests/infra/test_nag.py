@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.test_synth import ALARM_TOPIC, CDK_DIR, CERTIFICATE, DOMAIN, EMAIL_FROM, REPO
+from tests.infra.test_synth import CDK_DIR, CERTIFICATE, DOMAIN, EMAIL_FROM, REPO
 
 pytestmark = pytest.mark.infra
 
@@ -199,7 +199,7 @@ def _homeport_build(tmp: Path) -> Path:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> list[NagRun]:
     """The default stack, its SAM transform, and the stack with every option that adds resources (a
-    custom domain, HomePort hosted on S3 + CloudFront, SES mail, an alarm topic). The options add
+    custom domain, HomePort hosted on S3 + CloudFront, SES mail, alarm e-mail). The options add
     nothing to the SAM-generated part but the domain's mapping, which is plain CloudFormation already."""
     synthesised = _nag_synth(tmp_path_factory.mktemp("nag-synth"), "synthesised stack")
     transformed = _nag_transformed(synthesised.template, tmp_path_factory.mktemp("nag-transformed"))
@@ -210,7 +210,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> list[NagRun]:
         "stack with its options",
         domain_name=DOMAIN,
         certificate_arn=CERTIFICATE,
-        alarm_topic_arn=ALARM_TOPIC,
+        alarm_email="ops@example.org",
         email_from=EMAIL_FROM,
         homeport_dir=_homeport_build(tmp),
     )
