@@ -136,3 +136,40 @@ def test_lambdas_init_registers_the_hooks_and_touches_no_aws():
     assert seen["calls"] == [["before", "before_snapshot"], ["after", "after_restore"]]
     assert seen["boto3"] is False  # no client is built at init, so none is in the snapshot to go stale
     assert seen["tables"] == 0  # the route table waits for the before-snapshot hook or the first request
+
+
+def test_before_the_snapshot_what_requests_import_lazily_is_imported_and_no_client_built():
+    # GIVEN Lambda's init of the API function (`import app`) in a fresh interpreter, with the hooks
+    script = textwrap.dedent(
+        f"""
+        import json, sys, types
+        hooks = []
+        fake = types.ModuleType({snapstart.HOOKS_MODULE!r})
+        fake.register_before_snapshot = lambda func, *args: hooks.append((func, args))
+        fake.register_after_restore = lambda func, *args: None
+        sys.modules[{snapstart.HOOKS_MODULE!r}] = fake
+        import app
+        lazy = ["chalicelib.store.tokens", "chalicelib.auth.jwks", "chalicelib.mail", "boto3"]
+        before = {{name: name in sys.modules for name in lazy}}
+        # WHEN the runtime runs the before-snapshot hook
+        for func, args in hooks:
+            func(*args)
+        from chalicelib.workflows import aws
+        print(json.dumps({{
+            "before": before,
+            "after": {{name: name in sys.modules for name in lazy}},
+            "local": any(name.startswith(("chalicelib.local", "chalicelib.ops")) for name in sys.modules),
+            "moto": "moto" in sys.modules,
+            "clients": aws._client.cache_info().currsize,
+        }}))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    # THEN the modules a first request would import are in the snapshot, not imported after a restore
+    assert not any(seen["before"].values()), seen["before"]
+    assert all(seen["after"].values()), seen["after"]
+    # and nothing of the local stack, and no AWS client (none can carry stale credentials)
+    assert (seen["local"], seen["moto"], seen["clients"]) == (False, False, 0)
