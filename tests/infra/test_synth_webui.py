@@ -74,6 +74,16 @@ def test_the_bucket_is_private_and_read_only_by_the_distribution(synth: Synth) -
     assert bucket_id in json.dumps(policy["Properties"]["Bucket"])
 
 
+def test_make_destroy_can_delete_the_bucket(synth: Synth) -> None:
+    """The bucket is deleted with the stack; CloudFormation deletes only an empty bucket, so both
+    deployments delete what they put there when the stack goes."""
+    _, bucket = synth.one("AWS::S3::Bucket")
+    assert bucket["DeletionPolicy"] == "Delete"
+    deployments = synth.resources("Custom::CDKBucketDeployment")
+    assert len(deployments) == 2
+    assert all(d["Properties"]["RetainOnDelete"] is False for d in deployments.values())
+
+
 def test_the_distribution_serves_the_spa_over_https_through_origin_access_control(synth: Synth) -> None:
     oac_id, oac = synth.one("AWS::CloudFront::OriginAccessControl")
     assert oac["Properties"]["OriginAccessControlConfig"]["OriginAccessControlOriginType"] == "s3"

@@ -134,6 +134,9 @@ class HomePortHosting(Construct):
             distribution=self.distribution,
             distribution_paths=["/*"],
             memory_limit=512,
+            # The bucket goes with the stack (it holds only the public build): its objects must go
+            # first, or CloudFormation cannot delete it.
+            retain_on_delete=False,
         )
         settings = {**build_settings(self.build_dir), "apiEndpoint": api_endpoint}
         config = s3deploy.BucketDeployment(
@@ -145,6 +148,7 @@ class HomePortHosting(Construct):
             cache_control=[s3deploy.CacheControl.no_cache()],
             distribution=self.distribution,
             distribution_paths=[f"/{CONFIG_KEY}"],
+            retain_on_delete=False,
         )
         config.node.add_dependency(files)
         self._accept_cdk_deployment_provider()
