@@ -15,8 +15,10 @@ metric filters, SNS topics and subscriptions, KMS keys and schedules. Prices are
 (`bench/prices.json`: us-east-1 list prices, the date taken and the source of each). What one API
 request or one order costs in DynamoDB request units, log bytes, queue messages, state transitions,
 events and CPU time is measured under moto (`--measure`, cached in `bench/cost_profile.json`);
-traffic is arguments. Free tiers are not counted (the account may hold other things), except
-Cognito's per-pool MAU allowance. Every assumption the model makes is printed under the table.
+traffic is arguments, the share of requests that write by default the one bench/client_mix.py
+measured from Waldur's clients (bench/client_mix.json; 10% without it). Free tiers are not counted
+(the account may hold other things), except Cognito's per-pool MAU allowance. Every assumption the
+model makes is printed under the table.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PRICES = HERE / "prices.json"
 PROFILE = HERE / "cost_profile.json"
+CLIENT_MIX = HERE / "client_mix.json"  # bench/client_mix.py: what Waldur's clients send
+GUESSED_WRITE_SHARE = 0.10  # the write share when client_mix.json is absent
 DAYS_PER_MONTH = 730 / 24  # AWS bills a month as 730 hours
 SECONDS_PER_MONTH = 730 * 3600
 GOAL_PER_MILLION = 2.10
@@ -453,7 +457,7 @@ def synthesize(workdir: Path, **settings: Any) -> Path:
 class Traffic:
     requests_per_day: float = 1_000_000
     orders_per_month: float = 10_000
-    write_share: float = 0.10  # of API requests
+    write_share: float = GUESSED_WRITE_SHARE  # of API requests (main: measured_write_share())
     ddb_latency_ms: float = 5.0  # per DynamoDB round trip, billed as the API function's duration
     api_ms: float | None = None  # override the API function's billed duration per request
     table_gb: float = 5.0
@@ -835,9 +839,33 @@ def report(shape: Shape, traffic: Traffic, lines: list[Line], prices: dict[str, 
     return "\n".join(out)
 
 
-def assumptions(traffic: Traffic, profile: dict[str, Any]) -> str:
+def measured_write_share(path: Path = CLIENT_MIX) -> tuple[float, str]:
+    """The combined write share bench/client_mix.py measured from HomePort and waldur-site-agent
+    (`combined.write_share` of its JSON) and where it comes from; without the file (or with a
+    broken one), GUESSED_WRITE_SHARE."""
+    try:
+        data = json.loads(path.read_text())
+        combined = data["combined"]
+        share = float(combined["write_share"])
+        weights = combined["weights"]
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(share)
+        source = (
+            f"measured by bench/client_mix.py ({data.get('date', '?')}): HomePort and waldur-site-agent "
+            f"at {weights['ui_sessions_per_day']:g} UI sessions/day and {weights['agent_offerings']:g} "
+            "agent-polled offerings"
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return GUESSED_WRITE_SHARE, f"a guess ({path.name} is absent or unreadable)"
+    return share, source
+
+
+def assumptions(traffic: Traffic, profile: dict[str, Any], write_share_source: str = "") -> str:
     return "\n".join(
         [
+            f"Writes: {traffic.write_share:.1%} of API requests"
+            + (f", {write_share_source}" if write_share_source else "")
+            + ".",
             "Assumptions: list prices of bench/prices.json, no free tier but Cognito's; traffic spread "
             "evenly (X-Ray's 1/s + 5% sampling); a function's billed duration is the CPU time measured "
             f"here ({profile.get('machine', 'this machine')}) slowed by Lambda's CPU share below "
@@ -975,10 +1003,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("template", nargs="?", help="a synthesized *.template.json (default: synthesize)")
     d = Traffic()
+    write_share, write_share_source = measured_write_share(CLIENT_MIX)
     parser.add_argument("--requests-per-day", type=float, default=d.requests_per_day)
     parser.add_argument("--orders-per-month", type=float, default=d.orders_per_month)
     parser.add_argument(
-        "--write-share", type=float, default=d.write_share, help="share of API requests that write"
+        "--write-share",
+        type=float,
+        default=write_share,
+        help=(
+            "share of API requests that write (POST/PUT/PATCH/DELETE); default: the combined share "
+            f"bench/client_mix.py measured from HomePort and waldur-site-agent ({CLIENT_MIX.name}), "
+            f"{GUESSED_WRITE_SHARE:.0%} without that file; now {write_share:.1%}"
+        ).replace("%", "%%"),
     )
     parser.add_argument("--ddb-latency-ms", type=float, default=d.ddb_latency_ms)
     parser.add_argument(
@@ -1026,7 +1062,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(levers(shape, traffic, profile, prices))
     print()
-    print(assumptions(traffic, profile))
+    if args.write_share != write_share:
+        write_share_source = "given with --write-share"
+    print(assumptions(traffic, profile, write_share_source))
     for note in shape.notes:
         print(f"Note: {note}")
     _, _, per_m = summary(lines, traffic)

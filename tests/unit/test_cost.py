@@ -243,3 +243,46 @@ def test_request_units_follow_dynamodbs_size_rules() -> None:
     assert (
         cost.write_units(700, indexes=1, factor=2) == 2 + 1
     )  # a transaction doubles the item, not its copies
+
+
+def test_the_write_share_comes_from_the_measured_client_mix(tmp_path: Path) -> None:
+    """bench/client_mix.py's combined write share is cost.py's default, said in the assumptions;
+    without the file (or with a broken one) the old guess stands, said as a guess."""
+    mix = tmp_path / "client_mix.json"
+    mix.write_text(
+        json.dumps(
+            {
+                "date": "2026-12-06",
+                "combined": {
+                    "write_share": 0.0421,
+                    "weights": {"ui_sessions_per_day": 200, "agent_offerings": 5},
+                },
+            }
+        )
+    )
+    share, source = cost.measured_write_share(mix)
+    assert share == 0.0421
+    assert "client_mix.py (2026-12-06)" in source and "200 UI sessions/day" in source
+    traffic = cost.Traffic(write_share=share)
+    assert "Writes: 4.2% of API requests, measured by bench/client_mix.py" in cost.assumptions(
+        traffic, PROFILE, source
+    )
+
+    assert cost.measured_write_share(tmp_path / "absent.json") == (
+        0.10,
+        "a guess (absent.json is absent or unreadable)",
+    )
+    mix.write_text(json.dumps({"combined": {"write_share": 7, "weights": {}}}))
+    assert cost.measured_write_share(mix)[0] == cost.GUESSED_WRITE_SHARE
+
+
+def test_the_cli_default_write_share_is_the_measured_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mix = tmp_path / "client_mix.json"
+    weights = {"ui_sessions_per_day": 1, "agent_offerings": 1}
+    mix.write_text(json.dumps({"combined": {"write_share": 0.03, "weights": weights}}))
+    monkeypatch.setattr(cost, "CLIENT_MIX", mix)
+    with pytest.raises(SystemExit):
+        cost.main(["--help"])
+    assert "now 3.0%" in " ".join(capsys.readouterr().out.split())
