@@ -15,8 +15,15 @@ metric filters, SNS topics and subscriptions, KMS keys and schedules. Prices are
 (`bench/prices.json`: us-east-1 list prices, the date taken and the source of each). What one API
 request or one order costs in DynamoDB request units, log bytes, queue messages, state transitions,
 events and CPU time is measured under moto (`--measure`, cached in `bench/cost_profile.json`);
-traffic is arguments. Free tiers are not counted (the account may hold other things), except
-Cognito's per-pool MAU allowance. Every assumption the model makes is printed under the table.
+traffic is arguments. What a request costs on average is, by default, the client mix's: the requests
+a day per `METHOD /path/{id}/` template that bench/client_mix.py counted from Waldur's clients
+(bench/client_mix.json, its combined model: HomePort sessions and waldur-site-agent polling) weigh
+each template's measured figures (the profile's `templates`; one it could not measure costs its
+class's average, read or write). With `--write-share`, or without client_mix.json or per-template
+figures, it is the older model: the profile's average read and average write at that write share
+(the mix's combined share by default, 10% without the file). Free tiers are not counted
+(the account may hold other things), except Cognito's per-pool MAU allowance. Every assumption the
+model makes is printed under the table.
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PRICES = HERE / "prices.json"
 PROFILE = HERE / "cost_profile.json"
+CLIENT_MIX = HERE / "client_mix.json"  # bench/client_mix.py: what Waldur's clients send
+GUESSED_WRITE_SHARE = 0.10  # the write share when client_mix.json is absent
 DAYS_PER_MONTH = 730 / 24  # AWS bills a month as 730 hours
 SECONDS_PER_MONTH = 730 * 3600
 GOAL_PER_MILLION = 2.10
@@ -453,7 +462,10 @@ def synthesize(workdir: Path, **settings: Any) -> Path:
 class Traffic:
     requests_per_day: float = 1_000_000
     orders_per_month: float = 10_000
-    write_share: float = 0.10  # of API requests
+    write_share: float = GUESSED_WRITE_SHARE  # of API requests (main: measured_write_share())
+    # Requests a day per `METHOD /path/{id}/` template (main: measured_mix()): when given, and the
+    # profile is measured per template, a request costs the mix's weighted average, not write_share's.
+    mix: dict[str, float] | None = None
     ddb_latency_ms: float = 5.0  # per DynamoDB round trip, billed as the API function's duration
     api_ms: float | None = None  # override the API function's billed duration per request
     table_gb: float = 5.0
@@ -487,15 +499,44 @@ MEASURED_KEYS = (
 )
 
 
-def per_request(profile: dict[str, Any], write_share: float) -> dict[str, float]:
-    """The measured figures of one API request, averaged over the read and the write mix: the
-    request's own, the events publisher's (`pub_`) and the workers' (`worker_`) it sets off."""
+def per_request(
+    profile: dict[str, Any], write_share: float, mix: dict[str, float] | None = None
+) -> dict[str, float]:
+    """The measured figures of one API request (the request's own, the events publisher's `pub_`
+    and the workers' `worker_` it sets off), averaged over the traffic: with `mix` (requests per
+    `METHOD /path/{id}/` template) and a profile measured per template, the mix's weighted average
+    (`template_figures`); else over the read and the write mix at `write_share`."""
+    if mix and profile.get("templates"):
+        figures = template_figures(profile, mix)
+        total = sum(mix.values())
+        return {key: sum(mix[t] * figures[t].get(key, 0.0) for t in mix) / total for key in MEASURED_KEYS}
     out: dict[str, float] = {}
     for kind, weight in (("reads", 1 - write_share), ("writes", write_share)):
         rows = profile["requests"][kind]
         for key in MEASURED_KEYS:
             out[key] = out.get(key, 0.0) + weight * sum(float(r.get(key, 0)) for r in rows) / len(rows)
     return out
+
+
+def template_figures(profile: dict[str, Any], mix: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Each template's measured figures; a template not measured (absent from the profile's
+    `templates`, or listed `unmeasured`) gets its class's: the mix-weighted average of the measured
+    reads (GET, HEAD, OPTIONS) or writes, or the profile's read/write rows if none is measured."""
+    measured = {
+        t: {k: float(row.get(k, 0)) for k in MEASURED_KEYS}
+        for t, row in (profile.get("templates") or {}).items()
+        if t not in (profile.get("unmeasured") or {})
+    }
+    averages: dict[bool, dict[str, float]] = {}
+    for write in (False, True):
+        known = [t for t in mix if t in measured and is_write(t) == write]
+        weight = sum(mix[t] for t in known)
+        if weight:
+            averages[write] = {k: sum(mix[t] * measured[t][k] for t in known) / weight for k in MEASURED_KEYS}
+        else:
+            rows = profile["requests"]["writes" if write else "reads"]
+            averages[write] = {k: sum(float(r.get(k, 0)) for r in rows) / len(rows) for k in MEASURED_KEYS}
+    return {t: measured.get(t) or averages[is_write(t)] for t in mix}
 
 
 # --- pricing ----------------------------------------------------------------------------------
@@ -538,7 +579,7 @@ def _storage_gb(monthly_gb: float, retention_days: int | None) -> float:
 def price(  # noqa: C901  (one flat block per service)
     shape: Shape, traffic: Traffic, profile: dict[str, Any], prices: dict[str, float]
 ) -> list[Line]:
-    req = per_request(profile, traffic.write_share)
+    req = per_request(profile, traffic.write_share, traffic.mix)
     order = profile["order"]
     n = traffic.requests_per_month
     orders = traffic.orders_per_month
@@ -835,9 +876,178 @@ def report(shape: Shape, traffic: Traffic, lines: list[Line], prices: dict[str, 
     return "\n".join(out)
 
 
-def assumptions(traffic: Traffic, profile: dict[str, Any]) -> str:
+def measured_write_share(path: Path = CLIENT_MIX) -> tuple[float, str]:
+    """The combined write share bench/client_mix.py measured from HomePort and waldur-site-agent
+    (`combined.write_share` of its JSON) and where it comes from; without the file (or with a
+    broken one), GUESSED_WRITE_SHARE."""
+    try:
+        data = json.loads(path.read_text())
+        combined = data["combined"]
+        share = float(combined["write_share"])
+        weights = combined["weights"]
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(share)
+        source = (
+            f"measured by bench/client_mix.py ({data.get('date', '?')}): HomePort and waldur-site-agent "
+            f"at {weights['ui_sessions_per_day']:g} UI sessions/day and {weights['agent_offerings']:g} "
+            "agent-polled offerings"
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return GUESSED_WRITE_SHARE, f"a guess ({path.name} is absent or unreadable)"
+    return share, source
+
+
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def template_weights(mix: dict[str, Any]) -> dict[str, float]:
+    """Requests a day per `METHOD /path/{id}/` template in bench/client_mix.py's combined model:
+    `combined.by_path` if the file holds it, else rebuilt from the per-client counts and the weights
+    it records, as client_mix.combine() weighs the methods: each HomePort session's paths (the mean
+    session) times `ui_sessions_per_day`; each agent mode's steady cycle times its cycles a day
+    (`agent_periods_minutes`) times `agent_offerings`; plus what one order adds to order_process (its
+    first cycle over its steady one, per resource, never below 0) times the orders a day."""
+    combined = mix["combined"]
+    if isinstance(combined.get("by_path"), dict):
+        return {k: float(v) for k, v in combined["by_path"].items()}
+    weights = combined["weights"]
+    clients = mix.get("clients") or {}
+    out: dict[str, float] = {}
+
+    def add(counts: dict[str, Any], factor: float) -> None:
+        for path, n in counts.items():
+            out[path] = out.get(path, 0.0) + float(n) * factor
+
+    if homeport := clients.get("homeport"):
+        sessions = list(homeport["sessions"].values())
+        for session in sessions:
+            add(session["by_path"], float(weights["ui_sessions_per_day"]) / len(sessions))
+    if agent := clients.get("site_agent"):
+        offerings = float(weights["agent_offerings"])
+        periods = weights.get("agent_periods_minutes") or agent["default_period_minutes"]
+        for mode, run in agent["modes"].items():
+            add(run["steady_cycle"]["by_path"], 24 * 60 / float(periods[mode]) * offerings)
+        ordering = agent["modes"]["order_process"]
+        first, steady = ordering["cycles"][0]["by_path"], ordering["steady_cycle"]["by_path"]
+        per_order = {
+            p: max(0.0, float(first.get(p, 0)) - float(steady.get(p, 0))) / float(agent["resources"])
+            for p in set(first) | set(steady)
+        }
+        add(per_order, offerings * float(weights["agent_orders_per_offering_per_day"]))
+    return {k: v for k, v in sorted(out.items(), key=lambda kv: (-kv[1], kv[0])) if v > 0}
+
+
+def is_write(template: str) -> bool:
+    return template.split(" ", 1)[0].upper() in WRITE_METHODS
+
+
+def measured_mix(path: Path = CLIENT_MIX) -> dict[str, float] | None:
+    """The client mix's requests a day per path template, None without the file (or with one that
+    holds no per-path counts)."""
+    try:
+        weights = template_weights(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
+        return None
+    return weights or None
+
+
+def mix_write_share(mix: dict[str, float]) -> float:
+    total = sum(mix.values())
+    return sum(n for t, n in mix.items() if is_write(t)) / total if total else 0.0
+
+
+def mix_at_write_share(mix: dict[str, float], share: float) -> dict[str, float]:
+    """The mix with its write templates scaled to `share` of the requests, the reads kept."""
+    reads = sum(n for t, n in mix.items() if not is_write(t))
+    writes = sum(n for t, n in mix.items() if is_write(t))
+    factor = share / (1 - share) * reads / writes if writes and share < 1 else 1.0
+    return {t: n * factor if is_write(t) else n for t, n in mix.items()}
+
+
+def uses_mix(traffic: Traffic, profile: dict[str, Any]) -> bool:
+    return bool(traffic.mix and profile.get("templates"))
+
+
+def template_costs(
+    shape: Shape, traffic: Traffic, profile: dict[str, Any], prices: dict[str, float]
+) -> list[dict[str, Any]]:
+    """Per template of the mix, most costly share first: its requests a day and share of them, its
+    figures (WRU and RRU with the publisher's and the workers'), what 1M requests of it alone cost
+    (every line that grows with the requests: the bill at this traffic with only that template,
+    less the bill without requests) and its share of what the mix's requests cost."""
+    from dataclasses import replace
+
+    assert traffic.mix
+    mix = traffic.mix
+    figures = template_figures(profile, mix)
+    unmeasured = set(mix) - set(profile.get("templates") or {}) | set(profile.get("unmeasured") or {})
+    millions = traffic.requests_per_month / 1e6
+
+    def bill(t: Traffic) -> float:
+        return sum(line.monthly for line in price(shape, t, profile, prices))
+
+    standing = bill(replace(traffic, requests_per_day=0.0))
+    rows: list[dict[str, Any]] = []
+    for template, n in mix.items():
+        alone = bill(replace(traffic, mix={template: 1.0}))
+        f = figures[template]
+        rows.append(
+            {
+                "template": template,
+                "per_day": n,
+                "share": n / sum(mix.values()),
+                "rru": f["rru"] + f["pub_rru"] + f["worker_rru"],
+                "wru": f["wru"] + f["pub_wru"] + f["worker_wru"],
+                "events": f["events"],
+                "per_million": (alone - standing) / millions if millions else 0.0,
+                "measured": template not in unmeasured,
+            }
+        )
+    spent = sum(r["share"] * r["per_million"] for r in rows)
+    for r in rows:
+        r["cost_share"] = r["share"] * r["per_million"] / spent if spent else 0.0
+    return sorted(rows, key=lambda r: -r["cost_share"])
+
+
+def mix_report(
+    shape: Shape, traffic: Traffic, profile: dict[str, Any], prices: dict[str, float], top: int | None = 5
+) -> str:
+    """Which model priced the requests; with the client mix, its costliest templates."""
+    if not uses_mix(traffic, profile):
+        why = (
+            "the profile holds no per-template figures (re-measure: `--measure`)"
+            if traffic.mix
+            else "no client mix (given --write-share, or bench/client_mix.json absent)"
+        )
+        return f"Model: read/write share ({traffic.write_share:.1%} writes; {why})."
+    assert traffic.mix
+    rows = template_costs(shape, traffic, profile, prices)
+    missing = [r["template"] for r in rows if not r["measured"]]
+    out = [
+        f"Model: the client mix per path template ({len(rows)} templates of bench/client_mix.json's "
+        f"combined model, {traffic.write_share:.1%} writes; {len(rows) - len(missing)} measured, "
+        f"{len(missing)} at their class's average" + (f": {', '.join(missing)}" if missing else "") + ").",
+        "",
+        f"{'Top ' + str(top) if top else 'All'} templates by their share of the requests' cost:",
+        "",
+        "| template | requests/day | of requests | RRU | WRU | events | $ per 1M of it | of cost |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows[:top] if top else rows:
+        out.append(
+            f"| {r['template']}{'' if r['measured'] else ' (class average)'} | {r['per_day']:,.0f} "
+            f"| {r['share']:.1%} | {r['rru']:.1f} | {r['wru']:.1f} | {r['events']:g} "
+            f"| ${r['per_million']:.2f} | {r['cost_share']:.1%} |"
+        )
+    return "\n".join(out)
+
+
+def assumptions(traffic: Traffic, profile: dict[str, Any], write_share_source: str = "") -> str:
     return "\n".join(
         [
+            f"Writes: {traffic.write_share:.1%} of API requests"
+            + (f", {write_share_source}" if write_share_source else "")
+            + ".",
             "Assumptions: list prices of bench/prices.json, no free tier but Cognito's; traffic spread "
             "evenly (X-Ray's 1/s + 5% sampling); a function's billed duration is the CPU time measured "
             f"here ({profile.get('machine', 'this machine')}) slowed by Lambda's CPU share below "
@@ -882,15 +1092,21 @@ def levers(  # noqa: C901  (one variant per lever)
         s.api_function().memory_mb = mb
         return s
 
+    def rows_of(p: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every measured request: the read/write model's and the per-template ones."""
+        return [r for rows in p["requests"].values() for r in rows] + list(
+            (p.get("templates") or {}).values()
+        )
+
     def quiet_profile(p: dict[str, Any]) -> dict[str, Any]:
         p = deepcopy(p)
-        for rows in p["requests"].values():
-            for row in rows:
-                row["log_bytes"] = 0
+        for row in rows_of(p):
+            row["log_bytes"] = 0
         return p
 
     def no_hook_dispatch(p: dict[str, Any]) -> dict[str, Any]:
-        """The publisher queues no `hooks.dispatch` task for an event no hook subscribes to."""
+        """The publisher queues no `hooks.dispatch` task for an event no hook subscribes to. (The
+        read/write model's writes only: a template's worker tasks may be its order's, not hooks'.)"""
         p = deepcopy(p)
         for row in p["requests"]["writes"]:
             for key in [k for k in row if k.startswith("worker_")]:
@@ -902,16 +1118,20 @@ def levers(  # noqa: C901  (one variant per lever)
         """Every request reads its token (GetItem, eventually consistent) and its user (GetItem,
         strongly consistent): 1.5 RRU and 2 round trips a warm function could keep for a minute."""
         p = deepcopy(p)
-        for rows in p["requests"].values():
-            for row in rows:
-                row["rru"] = max(0.0, float(row["rru"]) - 1.5)
-                row["round_trips"] = max(0.0, float(row["round_trips"]) - 2)
+        for row in rows_of(p):
+            row["rru"] = max(0.0, float(row.get("rru", 0)) - 1.5)
+            row["round_trips"] = max(0.0, float(row.get("round_trips", 0)) - 2)
         return p
 
     def no_access_log(s: Shape) -> Shape:
         s = deepcopy(s)
         s.access_log_bytes = 0
         return s
+
+    def at_share(t: Traffic, share: float) -> Traffic:
+        """Another write share: with the mix, its write templates scaled (the reads and the writes'
+        proportions kept); else the read/write model's."""
+        return replace(t, write_share=share, mix=mix_at_write_share(t.mix, share) if t.mix else None)
 
     quiet = replace(traffic, platform_log_bytes=0)
     variants: list[tuple[str, Shape, Traffic, dict[str, Any]]] = []
@@ -948,10 +1168,10 @@ def levers(  # noqa: C901  (one variant per lever)
         (
             f"5% writes instead of {traffic.write_share:.0%}",
             shape,
-            replace(traffic, write_share=0.05),
+            at_share(traffic, 0.05),
             profile,
         ),
-        ("2% writes", shape, replace(traffic, write_share=0.02), profile),
+        ("2% writes", shape, at_share(traffic, 0.02), profile),
     ]
     rows = []
     for label, s, t, p in variants:
@@ -965,8 +1185,8 @@ def levers(  # noqa: C901  (one variant per lever)
     rows.append(
         "- all of HTTP API, arm64, no X-Ray, 256 MB, WARNING logs, no idle hook dispatch, cached "
         f"caller: ${per_m(best, quiet, lean):.2f} per 1M at {traffic.write_share:.0%} writes, "
-        f"${per_m(best, replace(quiet, write_share=0.05), lean):.2f} at 5%, "
-        f"${per_m(best, replace(quiet, write_share=0.02), lean):.2f} at 2%"
+        f"${per_m(best, at_share(quiet, 0.05), lean):.2f} at 5%, "
+        f"${per_m(best, at_share(quiet, 0.02), lean):.2f} at 2%"
     )
     return "Levers (each alone, from this template; then together):\n" + "\n".join(rows)
 
@@ -975,10 +1195,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("template", nargs="?", help="a synthesized *.template.json (default: synthesize)")
     d = Traffic()
+    write_share, write_share_source = measured_write_share(CLIENT_MIX)
     parser.add_argument("--requests-per-day", type=float, default=d.requests_per_day)
     parser.add_argument("--orders-per-month", type=float, default=d.orders_per_month)
     parser.add_argument(
-        "--write-share", type=float, default=d.write_share, help="share of API requests that write"
+        "--write-share",
+        type=float,
+        help=(
+            "share of API requests that write (POST/PUT/PATCH/DELETE), priced as the profile's average "
+            "read and write; without it, requests are priced per path template at the mix "
+            f"bench/client_mix.py measured from HomePort and waldur-site-agent ({CLIENT_MIX.name}), "
+            f"else at its combined write share, {GUESSED_WRITE_SHARE:.0%} without that file; now "
+            f"{write_share:.1%}"
+        ).replace("%", "%%"),
+    )
+    parser.add_argument(
+        "--templates", action="store_true", help="list every path template of the mix, not the top 5"
     )
     parser.add_argument("--ddb-latency-ms", type=float, default=d.ddb_latency_ms)
     parser.add_argument(
@@ -1008,10 +1240,17 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="cirrus-cost-") as tmp:
             path = synthesize(Path(tmp))
             template, source = json.loads(path.read_text()), "the default stack, synthesized"
+    profile = load_profile(PROFILE)
+    mix = measured_mix(CLIENT_MIX) if args.write_share is None else None
+    if mix and profile.get("templates"):
+        write_share = mix_write_share(mix)
+    elif args.write_share is not None:
+        write_share, write_share_source = args.write_share, "given with --write-share"
     traffic = Traffic(
         requests_per_day=args.requests_per_day,
         orders_per_month=args.orders_per_month,
-        write_share=args.write_share,
+        write_share=write_share,
+        mix=mix,
         ddb_latency_ms=args.ddb_latency_ms,
         api_ms=args.api_ms,
         table_gb=args.table_gb,
@@ -1020,13 +1259,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     shape = read_template(template)
     prices = load_prices()
-    profile = load_profile()
     lines = price(shape, traffic, profile, prices)
     print(report(shape, traffic, lines, prices, source))
     print()
+    print(mix_report(shape, traffic, profile, prices, top=None if args.templates else 5))
+    print()
     print(levers(shape, traffic, profile, prices))
     print()
-    print(assumptions(traffic, profile))
+    print(assumptions(traffic, profile, write_share_source))
     for note in shape.notes:
         print(f"Note: {note}")
     _, _, per_m = summary(lines, traffic)

@@ -48,7 +48,7 @@ from datetime import date  # noqa: E402
 from typing import Any  # noqa: E402
 
 import botocore.session  # noqa: E402
-from cost import item_size, read_units, write_units  # noqa: E402
+from cost import CLIENT_MIX, item_size, read_units, template_weights, write_units  # noqa: E402
 
 REPEATS = 3  # measured runs of each request
 GSI_KEYS = {"gsi1": ("gsi1pk", "gsi1sk"), "gsi2": ("gsi2pk", "gsi2sk")}
@@ -384,17 +384,14 @@ def measure_requests(downstream: Downstream) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def measure_order(downstream: Downstream) -> dict[str, Any]:
+def measure_order(downstream: Downstream, market: Any) -> dict[str, Any]:
     """The demo provider's automatic order, placed by the customer's owner (no approval), served
     until its execution ends, then everything it set off published and worked."""
     from chalicelib.services import orders
     from chalicelib.workflows import stepfunctions
     from chalicelib.workflows.aws import client
-    from tests.conftest import make_account
-    from tests.marketplace_helpers import DEMO, build_market, ctx_of, make_offering, order_request
+    from tests.marketplace_helpers import DEMO, ctx_of, make_offering, order_request
 
-    staff = make_account("cost-staff", is_staff=True, full_name="Cost Staff")
-    market = build_market(staff)
     options = {"delay_seconds": 0}
     offering = make_offering(market.staff, market.provider.id, DEMO, name="Demo", plugin_options=options)
     downstream.settle()
@@ -449,6 +446,317 @@ def measure_order(downstream: Downstream) -> dict[str, Any]:
     }
 
 
+# --- per path template: what Waldur's clients send (bench/client_mix.json) ------------------------
+@dataclass
+class Caller:
+    """Who sends a request: the Chalice test client and a token's headers (request_costs.World's
+    fields that `request` and `refresh_token` read)."""
+
+    http: Any
+    headers: dict[str, str]
+    key_hash: str = ""
+
+
+@dataclass
+class MixWorld:
+    market: Any
+    offering: Any  # the agent's offering (usage components), a resource in it, its offering users
+    ids: dict[str, str]  # the path segment before `{id}` -> the id put there
+    queries: dict[str, str]  # template -> the query the client sends with it
+    callers: dict[str, Caller]  # "seller" (the agent, the provider's owner), "owner", "anonymous"
+    counter: Any
+
+
+AGENT_LISTS = {  # the filters waldur-site-agent sends with its lists (tests/site_agent's recordings)
+    "GET /api/marketplace-orders/": "offering_uuid={offering}&state=pending-provider&state=executing",
+    "GET /api/marketplace-site-agent-identities/": "name={agent}",
+    "GET /api/marketplace-service-providers/": "customer_uuid={provider}",
+    "GET /api/marketplace-component-usages/": "resource_uuid={resource}&billing_period={month}",
+    "GET /api/marketplace-component-user-usages/": "resource_uuid={resource}",
+    "GET /api/marketplace-offering-users/": "offering_uuid={offering}",
+    "GET /api/marketplace-provider-resources/": "offering_uuid={offering}&state=OK",
+    "GET /api/component-user-usage-limits/": "resource_uuid={resource}",
+}
+
+
+def _caller(http: Any, account: Any) -> Caller:
+    from chalicelib.domain.tokens import hash_key
+
+    headers = {"Authorization": f"Token {account.token}", "Content-Type": "application/json"}
+    return Caller(http, {**headers, "Host": "localhost"}, hash_key(account.token))
+
+
+def _send(who: Caller, method: str, path: str, body: Any = None) -> Any:
+    import request_costs as rc
+
+    return rc.request(who, method, path, body)  # type: ignore[arg-type]  # World's fields
+
+
+def _ok(reply: Any, what: str) -> Any:
+    if reply.status_code >= 300:
+        raise RuntimeError(f"{what}: HTTP {reply.status_code} {reply.body[:300]!r}")
+    try:
+        return json.loads(reply.body) if reply.body else None
+    except ValueError:  # an icon
+        return None
+
+
+def mix_world(market: Any) -> MixWorld:
+    """What the clients' calls need, made through the API as the tests make it: an offering with a
+    limit and two usage components (tests/integration/test_marketplace_user_usages_api.py), an order
+    placed by the consumer's owner, approved and done by the provider (a resource, its member's
+    offering user), a usage reported, the agent's identity, service and processor registered
+    (tests/compat/test_site_agent_identities_clients.py's start sequence)."""
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib.services import categories
+    from tests.integration.test_marketplace_user_usages_api import COMPONENTS
+    from tests.marketplace_helpers import ctx_of, make_offering
+
+    http = Client(app).http
+    category = categories.create_category(ctx_of(market.staff), {"title": "HPC"})
+    offering = make_offering(
+        market.staff, market.provider.id, name="HPC", components=COMPONENTS, category_id=category.id
+    )
+    seller, owner = _caller(http, market.seller), _caller(http, market.owner)
+    anonymous = Caller(http, {"Content-Type": "application/json", "Host": "localhost"})
+    counter = iter(range(10**6))
+
+    def place() -> str:
+        reply = _send(owner, "POST", "/api/marketplace-orders/", _order_body(market, offering))
+        return str(_ok(reply, "an order")["uuid"])
+
+    order = place()
+    _ok(_send(seller, "POST", f"/api/marketplace-orders/{order}/approve_by_provider/"), "approve")
+    _ok(_send(seller, "POST", f"/api/marketplace-orders/{order}/set_state_done/"), "done")
+    resource = _ok(_send(owner, "GET", f"/api/marketplace-orders/{order}/"), "the order")[
+        "marketplace_resource_uuid"
+    ]
+    usage_body = {"resource": resource, "usages": [{"type": "cpu_hours", "amount": "10"}]}
+    _ok(_send(seller, "POST", "/api/marketplace-component-usages/set_usage/", usage_body), "usage")
+    [usage] = _ok(
+        _send(seller, "GET", f"/api/marketplace-component-usages/?resource_uuid={resource}&type=cpu_hours"),
+        "usages",
+    )
+    agent = f"agent-{offering.id}"
+    identity = _ok(
+        _send(seller, "POST", "/api/marketplace-site-agent-identities/", _identity(offering.id, agent)),
+        "identity",
+    )["uuid"]
+    service = _ok(
+        _send(
+            seller,
+            "POST",
+            f"/api/marketplace-site-agent-identities/{identity}/register_service/",
+            {"name": "order_process", "mode": "order_process"},
+        ),
+        "service",
+    )["uuid"]
+    [provider] = _ok(
+        _send(seller, "GET", f"/api/marketplace-service-providers/?customer_uuid={market.provider.id}"),
+        "service provider",
+    )
+    ids = {
+        "customers": market.consumer.id,
+        "projects": market.project.id,
+        "marketplace-public-offerings": offering.id,
+        "marketplace-provider-offerings": offering.id,
+        "marketplace-orders": order,
+        "marketplace-resources": resource,
+        "marketplace-provider-resources": resource,
+        "marketplace-plans": offering.plans[0].id,
+        "marketplace-service-providers": provider["uuid"],
+        "marketplace-site-agent-identities": identity,
+        "marketplace-site-agent-services": service,
+        "marketplace-component-usages": usage["uuid"],
+        "marketplace-categories": category.id,
+    }
+    values = {
+        "offering": offering.id,
+        "agent": agent,
+        "provider": market.provider.id,
+        "resource": resource,
+        "month": str(usage["billing_period"]),
+    }
+    queries = {t: q.format(**values) for t, q in AGENT_LISTS.items()}
+    return MixWorld(
+        market, offering, ids, queries, {"seller": seller, "owner": owner, "anonymous": anonymous}, counter
+    )
+
+
+def _order_body(market: Any, offering: Any) -> Any:
+    """An order for `offering` in the market's project (the orders API tests' body)."""
+    from tests.integration.test_marketplace_orders_api import body
+
+    return body(market, offering)  # type: ignore[no-untyped-call]
+
+
+def _identity(offering_id: str, name: str) -> dict[str, Any]:
+    from chalicelib.domain.clock import utcnow
+
+    return {
+        "offering": f"http://localhost/api/marketplace-provider-offerings/{offering_id}/",
+        "name": name,
+        "version": "1.0.7",
+        "dependencies": [{"package": "waldur-api-client", "version": "8.1.2"}],
+        "config_file_path": "",
+        "config_file_content": "",
+        "last_restarted": utcnow().isoformat(),
+    }
+
+
+def _concrete(world: MixWorld, template: str, agent_paths: set[str]) -> tuple[Caller, str, str, Any]:
+    """(who, method, path, prepare) for a template; prepare() -> (path, body) of one run, made
+    outside the meter (a fresh order for the order actions). KeyError: a template the world cannot
+    serve."""
+
+    method, path = template.split(" ", 1)
+    parts = path.split("/")
+    for i, part in enumerate(parts):
+        if part == "{id}":
+            parts[i] = world.ids[parts[i - 1]]  # KeyError: no such thing in the world
+    concrete = "/".join(parts)
+    if template in world.queries:
+        concrete += "?" + world.queries[template]
+    n = world.counter
+    seller, owner = world.callers["seller"], world.callers["owner"]
+    who = seller if template in agent_paths or "/marketplace-provider-" in path else owner
+    market = world.market
+
+    def place() -> str:
+        reply = _send(owner, "POST", "/api/marketplace-orders/", _order_body(market, world.offering))
+        return str(_ok(reply, "an order")["uuid"])
+
+    def fixed(body: Any = None) -> Any:
+        return lambda: (concrete, body() if callable(body) else body)
+
+    bodies: dict[str, Any] = {
+        "POST /api-auth/password/": fixed(
+            {"username": market.owner.username, "password": market.owner.password}
+        ),
+        "POST /api/marketplace-orders/": fixed(lambda: _order_body(market, world.offering)),
+        "POST /api/marketplace-orders/{id}/approve_by_provider/": lambda: (
+            f"/api/marketplace-orders/{place()}/approve_by_provider/",
+            None,
+        ),
+        "POST /api/marketplace-orders/{id}/set_state_done/": lambda: _approved(world, place()),
+        "POST /api/marketplace-provider-resources/{id}/set_backend_id/": fixed(
+            lambda: {"backend_id": f"alloc-{next(n)}"}
+        ),
+        "POST /api/marketplace-provider-resources/{id}/set_limits/": fixed(
+            lambda: {"limits": {"cpu": 2 + next(n) % 5}}
+        ),
+        "POST /api/marketplace-provider-resources/{id}/set_backend_metadata/": fixed(
+            lambda: {"backend_metadata": {"slurm_account": "alloc-1", "cycle": next(n)}}
+        ),
+        "POST /api/marketplace-provider-resources/{id}/refresh_last_sync/": fixed(None),
+        "POST /api/marketplace-site-agent-identities/": fixed(
+            lambda: _identity(world.offering.id, f"agent-{next(n)}")
+        ),
+        "PUT /api/marketplace-site-agent-identities/{id}/": fixed(
+            lambda: _identity(world.offering.id, f"agent-{world.offering.id}")
+        ),
+        "POST /api/marketplace-site-agent-identities/{id}/register_service/": fixed(
+            {"name": "order_process", "mode": "order_process"}
+        ),
+        "POST /api/marketplace-site-agent-services/{id}/register_processor/": fixed(
+            {"name": "OfferingOrderProcessor", "backend_type": "mock", "backend_version": "1.0"}
+        ),
+        "POST /api/marketplace-component-usages/{id}/set_user_usages/": fixed(
+            lambda: {"usages": [{"username": u, "usage": str(next(n) % 7)} for u in ("pi", "bob", "carol")]}
+        ),
+        "POST /api/marketplace-component-usages/set_usage/": fixed(
+            lambda: {
+                "resource": world.ids["marketplace-resources"],
+                "usages": [{"type": "cpu_hours", "amount": str(10 + next(n))}],
+            }
+        ),
+    }
+    if template == "POST /api-auth/password/":
+        who = world.callers["anonymous"]
+    prepare = bodies.get(template, fixed() if method in ("GET", "HEAD") else None)
+    if prepare is None:
+        raise KeyError(f"no body for {template}")
+    return who, method, concrete, prepare
+
+
+def _approved(world: MixWorld, order: str) -> tuple[str, Any]:
+
+    _ok(
+        _send(world.callers["seller"], "POST", f"/api/marketplace-orders/{order}/approve_by_provider/"),
+        "approve",
+    )
+    return f"/api/marketplace-orders/{order}/set_state_done/", None
+
+
+def quiesce(downstream: Downstream, limit_s: float = 60) -> None:
+    """Wait until no workflow runs: moto runs executions in threads, and an order left pending times
+    out (ApprovalTimeoutSeconds, a few seconds here) writing while a later request is metered (the
+    meter counts every thread's calls). Publish and work meanwhile; what it costs is nobody's."""
+    from chalicelib.workflows.aws import client
+
+    sfn = client("stepfunctions")
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        running = [
+            e
+            for m in sfn.list_state_machines()["stateMachines"]
+            for e in sfn.list_executions(stateMachineArn=m["stateMachineArn"], statusFilter="RUNNING")[
+                "executions"
+            ]
+        ]
+        moved = downstream.publish() + downstream.work()
+        if not running and not moved:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"workflows still running after {limit_s:g} s")
+
+
+def measure_templates(
+    downstream: Downstream, market: Any, weights: dict[str, float], agent_paths: set[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Each template's figures (as `measure_requests`' rows: the request's own, the publisher's
+    and the workers' after it), and the templates that could not be measured, with why."""
+    import request_costs as rc
+
+    world = mix_world(market)
+    downstream.settle()
+    measured: dict[str, dict[str, Any]] = {}
+    unmeasured: dict[str, str] = {}
+    for template in weights:
+        try:
+            who, method, _, prepare = _concrete(world, template, agent_paths)
+        except KeyError as missing:
+            unmeasured[template] = f"not set up in the cost world ({missing})"
+            continue
+        try:
+            path, payload = prepare()
+            _ok(_send(who, method, path, payload), template)  # warm
+            runs = []
+            for _ in range(REPEATS):
+                quiesce(downstream)
+                if who.key_hash:
+                    rc.refresh_token(who)  # type: ignore[arg-type]  # World's fields
+                path, payload = prepare()
+                downstream.settle()
+                replies: list[Any] = []
+                figures = metered(
+                    lambda w=who, m=method, p=path, b=payload, r=replies: r.append(_send(w, m, p, b))
+                )
+                _ok(replies[0], template)
+                runs.append((figures, downstream.settle(), path))
+        except Exception as error:  # measure on; the profile says why not
+            unmeasured[template] = f"{type(error).__name__}: {error}"[:300]
+            continue
+        figures, after, path = sorted(runs, key=lambda run: run[0]["cpu_ms"])[len(runs) // 2]
+        label = f"{method} {re.sub('[0-9a-f]{32}', '<uuid>', path)}"
+        measured[template] = {"request": label, **figures, **after}
+        print(f"  {template}: {figures['rru']} RRU {figures['wru']}+{after.get('pub_wru', 0)}+"
+              f"{after.get('worker_wru', 0)} WRU", file=sys.stderr)  # fmt: skip
+    return measured, unmeasured
+
+
 def main() -> int:
     import request_costs as rc
     from moto import mock_aws
@@ -472,7 +780,19 @@ def main() -> int:
         capture_logs()
         downstream = Downstream()
         requests = measure_requests(downstream)
-        order = measure_order(downstream)
+        from tests.conftest import make_account  # after capture_logs: tests/conftest.py sets logging up
+        from tests.marketplace_helpers import build_market
+
+        staff = make_account("cost-staff", is_staff=True, full_name="Cost Staff")
+        market = build_market(staff)
+        order = measure_order(downstream, market)
+        mix = json.loads(CLIENT_MIX.read_text()) if CLIENT_MIX.is_file() else {}
+        weights = template_weights(mix) if mix else {}
+        agent = (mix.get("clients") or {}).get("site_agent") or {}
+        agent_paths = {
+            p for run in (agent.get("modes") or {}).values() for c in run["cycles"] for p in c["by_path"]
+        }
+        templates, unmeasured = measure_templates(downstream, market, weights, agent_paths)
     metrics = emf_metrics()
     reads, writes = requests["reads"], requests["writes"]
 
@@ -484,6 +804,11 @@ def main() -> int:
         "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}",
         "requests": requests,
         "order": order,
+        # Per `METHOD /path/{id}/` template of bench/client_mix.json (its date and weights), the
+        # same figures; what could not be set up here, with why (cost.py: the class's average).
+        "templates": templates,
+        "templates_mix": {"date": mix.get("date"), "weights": (mix.get("combined") or {}).get("weights")},
+        "unmeasured": unmeasured,
         "emf_metrics": metrics,
         "summary": {
             "read RRU": avg(reads, "rru"),

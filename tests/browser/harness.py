@@ -111,8 +111,8 @@ class LocalStack:
             CIRRUS_DATA_DIR="none",
             CIRRUS_HOMEPORT_DIR=str(homeport),
             PYTHONUNBUFFERED="1",
-            **(env or {}),
         )
+        clean.update(env or {})  # may set CIRRUS_PORT too
         log.parent.mkdir(parents=True, exist_ok=True)
         self.log = log.open("w", encoding="utf-8")
         self.process = subprocess.Popen(

@@ -209,8 +209,14 @@ def test_the_idle_cost_is_what_stands_without_traffic() -> None:
     lines = _lines(_new_shape(REST_TEMPLATE), idle_traffic)
     _, idle, _ = cost.summary(list(lines.values()), idle_traffic)
 
+    from chalicelib.metrics import METRIC_NAMES
+
     snapstart_cache = 1.0 * cost.SECONDS_PER_MONTH * 0.0000015046  # 1 GB cached all month
-    fixed = 4 * 0.10 + 3.00 + snapstart_cache + 5 * 0.25  # alarms, dashboard, cache, table storage
+    # The app's EMF metrics (chalicelib/metrics.py) stand too: each name is a custom metric the month
+    # it is first emitted, and the alarms and the dashboard read them, so cost.py counts them whatever
+    # the traffic ($0.30 each).
+    metrics = len(METRIC_NAMES) * 0.30
+    fixed = 4 * 0.10 + 3.00 + snapstart_cache + 5 * 0.25 + metrics  # alarms, dashboard, cache, table, metrics
     assert lines["Lambda SnapStart"].idle == pytest.approx(snapstart_cache)
     assert idle == pytest.approx(fixed)  # the fixture's worker polls no queue: no idle SQS receives
 
@@ -243,3 +249,215 @@ def test_request_units_follow_dynamodbs_size_rules() -> None:
     assert (
         cost.write_units(700, indexes=1, factor=2) == 2 + 1
     )  # a transaction doubles the item, not its copies
+
+
+def test_the_write_share_comes_from_the_measured_client_mix(tmp_path: Path) -> None:
+    """bench/client_mix.py's combined write share is cost.py's default, said in the assumptions;
+    without the file (or with a broken one) the old guess stands, said as a guess."""
+    mix = tmp_path / "client_mix.json"
+    mix.write_text(
+        json.dumps(
+            {
+                "date": "2026-12-06",
+                "combined": {
+                    "write_share": 0.0421,
+                    "weights": {"ui_sessions_per_day": 200, "agent_offerings": 5},
+                },
+            }
+        )
+    )
+    share, source = cost.measured_write_share(mix)
+    assert share == 0.0421
+    assert "client_mix.py (2026-12-06)" in source and "200 UI sessions/day" in source
+    traffic = cost.Traffic(write_share=share)
+    assert "Writes: 4.2% of API requests, measured by bench/client_mix.py" in cost.assumptions(
+        traffic, PROFILE, source
+    )
+
+    assert cost.measured_write_share(tmp_path / "absent.json") == (
+        0.10,
+        "a guess (absent.json is absent or unreadable)",
+    )
+    mix.write_text(json.dumps({"combined": {"write_share": 7, "weights": {}}}))
+    assert cost.measured_write_share(mix)[0] == cost.GUESSED_WRITE_SHARE
+
+
+def test_the_cli_default_write_share_is_the_measured_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mix = tmp_path / "client_mix.json"
+    weights = {"ui_sessions_per_day": 1, "agent_offerings": 1}
+    mix.write_text(json.dumps({"combined": {"write_share": 0.03, "weights": weights}}))
+    monkeypatch.setattr(cost, "CLIENT_MIX", mix)
+    with pytest.raises(SystemExit):
+        cost.main(["--help"])
+    assert "now 3.0%" in " ".join(capsys.readouterr().out.split())
+
+
+# --- the client mix, per path template --------------------------------------------------------------
+def _mix_file() -> dict[str, Any]:
+    """A client_mix.json as bench/client_mix.py writes it, without per-path totals in `combined`:
+    two HomePort sessions, an agent with two modes and the order_process cycles one order adds to."""
+    steady = {"GET /api/orders/": 1, "POST /api/sync/{id}/": 1}
+    return {
+        "date": "2026-12-06",
+        "clients": {
+            "homeport": {
+                "sessions": {
+                    "staff": {"by_path": {"GET /api/projects/": 4, "POST /api-auth/password/": 1}},
+                    "owner": {"by_path": {"GET /api/projects/": 2, "POST /api-auth/password/": 1}},
+                },
+            },
+            "site_agent": {
+                "resources": 2,
+                "default_period_minutes": {"order_process": 5.0, "report": 30.0},
+                "modes": {
+                    # the first cycle processed 2 orders: 2 GETs and 2 approvals more than the steady one
+                    "order_process": {
+                        "cycles": [
+                            {
+                                "by_path": {
+                                    **steady,
+                                    "GET /api/orders/": 3,
+                                    "POST /api/orders/{id}/approve/": 2,
+                                }
+                            },
+                            {"by_path": steady},
+                        ],
+                        "steady_cycle": {"by_path": steady},
+                    },
+                    "report": {"cycles": [], "steady_cycle": {"by_path": {"POST /api/usage/": 2}}},
+                },
+            },
+        },
+        "combined": {
+            "weights": {
+                "ui_sessions_per_day": 10.0,
+                "agent_offerings": 2.0,
+                "agent_orders_per_offering_per_day": 3.0,
+                "agent_periods_minutes": {"order_process": 60.0, "report": 720.0},
+            },
+            "write_share": 0.5,
+        },
+    }
+
+
+def test_the_mix_per_template_is_rebuilt_from_each_clients_counts() -> None:
+    weights = cost.template_weights(_mix_file())
+
+    assert weights == {
+        # HomePort: the mean session (3 + 1) times 10 sessions a day.
+        "GET /api/projects/": 30.0,
+        "POST /api-auth/password/": 10.0,
+        # order_process: 24 cycles a day on each of 2 offerings, plus per order (first over steady
+        # cycle, per resource: 1 GET and 1 approval) times 3 orders a day on each.
+        "GET /api/orders/": 24 * 2 + 1 * 2 * 3,
+        "POST /api/sync/{id}/": 24 * 2,
+        "POST /api/orders/{id}/approve/": 1 * 2 * 3,
+        # report: 2 cycles a day on each of 2 offerings.
+        "POST /api/usage/": 2 * 2 * 2,
+    }
+    assert cost.mix_write_share(weights) == pytest.approx((10 + 48 + 6 + 8) / (30 + 10 + 54 + 48 + 6 + 8))
+    fewer = cost.mix_at_write_share(weights, 0.1)  # the levers' "5% writes": the writes scaled, not the reads
+    assert cost.mix_write_share(fewer) == pytest.approx(0.1)
+    assert fewer["GET /api/projects/"] == 30.0
+    assert fewer["POST /api/usage/"] / fewer["POST /api-auth/password/"] == pytest.approx(8 / 10)
+
+
+def test_the_measured_mixs_templates_add_up_to_what_client_mix_recorded() -> None:
+    """Rebuilt per template, the repository's client_mix.json gives each client's requests a day
+    and the write share its combined model recorded by method."""
+    data = json.loads(cost.CLIENT_MIX.read_text())
+    weights = cost.template_weights(data)
+    combined = data["combined"]
+
+    assert sum(weights.values()) == pytest.approx(sum(combined["requests_per_day"].values()), abs=1)
+    assert cost.mix_write_share(weights) == pytest.approx(combined["write_share"], abs=1e-4)
+
+
+TEMPLATED: dict[str, Any] = {
+    **PROFILE,
+    "templates": {
+        "GET /api/cheap/": {"rru": 1, "wru": 0, "log_bytes": 100, "cpu_ms": 5, "round_trips": 2},
+        "GET /api/dear/": {"rru": 5, "wru": 0, "log_bytes": 300, "cpu_ms": 15, "round_trips": 4},
+        "POST /api/bookkeeping/": {"rru": 2, "wru": 4, "log_bytes": 200, "cpu_ms": 8, "round_trips": 3},
+        "POST /api/audited/": {"rru": 3, "wru": 12, "pub_wru": 8, "events": 1, "pub_invocations": 1},
+    },
+}
+
+
+def test_a_request_costs_the_mixs_weighted_average_over_its_templates() -> None:
+    mix = {"GET /api/cheap/": 5.0, "GET /api/dear/": 3.0, "POST /api/bookkeeping/": 2.0}
+    req = cost.per_request(TEMPLATED, 0.9, mix)  # the write share does not count with a mix
+
+    assert req["rru"] == pytest.approx((5 * 1 + 3 * 5 + 2 * 2) / 10)
+    assert req["wru"] == pytest.approx(2 * 4 / 10)  # at 90% writes of the profile's rows: 18
+    assert req["cpu_ms"] == pytest.approx((5 * 5 + 3 * 15 + 2 * 8) / 10)
+    assert req["events"] == 0  # the bookkeeping writes no audit event: nothing published
+
+    # Priced: DynamoDB's request units are the mix's, not the profile's average write (20 WRU).
+    traffic = cost.Traffic(requests_per_day=1_000_000, orders_per_month=0, write_share=0.2, mix=mix)
+    dynamodb = cost.price(cost.read_template(REST_TEMPLATE), traffic, TEMPLATED, PRICES)
+    [line] = [x for x in dynamodb if x.service == "DynamoDB"]
+    assert line.monthly - 5 * 0.25 == pytest.approx(N * (2.4 * 0.125 + 0.8 * 0.625) / 1e6)
+
+
+def test_a_template_not_measured_costs_its_class_average() -> None:
+    profile = {**TEMPLATED, "unmeasured": {"POST /api/audited/": "not set up"}}
+    mix = {
+        "POST /api/bookkeeping/": 3.0,
+        "POST /api/audited/": 1.0,
+        "POST /api/new/": 1.0,
+        "HEAD /api/x/": 1.0,
+    }
+    figures = cost.template_figures(profile, mix)
+
+    assert figures["POST /api/new/"]["wru"] == 4  # the measured writes' average: bookkeeping's
+    assert figures["POST /api/audited/"]["wru"] == 4  # listed unmeasured: its figures are not used
+    assert figures["HEAD /api/x/"]["rru"] == 2  # no read measured in this mix: the profile's read row
+
+
+def test_without_a_mix_or_per_template_figures_the_write_share_prices() -> None:
+    read_write = cost.per_request(PROFILE, 0.25)
+    assert read_write["wru"] == pytest.approx(0.25 * 20)
+    assert cost.per_request(PROFILE, 0.25, {"GET /api/cheap/": 1.0}) == read_write  # no templates measured
+    assert cost.per_request(TEMPLATED, 0.25, None) == read_write
+
+
+def _cli(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str
+) -> str:
+    template, profile, mix = tmp_path / "t.template.json", tmp_path / "profile.json", tmp_path / "mix.json"
+    template.write_text(json.dumps(_new_shape(REST_TEMPLATE)))
+    profile.write_text(json.dumps(TEMPLATED))
+    data = _mix_file()
+    data["clients"]["homeport"]["sessions"]["staff"]["by_path"] = {"GET /api/cheap/": 8, "GET /api/dear/": 2}
+    data["clients"]["homeport"]["sessions"]["owner"]["by_path"] = {"POST /api/bookkeeping/": 2}
+    del data["clients"]["site_agent"]
+    mix.write_text(json.dumps(data))
+    monkeypatch.setattr(cost, "PROFILE", profile)
+    monkeypatch.setattr(cost, "CLIENT_MIX", mix)
+    assert cost.main([str(template), *args]) == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_the_cli_prices_the_client_mix_and_names_its_costliest_templates(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _cli(monkeypatch, tmp_path, capsys)
+
+    assert "Model: the client mix per path template (3 templates" in out
+    assert "16.7% writes; 3 measured, 0 at their class's average" in out  # 10 of 60 a day write
+    rows = [line for line in out.split("| ") if line.startswith(("GET /api/", "POST /api/"))]
+    assert rows[0] == "GET /api/cheap/ "  # half the requests: the largest share of the cost
+    assert "Writes: 16.7% of API requests" in out
+
+
+def test_the_cli_given_a_write_share_prices_reads_and_writes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _cli(monkeypatch, tmp_path, capsys, "--write-share", "0.25")
+
+    assert "Model: read/write share (25.0% writes; no client mix" in out
+    assert "Writes: 25.0% of API requests, given with --write-share." in out
+    assert "per path template" not in out
