@@ -592,9 +592,15 @@ def price(  # noqa: C901  (one flat block per service)
         Line("API Gateway", n / 1e6 * prices[key], 0.0, f"{shape.api.upper()} API, ${prices[key]:.2f}/M")
     )
 
+    # With the client mix priced per template, the orders' requests (placing, approving, marking
+    # done) are templates of the mix, measured with what each sets off: their tables, queues and
+    # functions are in `req` already, and only the workflows' own transitions and logs are the
+    # orders'. Without it, the demo order's whole cost is added per order.
+    by_template = bool(traffic.mix and profile.get("templates"))
+
     def total(key: str) -> float:
         """A measured figure over the month: the API requests' share and the orders'."""
-        return n * req.get(key, 0.0) + orders * float(order.get(key, 0))
+        return n * req.get(key, 0.0) + (0.0 if by_template else orders * float(order.get(key, 0)))
 
     # Lambda: the API function, the workers (order tasks, hook dispatches, scheduled jobs), the
     # events publisher (one invocation per stream batch).
