@@ -1,4 +1,6 @@
-"""A unit of work: the writes of one command, committed in a single TransactWriteItems.
+"""A unit of work: the writes of one command, committed in a single TransactWriteItems (or, when
+the unit holds one write that offers it, as that one conditional PutItem/UpdateItem: `put_alone`,
+`update_alone`; a transaction costs twice the write units, for nothing to be atomic with).
 
 The entity, its counters and its audit events (the outbox) go in together, each with its condition,
 so either all of them land or none does. A failed condition is reported as the domain error the
