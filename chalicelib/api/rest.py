@@ -279,6 +279,7 @@ def endpoint(
             return _finish(request, response, call)
 
         handler.__name__ = name
+        handler.__wrapped__ = view  # type: ignore[attr-defined]  # the route's view (inspect.unwrap)
         bp.route(path, methods=methods, content_types=["*/*"], name=name)(handler)
         return view
 
