@@ -187,6 +187,8 @@ def update_identity(ctx: EventContext, identity_id: str, given: IdentityInput) -
     )
     if given.offering_id != before.offering_id:
         raise ValidationError.field("offering", rules.OFFERING_FIXED)
+    if replace(before, **_fields(given)) == before:
+        return _view(before)  # the same fields again: nothing to write
     uow = unit_of_work()
     stored = store.save_identity(uow, before, replace(before, modified=utcnow(), **_fields(given)))
     uow.commit()

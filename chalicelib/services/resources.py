@@ -164,9 +164,14 @@ def set_backend_id(ctx: EventContext, resource_id: str, backend_id: str) -> bool
 
 
 def set_backend_metadata(ctx: EventContext, resource_id: str, metadata: Mapping[str, Any]) -> Resource:
+    """Replace the resource's backend metadata. The site agent posts it for every resource at every
+    membership sync, mostly unchanged: the same metadata again writes nothing (and leaves
+    `modified`, as `set_backend_id/` does for the same id)."""
     principal = ctx.actor
     resource = _for_change(principal, resource_id, True)
     _provider(principal, resource, P.SET_RESOURCE_BACKEND_METADATA)
+    if dict(metadata) == dict(resource.backend_metadata):
+        return resource
     return _bookkeeping(resource, replace(resource, backend_metadata=dict(metadata), modified=utcnow()))
 
 

@@ -155,6 +155,7 @@ def set_user_usages(
     by_username = {u.username: u for u in earlier}
     now = utcnow()
     changes = []
+    unchanged: list[ComponentUserUsage] = []
     for report in latest.values():
         before = by_username.get(report.username)
         base = before or _new(usage, report, now)
@@ -170,8 +171,13 @@ def set_user_usages(
             project_name=usage.project_name,
             customer_name=usage.customer_name,
         )
+        if before is not None and replace(after, modified=before.modified) == before:
+            unchanged.append(before)  # the same share again (every report cycle): nothing to write
+            continue
         changes.append((before, after))
+    if not changes:
+        return unchanged
     uow = unit_of_work()
-    saved = store.save(uow, changes)
+    saved = {u.username: u for u in unchanged + store.save(uow, changes)}
     uow.commit()
-    return saved
+    return [saved[username] for username in latest]

@@ -21,7 +21,7 @@ from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import keys
 from chalicelib.store.codec import Codec
 from chalicelib.store.items import AgentIdentityItem, AgentProcessorItem, AgentServiceItem, BaseItem
-from chalicelib.store.unit_of_work import LOST_RACE, transaction
+from chalicelib.store.unit_of_work import LOST_RACE, put_alone, transaction
 
 _IDENTITY = Codec(AgentIdentity, keyed=frozenset({"id", "offering_id", "provider_id", "version"}))
 _SERVICE = Codec(AgentService, keyed=frozenset({"id", "identity_id", "provider_id", "version"}))
@@ -169,9 +169,16 @@ def processors(provider_id: str | None, identity_id: str | None = None) -> list[
 
 # --- writes -------------------------------------------------------------------------------------------
 def _put(uow: Work, item: BaseItem, before_version: int | None) -> None:
-    """Put a new item (none there) or a new version over `before_version` (nobody changed it)."""
-    condition = BaseItem.pk.does_not_exist() if before_version is None else BaseItem.version == before_version
-    transaction(uow).put(item, condition=condition, on_conflict=Conflict(LOST_RACE))
+    """Put a new item (none there) or a new version over `before_version` (nobody changed it). A new
+    version is the agent's heartbeat (a service's `modified`, a processor's `last_run`, an
+    identity's `last_restarted`, each cycle): alone in its unit, it goes as one PutItem."""
+    tx = transaction(uow)
+    if before_version is None:
+        tx.put(item, condition=BaseItem.pk.does_not_exist(), on_conflict=Conflict(LOST_RACE))
+        return
+    condition = BaseItem.version == before_version
+    alone = put_alone(item, condition, Conflict(LOST_RACE))
+    tx.put(item, condition=condition, on_conflict=Conflict(LOST_RACE), alone=alone)
 
 
 def save_identity(uow: Work, before: AgentIdentity | None, after: AgentIdentity) -> AgentIdentity:

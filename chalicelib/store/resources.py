@@ -28,7 +28,7 @@ from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, customers, keys, pages, projects
 from chalicelib.store.items import BaseItem, ResourceItem
 from chalicelib.store.pages import Listing, everything
-from chalicelib.store.unit_of_work import LOST_RACE, transaction
+from chalicelib.store.unit_of_work import LOST_RACE, transaction, update_alone
 
 COUNTER = counters.RESOURCES  # staff's total, kept by the stream consumer (store/counters.py)
 
@@ -161,13 +161,22 @@ def save_changes(uow: Work, before: Resource, after: Resource) -> Resource:
     doc = _to_doc(after)
     if doc != _to_doc(before):
         actions.append(ResourceItem.fields.set(doc))
+    version = before.version + 1
+    condition = ResourceItem.version == before.version
+
+    def landed(found: BaseItem) -> bool:
+        """The stored item is this change (its version, with its fields)."""
+        return (
+            isinstance(found, ResourceItem) and int(found.version) == version and _from_item(found) == stored
+        )
+
+    stored = replace(after, version=version)
+    # The provider's bookkeeping (refresh_last_sync/, set_backend_id/, ...) is a unit's only write.
+    alone = update_alone(_key(before), actions, condition, landed, Conflict(LOST_RACE))
     transaction(uow).update(
-        _key(before),
-        actions,
-        condition=ResourceItem.version == before.version,
-        on_conflict=Conflict(LOST_RACE),
+        _key(before), actions, condition=condition, on_conflict=Conflict(LOST_RACE), alone=alone
     )
-    return replace(after, version=before.version + 1)
+    return stored
 
 
 # --- listings ---------------------------------------------------------------------------------------

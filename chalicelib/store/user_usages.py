@@ -25,7 +25,7 @@ from chalicelib.services.ports import UnitOfWork as Work
 from chalicelib.store import counters, keys, pages
 from chalicelib.store.items import BaseItem, UserUsageItem
 from chalicelib.store.pages import Listing, everything
-from chalicelib.store.unit_of_work import LOST_RACE, transaction
+from chalicelib.store.unit_of_work import LOST_RACE, put_alone, transaction
 
 COUNTER = counters.USER_USAGES
 
@@ -130,7 +130,10 @@ def save(
         condition: Condition = (
             UserUsageItem.pk.does_not_exist() if before is None else UserUsageItem.version == before.version
         )
-        transaction(uow).put(_item(made), condition=condition, on_conflict=Conflict(LOST_RACE))
+        item = _item(made)
+        # One changed share alone in its unit goes as a single PutItem (half a transaction's units).
+        alone = put_alone(item, condition, Conflict(LOST_RACE)) if before is not None else None
+        transaction(uow).put(item, condition=condition, on_conflict=Conflict(LOST_RACE), alone=alone)
         stored.append(made)
     return stored
 

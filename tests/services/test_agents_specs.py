@@ -6,7 +6,7 @@ tests/compat/test_site_agent_identities_clients.py and by the stock agent in tes
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -169,3 +169,18 @@ def test_a_list_reads_the_services_and_processors_once_however_many_identities(
     assert [s.identity_name for s in services] == ["agent-0", "agent-1", "agent-2"]
     assert [len(s.processors) for s in services] == [1, 1, 1]
     assert sorted(reads) == ["identities", "processors", "services"]
+
+
+def test_an_identity_put_with_its_own_fields_changes_nothing(site: Site) -> None:
+    """The same fields again (a client repeating its PUT) write nothing: version and `modified`
+    stay; a changed field is stored with a new version, and the permission check comes first."""
+    restarted = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    given = replace(site.identity(), last_restarted=restarted)
+    first = agents.create_identity(site.owner, given).identity
+    again = agents.update_identity(site.owner, first.id, given).identity
+    assert (again.version, again.modified) == (first.version, first.modified)
+    with pytest.raises(PermissionDenied):
+        agents.update_identity(site.support, first.id, given)  # even a no-op is refused to support
+    changed = agents.update_identity(site.owner, first.id, replace(given, version_text="1.0.8")).identity
+    assert (changed.version, changed.version_text) == (first.version + 1, "1.0.8")
+    assert agents.get_identity(_who(site.owner), first.id).identity == changed
