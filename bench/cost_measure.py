@@ -647,8 +647,10 @@ def _concrete(world: MixWorld, template: str, agent_paths: set[str]) -> tuple[Ca
         "POST /api/marketplace-provider-resources/{id}/set_limits/": fixed(
             lambda: {"limits": {"cpu": 2 + next(n) % 5}}
         ),
+        # The agent posts its backend's view of the resource every membership sync; between two syncs
+        # it is the same (bench/client_mix.py's runs: the stock agent resends identical metadata).
         "POST /api/marketplace-provider-resources/{id}/set_backend_metadata/": fixed(
-            lambda: {"backend_metadata": {"slurm_account": "alloc-1", "cycle": next(n)}}
+            {"backend_metadata": {"slurm_account": "alloc-1", "partition": "batch"}}
         ),
         "POST /api/marketplace-provider-resources/{id}/refresh_last_sync/": fixed(None),
         "POST /api/marketplace-site-agent-identities/": fixed(
