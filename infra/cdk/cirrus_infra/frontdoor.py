@@ -197,9 +197,10 @@ class HttpFrontDoor(Construct):
 
 def refers_to_alias(resource: IConstruct, function_logical_id: str) -> None:
     """CDK's template validation knows no SAM-generated ids: `<function>.Alias` is one."""
-    Validations.of(resource).acknowledge(
-        Acknowledgment(
-            id="CloudFormation-Validate::F1020",
-            reason=f"{function_logical_id}.Alias is the alias SAM generates for AutoPublishAlias",
-        )
-    )
+    refers_to_sam_id(resource, f"{function_logical_id}.Alias is the alias SAM generates for AutoPublishAlias")
+
+
+def refers_to_sam_id(resource: IConstruct, reason: str) -> None:
+    """Acknowledge CDK's template validation finding (F1020, an unknown Ref target) on a reference
+    to an id the SAM transform generates (`<function>.Alias`, `<api>.Stage`)."""
+    Validations.of(resource).acknowledge(Acknowledgment(id="CloudFormation-Validate::F1020", reason=reason))

@@ -25,7 +25,16 @@ from cirrus_infra.auth import AuthSettings, CognitoAuth
 from cirrus_infra.bundle import BundledChalice, BundleSpec, build_bundle
 from cirrus_infra.data import CirrusTable
 from cirrus_infra.events import EventPublishing, drop_stream_statements
-from cirrus_infra.frontdoor import ALIAS, API_TYPES, HTTP, REST, HttpFrontDoor, Throttle, refers_to_alias
+from cirrus_infra.frontdoor import (
+    ALIAS,
+    API_TYPES,
+    HTTP,
+    REST,
+    HttpFrontDoor,
+    Throttle,
+    refers_to_alias,
+    refers_to_sam_id,
+)
 from cirrus_infra.nag import suppress, suppress_sam_resources
 from cirrus_infra.operations import AlarmActions, AlarmTopic, FrontDoor, Operations, Watched
 from cirrus_infra.queues import WorkQueues
@@ -449,6 +458,7 @@ class CirrusStack(Stack):
             cors_origin=origins[0] if len(origins) == 1 else None,
             alias_of=API_HANDLER,
         )
+        refers_to_alias(rest_api, API_HANDLER)  # its integrations invoke the alias
         # API Gateway may invoke the alias the integrations name (Chalice's permission names $LATEST).
         permission = self.api.get_resource(REST_API_PERMISSION)
         permission.add_property_override("FunctionName", {"Ref": f"{API_HANDLER}.Alias"})
@@ -515,6 +525,7 @@ class CirrusStack(Stack):
         # SAM resolves `Ref: <api>.Stage` to the stage it generates, which adds the dependency.
         mapping = self.api.get_resource(CUSTOM_DOMAIN + "Mapping")
         mapping.add_property_override("Stage", {"Ref": f"{REST_API}.Stage"})
+        refers_to_sam_id(mapping, f"{REST_API}.Stage is the stage SAM generates for the REST API")
         self._output_domain_target(
             self.api.get_resource(CUSTOM_DOMAIN).get_att("RegionalDomainName").to_string()
         )
