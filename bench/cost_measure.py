@@ -48,7 +48,9 @@ from datetime import date  # noqa: E402
 from typing import Any  # noqa: E402
 
 import botocore.session  # noqa: E402
-from cost import CLIENT_MIX, item_size, read_units, template_weights, write_units  # noqa: E402
+from cost import CLIENT_MIX, template_weights  # noqa: E402
+
+from chalicelib.store.capacity import item_size, read_units, write_units  # noqa: E402
 
 REPEATS = 3  # measured runs of each request
 GSI_KEYS = {"gsi1": ("gsi1pk", "gsi1sk"), "gsi2": ("gsi2pk", "gsi2sk")}

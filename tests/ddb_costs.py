@@ -26,35 +26,10 @@ from typing import Any
 
 import botocore.client
 
+from chalicelib.store.capacity import item_size
+
 WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 GSI_KEYS = (("gsi1pk", "gsi1sk"), ("gsi2pk", "gsi2sk"))
-
-
-def value_size(value: dict[str, Any]) -> int:
-    """The size DynamoDB counts for one attribute value in its wire form ({"S": ...}, ...)."""
-    (kind, v), *_ = value.items()
-    if kind == "S":
-        return len(v.encode())
-    if kind == "N":
-        digits = v.lstrip("-").replace(".", "").lstrip("0") or "0"
-        return math.ceil(len(digits) / 2) + 1
-    if kind == "B":
-        return len(v)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind in ("SS", "NS", "BS"):
-        return sum(value_size({kind[0]: x}) for x in v)
-    if kind == "L":
-        return 3 + sum(1 + value_size(x) for x in v)
-    if kind == "M":
-        return 3 + sum(1 + len(k.encode()) + value_size(x) for k, x in v.items())
-    raise ValueError(f"unknown attribute kind {kind}")
-
-
-def item_size(item: dict[str, Any] | None) -> int:
-    if not item:
-        return 0
-    return sum(len(name.encode()) + value_size(value) for name, value in item.items())
 
 
 def _kb(size: int) -> int:

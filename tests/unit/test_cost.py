@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from chalicelib.store import capacity
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -239,15 +241,15 @@ def test_check_fails_over_the_goal(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_request_units_follow_dynamodbs_size_rules() -> None:
     item = {"pk": {"S": "CUST#1"}, "n": {"N": "12345"}, "tags": {"L": [{"S": "ab"}]}, "ok": {"BOOL": True}}
     # names 2+1+4+2, values 6 + (3 digits-pairs + 1) + (3 + 1 + 2) + 1
-    assert cost.item_size(item) == 9 + 6 + 4 + 6 + 1
-    assert cost.read_units([100], consistent=False, summed=False) == 0.5  # at least one unit, halved
-    assert cost.read_units([5000], consistent=True, summed=False) == 2  # 4 KB units
-    assert cost.read_units([3000, 3000], consistent=True, summed=False) == 2  # per item (BatchGetItem)
-    assert cost.read_units([1000] * 10, consistent=False, summed=True) == 1.5  # a Query sums, then rounds
-    assert cost.write_units(700) == 1
-    assert cost.write_units(1500, indexes=2) == 2 + 2 * 2  # each GSI holding it: another write
+    assert capacity.item_size(item) == 9 + 6 + 4 + 6 + 1
+    assert capacity.read_units([100], consistent=False, summed=False) == 0.5  # at least one unit, halved
+    assert capacity.read_units([5000], consistent=True, summed=False) == 2  # 4 KB units
+    assert capacity.read_units([3000, 3000], consistent=True, summed=False) == 2  # per item (BatchGetItem)
+    assert capacity.read_units([1000] * 10, consistent=False, summed=True) == 1.5  # a Query sums, then rounds
+    assert capacity.write_units(700) == 1
+    assert capacity.write_units(1500, indexes=2) == 2 + 2 * 2  # each GSI holding it: another write
     assert (
-        cost.write_units(700, indexes=1, factor=2) == 2 + 1
+        capacity.write_units(700, indexes=1, factor=2) == 2 + 1
     )  # a transaction doubles the item, not its copies
 
 
