@@ -4,32 +4,17 @@ prices it at the measured profile (bench/cost_profile.json) to a bill with every
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from chalicelib.workflows import stepfunctions
 from tests.infra.test_synth import FUNCTIONS, Synth, _synth
+from tests.scripts import load_bench
 
 pytestmark = pytest.mark.infra
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _cost() -> Any:
-    spec = importlib.util.spec_from_file_location("cirrus_bench_cost", ROOT / "bench" / "cost.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-cost = _cost()
+cost = load_bench("cost")
 
 
 @pytest.fixture(scope="module")

@@ -4,26 +4,11 @@ split into its cycles, and the combined write share of UI sessions and agent-pol
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.scripts import load_bench
 
-
-def _load() -> Any:
-    spec = importlib.util.spec_from_file_location("cirrus_bench_client_mix", ROOT / "bench" / "client_mix.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-mix = _load()
+mix = load_bench("client_mix")
 
 
 def test_requests_are_counted_by_method_and_path_template() -> None:

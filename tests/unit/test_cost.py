@@ -5,29 +5,19 @@ on a template fixture and a fixed profile: no synth, no moto."""
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from chalicelib.store import capacity
+from tests.scripts import load_bench
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load() -> Any:
-    spec = importlib.util.spec_from_file_location("cirrus_bench_cost", ROOT / "bench" / "cost.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-cost = _load()
+cost = load_bench("cost")
 PRICES = cost.load_prices()
 MILLION_PER_DAY = cost.Traffic(requests_per_day=1_000_000, orders_per_month=0, write_share=0.0)
 N = MILLION_PER_DAY.requests_per_month
