@@ -35,28 +35,15 @@ def main() -> int:
     args = parser.parse_args()
 
     from chalice.test import Client
-    from moto import mock_aws
 
     from app import app
-    from chalicelib import bootstrap
-    from chalicelib.config import get_settings, reset_settings
-    from chalicelib.local.aws import create_queues, create_state_machines, create_table
-    from chalicelib.services import ports
-    from chalicelib.workflows import queues
     from tests.agent_bookkeeping import COMPONENTS, Agent, dumps, steady_costs, table
     from tests.conftest import make_account
     from tests.ddb_costs import Meter
     from tests.marketplace_helpers import build_market, make_offering
-    from tests.workflow_helpers import TEST_TIMING
+    from tests.workflow_helpers import embedded_stack
 
-    reset_settings()
-    ports.use(None)
-    queues._lookup_url.cache_clear()
-    with mock_aws():
-        create_table(get_settings().table_name)
-        bootstrap.ensure_ready()
-        create_queues(visibility_timeout=30)
-        create_state_machines(timing=TEST_TIMING)
+    with embedded_stack():
         staff = make_account("bench-staff", is_staff=True)
         market = build_market(staff)
         market.offering = make_offering(staff, market.provider.id, name="HPC", components=COMPONENTS)

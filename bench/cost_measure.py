@@ -763,23 +763,12 @@ def measure_templates(
 
 def main() -> int:
     import request_costs as rc
-    from moto import mock_aws
 
-    from chalicelib import bootstrap
-    from chalicelib.config import get_settings, reset_settings
-    from chalicelib.local.aws import create_queues, create_state_machines, create_table
-    from chalicelib.workflows import queues
-    from tests.workflow_helpers import TEST_TIMING
+    from tests.workflow_helpers import embedded_stack
 
     target = sys.argv[1] if len(sys.argv) > 1 else os.path.join(_ROOT, "bench", "cost_profile.json")
     install()
-    reset_settings()
-    queues._lookup_url.cache_clear()
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        create_table(get_settings().table_name)
-        bootstrap.ensure_ready()
-        create_queues(visibility_timeout=30)
-        create_state_machines(timing=TEST_TIMING)
+    with embedded_stack(execute=True):
         rc.release_moto_copies()
         capture_logs()
         downstream = Downstream()

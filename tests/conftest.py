@@ -58,26 +58,10 @@ def aws(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def runtime() -> Iterator[None]:
     """Like `aws`, plus the task queues and the state machines, which moto executes (short timings)."""
-    from moto import mock_aws
+    from tests.workflow_helpers import embedded_stack
 
-    from chalicelib import bootstrap
-    from chalicelib.config import get_settings, reset_settings
-    from chalicelib.local.aws import create_queues, create_state_machines, create_table
-    from chalicelib.workflows import queues
-    from tests.workflow_helpers import TEST_TIMING
-
-    reset_settings()
-    ports.use(None)
-    queues._lookup_url.cache_clear()
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        create_table(get_settings().table_name)
-        bootstrap.ensure_ready()
-        create_queues(visibility_timeout=30)
-        create_state_machines(timing=TEST_TIMING)
+    with embedded_stack(execute=True):
         yield
-    queues._lookup_url.cache_clear()
-    ports.use(None)
-    reset_settings()
 
 
 @pytest.fixture
@@ -85,26 +69,10 @@ def stack() -> Iterator[None]:
     """Like `aws`, plus the task queues and the state machines, whose executions moto records but
     does not run: requests that start workflows (orders) succeed, and nothing runs behind the
     test's back. A module uses it for everything with `def aws(stack)`."""
-    from moto import mock_aws
+    from tests.workflow_helpers import embedded_stack
 
-    from chalicelib import bootstrap
-    from chalicelib.config import get_settings, reset_settings
-    from chalicelib.local.aws import create_queues, create_state_machines, create_table
-    from chalicelib.workflows import queues
-    from tests.workflow_helpers import TEST_TIMING
-
-    reset_settings()
-    ports.use(None)
-    queues._lookup_url.cache_clear()
-    with mock_aws():
-        create_table(get_settings().table_name)
-        bootstrap.ensure_ready()
-        create_queues(visibility_timeout=30)
-        create_state_machines(timing=TEST_TIMING)
+    with embedded_stack():
         yield
-    queues._lookup_url.cache_clear()
-    ports.use(None)
-    reset_settings()
 
 
 def _count_only(batch: dict[str, Any]) -> dict[str, Any]:

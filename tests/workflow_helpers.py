@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from chalicelib.local.workers import as_lambda_event, deliver_batch
 from chalicelib.workflows.aws import client
 
-__all__ = ["TEST_TIMING", "as_lambda_event", "deliver_once", "history", "run_until_done"]
+__all__ = ["TEST_TIMING", "as_lambda_event", "deliver_once", "embedded_stack", "history", "run_until_done"]
 
 # Shortest timings that still let a test worker answer (moto really sleeps in Wait/Retry).
 TEST_TIMING = {
@@ -46,3 +48,32 @@ def run_until_done(execution_arn: str, queue: str, timeout: float = 20.0) -> dic
 
 def history(execution_arn: str) -> list[dict[str, Any]]:
     return list(client("stepfunctions").get_execution_history(executionArn=execution_arn)["events"])
+
+
+@contextmanager
+def embedded_stack(*, execute: bool = False) -> Iterator[None]:
+    """A new moto holding the table, the task queues and the state machines (`execute`: moto runs
+    their executions, at TEST_TIMING; else it records them), with the settings, the ports and the
+    queue URL cache fresh on the way in and out. The `stack` and `runtime` fixtures, the data-dir
+    tests and the benchmarks that need the whole runtime."""
+    from moto import mock_aws
+
+    from chalicelib import bootstrap
+    from chalicelib.config import get_settings, reset_settings
+    from chalicelib.local.aws import create_queues, create_state_machines, create_table
+    from chalicelib.services import ports
+    from chalicelib.workflows import queues
+
+    reset_settings()
+    ports.use(None)
+    queues._lookup_url.cache_clear()
+    config = {"stepfunctions": {"execute_state_machine": True}} if execute else None
+    with mock_aws(config=config):
+        create_table(get_settings().table_name)
+        bootstrap.ensure_ready()
+        create_queues(visibility_timeout=30)
+        create_state_machines(timing=TEST_TIMING)
+        yield
+    queues._lookup_url.cache_clear()
+    ports.use(None)
+    reset_settings()

@@ -16,7 +16,6 @@ from chalicelib.domain import clock
 from chalicelib.domain.vocabulary import OrderState
 from chalicelib.local import datadir, moto_speedups
 from chalicelib.local.datadir import DataDir, DataDirError
-from chalicelib.services import ports
 
 TABLE = "cirrus-test"
 
@@ -25,26 +24,10 @@ TABLE = "cirrus-test"
 def fresh_stack() -> Iterator[None]:
     """A new moto holding the table, the queues and the state machines (recorded, not run): the
     `stack` fixture, enterable twice in one test."""
-    from moto import mock_aws
+    from tests.workflow_helpers import embedded_stack
 
-    from chalicelib import bootstrap
-    from chalicelib.config import get_settings, reset_settings
-    from chalicelib.local.aws import create_queues, create_state_machines, create_table
-    from chalicelib.workflows import queues
-    from tests.workflow_helpers import TEST_TIMING
-
-    reset_settings()
-    ports.use(None)
-    queues._lookup_url.cache_clear()
-    with mock_aws():
-        create_table(get_settings().table_name)
-        bootstrap.ensure_ready()
-        create_queues(visibility_timeout=30)
-        create_state_machines(timing=TEST_TIMING)
+    with embedded_stack():
         yield
-    queues._lookup_url.cache_clear()
-    ports.use(None)
-    reset_settings()
 
 
 def dynamodb():
