@@ -1003,6 +1003,54 @@ def mix_report(
     return "\n".join(out)
 
 
+def goal_budget(shape: Shape, traffic: Traffic, profile: dict[str, Any], prices: dict[str, float]) -> str:
+    """Where the goal stands against what no request can avoid: the standing (idle) cost spread
+    over the month's requests, and the front door's fee per request (API Gateway's and Lambda's
+    request prices). What is left is the budget for everything a request does (DynamoDB, Lambda's
+    duration, logs, what it sets off); then what the requests spend, the cheapest one measured, and
+    the largest write share (the mix's reads kept, its writes scaled) at which the goal is met."""
+    from dataclasses import replace
+
+    def per_m(t: Traffic) -> float:
+        return summary(price(shape, t, profile, prices), t)[2]
+
+    _, idle, now = summary(price(shape, traffic, profile, prices), traffic)
+    millions = traffic.requests_per_month / 1e6
+    standing = idle / millions if millions else 0.0
+    door_key = "apigw_http_per_million" if shape.api == "http" else "apigw_rest_per_million"
+    door = prices[door_key] + prices["lambda_requests_per_million"]
+    left, spent = GOAL_PER_MILLION - standing - door, now - standing - door
+    out = [
+        f"The goal against what every request pays: ${GOAL_PER_MILLION:.2f} per 1M, less the standing "
+        f"cost (${standing:.2f} per 1M at this traffic) and the front door's fee ({shape.api.upper()} "
+        f"API ${prices[door_key]:.2f} + Lambda's request ${prices['lambda_requests_per_million']:.2f}), "
+        f"leaves ${left:.2f} per 1M for all the requests do; they spend ${spent:.2f}."
+    ]
+    if uses_mix(traffic, profile):
+        cheapest = min(template_costs(shape, traffic, profile, prices), key=lambda r: r["per_million"])
+        out.append(
+            f"The cheapest request measured ({cheapest['template']}: {cheapest['rru']:.1f} RRU) costs "
+            f"${cheapest['per_million']:.2f} per 1M: ${cheapest['per_million'] + standing:.2f} with the "
+            f"standing cost, were every request as cheap."
+        )
+
+    def at(share: float) -> Traffic:
+        mix = mix_at_write_share(traffic.mix, share) if uses_mix(traffic, profile) and traffic.mix else None
+        return replace(traffic, write_share=share, mix=mix)
+
+    if per_m(at(0.0)) > GOAL_PER_MILLION:
+        out.append(
+            f"Reads alone (0% writes) cost ${per_m(at(0.0)):.2f} per 1M: no write share meets the goal."
+        )
+    else:
+        low, high = 0.0, 1.0 - 1e-6
+        for _ in range(40):  # the cost grows with the write share: bisect for where it crosses
+            mid = (low + high) / 2
+            low, high = (mid, high) if per_m(at(mid)) <= GOAL_PER_MILLION else (low, mid)
+        out.append(f"The goal is met up to {low:.1%} writes (the mix's reads kept, its writes scaled).")
+    return "\n".join(out)
+
+
 def assumptions(traffic: Traffic, profile: dict[str, Any], write_share_source: str = "") -> str:
     return "\n".join(
         [
@@ -1076,12 +1124,14 @@ def levers(  # noqa: C901  (one variant per lever)
         return p
 
     def cached_caller(p: dict[str, Any]) -> dict[str, Any]:
-        """Every request reads its token (GetItem, eventually consistent) and its user (GetItem,
-        strongly consistent): 1.5 RRU and 2 round trips a warm function could keep for a minute."""
+        """A non-staff request reads its token (GetItem), the caller's grants (a gsi1 Query) and the
+        roles (a Query of `ROLES`), each eventually consistent: 1.5 RRU and 3 round trips before
+        any work, which a warm function could keep for a while (at the cost of a revoked token,
+        grant or permission still working that long: not done)."""
         p = deepcopy(p)
         for row in rows_of(p):
             row["rru"] = max(0.0, float(row.get("rru", 0)) - 1.5)
-            row["round_trips"] = max(0.0, float(row.get("round_trips", 0)) - 2)
+            row["round_trips"] = max(0.0, float(row.get("round_trips", 0)) - 3)
         return p
 
     def no_access_log(s: Shape) -> Shape:
@@ -1117,7 +1167,8 @@ def levers(  # noqa: C901  (one variant per lever)
         ),
         ("no hooks.dispatch task for an event no hook wants", shape, traffic, no_hook_dispatch(profile)),
         (
-            "the caller's token and user cached in the warm function (every request a hit: an upper bound)",
+            "the caller's token, grants and the roles cached in the warm function "
+            "(every request a hit: an upper bound)",
             shape,
             traffic,
             cached_caller(profile),
@@ -1226,6 +1277,8 @@ def main(argv: list[str] | None = None) -> int:
     print(mix_report(shape, traffic, profile, prices, top=None if args.templates else 5))
     print()
     print(levers(shape, traffic, profile, prices))
+    print()
+    print(goal_budget(shape, traffic, profile, prices))
     print()
     print(assumptions(traffic, profile, write_share_source))
     for note in shape.notes:

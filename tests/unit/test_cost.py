@@ -213,6 +213,33 @@ def test_the_idle_cost_is_what_stands_without_traffic() -> None:
     assert idle == pytest.approx(fixed)  # the fixture's worker polls no queue: no idle SQS receives
 
 
+def test_the_goal_is_weighed_against_what_every_request_pays(monkeypatch: pytest.MonkeyPatch) -> None:
+    shape = cost.read_template(_new_shape(REST_TEMPLATE))
+    tenth = cost.Traffic(requests_per_day=1_000_000, orders_per_month=0, write_share=0.1)
+    _, idle, per_m = cost.summary(cost.price(shape, tenth, PROFILE, PRICES), tenth)
+    standing = idle / (tenth.requests_per_month / 1e6)
+
+    text = " ".join(cost.goal_budget(shape, tenth, PROFILE, PRICES).split())
+
+    # The HTTP API's $1.00 and Lambda's $0.20 per 1M requests are paid whatever a request does.
+    assert f"leaves ${2.10 - standing - 1.20:.2f} per 1M" in text
+    assert f"they spend ${per_m - standing - 1.20:.2f}." in text
+    no_writes = cost.Traffic(orders_per_month=0, write_share=0.0)
+    reads = cost.summary(cost.price(shape, no_writes, PROFILE, PRICES), no_writes)[2]
+    assert f"Reads alone (0% writes) cost ${reads:.2f} per 1M: no write share meets the goal." in text
+
+    # A goal between the reads' cost and the tenth's: met up to the share where the bill crosses it.
+    goal = (reads + per_m) / 2
+    monkeypatch.setattr(cost, "GOAL_PER_MILLION", goal)
+    text = cost.goal_budget(shape, tenth, PROFILE, PRICES)
+    share = float(text.split("met up to ")[1].split("%")[0]) / 100
+    at_share = cost.Traffic(orders_per_month=0, write_share=share)
+    assert 0 < share < 0.1
+    assert cost.summary(cost.price(shape, at_share, PROFILE, PRICES), at_share)[2] == pytest.approx(
+        goal, abs=0.01
+    )
+
+
 def test_the_price_data_names_a_source_and_a_date_for_every_item() -> None:
     data = json.loads((ROOT / "bench" / "prices.json").read_text())
     assert data["taken"] and data["region"] == "us-east-1"
