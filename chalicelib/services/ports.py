@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.robot_accounts import RobotAccount
     from chalicelib.domain.roles import Role, ScopeType
     from chalicelib.domain.ssh_keys import SshKey
+    from chalicelib.domain.support import Comment, Issue, SupportUser
     from chalicelib.domain.tokens import LoginFailures, Token
     from chalicelib.domain.usages import ComponentUsage
     from chalicelib.domain.user_usages import ComponentUserUsage, UserUsageLimit
@@ -628,6 +629,48 @@ class RobotAccounts(Protocol):
     def newest_page(self, request: PageRequest, *, descending: bool = True) -> Page[RobotAccount]: ...
 
 
+class SupportDesk(Protocol):
+    """The built-in support desk's issues, their comments and the desk's users (store/support.py)."""
+
+    def get_issue(self, issue_id: str) -> Issue | None:
+        """The issue as stored now, or None."""
+
+    def next_issue_number(self) -> int:
+        """A new issue number (1, 2, ...), never given twice."""
+
+    def add_issue(self, uow: UnitOfWork, issue: Issue) -> Issue:
+        """Make it (version 1), listed among its caller's and its reporter's issues."""
+
+    def save_issue(self, uow: UnitOfWork, before: Issue, after: Issue) -> Issue:
+        """Write `after` at version + 1; Conflict if it changed since `before`."""
+
+    def remove_issue(self, uow: UnitOfWork, issue: Issue, comments: Iterable[Comment]) -> None:
+        """Delete it with its comments; Conflict if it changed meanwhile."""
+
+    def issues_of_customer(self, customer_id: str) -> list[Issue]: ...
+    def issues_of_user(self, user_id: str) -> list[Issue]: ...
+    def all_issues(self) -> list[Issue]: ...
+    def issue_page(self, request: PageRequest, *, descending: bool = True) -> Page[Issue]: ...
+
+    def get_comment(self, comment_id: str) -> Comment | None: ...
+    def comments_of(self, issue: Issue) -> list[Comment]: ...
+    def add_comment(self, uow: UnitOfWork, comment: Comment) -> Comment: ...
+    def save_comment(self, uow: UnitOfWork, before: Comment, after: Comment) -> Comment: ...
+    def remove_comment(self, uow: UnitOfWork, comment: Comment) -> None: ...
+    def all_comments(self) -> list[Comment]: ...
+    def comment_page(self, request: PageRequest, *, descending: bool = True) -> Page[Comment]: ...
+
+    def get_support_user(self, support_user_id: str) -> SupportUser | None: ...
+    def get_support_users(self, ids: Iterable[str]) -> dict[str, SupportUser]: ...
+    def add_support_user(self, uow: UnitOfWork, user: SupportUser) -> SupportUser: ...
+    def save_support_user(self, uow: UnitOfWork, before: SupportUser, after: SupportUser) -> SupportUser: ...
+    def remove_support_user(self, uow: UnitOfWork, user: SupportUser) -> None: ...
+
+    def count(self, uow: UnitOfWork, support_user_id: str, deltas: dict[str, int]) -> None:
+        """Move a support user's issue and comment counts; Conflict if it went meanwhile."""
+    def all_support_users(self) -> list[SupportUser]: ...
+
+
 class RequestKeys(Protocol):
     """`Idempotency-Key`s of creations, each stored in its creation's transaction."""
 
@@ -676,6 +719,7 @@ class Ports:
     offering_users: OfferingUsers
     robot_accounts: RobotAccounts
     request_keys: RequestKeys
+    support: SupportDesk
 
 
 _bound: list[Ports | None] = [None]
@@ -750,3 +794,4 @@ slugs = cast(Slugs, _Handle("slugs"))
 offering_users = cast(OfferingUsers, _Handle("offering_users"))
 robot_accounts = cast(RobotAccounts, _Handle("robot_accounts"))
 request_keys = cast(RequestKeys, _Handle("request_keys"))
+support = cast(SupportDesk, _Handle("support"))

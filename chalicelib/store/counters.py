@@ -56,12 +56,15 @@ from chalicelib.store.items import (
     GrantItem,
     HookItem,
     InvitationItem,
+    IssueCommentItem,
+    IssueItem,
     OfferingItem,
     OrderItem,
     ProjectItem,
     ResourceItem,
     RobotAccountItem,
     SshKeyItem,
+    SupportUserItem,
     TallyItem,
     UsageItem,
     UserItem,
@@ -84,6 +87,9 @@ USER_USAGES = "component_user_usages"  # every per-user usage made (none is dele
 USER_LIMITS = "component_user_usage_limits"  # live per-user usage limits (a deletion counts -1)
 SSH_KEYS = "ssh_keys"
 ROBOT_ACCOUNTS = "robot_accounts"  # live robot accounts (a deletion counts -1)
+SUPPORT_ISSUES = "support_issues"  # live support issues (a deletion counts -1)
+SUPPORT_COMMENTS = "support_comments"  # live comments on them
+SUPPORT_USERS = "support_users"  # the support desk's users
 
 # Longer than the stream keeps a record (24 hours): a record cannot come back once its marker is gone.
 MARKER_DAYS = 2
@@ -119,6 +125,9 @@ _EVERY_ITEM = {
     _type(UserLimitItem): USER_LIMITS,
     _type(SshKeyItem): SSH_KEYS,
     _type(RobotAccountItem): ROBOT_ACCOUNTS,
+    _type(IssueItem): SUPPORT_ISSUES,
+    _type(IssueCommentItem): SUPPORT_COMMENTS,
+    _type(SupportUserItem): SUPPORT_USERS,
 }
 
 

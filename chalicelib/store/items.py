@@ -583,3 +583,43 @@ class RobotAccountItem(BaseItem, discriminator="robot_account"):
     provider_id = UnicodeAttribute()
     created = UTCDateTimeAttribute()
     fields = JSONAttribute(default=dict)  # type, username, users, keys, state and names
+
+
+# --- the support desk ------------------------------------------------------------------------------
+class IssueItem(BaseItem, discriminator="issue"):
+    """A support issue (`CUST#<c>` or `SUPPORT` / `ISSUE#<id>`; gsi1 `ISSUES` / `<id>`; gsi2
+    `ISSUEUSER#<caller>` / `<id>`)."""
+
+    issue_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute(null=True)
+    created = UTCDateTimeAttribute()
+    fields = JSONAttribute(default=dict)  # everything else, through the codec
+
+
+class IssueReporterItem(BaseItem, discriminator="issue_reporter"):
+    """Lists an issue among its reporter's (`<issue pk>` / `ISSUE#<id>#REPORTER`; gsi2
+    `ISSUEUSER#<reporter's user>` / `<id>`), when the reporter is not its caller."""
+
+    issue_id = UnicodeAttribute()
+
+
+class IssueCommentItem(BaseItem, discriminator="issue_comment"):
+    """A comment, beside its issue (`<issue pk>` / `ISSUECOMMENT#<issue>#<id>`; gsi1
+    `ISSUECOMMENTS` / `<id>`)."""
+
+    comment_id = UnicodeAttribute()
+    issue_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute(null=True)
+    created = UTCDateTimeAttribute()
+    fields = JSONAttribute(default=dict)
+
+
+class SupportUserItem(BaseItem, discriminator="support_user"):
+    """A support desk's user (`SUPPORTUSER#<id>` / `#META`; gsi1 `SUPPORTUSERS` / `<id>`)."""
+
+    support_user_id = UnicodeAttribute()
+    fields = JSONAttribute(default=dict)
+    # Moved with ADD by the issues' and comments' transactions (store/support.py `count`).
+    reported_issues_count = NumberAttribute(default=0)
+    assigned_issues_count = NumberAttribute(default=0)
+    comments_count = NumberAttribute(default=0)

@@ -562,3 +562,44 @@ def robot_account_sk(project_id: str, resource_id: str, account_type: str) -> st
 def provider_robot_accounts(provider_customer_id: str) -> str:
     """gsi2 partition of the robot accounts on one provider's offerings, by `<offering>#<id>`."""
     return f"PROBOT#{provider_customer_id}"
+
+
+# --- the support desk ------------------------------------------------------------------------------
+SUPPORT_DESK = "SUPPORT"  # the partition of issues without a customer (personal ones)
+ISSUE_PREFIX = "ISSUE#"
+ISSUES = "ISSUES"  # gsi1 partition of every issue, by id (lookup by id, the desk's list)
+ISSUE_COMMENTS = "ISSUECOMMENTS"  # gsi1 partition of every comment, by id
+SUPPORT_USERS = "SUPPORTUSERS"  # gsi1 partition of every support user, by id
+ISSUE_NUMBER = "ISSUENUMBER"  # sk of the counter that numbers the desk's issues (in SUPPORT_DESK)
+
+
+def issue_pk(customer_id: str | None) -> str:
+    """An issue lives in its customer's partition; one without a customer in the desk's."""
+    return customer_pk(customer_id) if customer_id else SUPPORT_DESK
+
+
+def issue_sk(issue_id: str) -> str:
+    return f"{ISSUE_PREFIX}{issue_id}"
+
+
+def issue_reporter_sk(issue_id: str) -> str:
+    """Beside the issue: the pointer that lists it among its reporter's issues."""
+    return f"{ISSUE_PREFIX}{issue_id}#REPORTER"
+
+
+def issue_comment_prefix(issue_id: str) -> str:
+    """Beside the issue, in its partition: its comments, oldest first."""
+    return f"ISSUECOMMENT#{issue_id}#"
+
+
+def issue_comment_sk(issue_id: str, comment_id: str) -> str:
+    return f"{issue_comment_prefix(issue_id)}{comment_id}"
+
+
+def issues_of_user(user_id: str) -> str:
+    """gsi2 partition of the issues a user is the caller or the reporter of, by id."""
+    return f"ISSUEUSER#{user_id}"
+
+
+def support_user_pk(support_user_id: str) -> str:
+    return f"SUPPORTUSER#{support_user_id}"
