@@ -1064,3 +1064,8 @@ COMMANDS.update(
 from tests.outbox_robot_accounts import ROBOT_ACCOUNT_COMMANDS  # noqa: E402
 
 COMMANDS.update(ROBOT_ACCOUNT_COMMANDS)
+
+# The support desk (tests/outbox_support.py).
+from tests.outbox_support import SUPPORT_COMMANDS  # noqa: E402
+
+COMMANDS.update(SUPPORT_COMMANDS)

@@ -61,6 +61,12 @@ PUBLIC: dict[str, tuple[int, int, str]] = {
         "roles are global definitions, not tenant data: every signed-in user reads them (Waldur's "
         "clients look roles up by name); only staff write them",
     ),
+    "support-users": (
+        403,
+        403,
+        "the support desk's own accounts, no tenant's data: only staff and support read them, only "
+        "staff write them (Waldur's IsStaffOrSupportUser); anybody else gets 403 whoever's it is",
+    ),
     "marketplace-service-providers": (
         403,
         403,
@@ -83,6 +89,8 @@ EXCLUDED: dict[tuple[str, str], str] = {
     ("POST", "/api/hooks-email"): "likewise: the caller's own hook",
     ("POST", "/api/keys"): "an SSH key is its creator's own (nobody adds one to another account) and names "
     "no tenant's object",
+    ("GET", "/api/support-users"): "the support desk's accounts: 403 for anybody but staff and support "
+    "(Waldur's IsStaffOrSupportUser), whatever the filters; tests/integration/test_support_api.py",
 }
 
 # Endpoints that refuse everybody but staff before they look the object up (so the answer is the same
@@ -291,6 +299,9 @@ TARGETS: dict[str, Callable[[World], str]] = {
     "marketplace-service-providers": lambda w: _provider(w, w.b, w.extra),
     "marketplace-offering-users": lambda w: _offering_user(w, w.b, w.b1, w.extra),
     "marketplace-robot-accounts": lambda w: _robot_account(w, w.b, w.b1, w.extra),
+    "support-issues": lambda w: _issue(w, w.b_user, w.b1, w.extra),
+    "support-comments": lambda w: _issue_comment(w, w.b_user, w.b1, w.extra),
+    "support-users": lambda w: _desk_account(w, w.b_user, w.b1, w.extra),
 }
 OWN: dict[str, Callable[[World], str]] = {
     "customers": lambda w: w.a["uuid"],
@@ -328,6 +339,8 @@ OWN: dict[str, Callable[[World], str]] = {
     "marketplace-service-providers": lambda w: _provider(w, w.a, w.own_extra),
     "marketplace-offering-users": lambda w: _offering_user(w, w.a, w.a1, w.own_extra),
     "marketplace-robot-accounts": lambda w: _robot_account(w, w.a, w.a1, w.own_extra),
+    "support-issues": lambda w: _issue(w, w.a_owner, w.a1, w.own_extra),
+    "support-comments": lambda w: _issue_comment(w, w.a_owner, w.a1, w.own_extra),
 }
 
 
@@ -548,6 +561,31 @@ def _robot_account(w: World, customer: dict[str, Any], project: dict[str, Any], 
     return made[key]
 
 
+def _issue(w: World, author: Account, project: dict[str, Any], made: dict[str, str]) -> str:
+    """A support issue its tenant's user opened about their project (they hold a role there)."""
+    key = "support-issues"
+    if key not in made:
+        body = {"type": "Incident", "summary": f"Issue of {project['name']}", "project": project["url"]}
+        made[key] = _ok(call(w.client, "POST", f"/api/{key}/", author, body))["uuid"]
+    return made[key]
+
+
+def _issue_comment(w: World, author: Account, project: dict[str, Any], made: dict[str, str]) -> str:
+    """A public comment of the same user on that issue."""
+    key = "support-comments"
+    if key not in made:
+        issue = _issue(w, author, project, made)
+        body = {"description": "Any news?"}
+        made[key] = _ok(call(w.client, "POST", f"/api/support-issues/{issue}/comment/", author, body))["uuid"]
+    return made[key]
+
+
+def _desk_account(w: World, author: Account, project: dict[str, Any], made: dict[str, str]) -> str:
+    """The support user the desk made for the issue's reporter."""
+    issue = _issue(w, author, project, made)
+    return str(_ok(call(w.client, "GET", f"/api/support-issues/{issue}/", w.staff), 200)["reporter_uuid"])
+
+
 def _first_event(customer_id: str) -> str:
     """The oldest event in a customer's feed (its creation)."""
     from tests.helpers import feed
@@ -631,6 +669,7 @@ def _plausible(name: str, annotation: Any, ep: Endpoint, w: World) -> Any:
             f"http://localhost/api/marketplace-provider-offerings/{_offering(w, w.b, w.extra)}/"
         ),
         "billing_type": lambda: "usage",
+        "type": lambda: "Incident" if collection == "support-issues" else "probe",
         # set_usage: B's resource, with a usage of its offering's component.
         "resource": lambda: _resource(w, w.b, w.b1, w.extra),
         "usages": lambda: (

@@ -1,0 +1,142 @@
+"""The support desk's commands for the outbox table (tests/outbox_commands.py merges
+SUPPORT_COMMANDS into COMMANDS): each scenario, and the events it must write.
+
+Staff open an issue in Acme's project Apollo (their own support user is made in the same
+transaction); comments and changes follow on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.outbox_commands import Case, Command, Fields, S, World, emits, no_event
+
+CREATED = "issue_creation_succeeded"
+UPDATED = "issue_update_succeeded"
+DELETED = "issue_deletion_succeeded"
+COMMENTED = "issue_comment_created"
+COMMENT_UPDATED = "issue_comment_updated"
+COMMENT_DELETED = "issue_comment_deleted"
+NUMBER = {"counter": "the next issue number, taken before the creating transaction (as a slug's)"}
+DESK_USERS = {"SUPPORTUSER/": "a desk account made or changed by staff (Waldur logs none)"}
+
+
+def _fields(w: World, issue: Any) -> dict[str, str]:
+    return {
+        "issue_uuid": issue.id,
+        "issue_key": issue.key,
+        "customer_uuid": w.customer.id,
+        "project_uuid": w.project.id,
+    }
+
+
+def _request(w: World, summary: str = "VM down") -> Any:
+    from chalicelib.services import support
+
+    return support.IssueRequest(type="Incident", summary=summary, project=w.project.id)
+
+
+def _issue(w: World) -> Any:
+    from chalicelib.services import support
+
+    return support.create_issue(w.ctx, _request(w))
+
+
+def _commented(w: World) -> tuple[Any, Any]:
+    from chalicelib.services import support
+
+    issue = _issue(w)
+    return issue, support.add_comment(w.ctx, issue.id, "Looking.")
+
+
+def _support_user(w: World) -> Any:
+    from chalicelib.services import support
+
+    return support.create_support_user(w.ctx, support.SupportUserRequest(name="Agent"))
+
+
+def _create(w: World, _: Any) -> Fields:
+    from chalicelib.services import support
+
+    made = support.create_issue(w.ctx, _request(w))
+    return {CREATED: _fields(w, made)}
+
+
+def _update(w: World, issue: Any) -> Fields:
+    from chalicelib.services import support
+
+    support.update_issue(w.ctx, issue.id, support.IssueRequest(summary="VM up"))
+    return {UPDATED: _fields(w, issue)}
+
+
+def _set_status(w: World, issue: Any) -> Fields:
+    from chalicelib.services import support
+
+    support.set_status(w.ctx, issue.id, "Resolved")
+    return {UPDATED: _fields(w, issue)}
+
+
+def _delete(w: World, issue: Any) -> Fields:
+    from chalicelib.services import support
+
+    support.delete_issue(w.ctx, issue.id)
+    return {DELETED: _fields(w, issue)}
+
+
+def _comment(w: World, issue: Any) -> Fields:
+    from chalicelib.services import support
+
+    made = support.add_comment(w.ctx, issue.id, "Rebooting.", is_public=False)
+    return {COMMENTED: {**_fields(w, issue), "comment_uuid": made.id}}
+
+
+def _update_comment(w: World, prepared: Any) -> Fields:
+    from chalicelib.services import support
+
+    issue, comment = prepared
+    support.update_comment(w.ctx, comment.id, description="Rebooted.")
+    return {COMMENT_UPDATED: {**_fields(w, issue), "comment_uuid": comment.id}}
+
+
+def _delete_comment(w: World, prepared: Any) -> Fields:
+    from chalicelib.services import support
+
+    issue, comment = prepared
+    support.delete_comment(w.ctx, comment.id)
+    return {COMMENT_DELETED: {**_fields(w, issue), "comment_uuid": comment.id}}
+
+
+def _create_support_user(w: World, _: Any) -> None:
+    _support_user(w)
+
+
+def _update_support_user(w: World, user: Any) -> None:
+    from chalicelib.services import support
+
+    support.update_support_user(w.ctx, user.id, support.SupportUserRequest(name="Agent Smith"))
+
+
+def _delete_support_user(w: World, user: Any) -> None:
+    from chalicelib.services import support
+
+    support.delete_support_user(w.ctx, user.id)
+
+
+SUPPORT_COMMANDS: dict[str, Command] = {
+    f"{S}support.create_issue": emits(Case(_create, (CREATED,), outside=NUMBER)),
+    f"{S}support.update_issue": emits(Case(_update, (UPDATED,), setup=_issue)),
+    f"{S}support.set_status": emits(Case(_set_status, (UPDATED,), setup=_issue)),
+    f"{S}support.delete_issue": emits(Case(_delete, (DELETED,), setup=_issue)),
+    f"{S}support.add_comment": emits(Case(_comment, (COMMENTED,), setup=_issue)),
+    f"{S}support.update_comment": emits(Case(_update_comment, (COMMENT_UPDATED,), setup=_commented)),
+    f"{S}support.delete_comment": emits(Case(_delete_comment, (COMMENT_DELETED,), setup=_commented)),
+    f"{S}support.create_support_user": no_event(
+        DESK_USERS["SUPPORTUSER/"], Case(_create_support_user, (), outside=DESK_USERS)
+    ),
+    f"{S}support.update_support_user": no_event(
+        DESK_USERS["SUPPORTUSER/"], Case(_update_support_user, (), setup=_support_user, outside=DESK_USERS)
+    ),
+    f"{S}support.delete_support_user": no_event(
+        DESK_USERS["SUPPORTUSER/"], Case(_delete_support_user, (), setup=_support_user, outside=DESK_USERS)
+    ),
+}
