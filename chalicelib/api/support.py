@@ -51,13 +51,19 @@ Line = line_text(domain.LINE_MAX)
 Description = free_text(max_bytes=domain.DESCRIPTION_MAX_BYTES)
 
 
-def _issue_type(value: str) -> str:
-    if value not in domain.TYPES:
-        raise ValueError(f'"{value}" is not a valid choice.')
-    return value
+def _choice(allowed: tuple[str, ...]) -> Any:
+    """One of `allowed` (DRF's ChoiceField message), stated as the schema's enum."""
+
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f'"{value}" is not a valid choice.')
+        return value
+
+    return Annotated[str, AfterValidator(check), Field(json_schema_extra=one_of(allowed))]
 
 
-IssueType = Annotated[str, AfterValidator(_issue_type), Field(json_schema_extra=one_of(domain.TYPES))]
+IssueType = _choice(domain.TYPES)
+IssueStatus = _choice(domain.STATUSES)
 
 
 # --- bodies --------------------------------------------------------------------------------------
@@ -65,7 +71,7 @@ class IssueIn(BodyModel):
     """Waldur's IssueRequest (`offering` and `template` are taken and not used by the built-in
     desk; `first_comment` is not served)."""
 
-    type: IssueType
+    type: IssueType  # type: ignore[valid-type]
     summary: name_text(domain.SUMMARY_MAX)  # type: ignore[valid-type]
     description: Description = ""  # type: ignore[valid-type]
     remote_id: Line | None = None  # type: ignore[valid-type]
@@ -93,7 +99,7 @@ class IssuePatch(BodyModel):
 class StatusIn(BodyModel):
     """Waldur's SetIssueStatusRequest."""
 
-    status: Annotated[str, Field(max_length=domain.LINE_MAX, json_schema_extra=one_of(domain.STATUSES))]
+    status: IssueStatus  # type: ignore[valid-type]
 
 
 class CommentIn(BodyModel):

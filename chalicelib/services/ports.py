@@ -668,6 +668,7 @@ class SupportDesk(Protocol):
 
     def count(self, uow: UnitOfWork, support_user_id: str, deltas: dict[str, int]) -> None:
         """Move a support user's issue and comment counts; Conflict if it went meanwhile."""
+
     def all_support_users(self) -> list[SupportUser]: ...
 
 
