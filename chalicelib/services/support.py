@@ -443,19 +443,39 @@ def set_status(ctx: EventContext, issue_id: str, status: str) -> Issue:
     return _save(ctx, current, domain.with_status(current, status, utcnow()))
 
 
+# A transaction holds at most 100 writes: the issue's own deletion takes its last comments with it,
+# and any before those go first, a few per transaction, each with its own event.
+COMMENTS_WITH_ISSUE = 30
+COMMENTS_PER_UNIT = 8
+
+
 def delete_issue(ctx: EventContext, issue_id: str) -> None:
     """The desk deletes the issue and its comments (Waldur's cascade)."""
     current = _for_desk(ctx.actor, issue_id)
     comments = store.comments_of(current)
+    earlier, last = comments[:-COMMENTS_WITH_ISSUE], comments[-COMMENTS_WITH_ISSUE:]
+    for start in range(0, len(earlier), COMMENTS_PER_UNIT):
+        _delete_comments(ctx, current, earlier[start : start + COMMENTS_PER_UNIT])
     tally = _Tally()
     tally.move(current.reporter_id, "reported_issues_count", -1)
     tally.move(current.assignee_id, "assigned_issues_count", -1)
-    for comment in comments:
+    for comment in last:
         tally.move(comment.author_id, "comments_count", -1)
     uow = unit_of_work()
     _stage_existing(uow, tally)
-    store.remove_issue(uow, current, comments)
+    store.remove_issue(uow, current, last)
     uow.record(domain.issue_event(current, domain.ISSUE_DELETED, ctx))
+    uow.commit()
+
+
+def _delete_comments(ctx: EventContext, issue: Issue, comments: list[Comment]) -> None:
+    tally = _Tally()
+    uow = unit_of_work()
+    for comment in comments:
+        tally.move(comment.author_id, "comments_count", -1)
+        store.remove_comment(uow, comment)
+        uow.record(domain.comment_event(comment, issue, domain.COMMENT_DELETED, ctx))
+    _stage_existing(uow, tally)
     uow.commit()
 
 

@@ -253,3 +253,18 @@ def test_support_users_are_the_desks_to_read_and_staffs_to_write(client, staff, 
     assert call(client, "DELETE", made.json["url"], support).status == 403
     assert call(client, "DELETE", made.json["url"], staff).status == 204
     assert call(client, "GET", SUPPORT_USERS, staff).json == []
+
+
+def test_deleting_an_issue_with_many_comments_takes_them_all(client, staff, alice):
+    issue = open_issue(client, alice)
+    for n in range(35):
+        assert (
+            call(client, "POST", f"{issue['url']}comment/", alice, {"description": f"ping {n}"}).status == 201
+        )
+    assert call(client, "DELETE", issue["url"], staff).status == 204
+    assert call(client, "GET", f"{COMMENTS}?issue_uuid={issue['uuid']}", staff).json == []
+    assert call(client, "GET", COMMENTS, staff).json == []
+    [own] = call(client, "GET", SUPPORT_USERS, staff).json
+    assert (own["comments_count"], own["reported_issues_count"]) == (0, 0)
+    types = [e.event_type for e in all_events() if e.event_type.startswith("issue_")]
+    assert types.count("issue_comment_deleted") == 5 and types.count("issue_deletion_succeeded") == 1

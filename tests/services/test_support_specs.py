@@ -32,3 +32,6 @@ test_issue_filters_and_orderings = specs.test_issue_filters_and_orderings
 test_support_users_are_the_desks_to_read_and_staffs_to_write = (
     specs.test_support_users_are_the_desks_to_read_and_staffs_to_write
 )
+test_deleting_an_issue_with_many_comments_takes_them_all = (
+    specs.test_deleting_an_issue_with_many_comments_takes_them_all
+)
