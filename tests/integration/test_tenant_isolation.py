@@ -670,6 +670,7 @@ def _plausible(name: str, annotation: Any, ep: Endpoint, w: World) -> Any:
         ),
         "billing_type": lambda: "usage",
         "type": lambda: "Incident" if collection == "support-issues" else "probe",
+        "status": lambda: "Resolved" if collection == "support-issues" else "probe",
         # set_usage: B's resource, with a usage of its offering's component.
         "resource": lambda: _resource(w, w.b, w.b1, w.extra),
         "usages": lambda: (
