@@ -43,6 +43,7 @@ from chalicelib.api import (
     roles,
     root,
     ssh_keys,
+    support_catalog,
     teams,
     users,
 )
@@ -89,6 +90,7 @@ for blueprint in (
     aggregate_limits.bp,
     daily_quotas.bp,
     marketplace_overview.bp,
+    support_catalog.bp,
 ):
     app.register_blueprint(blueprint)
 # Last: whatever no route above serves (any path, any method) is Waldur's 404.

@@ -50,6 +50,7 @@ def dynamodb_ports() -> ports.Ports:
         service_providers,
         slugs,
         ssh_keys,
+        support_catalog,
         tokens,
         usages,
         user_limits,
@@ -87,6 +88,7 @@ def dynamodb_ports() -> ports.Ports:
         offering_users=offering_users,
         robot_accounts=robot_accounts,
         request_keys=request_keys,
+        support_catalog=support_catalog,
     )
 
 

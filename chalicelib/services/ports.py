@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.robot_accounts import RobotAccount
     from chalicelib.domain.roles import Role, ScopeType
     from chalicelib.domain.ssh_keys import SshKey
+    from chalicelib.domain.support_catalog import Priority, Template
     from chalicelib.domain.tokens import LoginFailures, Token
     from chalicelib.domain.usages import ComponentUsage
     from chalicelib.domain.user_usages import ComponentUserUsage, UserUsageLimit
@@ -639,6 +640,37 @@ class RequestKeys(Protocol):
         KeyAlreadyUsed naming what it made (an expired one is taken over)."""
 
 
+# --- support desk catalogs ----------------------------------------------------------------------------
+
+
+class SupportCatalog(Protocol):
+    """The support desk's priorities and issue templates (global, staff-kept)."""
+
+    def priorities(self) -> tuple[list[Priority], bool]:
+        """Every priority, and whether the default priorities were ever written."""
+
+    def get_priority(self, priority_id: str) -> Priority | None: ...
+
+    def seed_priorities(self, uow: UnitOfWork, defaults: list[Priority]) -> None:
+        """Write the defaults and mark them written; the commit raises Conflict if they were."""
+
+    def add_priority(self, uow: UnitOfWork, priority: Priority) -> None: ...
+    def remove_priority(self, uow: UnitOfWork, priority: Priority) -> None: ...
+
+    def get_template(self, template_id: str) -> Template | None: ...
+    def load_template(self, template_id: str) -> Template | None: ...
+
+    def templates(self) -> list[Template]:
+        """Every template, oldest first."""
+
+    def add_template(self, uow: UnitOfWork, template: Template) -> None: ...
+
+    def save_template(self, uow: UnitOfWork, before: Template, after: Template) -> Template:
+        """Write `after` at version + 1; Conflict if it changed since `before`."""
+
+    def remove_template(self, uow: UnitOfWork, template: Template) -> None: ...
+
+
 # --- the bound set -----------------------------------------------------------------------------------
 
 
@@ -676,6 +708,7 @@ class Ports:
     offering_users: OfferingUsers
     robot_accounts: RobotAccounts
     request_keys: RequestKeys
+    support_catalog: SupportCatalog
 
 
 _bound: list[Ports | None] = [None]
@@ -750,3 +783,4 @@ slugs = cast(Slugs, _Handle("slugs"))
 offering_users = cast(OfferingUsers, _Handle("offering_users"))
 robot_accounts = cast(RobotAccounts, _Handle("robot_accounts"))
 request_keys = cast(RequestKeys, _Handle("request_keys"))
+support_catalog = cast(SupportCatalog, _Handle("support_catalog"))

@@ -21,6 +21,7 @@ from tests.fakes.request_keys import FakeRequestKeys
 from tests.fakes.robot_accounts import FakeRobotAccounts
 from tests.fakes.slugs import FakeSlugs
 from tests.fakes.ssh_keys import FakeSshKeys
+from tests.fakes.support_catalog import FakeSupportCatalog
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
 
 __all__ = ["FakeUnitOfWork", "World", "build"]
@@ -57,4 +58,5 @@ def build(world: World | None = None) -> Ports:
         offering_users=FakeOfferingUsers(world),
         robot_accounts=FakeRobotAccounts(world),
         request_keys=FakeRequestKeys(world),
+        support_catalog=FakeSupportCatalog(world),
     )
