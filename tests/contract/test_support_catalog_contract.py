@@ -4,6 +4,7 @@ writes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -13,12 +14,12 @@ from chalicelib.domain import support_catalog as domain
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.support_catalog import IssueType, Priority, Template
-from chalicelib.services.ports import Ports
+from chalicelib.services.ports import Ports, UnitOfWork
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
 
-def _commit(ports: Ports, write) -> None:
+def _commit(ports: Ports, write: Callable[[UnitOfWork], object]) -> None:
     uow = ports.unit_of_work()
     write(uow)
     uow.commit()
