@@ -57,7 +57,7 @@ def list_priorities(
 
 def get_priority(priority_id: str) -> Priority:
     priority = store.get_priority(priority_id)
-    if priority is None:
+    if priority is None and priority_id in {p.id for p in domain.default_priorities()}:
         # A default's fixed id may be asked for before anybody listed (so before it was written).
         priority = next((p for p in _all_priorities() if p.id == priority_id), None)
     if priority is None:
