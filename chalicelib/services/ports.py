@@ -79,6 +79,17 @@ class Mailer(Protocol):
     def send_email(self, to: str, subject: str, body: str) -> None: ...
 
 
+class Files(Protocol):
+    """Stored files (support attachments): S3 on AWS, moto's S3 under `make run` and the tests. A
+    file is reached only through a short-lived URL that downloads it (never renders it inline)."""
+
+    def put(self, key: str, content: bytes, mime_type: str) -> None: ...
+
+    def download_url(self, key: str, file_name: str, mime_type: str) -> str: ...
+
+    def delete(self, key: str) -> None: ...
+
+
 # --- repositories -----------------------------------------------------------------------------------
 
 
@@ -697,6 +708,7 @@ class Ports:
     events: Events
     hooks: Hooks
     mailer: Mailer
+    files: Files
 
     invoices: Invoices
 
@@ -772,6 +784,7 @@ projects = cast(Projects, _Handle("projects"))
 events = cast(Events, _Handle("events"))
 hooks = cast(Hooks, _Handle("hooks"))
 mailer = cast(Mailer, _Handle("mailer"))
+files = cast(Files, _Handle("files"))
 
 invoices = cast(Invoices, _Handle("invoices"))
 

@@ -11,6 +11,7 @@ from tests.fakes.agents import FakeAgents
 from tests.fakes.audit import FakeEvents, FakeHooks
 from tests.fakes.billing import FakeInvoices
 from tests.fakes.catalog import FakeCategories, FakeOfferings, FakeServiceProviders
+from tests.fakes.files import FakeFiles
 from tests.fakes.identity import FakeRoles, FakeTokens, FakeUsers
 from tests.fakes.mail import FakeMailer
 from tests.fakes.marketplace import FakeOrders, FakeResources, FakeUsages, FakeUserLimits, FakeUserUsages
@@ -49,6 +50,7 @@ def build(world: World | None = None) -> Ports:
         events=FakeEvents(world),
         hooks=FakeHooks(world),
         mailer=FakeMailer(world),
+        files=FakeFiles(world),
         invoices=FakeInvoices(world),
         user_usages=FakeUserUsages(world),
         user_limits=FakeUserLimits(world),
