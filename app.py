@@ -44,6 +44,7 @@ from chalicelib.api import (
     root,
     ssh_keys,
     support,
+    support_catalog,
     teams,
     users,
 )
@@ -91,6 +92,7 @@ for blueprint in (
     daily_quotas.bp,
     marketplace_overview.bp,
     support.bp,
+    support_catalog.bp,
 ):
     app.register_blueprint(blueprint)
 # Last: whatever no route above serves (any path, any method) is Waldur's 404.

@@ -29,7 +29,7 @@ def dynamodb_ports() -> ports.Ports:
     against its Protocol here), its transactional unit of work, and the workflow layer's executor of
     effects (SQS, Step Functions), which units of work call after they commit; mail goes out
     through the configured backend (SES, or the local outbox)."""
-    from chalicelib import mail
+    from chalicelib import files, mail
     from chalicelib.store import (
         agents,
         categories,
@@ -51,6 +51,7 @@ def dynamodb_ports() -> ports.Ports:
         slugs,
         ssh_keys,
         support,
+        support_catalog,
         tokens,
         usages,
         user_limits,
@@ -79,6 +80,7 @@ def dynamodb_ports() -> ports.Ports:
         events=events,
         hooks=hooks,
         mailer=mail.ConfiguredMailer(),
+        files=files.S3Files(),
         invoices=invoices,
         user_usages=user_usages,
         user_limits=user_limits,
@@ -89,6 +91,7 @@ def dynamodb_ports() -> ports.Ports:
         robot_accounts=robot_accounts,
         request_keys=request_keys,
         support=support,
+        support_catalog=support_catalog,
     )
 
 

@@ -177,7 +177,17 @@ class Settings:
     # request answers 503 (domain/deadline.py), so a request API Gateway gave up on (29 s) does
     # not create what the client's retry creates again. 0: no deadline.
     request_deadline_seconds: float = 20.0
+    # Support attachments: the S3 bucket (empty: `<resource_prefix>-attachments`), the largest file
+    # accepted (a multipart upload travels base64-encoded through API Gateway into a Lambda request,
+    # whose limit is 6 MB), and how long a download URL lives.
+    attachments_bucket: str = ""
+    attachment_max_bytes: int = 4 * 1024 * 1024
+    attachment_url_seconds: int = 300
     cognito: CognitoSettings = field(default_factory=CognitoSettings)
+
+    @property
+    def attachments_bucket_name(self) -> str:
+        return self.attachments_bucket or f"{self.resource_prefix}-attachments"
 
 
 @lru_cache(maxsize=1)
@@ -213,6 +223,9 @@ def get_settings() -> Settings:
         aws_read_timeout_seconds=_float("CIRRUS_AWS_READ_TIMEOUT_SECONDS", 5.0),
         aws_max_attempts=max(1, _int("CIRRUS_AWS_MAX_ATTEMPTS", 3)),
         request_deadline_seconds=_float("CIRRUS_REQUEST_DEADLINE_SECONDS", 20.0),
+        attachments_bucket=env.get("CIRRUS_ATTACHMENTS_BUCKET", "").strip(),
+        attachment_max_bytes=min(_int("CIRRUS_ATTACHMENT_MAX_BYTES", 4 * 1024 * 1024), 4 * 1024 * 1024),
+        attachment_url_seconds=max(1, min(_int("CIRRUS_ATTACHMENT_URL_SECONDS", 300), 3600)),
         cognito=_cognito(env, region),
     )
 

@@ -11,6 +11,7 @@ the moto endpoint `make run` prints.
   redrive QUEUE                                    move a queue's dead letters back onto it
   cognito-token USERNAME PASSWORD [--use id|access] a user pool user's JWT, for `Authorization: Bearer`
   backfill-slugs                                   slugs for customers, projects, resources made before them
+  support-priorities list|add NAME|remove NAME      the support desk's issue priorities (read-only in the API)
 """
 
 from __future__ import annotations
@@ -256,6 +257,34 @@ def cmd_backfill_slugs(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_support_priorities(args: argparse.Namespace, out: TextIO) -> int:
+    """List, add or remove the support desk's priorities: Waldur's API only reads them (its
+    backends bring them), so operators keep Cirrus's built-in desk's here."""
+    from chalicelib import bootstrap
+    from chalicelib.domain.errors import NotFound, ValidationError
+    from chalicelib.services import support_catalog
+
+    bootstrap.ensure_ready()
+    try:
+        if args.action == "add":
+            made = support_catalog.add_priority(args.name, args.description, args.icon_url)
+            print(f"added priority {made.name} ({made.id})", file=out)
+        elif args.action == "remove":
+            gone = support_catalog.remove_priority(args.name)
+            print(f"removed priority {gone.name} ({gone.id})", file=out)
+        else:
+            rows = [["UUID", "NAME", "DESCRIPTION"]]
+            rows += [[p.id, p.name, p.description] for p in support_catalog.list_priorities()]
+            _table(rows, out)
+    except ValidationError as exc:
+        print(f"error: {exc.errors}", file=sys.stderr)
+        return 2
+    except NotFound as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _month(value: str) -> int:
     month = int(value)
     if not 1 <= month <= 12:
@@ -316,6 +345,19 @@ def parser() -> argparse.ArgumentParser:
         help="give a slug to each customer, project and resource made before slugs (idempotent)",
     )
     fill.set_defaults(run=cmd_backfill_slugs)
+    priorities = commands.add_parser(
+        "support-priorities",
+        help="list, add or remove the support desk's issue priorities (the API only reads them)",
+    )
+    priority_actions = priorities.add_subparsers(dest="action", required=True)
+    priority_actions.add_parser("list", help="every priority, by name (the defaults are written first)")
+    add = priority_actions.add_parser("add", help="add a priority")
+    add.add_argument("name")
+    add.add_argument("--description", default="")
+    add.add_argument("--icon-url", default="")
+    remove = priority_actions.add_parser("remove", help="remove a priority (tickets keep its name)")
+    remove.add_argument("name", help="its name, or its uuid")
+    priorities.set_defaults(run=cmd_support_priorities)
     return root
 
 

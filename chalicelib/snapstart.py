@@ -84,12 +84,15 @@ def after_restore() -> None:
 
 
 def drop_clients() -> None:
-    """The boto3 clients (workflows/aws.py) and the pynamodb connections of every model
+    """The boto3 clients (workflows/aws.py, files.py) and the pynamodb connections of every model
     (store/items.py) are made again on next use. A module not imported yet holds none (and is not
     imported here: that would only move its import into the restore)."""
     aws = sys.modules.get("chalicelib.workflows.aws")
     if aws is not None:
         aws._client.cache_clear()
+    files = sys.modules.get("chalicelib.files")
+    if files is not None:
+        files._client.cache_clear()
     items = sys.modules.get("chalicelib.store.items")
     if items is not None:
         for model in (items.BaseItem, *items.ALL_MODELS):

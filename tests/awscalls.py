@@ -335,6 +335,16 @@ def _cloudwatch(call: Call, account: Account) -> list[Request]:
     ]
 
 
+def _s3(call: Call, account: Account) -> list[Request]:
+    """Object calls, authorised on the object's ARN (which names neither a region nor an account).
+    A presigned URL is no call: whoever follows it acts with the signer's s3:GetObject."""
+    action = {"PutObject": "s3:PutObject", "GetObject": "s3:GetObject", "HeadObject": "s3:GetObject",
+              "DeleteObject": "s3:DeleteObject"}.get(call.operation)  # fmt: skip
+    if action is None:
+        raise Unmapped(f"s3.{call.operation}")
+    return [Request(action, (f"arn:{account.partition}:s3:::{call.params['Bucket']}/{call.params['Key']}",))]
+
+
 _MAPPERS = {
     "dynamodb": _dynamodb,
     "sqs": _sqs,
@@ -343,6 +353,7 @@ _MAPPERS = {
     "sesv2": _ses,
     "ses": _ses,
     "cloudwatch": _cloudwatch,
+    "s3": _s3,
 }
 
 

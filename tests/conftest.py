@@ -43,12 +43,13 @@ def aws(request: pytest.FixtureRequest) -> Iterator[None]:
 
     from chalicelib import bootstrap
     from chalicelib.config import get_settings, reset_settings
-    from chalicelib.local.aws import create_table
+    from chalicelib.local.aws import create_buckets, create_table
 
     reset_settings()
     ports.use(None)
     with mock_aws():
         create_table(get_settings().table_name)
+        create_buckets()
         bootstrap.ensure_ready()
         yield
     ports.use(None)

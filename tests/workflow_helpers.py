@@ -60,7 +60,7 @@ def embedded_stack(*, execute: bool = False) -> Iterator[None]:
 
     from chalicelib import bootstrap
     from chalicelib.config import get_settings, reset_settings
-    from chalicelib.local.aws import create_queues, create_state_machines, create_table
+    from chalicelib.local.aws import create_buckets, create_queues, create_state_machines, create_table
     from chalicelib.services import ports
     from chalicelib.workflows import queues
 
@@ -70,6 +70,7 @@ def embedded_stack(*, execute: bool = False) -> Iterator[None]:
     config = {"stepfunctions": {"execute_state_machine": True}} if execute else None
     with mock_aws(config=config):
         create_table(get_settings().table_name)
+        create_buckets()
         bootstrap.ensure_ready()
         create_queues(visibility_timeout=30)
         create_state_machines(timing=TEST_TIMING)

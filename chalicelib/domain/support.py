@@ -60,6 +60,7 @@ NOT_IN_PROJECT = (
     "report such issue."
 )
 PRIORITY_STAFF_ONLY = "Only staff or support can specify issue priority."
+PRIORITY_UNKNOWN = "Priority with requested name does not exist."
 CALLER_STAFF_ONLY = "Only staff or support can report an issue on behalf of another user."
 ASSIGNEE_STAFF_ONLY = "Only staff or support can assign an issue."
 ASSIGNEE_MANUAL = "Assignee cannot be defined if issue is reported manually."

@@ -89,6 +89,7 @@ def main() -> int:
         data.dir.remember_token(seeded.token)
     aws.enable_state_machine_execution(moto.endpoint)
     queue_urls = aws.create_queues(moto.endpoint)
+    aws.create_buckets(moto.endpoint)
     if data:
         data.restore_messages()
     state_machines = aws.create_state_machines(moto.endpoint, aws.LOCAL_TIMING)

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.roles import Role, ScopeType
     from chalicelib.domain.ssh_keys import SshKey
     from chalicelib.domain.support import Comment, Issue, SupportUser
+    from chalicelib.domain.support_catalog import Priority, Template
     from chalicelib.domain.tokens import LoginFailures, Token
     from chalicelib.domain.usages import ComponentUsage
     from chalicelib.domain.user_usages import ComponentUserUsage, UserUsageLimit
@@ -77,6 +78,17 @@ class Mailer(Protocol):
     tasks, never while a request waits; a failure raises and is the caller's to record."""
 
     def send_email(self, to: str, subject: str, body: str) -> None: ...
+
+
+class Files(Protocol):
+    """Stored files (support attachments): S3 on AWS, moto's S3 under `make run` and the tests. A
+    file is reached only through a short-lived URL that downloads it (never renders it inline)."""
+
+    def put(self, key: str, content: bytes, mime_type: str) -> None: ...
+
+    def download_url(self, key: str, file_name: str, mime_type: str) -> str: ...
+
+    def delete(self, key: str) -> None: ...
 
 
 # --- repositories -----------------------------------------------------------------------------------
@@ -683,6 +695,37 @@ class RequestKeys(Protocol):
         KeyAlreadyUsed naming what it made (an expired one is taken over)."""
 
 
+# --- support desk catalogs ----------------------------------------------------------------------------
+
+
+class SupportCatalog(Protocol):
+    """The support desk's priorities and issue templates (global, staff-kept)."""
+
+    def priorities(self) -> tuple[list[Priority], bool]:
+        """Every priority, and whether the default priorities were ever written."""
+
+    def get_priority(self, priority_id: str) -> Priority | None: ...
+
+    def seed_priorities(self, uow: UnitOfWork, defaults: list[Priority]) -> None:
+        """Write the defaults and mark them written; the commit raises Conflict if they were."""
+
+    def add_priority(self, uow: UnitOfWork, priority: Priority) -> None: ...
+    def remove_priority(self, uow: UnitOfWork, priority: Priority) -> None: ...
+
+    def get_template(self, template_id: str) -> Template | None: ...
+    def load_template(self, template_id: str) -> Template | None: ...
+
+    def templates(self) -> list[Template]:
+        """Every template, oldest first."""
+
+    def add_template(self, uow: UnitOfWork, template: Template) -> None: ...
+
+    def save_template(self, uow: UnitOfWork, before: Template, after: Template) -> Template:
+        """Write `after` at version + 1; Conflict if it changed since `before`."""
+
+    def remove_template(self, uow: UnitOfWork, template: Template) -> None: ...
+
+
 # --- the bound set -----------------------------------------------------------------------------------
 
 
@@ -709,6 +752,7 @@ class Ports:
     events: Events
     hooks: Hooks
     mailer: Mailer
+    files: Files
 
     invoices: Invoices
 
@@ -721,6 +765,7 @@ class Ports:
     robot_accounts: RobotAccounts
     request_keys: RequestKeys
     support: SupportDesk
+    support_catalog: SupportCatalog
 
 
 _bound: list[Ports | None] = [None]
@@ -784,6 +829,7 @@ projects = cast(Projects, _Handle("projects"))
 events = cast(Events, _Handle("events"))
 hooks = cast(Hooks, _Handle("hooks"))
 mailer = cast(Mailer, _Handle("mailer"))
+files = cast(Files, _Handle("files"))
 
 invoices = cast(Invoices, _Handle("invoices"))
 
@@ -796,3 +842,4 @@ offering_users = cast(OfferingUsers, _Handle("offering_users"))
 robot_accounts = cast(RobotAccounts, _Handle("robot_accounts"))
 request_keys = cast(RequestKeys, _Handle("request_keys"))
 support = cast(SupportDesk, _Handle("support"))
+support_catalog = cast(SupportCatalog, _Handle("support_catalog"))

@@ -31,7 +31,7 @@ from chalicelib.domain.errors import NotFound, PermissionDenied, ValidationError
 from chalicelib.domain.ids import id_from_url, new_id
 from chalicelib.domain.roles import PROJECT_ADMIN, PROJECT_MANAGER, ScopeType
 from chalicelib.domain.support import Comment, Issue, SupportUser
-from chalicelib.services import access
+from chalicelib.services import access, support_catalog
 from chalicelib.services.paging import Ordering, Page, PageRequest, paginate
 from chalicelib.services.ports import UnitOfWork, customers, projects, resources, unit_of_work, users
 from chalicelib.services.ports import support as store
@@ -357,14 +357,23 @@ def _scope(who: Rights, request: IssueRequest) -> _Scope:
     return _Scope()
 
 
+def _check_priority(who: Rights, priority: str | None) -> None:
+    """Waldur's validate_priority: the desk's only, and the name of a priority (support-priorities/)."""
+    if not priority:
+        return
+    if not who.desk:
+        raise ValidationError.field("priority", domain.PRIORITY_STAFF_ONLY)
+    if not support_catalog.list_priorities(name_exact=priority):
+        raise ValidationError.field("priority", domain.PRIORITY_UNKNOWN)
+
+
 def create_issue(ctx: EventContext, request: IssueRequest) -> Issue:
     """Open an issue (Waldur's required: type, summary); the requester's support user reports it."""
     who = rights(ctx.actor)
     if request.summary is None:
         raise ValidationError({"summary": [REQUIRED]})
     issue_type = domain.check_type(request.type or domain.DEFAULT_TYPE)
-    if request.priority and not who.desk:
-        raise ValidationError.field("priority", domain.PRIORITY_STAFF_ONLY)
+    _check_priority(who, request.priority)
     caller_id, caller_name = _caller(who, request)
     assignee = _assignee(who, request.assignee, request.is_reported_manually)
     scope = _scope(who, request)

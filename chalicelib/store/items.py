@@ -321,6 +321,27 @@ class CategoryItem(BaseItem, discriminator="category"):
     fields = JSONAttribute(default=dict)
 
 
+class SupportPriorityItem(BaseItem, discriminator="support_priority"):
+    """A support issue priority (`SUPPORT#PRIORITIES` / `PRIORITY#<p>`)."""
+
+    priority_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    fields = JSONAttribute(default=dict)
+
+
+class SupportCatalogMarkItem(BaseItem, discriminator="support_catalog_mark"):
+    """`SUPPORT#PRIORITIES` / `#SEEDED`: the default priorities were written (once, ever)."""
+
+
+class SupportTemplateItem(BaseItem, discriminator="support_template"):
+    """A support issue template (`SUPPORT#TEMPLATES` / `TEMPLATE#<t>`)."""
+
+    template_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    created = UTCDateTimeAttribute()
+    fields = JSONAttribute(default=dict)
+
+
 class OrderItem(BaseItem, discriminator="order"):
     """A marketplace order, in its consumer customer's partition (`CUST#<c>` / `ORDER#<o>`)."""
 

@@ -279,6 +279,22 @@ def category_sk(category_id: str) -> str:
     return f"{CATEGORY_PREFIX}{category_id}"
 
 
+# --- support desk catalogs ----------------------------------------------------------------------------
+SUPPORT_PRIORITIES = "SUPPORT#PRIORITIES"  # partition of every support priority
+SUPPORT_PRIORITY_PREFIX = "PRIORITY#"
+SUPPORT_PRIORITIES_SEEDED = "#SEEDED"  # marker: the default priorities were written once
+SUPPORT_TEMPLATES = "SUPPORT#TEMPLATES"  # partition of every support issue template
+SUPPORT_TEMPLATE_PREFIX = "TEMPLATE#"
+
+
+def support_priority_sk(priority_id: str) -> str:
+    return f"{SUPPORT_PRIORITY_PREFIX}{priority_id}"
+
+
+def support_template_sk(template_id: str) -> str:
+    return f"{SUPPORT_TEMPLATE_PREFIX}{template_id}"
+
+
 # --- marketplace orders and resources ---------------------------------------------------------------
 ORDER_PREFIX = "ORDER#"
 ORDERS = "ORDERS"  # gsi1 partition of every order, by id (lookup by id, staff's list)

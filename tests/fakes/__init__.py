@@ -11,6 +11,7 @@ from tests.fakes.agents import FakeAgents
 from tests.fakes.audit import FakeEvents, FakeHooks
 from tests.fakes.billing import FakeInvoices
 from tests.fakes.catalog import FakeCategories, FakeOfferings, FakeServiceProviders
+from tests.fakes.files import FakeFiles
 from tests.fakes.identity import FakeRoles, FakeTokens, FakeUsers
 from tests.fakes.mail import FakeMailer
 from tests.fakes.marketplace import FakeOrders, FakeResources, FakeUsages, FakeUserLimits, FakeUserUsages
@@ -22,6 +23,7 @@ from tests.fakes.robot_accounts import FakeRobotAccounts
 from tests.fakes.slugs import FakeSlugs
 from tests.fakes.ssh_keys import FakeSshKeys
 from tests.fakes.support import FakeSupportDesk
+from tests.fakes.support_catalog import FakeSupportCatalog
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
 
 __all__ = ["FakeUnitOfWork", "World", "build"]
@@ -49,6 +51,7 @@ def build(world: World | None = None) -> Ports:
         events=FakeEvents(world),
         hooks=FakeHooks(world),
         mailer=FakeMailer(world),
+        files=FakeFiles(world),
         invoices=FakeInvoices(world),
         user_usages=FakeUserUsages(world),
         user_limits=FakeUserLimits(world),
@@ -59,4 +62,5 @@ def build(world: World | None = None) -> Ports:
         robot_accounts=FakeRobotAccounts(world),
         request_keys=FakeRequestKeys(world),
         support=FakeSupportDesk(world),
+        support_catalog=FakeSupportCatalog(world),
     )

@@ -72,6 +72,8 @@ class Stack:
             return str(self.resolve(props[named]))
         if kind == "AWS::Cognito::UserPool":
             return f"{self.region}_{logical_id}"
+        if kind == "AWS::S3::Bucket":  # bucket names are lower case
+            return props.get("BucketName") or f"{self.name}-{logical_id}".lower()
         return f"{self.name}-{logical_id}"
 
     def _resource(self, logical_id: str) -> Mapping[str, Any]:
@@ -106,6 +108,8 @@ class Stack:
             return name
         if kind == "AWS::SNS::Topic":
             return self.arn("sns", name)
+        if kind == "AWS::S3::Bucket":
+            return name
         if kind in _API_TYPES:
             return API_ID
         raise Unsupported(f"Ref to {logical_id} ({kind})")
@@ -131,6 +135,8 @@ class Stack:
             ("AWS::Cognito::UserPool", "Arn"): self.arn("cognito-idp", f"userpool/{name}"),
             ("AWS::Serverless::Function", "Arn"): self.arn("lambda", f"function:{name}"),
             ("AWS::Lambda::Function", "Arn"): self.arn("lambda", f"function:{name}"),
+            # An S3 ARN names neither a region nor an account.
+            ("AWS::S3::Bucket", "Arn"): f"arn:{PARTITION}:s3:::{name}",
         }
         if kind in _API_TYPES and attribute == "ApiEndpoint":
             return f"https://{API_ID}.execute-api.{self.region}.{URL_SUFFIX}"

@@ -305,6 +305,10 @@ def test_every_function_finds_the_queues_and_state_machines(synth: Synth) -> Non
         "CIRRUS_ALLOWED_HOSTS": EXECUTE_API_HOSTS,
         # Where the publisher puts the stream records it can never publish.
         "CIRRUS_DLQ_URL_PUBLISHER": {"Ref": synth.queue(f"{PREFIX}-events-publisher-dlq")[0]},
+        # Where support attachments are stored (test_synth_files.py).
+        "CIRRUS_ATTACHMENTS_BUCKET": {
+            "Ref": next(k for k in synth.resources("AWS::S3::Bucket") if k.startswith("Attachments"))
+        },
     }
     for queue in QUEUES:
         expected[f"CIRRUS_QUEUE_URL_{queue.upper()}"] = {"Ref": synth.queue(f"{PREFIX}-{queue}")[0]}
@@ -342,7 +346,9 @@ def cognito_environment(synth: Synth) -> dict[str, Any]:
 def test_no_web_ui_is_hosted_or_allowed_by_default(synth: Synth) -> None:
     """HomePort on AWS is opt-in (`-c homeport_dir=...`, test_synth_webui.py); without it no bucket,
     no distribution, and the API allows no other origin (CORS)."""
-    assert not synth.resources("AWS::S3::Bucket") and not synth.resources("AWS::CloudFront::Distribution")
+    buckets = synth.resources("AWS::S3::Bucket")
+    assert [k for k in buckets if not k.startswith("Attachments")] == []  # only the support attachments'
+    assert not synth.resources("AWS::CloudFront::Distribution")
     assert "HomePortUrl" not in synth.template["Outputs"]
     for function in _functions(synth).values():
         variables = function["Properties"]["Environment"]["Variables"]
@@ -1334,3 +1340,49 @@ def test_every_function_runs_the_bundle(synth: Synth) -> None:
     assert (bundle / "app.py").exists() and (bundle / "chalice" / "app.py").exists()
     assert (bundle / "chalicelib" / "__pycache__" / "config.cpython-312.pyc").exists()
     assert not [s for s in keys.values() if s["path"].endswith("deployment.zip")]
+
+
+# --- the support attachments' bucket (cirrus_infra/files.py) ---------------------------------------
+def _attachments_bucket(synth: Synth) -> tuple[str, dict[str, Any]]:
+    found = [(k, v) for k, v in synth.resources("AWS::S3::Bucket").items() if k.startswith("Attachments")]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_the_bucket_is_private_encrypted_and_retained(synth: Synth) -> None:
+    bucket_id, bucket = _attachments_bucket(synth)
+    props = bucket["Properties"]
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+    # Only TLS: the bucket policy denies every request over plain HTTP.
+    [policy] = [
+        p
+        for p in synth.resources("AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    [deny] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_the_api_role_may_put_get_and_delete_objects_only(synth: Synth) -> None:
+    bucket_id, _ = _attachments_bucket(synth)
+    statements = [
+        st
+        for policy in synth.resources("AWS::IAM::Policy").values()
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]
+        if bucket_id in json.dumps(st.get("Resource"))
+    ]
+    assert len(statements) == 1
+    [statement] = statements
+    assert sorted(statement["Action"]) == ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    assert statement["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/*"]]}
+
+
+def test_every_function_is_told_the_attachments_bucket(synth: Synth) -> None:
+    bucket_id, _ = _attachments_bucket(synth)
+    for name, function in _functions(synth).items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["CIRRUS_ATTACHMENTS_BUCKET"] == {"Ref": bucket_id}, name

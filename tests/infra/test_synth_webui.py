@@ -47,13 +47,20 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     return _synth(workdir, homeport_dir=_build(tmp), cors_allowed_origins=(ADMIN_ORIGIN,))
 
 
+def _homeport(synth: Synth, type_: str) -> tuple[str, dict[str, Any]]:
+    """HomePort's one resource of `type_` (the stack also has the support attachments' bucket)."""
+    found = [(k, v) for k, v in synth.resources(type_).items() if k.startswith("HomePort")]
+    assert len(found) == 1, f"expected one HomePort {type_}, found {found}"
+    return found[0]
+
+
 def _distribution_url(synth: Synth) -> dict[str, Any]:
     distribution_id, _ = synth.one("AWS::CloudFront::Distribution")
     return {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution_id, "DomainName"]}]]}
 
 
 def test_the_bucket_is_private_and_read_only_by_the_distribution(synth: Synth) -> None:
-    bucket_id, bucket = synth.one("AWS::S3::Bucket")
+    bucket_id, bucket = _homeport(synth, "AWS::S3::Bucket")
     props = bucket["Properties"]
     assert props["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True,
@@ -63,7 +70,7 @@ def test_the_bucket_is_private_and_read_only_by_the_distribution(synth: Synth) -
     }
     assert "WebsiteConfiguration" not in props  # served by CloudFront only, not as an S3 website
     distribution_id, _ = synth.one("AWS::CloudFront::Distribution")
-    _, policy = synth.one("AWS::S3::BucketPolicy")
+    _, policy = _homeport(synth, "AWS::S3::BucketPolicy")
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     reads = [s for s in statements if s.get("Principal") == {"Service": "cloudfront.amazonaws.com"}]
     assert len(reads) == 1 and reads[0]["Effect"] == "Allow" and reads[0]["Action"] == "s3:GetObject"
@@ -77,7 +84,7 @@ def test_the_bucket_is_private_and_read_only_by_the_distribution(synth: Synth) -
 def test_make_destroy_can_delete_the_bucket(synth: Synth) -> None:
     """The bucket is deleted with the stack; CloudFormation deletes only an empty bucket, so both
     deployments delete what they put there when the stack goes."""
-    _, bucket = synth.one("AWS::S3::Bucket")
+    _, bucket = _homeport(synth, "AWS::S3::Bucket")
     assert bucket["DeletionPolicy"] == "Delete"
     deployments = synth.resources("Custom::CDKBucketDeployment")
     assert len(deployments) == 2
@@ -113,7 +120,7 @@ def _deployments(synth: Synth) -> list[dict[str, Any]]:
 
 
 def test_the_build_and_its_settings_pointing_at_the_api_are_deployed(synth: Synth) -> None:
-    bucket_id, _ = synth.one("AWS::S3::Bucket")
+    bucket_id, _ = _homeport(synth, "AWS::S3::Bucket")
     deployments = _deployments(synth)
     for deployment in deployments:
         assert deployment["DestinationBucketName"] == {"Ref": bucket_id}
@@ -177,7 +184,7 @@ def test_the_hosted_ui_may_return_to_homeports_sign_in_page(synth: Synth) -> Non
 def test_the_outputs_name_the_ui(synth: Synth) -> None:
     outputs = synth.template["Outputs"]
     assert outputs["HomePortUrl"]["Value"] == _distribution_url(synth)
-    assert outputs["HomePortBucketName"]["Value"] == {"Ref": synth.one("AWS::S3::Bucket")[0]}
+    assert outputs["HomePortBucketName"]["Value"] == {"Ref": _homeport(synth, "AWS::S3::Bucket")[0]}
 
 
 def test_the_template_with_the_ui_passes_cfn_lint(synth: Synth) -> None:

@@ -268,3 +268,13 @@ def test_deleting_an_issue_with_many_comments_takes_them_all(client, staff, alic
     assert (own["comments_count"], own["reported_issues_count"]) == (0, 0)
     types = [e.event_type for e in all_events() if e.event_type.startswith("issue_")]
     assert types.count("issue_comment_deleted") == 5 and types.count("issue_deletion_succeeded") == 1
+
+
+def test_the_desk_sets_a_priority_by_the_name_of_one_of_support_priorities(client, support):
+    made = open_issue(client, support, priority="High")
+    assert made["priority"] == "High"
+    unknown = call(
+        client, "POST", ISSUES, support, {"type": "Incident", "summary": "x", "priority": "Urgent"}
+    )
+    assert unknown.status == 400
+    assert unknown.json == {"priority": ["Priority with requested name does not exist."]}

@@ -67,6 +67,18 @@ PUBLIC: dict[str, tuple[int, int, str]] = {
         "the support desk's own accounts, no tenant's data: only staff and support read them, only "
         "staff write them (Waldur's IsStaffOrSupportUser); anybody else gets 403 whoever's it is",
     ),
+    "support-priorities": (
+        200,
+        405,
+        "priorities are the support desk's global catalog of what a ticket's priority may be: every "
+        "signed-in user reads them (Waldur's PriorityViewSet); nobody writes them through the API",
+    ),
+    "support-templates": (
+        200,
+        403,
+        "issue templates are the support desk's global ready-made texts: anybody reads them (Waldur's "
+        "IsAdminOrReadOnly, anonymous too); only staff write them",
+    ),
     "marketplace-service-providers": (
         403,
         403,
@@ -302,6 +314,8 @@ TARGETS: dict[str, Callable[[World], str]] = {
     "support-issues": lambda w: _issue(w, w.b_user, w.b1, w.extra),
     "support-comments": lambda w: _issue_comment(w, w.b_user, w.b1, w.extra),
     "support-users": lambda w: _desk_account(w, w.b_user, w.b1, w.extra),
+    "support-priorities": lambda w: _priority(),
+    "support-templates": lambda w: _support_template(w),
 }
 OWN: dict[str, Callable[[World], str]] = {
     "customers": lambda w: w.a["uuid"],
@@ -341,6 +355,8 @@ OWN: dict[str, Callable[[World], str]] = {
     "marketplace-robot-accounts": lambda w: _robot_account(w, w.a, w.a1, w.own_extra),
     "support-issues": lambda w: _issue(w, w.a_owner, w.a1, w.own_extra),
     "support-comments": lambda w: _issue_comment(w, w.a_owner, w.a1, w.own_extra),
+    "support-priorities": lambda w: _priority(),
+    "support-templates": lambda w: _support_template(w),
 }
 
 
@@ -361,6 +377,24 @@ def _category(w: World) -> str:
     key = "marketplace-categories"
     if key not in w.own_extra:
         reply = call(w.client, "POST", f"/api/{key}/", w.staff, {"title": "Isolation category"})
+        assert reply.status == 201, reply.json
+        w.own_extra[key] = reply.json["uuid"]
+    return w.own_extra[key]
+
+
+def _priority() -> str:
+    """A default support priority (global, written on first read: its uuid is fixed)."""
+    from chalicelib.domain.support_catalog import default_priority_id
+
+    return default_priority_id("Medium")
+
+
+def _support_template(w: World) -> str:
+    """An issue template made by staff once (global data, like a category: kept out of `extra`)."""
+    key = "support-templates"
+    if key not in w.own_extra:
+        body = {"name": "Isolation template", "description": "A template both tenants read."}
+        reply = call(w.client, "POST", f"/api/{key}/", w.staff, body)
         assert reply.status == 201, reply.json
         w.own_extra[key] = reply.json["uuid"]
     return w.own_extra[key]

@@ -35,3 +35,6 @@ test_support_users_are_the_desks_to_read_and_staffs_to_write = (
 test_deleting_an_issue_with_many_comments_takes_them_all = (
     specs.test_deleting_an_issue_with_many_comments_takes_them_all
 )
+test_the_desk_sets_a_priority_by_the_name_of_one_of_support_priorities = (
+    specs.test_the_desk_sets_a_priority_by_the_name_of_one_of_support_priorities
+)

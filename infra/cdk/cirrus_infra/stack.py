@@ -25,6 +25,7 @@ from cirrus_infra.auth import AuthSettings, CognitoAuth
 from cirrus_infra.bundle import BundledChalice, BundleSpec, build_bundle
 from cirrus_infra.data import CirrusTable
 from cirrus_infra.events import EventPublishing, drop_stream_statements
+from cirrus_infra.files import AttachmentsBucket
 from cirrus_infra.frontdoor import (
     ALIAS,
     API_TYPES,
@@ -192,6 +193,7 @@ class CirrusStack(Stack):
             self, "Workflows", prefix=prefix, queues=self.queues, log_retention=settings.log_retention
         )
         self.schedules = Schedules(self, "Schedules", prefix=prefix, queues=self.queues)
+        self.attachments = AttachmentsBucket(self, "Attachments")
         self.events = EventPublishing(
             self,
             "Events",
@@ -256,6 +258,7 @@ class CirrusStack(Stack):
             *self._grant_queues(role),
             *self.workflows.grant_runtime(role),
             *self._grant_email(role),
+            self.attachments.grant_api(role),
         ]
         # The grants are a separate AWS::IAM::Policy: create it before a function can run.
         for function in (handler, *workers.values()):
@@ -278,6 +281,7 @@ class CirrusStack(Stack):
         self._tag()
 
         CfnOutput(self, "TableName", value=self.table.table_name)
+        CfnOutput(self, "AttachmentsBucketName", value=self.attachments.bucket.bucket_name)
         for queue, q in self.queues.by_name.items():
             CfnOutput(self, f"{queue.capitalize()}DeadLetterQueueArn", value=q.dead_letters.queue_arn)
         for name, machine in self.workflows.state_machines.items():
@@ -426,7 +430,7 @@ class CirrusStack(Stack):
                 child.add_property_override("PropagateTags", True)
 
     def _accept_runtime_wildcards(self, role: iam.IRole) -> None:
-        """The two wildcards in the functions' grants, each inside one of Cirrus's own resources."""
+        """The three wildcards in the functions' grants, each inside one of Cirrus's own resources."""
         suppress(
             role,
             "AwsSolutions-IAM5",
@@ -443,6 +447,14 @@ class CirrusStack(Stack):
             applies_to=[
                 RegexAppliesTo(regex=r"/^Resource::arn:<AWS::Partition>:states:.*:execution:.*:\*$/")
             ],
+            children=True,
+        )
+        suppress(
+            role,
+            "AwsSolutions-IAM5",
+            "The support attachments' objects: <bucket ARN>/* (keys are made per attachment; only "
+            "s3:PutObject, s3:GetObject and s3:DeleteObject, cirrus_infra/files.py)",
+            applies_to=[RegexAppliesTo(regex=r"/^Resource::<Attachments[A-Za-z0-9]+\.Arn>\/\*$/")],
             children=True,
         )
 
@@ -572,6 +584,8 @@ class CirrusStack(Stack):
             "CIRRUS_EVENT_RETENTION_DAYS": str(s.event_retention_days),
             # Bearer JWTs from the user pool, and the hosted UI's sign-in (chalicelib/api/cognito.py).
             **self.auth.environment(),
+            # Support attachments (chalicelib/files.py).
+            **self.attachments.environment(),
         }
         if s.email_from:
             environment["CIRRUS_EMAIL_FROM"] = s.email_from
