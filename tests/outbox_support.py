@@ -116,6 +116,31 @@ def _update_support_user(w: World, user: Any) -> None:
     support.update_support_user(w.ctx, user.id, support.SupportUserRequest(name="Agent Smith"))
 
 
+TEMPLATES = {"SUPPORT/TEMPLATE": "an issue template written by staff (Waldur logs none)"}
+
+
+def _template(w: World) -> Any:
+    from chalicelib.services import support_catalog
+
+    return support_catalog.create_template(w.ctx, {"name": "VM request", "description": "Which VM?"})
+
+
+def _create_template(w: World, _: Any) -> None:
+    _template(w)
+
+
+def _update_template(w: World, template: Any) -> None:
+    from chalicelib.services import support_catalog
+
+    support_catalog.update_template(w.ctx, template.id, {"name": "VM order"})
+
+
+def _delete_template(w: World, template: Any) -> None:
+    from chalicelib.services import support_catalog
+
+    support_catalog.delete_template(w.ctx, template.id)
+
+
 def _delete_support_user(w: World, user: Any) -> None:
     from chalicelib.services import support
 
@@ -135,6 +160,15 @@ SUPPORT_COMMANDS: dict[str, Command] = {
     ),
     f"{S}support.update_support_user": no_event(
         DESK_USERS["SUPPORTUSER/"], Case(_update_support_user, (), setup=_support_user, outside=DESK_USERS)
+    ),
+    f"{S}support_catalog.create_template": no_event(
+        TEMPLATES["SUPPORT/TEMPLATE"], Case(_create_template, (), outside=TEMPLATES)
+    ),
+    f"{S}support_catalog.update_template": no_event(
+        TEMPLATES["SUPPORT/TEMPLATE"], Case(_update_template, (), setup=_template, outside=TEMPLATES)
+    ),
+    f"{S}support_catalog.delete_template": no_event(
+        TEMPLATES["SUPPORT/TEMPLATE"], Case(_delete_template, (), setup=_template, outside=TEMPLATES)
     ),
     f"{S}support.delete_support_user": no_event(
         DESK_USERS["SUPPORTUSER/"], Case(_delete_support_user, (), setup=_support_user, outside=DESK_USERS)
