@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -152,8 +152,9 @@ class Zammad:
 
     def get_issue(self, backend_id: str) -> RemoteIssue:
         ticket = obj(self.http.request("GET", f"/api/v1/tickets/{_ticket_id(backend_id)}", query=EXPAND))
+        issue = self._issue(ticket, description=None)  # a malformed ticket fails before more calls
         articles = self._articles(backend_id)
-        return self._issue(ticket, description=articles[0].body if articles else None)
+        return replace(issue, description=articles[0].body if articles else None)
 
     def comments(self, issue_backend_id: str) -> list[RemoteComment]:
         return self._articles(issue_backend_id)[1:]  # the first article is the description

@@ -438,3 +438,19 @@ def test_malformed_settings_are_refused(key: str, value: str, message: str) -> N
 def test_secrets_stay_out_of_reprs(backend: JiraServiceManagement) -> None:
     shown = repr(backend.settings) + repr(backend.http)
     assert fake_jira.TOKEN not in shown and SECRET not in shown
+
+
+def test_a_webhook_comment_whose_visibility_is_not_stated_counts_as_internal(
+    backend: JiraServiceManagement,
+) -> None:
+    from chalicelib.support_backends.base import sign_hub
+
+    body = (
+        b'{"webhookEvent": "comment_created", "issue": {"id": "10001", "key": "SD-1"}, "comment": '
+        b'{"id": "7", "body": {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": '
+        b'[{"type": "text", "text": "ADF "}, {"type": "text", "text": "body"}]}]}, '
+        b'"created": "2026-01-05T10:01:00.000+0000"}}'
+    )
+    event = backend.parse_webhook({"X-Hub-Signature": sign_hub(body, SECRET, "sha256")}, body)
+    assert event.comment is not None
+    assert (event.comment.body, event.comment.is_public) == ("ADF body", False)
