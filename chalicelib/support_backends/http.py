@@ -2,9 +2,9 @@
 
 One request, no retries (the caller's schedule retries), separate connect and read timeouts plus an
 overall deadline (a server that drips bytes cannot hold a Lambda), a bounded answer, JSON only, no
-redirects followed. Failures become the port's exceptions: network trouble, timeouts, 5xx and
-answers that are not JSON are `BackendUnavailable`; 4xx is `BackendRefused` with the remote's own
-message, bounded.
+redirects followed. Failures become the port's exceptions: network trouble, timeouts, 5xx, 408 and
+429 (come back later) and answers that are not JSON are `BackendUnavailable`; any other 4xx is
+`BackendRefused` with the remote's own message, bounded.
 """
 
 from __future__ import annotations
@@ -136,6 +136,9 @@ class JsonHttp:
             if payload is _NOT_JSON:
                 raise BackendUnavailable(f"{method} {path}: answer {status} is not JSON")
             return payload
+        if status in (408, 429):  # the desk asks to come back later: the schedule will
+            wait = bounded(response.getheader("Retry-After") or "", 20)
+            raise BackendUnavailable(f"{method} {path}: remote answered {status}, retry after {wait or '?'}")
         if 400 <= status < 500:
             raise BackendRefused(status, self._message(payload, raw) or response.reason)
         reason = bounded(response.reason or "")

@@ -321,6 +321,12 @@ def test_a_server_error_is_unavailable(desk: FakeZammad, backend: Zammad) -> Non
         backend.get_issue("1")
 
 
+def test_rate_limiting_is_unavailable_not_refused(desk: FakeZammad, backend: Zammad) -> None:
+    desk.fail_next(429, {"error": "Too many requests"})
+    with pytest.raises(BackendUnavailable, match="429"):
+        backend.get_issue("1")
+
+
 def test_a_stalled_desk_times_out_quickly(desk: FakeZammad, backend: Zammad) -> None:
     desk.fail_next(200, [], stall=3)
     started = time.monotonic()
