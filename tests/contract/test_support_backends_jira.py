@@ -22,6 +22,7 @@ from chalicelib.support_backends import (
     build,
 )
 from chalicelib.support_backends import jira as jira_adapter
+from chalicelib.support_backends.http import Timeouts
 from chalicelib.support_backends.jira import JiraServiceManagement
 from tests.support_fakes import jira as fake_jira
 from tests.support_fakes.jira import FakeJira, User
@@ -367,6 +368,17 @@ def test_a_stalled_desk_times_out_quickly(desk: FakeJira, backend: JiraServiceMa
     desk.fail_next(200, {}, stall=3)
     started = time.monotonic()
     with pytest.raises(BackendUnavailable, match="timed out"):
+        backend.get_issue("SD-1")
+    assert time.monotonic() - started < 2
+
+
+def test_a_desk_that_drips_its_answer_is_cut_off_at_the_request_deadline(
+    desk: FakeJira, backend: JiraServiceManagement
+) -> None:
+    backend.http.timeouts = Timeouts(connect=0.5, read=0.5, total=1.0)
+    desk.fail_next(200, {"padding": "x" * 100}, drip=0.1)  # each byte in time, the whole in ~10 s
+    started = time.monotonic()
+    with pytest.raises(BackendUnavailable, match="deadline"):
         backend.get_issue("SD-1")
     assert time.monotonic() - started < 2
 

@@ -36,6 +36,7 @@ class Answer:
     status: int
     body: Any = None  # JSON-encoded unless bytes or str
     content_type: str = "application/json; charset=utf-8"
+    drip: float = 0.0
 
 
 Handler = Callable[..., Answer]
@@ -53,6 +54,7 @@ class Failure:
     status: int = 500
     body: Any = None
     stall: float = 0.0  # seconds to wait before answering (longer than a client's read timeout)
+    drip: float = 0.0  # seconds between single bytes of the body (each within a read timeout)
 
 
 @dataclass
@@ -85,8 +87,10 @@ class FakeDesk:
             self.clock += timedelta(minutes=1)
             return self.clock
 
-    def fail_next(self, status: int = 500, body: Any = None, *, stall: float = 0.0) -> None:
-        self.failures.append(Failure(status, body, stall))
+    def fail_next(
+        self, status: int = 500, body: Any = None, *, stall: float = 0.0, drip: float = 0.0
+    ) -> None:
+        self.failures.append(Failure(status, body, stall, drip))
 
     def requests(self, method: str, pattern: str) -> list[Request]:
         return [r for r in self.log if r.method == method and re.fullmatch(pattern, r.path)]
@@ -98,7 +102,7 @@ class FakeDesk:
         if failure is not None:
             if failure.stall:
                 time.sleep(failure.stall)
-            return Answer(failure.status, failure.body)
+            return Answer(failure.status, failure.body, drip=failure.drip)
         if not self.authorized(request.headers):
             return self.unauthorized()
         for method, pattern, handler in self.routes():
@@ -150,7 +154,12 @@ def _handler(desk: FakeDesk) -> type[BaseHTTPRequestHandler]:
                     self.send_header("Content-Type", answer.content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                if not answer.drip:
+                    self.wfile.write(data)
+                for byte in data if answer.drip else b"":
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(answer.drip)
             except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
                 pass
 
