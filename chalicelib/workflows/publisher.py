@@ -51,10 +51,15 @@ DISPATCH_TASK = "hooks.dispatch"
 EVENT_ITEM_TYPE = "event"
 # Work that must follow an event even if the request that wrote it died right after its commit:
 # event type → the task queued (on its queue, keyed by the event's uuid) with the event document.
-FOLLOW_UPS: dict[str, str] = {
+FOLLOW_UPS: dict[str, tuple[str, ...]] = {
     # the order's workflow, started in the request; a crash before the start leaves this one
-    "marketplace_order_created": "marketplace.ensure_started",
+    "marketplace_order_created": ("marketplace.ensure_started",),
 }
+
+
+def follow_up_tasks() -> tuple[str, ...]:
+    """Every task some event type is followed by (what the publisher may queue)."""
+    return tuple(sorted({task for tasks in FOLLOW_UPS.values() for task in tasks}))
 
 
 def event_document(event: Event) -> dict[str, Any]:
@@ -72,7 +77,7 @@ def event_document(event: Event) -> dict[str, Any]:
 
 def publish(event: Event) -> None:
     """Put one event on the bus, queue its hook dispatch if any active hook wants its type (and its
-    follow-up, see FOLLOW_UPS); raises if any fails (retried)."""
+    follow-ups, see FOLLOW_UPS); raises if any fails (retried)."""
     document = event_document(event)
     reply = client("events").put_events(
         Entries=[
@@ -94,8 +99,7 @@ def publish(event: Event) -> None:
     carried = EventContext(correlation_id=event.correlation_id)
     if _hooks_want(event.event_type):
         enqueue(DISPATCH_TASK, {"event": document}, carried, idempotency_key=f"hooks:{event.id}")
-    follow_up = FOLLOW_UPS.get(event.event_type)
-    if follow_up:
+    for follow_up in FOLLOW_UPS.get(event.event_type, ()):
         enqueue(follow_up, {"event": document}, carried, idempotency_key=f"{follow_up}:{event.id}")
 
 

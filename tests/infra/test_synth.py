@@ -45,7 +45,7 @@ from chalicelib.store.items import (
 from chalicelib.workflows import registry, stepfunctions
 from chalicelib.workflows.consumer import LEASE
 from chalicelib.workflows.envelope import TaskEnvelope
-from chalicelib.workflows.publisher import DISPATCH_TASK, FOLLOW_UPS, SOURCE, wanted
+from chalicelib.workflows.publisher import DISPATCH_TASK, SOURCE, follow_up_tasks, wanted
 from chalicelib.workflows.registry import BACKGROUND_QUEUE, QUEUES, TASKS_QUEUE
 from chalicelib.workflows.schedules import SCHEDULES
 
@@ -1022,7 +1022,7 @@ def test_publisher_role_reads_the_stream_puts_on_the_bus_and_writes_only_counter
     assert read["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["HOOKSUB#*"]}}
     # The queues of every task it queues: hooks.dispatch (background) and the events' follow-ups
     # (an order's marketplace.ensure_started on tasks), and its own dead-letter queue.
-    published = [DISPATCH_TASK, *FOLLOW_UPS.values()]
+    published = [DISPATCH_TASK, *follow_up_tasks()]
     sent_to = {registry.get(task).queue for task in published}
     assert {BACKGROUND_QUEUE, TASKS_QUEUE} <= sent_to
     queues = [synth.queue(f"{PREFIX}-{q}")[0] for q in sent_to]

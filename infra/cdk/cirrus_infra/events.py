@@ -32,9 +32,9 @@ from chalicelib.workflows.publisher import (
     DEAD_LETTERS_URL_ENV,
     DISPATCH_TASK,
     EVENT_ITEM_TYPE,
-    FOLLOW_UPS,
     MAX_RETRY_ATTEMPTS,
     SOURCE,
+    follow_up_tasks,
 )
 from cirrus_infra.nag import suppress
 from cirrus_infra.queues import WorkQueues, dead_letter_queue
@@ -83,8 +83,8 @@ STREAM_LIST_ACTIONS = ["dynamodb:ListStreams"]
 
 def publisher_queues() -> list[str]:
     """The work queues the publisher sends to: those of the tasks it queues (`hooks.dispatch` for
-    every event, and each event type's follow-up, `FOLLOW_UPS`), as the task registry routes them."""
-    return sorted({registry.get(task).queue for task in (DISPATCH_TASK, *FOLLOW_UPS.values())})
+    every event, and each event type's follow-ups, `FOLLOW_UPS`), as the task registry routes them."""
+    return sorted({registry.get(task).queue for task in (DISPATCH_TASK, *follow_up_tasks())})
 
 
 def _is_stream_statement(statement: dict[str, Any]) -> bool:
