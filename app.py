@@ -44,6 +44,7 @@ from chalicelib.api import (
     root,
     ssh_keys,
     support,
+    support_attachments,
     support_catalog,
     teams,
     users,
@@ -52,6 +53,9 @@ from chalicelib.api.middleware import cors, drf_shapes, security_headers
 
 # Logs go through powertools (chalicelib/observability.py); Chalice would add a second, plain handler.
 app = Chalice(app_name="cirrus", configure_logs=False)
+# A multipart upload (support attachments) reaches the app as bytes: API Gateway base64-encodes it,
+# and the local server too.
+app.api.binary_types.append("multipart/form-data")
 app.register_middleware(drf_shapes, "http")
 app.register_middleware(security_headers, "http")
 app.register_middleware(cors, "http")
@@ -92,6 +96,7 @@ for blueprint in (
     daily_quotas.bp,
     marketplace_overview.bp,
     support.bp,
+    support_attachments.bp,
     support_catalog.bp,
 ):
     app.register_blueprint(blueprint)

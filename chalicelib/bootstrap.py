@@ -51,6 +51,7 @@ def dynamodb_ports() -> ports.Ports:
         slugs,
         ssh_keys,
         support,
+        support_attachments,
         support_catalog,
         tokens,
         usages,
@@ -92,6 +93,7 @@ def dynamodb_ports() -> ports.Ports:
         request_keys=request_keys,
         support=support,
         support_catalog=support_catalog,
+        support_attachments=support_attachments,
     )
 
 

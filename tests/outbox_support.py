@@ -116,6 +116,36 @@ def _update_support_user(w: World, user: Any) -> None:
     support.update_support_user(w.ctx, user.id, support.SupportUserRequest(name="Agent Smith"))
 
 
+ATTACHED = "attachment_created"
+DETACHED = "attachment_deleted"
+
+
+def _attach(w: World, issue: Any) -> Any:
+    from chalicelib.domain.attachments import Upload
+    from chalicelib.services import support_attachments
+
+    upload = Upload(name="log.txt", mime_type="text/plain", content=b"boot failed")
+    return support_attachments.create(w.ctx, f"http://localhost/api/support-issues/{issue.id}/", upload)
+
+
+def _attached(w: World, issue: Any) -> Fields:
+    made = _attach(w, issue).attachment
+    return {ATTACHED: {**_fields(w, issue), "attachment_uuid": made.id}}
+
+
+def _with_attachment(w: World) -> Any:
+    issue = _issue(w)
+    return issue, _attach(w, issue).attachment
+
+
+def _detached(w: World, prepared: Any) -> Fields:
+    from chalicelib.services import support_attachments
+
+    issue, attachment = prepared
+    support_attachments.delete(w.ctx, attachment.id)
+    return {DETACHED: {**_fields(w, issue), "attachment_uuid": attachment.id}}
+
+
 TEMPLATES = {"SUPPORT/TEMPLATE": "an issue template written by staff (Waldur logs none)"}
 
 
@@ -161,6 +191,8 @@ SUPPORT_COMMANDS: dict[str, Command] = {
     f"{S}support.update_support_user": no_event(
         DESK_USERS["SUPPORTUSER/"], Case(_update_support_user, (), setup=_support_user, outside=DESK_USERS)
     ),
+    f"{S}support_attachments.create": emits(Case(_attached, (ATTACHED,), setup=_issue)),
+    f"{S}support_attachments.delete": emits(Case(_detached, (DETACHED,), setup=_with_attachment)),
     f"{S}support_catalog.create_template": no_event(
         TEMPLATES["SUPPORT/TEMPLATE"], Case(_create_template, (), outside=TEMPLATES)
     ),

@@ -206,6 +206,8 @@ class Call:
     params: dict[str, list[str]]
     key_hash: str | None = None
     headers: Mapping[str, str] = dc_field(default_factory=dict)  # lower-cased names
+    # The body as sent, for an endpoint that reads it itself (a multipart upload: `body` is None).
+    raw_body: bytes = b""
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -365,6 +367,7 @@ def _prepare(
         params=params,
         key_hash=key_hash,
         headers=headers,
+        raw_body=b"" if body or request.method in ("GET", "HEAD", "DELETE") else (request.raw_body or b""),
     )
 
 

@@ -36,6 +36,7 @@ from chalicelib.api.rest import (
     object_id,
     render,
 )
+from chalicelib.domain import attachments
 from chalicelib.domain import support as domain
 from chalicelib.domain.ids import id_from_url
 from chalicelib.domain.support import Comment, Issue, SupportUser
@@ -268,7 +269,9 @@ def issue_data(call: Call, issue: Issue, who: service.Rights) -> dict[str, Any]:
         "destroy_is_available": who.desk,
         "available_statuses": list(domain.STATUSES),
         "add_comment_is_available": who.may_comment(issue),
-        "add_attachment_is_available": False,
+        "add_attachment_is_available": attachments.may_attach(
+            issue, who.user_id, is_staff=who.principal.is_staff, owned_customers=who.owned_customers
+        ),
         "first_response_at": issue.first_response_at,
         "sla_breached": False,
         "sla_status": "",

@@ -11,7 +11,12 @@ the transport (a multipart POST to the API, as Waldur's clients send, or a presi
   one that type is known by, so a `.html` cannot travel as `text/plain`;
 - the name: at most `MAX_NAME` characters, no directory part, no control characters.
 
-A malware scan is a hook point (`Scanner` in services/support_attachments.py), not done here.
+A malware scan is a hook point (`SCANNERS` in services/support_attachments.py), not done here.
+
+Who (Waldur's AttachmentSerializer.validate and AttachmentQuerySet): staff, an owner of the issue's
+customer and the issue's caller may attach files to it; support users see every attachment (as
+they see every issue) and the rest see those of the issues they see. Deleting is for staff, the
+issue's customer owners, its caller, and the attachment's author.
 """
 
 from __future__ import annotations
@@ -19,10 +24,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 
+from chalicelib.domain import events
+from chalicelib.domain.context import EventContext
 from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.support import Issue, issue_fields
 
 MAX_NAME = 255
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024  # what fits a Lambda request through API Gateway, base64-encoded
@@ -137,3 +146,61 @@ def parse_multipart(content_type: str, body: bytes, max_bytes: int) -> tuple[dic
         elif filename is None:
             fields[name] = content.decode("utf-8", errors="replace")[:2048]
     return fields, upload
+
+
+# --- attachments -----------------------------------------------------------------------------------
+ATTACHMENT = "Attachment"
+CREATED, DELETED = "attachment_created", "attachment_deleted"  # Waldur's AttachmentEventLogger
+EVENT_TYPES = (CREATED, DELETED)  # (and attachment_updated, which nothing here writes)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to an issue, stored beside it; `storage_key` names its S3 object."""
+
+    id: str
+    issue_id: str
+    issue_key: str
+    customer_id: str | None
+    file_name: str
+    mime_type: str
+    file_size: int
+    storage_key: str
+    created: datetime
+    author_id: str | None = None  # a SupportUser
+    author_user_id: str | None = None
+    backend_id: str = ""
+    version: int = 0
+
+
+def storage_key(issue_id: str, attachment_id: str) -> str:
+    """Cirrus's name for the object (never the uploader's file name)."""
+    return f"support/{issue_id}/{attachment_id}"
+
+
+def may_attach(issue: Issue, user_id: str, *, is_staff: bool, owned_customers: frozenset[str]) -> bool:
+    """Waldur's rule: staff, an owner of the issue's customer, or its caller."""
+    if is_staff or issue.caller_id == user_id:
+        return True
+    return issue.customer_id is not None and issue.customer_id in owned_customers
+
+
+def may_delete(
+    attachment: Attachment, issue: Issue, user_id: str, *, is_staff: bool, owned_customers: frozenset[str]
+) -> bool:
+    return attachment.author_user_id == user_id or may_attach(
+        issue, user_id, is_staff=is_staff, owned_customers=owned_customers
+    )
+
+
+def attachment_event(
+    attachment: Attachment, issue: Issue, event_type: str, ctx: EventContext
+) -> events.Event:
+    verb = {CREATED: "added to", DELETED: "deleted from"}[event_type]
+    message = f"Attachment {attachment.file_name} has been {verb} issue {issue.key}."
+    fields = {
+        **issue_fields(issue),
+        "attachment_uuid": attachment.id,
+        "attachment_file_name": attachment.file_name,
+    }
+    return events.make_event(event_type, message, ctx, fields, issue.customer_id)

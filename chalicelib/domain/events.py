@@ -196,7 +196,15 @@ EVENT_GROUPS: dict[str, tuple[str, ...]] = {
     # Waldur's SshPublicKeyEventLogger: its types are in both groups (domain/ssh_keys.py).
     "ssh": ("ssh_key_creation_succeeded", "ssh_key_deletion_succeeded"),
     # Waldur's IssueEventLogger (domain/support.py).
-    "support": ("issue_creation_succeeded", "issue_update_succeeded", "issue_deletion_succeeded"),
+    "support": (
+        "issue_creation_succeeded",
+        "issue_update_succeeded",
+        "issue_deletion_succeeded",
+        # Waldur's AttachmentEventLogger (domain/attachments.py), but `attachment_updated`: an
+        # attachment is never changed.
+        "attachment_created",
+        "attachment_deleted",
+    ),
     # Cirrus's own: the support desk's comments (Waldur logs none).
     "support_comments": ("issue_comment_created", "issue_comment_updated", "issue_comment_deleted"),
 }

@@ -27,6 +27,7 @@ from chalicelib.domain.ids import id_bounds
 
 if TYPE_CHECKING:
     from chalicelib.domain.agents import AgentIdentity, AgentProcessor, AgentService
+    from chalicelib.domain.attachments import Attachment
     from chalicelib.domain.customers import Customer
     from chalicelib.domain.hooks import Hook, HookKind, Subscription
     from chalicelib.domain.invitations import ExecutionState, Invitation
@@ -698,6 +699,22 @@ class RequestKeys(Protocol):
 # --- support desk catalogs ----------------------------------------------------------------------------
 
 
+class SupportAttachments(Protocol):
+    """Files attached to support issues: their records (the files are `Files`' objects)."""
+
+    def get(self, attachment_id: str) -> Attachment | None: ...
+
+    def of_issue(self, issue_id: str, customer_id: str | None) -> list[Attachment]: ...
+
+    def add(self, uow: UnitOfWork, attachment: Attachment) -> Attachment: ...
+
+    def remove(self, uow: UnitOfWork, attachment: Attachment) -> None: ...
+
+    def every(self) -> list[Attachment]: ...
+
+    def page(self, request: PageRequest, *, descending: bool = True) -> Page[Attachment]: ...
+
+
 class SupportCatalog(Protocol):
     """The support desk's priorities and issue templates (global, staff-kept)."""
 
@@ -766,6 +783,7 @@ class Ports:
     request_keys: RequestKeys
     support: SupportDesk
     support_catalog: SupportCatalog
+    support_attachments: SupportAttachments
 
 
 _bound: list[Ports | None] = [None]
@@ -843,3 +861,4 @@ robot_accounts = cast(RobotAccounts, _Handle("robot_accounts"))
 request_keys = cast(RequestKeys, _Handle("request_keys"))
 support = cast(SupportDesk, _Handle("support"))
 support_catalog = cast(SupportCatalog, _Handle("support_catalog"))
+support_attachments = cast(SupportAttachments, _Handle("support_attachments"))

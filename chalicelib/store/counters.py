@@ -56,6 +56,7 @@ from chalicelib.store.items import (
     GrantItem,
     HookItem,
     InvitationItem,
+    IssueAttachmentItem,
     IssueCommentItem,
     IssueItem,
     OfferingItem,
@@ -90,6 +91,7 @@ ROBOT_ACCOUNTS = "robot_accounts"  # live robot accounts (a deletion counts -1)
 SUPPORT_ISSUES = "support_issues"  # live support issues (a deletion counts -1)
 SUPPORT_COMMENTS = "support_comments"  # live comments on them
 SUPPORT_USERS = "support_users"  # the support desk's users
+SUPPORT_ATTACHMENTS = "support_attachments"  # live files attached to issues
 
 # Longer than the stream keeps a record (24 hours): a record cannot come back once its marker is gone.
 MARKER_DAYS = 2
@@ -128,6 +130,7 @@ _EVERY_ITEM = {
     _type(IssueItem): SUPPORT_ISSUES,
     _type(IssueCommentItem): SUPPORT_COMMENTS,
     _type(SupportUserItem): SUPPORT_USERS,
+    _type(IssueAttachmentItem): SUPPORT_ATTACHMENTS,
 }
 
 

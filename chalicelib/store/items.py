@@ -635,6 +635,17 @@ class IssueCommentItem(BaseItem, discriminator="issue_comment"):
     fields = JSONAttribute(default=dict)
 
 
+class IssueAttachmentItem(BaseItem, discriminator="issue_attachment"):
+    """A file attached to an issue, beside it (`<issue pk>` / `ISSUEATTACH#<issue>#<id>`; gsi1
+    `ISSUEATTACHMENTS` / `<id>`); the file itself is an S3 object (chalicelib/files.py)."""
+
+    attachment_id = UnicodeAttribute()
+    issue_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute(null=True)
+    created = UTCDateTimeAttribute()
+    fields = JSONAttribute(default=dict)
+
+
 class SupportUserItem(BaseItem, discriminator="support_user"):
     """A support desk's user (`SUPPORTUSER#<id>` / `#META`; gsi1 `SUPPORTUSERS` / `<id>`)."""
 

@@ -608,6 +608,18 @@ def issue_comment_prefix(issue_id: str) -> str:
     return f"ISSUECOMMENT#{issue_id}#"
 
 
+ISSUE_ATTACHMENTS = "ISSUEATTACHMENTS"  # gsi1 partition of every support attachment, by id
+
+
+def issue_attachment_prefix(issue_id: str) -> str:
+    """The sort-key prefix of an issue's attachments, beside it in its partition."""
+    return f"ISSUEATTACH#{issue_id}#"
+
+
+def issue_attachment_sk(issue_id: str, attachment_id: str) -> str:
+    return f"{issue_attachment_prefix(issue_id)}{attachment_id}"
+
+
 def issue_comment_sk(issue_id: str, comment_id: str) -> str:
     return f"{issue_comment_prefix(issue_id)}{comment_id}"
 

@@ -54,6 +54,9 @@ EVENT_ITEM_TYPE = "event"
 FOLLOW_UPS: dict[str, tuple[str, ...]] = {
     # the order's workflow, started in the request; a crash before the start leaves this one
     "marketplace_order_created": ("marketplace.ensure_started",),
+    # the support desk's files (workflows/support.py)
+    "attachment_deleted": ("support.delete_attachment_file",),
+    "issue_deletion_succeeded": ("support.delete_issue_attachments",),
 }
 
 

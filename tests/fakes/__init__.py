@@ -23,6 +23,7 @@ from tests.fakes.robot_accounts import FakeRobotAccounts
 from tests.fakes.slugs import FakeSlugs
 from tests.fakes.ssh_keys import FakeSshKeys
 from tests.fakes.support import FakeSupportDesk
+from tests.fakes.support_attachments import FakeSupportAttachments
 from tests.fakes.support_catalog import FakeSupportCatalog
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
 
@@ -63,4 +64,5 @@ def build(world: World | None = None) -> Ports:
         request_keys=FakeRequestKeys(world),
         support=FakeSupportDesk(world),
         support_catalog=FakeSupportCatalog(world),
+        support_attachments=FakeSupportAttachments(world),
     )

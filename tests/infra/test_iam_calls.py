@@ -309,6 +309,25 @@ def _scenario(api: ApiClient, runtime: Runtime) -> None:
     assert reply.status == 201, reply.json
     create_customer(api, staff, "Initech")
 
+    # A support ticket with a file attached, read back and deleted (S3: put, presigned get, delete
+    # in the attachment's follow-up task).
+    reply = call(api, "POST", "/api/support-issues/", market.owner, {"type": "Incident", "summary": "Slow"})
+    assert reply.status == 201, reply.json
+    boundary = "iam-calls"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="issue"\r\n\r\n{reply.json["url"]}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="top.txt"\r\n'
+        f"Content-Type: text/plain\r\n\r\nload 42\r\n--{boundary}--\r\n"
+    )
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    reply = call(
+        api, "POST", "/api/support-attachments/", market.owner, headers=headers, raw_body=body.encode()
+    )
+    assert reply.status == 201, reply.json
+    assert call(api, "GET", reply.json["url"], market.owner).status == 200
+    assert call(api, "DELETE", reply.json["url"], market.owner).status == 204
+    runtime.settle()
+
     # An order the demo provider processes by itself (the order workflow, its provider step).
     def order(account: Any, offering: Any) -> dict[str, Any]:
         body = {
@@ -391,8 +410,8 @@ class Recorded:
 def _record(synth: Synth) -> Recorded:
     from moto import mock_aws
 
-    from chalicelib import bootstrap, mail
-    from chalicelib.local.aws import create_queues, create_state_machines, create_table
+    from chalicelib import bootstrap, files, mail
+    from chalicelib.local.aws import create_buckets, create_queues, create_state_machines, create_table
     from chalicelib.local.stream import create_event_bus
     from chalicelib.services import ports
     from chalicelib.workflows import aws, queues, stepfunctions
@@ -408,6 +427,7 @@ def _record(synth: Synth) -> Recorded:
         deployment = Deployment(stack, mp)
         deployment.use(API)
         aws._client.cache_clear()
+        files._client.cache_clear()
         stepfunctions._account.cache_clear()
         ports.use(None)
         # The stack's resources, named as the template names them (the table by its stand-in name).
@@ -416,6 +436,7 @@ def _record(synth: Synth) -> Recorded:
         settings = get_settings()
         create_table(settings.table_name)
         create_queues(visibility_timeout=30)
+        create_buckets()  # the attachments' bucket, by the name the environment gives
         arns = create_state_machines(timing=TIMING)
         for name, arn in arns.items():  # the same ARNs the functions' environment names
             assert os.environ[f"CIRRUS_STATE_MACHINE_ARN_{name.upper()}"] == arn
