@@ -143,7 +143,7 @@ def public_configuration(base_url: str) -> dict[str, Any]:
             "REQUIRE_AVAILABILITY_ZONE": False,
         },
         "WALDUR_FREEIPA": {"ENABLED": False, "USERNAME_PREFIX": ""},
-        "WALDUR_SUPPORT": {"ENABLED": False, "DISPLAY_REQUEST_TYPE": False, "ACTIVE_BACKEND_TYPE": "basic"},
+        "WALDUR_SUPPORT": {"ENABLED": True, "DISPLAY_REQUEST_TYPE": False, "ACTIVE_BACKEND_TYPE": "basic"},
         "FEATURES": FEATURES,
         "LANGUAGES": LANGUAGES,
         "LANGUAGE_CODE": "en",

@@ -31,6 +31,8 @@ DEMO_OWNER_PASSWORD = "cirrus-local-owner"
 DEMO_CATEGORY = "Demo services"
 DEMO_RESOURCE = "demo-vm"
 DEMO_OFFERING = "Demo compute"
+DEMO_SUPPORT = "demo-support"
+DEMO_SUPPORT_PASSWORD = "cirrus-local-support"
 DEMO_OFFERING_DATA = {
     "name": DEMO_OFFERING,
     "type": BASIC,
@@ -71,6 +73,9 @@ class Seeded:
     owner_password: str = DEMO_OWNER_PASSWORD
     offering_id: str = ""
     plan_id: str = ""
+    support_username: str = DEMO_SUPPORT
+    support_password: str = DEMO_SUPPORT_PASSWORD
+    support_issues: int = 0
 
 
 def seed(username: str, password: str, remembered_token: str | None = None) -> Seeded:
@@ -125,6 +130,7 @@ def seed(username: str, password: str, remembered_token: str | None = None) -> S
         scope = memberships.visible_scope(user.principal(), ScopeType.CUSTOMER, customer.id)
         memberships.add_user(ctx, scope, owner.id, CUSTOMER_OWNER, None)
     offering = seed_catalog(ctx, customer.id)
+    issues = seed_support(system, owner, project.id)
     return Seeded(
         username,
         password,
@@ -133,7 +139,50 @@ def seed(username: str, password: str, remembered_token: str | None = None) -> S
         project.id,
         offering_id=offering.id,
         plan_id=offering.plans[0].id,
+        support_issues=issues,
     )
+
+
+def seed_support(system: EventContext, owner: User, project_id: str) -> int:
+    """The support desk's demo: a support user (not staff), and, on a desk without tickets, the
+    demo owner's ticket about the demo project with the desk's public answer, and a personal one
+    the desk is working on. Returns how many tickets the desk holds (the first page's count)."""
+    from chalicelib.services import support
+
+    desk = user_store.get_by_username(DEMO_SUPPORT)
+    if desk is None:
+        desk = users.register_user(
+            system,
+            {
+                "username": DEMO_SUPPORT,
+                "full_name": "Demo Support",
+                "email": "demo-support@example.org",
+                "agree_with_policy": True,
+                "is_support": True,
+            },
+            DEMO_SUPPORT_PASSWORD,
+        )
+    as_desk = EventContext(principal=desk.principal(), ip_address="127.0.0.1")
+    existing = support.list_issues(desk.principal(), support.IssueFilters(), Ordering(), PageRequest())
+    if existing.total:
+        return existing.total
+    as_owner = EventContext(principal=owner.principal(), ip_address="127.0.0.1")
+    vm = support.create_issue(
+        as_owner,
+        support.IssueRequest(
+            type="Incident",
+            summary="Cannot reach my demo VM",
+            description="SSH to demo-vm times out since this morning.",
+            project=project_id,
+        ),
+    )
+    support.add_comment(as_desk, vm.id, "Thanks, we are looking into it: a host was rebooted overnight.")
+    quota = support.create_issue(
+        as_owner,
+        support.IssueRequest(type="Service Request", summary="More CPU for the demo project"),
+    )
+    support.set_status(as_desk, quota.id, "In Progress")
+    return 2
 
 
 def _still_valid(token: str | None, user: User, password: str) -> str | None:

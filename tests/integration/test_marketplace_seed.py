@@ -112,3 +112,31 @@ def test_a_cirrus_demo_offering_of_an_older_data_directory_is_archived_and_repla
     states = {o.id: (o.type, o.state.value) for o in offering_store.for_customer(first.customer_id)}
     assert states[old.id] == ("Cirrus.Demo", "Archived")
     assert states[again.offering_id] == ("Marketplace.Basic", "Active")
+
+
+def test_the_support_desk_demo_is_seeded_once(client):
+    """`make run`'s support user sees the demo tickets; the demo owner sees theirs; seeding again
+    opens no more."""
+    from chalicelib.local.seed import DEMO_OWNER, DEMO_OWNER_PASSWORD, DEMO_SUPPORT, DEMO_SUPPORT_PASSWORD
+
+    first = seed("admin", "admin-secret-pw")
+    assert first.support_issues == 2 and seed("admin", "admin-secret-pw").support_issues == 2
+
+    def login(username: str, password: str) -> dict[str, str]:
+        reply = call(
+            client, "POST", "/api-auth/password/", None, {"username": username, "password": password}
+        )
+        assert reply.status == 200, reply.json
+        return {"Authorization": f"Token {reply.json['token']}", "Content-Type": "application/json"}
+
+    desk = login(DEMO_SUPPORT, DEMO_SUPPORT_PASSWORD)
+    issues = client.get("/api/support-issues/?o=key", headers=desk).json_body
+    assert [(i["key"], i["summary"], i["status"]) for i in issues] == [
+        ("SUP-1", "Cannot reach my demo VM", "New"),
+        ("SUP-2", "More CPU for the demo project", "In Progress"),
+    ]
+    assert issues[0]["project_uuid"] == first.project_id
+    owner = login(DEMO_OWNER, DEMO_OWNER_PASSWORD)
+    assert len(client.get("/api/support-issues/", headers=owner).json_body) == 2
+    [answer] = client.get(f"/api/support-comments/?issue_uuid={issues[0]['uuid']}", headers=owner).json_body
+    assert answer["author_name"] == "Demo Support" and answer["is_public"] is True
