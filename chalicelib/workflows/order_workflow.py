@@ -70,9 +70,12 @@ def _state_of(ref: dict[str, Any]) -> dict[str, str]:
     return reference(order)
 
 
-def wait(ref: dict[str, Any], stage: str, token: str) -> bool:
+def wait(ref: dict[str, Any], stage: str, token: str, ctx: EventContext | None = None) -> bool:
     """Keep the execution's token until the order leaves `stage`; answers at once (True) if it
-    already has."""
+    already has. Before the wait for an executing order's provider, the type's request is made, if
+    it has one (`request`)."""
+    if stage == "agent":
+        request(ctx or EventContext(), ref)
     key = callback_key(ref["id"], stage)
     callbacks.store(key, token, WORKFLOW)
     current = _state_of(ref)
@@ -82,6 +85,25 @@ def wait(ref: dict[str, Any], stage: str, token: str) -> bool:
     if taken is not None:
         steps.send_success(taken, current)
     return True
+
+
+def _no_heartbeat() -> None:
+    return None
+
+
+def request(ctx: EventContext, ref: dict[str, Any]) -> None:
+    """An executing order of a type the platform does not provision, with a processor registered
+    for its kind: run it as the type's request (providers/types.py), e.g. Support.OfferingTemplate's
+    ticket. Its failure fails the task (retried from the queue); it must be idempotent."""
+    order = store.load(ref["customer_id"], ref["id"])
+    if order is None or order.state is not OrderState.EXECUTING:
+        return
+    if lifecycle.is_automatic(order.offering_type):
+        return
+    processor = registry.processor(order.offering_type, _KIND[order.type])
+    if processor is None:
+        return
+    processor(order, catalog.get_offering(order.offering_id), _no_heartbeat, 0, ctx=ctx)
 
 
 def recheck(ctx: EventContext, ref: dict[str, Any], stage: str) -> dict[str, str]:

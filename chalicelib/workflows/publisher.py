@@ -54,6 +54,8 @@ EVENT_ITEM_TYPE = "event"
 FOLLOW_UPS: dict[str, tuple[str, ...]] = {
     # the order's workflow, started in the request; a crash before the start leaves this one
     "marketplace_order_created": ("marketplace.ensure_started",),
+    # a request-based order's ticket resolved or canceled settles the order
+    "issue_update_succeeded": ("marketplace_support.settle_order",),
 }
 
 
