@@ -223,6 +223,31 @@ def test_a_canceled_terminate_ticket_errs_the_order_and_keeps_the_resource(
     assert resource["state"] == "OK"  # Waldur's resource_deletion_failed: the resource stays
 
 
+def test_a_limits_change_opens_a_ticket_and_a_canceled_one_errs_the_order_and_the_resource(
+    client, market, consulting, support, staff, stream
+):
+    created = place(client, market, consulting)
+    set_status(client, staff, until_ticket(client, support, created["uuid"]), "Resolved")
+    assert settle(stream, created["uuid"]) == "SUCCEEDED"
+    resource_uuid = created["marketplace_resource_uuid"]
+
+    reply = call(
+        client, "POST", f"{RESOURCES}{resource_uuid}/update_limits/", market.owner, {"limits": {"cpu": 8}}
+    )
+    assert reply.status == 200, reply.json
+    change = {"uuid": reply.json["order_uuid"], "marketplace_resource_uuid": resource_uuid}
+    issue = until_ticket(client, support, change["uuid"])
+    assert issue["summary"] == "Request to update limits for advice-1"
+    assert "Old limits: CPU: 2." in issue["description"] and "New limits: CPU: 8." in issue["description"]
+
+    set_status(client, staff, issue, "Canceled")
+
+    assert settle(stream, change["uuid"]) == "FAILED"
+    found, resource = order_and_resource(client, market.owner, change)
+    assert found["state"] == "erred" and resource["state"] == "Erred"  # Waldur's resource_update_failed
+    assert resource["limits"] == {"cpu": 2}
+
+
 def test_redelivering_the_follow_up_and_other_issues_change_no_order(
     client, market, consulting, support, staff, alice, stream
 ):
