@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import pytest
+from waldur_api_client.models import Issue
 
 from chalicelib.workflows.aws import client as aws_client
 from chalicelib.workflows.registry import TASKS_QUEUE
@@ -141,6 +142,9 @@ def test_an_order_opens_a_ticket_for_the_desk_and_resolving_it_makes_the_resourc
         market.project.id,
         market.consumer.id,
     )
+    parsed = Issue.from_dict(issue)  # waldur-api-client 8.1.3's model: nothing unknown, nothing missing
+    assert not parsed.additional_properties and parsed.order_uuid == order["uuid"]
+    assert parsed.order_resource_name == "advice-1"
     description = issue["description"]
     assert "Purpose of the consultation: 'Tune our cluster'" in description
     assert "Hours needed: '4'" in description and "ASAP" in description
