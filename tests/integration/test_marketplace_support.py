@@ -282,6 +282,30 @@ def test_redelivering_the_follow_up_and_other_issues_change_no_order(
     assert found["state"] == "done" and resource["state"] == "OK"
 
 
+def test_a_request_that_fails_is_made_again_on_redelivery_and_opens_one_ticket(
+    client, market, consulting, support, monkeypatch
+):
+    from chalicelib.services import marketplace_support
+
+    real, calls = marketplace_support.open_request, []
+
+    def flaky(*args: Any) -> Any:
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError("the desk is unavailable")
+        return real(*args)
+
+    monkeypatch.setattr(marketplace_support, "open_request", flaky)
+    order = place(client, market, consulting)
+
+    issue = until_ticket(client, support, order["uuid"])
+
+    assert len(calls) == 2 and issue["order_uuid"] == order["uuid"]
+    assert real(*calls[-1]) is None  # made again (a later redelivery): nothing more is opened
+    assert len(issues_of_order(client, support, order["uuid"])) == 1
+    assert order_and_resource(client, market.owner, order)[0]["state"] == "executing"
+
+
 def test_the_plugins_list_the_type_without_built_in_components(client, market, consulting, support):
     reply = call(client, "GET", "/api/marketplace-plugins/")
     by_type = {p["offering_type"]: p for p in reply.json}
