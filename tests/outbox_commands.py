@@ -1069,3 +1069,8 @@ COMMANDS.update(ROBOT_ACCOUNT_COMMANDS)
 from tests.outbox_support import SUPPORT_COMMANDS  # noqa: E402
 
 COMMANDS.update(SUPPORT_COMMANDS)
+
+# Request-based offerings (tests/outbox_marketplace_support.py).
+from tests.outbox_marketplace_support import MARKET_SUPPORT_COMMANDS  # noqa: E402
+
+COMMANDS.update(MARKET_SUPPORT_COMMANDS)

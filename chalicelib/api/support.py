@@ -273,6 +273,7 @@ def issue_data(call: Call, issue: Issue, who: service.Rights) -> dict[str, Any]:
             issue, who.user_id, is_staff=who.principal.is_staff, owned_customers=who.owned_customers
         ),
         "first_response_at": issue.first_response_at,
+        **_order_fields(issue),
         "sla_breached": False,
         "sla_status": "",
         "parent_issue": "",
@@ -280,6 +281,18 @@ def issue_data(call: Call, issue: Issue, who: service.Rights) -> dict[str, Any]:
         "is_escalated": False,
         "escalation_reason": "",
         "is_routed": False,
+    }
+
+
+def _order_fields(issue: Issue) -> dict[str, Any]:
+    """The order a request-based offering's issue carries (Waldur's order_* fields)."""
+    if issue.order_id is None:
+        return {}
+    return {
+        "order_uuid": issue.order_id,
+        "order_project_uuid": issue.project_id,
+        "order_customer_uuid": issue.customer_id,
+        "order_resource_name": issue.resource_name,
     }
 
 

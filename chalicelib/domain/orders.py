@@ -218,6 +218,14 @@ def cancel(order: Order, now: datetime, message: str = "") -> Order:
     return replace(order, state=OrderState.CANCELED, modified=now, error_message=message)
 
 
+def withdraw(order: Order, now: datetime, message: str) -> Order:
+    """An executing order its provider's people declined (a request-based offering's ticket was
+    canceled: Waldur's resource_creation_canceled): canceled, with why."""
+    if order.state is not OrderState.EXECUTING:
+        raise Conflict(states_message({OrderState.EXECUTING}))
+    return replace(order, state=OrderState.CANCELED, modified=now, error_message=message)
+
+
 def set_executing(order: Order, now: datetime) -> Order:
     """The provider takes a pending order (an approval without a reviewer) or retries an erred one."""
     require(order, "set_state_executing")

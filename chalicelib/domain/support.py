@@ -135,6 +135,8 @@ class Issue:
     resource_name: str = ""
     resolution_date: datetime | None = None
     first_response_at: datetime | None = None
+    # The marketplace order the issue carries (a request-based offering's, domain/marketplace_support.py).
+    order_id: str | None = None
     version: int = 0
 
     @property

@@ -10,6 +10,11 @@
 - `Cirrus.Demo`: a simulated provider that the platform runs itself (no review): its processors
   (registered by the order workflow, `workflows/marketplace.py`) wait `delay_seconds` and fail
   with probability `failure_rate`, both read from the offering's `plugin_options`.
+- `Support.OfferingTemplate` (Waldur's marketplace_support, a request-based offering): no provider
+  review and no built-in components (the provider defines them); once an order executes, the order
+  workflow runs the type's request processor (registered by `workflows/marketplace_support.py`),
+  which opens a support ticket for the provider's people, and the order waits until the desk
+  resolves the ticket (done) or cancels it (domain/marketplace_support.py).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from chalicelib.providers.types import OfferingType, ProcessorKind
 BASIC = "Marketplace.Basic"
 SLURM = "Marketplace.Slurm"
 DEMO = "Cirrus.Demo"
+SUPPORT = "Support.OfferingTemplate"  # domain/marketplace_support.PLUGIN_NAME
 
 DEMO_DEFAULTS: Mapping[str, Any] = {"delay_seconds": 2, "failure_rate": 0.0}
 DONE_ON_APPROVAL = "done_on_approval"
@@ -71,6 +77,12 @@ TYPES: tuple[OfferingType, ...] = (
         automatic=True,
         plugin_option_defaults=DEMO_DEFAULTS,
         validate_plugin_options=_check_demo_options,
+        processor_kinds=frozenset({ProcessorKind.CREATE, ProcessorKind.UPDATE, ProcessorKind.TERMINATE}),
+    ),
+    OfferingType(
+        name=SUPPORT,
+        label="Request-based item (a support ticket for the provider)",
+        needs_provider_review=False,
         processor_kinds=frozenset({ProcessorKind.CREATE, ProcessorKind.UPDATE, ProcessorKind.TERMINATE}),
     ),
 )

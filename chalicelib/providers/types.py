@@ -21,7 +21,12 @@ class ProcessorKind(StrEnum):
     PULL = "pull"
 
 
-Processor = Callable[..., Any]  # the order workflow's contract (see workflows/marketplace.py)
+# The order workflow's contract: `fn(order, offering, heartbeat, attempt)`. For an automatic type it
+# provisions the order, which is then done (workflows/marketplace.py); for a type that is not
+# automatic it is the type's *request*: run once the order executes, before the order waits for its
+# provider to finish it, also given `ctx=` (the workflow's EventContext), and idempotent (it may run
+# again for the same order); Support.OfferingTemplate's opens a support ticket.
+Processor = Callable[..., Any]
 LimitsCheck = Callable[[Offering, Mapping[str, int]], None]
 OptionsCheck = Callable[[Mapping[str, Any]], None]
 

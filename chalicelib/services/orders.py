@@ -25,6 +25,7 @@ from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.errors import NotFound, ValidationError
 from chalicelib.domain.ids import id_from_url, new_id
+from chalicelib.domain.marketplace_support import Outcome, Settlement
 from chalicelib.domain.orders import Actor, Order, Placing
 from chalicelib.domain.projects import Project
 from chalicelib.domain.request_keys import RequestKey
@@ -40,6 +41,7 @@ from chalicelib.domain.vocabulary import (
     OrderState,
     OrderType,
     Plan,
+    ResourceState,
 )
 from chalicelib.providers import registry
 from chalicelib.services import billing, offering_users, request_keys, slugs
@@ -432,6 +434,20 @@ def fail_executing(ctx: EventContext, customer_id: str, order_id: str, message: 
     return _fail(ctx, order, message, "")
 
 
+def finish_request(ctx: EventContext, order: Order, outcome: Outcome) -> Order | None:
+    """A request-based order's ticket ended (services/marketplace_support.py): the order is done,
+    canceled (its new resource Terminated) or erred, as `outcome` says. None if it is not executing
+    any more."""
+    current = store.load(order.customer_id, order.id)
+    if current is None or current.state is not OrderState.EXECUTING:
+        return None
+    if outcome.settlement is Settlement.DONE:
+        return _complete(ctx, current)
+    if outcome.settlement is Settlement.CANCELED:
+        return _refuse(ctx, current, domain.withdraw(current, utcnow(), outcome.error_message))
+    return _fail(ctx, current, outcome.error_message, "", outcome.resource_state)
+
+
 # --- units of work -----------------------------------------------------------------------------------
 def _resource(order: Order) -> Resource:
     resource = resource_store.load(order.customer_id, order.project_id, order.resource_id)
@@ -500,13 +516,20 @@ def _complete(ctx: EventContext, order: Order, backend_id: str = "") -> Order:
     return stored
 
 
-def _fail(ctx: EventContext, order: Order, message: str, traceback: str) -> Order:
+def _fail(
+    ctx: EventContext, order: Order, message: str, traceback: str, resource_state: ResourceState | None = None
+) -> Order:
+    """Erred, its resource Erred, or left in `resource_state` (OK: nothing changed, no error shown)."""
     now = utcnow()
     after = domain.fail(order, now, message, traceback)
     uow = unit_of_work()
     stored = store.save_transition(uow, order, after)
     resource = _resource(order)
     failed = resource_rules.order_failed(resource, after, now)
+    if resource_state is ResourceState.OK:
+        failed = replace(failed, state=resource_state, error_message="", error_traceback="")
+    elif resource_state is not None:
+        failed = replace(failed, state=resource_state)
     resource_store.save_changes(uow, resource, failed)
     uow.record(resource_rules.event(failed, resource_rules.failed_event(order), ctx))
     uow.record(domain.event(stored, domain.ORDER_FAILED, ctx))

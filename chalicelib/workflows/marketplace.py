@@ -32,7 +32,7 @@ from chalicelib.workflows.registry import HEAVY_QUEUE, TASKS_QUEUE, task
 
 @task("marketplace.await_order", queue=TASKS_QUEUE)
 def await_order(payload: dict[str, Any], ctx: EventContext) -> bool:
-    return order_workflow.wait(payload["order"], payload["stage"], payload["token"])
+    return order_workflow.wait(payload["order"], payload["stage"], payload["token"], ctx)
 
 
 @task("marketplace.recheck_order", queue=TASKS_QUEUE)

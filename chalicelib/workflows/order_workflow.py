@@ -64,24 +64,55 @@ def ensure_started(event: dict[str, Any]) -> bool:
 # --- the worker side --------------------------------------------------------------------------------
 def _state_of(ref: dict[str, Any]) -> dict[str, str]:
     """The order's reference as the table has it now (an order deleted while pending: canceled)."""
-    order = store.load(ref["customer_id"], ref["id"])
+    return _reference_of(ref, store.load(ref["customer_id"], ref["id"]))
+
+
+def _reference_of(ref: dict[str, Any], order: Order | None) -> dict[str, str]:
     if order is None:
         return {"id": ref["id"], "customer_id": ref["customer_id"], "state": OrderState.CANCELED.value}
     return reference(order)
 
 
-def wait(ref: dict[str, Any], stage: str, token: str) -> bool:
+def wait(ref: dict[str, Any], stage: str, token: str, ctx: EventContext | None = None) -> bool:
     """Keep the execution's token until the order leaves `stage`; answers at once (True) if it
-    already has."""
+    already has. An order still waiting for its provider's work gets its type's request made, if
+    the type has one (`request`: e.g. a ticket opened), once its token is kept."""
     key = callback_key(ref["id"], stage)
     callbacks.store(key, token, WORKFLOW)
-    current = _state_of(ref)
+    order = store.load(ref["customer_id"], ref["id"])
+    current = _reference_of(ref, order)
     if current["state"] == STAGES[stage].value:
+        if stage == "agent" and order is not None:
+            _request(ctx or EventContext(), order)
         return False
     taken = callbacks.take(key)
     if taken is not None:
         steps.send_success(taken, current)
     return True
+
+
+def _no_heartbeat() -> None:
+    return None
+
+
+def request(ctx: EventContext, ref: dict[str, Any]) -> None:
+    """Make the type's request for an executing order (what `wait` does before the provider's work)."""
+    order = store.load(ref["customer_id"], ref["id"])
+    if order is not None:
+        _request(ctx, order)
+
+
+def _request(ctx: EventContext, order: Order) -> None:
+    """An executing order of a type the platform does not provision, with a processor registered
+    for its kind: run it as the type's request (providers/types.py), e.g. Support.OfferingTemplate's
+    ticket. Its failure fails the task (redelivered: the wait keeps its token again, and the request
+    is made again, so it must be idempotent)."""
+    if order.state is not OrderState.EXECUTING or lifecycle.is_automatic(order.offering_type):
+        return
+    processor = registry.processor(order.offering_type, _KIND[order.type])
+    if processor is None:
+        return
+    processor(order, catalog.get_offering(order.offering_id), _no_heartbeat, 0, ctx=ctx)
 
 
 def recheck(ctx: EventContext, ref: dict[str, Any], stage: str) -> dict[str, str]:

@@ -57,6 +57,8 @@ FOLLOW_UPS: dict[str, tuple[str, ...]] = {
     # the support desk's files (workflows/support.py)
     "attachment_deleted": ("support.delete_attachment_file",),
     "issue_deletion_succeeded": ("support.delete_issue_attachments",),
+    # a request-based order's ticket resolved or canceled settles the order
+    "issue_update_succeeded": ("marketplace_support.settle_order",),
 }
 
 

@@ -19,6 +19,7 @@ TASK_MODULES: tuple[str, ...] = (
     "chalicelib.workflows.invitations",
     "chalicelib.workflows.hooks",
     "chalicelib.workflows.marketplace",
+    "chalicelib.workflows.marketplace_support",
     "chalicelib.workflows.order_sweep",
     "chalicelib.workflows.billing",
     "chalicelib.workflows.customers",

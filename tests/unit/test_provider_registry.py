@@ -43,7 +43,15 @@ def test_the_built_in_types_say_who_does_the_work():
     # The demo provider runs by itself, configured by the offering's plugin options.
     assert (demo.needs_provider_review, demo.automatic) == (False, True)
     assert demo.plugin_options({"delay_seconds": 0}) == {"delay_seconds": 0, "failure_rate": 0.0}
-    assert registry.names() == sorted([builtin.BASIC, builtin.SLURM, builtin.DEMO])
+    # Request-based offerings (Waldur's Support.OfferingTemplate): no review, no built-in components,
+    # not provisioned by the platform (the desk's ticket finishes the order).
+    support = registry.get(builtin.SUPPORT)
+    assert support and (support.needs_provider_review, support.automatic, support.components) == (
+        False,
+        False,
+        (),
+    )
+    assert registry.names() == sorted([builtin.BASIC, builtin.SLURM, builtin.DEMO, builtin.SUPPORT])
     assert registry.get("OpenStack.Tenant") is None
 
 
