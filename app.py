@@ -45,6 +45,7 @@ from chalicelib.api import (
     ssh_keys,
     support,
     support_catalog,
+    support_webhooks,
     teams,
     users,
 )
@@ -93,6 +94,7 @@ for blueprint in (
     marketplace_overview.bp,
     support.bp,
     support_catalog.bp,
+    support_webhooks.bp,
 ):
     app.register_blueprint(blueprint)
 # Last: whatever no route above serves (any path, any method) is Waldur's 404.

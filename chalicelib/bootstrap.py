@@ -52,6 +52,7 @@ def dynamodb_ports() -> ports.Ports:
         ssh_keys,
         support,
         support_catalog,
+        support_sync,
         tokens,
         usages,
         user_limits,
@@ -92,6 +93,7 @@ def dynamodb_ports() -> ports.Ports:
         request_keys=request_keys,
         support=support,
         support_catalog=support_catalog,
+        support_links=support_sync,
     )
 
 

@@ -22,6 +22,7 @@ TASK_MODULES: tuple[str, ...] = (
     "chalicelib.workflows.order_sweep",
     "chalicelib.workflows.billing",
     "chalicelib.workflows.customers",
+    "chalicelib.workflows.support_sync",
 )
 
 Handler = Callable[[dict[str, Any], EventContext], Any]

@@ -24,6 +24,7 @@ from tests.fakes.slugs import FakeSlugs
 from tests.fakes.ssh_keys import FakeSshKeys
 from tests.fakes.support import FakeSupportDesk
 from tests.fakes.support_catalog import FakeSupportCatalog
+from tests.fakes.support_sync import FakeSupportLinks
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
 
 __all__ = ["FakeUnitOfWork", "World", "build"]
@@ -63,4 +64,5 @@ def build(world: World | None = None) -> Ports:
         request_keys=FakeRequestKeys(world),
         support=FakeSupportDesk(world),
         support_catalog=FakeSupportCatalog(world),
+        support_links=FakeSupportLinks(world),
     )
