@@ -1069,3 +1069,8 @@ COMMANDS.update(ROBOT_ACCOUNT_COMMANDS)
 from tests.outbox_support import SUPPORT_COMMANDS  # noqa: E402
 
 COMMANDS.update(SUPPORT_COMMANDS)
+
+# The support desk's sync with an external desk (tests/outbox_support_sync.py).
+from tests.outbox_support_sync import SUPPORT_SYNC_COMMANDS  # noqa: E402
+
+COMMANDS.update(SUPPORT_SYNC_COMMANDS)
