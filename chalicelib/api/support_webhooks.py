@@ -15,18 +15,16 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel
-
 from chalicelib import observability
 from chalicelib.api import errors
-from chalicelib.api.rest import Call, WithStatus, endpoint
+from chalicelib.api.rest import Call, ResponseModel, WithStatus, endpoint
 
 bp = Blueprint(__name__)
 TAG = "support"
 MAX_BODY_BYTES = 1024 * 1024  # the adapters' own bound (support_backends.base.MAX_WEBHOOK_BYTES)
 
 
-class WebhookAccepted(BaseModel):
+class WebhookAccepted(ResponseModel):
     """The webhook was verified and a pull of its issue is queued."""
 
     detail: str
