@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
+
 from chalicelib import observability
 from chalicelib.api import errors
 from chalicelib.api.rest import Call, ResponseModel, WithStatus, endpoint
