@@ -53,6 +53,10 @@ OVERLAP = timedelta(minutes=5)
 # The first pull ever reads this far back.
 FIRST_LOOKBACK = timedelta(days=1)
 LOCAL_SAVE_ATTEMPTS = 3
+# A comment on an issue not on the remote desk waits (its task is retried) while the issue's own
+# creation may still be queued or retrying; an older issue was opened before the desk was
+# configured (it is never pushed), and its comments are not either.
+PENDING_CREATE = timedelta(hours=1)
 
 
 class NotYetOnRemote(RuntimeError):
@@ -173,6 +177,12 @@ def push_comment(ctx: EventContext, backend: SupportBackend, kind: str, comment_
     if issue is None:
         return False
     if not issue.backend_id:
+        if utcnow() - issue.created > PENDING_CREATE:
+            observability.logger().warning(
+                "comment not sent: its issue is not on the remote desk",
+                extra={"issue_uuid": issue.id, "comment_uuid": comment.id, "backend": kind},
+            )
+            return False
         raise NotYetOnRemote(f"issue {issue.id} is not on the {kind} desk yet")
     if support_links.get_link(kind, issue.backend_id) is None:
         return False  # an issue of another desk (the configured backend changed)

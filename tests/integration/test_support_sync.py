@@ -436,6 +436,42 @@ def test_a_pull_that_fails_keeps_its_watermark_and_the_next_one_catches_up(clien
     assert support_links.watermark(desk.kind) > mark
 
 
+def test_a_comment_waits_for_its_issue_to_reach_the_remote_but_not_forever(
+    client, alice, desk, pump, monkeypatch
+):
+    from datetime import timedelta
+
+    from chalicelib.domain import clock
+    from chalicelib.services import support_sync
+    from chalicelib.support_backends import configured
+
+    monkeypatch.setenv("CIRRUS_SUPPORT_BACKEND", "basic")  # opened before the desk was configured
+    reset()
+    issue = open_issue(client, alice)
+    assert pump() == []
+    comment = call(client, "POST", f"{issue['url']}comment/", alice, {"description": "Hello?"}).json
+    monkeypatch.setenv("CIRRUS_SUPPORT_BACKEND", desk.kind)
+    reset()
+
+    with pytest.raises(support_sync.NotYetOnRemote):  # its creation may still be on its way: retried
+        support_sync.push_comment(EVENTLESS, configured.backend(), desk.kind, comment["uuid"])
+    later = datetime.now(UTC) + timedelta(hours=2)
+    clock.set_source(lambda: later)
+    try:  # long after: an issue of the built-in desk alone, whose comments stay here
+        assert support_sync.push_comment(EVENTLESS, configured.backend(), desk.kind, comment["uuid"]) is False
+    finally:
+        clock.set_source(None)
+    assert desk.tickets() == []
+
+
+def reset() -> None:
+    from chalicelib.config import reset_settings
+    from chalicelib.support_backends import configured
+
+    reset_settings()
+    configured.forget()
+
+
 def test_with_the_built_in_desk_alone_nothing_is_queued_or_sent(client, alice, aws, pump, monkeypatch):
     from chalicelib.config import reset_settings
     from chalicelib.local.stream import create_event_bus
