@@ -183,6 +183,15 @@ class Settings:
     attachments_bucket: str = ""
     attachment_max_bytes: int = 4 * 1024 * 1024
     attachment_url_seconds: int = 300
+    # An external service desk the support desk keeps its issues in step with
+    # (chalicelib/support_backends, chalicelib/workflows/support_sync.py): "basic" (none: the built-in
+    # desk alone), "jira" or "zammad". The adapter's settings (a JSON object of strings) come from the
+    # Secrets Manager secret `support_backend_secret_arn` (read once per container, never logged) or,
+    # locally and in tests, inline from CIRRUS_SUPPORT_BACKEND_SETTINGS. Checked when first used, so
+    # a bad value fails the sync's tasks and webhooks with a clear message, never unrelated requests.
+    support_backend: str = "basic"
+    support_backend_secret_arn: str = ""
+    support_backend_settings: str = field(default="", repr=False)
     cognito: CognitoSettings = field(default_factory=CognitoSettings)
 
     @property
@@ -226,6 +235,9 @@ def get_settings() -> Settings:
         attachments_bucket=env.get("CIRRUS_ATTACHMENTS_BUCKET", "").strip(),
         attachment_max_bytes=min(_int("CIRRUS_ATTACHMENT_MAX_BYTES", 4 * 1024 * 1024), 4 * 1024 * 1024),
         attachment_url_seconds=max(1, min(_int("CIRRUS_ATTACHMENT_URL_SECONDS", 300), 3600)),
+        support_backend=(env.get("CIRRUS_SUPPORT_BACKEND") or "basic").strip().lower(),
+        support_backend_secret_arn=env.get("CIRRUS_SUPPORT_BACKEND_SECRET_ARN", "").strip(),
+        support_backend_settings=env.get("CIRRUS_SUPPORT_BACKEND_SETTINGS", ""),
         cognito=_cognito(env, region),
     )
 

@@ -345,6 +345,16 @@ def _s3(call: Call, account: Account) -> list[Request]:
     return [Request(action, (f"arn:{account.partition}:s3:::{call.params['Bucket']}/{call.params['Key']}",))]
 
 
+def _secretsmanager(call: Call, account: Account) -> list[Request]:
+    """A secret's value, authorised on the secret's ARN (Cirrus names its secret by its full ARN)."""
+    if call.operation != "GetSecretValue":
+        raise Unmapped(f"secretsmanager.{call.operation}")
+    secret = str(call.params["SecretId"])
+    named = account.arn("secretsmanager", call.region, f"secret:{secret}")
+    arn = secret if secret.startswith("arn:") else named
+    return [Request("secretsmanager:GetSecretValue", (arn,))]
+
+
 _MAPPERS = {
     "dynamodb": _dynamodb,
     "sqs": _sqs,
@@ -354,6 +364,7 @@ _MAPPERS = {
     "ses": _ses,
     "cloudwatch": _cloudwatch,
     "s3": _s3,
+    "secretsmanager": _secretsmanager,
 }
 
 

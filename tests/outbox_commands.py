@@ -1074,3 +1074,7 @@ COMMANDS.update(SUPPORT_COMMANDS)
 from tests.outbox_marketplace_support import MARKET_SUPPORT_COMMANDS  # noqa: E402
 
 COMMANDS.update(MARKET_SUPPORT_COMMANDS)
+# The support desk's sync with an external desk (tests/outbox_support_sync.py).
+from tests.outbox_support_sync import SUPPORT_SYNC_COMMANDS  # noqa: E402
+
+COMMANDS.update(SUPPORT_SYNC_COMMANDS)

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.ssh_keys import SshKey
     from chalicelib.domain.support import Comment, Issue, SupportUser
     from chalicelib.domain.support_catalog import Priority, Template
+    from chalicelib.domain.support_sync import Link
     from chalicelib.domain.tokens import LoginFailures, Token
     from chalicelib.domain.usages import ComponentUsage
     from chalicelib.domain.user_usages import ComponentUserUsage, UserUsageLimit
@@ -685,6 +686,33 @@ class SupportDesk(Protocol):
     def all_support_users(self) -> list[SupportUser]: ...
 
 
+class SupportLinks(Protocol):
+    """The support desk's links to an external service desk (store/support_sync.py): which remote
+    issue an issue is and what both last agreed on, the remote comments already known, and where
+    the scheduled pull resumes."""
+
+    def get_link(self, backend: str, backend_id: str) -> Link | None: ...
+
+    def add_link(self, uow: UnitOfWork, link: Link) -> Link:
+        """Make it (version 1); Conflict if the remote issue is linked already."""
+
+    def save_link(self, uow: UnitOfWork, before: Link, after: Link) -> Link:
+        """Write `after` at version + 1; Conflict if it changed since `before`."""
+
+    def linked_comments(self, backend: str, issue_backend_id: str) -> dict[str, str]:
+        """The remote issue's comments known here: remote comment id -> our comment id."""
+
+    def add_comment_link(
+        self, uow: UnitOfWork, backend: str, issue_backend_id: str, comment_backend_id: str, comment_id: str
+    ) -> None:
+        """Know the remote comment as ours; Conflict if it is known already."""
+
+    def watermark(self, backend: str) -> datetime | None: ...
+
+    def set_watermark(self, backend: str, at: datetime) -> None:
+        """Bookkeeping, written alone (no unit of work, no event)."""
+
+
 class RequestKeys(Protocol):
     """`Idempotency-Key`s of creations, each stored in its creation's transaction."""
 
@@ -784,6 +812,7 @@ class Ports:
     support: SupportDesk
     support_catalog: SupportCatalog
     support_attachments: SupportAttachments
+    support_links: SupportLinks
 
 
 _bound: list[Ports | None] = [None]
@@ -862,3 +891,4 @@ request_keys = cast(RequestKeys, _Handle("request_keys"))
 support = cast(SupportDesk, _Handle("support"))
 support_catalog = cast(SupportCatalog, _Handle("support_catalog"))
 support_attachments = cast(SupportAttachments, _Handle("support_attachments"))
+support_links = cast(SupportLinks, _Handle("support_links"))

@@ -655,3 +655,25 @@ class SupportUserItem(BaseItem, discriminator="support_user"):
     reported_issues_count = NumberAttribute(default=0)
     assigned_issues_count = NumberAttribute(default=0)
     comments_count = NumberAttribute(default=0)
+
+
+class SupportLinkItem(BaseItem, discriminator="support_link"):
+    """An issue's copy on an external desk and what both sides last agreed on
+    (`SUPPORTLINK#<backend>#<remote id>` / `#LINK`)."""
+
+    issue_id = UnicodeAttribute()
+    fields = JSONAttribute(default=dict)
+
+
+class SupportCommentLinkItem(BaseItem, discriminator="support_comment_link"):
+    """A remote comment known to our desk, imported from it or pushed to it
+    (`SUPPORTLINK#<backend>#<remote issue id>` / `COMMENT#<remote comment id>`)."""
+
+    comment_id = UnicodeAttribute()
+
+
+class SupportWatermarkItem(BaseItem, discriminator="support_watermark"):
+    """Where the scheduled pull of a remote desk's changes resumes (`SUPPORTSYNC#<backend>` /
+    `#WATERMARK`)."""
+
+    at = UTCDateTimeAttribute()

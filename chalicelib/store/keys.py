@@ -631,3 +631,24 @@ def issues_of_user(user_id: str) -> str:
 
 def support_user_pk(support_user_id: str) -> str:
     return f"SUPPORTUSER#{support_user_id}"
+
+
+# --- the support desk's sync with an external service desk (store/support_sync.py) -----------------
+SUPPORT_LINK_SK = "#LINK"  # an issue's link to its remote copy
+SUPPORT_WATERMARK_SK = "#WATERMARK"  # how far the scheduled pull has read a remote desk's changes
+
+
+def support_link_pk(backend: str, backend_id: str) -> str:
+    """A remote issue's partition: its link to our issue, and the remote comments already known."""
+    return f"SUPPORTLINK#{backend}#{backend_id}"
+
+
+def support_comment_link_sk(comment_backend_id: str) -> str:
+    return f"COMMENT#{comment_backend_id}"
+
+
+SUPPORT_COMMENT_LINK_PREFIX = "COMMENT#"
+
+
+def support_sync_pk(backend: str) -> str:
+    return f"SUPPORTSYNC#{backend}"

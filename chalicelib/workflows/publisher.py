@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib import bootstrap, observability
@@ -57,8 +58,26 @@ FOLLOW_UPS: dict[str, tuple[str, ...]] = {
     # the support desk's files (workflows/support.py)
     "attachment_deleted": ("support.delete_attachment_file",),
     "issue_deletion_succeeded": ("support.delete_issue_attachments",),
-    # a request-based order's ticket resolved or canceled settles the order
-    "issue_update_succeeded": ("marketplace_support.settle_order",),
+    # an external service desk's copy of the issue (workflows/support_sync.py); a request-based
+    # order's ticket resolved or canceled settles the order (workflows/marketplace_support.py)
+    "issue_creation_succeeded": ("support_sync.create_issue",),
+    "issue_update_succeeded": ("marketplace_support.settle_order", "support_sync.update_issue"),
+    "issue_comment_created": ("support_sync.push_comment",),
+}
+
+
+def _support_sync_enabled() -> bool:
+    from chalicelib.workflows.support_sync import sync_enabled
+
+    return sync_enabled()
+
+
+# Follow-ups queued only while their feature is configured (task -> whether, asked at publishing):
+# with the built-in desk alone no support sync task is queued at all.
+FOLLOW_UP_WHEN: dict[str, Callable[[], bool]] = {
+    "support_sync.create_issue": _support_sync_enabled,
+    "support_sync.update_issue": _support_sync_enabled,
+    "support_sync.push_comment": _support_sync_enabled,
 }
 
 
@@ -105,6 +124,9 @@ def publish(event: Event) -> None:
     if _hooks_want(event.event_type):
         enqueue(DISPATCH_TASK, {"event": document}, carried, idempotency_key=f"hooks:{event.id}")
     for follow_up in FOLLOW_UPS.get(event.event_type, ()):
+        wanted = FOLLOW_UP_WHEN.get(follow_up)
+        if wanted is not None and not wanted():
+            continue
         enqueue(follow_up, {"event": document}, carried, idempotency_key=f"{follow_up}:{event.id}")
 
 

@@ -24,6 +24,7 @@ TASK_MODULES: tuple[str, ...] = (
     "chalicelib.workflows.billing",
     "chalicelib.workflows.customers",
     "chalicelib.workflows.support",
+    "chalicelib.workflows.support_sync",
 )
 
 Handler = Callable[[dict[str, Any], EventContext], Any]

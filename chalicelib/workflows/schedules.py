@@ -13,6 +13,9 @@ class Schedule:
     expression: str  # EventBridge syntax: rate(1 hour) or cron(0 0 1 * ? *)
     task: str
     payload: dict[str, Any] = field(default_factory=dict)
+    # Deployed (CDK) only when an external support desk is configured; locally the ticker fires it
+    # and the task does nothing with the built-in desk alone.
+    needs_support_backend: bool = False
 
 
 SCHEDULES: tuple[Schedule, ...] = (
@@ -25,4 +28,8 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("restart-stranded-orders", "rate(1 hour)", "marketplace.restart_stranded_orders"),
     # Waldur's create_monthly_invoices: at 00:00 UTC on the 1st, fanned out in batches on `heavy`.
     Schedule("create-monthly-invoices", "cron(0 0 1 * ? *)", "billing.create_monthly_invoices"),
+    # Remote changes of an external service desk's issues (workflows/support_sync.py).
+    Schedule(
+        "pull-support-backend", "rate(5 minutes)", "support_sync.pull_changes", needs_support_backend=True
+    ),
 )

@@ -143,6 +143,8 @@ def stack_settings(try_get_context: Callable[[str], Any]) -> StackSettings:
         api_type=context("api_type") or defaults.api_type,
         log_level=(context("log_level") or defaults.log_level).upper(),
         lambda_memory_size=int(memory) if memory else defaults.lambda_memory_size,
+        support_backend=(context("support_backend") or defaults.support_backend).lower(),
+        support_backend_secret_arn=context("support_backend_secret_arn"),
         throttle=Throttle(
             rate=float(throttle_rate) if throttle_rate else defaults.throttle.rate,
             burst=int(throttle_burst) if throttle_burst else defaults.throttle.burst,

@@ -33,7 +33,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -50,7 +50,9 @@ from tests.awscalls import (
     task_token_owners,
 )
 from tests.infra.iam_policy import ACCOUNT, API_ID, Stack, Unsupported, allows, covers, granted
-from tests.infra.test_synth import EMAIL_FROM, Synth, _synth
+from tests.infra.test_synth import EMAIL_FROM, SUPPORT_SECRET_ARN, Synth, _synth
+from tests.support_fakes.jira import FakeJira
+from tests.support_fakes.server import serving
 from tests.workflow_helpers import TEST_TIMING
 
 pytestmark = pytest.mark.infra
@@ -76,6 +78,14 @@ HARNESS_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": REGION,
 }
 SCHEDULER_EXECUTION_ID = "<aws.scheduler.execution-id>"
+# A deployment that mails, and whose support desk is synced with Jira Service Management (the fake
+# Jira on 127.0.0.1 stands for the site; its settings are in the secret the template names).
+SYNTH_OPTIONS = {
+    "email_from": EMAIL_FROM,
+    "support_backend": "jira",
+    "support_backend_secret_arn": SUPPORT_SECRET_ARN,
+}
+SUPPORT_WEBHOOK_SECRET = "iam-calls-webhook-secret"
 # The workflows' timing: retries quick (moto really sleeps), waits long enough that a loaded machine
 # never times a step out (the scenario stops what still runs at its end).
 TIMING = {
@@ -98,6 +108,7 @@ class Deployment:
         self.stack = stack
         self._monkeypatch = monkeypatch
         self._applied: dict[str, str] | None = None
+        self._function: str | None = None
         functions = stack.functions()
         missing = set(FUNCTIONS) - set(functions)
         assert not missing, f"the template has no {sorted(missing)} (functions: {sorted(functions)})"
@@ -111,6 +122,11 @@ class Deployment:
         from chalicelib.config import reset_settings
         from chalicelib.workflows import queues
 
+        if function != self._function:
+            from chalicelib.support_backends import configured
+
+            configured.forget()  # each function reads the support backend's secret in its own container
+            self._function = function
         wanted = {**self.environment(function), **HARNESS_ENVIRONMENT}
         if wanted == self._applied:
             return
@@ -276,12 +292,13 @@ def _closed_port() -> int:
 # --- the scenario ----------------------------------------------------------------------------------
 
 
-def _scenario(api: ApiClient, runtime: Runtime) -> None:
+def _scenario(api: ApiClient, runtime: Runtime, jira: Any) -> None:
     """What the deployed functions do in a marketplace's life, through their entry points."""
     from chalicelib.domain import clock
     from chalicelib.domain.clock import utcnow
     from chalicelib.domain.vocabulary import OrderState
     from chalicelib.store import orders as order_store
+    from chalicelib.support_backends.base import sign_hub
     from tests.conftest import make_account
     from tests.helpers import call, create_customer, create_project
     from tests.marketplace_helpers import DEMO, build_market, make_offering
@@ -309,13 +326,22 @@ def _scenario(api: ApiClient, runtime: Runtime) -> None:
     assert reply.status == 201, reply.json
     create_customer(api, staff, "Initech")
 
-    # A support ticket with a file attached, read back and deleted (S3: put, presigned get, delete
-    # in the attachment's follow-up task).
+    # A support ticket, synced to Jira (the background worker reads the backend's secret), and
+    # Jira's signed webhook about it, received by the API (which reads the secret too).
     reply = call(api, "POST", "/api/support-issues/", market.owner, {"type": "Incident", "summary": "Slow"})
     assert reply.status == 201, reply.json
+    issue_url = reply.json["url"]
+    runtime.settle(until=lambda: bool(jira.issues))
+    (remote,) = jira.issues.values()
+    jira.agent_comment(remote.id, "Looking into it.", public=True)
+    hook = json.dumps(jira.webhook_payload(remote.id, "jira:issue_updated")).encode()
+    signed = {"X-Hub-Signature": sign_hub(hook, SUPPORT_WEBHOOK_SECRET, "sha256")}
+    assert call(api, "POST", "/api/support-jira-webhook/", None, headers=signed, raw_body=hook).status == 202
+    # A file attached to that ticket, read back and deleted (S3: put, presigned get, delete
+    # in the attachment's follow-up task).
     boundary = "iam-calls"
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="issue"\r\n\r\n{reply.json["url"]}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="issue"\r\n\r\n{issue_url}\r\n'
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="top.txt"\r\n'
         f"Content-Type: text/plain\r\n\r\nload 42\r\n--{boundary}--\r\n"
     )
@@ -400,6 +426,29 @@ def _stop_executions() -> None:
             sfn.stop_execution(executionArn=execution["executionArn"])
 
 
+def _support_secret(jira_url: str) -> None:
+    """The support backend's secret, in moto, under the exact ARN the template grants (moto makes
+    its own suffix: the harness gives the secret the deployment's ARN, as the table its name)."""
+    from moto.backends import get_backend
+
+    from chalicelib.workflows.aws import client
+    from tests.support_fakes import jira
+
+    settings = {
+        "base_url": jira_url,
+        "email": jira.EMAIL,
+        "api_token": jira.TOKEN,
+        "project_key": jira.PROJECT,
+        "service_desk_id": jira.SERVICE_DESK_ID,
+        "request_type_id": "10",
+        "webhook_secret": SUPPORT_WEBHOOK_SECRET,
+    }
+    name = SUPPORT_SECRET_ARN.rsplit(":", 1)[-1][:-7]
+    client("secretsmanager").create_secret(Name=name, SecretString=json.dumps(settings))
+    secret = get_backend("secretsmanager")[ACCOUNT][REGION].secrets[name]
+    secret.arn = SUPPORT_SECRET_ARN
+
+
 @dataclass
 class Recorded:
     stack: Stack
@@ -445,8 +494,10 @@ def _record(synth: Synth) -> Recorded:
         aws.client("sesv2").create_email_identity(EmailIdentity=EMAIL_FROM)
         bootstrap.ensure_ready()
         mail.OUTBOX.clear()
-        with recorder.installed():
-            _scenario(ApiClient(deployment), Runtime(deployment))
+        with serving(FakeJira(clock=datetime.now(UTC).replace(microsecond=0))) as jira:
+            _support_secret(jira.url)
+            with recorder.installed():
+                _scenario(ApiClient(deployment), Runtime(deployment), jira)
         _stop_executions()
         queues._lookup_url.cache_clear()
         aws._client.cache_clear()
@@ -469,13 +520,13 @@ def recorded(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Record
     """One synth and one scenario per test run: under xdist the first worker to get here records,
     the others wait for its recording and read it (xdist's recipe for a session-wide fixture)."""
     if worker_id == "master":
-        return _record(_synth(tmp_path_factory.mktemp("synth-iam"), email_from=EMAIL_FROM))
+        return _record(_synth(tmp_path_factory.mktemp("synth-iam"), **SYNTH_OPTIONS))
     shared = tmp_path_factory.getbasetemp().parent
     with (shared / "iam-calls.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         cache = shared / "iam-calls.pickle"
         if not cache.exists():
-            made = _record(_synth(tmp_path_factory.mktemp("synth-iam"), email_from=EMAIL_FROM))
+            made = _record(_synth(tmp_path_factory.mktemp("synth-iam"), **SYNTH_OPTIONS))
             cache.write_bytes(pickle.dumps(made))
         found: Recorded = pickle.loads(cache.read_bytes())
         return found
@@ -555,6 +606,9 @@ def test_the_scenario_reaches_every_function_and_kind_of_call(recorded: Recorded
     } <= workers, sorted(workers)  # fmt: skip
     # A hook's last failure goes to the background queue's dead-letter queue, from its worker.
     assert ("sqs:SendMessage", arn_of_queue(f"{prefix}-background-dlq")) in kinds["BackgroundWorker"]
+    # The support backend's secret: the API (a webhook) and the background worker (the sync) read it.
+    for function in (API, "BackgroundWorker"):
+        assert ("secretsmanager:GetSecretValue", SUPPORT_SECRET_ARN) in kinds[function], function
 
 
 def event_source_requests(stack: Stack) -> dict[str, list[Request]]:

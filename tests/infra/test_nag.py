@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.test_synth import CDK_DIR, CERTIFICATE, DOMAIN, EMAIL_FROM, REPO
+from tests.infra.test_synth import CDK_DIR, CERTIFICATE, DOMAIN, EMAIL_FROM, REPO, SUPPORT_SECRET_ARN
 
 pytestmark = pytest.mark.infra
 
@@ -199,8 +199,9 @@ def _homeport_build(tmp: Path) -> Path:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> list[NagRun]:
     """The default stack, its SAM transform, and the stack with every option that adds resources (a
-    custom domain, HomePort hosted on S3 + CloudFront, SES mail, alarm e-mail). The options add
-    nothing to the SAM-generated part but the domain's mapping, which is plain CloudFormation already."""
+    custom domain, HomePort hosted on S3 + CloudFront, SES mail, alarm e-mail, a support backend's
+    secret and pull schedule). The options add nothing to the SAM-generated part but the domain's
+    mapping, which is plain CloudFormation already."""
     synthesised = _nag_synth(tmp_path_factory.mktemp("nag-synth"), "synthesised stack")
     transformed = _nag_transformed(synthesised.template, tmp_path_factory.mktemp("nag-transformed"))
     tmp = tmp_path_factory.mktemp("nag-options")
@@ -213,6 +214,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> list[NagRun]:
         alarm_email="ops@example.org",
         email_from=EMAIL_FROM,
         homeport_dir=_homeport_build(tmp),
+        support_backend="jira",
+        support_backend_secret_arn=SUPPORT_SECRET_ARN,
     )
     return [synthesised, transformed, options]
 

@@ -56,6 +56,8 @@ CDK_DIR = REPO / "infra" / "cdk"
 DOMAIN = "cirrus.example.org"
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
 EMAIL_FROM = "cirrus@example.org"
+# The second synth's external support desk (`-c support_backend`, `-c support_backend_secret_arn`).
+SUPPORT_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cirrus/support-jira-AbC123"
 ALARM_TOPIC = "arn:aws:sns:eu-west-1:123456789012:cirrus-alarms"
 MAX_RECEIVES = 3
 PREFIX = "cirrus-test"  # resources are named `cirrus-<stage>-<name>`
@@ -162,6 +164,8 @@ def synth_with_domain(tmp_path_factory: pytest.TempPathFactory) -> Synth:
         event_retention_days=RETENTION_DAYS,
         event_archive_days=ARCHIVE_DAYS,
         throttle={"rate": THROTTLE_RATE, "burst": THROTTLE_BURST},
+        support_backend="jira",
+        support_backend_secret_arn=SUPPORT_SECRET_ARN,
     )
 
 
@@ -815,9 +819,11 @@ def test_state_machine_roles_may_only_send_to_their_queues(synth: Synth) -> None
 
 def test_one_schedule_per_registry_entry_sends_its_task_envelope(synth: Synth) -> None:
     schedules = synth.resources("AWS::Scheduler::Schedule")
-    assert len(schedules) == len(SCHEDULES) > 0
+    # With the built-in support desk alone (the default) its pull is not deployed.
+    deployed = [entry for entry in SCHEDULES if not entry.needs_support_backend]
+    assert len(schedules) == len(deployed) > 0 and len(deployed) < len(SCHEDULES)
     role_ids = set()
-    for entry in SCHEDULES:
+    for entry in deployed:
         _, schedule = synth.named("AWS::Scheduler::Schedule", "Name", f"{PREFIX}-{entry.name}")
         props = schedule["Properties"]
         assert props["ScheduleExpression"] == entry.expression
@@ -843,7 +849,7 @@ def test_one_schedule_per_registry_entry_sends_its_task_envelope(synth: Synth) -
     for statement in synth.role_statements(role_id):
         assert _actions(statement) == {"sqs:SendMessage"}, statement
         allowed += _resources(statement)
-    targets = {registry.get(entry.task).queue for entry in SCHEDULES}
+    targets = {registry.get(entry.task).queue for entry in deployed}
     expected = [f"{PREFIX}-{q}" for q in targets] + [f"{PREFIX}-schedules-dlq"]
     assert sorted(map(json.dumps, allowed)) == sorted(json.dumps(_arn(synth.queue(n)[0])) for n in expected)
 
@@ -1163,6 +1169,62 @@ def test_mail_is_sent_only_as_the_configured_sender(synth: Synth, synth_with_dom
     assert f"identity/{EMAIL_FROM}" in identities and "identity/example.org" in identities
     variables = _api_function(synth_with_domain)[1]["Properties"]["Environment"]["Variables"]
     assert variables["CIRRUS_EMAIL_FROM"] == EMAIL_FROM
+
+
+def test_a_support_backend_gets_its_settings_its_secret_exactly_and_its_pull(
+    synth: Synth, synth_with_domain: Synth
+) -> None:
+    def secret_statements(s: Synth) -> list[dict[str, Any]]:
+        return [
+            st
+            for st in s.role_statements("DefaultRole")
+            if any(a.startswith("secretsmanager:") for a in _actions(st))
+        ]
+
+    # The built-in desk alone: no secret, no setting, no pull.
+    assert secret_statements(synth) == []
+    assert "CIRRUS_SUPPORT_BACKEND" not in _api_function(synth)[1]["Properties"]["Environment"]["Variables"]
+    assert not any(
+        "pull-support-backend" in json.dumps(r) for r in synth.resources("AWS::Scheduler::Schedule").values()
+    )
+    # Jira: the API (webhooks) and the consumers (the sync's tasks) may read exactly that secret.
+    (statement,) = secret_statements(synth_with_domain)
+    assert _actions(statement) == {"secretsmanager:GetSecretValue"}
+    assert _resources(statement) == [SUPPORT_SECRET_ARN]
+    for function_id in ("APIHandler", *WORKERS.values()):
+        variables = _functions(synth_with_domain)[function_id]["Properties"]["Environment"]["Variables"]
+        assert variables["CIRRUS_SUPPORT_BACKEND"] == "jira"
+        assert variables["CIRRUS_SUPPORT_BACKEND_SECRET_ARN"] == SUPPORT_SECRET_ARN
+    _, schedule = synth_with_domain.named(
+        "AWS::Scheduler::Schedule", "Name", f"{PREFIX}-pull-support-backend"
+    )
+    props = schedule["Properties"]
+    assert props["ScheduleExpression"] == "rate(5 minutes)"
+    assert TaskEnvelope.model_validate_json(props["Target"]["Input"]).task == "support_sync.pull_changes"
+    assert props["Target"]["Arn"] == _arn(synth_with_domain.queue(f"{PREFIX}-{BACKGROUND_QUEUE}")[0])
+
+
+@pytest.mark.parametrize(
+    ("backend", "arn", "problem"),
+    [
+        ("servicenow", None, "support_backend must be one of"),
+        ("jira", None, "needs support_backend_secret_arn"),
+        ("zammad", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cirrus", "full ARN"),
+        ("basic", SUPPORT_SECRET_ARN, "support_backend is basic"),
+    ],
+)
+def test_support_backend_settings_are_checked_before_synth(
+    backend: str, arn: str | None, problem: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    monkeypatch.syspath_prepend(str(CDK_DIR))
+    import aws_cdk as cdk
+
+    from cirrus_infra import CirrusStack, StackSettings
+
+    settings = StackSettings(support_backend=backend, support_backend_secret_arn=arn)
+    with pytest.raises(ValueError, match=problem):
+        CirrusStack(cdk.App(), "cirrus-bad", settings=settings)
 
 
 def test_custom_domain_template_passes_cfn_lint(synth_with_domain: Synth) -> None:

@@ -33,10 +33,21 @@ def _pascal(name: str) -> str:
 
 
 class Schedules(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, prefix: str, queues: WorkQueues) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        prefix: str,
+        queues: WorkQueues,
+        support_backend: bool = False,
+    ) -> None:
         super().__init__(scope, construct_id)
         registry.load_all()
-        targets = {s.name: queues[registry.get(s.task).queue] for s in SCHEDULES}
+        # The support desk's pull is deployed only with an external desk configured (with the
+        # built-in desk alone it would do nothing, 288 times a day).
+        deployed = [s for s in SCHEDULES if support_backend or not s.needs_support_backend]
+        targets = {s.name: queues[registry.get(s.task).queue] for s in deployed}
         # Deliveries the Scheduler gave up on (queue unavailable, permission denied) land here.
         self.dead_letters = dead_letter_queue(
             self, "DeadLetters", f"{prefix}-schedules-dlq", fed_by="the EventBridge Scheduler's targets"
@@ -65,7 +76,7 @@ class Schedules(Construct):
             ],
         )
         self.schedules: dict[str, scheduler.CfnSchedule] = {}
-        for schedule in SCHEDULES:
+        for schedule in deployed:
             self.schedules[schedule.name] = scheduler.CfnSchedule(
                 self,
                 _pascal(schedule.name),

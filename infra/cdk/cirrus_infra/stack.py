@@ -5,6 +5,7 @@ stream → the events publisher → the EventBridge bus)."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,14 @@ class StackSettings:
     homeport_url: str | None = None
     # More origins a browser may call the API from (CIRRUS_CORS_ALLOWED_ORIGINS), besides the UI's.
     cors_allowed_origins: tuple[str, ...] = ()
+    # An external service desk the support desk is synced with (chalicelib/workflows/support_sync.py):
+    # "basic" (none), "jira" or "zammad", and the Secrets Manager secret (its full ARN) holding the
+    # adapter's settings as a JSON object of strings. With a backend: CIRRUS_SUPPORT_BACKEND and
+    # CIRRUS_SUPPORT_BACKEND_SECRET_ARN for every function, secretsmanager:GetSecretValue on exactly
+    # that ARN for the API (webhooks) and the queue consumers (the sync's tasks), and the 5-minute
+    # pull schedule. `-c support_backend=jira -c support_backend_secret_arn=arn:aws:secretsmanager:...`
+    support_backend: str = "basic"
+    support_backend_secret_arn: str | None = None
 
     @property
     def api_url(self) -> str | None:
@@ -162,6 +171,31 @@ class StackSettings:
     def resource_prefix(self) -> str:
         """Queues, state machines and schedules are named `<prefix>-<name>` (CIRRUS_RESOURCE_PREFIX)."""
         return f"cirrus-{self.stage}"
+
+
+SUPPORT_BASIC = "basic"
+SUPPORT_BACKENDS = (SUPPORT_BASIC, "jira", "zammad")
+# A Secrets Manager secret's full ARN (with the 6-character suffix AWS adds): granted exactly.
+SECRET_ARN = re.compile(
+    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$"
+)
+
+
+def check_support_backend(settings: StackSettings) -> None:
+    if settings.support_backend not in SUPPORT_BACKENDS:
+        raise ValueError(
+            f"support_backend must be one of {SUPPORT_BACKENDS}, got {settings.support_backend!r}"
+        )
+    arn = settings.support_backend_secret_arn
+    if settings.support_backend == SUPPORT_BASIC:
+        if arn:
+            raise ValueError("support_backend_secret_arn is given but support_backend is basic")
+        return
+    if not arn or not SECRET_ARN.match(arn):
+        raise ValueError(
+            f"support_backend={settings.support_backend} needs support_backend_secret_arn: the full ARN of "
+            "a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 chars>)"
+        )
 
 
 class CirrusStack(Stack):
@@ -180,6 +214,7 @@ class CirrusStack(Stack):
             raise ValueError(f"worker_timeout exceeds the consumer's idempotency lease ({LEASE})")
         if settings.event_retention_days < 1:
             raise ValueError("event_retention_days must be at least 1 (the events' TTL in days)")
+        check_support_backend(settings)
         self.table = CirrusTable(self, "Data", deletion_protection=settings.deletion_protection).table
         prefix = settings.resource_prefix
         self.queues = WorkQueues(
@@ -192,7 +227,13 @@ class CirrusStack(Stack):
         self.workflows = Workflows(
             self, "Workflows", prefix=prefix, queues=self.queues, log_retention=settings.log_retention
         )
-        self.schedules = Schedules(self, "Schedules", prefix=prefix, queues=self.queues)
+        self.schedules = Schedules(
+            self,
+            "Schedules",
+            prefix=prefix,
+            queues=self.queues,
+            support_backend=settings.support_backend != SUPPORT_BASIC,
+        )
         self.attachments = AttachmentsBucket(self, "Attachments")
         self.events = EventPublishing(
             self,
@@ -259,6 +300,7 @@ class CirrusStack(Stack):
             *self.workflows.grant_runtime(role),
             *self._grant_email(role),
             self.attachments.grant_api(role),
+            *self._grant_support_secret(role),
         ]
         # The grants are a separate AWS::IAM::Policy: create it before a function can run.
         for function in (handler, *workers.values()):
@@ -517,6 +559,16 @@ class CirrusStack(Stack):
         ]
         return [iam.Grant.add_to_principal(grantee=role, actions=["ses:SendEmail"], resource_arns=arns)]
 
+    def _grant_support_secret(self, role: iam.IRole) -> list[iam.Grant]:
+        """Read the support backend's secret (its exact ARN): the API verifies webhooks with it and
+        the consumers run the sync's tasks. A secret encrypted with a customer-managed KMS key also
+        needs kms:Decrypt on that key, granted by the key's policy (not done here)."""
+        arn = self.settings.support_backend_secret_arn
+        if self.settings.support_backend == SUPPORT_BASIC or not arn:
+            return []
+        read = ["secretsmanager:GetSecretValue"]
+        return [iam.Grant.add_to_principal(grantee=role, actions=read, resource_arns=[arn])]
+
     def _grant_queues(self, role: iam.IRole) -> list[iam.Grant]:
         """Send tasks to any queue; read queue attributes (dead-letter depths for the daily report); send
         a hook delivery's last failure to the background queue's dead-letter queue."""
@@ -589,6 +641,9 @@ class CirrusStack(Stack):
         }
         if s.email_from:
             environment["CIRRUS_EMAIL_FROM"] = s.email_from
+        if s.support_backend != SUPPORT_BASIC:
+            environment["CIRRUS_SUPPORT_BACKEND"] = s.support_backend
+            environment["CIRRUS_SUPPORT_BACKEND_SECRET_ARN"] = s.support_backend_secret_arn or ""
         # The Host headers the API answers (any other is refused with 400): `<api id>.execute-api.
         # <region>.<suffix>` by Django's leading-dot pattern, as the id is unknown here (the API's
         # definition refers to this function) and API Gateway routes a request only to the API its
