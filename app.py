@@ -46,6 +46,7 @@ from chalicelib.api import (
     support,
     support_attachments,
     support_catalog,
+    support_feedbacks,
     teams,
     users,
 )
@@ -98,6 +99,7 @@ for blueprint in (
     support.bp,
     support_attachments.bp,
     support_catalog.bp,
+    support_feedbacks.bp,
 ):
     app.register_blueprint(blueprint)
 # Last: whatever no route above serves (any path, any method) is Waldur's 404.

@@ -53,6 +53,7 @@ def dynamodb_ports() -> ports.Ports:
         support,
         support_attachments,
         support_catalog,
+        support_feedbacks,
         tokens,
         usages,
         user_limits,
@@ -94,6 +95,7 @@ def dynamodb_ports() -> ports.Ports:
         support=support,
         support_catalog=support_catalog,
         support_attachments=support_attachments,
+        support_feedbacks=support_feedbacks,
     )
 
 

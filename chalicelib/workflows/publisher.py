@@ -56,7 +56,10 @@ FOLLOW_UPS: dict[str, tuple[str, ...]] = {
     "marketplace_order_created": ("marketplace.ensure_started",),
     # the support desk's files (workflows/support.py)
     "attachment_deleted": ("support.delete_attachment_file",),
-    "issue_deletion_succeeded": ("support.delete_issue_attachments",),
+    "issue_deletion_succeeded": ("support.delete_issue_attachments", "support.delete_issue_feedback"),
+    # the caller's mail (services/support_notifications.py)
+    "issue_comment_created": ("support.mail_comment",),
+    "issue_update_succeeded": ("support.mail_status_change", "support.mail_feedback_request"),
 }
 
 

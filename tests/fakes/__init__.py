@@ -25,6 +25,7 @@ from tests.fakes.ssh_keys import FakeSshKeys
 from tests.fakes.support import FakeSupportDesk
 from tests.fakes.support_attachments import FakeSupportAttachments
 from tests.fakes.support_catalog import FakeSupportCatalog
+from tests.fakes.support_feedbacks import FakeSupportFeedbacks
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
 
 __all__ = ["FakeUnitOfWork", "World", "build"]
@@ -65,4 +66,5 @@ def build(world: World | None = None) -> Ports:
         support=FakeSupportDesk(world),
         support_catalog=FakeSupportCatalog(world),
         support_attachments=FakeSupportAttachments(world),
+        support_feedbacks=FakeSupportFeedbacks(world),
     )
