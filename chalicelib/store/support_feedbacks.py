@@ -27,8 +27,11 @@ from chalicelib.store.unit_of_work import LOST_RACE, transaction
 
 NARROW = ("feedbacks", "issue_uuid=")
 _CODEC = Codec(Feedback, keyed=frozenset({"id", "issue_id", "customer_id", "created", "version"}))
-# Waldur's serializer error, raised in its validate(): DRF files it under non_field_errors.
-ALREADY = ValidationError({"non_field_errors": [domain.ALREADY_GIVEN]})
+
+
+def already() -> ValidationError:
+    """Waldur's serializer error, raised in its validate(): DRF files it under non_field_errors."""
+    return ValidationError({"non_field_errors": [domain.ALREADY_GIVEN]})
 
 
 def _feedback(item: IssueFeedbackItem) -> Feedback:
@@ -92,7 +95,7 @@ def of_issues(issues: Iterable[tuple[str, str | None]]) -> dict[str, Feedback]:
 def add(uow: Work, feedback: Feedback) -> Feedback:
     """Make it; the issue's feedback given meanwhile makes the commit raise Waldur's 400."""
     made = replace(feedback, version=1)
-    transaction(uow).put(_item(made), condition=IssueFeedbackItem.pk.does_not_exist(), on_conflict=ALREADY)
+    transaction(uow).put(_item(made), condition=IssueFeedbackItem.pk.does_not_exist(), on_conflict=already)
     return made
 
 

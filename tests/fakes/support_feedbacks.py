@@ -10,7 +10,7 @@ from chalicelib.domain.errors import DomainError
 from chalicelib.domain.support_feedback import Feedback, FeedbackToken
 from chalicelib.services.paging import Page, PageRequest, paginate
 from chalicelib.services.ports import UnitOfWork
-from chalicelib.store.support_feedbacks import ALREADY
+from chalicelib.store.support_feedbacks import already
 from tests.fakes.support import FakeSupportDesk, _bounded
 from tests.fakes.world import World, work
 
@@ -37,7 +37,7 @@ class FakeSupportFeedbacks:
         made = replace(feedback, version=1)
 
         def given() -> DomainError | None:
-            return ALREADY if self.of_issue(feedback.issue_id, feedback.customer_id) else None
+            return already() if self.of_issue(feedback.issue_id, feedback.customer_id) else None
 
         work(uow).stage(TABLE, feedback.id, given, lambda: self._rows.__setitem__(made.id, made))
         return made
