@@ -131,12 +131,16 @@ def test_from_one_resolved_or_closed_status_on_and_without_email(client, alice, 
     settle()
     (message,) = mailbox
     assert "from New to Canceled" in message.body and not feedback_links(message)
+    set_status(client, staff, issue, "Resolved")  # from canceled (not resolved) into resolved: asked
+    settle()
+    assert "from Canceled to Resolved" in mailbox[1].body and len(feedback_links(mailbox[2])) == 10
+    del mailbox[:]
     silent = make_account("silent", full_name="Sid Silent")
     quiet = open_issue(client, silent)
     set_status(client, staff, quiet, "Resolved")
     comment(client, staff, quiet, "Done.")
     settle()
-    assert len(mailbox) == 1
+    assert mailbox == []
 
 
 def resolved_with_link(client, caller, staff, mailbox) -> tuple[dict, str]:
