@@ -47,6 +47,7 @@ from chalicelib.api import (
     support_attachments,
     support_catalog,
     support_webhooks,
+    support_feedbacks,
     teams,
     users,
 )
@@ -100,6 +101,7 @@ for blueprint in (
     support_attachments.bp,
     support_catalog.bp,
     support_webhooks.bp,
+    support_feedbacks.bp,
 ):
     app.register_blueprint(blueprint)
 # Last: whatever no route above serves (any path, any method) is Waldur's 404.

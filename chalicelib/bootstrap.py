@@ -54,6 +54,7 @@ def dynamodb_ports() -> ports.Ports:
         support_attachments,
         support_catalog,
         support_sync,
+        support_feedbacks,
         tokens,
         usages,
         user_limits,
@@ -96,6 +97,7 @@ def dynamodb_ports() -> ports.Ports:
         support_catalog=support_catalog,
         support_attachments=support_attachments,
         support_links=support_sync,
+        support_feedbacks=support_feedbacks,
     )
 
 

@@ -146,6 +146,24 @@ def _detached(w: World, prepared: Any) -> Fields:
     return {DETACHED: {**_fields(w, issue), "attachment_uuid": attachment.id}}
 
 
+FEEDBACK = {"CUST/ISSUEFEEDBACK": "a caller's rating of a resolved issue (Waldur logs none)"}
+
+
+def _resolved_with_token(w: World) -> str:
+    """A resolved issue and the token its feedback mail would carry (kept by the mail's task)."""
+    from chalicelib.services import support, support_feedbacks
+
+    issue = _issue(w)
+    resolved = support.set_status(w.ctx, issue.id, "Resolved")
+    return support_feedbacks.request_token(resolved)
+
+
+def _give_feedback(w: World, token: str) -> None:
+    from chalicelib.services import support_feedbacks
+
+    support_feedbacks.create(w.ctx, token, 9, "Quick.")
+
+
 TEMPLATES = {"SUPPORT/TEMPLATE": "an issue template written by staff (Waldur logs none)"}
 
 
@@ -193,6 +211,10 @@ SUPPORT_COMMANDS: dict[str, Command] = {
     ),
     f"{S}support_attachments.create": emits(Case(_attached, (ATTACHED,), setup=_issue)),
     f"{S}support_attachments.delete": emits(Case(_detached, (DETACHED,), setup=_with_attachment)),
+    f"{S}support_feedbacks.create": no_event(
+        FEEDBACK["CUST/ISSUEFEEDBACK"],
+        Case(_give_feedback, (), setup=_resolved_with_token, outside=FEEDBACK),
+    ),
     f"{S}support_catalog.create_template": no_event(
         TEMPLATES["SUPPORT/TEMPLATE"], Case(_create_template, (), outside=TEMPLATES)
     ),

@@ -36,11 +36,14 @@ from chalicelib.api.rest import (
     object_id,
     render,
 )
+from chalicelib.api.support_feedbacks import nested_feedback
 from chalicelib.domain import attachments
 from chalicelib.domain import support as domain
 from chalicelib.domain.ids import id_from_url
 from chalicelib.domain.support import Comment, Issue, SupportUser
+from chalicelib.domain.support_feedback import Feedback
 from chalicelib.services import support as service
+from chalicelib.services import support_feedbacks
 from chalicelib.services.ports import users as user_store
 
 bp = Blueprint(__name__)
@@ -226,7 +229,9 @@ class IssueOut(ResponseModel):
     processing_log: dict[str, Any] | None = None
 
 
-def issue_data(call: Call, issue: Issue, who: service.Rights) -> dict[str, Any]:
+def issue_data(
+    call: Call, issue: Issue, who: service.Rights, feedback: Feedback | None = None
+) -> dict[str, Any]:
     def link(collection: str, object_id: str | None) -> str | None:
         return call.url(collection, object_id) if object_id else None
 
@@ -265,6 +270,7 @@ def issue_data(call: Call, issue: Issue, who: service.Rights) -> dict[str, Any]:
         "created": issue.created,
         "modified": issue.modified,
         "resolved": issue.resolved,
+        "feedback": nested_feedback(feedback),
         "update_is_available": who.desk,
         "destroy_is_available": who.desk,
         "available_statuses": list(domain.STATUSES),
@@ -493,8 +499,11 @@ class SupportUserQuery(ListQuery):
 
 # --- support-issues ------------------------------------------------------------------------------
 def _issue(call: Call, issue: Issue, status: int = 200) -> Any:
+    feedback = None if status == 201 else support_feedbacks.of_issue(issue)  # a new issue has none
     data = render(
-        IssueOut, issue_data(call, issue, service.rights(call.user)), getattr(call.query, "field", ())
+        IssueOut,
+        issue_data(call, issue, service.rights(call.user), feedback),
+        getattr(call.query, "field", ()),
     )
     return Created(data) if status == 201 else data
 
@@ -505,7 +514,8 @@ def list_issues(call: Call) -> Any:
     q: IssueQuery = call.query
     page = service.list_issues(call.user, q.filters(), q.ordering(), q.page_request())
     who = service.rights(call.user)
-    return listed(call, page, IssueOut, lambda issue: issue_data(call, issue, who))
+    feedbacks = support_feedbacks.of_issues(page.items)
+    return listed(call, page, IssueOut, lambda issue: issue_data(call, issue, who, feedbacks.get(issue.id)))
 
 
 @endpoint(bp, f"/api/{ISSUES}", "POST", name="support_issues_create", tag=ISSUES, body=IssueIn,

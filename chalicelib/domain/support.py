@@ -272,10 +272,16 @@ def issue_fields(issue: Issue) -> dict[str, str]:
     return found
 
 
-def issue_event(issue: Issue, event_type: str, ctx: EventContext) -> events.Event:
-    """Waldur's issue event ("Issue SUP-1 has been created.")."""
+def issue_event(
+    issue: Issue, event_type: str, ctx: EventContext, previous_status: str | None = None
+) -> events.Event:
+    """Waldur's issue event ("Issue SUP-1 has been created."), with the issue's status and, when a
+    change moved it, the status before (`issue_previous_status`: what the caller's mail follows)."""
     action = {ISSUE_CREATED: "creation", ISSUE_UPDATED: "update", ISSUE_DELETED: "deletion"}[event_type]
-    return events.lifecycle_event("issue", action, issue.key, ctx, issue_fields(issue), issue.customer_id)
+    fields = {**issue_fields(issue), "issue_status": issue.status}
+    if previous_status is not None and previous_status != issue.status:
+        fields["issue_previous_status"] = previous_status
+    return events.lifecycle_event("issue", action, issue.key, ctx, fields, issue.customer_id)
 
 
 def comment_event(comment: Comment, issue: Issue, event_type: str, ctx: EventContext) -> events.Event:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from chalicelib.domain.support import Comment, Issue, SupportUser
     from chalicelib.domain.support_catalog import Priority, Template
     from chalicelib.domain.support_sync import Link
+    from chalicelib.domain.support_feedback import Feedback, FeedbackToken
     from chalicelib.domain.tokens import LoginFailures, Token
     from chalicelib.domain.usages import ComponentUsage
     from chalicelib.domain.user_usages import ComponentUserUsage, UserUsageLimit
@@ -743,6 +744,32 @@ class SupportAttachments(Protocol):
     def page(self, request: PageRequest, *, descending: bool = True) -> Page[Attachment]: ...
 
 
+class SupportFeedbacks(Protocol):
+    """Callers' feedbacks on their resolved issues (one per issue) and the mailed tokens that open
+    them, kept by their hashes (store/support_feedbacks.py)."""
+
+    def get(self, feedback_id: str) -> Feedback | None: ...
+
+    def of_issue(self, issue_id: str, customer_id: str | None) -> Feedback | None: ...
+
+    def of_issues(self, issues: Iterable[tuple[str, str | None]]) -> dict[str, Feedback]:
+        """By issue id, of the (issue id, customer id) given."""
+
+    def add(self, uow: UnitOfWork, feedback: Feedback) -> Feedback:
+        """Make it; one already given for its issue makes the commit raise Waldur's 400."""
+
+    def remove(self, uow: UnitOfWork, feedback: Feedback) -> None: ...
+
+    def every(self) -> list[Feedback]: ...
+
+    def page(self, request: PageRequest, *, descending: bool = False) -> Page[Feedback]: ...
+
+    def keep_token(self, token: FeedbackToken) -> None:
+        """Keep a mailed token's hash and what it opens."""
+
+    def get_token(self, token_hash: str) -> FeedbackToken | None: ...
+
+
 class SupportCatalog(Protocol):
     """The support desk's priorities and issue templates (global, staff-kept)."""
 
@@ -813,6 +840,7 @@ class Ports:
     support_catalog: SupportCatalog
     support_attachments: SupportAttachments
     support_links: SupportLinks
+    support_feedbacks: SupportFeedbacks
 
 
 _bound: list[Ports | None] = [None]
@@ -892,3 +920,4 @@ support = cast(SupportDesk, _Handle("support"))
 support_catalog = cast(SupportCatalog, _Handle("support_catalog"))
 support_attachments = cast(SupportAttachments, _Handle("support_attachments"))
 support_links = cast(SupportLinks, _Handle("support_links"))
+support_feedbacks = cast(SupportFeedbacks, _Handle("support_feedbacks"))

@@ -441,7 +441,7 @@ def _save(ctx: EventContext, current: Issue, after: Issue, tally: _Tally | None 
     if tally is not None:
         tally.stage(uow)
     saved = store.save_issue(uow, current, after)
-    uow.record(domain.issue_event(saved, domain.ISSUE_UPDATED, ctx))
+    uow.record(domain.issue_event(saved, domain.ISSUE_UPDATED, ctx, previous_status=current.status))
     uow.commit()
     return saved
 

@@ -58,6 +58,7 @@ from chalicelib.store.items import (
     InvitationItem,
     IssueAttachmentItem,
     IssueCommentItem,
+    IssueFeedbackItem,
     IssueItem,
     OfferingItem,
     OrderItem,
@@ -92,6 +93,7 @@ SUPPORT_ISSUES = "support_issues"  # live support issues (a deletion counts -1)
 SUPPORT_COMMENTS = "support_comments"  # live comments on them
 SUPPORT_USERS = "support_users"  # the support desk's users
 SUPPORT_ATTACHMENTS = "support_attachments"  # live files attached to issues
+SUPPORT_FEEDBACKS = "support_feedbacks"  # feedbacks on issues
 
 # Longer than the stream keeps a record (24 hours): a record cannot come back once its marker is gone.
 MARKER_DAYS = 2
@@ -131,6 +133,7 @@ _EVERY_ITEM = {
     _type(IssueCommentItem): SUPPORT_COMMENTS,
     _type(SupportUserItem): SUPPORT_USERS,
     _type(IssueAttachmentItem): SUPPORT_ATTACHMENTS,
+    _type(IssueFeedbackItem): SUPPORT_FEEDBACKS,
 }
 
 

@@ -646,6 +646,26 @@ class IssueAttachmentItem(BaseItem, discriminator="issue_attachment"):
     fields = JSONAttribute(default=dict)
 
 
+class IssueFeedbackItem(BaseItem, discriminator="issue_feedback"):
+    """The caller's rating of an issue, beside it (`<issue pk>` / `ISSUEFEEDBACK#<issue>`: one per
+    issue; gsi1 `ISSUEFEEDBACKS` / `<id>`)."""
+
+    feedback_id = UnicodeAttribute()
+    issue_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute(null=True)
+    created = UTCDateTimeAttribute()
+    fields = JSONAttribute(default=dict)
+
+
+class FeedbackTokenItem(BaseItem, discriminator="feedback_token"):
+    """A mailed feedback token by its hash (`FEEDBACKTOKEN#<sha256>` / `#META`): the issue it rates
+    until `expires` (and `expires_at`, the table's TTL, removes it some time after)."""
+
+    issue_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute(null=True)
+    expires = UTCDateTimeAttribute()
+
+
 class SupportUserItem(BaseItem, discriminator="support_user"):
     """A support desk's user (`SUPPORTUSER#<id>` / `#META`; gsi1 `SUPPORTUSERS` / `<id>`)."""
 

@@ -620,6 +620,19 @@ def issue_attachment_sk(issue_id: str, attachment_id: str) -> str:
     return f"{issue_attachment_prefix(issue_id)}{attachment_id}"
 
 
+ISSUE_FEEDBACKS = "ISSUEFEEDBACKS"  # gsi1 partition of every support feedback, by id
+
+
+def issue_feedback_sk(issue_id: str) -> str:
+    """Beside the issue, in its partition: its one feedback (the key makes it one per issue)."""
+    return f"ISSUEFEEDBACK#{issue_id}"
+
+
+def feedback_token_pk(token_hash: str) -> str:
+    """A mailed feedback token, by its SHA-256 (sk META)."""
+    return f"FEEDBACKTOKEN#{token_hash}"
+
+
 def issue_comment_sk(issue_id: str, comment_id: str) -> str:
     return f"{issue_comment_prefix(issue_id)}{comment_id}"
 

@@ -57,12 +57,18 @@ FOLLOW_UPS: dict[str, tuple[str, ...]] = {
     "marketplace_order_created": ("marketplace.ensure_started",),
     # the support desk's files (workflows/support.py)
     "attachment_deleted": ("support.delete_attachment_file",),
-    "issue_deletion_succeeded": ("support.delete_issue_attachments",),
-    # an external service desk's copy of the issue (workflows/support_sync.py); a request-based
-    # order's ticket resolved or canceled settles the order (workflows/marketplace_support.py)
+    "issue_deletion_succeeded": ("support.delete_issue_attachments", "support.delete_issue_feedback"),
+    # the caller's mail (services/support_notifications.py); an external service desk's copy of the
+    # issue (workflows/support_sync.py); a request-based order's ticket resolved or canceled settles
+    # the order (workflows/marketplace_support.py)
     "issue_creation_succeeded": ("support_sync.create_issue",),
-    "issue_update_succeeded": ("marketplace_support.settle_order", "support_sync.update_issue"),
-    "issue_comment_created": ("support_sync.push_comment",),
+    "issue_update_succeeded": (
+        "support.mail_status_change",
+        "support.mail_feedback_request",
+        "marketplace_support.settle_order",
+        "support_sync.update_issue",
+    ),
+    "issue_comment_created": ("support.mail_comment", "support_sync.push_comment"),
 }
 
 

@@ -131,7 +131,7 @@ def test_hooks_on_every_waldur_group_parse_in_the_generated_client(api, admin):
     waldur_groups = [g for g in EventGroupsEnum if g.value in EVENT_GROUPS]
     expected = {"auth", "customers", "invoices", "permissions", "projects", "providers", "resources", "users"}
     expected |= {"ssh"}  # SSH keys' events (domain/ssh_keys.py)
-    expected |= {"support"}  # the support desk's issue and attachment events (domain/support.py, attachments.py)
+    expected |= {"support"}  # the support desk: issue and attachment events (domain/support.py)
     assert {g.value for g in waldur_groups} == expected
     body = WebHookRequest(destination_url="https://r.example/", event_groups=waldur_groups)
     hook = hooks_web_create.sync(client=api, body=body)

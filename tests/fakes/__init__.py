@@ -26,6 +26,7 @@ from tests.fakes.support import FakeSupportDesk
 from tests.fakes.support_attachments import FakeSupportAttachments
 from tests.fakes.support_catalog import FakeSupportCatalog
 from tests.fakes.support_sync import FakeSupportLinks
+from tests.fakes.support_feedbacks import FakeSupportFeedbacks
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
 
 __all__ = ["FakeUnitOfWork", "World", "build"]
@@ -67,4 +68,5 @@ def build(world: World | None = None) -> Ports:
         support_catalog=FakeSupportCatalog(world),
         support_attachments=FakeSupportAttachments(world),
         support_links=FakeSupportLinks(world),
+        support_feedbacks=FakeSupportFeedbacks(world),
     )

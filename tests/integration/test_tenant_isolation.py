@@ -67,6 +67,13 @@ PUBLIC: dict[str, tuple[int, int, str]] = {
         "the support desk's own accounts, no tenant's data: only staff and support read them, only "
         "staff write them (Waldur's IsStaffOrSupportUser); anybody else gets 403 whoever's it is",
     ),
+    "support-feedbacks": (
+        403,
+        403,
+        "callers' ratings of resolved issues: only staff and support read them (Waldur's "
+        "is_staff_or_support on list and retrieve, checked before the object is looked up); anybody "
+        "else gets 403 whoever's it is; giving one needs the mailed token, no sign-in",
+    ),
     "support-priorities": (
         200,
         405,
@@ -103,6 +110,8 @@ EXCLUDED: dict[tuple[str, str], str] = {
     "no tenant's object",
     ("GET", "/api/support-users"): "the support desk's accounts: 403 for anybody but staff and support "
     "(Waldur's IsStaffOrSupportUser), whatever the filters; tests/integration/test_support_api.py",
+    ("GET", "/api/support-feedbacks"): "callers' feedbacks: 403 for anybody but staff and support, "
+    "whatever the filters; tests/integration/test_support_mail_api.py",
 }
 
 # Endpoints that refuse everybody but staff before they look the object up (so the answer is the same
@@ -316,6 +325,7 @@ TARGETS: dict[str, Callable[[World], str]] = {
     "support-comments": lambda w: _issue_comment(w, w.b_user, w.b1, w.extra),
     "support-attachments": lambda w: _issue_attachment(w, w.b_user, w.b1, w.extra),
     "support-users": lambda w: _desk_account(w, w.b_user, w.b1, w.extra),
+    "support-feedbacks": lambda w: _issue_feedback(w, w.b_user, w.b1, w.extra),
     "support-priorities": lambda w: _priority(),
     "support-templates": lambda w: _support_template(w),
 }
@@ -634,6 +644,24 @@ def _issue_attachment(w: World, author: Account, project: dict[str, Any], made: 
     return made[key]
 
 
+def _issue_feedback(w: World, author: Account, project: dict[str, Any], made: dict[str, str]) -> str:
+    """The caller's rating of that issue, resolved by staff, given with the mail's token (no sign-in)."""
+    from chalicelib.services import support_feedbacks
+    from chalicelib.services.ports import support as issues
+
+    key = "support-feedbacks"
+    if key not in made:
+        issue = _issue(w, author, project, made)
+        body = {"status": "Resolved"}
+        _ok(call(w.client, "POST", f"/api/support-issues/{issue}/set_status/", w.staff, body), 200)
+        found = issues.get_issue(issue)
+        assert found is not None
+        token = support_feedbacks.request_token(found)
+        rated = call(w.client, "POST", f"/api/{key}/", None, {"token": token, "evaluation": 9})
+        made[key] = _ok(rated)["uuid"]
+    return made[key]
+
+
 def _desk_account(w: World, author: Account, project: dict[str, Any], made: dict[str, str]) -> str:
     """The support user the desk made for the issue's reporter."""
     issue = _issue(w, author, project, made)
@@ -840,6 +868,7 @@ def test_another_tenants_object_is_out_of_reach(world: World, ep: Endpoint) -> N
 # Collections whose objects no tenant user reads, their own included: the control has nothing to read.
 NO_OWN_READ = {
     "support-users": "only staff and support read the desk's accounts (403 to anybody else, PUBLIC)",
+    "support-feedbacks": "only staff and support read feedbacks (403 to anybody else, PUBLIC)",
 }
 
 
