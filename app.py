@@ -46,8 +46,8 @@ from chalicelib.api import (
     support,
     support_attachments,
     support_catalog,
-    support_webhooks,
     support_feedbacks,
+    support_webhooks,
     teams,
     users,
 )

@@ -44,8 +44,8 @@ if TYPE_CHECKING:
     from chalicelib.domain.ssh_keys import SshKey
     from chalicelib.domain.support import Comment, Issue, SupportUser
     from chalicelib.domain.support_catalog import Priority, Template
-    from chalicelib.domain.support_sync import Link
     from chalicelib.domain.support_feedback import Feedback, FeedbackToken
+    from chalicelib.domain.support_sync import Link
     from chalicelib.domain.tokens import LoginFailures, Token
     from chalicelib.domain.usages import ComponentUsage
     from chalicelib.domain.user_usages import ComponentUserUsage, UserUsageLimit

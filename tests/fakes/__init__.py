@@ -25,8 +25,8 @@ from tests.fakes.ssh_keys import FakeSshKeys
 from tests.fakes.support import FakeSupportDesk
 from tests.fakes.support_attachments import FakeSupportAttachments
 from tests.fakes.support_catalog import FakeSupportCatalog
-from tests.fakes.support_sync import FakeSupportLinks
 from tests.fakes.support_feedbacks import FakeSupportFeedbacks
+from tests.fakes.support_sync import FakeSupportLinks
 from tests.fakes.world import FakeUnitOfWork, World, carry_out
 
 __all__ = ["FakeUnitOfWork", "World", "build"]
