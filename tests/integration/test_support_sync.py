@@ -155,6 +155,9 @@ def desk(request: pytest.FixtureRequest, aws: None, monkeypatch: pytest.MonkeyPa
         found = Desk(request.param, fake)
         monkeypatch.setenv("CIRRUS_SUPPORT_BACKEND", found.kind)
         monkeypatch.setenv("CIRRUS_SUPPORT_BACKEND_SETTINGS", json.dumps(found.settings()))
+        # The desk mails the caller about comments and status changes too (support_notifications):
+        # into the local outbox here, as under `make run`.
+        monkeypatch.setenv("CIRRUS_EMAIL_BACKEND", "local")
         reset_settings()
         configured.forget()
         create_event_bus()
