@@ -160,3 +160,17 @@ def retrieve_feedback(call: Call, uuid: str) -> Any:
     service.require_reader(call.user)  # a 403 before the id is looked at (Waldur's order)
     found = service.get(call.user, object_id(uuid, domain.FEEDBACK))
     return render(FeedbackOut, feedback_data(found), getattr(call.query, "field", ()))
+
+
+# Waldur's feedback reports (HomePort's support dashboard reads both), from the evaluations'
+# platform-wide counters: constant cost whatever the feedbacks number.
+@endpoint(bp, "/api/support-feedback-report", "GET", name="support_feedback_report_retrieve",
+          tag="support-feedback-report", summary="How many feedbacks rate each evaluation")  # fmt: skip
+def feedback_report(call: Call) -> Any:
+    return service.report(call.user)
+
+
+@endpoint(bp, "/api/support-feedback-average-report", "GET", name="support_feedback_average_report_retrieve",
+          tag="support-feedback-average-report", summary="The average evaluation, or null")  # fmt: skip
+def feedback_average_report(call: Call) -> Any:
+    return service.average(call.user)

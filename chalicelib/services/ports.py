@@ -764,6 +764,10 @@ class SupportFeedbacks(Protocol):
 
     def page(self, request: PageRequest, *, descending: bool = False) -> Page[Feedback]: ...
 
+    def evaluation_counts(self) -> dict[int, int]:
+        """How many feedbacks rate each evaluation 1 to 10 (platform-wide totals: they lag the
+        feedbacks by the stream consumer's delay)."""
+
     def keep_token(self, token: FeedbackToken) -> None:
         """Keep a mailed token's hash and what it opens."""
 

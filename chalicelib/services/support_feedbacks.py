@@ -76,6 +76,21 @@ def require_reader(principal: Principal) -> None:
         raise PermissionDenied()
 
 
+def report(principal: Principal) -> dict[str, int]:
+    """Waldur's feedback report: how many feedbacks rate each evaluation, by its label ("1" to
+    "10"), the evaluations nobody gave left out. Staff and support only."""
+    require_reader(principal)
+    return {str(n): count for n, count in sorted(store.evaluation_counts().items()) if count}
+
+
+def average(principal: Principal) -> float | None:
+    """Waldur's average evaluation, to two decimals; None without any feedback."""
+    require_reader(principal)
+    counts = store.evaluation_counts()
+    total = sum(counts.values())
+    return round(sum(n * c for n, c in counts.items()) / total, 2) if total else None
+
+
 def get(principal: Principal, feedback_id: str) -> Feedback:
     """The desk reads one; anybody else gets a 403 whatever the id (Waldur checks before looking)."""
     require_reader(principal)

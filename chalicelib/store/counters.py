@@ -38,6 +38,7 @@ counter is not zero, in the deleting transaction, and their grants already hold 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -184,20 +185,47 @@ def counted_in(image: Mapping[str, Any] | None) -> str | None:
     return _EVERY_ITEM.get(kind)
 
 
+def feedback_evaluation(evaluation: int) -> str:
+    """The counter of the support feedbacks rated `evaluation` (1 to 10)."""
+    return f"{SUPPORT_FEEDBACKS}#{evaluation}"
+
+
+def also_counted_in(image: Mapping[str, Any] | None) -> str | None:
+    """A second platform-wide counter an item counts in: a support feedback's evaluation's (the
+    desk's feedback reports read the ten of them, never the feedbacks)."""
+    if not image or _s(image, "type") != _type(IssueFeedbackItem):
+        return None
+    try:
+        evaluation = json.loads(_s(image, "fields") or "{}").get("evaluation")
+    except ValueError:
+        return None
+    return feedback_evaluation(int(evaluation)) if isinstance(evaluation, int) else None
+
+
 def moves(record: Mapping[str, Any]) -> dict[str, int]:
     """Counter → delta for one stream record: +1 for a counted item that appears, -1 for one that
     goes (an update that changes what an item counts in moves both)."""
     change = record.get("dynamodb") or {}
-    before = counted_in(change.get("OldImage")) if record.get("eventName") != "INSERT" else None
-    after = counted_in(change.get("NewImage")) if record.get("eventName") != "REMOVE" else None
-    if before == after:
-        return {}
     out: dict[str, int] = {}
-    if before is not None:
-        out[before] = -1
-    if after is not None:
-        out[after] = 1
+    for counted in (counted_in, also_counted_in):
+        before = counted(change.get("OldImage")) if record.get("eventName") != "INSERT" else None
+        after = counted(change.get("NewImage")) if record.get("eventName") != "REMOVE" else None
+        if before == after:
+            continue
+        if before is not None:
+            out[before] = out.get(before, 0) - 1
+        if after is not None:
+            out[after] = out.get(after, 0) + 1
     return out
+
+
+def values(names: list[str]) -> dict[str, int]:
+    """Several counters' values in one BatchGetItem (0 for one never moved)."""
+    found = {
+        item.pk: int(item.value)
+        for item in CounterItem.batch_get([(keys.counter_pk(n), keys.META) for n in names])
+    }
+    return {name: found.get(keys.counter_pk(name), 0) for name in names}
 
 
 class _AlreadyCounted(DomainError):

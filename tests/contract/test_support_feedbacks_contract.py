@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -82,3 +84,19 @@ def test_a_token_is_kept_by_its_hash_only(ports: Ports) -> None:
     assert not found.opened_by(token, T0 + timedelta(days=7))  # Waldur's 7 days
     assert not found.opened_by(token + "x", T0)
     assert store.get_token(domain.token_hash("another")) is None
+
+
+def test_the_evaluations_are_counted_and_a_removal_uncounts(ports: Ports, settle: Any) -> None:
+    """The reports' counts (on DynamoDB: the stream's counters, moved once `settle` reads it)."""
+    store = ports.support_feedbacks
+    made = [
+        _add(ports, replace(_feedback(n, issue=f"i{k}"), id=f"{100 + k:032x}"))
+        for k, n in enumerate((7, 10, 10))
+    ]
+    settle()
+    assert store.evaluation_counts() == {**{n: 0 for n in range(1, 11)}, 7: 1, 10: 2}
+    uow = ports.unit_of_work()
+    store.remove(uow, made[1])
+    uow.commit()
+    settle()
+    assert store.evaluation_counts()[10] == 1

@@ -51,6 +51,9 @@ class FakeSupportFeedbacks:
     def page(self, request: PageRequest, *, descending: bool = False) -> Page[Feedback]:
         return paginate(sorted(self._rows.values(), key=lambda f: f.id, reverse=descending), request)
 
+    def evaluation_counts(self) -> dict[int, int]:
+        return {n: sum(1 for f in self._rows.values() if f.evaluation == n) for n in range(1, 11)}
+
     def keep_token(self, token: FeedbackToken) -> None:
         self._tokens[token.token_hash] = token
 

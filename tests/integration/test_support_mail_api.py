@@ -258,6 +258,23 @@ def test_only_staff_and_support_read_feedbacks(client, alice, staff, support, ma
     assert [f["uuid"] for f in call(client, "GET", FEEDBACKS, support).json] == [made["uuid"]]
 
 
+def test_the_feedback_reports_count_the_evaluations_for_the_desk(client, alice, staff, support, mailbox):
+    """HomePort's support dashboard reads both reports (Waldur's FeedbackReportViewSet and
+    FeedbackAverageReportViewSet), from the evaluations' counters the stream keeps."""
+    report, average = "/api/support-feedback-report/", "/api/support-feedback-average-report/"
+    assert (call(client, "GET", report, staff).json, call(client, "GET", average, staff).json) == ({}, None)
+    for evaluation in (10, 7, 10):
+        _, token = resolved_with_link(client, alice, staff, mailbox)
+        assert call(client, "POST", FEEDBACKS, None, {"token": token, "evaluation": evaluation}).status == 201
+    settle()  # the stream moves the counters
+    assert call(client, "GET", report, support).json == {"7": 1, "10": 2}
+    assert call(client, "GET", average, support).json == 9.0
+    assert (
+        call(client, "GET", report, alice).status == 403 and call(client, "GET", average, alice).status == 403
+    )
+    assert call(client, "GET", report, None).status == 401
+
+
 def test_a_deleted_issues_feedback_goes_with_it(client, alice, staff, mailbox):
     issue, token = resolved_with_link(client, alice, staff, mailbox)
     assert call(client, "POST", FEEDBACKS, None, {"token": token, "evaluation": 7}).status == 201
