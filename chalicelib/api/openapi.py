@@ -299,6 +299,8 @@ def _operation(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dic
             "required": _body_required(e.body),
             "content": {"application/json": {"schema": refs[(e.body, "validation")]}},
         }
+    if e.upload is not None:
+        op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": dict(e.upload)}}}
     for success in (e.status, *e.also):
         op["responses"][str(success)] = _success(e, refs)
     for code in _error_codes(e):
@@ -340,7 +342,7 @@ def _success(e: Endpoint, refs: dict[tuple[type[BaseModel], str], Any]) -> dict[
 
 def _error_codes(e: Endpoint) -> list[str]:
     codes = list(_COMMON_ERRORS)
-    if e.body is not None:
+    if e.body is not None or e.upload is not None:
         codes += _BODY_ERRORS
     if e.method != "GET":
         codes += _WRITE_ERRORS

@@ -188,6 +188,9 @@ class Endpoint:
     retry_key: bool = False  # a creation that honours an `Idempotency-Key` header (safe to retry)
     also: tuple[int, ...] = ()  # other success statuses, same body (a get-or-create: 201 made)
     media: str | None = None  # the success body's media type when it is not JSON (an image: `Raw`)
+    # A form upload's fields as a JSON schema (the body is multipart/form-data, read by the view from
+    # `call.raw_body`; `body` is then None).
+    upload: Mapping[str, Any] | None = None
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -245,15 +248,19 @@ def endpoint(
     retry_key: bool = False,
     also: tuple[int, ...] = (),
     media: str | None = None,
+    upload: Mapping[str, Any] | None = None,
 ) -> Callable[[View], View]:
     """Register `view(call, **path_params)` on `bp` at `path` for `method` (GET also answers HEAD).
     `many`: a page of `response` objects; `unpaged`: a plain list of them; `retry_key`: the view's
     service creates through `services.request_keys`, so an `Idempotency-Key` header makes the
     request safe to send again (the key reaches it in `call.ctx.request_key`); `also`: other success
     statuses the view answers with the same body (`WithStatus`); `media`: the view answers `Raw` bodies
-    of that media type instead of JSON."""
+    of that media type instead of JSON; `upload`: the request is a multipart/form-data form with
+    these fields (a JSON schema), which the view reads itself."""
     contract = (path, method, name, tag, summary, query, body, response, many, status, anonymous)
-    ENDPOINTS.append(Endpoint(*contract, unpaged=unpaged, retry_key=retry_key, also=also, media=media))
+    ENDPOINTS.append(
+        Endpoint(*contract, unpaged=unpaged, retry_key=retry_key, also=also, media=media, upload=upload)
+    )
     methods = [method, "HEAD"] if method == "GET" else [method]
 
     def decorator(view: View) -> View:

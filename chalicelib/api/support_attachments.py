@@ -87,8 +87,20 @@ def list_attachments(call: Call) -> Any:
     return listed(call, page, AttachmentOut, lambda v: attachment_data(call, v))
 
 
+# What waldur-api-client's AttachmentRequestMultipart sends: the issue's URL and the file, as a file part
+# (its name and declared type are checked as domain/attachments.py says).
+UPLOAD = {
+    "type": "object",
+    "required": ["issue", "file"],
+    "properties": {
+        "issue": {"type": "string", "format": "uri", "maxLength": 2000, "description": "The issue's URL"},
+        "file": {"type": "string", "format": "binary", "description": "The file, with its name and type"},
+    },
+}
+
+
 @endpoint(bp, f"/api/{ATTACHMENTS}", "POST", name="support_attachments_create", tag=ATTACHMENTS,
-          response=AttachmentOut, status=201,
+          response=AttachmentOut, status=201, upload=UPLOAD,
           summary="Attach a file to an issue (multipart/form-data: issue, file)")  # fmt: skip
 def create_attachment(call: Call) -> Any:
     content_type = call.header("content-type") or ""

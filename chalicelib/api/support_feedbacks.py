@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, RootModel
 
 from chalicelib.api.fields import DateTimeFilter, ReferenceFilter, UuidFilter, free_text, one_of
 from chalicelib.api.marketplace_orders import uuid_filter
@@ -164,13 +164,23 @@ def retrieve_feedback(call: Call, uuid: str) -> Any:
 
 # Waldur's feedback reports (HomePort's support dashboard reads both), from the evaluations'
 # platform-wide counters: constant cost whatever the feedbacks number.
+class FeedbackReportOut(RootModel[dict[str, int]]):
+    """Evaluation ("1" to "10") → how many feedbacks give it (the evaluations nobody gave left out)."""
+
+
+class FeedbackAverageOut(RootModel[float | None]):
+    """The average evaluation, to two decimals; null without any feedback."""
+
+
 @endpoint(bp, "/api/support-feedback-report", "GET", name="support_feedback_report_retrieve",
-          tag="support-feedback-report", summary="How many feedbacks rate each evaluation")  # fmt: skip
+          tag="support-feedback-report", response=FeedbackReportOut,
+          summary="How many feedbacks rate each evaluation")  # fmt: skip
 def feedback_report(call: Call) -> Any:
     return service.report(call.user)
 
 
 @endpoint(bp, "/api/support-feedback-average-report", "GET", name="support_feedback_average_report_retrieve",
-          tag="support-feedback-average-report", summary="The average evaluation, or null")  # fmt: skip
+          tag="support-feedback-average-report", response=FeedbackAverageOut,
+          summary="The average evaluation, or null")  # fmt: skip
 def feedback_average_report(call: Call) -> Any:
     return service.average(call.user)

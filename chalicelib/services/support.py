@@ -336,7 +336,8 @@ def _scope(who: Rights, request: IssueRequest) -> _Scope:
     """The issue's customer, project and resource: the narrowest given fixes the others (Waldur's
     create), each checked as Waldur's validate_customer / validate_project / validate_resource."""
     if request.resource not in (None, ""):
-        resource = resources.get(_reference(request.resource) or "")
+        resource_id = _reference(request.resource)  # None: no id of ours in what was given
+        resource = resources.get(resource_id) if resource_id else None
         if resource is None:
             raise _invalid("resource")
         scope = _project_scope(who, resource.project_id, "resource")

@@ -39,6 +39,9 @@ CIRRUS_ONLY = {
     # POST /api/support-{jira,zammad}-webhook/: called by the remote desk, not by a client; Cirrus
     # answers 202 and queues a pull (Waldur answers 200, echoing Jira's body; Zammad's is typed Any).
     "support_webhooks.WebhookAccepted",
+    # GET /api/support-feedback-report/, support-feedback-average-report/: typed Any (200 parses None)
+    "support_feedbacks.FeedbackReportOut",
+    "support_feedbacks.FeedbackAverageOut",
 }
 
 # Where Cirrus cannot meet the client's schema, and why it does no harm (or what is left to do).

@@ -59,6 +59,8 @@ STATE_REFUSAL = re.compile(
     r"|is not a (limit-based )?component of this offering|^These components are invalid: .*"
     # Robot account users must hold a role where the resource is: who does is stored state.
     r"|^User should belong to the same project or organization as resource"
+    # A feedback's token must be one the desk mailed (its hash is stored), for an issue still there.
+    r"|^Token is wrong|^An issue is not found"
     r"|must make a unique set)\.?$",  # DRF's UniqueTogetherValidator: another object holds the pair
     re.DOTALL,  # a name quoted in a message may hold a newline
 )
@@ -70,9 +72,15 @@ STATE_REFUSAL = re.compile(
 # - a text or JSON value over its size in bytes as stored (JSON-escaped): `maxLength` counts
 #   characters, and a non-ASCII character takes 6 or 12 bytes, so no character count is true for
 #   every text without refusing ASCII texts the API takes (chalicelib/domain/bounds.py);
-# - daily-quotas' period: start before end, 3660 days at most (rules across two parameters).
+# - daily-quotas' period: start before end, 3660 days at most (rules across two parameters);
+# - a support attachment's file: its part's declared type among those allowed and its file name's
+#   extension one of that type's, not empty, within the size limit (rules on a multipart part's
+#   headers and length, which a multipart schema does not state), and sent as a file part.
 UNEXPRESSIBLE = re.compile(
-    r"^(Web hooks may not be sent to loopback, private, link-local, multicast, reserved or unspecified"
+    r"^(Files of type .+ cannot be attached\.|The file name's extension does not match its type .+\."
+    r"|The submitted file is empty\.|The file is too large: at most \d+ bytes\.|No file was submitted\."
+    r"|The submitted data was not a file\. Check the encoding type on the form\.|The file name is not valid\."
+    r"|Web hooks may not be sent to loopback, private, link-local, multicast, reserved or unspecified"
     r" addresses\.|Invalid SSH public key\.|The period is longer than \d+ days: ask for a shorter one\."
     r"|Invalid period specified\. `start` should be lesser than `end`\."
     r"|Ensure this value is no larger than \d+ bytes as stored \(it is \d+\)\.)$"

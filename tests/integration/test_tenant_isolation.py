@@ -112,6 +112,9 @@ EXCLUDED: dict[tuple[str, str], str] = {
     "(Waldur's IsStaffOrSupportUser), whatever the filters; tests/integration/test_support_api.py",
     ("GET", "/api/support-feedbacks"): "callers' feedbacks: 403 for anybody but staff and support, "
     "whatever the filters; tests/integration/test_support_mail_api.py",
+    ("GET", "/api/support-feedback-report"): "platform-wide counts of the evaluations, no tenant's object: "
+    "403 for anybody but staff and support; tests/integration/test_support_mail_api.py",
+    ("GET", "/api/support-feedback-average-report"): "likewise: the average evaluation, for the desk only",
 }
 
 # Endpoints that refuse everybody but staff before they look the object up (so the answer is the same
