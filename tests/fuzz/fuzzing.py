@@ -61,6 +61,9 @@ STATE_REFUSAL = re.compile(
     r"|^User should belong to the same project or organization as resource"
     # A feedback's token must be one the desk mailed (its hash is stored), for an issue still there.
     r"|^Token is wrong|^An issue is not found"
+    # Who the caller is (stored roles): only the support desk names an issue's caller, assignee or
+    # priority, or reports a customer's issue without owning it (Waldur's 400s).
+    r"|^Only staff or support can .*|^Only customer owner, .*|^Assignee cannot be defined if issue is .*"
     r"|must make a unique set)\.?$",  # DRF's UniqueTogetherValidator: another object holds the pair
     re.DOTALL,  # a name quoted in a message may hold a newline
 )
@@ -72,7 +75,8 @@ STATE_REFUSAL = re.compile(
 # - a text or JSON value over its size in bytes as stored (JSON-escaped): `maxLength` counts
 #   characters, and a non-ASCII character takes 6 or 12 bytes, so no character count is true for
 #   every text without refusing ASCII texts the API takes (chalicelib/domain/bounds.py);
-# - daily-quotas' period: start before end, 3660 days at most (rules across two parameters);
+# - daily-quotas' period: start before end, 3660 days at most, and a project's end date after its
+#   start date (rules across two parameters or fields);
 # - a support attachment's file: its part's declared type among those allowed and its file name's
 #   extension one of that type's, not empty, within the size limit (rules on a multipart part's
 #   headers and length, which a multipart schema does not state), and sent as a file part.
@@ -83,6 +87,7 @@ UNEXPRESSIBLE = re.compile(
     r"|Web hooks may not be sent to loopback, private, link-local, multicast, reserved or unspecified"
     r" addresses\.|Invalid SSH public key\.|The period is longer than \d+ days: ask for a shorter one\."
     r"|Invalid period specified\. `start` should be lesser than `end`\."
+    r"|End date must be later than start date\."
     r"|Ensure this value is no larger than \d+ bytes as stored \(it is \d+\)\.)$"
 )
 
