@@ -79,8 +79,8 @@ def create(ctx: EventContext, issue_reference: str | None, upload: Upload | None
     settings = get_settings()
     name, mime = domain.check(upload.name, upload.mime_type, upload.size, settings.attachment_max_bytes)
     checked = Upload(name=name, mime_type=mime, content=upload.content)
-    for scan in SCANNERS:
-        scan(checked)
+    for refuse_if_unsafe in SCANNERS:
+        refuse_if_unsafe(checked)
     attachment_id = new_id()
     tally = support._Tally()
     author = support.own_support_user(principal, tally)
