@@ -132,7 +132,7 @@ def listed(principal: Principal, issue_reference: str | None, request: PageReque
         return paginate([Visible(a, issue) for a in rows], request)
     if who.desk:
         page = store.page(request)
-        found = {a.issue_id: issues.get_issue(a.issue_id) for a in page.items}
+        found = {issue_id: issues.get_issue(issue_id) for issue_id in {a.issue_id for a in page.items}}
         return Page([Visible(a, i) for a in page.items if (i := found[a.issue_id]) is not None], page.total)
     seen: dict[str, Issue | None] = {}
     visible = []

@@ -222,3 +222,23 @@ def test_a_deleted_attachment_and_a_deleted_issues_files_leave_the_bucket(client
     assert call(client, "GET", ATTACHMENTS, staff).json == []
     settle()  # redelivered or not, nothing more happens
     assert keys() == set()
+
+
+def test_the_desks_list_looks_each_issue_up_once(client, staff, alice, monkeypatch):
+    """A page of attachments reads each of their issues once, not once per attachment (each lookup is
+    two DynamoDB round trips)."""
+    from chalicelib.store import support as issue_store
+
+    issue = open_issue(client, alice)
+    for n in range(3):
+        assert (
+            upload(client, alice, issue["url"], name=f"log-{n}.txt", mime="text/plain", content=b"x").status
+            == 201
+        )
+    looked_up: list[str] = []
+    real = issue_store.get_issue
+    monkeypatch.setattr(
+        issue_store, "get_issue", lambda issue_id: looked_up.append(issue_id) or real(issue_id)
+    )
+    listed = call(client, "GET", ATTACHMENTS, staff).json
+    assert len(listed) == 3 and looked_up == [issue["uuid"]]
