@@ -76,12 +76,25 @@ def test_the_demo_owner_browses_the_marketplace_to_the_demo_offering(
     _browse(owner_portal, homeport_stack, "owner")
 
 
-def _choose(portal: Portal, step: str, option: str) -> None:
-    """Pick `option` in the step's select (typed in: its options load as one types)."""
+def _choose(portal: Portal, step: str, option: str, attempts: int = 3) -> None:
+    """Pick `option` in the step's select (typed in: its options load as one types). The select
+    can be reset under the typing while the step before it settles (seen once under CI's load: the
+    typed text gone, no search sent), so the text is typed again when no option has come."""
+    from playwright.sync_api import TimeoutError as NotYet  # the harness imports playwright lazily
+
     field = portal.page.locator(f"{step} input[role=combobox]")
-    field.click()
-    field.fill(option)
-    portal.page.get_by_role("option", name=re.compile(re.escape(option))).first.click()
+    found = portal.page.get_by_role("option", name=re.compile(re.escape(option))).first
+    for attempt in range(1, attempts + 1):
+        field.click()
+        field.fill("")
+        field.fill(option)
+        try:
+            found.wait_for(timeout=15_000)
+            break
+        except NotYet:
+            if attempt == attempts:
+                raise
+    found.click()
     portal.page.locator(step).get_by_text(option).first.wait_for()
 
 
