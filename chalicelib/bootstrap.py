@@ -32,6 +32,7 @@ def dynamodb_ports() -> ports.Ports:
     from chalicelib import files, mail
     from chalicelib.store import (
         agents,
+        analytics,
         categories,
         customers,
         events,
@@ -98,6 +99,7 @@ def dynamodb_ports() -> ports.Ports:
         support_attachments=support_attachments,
         support_links=support_sync,
         support_feedbacks=support_feedbacks,
+        analytics=analytics,
     )
 
 

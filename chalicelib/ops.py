@@ -285,6 +285,32 @@ def cmd_support_priorities(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_analytics(args: argparse.Namespace, out: TextIO) -> int:
+    """Rebuild the analytics aggregates from what is stored, write today's gauge points, or print a
+    series (store/analytics.py)."""
+    from chalicelib import bootstrap
+    from chalicelib.domain import analytics as domain
+    from chalicelib.domain.clock import utcnow
+    from chalicelib.store import analytics
+
+    bootstrap.ensure_ready()
+    if args.action == "rebuild":
+        report = analytics.rebuild(dry_run=args.dry_run)
+        write, delete = ("would write", "would delete") if args.dry_run else ("wrote", "deleted")
+        print(
+            f"{report.objects} object(s) and event(s) added up; {write} {report.written} aggregate(s),"
+            f" {delete} {report.deleted}, {report.unchanged} unchanged",
+            file=out,
+        )
+    elif args.action == "snapshot":
+        print(f"{analytics.snapshot(utcnow().date())} point(s) written", file=out)
+    else:
+        start = args.start or "A"  # before every period (D#…, M#…, NOW)
+        end = args.end or domain.NOW
+        print(analytics.dump(analytics.read(args.series, start, end)), file=out)
+    return 0
+
+
 def _month(value: str) -> int:
     month = int(value)
     if not 1 <= month <= 12:
@@ -358,6 +384,20 @@ def parser() -> argparse.ArgumentParser:
     remove = priority_actions.add_parser("remove", help="remove a priority (tickets keep its name)")
     remove.add_argument("name", help="its name, or its uuid")
     priorities.set_defaults(run=cmd_support_priorities)
+    stats = commands.add_parser(
+        "analytics", help="rebuild the analytics aggregates, write today's points, or read a series"
+    )
+    stats_actions = stats.add_subparsers(dest="action", required=True)
+    rebuild = stats_actions.add_parser(
+        "rebuild", help="add up every stored object's facts and write the difference (run it while quiet)"
+    )
+    rebuild.add_argument("--dry-run", action="store_true", help="only say what would change")
+    stats_actions.add_parser("snapshot", help="write today's point of every gauge (the daily task)")
+    read = stats_actions.add_parser("series", help="print a series' aggregates as JSON lines")
+    read.add_argument("series", help="e.g. users#registration")
+    read.add_argument("--start", help="first period (e.g. D#2026-12-01, M#2026-12); default: the first")
+    read.add_argument("--end", help="last period; default: the last")
+    stats.set_defaults(run=cmd_analytics)
     return root
 
 

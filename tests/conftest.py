@@ -77,11 +77,13 @@ def stack() -> Iterator[None]:
 
 
 def _count_only(batch: dict[str, Any]) -> dict[str, Any]:
-    """The stream consumer's counting half (the publisher also publishes events, which needs the bus
-    and queues that most tests do not create)."""
-    from chalicelib.store import counters
+    """The stream consumer's counting half: the totals and the analytics aggregates (the publisher
+    also publishes events, which needs the bus and queues that most tests do not create)."""
+    from chalicelib.store import analytics, counters
 
     for record in batch["Records"]:
+        if analytics.folds(record):
+            analytics.fold(record)
         counters.tally(record)
     return {"batchItemFailures": []}
 

@@ -27,6 +27,7 @@ from chalicelib.domain.ids import id_bounds
 
 if TYPE_CHECKING:
     from chalicelib.domain.agents import AgentIdentity, AgentProcessor, AgentService
+    from chalicelib.domain.analytics import Aggregate
     from chalicelib.domain.attachments import Attachment
     from chalicelib.domain.customers import Customer
     from chalicelib.domain.hooks import Hook, HookKind, Subscription
@@ -774,6 +775,20 @@ class SupportFeedbacks(Protocol):
     def get_token(self, token_hash: str) -> FeedbackToken | None: ...
 
 
+class Analytics(Protocol):
+    """The analytics aggregates, read one series per Query (store/analytics.py; what they hold:
+    domain/analytics.py). Kept by the stream consumer: they lag the table by its delay."""
+
+    def read(self, series: str, start: str, end: str) -> list[Aggregate]:
+        """Every aggregate of `series` with a period from `start` to `end` (both included)."""
+
+    def read_now(self, series: str) -> list[Aggregate]:
+        """The current values of a series (period NOW)."""
+
+    def latest(self, series: str, before: str) -> list[Aggregate]:
+        """The aggregates of the last period before `before` (a gauge carried into a range)."""
+
+
 class SupportCatalog(Protocol):
     """The support desk's priorities and issue templates (global, staff-kept)."""
 
@@ -845,6 +860,7 @@ class Ports:
     support_attachments: SupportAttachments
     support_links: SupportLinks
     support_feedbacks: SupportFeedbacks
+    analytics: Analytics
 
 
 _bound: list[Ports | None] = [None]
@@ -925,3 +941,4 @@ support_catalog = cast(SupportCatalog, _Handle("support_catalog"))
 support_attachments = cast(SupportAttachments, _Handle("support_attachments"))
 support_links = cast(SupportLinks, _Handle("support_links"))
 support_feedbacks = cast(SupportFeedbacks, _Handle("support_feedbacks"))
+analytics = cast(Analytics, _Handle("analytics"))

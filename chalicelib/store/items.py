@@ -8,9 +8,11 @@ writers and must not invalidate a concurrent edit of the entity's fields.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from pynamodb.attributes import (
+    Attribute,
     BooleanAttribute,
     DiscriminatorAttribute,
     JSONAttribute,
@@ -21,11 +23,25 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import TableConnection
+from pynamodb.constants import NUMBER
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.store import schema
 from chalicelib.store.errors import watch_throttling
+
+
+class DecimalAttribute(Attribute[Decimal]):
+    """A DynamoDB number read and written as an exact Decimal (NumberAttribute goes through JSON and
+    floats: sums of money would drift)."""
+
+    attr_type = NUMBER
+
+    def serialize(self, value: Decimal | int | float) -> str:
+        return str(value if isinstance(value, Decimal) else Decimal(str(value)))
+
+    def deserialize(self, value: str) -> Decimal:
+        return Decimal(value)
 
 
 class _Gsi1(GlobalSecondaryIndex["BaseItem"]):
@@ -80,6 +96,24 @@ class CounterItem(BaseItem, discriminator="counter"):
 
 class TallyItem(BaseItem, discriminator="tally"):
     """A stream record already counted (`TALLY#<eventID>`), kept past the stream's retention."""
+
+
+class AggregateItem(BaseItem, discriminator="aggregate"):
+    """One analytics aggregate (`AGG#<series>` / `<period>|<field>`; domain/analytics.py): a fact
+    sum moved by the stream (no `seq`), or a gauge's point (`seq`: the stream record's sequence
+    number, zero-padded to sort as text; "" for the snapshot's)."""
+
+    series = UnicodeAttribute()
+    period = UnicodeAttribute()
+    field = UnicodeAttribute()
+    value = DecimalAttribute(default=Decimal)
+    label = UnicodeAttribute(default="")
+    seq = UnicodeAttribute(null=True)
+
+
+class FoldItem(BaseItem, discriminator="fold"):
+    """A stream record the analytics aggregates already took in (`FOLD#<eventID>`), kept past the
+    stream's retention."""
 
 
 class CustomerItem(BaseItem, discriminator="customer"):

@@ -138,6 +138,28 @@ def tally_pk(stream_record_id: str) -> str:
     return f"TALLY#{stream_record_id}"
 
 
+# --- analytics aggregates (store/analytics.py) -------------------------------------------
+AGGREGATE_PREFIX = "AGG#"
+# Between a period and a field in an aggregate's sort key: sorts after every character of a period,
+# so `<end period>` + AGGREGATE_LAST bounds a Query of periods from start to end.
+AGGREGATE_SEP = "|"
+AGGREGATE_LAST = "|\uffff"
+
+
+def aggregate_pk(series: str) -> str:
+    """The partition of one analytics series: every period and field of it (one Query reads a range)."""
+    return f"{AGGREGATE_PREFIX}{series}"
+
+
+def aggregate_sk(period: str, field: str) -> str:
+    return f"{period}{AGGREGATE_SEP}{field}"
+
+
+def fold_pk(stream_record_id: str) -> str:
+    """Marks a stream record whose change the analytics aggregates have taken in (its chunk `n`)."""
+    return f"FOLD#{stream_record_id}"
+
+
 # --- events (audit log outbox) --------------------------------------------------------------
 GLOBAL_TENANT = "GLOBAL"
 

@@ -1,5 +1,6 @@
 """Publishing the audit log: the table's stream → the EventBridge bus, and → the web/email hooks;
-and keeping the platform-wide totals (store/counters.py) from the same stream.
+and keeping the platform-wide totals (store/counters.py) and the analytics aggregates
+(store/analytics.py) from the same stream.
 
 Every INSERT or REMOVE of a counted item (a customer, project, user, order, …: `counters.counted_in`)
 moves its counter by ±1, once per stream record whatever the deliveries (`counters.tally`). No
@@ -33,7 +34,7 @@ from chalicelib import bootstrap, observability
 from chalicelib.config import get_settings
 from chalicelib.domain.context import EventContext
 from chalicelib.domain.events import Event
-from chalicelib.store import counters
+from chalicelib.store import analytics, counters
 from chalicelib.store import events as event_store
 from chalicelib.workflows.aws import client
 from chalicelib.workflows.queues import dead_letter_name, enqueue, url_of
@@ -176,10 +177,15 @@ def wanted(record: dict[str, Any]) -> bool:
     """Whether the publisher acts on a stream record: an event record's INSERT, or a change that
     moves a platform-wide total. The trigger's filter on AWS (infra events.py) passes a superset of
     these; the local stream reader hands on only these, so both see the same records acted on."""
-    if counters.moves(record):
+    if counters.moves(record) or analytics.folds(record):
         return True
     image = (record.get("dynamodb") or {}).get("NewImage") or {}
     return record.get("eventName") == "INSERT" and (image.get("type") or {}).get("S") == EVENT_ITEM_TYPE
+
+
+def _is_event_record(record: dict[str, Any]) -> bool:
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    return (image.get("type") or {}).get("S") == EVENT_ITEM_TYPE
 
 
 def _record_handler(record: Any) -> None:
@@ -189,6 +195,12 @@ def _record_handler(record: Any) -> None:
 
 
 def _handle_record(raw: dict[str, Any]) -> None:
+    if analytics.folds(raw):
+        try:
+            analytics.fold(raw)  # the aggregates (a failure raises: retried; a repeat changes nothing)
+        except analytics.Unreadable as exc:
+            if not _is_event_record(raw):  # an event's is dead-lettered below, once
+                dead_letter(raw, "unreadable record", error=str(exc))
     if counters.moves(raw):
         counters.tally(raw)  # a failure raises: the record is retried (a repeat changes nothing)
         return

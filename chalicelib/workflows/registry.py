@@ -25,6 +25,7 @@ TASK_MODULES: tuple[str, ...] = (
     "chalicelib.workflows.customers",
     "chalicelib.workflows.support",
     "chalicelib.workflows.support_sync",
+    "chalicelib.workflows.analytics",
 )
 
 Handler = Callable[[dict[str, Any], EventContext], Any]

@@ -28,6 +28,8 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("restart-stranded-orders", "rate(1 hour)", "marketplace.restart_stranded_orders"),
     # Waldur's create_monthly_invoices: at 00:00 UTC on the 1st, fanned out in batches on `heavy`.
     Schedule("create-monthly-invoices", "cron(0 0 1 * ? *)", "billing.create_monthly_invoices"),
+    # Today's point of every gauge (quota usage and limits): daily-quotas/ has a point on quiet days.
+    Schedule("analytics-snapshot", "cron(5 0 * * ? *)", "analytics.snapshot"),
     # Remote changes of an external service desk's issues (workflows/support_sync.py).
     Schedule(
         "pull-support-backend", "rate(5 minutes)", "support_sync.pull_changes", needs_support_backend=True

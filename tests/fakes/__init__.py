@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from chalicelib.services.ports import Ports
 from tests.fakes.agents import FakeAgents
+from tests.fakes.analytics import FakeAnalytics
 from tests.fakes.audit import FakeEvents, FakeHooks
 from tests.fakes.billing import FakeInvoices
 from tests.fakes.catalog import FakeCategories, FakeOfferings, FakeServiceProviders
@@ -69,4 +70,5 @@ def build(world: World | None = None) -> Ports:
         support_attachments=FakeSupportAttachments(world),
         support_links=FakeSupportLinks(world),
         support_feedbacks=FakeSupportFeedbacks(world),
+        analytics=FakeAnalytics(world),
     )

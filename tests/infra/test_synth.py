@@ -32,11 +32,13 @@ import pytest
 from chalicelib.api import hosts
 from chalicelib.config import Settings
 from chalicelib.domain.roles import SYSTEM_ROLES
-from chalicelib.store import schema
+from chalicelib.store import counters, schema
 from chalicelib.store.items import (
+    AggregateItem,
     CounterItem,
     EventItem,
     FeedEntryItem,
+    FoldItem,
     GrantItem,
     ProjectItem,
     TallyItem,
@@ -959,13 +961,20 @@ def test_stream_filter_passes_every_change_that_moves_a_platform_total(synth: Sy
     for name, item in moving:
         record = _stream_record(name, item)
         assert wanted(record) and _passes(patterns, record), (name, item)
-    # What the counting itself writes, and updates, never reach the function: it would read its own
-    # writes (or every edit) for nothing.
-    for name, item in [("INSERT", counter), ("MODIFY", counter), ("INSERT", marker), ("MODIFY", project)]:
+    # What the counting and the analytics themselves write never reach the function: it would read
+    # its own writes for nothing.
+    aggregate = AggregateItem(pk="AGG#s", sk="D#2025-01-01|f", series="s", period="D#2025-01-01", field="f")
+    folded = FoldItem(pk="FOLD#r#0", sk="#META")
+    own = [("INSERT", counter), ("MODIFY", counter), ("INSERT", marker), ("INSERT", folded)]
+    for name, item in [*own, ("INSERT", aggregate), ("MODIFY", aggregate)]:
         record = _stream_record(name, item)
         assert not wanted(record) and not _passes(patterns, record), (name, item)
-    # A removed project's copy passes the filter (a type-level superset); the function skips it.
-    assert not wanted(_stream_record("INSERT", removed))
+    # A project's edits reach it for the analytics (its quota usage's daily points: `analytics.fold`
+    # works out whether one moved), as does a removed project's copy (it moves no total).
+    for name, item in [("MODIFY", project), ("INSERT", removed)]:
+        record = _stream_record(name, item)
+        assert wanted(record) and _passes(patterns, record), (name, item)
+    assert not counters.moves(_stream_record("INSERT", removed))
 
 
 def test_publisher_runs_under_its_own_role_and_logged(synth: Synth) -> None:
@@ -1006,14 +1015,17 @@ def test_publisher_role_reads_the_stream_puts_on_the_bus_and_writes_only_counter
     # ListStreams has no resource-level permissions: "*" or nothing (it lists ARNs, reads no data).
     assert granted.pop("dynamodb:ListStreams") == ["*"]
     assert granted.pop("events:PutEvents") == [_arn(bus_id)]
-    # The platform-wide totals and the audit log's shared counts (store/counters.tally): only the
-    # counters', event counts' and markers' partitions of the table.
+    # The platform-wide totals and the audit log's shared counts (store/counters.tally), and the
+    # analytics aggregates (store/analytics.fold): only the counters', event counts', aggregates'
+    # and markers' partitions of the table.
     table_arn = _arn(table_id)
     for action in ("dynamodb:PutItem", "dynamodb:UpdateItem"):
         assert granted.pop(action) == [table_arn], action
     [write] = [s for s in synth.role_statements(role_id) if "dynamodb:PutItem" in _actions(s)]
     assert write["Condition"] == {
-        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["COUNTER#*", "EVCOUNT#*", "TALLY#*"]}
+        "ForAllValues:StringLike": {
+            "dynamodb:LeadingKeys": ["COUNTER#*", "EVCOUNT#*", "TALLY#*", "AGG#*", "FOLD#*"]
+        }
     }
     allowed = write["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
     assert all(
@@ -1349,6 +1361,8 @@ def _publisher_writes() -> list[str]:
     from chalicelib.domain.context import EventContext
     from chalicelib.domain.events import make_event
     from chalicelib.store import counters, keys
+    from chalicelib.domain.analytics_quotas import user_facts
+    from chalicelib.domain.users import User
     from chalicelib.store.outbox import event_items
 
     event = make_event(
@@ -1367,7 +1381,9 @@ def _publisher_writes() -> list[str]:
         )
     ]
     assert len(found) >= 4 and datetime.now(UTC)  # the shard, two shared feeds, a total
-    return [*found, keys.tally_pk("record-id")]
+    # a user's registration folded into the analytics (an aggregate and the record's marker)
+    found += [keys.aggregate_pk(add.series) for add in user_facts(User("u", "u", datetime.now(UTC)))]
+    return [*found, keys.tally_pk("record-id"), keys.fold_pk("record-id#0")]
 
 
 # CloudFormation's limit on a template it reads from S3 (CDK uploads large templates there).

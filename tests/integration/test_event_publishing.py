@@ -151,7 +151,7 @@ def test_the_lambda_handler_reports_failed_records_by_sequence_number(aws, monke
         "created": {"S": "2026-11-27T00:00:00.000000+0000"},
         "context": {"S": "{}"},
     }
-    other = {"pk": {"S": "USER#1"}, "sk": {"S": "#META"}, "type": {"S": "user"}}
+    other = {"pk": {"S": "TOKEN#1"}, "sk": {"S": "#META"}, "type": {"S": "token"}}
     records = [
         {"eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb",
          "dynamodb": {"NewImage": other, "SequenceNumber": "100"}},

@@ -26,7 +26,7 @@ from aws_cdk import aws_logs as logs
 from chalice.cdk import Chalice
 from constructs import Construct
 
-from chalicelib.store import counters, keys
+from chalicelib.store import analytics_sources, counters, keys
 from chalicelib.workflows import registry
 from chalicelib.workflows.publisher import (
     DEAD_LETTERS_URL_ENV,
@@ -60,10 +60,26 @@ COUNTED_REMOVES: dict[str, Any] = {
     "eventName": ["REMOVE"],
     "dynamodb": {"OldImage": {"type": {"S": list(counters.COUNTED_TYPES)}}},
 }
-STREAM_FILTERS = (STREAM_FILTER, COUNTED_INSERTS, COUNTED_REMOVES)
-# The partitions the publisher writes: the counters, the audit log's shared counts and the markers of
-# the records it counted.
-COUNTER_KEYS = [keys.counter_pk("*"), keys.event_count_pk("*"), keys.tally_pk("*")]
+# Every change of an item type the analytics aggregates take in (store/analytics_sources.py; the
+# function works out which of those move an aggregate: most MODIFYs move none and write nothing).
+FOLDED_CHANGES: dict[str, Any] = {
+    "eventName": ["INSERT", "MODIFY"],
+    "dynamodb": {"NewImage": {"type": {"S": list(analytics_sources.source_types())}}},
+}
+FOLDED_REMOVES: dict[str, Any] = {
+    "eventName": ["REMOVE"],
+    "dynamodb": {"OldImage": {"type": {"S": list(analytics_sources.source_types())}}},
+}
+STREAM_FILTERS = (STREAM_FILTER, COUNTED_INSERTS, COUNTED_REMOVES, FOLDED_CHANGES, FOLDED_REMOVES)
+# The partitions the publisher writes: the counters, the audit log's shared counts, the analytics
+# aggregates and the markers of the records it counted and folded.
+COUNTER_KEYS = [
+    keys.counter_pk("*"),
+    keys.event_count_pk("*"),
+    keys.tally_pk("*"),
+    keys.aggregate_pk("*"),
+    keys.fold_pk("*"),
+]
 # The partitions the publisher reads: the active hooks of an event type (whether to queue its dispatch).
 HOOK_SUBSCRIPTION_KEYS = [keys.hook_subscription_pk("*")]
 # A DynamoDB stream keeps its records 24 hours: retrying a batch longer than that is pointless.
@@ -155,8 +171,9 @@ class EventPublishing(Construct):
                         iam.PolicyStatement(actions=STREAM_READ_ACTIONS, resources=[table.table_stream_arn]),
                         iam.PolicyStatement(actions=STREAM_LIST_ACTIONS, resources=["*"]),
                         iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus.event_bus_arn]),
-                        # The totals: a marker put and a counter update per counted record, in one
-                        # TransactWriteItems (authorised per item action), on those partitions only.
+                        # The totals and the analytics: a marker put and counter/aggregate updates per
+                        # record, in one TransactWriteItems (authorised per item action), and a gauge's
+                        # conditional point (UpdateItem), on those partitions only.
                         iam.PolicyStatement(
                             actions=["dynamodb:PutItem", "dynamodb:UpdateItem"],
                             resources=[table.table_arn],

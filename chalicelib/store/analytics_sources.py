@@ -1,0 +1,102 @@
+"""Which stored objects feed the analytics aggregates, and how (store/analytics.py applies them).
+
+A `Source` names an item type (its discriminator), how its item becomes the domain object, and
+the object's facts and points (domain/analytics_*.py). Event facts are keyed by event type. The
+table is built on first use, not at import (cold starts), and is the one list the stream filter
+(infra events.py: `source_types()`), the consumer and the rebuild share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from chalicelib.domain.analytics import Add, Point
+from chalicelib.domain.events import Event
+from chalicelib.store.items import BaseItem
+
+EVENT_TYPE = "event"  # the discriminator of the audit log's records (EventItem)
+
+
+def _none(_: Any) -> Sequence[Any]:
+    return ()
+
+
+@dataclass(frozen=True)
+class Source:
+    item: type[BaseItem]
+    read: Callable[[Any], Any]  # the item → its domain object
+    facts: Callable[[Any], Sequence[Add]] = _none
+    points: Callable[[Any], Sequence[Point]] = _none
+    # Every item of the type now (a Query of an index, never a Scan): the daily snapshot's points.
+    every: Callable[[], Iterable[Any]] | None = None
+
+
+def _merged(entries: Sequence[Source]) -> Source:
+    """Several entries for one item type (each area of the analytics adds its own) as one: their
+    facts and points together; one `read` and one `every` (the first given)."""
+    first = entries[0]
+    facts = [e.facts for e in entries if e.facts is not _none]
+    points = [e.points for e in entries if e.points is not _none]
+    return Source(
+        first.item,
+        first.read,
+        facts=lambda obj: [add for f in facts for add in f(obj)],
+        points=lambda obj: [point for p in points for point in p(obj)],
+        every=next((e.every for e in entries if e.every is not None), None),
+    )
+
+
+def _type(item: type[BaseItem]) -> str:
+    return str(BaseItem.type.get_discriminator(item))
+
+
+@cache
+def sources() -> dict[str, Source]:
+    """Item type → its Source."""
+    from chalicelib.domain import analytics_quotas as quotas
+    from chalicelib.store import customers, keys, projects, users
+    from chalicelib.store.items import CustomerItem, ProjectItem, UserItem
+
+    def every_customer() -> Iterable[CustomerItem]:
+        return CustomerItem.gsi1.query(keys.CUSTOMERS)  # type: ignore[return-value]
+
+    def every_project() -> Iterable[ProjectItem]:
+        return ProjectItem.gsi2.query(keys.PROJECTS)  # type: ignore[return-value]
+
+    # One line per area and item type (several areas may read the same type: their facts add up).
+    table = [
+        Source(CustomerItem, customers._from_item, points=quotas.customer_points, every=every_customer),
+        Source(ProjectItem, projects._from_item, points=quotas.project_points, every=every_project),
+        Source(UserItem, users.from_item, facts=quotas.user_facts),
+    ]
+    grouped: dict[str, list[Source]] = {}
+    for source in table:
+        grouped.setdefault(_type(source.item), []).append(source)
+    return {kind: _merged(entries) for kind, entries in grouped.items()}
+
+
+@cache
+def _event_facts() -> dict[str, list[Callable[[Event], Sequence[Add]]]]:
+    """Event type → what one such event adds (an event never changes: added once). One line per
+    area and event type; several areas may read one type."""
+    table: list[tuple[str, Callable[[Event], Sequence[Add]]]] = []
+    grouped: dict[str, list[Callable[[Event], Sequence[Add]]]] = {}
+    for event_type, facts in table:
+        grouped.setdefault(event_type, []).append(facts)
+    return grouped
+
+
+def event_facts(event: Event) -> Sequence[Add]:
+    return [add for facts in _event_facts().get(event.event_type, ()) for add in facts(event)]
+
+
+def event_types() -> tuple[str, ...]:
+    return tuple(_event_facts())
+
+
+def source_types() -> tuple[str, ...]:
+    """The item types whose INSERTs, MODIFYs and REMOVEs the stream consumer folds."""
+    return tuple(sources())
