@@ -56,9 +56,10 @@ def _type(item: type[BaseItem]) -> str:
 @cache
 def sources() -> dict[str, Source]:
     """Item type → its Source."""
+    from chalicelib.domain import analytics_providers as providers
     from chalicelib.domain import analytics_quotas as quotas
-    from chalicelib.store import customers, keys, projects, users
-    from chalicelib.store.items import CustomerItem, ProjectItem, UserItem
+    from chalicelib.store import customers, invoices, keys, projects, resources, users
+    from chalicelib.store.items import CustomerItem, InvoiceLineItem, ProjectItem, ResourceItem, UserItem
 
     def every_customer() -> Iterable[CustomerItem]:
         return CustomerItem.gsi1.query(keys.CUSTOMERS)  # type: ignore[return-value]
@@ -71,6 +72,8 @@ def sources() -> dict[str, Source]:
         Source(CustomerItem, customers._from_item, points=quotas.customer_points, every=every_customer),
         Source(ProjectItem, projects._from_item, points=quotas.project_points, every=every_project),
         Source(UserItem, users.from_item, facts=quotas.user_facts),
+        Source(ResourceItem, resources._from_item, facts=providers.resource_facts),
+        Source(InvoiceLineItem, invoices._item, facts=providers.invoice_item_facts),
     ]
     grouped: dict[str, list[Source]] = {}
     for source in table:
