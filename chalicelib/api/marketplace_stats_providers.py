@@ -6,7 +6,8 @@
 - `GET /api/marketplace-stats/count_active_resources_grouped_by_offering/`: active resources per
   offering (staff and support);
 - `GET /api/marketplace-stats/provider_customers/?provider_uuid=`, `provider_resources/`,
-  `provider_offerings/`: one service provider's dashboard figures (its team, staff, support);
+  `provider_offerings/`: one service provider's dashboard figures (its team, staff, support;
+  empty for anybody else and for a uuid naming no provider);
 - `GET /api/marketplace-provider-offerings/<uuid>/stats/`: an offering's live resources and their
   distinct customers (whoever sees the offering on the provider side).
 """
@@ -20,8 +21,8 @@ from pydantic import Field
 
 from chalicelib.api.fields import UuidFilter
 from chalicelib.api.rest import Call, Listed, ListQuery, QueryModel, ResponseModel, endpoint, object_id
+from chalicelib.domain.ids import parse_id
 from chalicelib.domain.offerings import MODEL as OFFERING_MODEL
-from chalicelib.domain.offerings import PROVIDER_MODEL
 from chalicelib.services import analytics_providers as service
 
 bp = Blueprint(__name__)
@@ -112,7 +113,7 @@ class ProviderQuery(QueryModel):
 
 
 def _provider_id(call: Call) -> str:
-    return object_id(call.query.provider_uuid, PROVIDER_MODEL)
+    return parse_id(call.query.provider_uuid) or ""  # well formed: checked by the query model
 
 
 class ProviderCustomerTopRevenueOut(ResponseModel):

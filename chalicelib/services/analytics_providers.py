@@ -7,8 +7,9 @@ resources: each answer reads one or two series (one Query each).
 Who sees what:
 - the platform-wide lists: staff and support (Waldur's StatsViewSet); anybody else 403;
 - a provider's figures (`provider_uuid`: the service provider's uuid): its team (owners and
-  managers of its customer), staff and support; 404 for a provider that does not exist, 403 for
-  anybody else (the provider directory is public, so its existence is no secret);
+  managers of its customer: the permission to list its consumers), staff and support. For anybody
+  else, and for a uuid naming no provider, the figures are empty (zeros, no lists): the same answer
+  for a provider one may not see as for none, as a filter of Cirrus's that matches nothing;
 - an offering's stats: whoever sees the offering on the provider side (else 404, as its page).
 """
 
@@ -26,6 +27,8 @@ from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import Principal
 from chalicelib.domain.errors import PermissionDenied
 from chalicelib.domain.offerings import ServiceProvider
+from chalicelib.domain.rbac import Scope
+from chalicelib.domain.roles import P, ScopeType
 from chalicelib.domain.vocabulary import Offering
 from chalicelib.services import access as access_service
 from chalicelib.services import offerings as offering_service
@@ -33,7 +36,7 @@ from chalicelib.services.ports import analytics
 from chalicelib.services.ports import categories as category_store
 from chalicelib.services.ports import customers as customer_store
 from chalicelib.services.ports import offerings as offering_store
-from chalicelib.services.provider_lists import provider_team
+from chalicelib.services.ports import service_providers as provider_store
 
 TOP = 10  # the length of a provider's "top" lists (customers by revenue, by resources; offerings)
 MONTHS = 12  # the months of the monthly series, the current one included
@@ -131,7 +134,24 @@ class ProviderFigures:
         return self.labels.get(field, "")
 
 
-def _figures(provider: ServiceProvider) -> ProviderFigures:
+def _visible(principal: Principal, provider_id: str) -> ServiceProvider | None:
+    """The provider, if the caller reads its figures (staff, support, its team); else None."""
+    provider = provider_store.get(provider_id)
+    if provider is None:
+        return None
+    rights = access_service.access(principal)
+    if rights.reads_everything:
+        return provider
+    scope = Scope(ScopeType.CUSTOMER, provider.customer_id, provider.customer_id, "")
+    return provider if rights.has(P.LIST_RESOURCE_USERS, scope) else None
+
+
+NOTHING = ProviderFigures({}, {}, {})
+
+
+def _figures(provider: ServiceProvider | None) -> ProviderFigures:
+    if provider is None:
+        return NOTHING
     rows = analytics.read(facts.provider_series(provider.customer_id), FIRST_MONTH, agg.NOW)
     now: dict[str, Aggregate] = {}
     months: dict[str, dict[str, Aggregate]] = {}
@@ -191,8 +211,7 @@ def _customer_names(figures: ProviderFigures, ids: Iterable[str]) -> dict[str, s
 
 
 def customers(principal: Principal, provider_id: str) -> ProviderCustomers:
-    provider = provider_team(principal, provider_id)
-    figures = _figures(provider)
+    figures = _figures(_visible(principal, provider_id))
     live = figures.prefixed(facts.CUSTOMER)
     first_month: dict[str, str] = {}
     per_month: dict[str, int] = {}
@@ -231,8 +250,7 @@ class ProviderResources:
 
 
 def resources(principal: Principal, provider_id: str) -> ProviderResources:
-    provider = provider_team(principal, provider_id)
-    figures = _figures(provider)
+    figures = _figures(_visible(principal, provider_id))
     by_state = {state: int(row.value) for state, row in sorted(figures.prefixed(facts.STATE).items())}
     offerings = figures.prefixed(facts.OFFERING)
     top = sorted(offerings.items(), key=lambda kv: (-kv[1].value, kv[1].label, kv[0]))[:TOP]
@@ -274,7 +292,9 @@ def _int(row: Aggregate | None) -> int:
 def offerings(principal: Principal, provider_id: str) -> list[OfferingFigures]:
     """Each of the provider's offerings (one Query of them) with its resources, revenue and plans'
     use (the provider's series); category titles from one BatchGetItem."""
-    provider = provider_team(principal, provider_id)
+    provider = _visible(principal, provider_id)
+    if provider is None:
+        return []
     figures = _figures(provider)
     own = offering_store.for_customer(provider.customer_id)
     category_ids = sorted({o.category_id for o in own if o.category_id})

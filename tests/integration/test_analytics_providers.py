@@ -352,16 +352,28 @@ def test_the_platform_lists_are_for_staff_and_support_only(client, scene, alice)
 
 
 def test_a_providers_figures_are_for_its_team_staff_and_support(client, scene, alice, support):
+    """Anybody else, and a uuid naming no provider, get the same empty figures (never a number of
+    the provider's)."""
     w = scene
-    for path in (CUSTOMERS, RESOURCES, OFFERINGS):
+    empty = {
+        CUSTOMERS: {"total": 0, "new_this_month": 0, "top_by_revenue": [], "top_by_resources": []},
+        RESOURCES: {"total": 0, "by_state": {}, "by_offering": []},
+        OFFERINGS: {"offerings": []},
+    }
+    for path, nothing in empty.items():
         mine, theirs = f"{path}?provider_uuid={w.sp1.id}", f"{path}?provider_uuid={w.sp2.id}"
-        assert call(client, "GET", mine, w.market.seller).status == 200
-        assert call(client, "GET", mine, support).status == 200
-        assert call(client, "GET", theirs, w.market.seller).status == 403
-        assert call(client, "GET", mine, w.market.owner).status == 403  # a consumer's owner
-        assert call(client, "GET", mine, alice).status == 403
-        missing = call(client, "GET", f"{path}?provider_uuid={'0' * 32}", support)
-        assert missing.status == 404
+        assert get(client, w.market.seller, mine) != get(client, w.market.seller, theirs)
+        assert get(client, support, mine) == get(client, w.market.seller, mine)
+        for account, query in (
+            (w.market.seller, theirs),  # another provider's
+            (w.market.owner, mine),  # a consumer's owner
+            (alice, mine),
+            (support, f"{path}?provider_uuid={'0' * 32}"),  # no such provider
+        ):
+            found = get(client, account, query)
+            monthly = found.pop("monthly", [])
+            assert found == nothing, (account, query)
+            assert all(not m.get("count") and not m.get("customer_count") for m in monthly)
 
 
 def test_bad_query_input_is_a_400(client, scene, staff):

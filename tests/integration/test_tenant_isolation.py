@@ -119,12 +119,6 @@ EXCLUDED: dict[tuple[str, str], str] = {
 
 # Lists (GETs without `{uuid}`) that refuse a_owner instead of answering with what is theirs:
 # (the statuses they may answer, why). What they answer is still checked for B's names and uuids.
-_PROVIDER_FIGURES = (
-    frozenset({400, 403, 404}),
-    "a service provider's dashboard figures: its team's, staff's and support's; without "
-    "provider_uuid 400, a uuid naming no provider 404, another provider 403 (the provider directory "
-    "is public); tests/integration/test_analytics_providers.py",
-)
 REFUSED_LISTS: dict[tuple[str, str], tuple[frozenset[int], str]] = {
     ("GET", "/api/marketplace-stats/top_service_providers_by_resources"): (
         frozenset({403}),
@@ -134,9 +128,6 @@ REFUSED_LISTS: dict[tuple[str, str], tuple[frozenset[int], str]] = {
         frozenset({403}),
         "platform-wide statistics: staff and support only (Waldur's StatsViewSet)",
     ),
-    ("GET", "/api/marketplace-stats/provider_customers"): _PROVIDER_FIGURES,
-    ("GET", "/api/marketplace-stats/provider_resources"): _PROVIDER_FIGURES,
-    ("GET", "/api/marketplace-stats/provider_offerings"): _PROVIDER_FIGURES,
 }
 
 # Endpoints that refuse everybody but staff before they look the object up (so the answer is the same
