@@ -294,3 +294,34 @@ def test_a_record_delivered_again_moves_nothing(aws, staff, now) -> None:
     assert ours[(COSTS_BY_OFFERING, "M#2026-11", w.alpha.id)] == (Decimal("18.20"), "Alpha")
     assert ours[(INVOICES, "M#2026-11", f"price#{w.acme.id}")][0] == Decimal("18.20")
     assert not [k for k in ours if k[0] == LIMITS]
+
+
+def test_a_read_costs_the_same_few_calls_however_many_resources(client, world, now, settle) -> None:
+    from tests.ddb_costs import Meter
+
+    w = world
+
+    def costs_of() -> dict[str, list[str]]:
+        with Meter.installed() as meter:
+            found = {}
+            for path in (COSTS, SUMMARY, LIMITS, TOTAL + "?name=acme"):
+                with meter.measuring() as cost:
+                    get(client, w.staff, path)
+                found[path] = cost.ops
+            return found
+
+    before = costs_of()
+    for n in range(6):
+        w.made(w.beta, w.gemini, at("2026-11-02T00:00:00"), n + 1, f"more-{n}")
+    clock.set_source(lambda: now[0])
+    settle()
+    after = costs_of()
+    assert after == before
+    # the caller's token (a GetItem), then one Query of one series; the limits add a BatchGetItem of
+    # the offerings listed and one of the providers of those without a country (Alpha)
+    assert after == {
+        COSTS: ["GetItem", "Query"],
+        SUMMARY: ["GetItem", "Query"],
+        LIMITS: ["GetItem", "Query", "BatchGetItem", "BatchGetItem"],
+        TOTAL + "?name=acme": ["GetItem", "Query"],
+    }
