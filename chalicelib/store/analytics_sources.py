@@ -56,9 +56,17 @@ def _type(item: type[BaseItem]) -> str:
 @cache
 def sources() -> dict[str, Source]:
     """Item type → its Source."""
+    from chalicelib.domain import analytics_costs as costs
     from chalicelib.domain import analytics_quotas as quotas
-    from chalicelib.store import customers, keys, projects, users
-    from chalicelib.store.items import CustomerItem, ProjectItem, UserItem
+    from chalicelib.store import customers, invoices, keys, projects, resources, users
+    from chalicelib.store.items import (
+        CustomerItem,
+        InvoiceHeaderItem,
+        InvoiceLineItem,
+        ProjectItem,
+        ResourceItem,
+        UserItem,
+    )
 
     def every_customer() -> Iterable[CustomerItem]:
         return CustomerItem.gsi1.query(keys.CUSTOMERS)  # type: ignore[return-value]
@@ -71,6 +79,9 @@ def sources() -> dict[str, Source]:
         Source(CustomerItem, customers._from_item, points=quotas.customer_points, every=every_customer),
         Source(ProjectItem, projects._from_item, points=quotas.project_points, every=every_project),
         Source(UserItem, users.from_item, facts=quotas.user_facts),
+        Source(InvoiceLineItem, invoices._item, facts=costs.invoice_item_facts),
+        Source(InvoiceHeaderItem, invoices._invoice, facts=costs.invoice_facts),
+        Source(ResourceItem, resources._from_item, facts=costs.resource_facts),
     ]
     grouped: dict[str, list[Source]] = {}
     for source in table:
