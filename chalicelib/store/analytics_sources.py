@@ -56,9 +56,10 @@ def _type(item: type[BaseItem]) -> str:
 @cache
 def sources() -> dict[str, Source]:
     """Item type → its Source."""
+    from chalicelib.domain import analytics_orders as orders_area
     from chalicelib.domain import analytics_quotas as quotas
-    from chalicelib.store import customers, keys, projects, users
-    from chalicelib.store.items import CustomerItem, ProjectItem, UserItem
+    from chalicelib.store import customers, keys, orders, projects, resources, users
+    from chalicelib.store.items import CustomerItem, OrderItem, ProjectItem, ResourceItem, UserItem
 
     def every_customer() -> Iterable[CustomerItem]:
         return CustomerItem.gsi1.query(keys.CUSTOMERS)  # type: ignore[return-value]
@@ -71,6 +72,11 @@ def sources() -> dict[str, Source]:
         Source(CustomerItem, customers._from_item, points=quotas.customer_points, every=every_customer),
         Source(ProjectItem, projects._from_item, points=quotas.project_points, every=every_project),
         Source(UserItem, users.from_item, facts=quotas.user_facts),
+        # order and organisation statistics (marketplace-stats/order_stats/ and its neighbours)
+        Source(OrderItem, orders._from_item, facts=orders_area.order_facts),
+        Source(ResourceItem, resources._from_item, facts=orders_area.resource_facts),
+        Source(ProjectItem, projects._from_item, facts=orders_area.project_facts),
+        Source(CustomerItem, customers._from_item, facts=orders_area.customer_facts),
     ]
     grouped: dict[str, list[Source]] = {}
     for source in table:
