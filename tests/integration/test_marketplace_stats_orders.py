@@ -271,3 +271,45 @@ def test_a_record_delivered_again_moves_nothing(client, market, moment, staff):
     assert get(client, staff, f"{STATS}order_stats/")["by_state"] == {"done": 1}
     [row] = get(client, staff, f"{STATS}resource_provisioning_stats/")
     assert (row["provisioning_success_count"], row["provisioning_in_progress_count"]) == (1, 0)
+
+
+ENDPOINTS = (
+    "order_stats/",
+    "order_stats/?customer_uuid={consumer}",
+    "resource_provisioning_stats/",
+    "resource_provisioning_stats/?last_minutes=600",
+    "project_creation_trend/",
+    "resource_creation_trend/",
+    "organization_project_count/",
+    "organization_resource_count/",
+    "customer_member_count/",
+)
+
+
+def test_each_answer_costs_the_same_few_reads_however_many_orders_there_are(
+    client, market, scenario, moment, staff, settle
+):
+    from tests.ddb_costs import Meter
+
+    def costs() -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        with Meter.installed() as meter:
+            for path in ENDPOINTS:
+                path = path.format(consumer=market.consumer.id)
+                get(client, staff, STATS + path)  # the caller's own reads made once (memoised)
+                with meter.measuring() as cost:
+                    get(client, staff, STATS + path)
+                out[path] = cost.ops
+        return out
+
+    before = costs()
+    for _ in range(5):  # five more orders, one more resource done
+        place(client, market)
+    [more] = [place(client, market)]
+    act(client, market, more, "approve_by_provider")
+    act(client, market, more, "set_state_done")
+    settle()
+    assert costs() == before
+    for path, ops in before.items():
+        queries = [op for op in ops if op == "Query"]
+        assert 1 <= len(queries) <= 4, (path, ops)  # the series read, and the caller's token or roles
