@@ -313,7 +313,9 @@ def rebuild(dry_run: bool = False) -> Rebuild:
     wanted = domain.totals(contributions)
     stored = stored_sums()
     changed = {key: value for key, value in wanted.items() if stored.get(key) != value}
-    gone = [key for key in stored if key not in wanted]
+    # A sum the stream brought back to zero (an order that left a state) reads as one never
+    # written: it is no difference (and is left alone).
+    gone = [key for key, (value, _) in stored.items() if key not in wanted and value != 0]
     if not dry_run:
         with AggregateItem.batch_write() as batch:
             for (series, period, field), (value, label) in changed.items():

@@ -57,12 +57,14 @@ def _type(item: type[BaseItem]) -> str:
 def sources() -> dict[str, Source]:
     """Item type → its Source."""
     from chalicelib.domain import analytics_costs as costs
+    from chalicelib.domain import analytics_orders as orders_area
     from chalicelib.domain import analytics_quotas as quotas
-    from chalicelib.store import customers, invoices, keys, projects, resources, users
+    from chalicelib.store import customers, invoices, keys, orders, projects, resources, users
     from chalicelib.store.items import (
         CustomerItem,
         InvoiceHeaderItem,
         InvoiceLineItem,
+        OrderItem,
         ProjectItem,
         ResourceItem,
         UserItem,
@@ -82,6 +84,11 @@ def sources() -> dict[str, Source]:
         Source(InvoiceLineItem, invoices._item, facts=costs.invoice_item_facts),
         Source(InvoiceHeaderItem, invoices._invoice, facts=costs.invoice_facts),
         Source(ResourceItem, resources._from_item, facts=costs.resource_facts),
+        # order and organisation statistics (marketplace-stats/order_stats/ and its neighbours)
+        Source(OrderItem, orders._from_item, facts=orders_area.order_facts),
+        Source(ResourceItem, resources._from_item, facts=orders_area.resource_facts),
+        Source(ProjectItem, projects._from_item, facts=orders_area.project_facts),
+        Source(CustomerItem, customers._from_item, facts=orders_area.customer_facts),
     ]
     grouped: dict[str, list[Source]] = {}
     for source in table:

@@ -115,6 +115,30 @@ EXCLUDED: dict[tuple[str, str], str] = {
     ("GET", "/api/support-feedback-report"): "platform-wide counts of the evaluations, no tenant's object: "
     "403 for anybody but staff and support; tests/integration/test_support_mail_api.py",
     ("GET", "/api/support-feedback-average-report"): "likewise: the average evaluation, for the desk only",
+    **{
+        (
+            "GET",
+            f"/api/marketplace-stats/{name}",
+        ): "platform-wide statistics (Waldur's StatsViewSet): 403 for "
+        "anybody but staff and support, whatever the query; "
+        "tests/integration/test_marketplace_stats_orders.py"
+        for name in (
+            "resource_provisioning_stats",
+            "project_creation_trend",
+            "resource_creation_trend",
+            "organization_project_count",
+            "organization_resource_count",
+            "customer_member_count",
+        )
+    },
+}
+
+# Lists about one customer that its own customer-level roles may read, staff and support any: 403
+# for a scope the caller does not see (B's, a ghost's, none named), the same answer either way.
+OWN_SCOPE_ONLY: dict[tuple[str, str], str] = {
+    ("GET", "/api/marketplace-stats/order_stats"): "order statistics of a customer (customer_uuid) or of "
+    "a provider (provider_uuid): its customer-level roles read them; the platform's are staff's and "
+    "support's",
 }
 
 # Endpoints that refuse everybody but staff before they look the object up (so the answer is the same
@@ -936,9 +960,26 @@ def test_lists_show_nothing_of_another_tenant(world: World, ep: Endpoint) -> Non
     for query in _probes(ep, world):
         path = ep.path + "/" + (f"?{query}" if query else "")
         reply = call(world.client, "GET", path, world.a_owner)
-        allowed = (refused[0],) if refused else (200, 400)
+        if refused:
+            allowed: tuple[int, ...] = (refused[0],)
+        elif _key(ep) in OWN_SCOPE_ONLY:
+            allowed = (200, 400, 403)
+        else:
+            allowed = (200, 400)
         assert reply.status in allowed, f"GET {path} -> {reply.status} {reply.json}"
         assert not _leaks(world, reply), f"GET {path} as a_owner shows tenant B: {reply.json}"
+
+
+@pytest.mark.parametrize("ep", [ep for ep in LIST_CASES if _key(ep) in OWN_SCOPE_ONLY], ids=_id)
+def test_a_list_about_one_customer_answers_its_own_roles_and_refuses_another_tenant(
+    world: World, ep: Endpoint
+) -> None:
+    for name in ("customer_uuid", "provider_uuid"):
+        own = call(world.client, "GET", f"{ep.path}/?{name}={world.a['uuid']}", world.a_owner)
+        assert own.status == 200, own.json  # the control
+        for other in (world.b["uuid"], "0" * 32):
+            reply = call(world.client, "GET", f"{ep.path}/?{name}={other}", world.a_owner)
+            assert reply.status == 403, f"GET {ep.path}/?{name}={other} -> {reply.status} {reply.json}"
 
 
 @pytest.mark.parametrize("ep", CREATE_CASES, ids=_id)
