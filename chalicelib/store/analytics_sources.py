@@ -57,8 +57,9 @@ def _type(item: type[BaseItem]) -> str:
 def sources() -> dict[str, Source]:
     """Item type → its Source."""
     from chalicelib.domain import analytics_quotas as quotas
-    from chalicelib.store import customers, keys, projects, users
-    from chalicelib.store.items import CustomerItem, ProjectItem, UserItem
+    from chalicelib.domain import analytics_usages
+    from chalicelib.store import customers, keys, projects, resources, usages, users
+    from chalicelib.store.items import CustomerItem, ProjectItem, ResourceItem, UsageItem, UserItem
 
     def every_customer() -> Iterable[CustomerItem]:
         return CustomerItem.gsi1.query(keys.CUSTOMERS)  # type: ignore[return-value]
@@ -71,6 +72,8 @@ def sources() -> dict[str, Source]:
         Source(CustomerItem, customers._from_item, points=quotas.customer_points, every=every_customer),
         Source(ProjectItem, projects._from_item, points=quotas.project_points, every=every_project),
         Source(UserItem, users.from_item, facts=quotas.user_facts),
+        Source(UsageItem, usages._from_item, facts=analytics_usages.usage_facts),
+        Source(ResourceItem, resources._from_item, facts=analytics_usages.resource_facts),
     ]
     grouped: dict[str, list[Source]] = {}
     for source in table:
