@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
-from chalicelib.api.fields import DateFilter, UuidFilter, schema_facts
+from chalicelib.api.fields import DateFilter, UuidFilter, each_of, schema_facts
 from chalicelib.api.rest import (
     Call,
     ListQuery,
@@ -308,28 +307,30 @@ def project_components_usage_timeseries(call: Call, uuid: str) -> Any:
 
 
 # --- marketplace-component-usage-monthly/ ----------------------------------------------------------------
-class MonthlyField(StrEnum):
-    BILLING_PERIOD = "billing_period"
-    BILLING_TYPE = "billing_type"
-    CATEGORY_TITLE = "category_title"
-    CATEGORY_UUID = "category_uuid"
-    COMPONENT_NAME = "component_name"
-    COMPONENT_TYPE = "component_type"
-    LIMIT_AMOUNT = "limit_amount"
-    LIMIT_PERIOD = "limit_period"
-    MEASURED_UNIT = "measured_unit"
-    OFFERING_NAME = "offering_name"
-    OFFERING_TYPE = "offering_type"
-    OFFERING_UUID = "offering_uuid"
-    SERVICE_PROVIDER_NAME = "service_provider_name"
-    SERVICE_PROVIDER_UUID = "service_provider_uuid"
-    TOTAL_ALLOCATED = "total_allocated"
-    TOTAL_CONSUMED = "total_consumed"
-    USAGE_PERCENT = "usage_percent"
+# The keys of a row (`?field=` takes them: Waldur's ComponentUsageMonthlyFieldEnum).
+MONTHLY_FIELDS = (
+    "billing_period",
+    "billing_type",
+    "category_title",
+    "category_uuid",
+    "component_name",
+    "component_type",
+    "limit_amount",
+    "limit_period",
+    "measured_unit",
+    "offering_name",
+    "offering_type",
+    "offering_uuid",
+    "service_provider_name",
+    "service_provider_uuid",
+    "total_allocated",
+    "total_consumed",
+    "usage_percent",
+)
 
 
 class ComponentUsageMonthlyOut(ResponseModel):
-    omit_when_null: ClassVar[frozenset[str]] = frozenset({f.value for f in MonthlyField} - {"usage_percent"})
+    omit_when_null: ClassVar[frozenset[str]] = frozenset(set(MONTHLY_FIELDS) - {"usage_percent"})
 
     offering_uuid: str | None = None
     offering_name: str | None = None
@@ -356,7 +357,9 @@ Choice = Annotated[str, StringConstraints(max_length=255)]
 class MonthlyQuery(ListQuery):
     ordering_fields = service.MONTHLY_ORDERING
 
-    field: list[MonthlyField] = Field(default_factory=list, max_length=len(MonthlyField))  # type: ignore[assignment]
+    field: list[str] = Field(
+        default_factory=list, max_length=len(MONTHLY_FIELDS), json_schema_extra=each_of(MONTHLY_FIELDS)
+    )
     billing_period: DateFilter | None = None
     start: DateFilter | None = None
     end: DateFilter | None = None
@@ -366,6 +369,14 @@ class MonthlyQuery(ListQuery):
     offering_uuid: UuidFilter | None = None
     customer_uuid: UuidFilter | None = None
     project_uuid: UuidFilter | None = None
+
+    @field_validator("field")
+    @classmethod
+    def _known_fields(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if value not in MONTHLY_FIELDS:
+                raise ValueError(f"Select a valid choice. {value} is not one of the available choices.")
+        return values
 
 
 @endpoint(
