@@ -401,3 +401,48 @@ def test_a_redelivered_usage_record_moves_nothing(client, market):
     month = agg.month(this_month())
     rows = analytics.read(PLATFORM, month, month)
     assert [(r.value, r.label) for r in rows] == [(8, "HPC")]  # 3, then replaced by 8
+
+
+# --- the cost of a read ------------------------------------------------------------------------------------
+def _reads(client, world):
+    """Every usage read of the scenario, each as its DynamoDB operations."""
+    from tests.ddb_costs import Meter
+
+    hpc, acme, apollo = world.hpc.id, world.consumer.id, world.project.id
+    paths = [
+        (world.staff, f"{STATS}/component_usages/"),
+        (world.staff, f"{STATS}/component_usages_per_month/"),
+        (world.staff, f"{STATS}/component_usages_per_project/"),
+        (world.owner, f"/api/marketplace-customer-usage/{acme}/components-usage/?include_terminated=true"),
+        (
+            world.owner,
+            f"/api/marketplace-customer-usage/{acme}/components-usage-timeseries/?offering_uuid={hpc}",
+        ),
+        (
+            world.owner,
+            f"/api/marketplace-customer-usage/{acme}/components-usage-by-project/?offering_uuid={hpc}",
+        ),
+        (world.member, f"/api/marketplace-project-usage/{apollo}/components-usage/"),
+        (world.staff, MONTHLY),
+        (world.seller, MONTHLY),
+    ]
+    out = {}
+    with Meter.installed() as meter:
+        for account, path in paths:
+            with meter.measuring() as cost:
+                get(client, account, path)
+            out[(account.username, path)] = cost.ops
+    return out
+
+
+def test_a_read_costs_the_same_few_calls_whatever_the_number_of_resources(client, world, settle):
+    before = _reads(client, world)
+    assert all("Scan" not in ops for ops in before.values())
+    for n in range(3):  # three more resources with usage in Apollo
+        resource = live(client, world, limits={"cpu": 1}, attributes={"name": f"vm-extra-{n}"})
+        report(
+            client, world, resource, [{"type": "cpu_hours", "amount": 1}, {"type": "storage", "amount": 1}]
+        )
+    settle()
+    assert get(client, world.staff, f"{STATS}/component_usages/")[0]["usage"] == "63.00"
+    assert _reads(client, world) == before
