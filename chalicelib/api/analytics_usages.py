@@ -250,7 +250,9 @@ def customer_components_usage(call: Call, uuid: str) -> Any:
 def customer_components_usage_timeseries(call: Call, uuid: str) -> Any:
     scope = service.customer_scope(call.user, object_id(uuid, customers.MODEL))
     q: UsageSeriesQuery = call.query
-    answer = service.components_usage_timeseries(scope, _offering(q), q.component_type, q.period_offset)
+    answer = service.components_usage_timeseries(
+        call.user, scope, _offering(q), q.component_type, q.period_offset
+    )
     return render(OfferingUsageTimeseriesOut, answer)
 
 
@@ -267,7 +269,9 @@ def customer_components_usage_timeseries(call: Call, uuid: str) -> Any:
 def customer_components_usage_by_project(call: Call, uuid: str) -> Any:
     scope = service.customer_scope(call.user, object_id(uuid, customers.MODEL))
     q: UsageSeriesQuery = call.query
-    answer = service.components_usage_by_project(scope, _offering(q), q.component_type, q.period_offset)
+    answer = service.components_usage_by_project(
+        call.user, scope, _offering(q), q.component_type, q.period_offset
+    )
     return render(OfferingUsageByProjectOut, answer)
 
 
@@ -302,7 +306,9 @@ def project_components_usage(call: Call, uuid: str) -> Any:
 def project_components_usage_timeseries(call: Call, uuid: str) -> Any:
     scope = service.project_scope(call.user, object_id(uuid, projects.MODEL))
     q: UsageSeriesQuery = call.query
-    answer = service.components_usage_timeseries(scope, _offering(q), q.component_type, q.period_offset)
+    answer = service.components_usage_timeseries(
+        call.user, scope, _offering(q), q.component_type, q.period_offset
+    )
     return render(OfferingUsageTimeseriesOut, answer)
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from chalicelib.domain import analytics as agg
 from chalicelib.domain import analytics_usages as rules
+from chalicelib.domain import offerings as offering_rules
 from chalicelib.domain.analytics import Aggregate
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import Principal
@@ -36,6 +37,7 @@ from chalicelib.domain.errors import PermissionDenied, ValidationError
 from chalicelib.domain.vocabulary import BillingType, Component, Offering
 from chalicelib.services import access as access_service
 from chalicelib.services import customers, projects
+from chalicelib.services import offerings as offering_service
 from chalicelib.services import order_sides as sides
 from chalicelib.services.paging import Ordering, Page, PageRequest, paginate
 from chalicelib.services.ports import analytics
@@ -272,9 +274,29 @@ def components_usage(scope: Scope, include_terminated: bool) -> dict[str, Any]:
     return {"components": rows}
 
 
-def _offering_and_component(offering_id: str, component_type: str | None) -> tuple[Offering, Component]:
+def _known_to(principal: Principal, scope: Scope, offering: Offering) -> bool:
+    """Whether the caller may read the offering's details here: a catalog offering, one they see
+    from the provider side, or one the scope has (had) resources of (a private offering)."""
+    rights = access_service.access(principal)
+    if (
+        rights.reads_everything
+        or offering_rules.is_public(offering)
+        or offering_service.manages(rights, offering)
+    ):
+        return True
+    key = rules.offering_key(offering.customer_id, offering.id)
+    return any(
+        row.field == key and row.value
+        for state in (rules.LIVE, rules.TERMINATED)
+        for row in analytics.read_now(scope.resources(state))
+    )
+
+
+def _offering_and_component(
+    principal: Principal, scope: Scope, offering_id: str, component_type: str | None
+) -> tuple[Offering, Component]:
     offering = offering_store.get(offering_id)
-    if offering is None:
+    if offering is None or not _known_to(principal, scope, offering):
         raise ValidationError.field("offering_uuid", "Object with this UUID does not exist.")
     if component_type:
         component = offering.component(component_type)
@@ -311,12 +333,12 @@ def _read_window(series: str, window: rules.Window, today: date) -> list[Aggrega
 
 
 def components_usage_timeseries(
-    scope: Scope, offering_id: str, component_type: str | None, period_offset: int
+    principal: Principal, scope: Scope, offering_id: str, component_type: str | None, period_offset: int
 ) -> dict[str, Any]:
     """One component's usage in the scope per month of its limit period (`period_offset` periods
     back); a total's buckets are the months with usage."""
     today = _today()
-    offering, component = _offering_and_component(offering_id, component_type)
+    offering, component = _offering_and_component(principal, scope, offering_id, component_type)
     window = rules.window(component.limit_period, today, period_offset)
     amounts: dict[date, Decimal] = {}
     for (_, o, t, first), value in _months(_read_window(scope.usage_series, window, today)).items():
@@ -326,12 +348,12 @@ def components_usage_timeseries(
 
 
 def components_usage_by_project(
-    scope: Scope, offering_id: str, component_type: str | None, period_offset: int
+    principal: Principal, scope: Scope, offering_id: str, component_type: str | None, period_offset: int
 ) -> dict[str, Any]:
     """One component's usage in the customer's projects over its limit period, per project (most
     used first) with each project's months."""
     today = _today()
-    offering, component = _offering_and_component(offering_id, component_type)
+    offering, component = _offering_and_component(principal, scope, offering_id, component_type)
     window = rules.window(component.limit_period, today, period_offset)
     per_project: dict[str, dict[date, Decimal]] = {}
     names: dict[str, str] = {}

@@ -446,3 +446,19 @@ def test_a_read_costs_the_same_few_calls_whatever_the_number_of_resources(client
     settle()
     assert get(client, world.staff, f"{STATS}/component_usages/")[0]["usage"] == "63.00"
     assert _reads(client, world) == before
+
+
+def test_a_private_offering_of_nobodys_resources_is_not_described_to_a_consumer(client, world, staff):
+    secret = make_offering(staff, world.provider.id, name="Secret", components=COMPONENTS, shared=False)
+    base = f"/api/marketplace-customer-usage/{world.consumer.id}/components-usage-timeseries/"
+    refused = call(client, "GET", f"{base}?offering_uuid={secret.id}", world.owner)
+    assert (refused.status, refused.json) == (
+        400,
+        {"offering_uuid": ["Object with this UUID does not exist."]},
+    )
+    assert get(
+        client, world.seller, f"/api/marketplace-customer-usage/{world.consumer.id}/components-usage/", 404
+    )
+    # staff see it (zero usage); the consumer sees the catalog offering its resources use
+    assert get(client, world.staff, f"{base}?offering_uuid={secret.id}")["offering_name"] == "Secret"
+    assert get(client, world.owner, f"{base}?offering_uuid={world.hpc.id}")["offering_name"] == "HPC"
