@@ -59,7 +59,8 @@ def sources() -> dict[str, Source]:
     from chalicelib.domain import analytics_costs as costs
     from chalicelib.domain import analytics_orders as orders_area
     from chalicelib.domain import analytics_quotas as quotas
-    from chalicelib.store import customers, invoices, keys, orders, projects, resources, users
+    from chalicelib.domain import analytics_usages
+    from chalicelib.store import customers, invoices, keys, orders, projects, resources, usages, users
     from chalicelib.store.items import (
         CustomerItem,
         InvoiceHeaderItem,
@@ -67,6 +68,7 @@ def sources() -> dict[str, Source]:
         OrderItem,
         ProjectItem,
         ResourceItem,
+        UsageItem,
         UserItem,
     )
 
@@ -89,6 +91,9 @@ def sources() -> dict[str, Source]:
         Source(ResourceItem, resources._from_item, facts=orders_area.resource_facts),
         Source(ProjectItem, projects._from_item, facts=orders_area.project_facts),
         Source(CustomerItem, customers._from_item, facts=orders_area.customer_facts),
+        # component usage statistics (marketplace-stats/component_usages*, customers' and projects' usage)
+        Source(UsageItem, usages._from_item, facts=analytics_usages.usage_facts),
+        Source(ResourceItem, resources._from_item, facts=analytics_usages.resource_facts),
     ]
     grouped: dict[str, list[Source]] = {}
     for source in table:

@@ -139,6 +139,10 @@ OWN_SCOPE_ONLY: dict[tuple[str, str], str] = {
     ("GET", "/api/marketplace-stats/order_stats"): "order statistics of a customer (customer_uuid) or of "
     "a provider (provider_uuid): its customer-level roles read them; the platform's are staff's and "
     "support's",
+    ("GET", "/api/marketplace-stats/component_usages"): "platform-wide usage sums: 403 for anybody but staff "
+    "and support (Waldur's StatsViewSet); tests/integration/test_analytics_usages_api.py",
+    ("GET", "/api/marketplace-stats/component_usages_per_month"): "likewise: platform-wide, per month",
+    ("GET", "/api/marketplace-stats/component_usages_per_project"): "likewise: platform-wide, per project",
 }
 
 # Endpoints that refuse everybody but staff before they look the object up (so the answer is the same
@@ -365,6 +369,8 @@ TARGETS: dict[str, Callable[[World], str]] = {
     "support-feedbacks": lambda w: _issue_feedback(w, w.b_user, w.b1, w.extra),
     "support-priorities": lambda w: _priority(),
     "support-templates": lambda w: _support_template(w),
+    "marketplace-customer-usage": lambda w: w.b["uuid"],  # a customer's usage: keyed by the customer
+    "marketplace-project-usage": lambda w: w.b1["uuid"],  # a project's usage: keyed by the project
 }
 OWN: dict[str, Callable[[World], str]] = {
     "customers": lambda w: w.a["uuid"],
@@ -407,6 +413,14 @@ OWN: dict[str, Callable[[World], str]] = {
     "support-attachments": lambda w: _issue_attachment(w, w.a_owner, w.a1, w.own_extra),
     "support-priorities": lambda w: _priority(),
     "support-templates": lambda w: _support_template(w),
+    "marketplace-customer-usage": lambda w: w.a["uuid"],
+    "marketplace-project-usage": lambda w: w.a1["uuid"],
+}
+# Object reads that answer 200 only with a parameter Waldur requires (else a 400 after the scope's
+# 404): the control sends it (the route's last segment → the query string).
+CONTROL_QUERY: dict[str, Callable[[World], str]] = {
+    "components-usage-timeseries": lambda w: f"?offering_uuid={_offering(w, w.a, w.own_extra)}",
+    "components-usage-by-project": lambda w: f"?offering_uuid={_offering(w, w.a, w.own_extra)}",
 }
 
 
@@ -919,7 +933,8 @@ def test_the_same_read_reaches_the_callers_own_tenant(world: World, ep: Endpoint
     collection = collection_of(ep.path)
     assert collection in OWN, f"no object of tenant A known in {collection!r}: add one to OWN"
     path = _filled(ep.path, OWN, collection, world) + "/"
-    reply = call(world.client, "GET", path, world.a_owner)
+    query = CONTROL_QUERY.get(ep.path.rstrip("/").rsplit("/", 1)[-1])
+    reply = call(world.client, "GET", path + (query(world) if query else ""), world.a_owner)
     assert reply.status == 200, reply.json
 
 
