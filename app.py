@@ -11,6 +11,7 @@ from chalicelib import snapstart
 from chalicelib.api import (
     absent_features,
     aggregate_limits,
+    analytics_charts,
     auth,
     cognito,
     component_user_usage_limits,
@@ -96,6 +97,7 @@ for blueprint in (
     financial_reports.bp,
     aggregate_limits.bp,
     daily_quotas.bp,
+    analytics_charts.bp,
     marketplace_overview.bp,
     support.bp,
     support_attachments.bp,

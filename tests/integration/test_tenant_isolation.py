@@ -115,6 +115,9 @@ EXCLUDED: dict[tuple[str, str], str] = {
     ("GET", "/api/support-feedback-report"): "platform-wide counts of the evaluations, no tenant's object: "
     "403 for anybody but staff and support; tests/integration/test_support_mail_api.py",
     ("GET", "/api/support-feedback-average-report"): "likewise: the average evaluation, for the desk only",
+    ("GET", "/api/analytics-charts/users-registration"): "platform-wide counts of users by registration "
+    "method, no tenant's object: 403 for anybody but staff and support (Waldur's stats are theirs); "
+    "tests/integration/test_analytics_charts_api.py",
 }
 
 # Endpoints that refuse everybody but staff before they look the object up (so the answer is the same
