@@ -1363,11 +1363,11 @@ def _publisher_writes() -> list[str]:
     """The partition keys the publisher's counting writes for an event record (the audit log's
     shared counts) and for a counted item (a platform total), with their markers: what its role
     must be allowed to write on AWS."""
+    from chalicelib.domain.analytics_quotas import user_facts
     from chalicelib.domain.context import EventContext
     from chalicelib.domain.events import make_event
-    from chalicelib.store import counters, keys
-    from chalicelib.domain.analytics_quotas import user_facts
     from chalicelib.domain.users import User
+    from chalicelib.store import counters, keys
     from chalicelib.store.outbox import event_items
 
     event = make_event(
