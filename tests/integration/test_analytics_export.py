@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from chalicelib.domain import analytics as domain
-from chalicelib.domain.analytics import Move
+from chalicelib.domain.analytics import Move, Point
 from chalicelib.domain.analytics_quotas import USERS_BY_REGISTRATION, quota_series
 from chalicelib.domain.clock import utcnow
 from tests.helpers import create_customer, create_project
@@ -147,8 +147,12 @@ def test_a_months_figures_go_out_with_its_last_day(aws):
             Move("orders#offering#x", "D#2026-11-30", "done", Decimal(3), label="Offering <X>"),
             Move("orders#offering#x", "D#2026-11-29", "done", Decimal(1)),
             Move("active#offering", domain.NOW, "x", Decimal(7)),
+            Move("orders#offering#x", "D#2026-11-29", "erred", Decimal(1)),
         ],
     )
+    # a sum moved back to zero (the erred order is gone) is no row; a gauge's point at zero is one
+    analytics.apply("test-record-2", [Move("orders#offering#x", "D#2026-11-29", "erred", Decimal(-1))])
+    analytics.put_point(Point("quota#customer#c#nc_resource_count", "usage", 0), "D#2026-11-29")
     export_day(date(2026, 11, 29))
     export_day(date(2026, 11, 30))
     objects = _objects()
@@ -160,7 +164,15 @@ def test_a_months_figures_go_out_with_its_last_day(aws):
             "label": "",
             "kind": "sum",
             "value": 1,
-        }
+        },
+        {
+            "series": "quota#customer#c#nc_resource_count",
+            "period": "D#2026-11-29",
+            "field": "usage",
+            "label": "",
+            "kind": "point",
+            "value": 0,
+        },
     ]
     last_day = objects["aggregates/dt=2026-11-30/part-0000.jsonl.gz"]
     assert [(r["series"], r["period"], r["value"], r["label"]) for r in last_day] == [
