@@ -11,6 +11,7 @@ from chalicelib import snapstart
 from chalicelib.api import (
     absent_features,
     aggregate_limits,
+    analytics_charts,
     analytics_costs,
     analytics_usages,
     auth,
@@ -102,6 +103,7 @@ for blueprint in (
     analytics_costs.bp,
     marketplace_stats_orders.bp,
     analytics_usages.bp,
+    analytics_charts.bp,
     marketplace_overview.bp,
     support.bp,
     support_attachments.bp,

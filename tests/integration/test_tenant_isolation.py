@@ -115,6 +115,13 @@ EXCLUDED: dict[tuple[str, str], str] = {
     ("GET", "/api/support-feedback-report"): "platform-wide counts of the evaluations, no tenant's object: "
     "403 for anybody but staff and support; tests/integration/test_support_mail_api.py",
     ("GET", "/api/support-feedback-average-report"): "likewise: the average evaluation, for the desk only",
+    ("GET", "/api/marketplace-stats/component_usages"): "platform-wide usage sums: 403 for anybody but staff "
+    "and support (Waldur's StatsViewSet); tests/integration/test_analytics_usages_api.py",
+    ("GET", "/api/marketplace-stats/component_usages_per_month"): "likewise: platform-wide, per month",
+    ("GET", "/api/marketplace-stats/component_usages_per_project"): "likewise: platform-wide, per project",
+    ("GET", "/api/analytics-charts/users-registration"): "platform-wide counts of users by registration "
+    "method, no tenant's object: 403 for anybody but staff and support (Waldur's stats are theirs); "
+    "tests/integration/test_analytics_charts_api.py",
     **{
         (
             "GET",
@@ -139,10 +146,6 @@ OWN_SCOPE_ONLY: dict[tuple[str, str], str] = {
     ("GET", "/api/marketplace-stats/order_stats"): "order statistics of a customer (customer_uuid) or of "
     "a provider (provider_uuid): its customer-level roles read them; the platform's are staff's and "
     "support's",
-    ("GET", "/api/marketplace-stats/component_usages"): "platform-wide usage sums: 403 for anybody but staff "
-    "and support (Waldur's StatsViewSet); tests/integration/test_analytics_usages_api.py",
-    ("GET", "/api/marketplace-stats/component_usages_per_month"): "likewise: platform-wide, per month",
-    ("GET", "/api/marketplace-stats/component_usages_per_project"): "likewise: platform-wide, per project",
 }
 
 # Endpoints that refuse everybody but staff before they look the object up (so the answer is the same
