@@ -183,6 +183,8 @@ class Settings:
     attachments_bucket: str = ""
     attachment_max_bytes: int = 4 * 1024 * 1024
     attachment_url_seconds: int = 300
+    # The BI export's bucket (chalicelib/exports.py; empty: `<resource_prefix>-analytics-export`).
+    export_bucket: str = ""
     # An external service desk the support desk keeps its issues in step with
     # (chalicelib/support_backends, chalicelib/workflows/support_sync.py): "basic" (none: the built-in
     # desk alone), "jira" or "zammad". The adapter's settings (a JSON object of strings) come from the
@@ -197,6 +199,10 @@ class Settings:
     @property
     def attachments_bucket_name(self) -> str:
         return self.attachments_bucket or f"{self.resource_prefix}-attachments"
+
+    @property
+    def export_bucket_name(self) -> str:
+        return self.export_bucket or f"{self.resource_prefix}-analytics-export"
 
 
 @lru_cache(maxsize=1)
@@ -235,6 +241,7 @@ def get_settings() -> Settings:
         attachments_bucket=env.get("CIRRUS_ATTACHMENTS_BUCKET", "").strip(),
         attachment_max_bytes=min(_int("CIRRUS_ATTACHMENT_MAX_BYTES", 4 * 1024 * 1024), 4 * 1024 * 1024),
         attachment_url_seconds=max(1, min(_int("CIRRUS_ATTACHMENT_URL_SECONDS", 300), 3600)),
+        export_bucket=env.get("CIRRUS_EXPORT_BUCKET", "").strip(),
         support_backend=(env.get("CIRRUS_SUPPORT_BACKEND") or "basic").strip().lower(),
         support_backend_secret_arn=env.get("CIRRUS_SUPPORT_BACKEND_SECRET_ARN", "").strip(),
         support_backend_settings=env.get("CIRRUS_SUPPORT_BACKEND_SETTINGS", ""),

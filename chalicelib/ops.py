@@ -17,6 +17,7 @@ the moto endpoint `make run` prints.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -304,6 +305,15 @@ def cmd_analytics(args: argparse.Namespace, out: TextIO) -> int:
         )
     elif args.action == "snapshot":
         print(f"{analytics.snapshot(utcnow().date())} point(s) written", file=out)
+    elif args.action == "export":
+        from chalicelib.workflows.analytics import BadExportDay, export_day, export_payload_day
+
+        try:
+            day = export_payload_day({"day": args.day} if args.day else {}, utcnow().date())
+        except BadExportDay as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(json.dumps(export_day(day)), file=out)
     else:
         start = args.start or "A"  # before every period (D#…, M#…, NOW)
         end = args.end or domain.NOW
@@ -393,6 +403,10 @@ def parser() -> argparse.ArgumentParser:
     )
     rebuild.add_argument("--dry-run", action="store_true", help="only say what would change")
     stats_actions.add_parser("snapshot", help="write today's point of every gauge (the daily task)")
+    export = stats_actions.add_parser(
+        "export", help="write a day's aggregates and events to the BI export bucket (the daily task)"
+    )
+    export.add_argument("--day", help="the day (YYYY-MM-DD, before today); default: yesterday")
     read = stats_actions.add_parser("series", help="print a series' aggregates as JSON lines")
     read.add_argument("series", help="e.g. users#registration")
     read.add_argument("--start", help="first period (e.g. D#2026-12-01, M#2026-12); default: the first")

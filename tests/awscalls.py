@@ -337,9 +337,12 @@ def _cloudwatch(call: Call, account: Account) -> list[Request]:
 
 def _s3(call: Call, account: Account) -> list[Request]:
     """Object calls, authorised on the object's ARN (which names neither a region nor an account).
-    A presigned URL is no call: whoever follows it acts with the signer's s3:GetObject."""
+    A presigned URL is no call: whoever follows it acts with the signer's s3:GetObject. A multipart
+    upload is authorised as a PutObject at each of its steps but its abort."""
     action = {"PutObject": "s3:PutObject", "GetObject": "s3:GetObject", "HeadObject": "s3:GetObject",
-              "DeleteObject": "s3:DeleteObject"}.get(call.operation)  # fmt: skip
+              "DeleteObject": "s3:DeleteObject", "CreateMultipartUpload": "s3:PutObject",
+              "UploadPart": "s3:PutObject", "CompleteMultipartUpload": "s3:PutObject",
+              "AbortMultipartUpload": "s3:AbortMultipartUpload"}.get(call.operation)  # fmt: skip
     if action is None:
         raise Unmapped(f"s3.{call.operation}")
     return [Request(action, (f"arn:{account.partition}:s3:::{call.params['Bucket']}/{call.params['Key']}",))]

@@ -125,19 +125,25 @@ def create_table(table_name: str, endpoint: str | None = None) -> None:
 
 
 def create_buckets(endpoint: str | None = None) -> None:
-    """The support attachments' bucket (as CDK makes it: no public access); idempotent."""
+    """The support attachments' bucket and the BI export's (as CDK makes them: no public access);
+    idempotent."""
     from chalicelib.config import get_settings
 
     s3 = _boto_client("s3", endpoint)
-    bucket = get_settings().attachments_bucket_name
-    if bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
-        region = os.environ.get("AWS_REGION", "us-east-1")
-        extra = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-        s3.create_bucket(Bucket=bucket, **extra)
-    block = {
-        k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
-    }
-    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=block)
+    settings = get_settings()
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    for bucket in (settings.attachments_bucket_name, settings.export_bucket_name):
+        if bucket not in existing:
+            region = os.environ.get("AWS_REGION", "us-east-1")
+            extra = (
+                {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            )
+            s3.create_bucket(Bucket=bucket, **extra)
+        block = {
+            k: True
+            for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+        }
+        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=block)
 
 
 # Local timing of the shipped workflows: short enough to watch, long enough for a poller to answer.

@@ -135,8 +135,9 @@ class ProviderFigures:
 
 
 def _visible(principal: Principal, provider_id: str) -> ServiceProvider | None:
-    """The provider, if the caller reads its figures (staff, support, its team); else None."""
-    provider = provider_store.get(provider_id)
+    """The provider, if the caller reads its figures (staff, support, its team); else None. The
+    uuid is the service provider's (Waldur's); its customer's is taken too (one GetItem more)."""
+    provider = provider_store.get(provider_id) or provider_store.for_customer(provider_id)
     if provider is None:
         return None
     rights = access_service.access(principal)

@@ -6,6 +6,8 @@ store/analytics_sources.py (item type → domain object → facts and points; ev
 Keys: one partition per series (`AGG#<series>`), one item per period and field
 (`<period>|<field>`): a range of periods is one Query, whatever the number of objects behind them
 (a series grows with its days and fields — offerings, states — never with resources or orders).
+A dated aggregate (`D#`, `M#`) is also listed in gsi2 under its period (`keys.aggregate_listing`),
+so the BI export reads one day's aggregates, whatever their series, without a Scan (`listed`).
 
 Writers:
 - `fold(record)`: the stream consumer (workflows/publisher.py on AWS, local/stream.py locally)
@@ -152,7 +154,18 @@ class _AlreadyFolded(DomainError):
 
 
 def _aggregate(series: str, period: str, field: str) -> AggregateItem:
-    return AggregateItem(pk=keys.aggregate_pk(series), sk=keys.aggregate_sk(period, field))
+    item = AggregateItem(pk=keys.aggregate_pk(series), sk=keys.aggregate_sk(period, field))
+    listing = keys.aggregate_listing(series, period)
+    if listing is not None:
+        item.gsi2pk, item.gsi2sk = listing, f"{series}{keys.AGGREGATE_SEP}{field}"
+    return item
+
+
+def _listed(item: AggregateItem) -> list[Action]:
+    """The actions that list a dated aggregate in its period's gsi2 partitions (the export's read)."""
+    if item.gsi2pk is None:
+        return []
+    return [AggregateItem.gsi2pk.set(item.gsi2pk), AggregateItem.gsi2sk.set(str(item.gsi2sk))]
 
 
 def apply(record_id: str, moves: Sequence[Move]) -> bool:
@@ -176,7 +189,8 @@ def apply(record_id: str, moves: Sequence[Move]) -> bool:
             ]
             if move.label:
                 actions.append(AggregateItem.label.set(move.label))
-            uow.update(_aggregate(move.series, move.period, move.field), actions)
+            aggregate = _aggregate(move.series, move.period, move.field)
+            uow.update(aggregate, [*actions, *_listed(aggregate)])
         try:
             uow.commit()
         except _AlreadyFolded:
@@ -197,6 +211,7 @@ def put_point(point: Point, period: str, seq: str = "") -> bool:
         AggregateItem.period.set(period),
         AggregateItem.field.set(point.field),
         AggregateItem.label.set(point.label),
+        *_listed(item),
     ]
     try:
         item.update(actions=actions, condition=AggregateItem.seq.does_not_exist() | (AggregateItem.seq < seq))
@@ -238,6 +253,18 @@ def latest(series: str, before: str) -> list[Aggregate]:
             continue
         rows.append(_row(item))
     return rows
+
+
+def listed(period: str) -> list[tuple[Aggregate, bool]]:
+    """Every aggregate of one dated period (`D#2026-12-05`, `M#2026-12`), whatever its series, with
+    whether it is a gauge's point (else a fact sum), by series and field: a Query per gsi2 shard of
+    the period (the export's read; a period's aggregates grow with its series, not with objects)."""
+    rows: list[tuple[Aggregate, bool]] = []
+    for partition in keys.aggregate_listings(period):
+        for item in BaseItem.gsi2.query(partition):
+            if isinstance(item, AggregateItem):
+                rows.append((_row(item), item.seq is not None))
+    return sorted(rows, key=lambda r: (r[0].series, r[0].field))
 
 
 # --- the daily snapshot ---------------------------------------------------------------------------
@@ -295,10 +322,12 @@ def _facts_now() -> tuple[int, Iterable[list[Add]]]:
 
 
 def stored_sums() -> dict[tuple[str, str, str], tuple[Decimal, str]]:
-    """Every fact sum stored (points left out), key → (value, label)."""
+    """Every fact sum stored (points left out), key → (value, label). A sum the stream moved back
+    to zero (a resource's limits after its termination) is left out: it reads as one never written,
+    as the rebuild's totals leave it out, so it is no difference between them."""
     out: dict[tuple[str, str, str], tuple[Decimal, str]] = {}
     for item in AggregateItem.scan(filter_condition=AggregateItem.type == AggregateItem):
-        if item.seq is None:
+        if item.seq is None and Decimal(str(item.value)) != 0:
             out[(item.series, item.period, item.field)] = (Decimal(str(item.value)), item.label or "")
     return out
 
@@ -311,7 +340,8 @@ def rebuild(dry_run: bool = False) -> Rebuild:
     wanted = domain.totals(contributions)
     stored = stored_sums()
     changed = {key: value for key, value in wanted.items() if stored.get(key) != value}
-    # A sum the stream brought back to zero reads as one never written: not a difference.
+    # A sum the stream brought back to zero (an order that left a state) reads as one never
+    # written: it is no difference (and is left alone).
     gone = [key for key, (value, _) in stored.items() if key not in wanted and value != 0]
     if not dry_run:
         with AggregateItem.batch_write() as batch:

@@ -56,10 +56,22 @@ def _type(item: type[BaseItem]) -> str:
 @cache
 def sources() -> dict[str, Source]:
     """Item type → its Source."""
+    from chalicelib.domain import analytics_costs as costs
+    from chalicelib.domain import analytics_orders as orders_area
     from chalicelib.domain import analytics_providers as providers
     from chalicelib.domain import analytics_quotas as quotas
-    from chalicelib.store import customers, invoices, keys, projects, resources, users
-    from chalicelib.store.items import CustomerItem, InvoiceLineItem, ProjectItem, ResourceItem, UserItem
+    from chalicelib.domain import analytics_usages
+    from chalicelib.store import customers, invoices, keys, orders, projects, resources, usages, users
+    from chalicelib.store.items import (
+        CustomerItem,
+        InvoiceHeaderItem,
+        InvoiceLineItem,
+        OrderItem,
+        ProjectItem,
+        ResourceItem,
+        UsageItem,
+        UserItem,
+    )
 
     def every_customer() -> Iterable[CustomerItem]:
         return CustomerItem.gsi1.query(keys.CUSTOMERS)  # type: ignore[return-value]
@@ -72,6 +84,18 @@ def sources() -> dict[str, Source]:
         Source(CustomerItem, customers._from_item, points=quotas.customer_points, every=every_customer),
         Source(ProjectItem, projects._from_item, points=quotas.project_points, every=every_project),
         Source(UserItem, users.from_item, facts=quotas.user_facts),
+        Source(InvoiceLineItem, invoices._item, facts=costs.invoice_item_facts),
+        Source(InvoiceHeaderItem, invoices._invoice, facts=costs.invoice_facts),
+        Source(ResourceItem, resources._from_item, facts=costs.resource_facts),
+        # order and organisation statistics (marketplace-stats/order_stats/ and its neighbours)
+        Source(OrderItem, orders._from_item, facts=orders_area.order_facts),
+        Source(ResourceItem, resources._from_item, facts=orders_area.resource_facts),
+        Source(ProjectItem, projects._from_item, facts=orders_area.project_facts),
+        Source(CustomerItem, customers._from_item, facts=orders_area.customer_facts),
+        # component usage statistics (marketplace-stats/component_usages*, customers' and projects' usage)
+        Source(UsageItem, usages._from_item, facts=analytics_usages.usage_facts),
+        Source(ResourceItem, resources._from_item, facts=analytics_usages.resource_facts),
+        # service providers' statistics (marketplace-stats/top_service_providers_by_resources/, provider_*)
         Source(ResourceItem, resources._from_item, facts=providers.resource_facts),
         Source(InvoiceLineItem, invoices._item, facts=providers.invoice_item_facts),
     ]

@@ -30,6 +30,8 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("create-monthly-invoices", "cron(0 0 1 * ? *)", "billing.create_monthly_invoices"),
     # Today's point of every gauge (quota usage and limits): daily-quotas/ has a point on quiet days.
     Schedule("analytics-snapshot", "cron(5 0 * * ? *)", "analytics.snapshot"),
+    # Yesterday's aggregates and audit events to the BI export bucket (Athena reads them via Glue).
+    Schedule("analytics-export", "cron(30 0 * * ? *)", "analytics.export"),
     # Remote changes of an external service desk's issues (workflows/support_sync.py).
     Schedule(
         "pull-support-backend", "rate(5 minutes)", "support_sync.pull_changes", needs_support_backend=True

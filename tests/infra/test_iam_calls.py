@@ -606,6 +606,11 @@ def test_the_scenario_reaches_every_function_and_kind_of_call(recorded: Recorded
     } <= workers, sorted(workers)  # fmt: skip
     # A hook's last failure goes to the background queue's dead-letter queue, from its worker.
     assert ("sqs:SendMessage", arn_of_queue(f"{prefix}-background-dlq")) in kinds["BackgroundWorker"]
+    # The analytics export (the daily schedule): the background worker puts each dataset's day.
+    [export_bucket] = [k for k in _ids(stack, "AWS::S3::Bucket") if k.startswith("AnalyticsExport")]
+    objects = f"arn:aws:s3:::{stack.resolve({'Ref': export_bucket})}"
+    exported = {r for a, r in kinds["BackgroundWorker"] if a == "s3:PutObject" and r.startswith(objects)}
+    assert {r.split("/")[1] for r in exported} == {"aggregates", "events"}, exported
     # The support backend's secret: the API (a webhook) and the background worker (the sync) read it.
     for function in (API, "BackgroundWorker"):
         assert ("secretsmanager:GetSecretValue", SUPPORT_SECRET_ARN) in kinds[function], function

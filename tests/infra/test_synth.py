@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -315,6 +315,10 @@ def test_every_function_finds_the_queues_and_state_machines(synth: Synth) -> Non
         "CIRRUS_ATTACHMENTS_BUCKET": {
             "Ref": next(k for k in synth.resources("AWS::S3::Bucket") if k.startswith("Attachments"))
         },
+        # Where the analytics export goes (test_the_export_bucket_*).
+        "CIRRUS_EXPORT_BUCKET": {
+            "Ref": next(k for k in synth.resources("AWS::S3::Bucket") if k.startswith("AnalyticsExport"))
+        },
     }
     for queue in QUEUES:
         expected[f"CIRRUS_QUEUE_URL_{queue.upper()}"] = {"Ref": synth.queue(f"{PREFIX}-{queue}")[0]}
@@ -353,7 +357,8 @@ def test_no_web_ui_is_hosted_or_allowed_by_default(synth: Synth) -> None:
     """HomePort on AWS is opt-in (`-c homeport_dir=...`, test_synth_webui.py); without it no bucket,
     no distribution, and the API allows no other origin (CORS)."""
     buckets = synth.resources("AWS::S3::Bucket")
-    assert [k for k in buckets if not k.startswith("Attachments")] == []  # only the support attachments'
+    # only the support attachments' and the analytics export's
+    assert [k for k in buckets if not k.startswith(("Attachments", "AnalyticsExport"))] == []
     assert not synth.resources("AWS::CloudFront::Distribution")
     assert "HomePortUrl" not in synth.template["Outputs"]
     for function in _functions(synth).values():
@@ -1358,11 +1363,11 @@ def _publisher_writes() -> list[str]:
     """The partition keys the publisher's counting writes for an event record (the audit log's
     shared counts) and for a counted item (a platform total), with their markers: what its role
     must be allowed to write on AWS."""
+    from chalicelib.domain.analytics_quotas import user_facts
     from chalicelib.domain.context import EventContext
     from chalicelib.domain.events import make_event
-    from chalicelib.store import counters, keys
-    from chalicelib.domain.analytics_quotas import user_facts
     from chalicelib.domain.users import User
+    from chalicelib.store import counters, keys
     from chalicelib.store.outbox import event_items
 
     event = make_event(
@@ -1464,3 +1469,96 @@ def test_every_function_is_told_the_attachments_bucket(synth: Synth) -> None:
     for name, function in _functions(synth).items():
         variables = function["Properties"]["Environment"]["Variables"]
         assert variables["CIRRUS_ATTACHMENTS_BUCKET"] == {"Ref": bucket_id}, name
+
+
+# --- the analytics export (cirrus_infra/analytics_export.py) ----------------------------------------
+def _export_bucket(synth: Synth) -> tuple[str, dict[str, Any]]:
+    found = [(k, v) for k, v in synth.resources("AWS::S3::Bucket").items() if k.startswith("AnalyticsExport")]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_the_export_bucket_is_private_encrypted_tls_only_and_retained(synth: Synth) -> None:
+    bucket_id, bucket = _export_bucket(synth)
+    props = bucket["Properties"]
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+    # an upload that failed half way leaves no parts behind for long
+    [lifecycle] = props["LifecycleConfiguration"]["Rules"]
+    assert lifecycle["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    [policy] = [
+        p
+        for p in synth.resources("AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    [deny] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_the_functions_may_only_put_objects_under_the_export_datasets(synth: Synth) -> None:
+    """chalicelib/exports.py's calls (PutObject and a multipart upload) are all s3:PutObject; nothing
+    may read, list or delete the export."""
+    bucket_id, _ = _export_bucket(synth)
+    statements = [
+        st
+        for policy in synth.resources("AWS::IAM::Policy").values()
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]
+        if bucket_id in json.dumps(st.get("Resource"))
+    ]
+    assert len(statements) == 1
+    [statement] = statements
+    assert statement["Action"] == "s3:PutObject"
+    arn = {"Fn::GetAtt": [bucket_id, "Arn"]}
+    assert statement["Resource"] == [
+        {"Fn::Join": ["", [arn, "/aggregates/*"]]},
+        {"Fn::Join": ["", [arn, "/events/*"]]},
+    ]
+    assert "AnalyticsExportBucketName" in synth.template["Outputs"]
+
+
+def test_glue_tables_read_the_day_partitions_by_projection(synth: Synth) -> None:
+    """Athena finds each day's object from the query's `dt` alone: no crawler, no partitions added."""
+    from chalicelib import exports
+
+    bucket_id, _ = _export_bucket(synth)
+    _, database = synth.one("AWS::Glue::Database")
+    assert database["Properties"]["DatabaseInput"]["Name"] == f"{PREFIX}_analytics".replace("-", "_")
+    assert not synth.resources("AWS::Glue::Crawler")
+    tables = {
+        t["Properties"]["TableInput"]["Name"]: t["Properties"]
+        for t in synth.resources("AWS::Glue::Table").values()
+    }
+    assert set(tables) == set(exports.DATASETS)
+    for name, props in tables.items():
+        table = props["TableInput"]
+        assert props["DatabaseName"] == database["Properties"]["DatabaseInput"]["Name"]
+        assert table["PartitionKeys"] == [{"Name": "dt", "Type": "string", "Comment": "the day, YYYY-MM-DD"}]
+        location = {"Fn::Join": ["", ["s3://", {"Ref": bucket_id}, f"/{name}/"]]}
+        assert table["StorageDescriptor"]["Location"] == location
+        assert (
+            table["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"]
+            == "org.openx.data.jsonserde.JsonSerDe"
+        )
+        parameters = table["Parameters"]
+        assert parameters["projection.enabled"] == "true"
+        assert (parameters["projection.dt.type"], parameters["projection.dt.format"]) == (
+            "date",
+            "yyyy-MM-dd",
+        )
+        assert parameters["projection.dt.range"].endswith(",NOW")
+        # the template's `${dt}` lands on the key the export writes for that day
+        template = parameters["storage.location.template"]
+        assert template == {"Fn::Join": ["", ["s3://", {"Ref": bucket_id}, f"/{name}/dt=${{dt}}/"]]}
+        day_prefix = str(template["Fn::Join"][1][2]).replace("${dt}", "2026-12-05")
+        assert ("/" + exports.key(name, date(2026, 12, 5))).startswith(day_prefix)
+    columns = {
+        name: [c["Name"] for c in props["TableInput"]["StorageDescriptor"]["Columns"]]
+        for name, props in tables.items()
+    }
+    assert columns == {
+        "aggregates": ["series", "period", "field", "label", "kind", "value"],
+        "events": ["uuid", "created", "event_type", "message", "customer_uuid", "scopes", "context"],
+    }

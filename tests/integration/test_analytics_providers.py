@@ -364,6 +364,8 @@ def test_a_providers_figures_are_for_its_team_staff_and_support(client, scene, a
         mine, theirs = f"{path}?provider_uuid={w.sp1.id}", f"{path}?provider_uuid={w.sp2.id}"
         assert get(client, w.market.seller, mine) != get(client, w.market.seller, theirs)
         assert get(client, support, mine) == get(client, w.market.seller, mine)
+        by_customer = f"{path}?provider_uuid={w.p1.id}"  # the provider's customer's uuid names it too
+        assert get(client, w.market.seller, by_customer) == get(client, w.market.seller, mine)
         for account, query in (
             (w.market.seller, theirs),  # another provider's
             (w.market.owner, mine),  # a consumer's owner

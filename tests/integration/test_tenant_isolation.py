@@ -115,27 +115,57 @@ EXCLUDED: dict[tuple[str, str], str] = {
     ("GET", "/api/support-feedback-report"): "platform-wide counts of the evaluations, no tenant's object: "
     "403 for anybody but staff and support; tests/integration/test_support_mail_api.py",
     ("GET", "/api/support-feedback-average-report"): "likewise: the average evaluation, for the desk only",
+    ("GET", "/api/marketplace-stats/component_usages"): "platform-wide usage sums: 403 for anybody but staff "
+    "and support (Waldur's StatsViewSet); tests/integration/test_analytics_usages_api.py",
+    ("GET", "/api/marketplace-stats/component_usages_per_month"): "likewise: platform-wide, per month",
+    ("GET", "/api/marketplace-stats/component_usages_per_project"): "likewise: platform-wide, per project",
+    ("GET", "/api/analytics-charts/users-registration"): "platform-wide counts of users by registration "
+    "method, no tenant's object: 403 for anybody but staff and support (Waldur's stats are theirs); "
+    "tests/integration/test_analytics_charts_api.py",
+    **{
+        (
+            "GET",
+            f"/api/marketplace-stats/{name}",
+        ): "platform-wide statistics (Waldur's StatsViewSet): 403 for "
+        "anybody but staff and support, whatever the query; "
+        "tests/integration/test_marketplace_stats_orders.py"
+        for name in (
+            "resource_provisioning_stats",
+            "project_creation_trend",
+            "resource_creation_trend",
+            "organization_project_count",
+            "organization_resource_count",
+            "customer_member_count",
+        )
+    },
 }
 
-# Lists (GETs without `{uuid}`) that refuse a_owner instead of answering with what is theirs:
-# (the statuses they may answer, why). What they answer is still checked for B's names and uuids.
-REFUSED_LISTS: dict[tuple[str, str], tuple[frozenset[int], str]] = {
-    ("GET", "/api/marketplace-stats/top_service_providers_by_resources"): (
-        frozenset({403}),
-        "platform-wide statistics: staff and support only (Waldur's StatsViewSet)",
-    ),
-    ("GET", "/api/marketplace-stats/count_active_resources_grouped_by_offering"): (
-        frozenset({403}),
-        "platform-wide statistics: staff and support only (Waldur's StatsViewSet)",
-    ),
+# Lists about one customer that its own customer-level roles may read, staff and support any: 403
+# for a scope the caller does not see (B's, a ghost's, none named), the same answer either way.
+OWN_SCOPE_ONLY: dict[tuple[str, str], str] = {
+    ("GET", "/api/marketplace-stats/order_stats"): "order statistics of a customer (customer_uuid) or of "
+    "a provider (provider_uuid): its customer-level roles read them; the platform's are staff's and "
+    "support's",
 }
 
 # Endpoints that refuse everybody but staff before they look the object up (so the answer is the same
-# 403 for any uuid, and reveals nothing): (status, why).
+# 403 for any uuid, and reveals nothing), and platform-wide statistics that refuse everybody but staff
+# and support whatever the filters (probed as lists, every filter naming B: the same 403): (status, why).
+_PLATFORM_STATS = "platform-wide figures (Waldur's StatsViewSet is IsSupport): 403 for anybody else"
 STAFF_ONLY: dict[tuple[str, str], tuple[int, str]] = {
     ("POST", "/api/users/{uuid}/change_password"): (
         403,
         "Waldur's change_password/ is staff's only, refused before the user is looked up",
+    ),
+    ("GET", "/api/marketplace-stats/total_cost_of_active_resources_per_offering"): (403, _PLATFORM_STATS),
+    ("GET", "/api/marketplace-stats/offering_costs_summary"): (403, _PLATFORM_STATS),
+    ("GET", "/api/marketplace-stats/resources_limits"): (403, _PLATFORM_STATS),
+    ("GET", "/api/marketplace-stats/top_service_providers_by_resources"): (403, _PLATFORM_STATS),
+    ("GET", "/api/marketplace-stats/count_active_resources_grouped_by_offering"): (403, _PLATFORM_STATS),
+    ("GET", "/api/billing-total-cost"): (
+        403,
+        "every customer's invoices of a month added up: Waldur's TotalCustomerCostView refuses all but "
+        "staff and support, whatever the customer_uuid or name asked",
     ),
 }
 
@@ -344,6 +374,8 @@ TARGETS: dict[str, Callable[[World], str]] = {
     "support-feedbacks": lambda w: _issue_feedback(w, w.b_user, w.b1, w.extra),
     "support-priorities": lambda w: _priority(),
     "support-templates": lambda w: _support_template(w),
+    "marketplace-customer-usage": lambda w: w.b["uuid"],  # a customer's usage: keyed by the customer
+    "marketplace-project-usage": lambda w: w.b1["uuid"],  # a project's usage: keyed by the project
 }
 OWN: dict[str, Callable[[World], str]] = {
     "customers": lambda w: w.a["uuid"],
@@ -386,6 +418,14 @@ OWN: dict[str, Callable[[World], str]] = {
     "support-attachments": lambda w: _issue_attachment(w, w.a_owner, w.a1, w.own_extra),
     "support-priorities": lambda w: _priority(),
     "support-templates": lambda w: _support_template(w),
+    "marketplace-customer-usage": lambda w: w.a["uuid"],
+    "marketplace-project-usage": lambda w: w.a1["uuid"],
+}
+# Object reads that answer 200 only with a parameter Waldur requires (else a 400 after the scope's
+# 404): the control sends it (the route's last segment → the query string).
+CONTROL_QUERY: dict[str, Callable[[World], str]] = {
+    "components-usage-timeseries": lambda w: f"?offering_uuid={_offering(w, w.a, w.own_extra)}",
+    "components-usage-by-project": lambda w: f"?offering_uuid={_offering(w, w.a, w.own_extra)}",
 }
 
 
@@ -898,7 +938,8 @@ def test_the_same_read_reaches_the_callers_own_tenant(world: World, ep: Endpoint
     collection = collection_of(ep.path)
     assert collection in OWN, f"no object of tenant A known in {collection!r}: add one to OWN"
     path = _filled(ep.path, OWN, collection, world) + "/"
-    reply = call(world.client, "GET", path, world.a_owner)
+    query = CONTROL_QUERY.get(ep.path.rstrip("/").rsplit("/", 1)[-1])
+    reply = call(world.client, "GET", path + (query(world) if query else ""), world.a_owner)
     assert reply.status == 200, reply.json
 
 
@@ -935,12 +976,30 @@ def _probes(ep: Endpoint, w: World) -> list[str]:
 
 @pytest.mark.parametrize("ep", LIST_CASES, ids=_id)
 def test_lists_show_nothing_of_another_tenant(world: World, ep: Endpoint) -> None:
+    refused = STAFF_ONLY.get(_key(ep))
     for query in _probes(ep, world):
         path = ep.path + "/" + (f"?{query}" if query else "")
         reply = call(world.client, "GET", path, world.a_owner)
-        allowed = REFUSED_LISTS.get((ep.method, ep.path), (frozenset({200, 400}), ""))[0]
+        if refused:
+            allowed: tuple[int, ...] = (refused[0],)
+        elif _key(ep) in OWN_SCOPE_ONLY:
+            allowed = (200, 400, 403)
+        else:
+            allowed = (200, 400)
         assert reply.status in allowed, f"GET {path} -> {reply.status} {reply.json}"
         assert not _leaks(world, reply), f"GET {path} as a_owner shows tenant B: {reply.json}"
+
+
+@pytest.mark.parametrize("ep", [ep for ep in LIST_CASES if _key(ep) in OWN_SCOPE_ONLY], ids=_id)
+def test_a_list_about_one_customer_answers_its_own_roles_and_refuses_another_tenant(
+    world: World, ep: Endpoint
+) -> None:
+    for name in ("customer_uuid", "provider_uuid"):
+        own = call(world.client, "GET", f"{ep.path}/?{name}={world.a['uuid']}", world.a_owner)
+        assert own.status == 200, own.json  # the control
+        for other in (world.b["uuid"], "0" * 32):
+            reply = call(world.client, "GET", f"{ep.path}/?{name}={other}", world.a_owner)
+            assert reply.status == 403, f"GET {ep.path}/?{name}={other} -> {reply.status} {reply.json}"
 
 
 @pytest.mark.parametrize("ep", CREATE_CASES, ids=_id)

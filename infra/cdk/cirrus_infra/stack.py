@@ -22,6 +22,7 @@ from chalicelib.config import Settings
 from chalicelib.store import schema
 from chalicelib.workflows.consumer import LEASE
 from chalicelib.workflows.registry import BACKGROUND_QUEUE
+from cirrus_infra.analytics_export import AnalyticsExport
 from cirrus_infra.auth import AuthSettings, CognitoAuth
 from cirrus_infra.bundle import BundledChalice, BundleSpec, build_bundle
 from cirrus_infra.data import CirrusTable
@@ -235,6 +236,7 @@ class CirrusStack(Stack):
             support_backend=settings.support_backend != SUPPORT_BASIC,
         )
         self.attachments = AttachmentsBucket(self, "Attachments")
+        self.analytics_export = AnalyticsExport(self, "AnalyticsExport", prefix=prefix)
         self.events = EventPublishing(
             self,
             "Events",
@@ -300,6 +302,7 @@ class CirrusStack(Stack):
             *self.workflows.grant_runtime(role),
             *self._grant_email(role),
             self.attachments.grant_api(role),
+            self.analytics_export.grant_writer(role),
             *self._grant_support_secret(role),
         ]
         # The grants are a separate AWS::IAM::Policy: create it before a function can run.
@@ -324,6 +327,8 @@ class CirrusStack(Stack):
 
         CfnOutput(self, "TableName", value=self.table.table_name)
         CfnOutput(self, "AttachmentsBucketName", value=self.attachments.bucket.bucket_name)
+        CfnOutput(self, "AnalyticsExportBucketName", value=self.analytics_export.bucket.bucket_name)
+        CfnOutput(self, "AnalyticsDatabaseName", value=self.analytics_export.database_name)
         for queue, q in self.queues.by_name.items():
             CfnOutput(self, f"{queue.capitalize()}DeadLetterQueueArn", value=q.dead_letters.queue_arn)
         for name, machine in self.workflows.state_machines.items():
@@ -499,6 +504,18 @@ class CirrusStack(Stack):
             applies_to=[RegexAppliesTo(regex=r"/^Resource::<Attachments[A-Za-z0-9]+\.Arn>\/\*$/")],
             children=True,
         )
+        suppress(
+            role,
+            "AwsSolutions-IAM5",
+            "The analytics export's objects under its two datasets: <bucket ARN>/aggregates/* and "
+            "/events/* (a key per day, dt=YYYY-MM-DD/; only s3:PutObject, cirrus_infra/analytics_export.py)",
+            applies_to=[
+                RegexAppliesTo(
+                    regex=r"/^Resource::<AnalyticsExport[A-Za-z0-9]+\.Arn>\/(aggregates|events)\/\*$/"
+                )
+            ],
+            children=True,
+        )
 
     def _route_everything_to_the_app(self) -> None:
         """Every path and verb reaches the app, which answers as Waldur does (routing.py)."""
@@ -638,6 +655,8 @@ class CirrusStack(Stack):
             **self.auth.environment(),
             # Support attachments (chalicelib/files.py).
             **self.attachments.environment(),
+            # The BI export's bucket (chalicelib/exports.py; the background worker writes it).
+            **self.analytics_export.environment(),
         }
         if s.email_from:
             environment["CIRRUS_EMAIL_FROM"] = s.email_from
