@@ -110,11 +110,16 @@ class Move:
 def moves(old: Iterable[Add], new: Iterable[Add]) -> list[Move]:
     """What to apply for an object that changed from contributing `old` to contributing `new`:
     the net amount per aggregate, without those that net to zero (a change that moves nothing
-    writes nothing). Sorted, so two consumers touching the same aggregates do so in one order."""
+    writes nothing) unless the label changed (a renamed offering: a move of 0 that sets the new
+    label, as the rebuild would). Sorted, so two consumers touching the same aggregates do so in
+    one order."""
     net: dict[tuple[str, str, str], Decimal] = {}
     labels: dict[tuple[str, str, str], str] = {}
+    old_labels: dict[tuple[str, str, str], str] = {}
     for add in old:
         net[add.key] = net.get(add.key, Decimal(0)) - Decimal(add.amount)
+        if add.label:
+            old_labels[add.key] = add.label
     for add in new:
         net[add.key] = net.get(add.key, Decimal(0)) + Decimal(add.amount)
         if add.label:
@@ -122,7 +127,7 @@ def moves(old: Iterable[Add], new: Iterable[Add]) -> list[Move]:
     return [
         Move(key[0], key[1], key[2], amount, labels.get(key, ""))
         for key, amount in sorted(net.items())
-        if amount != 0
+        if amount != 0 or labels.get(key, "") not in ("", old_labels.get(key, ""))
     ]
 
 
