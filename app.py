@@ -11,6 +11,7 @@ from chalicelib import snapstart
 from chalicelib.api import (
     absent_features,
     aggregate_limits,
+    analytics_quotas,
     auth,
     cognito,
     component_user_usage_limits,
@@ -95,6 +96,7 @@ for blueprint in (
     absent_features.bp,
     financial_reports.bp,
     aggregate_limits.bp,
+    analytics_quotas.bp,
     daily_quotas.bp,
     marketplace_overview.bp,
     support.bp,

@@ -295,10 +295,12 @@ def _facts_now() -> tuple[int, Iterable[list[Add]]]:
 
 
 def stored_sums() -> dict[tuple[str, str, str], tuple[Decimal, str]]:
-    """Every fact sum stored (points left out), key → (value, label)."""
+    """Every fact sum stored (points left out), key → (value, label); a sum back at zero (every
+    object that added to it is gone) is left out too: it reads as one never written, which is what
+    the rebuild's totals say of it."""
     out: dict[tuple[str, str, str], tuple[Decimal, str]] = {}
     for item in AggregateItem.scan(filter_condition=AggregateItem.type == AggregateItem):
-        if item.seq is None:
+        if item.seq is None and Decimal(str(item.value)) != 0:
             out[(item.series, item.period, item.field)] = (Decimal(str(item.value)), item.label or "")
     return out
 

@@ -56,6 +56,7 @@ def _type(item: type[BaseItem]) -> str:
 @cache
 def sources() -> dict[str, Source]:
     """Item type → its Source."""
+    from chalicelib.domain import analytics_quota_lists as quota_lists
     from chalicelib.domain import analytics_quotas as quotas
     from chalicelib.store import customers, keys, projects, users
     from chalicelib.store.items import CustomerItem, ProjectItem, UserItem
@@ -71,6 +72,9 @@ def sources() -> dict[str, Source]:
         Source(CustomerItem, customers._from_item, points=quotas.customer_points, every=every_customer),
         Source(ProjectItem, projects._from_item, points=quotas.project_points, every=every_project),
         Source(UserItem, users.from_item, facts=quotas.user_facts),
+        # customer-quotas/ and project-quotas/: who exists, and each one's current quota usage
+        Source(CustomerItem, customers._from_item, facts=quota_lists.customer_facts),
+        Source(ProjectItem, projects._from_item, facts=quota_lists.project_facts),
     ]
     grouped: dict[str, list[Source]] = {}
     for source in table:

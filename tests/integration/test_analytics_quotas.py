@@ -144,3 +144,143 @@ def test_daily_quotas_read_one_query_per_quota_and_one_more_to_carry(client, sta
     assert first_day_has_a_point == [*baseline, "Query"]
     _, two = ops("quota_names=nc_project_count&quota_names=nc_resource_count", today - timedelta(days=1))
     assert two == [*baseline, "Query", "Query", "Query"]  # nc_resource_count has no point then
+
+
+# --- customer-quotas/ and project-quotas/ -----------------------------------------------------------
+def _listing(client: Any, account: Any, path: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    reply = call(client, "GET", path, account)
+    assert reply.status == 200, (path, reply.status, reply.json)
+    return reply.json, reply.headers
+
+
+def _quota_world(client: Any, market: Any) -> Any:
+    """Acme: Apollo (two resources) and Gemini; Cloud Provider: Zeta."""
+    from chalicelib.services import orders
+    from tests.marketplace_helpers import ctx_of, order_request
+
+    create_project(
+        client, market.staff, {"url": f"http://testserver/api/customers/{market.consumer.id}/"}, "Gemini"
+    )
+    create_project(
+        client, market.staff, {"url": f"http://testserver/api/customers/{market.provider.id}/"}, "Zeta"
+    )
+    ctx = ctx_of(market.staff)
+    for name in ("vm-1", "vm-2"):
+        order = orders.create_order(ctx, order_request(market, attributes={"name": name}))
+        orders.approve_by_provider(ctx, order.id)
+        orders.set_state_done(ctx, order.id)
+    return market
+
+
+def test_each_customer_and_project_with_its_usage_most_first(client, market, settle):
+    _quota_world(client, market)
+    settle()
+    customers, headers = _listing(client, market.staff, "/api/customer-quotas/?quota_name=nc_resource_count")
+    assert customers == [
+        {"customer_name": "Acme", "customer_abbreviation": "", "value": 2},
+        {"customer_name": "Cloud Provider", "customer_abbreviation": "", "value": 0},
+    ]
+    assert headers["X-Result-Count"] == "2"
+    projects, _ = _listing(client, market.staff, "/api/project-quotas/?quota_name=nc_resource_count")
+    assert [(p["project_name"], p["customer_name"], p["value"]) for p in projects] == [
+        ("Apollo", "Acme", 2),
+        ("Gemini", "Acme", 0),  # equal values: by name
+        ("Zeta", "Cloud Provider", 0),
+    ]
+    counted, _ = _listing(client, market.staff, "/api/customer-quotas/?quota_name=nc_project_count")
+    assert [(c["customer_name"], c["value"]) for c in counted] == [("Acme", 2), ("Cloud Provider", 1)]
+    # a quota Cirrus does not keep: everybody at 0, as Waldur answers for no usage
+    cpu, _ = _listing(client, market.staff, "/api/project-quotas/?quota_name=os_cpu_count")
+    assert [p["value"] for p in cpu] == [0, 0, 0]
+
+
+def test_the_lists_filter_order_and_page_as_waldurs(client, market, settle):
+    _quota_world(client, market)
+    settle()
+    base = "/api/project-quotas/?quota_name=nc_resource_count"
+    theirs, _ = _listing(client, market.staff, f"{base}&customer_uuid={market.provider.id}")
+    assert [p["project_name"] for p in theirs] == ["Zeta"]
+    by_name, _ = _listing(client, market.staff, f"{base}&o=name")
+    assert [p["project_name"] for p in by_name] == ["Zeta", "Gemini", "Apollo"]  # most first, as Waldur
+    fewest, _ = _listing(client, market.staff, f"{base}&o=-value")
+    assert [p["value"] for p in fewest] == [0, 0, 2]
+    page, headers = _listing(client, market.staff, f"{base}&page=2&page_size=1")
+    assert [p["project_name"] for p in page] == ["Gemini"]
+    assert headers["X-Result-Count"] == "3"
+    assert 'rel="next"' in headers["Link"] and 'rel="prev"' in headers["Link"]
+    for query, field in (
+        ("", "quota_name"),
+        ("?quota_name=nope", "quota_name"),
+        ("?quota_name=nc_resource_count&customer_uuid=x", "customer_uuid"),
+        ("?quota_name=nc_resource_count&o=created", "o"),
+    ):
+        reply = call(client, "GET", f"/api/customer-quotas/{query}", market.staff)
+        assert reply.status == 400 and field in reply.json, (query, reply.status, reply.json)
+    assert call(client, "GET", f"{base}&page=9", market.staff).status == 404
+
+
+def test_only_staff_and_support_read_the_lists(client, market, support, settle):
+    _quota_world(client, market)
+    settle()
+    for path in ("/api/customer-quotas/", "/api/project-quotas/"):
+        query = f"{path}?quota_name=nc_resource_count"
+        assert call(client, "GET", query, support).status == 200
+        for account in (market.owner, market.seller, market.member):
+            reply = call(client, "GET", f"{query}&customer_uuid={market.consumer.id}", account)
+            assert reply.status == 403 and "Acme" not in reply.raw.decode()
+
+
+def test_a_rename_and_a_removal_show_and_the_rebuild_agrees(client, market, settle):
+    from chalicelib.services import customers, projects
+    from chalicelib.store import analytics
+    from chalicelib.store import projects as project_store
+    from tests.marketplace_helpers import ctx_of
+
+    _quota_world(client, market)
+    settle()
+    ctx = ctx_of(market.staff)
+    renamed = customers.update_customer(ctx, market.consumer.id, {"name": "Acme Two", "abbreviation": "A2"})
+    # the rename's background task copies the names to the projects
+    project_store.follow_customer_rename(renamed.id, renamed.name, renamed.abbreviation, "", renamed.version)
+    gemini = next(p for p in projects_named(client, market) if p["name"] == "Gemini")
+    projects.delete_project(ctx, gemini["uuid"])
+    settle()
+    listed, _ = _listing(client, market.staff, "/api/customer-quotas/?quota_name=nc_project_count")
+    assert listed[0] == {"customer_name": "Acme Two", "customer_abbreviation": "A2", "value": 1}
+    left, _ = _listing(client, market.staff, "/api/project-quotas/?quota_name=nc_resource_count")
+    assert [(p["project_name"], p["customer_name"], p["customer_abbreviation"]) for p in left] == [
+        ("Apollo", "Acme Two", "A2"),
+        ("Zeta", "Cloud Provider", ""),
+    ]
+    report = analytics.rebuild(dry_run=True)
+    assert (report.written, report.deleted) == (0, 0)
+
+
+def projects_named(client: Any, market: Any) -> list[dict[str, Any]]:
+    return _get(client, market.staff, f"/api/projects/?customer={market.consumer.id}")
+
+
+def test_a_redelivered_record_moves_no_list(client, staff):
+    from chalicelib.domain.analytics_quota_lists import CUSTOMERS, PROJECTS, usage_series
+    from chalicelib.local.stream import StreamReader
+    from chalicelib.store import analytics
+
+    acme = create_customer(client, staff, "Acme")
+    create_project(client, staff, acme, "Apollo")
+    again: list[bool] = []
+
+    def deliver_twice(batch: dict) -> dict:
+        records = [r for r in batch["Records"] if analytics.folds(r)]
+        for record in records:
+            analytics.fold(record)
+        built = analytics.stored_sums()
+        again.extend(analytics.fold(record) for record in records)
+        assert analytics.stored_sums() == built
+        return {"batchItemFailures": []}
+
+    StreamReader(handler=deliver_twice).poll_once()
+    assert again and not any(again)
+    assert [(r.field, r.value) for r in analytics.read_now(CUSTOMERS)] == [(acme["uuid"], 1)]
+    assert len(analytics.read_now(PROJECTS)) == 1
+    [usage] = analytics.read_now(usage_series("customer", "nc_project_count"))
+    assert usage.value == 1
