@@ -1,7 +1,8 @@
 """Quota analytics through waldur-api-client over HTTP, parsed strictly (the models' `from_dict`,
 no field beyond the model's): `daily_quotas_retrieve` (a list of ints per quota), and
 `customer_quotas_list` / `project_quotas_list` (CustomerQuotas, ProjectQuotas; every page with
-`sync_all`, the total with `*_count`), served from the analytics aggregates after the stream ran."""
+`sync_all`, the total with `*_count`), and `events_stats_list` / `events_stats_count` (EventStats),
+served from the analytics aggregates after the stream ran."""
 
 from __future__ import annotations
 
@@ -74,3 +75,17 @@ def test_customer_and_project_quotas_parse_strictly_and_page(api, market):
     theirs = project_quotas_list.sync(client=api, quota_name=name, customer_uuid=UUID(market.provider.id))
     assert theirs == []
     assert project_quotas_count.sync(client=api, quota_name=name, customer_uuid=UUID(market.consumer.id)) == 2
+
+
+def test_events_stats_parse_strictly(api, market, admin):
+    from waldur_api_client.api.events_stats import events_stats_count, events_stats_list
+    from waldur_api_client.models import EventStats
+
+    now = clock.utcnow()
+    scope = f"http://localhost/api/customers/{market.consumer.id}/"
+    [month] = events_stats_list.sync(client=api, scope=scope, event_type=["project_creation_succeeded"])
+    assert isinstance(month, EventStats) and not month.additional_properties
+    assert (month.year, month.month, month.count) == (now.year, now.month, 2)  # Apollo and Gemini
+    assert events_stats_count.sync(client=api, feature=["projects"]) == 1  # one month, platform-wide
+    [mine] = events_stats_list.sync_all(client=api, related_user_uuid=UUID(admin.id))
+    assert mine.count >= 1

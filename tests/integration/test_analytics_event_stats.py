@@ -72,7 +72,7 @@ def test_a_scopes_events_per_month_newest_first(client, staff, world):
 
 
 def test_a_feature_narrows_to_its_types_and_a_project_has_its_own_feed(client, staff, world):
-    acme, before, now = world
+    acme, _, now = world
     features, _ = _get(client, staff, f"{STATS}?scope={_url('customers', acme['uuid'])}&feature=projects")
     assert features[0] == {**_month(now), "count": 2}
     [gemini] = [p for p in call(client, "GET", "/api/projects/", staff).json if p["name"] == "Gemini"]
