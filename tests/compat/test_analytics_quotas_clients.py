@@ -89,3 +89,16 @@ def test_events_stats_parse_strictly(api, market, admin):
     assert events_stats_count.sync(client=api, feature=["projects"]) == 1  # one month, platform-wide
     [mine] = events_stats_list.sync_all(client=api, related_user_uuid=UUID(admin.id))
     assert mine.count >= 1
+
+
+def test_financial_reports_list_parses_strictly(api, market):
+    from waldur_api_client.api.financial_reports import financial_reports_count, financial_reports_list
+    from waldur_api_client.models import FinancialReport
+
+    reports = financial_reports_list.sync_all(client=api)
+    assert all(isinstance(r, FinancialReport) and not r.additional_properties for r in reports)
+    assert [r.name for r in reports] == ["Acme", "Cloud Provider"]
+    assert all(not r.billing_price_estimate.additional_properties for r in reports)
+    [acme] = financial_reports_list.sync(client=api, customer_uuid=UUID(market.consumer.id), year=2020, month=1)
+    assert acme.uuid == UUID(market.consumer.id) and float(acme.billing_price_estimate.total) == 0
+    assert financial_reports_count.sync(client=api, name="acme") == 1
