@@ -99,6 +99,8 @@ def test_financial_reports_list_parses_strictly(api, market):
     assert all(isinstance(r, FinancialReport) and not r.additional_properties for r in reports)
     assert [r.name for r in reports] == ["Acme", "Cloud Provider"]
     assert all(not r.billing_price_estimate.additional_properties for r in reports)
-    [acme] = financial_reports_list.sync(client=api, customer_uuid=UUID(market.consumer.id), year=2020, month=1)
+    [acme] = financial_reports_list.sync(
+        client=api, customer_uuid=UUID(market.consumer.id), year=2020, month=1
+    )
     assert acme.uuid == UUID(market.consumer.id) and float(acme.billing_price_estimate.total) == 0
     assert financial_reports_count.sync(client=api, name="acme") == 1
