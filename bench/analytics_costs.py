@@ -78,6 +78,7 @@ def build(staff: Any, http: Any) -> Market:
 def _objects(market: Market, start: int, count: int, now: datetime) -> Iterator[tuple[str, Any]]:
     """Resources `start`…`start+count-1`, each with its creation order and two months of usage."""
     from chalicelib.domain.ids import new_id
+    from chalicelib.domain.invoices import InvoiceItem
     from chalicelib.domain.orders import Order, OrderState, OrderType
     from chalicelib.domain.resources import Resource, ResourceState
     from chalicelib.domain.usages import ComponentUsage
@@ -143,6 +144,31 @@ def _objects(market: Market, start: int, count: int, now: datetime) -> Iterator[
                 **names,
             ),
         )
+        if state is ResourceState.OK:  # billed this month: one line of its plan
+            yield (
+                "invoice_item",
+                InvoiceItem(
+                    id=new_id(),
+                    customer_id=customer.id,
+                    year=this_month.year,
+                    month=this_month.month,
+                    name=f"vm-{i:05d} (Compute)",
+                    unit="month",
+                    unit_price=Decimal("10.00"),
+                    quantity=Decimal(1),
+                    start=datetime.combine(this_month, datetime.min.time(), now.tzinfo),
+                    end=now,
+                    kind="plan",
+                    resource_id=resource_id,
+                    project_id=project.id,
+                    project_name=project.name,
+                    resource_name=f"vm-{i:05d}",
+                    offering_id=offering.id,
+                    provider_id=market.provider.id,
+                    details={"offering_name": offering.name, "offering_uuid": offering.id},
+                    version=1,
+                ),
+            )
         for month in (last_month, this_month):
             yield (
                 "usage",
@@ -173,7 +199,7 @@ def grow(market: Market, size: int) -> None:
     """Write resources until there are `size`, and fold their facts into the aggregates."""
     from chalicelib.domain import analytics as domain
     from chalicelib.domain.clock import utcnow
-    from chalicelib.store import analytics, orders, resources, usages
+    from chalicelib.store import analytics, invoices, orders, resources, usages
     from chalicelib.store.analytics_sources import sources
     from chalicelib.store.items import BaseItem
 
@@ -181,6 +207,7 @@ def grow(market: Market, size: int) -> None:
         "resource": resources._item,
         "order": orders._item,
         "usage": usages._item,
+        "invoice_item": invoices._line,
     }
     adds: list[domain.Add] = []
     table = sources()
@@ -222,18 +249,57 @@ def measure(market: Market, path: str) -> tuple[int, int, int]:
 
 
 def endpoints(market: Market) -> list[tuple[str, str]]:
-    """(label, path) of every analytics read measured."""
+    """(label, path) of every analytics read measured, as staff (who may read them all)."""
     consumer = market.consumers[0]
     project = market.projects[0][0]
+    offering = market.offerings[0]
     today = date.today()
     start = (today - timedelta(days=30)).isoformat()
+    month = f"{today.year}-{today.month:02d}"
+    stats = "/api/marketplace-stats"
+    quotas = "&quota_names=nc_project_count&quota_names=nc_resource_count&quota_names=nc_user_count"
     return [
         ("daily-quotas/ (a customer, 3 quotas, 30 days)",
-         f"/api/daily-quotas/?scope=/api/customers/{consumer.id}/&start={start}&end={today.isoformat()}"
-         "&quota_names=nc_project_count&quota_names=nc_resource_count&quota_names=nc_user_count"),
+         f"/api/daily-quotas/?scope=/api/customers/{consumer.id}/&start={start}&end={today}{quotas}"),
         ("daily-quotas/ (a project, 1 quota, 30 days)",
-         f"/api/daily-quotas/?scope=/api/projects/{project.id}/&start={start}&end={today.isoformat()}"
+         f"/api/daily-quotas/?scope=/api/projects/{project.id}/&start={start}&end={today}"
          "&quota_names=nc_resource_count"),
+        ("marketplace-stats/order_stats/ (30 days)",
+         f"{stats}/order_stats/?start={start}&end={today}"),
+        ("marketplace-stats/order_stats/ (a customer)", f"{stats}/order_stats/?customer_uuid={consumer.id}"),
+        ("marketplace-stats/resource_provisioning_stats/ (a day)",
+         f"{stats}/resource_provisioning_stats/?last_minutes=1440"),
+        ("marketplace-stats/project_creation_trend/", f"{stats}/project_creation_trend/"),
+        ("marketplace-stats/resource_creation_trend/", f"{stats}/resource_creation_trend/"),
+        ("marketplace-stats/organization_project_count/", f"{stats}/organization_project_count/"),
+        ("marketplace-stats/organization_resource_count/", f"{stats}/organization_resource_count/"),
+        ("marketplace-stats/customer_member_count/", f"{stats}/customer_member_count/"),
+        ("marketplace-stats/component_usages/", f"{stats}/component_usages/"),
+        ("marketplace-stats/component_usages_per_month/", f"{stats}/component_usages_per_month/"),
+        ("marketplace-stats/component_usages_per_project/", f"{stats}/component_usages_per_project/"),
+        ("marketplace-stats/total_cost_of_active_resources_per_offering/",
+         f"{stats}/total_cost_of_active_resources_per_offering/"),
+        ("marketplace-stats/offering_costs_summary/",
+         f"{stats}/offering_costs_summary/"),
+        ("marketplace-stats/resources_limits/", f"{stats}/resources_limits/"),
+        ("billing-total-cost/ (this month)",
+         f"/api/billing-total-cost/?year={today.year}&month={today.month}"),
+        ("marketplace-customer-usage/…/components-usage/",
+         f"/api/marketplace-customer-usage/{consumer.id}/components-usage/"),
+        ("marketplace-customer-usage/…/components-usage-timeseries/",
+         f"/api/marketplace-customer-usage/{consumer.id}/components-usage-timeseries/?offering_uuid={offering.id}"),
+        ("marketplace-customer-usage/…/components-usage-by-project/",
+         f"/api/marketplace-customer-usage/{consumer.id}/components-usage-by-project/"
+         f"?offering_uuid={offering.id}"),
+        ("marketplace-project-usage/…/components-usage/",
+         f"/api/marketplace-project-usage/{project.id}/components-usage/"),
+        ("marketplace-project-usage/…/components-usage-timeseries/",
+         f"/api/marketplace-project-usage/{project.id}/components-usage-timeseries/?offering_uuid={offering.id}"),
+        ("marketplace-component-usage-monthly/ (a customer, this month)",
+         f"/api/marketplace-component-usage-monthly/?customer_uuid={consumer.id}&date_after={month}-01"),
+        ("analytics-charts/daily-quotas/ (SVG)",
+         f"/api/analytics-charts/daily-quotas/?scope=/api/customers/{consumer.id}/&start={start}&end={today}{quotas}"),
+        ("analytics-charts/users-registration/ (SVG)", "/api/analytics-charts/users-registration/"),
     ]  # fmt: skip
 
 

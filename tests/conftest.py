@@ -103,14 +103,11 @@ def settle(request: pytest.FixtureRequest, aws: None) -> Callable[[], int]:
         if not reader:
             reader.append(StreamReader(handler=_count_only))
         read = 0
-        while True:  # at most 100 records a shard per poll
-            before = dict(reader[0]._last)
-            handled = reader[0].poll_once()
+        # at most 100 records a shard per poll; a poll may read only records the trigger's filter
+        # drops (the aggregates' own writes) and hand on none: go on while it still reads
+        while (handled := reader[0].poll_once()) or reader[0].read_last_poll:
             read += handled
-            # a poll may read only records the trigger's filter drops (the aggregates' own
-            # writes): go on while the reader still moves
-            if not handled and reader[0]._last == before:
-                return read
+        return read
 
     return run
 

@@ -1,7 +1,7 @@
 """`GET /api/daily-quotas/?scope=<customer or project URL>&quota_names=nc_user_count&start=&end=`:
 each quota's usage per day, `{"<quota>": [<usage>, ...]}` (one value per day from `start` to `end`).
-HomePort's dashboards draw the team size from it. What Cirrus knows of past days is in
-domain/daily_quotas.py."""
+HomePort's dashboards draw the team size from it. Read from the quotas' daily points (the analytics
+engine); what is answered before them: domain/daily_quotas.py."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ class DailyQuotasOut(RootModel[dict[str, list[int]]]):
     tag="daily-quotas",
     query=DailyQuotaQuery,
     response=DailyQuotasOut,
-    summary="A customer's or project's quota usage per day (the team size from its roles)",
+    summary="A customer's or project's quota usage per day (the last usage recorded on or before each day)",
 )
 def daily_quotas(call: Call) -> Any:
     q: DailyQuotaQuery = call.query

@@ -1,19 +1,26 @@
 """Daily series of a quota's usage (Waldur's `daily-quotas/`, HomePort's "Team size" chart).
 
-Waldur records each quota's usage per day and answers, for each day of a period, the last usage
-recorded on or before it (0 before the first). Cirrus records no daily history; what it can say
-about a team's size on a past day comes from the roles in force today, each with the time it was
-granted and, for a temporary one, when it ends: a user counts on a day when one of their roles had
-begun by the end of it and had not ended by its start. A role revoked since leaves no trace in
-Cirrus, so it is missing from the days it was in force (the series can only undercount the past).
-Every other quota has no history in Cirrus: its series is Waldur's answer for a quota without
-records, zeros.
+Waldur records each quota's usage per day (on a change and by a daily task) and answers, for each
+day of a period, the last usage recorded on or before it. Cirrus keeps the same history as gauge
+points (domain/analytics_quotas.py: a point on the day a usage changed, and one a day from the
+daily snapshot), and carries into the period the last point before it, so a period beginning on a
+day without a point starts from the usage then (Waldur's answer when its daily task ran that day;
+Waldur itself starts from 0 up to the first record inside the period).
+
+Before a quota's first point (days before the history began: the engine was deployed, or the
+scope was created, later) nothing was recorded. There Waldur answers 0, and so does Cirrus, but
+for the team size (`nc_user_count`), which it can reconstruct from the roles in force today, each
+with the time it was granted and, for a temporary one, when it ends: a user counts on a day when
+one of their roles had begun by the end of it and had not ended by its start (a role revoked since
+leaves no trace, so these days can only undercount). A project has no `nc_user_count` quota of its
+own: its team size is always the one reconstructed from its roles.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.rbac import Grant
@@ -52,3 +59,25 @@ def team_sizes(grants: Sequence[Grant], start: date, end: date) -> list[int]:
 
 def no_history(start: date, end: date) -> list[int]:
     return [0 for _ in days(start, end)]
+
+
+def usage_per_day(
+    points: Mapping[date, Decimal | int],
+    carried: Decimal | int | None,
+    start: date,
+    end: date,
+    before_history: Sequence[int] | None = None,
+) -> list[int]:
+    """The usage on each day from `start` to `end`: the last point on or before the day (`points`:
+    the period's, by day; `carried`: the last before `start`, None if there is none). Days before
+    the first point take `before_history` (the same days' values from elsewhere), or 0."""
+    out: list[int] = []
+    current = None if carried is None else int(carried)
+    for i, each in enumerate(days(start, end)):
+        if each in points:
+            current = int(points[each])
+        if current is not None:
+            out.append(current)
+        else:
+            out.append(before_history[i] if before_history is not None else 0)
+    return out

@@ -100,6 +100,9 @@ class StreamReader:
         # True: trim moto's stream in-process when it can; False: never; or how to trim
         self._trim: Trim | None = in_process_trim() if trim is True else None if trim is False else trim
         self._trimmed: dict[str, str] = {}  # shard -> the sequence number trimmed through
+        # Records read by the last poll, those the filter drops included: a poll that handles none
+        # may still have read a hundred (the publisher's own writes); only 0 here means caught up.
+        self.read_last_poll = 0
         # Given every record read, before it is trimmed (the data directory's journal).
         self._on_read = on_read
         self._stop = threading.Event()
@@ -126,6 +129,7 @@ class StreamReader:
             self._on_read(records)  # if it raises, the records are read again at the next poll
         if records:
             self._last[shard_id] = _sequence(records[-1])
+        self.read_last_poll += len(records)
         # Like the trigger's filter on AWS: only what the publisher acts on (not, among others, the
         # counters and markers its own counting writes).
         return [_lambda_record(r, self._arn) for r in records if wanted(r)]
@@ -137,6 +141,7 @@ class StreamReader:
         self._refresh_shards()
         streams = _streams()
         handled = 0
+        self.read_last_poll = 0
         for shard_id in list(self._last):
             records = self._pending.pop(shard_id, [])
             self._pending[shard_id] = records  # kept if reading or handling raises

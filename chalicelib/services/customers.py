@@ -122,6 +122,28 @@ def list_customers(
     return store.page(query, request)
 
 
+def list_reported(
+    principal: Principal,
+    filters: CustomerFilters,
+    ordering: Ordering,
+    request: PageRequest,
+    customer_id: str | None = None,
+) -> Page[Customer]:
+    """The customers whose spend the caller sees (`get_reported`'s rule: staff and support every
+    one, anybody else those where they hold a customer-level role), filtered as the customers list
+    (`customer_id`: that one only); for staff and support with no customer named, the customers
+    list's own page (one Query), else the caller's few read by id (one BatchGetItem)."""
+    rights = access_service.access(principal)
+    if rights.reads_everything and customer_id is None:
+        return list_customers(principal, filters, ordering, request)
+    ids = rights.customer_role_ids() if not rights.reads_everything else {customer_id}
+    if customer_id is not None:
+        ids &= {customer_id}
+    if filters.owned_by_current_user:
+        ids &= _owned_by(principal)
+    return _page_of(store.get_many(sorted(i for i in ids if i)), filters, ordering, request)
+
+
 _ORDER_BY: dict[str, Callable[[Customer], Any]] = {
     "name": lambda c: (c.name, c.id),
     "created": lambda c: c.id,

@@ -134,6 +134,11 @@ def _readable_feed(principal: Principal, scope_type: str, scope_id: str) -> bool
     return access.sees_feed(scope_type, scope_id, customer_id)
 
 
+def readable_feed(principal: Principal, scope_type: str, scope_id: str) -> bool:
+    """Whether the caller may read a scope's feed (`events-stats/` counts by the same rule)."""
+    return _readable_feed(principal, scope_type, scope_id)
+
+
 def _sees_resource_log(access: Access, resource_id: str) -> bool:
     """A resource's log is read by whoever sees its project (its owners, managers and members: HomePort's
     resource details page shows it). Its events name the resource's project, whose log they read already."""

@@ -43,7 +43,14 @@ from chalicelib.domain.analytics import Add, Aggregate, Move, Point
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.errors import DomainError
 from chalicelib.store import keys
-from chalicelib.store.analytics_sources import EVENT_TYPE, Source, event_facts, event_types, sources
+from chalicelib.store.analytics_sources import (
+    EVENT_TYPE,
+    Source,
+    event_facts,
+    event_types,
+    folds_event,
+    sources,
+)
 from chalicelib.store.items import AggregateItem, BaseItem, FoldItem
 from chalicelib.store.unit_of_work import MAX_ITEMS, UnitOfWork
 
@@ -63,7 +70,7 @@ def folds(record: Mapping[str, Any]) -> bool:
     kind = _item_type(image)
     if kind == EVENT_TYPE:
         event_type = str(((image or {}).get("event_type") or {}).get("S", ""))
-        return record.get("eventName") == "INSERT" and event_type in event_types()
+        return record.get("eventName") == "INSERT" and folds_event(event_type)
     return kind in sources()
 
 

@@ -59,6 +59,7 @@ def sources() -> dict[str, Source]:
     from chalicelib.domain import analytics_costs as costs
     from chalicelib.domain import analytics_orders as orders_area
     from chalicelib.domain import analytics_providers as providers
+    from chalicelib.domain import analytics_quota_lists as quota_lists
     from chalicelib.domain import analytics_quotas as quotas
     from chalicelib.domain import analytics_usages
     from chalicelib.store import customers, invoices, keys, orders, projects, resources, usages, users
@@ -95,6 +96,9 @@ def sources() -> dict[str, Source]:
         # component usage statistics (marketplace-stats/component_usages*, customers' and projects' usage)
         Source(UsageItem, usages._from_item, facts=analytics_usages.usage_facts),
         Source(ResourceItem, resources._from_item, facts=analytics_usages.resource_facts),
+        # customer-quotas/ and project-quotas/: who exists, and each one's current quota usage
+        Source(CustomerItem, customers._from_item, facts=quota_lists.customer_facts),
+        Source(ProjectItem, projects._from_item, facts=quota_lists.project_facts),
         # service providers' statistics (marketplace-stats/top_service_providers_by_resources/, provider_*)
         Source(ResourceItem, resources._from_item, facts=providers.resource_facts),
         Source(InvoiceLineItem, invoices._item, facts=providers.invoice_item_facts),
@@ -105,11 +109,18 @@ def sources() -> dict[str, Source]:
     return {kind: _merged(entries) for kind, entries in grouped.items()}
 
 
+ANY_EVENT = "*"  # the event type of a line whose facts every event adds
+
+
 @cache
 def _event_facts() -> dict[str, list[Callable[[Event], Sequence[Add]]]]:
     """Event type → what one such event adds (an event never changes: added once). One line per
-    area and event type; several areas may read one type."""
-    table: list[tuple[str, Callable[[Event], Sequence[Add]]]] = []
+    area and event type (`ANY_EVENT`: every type); several areas may read one type."""
+    from chalicelib.domain import analytics_event_stats as event_stats
+
+    table: list[tuple[str, Callable[[Event], Sequence[Add]]]] = [
+        (ANY_EVENT, event_stats.event_facts),  # events-stats/: events per scope, month and type
+    ]
     grouped: dict[str, list[Callable[[Event], Sequence[Add]]]] = {}
     for event_type, facts in table:
         grouped.setdefault(event_type, []).append(facts)
@@ -117,11 +128,20 @@ def _event_facts() -> dict[str, list[Callable[[Event], Sequence[Add]]]]:
 
 
 def event_facts(event: Event) -> Sequence[Add]:
-    return [add for facts in _event_facts().get(event.event_type, ()) for add in facts(event)]
+    table = _event_facts()
+    lines = [*table.get(event.event_type, ()), *table.get(ANY_EVENT, ())]
+    return [add for facts in lines for add in facts(event)]
 
 
 def event_types() -> tuple[str, ...]:
+    """The event types with facts (`ANY_EVENT` among them: every type has)."""
     return tuple(_event_facts())
+
+
+def folds_event(event_type: str) -> bool:
+    """Whether an event of this type has facts."""
+    types = event_types()
+    return ANY_EVENT in types or event_type in types
 
 
 def source_types() -> tuple[str, ...]:
