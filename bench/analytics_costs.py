@@ -300,6 +300,18 @@ def endpoints(market: Market) -> list[tuple[str, str]]:
         ("analytics-charts/daily-quotas/ (SVG)",
          f"/api/analytics-charts/daily-quotas/?scope=/api/customers/{consumer.id}/&start={start}&end={today}{quotas}"),
         ("analytics-charts/users-registration/ (SVG)", "/api/analytics-charts/users-registration/"),
+        ("marketplace-stats/top_service_providers_by_resources/",
+         f"{stats}/top_service_providers_by_resources/"),
+        ("marketplace-stats/count_active_resources_grouped_by_offering/",
+         f"{stats}/count_active_resources_grouped_by_offering/"),
+        ("marketplace-stats/provider_customers/",
+         f"{stats}/provider_customers/?provider_uuid={market.provider.id}"),
+        ("marketplace-stats/provider_resources/",
+         f"{stats}/provider_resources/?provider_uuid={market.provider.id}"),
+        ("marketplace-stats/provider_offerings/",
+         f"{stats}/provider_offerings/?provider_uuid={market.provider.id}"),
+        ("marketplace-provider-offerings/…/stats/",
+         f"/api/marketplace-provider-offerings/{offering.id}/stats/"),
     ]  # fmt: skip
 
 

@@ -58,6 +58,7 @@ def sources() -> dict[str, Source]:
     """Item type → its Source."""
     from chalicelib.domain import analytics_costs as costs
     from chalicelib.domain import analytics_orders as orders_area
+    from chalicelib.domain import analytics_providers as providers
     from chalicelib.domain import analytics_quota_lists as quota_lists
     from chalicelib.domain import analytics_quotas as quotas
     from chalicelib.domain import analytics_usages
@@ -98,6 +99,9 @@ def sources() -> dict[str, Source]:
         # customer-quotas/ and project-quotas/: who exists, and each one's current quota usage
         Source(CustomerItem, customers._from_item, facts=quota_lists.customer_facts),
         Source(ProjectItem, projects._from_item, facts=quota_lists.project_facts),
+        # service providers' statistics (marketplace-stats/top_service_providers_by_resources/, provider_*)
+        Source(ResourceItem, resources._from_item, facts=providers.resource_facts),
+        Source(InvoiceLineItem, invoices._item, facts=providers.invoice_item_facts),
     ]
     grouped: dict[str, list[Source]] = {}
     for source in table:

@@ -160,6 +160,8 @@ STAFF_ONLY: dict[tuple[str, str], tuple[int, str]] = {
     ("GET", "/api/marketplace-stats/total_cost_of_active_resources_per_offering"): (403, _PLATFORM_STATS),
     ("GET", "/api/marketplace-stats/offering_costs_summary"): (403, _PLATFORM_STATS),
     ("GET", "/api/marketplace-stats/resources_limits"): (403, _PLATFORM_STATS),
+    ("GET", "/api/marketplace-stats/top_service_providers_by_resources"): (403, _PLATFORM_STATS),
+    ("GET", "/api/marketplace-stats/count_active_resources_grouped_by_offering"): (403, _PLATFORM_STATS),
     ("GET", "/api/billing-total-cost"): (
         403,
         "every customer's invoices of a month added up: Waldur's TotalCustomerCostView refuses all but "
@@ -961,7 +963,7 @@ def _probes(ep: Endpoint, w: World) -> list[str]:
         "username": [B_USER_NAME],
         "author_uuid": [w.b_user.id],
         "author_username": [B_USER_NAME],
-        "provider_uuid": [w.b["uuid"]],
+        "provider_uuid": [w.b["uuid"], w.extra.get("marketplace-service-providers", "")],
         "offering_uuid": [w.extra.get("marketplace-provider-offerings", "")],
         "resource_uuid": [w.extra.get("marketplace-resources", "")],
     }
