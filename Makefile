@@ -87,6 +87,7 @@ fuzz: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/request_costs.py
 	$(BIN)/python bench/billing_costs.py
+	$(BIN)/python bench/analytics_costs.py
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/local_scale.py

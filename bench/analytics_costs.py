@@ -300,6 +300,7 @@ def endpoints(market: Market) -> list[tuple[str, str]]:
         ("analytics-charts/daily-quotas/ (SVG)",
          f"/api/analytics-charts/daily-quotas/?scope=/api/customers/{consumer.id}/&start={start}&end={today}{quotas}"),
         ("analytics-charts/users-registration/ (SVG)", "/api/analytics-charts/users-registration/"),
+        ("marketplace-stats/user_auth_method_count/", f"{stats}/user_auth_method_count/"),
         ("marketplace-stats/top_service_providers_by_resources/",
          f"{stats}/top_service_providers_by_resources/"),
         ("marketplace-stats/count_active_resources_grouped_by_offering/",

@@ -3,14 +3,15 @@
 - Quota gauges: a customer's and a project's quota usage and limit, one series per scope and quota
   (`quota#<customer|project>#<id>#<quota name>`, fields `usage` and `limit`), as points: written on
   the day a change is seen and by the daily snapshot; `daily-quotas/` reads them.
-- Users by registration method, per day joined (`users#registration`, field = the method).
+- Users by registration method, per day joined (`users#registration`, field = the method), and
+  the active users by it now (`users#method`, period NOW: `marketplace-stats/user_auth_method_count/`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chalicelib.domain.analytics import Add, Point, day, series
+from chalicelib.domain.analytics import NOW, Add, Point, day, series
 from chalicelib.domain.customers import Customer
 from chalicelib.domain.projects import Project
 from chalicelib.domain.quotas import Quota
@@ -19,6 +20,7 @@ from chalicelib.domain.users import User
 USAGE = "usage"
 LIMIT = "limit"
 USERS_BY_REGISTRATION = series("users", "registration")
+ACTIVE_USERS_BY_METHOD = series("users", "method")
 
 
 def quota_series(scope_type: str, scope_id: str, quota: str) -> str:
@@ -46,4 +48,7 @@ def project_points(project: Project) -> list[Point]:
 
 def user_facts(user: User) -> list[Add]:
     method = user.registration_method or "default"
-    return [Add(USERS_BY_REGISTRATION, day(user.date_joined), method)]
+    facts = [Add(USERS_BY_REGISTRATION, day(user.date_joined), method)]
+    if user.is_active:  # a deactivated user leaves the count; reactivated, comes back
+        facts.append(Add(ACTIVE_USERS_BY_METHOD, NOW, method))
+    return facts

@@ -119,6 +119,9 @@ EXCLUDED: dict[tuple[str, str], str] = {
     "and support (Waldur's StatsViewSet); tests/integration/test_analytics_usages_api.py",
     ("GET", "/api/marketplace-stats/component_usages_per_month"): "likewise: platform-wide, per month",
     ("GET", "/api/marketplace-stats/component_usages_per_project"): "likewise: platform-wide, per project",
+    ("GET", "/api/marketplace-stats/user_auth_method_count"): "platform-wide counts of active users by "
+    "registration method, no tenant's object: 403 for anybody but staff and support (Waldur's "
+    "StatsViewSet); tests/compat/test_marketplace_stats_users_clients.py",
     ("GET", "/api/analytics-charts/users-registration"): "platform-wide counts of users by registration "
     "method, no tenant's object: 403 for anybody but staff and support (Waldur's stats are theirs); "
     "tests/integration/test_analytics_charts_api.py",
