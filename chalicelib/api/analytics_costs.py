@@ -13,12 +13,13 @@ Each route is its own (other areas serve other `marketplace-stats/` names)."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field
 
-from chalicelib.api.fields import UuidFilter, text
+from chalicelib.api.analytics_usages import YEAR_MONTH_PATTERN
+from chalicelib.api.fields import UuidFilter, schema_facts, text
 from chalicelib.api.rest import Call, QueryModel, ResponseModel, endpoint, render
 from chalicelib.services import analytics_costs as service
 
@@ -28,12 +29,16 @@ STATS_TAG = "marketplace-stats"
 MONTH_TEXT = "A month, YYYY-MM (with `end`/`start`; neither: the current month)"
 
 
+# The schema states the months the service takes (it checks them again, with Waldur's messages).
+Month = Annotated[str, schema_facts(pattern=YEAR_MONTH_PATTERN)]
+
+
 class MonthRangeQuery(QueryModel):
     """Waldur's DateRangeFilterSerializer: `start` and `end`, both or neither (checked by the
     service, with Waldur's messages)."""
 
-    start: str | None = Field(None, max_length=20, description=MONTH_TEXT)
-    end: str | None = Field(None, max_length=20, description=MONTH_TEXT)
+    start: Month | None = Field(None, max_length=20, description=MONTH_TEXT)
+    end: Month | None = Field(None, max_length=20, description=MONTH_TEXT)
 
 
 class OfferingCostOut(ResponseModel):

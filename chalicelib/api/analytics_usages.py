@@ -43,6 +43,8 @@ MONTHLY = "marketplace-component-usage-monthly"
 
 _YEAR_MONTH = re.compile(r"([0-9]{4})-([0-9]{1,2})")
 YEAR_MONTH_INVALID = "Value must be in YYYY-MM format."
+# What `_year_month` takes, as the schema states it: a year 0001-9999, a month 1-12 (one or two digits).
+YEAR_MONTH_PATTERN = r"^([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-(0?[1-9]|1[0-2])$"
 
 
 def _year_month(value: str) -> str:
@@ -62,7 +64,7 @@ YearMonth = Annotated[
     str,
     StringConstraints(max_length=7),
     AfterValidator(_year_month),
-    schema_facts(pattern=r"^[0-9]{4}-[0-9]{1,2}$", description="A month: YYYY-MM"),
+    schema_facts(pattern=YEAR_MONTH_PATTERN, description="A month: YYYY-MM"),
 ]
 ComponentType = Annotated[str, StringConstraints(max_length=255)]
 

@@ -23,6 +23,7 @@ from chalicelib.support_backends import (
 )
 from chalicelib.support_backends import zammad as zammad_adapter
 from chalicelib.support_backends.base import sign_hub
+from chalicelib.support_backends.http import Timeouts
 from chalicelib.support_backends.zammad import Zammad
 from tests.support_fakes import zammad as fake_zammad
 from tests.support_fakes.server import Received, serving, webhook_receiver
@@ -38,8 +39,9 @@ def settings(url: str, **extra: str) -> dict[str, str]:
         "group": "2nd Level",
         "default_customer": "nicole.braun@zammad.org",
         "webhook_secret": SECRET,
-        "connect_timeout": "0.5",
-        "read_timeout": "0.5",
+        # generous: a loaded 2-core machine answers slowly, never wrongly (a timeout test sets its own)
+        "connect_timeout": "5",
+        "read_timeout": "5",
         **extra,
     }
 
@@ -328,6 +330,7 @@ def test_rate_limiting_is_unavailable_not_refused(desk: FakeZammad, backend: Zam
 
 
 def test_a_stalled_desk_times_out_quickly(desk: FakeZammad, backend: Zammad) -> None:
+    backend.http.timeouts = Timeouts(connect=0.5, read=0.5, total=1.0)
     desk.fail_next(200, [], stall=3)
     started = time.monotonic()
     with pytest.raises(BackendUnavailable, match="timed out"):

@@ -76,7 +76,9 @@ STATE_REFUSAL = re.compile(
 #   characters, and a non-ASCII character takes 6 or 12 bytes, so no character count is true for
 #   every text without refusing ASCII texts the API takes (chalicelib/domain/bounds.py);
 # - daily-quotas' period: start before end, 3660 days at most, and a project's end date after its
-#   start date (rules across two parameters or fields);
+#   start date (rules across two parameters or fields); likewise the statistics' periods (start not
+#   after end, at most so many months or days, `start` and `end` both or neither, `year` and `month`
+#   both or neither) and events-stats' feed (a scope or a user's, not both);
 # - a support attachment's file: its part's declared type among those allowed and its file name's
 #   extension one of that type's, not empty, within the size limit (rules on a multipart part's
 #   headers and length, which a multipart schema does not state), and sent as a file part.
@@ -88,6 +90,12 @@ UNEXPRESSIBLE = re.compile(
     r" addresses\.|Invalid SSH public key\.|The period is longer than \d+ days: ask for a shorter one\."
     r"|Invalid period specified\. `start` should be lesser than `end`\."
     r"|End date must be later than start date\."
+    r"|start must not be after end\.|Start date must be earlier or equal to end date\."
+    r"|Both parameters must be specified\.|Give both year and month, or neither \(this month\)\."
+    r"|A range of at most \d+ months may be asked for\."
+    r"|The period is longer than \d+ (months|days): ask for a shorter one\."
+    r"|Name the feed by scope or by related_user_uuid, not both\."
+    r"|A chart shows at most \d+ days: ask for a shorter period\."
     r"|Ensure this value is no larger than \d+ bytes as stored \(it is \d+\)\.)$"
 )
 
