@@ -21,15 +21,18 @@ Writers:
 - `snapshot(today)`: the daily schedule writes today's point of every gauge on a day that has none
   yet (a quiet day has one too; a change seen that day replaces it).
 - `rebuild()`: the ops command (`python -m chalicelib.ops analytics rebuild`) adds up the facts of
-  every object stored now and of every audit event kept, and writes the difference from the stored
-  sums (puts and deletes). Its Scans are the one place the table is read whole: an operator's
-  batch, never a request. Points are history and stay.
+  every object stored now (each type listed whole from the index partition that holds it,
+  `Source.every`) and of every audit event kept (the staff index's shards), reads the stored sums
+  of the series they contribute to (one Query each), and writes the difference (puts and deletes).
+  No Scan: a series no stored object contributes to any more is not visited, so a sum left there
+  by a lost record would stay (the stream moves a series' sums to zero as its objects go). Points
+  are history and stay.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -48,6 +51,7 @@ from chalicelib.store.analytics_sources import (
     Source,
     event_facts,
     event_types,
+    every_event,
     folds_event,
     sources,
 )
@@ -281,7 +285,7 @@ def snapshot(today: date) -> int:
     written = 0
     period = domain.day(today)
     for source in sources().values():
-        if source.every is None:
+        if not source.has_points or source.every is None:
             continue
         for item in source.every():
             for point in source.points(source.read(item)):
@@ -306,46 +310,43 @@ class Rebuild:
         }
 
 
-def _scan(kinds: Sequence[type[BaseItem]]) -> Iterator[BaseItem]:
-    return BaseItem.scan(filter_condition=BaseItem.type.is_in(*kinds))
-
-
-def _facts_now() -> tuple[int, Iterable[list[Add]]]:
-    """Every object's and every kept event's facts, as they stand."""
+def _facts_now() -> tuple[int, list[list[Add]]]:
+    """Every stored object's and every kept event's facts, as they stand: each source type listed
+    whole from its index partition (`Source.every`), the events from the staff index's shards."""
     from chalicelib.store.events import _event
-    from chalicelib.store.items import EventItem
 
-    table = sources()
     contributions: list[list[Add]] = []
-    kinds = [source.item for source in table.values()]
-    for item in _scan([*kinds, EventItem] if event_types() else kinds):
-        if isinstance(item, EventItem):
-            contributions.append(list(event_facts(_event(item))))
-            continue
-        kind = str(BaseItem.type.get_discriminator(type(item)))
-        source = table[kind]
-        contributions.append(list(source.facts(source.read(item))))
+    for kind, source in sources().items():
+        if source.every is None:
+            raise RuntimeError(f"analytics source {kind!r} names no listing of its items")
+        contributions += [list(source.facts(source.read(item))) for item in source.every()]
+    if event_types():
+        contributions += [list(event_facts(_event(item))) for item in every_event()]
     return len(contributions), contributions
 
 
-def stored_sums() -> dict[tuple[str, str, str], tuple[Decimal, str]]:
-    """Every fact sum stored (points left out), key → (value, label). A sum the stream moved back
+def stored_sums(series: Iterable[str] | None = None) -> dict[tuple[str, str, str], tuple[Decimal, str]]:
+    """The fact sums stored (points left out) of `series` (default: every series the stored
+    objects contribute to), key → (value, label): one Query per series. A sum the stream moved back
     to zero (a resource's limits after its termination) is left out: it reads as one never written,
     as the rebuild's totals leave it out, so it is no difference between them."""
+    if series is None:
+        series = {key[0] for key in domain.totals(_facts_now()[1])}
     out: dict[tuple[str, str, str], tuple[Decimal, str]] = {}
-    for item in AggregateItem.scan(filter_condition=AggregateItem.type == AggregateItem):
-        if item.seq is None and Decimal(str(item.value)) != 0:
-            out[(item.series, item.period, item.field)] = (Decimal(str(item.value)), item.label or "")
+    for name in sorted(set(series)):
+        for item in AggregateItem.query(keys.aggregate_pk(name)):
+            if item.seq is None and Decimal(str(item.value)) != 0:
+                out[(item.series, item.period, item.field)] = (Decimal(str(item.value)), item.label or "")
     return out
 
 
 def rebuild(dry_run: bool = False) -> Rebuild:
     """Recompute every fact sum from what is stored now and write the difference. Run it while the
-    stream consumer is quiet (a change folded between the Scans and the writes would be counted
+    stream consumer is quiet (a change folded between the reads and the writes would be counted
     from the objects and again by the stream)."""
     objects, contributions = _facts_now()
     wanted = domain.totals(contributions)
-    stored = stored_sums()
+    stored = stored_sums({key[0] for key in wanted})
     changed = {key: value for key, value in wanted.items() if stored.get(key) != value}
     # A sum the stream brought back to zero (an order that left a state) reads as one never
     # written: it is no difference (and is left alone).

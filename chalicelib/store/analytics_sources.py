@@ -1,14 +1,16 @@
 """Which stored objects feed the analytics aggregates, and how (store/analytics.py applies them).
 
-A `Source` names an item type (its discriminator), how its item becomes the domain object, and
-the object's facts and points (domain/analytics_*.py). Event facts are keyed by event type. The
-table is built on first use, not at import (cold starts), and is the one list the stream filter
-(infra events.py: `source_types()`), the consumer and the rebuild share.
+A `Source` names an item type (its discriminator), how its item becomes the domain object, the
+object's facts and points (domain/analytics_*.py), and how to list every item of the type now (a
+Query of the index partition that holds them all, never a Scan: the rebuild adds up their facts,
+the daily snapshot writes their points). Event facts are keyed by event type. The table is built on
+first use, not at import (cold starts), and is the one list the stream filter (infra events.py:
+`source_types()`), the consumer, the snapshot and the rebuild share.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -30,8 +32,13 @@ class Source:
     read: Callable[[Any], Any]  # the item → its domain object
     facts: Callable[[Any], Sequence[Add]] = _none
     points: Callable[[Any], Sequence[Point]] = _none
-    # Every item of the type now (a Query of an index, never a Scan): the daily snapshot's points.
+    # Every item of the type now (a Query of an index, never a Scan): the rebuild's and the
+    # daily snapshot's.
     every: Callable[[], Iterable[Any]] | None = None
+
+    @property
+    def has_points(self) -> bool:
+        return self.points is not _none
 
 
 def _merged(entries: Sequence[Source]) -> Source:
@@ -43,10 +50,19 @@ def _merged(entries: Sequence[Source]) -> Source:
     return Source(
         first.item,
         first.read,
-        facts=lambda obj: [add for f in facts for add in f(obj)],
-        points=lambda obj: [point for p in points for point in p(obj)],
+        facts=(lambda obj: [add for f in facts for add in f(obj)]) if facts else _none,
+        points=(lambda obj: [point for p in points for point in p(obj)]) if points else _none,
         every=next((e.every for e in entries if e.every is not None), None),
     )
+
+
+def every_event() -> Iterator[Any]:
+    """Every audit event kept: the staff index's shards (gsi2 `EVENTS#<k>`), one Query each."""
+    from chalicelib.store import keys
+    from chalicelib.store.items import EventItem
+
+    for shard in keys.event_shards():
+        yield from EventItem.gsi2.query(shard)
 
 
 def _type(item: type[BaseItem]) -> str:
@@ -74,27 +90,54 @@ def sources() -> dict[str, Source]:
         UserItem,
     )
 
-    def every_customer() -> Iterable[CustomerItem]:
-        return CustomerItem.gsi1.query(keys.CUSTOMERS)  # type: ignore[return-value]
+    def every(item: type[BaseItem], index: str, partition: str) -> Callable[[], Iterable[Any]]:
+        """Every item of a type, from the index partition that lists them all (one Query a page)."""
+        return lambda: getattr(item, index).query(partition)
 
-    def every_project() -> Iterable[ProjectItem]:
-        return ProjectItem.gsi2.query(keys.PROJECTS)  # type: ignore[return-value]
+    # Where each type is listed whole (the first line of a type names it).
+    every_customer = every(CustomerItem, "gsi1", keys.CUSTOMERS)
+    every_project = every(ProjectItem, "gsi2", keys.PROJECTS)  # live ones: a removed one adds nothing
 
     # One line per area and item type (several areas may read the same type: their facts add up).
     table = [
         Source(CustomerItem, customers._from_item, points=quotas.customer_points, every=every_customer),
         Source(ProjectItem, projects._from_item, points=quotas.project_points, every=every_project),
-        Source(UserItem, users.from_item, facts=quotas.user_facts),
-        Source(InvoiceLineItem, invoices._item, facts=costs.invoice_item_facts),
-        Source(InvoiceHeaderItem, invoices._invoice, facts=costs.invoice_facts),
-        Source(ResourceItem, resources._from_item, facts=costs.resource_facts),
+        Source(UserItem, users.from_item, facts=quotas.user_facts, every=every(UserItem, "gsi2", keys.USERS)),
+        Source(
+            InvoiceLineItem,
+            invoices._item,
+            facts=costs.invoice_item_facts,
+            every=every(InvoiceLineItem, "gsi1", keys.INVOICE_ITEMS),
+        ),
+        Source(
+            InvoiceHeaderItem,
+            invoices._invoice,
+            facts=costs.invoice_facts,
+            every=every(InvoiceHeaderItem, "gsi1", keys.INVOICES),
+        ),
+        Source(
+            ResourceItem,
+            resources._from_item,
+            facts=costs.resource_facts,
+            every=every(ResourceItem, "gsi1", keys.RESOURCES),
+        ),
         # order and organisation statistics (marketplace-stats/order_stats/ and its neighbours)
-        Source(OrderItem, orders._from_item, facts=orders_area.order_facts),
+        Source(
+            OrderItem,
+            orders._from_item,
+            facts=orders_area.order_facts,
+            every=every(OrderItem, "gsi1", keys.ORDERS),
+        ),
         Source(ResourceItem, resources._from_item, facts=orders_area.resource_facts),
         Source(ProjectItem, projects._from_item, facts=orders_area.project_facts),
         Source(CustomerItem, customers._from_item, facts=orders_area.customer_facts),
         # component usage statistics (marketplace-stats/component_usages*, customers' and projects' usage)
-        Source(UsageItem, usages._from_item, facts=analytics_usages.usage_facts),
+        Source(
+            UsageItem,
+            usages._from_item,
+            facts=analytics_usages.usage_facts,
+            every=every(UsageItem, "gsi1", keys.USAGES),
+        ),
         Source(ResourceItem, resources._from_item, facts=analytics_usages.resource_facts),
         # customer-quotas/ and project-quotas/: who exists, and each one's current quota usage
         Source(CustomerItem, customers._from_item, facts=quota_lists.customer_facts),
