@@ -20,20 +20,15 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field
 
 from chalicelib.api.fields import UuidFilter
-from chalicelib.api.rest import Call, Listed, ListQuery, QueryModel, ResponseModel, endpoint, object_id
+from chalicelib.api.rest import Call, ListQuery, QueryModel, ResponseModel, endpoint, listed, object_id
 from chalicelib.domain.ids import parse_id
 from chalicelib.domain.offerings import MODEL as OFFERING_MODEL
 from chalicelib.services import analytics_providers as service
+from chalicelib.services.paging import paginate
 
 bp = Blueprint(__name__)
 TAG = "marketplace-stats"
 STATS = "/api/marketplace-stats"
-
-
-def _page(call: Call, items: list[dict[str, Any]]) -> Listed:
-    request = call.query.page_request()
-    start = (request.page - 1) * request.page_size
-    return Listed(items[start : start + request.page_size], len(items), request)
 
 
 # --- top_service_providers_by_resources ------------------------------------------------------------
@@ -61,17 +56,16 @@ class TopServiceProviderByResourcesOut(ResponseModel):
 )
 def top_service_providers(call: Call) -> Any:
     found = service.top_providers(call.user, call.query.limit)
-    return _page(
+    return listed(
         call,
-        [
-            TopServiceProviderByResourcesOut(
-                customer_uuid=p.customer_id,
-                customer_name=p.customer_name,
-                resources_count=p.resources_count,
-                projects_count=p.projects_count,
-            ).model_dump(mode="json")
-            for p in found
-        ],
+        paginate(found, call.query.page_request()),
+        TopServiceProviderByResourcesOut,
+        lambda p: {
+            "customer_uuid": p.customer_id,
+            "customer_name": p.customer_name,
+            "resources_count": p.resources_count,
+            "projects_count": p.projects_count,
+        },
     )
 
 
@@ -96,14 +90,11 @@ class OfferingStatsOut(ResponseModel):
 )
 def active_resources_by_offering(call: Call) -> Any:
     found = service.active_by_offering(call.user)
-    return _page(
+    return listed(
         call,
-        [
-            OfferingStatsOut(count=o.count, name=o.name, uuid=o.offering_id, country=o.country).model_dump(
-                mode="json"
-            )
-            for o in found
-        ],
+        paginate(found, call.query.page_request()),
+        OfferingStatsOut,
+        lambda o: {"count": o.count, "name": o.name, "uuid": o.offering_id, "country": o.country},
     )
 
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
 
-from chalicelib.api.rest import Call, Listed, ListQuery, ResponseModel, endpoint
+from chalicelib.api.rest import Call, ListQuery, ResponseModel, endpoint, listed
 from chalicelib.services import analytics_users as service
+from chalicelib.services.paging import paginate
 
 bp = Blueprint(__name__)
 
@@ -30,7 +31,6 @@ class UserAuthMethodCountOut(ResponseModel):
     summary="Active users per registration method, most first (staff, support)",
 )
 def user_auth_method_count(call: Call) -> Any:
-    rows = [{"method": c.method, "count": c.count} for c in service.auth_method_counts(call.user)]
-    request = call.query.page_request()
-    start = (request.page - 1) * request.page_size
-    return Listed(rows[start : start + request.page_size], len(rows), request)
+    counts = service.auth_method_counts(call.user)
+    page = paginate(counts, call.query.page_request())
+    return listed(call, page, UserAuthMethodCountOut, lambda c: {"method": c.method, "count": c.count})
