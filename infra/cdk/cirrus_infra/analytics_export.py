@@ -15,13 +15,12 @@ catalog Athena reads it through.
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from cirrus_infra.nag import suppress
+from cirrus_infra.files import private_bucket
 
 # What the daily task does to the bucket: exactly the calls chalicelib/exports.py makes
 # (PutObject, CreateMultipartUpload, UploadPart, CompleteMultipartUpload: all s3:PutObject).
@@ -56,20 +55,8 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
 class AnalyticsExport(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, prefix: str) -> None:
         super().__init__(scope, construct_id)
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
-            "Bucket",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=False,
-            lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(1))],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        suppress(
-            self.bucket,
-            "AwsSolutions-S1",
             "Only the daily export task writes the bucket (one object per dataset and day, logged by the "
             "task); analysts read it through Athena, whose query history records each read. CloudTrail "
             "data events can be turned on by the operator for an object-level audit",
