@@ -63,6 +63,8 @@ class OfferingType:
     validate_plugin_options: OptionsCheck | None = None
     # Processor names the owner registers (documentation; the callables come by register_processor).
     processor_kinds: frozenset[ProcessorKind] = frozenset()
+    # A type run by a cloud backend (`providers/cloud.py` CloudPlugin): how to build it. None else.
+    cloud: Any = None
 
     def plugin_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """The type's defaults overlaid with what the provider set."""

@@ -415,14 +415,19 @@ def set_backend_id(ctx: EventContext, order_id: str, backend_id: str) -> bool:
 
 
 def complete_processed(
-    ctx: EventContext, customer_id: str, order_id: str, backend_id: str = ""
+    ctx: EventContext,
+    customer_id: str,
+    order_id: str,
+    backend_id: str = "",
+    backend_metadata: Mapping[str, Any] | None = None,
 ) -> Order | None:
     """The platform's processor finished an executing order: done (None if it is not executing
-    any more, e.g. the provider set it meanwhile). `backend_id` is recorded on the resource."""
+    any more, e.g. the provider set it meanwhile). `backend_id` and `backend_metadata` (what the
+    cloud says of the resource: addresses, size) are recorded on the resource."""
     order = store.load(customer_id, order_id)
     if order is None or order.state is not OrderState.EXECUTING:
         return None
-    return _complete(ctx, order, backend_id)
+    return _complete(ctx, order, backend_id, backend_metadata)
 
 
 def fail_executing(ctx: EventContext, customer_id: str, order_id: str, message: str) -> Order | None:
@@ -493,13 +498,17 @@ def _refuse(ctx: EventContext, order: Order, after: Order) -> Order:
     return stored
 
 
-def _complete(ctx: EventContext, order: Order, backend_id: str = "") -> Order:
+def _complete(
+    ctx: EventContext, order: Order, backend_id: str = "", backend_metadata: Mapping[str, Any] | None = None
+) -> Order:
     now = utcnow()
     after = domain.complete(order, now)
     resource = _resource(order)
     done = resource_rules.order_done(resource, after, now)
     if backend_id:
         done = replace(done, backend_id=backend_id)
+    if backend_metadata is not None:
+        done = replace(done, backend_metadata=dict(backend_metadata))
     uow = unit_of_work()
     stored = store.save_transition(uow, order, after)
     resource_store.save_changes(uow, resource, done)

@@ -60,7 +60,9 @@ def process_order(payload: dict[str, Any], ctx: EventContext) -> None:
         observability.logger().warning(
             "order processing failed", extra={"order_uuid": payload["order"].get("id"), "cause": str(exc)}
         )
-        steps.send_failure(token, steps.PERMANENT, f"{type(exc).__name__}: {exc}")
+        # A provider's own failure says what went wrong in its words; anything else names its kind.
+        cause = str(exc) if isinstance(exc, steps.PermanentStepError) else f"{type(exc).__name__}: {exc}"
+        steps.send_failure(token, steps.PERMANENT, cause)
         return
     steps.send_success(token, output)
 

@@ -140,7 +140,8 @@ def process(
     processor = registry.processor(offering.type, _KIND[order.type])
     result = processor(order, offering, heartbeat, attempt) if processor else None
     backend_id = str((result or {}).get("backend_id") or "")
-    done = orders.complete_processed(ctx, order.customer_id, order.id, backend_id)
+    metadata = (result or {}).get("backend_metadata")
+    done = orders.complete_processed(ctx, order.customer_id, order.id, backend_id, metadata)
     return reference(done) if done else _state_of(ref)
 
 
