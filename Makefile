@@ -42,10 +42,14 @@ CREDENTIALS = $(BIN)/python $(CDK_DIR)/credentials.py >/dev/null
 
 .PHONY: run test lint typecheck pytest fuzz bench clean chromium synth diff deploy destroy bootstrap bundle
 
-$(STAMP): pyproject.toml
+# Provider plugins packaged as their own distributions (plugins/<name>/pyproject.toml, each with a
+# `cirrus.providers` entry point and its cloud's SDK): installed beside Cirrus, as a site would.
+PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
+
+$(STAMP): pyproject.toml $(addsuffix pyproject.toml,$(PLUGINS))
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip<26.3"
-	$(BIN)/python -m pip install --quiet -e ".[dev,infra]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,infra]" $(addprefix -e ./,$(PLUGINS))
 	touch $(STAMP)
 
 $(AGENT_STAMP): requirements-agent.txt $(AGENT_PLUGIN)/pyproject.toml $(AGENT_PLUGIN)/cirrus_agent_mock.py
