@@ -1,0 +1,174 @@
+"""A small client for vSphere's Automation REST API (vCenter 7.0U2 and later: `/api/...`).
+
+One session per client: `POST /api/session` with HTTP basic auth answers a session id, sent as the
+`vmware-api-session-id` header on every later call (a session that expired, 401, is renewed once).
+Answers are plain JSON (not the older `/rest` API's `{"value": ...}` envelope); failures carry
+`{"error_type": "NOT_FOUND", "messages": [{"id", "default_message", "args"}]}`.
+
+Failures become the cloud contract's exceptions: network trouble, timeouts, 5xx and 429 are
+`TransientError`; a refusal (400, 401, 403, ...) is `ProviderError` with vCenter's own words,
+bounded. No message ever carries the password or the session id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.providers.cloud import ProviderError, TransientError
+from cirrus_vmware import outbound
+
+SESSION_HEADER = "vmware-api-session-id"
+MESSAGE_MAX = 300
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+
+
+class Refused(ProviderError):
+    """vCenter refused a call for good; `error_type` is its discriminator (NOT_FOUND, ...)."""
+
+    def __init__(self, message: str, error_type: str = "") -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+class NotFound(Refused):
+    """vCenter does not know the object (404 NOT_FOUND)."""
+
+
+class VSphereClient:
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        password: str,
+        *,
+        verify_ssl: bool = True,
+        timeout: tuple[float, float] = (5.0, 60.0),
+    ) -> None:
+        import requests
+
+        self.base_url = base_url
+        self._credentials = (username, password)
+        self._session = requests.Session()
+        self._session.verify = verify_ssl
+        self._timeout = timeout
+        self._session_id = ""
+        self._vetted = False
+
+    # --- calls ------------------------------------------------------------------------------------
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.call("GET", path, params=params).body
+
+    def post(self, path: str, body: Any = None, params: Mapping[str, Any] | None = None) -> Answer:
+        return self.call("POST", path, body=body, params=params)
+
+    def patch(self, path: str, body: Any) -> Answer:
+        return self.call("PATCH", path, body=body)
+
+    def delete(self, path: str) -> Answer:
+        return self.call("DELETE", path)
+
+    def call(
+        self, method: str, path: str, *, body: Any = None, params: Mapping[str, Any] | None = None
+    ) -> Answer:
+        if not self._session_id:
+            self._login()
+        answer = self._send(method, path, body, params, {SESSION_HEADER: self._session_id})
+        if answer.status == 401:  # the session expired (or vCenter restarted): log in again, once
+            self._login()
+            answer = self._send(method, path, body, params, {SESSION_HEADER: self._session_id})
+        if answer.status >= 400:
+            raise failure(answer, f"{method} {path.split('?')[0]}")
+        return answer
+
+    def close(self) -> None:
+        self._session.close()
+
+    # --- plumbing ---------------------------------------------------------------------------------
+    def _login(self) -> None:
+        answer = self._send("POST", "/api/session", None, None, {}, auth=self._credentials)
+        if answer.status == 401:
+            raise ProviderError(
+                "vCenter refused the offering's user name and password (401 UNAUTHENTICATED): "
+                "check the secret options username and password."
+            )
+        if answer.status >= 400:
+            raise failure(answer, "POST /api/session")
+        if not isinstance(answer.body, str) or not answer.body:
+            raise TransientError("vCenter answered POST /api/session without a session id.")
+        self._session_id = answer.body
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str],
+        auth: tuple[str, str] | None = None,
+    ) -> Answer:
+        import requests
+
+        self._vet()
+        try:
+            response = self._session.request(
+                method,
+                self.base_url + path,
+                json=body,
+                params=params,
+                headers={"Accept": "application/json", **headers},
+                auth=auth,
+                timeout=self._timeout,
+                allow_redirects=False,  # a redirect could point anywhere, inside included
+            )
+        except requests.Timeout:
+            raise TransientError(f"vCenter did not answer {method} {path.split('?')[0]} in time.") from None
+        except requests.RequestException as exc:
+            raise TransientError(f"vCenter could not be reached ({type(exc).__name__}).") from None
+        try:
+            parsed = response.json() if response.content else None
+        except ValueError:
+            parsed = None
+        return Answer(response.status_code, parsed)
+
+    def _vet(self) -> None:
+        """Once per client: the host resolves only to addresses a backend may reach."""
+        if self._vetted:
+            return
+        try:
+            outbound.check_resolved(self.base_url, "host")
+        except ValueError as exc:
+            raise ProviderError(str(exc)) from None
+        except OSError:
+            raise TransientError("vCenter's host name could not be resolved.") from None
+        self._vetted = True
+
+
+def error_text(body: Any) -> str:
+    """vCenter's `error_type` and first message, bounded."""
+    if not isinstance(body, dict):
+        return ""
+    kind = str(body.get("error_type") or "")
+    messages = body.get("messages")
+    first = messages[0] if isinstance(messages, list) and messages else {}
+    text = str(first.get("default_message") or "") if isinstance(first, dict) else ""
+    return (f"{kind}: {text}" if kind and text else kind or text)[:MESSAGE_MAX]
+
+
+def failure(answer: Answer, what: str) -> ProviderError:
+    said = error_text(answer.body)
+    detail = f" ({said})" if said else ""
+    kind = str(answer.body.get("error_type") or "") if isinstance(answer.body, dict) else ""
+    if answer.status == 404:
+        return NotFound(f"vCenter does not know the object of {what}{detail}.", kind or "NOT_FOUND")
+    if answer.status >= 500 or answer.status == 429:
+        return TransientError(f"vCenter failed {what} with HTTP {answer.status}{detail}.")
+    if answer.status == 403:
+        return Refused(f"vCenter's user may not {what} (HTTP 403{detail}): grant it the privilege.", kind)
+    return Refused(f"vCenter refused {what} with HTTP {answer.status}{detail}.", kind)

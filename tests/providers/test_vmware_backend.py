@@ -1,0 +1,332 @@
+"""Contract tests of the VMware plugin (plugins/cirrus-vmware): the real backend and its requests
+client, built through the installed `cirrus.providers` entry point, against the fake vCenter
+(tests/providers/fakes/vmware_server.py) over https on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from chalicelib.providers.cloud import Job, ProviderError, RemoteState, Settings, TransientError
+from chalicelib.providers.registry import Registry
+from tests.providers.fakes.https_fake import serving
+from tests.providers.fakes.tls import Certificate, self_signed
+from tests.providers.fakes.vmware_server import FakeVCenter, error
+
+TYPE = "VMware.VirtualMachine"
+PASSWORD = "s3cret-Pa55"
+OPTIONS = {"folder": "group-v3", "cluster": "domain-c8", "datastore": "datastore-14", "guest_os": "UBUNTU_64"}
+RESOURCE = "0192f0c1d2e34a5b8c7d9e0f1a2b3c4d"
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+    return self_signed(tmp_path_factory.mktemp("vmware-tls"))
+
+
+@pytest.fixture
+def vcenter(certificate: Certificate, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVCenter]:
+    monkeypatch.setenv("CIRRUS_PROVIDER_ALLOW_LOOPBACK", "1")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate.cert_path))
+    with serving(FakeVCenter(password=PASSWORD), certificate) as api:
+        yield api  # type: ignore[misc]
+
+
+def backend(vcenter: FakeVCenter, options: dict[str, Any] | None = None, **secrets: Any) -> Any:
+    found = Registry().get(TYPE)
+    assert found is not None and found.cloud is not None
+    settings = Settings(
+        offering_uuid="off1",
+        offering_name="vSphere",
+        options=found.plugin_options({**OPTIONS, **(options or {})}),
+        secrets={"host": vcenter.url, "username": vcenter.username, "password": PASSWORD, **secrets},
+    )
+    return found.cloud.factory(settings)
+
+
+def job(**overrides: Any) -> Job:
+    fields: dict[str, Any] = {
+        "resource_uuid": RESOURCE,
+        "resource_name": "web server #1",
+        "project_uuid": "p1",
+        "customer_uuid": "c1",
+        "limits": {"cpu": 2, "ram": 2048, "disk": 20480},
+    }
+    return Job(**{**fields, **overrides})
+
+
+def beats() -> tuple[list[int], Any]:
+    count: list[int] = []
+    return count, lambda: count.append(1)
+
+
+def calls(vcenter: FakeVCenter) -> list[str]:
+    """Each request as `METHOD path[?action]`."""
+    return [
+        f"{r.method} {r.path}" + (f"?{r.query['action'][0]}" if "action" in r.query else "")
+        for r in vcenter.requests
+    ]
+
+
+# --- discovery ------------------------------------------------------------------------------------
+def test_the_entry_point_registers_the_type_with_waldurs_components_and_secret_options() -> None:
+    found = Registry().get(TYPE)
+
+    assert found is not None and found.automatic and found.cloud is not None
+    assert [(c.type, c.billing_type.value) for c in found.components] == [
+        ("cpu", "limit"),
+        ("ram", "limit"),
+        ("disk", "limit"),
+    ]
+    assert {"host", "username", "password"} <= found.secret_attributes
+
+
+# --- lifecycle ------------------------------------------------------------------------------------
+def test_create_makes_a_powered_on_vm_with_the_ordered_limits_in_the_offerings_placement(
+    vcenter: FakeVCenter,
+) -> None:
+    count, heartbeat = beats()
+
+    made = backend(vcenter).create(job(), heartbeat)
+
+    info = vcenter.vms[made.backend_id]
+    assert info["name"] == f"web-server-1-{RESOURCE}"
+    assert info["power_state"] == "POWERED_ON"
+    assert info["guest_OS"] == "UBUNTU_64"
+    assert vcenter.folders[made.backend_id] == "group-v3"
+    assert (made.state, made.limits) == (RemoteState.OK, {"cpu": 2, "ram": 2048, "disk": 20480})
+    assert made.metadata["runtime_state"] == "POWERED_ON"
+    assert count  # heartbeats while vCenter works
+    create = next(r for r in vcenter.requests if r.method == "POST" and r.path == "/api/vcenter/vm")
+    placement = {"folder": "group-v3", "cluster": "domain-c8", "datastore": "datastore-14"}
+    assert create.body["placement"] == placement
+    assert create.body["disks"] == [{"new_vmdk": {"name": info["name"], "capacity": 20480 * MIB}}]
+
+
+def test_a_retried_create_finds_the_first_vm_instead_of_making_a_second(vcenter: FakeVCenter) -> None:
+    first = backend(vcenter).create(job(), lambda: None)
+    again = backend(vcenter).create(job(), lambda: None)
+
+    assert again.backend_id == first.backend_id
+    assert len(vcenter.vms) == 1
+
+
+def test_update_powers_the_vm_off_changes_cpu_and_ram_and_powers_it_on_again(vcenter: FakeVCenter) -> None:
+    cloud = backend(vcenter)
+    vm = cloud.create(job(), lambda: None).backend_id
+    vcenter.requests.clear()
+
+    changed = cloud.update(job(backend_id=vm, limits={"cpu": 4, "ram": 8192, "disk": 20480}), lambda: None)
+
+    assert changed.limits == {"cpu": 4, "ram": 8192, "disk": 20480}
+    assert vcenter.vms[vm]["power_state"] == "POWERED_ON"
+    assert [c for c in calls(vcenter) if not c.startswith("GET")] == [
+        f"POST /api/vcenter/vm/{vm}/power?stop",
+        f"PATCH /api/vcenter/vm/{vm}/hardware/cpu",
+        f"PATCH /api/vcenter/vm/{vm}/hardware/memory",
+        f"POST /api/vcenter/vm/{vm}/power?start",
+    ]
+
+
+def test_update_of_a_stopped_vm_leaves_it_stopped(vcenter: FakeVCenter) -> None:
+    vm = vcenter.add_vm("stopped", on=False)
+
+    changed = backend(vcenter).update(job(backend_id=vm, limits={"cpu": 3}), lambda: None)
+
+    assert changed.limits["cpu"] == 3
+    assert vcenter.vms[vm]["power_state"] == "POWERED_OFF"
+
+
+def test_a_disk_change_is_refused_before_anything_is_touched(vcenter: FakeVCenter) -> None:
+    vm = backend(vcenter).create(job(), lambda: None).backend_id
+
+    with pytest.raises(ProviderError, match="cannot resize a virtual disk"):
+        backend(vcenter).update(job(backend_id=vm, limits={"cpu": 4, "disk": 40960}), lambda: None)
+
+    assert vcenter.vms[vm]["cpu"]["count"] == 2
+    assert vcenter.vms[vm]["power_state"] == "POWERED_ON"
+
+
+def test_terminate_powers_off_and_deletes_and_a_vm_already_gone_is_success(vcenter: FakeVCenter) -> None:
+    cloud = backend(vcenter)
+    vm = cloud.create(job(), lambda: None).backend_id
+
+    cloud.terminate(job(backend_id=vm), lambda: None)
+
+    assert vm not in vcenter.vms
+    assert cloud.get(vm) is None
+    cloud.terminate(job(backend_id=vm), lambda: None)  # 404: nothing left to do
+
+
+def test_get_reports_a_stopped_vm_as_existing_with_its_power_state(vcenter: FakeVCenter) -> None:
+    vm = vcenter.add_vm("legacy", on=False)
+
+    seen = backend(vcenter).get(vm)
+
+    assert seen is not None
+    assert (seen.state, seen.name) == (RemoteState.OK, "legacy")
+    assert seen.metadata["runtime_state"] == "POWERED_OFF"
+    assert seen.limits == {"cpu": 2, "ram": 2048, "disk": 10240}
+
+
+def test_list_offers_the_vms_of_the_offerings_folder_for_import(vcenter: FakeVCenter) -> None:
+    ours = vcenter.add_vm("db", folder="group-v3", cpu=4, ram=4096)
+    vcenter.add_vm("elsewhere", folder="group-v99")
+
+    listed = list(backend(vcenter).list())
+
+    assert [(r.backend_id, r.name, r.limits, r.type) for r in listed] == [
+        (ours, "db", {"cpu": 4, "ram": 4096}, "virtual_machine")
+    ]
+    assert backend(vcenter).usage(ours, datetime.date(2026, 12, 1)) == {}
+
+
+def test_an_expired_session_is_renewed_once(vcenter: FakeVCenter) -> None:
+    cloud = backend(vcenter)
+    vm = vcenter.add_vm("a")
+    assert cloud.get(vm) is not None
+    vcenter.expire_sessions()
+
+    assert cloud.get(vm) is not None
+    assert [r.path for r in vcenter.requests].count("/api/session") == 2
+
+
+# --- failures -------------------------------------------------------------------------------------
+def test_wrong_credentials_are_a_clear_refusal_that_never_shows_the_password(vcenter: FakeVCenter) -> None:
+    with pytest.raises(ProviderError) as caught:
+        backend(vcenter, password="not-the-Pa55word").create(job(), lambda: None)
+
+    assert not isinstance(caught.value, TransientError)
+    assert "user name and password" in str(caught.value)
+    assert "not-the-Pa55word" not in str(caught.value)
+
+
+def test_a_refusal_carries_vcenters_words(vcenter: FakeVCenter) -> None:
+    vcenter.add_vm("taken")
+    vcenter.fail_next(error(403, "UNAUTHORIZED", "Permission to perform this operation was denied."))
+
+    with pytest.raises(ProviderError) as caught:
+        backend(vcenter).create(job(), lambda: None)
+
+    assert not isinstance(caught.value, TransientError)
+    assert "Permission to perform this operation was denied" in str(caught.value)
+
+
+def test_a_5xx_is_transient(vcenter: FakeVCenter) -> None:
+    vcenter.fail_next(error(503, "SERVICE_UNAVAILABLE", "The service is unavailable."))
+
+    with pytest.raises(TransientError, match="503"):
+        backend(vcenter).create(job(), lambda: None)
+
+
+def test_an_unreachable_vcenter_is_transient(vcenter: FakeVCenter, certificate: Certificate) -> None:
+    closed = vcenter.url.rsplit(":", 1)[0] + ":9"  # the discard port: nothing listens on loopback
+
+    with pytest.raises(TransientError, match="could not be reached"):
+        backend(vcenter, host=closed).get("vm-1")
+
+
+def test_missing_placement_is_refused_before_calling_create(vcenter: FakeVCenter) -> None:
+    with pytest.raises(ProviderError, match="folder and a cluster"):
+        backend(vcenter, options={"cluster": "", "folder": "group-v3"}).create(job(), lambda: None)
+
+    assert not any(r.method == "POST" and r.path == "/api/vcenter/vm" for r in vcenter.requests)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "http://vcenter.example.com",
+        "https://10.0.0.5",
+        "https://169.254.169.254",
+        "https://[::ffff:10.0.0.1]",
+        "https://user:pw@vcenter.example.com",
+        "ftp://vcenter.example.com",
+    ],
+)
+def test_a_host_that_is_not_public_https_is_refused(vcenter: FakeVCenter, host: str) -> None:
+    with pytest.raises(ProviderError, match="host"):
+        backend(vcenter, host=host)
+
+
+def test_loopback_is_refused_without_the_test_opt_in(
+    vcenter: FakeVCenter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CIRRUS_PROVIDER_ALLOW_LOOPBACK")
+
+    with pytest.raises(ProviderError, match="loopback"):
+        backend(vcenter)
+
+
+def test_a_host_name_resolving_inside_is_refused_before_connecting(
+    vcenter: FakeVCenter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("chalicelib.webhooks.resolve", lambda host, port: ["10.1.2.3"])
+
+    with pytest.raises(ProviderError, match="private"):
+        backend(vcenter, host="https://vcenter.example.com").get("vm-1")
+    assert vcenter.requests == []
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"folder": "../etc"}, "folder"),
+        ({"guest_os": "ubuntu; rm"}, "guest_os"),
+        ({"cores_per_socket": 0}, "cores_per_socket"),
+        ({"default_limits": {"cpu": 1, "gpu": 1}}, "default_limits"),
+        ({"default_limits": {"ram": 10**12}}, "default_limits.ram"),
+    ],
+)
+def test_plugin_options_are_validated(options: dict[str, Any], message: str) -> None:
+    found = Registry().get(TYPE)
+    assert found is not None and found.validate_plugin_options is not None
+
+    with pytest.raises(ValueError, match=message):
+        found.validate_plugin_options(found.plugin_options(options))
+
+
+def test_secrets_never_reach_messages_metadata_or_logs(
+    vcenter: FakeVCenter, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    cloud = backend(vcenter)
+    made = cloud.create(job(), lambda: None)
+    seen = [repr(made), repr(cloud.get(made.backend_id)), repr(list(cloud.list()))]
+    vcenter.fail_next(error(500, "ERROR", "boom"))
+    with pytest.raises(TransientError) as caught:
+        cloud.get(made.backend_id)
+    seen.append(str(caught.value))
+    sessions = list(vcenter.sessions)
+
+    text = " ".join(seen) + caplog.text
+    assert PASSWORD not in text
+    assert not any(session in text for session in sessions)
+
+
+def test_the_fake_checks_what_it_is_sent(vcenter: FakeVCenter) -> None:
+    """The fake refuses calls without the session header and /rest's {"spec": ...} envelope."""
+    import requests
+
+    verify = os.environ["REQUESTS_CA_BUNDLE"]
+    anonymous = requests.get(f"{vcenter.url}/api/vcenter/vm", timeout=5, verify=verify)
+    login = requests.post(
+        f"{vcenter.url}/api/session", auth=(vcenter.username, PASSWORD), timeout=5, verify=verify
+    )
+    enveloped = requests.post(
+        f"{vcenter.url}/api/vcenter/vm",
+        json={"spec": {"name": "x"}},
+        headers={"vmware-api-session-id": login.json()},
+        timeout=5,
+        verify=verify,
+    )
+
+    assert (anonymous.status_code, anonymous.json()["error_type"]) == (401, "UNAUTHENTICATED")
+    assert login.status_code == 201
+    assert (enveloped.status_code, enveloped.json()["error_type"]) == (400, "INVALID_ARGUMENT")
