@@ -23,6 +23,7 @@ PASSWORD = "s3cret-Pa55"
 OPTIONS = {"folder": "group-v3", "cluster": "domain-c8", "datastore": "datastore-14", "guest_os": "UBUNTU_64"}
 RESOURCE = "0192f0c1d2e34a5b8c7d9e0f1a2b3c4d"
 MIB = 1024 * 1024
+TEMPLATE = "6a6a1a5e-4a6c-4c8e-9a0e-1c2d3e4f5a6b"
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +108,43 @@ def test_create_makes_a_powered_on_vm_with_the_ordered_limits_in_the_offerings_p
     placement = {"folder": "group-v3", "cluster": "domain-c8", "datastore": "datastore-14"}
     assert create.body["placement"] == placement
     assert create.body["disks"] == [{"new_vmdk": {"name": info["name"], "capacity": 20480 * MIB}}]
+
+
+def test_create_deploys_the_offerings_template_with_the_ordered_cpu_ram_and_a_grown_disk(
+    vcenter: FakeVCenter,
+) -> None:
+    vcenter.add_template(TEMPLATE, disk_mib=16384)
+
+    made = backend(vcenter, {"template": TEMPLATE}).create(job(), lambda: None)
+
+    info = vcenter.vms[made.backend_id]
+    assert (info["guest_OS"], info["power_state"]) == ("UBUNTU_64", "POWERED_ON")
+    assert made.limits == {"cpu": 2, "ram": 2048, "disk": 20480}
+    deploy = next(r for r in vcenter.requests if r.query.get("action") == ["deploy"])
+    assert deploy.body["placement"] == {"folder": "group-v3", "cluster": "domain-c8"}
+    assert deploy.body["disk_storage"] == {"datastore": "datastore-14"}
+
+
+def test_an_order_may_pick_only_a_template_the_offering_lists(vcenter: FakeVCenter) -> None:
+    vcenter.add_template(TEMPLATE)
+    vcenter.add_template("other-item")
+    cloud = backend(vcenter, {"template": TEMPLATE, "templates": ["other-item"]})
+
+    picked = cloud.create(job(attributes={"template": "other-item"}), lambda: None)
+    with pytest.raises(ProviderError, match="not one this offering provides"):
+        cloud.create(job(resource_uuid="f" * 32, attributes={"template": "secret-item"}), lambda: None)
+
+    assert picked.backend_id in vcenter.vms
+    assert len(vcenter.vms) == 1
+
+
+def test_a_disk_limit_below_the_templates_disk_is_refused(vcenter: FakeVCenter) -> None:
+    vcenter.add_template(TEMPLATE, disk_mib=40960)
+
+    with pytest.raises(ProviderError, match="cannot be smaller"):
+        backend(vcenter, {"template": TEMPLATE}).create(job(), lambda: None)
+
+    assert vcenter.vms == {}
 
 
 def test_a_retried_create_finds_the_first_vm_instead_of_making_a_second(vcenter: FakeVCenter) -> None:

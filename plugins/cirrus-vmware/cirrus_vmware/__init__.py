@@ -4,8 +4,10 @@ name, `marketplace_vmware`), registered through the `cirrus.providers` entry poi
 Components are Waldur's: cpu (vCPU), ram and disk (MiB), all limit-billed. Secret options: `host`
 (vCenter's https URL), `username`, `password`, `verify_ssl` (default true). Plugin options: the
 placement (`folder`, and `cluster`, `resource_pool` or `host`; `datastore`; `datacenter` narrows the
-importable list), `guest_os`, `cores_per_socket`, `default_limits`. Nothing here imports requests:
-the backend's client does, when a backend is built (discovery stays cheap).
+importable list), `template` (a content library VM template to deploy; none: VMs from scratch with
+`guest_os`) and `templates` an order may choose among, `cores_per_socket`, `default_limits`.
+Nothing here imports requests: the backend's client does, when a backend is built (discovery stays
+cheap).
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ DEFAULTS: Mapping[str, Any] = {
     "cores_per_socket": 1,
     "default_limits": {"cpu": 1, "ram": 1024, "disk": 10240},
 }
-# vCenter's managed object ids (group-v3, domain-c8, resgroup-9, host-12, datastore-14, datacenter-2).
+# vCenter's managed object ids (group-v3, domain-c8, resgroup-9, host-12, datastore-14, datacenter-2)
+# and content library item ids (UUIDs).
 OBJECT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._-]{0,79}")
-OBJECT_OPTIONS = ("folder", "cluster", "resource_pool", "host", "datastore", "datacenter")
+OBJECT_OPTIONS = ("folder", "cluster", "resource_pool", "host", "datastore", "datacenter", "template")
+TEMPLATES_MAX = 50
 CREDENTIAL_MAX = 256
 
 
@@ -45,6 +49,11 @@ def validate_plugin_options(options: Mapping[str, Any]) -> None:
         value = options.get(name)
         if value not in (None, "") and not (isinstance(value, str) and OBJECT_ID.fullmatch(value)):
             raise ValueError(f"{name} must be a vCenter object id such as group-v3 or domain-c8.")
+    templates = options.get("templates", [])
+    if not isinstance(templates, list) or len(templates) > TEMPLATES_MAX:
+        raise ValueError(f"templates must be a list of at most {TEMPLATES_MAX} content library item ids.")
+    if not all(isinstance(t, str) and OBJECT_ID.fullmatch(t) for t in templates):
+        raise ValueError("templates must hold content library item ids.")
     if not (isinstance(options.get("guest_os"), str) and GUEST_OS.fullmatch(options["guest_os"])):
         raise ValueError("guest_os must be a vSphere guest OS identifier such as UBUNTU_64.")
     cores = options.get("cores_per_socket")

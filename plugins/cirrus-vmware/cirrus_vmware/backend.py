@@ -2,9 +2,11 @@
 Automation REST API (`client.VSphereClient`).
 
 - create: a VM named `<name>-<resource uuid>` (names are unique in a vCenter folder, so a retried
-  create finds the first one by name instead of making a second), from scratch with the offering's
-  guest OS and placement (folder, cluster / resource pool / host, datastore), the order's cpu and ram
-  limits and one new disk of the disk limit; then powered on.
+  create finds the first one by name instead of making a second) in the offering's placement
+  (folder, cluster / resource pool / host, datastore), then powered on. Either deployed from a VM
+  template in a content library (the offering's `template`, or one of its `templates` the order
+  names) with cpu and memory set to the order's limits and the first disk grown to the disk limit,
+  or made from scratch with the offering's guest OS, the cpu and ram limits and one new disk.
 - update: cpu and ram (`PATCH .../hardware/cpu` and `.../hardware/memory`), powering the VM off
   first when it runs (vSphere refuses to change a running VM without hot-add) and on again after.
   Growing a disk is not in the Automation API (Waldur does it over the SOAP API): a disk change is
@@ -57,7 +59,8 @@ class VMwareBackend:
         heartbeat()
         vm = self._find(name)
         if vm is None:
-            vm = str(self.client.post("/api/vcenter/vm", self._spec(job, name, limits)).body)
+            template = self._template(job)
+            vm = self._deploy(template, name, limits) if template else self._from_scratch(job, name, limits)
         heartbeat()
         self._power(vm, "start")
         heartbeat()
@@ -73,27 +76,68 @@ class VMwareBackend:
         found = self.client.get("/api/vcenter/vm", params)
         return str(found[0]["vm"]) if isinstance(found, list) and found else None
 
-    def _spec(self, job: Job, name: str, limits: Mapping[str, int]) -> dict[str, Any]:
+    def _placement(self) -> dict[str, str]:
         placement = {key: str(self.options[key]) for key in PLACEMENT_KEYS if self.options.get(key)}
         if "folder" not in placement or not {"cluster", "resource_pool", "host"} & set(placement):
             raise ProviderError(
                 "The offering's plugin options must name a folder and a cluster, resource_pool or host "
                 "to place virtual machines in."
             )
+        return placement
+
+    def _template(self, job: Job) -> str:
+        """The content library item to deploy: the order's `template` if the offering lists it
+        among `templates`, else the offering's `template` ("" for a VM from scratch)."""
+        asked = job.attributes.get("template")
+        if asked is None or asked == self.options.get("template"):
+            return str(self.options.get("template") or "")
+        if asked not in (self.options.get("templates") or []):
+            raise ProviderError(f"The template {str(asked)[:80]!r} is not one this offering provides.")
+        return str(asked)
+
+    def _from_scratch(self, job: Job, name: str, limits: Mapping[str, int]) -> str:
         guest_os = str(job.attributes.get("guest_os") or self.options.get("guest_os") or "")
         if not GUEST_OS.fullmatch(guest_os):
             raise ProviderError("guest_os must be a vSphere guest OS identifier such as UBUNTU_64.")
-        cores_per_socket = int(self.options.get("cores_per_socket") or 1)
         spec: dict[str, Any] = {
             "name": name,
             "guest_OS": guest_os,
-            "placement": placement,
-            "cpu": {"count": limits[CPU], "cores_per_socket": min(cores_per_socket, limits[CPU])},
+            "placement": self._placement(),
+            "cpu": {"count": limits[CPU], "cores_per_socket": self._cores(limits[CPU])},
             "memory": {"size_MiB": limits[RAM]},
         }
         if limits.get(DISK):
             spec["disks"] = [{"new_vmdk": {"name": name, "capacity": limits[DISK] * MIB}}]
-        return spec
+        return str(self.client.post("/api/vcenter/vm", spec).body)
+
+    def _deploy(self, template: str, name: str, limits: Mapping[str, int]) -> str:
+        """Deploy a VM template from a content library, its cpu and memory set to the limits and its
+        first disk grown to the disk limit (a template's disk is never shrunk: that is refused)."""
+        placement = self._placement()
+        datastore = placement.pop("datastore", None)  # a deploy places storage by vm_home/disk_storage
+        item = f"/api/vcenter/vm-template/library-items/{template}"
+        info = self.client.get(item)
+        hardware: dict[str, Any] = {
+            "cpu_update": {"num_cpus": limits[CPU], "num_cores_per_socket": self._cores(limits[CPU])},
+            "memory_update": {"memory": limits[RAM]},
+        }
+        disks = info.get("disks") if isinstance(info, dict) else None
+        if limits.get(DISK) and isinstance(disks, dict) and disks:
+            key, disk = sorted(disks.items())[0]
+            have = int(disk.get("capacity") or 0) // MIB
+            if limits[DISK] < have:
+                raise ProviderError(f"The template's disk has {have} MiB: the disk limit cannot be smaller.")
+            if limits[DISK] > have:
+                hardware["disks_to_update"] = {key: {"capacity": limits[DISK] * MIB}}
+        spec: dict[str, Any] = {"name": name, "placement": placement, "hardware_customization": hardware}
+        if datastore:
+            spec["vm_home_storage"] = {"datastore": datastore}
+            spec["disk_storage"] = {"datastore": datastore}
+        return str(self.client.post(item, spec, params={"action": "deploy"}).body)
+
+    def _cores(self, cpus: int) -> int:
+        cores = int(self.options.get("cores_per_socket") or 1)
+        return cores if cpus % cores == 0 else 1  # sockets must be whole
 
     def _limits(self, given: Mapping[str, int]) -> dict[str, int]:
         """The order's limits over the offering's defaults, each within what vSphere allows."""

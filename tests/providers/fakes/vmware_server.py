@@ -19,6 +19,13 @@ VMware backend calls, in the shapes the public reference documents:
   - Power: POST /api/vcenter/vm/{vm}/power?action=start|stop -> 204; already so -> 400
     ALREADY_IN_DESIRED_STATE (https://developer.vmware.com/apis/vsphere-automation/latest/vcenter/
     api/vcenter/vm/vm/poweractionstart/post/)
+  - Deploy a VM template: GET /api/vcenter/vm-template/library-items/{item} -> the template's
+    info (`guest_OS`, `cpu{count, cores_per_socket}`, `memory{size_MiB}`, `disks` map of key ->
+    {capacity, disk_storage}); POST ...?action=deploy with LibraryItems.DeploySpec (`name` and
+    `placement` required; `vm_home_storage`, `disk_storage`, `hardware_customization{cpu_update
+    {num_cpus, num_cores_per_socket}, memory_update{memory}, disks_to_update{key: {capacity}}}`,
+    `powered_on`) -> 200 and the new VM's id as a JSON string
+    (https://developer.vmware.com/apis/vsphere-automation/latest/vcenter/data-structures/VmTemplate/LibraryItems/DeploySpec/)
   - Hardware: PATCH /api/vcenter/vm/{vm}/hardware/cpu ({count, cores_per_socket, ...}) and
     .../hardware/memory ({size_MiB, ...}) -> 204; changing a running VM without hot-add enabled is
     refused (400 NOT_ALLOWED_IN_CURRENT_STATE)
@@ -66,6 +73,7 @@ class FakeVCenter(FakeApi):
         self.sessions: set[str] = set()
         self.vms: dict[str, dict[str, Any]] = {}
         self.folders: dict[str, str] = {}  # vm -> folder
+        self.templates: dict[str, dict[str, Any]] = {}  # content library item id -> template info
         self._ids = itertools.count(1001)
 
     # --- test helpers -------------------------------------------------------------------------
@@ -77,6 +85,15 @@ class FakeVCenter(FakeApi):
         self.vms[vm]["power_state"] = "POWERED_ON" if on else "POWERED_OFF"
         self.folders[vm] = folder
         return vm
+
+    def add_template(self, item: str, disk_mib: int = 16384) -> None:
+        self.templates[item] = {
+            "guest_OS": "UBUNTU_64",
+            "cpu": {"count": 1, "cores_per_socket": 1},
+            "memory": {"size_MiB": 1024},
+            "disks": {"2000": {"capacity": disk_mib * MIB, "disk_storage": {"datastore": "datastore-14"}}},
+            "vm_home_storage": {"datastore": "datastore-14"},
+        }
 
     def expire_sessions(self) -> None:
         self.sessions.clear()
@@ -91,6 +108,8 @@ class FakeVCenter(FakeApi):
         if queued is not None:
             return queued
         parts = request.path.strip("/").split("/")
+        if parts[:4] == ["api", "vcenter", "vm-template", "library-items"] and len(parts) == 5:
+            return self._template(parts[4], request)
         if parts[:3] != ["api", "vcenter", "vm"]:
             return error(404, "NOT_FOUND", f"No operation at {request.path}.")
         if len(parts) == 3:
@@ -175,6 +194,46 @@ class FakeVCenter(FakeApi):
         )
         self.folders[vm] = placement["folder"]
         return Reply(201, vm)
+
+    def _template(self, item: str, request: Request) -> Reply:
+        template = self.templates.get(item)
+        if template is None:
+            return error(404, "NOT_FOUND", f"Library item '{item}' does not exist.")
+        if request.method == "GET":
+            return Reply(200, template)
+        if request.method != "POST" or request.query.get("action") != ["deploy"]:
+            return error(400, "INVALID_ARGUMENT", "Unsupported operation.")
+        spec = request.body
+        if not isinstance(spec, dict) or "spec" in spec:
+            return error(400, "INVALID_ARGUMENT", "Unexpected field 'spec' or body not an object.")
+        placement = spec.get("placement") or {}
+        if not spec.get("name") or not placement.get("folder") or "datastore" in placement:
+            return error(
+                400, "INVALID_ARGUMENT", "name and placement.folder are required; placement has no datastore."
+            )
+        folder = placement["folder"]
+        if any(i["name"] == spec["name"] and self.folders[v] == folder for v, i in self.vms.items()):
+            return error(400, "ALREADY_EXISTS", f"The name '{spec['name']}' already exists.")
+        hardware = spec.get("hardware_customization") or {}
+        cpu, memory = hardware.get("cpu_update") or {}, hardware.get("memory_update") or {}
+        disks = {k: dict(v) for k, v in template["disks"].items()}
+        for key, update in (hardware.get("disks_to_update") or {}).items():
+            if key not in disks or update.get("capacity", 0) < disks[key]["capacity"]:
+                return error(400, "INVALID_ARGUMENT", f"Disk '{key}' cannot be updated so.")
+            disks[key]["capacity"] = update["capacity"]
+        vm = f"vm-{next(self._ids)}"
+        self.vms[vm] = self._info(
+            spec["name"],
+            template["guest_OS"],
+            int(cpu.get("num_cpus", template["cpu"]["count"])),
+            int(cpu.get("num_cores_per_socket", template["cpu"]["cores_per_socket"])),
+            int(memory.get("memory", template["memory"]["size_MiB"])),
+            [d["capacity"] for d in disks.values()],
+        )
+        if spec.get("powered_on"):
+            self.vms[vm]["power_state"] = "POWERED_ON"
+        self.folders[vm] = folder
+        return Reply(200, vm)
 
     def _power(self, info: dict[str, Any], action: str) -> Reply:
         target = {"start": "POWERED_ON", "stop": "POWERED_OFF"}.get(action)
