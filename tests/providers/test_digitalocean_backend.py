@@ -282,3 +282,51 @@ def test_secrets_never_reach_messages_metadata_or_logs(
 
     assert TOKEN not in " ".join(seen) + caplog.text
     assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in api.requests)  # sent, only there
+
+
+# --- through the order workflow's processor -------------------------------------------------------
+def test_the_create_processor_provisions_the_plans_size_with_the_token_from_secrets_manager(
+    api: FakeDigitalOcean, aws: None
+) -> None:
+    from chalicelib.domain.orders import Order
+    from chalicelib.domain.vocabulary import Offering, OrderState, OrderType, Plan
+    from chalicelib.providers import driver
+    from chalicelib.providers.types import ProcessorKind
+    from chalicelib.workflows import steps
+    from chalicelib.workflows.aws import client
+
+    arn = client("secretsmanager").create_secret(Name="do-token", SecretString=TOKEN)["ARN"]
+    plan = Plan(id="pl1", offering_id="of1", name="Medium", article_code="s-2vcpu-2gb")
+    offering = Offering(
+        id="of1",
+        customer_id="prov1",
+        name="Droplets",
+        type=TYPE,
+        plugin_options={"api_url": api.url, "poll_interval": 0.01},
+        secret_options={"token": arn},
+        plans=(plan,),
+    )
+    now = datetime.datetime(2026, 12, 6, tzinfo=datetime.UTC)
+    order = Order(
+        id="or1",
+        type=OrderType.CREATE,
+        state=OrderState.EXECUTING,
+        customer_id="c1",
+        project_id="p1",
+        offering_id="of1",
+        provider_id="prov1",
+        resource_id=RESOURCE,
+        created=now,
+        modified=now,
+        plan_id="pl1",
+        resource_name="db",
+    )
+
+    done = driver.processor(ProcessorKind.CREATE)(order, offering, lambda: None)
+    api.fail_next(rate_limited())
+    with pytest.raises(steps.TransientStepError):
+        driver.processor(ProcessorKind.CREATE)(order, offering, lambda: None)
+
+    droplet = api.droplets[int(done["backend_id"])]
+    assert droplet["size_slug"] == "s-2vcpu-2gb"
+    assert done["backend_metadata"]["size"] == "s-2vcpu-2gb"

@@ -4,7 +4,9 @@ client, built through the installed `cirrus.providers` entry point, against the 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -368,3 +370,51 @@ def test_the_fake_checks_what_it_is_sent(vcenter: FakeVCenter) -> None:
     assert (anonymous.status_code, anonymous.json()["error_type"]) == (401, "UNAUTHENTICATED")
     assert login.status_code == 201
     assert (enveloped.status_code, enveloped.json()["error_type"]) == (400, "INVALID_ARGUMENT")
+
+
+# --- through the order workflow's processor -------------------------------------------------------
+def test_the_create_processor_provisions_with_the_password_from_secrets_manager(
+    vcenter: FakeVCenter, aws: None
+) -> None:
+    from chalicelib.domain.orders import Order
+    from chalicelib.domain.vocabulary import Offering, OrderState, OrderType
+    from chalicelib.providers import driver
+    from chalicelib.providers.types import ProcessorKind
+    from chalicelib.workflows import steps
+    from chalicelib.workflows.aws import client
+
+    secret = {"host": vcenter.url, "username": vcenter.username, "password": PASSWORD}
+    arn = client("secretsmanager").create_secret(Name="vc", SecretString=json.dumps(secret))["ARN"]
+    offering = Offering(
+        id="of1",
+        customer_id="prov1",
+        name="vSphere",
+        type=TYPE,
+        plugin_options=OPTIONS,
+        secret_options={"secret_arn": arn},
+    )
+    now = datetime.datetime(2026, 12, 6, tzinfo=datetime.UTC)
+    order = Order(
+        id="or1",
+        type=OrderType.CREATE,
+        state=OrderState.EXECUTING,
+        customer_id="c1",
+        project_id="p1",
+        offering_id="of1",
+        provider_id="prov1",
+        resource_id=RESOURCE,
+        created=now,
+        modified=now,
+        resource_name="db",
+        limits={"cpu": 1, "ram": 512},
+    )
+
+    done = driver.processor(ProcessorKind.CREATE)(order, offering, lambda: None)
+    refused = dataclasses.replace(offering, plugin_options={**OPTIONS, "folder": ""})
+    with pytest.raises(steps.PermanentStepError, match="folder"):
+        driver.processor(ProcessorKind.CREATE)(
+            dataclasses.replace(order, resource_id="e" * 32), refused, lambda: None
+        )
+
+    assert vcenter.vms[done["backend_id"]]["memory"]["size_MiB"] == 512
+    assert done["backend_metadata"]["runtime_state"] == "POWERED_ON"
