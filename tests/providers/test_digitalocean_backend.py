@@ -330,3 +330,28 @@ def test_the_create_processor_provisions_the_plans_size_with_the_token_from_secr
     droplet = api.droplets[int(done["backend_id"])]
     assert droplet["size_slug"] == "s-2vcpu-2gb"
     assert done["backend_metadata"]["size"] == "s-2vcpu-2gb"
+
+
+def test_the_fake_checks_what_it_is_sent(api: FakeDigitalOcean) -> None:
+    """The fake refuses a call without the bearer token and a resize of a droplet that is on, and
+    every answer carries the rate-limit headers."""
+    import os
+
+    import requests
+
+    verify = os.environ["REQUESTS_CA_BUNDLE"]
+    droplet_id = api.add_droplet("on")
+    anonymous = requests.get(f"{api.url}/v2/droplets", timeout=5, verify=verify)
+    resize = requests.post(
+        f"{api.url}/v2/droplets/{droplet_id}/actions",
+        json={"type": "resize", "size": "s-2vcpu-2gb"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=5,
+        verify=verify,
+    )
+
+    assert (anonymous.status_code, anonymous.json()["id"]) == (401, "Unauthorized")
+    assert (resize.status_code, resize.json()["id"]) == (422, "unprocessable_entity")
+    assert {"ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"} <= {
+        k.lower() for k in resize.headers
+    }

@@ -418,3 +418,16 @@ def test_the_create_processor_provisions_with_the_password_from_secrets_manager(
 
     assert vcenter.vms[done["backend_id"]]["memory"]["size_MiB"] == 512
     assert done["backend_metadata"]["runtime_state"] == "POWERED_ON"
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_verify_ssl_false_reaches_a_vcenter_whose_certificate_is_not_trusted(
+    vcenter: FakeVCenter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vm = vcenter.add_vm("a")
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")  # the system's authorities do not know the fake's
+
+    with pytest.raises(ProviderError, match="certificate") as caught:
+        backend(vcenter).get(vm)
+    assert not isinstance(caught.value, TransientError)  # retrying will not make it trusted
+    assert backend(vcenter, verify_ssl=False).get(vm) is not None

@@ -56,7 +56,7 @@ class VSphereClient:
         self.base_url = base_url
         self._credentials = (username, password)
         self._session = requests.Session()
-        self._session.verify = verify_ssl
+        self._verify = verify_ssl
         self._timeout = timeout
         self._session_id = ""
         self._vetted = False
@@ -125,8 +125,15 @@ class VSphereClient:
                 headers={"Accept": "application/json", **headers},
                 auth=auth,
                 timeout=self._timeout,
+                # Per request: a session-wide False would lose to REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE.
+                verify=self._verify,
                 allow_redirects=False,  # a redirect could point anywhere, inside included
             )
+        except requests.exceptions.SSLError:
+            raise ProviderError(
+                "vCenter's TLS certificate could not be verified: give it one a public authority signed, "
+                "or set the secret option verify_ssl to false."
+            ) from None
         except requests.Timeout:
             raise TransientError(f"vCenter did not answer {method} {path.split('?')[0]} in time.") from None
         except requests.RequestException as exc:
