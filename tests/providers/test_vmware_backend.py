@@ -204,6 +204,15 @@ def test_terminate_powers_off_and_deletes_and_a_vm_already_gone_is_success(vcent
     cloud.terminate(job(backend_id=vm), lambda: None)  # 404: nothing left to do
 
 
+def test_an_id_that_is_not_a_vm_id_is_unknown_without_a_call(vcenter: FakeVCenter) -> None:
+    cloud = backend(vcenter)
+
+    assert cloud.get("../session") is None
+    assert cloud.get("") is None
+    cloud.terminate(job(backend_id="vm-1/../../session"), lambda: None)
+    assert not any("session" in r.path and r.method == "DELETE" for r in vcenter.requests)
+
+
 def test_get_reports_a_stopped_vm_as_existing_with_its_power_state(vcenter: FakeVCenter) -> None:
     vm = vcenter.add_vm("legacy", on=False)
 

@@ -37,6 +37,7 @@ LIMIT_RANGES: Mapping[str, tuple[int, int]] = {CPU: (1, 768), RAM: (4, 24 * MIB)
 NAME_MAX = 80  # vCenter's VM names
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 GUEST_OS = re.compile(r"[A-Z0-9_]{1,64}")
+VM_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")  # vCenter's managed object ids: vm-42
 POWERED_ON, POWERED_OFF = "POWERED_ON", "POWERED_OFF"
 PLACEMENT_KEYS = ("folder", "cluster", "resource_pool", "host", "datastore")
 
@@ -191,6 +192,8 @@ class VMwareBackend:
 
     # --- terminate --------------------------------------------------------------------------------
     def terminate(self, job: Job, heartbeat: Heartbeat) -> None:
+        if not VM_ID.fullmatch(job.backend_id):
+            return  # not an id vCenter could have given: there is nothing of it to delete
         try:
             heartbeat()
             self._power(job.backend_id, "stop")
@@ -237,8 +240,8 @@ class VMwareBackend:
 
     # --- helpers ----------------------------------------------------------------------------------
     def _info(self, backend_id: str) -> dict[str, Any]:
-        if not backend_id:
-            raise NotFound("No virtual machine id.")
+        if not VM_ID.fullmatch(backend_id):  # it goes into the URL's path: nothing but an id
+            raise NotFound(f"{backend_id[:40]!r} is not a virtual machine id.")
         info = self.client.get(f"/api/vcenter/vm/{backend_id}")
         if not isinstance(info, dict):
             raise ProviderError(f"vCenter answered GET /api/vcenter/vm/{backend_id} with no object.")
