@@ -16,7 +16,7 @@ from chalicelib.providers.cloud import Job, ProviderError, RemoteState, Settings
 from chalicelib.providers.registry import Registry
 from tests.providers.fakes.digitalocean_server import FakeDigitalOcean, problem, rate_limited
 from tests.providers.fakes.https_fake import serving
-from tests.providers.fakes.tls import Certificate, self_signed
+from tests.providers.fakes.tls import FAKE_HOST_NAME, Certificate, self_signed
 
 TYPE = "DigitalOcean.Droplet"
 TOKEN = "dop_v1_0123456789abcdef0123456789abcdef"
@@ -237,6 +237,35 @@ def test_an_action_that_never_finishes_is_given_up_as_transient(api: FakeDigital
 
     with pytest.raises(TransientError, match="did not finish"):
         cloud.create(job(), lambda: None)
+
+
+def test_connections_go_to_the_vetted_address_and_tls_checks_the_host_name(
+    api: FakeDigitalOcean, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr("chalicelib.webhooks.resolve", resolve)
+    port = api.url.rsplit(":", 1)[1]
+    droplet_id = api.add_droplet("a")
+
+    cloud = backend(api, api_url=f"https://{FAKE_HOST_NAME}:{port}")
+    assert cloud.get(str(droplet_id)) is not None
+    assert cloud.get(str(droplet_id)) is not None
+
+    assert asked == [FAKE_HOST_NAME]  # resolved once, when the backend was built; then pinned
+    assert {r.headers["host"] for r in api.requests} == {f"{FAKE_HOST_NAME}:{port}"}
+
+
+def test_a_name_resolving_inside_is_refused(api: FakeDigitalOcean, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("chalicelib.webhooks.resolve", lambda host, port: ["203.0.113.9", "10.0.0.7"])
+
+    with pytest.raises(ProviderError, match="private"):
+        backend(api, api_url="https://api.example.com")
+    assert api.requests == []
 
 
 @pytest.mark.parametrize(

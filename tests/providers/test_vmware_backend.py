@@ -17,7 +17,7 @@ import pytest
 from chalicelib.providers.cloud import Job, ProviderError, RemoteState, Settings, TransientError
 from chalicelib.providers.registry import Registry
 from tests.providers.fakes.https_fake import serving
-from tests.providers.fakes.tls import Certificate, self_signed
+from tests.providers.fakes.tls import FAKE_HOST_NAME, Certificate, self_signed
 from tests.providers.fakes.vmware_server import FakeVCenter, error
 
 TYPE = "VMware.VirtualMachine"
@@ -321,6 +321,29 @@ def test_a_host_name_resolving_inside_is_refused_before_connecting(
     with pytest.raises(ProviderError, match="private"):
         backend(vcenter, host="https://vcenter.example.com").get("vm-1")
     assert vcenter.requests == []
+
+
+def test_connections_go_to_the_vetted_address_and_tls_checks_the_host_name(
+    vcenter: FakeVCenter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr("chalicelib.webhooks.resolve", resolve)
+    port = vcenter.url.rsplit(":", 1)[1]
+    vm = vcenter.add_vm("a")
+
+    cloud = backend(vcenter, host=f"https://{FAKE_HOST_NAME}:{port}")
+    assert cloud.get(vm) is not None
+    assert cloud.get(vm) is not None
+    with pytest.raises(ProviderError, match="certificate"):
+        backend(vcenter, host=f"https://other.provider.test:{port}").get(vm)
+
+    assert asked == [FAKE_HOST_NAME, "other.provider.test"]  # resolved once per backend, then pinned
+    assert {r.headers["host"] for r in vcenter.requests} == {f"{FAKE_HOST_NAME}:{port}"}
 
 
 @pytest.mark.parametrize(

@@ -88,6 +88,7 @@ def validate_plugin_options(options: Mapping[str, Any]) -> None:
 def build(settings: Settings) -> CloudBackend:
     import pydo
     from azure.core.pipeline.policies import RedirectPolicy, RetryPolicy
+    from azure.core.pipeline.transport import RequestsTransport
 
     from cirrus_digitalocean.backend import DigitalOceanBackend
 
@@ -96,7 +97,7 @@ def build(settings: Settings) -> CloudBackend:
         raise ProviderError("The offering's secret option token must be a DigitalOcean API token.")
     try:
         endpoint = outbound.check_url(settings.options.get("api_url") or API_URL, "api_url")
-        outbound.check_resolved(endpoint, "api_url")
+        session = outbound.pinned_session(endpoint, "api_url")  # connections go to a vetted address
     except ValueError as exc:
         raise ProviderError(f"The offering's plugin option {exc}") from None
     except OSError:
@@ -104,10 +105,9 @@ def build(settings: Settings) -> CloudBackend:
     client = pydo.Client(
         token,
         endpoint=endpoint,
+        transport=RequestsTransport(session=session, connection_timeout=5, read_timeout=60),
         retry_policy=RetryPolicy.no_retries(),  # the order workflow retries, with its own backoff
         redirect_policy=RedirectPolicy.no_redirects(),  # a redirect could point anywhere
-        connection_timeout=5,
-        read_timeout=60,
     )
     return DigitalOceanBackend(settings, client)
 

@@ -1,7 +1,10 @@
 """Where the backend may send requests: an https URL whose host is, and resolves to, public
 addresses only, by the rules Cirrus's web hooks follow (`chalicelib.domain.hooks`: loopback,
 private, link-local, multicast, reserved and unspecified addresses refused, in every spelling a
-client takes for an address). Loopback is allowed only when `CIRRUS_PROVIDER_ALLOW_LOOPBACK=1` (the
+client takes for an address). The host is resolved once, every address it resolves to is vetted,
+and the connections go to the first of them (`pinned_session`), never to the name again, so a second
+DNS answer (rebinding) cannot move them; TLS still verifies the certificate against the host name
+and the request still names it (`Host`). Loopback is allowed only when `CIRRUS_PROVIDER_ALLOW_LOOPBACK=1` (the
 contract tests' fake DigitalOcean API on 127.0.0.1); nothing else opens an internal network.
 """
 
@@ -11,7 +14,7 @@ import ipaddress
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from chalicelib.domain import hooks as rules
 
@@ -52,9 +55,10 @@ def check_url(value: Any, name: str) -> str:
     return value.rstrip("/")
 
 
-def check_resolved(url: str, name: str, resolver: Resolver | None = None) -> None:
-    """Before connecting: every address the URL's host resolves to must be allowed (a name that
-    points inside is refused as a literal address would be). OSError if it does not resolve."""
+def vetted_addresses(url: str, name: str, resolver: Resolver | None = None) -> list[str]:
+    """Every address the URL's host is or resolves to, if all are allowed (ValueError if one is
+    not: a name that points inside is refused as a literal address would be; OSError if the name
+    does not resolve)."""
     from chalicelib import webhooks
 
     where = rules.destination(url)
@@ -63,3 +67,34 @@ def check_resolved(url: str, name: str, resolver: Resolver | None = None) -> Non
     )
     if not addresses or not all(rules.address_allowed(a, allowed_networks()) for a in addresses):
         raise ValueError(not_allowed(name))
+    return [str(a) for a in addresses]
+
+
+def pinned_session(url: str, name: str, resolver: Resolver | None = None) -> Any:
+    """A requests Session whose connections to `url`'s host go to its first vetted address (TLS
+    server name and certificate check, and the Host header, still the host's name); requests to
+    any other host are refused. ValueError / OSError as `vetted_addresses`."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    where = rules.destination(url)
+    address = vetted_addresses(url, name, resolver)[0]
+    netloc = f"[{address}]:{where.port}" if ":" in address else f"{address}:{where.port}"
+
+    class Pinned(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["server_hostname"] = where.host  # SNI and the certificate's name: the host's
+            super().init_poolmanager(*args, **kwargs)
+
+        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+            parts = urlsplit(request.url)
+            if parts.scheme != where.scheme or rules.destination(request.url).host != where.host:
+                raise requests.exceptions.InvalidURL(f"Only {where.host} may be reached.")
+            request.headers["Host"] = parts.netloc
+            request.url = urlunsplit(parts._replace(netloc=netloc))
+            return super().send(request, *args, **kwargs)
+
+    session = requests.Session()
+    session.mount("https://", Pinned())
+    session.mount("http://", Pinned())
+    return session

@@ -51,15 +51,12 @@ class VSphereClient:
         verify_ssl: bool = True,
         timeout: tuple[float, float] = (5.0, 60.0),
     ) -> None:
-        import requests
-
         self.base_url = base_url
         self._credentials = (username, password)
-        self._session = requests.Session()
+        self._http: Any = None  # a requests Session pinned to the host's vetted address, on first use
         self._verify = verify_ssl
         self._timeout = timeout
         self._session_id = ""
-        self._vetted = False
 
     # --- calls ------------------------------------------------------------------------------------
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -88,7 +85,8 @@ class VSphereClient:
         return answer
 
     def close(self) -> None:
-        self._session.close()
+        if self._http is not None:
+            self._http.close()
 
     # --- plumbing ---------------------------------------------------------------------------------
     def _login(self) -> None:
@@ -115,9 +113,9 @@ class VSphereClient:
     ) -> Answer:
         import requests
 
-        self._vet()
+        http = self._connected()
         try:
-            response = self._session.request(
+            response = http.request(
                 method,
                 self.base_url + path,
                 json=body,
@@ -144,17 +142,16 @@ class VSphereClient:
             parsed = None
         return Answer(response.status_code, parsed)
 
-    def _vet(self) -> None:
-        """Once per client: the host resolves only to addresses a backend may reach."""
-        if self._vetted:
-            return
-        try:
-            outbound.check_resolved(self.base_url, "host")
-        except ValueError as exc:
-            raise ProviderError(str(exc)) from None
-        except OSError:
-            raise TransientError("vCenter's host name could not be resolved.") from None
-        self._vetted = True
+    def _connected(self) -> Any:
+        """Once per client: the host resolved, every address vetted, connections pinned to one."""
+        if self._http is None:
+            try:
+                self._http = outbound.pinned_session(self.base_url, "host")
+            except ValueError as exc:
+                raise ProviderError(f"The offering's secret option {exc}") from None
+            except OSError:
+                raise TransientError("vCenter's host name could not be resolved.") from None
+        return self._http
 
 
 def error_text(body: Any) -> str:

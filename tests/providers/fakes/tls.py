@@ -14,6 +14,10 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
+# A name only the tests resolve (to 127.0.0.1, by patching the resolver): it shows that connections go
+# to the vetted address while TLS still checks the certificate against the name.
+FAKE_HOST_NAME = "fake.provider.test"
+
 
 @dataclass(frozen=True)
 class Certificate:
@@ -27,7 +31,7 @@ class Certificate:
 
 
 def self_signed(directory: Path) -> Certificate:
-    """A fresh key and a certificate naming 127.0.0.1 and localhost, valid for a day."""
+    """A fresh key and a certificate naming 127.0.0.1, localhost and FAKE_HOST_NAME, valid a day."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -46,7 +50,11 @@ def self_signed(directory: Path) -> Certificate:
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+                [
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    x509.DNSName("localhost"),
+                    x509.DNSName(FAKE_HOST_NAME),
+                ]
             ),
             critical=False,
         )
