@@ -281,6 +281,15 @@ def test_an_unreachable_vcenter_is_transient(vcenter: FakeVCenter, certificate: 
         backend(vcenter, host=closed).get("vm-1")
 
 
+def test_an_answer_past_the_bound_is_refused(vcenter: FakeVCenter, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("cirrus_vmware.client.ANSWER_MAX", 200)
+    for n in range(5):
+        vcenter.add_vm(f"vm{n}")
+
+    with pytest.raises(ProviderError, match="over 200 bytes"):
+        list(backend(vcenter).list())
+
+
 def test_missing_placement_is_refused_before_calling_create(vcenter: FakeVCenter) -> None:
     with pytest.raises(ProviderError, match="folder and a cluster"):
         backend(vcenter, options={"cluster": "", "folder": "group-v3"}).create(job(), lambda: None)

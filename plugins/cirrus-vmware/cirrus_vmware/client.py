@@ -12,6 +12,7 @@ bounded. No message ever carries the password or the session id.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from cirrus_vmware import outbound
 
 SESSION_HEADER = "vmware-api-session-id"
 MESSAGE_MAX = 300
+ANSWER_MAX = 16 * 1024 * 1024  # 4,000 VM summaries (a list's most) are well under 1 MiB
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class VSphereClient:
         auth: tuple[str, str] | None = None,
     ) -> Answer:
         import requests
+        import urllib3
 
         http = self._connected()
         try:
@@ -126,18 +129,25 @@ class VSphereClient:
                 # Per request: a session-wide False would lose to REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE.
                 verify=self._verify,
                 allow_redirects=False,  # a redirect could point anywhere, inside included
+                stream=True,  # read below, bounded
             )
+            raw = response.raw.read(ANSWER_MAX + 1, decode_content=True)
+            response.close()
         except requests.exceptions.SSLError:
             raise ProviderError(
                 "vCenter's TLS certificate could not be verified: give it one a public authority signed, "
                 "or set the secret option verify_ssl to false."
             ) from None
-        except requests.Timeout:
+        except (requests.Timeout, urllib3.exceptions.TimeoutError):
             raise TransientError(f"vCenter did not answer {method} {path.split('?')[0]} in time.") from None
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise TransientError(f"vCenter could not be reached ({type(exc).__name__}).") from None
+        if len(raw) > ANSWER_MAX:
+            raise ProviderError(
+                f"vCenter's answer to {method} {path.split('?')[0]} is over {ANSWER_MAX} bytes."
+            )
         try:
-            parsed = response.json() if response.content else None
+            parsed = json.loads(raw) if raw else None
         except ValueError:
             parsed = None
         return Answer(response.status_code, parsed)
