@@ -140,6 +140,14 @@ def test_an_order_may_pick_only_a_template_the_offering_lists(vcenter: FakeVCent
     assert len(vcenter.vms) == 1
 
 
+def test_without_a_disk_limit_a_template_keeps_its_disk(vcenter: FakeVCenter) -> None:
+    vcenter.add_template(TEMPLATE, disk_mib=40960)
+
+    made = backend(vcenter, {"template": TEMPLATE}).create(job(limits={"cpu": 1, "ram": 1024}), lambda: None)
+
+    assert made.limits == {"cpu": 1, "ram": 1024, "disk": 40960}
+
+
 def test_a_disk_limit_below_the_templates_disk_is_refused(vcenter: FakeVCenter) -> None:
     vcenter.add_template(TEMPLATE, disk_mib=40960)
 
@@ -172,6 +180,14 @@ def test_update_powers_the_vm_off_changes_cpu_and_ram_and_powers_it_on_again(vce
         f"PATCH /api/vcenter/vm/{vm}/hardware/memory",
         f"POST /api/vcenter/vm/{vm}/power?start",
     ]
+
+
+def test_update_of_a_vm_without_disks_changes_its_memory(vcenter: FakeVCenter) -> None:
+    vm = backend(vcenter).create(job(limits={"cpu": 1, "ram": 1024, "disk": 0}), lambda: None).backend_id
+
+    changed = backend(vcenter).update(job(backend_id=vm, limits={"cpu": 1, "ram": 2048}), lambda: None)
+
+    assert changed.limits == {"cpu": 1, "ram": 2048, "disk": 0}
 
 
 def test_update_of_a_stopped_vm_leaves_it_stopped(vcenter: FakeVCenter) -> None:

@@ -32,8 +32,8 @@ from cirrus_vmware.client import NotFound, Refused, VSphereClient
 
 CPU, RAM, DISK = "cpu", "ram", "disk"
 MIB = 1024 * 1024
-# vSphere 8's maxima for one VM: 768 vCPUs, 24 TiB of memory, a 62 TiB virtual disk.
-LIMIT_RANGES: Mapping[str, tuple[int, int]] = {CPU: (1, 768), RAM: (4, 24 * MIB), DISK: (1, 62 * MIB)}
+# vSphere 8's maxima for one VM: 768 vCPUs, 24 TiB of memory, a 62 TiB virtual disk (0: none).
+LIMIT_RANGES: Mapping[str, tuple[int, int]] = {CPU: (1, 768), RAM: (4, 24 * MIB), DISK: (0, 62 * MIB)}
 NAME_MAX = 80  # vCenter's VM names
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 GUEST_OS = re.compile(r"[A-Z0-9_]{1,64}")
@@ -61,7 +61,10 @@ class VMwareBackend:
         vm = self._find(name)
         if vm is None:
             template = self._template(job)
-            vm = self._deploy(template, name, limits) if template else self._from_scratch(job, name, limits)
+            if template:  # the template's disk unless the order asks for a disk limit itself
+                vm = self._deploy(template, name, {**limits, DISK: job.limits.get(DISK, 0)})
+            else:
+                vm = self._from_scratch(job, name, limits)
         heartbeat()
         self._power(vm, "start")
         heartbeat()
@@ -142,15 +145,7 @@ class VMwareBackend:
 
     def _limits(self, given: Mapping[str, int]) -> dict[str, int]:
         """The order's limits over the offering's defaults, each within what vSphere allows."""
-        defaults = self.options.get("default_limits") or {}
-        limits: dict[str, int] = {}
-        for name, (low, high) in LIMIT_RANGES.items():
-            value = given.get(name, defaults.get(name))
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ProviderError(f"The {name} limit must be a whole number from {low} to {high}.")
-            limits[name] = value
+        limits = checked({**(self.options.get("default_limits") or {}), **given})
         for required in (CPU, RAM):
             if required not in limits:
                 raise ProviderError(f"The order sets no {required} limit and the offering has no default.")
@@ -160,7 +155,7 @@ class VMwareBackend:
     def update(self, job: Job, heartbeat: Heartbeat) -> RemoteResource:
         info = self._info(job.backend_id)
         current = limits_of(info)
-        wanted = {k: v for k, v in self._limits({**current, **job.limits}).items() if current.get(k) != v}
+        wanted = {k: v for k, v in checked(job.limits).items() if current.get(k) != v}
         if DISK in wanted:
             raise ProviderError(
                 "vSphere's Automation API cannot resize a virtual disk: the disk limit stays "
@@ -254,6 +249,19 @@ class VMwareBackend:
         except Refused as exc:
             if exc.error_type != "ALREADY_IN_DESIRED_STATE":
                 raise
+
+
+def checked(given: Mapping[str, Any]) -> dict[str, int]:
+    """The cpu, ram and disk among `given`, each a whole number within what vSphere allows."""
+    limits: dict[str, int] = {}
+    for name, (low, high) in LIMIT_RANGES.items():
+        value = given.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ProviderError(f"The {name} limit must be a whole number from {low} to {high}.")
+        limits[name] = value
+    return limits
 
 
 def limits_of(info: Mapping[str, Any]) -> dict[str, int]:
