@@ -140,6 +140,17 @@ def test_a_size_the_offering_does_not_list_is_refused(api: FakeDigitalOcean) -> 
     assert api.droplets == {}
 
 
+def test_an_order_picks_a_size_by_attribute_only_among_the_offerings_sizes(api: FakeDigitalOcean) -> None:
+    picked = backend(api).create(job(plan_code="", attributes={"size": "s-2vcpu-2gb"}), lambda: None)
+    with pytest.raises(ProviderError, match="not one this offering provides"):
+        backend(api, sizes=[]).create(
+            job(resource_uuid="e" * 32, plan_code="", attributes={"size": "s-4vcpu-8gb"}), lambda: None
+        )
+
+    assert api.droplets[int(picked.backend_id)]["size_slug"] == "s-2vcpu-2gb"
+    assert len(api.droplets) == 1
+
+
 def test_terminate_deletes_and_a_droplet_already_gone_is_success(api: FakeDigitalOcean) -> None:
     cloud = backend(api)
     droplet_id = cloud.create(job(), lambda: None).backend_id

@@ -104,10 +104,19 @@ class DigitalOceanBackend:
         return spec
 
     def _size(self, job: Job) -> str:
-        """The plan's article_code, else the order's `size` attribute, else the offering's size; one
-        of the offering's `sizes` when it lists them."""
-        size = str(job.plan_code or job.attributes.get("size") or self.options["size"])
+        """The plan's article_code (the provider's), else the order's `size` attribute if the
+        offering lists it among `sizes` (a consumer picks only what the provider offers: the price
+        is the plan's), else the offering's size."""
         allowed = self.options.get("sizes") or []
+        asked = job.attributes.get("size")
+        if job.plan_code:
+            size = job.plan_code
+        elif asked is not None:
+            if asked not in allowed:
+                raise ProviderError(f"The size {str(asked)[:64]!r} is not one this offering provides.")
+            size = str(asked)
+        else:
+            size = str(self.options["size"])
         if not SLUG.fullmatch(size) or (allowed and size not in allowed):
             raise ProviderError(f"The size {size[:64]!r} is not one this offering provides.")
         return size
