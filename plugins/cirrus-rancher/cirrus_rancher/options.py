@@ -1,0 +1,52 @@
+"""Marketplace.Rancher's plugin options (not secret) and their check: a bad value is a 400 on the
+offering's `plugin_options` (`validate_plugin_options` raises ValueError), not a failed order later."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+COMPONENTS = ("cpu", "ram", "storage")
+LIMIT_MAX = 1_000_000
+
+DEFAULTS: Mapping[str, Any] = {
+    "cluster_id": "",  # the Rancher cluster the allocations are made on (e.g. c-m-abcd1234, local)
+    "default_limits": {},  # {"cpu": cores, "ram": GiB, "storage": GiB} when an order gives none
+    "namespace_prefix": "cirrus-",
+    "poll_interval_seconds": 2,
+    "ready_timeout_seconds": 120,
+    "request_timeout_seconds": 30,
+}
+
+_CLUSTER_ID = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+_PREFIX = re.compile(r"[a-z][a-z0-9-]{0,19}")
+_NUMBERS = {
+    "poll_interval_seconds": (0, 60),
+    "ready_timeout_seconds": (0, 900),
+    "request_timeout_seconds": (1, 120),
+}
+
+
+def check(options: Mapping[str, Any]) -> None:
+    """ValueError with a clear message for the first bad option."""
+    cluster_id = options.get("cluster_id", "")
+    if not isinstance(cluster_id, str) or (cluster_id and not _CLUSTER_ID.fullmatch(cluster_id)):
+        raise ValueError("cluster_id must be a Rancher cluster id such as c-m-abcd1234 or local.")
+    prefix = options.get("namespace_prefix", DEFAULTS["namespace_prefix"])
+    if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
+        raise ValueError(
+            "namespace_prefix must be 1 to 20 lower-case letters, digits or '-', starting with a letter."
+        )
+    limits = options.get("default_limits", {})
+    if not isinstance(limits, Mapping):
+        raise ValueError("default_limits must be an object of cpu (cores), ram (GiB) and storage (GiB).")
+    for name, value in limits.items():
+        if name not in COMPONENTS:
+            raise ValueError(f"default_limits: {str(name)[:40]} is not one of {', '.join(COMPONENTS)}.")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= LIMIT_MAX:
+            raise ValueError(f"default_limits.{name} must be a whole number from 0 to {LIMIT_MAX}.")
+    for name, (low, high) in _NUMBERS.items():
+        value = options.get(name, DEFAULTS[name])
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise ValueError(f"{name} must be a number from {low} to {high}.")
