@@ -175,3 +175,19 @@ def test_a_pagination_link_to_another_host_is_not_followed(fake: FakeRancher) ->
     text = refused(lambda: api._same_origin("http://169.254.169.254/latest/meta-data"))
 
     assert "another host" in text
+
+
+def test_an_oversized_answer_is_refused_not_read_whole(fake: FakeRancher) -> None:
+    padding = "x" * (8 * 2**20 + 10)
+    fake.fail_next("GET", "/v3/projects", 200, {"type": "collection", "data": [], "padding": padding})
+    assert "larger than 8 MiB" in refused(lambda: list(backend(fake).list()))
+
+    fake.fail_next("GET", f"{NAMESPACES}/cirrus-x", 200, {"kind": "Namespace", "padding": padding})
+    kube = Kube(f"{fake.url}/k8s/clusters/{CLUSTER}", TOKEN)
+    assert "larger than 8 MiB" in refused(lambda: kube.namespace("cirrus-x"))
+
+
+def test_an_answer_that_is_not_json_is_refused(fake: FakeRancher) -> None:
+    fake.fail_next("GET", "/v3/projects", 200, "<html>login</html>")
+
+    assert "not a collection" in refused(lambda: list(backend(fake).list()))

@@ -42,6 +42,7 @@ CATTLE_PROJECT = "field.cattle.io/projectId"
 CATTLE_QUOTA = "field.cattle.io/resourceQuota"
 TOKEN_MAX = 1024
 NAME_MAX = 63
+MAX_POLLS = 1000  # reads of a starting project in one create, whatever the options say
 
 # A Rancher project's `state` in the platform's terms (anything else: Creating if it is still
 # transitioning, else OK). A project whose `transitioning` is "error" is Erred with Rancher's message.
@@ -104,7 +105,7 @@ class RancherBackend:
             options.get("poll_interval_seconds", opts.DEFAULTS["poll_interval_seconds"])
         )
         ready = float(options.get("ready_timeout_seconds", opts.DEFAULTS["ready_timeout_seconds"]))
-        self.polls = max(1, int(ready / self.poll_interval) if self.poll_interval > 0 else int(ready) or 1)
+        self.polls = max(1, min(MAX_POLLS, int(ready / max(self.poll_interval, 0.01))))
         read = float(options.get("request_timeout_seconds", opts.DEFAULTS["request_timeout_seconds"]))
         timeout = (min(5.0, read), read)
         self.rancher = RancherApi(rancher_url, token, timeout=timeout, session=session)

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from chalicelib.providers.cloud import ProviderError, TransientError
-from cirrus_rancher.rancher_api import RETRY_STATUSES, NotFound, bounded
+from cirrus_rancher.rancher_api import MAX_ANSWER_BYTES, RETRY_STATUSES, NotFound, bounded
 
 QUOTA_NAME = "cirrus-quota"
 JSON = "application/json"
@@ -89,21 +89,33 @@ class Kube:
 
     # --- transport -----------------------------------------------------------------------------
     def _call(self, what: str, method: str, **kwargs: Any) -> dict[str, Any]:
+        """One call; its 2xx answer read raw (at most MAX_ANSWER_BYTES) and decoded as JSON."""
         import urllib3
         from kubernetes.client.exceptions import ApiException
 
         try:
-            answer = getattr(self._api, method)(_request_timeout=self._timeout, **kwargs)
+            answer = getattr(self._api, method)(
+                _request_timeout=self._timeout, _preload_content=False, **kwargs
+            )
+            try:
+                content = answer.read(MAX_ANSWER_BYTES + 1)
+            finally:
+                answer.release_conn()
         except ApiException as exc:
             raise self._refused(what, exc) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise TransientError(
                 f"The cluster's API could not be reached to {what} ({type(exc).__name__})."
             ) from None
-        if answer is None:
-            return {}
-        serialized = self._api.api_client.sanitize_for_serialization(answer)
-        return serialized if isinstance(serialized, dict) else {}
+        if len(content) > MAX_ANSWER_BYTES:
+            raise ProviderError(
+                f"The cluster's answer to {what} is larger than {MAX_ANSWER_BYTES // 2**20} MiB."
+            )
+        try:
+            payload = json.loads(content) if content else {}
+        except ValueError:
+            raise ProviderError(f"The cluster's answer to {what} is not JSON.") from None
+        return payload if isinstance(payload, dict) else {}
 
     def _refused(self, what: str, exc: Any) -> ProviderError:
         status = int(exc.status or 0)

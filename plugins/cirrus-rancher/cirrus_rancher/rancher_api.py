@@ -13,6 +13,7 @@ anything Rancher echoes back.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 from chalicelib.providers.cloud import ProviderError, TransientError
 
 MESSAGE_MAX = 300
+MAX_ANSWER_BYTES = 8 * 2**20  # a page of 100 projects is well under 1 MiB
 PAGE_LIMIT = 100
 MAX_PAGES = 50  # 5,000 projects in one cluster: beyond that a listing is cut short
 RETRY_STATUSES = frozenset({408, 429})
@@ -81,21 +83,35 @@ class RancherApi:
     # --- transport -----------------------------------------------------------------------------
     def request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         import requests
+        import urllib3
 
         what = f"{method} {path.split('?')[0]}"
         try:
             response = self.session.request(
-                method, self.base_url + path, timeout=self.timeout, allow_redirects=False, **kwargs
+                method,
+                self.base_url + path,
+                timeout=self.timeout,
+                allow_redirects=False,
+                stream=True,
+                **kwargs,
             )
+            with response:
+                content = response.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True)
         except requests.Timeout:
             raise TransientError(f"Rancher did not answer {what} in time.") from None
-        except requests.RequestException as exc:
+        except (requests.RequestException, OSError) as exc:
             raise TransientError(f"Rancher could not be reached for {what} ({type(exc).__name__}).") from None
+        except urllib3.exceptions.HTTPError as exc:  # while reading: a timeout or a cut answer
+            raise TransientError(
+                f"Rancher's answer to {what} was cut short ({type(exc).__name__})."
+            ) from None
+        if len(content) > MAX_ANSWER_BYTES:
+            raise ProviderError(f"Rancher's answer to {what} is larger than {MAX_ANSWER_BYTES // 2**20} MiB.")
         status = response.status_code
-        payload = _json(response)
+        payload = _json(content)
         if 200 <= status < 300:
             return payload if isinstance(payload, dict) else {}
-        message = bounded(_message(payload, response.text), self.token)
+        message = bounded(_message(payload, content.decode("utf-8", "replace")), self.token)
         text = f"Rancher refused {what} (HTTP {status}" + (f": {message})." if message else ").")
         if status >= 500 or status in RETRY_STATUSES:
             raise TransientError(text)
@@ -118,9 +134,9 @@ def _segment(value: str) -> str:
     return quote(value, safe=":")
 
 
-def _json(response: Any) -> Any:
+def _json(content: bytes) -> Any:
     try:
-        return response.json()
+        return json.loads(content) if content else None
     except ValueError:
         return None
 
