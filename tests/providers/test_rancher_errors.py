@@ -191,3 +191,16 @@ def test_an_answer_that_is_not_json_is_refused(fake: FakeRancher) -> None:
     fake.fail_next("GET", "/v3/projects", 200, "<html>login</html>")
 
     assert "not a collection" in refused(lambda: list(backend(fake).list()))
+
+
+def test_a_project_of_another_cluster_is_neither_changed_nor_deleted(fake: FakeRancher) -> None:
+    other = fake.add_project("c-other", "someone else's")
+    cloud = backend(fake)
+
+    assert "not in this offering's cluster" in refused(
+        lambda: cloud.update(job(backend_id=other["id"], limits={"cpu": 64}), Beats())
+    )
+    assert "not in this offering's cluster" in refused(
+        lambda: cloud.terminate(job(backend_id=other["id"]), Beats())
+    )
+    assert [p["id"] for p in fake.projects()] == [other["id"]]

@@ -145,7 +145,7 @@ class RancherBackend:
     def terminate(self, job: Job, heartbeat: Heartbeat) -> None:
         uuid = _uuid(job.resource_uuid) if _UUID.fullmatch(job.resource_uuid or "") else ""
         try:
-            project: dict[str, Any] | None = self.rancher.project(job.backend_id)
+            project: dict[str, Any] | None = self._ours(self.rancher.project(job.backend_id))
         except NotFound:
             project = None
         namespace = _annotations(project).get(ANNOTATION_NAMESPACE, "") if project else ""
@@ -270,9 +270,19 @@ class RancherBackend:
 
     def _project_or_error(self, backend_id: str) -> dict[str, Any]:
         try:
-            return self.rancher.project(backend_id)
+            return self._ours(self.rancher.project(backend_id))
         except NotFound:
             raise ProviderError(f"The Rancher project {backend_id} does not exist any more.") from None
+
+    def _ours(self, project: dict[str, Any]) -> dict[str, Any]:
+        """The project, if it is in this offering's cluster: a backend id naming another cluster's
+        project (set by hand, say) is never changed or deleted through this offering."""
+        if project.get("clusterId") != self.cluster_id:
+            raise ProviderError(
+                f"The Rancher project {project.get('id')} is not in this offering's cluster "
+                f"{self.cluster_id}."
+            )
+        return project
 
     # --- reading -----------------------------------------------------------------------------------
     def _namespace_name(self, uuid: str) -> str:
