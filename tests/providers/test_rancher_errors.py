@@ -204,3 +204,12 @@ def test_a_project_of_another_cluster_is_neither_changed_nor_deleted(fake: FakeR
         lambda: cloud.terminate(job(backend_id=other["id"]), Beats())
     )
     assert [p["id"] for p in fake.projects()] == [other["id"]]
+
+
+@pytest.mark.parametrize("backend_id", ["..", "c-m-test1234:p-abc/../../users", "", "p-abcde"])
+def test_a_backend_id_that_is_no_project_id_is_never_sent(fake: FakeRancher, backend_id: str) -> None:
+    cloud = backend(fake)
+
+    assert cloud.get(backend_id) is None
+    assert "does not exist" in refused(lambda: cloud.update(job(backend_id=backend_id), Beats()))
+    assert not [call for call in fake.calls if call[1].startswith("/v3/projects/")]

@@ -14,6 +14,7 @@ anything Rancher echoes back.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ MAX_ANSWER_BYTES = 8 * 2**20  # a page of 100 projects is well under 1 MiB
 PAGE_LIMIT = 100
 MAX_PAGES = 50  # 5,000 projects in one cluster: beyond that a listing is cut short
 RETRY_STATUSES = frozenset({408, 429})
+PROJECT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}:p-[a-z0-9]{1,63}")
 
 
 class NotFound(ProviderError):
@@ -69,6 +71,8 @@ class RancherApi:
             answer = self.request("GET", self._same_origin(following))
 
     def project(self, project_id: str) -> dict[str, Any]:
+        if not PROJECT_ID.fullmatch(project_id or ""):  # nothing such can exist: never sent
+            raise NotFound(f"{project_id[:80]!r} is not a Rancher project id (<cluster>:p-xxxxx).")
         return _resource(self.request("GET", f"/v3/projects/{_segment(project_id)}"))
 
     def create_project(self, body: Mapping[str, Any]) -> dict[str, Any]:
