@@ -14,7 +14,7 @@ order workflow retries).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.providers.cloud import ProviderError, TransientError
@@ -57,10 +57,6 @@ class Kube:
 
     def delete_namespace(self, name: str) -> None:
         self._call("delete namespace", "delete_namespace", name=name)
-
-    def namespaces(self, label_selector: str) -> Iterator[dict[str, Any]]:
-        answer = self._call("list namespaces", "list_namespace", label_selector=label_selector)
-        yield from answer.get("items") or []
 
     # --- resource quotas -----------------------------------------------------------------------
     def quota(self, namespace: str, name: str = QUOTA_NAME) -> dict[str, Any]:

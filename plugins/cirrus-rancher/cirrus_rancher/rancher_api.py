@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from chalicelib.providers.cloud import ProviderError, TransientError
 
@@ -133,8 +133,6 @@ class RancherApi:
 
 
 def _segment(value: str) -> str:
-    from urllib.parse import quote
-
     return quote(value, safe=":")
 
 

@@ -597,11 +597,8 @@ def _kube(
     state: State, cluster: str, method: str, path: str, query: dict[str, list[str]], raw: bytes, headers: Any
 ) -> tuple[int, Any]:
     namespaces = state.namespaces.setdefault(cluster, {})
-    if path == "/api/v1/namespaces":
-        if method == "GET":
-            return 200, _namespace_list(namespaces, (query.get("labelSelector") or [""])[0])
-        if method == "POST":
-            return _create_namespace(state, cluster, namespaces, _kube_body(raw, headers))
+    if path == "/api/v1/namespaces" and method == "POST":
+        return _create_namespace(state, cluster, namespaces, _kube_body(raw, headers))
     match = re.fullmatch(r"/api/v1/namespaces/([^/]+)", path)
     if match:
         return _namespace(state, cluster, namespaces, method, match.group(1), raw, headers)
@@ -609,16 +606,6 @@ def _kube(
     if match:
         return _quota(state, cluster, namespaces, method, match.group(1), match.group(2), raw, headers)
     raise Answer(404, _kube_status(404, "the server could not find the requested resource"))
-
-
-def _namespace_list(namespaces: Mapping[str, dict[str, Any]], selector: str) -> dict[str, Any]:
-    wanted = dict(part.split("=", 1) for part in selector.split(",") if "=" in part)
-    items = [
-        ns
-        for ns in namespaces.values()
-        if all(ns["metadata"].get("labels", {}).get(k) == v for k, v in wanted.items())
-    ]
-    return {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}
 
 
 def _create_namespace(
