@@ -213,3 +213,14 @@ def test_a_backend_id_that_is_no_project_id_is_never_sent(fake: FakeRancher, bac
     assert cloud.get(backend_id) is None
     assert "does not exist" in refused(lambda: cloud.update(job(backend_id=backend_id), Beats()))
     assert not [call for call in fake.calls if call[1].startswith("/v3/projects/")]
+
+
+def test_a_wrong_kube_token_is_refused_by_the_cluster_api(fake: FakeRancher) -> None:
+    cloud = backend(fake, secrets={"kube_api_url": fake.url, "kube_token": "kubetoken-wrong-wrong-wrong"})
+
+    text = refused(lambda: cloud.create(job(), Beats()))
+
+    assert (
+        "The cluster refused to create namespace (HTTP 401: Unauthorized)" in text
+        and "wrong-wrong" not in text
+    )

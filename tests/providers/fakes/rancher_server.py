@@ -222,10 +222,13 @@ def _handler(state: State) -> type[BaseHTTPRequestHandler]:
                         )
                     raise Answer(failure.status, body)
                 if self.headers.get("Authorization") != f"Bearer {state.token}":
+                    # Rancher (its API and its cluster proxy) refuses before any cluster sees the call;
+                    # a kube API reached directly answers a Status.
+                    direct = url.path.startswith("/api/")
                     raise Answer(
                         401,
                         _kube_status(401, "Unauthorized")
-                        if kube
+                        if direct
                         else _error(401, "must authenticate", "Unauthorized"),
                     )
                 with state.lock:
