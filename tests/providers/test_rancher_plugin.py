@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from cirrus_rancher import options
@@ -15,6 +16,7 @@ from cirrus_rancher.urls import check_url
 from chalicelib.domain.vocabulary import BillingType
 from chalicelib.providers.cloud import ProviderError
 from chalicelib.providers.registry import Registry
+from tests.helpers import call, create_customer
 from tests.providers.fakes.rancher_server import FakeRancher
 from tests.providers.rancher_helpers import TOKEN, fake, settings
 
@@ -70,15 +72,52 @@ def test_good_plugin_options_pass() -> None:
     options.check({**options.DEFAULTS, "cluster_id": "local"})
 
 
-def test_an_offering_with_bad_plugin_options_is_a_400_on_plugin_options(staff: object) -> None:
-    from chalicelib.domain.errors import ValidationError
-    from chalicelib.providers import registry
-    from chalicelib.services import offerings
+OFFERINGS = "/api/marketplace-provider-offerings/"
 
-    with pytest.raises(ValidationError) as caught:
-        offerings._plugin_options(registry.require_type("Marketplace.Rancher"), {"cluster_id": "NOT VALID"})
 
-    assert isinstance(caught.value.errors, dict) and "cluster_id" in caught.value.errors["plugin_options"][0]
+@pytest.fixture
+def provider(client: Any, staff: Any) -> dict[str, Any]:
+    customer = create_customer(client, staff, "Rancher Provider")
+    category = call(client, "POST", "/api/marketplace-categories/", staff, {"title": "Kubernetes"}).json
+    return {"customer": customer["url"], "category": category["url"]}
+
+
+def offering_body(provider: dict[str, Any], **plugin_options: Any) -> dict[str, Any]:
+    return {
+        "name": "Kubernetes share",
+        "type": "Marketplace.Rancher",
+        "customer": provider["customer"],
+        "category": provider["category"],
+        "plugin_options": plugin_options,
+        "secret_options": {"rancher_url": "https://rancher.example.com", "token": TOKEN},
+        "plans": [{"name": "Team", "unit": "month", "unit_price": "0", "prices": {"cpu": "10", "ram": "2"}}],
+    }
+
+
+@pytest.mark.fakes
+def test_an_offering_with_bad_plugin_options_is_a_400_on_plugin_options(
+    client: Any, staff: Any, provider: dict[str, Any]
+) -> None:
+    reply = call(client, "POST", OFFERINGS, staff, offering_body(provider, cluster_id="c-m-x/../../v3/users"))
+
+    assert reply.status == 400, reply.json
+    assert "cluster_id" in str(reply.json["plugin_options"])
+
+
+@pytest.mark.fakes
+def test_an_offering_gets_the_types_components_and_default_options(
+    client: Any, staff: Any, provider: dict[str, Any]
+) -> None:
+    reply = call(client, "POST", OFFERINGS, staff, offering_body(provider, cluster_id="c-m-abcd1234"))
+
+    assert reply.status == 201, reply.json
+    assert reply.json["plugin_options"]["cluster_id"] == "c-m-abcd1234"
+    assert reply.json["plugin_options"]["namespace_prefix"] == "cirrus-"
+    assert [(c["type"], c["billing_type"]) for c in reply.json["components"]] == [
+        ("cpu", "limit"),
+        ("ram", "limit"),
+        ("storage", "limit"),
+    ]
 
 
 def public(host: str, port: int) -> list[str]:
