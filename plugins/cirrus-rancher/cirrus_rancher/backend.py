@@ -108,9 +108,13 @@ class RancherBackend:
         self.polls = max(1, min(MAX_POLLS, int(ready / max(self.poll_interval, 0.01))))
         read = float(options.get("request_timeout_seconds", opts.DEFAULTS["request_timeout_seconds"]))
         timeout = (min(5.0, read), read)
-        self.rancher = RancherApi(rancher_url, token, timeout=timeout, session=session)
+        ca = str(options.get("ca_certificate") or "")
+        self.rancher = RancherApi(rancher_url, token, timeout=timeout, session=session, ca_certificate=ca)
         self.kube = Kube(
-            kube_url or f"{rancher_url}/k8s/clusters/{self.cluster_id}", kube_token, timeout=timeout
+            kube_url or f"{rancher_url}/k8s/clusters/{self.cluster_id}",
+            kube_token,
+            timeout=timeout,
+            ca_certificate=ca,
         )
 
     # --- the contract ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ order workflow retries).
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,11 +31,15 @@ class Conflict(ProviderError):
 
 
 class Kube:
-    def __init__(self, host: str, token: str, timeout: tuple[float, float] = (5.0, 30.0)) -> None:
+    def __init__(
+        self, host: str, token: str, timeout: tuple[float, float] = (5.0, 30.0), ca_certificate: str = ""
+    ) -> None:
         import urllib3
         from kubernetes import client
 
         configuration = client.Configuration(host=host)
+        if ca_certificate:  # trusted instead of the system's authorities
+            configuration.ca_cert_data = ca_certificate
         configuration.api_key = {"authorization": token}
         configuration.api_key_prefix = {"authorization": "Bearer"}
         configuration.retries = urllib3.Retry(total=0, redirect=False)
@@ -100,6 +105,11 @@ class Kube:
         except ApiException as exc:
             raise self._refused(what, exc) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if isinstance(getattr(exc, "reason", exc), urllib3.exceptions.SSLError | ssl.SSLError):
+                raise ProviderError(
+                    f"The cluster's certificate could not be verified to {what} (set ca_certificate for "
+                    "a private CA)."
+                ) from None
             raise TransientError(
                 f"The cluster's API could not be reached to {what} ({type(exc).__name__})."
             ) from None

@@ -46,11 +46,14 @@ class RancherApi:
     token: str = field(repr=False)
     timeout: tuple[float, float] = (5.0, 30.0)
     session: Any = None
+    ca_certificate: str = ""  # PEM: trusted instead of the system's authorities
 
     def __post_init__(self) -> None:
         import requests
 
         self.session = self.session or requests.Session()
+        if self.ca_certificate:
+            self.session.mount("https://", _TrustingAdapter(self.ca_certificate))
         self.session.headers.update(
             {
                 "Authorization": f"Bearer {self.token}",
@@ -103,6 +106,11 @@ class RancherApi:
                 content = response.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True)
         except requests.Timeout:
             raise TransientError(f"Rancher did not answer {what} in time.") from None
+        except requests.exceptions.SSLError:
+            raise ProviderError(
+                f"Rancher's certificate could not be verified for {what} (set ca_certificate for a "
+                "private CA)."
+            ) from None
         except (requests.RequestException, OSError) as exc:
             raise TransientError(f"Rancher could not be reached for {what} ({type(exc).__name__}).") from None
         except urllib3.exceptions.HTTPError as exc:  # while reading: a timeout or a cut answer
@@ -130,6 +138,20 @@ class RancherApi:
             raise ProviderError("Rancher's pagination link points to another host; not followed.")
         path = theirs.path[len(ours.path) :] if theirs.path.startswith(ours.path) else theirs.path
         return path + (f"?{theirs.query}" if theirs.query else "")
+
+
+def _TrustingAdapter(pem: str) -> Any:
+    """A requests adapter verifying certificates against `pem` only (no file on disk)."""
+    import ssl
+
+    from requests.adapters import HTTPAdapter
+
+    class Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["ssl_context"] = ssl.create_default_context(cadata=pem)
+            super().init_poolmanager(*args, **kwargs)
+
+    return Adapter()
 
 
 def _segment(value: str) -> str:

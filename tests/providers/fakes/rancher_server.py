@@ -33,12 +33,14 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import ssl
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -101,9 +103,17 @@ class State:
 class FakeRancher:
     """Start with `with FakeRancher(token) as fake:`; `fake.url` is the Rancher URL."""
 
-    def __init__(self, token: str = "token-abcde:s3cr3tv4lu3", clusters: tuple[str, ...] = ("c-m-test1234",)):
+    def __init__(
+        self,
+        token: str = "token-abcde:s3cr3tv4lu3",
+        clusters: tuple[str, ...] = ("c-m-test1234",),
+        tls: ssl.SSLContext | None = None,
+    ):
         self.state = State(token=token, clusters=clusters)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.state))
+        self._tls = tls
+        if tls is not None:  # https, with a certificate from `self_signed` (clients must trust it)
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._server.daemon_threads = True
         self.state.base = self.url
         self._thread = threading.Thread(
@@ -113,7 +123,7 @@ class FakeRancher:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{'https' if self._tls else 'http'}://{host!s}:{port}"
 
     def __enter__(self) -> FakeRancher:
         self._thread.start()
@@ -833,3 +843,44 @@ def _quota_body(body: dict[str, Any], namespace: str) -> dict[str, Any]:
         "spec": {"hard": dict(hard)},
         "status": {"hard": dict(hard), "used": {k: "0" for k in hard}},
     }
+
+
+# --- TLS -------------------------------------------------------------------------------------------------
+def self_signed(directory: Path) -> tuple[str, ssl.SSLContext]:
+    """A fresh certificate for 127.0.0.1 (PEM, what a client is told to trust) and the server's TLS
+    context serving it."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fake rancher")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
+    cert_path, key_path = directory / "rancher-cert.pem", directory / "rancher-key.pem"
+    cert_path.write_text(pem)
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    return pem, context
