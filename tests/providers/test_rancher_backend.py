@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from chalicelib.providers.cloud import RemoteState
 from tests.providers.fakes.rancher_server import FakeRancher
 from tests.providers.rancher_helpers import CLUSTER, TOKEN, Beats, backend, fake, job
 
 __all__ = ["fake"]
+
+CATTLE = "authz.management.cattle.io"
 
 
 def test_create_makes_a_project_a_namespace_in_it_and_its_quota(fake: FakeRancher) -> None:
@@ -282,3 +286,19 @@ def test_the_token_is_sent_as_a_bearer_only(fake: FakeRancher) -> None:
 
     assert TOKEN not in json.dumps(made.metadata)
     assert TOKEN not in json.dumps(fake.projects())
+
+
+def test_the_clusters_system_and_default_projects_are_neither_listed_nor_touched(fake: FakeRancher) -> None:
+    from chalicelib.providers.cloud import ProviderError
+
+    system = fake.add_project(CLUSTER, "System", labels={f"{CATTLE}/system-project": "true"})
+    default = fake.add_project(CLUSTER, "Default", labels={f"{CATTLE}/default-project": "true"})
+    cloud = backend(fake)
+
+    assert list(cloud.list()) == []
+    for project in (system, default):
+        with pytest.raises(ProviderError, match="Cirrus does not change or delete it"):
+            cloud.terminate(job(backend_id=project["id"]), Beats())
+        with pytest.raises(ProviderError, match="Cirrus does not change or delete it"):
+            cloud.update(job(backend_id=project["id"], limits={"cpu": 1}), Beats())
+    assert len(fake.projects()) == 2 and not [c for c in fake.calls if c[0] in ("PUT", "DELETE")]

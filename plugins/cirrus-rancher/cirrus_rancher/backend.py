@@ -40,6 +40,11 @@ LABEL_OFFERING = "cirrus/offering-uuid"
 ANNOTATION_NAMESPACE = "cirrus/namespace"
 CATTLE_PROJECT = "field.cattle.io/projectId"
 CATTLE_QUOTA = "field.cattle.io/resourceQuota"
+# The cluster's own projects (Rancher labels them): never importable, never changed or deleted.
+CLUSTER_PROJECTS = {
+    "authz.management.cattle.io/system-project": "System",
+    "authz.management.cattle.io/default-project": "Default",
+}
 TOKEN_MAX = 1024
 NAME_MAX = 63
 MAX_POLLS = 1000  # reads of a starting project in one create, whatever the options say
@@ -173,7 +178,7 @@ class RancherBackend:
         return self._remote(project)
 
     def list(self) -> Iterable[RemoteResource]:
-        return [self._remote(p) for p in self.rancher.projects(self.cluster_id)]
+        return [self._remote(p) for p in self.rancher.projects(self.cluster_id) if not _cluster_project(p)]
 
     def usage(self, backend_id: str, month: date) -> Mapping[str, Decimal]:
         return {}  # quotas are limits; Rancher reports no metered usage through these APIs
@@ -286,6 +291,11 @@ class RancherBackend:
                 f"The Rancher project {project.get('id')} is not in this offering's cluster "
                 f"{self.cluster_id}."
             )
+        if kind := _cluster_project(project):
+            raise ProviderError(
+                f"The Rancher project {project.get('id')} is the cluster's {kind} project; Cirrus does "
+                "not change or delete it."
+            )
         return project
 
     # --- reading -----------------------------------------------------------------------------------
@@ -339,6 +349,12 @@ def _uuid(value: str) -> str:
 def _labels(obj: Mapping[str, Any] | None) -> Mapping[str, str]:
     labels = (obj or {}).get("labels")
     return labels if isinstance(labels, dict) else {}
+
+
+def _cluster_project(project: Mapping[str, Any]) -> str:
+    """ "System" or "Default" for the cluster's own projects, else ""."""
+    labels = _labels(project)
+    return next((kind for label, kind in CLUSTER_PROJECTS.items() if label in labels), "")
 
 
 def _annotations(obj: Mapping[str, Any] | None) -> Mapping[str, str]:
