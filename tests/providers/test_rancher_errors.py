@@ -224,3 +224,14 @@ def test_a_wrong_kube_token_is_refused_by_the_cluster_api(fake: FakeRancher) -> 
         "The cluster refused to create namespace (HTTP 401: Unauthorized)" in text
         and "wrong-wrong" not in text
     )
+
+
+def test_redirects_are_not_followed(fake: FakeRancher) -> None:
+    elsewhere = {"Location": "http://169.254.169.254/latest/meta-data/"}
+    fake.fail_next("GET", "/v3/projects", 302, {}, headers=elsewhere)
+    assert "HTTP 302" in refused(lambda: list(backend(fake).list()))
+
+    fake.fail_next("GET", f"{NAMESPACES}/cirrus-x", 307, {}, headers=elsewhere)
+    kube = Kube(f"{fake.url}/k8s/clusters/{CLUSTER}", TOKEN)
+    assert "HTTP 307" in refused(lambda: kube.namespace("cirrus-x"))
+    assert len(fake.calls) == 2  # nothing more was asked, of the fake or elsewhere

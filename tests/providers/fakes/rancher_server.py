@@ -80,6 +80,7 @@ class Failure:
     status: int
     body: Any = None  # None: the API's own error shape for the status
     drop: bool = False  # close the connection without an answer
+    headers: Mapping[str, str] = field(default_factory=dict)  # e.g. a redirect's Location
 
 
 @dataclass
@@ -135,10 +136,16 @@ class FakeRancher:
 
     # --- steering ---------------------------------------------------------------------------------
     def fail_next(
-        self, method: str, path_prefix: str, status: int, body: Any = None, drop: bool = False
+        self,
+        method: str,
+        path_prefix: str,
+        status: int,
+        body: Any = None,
+        drop: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         with self.state.lock:
-            self.state.failures.append(Failure(method, path_prefix, status, body, drop))
+            self.state.failures.append(Failure(method, path_prefix, status, body, drop, dict(headers or {})))
 
     def add_project(self, cluster_id: str, name: str, **fields: Any) -> dict[str, Any]:
         """A project made outside Cirrus (an importable one)."""
@@ -230,7 +237,7 @@ def _handler(state: State) -> type[BaseHTTPRequestHandler]:
                             if kube
                             else _error(failure.status, "injected failure")
                         )
-                    raise Answer(failure.status, body)
+                    raise Answer(failure.status, body, failure.headers)
                 if self.headers.get("Authorization") != f"Bearer {state.token}":
                     # Rancher (its API and its cluster proxy) refuses before any cluster sees the call;
                     # a kube API reached directly answers a Status.
@@ -247,16 +254,18 @@ def _handler(state: State) -> type[BaseHTTPRequestHandler]:
                     )
                 self._send(status, body)
             except Answer as answer:
-                self._send(answer.status, answer.body)
+                self._send(answer.status, answer.body, answer.headers)
             except Exception as exc:  # a bug of the fake answers 500, loudly, instead of a dropped line
                 body = _kube_status(500, repr(exc)) if kube else _error(500, repr(exc))
                 self._send(500, body)
 
-        def _send(self, status: int, body: Any) -> None:
+        def _send(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
             data = b"" if body is None else json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
 
