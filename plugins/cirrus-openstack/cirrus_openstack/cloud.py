@@ -54,8 +54,12 @@ _NUMBERS = {
     "api_timeout_seconds": (1.0, 300.0),
 }
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_.:-]{0,255}")
-# The SDK's name for each service this plugin calls (connection attribute -> catalog type).
-SERVICES = {"identity": "identity", "compute": "compute", "block_storage": "block-storage"}
+# The services this plugin calls (the SDK's proxy name -> the catalog types it may be listed as).
+SERVICES = {
+    "identity": frozenset({"identity"}),
+    "compute": frozenset({"compute"}),
+    "block_storage": frozenset({"block-storage", "block-store", "volumev3", "volumev2", "volume"}),
+}
 
 
 # --- options -------------------------------------------------------------------------------------
@@ -265,18 +269,25 @@ class OpenStack:
         return self._connection
 
     def service(self, name: str) -> Any:
-        """The SDK's proxy for a service (`identity`, `compute`, `block_storage`), its catalog
-        endpoint checked once."""
+        """The SDK's proxy for a service (`identity`, `compute`, `block_storage`). Before its first
+        use every public endpoint the catalog lists for it is checked by the URL guard (read from the
+        token's catalog: nothing is sent to an endpoint before it passes)."""
         conn = self.connection()
         if name not in self._checked:
-            endpoint = conn.session.get_endpoint(
-                service_type=SERVICES[name],
-                interface="public",
-                region_name=self.credentials.region_name or None,
-            )
-            if not endpoint:
-                raise ProviderError(f"OpenStack's service catalog has no public {SERVICES[name]} endpoint.")
-            check_url(endpoint, f"The catalog's {SERVICES[name]} endpoint")
+            access = conn.session.auth.get_access(conn.session)
+            urls = [
+                str(endpoint.get("url") or "")
+                for entry in access.service_catalog.catalog or []
+                if entry.get("type") in SERVICES[name]
+                for endpoint in entry.get("endpoints") or []
+                if endpoint.get("interface") == "public"
+            ]
+            if not urls:
+                raise ProviderError(
+                    f"OpenStack's service catalog has no public {name.replace('_', ' ')} endpoint."
+                )
+            for url in urls:
+                check_url(url, f"The catalog's {name.replace('_', ' ')} endpoint")
             self._checked.add(name)
         return getattr(conn, name)
 

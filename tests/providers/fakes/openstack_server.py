@@ -121,6 +121,8 @@ class OpenStackFake:
     requests: list[Recorded] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     broken_images: set[str] = field(default_factory=set)  # a server from one of these goes ERROR
+    # Catalog URLs to answer instead of the fake's own, by service type (the URL guard's tests).
+    endpoint_overrides: dict[str, str] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _server: ThreadingHTTPServer | None = None
 
@@ -207,6 +209,7 @@ class OpenStackFake:
 
     def catalog(self) -> list[dict[str, Any]]:
         def service(kind: str, name: str, url: str) -> dict[str, Any]:
+            url = self.endpoint_overrides.get(kind, url)
             return {
                 "type": kind,
                 "name": name,
