@@ -141,3 +141,69 @@ def test_a_negative_limit_is_refused_before_anything_is_made(cloud: OpenStackFak
         backend.create(job("Lab", limits={"cores": -1}), Beats())
 
     assert cloud.sent("POST", r"/v3/projects$") == []
+
+
+# --- the tenant's network (the offering's external_network_id set) -------------------------------
+def test_with_an_external_network_the_tenant_gets_a_network_subnet_and_router(cloud: OpenStackFake) -> None:
+    backend = TenantBackend(settings_for(cloud, {"external_network_id": cloud.external_network_id}))
+
+    made = backend.create(job("Lab", limits=LIMITS), Beats())
+
+    name = cloud.projects[made.backend_id]["name"]
+    network = cloud.networks[made.metadata["internal_network_id"]]
+    subnet = cloud.subnets[made.metadata["subnet_id"]]
+    router = cloud.routers[made.metadata["router_id"]]
+    assert (network["name"], network["project_id"]) == (f"{name}-int-net", made.backend_id)
+    assert (subnet["name"], subnet["cidr"], subnet["network_id"]) == (
+        f"{name}-sub-net",
+        "192.168.42.0/24",
+        network["id"],
+    )
+    assert router["external_gateway_info"] == {"network_id": cloud.external_network_id}
+    assert router["_interfaces"] == [subnet["id"]]
+
+
+def test_a_retried_create_makes_no_second_network_or_interface(cloud: OpenStackFake) -> None:
+    backend = TenantBackend(settings_for(cloud, {"external_network_id": cloud.external_network_id}))
+    wanted = job("Lab", limits=LIMITS)
+    cloud.fail("PUT", r"/add_router_interface$", 503, "Service Unavailable")
+    with pytest.raises(ProviderError):
+        backend.create(wanted, Beats())
+
+    made = backend.create(wanted, Beats())
+
+    assert len(cloud.sent("POST", r"/v2\.0/networks$")) == 1
+    assert len(cloud.sent("POST", r"/v2\.0/routers$")) == 1
+    assert cloud.routers[made.metadata["router_id"]]["_interfaces"] == [made.metadata["subnet_id"]]
+    backend.create(wanted, Beats())  # a third try finds the interface too
+    assert len([r for r in cloud.sent("PUT", r"/add_router_interface$")]) == 2  # the failed one and one more
+
+
+def test_neutrons_refusal_of_a_bad_external_network_reaches_the_order(cloud: OpenStackFake) -> None:
+    backend = TenantBackend(settings_for(cloud, {"external_network_id": cloud.network_id}))  # not external
+
+    with pytest.raises(ProviderError) as raised:
+        backend.create(job("Lab", limits=LIMITS), Beats())
+
+    assert "HTTP 400" in str(raised.value) and "is not a valid external network" in str(raised.value)
+
+
+def test_terminate_detaches_and_deletes_the_router_and_network_then_the_project(cloud: OpenStackFake) -> None:
+    backend = TenantBackend(settings_for(cloud, {"external_network_id": cloud.external_network_id}))
+    made = backend.create(job("Lab", limits=LIMITS), Beats())
+
+    backend.terminate(replace(job("Lab"), backend_id=made.backend_id), Beats())
+
+    assert made.metadata["router_id"] not in cloud.routers
+    assert made.metadata["internal_network_id"] not in cloud.networks
+    assert made.metadata["subnet_id"] not in cloud.subnets
+    assert made.backend_id not in cloud.projects
+    assert cloud.external_network_id in cloud.networks  # the shared one is not the tenant's
+
+
+def test_a_subnet_cidr_that_is_not_private_is_refused() -> None:
+    from cirrus_openstack.cloud import check_plugin_options
+
+    for bad in ("8.8.8.0/24", "10.0.0.0/8", "192.168.1.1/24", "fd00::/64", 42):
+        with pytest.raises(ValueError, match="subnet_cidr"):
+            check_plugin_options({"subnet_cidr": bad})

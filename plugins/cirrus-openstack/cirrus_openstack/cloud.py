@@ -44,6 +44,8 @@ PLUGIN_OPTION_DEFAULTS: Mapping[str, Any] = {
     "availability_zone": "",
     "network_id": "",
     "domain_id": "default",
+    "external_network_id": "",
+    "subnet_cidr": "192.168.42.0/24",
     "poll_interval_seconds": 5,
     "wait_timeout_seconds": 600,
     "api_timeout_seconds": 30,
@@ -59,6 +61,7 @@ SERVICES = {
     "identity": frozenset({"identity"}),
     "compute": frozenset({"compute"}),
     "block_storage": frozenset({"block-storage", "block-store", "volumev3", "volumev2", "volume"}),
+    "network": frozenset({"network"}),
 }
 
 
@@ -69,10 +72,23 @@ def check_plugin_options(options: Mapping[str, Any]) -> None:
         value = options.get(name, PLUGIN_OPTION_DEFAULTS[name])
         if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
             raise ValueError(f"{name} must be a number from {low:g} to {high:g}.")
-    for name in ("availability_zone", "network_id", "domain_id"):
+    for name in ("availability_zone", "network_id", "domain_id", "external_network_id"):
         value = options.get(name, PLUGIN_OPTION_DEFAULTS[name])
         if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
             raise ValueError(f"{name} must be an OpenStack id or name (letters, digits, '_.:-', up to 255).")
+    subnet_cidr(options)
+
+
+def subnet_cidr(options: Mapping[str, Any]) -> str:
+    """The tenant network's subnet: a private IPv4 network from /16 to /29."""
+    value = options.get("subnet_cidr", PLUGIN_OPTION_DEFAULTS["subnet_cidr"])
+    try:
+        network = ipaddress.ip_network(value if isinstance(value, str) else "", strict=True)
+    except ValueError:
+        network = None
+    if network is None or network.version != 4 or not network.is_private or not 16 <= network.prefixlen <= 29:
+        raise ValueError("subnet_cidr must be a private IPv4 network from /16 to /29 (e.g. 192.168.42.0/24).")
+    return str(network)
 
 
 def _allow_loopback() -> bool:

@@ -10,22 +10,28 @@ limits (Waldur's tenant components and units):
   same name do not collide in the domain; the tag; a description naming the Cirrus project), then
   PUT the Nova and Cinder quota sets.
 - update: PUT the quota sets from the new limits.
+- network (as Waldur does for a new tenant), when the offering's `external_network_id` option is
+  set: an internal network `<name>-int-net`, a subnet `<name>-sub-net` of `subnet_cidr`, and a
+  router `<name>-router` with its gateway on the external network and an interface on the subnet;
+  each found by name in the project first (a retried create makes none twice).
 - terminate: refuse while the project still holds servers or volumes (Nova and Cinder, listed with
   all_tenants for that project: deleting the project would orphan them, still running and no longer
-  billed), else DELETE the project (404 is success). No network, subnet or router is made (see
-  docs/providers/openstack.md), so there is nothing else to delete.
+  billed); else detach and delete the project's routers, delete its networks (their subnets go with
+  them), then DELETE the project (404 is success).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from chalicelib.providers.cloud import Heartbeat, Job, ProviderError, RemoteResource, RemoteState, Settings
-from cirrus_openstack.cloud import TAG_PREFIX, OpenStack, name_for, positive_int
+from cirrus_openstack.cloud import TAG_PREFIX, OpenStack, name_for, positive_int, subnet_cidr
 
 CORES, RAM, STORAGE = "cores", "ram", "storage"
 LIMITS = (CORES, RAM, STORAGE)
@@ -106,6 +112,64 @@ class TenantBackend:
             description=str(getattr(project, "description", "") or ""),
         )
 
+    # --- the tenant's network (Waldur's internal network, subnet and router) ------------------------
+    def _network(self) -> Any:
+        return self.cloud.service("network")
+
+    def _one(self, found: Iterable[Any]) -> Any:
+        return next(iter(found), None)
+
+    def _make_network(self, project: Any, heartbeat: Heartbeat) -> dict[str, str]:
+        external = str(self.cloud.options.get("external_network_id") or "")
+        if not external:
+            return {}
+        network_api, project_id, base = self._network(), str(project.id), str(project.name)
+        with self.cloud.calling("create the project's network"):
+            network = self._one(network_api.networks(project_id=project_id, name=f"{base}-int-net"))
+            if network is None:
+                network = network_api.create_network(name=f"{base}-int-net", project_id=project_id)
+            subnet = self._one(network_api.subnets(network_id=network.id, name=f"{base}-sub-net"))
+            if subnet is None:
+                subnet = network_api.create_subnet(
+                    name=f"{base}-sub-net",
+                    network_id=network.id,
+                    project_id=project_id,
+                    ip_version=4,
+                    cidr=subnet_cidr(self.cloud.options),
+                    enable_dhcp=True,
+                )
+            heartbeat()
+            router = self._one(network_api.routers(project_id=project_id, name=f"{base}-router"))
+            if router is None:
+                router = network_api.create_router(
+                    name=f"{base}-router",
+                    project_id=project_id,
+                    external_gateway_info={"network_id": external},
+                )
+            if not any(network_api.ports(device_id=router.id, network_id=network.id)):
+                network_api.add_interface_to_router(router, subnet_id=subnet.id)
+        return {
+            "internal_network_id": str(network.id),
+            "subnet_id": str(subnet.id),
+            "router_id": str(router.id),
+        }
+
+    def _delete_network(self, project_id: str, heartbeat: Heartbeat) -> None:
+        from openstack import exceptions
+
+        network_api = self._network()
+        with self.cloud.calling("delete the project's network"):
+            networks = list(network_api.networks(project_id=project_id))
+            for router in list(network_api.routers(project_id=project_id)):
+                for subnet_id in [s for n in networks for s in (n.subnet_ids or [])]:
+                    with suppress(exceptions.NotFoundException):  # no interface on that subnet
+                        network_api.remove_interface_from_router(router, subnet_id=subnet_id)
+                network_api.delete_router(router, ignore_missing=True)
+            heartbeat()
+            for network in networks:
+                network_api.delete_network(network, ignore_missing=True)
+
+    # --- the contract ------------------------------------------------------------------------------
     def create(self, job: Job, heartbeat: Heartbeat) -> RemoteResource:
         compute_quotas(job.limits)  # bad limits fail before anything is made
         volume_quotas(job.limits)
@@ -126,7 +190,9 @@ class TenantBackend:
                 )
         heartbeat()
         self._push_quotas(str(project.id), job.limits)
-        return self._remote(project, self._limits(str(project.id)))
+        made = self._make_network(project, heartbeat)
+        found = self._remote(project, self._limits(str(project.id)))
+        return replace(found, metadata={**found.metadata, **made})
 
     def update(self, job: Job, heartbeat: Heartbeat) -> RemoteResource:
         with self.cloud.calling("read the project"):
@@ -157,6 +223,8 @@ class TenantBackend:
                 "delete them before terminating the tenant."
             )
         heartbeat()
+        if self.cloud.options.get("external_network_id"):
+            self._delete_network(job.backend_id, heartbeat)
         with self.cloud.calling("delete the project"):
             self._identity().delete_project(job.backend_id, ignore_missing=True)
 

@@ -22,8 +22,14 @@ exactly the calls `cirrus_openstack` makes, in the shapes of the public API refe
   GET/PUT /os-quota-sets/{project_id}; same error shape as Nova)
 - The microversion rules: https://docs.openstack.org/api-guide/compute/microversions.html (this
   compute advertises 2.1 only, so the SDK speaks 2.1 shapes: `flavor` as `{"id", "links"}`).
-- Networking (the catalog entry and the version document only; the plugin makes no Neutron call):
-  https://docs.openstack.org/api-ref/network/v2/
+- Networking v2: https://docs.openstack.org/api-ref/network/v2/
+  (GET / versions; POST/GET /v2.0/networks, POST/GET /v2.0/subnets, POST/GET /v2.0/routers with
+  `external_gateway_info`, PUT /v2.0/routers/{id}/add_router_interface and
+  /remove_router_interface, GET /v2.0/ports (device_id, network_id: the router's interface ports),
+  DELETE /v2.0/routers/{id} (409 RouterInUse while it has interfaces),
+  DELETE /v2.0/networks/{id} (409 NetworkInUse while a router port is on it; its subnets go with
+  it); filters project_id, name, network_id; errors as `{"NeutronError": {"type", "message",
+  "detail"}}`)
 
 Every call but the version documents and POST /auth/tokens must carry a token the fake issued in
 `X-Auth-Token` (401 otherwise, as the services answer). Work takes a number of polls to finish
@@ -115,6 +121,9 @@ class OpenStackFake:
     flavors: dict[str, dict[str, Any]] = field(default_factory=dict)
     images: dict[str, dict[str, Any]] = field(default_factory=dict)
     networks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    subnets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    routers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ports: dict[str, dict[str, Any]] = field(default_factory=dict)
     compute_quotas: dict[str, dict[str, int]] = field(default_factory=dict)
     volume_quotas: dict[str, dict[str, int]] = field(default_factory=dict)
     tokens: set[str] = field(default_factory=set)
@@ -147,7 +156,13 @@ class OpenStackFake:
         self.images[self.broken_image_id] = {"id": self.broken_image_id, "name": "broken"}
         self.broken_images.add(self.broken_image_id)
         self.network_id = str(uuid.uuid4())
-        self.networks[self.network_id] = {"id": self.network_id, "name": "private"}
+        self.networks[self.network_id] = self._network("private", self.admin_project_id)
+        self.networks[self.network_id]["id"] = self.network_id
+        self.external_network_id = str(uuid.uuid4())
+        self.networks[self.external_network_id] = self._network(
+            "public", self.admin_project_id, external=True
+        )
+        self.networks[self.external_network_id]["id"] = self.external_network_id
 
     # --- life ----------------------------------------------------------------------------------
     def start(self) -> OpenStackFake:
@@ -201,6 +216,22 @@ class OpenStackFake:
             "tags": tags,
             "options": {},
             "links": {"self": f"{self.base_or_blank}/identity/v3/projects/{project_id}"},
+        }
+
+    def _network(self, name: str, project_id: str, external: bool = False) -> dict[str, Any]:
+        return {
+            "id": str(uuid.uuid4()),
+            "name": name,
+            "project_id": project_id,
+            "tenant_id": project_id,
+            "admin_state_up": True,
+            "status": "ACTIVE",
+            "subnets": [],
+            "shared": False,
+            "router:external": external,
+            "mtu": 1450,
+            "description": "",
+            "tags": [],
         }
 
     @property
@@ -306,6 +337,8 @@ class _Handler(BaseHTTPRequestHandler):
                     self.cloud.failures.remove(failure)
                 if path.startswith("/identity"):
                     raise _keystone_error(failure.status, failure.message)
+                if path.startswith("/network"):
+                    raise _neutron_error(failure.status, "Injected", failure.message)
                 raise _fault(failure.status, failure.message)
 
     def _authorized(self, path: str) -> None:
@@ -334,6 +367,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return handler(self.cloud, query, body, *match.groups())
         if path.startswith("/identity"):
             raise _keystone_error(404, f"Could not find {path}.")
+        if path.startswith("/network"):
+            raise _neutron_error(404, "HTTPNotFound", "The resource could not be found.")
         raise _fault(404, "The resource could not be found.")
 
 
@@ -410,6 +445,20 @@ def network_versions(cloud: OpenStackFake, query: Any, body: Any) -> tuple[int, 
             ]
         }
     )
+
+
+@public
+def network_root(cloud: OpenStackFake, query: Any, body: Any) -> tuple[int, Any, dict[str, str]]:
+    names = ("network", "subnet", "router", "quota")
+    resources = [
+        {
+            "name": n,
+            "collection": f"{n}s",
+            "links": [{"rel": "self", "href": f"{cloud.base}/network/v2.0/{n}s"}],
+        }
+        for n in names
+    ]
+    return ok({"resources": resources})
 
 
 # --- Keystone --------------------------------------------------------------------------------------
@@ -942,6 +991,228 @@ def update_volume_quotas(
     return ok(_quota_body("volume", cloud.volume_quotas, _VOLUME_QUOTA_DEFAULTS, project_id, body))
 
 
+# --- Neutron ---------------------------------------------------------------------------------------
+def _neutron_error(status: int, kind: str, message: str) -> Answer:
+    return Answer(status, {"NeutronError": {"type": kind, "message": message, "detail": ""}})
+
+
+def _neutron_body(body: Any, key: str) -> dict[str, Any]:
+    data = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        raise _neutron_error(400, "BadRequest", f"Bad {key}s request: Resource body required.")
+    return data
+
+
+def _filtered(
+    items: list[dict[str, Any]], query: dict[str, list[str]], keys: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    for key in keys:
+        if key in query:
+            items = [i for i in items if i.get(key) == query[key][0]]
+    return items
+
+
+def _owner(cloud: OpenStackFake, data: dict[str, Any]) -> str:
+    project_id = data.get("project_id") or data.get("tenant_id") or cloud.admin_project_id
+    if project_id not in cloud.projects:
+        raise _neutron_error(400, "BadRequest", f"Project {project_id} could not be found.")
+    return str(project_id)
+
+
+def create_network(cloud: OpenStackFake, query: Any, body: Any) -> tuple[int, Any, dict[str, str]]:
+    data = _neutron_body(body, "network")
+    network = cloud._network(str(data.get("name") or ""), _owner(cloud, data))
+    cloud.networks[network["id"]] = network
+    return ok({"network": network}, 201)
+
+
+def list_networks(
+    cloud: OpenStackFake, query: dict[str, list[str]], body: Any
+) -> tuple[int, Any, dict[str, str]]:
+    return ok({"networks": _filtered(list(cloud.networks.values()), query, ("project_id", "name", "id"))})
+
+
+def delete_network(
+    cloud: OpenStackFake, query: Any, body: Any, network_id: str
+) -> tuple[int, Any, dict[str, str]]:
+    network = cloud.networks.get(network_id)
+    if network is None:
+        raise _neutron_error(404, "NetworkNotFound", f"Network {network_id} could not be found.")
+    if any(set(r["_interfaces"]) & set(network["subnets"]) for r in cloud.routers.values()):
+        raise _neutron_error(
+            409,
+            "NetworkInUse",
+            f"Unable to complete operation on network {network_id}. "
+            "There are one or more ports still in use on the network.",
+        )
+    for subnet_id in network["subnets"]:
+        cloud.subnets.pop(subnet_id, None)
+    del cloud.networks[network_id]
+    return ok(None, 204)
+
+
+def create_subnet(cloud: OpenStackFake, query: Any, body: Any) -> tuple[int, Any, dict[str, str]]:
+    import ipaddress
+
+    data = _neutron_body(body, "subnet")
+    network = cloud.networks.get(str(data.get("network_id")))
+    if network is None:
+        raise _neutron_error(404, "NetworkNotFound", f"Network {data.get('network_id')} could not be found.")
+    try:
+        cidr = ipaddress.ip_network(str(data.get("cidr")))
+    except ValueError:
+        raise _neutron_error(
+            400,
+            "BadRequest",
+            f"Invalid input for cidr. Reason: '{data.get('cidr')}' is not a valid IP subnet.",
+        ) from None
+    if data.get("ip_version") != cidr.version:
+        raise _neutron_error(400, "BadRequest", "Invalid input for ip_version.")
+    hosts = list(cidr.hosts())
+    subnet = {
+        "id": str(uuid.uuid4()),
+        "name": str(data.get("name") or ""),
+        "network_id": network["id"],
+        "project_id": _owner(cloud, data),
+        "cidr": str(cidr),
+        "ip_version": cidr.version,
+        "gateway_ip": str(hosts[0]),
+        "allocation_pools": [{"start": str(hosts[1]), "end": str(hosts[-1])}],
+        "enable_dhcp": bool(data.get("enable_dhcp", True)),
+        "dns_nameservers": list(data.get("dns_nameservers") or []),
+        "host_routes": [],
+    }
+    subnet["tenant_id"] = subnet["project_id"]
+    cloud.subnets[subnet["id"]] = subnet
+    network["subnets"].append(subnet["id"])
+    return ok({"subnet": subnet}, 201)
+
+
+def list_subnets(
+    cloud: OpenStackFake, query: dict[str, list[str]], body: Any
+) -> tuple[int, Any, dict[str, str]]:
+    return ok(
+        {"subnets": _filtered(list(cloud.subnets.values()), query, ("project_id", "name", "network_id"))}
+    )
+
+
+def _router_view(router: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in router.items() if not k.startswith("_")}
+
+
+def create_router(cloud: OpenStackFake, query: Any, body: Any) -> tuple[int, Any, dict[str, str]]:
+    data = _neutron_body(body, "router")
+    gateway = data.get("external_gateway_info")
+    if gateway is not None:
+        external = cloud.networks.get(str((gateway or {}).get("network_id")))
+        if external is None or not external["router:external"]:
+            raise _neutron_error(
+                400,
+                "BadRequest",
+                f"Bad router request: Network {(gateway or {}).get('network_id')} "
+                "is not a valid external network.",
+            )
+    project_id = _owner(cloud, data)
+    router: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "name": str(data.get("name") or ""),
+        "project_id": project_id,
+        "tenant_id": project_id,
+        "admin_state_up": True,
+        "status": "ACTIVE",
+        "external_gateway_info": gateway,
+        "routes": [],
+        "_interfaces": [],
+    }
+    cloud.routers[router["id"]] = router
+    return ok({"router": _router_view(router)}, 201)
+
+
+def list_routers(
+    cloud: OpenStackFake, query: dict[str, list[str]], body: Any
+) -> tuple[int, Any, dict[str, str]]:
+    return ok(
+        {
+            "routers": [
+                _router_view(r)
+                for r in _filtered(list(cloud.routers.values()), query, ("project_id", "name"))
+            ]
+        }
+    )
+
+
+def _router_or_404(cloud: OpenStackFake, router_id: str) -> dict[str, Any]:
+    router = cloud.routers.get(router_id)
+    if router is None:
+        raise _neutron_error(404, "RouterNotFound", f"Router {router_id} could not be found")
+    return router
+
+
+def router_interface(
+    cloud: OpenStackFake, query: Any, body: Any, router_id: str, action: str
+) -> tuple[int, Any, dict[str, str]]:
+    router = _router_or_404(cloud, router_id)
+    subnet_id = body.get("subnet_id") if isinstance(body, dict) else None
+    subnet = cloud.subnets.get(str(subnet_id))
+    if subnet is None:
+        raise _neutron_error(404, "SubnetNotFound", f"Subnet {subnet_id} could not be found.")
+    if action == "add_router_interface":
+        if subnet_id in router["_interfaces"]:
+            raise _neutron_error(400, "BadRequest", f"Router already has a port on subnet {subnet_id}.")
+        router["_interfaces"].append(subnet_id)
+    else:
+        if subnet_id not in router["_interfaces"]:
+            raise _neutron_error(
+                404,
+                "RouterInterfaceNotFoundForSubnet",
+                f"Router {router_id} has no interface on subnet {subnet_id}",
+            )
+        router["_interfaces"].remove(subnet_id)
+    port = str(uuid.uuid5(uuid.NAMESPACE_OID, router_id + str(subnet_id)))
+    if action == "add_router_interface":
+        cloud.ports[port] = {
+            "id": port,
+            "device_id": router_id,
+            "device_owner": "network:router_interface",
+            "network_id": subnet["network_id"],
+            "project_id": router["project_id"],
+            "tenant_id": router["project_id"],
+            "fixed_ips": [{"subnet_id": subnet_id, "ip_address": subnet["gateway_ip"]}],
+            "status": "ACTIVE",
+            "admin_state_up": True,
+        }
+    else:
+        cloud.ports.pop(port, None)
+    answer = {
+        "id": router_id,
+        "subnet_id": subnet_id,
+        "subnet_ids": [subnet_id],
+        "port_id": port,
+        "network_id": subnet["network_id"],
+        "project_id": router["project_id"],
+        "tenant_id": router["project_id"],
+    }
+    return ok(answer)
+
+
+def list_ports(
+    cloud: OpenStackFake, query: dict[str, list[str]], body: Any
+) -> tuple[int, Any, dict[str, str]]:
+    return ok(
+        {"ports": _filtered(list(cloud.ports.values()), query, ("project_id", "device_id", "network_id"))}
+    )
+
+
+def delete_router(
+    cloud: OpenStackFake, query: Any, body: Any, router_id: str
+) -> tuple[int, Any, dict[str, str]]:
+    router = _router_or_404(cloud, router_id)
+    if router["_interfaces"]:
+        raise _neutron_error(409, "RouterInUse", f"Router {router_id} still has ports")
+    del cloud.routers[router_id]
+    return ok(None, 204)
+
+
 _ID = "([^/]+)"
 ROUTES: list[tuple[str, Handler]] = [
     ("GET /identity", identity_versions),
@@ -974,4 +1245,15 @@ ROUTES: list[tuple[str, Handler]] = [
     (f"GET /volume/v3/{_ID}/os-quota-sets/{_ID}", show_volume_quotas),
     (f"PUT /volume/v3/{_ID}/os-quota-sets/{_ID}", update_volume_quotas),
     ("GET /network", network_versions),
+    ("GET /network/v2.0", network_root),
+    ("POST /network/v2.0/networks", create_network),
+    ("GET /network/v2.0/networks", list_networks),
+    (f"DELETE /network/v2.0/networks/{_ID}", delete_network),
+    ("POST /network/v2.0/subnets", create_subnet),
+    ("GET /network/v2.0/subnets", list_subnets),
+    ("POST /network/v2.0/routers", create_router),
+    ("GET /network/v2.0/routers", list_routers),
+    (f"PUT /network/v2.0/routers/{_ID}/(add_router_interface|remove_router_interface)", router_interface),
+    (f"DELETE /network/v2.0/routers/{_ID}", delete_router),
+    ("GET /network/v2.0/ports", list_ports),
 ]
