@@ -197,3 +197,32 @@ def test_a_flavor_embedded_by_newer_microversions_is_read_by_name() -> None:
     found = remote(server)
 
     assert found is not None and found.metadata["flavor"] == "m1.small"
+
+
+def test_a_nova_with_newer_microversions_is_spoken_to_in_them(cloud: OpenStackFake) -> None:
+    cloud.compute_max_version = "2.96"  # flavors embedded by name (2.47+), networks required (2.37+)
+    backend = InstanceBackend(settings_for(cloud))
+
+    made = backend.create(order(cloud), Beats())
+    changed = backend.update(
+        replace(order(cloud), backend_id=made.backend_id, plan_code="m1.medium"), Beats()
+    )
+    backend.update(replace(order(cloud), backend_id=made.backend_id, plan_code="m1.medium"), Beats())
+
+    assert made.metadata["flavor"] == "m1.small"
+    assert changed.metadata["flavor"] == "m1.medium"
+    assert (
+        len(cloud.sent("POST", r"/action$")) == 2
+    )  # resize and confirm, once: the second update saw m1.medium
+    (create,) = cloud.sent("POST", r"/servers$")
+    assert create.headers["OpenStack-API-Version"].startswith("compute 2.")
+    assert create.headers["OpenStack-API-Version"] != "compute 2.1"
+
+
+def test_no_network_is_refused_before_any_server(cloud: OpenStackFake) -> None:
+    backend = InstanceBackend(settings_for(cloud))
+
+    with pytest.raises(ProviderError, match="network"):
+        backend.create(replace(order(cloud), attributes={"image": cloud.image_id}), Beats())
+
+    assert cloud.sent("POST", r"/servers$") == []

@@ -4,7 +4,7 @@ scoped to).
 - create: find a server whose metadata carries the resource's uuid (a retried create adopts it),
   else POST /servers with the flavor (the plan's article_code, or the `flavor` attribute: an id or a
   name), the image (`image` attribute: an id), the network (`network` attribute or the offering's
-  `network_id` option), the availability zone (`availability_zone` attribute or option) and, when
+  `network_id` option; required), the availability zone (`availability_zone` attribute or option) and, when
   `system_volume_size` (MiB, Waldur's field) is given, a boot volume made from the image; wait for
   ACTIVE (heartbeating); ERROR -> ProviderError with Nova's fault message.
 - update: a new flavor (the new plan's article_code, or the `flavor` attribute) -> resize, wait for
@@ -121,6 +121,10 @@ class InstanceBackend:
             return None
 
     def _flavor_id(self, wanted: Any) -> str:
+        return self._flavor(wanted)[0]
+
+    def _flavor(self, wanted: Any) -> tuple[str, str]:
+        """The flavor's id and name, found by id or name."""
         if not isinstance(wanted, str) or not wanted or len(wanted) > 255:
             raise ProviderError(
                 "Say which flavor: the plan's article code or the order's `flavor` attribute."
@@ -134,7 +138,7 @@ class InstanceBackend:
                 flavor = None
         if flavor is None:
             raise ProviderError(f"OpenStack has no flavor {wanted}.")
-        return str(flavor.id)
+        return str(flavor.id), str(flavor.name or "")
 
     def _wait_settled(self, server_id: str, what: str, heartbeat: Heartbeat, target: frozenset[str]) -> Any:
         def done(server: Any) -> bool:
@@ -153,8 +157,10 @@ class InstanceBackend:
         if not isinstance(image, str) or not image or len(image) > 255:
             raise ProviderError("Say which image: the order's `image` attribute (an image id).")
         network = attributes.get("network") or options.get("network_id") or ""
-        if not isinstance(network, str) or len(network) > 255:
-            raise ProviderError("The `network` attribute must be a network id.")
+        if not isinstance(network, str) or not network or len(network) > 255:
+            raise ProviderError(
+                "Say which network: the order's `network` attribute or the offering's `network_id`."
+            )
         zone = attributes.get("availability_zone") or options.get("availability_zone") or ""
         if not isinstance(zone, str) or len(zone) > 255:
             raise ProviderError("The `availability_zone` attribute must be a zone name.")
@@ -163,8 +169,7 @@ class InstanceBackend:
             "flavor_id": self._flavor_id(job.plan_code or attributes.get("flavor")),
             "metadata": {RESOURCE_KEY: job.resource_uuid, "cirrus_project_uuid": job.project_uuid},
         }
-        if network:
-            attrs["networks"] = [{"uuid": network}]
+        attrs["networks"] = [{"uuid": network}]
         if zone:
             attrs["availability_zone"] = zone
         size = attributes.get("system_volume_size")
@@ -202,8 +207,8 @@ class InstanceBackend:
             raise ProviderError(f"OpenStack has no server {job.backend_id} to resize.")
         status = str(server.status).upper()
         if status not in ("VERIFY_RESIZE", "RESIZE"):  # a retried update continues where it was
-            flavor_id = self._flavor_id(wanted)
-            if flavor_id in (flavor_of(server), wanted):
+            flavor_id, flavor_name = self._flavor(wanted)
+            if flavor_of(server) in (flavor_id, flavor_name):  # an id before 2.47, a name from it
                 return remote(server) or RemoteResource(backend_id=job.backend_id)
             with self.cloud.calling("resize the server"):
                 self._compute().resize_server(job.backend_id, flavor_id)

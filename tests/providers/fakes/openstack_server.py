@@ -21,7 +21,10 @@ exactly the calls `cirrus_openstack` makes, in the shapes of the public API refe
   `deleting` then gone; POST /volumes/{id}/action `os-extend` -> 202, `extending` -> `available`;
   GET/PUT /os-quota-sets/{project_id}; same error shape as Nova)
 - The microversion rules: https://docs.openstack.org/api-guide/compute/microversions.html (this
-  compute advertises 2.1 only, so the SDK speaks 2.1 shapes: `flavor` as `{"id", "links"}`).
+  compute advertises `compute_max_version`, 2.1 by default; the SDK negotiates and sends
+  `OpenStack-API-Version: compute X.Y`; from 2.37 `networks` is required on create, from 2.47 a
+  server's `flavor` is embedded as `{"original_name", "vcpus", "ram", ...}` without its id; a
+  version above the maximum answers 406).
 - Networking v2: https://docs.openstack.org/api-ref/network/v2/
   (GET / versions; POST/GET /v2.0/networks, POST/GET /v2.0/subnets, POST/GET /v2.0/routers with
   `external_gateway_info`, PUT /v2.0/routers/{id}/add_router_interface and
@@ -115,6 +118,10 @@ class OpenStackFake:
     project_name: str = ADMIN_PROJECT
     project_domain_name: str = "Default"
     polls_to_finish: int = 1  # GETs of a resource in a transitional status before it settles
+    # The highest compute microversion this Nova advertises (2.1: none beyond the base). From 2.37
+    # POST /servers requires `networks`; from 2.47 a server embeds its flavor (no id).
+    compute_max_version: str = "2.1"
+    microversion: tuple[int, int] = (2, 1)  # the one the request being served asked for
     projects: dict[str, dict[str, Any]] = field(default_factory=dict)
     servers: dict[str, dict[str, Any]] = field(default_factory=dict)
     volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -267,6 +274,19 @@ class OpenStackFake:
 
     def server_view(self, server: dict[str, Any]) -> dict[str, Any]:
         view = {k: v for k, v in server.items() if not k.startswith("_")}
+        if self.microversion >= (2, 47):
+            flavor = self.flavors[server["_flavor"]]
+            view["flavor"] = {
+                "original_name": flavor["name"],
+                "vcpus": flavor["vcpus"],
+                "ram": flavor["ram"],
+                "disk": flavor["disk"],
+                "ephemeral": 0,
+                "swap": 0,
+                "extra_specs": {},
+            }
+            view["image"] = {"id": server["_image"], "links": []} if server["_image"] else ""
+            return view
         view["flavor"] = {
             "id": server["_flavor"],
             "links": [{"rel": "bookmark", "href": f"/flavors/{server['_flavor']}"}],
@@ -315,6 +335,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if isinstance(body, str):
                     raise _fault(400, "Malformed request body")
                 self._inject(method, path)
+                cloud.microversion = self._microversion(path)
                 status, answer, headers = self._route(method, path, query, body)
             except Answer as exc:
                 status, answer, headers = exc.status, exc.body, exc.headers
@@ -328,6 +349,31 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("x-openstack-request-id", f"req-{uuid.uuid4()}")
         self.end_headers()
         self.wfile.write(data)
+
+    def _microversion(self, path: str) -> tuple[int, int]:
+        """The compute microversion asked for (api-guide/compute/microversions): 406 above the max."""
+        if not path.startswith("/compute"):
+            return (2, 1)
+        asked = self.headers.get("X-OpenStack-Nova-API-Version") or ""
+        header = self.headers.get("OpenStack-API-Version") or ""
+        if header.startswith("compute "):
+            asked = header.removeprefix("compute ").strip()
+        if not asked:
+            return (2, 1)
+        highest = _parse_version(self.cloud.compute_max_version)
+        wanted = highest if asked == "latest" else _parse_version(asked)
+        if not (2, 1) <= wanted <= highest:
+            raise Answer(
+                406,
+                {
+                    "computeFault": {
+                        "code": 406,
+                        "message": f"Version {asked} is not supported by the API. Minimum is 2.1 and maximum "
+                        f"is {self.cloud.compute_max_version}.",
+                    }
+                },
+            )
+        return wanted
 
     def _inject(self, method: str, path: str) -> None:
         for failure in list(self.cloud.failures):
@@ -375,6 +421,14 @@ class _Handler(BaseHTTPRequestHandler):
 Handler = Callable[..., tuple[int, Any, dict[str, str]]]
 
 
+def _parse_version(text: str) -> tuple[int, int]:
+    try:
+        major, minor = text.split(".")
+        return (int(major), int(minor))
+    except ValueError:
+        raise _fault(400, f"Invalid API version request string {text}") from None
+
+
 def public(fn: Handler) -> Handler:
     fn.public = True  # type: ignore[attr-defined]
     return fn
@@ -414,12 +468,12 @@ def identity_version(cloud: OpenStackFake, query: Any, body: Any) -> tuple[int, 
 
 @public
 def compute_versions(cloud: OpenStackFake, query: Any, body: Any) -> tuple[int, Any, dict[str, str]]:
-    return ok({"versions": [_version(cloud, "v2.1", "/compute/v2.1", "2.1", "2.1")]})
+    return ok({"versions": [_version(cloud, "v2.1", "/compute/v2.1", cloud.compute_max_version, "2.1")]})
 
 
 @public
 def compute_version(cloud: OpenStackFake, query: Any, body: Any) -> tuple[int, Any, dict[str, str]]:
-    return ok({"version": _version(cloud, "v2.1", "/compute/v2.1", "2.1", "2.1")})
+    return ok({"version": _version(cloud, "v2.1", "/compute/v2.1", cloud.compute_max_version, "2.1")})
 
 
 @public
@@ -649,6 +703,10 @@ def create_server(cloud: OpenStackFake, query: Any, body: Any) -> tuple[int, Any
             image = mapping.get("uuid") or ""
     if image not in cloud.images:
         raise _fault(400, f"Image {image} could not be found.")
+    if cloud.microversion >= (2, 37) and "networks" not in data:
+        raise _fault(
+            400, "Invalid input for field/attribute server. Value: ... 'networks' is a required property"
+        )
     for network in data.get("networks") or []:
         if network.get("uuid") not in cloud.networks:
             raise _fault(400, f"Network {network.get('uuid')} could not be found.")
