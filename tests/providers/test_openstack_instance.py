@@ -226,3 +226,16 @@ def test_no_network_is_refused_before_any_server(cloud: OpenStackFake) -> None:
         backend.create(replace(order(cloud), attributes={"image": cloud.image_id}), Beats())
 
     assert cloud.sent("POST", r"/servers$") == []
+
+
+def test_a_retried_order_replaces_the_server_an_earlier_try_left_in_error(cloud: OpenStackFake) -> None:
+    backend, wanted = InstanceBackend(settings_for(cloud)), order(cloud, image=cloud.broken_image_id)
+    with pytest.raises(ProviderError):
+        backend.create(wanted, Beats())
+    (broken,) = cloud.servers
+    cloud.broken_images.clear()  # the cloud has room again
+
+    made = backend.create(wanted, Beats())
+
+    assert list(cloud.servers) == [made.backend_id] and made.backend_id != broken
+    assert made.state is RemoteState.OK

@@ -132,3 +132,13 @@ def test_list_answers_the_projects_volumes_as_importable(cloud: OpenStackFake) -
     (found,) = backend.list()
 
     assert (found.backend_id, found.type, found.limits) == (made.backend_id, "volume", {"size": 3})
+
+
+def test_a_retried_order_replaces_the_volume_an_earlier_try_left_in_error(cloud: OpenStackFake) -> None:
+    backend, wanted = VolumeBackend(settings_for(cloud)), job("data", limits={"size": 1})
+    first = backend.create(wanted, Beats())
+    cloud.volumes[first.backend_id]["status"] = "error"
+
+    made = backend.create(wanted, Beats())
+
+    assert list(cloud.volumes) == [made.backend_id] and made.backend_id != first.backend_id

@@ -1,12 +1,13 @@
 """`OpenStack.Instance`: a Nova server in the offering's project (the project its credentials are
 scoped to).
 
-- create: find a server whose metadata carries the resource's uuid (a retried create adopts it),
-  else POST /servers with the flavor (the plan's article_code, or the `flavor` attribute: an id or a
-  name), the image (`image` attribute: an id), the network (`network` attribute or the offering's
-  `network_id` option; required), the availability zone (`availability_zone` attribute or option) and, when
-  `system_volume_size` (MiB, Waldur's field) is given, a boot volume made from the image; wait for
-  ACTIVE (heartbeating); ERROR -> ProviderError with Nova's fault message.
+- create: find a server whose metadata carries the resource's uuid (a retried create adopts it; one
+  in ERROR from an earlier try is deleted and made anew), else POST /servers with the flavor (the
+  plan's article_code, or the `flavor` attribute: an id or a name), the image (`image` attribute: an
+  id), the network (`network` attribute or the offering's `network_id` option; required), the
+  availability zone (`availability_zone` attribute or option) and, when `system_volume_size` (MiB,
+  Waldur's field) is given, a boot volume made from the image; wait for ACTIVE (heartbeating); ERROR
+  -> ProviderError with Nova's fault message.
 - update: a new flavor (the new plan's article_code, or the `flavor` attribute) -> resize, wait for
   VERIFY_RESIZE, confirm, wait for ACTIVE/SHUTOFF.
 - terminate: DELETE (404 is success), wait until Nova answers 404.
@@ -15,6 +16,7 @@ scoped to).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -191,6 +193,10 @@ class InstanceBackend:
     # --- the contract ------------------------------------------------------------------------------
     def create(self, job: Job, heartbeat: Heartbeat) -> RemoteResource:
         server = self._find(job.resource_uuid)
+        if server is not None and str(server.status).upper() == "ERROR":
+            # What an earlier try left in ERROR never ran: a new try (the order retried) replaces it.
+            self.terminate(replace(job, backend_id=str(server.id)), heartbeat)
+            server = None
         if server is None:
             attrs = self._server_attrs(job)
             with self.cloud.calling("create the server"):

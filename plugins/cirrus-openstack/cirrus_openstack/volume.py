@@ -1,9 +1,10 @@
 """`OpenStack.Volume`: a Cinder volume in the offering's project.
 
-- create: find a volume whose metadata carries the resource's uuid (a retried create adopts it),
-  else POST /volumes with the size in GiB (the `size` limit; or Waldur's `size` attribute in MiB,
-  rounded up to GiB), the name, `availability_zone` and `type` (volume type) attributes; wait for
-  `available` (heartbeating); `error` -> ProviderError.
+- create: find a volume whose metadata carries the resource's uuid (a retried create adopts it; one
+  in `error` from an earlier try is deleted and made anew), else POST /volumes with the size in GiB
+  (the `size` limit; or Waldur's `size` attribute in MiB, rounded up to GiB), the name,
+  `availability_zone` and `type` (volume type) attributes; wait for `available` (heartbeating);
+  `error` -> ProviderError.
 - update: a larger `size` limit -> os-extend, wait for `available`; a smaller one is refused
   (Cinder cannot shrink a volume).
 - terminate: DELETE (404 is success), wait until Cinder answers 404. Cinder refuses to delete an
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -123,6 +125,10 @@ class VolumeBackend:
 
     def create(self, job: Job, heartbeat: Heartbeat) -> RemoteResource:
         volume = self._find(job.resource_uuid)
+        if volume is not None and str(volume.status).lower() == "error":
+            # What an earlier try left in error holds nothing: a new try (the order retried) replaces it.
+            self.terminate(replace(job, backend_id=str(volume.id)), heartbeat)
+            volume = None
         if volume is None:
             attrs: dict[str, Any] = {
                 "size": size_of(job),
