@@ -239,3 +239,16 @@ def test_a_retried_order_replaces_the_server_an_earlier_try_left_in_error(cloud:
 
     assert list(cloud.servers) == [made.backend_id] and made.backend_id != broken
     assert made.state is RemoteState.OK
+
+
+def test_list_and_the_idempotency_lookup_follow_novas_pages(cloud: OpenStackFake) -> None:
+    backend = InstanceBackend(settings_for(cloud))
+    made = [backend.create(replace(order(cloud), resource_name=f"vm-{n}"), Beats()) for n in range(3)]
+    cloud.page_size = 1
+    last = made[-1]
+    retried = replace(order(cloud), resource_uuid=cloud.servers[last.backend_id]["metadata"][RESOURCE_KEY])
+
+    assert {r.backend_id for r in backend.list()} == {m.backend_id for m in made}
+    assert backend.create(retried, Beats()).backend_id == last.backend_id  # found on the last page
+    assert len(cloud.sent("POST", r"/servers$")) == 3
+    assert any("marker" in r.query for r in cloud.sent("GET", r"/servers/detail$"))

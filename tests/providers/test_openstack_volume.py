@@ -142,3 +142,12 @@ def test_a_retried_order_replaces_the_volume_an_earlier_try_left_in_error(cloud:
     made = backend.create(wanted, Beats())
 
     assert list(cloud.volumes) == [made.backend_id] and made.backend_id != first.backend_id
+
+
+def test_list_follows_cinders_pages(cloud: OpenStackFake) -> None:
+    backend = VolumeBackend(settings_for(cloud))
+    made = {backend.create(job(f"v{n}", limits={"size": 1}), Beats()).backend_id for n in range(3)}
+    cloud.page_size = 2
+
+    assert {r.backend_id for r in backend.list()} == made
+    assert any("marker" in r.query for r in cloud.sent("GET", r"/volumes/detail$"))

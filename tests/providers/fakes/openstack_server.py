@@ -22,7 +22,9 @@ exactly the calls `cirrus_openstack` makes, in the shapes of the public API refe
   GET/PUT /os-quota-sets/{project_id}; same error shape as Nova)
 - The microversion rules: https://docs.openstack.org/api-guide/compute/microversions.html (this
   compute advertises `compute_max_version`, 2.1 by default; the SDK negotiates and sends
-  `OpenStack-API-Version: compute X.Y`; from 2.37 `networks` is required on create, from 2.47 a
+  `OpenStack-API-Version: compute X.Y`; lists paginate with `limit`/`marker` and `servers_links`
+  (https://docs.openstack.org/api-guide/compute/paginated_collections.html), as Cinder's do with
+  `volumes_links`; from 2.37 `networks` is required on create, from 2.47 a
   server's `flavor` is embedded as `{"original_name", "vcpus", "ram", ...}` without its id; a
   version above the maximum answers 406).
 - Networking v2: https://docs.openstack.org/api-ref/network/v2/
@@ -121,6 +123,9 @@ class OpenStackFake:
     # The highest compute microversion this Nova advertises (2.1: none beyond the base). From 2.37
     # POST /servers requires `networks`; from 2.47 a server embeds its flavor (no id).
     compute_max_version: str = "2.1"
+    # Nova's and Cinder's `max_limit`: lists answer pages this long with a `<collection>_links` next
+    # link carrying `marker` (0: one page, as when there are fewer than max_limit items).
+    page_size: int = 0
     microversion: tuple[int, int] = (2, 1)  # the one the request being served asked for
     projects: dict[str, dict[str, Any]] = field(default_factory=dict)
     servers: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -419,6 +424,24 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 Handler = Callable[..., tuple[int, Any, dict[str, str]]]
+
+
+def _page(
+    cloud: OpenStackFake, items: list[dict[str, Any]], query: dict[str, list[str]], collection: str, path: str
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One page after `marker` (an id; 400 if unknown), at most `limit` or the fake's `page_size`
+    long, and the next link when the page is full (Nova's and Cinder's pagination)."""
+    if "marker" in query:
+        ids = [i["id"] for i in items]
+        if query["marker"][0] not in ids:
+            raise _fault(400, f"marker [{query['marker'][0]}] not found")
+        items = items[ids.index(query["marker"][0]) + 1 :]
+    sizes = [n for n in (int(query.get("limit", ["0"])[0] or 0), cloud.page_size) if n > 0]
+    if not sizes or len(items) < min(sizes):
+        return items, {}
+    page = items[: min(sizes)]
+    href = f"{cloud.base}{path}?limit={min(sizes)}&marker={page[-1]['id']}"
+    return page, {f"{collection}_links": [{"rel": "next", "href": href}]}
 
 
 def _parse_version(text: str) -> tuple[int, int]:
@@ -761,9 +784,12 @@ def list_servers(
             )
         wanted = (query.get("project_id") or query.get("tenant_id") or [""])[0]
         found = [s for s in found if s["tenant_id"] == wanted]
-    for server in found:
+    else:  # the token's project only
+        found = [s for s in found if s["tenant_id"] == cloud.admin_project_id]
+    page, links = _page(cloud, found, query, "servers", "/compute/v2.1/servers/detail")
+    for server in page:
         _settle_server(cloud, server)
-    return ok({"servers": [cloud.server_view(s) for s in found]})
+    return ok({"servers": [cloud.server_view(s) for s in page], **links})
 
 
 def show_server(
@@ -974,8 +1000,11 @@ def list_volumes(
             found = []
         else:
             found = [v for v in found if v["os-vol-tenant-attr:tenant_id"] == query["project_id"][0]]
-    found = [v for v in found if _settle_volume(cloud, v)]
-    return ok({"volumes": [_volume_view(v) for v in found]})
+    else:  # the token's project only
+        found = [v for v in found if v["os-vol-tenant-attr:tenant_id"] == cloud.admin_project_id]
+    page, links = _page(cloud, found, query, "volumes", f"/volume/v3/{project_id}/volumes/detail")
+    page = [v for v in page if _settle_volume(cloud, v)]
+    return ok({"volumes": [_volume_view(v) for v in page], **links})
 
 
 def show_volume(
