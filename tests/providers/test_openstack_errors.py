@@ -170,3 +170,44 @@ def test_a_catalog_endpoint_at_a_private_address_is_never_called(cloud: OpenStac
         backend.list()
 
     assert [r.path for r in cloud.requests] == ["/identity/v3/auth/tokens"]
+
+
+# --- the exception table (what the fake cannot provoke without a clock) ------------------------------
+def _translated(exc: BaseException) -> ProviderError:
+    from cirrus_openstack.cloud import translate
+
+    return translate(exc, "create the server")
+
+
+def test_timeouts_and_connection_failures_are_transient() -> None:
+    from keystoneauth1 import exceptions as ksa
+
+    for exc in (ksa.ConnectTimeout(), ksa.ConnectFailure(), ksa.RequestTimeout(), ksa.DiscoveryFailure()):
+        assert isinstance(_translated(exc), TransientError), exc
+
+
+def test_statuses_worth_retrying_are_transient_and_the_rest_are_not() -> None:
+    import requests
+    from openstack import exceptions as sdk
+
+    def http(status: int) -> sdk.HttpException:
+        response = requests.Response()
+        response.status_code = status
+        response._content = b'{"overLimit": {"code": %d, "message": "Try again later."}}' % status
+        return sdk.HttpException(message="x", response=response)
+
+    for status in (408, 429, 500, 502, 503, 504):
+        assert isinstance(_translated(http(status)), TransientError), status
+    for status in (400, 403, 404, 409, 413):
+        error = _translated(http(status))
+        assert not isinstance(error, TransientError), status
+        assert f"HTTP {status}: Try again later." in str(error)
+
+
+def test_a_refused_certificate_and_a_missing_endpoint_are_permanent() -> None:
+    from keystoneauth1 import exceptions as ksa
+
+    for exc in (ksa.SSLError(), ksa.EndpointNotFound(), ValueError("odd")):
+        error = _translated(exc)
+        assert not isinstance(error, TransientError), exc
+        assert "create the server" in str(error)
