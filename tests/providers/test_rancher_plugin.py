@@ -120,6 +120,53 @@ def test_an_offering_gets_the_types_components_and_default_options(
     ]
 
 
+@pytest.mark.fakes
+@pytest.mark.parametrize(
+    ("secrets", "complaint"),
+    [
+        ({"rancher_url": "https://169.254.169.254", "token": TOKEN}, "rancher_url"),
+        ({"rancher_url": "http://rancher.example.com", "token": TOKEN}, "rancher_url"),
+        ({"rancher_url": "https://rancher.example.com", "token": "token-abc:has spaces in it"}, "token"),
+        ({"rancher_url": "https://rancher.example.com"}, "token"),
+        (
+            {
+                "rancher_url": "https://rancher.example.com",
+                "token": TOKEN,
+                "kube_api_url": "https://10.0.0.5:6443",
+            },
+            "kube_api_url",
+        ),
+    ],
+)
+def test_bad_secret_options_are_a_400_on_secret_options_without_the_token(
+    client: Any, staff: Any, provider: dict[str, Any], secrets: dict[str, Any], complaint: str
+) -> None:
+    body = {**offering_body(provider, cluster_id="c-m-abcd1234"), "secret_options": secrets}
+
+    reply = call(client, "POST", OFFERINGS, staff, body)
+
+    assert reply.status == 400, reply.json
+    assert complaint in str(reply.json["secret_options"])
+    assert "has spaces" not in str(reply.json) and TOKEN.split(":")[1] not in str(reply.json)
+
+
+@pytest.mark.fakes
+def test_a_secrets_manager_reference_is_taken_as_it_is(
+    client: Any, staff: Any, provider: dict[str, Any]
+) -> None:
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rancher-AbCdEf"
+    body = {**offering_body(provider, cluster_id="c-m-abcd1234"), "secret_options": {"secret_arn": arn}}
+
+    assert call(client, "POST", OFFERINGS, staff, body).status == 201
+
+
+def test_a_host_name_is_judged_when_the_backend_is_built_not_when_saved() -> None:
+    options.check_secrets({"rancher_url": "https://rancher.corp.example", "token": TOKEN})
+
+    with pytest.raises(ValueError, match="internal"):
+        check_url("rancher_url", "https://rancher.corp.example", resolver=private)
+
+
 def public(host: str, port: int) -> list[str]:
     return ["93.184.216.34"]
 

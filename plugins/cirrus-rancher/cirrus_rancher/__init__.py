@@ -41,5 +41,6 @@ register: Any = cloud_type(
     secret_options=SECRET_OPTIONS,
     plugin_option_defaults=options.DEFAULTS,
     validate_plugin_options=options.check,
+    validate_secret_options=options.check_secrets,
     needs_provider_review=False,
 )

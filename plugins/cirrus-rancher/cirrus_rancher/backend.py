@@ -45,7 +45,6 @@ CLUSTER_PROJECTS = {
     "authz.management.cattle.io/system-project": "System",
     "authz.management.cattle.io/default-project": "Default",
 }
-TOKEN_MAX = 1024
 NAME_MAX = 63
 MAX_POLLS = 1000  # reads of a starting project in one create, whatever the options say
 
@@ -96,8 +95,12 @@ class RancherBackend:
             kube_url = check_url("kube_api_url", kube_url) if kube_url else ""
         except ValueError as exc:
             raise ProviderError(f"The offering's Rancher settings are invalid: {exc}") from None
-        token = _token(secrets.get("token"), "token")
-        kube_token = _token(secrets.get("kube_token"), "kube_token") if secrets.get("kube_token") else token
+        try:
+            token = opts.check_token(secrets.get("token"), "token")
+            given = secrets.get("kube_token")
+            kube_token = opts.check_token(given, "kube_token") if given else token
+        except ValueError as exc:
+            raise ProviderError(f"The offering's secret option {exc}") from None
         self.cluster_id = str(options.get("cluster_id") or "")
         if not self.cluster_id:
             raise ProviderError(
@@ -329,16 +332,6 @@ class RancherBackend:
 
 
 # --- helpers -----------------------------------------------------------------------------------------
-def _token(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not value or len(value) > TOKEN_MAX or any(c.isspace() for c in value):
-        raise ProviderError(
-            f"The offering's secret option {name} (a Rancher API token) is missing or malformed."
-        )
-    if not value.isprintable():
-        raise ProviderError(f"The offering's secret option {name} (a Rancher API token) is malformed.")
-    return value
-
-
 def _uuid(value: str) -> str:
     uuid = (value or "").replace("-", "").lower()
     if not _UUID.fullmatch(uuid):

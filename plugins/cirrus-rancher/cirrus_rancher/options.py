@@ -67,3 +67,33 @@ def check_ca(pem: Any) -> None:
         ssl.create_default_context(cadata=pem)
     except (ssl.SSLError, ValueError):
         raise ValueError("ca_certificate is not a certificate Python can load.") from None
+
+
+TOKEN_MAX = 1024
+
+
+def check_token(value: Any, name: str) -> str:
+    """A bearer token: printable, no whitespace, at most TOKEN_MAX characters (never echoed)."""
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > TOKEN_MAX
+        or not value.isprintable()
+        or any(c.isspace() for c in value)
+    ):
+        raise ValueError(f"{name} must be a Rancher API token (token-xxxxx:secret).")
+    return value
+
+
+def check_secrets(secrets: Mapping[str, Any]) -> None:
+    """The offering's secret options when a provider sets them: a 400 on secret_options, naming the
+    option and never repeating a value but a URL's host. Host names are resolved (and judged) when
+    a backend is built."""
+    from cirrus_rancher.urls import check_url
+
+    check_url("rancher_url", secrets.get("rancher_url"), resolve=False)
+    check_token(secrets.get("token"), "token")
+    if secrets.get("kube_api_url"):
+        check_url("kube_api_url", secrets["kube_api_url"], resolve=False)
+    if secrets.get("kube_token"):
+        check_token(secrets["kube_token"], "kube_token")

@@ -36,9 +36,10 @@ def _resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in found))
 
 
-def check_url(name: str, url: object, resolver: Resolver | None = None) -> str:
+def check_url(name: str, url: object, resolver: Resolver | None = None, resolve: bool = True) -> str:
     """`url` without a trailing slash if the plugin may call it; ValueError (naming the option, never
-    echoing more than the URL's host) if not."""
+    echoing more than the URL's host) if not. With `resolve` false (when the offering is saved) a host
+    name is taken as it is and judged when a backend is built, after resolving it, as web hooks do."""
     if not isinstance(url, str) or not url or len(url) > URL_MAX:
         raise ValueError(f"{name} must be an https:// URL of at most {URL_MAX} characters.")
     try:
@@ -54,6 +55,8 @@ def check_url(name: str, url: object, resolver: Resolver | None = None) -> str:
     literal = where.literal
     if literal is not None:
         addresses: Sequence[hooks.IPAddress] = literal
+    elif not resolve:
+        return url.rstrip("/")
     else:
         try:
             addresses = tuple(ipaddress.ip_address(a) for a in (resolver or _resolve)(where.host, where.port))
