@@ -85,6 +85,14 @@ def validate_plugin_options(options: Mapping[str, Any]) -> None:
     outbound.check_url(options.get("api_url"), "api_url")
 
 
+def validate_secret_options(secrets: Mapping[str, Any]) -> None:
+    """The offering's secret options when a provider saves them: `token` must look like an API
+    token (a 400 on `secret_options` that never repeats it)."""
+    token = secrets.get("token")
+    if not isinstance(token, str) or not TOKEN.fullmatch(token):
+        raise ValueError("token must be a DigitalOcean API token (letters, digits, _ . : -).")
+
+
 def build(settings: Settings) -> CloudBackend:
     import pydo
     from azure.core.pipeline.policies import RedirectPolicy, RetryPolicy
@@ -92,9 +100,11 @@ def build(settings: Settings) -> CloudBackend:
 
     from cirrus_digitalocean.backend import DigitalOceanBackend
 
-    token = settings.secrets.get("token")
-    if not isinstance(token, str) or not TOKEN.fullmatch(token):
-        raise ProviderError("The offering's secret option token must be a DigitalOcean API token.")
+    try:
+        validate_secret_options(settings.secrets)
+    except ValueError as exc:
+        raise ProviderError(f"The offering's secret option {exc}") from None
+    token = str(settings.secrets["token"])
     try:
         endpoint = outbound.check_url(settings.options.get("api_url") or API_URL, "api_url")
         session = outbound.pinned_session(endpoint, "api_url")  # connections go to a vetted address
@@ -120,4 +130,5 @@ register = cloud_type(
     secret_options=SECRET_OPTIONS,
     plugin_option_defaults=DEFAULTS,
     validate_plugin_options=validate_plugin_options,
+    validate_secret_options=validate_secret_options,
 )

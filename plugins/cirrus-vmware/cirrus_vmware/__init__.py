@@ -68,19 +68,24 @@ def validate_plugin_options(options: Mapping[str, Any]) -> None:
             raise ValueError(f"default_limits.{name} must be a whole number from {low} to {high}.")
 
 
+def validate_secret_options(secrets: Mapping[str, Any]) -> None:
+    """The offering's secret options when a provider saves them (a 400 on `secret_options` that
+    names the option, never its value): `host` an https URL that is not itself an internal address
+    (a name is judged after resolving it, when a backend is built), `username` and `password`
+    non-empty, `verify_ssl` true or false."""
+    check_secrets(secrets)
+
+
 def check_secrets(secrets: Mapping[str, Any]) -> tuple[str, str, str, bool]:
-    """host (checked: https, not an internal address), username, password, verify_ssl."""
-    try:
-        host = outbound.check_url(secrets.get("host"), "host")
-    except ValueError as exc:
-        raise ProviderError(f"The offering's secret option {exc}") from None
+    """host (https, not an internal address), username, password, verify_ssl; ValueError if not."""
+    host = outbound.check_url(secrets.get("host"), "host")
     username, password = secrets.get("username"), secrets.get("password")
     for name, value in (("username", username), ("password", password)):
         if not isinstance(value, str) or not value or len(value) > CREDENTIAL_MAX:
-            raise ProviderError(f"The offering's secret option {name} must be a non-empty string.")
+            raise ValueError(f"{name} must be a non-empty string of at most {CREDENTIAL_MAX} characters.")
     verify = secrets.get("verify_ssl", True)
     if not isinstance(verify, bool):
-        raise ProviderError("The offering's secret option verify_ssl must be true or false.")
+        raise ValueError("verify_ssl must be true or false.")
     return host, str(username), str(password), verify
 
 
@@ -88,7 +93,10 @@ def build(settings: Settings) -> CloudBackend:
     from cirrus_vmware.backend import VMwareBackend
     from cirrus_vmware.client import VSphereClient
 
-    host, username, password, verify = check_secrets(settings.secrets)
+    try:
+        host, username, password, verify = check_secrets(settings.secrets)
+    except ValueError as exc:
+        raise ProviderError(f"The offering's secret option {exc}") from None
     return VMwareBackend(settings, VSphereClient(host, username, password, verify_ssl=verify))
 
 
@@ -100,4 +108,5 @@ register = cloud_type(
     secret_options=SECRET_OPTIONS,
     plugin_option_defaults=DEFAULTS,
     validate_plugin_options=validate_plugin_options,
+    validate_secret_options=validate_secret_options,
 )
