@@ -22,6 +22,11 @@ from cirrus_vmware import outbound
 
 SESSION_HEADER = "vmware-api-session-id"
 MESSAGE_MAX = 300
+# vCenter answers a create, a deploy from a template or a power action only once it is done, and no
+# heartbeat can be sent while the call blocks: such a call may take up to 4 minutes, inside the order
+# workflow's 5-minute heartbeat; a read 1 minute. A call that takes longer is retried as transient
+# (the retried create then finds the VM by its name).
+READ_SECONDS, WORK_SECONDS = 60.0, 240.0
 ANSWER_MAX = 16 * 1024 * 1024  # 4,000 VM summaries (a list's most) are well under 1 MiB
 
 
@@ -51,13 +56,14 @@ class VSphereClient:
         password: str,
         *,
         verify_ssl: bool = True,
-        timeout: tuple[float, float] = (5.0, 60.0),
+        timeout: tuple[float, float] = (5.0, READ_SECONDS),
+        work_timeout: tuple[float, float] = (5.0, WORK_SECONDS),
     ) -> None:
         self.base_url = base_url
         self._credentials = (username, password)
         self._http: Any = None  # a requests Session pinned to the host's vetted address, on first use
         self._verify = verify_ssl
-        self._timeout = timeout
+        self._timeout, self._work_timeout = timeout, work_timeout
         self._session_id = ""
 
     # --- calls ------------------------------------------------------------------------------------
@@ -125,7 +131,7 @@ class VSphereClient:
                 params=params,
                 headers={"Accept": "application/json", **headers},
                 auth=auth,
-                timeout=self._timeout,
+                timeout=self._timeout if method == "GET" else self._work_timeout,
                 # Per request: a session-wide False would lose to REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE.
                 verify=self._verify,
                 allow_redirects=False,  # a redirect could point anywhere, inside included
