@@ -379,6 +379,10 @@ def test_connections_go_to_the_vetted_address_and_tls_checks_the_host_name(
         ({"cores_per_socket": 0}, "cores_per_socket"),
         ({"default_limits": {"cpu": 1, "gpu": 1}}, "default_limits"),
         ({"default_limits": {"ram": 10**12}}, "default_limits.ram"),
+        (
+            {"ca_certificate": "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----"},
+            "ca_certificate",
+        ),
     ],
 )
 def test_plugin_options_are_validated(options: dict[str, Any], message: str) -> None:
@@ -475,6 +479,18 @@ def test_the_create_processor_provisions_with_the_password_from_secrets_manager(
 
     assert vcenter.vms[done["backend_id"]]["memory"]["size_MiB"] == 512
     assert done["backend_metadata"]["runtime_state"] == "POWERED_ON"
+
+
+def test_a_private_ca_in_the_plugin_options_verifies_vcenters_certificate(
+    vcenter: FakeVCenter, certificate: Certificate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vm = vcenter.add_vm("a")
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")  # only the offering's CA is trusted
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+
+    seen = backend(vcenter, {"ca_certificate": certificate.cert_path.read_text()}).get(vm)
+
+    assert seen is not None and seen.name == "a"
 
 
 @pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")

@@ -4,8 +4,9 @@ name, `marketplace_vmware`), registered through the `cirrus.providers` entry poi
 Components are Waldur's: cpu (vCPU), ram and disk (MiB), all limit-billed. Secret options: `host`
 (vCenter's https URL), `username`, `password`, `verify_ssl` (default true). Plugin options: the
 placement (`folder`, and `cluster`, `resource_pool` or `host`; `datastore`; `datacenter` narrows the
-importable list), `template` (a content library VM template to deploy; none: VMs from scratch with
-`guest_os`) and `templates` an order may choose among, `cores_per_socket`, `default_limits`.
+importable list), `ca_certificate` (vCenter's private CA, PEM), `template` (a content library VM
+template to deploy; none: VMs from scratch with `guest_os`) and `templates` an order may choose
+among, `cores_per_socket`, `default_limits`.
 Nothing here imports requests: the backend's client does, when a backend is built (discovery stays
 cheap).
 """
@@ -29,6 +30,7 @@ COMPONENTS = (
     ComponentTemplate("disk", "Disk", "MiB", BillingType.LIMIT),
 )
 DEFAULTS: Mapping[str, Any] = {
+    "ca_certificate": "",  # PEM of the CA that signed vCenter's certificate (its VMCA), if private
     "guest_os": "OTHER_LINUX_64",
     "cores_per_socket": 1,
     "default_limits": {"cpu": 1, "ram": 1024, "disk": 10240},
@@ -39,6 +41,7 @@ OBJECT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._-]{0,79}")
 OBJECT_OPTIONS = ("folder", "cluster", "resource_pool", "host", "datastore", "datacenter", "template")
 TEMPLATES_MAX = 50
 CREDENTIAL_MAX = 256
+CA_MAX = 16_384
 
 
 def validate_plugin_options(options: Mapping[str, Any]) -> None:
@@ -49,6 +52,7 @@ def validate_plugin_options(options: Mapping[str, Any]) -> None:
         value = options.get(name)
         if value not in (None, "") and not (isinstance(value, str) and OBJECT_ID.fullmatch(value)):
             raise ValueError(f"{name} must be a vCenter object id such as group-v3 or domain-c8.")
+    check_ca(options.get("ca_certificate", ""))
     templates = options.get("templates", [])
     if not isinstance(templates, list) or len(templates) > TEMPLATES_MAX:
         raise ValueError(f"templates must be a list of at most {TEMPLATES_MAX} content library item ids.")
@@ -66,6 +70,20 @@ def validate_plugin_options(options: Mapping[str, Any]) -> None:
         low, high = LIMIT_RANGES[name]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ValueError(f"default_limits.{name} must be a whole number from {low} to {high}.")
+
+
+def check_ca(pem: Any) -> None:
+    """A PEM CA certificate (or bundle) Python's ssl module loads, or nothing."""
+    if pem in ("", None):
+        return
+    if not isinstance(pem, str) or len(pem) > CA_MAX or "-----BEGIN CERTIFICATE-----" not in pem:
+        raise ValueError(f"ca_certificate must be PEM certificates of at most {CA_MAX} characters.")
+    import ssl
+
+    try:
+        ssl.create_default_context(cadata=pem)
+    except (ssl.SSLError, ValueError):
+        raise ValueError("ca_certificate is not a certificate Python can load.") from None
 
 
 def validate_secret_options(secrets: Mapping[str, Any]) -> None:
@@ -97,7 +115,27 @@ def build(settings: Settings) -> CloudBackend:
         host, username, password, verify = check_secrets(settings.secrets)
     except ValueError as exc:
         raise ProviderError(f"The offering's secret option {exc}") from None
-    return VMwareBackend(settings, VSphereClient(host, username, password, verify_ssl=verify))
+    ca = str(settings.options.get("ca_certificate") or "")
+    verification: bool | str = ca_file(ca) if ca and verify else verify
+    return VMwareBackend(settings, VSphereClient(host, username, password, verify_ssl=verification))
+
+
+def ca_file(pem: str) -> str:
+    """A file holding `pem` (requests verifies against a path), named by its digest and written once
+    per process: /tmp on Lambda."""
+    import hashlib
+    import os
+    import tempfile
+
+    path = os.path.join(
+        tempfile.gettempdir(), f"cirrus-vmware-ca-{hashlib.sha256(pem.encode()).hexdigest()}.pem"
+    )
+    if not os.path.exists(path):
+        partial = f"{path}.{os.getpid()}"
+        with open(partial, "w", encoding="ascii") as handle:
+            handle.write(pem)
+        os.replace(partial, path)
+    return path
 
 
 register = cloud_type(

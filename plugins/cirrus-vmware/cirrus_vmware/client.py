@@ -55,7 +55,7 @@ class VSphereClient:
         username: str,
         password: str,
         *,
-        verify_ssl: bool = True,
+        verify_ssl: bool | str = True,  # False, or a CA bundle's path
         timeout: tuple[float, float] = (5.0, READ_SECONDS),
         work_timeout: tuple[float, float] = (5.0, WORK_SECONDS),
     ) -> None:
@@ -141,8 +141,8 @@ class VSphereClient:
             response.close()
         except requests.exceptions.SSLError:
             raise ProviderError(
-                "vCenter's TLS certificate could not be verified: give it one a public authority signed, "
-                "or set the secret option verify_ssl to false."
+                "vCenter's TLS certificate could not be verified: put the CA that signed it in the "
+                "plugin option ca_certificate (or set the secret option verify_ssl to false)."
             ) from None
         except (requests.Timeout, urllib3.exceptions.TimeoutError):
             raise TransientError(f"vCenter did not answer {method} {path.split('?')[0]} in time.") from None
