@@ -125,6 +125,15 @@ def test_update_powers_off_resizes_and_powers_on_again(api: FakeDigitalOcean) ->
     assert resize == {"type": "resize", "size": "s-2vcpu-2gb", "disk": False}
 
 
+def test_update_of_a_droplet_that_is_off_resizes_it_and_leaves_it_off(api: FakeDigitalOcean) -> None:
+    droplet_id = api.add_droplet("off", status="off")
+
+    changed = backend(api).update(job(backend_id=str(droplet_id), plan_code="s-2vcpu-2gb"), lambda: None)
+
+    assert posted_actions(api) == ["resize"]
+    assert (changed.metadata["size"], changed.metadata["runtime_state"]) == ("s-2vcpu-2gb", "off")
+
+
 def test_update_to_the_same_size_touches_nothing(api: FakeDigitalOcean) -> None:
     droplet_id = api.add_droplet("same")
 
