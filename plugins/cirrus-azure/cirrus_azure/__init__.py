@@ -1,0 +1,46 @@
+"""Cirrus's Azure provider plugin: the offering type `Azure.VirtualMachine` (Waldur's name, from
+waldur_mastermind.marketplace_azure), provisioned through the Azure SDK for Python.
+
+Installed beside Cirrus (`pip install plugins/cirrus-azure`), it is found through its entry point
+`cirrus.providers: azure = cirrus_azure:register`. Importing this module imports no Azure SDK: the
+backend imports it when it first talks to Azure.
+"""
+
+from __future__ import annotations
+
+from chalicelib.domain.offerings import ComponentTemplate
+from chalicelib.domain.vocabulary import BillingType
+from chalicelib.providers.cloud import CloudBackend, Settings, cloud_type
+from cirrus_azure import options
+
+VIRTUAL_MACHINE_TYPE = "Azure.VirtualMachine"
+
+# Waldur's Azure VM offering has no built-in components (its plans carry the price); a VM is billed
+# per plan: one fixed monthly component, the plan's article_code naming the VM size.
+VM_COMPONENTS = (
+    ComponentTemplate(
+        "vm",
+        "Virtual machine",
+        "month",
+        BillingType.FIXED,
+        "One VM of the plan's size (the plan's article_code, e.g. Standard_B2s), billed per month.",
+    ),
+)
+
+
+def virtual_machines(settings: Settings) -> CloudBackend:
+    from cirrus_azure.vm import AzureVirtualMachines
+
+    return AzureVirtualMachines(settings)
+
+
+register = cloud_type(
+    VIRTUAL_MACHINE_TYPE,
+    "Azure virtual machine",
+    virtual_machines,
+    components=VM_COMPONENTS,
+    secret_options=options.SECRET_OPTIONS,
+    plugin_option_defaults=options.DEFAULTS,
+    validate_plugin_options=options.check_plugin_options,
+    needs_provider_review=False,
+)
