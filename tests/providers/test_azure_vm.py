@@ -214,6 +214,22 @@ def test_a_create_that_failed_half_way_completes_when_retried(fake: FakeAzure) -
     assert len([k for k in fake.resources if k[1] == "microsoft.network/virtualnetworks"]) == 1
 
 
+def test_a_create_retried_while_azure_still_makes_the_vm_waits_for_it_instead_of_a_second_put(
+    fake: FakeAzure,
+) -> None:
+    azure = quick(fake)
+    fake.polls = 3  # the VM stays Creating for a while
+    fake.fail("GET", "/microsoft.compute/locations/.*/operations/", 500, "InternalServerError", "Oops.")
+    with pytest.raises(TransientError):
+        azure.create(job(), Beats())
+    assert fake.vm(f"cirrus-{UUID}", f"vm-{UUID}")["properties"]["provisioningState"] == "Creating"  # type: ignore[index]
+
+    made = azure.create(job(), Beats())
+
+    assert made.state is RemoteState.OK
+    assert len(fake.requests("PUT", "/virtualmachines/")) == 1
+
+
 def test_without_a_public_ip_the_vm_has_only_an_internal_address(fake: FakeAzure) -> None:
     made = backend(fake).create(job(public_ip=False), Beats())
 

@@ -30,7 +30,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from chalicelib.providers.cloud import Heartbeat, Job, ProviderError, RemoteResource, RemoteState, Settings
+from chalicelib.providers.cloud import (
+    Heartbeat,
+    Job,
+    ProviderError,
+    RemoteResource,
+    RemoteState,
+    Settings,
+    TransientError,
+)
 from cirrus_azure import options as opts
 from cirrus_azure.errors import translated
 
@@ -48,6 +56,7 @@ MAX_WAIT_SECONDS = 3600.0
 _SSH_KEY = re.compile(r"(ssh-rsa|ssh-ed25519|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\r\n]*)?")
 _BACKEND_ID = re.compile(r"([A-Za-z0-9_().-]{1,90})/([A-Za-z0-9_.-]{1,64})")
 
+_BUSY = frozenset({"creating", "updating", "migrating", "deleting"})
 _STATES = {
     "creating": RemoteState.CREATING,
     "updating": RemoteState.UPDATING,
@@ -163,6 +172,22 @@ class AzureVirtualMachines:
                     return None
                 raise
 
+    def _settled(self, group: str, name: str, vm: Any, heartbeat: Heartbeat) -> Any:
+        """The VM once no operation is running on it (an earlier create that timed out while Azure
+        worked): a PUT now would be refused as a conflicting operation. None if it went away."""
+        compute = self._client("compute")
+        interval = max(float(self.options["polling_interval"]), 0.01)
+        deadline = time.monotonic() + MAX_WAIT_SECONDS
+        while vm is not None and _provisioning(vm) in _BUSY:
+            heartbeat()
+            if time.monotonic() > deadline:
+                raise TransientError(f"Azure is still working on the VM {name} ({_provisioning(vm)}).")
+            time.sleep(interval)
+            vm = self._absent(
+                "looking for the VM", lambda: compute.virtual_machines.get(group, name, expand="instanceView")
+            )
+        return vm
+
     # --- names ---------------------------------------------------------------------------------
     def names(self, resource_uuid: str) -> dict[str, str]:
         uuid = resource_uuid.replace("-", "").lower()
@@ -251,6 +276,8 @@ class AzureVirtualMachines:
             "looking for the VM",
             lambda: compute.virtual_machines.get(n["group"], n["vm"], expand="instanceView"),
         )
+        if found is not None:  # an earlier attempt made it, or is still making it
+            found = self._settled(n["group"], n["vm"], found, heartbeat)
         if found is not None and _provisioning(found) == "succeeded":
             return self._remote(found, n["group"])
         location, tags = self.options["location"], self._tags(job)

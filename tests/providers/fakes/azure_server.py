@@ -99,6 +99,7 @@ class Operation:
     done: Callable[[], None]
     error: dict[str, str] | None = None
     finished: bool = False
+    key: tuple[str, str, str] | None = None  # the resource it works on (a GET of it advances it too)
 
 
 @dataclass
@@ -352,6 +353,11 @@ class FakeAzure:
         if sub != self.subscription_id.lower():
             raise ArmError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
 
+    def _advance_for(self, key: tuple[str, str, str]) -> None:
+        """Time passes for a resource's running operations when it is read (real ARM: by the clock)."""
+        for op_id in [i for i, op in self.operations.items() if op.key == key and not op.finished]:
+            self._advance(op_id)
+
     def _operation(
         self, done: Callable[[], None], location: str, provider: str, error: dict[str, str] | None = None
     ) -> dict[str, str]:
@@ -457,6 +463,8 @@ class FakeAzure:
         key = (group.lower(), kind.lower(), name.lower())
         found = self.resources.get(key)
         if method == "GET":
+            self._advance_for(key)
+            found = self.resources.get(key)
             if found is None:
                 raise ArmError(
                     404,
@@ -514,6 +522,7 @@ class FakeAzure:
                 extra()
 
         headers = self._operation(finished, body["location"], kind.split("/")[0], error)
+        self.operations[headers["Location"].split("/")[-1].split("?")[0]].key = key
         return Answer(200 if found else 201, made, {"Azure-AsyncOperation": headers["Azure-AsyncOperation"]})
 
     def _shown(self, item: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
