@@ -41,6 +41,7 @@ def test_the_defaults_pass() -> None:
         ({"subnet_cidr": "10.1.0.0/24"}, "inside vnet_cidr"),
         ({"os_disk_type": "Floppy"}, "os_disk_type"),
         ({"polling_interval": 0}, "polling_interval"),
+        ({"sdk_retries": 11}, "sdk_retries"),
         ({"resource_manager_url": "http://management.azure.com"}, "https"),
         ({"resource_manager_url": "https://management.azure.com/x?y=1"}, "no path"),
         ({"resource_manager_url": "https://169.254.169.254"}, "internal address"),

@@ -444,3 +444,58 @@ def test_missing_credentials_are_named_not_shown(fake: FakeAzure) -> None:
     given = settings(fake)
     with pytest.raises(ProviderError, match="lack client_secret"):
         AzureVirtualMachines(Settings("o", "n", given.options, {**given.secrets, "client_secret": ""}))
+
+
+# --- through the platform's driver (the order workflow's processors) ---------------------------------
+def order_and_offering(fake: FakeAzure, **attributes: Any) -> tuple[Any, Any]:
+    from datetime import UTC, datetime
+
+    from chalicelib.domain.orders import Order
+    from chalicelib.domain.vocabulary import Offering, OrderState, OrderType
+
+    given = settings(fake)
+    offering = Offering(
+        id="ffffeeee", customer_id="prov", name="Azure VMs", type=TYPE,
+        plugin_options={
+            "authority_host": fake.url, "resource_manager_url": fake.url,
+            "polling_interval": 0.01, "sdk_retries": 0,
+        },
+        secret_options=dict(given.secrets),
+    )  # fmt: skip
+    now = datetime.now(UTC)
+    order = Order(
+        id="0" * 32, type=OrderType.CREATE, state=OrderState.EXECUTING, customer_id="c1", project_id="p1",
+        offering_id=offering.id, provider_id="prov", resource_id=UUID, created=now, modified=now,
+        attributes={"ssh_public_key": KEY, **attributes}, resource_name="Web server 1",
+    )  # fmt: skip
+    return order, offering
+
+
+def test_the_drivers_create_processor_records_the_vm_and_json_metadata(fake: FakeAzure) -> None:
+    from chalicelib.providers import driver
+    from chalicelib.providers.types import ProcessorKind
+
+    order, offering = order_and_offering(fake)
+
+    done = driver.processor(ProcessorKind.CREATE)(order, offering, Beats())
+
+    assert done["backend_id"] == f"cirrus-{UUID}/vm-{UUID}"
+    metadata = json.loads(json.dumps(done["backend_metadata"]))
+    assert metadata["runtime_state"] == "running" and metadata["external_ips"]
+    secrets_absent(fake, json.dumps(done))
+
+
+def test_the_driver_turns_a_refusal_into_the_orders_error_and_a_503_into_a_retry(fake: FakeAzure) -> None:
+    from chalicelib.providers import driver
+    from chalicelib.providers.types import ProcessorKind
+    from chalicelib.workflows import steps
+
+    create = driver.processor(ProcessorKind.CREATE)
+    order, offering = order_and_offering(fake, size="Standard_M128")
+    with pytest.raises(steps.PermanentStepError, match="Standard_M128"):
+        create(order, offering, Beats())
+
+    order, offering = order_and_offering(fake)
+    fake.fail("PUT", "/resourcegroups/", 503, "ServiceUnavailable", "Busy.")  # the offering's sdk_retries: 0
+    with pytest.raises(steps.TransientStepError, match="HTTP 503"):
+        create(order, offering, Beats())

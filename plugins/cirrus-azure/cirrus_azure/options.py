@@ -46,6 +46,7 @@ DEFAULTS: Mapping[str, Any] = {
     "authority_host": "",  # "" = https://login.microsoftonline.com (Azure public cloud)
     "resource_manager_url": "",  # "" = https://management.azure.com
     "polling_interval": 10,  # seconds between polls of a long-running operation
+    "sdk_retries": 3,  # the SDK's own retries of a throttled or failed call, before the workflow's
 }
 
 PUBLIC_AUTHORITY = "https://login.microsoftonline.com"
@@ -90,6 +91,9 @@ def check_plugin_options(options: Mapping[str, Any]) -> None:
     interval = options.get("polling_interval")
     if isinstance(interval, bool) or not isinstance(interval, int | float) or not 0 < interval <= 60:
         raise ValueError("polling_interval must be a number of seconds above 0 and at most 60.")
+    retries = options.get("sdk_retries")
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
+        raise ValueError("sdk_retries must be a whole number from 0 to 10.")
 
 
 def _check_images(options: Mapping[str, Any]) -> None:

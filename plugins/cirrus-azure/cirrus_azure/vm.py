@@ -75,7 +75,7 @@ class AzureVirtualMachines:
         self,
         settings: Settings,
         *,
-        retry_total: int = 3,
+        retry_total: int | None = None,
         connection_timeout: float = 10.0,
         read_timeout: float = 60.0,
     ) -> None:
@@ -94,7 +94,7 @@ class AzureVirtualMachines:
             raise ProviderError(f"The Azure offering is misconfigured: {exc}") from None
         self.subscription = self.credentials["subscription_id"]
         self._sdk_options: dict[str, Any] = {
-            "retry_total": retry_total,
+            "retry_total": self.options["sdk_retries"] if retry_total is None else retry_total,
             "connection_timeout": connection_timeout,
             "read_timeout": read_timeout,
         }
