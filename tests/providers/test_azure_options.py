@@ -19,7 +19,7 @@ OFFERINGS = "/api/marketplace-provider-offerings/"
 
 
 def checked(**given: Any) -> None:
-    options.check_plugin_options({**options.DEFAULTS, **given})
+    options.check_vm_options({**options.VM_DEFAULTS, **given})
 
 
 def test_the_defaults_pass() -> None:

@@ -31,9 +31,18 @@ DEFAULT_IMAGE: Mapping[str, str] = {
     "version": "latest",
 }
 
-DEFAULTS: Mapping[str, Any] = {
+# Every Azure type's options.
+COMMON_DEFAULTS: Mapping[str, Any] = {
     "location": "westeurope",
     "resource_group_prefix": "cirrus-",
+    "authority_host": "",  # "" = https://login.microsoftonline.com (Azure public cloud)
+    "resource_manager_url": "",  # "" = https://management.azure.com
+    "polling_interval": 10,  # seconds between polls of a long-running operation
+    "sdk_retries": 3,  # the SDK's own retries of a throttled or failed call, before the workflow's
+}
+
+VM_DEFAULTS: Mapping[str, Any] = {
+    **COMMON_DEFAULTS,
     "image": dict(DEFAULT_IMAGE),
     "images": {},  # more images an order may name in its `image` attribute: {name: {publisher, ...}}
     "sizes": ["Standard_B1s", "Standard_B1ms", "Standard_B2s", "Standard_B2ms", "Standard_D2s_v5"],
@@ -43,10 +52,15 @@ DEFAULTS: Mapping[str, Any] = {
     "vnet_cidr": "10.0.0.0/16",
     "subnet_cidr": "10.0.0.0/24",
     "os_disk_type": "Standard_LRS",
-    "authority_host": "",  # "" = https://login.microsoftonline.com (Azure public cloud)
-    "resource_manager_url": "",  # "" = https://management.azure.com
-    "polling_interval": 10,  # seconds between polls of a long-running operation
-    "sdk_retries": 3,  # the SDK's own retries of a throttled or failed call, before the workflow's
+}
+
+# Azure SQL Database service objectives: DTU (Basic, S0-S12, P1-P15) or vCore
+# (<GP|BC|HS>[_S]_Gen5_<vCores>, _S = serverless).
+SQL_DEFAULTS: Mapping[str, Any] = {
+    **COMMON_DEFAULTS,
+    "database_skus": ["Basic", "S0", "S1", "S2", "GP_S_Gen5_1", "GP_Gen5_2"],
+    "default_database_sku": "Basic",
+    "max_firewall_rules": 10,
 }
 
 PUBLIC_AUTHORITY = "https://login.microsoftonline.com"
@@ -67,7 +81,7 @@ MAX_SIZES = 200
 MAX_IMAGES = 50
 
 
-def check_plugin_options(options: Mapping[str, Any]) -> None:
+def check_common(options: Mapping[str, Any]) -> None:
     """ValueError (-> 400 on plugin_options) with the first problem found."""
     location = options.get("location")
     if not (isinstance(location, str) and _LOCATION.fullmatch(location)):
@@ -77,6 +91,18 @@ def check_plugin_options(options: Mapping[str, Any]) -> None:
         raise ValueError(
             "resource_group_prefix must be at most 40 letters, digits, '_', '-', '.', '(' or ')'."
         )
+    _check_endpoints(options)
+    interval = options.get("polling_interval")
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or not 0 < interval <= 60:
+        raise ValueError("polling_interval must be a number of seconds above 0 and at most 60.")
+    retries = options.get("sdk_retries")
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
+        raise ValueError("sdk_retries must be a whole number from 0 to 10.")
+
+
+def check_vm_options(options: Mapping[str, Any]) -> None:
+    """Azure.VirtualMachine's options: ValueError (-> 400 on plugin_options) with the first problem."""
+    check_common(options)
     _check_images(options)
     _check_sizes(options)
     user = options.get("admin_username")
@@ -87,13 +113,29 @@ def check_plugin_options(options: Mapping[str, Any]) -> None:
     _check_networks(options)
     if options.get("os_disk_type") not in _DISK_TYPES:
         raise ValueError(f"os_disk_type must be one of {', '.join(sorted(_DISK_TYPES))}.")
-    _check_endpoints(options)
-    interval = options.get("polling_interval")
-    if isinstance(interval, bool) or not isinstance(interval, int | float) or not 0 < interval <= 60:
-        raise ValueError("polling_interval must be a number of seconds above 0 and at most 60.")
-    retries = options.get("sdk_retries")
-    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
-        raise ValueError("sdk_retries must be a whole number from 0 to 10.")
+
+
+SQL_SKU = re.compile(r"Basic|S[0-9]{1,2}|P[0-9]{1,2}|(GP|BC|HS)(_S)?_Gen5_[0-9]{1,3}")
+
+
+def check_sql_options(options: Mapping[str, Any]) -> None:
+    """Azure.SQLServer's options: ValueError (-> 400 on plugin_options) with the first problem."""
+    check_common(options)
+    skus = options.get("database_skus")
+    if (
+        not isinstance(skus, list)
+        or not 0 < len(skus) <= MAX_SIZES
+        or not all(isinstance(s, str) and SQL_SKU.fullmatch(s) for s in skus)
+    ):
+        raise ValueError(
+            "database_skus must be a list of Azure SQL service objectives "
+            "(Basic, S0, P1, GP_Gen5_2, GP_S_Gen5_1, ...)."
+        )
+    if options.get("default_database_sku") not in skus:
+        raise ValueError("default_database_sku must be one of database_skus.")
+    rules = options.get("max_firewall_rules")
+    if isinstance(rules, bool) or not isinstance(rules, int) or not 0 <= rules <= 50:
+        raise ValueError("max_firewall_rules must be a whole number from 0 to 50.")
 
 
 def _check_images(options: Mapping[str, Any]) -> None:

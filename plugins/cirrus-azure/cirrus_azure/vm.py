@@ -24,11 +24,10 @@ from __future__ import annotations
 import base64
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from chalicelib.providers.cloud import (
     Heartbeat,
@@ -40,19 +39,14 @@ from chalicelib.providers.cloud import (
     TransientError,
 )
 from cirrus_azure import options as opts
-from cirrus_azure.errors import translated
+from cirrus_azure.base import MAX_WAIT_SECONDS, TAG_NAME, AzureBackend, group_of, text
 
-T = TypeVar("T")
 Names = list[str]  # (the class's own `list` method shadows the builtin in its annotations)
 Addresses = dict[str, Names]
 
-TAG_RESOURCE = "cirrus-resource"
-TAG_OFFERING = "cirrus-offering"
-TAG_NAME = "cirrus-name"
 IMPORTABLE_TYPE = "virtual_machine"
 MAX_SSH_KEY = 16 * 1024
 MAX_USER_DATA = 48 * 1024  # Azure's customData is at most 64 KiB once base64-encoded
-MAX_WAIT_SECONDS = 3600.0
 _SSH_KEY = re.compile(r"(ssh-rsa|ssh-ed25519|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\r\n]*)?")
 _BACKEND_ID = re.compile(r"([A-Za-z0-9_().-]{1,90})/([A-Za-z0-9_.-]{1,64})")
 
@@ -68,133 +62,32 @@ _STATES = {
 }
 
 
-class AzureVirtualMachines:
+class AzureVirtualMachines(AzureBackend):
     """One offering's VMs. Built from its Settings; the SDK clients are made on first use."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        retry_total: int | None = None,
-        connection_timeout: float = 10.0,
-        read_timeout: float = 60.0,
-    ) -> None:
-        self.options: dict[str, Any] = {**opts.DEFAULTS, **settings.options}
-        self.offering_uuid = settings.offering_uuid
-        try:
-            opts.check_plugin_options(self.options)
-            self.credentials = opts.check_secrets(settings.secrets)
-            self.authority = opts.check_endpoint(
-                self.options["authority_host"] or opts.PUBLIC_AUTHORITY, "authority_host"
-            )
-            self.arm_url = opts.check_endpoint(
-                self.options["resource_manager_url"] or opts.PUBLIC_RESOURCE_MANAGER, "resource_manager_url"
-            )
-        except ValueError as exc:
-            raise ProviderError(f"The Azure offering is misconfigured: {exc}") from None
-        self.subscription = self.credentials["subscription_id"]
-        self._sdk_options: dict[str, Any] = {
-            "retry_total": self.options["sdk_retries"] if retry_total is None else retry_total,
-            "connection_timeout": connection_timeout,
-            "read_timeout": read_timeout,
-        }
-        self._clients: dict[str, Any] = {}
-
-    # --- SDK plumbing --------------------------------------------------------------------------
-    def _client(self, kind: str) -> Any:
-        if kind in self._clients:
-            return self._clients[kind]
-        from azure.identity import ClientSecretCredential
-        from azure.mgmt.compute import ComputeManagementClient
-        from azure.mgmt.network import NetworkManagementClient
-        from azure.mgmt.resource.resources import ResourceManagementClient
-
-        credential = ClientSecretCredential(
-            self.credentials["tenant_id"],
-            self.credentials["client_id"],
-            self.credentials["client_secret"],
-            authority=self.authority,
-            disable_instance_discovery=self.authority != opts.PUBLIC_AUTHORITY,
-            **self._sdk_options,
-        )
-        common = {
-            "base_url": self.arm_url,
-            "credential_scopes": [f"{self.arm_url}/.default"],
-            "polling_interval": float(self.options["polling_interval"]),
-            **self._sdk_options,
-        }
-        self._clients = {
-            "compute": ComputeManagementClient(credential, self.subscription, **common),
-            "network": NetworkManagementClient(credential, self.subscription, **common),
-            "resources": ResourceManagementClient(credential, self.subscription, **common),
-        }
-        return self._clients[kind]
-
-    @contextmanager
-    def _calling(self, what: str) -> Iterator[None]:
-        try:
-            yield
-        except Exception as exc:
-            raise translated(exc, what, self.credentials.values()) from None
-
-    def _call(self, what: str, fn: Callable[[], T]) -> T:
-        with self._calling(what):
-            return fn()
-
-    def _absent(self, what: str, fn: Callable[[], T]) -> T | None:
-        """fn()'s answer, or None if ARM says 404 (the resource or its group is not there)."""
-        from azure.core.exceptions import ResourceNotFoundError
-
-        with self._calling(what):
-            try:
-                return fn()
-            except ResourceNotFoundError:
-                return None
-
-    def _wait(self, what: str, start: Callable[[], Any], heartbeat: Heartbeat, gone_ok: bool = False) -> Any:
-        """Start a long-running operation and wait for it, heartbeating between polls."""
-        from azure.core.exceptions import ResourceNotFoundError
-
-        interval = max(float(self.options["polling_interval"]), 0.01)
-        deadline = time.monotonic() + MAX_WAIT_SECONDS
-        with self._calling(what):
-            try:
-                poller = start()
-                while not poller.done():
-                    heartbeat()
-                    if time.monotonic() > deadline:
-                        raise ProviderError(f"Azure did not finish {what} within {int(MAX_WAIT_SECONDS)} s.")
-                    poller.wait(timeout=interval)
-                heartbeat()
-                return poller.result()
-            except ResourceNotFoundError:
-                if gone_ok:
-                    return None
-                raise
+    def __init__(self, settings: Settings, **sdk: Any) -> None:
+        super().__init__(settings, opts.VM_DEFAULTS, opts.check_vm_options, **sdk)
 
     def _settled(self, group: str, name: str, vm: Any, heartbeat: Heartbeat) -> Any:
         """The VM once no operation is running on it (an earlier create that timed out while Azure
         worked): a PUT now would be refused as a conflicting operation. None if it went away."""
-        compute = self._client("compute")
-        interval = max(float(self.options["polling_interval"]), 0.01)
+        compute = self.client("compute")
         deadline = time.monotonic() + MAX_WAIT_SECONDS
         while vm is not None and _provisioning(vm) in _BUSY:
             heartbeat()
             if time.monotonic() > deadline:
                 raise TransientError(f"Azure is still working on the VM {name} ({_provisioning(vm)}).")
-            time.sleep(interval)
-            vm = self._absent(
+            time.sleep(self.interval)
+            vm = self.absent(
                 "looking for the VM", lambda: compute.virtual_machines.get(group, name, expand="instanceView")
             )
         return vm
 
     # --- names ---------------------------------------------------------------------------------
     def names(self, resource_uuid: str) -> dict[str, str]:
-        uuid = resource_uuid.replace("-", "").lower()
-        if not re.fullmatch(r"[0-9a-f]{1,32}", uuid):
-            raise ProviderError("The resource's uuid is not a hex id.")
+        uuid = self.uuid_of(resource_uuid)
         return {
-            "group": f"{self.options['resource_group_prefix']}{uuid}",
+            "group": self.group_name(resource_uuid),
             "vm": f"vm-{uuid}",
             "vnet": f"vnet-{uuid}",
             "ip": f"ip-{uuid}",
@@ -258,21 +151,14 @@ class AzureVirtualMachines:
         name = re.sub(r"[^a-z0-9-]+", "-", job.resource_name.lower()).strip("-")[:63].strip("-")
         return name if name and not name.isdigit() else fallback
 
-    def _tags(self, job: Job) -> dict[str, str]:
-        return {
-            TAG_RESOURCE: job.resource_uuid,
-            TAG_OFFERING: self.offering_uuid,
-            TAG_NAME: job.resource_name[:256],
-        }
-
     # --- CloudBackend --------------------------------------------------------------------------
     def create(self, job: Job, heartbeat: Heartbeat) -> RemoteResource:
         n = self.names(job.resource_uuid)
         size, image, key = self._size(job), self._image(job), self._ssh_key(job)
         user_data, public_ip = self._user_data(job), self._public_ip(job)
-        compute = self._client("compute")
+        compute = self.client("compute")
         heartbeat()
-        found = self._absent(
+        found = self.absent(
             "looking for the VM",
             lambda: compute.virtual_machines.get(n["group"], n["vm"], expand="instanceView"),
         )
@@ -280,15 +166,10 @@ class AzureVirtualMachines:
             found = self._settled(n["group"], n["vm"], found, heartbeat)
         if found is not None and _provisioning(found) == "succeeded":
             return self._remote(found, n["group"])
-        location, tags = self.options["location"], self._tags(job)
-        resources, network = self._client("resources"), self._client("network")
-        self._call(
-            "creating the resource group",
-            lambda: resources.resource_groups.create_or_update(
-                n["group"], {"location": location, "tags": tags}
-            ),
-        )
-        vnet = self._wait(
+        location, tags = self.options["location"], self.tags(job)
+        network = self.client("network")
+        self.make_group(n["group"], tags)
+        vnet = self.wait(
             "creating the virtual network",
             lambda: network.virtual_networks.begin_create_or_update(
                 n["group"], n["vnet"], self._vnet_body(location, tags)
@@ -298,7 +179,7 @@ class AzureVirtualMachines:
         subnet_id = vnet.properties.subnets[0].id
         ip_id = None
         if public_ip:
-            made_ip = self._wait(
+            made_ip = self.wait(
                 "creating the public IP address",
                 lambda: network.public_ip_addresses.begin_create_or_update(
                     n["group"], n["ip"], _public_ip_body(location, tags)
@@ -306,7 +187,7 @@ class AzureVirtualMachines:
                 heartbeat,
             )
             ip_id = made_ip.id
-        nic = self._wait(
+        nic = self.wait(
             "creating the network interface",
             lambda: network.network_interfaces.begin_create_or_update(
                 n["group"], n["nic"], _nic_body(location, tags, subnet_id, ip_id)
@@ -314,12 +195,12 @@ class AzureVirtualMachines:
             heartbeat,
         )
         body = self._vm_body(job, n, location, tags, size, image, key, user_data, nic.id)
-        self._wait(
+        self.wait(
             "creating the virtual machine",
             lambda: compute.virtual_machines.begin_create_or_update(n["group"], n["vm"], body),
             heartbeat,
         )
-        made = self._call(
+        made = self.call(
             "reading the VM", lambda: compute.virtual_machines.get(n["group"], n["vm"], expand="instanceView")
         )
         remote = self._remote(made, n["group"])
@@ -330,55 +211,46 @@ class AzureVirtualMachines:
     def update(self, job: Job, heartbeat: Heartbeat) -> RemoteResource:
         group, name = self.parse_backend_id(job.backend_id)
         size = self._size(job)
-        compute = self._client("compute")
-        vm = self._absent("reading the VM", lambda: compute.virtual_machines.get(group, name))
+        compute = self.client("compute")
+        vm = self.absent("reading the VM", lambda: compute.virtual_machines.get(group, name))
         if vm is None:
             raise ProviderError(f"The VM {name} is not at Azure any more (resource group {group}).")
         if vm.properties.hardware_profile.vm_size != size:
             body = {"properties": {"hardwareProfile": {"vmSize": size}}}
-            self._wait(
+            self.wait(
                 f"resizing the VM to {size}",
                 lambda: compute.virtual_machines.begin_update(group, name, body),
                 heartbeat,
             )
-        made = self._call(
+        made = self.call(
             "reading the VM", lambda: compute.virtual_machines.get(group, name, expand="instanceView")
         )
         return self._remote(made, group)
 
     def terminate(self, job: Job, heartbeat: Heartbeat) -> None:
         group, name = self.parse_backend_id(job.backend_id)
-        compute, resources = self._client("compute"), self._client("resources")
-        self._wait(
+        compute = self.client("compute")
+        self.wait(
             "deleting the VM",
             lambda: compute.virtual_machines.begin_delete(group, name),
             heartbeat,
             gone_ok=True,
         )
-        found = self._absent("reading the resource group", lambda: resources.resource_groups.get(group))
-        tags = (found.tags or {}) if found is not None else {}
-        if found is None or tags.get(TAG_RESOURCE) != job.resource_uuid:
-            return  # not made by Cirrus for this resource (an imported VM's group): left alone
-        self._wait(
-            "deleting the resource group",
-            lambda: resources.resource_groups.begin_delete(group),
-            heartbeat,
-            gone_ok=True,
-        )
+        self.delete_group_if_ours(group, job, heartbeat)
 
     def get(self, backend_id: str) -> RemoteResource | None:
         group, name = self.parse_backend_id(backend_id)
-        compute = self._client("compute")
-        vm = self._absent(
+        compute = self.client("compute")
+        vm = self.absent(
             "reading the VM", lambda: compute.virtual_machines.get(group, name, expand="instanceView")
         )
         return self._remote(vm, group) if vm is not None else None
 
     def list(self) -> Iterable[RemoteResource]:
-        compute = self._client("compute")
-        with self._calling("listing the VMs"):
+        compute = self.client("compute")
+        with self.calling("listing the VMs"):
             return [
-                self._remote(vm, _group_of(vm.id), addresses=False)
+                self._remote(vm, group_of(vm.id), addresses=False)
                 for vm in compute.virtual_machines.list_all()
             ]
 
@@ -462,17 +334,17 @@ class AzureVirtualMachines:
         metadata: dict[str, Any] = {
             "resource_group": group,
             "vm_name": vm.name,
-            "location": _text(vm.location),
-            "size": _text(props.hardware_profile.vm_size) if props.hardware_profile else "",
+            "location": text(vm.location),
+            "size": text(props.hardware_profile.vm_size) if props.hardware_profile else "",
             "runtime_state": power,
-            "provisioning_state": _text(props.provisioning_state),
+            "provisioning_state": text(props.provisioning_state),
         }
         if image is not None and image.publisher:
             metadata["image"] = ":".join(
-                _text(p) for p in (image.publisher, image.offer, image.sku, image.version)
+                text(p) for p in (image.publisher, image.offer, image.sku, image.version)
             )
         if props.os_profile is not None:
-            metadata["admin_username"] = _text(props.os_profile.admin_username)
+            metadata["admin_username"] = text(props.os_profile.admin_username)
         if addresses:
             metadata.update(self._addresses(vm, group))
         return RemoteResource(
@@ -487,13 +359,13 @@ class AzureVirtualMachines:
 
     def _addresses(self, vm: Any, group: str) -> Addresses:
         """Waldur's backend_metadata `internal_ips` / `external_ips` of the VM's NICs."""
-        network = self._client("network")
+        network = self.client("network")
         internal: Names = []
         external: Names = []
         nics = vm.properties.network_profile.network_interfaces if vm.properties.network_profile else []
         for ref in nics or []:
-            nic_group, nic_name = _group_of(ref.id), ref.id.rsplit("/", 1)[-1]
-            nic = self._absent(
+            nic_group, nic_name = group_of(ref.id), ref.id.rsplit("/", 1)[-1]
+            nic = self.absent(
                 "reading the VM's network interface",
                 lambda g=nic_group, n=nic_name: network.network_interfaces.get(g, n),  # type: ignore[misc]
             )
@@ -502,8 +374,8 @@ class AzureVirtualMachines:
                     internal.append(config.properties.private_ip_address)
                 public = config.properties.public_ip_address
                 if public is not None and public.id:
-                    ip_group, ip_name = _group_of(public.id), public.id.rsplit("/", 1)[-1]
-                    ip = self._absent(
+                    ip_group, ip_name = group_of(public.id), public.id.rsplit("/", 1)[-1]
+                    ip = self.absent(
                         "reading the VM's public IP",
                         lambda g=ip_group, n=ip_name: network.public_ip_addresses.get(g, n),  # type: ignore[misc]
                     )
@@ -512,22 +384,8 @@ class AzureVirtualMachines:
         return {"internal_ips": internal, "external_ips": external}
 
 
-def _text(value: Any) -> str:
-    """An SDK value (a str, a str-valued enum or None) as plain text for metadata."""
-    return str(getattr(value, "value", value) or "")
-
-
 def _provisioning(vm: Any) -> str:
     return str(getattr(vm.properties, "provisioning_state", "") or "").lower()
-
-
-def _group_of(arm_id: str) -> str:
-    """The resource group named in an ARM id (/subscriptions/s/resourceGroups/g/providers/...)."""
-    parts = (arm_id or "").split("/")
-    for i, part in enumerate(parts[:-1]):
-        if part.lower() == "resourcegroups":
-            return parts[i + 1]
-    return ""
 
 
 def _public_ip_body(location: str, tags: Mapping[str, str]) -> dict[str, Any]:

@@ -1,0 +1,191 @@
+"""What every Azure backend of the plugin shares: checked settings, the SDK clients (one
+ClientSecretCredential, made on first use: no SDK import before), ARM errors translated, long-running
+operations waited for with heartbeats, and the resource group Cirrus makes per resource."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from chalicelib.providers.cloud import Heartbeat, Job, ProviderError, Settings
+from cirrus_azure import options as opts
+from cirrus_azure.errors import translated
+
+T = TypeVar("T")
+
+TAG_RESOURCE = "cirrus-resource"
+TAG_OFFERING = "cirrus-offering"
+TAG_NAME = "cirrus-name"
+MAX_WAIT_SECONDS = 3600.0
+
+# The management clients by kind: (module, class).
+CLIENTS = {
+    "compute": ("azure.mgmt.compute", "ComputeManagementClient"),
+    "network": ("azure.mgmt.network", "NetworkManagementClient"),
+    "resources": ("azure.mgmt.resource.resources", "ResourceManagementClient"),
+    "sql": ("azure.mgmt.sql", "SqlManagementClient"),
+}
+
+
+class AzureBackend:
+    """Built from an offering's Settings; ProviderError (the order errs) if they are unusable."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        defaults: Mapping[str, Any],
+        check: Callable[[Mapping[str, Any]], None],
+        *,
+        retry_total: int | None = None,
+        connection_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+    ) -> None:
+        self.options: dict[str, Any] = {**defaults, **settings.options}
+        self.offering_uuid = settings.offering_uuid
+        try:
+            check(self.options)
+            self.credentials = opts.check_secrets(settings.secrets)
+            self.authority = opts.check_endpoint(
+                self.options["authority_host"] or opts.PUBLIC_AUTHORITY, "authority_host"
+            )
+            self.arm_url = opts.check_endpoint(
+                self.options["resource_manager_url"] or opts.PUBLIC_RESOURCE_MANAGER, "resource_manager_url"
+            )
+        except ValueError as exc:
+            raise ProviderError(f"The Azure offering is misconfigured: {exc}") from None
+        self.subscription = self.credentials["subscription_id"]
+        self.interval = max(float(self.options["polling_interval"]), 0.01)
+        self._sdk_options: dict[str, Any] = {
+            "retry_total": self.options["sdk_retries"] if retry_total is None else retry_total,
+            "connection_timeout": connection_timeout,
+            "read_timeout": read_timeout,
+        }
+        self._credential: Any = None
+        self._clients: dict[str, Any] = {}
+
+    # --- SDK plumbing --------------------------------------------------------------------------
+    def client(self, kind: str) -> Any:
+        if kind in self._clients:
+            return self._clients[kind]
+        import importlib
+
+        if self._credential is None:
+            from azure.identity import ClientSecretCredential
+
+            self._credential = ClientSecretCredential(
+                self.credentials["tenant_id"],
+                self.credentials["client_id"],
+                self.credentials["client_secret"],
+                authority=self.authority,
+                disable_instance_discovery=self.authority != opts.PUBLIC_AUTHORITY,
+                **self._sdk_options,
+            )
+        module, name = CLIENTS[kind]
+        made = getattr(importlib.import_module(module), name)(
+            self._credential,
+            self.subscription,
+            base_url=self.arm_url,
+            credential_scopes=[f"{self.arm_url}/.default"],
+            polling_interval=self.interval,
+            **self._sdk_options,
+        )
+        self._clients[kind] = made
+        return made
+
+    @contextmanager
+    def calling(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except Exception as exc:
+            raise translated(exc, what, self.credentials.values()) from None
+
+    def call(self, what: str, fn: Callable[[], T]) -> T:
+        with self.calling(what):
+            return fn()
+
+    def absent(self, what: str, fn: Callable[[], T]) -> T | None:
+        """fn()'s answer, or None if ARM says 404 (the resource or its group is not there)."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        with self.calling(what):
+            try:
+                return fn()
+            except ResourceNotFoundError:
+                return None
+
+    def wait(self, what: str, start: Callable[[], Any], heartbeat: Heartbeat, gone_ok: bool = False) -> Any:
+        """Start a long-running operation and wait for it, heartbeating between polls."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        deadline = time.monotonic() + MAX_WAIT_SECONDS
+        with self.calling(what):
+            try:
+                poller = start()
+                while not poller.done():
+                    heartbeat()
+                    if time.monotonic() > deadline:
+                        raise ProviderError(f"Azure did not finish {what} within {int(MAX_WAIT_SECONDS)} s.")
+                    poller.wait(timeout=self.interval)
+                heartbeat()
+                return poller.result()
+            except ResourceNotFoundError:
+                if gone_ok:
+                    return None
+                raise
+
+    # --- the resource group of a resource ------------------------------------------------------
+    @staticmethod
+    def uuid_of(resource_uuid: str) -> str:
+        uuid = resource_uuid.replace("-", "").lower()
+        if not re.fullmatch(r"[0-9a-f]{1,32}", uuid):
+            raise ProviderError("The resource's uuid is not a hex id.")
+        return uuid
+
+    def group_name(self, resource_uuid: str) -> str:
+        return f"{self.options['resource_group_prefix']}{self.uuid_of(resource_uuid)}"
+
+    def tags(self, job: Job) -> dict[str, str]:
+        return {
+            TAG_RESOURCE: job.resource_uuid,
+            TAG_OFFERING: self.offering_uuid,
+            TAG_NAME: job.resource_name[:256],
+        }
+
+    def make_group(self, group: str, tags: Mapping[str, str]) -> None:
+        resources = self.client("resources")
+        body = {"location": self.options["location"], "tags": dict(tags)}
+        self.call(
+            "creating the resource group", lambda: resources.resource_groups.create_or_update(group, body)
+        )
+
+    def delete_group_if_ours(self, group: str, job: Job, heartbeat: Heartbeat) -> None:
+        """Delete the group (and all in it) if its tag says Cirrus made it for this resource; an
+        imported resource's group is left alone."""
+        resources = self.client("resources")
+        found = self.absent("reading the resource group", lambda: resources.resource_groups.get(group))
+        tags = (found.tags or {}) if found is not None else {}
+        if found is None or tags.get(TAG_RESOURCE) != job.resource_uuid:
+            return
+        self.wait(
+            "deleting the resource group",
+            lambda: resources.resource_groups.begin_delete(group),
+            heartbeat,
+            gone_ok=True,
+        )
+
+
+def text(value: Any) -> str:
+    """An SDK value (a str, a str-valued enum or None) as plain text for metadata."""
+    return str(getattr(value, "value", value) or "")
+
+
+def group_of(arm_id: str) -> str:
+    """The resource group named in an ARM id (/subscriptions/s/resourceGroups/g/providers/...)."""
+    parts = (arm_id or "").split("/")
+    for i, part in enumerate(parts[:-1]):
+        if part.lower() == "resourcegroups":
+            return parts[i + 1]
+    return ""
