@@ -65,9 +65,11 @@ IMAGES = frozenset({("canonical", "ubuntu-24_04-lts", "server"), ("debian", "deb
 
 _ARM_ITEM = re.compile(
     r"/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<group>[^/]+)"
-    r"(?:/providers/(?P<ns>microsoft\.[a-z]+)/(?P<type>[a-z]+)/(?P<name>[^/]+))?"
+    r"(?:/providers/(?P<ns>microsoft\.[a-z]+)/(?P<type>[a-z]+)/(?P<name>[^/]+)"
+    r"(?:/(?P<child>[a-z]+)/(?P<childname>[^/]+))?)?"
 )
 _LIST_VMS = re.compile(r"/subscriptions/(?P<sub>[^/]+)/providers/microsoft\.compute/virtualmachines")
+_LIST_SQL = re.compile(r"/subscriptions/(?P<sub>[^/]+)/providers/microsoft\.sql/servers")
 _ASYNC_OP = re.compile(
     r"/subscriptions/(?P<sub>[^/]+)/providers/microsoft\.[a-z]+/locations/[^/]+/operations/(?P<op>[^/]+)"
 )
@@ -78,7 +80,17 @@ TYPES = {
     ("microsoft.network", "publicipaddresses"): "Microsoft.Network/publicIPAddresses",
     ("microsoft.network", "networkinterfaces"): "Microsoft.Network/networkInterfaces",
     ("microsoft.compute", "virtualmachines"): "Microsoft.Compute/virtualMachines",
+    ("microsoft.sql", "servers"): "Microsoft.Sql/servers",
 }
+SQL_CHILDREN = {
+    "databases": "Microsoft.Sql/servers/databases",
+    "firewallrules": "Microsoft.Sql/servers/firewallRules",
+}
+# Azure SQL Database SKUs: DTU by name (and tier), vCore by edition family with a capacity.
+SQL_DTU = {"Basic": "Basic", **{f"S{n}": "Standard" for n in (0, 1, 2, 3, 4, 6, 7, 9, 12)},
+           **{f"P{n}": "Premium" for n in (1, 2, 4, 6, 11, 15)}}  # fmt: skip
+SQL_VCORE = {"GP_Gen5": "GeneralPurpose", "GP_S_Gen5": "GeneralPurpose", "BC_Gen5": "BusinessCritical",
+             "HS_Gen5": "Hyperscale"}  # fmt: skip
 
 
 class ArmError(Exception):
@@ -118,6 +130,10 @@ class Answer:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def _objective(sku: dict[str, Any]) -> str:
+    return f"{sku['name']}_{sku['capacity']}" if "capacity" in sku else str(sku["name"])
 
 
 def _now() -> str:
@@ -329,11 +345,14 @@ class FakeAzure:
                 "MissingApiVersionParameter",
                 "The api-version query parameter (?api-version=) is required for all requests.",
             )
-        if found := _LIST_VMS.fullmatch(lower):
+        if found := _LIST_VMS.fullmatch(lower) or _LIST_SQL.fullmatch(lower):
             self._subscription(found["sub"])
             if method != "GET":
                 raise ArmError(405, "MethodNotAllowed", "The method is not allowed.")
-            return self._list_vms(path, query)
+            kind = (
+                "microsoft.compute/virtualmachines" if "virtualmachines" in lower else "microsoft.sql/servers"
+            )
+            return self._list(kind, path, query)
         found = _ARM_ITEM.fullmatch(lower)
         if found is None:
             raise ArmError(404, "InvalidResourceType", f"The resource type could not be found for {path}.")
@@ -341,13 +360,21 @@ class FakeAzure:
         group = path.split("/")[4]
         if found["ns"] is None:
             return self._group(method, group, body)
-        kind = (found["ns"], found["type"])
-        if kind not in TYPES:
+        item_kind = (found["ns"], found["type"])
+        if item_kind == ("microsoft.sql", "servers"):
+            if group.lower() not in self.groups:
+                raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{group}' could not be found.")
+            segments = path.split("/")
+            child = found["child"]
+            if child is not None and child not in SQL_CHILDREN:
+                raise ArmError(404, "InvalidResourceType", f"The resource type '{child}' could not be found.")
+            return self._sql(method, group, segments[8], child, segments[10] if child else "", query, body)
+        if item_kind not in TYPES or found["child"] is not None:
             raise ArmError(
                 404, "InvalidResourceType", f"The resource type '{found['type']}' could not be found."
             )
         name = path.split("/")[-1]
-        return self._item(method, group, TYPES[kind], name, query, body)
+        return self._item(method, group, TYPES[item_kind], name, query, body)
 
     def _subscription(self, sub: str) -> None:
         if sub != self.subscription_id.lower():
@@ -855,11 +882,219 @@ class FakeAzure:
                         None,
                     )
 
-    def _list_vms(self, path: str, query: dict[str, str]) -> Answer:
-        vms = sorted(
-            (v for k, v in self.resources.items() if k[1] == "microsoft.compute/virtualmachines"),
-            key=lambda v: v["id"].lower(),
+    # --- Azure SQL: servers, their firewall rules and databases ---------------------------------
+    def _sql(
+        self,
+        method: str,
+        group: str,
+        server: str,
+        child: str | None,
+        name: str,
+        query: dict[str, str],
+        body: Any,
+    ) -> Answer:
+        g = group.lower()
+        server_key = (g, "microsoft.sql/servers", server.lower())
+        found_server = self.resources.get(server_key)
+        if child is None:
+            return self._sql_server(method, group, server, server_key, found_server, body)
+        if found_server is None:
+            raise ArmError(
+                404,
+                "ParentResourceNotFound",
+                "Can not perform requested operation on nested resource. "
+                f"Parent resource '{server}' not found.",
+            )
+        kind = SQL_CHILDREN[child]
+        key = (g, kind.lower(), f"{server}/{name}".lower())
+        found = self.resources.get(key)
+        item_id = f"{self.arm_id(group, 'Microsoft.Sql/servers', server)}/{kind.split('/')[-1]}/{name}"
+        if method == "GET":
+            if found is None:
+                raise ArmError(
+                    404,
+                    "ResourceNotFound",
+                    f"The requested resource of type '{kind}' with name '{name}' was not found.",
+                )
+            return Answer(200, self._shown(found, query))
+        if kind == "Microsoft.Sql/servers/firewallRules":
+            if method != "PUT":
+                raise ArmError(405, "MethodNotAllowed", "The method is not allowed.")
+            return self._firewall_rule(item_id, name, key, found, body)
+        if method == "PUT":
+            return self._database(group, server, name, item_id, key, found, body)
+        if method == "PATCH":
+            if found is None:
+                raise ArmError(
+                    404,
+                    "ResourceNotFound",
+                    f"The requested resource of type '{kind}' with name '{name}' was not found.",
+                )
+            sku = self._sql_sku((body or {}).get("sku"))
+            found["properties"]["status"] = "Scaling"
+
+            def scaled() -> None:
+                found["sku"] = sku
+                found["properties"].update(
+                    status="Online", currentServiceObjectiveName=_objective(sku), currentSku=sku
+                )
+
+            return Answer(202, None, self._operation(scaled, found["location"], "Microsoft.Sql"))
+        raise ArmError(405, "MethodNotAllowed", "The method is not allowed.")
+
+    def _sql_server(
+        self, method: str, group: str, server: str, key: tuple[str, str, str], found: Any, body: Any
+    ) -> Answer:
+        if method == "GET":
+            if found is None:
+                raise ArmError(
+                    404,
+                    "ResourceNotFound",
+                    "The requested resource of type 'Microsoft.Sql/servers' "
+                    f"with name '{server}' was not found.",
+                )
+            return Answer(200, self._shown(found, {}))
+        if method == "DELETE":
+            if found is None:
+                return Answer(204)
+
+            def gone() -> None:
+                for k in [
+                    k
+                    for k in self.resources
+                    if k == key or (k[0] == key[0] and k[2].startswith(f"{key[2]}/"))
+                ]:
+                    del self.resources[k]
+
+            return Answer(202, None, self._operation(gone, found["location"], "Microsoft.Sql"))
+        if method != "PUT":
+            raise ArmError(405, "MethodNotAllowed", "The method is not allowed.")
+        if not isinstance(body, dict) or not isinstance(body.get("location"), str):
+            raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
+        props = body.get("properties") or {}
+        admins = props.get("administrators") or {}
+        entra_only = admins.get("azureADOnlyAuthentication") is True
+        if (
+            found is None
+            and not entra_only
+            and not (props.get("administratorLogin") and props.get("administratorLoginPassword"))
+        ):
+            raise ArmError(
+                400,
+                "InvalidResourceRequestBody",
+                "The resource or resource properties in the request body is empty or invalid.",
+            )
+        if admins and not (
+            admins.get("login") and admins.get("sid") and admins.get("administratorType") == "ActiveDirectory"
+        ):
+            raise ArmError(
+                400,
+                "InvalidResourceRequestBody",
+                "The resource or resource properties in the request body is empty or invalid.",
+            )
+        if admins.get("tenantId") not in (None, self.tenant_id):
+            raise ArmError(
+                400,
+                "InvalidTenantId",
+                f"The tenant '{admins.get('tenantId')}' is not the subscription's tenant.",
+            )
+        shown_admins = {k: v for k, v in admins.items()}
+        made = {
+            "id": self.arm_id(group, "Microsoft.Sql/servers", server),
+            "name": server,
+            "type": "Microsoft.Sql/servers",
+            "location": body["location"],
+            "tags": dict(body.get("tags") or {}),
+            "kind": "v12.0",
+            "properties": {
+                "version": props.get("version", "12.0"),
+                "state": "Ready",
+                "fullyQualifiedDomainName": f"{server}.database.windows.net",
+                "minimalTlsVersion": props.get("minimalTlsVersion", "None"),
+                "publicNetworkAccess": props.get("publicNetworkAccess", "Enabled"),
+                "administrators": shown_admins,
+            },
+        }
+
+        def ready() -> None:
+            self.resources[key] = made
+
+        return Answer(202, None, self._operation(ready, body["location"], "Microsoft.Sql"))
+
+    def _firewall_rule(
+        self, item_id: str, name: str, key: tuple[str, str, str], found: Any, body: Any
+    ) -> Answer:
+        props = (body or {}).get("properties") or {}
+        try:
+            start = ipaddress.IPv4Address(props.get("startIpAddress"))
+            end = ipaddress.IPv4Address(props.get("endIpAddress"))
+        except ValueError:
+            raise ArmError(
+                400,
+                "InvalidParameterValue",
+                "Invalid value given for parameter startIpAddress or endIpAddress.",
+            ) from None
+        if start > end:
+            raise ArmError(
+                400,
+                "FirewallRuleStartIpAddressGreaterThanEndIpAddress",
+                "The start IP address of a firewall rule cannot exceed its end IP address.",
+            )
+        made = {"id": item_id, "name": name, "type": "Microsoft.Sql/servers/firewallRules",
+                "properties": {"startIpAddress": str(start), "endIpAddress": str(end)}}  # fmt: skip
+        self.resources[key] = made
+        return Answer(200 if found else 201, made)
+
+    @staticmethod
+    def _sql_sku(sku: Any) -> dict[str, Any]:
+        name = (sku or {}).get("name")
+        if name in SQL_DTU:
+            return {"name": name, "tier": SQL_DTU[name]}
+        if name in SQL_VCORE and isinstance(sku.get("capacity"), int) and sku["capacity"] > 0:
+            return {"name": name, "tier": SQL_VCORE[name], "family": "Gen5", "capacity": sku["capacity"]}
+        raise ArmError(
+            400,
+            "InvalidSkuName",
+            f"The requested SKU name '{name}' is invalid or not supported in this region.",
         )
+
+    def _database(
+        self,
+        group: str,
+        server: str,
+        name: str,
+        item_id: str,
+        key: tuple[str, str, str],
+        found: Any,
+        body: Any,
+    ) -> Answer:
+        if not isinstance(body, dict) or not isinstance(body.get("location"), str):
+            raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
+        if name.lower() in ("master", "tempdb", "model", "msdb"):
+            raise ArmError(400, "ReservedDatabaseName", f"The database name '{name}' is reserved.")
+        sku = self._sql_sku(body.get("sku") or {"name": "GP_Gen5", "capacity": 2})
+        props = body.get("properties") or {}
+        made = found or {
+            "id": item_id, "name": name, "type": "Microsoft.Sql/servers/databases",
+            "location": body["location"], "kind": "v12.0,user", "sku": sku,
+            "properties": {"databaseId": str(uuid.uuid4()), "creationDate": _now(),
+                           "maxSizeBytes": 2147483648, "status": "Creating",
+                           "collation": props.get("collation", "SQL_Latin1_General_CP1_CI_AS")},
+        }  # fmt: skip
+        made["tags"] = dict(body.get("tags") or {})
+        made["properties"]["requestedServiceObjectiveName"] = _objective(sku)
+        self.resources[key] = made
+
+        def online() -> None:
+            made["sku"] = sku
+            made["properties"].update(
+                status="Online", currentServiceObjectiveName=_objective(sku), currentSku=sku
+            )
+
+        return Answer(202, None, self._operation(online, body["location"], "Microsoft.Sql"))
+
+    def _list(self, kind: str, path: str, query: dict[str, str]) -> Answer:
+        vms = sorted((v for k, v in self.resources.items() if k[1] == kind), key=lambda v: v["id"].lower())
         start = int(query.get("$skiptoken", "0"))
         page = vms[start : start + self.page_size]
         answer: dict[str, Any] = {"value": [self._shown(v, {}) for v in page]}
