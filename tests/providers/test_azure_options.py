@@ -54,6 +54,22 @@ def test_bad_options_are_refused_with_a_clear_reason(given: dict[str, Any], word
         checked(**given)
 
 
+@pytest.mark.parametrize(
+    ("given", "words"),
+    [
+        ({"database_skus": ["S0", "XL"]}, "database_skus"),
+        ({"database_skus": []}, "database_skus"),
+        ({"default_database_sku": "P1"}, "default_database_sku"),
+        ({"max_firewall_rules": 99}, "max_firewall_rules"),
+        ({"location": ""}, "location"),
+    ],
+)
+def test_bad_sql_options_are_refused(given: dict[str, Any], words: str) -> None:
+    options.check_sql_options({**options.SQL_DEFAULTS})
+    with pytest.raises(ValueError, match=words):
+        options.check_sql_options({**options.SQL_DEFAULTS, **given})
+
+
 def test_a_loopback_endpoint_needs_the_tests_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(options.ALLOW_LOOPBACK_ENV, raising=False)
     with pytest.raises(ValueError, match="internal address"):

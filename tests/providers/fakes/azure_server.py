@@ -36,6 +36,16 @@ What it speaks, in the shapes of Microsoft's public references:
   `statuses` `ProvisioningState/…`, `PowerState/…`), /list-all (paged with `nextLink`) and /delete
   (202; a NIC or OS disk with `deleteOption: Delete` goes with the VM, and a public IP so marked on
   that NIC with it).
+- Azure SQL: https://learn.microsoft.com/rest/api/sql/servers/create-or-update (202 with
+  `Azure-AsyncOperation`; `administrators` as ServerExternalAdministrator: `administratorType`
+  ActiveDirectory, `login`, `sid`, `tenantId`, `azureADOnlyAuthentication`; without it a SQL login
+  and password are required: `InvalidResourceRequestBody`), /servers/get (`state` Ready,
+  `fullyQualifiedDomainName`), /servers/list (paged), /servers/delete (its databases and rules go);
+  https://learn.microsoft.com/rest/api/sql/firewall-rules/create-or-update (synchronous 200/201,
+  `startIpAddress` <= `endIpAddress`); https://learn.microsoft.com/rest/api/sql/databases/create-or-update
+  (202; `sku` DTU by name or vCore `GP_Gen5` + `capacity`: `InvalidSkuName`; `status` Creating ->
+  Online), /databases/update (PATCH `sku`: Scaling -> Online), /databases/get (404 when gone;
+  `ParentResourceNotFound` under a missing server).
 
 Test knobs: `polls` (status reads before an operation finishes), `page_size`, `fail(...)` (answer
 the next matching request with an error, or hang it), `fail_vm_operation` (the next VM create ends
