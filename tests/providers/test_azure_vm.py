@@ -422,6 +422,20 @@ def test_an_unreachable_endpoint_is_transient(fake: FakeAzure) -> None:
         azure.get(f"cirrus-{UUID}/vm-{UUID}")
 
 
+def test_an_unreachable_or_failing_identity_platform_is_transient_not_a_refusal(fake: FakeAzure) -> None:
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with pytest.raises(TransientError, match="identity platform could not be reached"):
+        quick(fake, authority_host=f"https://127.0.0.1:{port}").get(f"cirrus-{UUID}/vm-{UUID}")
+
+    fake.fail("POST", "/oauth2/v2.0/token", 503, "AADSTS90033", "A transient error has occurred.")
+    with pytest.raises(TransientError, match=r"identity platform is unavailable \(HTTP 503\)"):
+        quick(fake).get(f"cirrus-{UUID}/vm-{UUID}")
+
+
 def test_the_token_is_fetched_once_and_the_secret_goes_only_to_the_token_endpoint(fake: FakeAzure) -> None:
     azure = backend(fake)
     azure.create(job(), Beats())

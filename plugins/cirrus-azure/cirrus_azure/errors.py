@@ -6,6 +6,7 @@ messages; the client secret never travels to ARM but is blanked all the same).""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -45,6 +46,21 @@ def arm_error(exc: Any) -> tuple[str, str]:
     return str(code), str(message)
 
 
+def _identity_unavailable(exc: BaseException) -> str:
+    """Why azure-identity failed if not for the credentials: the token endpoint unreachable (its
+    ServiceRequestError / ServiceResponseError, kept as the error's context) or answering 5xx (MSAL's
+    "HTTP Error: 503"); "" for a refusal."""
+    from azure.core import exceptions as az
+
+    cause = getattr(exc, "exc_value", None) or exc.__context__
+    if isinstance(cause, az.ServiceRequestError | az.ServiceResponseError):
+        return f"could not be reached ({type(cause).__name__})"
+    found = re.search(r"HTTP Error: ([0-9]{3})", f"{exc} {cause or ''}")
+    if found is not None and (found.group(1) == "429" or found.group(1).startswith("5")):
+        return f"is unavailable (HTTP {found.group(1)})"
+    return ""
+
+
 def translated(exc: BaseException, what: str, secrets: Iterable[str]) -> ProviderError:
     """The ProviderError (or TransientError) to raise for `exc`, raised while `what`."""
     from azure.core import exceptions as az
@@ -52,8 +68,12 @@ def translated(exc: BaseException, what: str, secrets: Iterable[str]) -> Provide
     secrets = list(secrets)
     if isinstance(exc, ProviderError):
         return exc
+    if isinstance(exc, az.ClientAuthenticationError) and getattr(exc, "status_code", None) is None:
+        unavailable = _identity_unavailable(exc)
+        if unavailable:
+            return TransientError(f"Azure's identity platform {unavailable} while {what}; retrying.")
     if isinstance(exc, az.ClientAuthenticationError) and getattr(exc, "status_code", None) in (None, 401):
-        # azure-identity's failure (the token endpoint's AADSTS message) or ARM's 401.
+        # azure-identity's refusal (the token endpoint's AADSTS message) or ARM's 401.
         _code, message = arm_error(exc)
         text = message or str(exc)
         return ProviderError(

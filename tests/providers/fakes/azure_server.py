@@ -1167,6 +1167,17 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, path: str, query: dict[str, str], raw: bytes) -> Answer:
             segments = path.strip("/").split("/")
+            fault = fake.fault_for(self.command, path)
+            if fault is not None:
+                if fault.hang:
+                    fake.hold()
+                headers = {"Retry-After": "0"} if fault.status == 429 else {}
+                if not path.lower().startswith("/subscriptions/"):  # the identity platform's shape
+                    description = f"{fault.code or 'AADSTS50000'}: {fault.message or 'Injected failure.'}"
+                    identity_error = {"error": "temporarily_unavailable", "error_description": description}
+                    return Answer(fault.status, identity_error, headers)
+                error = {"code": fault.code or "Error", "message": fault.message or "Injected failure."}
+                return Answer(fault.status, {"error": error}, headers)
             if (
                 self.command == "GET"
                 and path.endswith("/v2.0/.well-known/openid-configuration")
@@ -1186,13 +1197,6 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
                 return fake.token(segments[0], form)
             if not path.lower().startswith("/subscriptions/"):
                 return Answer(404, {"error": {"code": "NotFound", "message": f"No route for {path}."}})
-            fault = fake.fault_for(self.command, path)
-            if fault is not None:
-                if fault.hang:
-                    fake.hold()
-                error = {"code": fault.code or "Error", "message": fault.message or "Injected failure."}
-                headers = {"Retry-After": "0"} if fault.status == 429 else {}
-                return Answer(fault.status, {"error": error}, headers)
             try:
                 body = json.loads(raw) if raw else None
             except ValueError:
