@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -513,3 +514,27 @@ def test_the_driver_turns_a_refusal_into_the_orders_error_and_a_503_into_a_retry
     fake.fail("PUT", "/resourcegroups/", 503, "ServiceUnavailable", "Busy.")  # the offering's sdk_retries: 0
     with pytest.raises(steps.TransientStepError, match="HTTP 503"):
         create(order, offering, Beats())
+
+
+def test_no_secret_option_or_token_reaches_the_logs_at_info(
+    fake: FakeAzure, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)  # (at DEBUG urllib3 logs every URL, the subscription id in it)
+    azure = backend(fake)
+    azure.create(job(), Beats())
+    wrong = settings(fake)
+    with pytest.raises(ProviderError):
+        AzureVirtualMachines(
+            Settings("o", "n", wrong.options, {**wrong.secrets, "client_secret": "Wr0ng~Secret-Value-42"}),
+            retry_total=0,
+        ).get(f"cirrus-{UUID}/vm-{UUID}")
+
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in (
+        fake.client_secret,
+        "Wr0ng~Secret-Value-42",
+        fake.subscription_id,
+        fake.client_id,
+        *fake.tokens,
+    ):
+        assert secret not in logged

@@ -4,6 +4,7 @@ operations waited for with heartbeats, and the resource group Cirrus makes per r
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -28,6 +29,19 @@ CLIENTS = {
     "resources": ("azure.mgmt.resource.resources", "ResourceManagementClient"),
     "sql": ("azure.mgmt.sql", "SqlManagementClient"),
 }
+
+
+# The SDK logs each request's URL (with the subscription id, a secret option) at INFO and
+# azure-identity a failed token request (with the client id) at WARNING; the failure itself reaches
+# the order scrubbed (errors.py). Unless the operator set these loggers' levels, they are quieted.
+_QUIET_LOGGERS = {"azure": logging.WARNING, "azure.identity": logging.ERROR, "msal": logging.WARNING}
+
+
+def quiet_sdk_logs() -> None:
+    for name, level in _QUIET_LOGGERS.items():
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(level)
 
 
 class AzureBackend:
@@ -65,6 +79,7 @@ class AzureBackend:
         }
         self._credential: Any = None
         self._clients: dict[str, Any] = {}
+        quiet_sdk_logs()
 
     # --- SDK plumbing --------------------------------------------------------------------------
     def client(self, kind: str) -> Any:
