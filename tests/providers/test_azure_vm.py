@@ -350,6 +350,34 @@ def test_a_size_the_offering_does_not_offer_is_refused_before_azure_is_asked(fak
     assert fake.log == []
 
 
+def test_the_plans_size_wins_over_the_orders(fake: FakeAzure) -> None:
+    made = backend(fake).create(
+        Job(resource_uuid=UUID, resource_name="x", project_uuid="p", customer_uuid="c",
+            plan_code="Standard_B1s", attributes={"ssh_public_key": KEY, "size": "Standard_D2s_v5"}),
+        Beats(),
+    )  # fmt: skip
+
+    assert made.metadata["size"] == "Standard_B1s"
+
+
+def test_a_host_name_that_resolves_inside_is_refused_and_one_that_does_not_resolve_is_transient(
+    fake: FakeAzure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    def resolve(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        if host == "arm.internal.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", port))]
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    with pytest.raises(ProviderError, match="internal address") as inside:
+        quick(fake, resource_manager_url="https://arm.internal.example")
+    assert not isinstance(inside.value, TransientError)
+    with pytest.raises(TransientError, match="does not resolve"):
+        quick(fake, resource_manager_url="https://arm.nowhere.example")
+
+
 def test_an_order_without_an_ssh_key_is_refused(fake: FakeAzure) -> None:
     with pytest.raises(ProviderError, match="ssh_public_key"):
         quick(fake).create(job(ssh_public_key="not a key"), Beats())

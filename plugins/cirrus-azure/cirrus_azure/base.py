@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from chalicelib.providers.cloud import Heartbeat, Job, ProviderError, Settings
+from chalicelib.providers.cloud import Heartbeat, Job, ProviderError, Settings, TransientError
 from cirrus_azure import options as opts
 from cirrus_azure.errors import translated
 
@@ -68,6 +68,8 @@ class AzureBackend:
             self.arm_url = opts.check_endpoint(
                 self.options["resource_manager_url"] or opts.PUBLIC_RESOURCE_MANAGER, "resource_manager_url"
             )
+        except opts.EndpointUnresolved as exc:
+            raise TransientError(f"Azure cannot be reached now: {exc}") from None
         except ValueError as exc:
             raise ProviderError(f"The Azure offering is misconfigured: {exc}") from None
         self.subscription = self.credentials["subscription_id"]

@@ -190,6 +190,10 @@ def _check_networks(options: Mapping[str, Any]) -> None:
         raise ValueError("subnet_cidr must be a /29 or larger (Azure reserves five addresses).")
 
 
+class EndpointUnresolved(ValueError):
+    """The endpoint's host name did not resolve now (DNS trouble: worth retrying)."""
+
+
 def loopback_allowed() -> bool:
     return os.environ.get(ALLOW_LOOPBACK_ENV) == "1"
 
@@ -212,7 +216,7 @@ def check_endpoint(url: str, name: str, *, resolve: bool = True) -> str:
         try:
             found = socket.getaddrinfo(where.host, where.port, type=socket.SOCK_STREAM)
         except OSError:
-            raise ValueError(f"{name}: {where.host} does not resolve.") from None
+            raise EndpointUnresolved(f"{name}: {where.host} does not resolve.") from None
         addresses = tuple(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found)
     for address in addresses or ():
         if hooks.address_allowed(address):

@@ -11,9 +11,10 @@ For a resource `U` create makes the resource group `<resource_group_prefix>U` (t
 server `sql-U` (Servers - Create Or Update: TLS 1.2 minimum, Entra-only, public access only through
 its firewall, which allows nothing by itself), a firewall rule per entry of the order's
 `allowed_ips` (IPv4 addresses or CIDR ranges, at most `max_firewall_rules`), and the
-database `attributes.database_name` (default `db`) of the service objective `attributes.sku`, else
-the plan's article_code, else `default_database_sku` (one of `database_skus`). The server is looked
-up first: a retried create PUTs no second server (and re-PUTs the database by name, idempotent).
+database `attributes.database_name` (default `db`) of the service objective the plan's
+article_code names, else `attributes.sku`, else `default_database_sku` (one of `database_skus`).
+The server is looked up first: a retried create PUTs no second server (and re-PUTs the database by
+name, idempotent).
 The backend id is `<group>/<server>/<database>`. Update scales the database (Databases - Update,
 `sku`); terminate deletes the server (its databases and rules go with it), then the group if Cirrus
 made it for this resource.
@@ -89,7 +90,8 @@ class AzureSQLServers(AzureBackend):
 
     # --- the order's choices -------------------------------------------------------------------
     def _objective(self, job: Job) -> str:
-        objective = job.attributes.get("sku") or job.plan_code or self.options["default_database_sku"]
+        # The plan's objective wins: an order may not buy a small plan and ask for a large database.
+        objective = job.plan_code or job.attributes.get("sku") or self.options["default_database_sku"]
         if objective not in self.options["database_skus"]:
             offered = ", ".join(self.options["database_skus"][:20])
             raise ProviderError(

@@ -104,7 +104,8 @@ class AzureVirtualMachines(AzureBackend):
 
     # --- the order's choices -------------------------------------------------------------------
     def _size(self, job: Job) -> str:
-        size = job.attributes.get("size") or job.plan_code or self.options["default_size"]
+        # The plan's size wins: an order may not buy a small plan and ask for a large VM.
+        size = job.plan_code or job.attributes.get("size") or self.options["default_size"]
         if size not in self.options["sizes"]:
             offered = ", ".join(self.options["sizes"][:20])
             raise ProviderError(f"The VM size {str(size)[:64]!r} is not offered here (one of: {offered}).")
