@@ -191,6 +191,17 @@ def test_update_to_the_same_size_changes_nothing(fake: FakeAzure) -> None:
     assert fake.requests("PATCH", "/virtualmachines/") == []
 
 
+def test_an_update_that_names_no_size_keeps_the_vms(fake: FakeAzure) -> None:
+    azure = backend(fake)
+    made = azure.create(job(size="Standard_B2s"), Beats())
+
+    same = azure.update(Job(resource_uuid=UUID, resource_name="", project_uuid="", customer_uuid="",
+                            backend_id=made.backend_id), Beats())  # fmt: skip
+
+    assert same.metadata["size"] == "Standard_B2s"
+    assert fake.requests("PATCH", "/virtualmachines/") == []
+
+
 def test_a_retried_create_makes_no_second_vm(fake: FakeAzure) -> None:
     azure = backend(fake)
     first = azure.create(job(), Beats())

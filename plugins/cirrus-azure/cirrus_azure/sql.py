@@ -89,9 +89,14 @@ class AzureSQLServers(AzureBackend):
         super().__init__(settings, opts.SQL_DEFAULTS, opts.check_sql_options, **sdk)
 
     # --- the order's choices -------------------------------------------------------------------
-    def _objective(self, job: Job) -> str:
+    def _objective(self, job: Job, current: str = "") -> str:
+        """The objective asked for; `current` (an update's database's) when the order names none."""
         # The plan's objective wins: an order may not buy a small plan and ask for a large database.
-        objective = job.plan_code or job.attributes.get("sku") or self.options["default_database_sku"]
+        objective = (
+            job.plan_code or job.attributes.get("sku") or current or self.options["default_database_sku"]
+        )
+        if objective == current:
+            return current
         if objective not in self.options["database_skus"]:
             offered = ", ".join(self.options["database_skus"][:20])
             raise ProviderError(
@@ -210,12 +215,13 @@ class AzureSQLServers(AzureBackend):
         group, server, database = self.parse_backend_id(job.backend_id)
         if not database:
             raise ProviderError("This SQL server was imported without a database: there is nothing to scale.")
-        objective = self._objective(job)
         sql = self.client("sql")
         found = self.absent("reading the database", lambda: sql.databases.get(group, server, database))
         if found is None:
             raise ProviderError(f"The database {database} of SQL server {server} is not at Azure any more.")
-        if objective_of(found.sku) != objective:
+        current = objective_of(found.sku)
+        objective = self._objective(job, current)
+        if objective != current:
             body = {"sku": sku_body(objective)}
             self.wait(
                 f"scaling the database to {objective}",

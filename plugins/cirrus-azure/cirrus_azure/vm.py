@@ -103,9 +103,12 @@ class AzureVirtualMachines(AzureBackend):
         return found.group(1), found.group(2)
 
     # --- the order's choices -------------------------------------------------------------------
-    def _size(self, job: Job) -> str:
+    def _size(self, job: Job, current: str = "") -> str:
+        """The size asked for; `current` (an update's VM's size) when the order names none."""
         # The plan's size wins: an order may not buy a small plan and ask for a large VM.
-        size = job.plan_code or job.attributes.get("size") or self.options["default_size"]
+        size = job.plan_code or job.attributes.get("size") or current or self.options["default_size"]
+        if size == current:
+            return current
         if size not in self.options["sizes"]:
             offered = ", ".join(self.options["sizes"][:20])
             raise ProviderError(f"The VM size {str(size)[:64]!r} is not offered here (one of: {offered}).")
@@ -211,12 +214,13 @@ class AzureVirtualMachines(AzureBackend):
 
     def update(self, job: Job, heartbeat: Heartbeat) -> RemoteResource:
         group, name = self.parse_backend_id(job.backend_id)
-        size = self._size(job)
         compute = self.client("compute")
         vm = self.absent("reading the VM", lambda: compute.virtual_machines.get(group, name))
         if vm is None:
             raise ProviderError(f"The VM {name} is not at Azure any more (resource group {group}).")
-        if vm.properties.hardware_profile.vm_size != size:
+        current = text(vm.properties.hardware_profile.vm_size)
+        size = self._size(job, current)
+        if size != current:
             body = {"properties": {"hardwareProfile": {"vmSize": size}}}
             self.wait(
                 f"resizing the VM to {size}",
