@@ -119,6 +119,22 @@ def test_an_offering_with_an_internal_endpoint_is_refused_with_400(
 
 
 @pytest.mark.fakes
+def test_an_offering_without_all_credentials_is_refused_with_400_naming_what_is_missing(
+    client: Any, staff: Account, provider: dict[str, Any]
+) -> None:
+    given = body(provider)
+    given["secret_options"] = {"tenant_id": "t", "client_id": "c", "client_secret": "hunter2~secret"}
+
+    reply = call(client, "POST", OFFERINGS, staff, given)
+
+    assert (reply.status, reply.json) == (
+        400,
+        {"secret_options": ["The offering's secret options lack subscription_id."]},
+    )
+    assert "hunter2" not in str(reply.json)
+
+
+@pytest.mark.fakes
 def test_an_offering_gets_the_types_component_and_default_options(
     client: Any, staff: Account, provider: dict[str, Any]
 ) -> None:

@@ -66,6 +66,7 @@ TYPES = (
         secret_options=options.SECRET_OPTIONS,
         plugin_option_defaults=options.VM_DEFAULTS,
         validate_plugin_options=options.check_vm_options,
+        validate_secret_options=options.check_secret_options,
         needs_provider_review=False,
     ),
     cloud_type(
@@ -76,6 +77,7 @@ TYPES = (
         secret_options=options.SECRET_OPTIONS,
         plugin_option_defaults=options.SQL_DEFAULTS,
         validate_plugin_options=options.check_sql_options,
+        validate_secret_options=options.check_secret_options,
         needs_provider_review=False,
     ),
 )

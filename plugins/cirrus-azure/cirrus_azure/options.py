@@ -227,6 +227,12 @@ def check_endpoint(url: str, name: str, *, resolve: bool = True) -> str:
     return url.rstrip("/")
 
 
+def check_secret_options(secrets: Mapping[str, Any]) -> None:
+    """The types' `validate_secret_options` (a 400 on secret_options when a provider sets them;
+    Secrets Manager references are checked when the backend is built instead)."""
+    check_secrets(secrets)
+
+
 def check_secrets(secrets: Mapping[str, Any]) -> dict[str, str]:
     """The four credentials, each a bounded string; ValueError naming what is missing (never a value)."""
     missing = [n for n in REQUIRED_SECRETS if not (isinstance(secrets.get(n), str) and secrets[n].strip())]
