@@ -9,6 +9,7 @@ import logging
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -139,6 +140,7 @@ def test_get_update_and_terminate(fake: FakeAzure) -> None:
 
     seen = azure.get(made.backend_id)
     assert seen is not None and seen.state is RemoteState.OK and seen.name == "Web server 1"
+    assert azure.usage(made.backend_id, date.today()) == {}  # Azure's cost is not read per VM
 
     resized = azure.update(
         Job(
@@ -262,6 +264,18 @@ def test_user_data_goes_as_custom_data_and_an_image_from_the_offering(fake: Fake
 
 
 # --- drift and import --------------------------------------------------------------------------------
+def test_a_failing_heartbeat_is_raised_as_it_is_not_as_azures_failure(fake: FakeAzure) -> None:
+    class TaskTimedOut(Exception):
+        pass
+
+    def heartbeat() -> None:
+        if fake.requests("PUT", "/virtualnetworks/"):
+            raise TaskTimedOut("the workflow gave up")
+
+    with pytest.raises(TaskTimedOut):
+        backend(fake).create(job(), heartbeat)
+
+
 def test_a_vm_deleted_behind_cirrus_back_is_gone(fake: FakeAzure) -> None:
     azure = backend(fake)
     made = azure.create(job(), Beats())

@@ -44,6 +44,15 @@ def quiet_sdk_logs() -> None:
             logger.setLevel(level)
 
 
+class _HeartbeatFailed(Exception):
+    """Carries the heartbeat's own failure (the workflow's, not Azure's) past the translation of
+    SDK errors, to be raised as it was."""
+
+    def __init__(self, original: Exception) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
 class AzureBackend:
     """Built from an offering's Settings; ProviderError (the order errs) if they are unusable."""
 
@@ -116,6 +125,8 @@ class AzureBackend:
     def calling(self, what: str) -> Iterator[None]:
         try:
             yield
+        except _HeartbeatFailed as failed:
+            raise failed.original from None
         except Exception as exc:
             raise translated(exc, what, self.credentials.values()) from None
 
@@ -137,16 +148,22 @@ class AzureBackend:
         """Start a long-running operation and wait for it, heartbeating between polls."""
         from azure.core.exceptions import ResourceNotFoundError
 
+        def beat() -> None:
+            try:
+                heartbeat()
+            except Exception as exc:
+                raise _HeartbeatFailed(exc) from exc
+
         deadline = time.monotonic() + MAX_WAIT_SECONDS
         with self.calling(what):
             try:
                 poller = start()
                 while not poller.done():
-                    heartbeat()
+                    beat()
                     if time.monotonic() > deadline:
                         raise ProviderError(f"Azure did not finish {what} within {int(MAX_WAIT_SECONDS)} s.")
                     poller.wait(timeout=self.interval)
-                heartbeat()
+                beat()
                 return poller.result()
             except ResourceNotFoundError:
                 if gone_ok:
