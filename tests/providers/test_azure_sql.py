@@ -74,7 +74,7 @@ def test_the_entry_point_registers_both_azure_types() -> None:
 
 def test_create_makes_an_entra_only_server_with_firewall_and_database(fake: FakeAzure) -> None:
     made = backend(fake).create(
-        job(allowed_ips=["203.0.113.7", "198.51.100.0/24"], database_name="orders"), nothing
+        job(allowed_ips=["20.50.10.7", "52.1.2.0/24"], database_name="orders"), nothing
     )
 
     assert made.backend_id == f"{GROUP}/{SERVER}/orders"
@@ -88,8 +88,8 @@ def test_create_makes_an_entra_only_server_with_firewall_and_database(fake: Fake
     assert "administratorLoginPassword" not in put["properties"]
     rules = [r for k, r in fake.resources.items() if k[1] == "microsoft.sql/servers/firewallrules"]
     assert sorted((r["properties"]["startIpAddress"], r["properties"]["endIpAddress"]) for r in rules) == [
-        ("198.51.100.0", "198.51.100.255"),
-        ("203.0.113.7", "203.0.113.7"),
+        ("20.50.10.7", "20.50.10.7"),
+        ("52.1.2.0", "52.1.2.255"),
     ]
     text = json.dumps(dict(made.metadata))
     assert fake.tenant_id not in text and fake.subscription_id not in text
@@ -160,6 +160,8 @@ def test_an_order_without_an_entra_admin_is_refused(fake: FakeAzure) -> None:
     [
         ({"allowed_ips": ["0.0.0.0/0"]}, "wider than a /8"),
         ({"allowed_ips": ["not-an-ip"]}, "not an IPv4"),
+        ({"allowed_ips": ["0.0.0.0"]}, "not a public range"),
+        ({"allowed_ips": ["10.0.0.0/16"]}, "not a public range"),
         ({"database_name": "master"}, "database_name"),
         ({"sku": "P15"}, "not offered"),
         ({"admin_object_id": "bob"}, "admin_object_id"),

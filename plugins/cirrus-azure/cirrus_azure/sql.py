@@ -148,6 +148,8 @@ class AzureSQLServers(AzureBackend):
                 ) from None
             if network.prefixlen < 8:
                 raise ProviderError(f"allowed_ips: {network} is wider than a /8.")
+            if not network.is_global:  # 0.0.0.0 would mean "every Azure service"; private ones never connect
+                raise ProviderError(f"allowed_ips: {network} is not a public range.")
             ranges.append((str(network.network_address), str(network.broadcast_address)))
         return ranges
 
