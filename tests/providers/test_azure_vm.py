@@ -503,6 +503,13 @@ def test_the_token_is_fetched_once_and_the_secret_goes_only_to_the_token_endpoin
     )
 
 
+def test_backends_built_again_for_the_same_offering_reuse_the_token(fake: FakeAzure) -> None:
+    backend(fake).list()
+    backend(fake).list()
+
+    assert fake.tokens_issued == 1
+
+
 def test_a_backend_id_that_is_not_ours_is_refused(fake: FakeAzure) -> None:
     with pytest.raises(ProviderError, match="not an Azure VM id"):
         quick(fake).get("../../etc/passwd")

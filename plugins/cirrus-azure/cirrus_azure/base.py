@@ -4,8 +4,10 @@ operations waited for with heartbeats, and the resource group Cirrus makes per r
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -42,6 +44,13 @@ def quiet_sdk_logs() -> None:
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET:
             logger.setLevel(level)
+
+
+# Credentials by (authority, tenant, client, secret digest): a warm worker reuses the token it has
+# (azure-identity caches it per credential) instead of asking for one each time a backend is built.
+_CREDENTIALS: dict[str, Any] = {}
+_CREDENTIALS_LOCK = threading.Lock()
+MAX_CREDENTIALS = 32
 
 
 class _HeartbeatFailed(Exception):
@@ -99,16 +108,7 @@ class AzureBackend:
         import importlib
 
         if self._credential is None:
-            from azure.identity import ClientSecretCredential
-
-            self._credential = ClientSecretCredential(
-                self.credentials["tenant_id"],
-                self.credentials["client_id"],
-                self.credentials["client_secret"],
-                authority=self.authority,
-                disable_instance_discovery=self.authority != opts.PUBLIC_AUTHORITY,
-                **self._sdk_options,
-            )
+            self._credential = self._shared_credential()
         module, name = CLIENTS[kind]
         made = getattr(importlib.import_module(module), name)(
             self._credential,
@@ -120,6 +120,29 @@ class AzureBackend:
         )
         self._clients[kind] = made
         return made
+
+    def _shared_credential(self) -> Any:
+        from azure.identity import ClientSecretCredential
+
+        c = self.credentials
+        material = "\0".join(
+            (self.authority, c["tenant_id"], c["client_id"], c["client_secret"], repr(self._sdk_options))
+        )
+        key = hashlib.sha256(material.encode()).hexdigest()
+        with _CREDENTIALS_LOCK:
+            found = _CREDENTIALS.get(key)
+            if found is None:
+                if len(_CREDENTIALS) >= MAX_CREDENTIALS:
+                    _CREDENTIALS.pop(next(iter(_CREDENTIALS)))
+                found = _CREDENTIALS[key] = ClientSecretCredential(
+                    c["tenant_id"],
+                    c["client_id"],
+                    c["client_secret"],
+                    authority=self.authority,
+                    disable_instance_discovery=self.authority != opts.PUBLIC_AUTHORITY,
+                    **self._sdk_options,
+                )
+            return found
 
     @contextmanager
     def calling(self, what: str) -> Iterator[None]:
