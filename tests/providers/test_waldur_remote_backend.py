@@ -105,7 +105,7 @@ def test_create_makes_the_remote_project_and_resource_then_update_usage_terminat
     assert remote.federation.get(f"marketplace-resources/{made.backend_id}/")["limits"] == {"cpu": 4}
 
     # switch plan: the plan of the same name at the remote
-    larger = job("vm-1", backend_id=made.backend_id, plan_name="Large", plan_code="L", old_plan_code="S")
+    larger = job("vm-1", backend_id=made.backend_id, plan_name="Large", limits={})
     backend.update(larger, beats)
     assert remote.federation.get(f"marketplace-resources/{made.backend_id}/")["plan_name"] == "Large"
 

@@ -312,11 +312,11 @@ class RemoteWaldurBackend:
 
         heartbeat()
         uuid = self._backend_uuid(job.backend_id)
-        switching = bool(job.old_plan_code or job.plan_code) and job.plan_code != job.old_plan_code
-        kind = "Update"
-        order = self._running(uuid, kind)
+        # An Update order carries new limits, or (switch_plan) a new plan and no new limits.
+        new_limits = bool(job.limits) and dict(job.limits) != dict(job.old_limits)
+        order = self._running(uuid, "Update")
         if order is None:
-            if switching:
+            if not new_limits:
                 plan = self.plan_url(job, self._offering())
                 if plan is None:
                     raise ProviderError("The remote offering has no plans to switch to.")

@@ -13,8 +13,10 @@ Plugin options:
 - `remote_offering_uuid` (required): the offering at the remote that this one mirrors.
 - `plan_mapping`: {local plan article_code or name: remote plan uuid}; without an entry the remote
   plan of the same name is used, or the remote offering's only plan.
-- `poll_interval_seconds` (default 5) and `wait_seconds` (default 600): how often the remote order is
-  read while waiting and for how long before the wait is handed back to the workflow as retryable.
+- `poll_interval_seconds` (default 5) and `wait_seconds` (default 120): how often the remote order is
+  read while waiting and for how long before the wait is handed back to the workflow as retryable
+  (a TransientError: the step is retried and waits on the same remote order). Keep `wait_seconds`
+  below the heavy worker's Lambda timeout (the stack's `worker_timeout`, 150 s by default).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from urllib.parse import urlsplit
 
 LOOPBACK_OPT_IN = "CIRRUS_PROVIDER_ALLOW_LOOPBACK"
 SECRET_OPTIONS = frozenset({"api_url", "token", "customer_uuid"})
-DEFAULTS: Mapping[str, Any] = {"poll_interval_seconds": 5, "wait_seconds": 600, "plan_mapping": {}}
+DEFAULTS: Mapping[str, Any] = {"poll_interval_seconds": 5, "wait_seconds": 120, "plan_mapping": {}}
 KNOWN_OPTIONS = frozenset({"remote_offering_uuid", *DEFAULTS})
 MAX_PLAN_MAPPINGS = 100
 _UUID = re.compile(
@@ -63,7 +65,7 @@ def check_plugin_options(options: Mapping[str, Any]) -> None:
         raise ValueError("remote_offering_uuid is required: the uuid of the offering at the remote Waldur.")
     uuid_hex(options["remote_offering_uuid"], "remote_offering_uuid")
     _number(options, "poll_interval_seconds", 0.01, 300)
-    _number(options, "wait_seconds", 1, 840)  # a heavy worker's Lambda lives 15 minutes at most
+    _number(options, "wait_seconds", 1, 840)  # a Lambda lives 15 minutes at most
     mapping = options.get("plan_mapping", {})
     if not isinstance(mapping, dict) or len(mapping) > MAX_PLAN_MAPPINGS:
         raise ValueError(f"plan_mapping must be an object of at most {MAX_PLAN_MAPPINGS} entries.")
