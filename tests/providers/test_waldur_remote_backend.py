@@ -7,7 +7,6 @@ point, and the invoices reconciled."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -27,9 +26,8 @@ TYPE = "Waldur.RemoteOffering"
 
 
 @pytest.fixture(scope="module")
-def remote() -> Iterator[Remote]:
-    with remote_cirrus() as world:
-        yield world
+def remote(request: pytest.FixtureRequest) -> Remote:
+    return remote_cirrus(request.config)
 
 
 @pytest.fixture(autouse=True)

@@ -27,9 +27,8 @@ TIMING = {"StepTimeoutSeconds": 60, "StepHeartbeatSeconds": 20}
 
 
 @pytest.fixture(scope="module")
-def remote() -> Iterator[Remote]:
-    with remote_cirrus() as world:
-        yield world
+def remote(request: pytest.FixtureRequest) -> Remote:
+    return remote_cirrus(request.config)
 
 
 @pytest.fixture
@@ -55,6 +54,14 @@ def mirror(market: Any, remote: Remote, plans: tuple[dict[str, Any], ...] = (PLA
 LARGE = {"name": "Large", "unit": "month", "unit_price": "0", "prices": {"cpu": "3"}}
 
 
+def remote_project_of(remote: Remote, market: Any) -> dict[str, Any]:
+    """The remote project mirroring the market's project (found by its backend_id, as Waldur does)."""
+    backend_id = f"{market.consumer.id}_{market.project.id}"
+    projects = remote.staff.get("projects/", customer_uuid=remote.customer, page_size=100)
+    (project,) = [p for p in projects if p["backend_id"] == backend_id]
+    return dict(project)
+
+
 def test_an_order_is_provisioned_at_the_remote_then_updated_and_terminated(market, remote):
     offering = mirror(market, remote, plans=(PLAN, LARGE))
     order = orders.create_order(ctx_of(market.owner), order_request(market, offering, limits={"cpu": 2}))
@@ -67,9 +74,9 @@ def test_an_order_is_provisioned_at_the_remote_then_updated_and_terminated(marke
     at_remote = remote.federation.get(f"marketplace-resources/{resource.backend_id}/")
     assert (at_remote["state"], at_remote["name"], at_remote["limits"]) == ("OK", "vm-1", {"cpu": 2})
     assert at_remote["offering_uuid"] == remote.demo["uuid"]
-    project = remote.federation.get(f"projects/{at_remote['project_uuid']}/")
+    project = remote_project_of(remote, market)
+    assert project["uuid"] == at_remote["project_uuid"]
     assert project["name"] == f"{market.consumer.name} / {market.project.name}"
-    assert project["backend_id"] == f"{market.consumer.id}_{market.project.id}"
     (remote_order,) = remote_orders(remote, resource_uuid=resource.backend_id, type="Create")
     assert remote_order["state"] == "done"
     assert remote_order["attributes"]["cirrus_resource_uuid"] == resource.id
@@ -99,7 +106,8 @@ def test_a_remote_refusal_errs_the_local_order_with_the_remotes_message(market, 
 
     assert done["status"] == "FAILED"
     found, resource = current(order)
-    (remote_order,) = remote_orders(remote, offering_uuid=remote.failing["uuid"])
+    project = remote_project_of(remote, market)["uuid"]
+    (remote_order,) = remote_orders(remote, offering_uuid=remote.failing["uuid"], project_uuid=project)
     assert found.state is OrderState.ERRED and resource.state is ResourceState.ERRED
     assert remote_order["error_message"] and remote_order["error_message"] in found.error_message
 

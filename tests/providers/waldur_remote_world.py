@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 import requests
 
 from tests.integration.test_local_stack import Stack
@@ -83,20 +82,28 @@ def make_remote(stack: Stack) -> Remote:
     return Remote(api, staff, Api(api, token), token, federation["uuid"], demo, failing, manual)
 
 
-@contextmanager
-def remote_cirrus() -> Iterator[Remote]:
-    """The second Cirrus for one test module, stopped on the way out."""
-    running = Stack()
-    try:
-        yield make_remote(running)
-    finally:
-        if running.process.poll() is None:
-            running.process.send_signal(signal.SIGTERM)
-            try:
-                running.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                running.process.kill()
-                running.process.wait(timeout=10)
+_STARTED: list[Remote] = []
+
+
+def _stop(stack: Stack) -> None:
+    if stack.process.poll() is None:
+        stack.process.send_signal(signal.SIGTERM)
+        try:
+            stack.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            stack.process.kill()
+            stack.process.wait(timeout=10)
+
+
+def remote_cirrus(config: pytest.Config) -> Remote:
+    """The second Cirrus, started once per test process (both test modules' module-scoped fixtures
+    share it: one start, not one per module) and stopped when the session ends. Each test makes
+    its own projects there, so they do not see each other's orders unless they look for them."""
+    if not _STARTED:
+        running = Stack()
+        config.add_cleanup(lambda: _stop(running))
+        _STARTED.append(make_remote(running))
+    return _STARTED[0]
 
 
 def unreachable_api() -> str:
