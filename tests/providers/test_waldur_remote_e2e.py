@@ -41,13 +41,19 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
-def mirror(market: Any, remote: Remote, plans: tuple[dict[str, Any], ...] = (PLAN,), **options: Any) -> Any:
+def mirror(
+    market: Any,
+    remote: Remote,
+    plans: tuple[dict[str, Any], ...] = (PLAN,),
+    secrets: dict[str, str] | None = None,
+    **options: Any,
+) -> Any:
     """The local offering mirroring the remote's automatic one (same components and plan name)."""
     plugin_options = {"remote_offering_uuid": remote.demo["uuid"], "poll_interval_seconds": 0.05, **options}
     usage = {"type": "gpu", "name": "GPU", "measured_unit": "GPU-hours", "billing_type": "usage"}
     return make_offering(
         market.staff, market.provider.id, TYPE, name="Federated VMs", plugin_options=plugin_options,
-        secret_options=remote.secrets(), components=[CPU, usage], plans=plans,
+        secret_options=secrets or remote.secrets(), components=[CPU, usage], plans=plans,
     )  # fmt: skip
 
 
@@ -112,10 +118,22 @@ def test_a_remote_refusal_errs_the_local_order_with_the_remotes_message(market, 
     assert remote_order["error_message"] and remote_order["error_message"] in found.error_message
 
 
-def test_the_offering_refuses_wrong_plugin_options(market, remote):
+def test_the_offering_refuses_wrong_plugin_and_secret_options(market, remote):
     with pytest.raises(ValidationError) as refused:
         mirror(market, remote, remote_offering_uuid="not-a-uuid")
     assert refused.value.errors == {"plugin_options": ["remote_offering_uuid must be a UUID."]}  # a 400
+
+    inside = remote.secrets(api_url="https://10.1.2.3/api/", token="s3cret-token")
+    with pytest.raises(ValidationError) as refused:
+        mirror(market, remote, secrets=inside)
+    assert refused.value.errors == {"secret_options": ["api_url must not point to an internal address."]}
+
+    with pytest.raises(ValidationError) as refused:
+        mirror(market, remote, secrets=remote.secrets(customer_uuid="", token="s3cret token"))
+    assert refused.value.errors == {"secret_options": ["The secret options lack customer_uuid."]}
+    with pytest.raises(ValidationError) as refused:
+        mirror(market, remote, secrets=remote.secrets(token="s3cret token"))
+    assert "s3cret" not in str(refused.value.errors) and "token" in str(refused.value.errors)
 
 
 def test_the_months_invoices_are_reconciled(market, remote):

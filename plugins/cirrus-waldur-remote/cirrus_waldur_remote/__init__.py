@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.providers.cloud import Settings, cloud_type
-from cirrus_waldur_remote.options import DEFAULTS, SECRET_OPTIONS, check_plugin_options
+from cirrus_waldur_remote.options import DEFAULTS, SECRET_OPTIONS, check_plugin_options, check_secret_options
 
 TYPE = "Waldur.RemoteOffering"  # Waldur's marketplace_remote PLUGIN_NAME
 
@@ -31,5 +31,6 @@ register = cloud_type(
     secret_options=SECRET_OPTIONS,
     plugin_option_defaults=DEFAULTS,
     validate_plugin_options=check_plugin_options,
+    validate_secret_options=check_secret_options,
     collects_usage=True,
 )

@@ -1,5 +1,6 @@
-"""A remote offering's settings, checked: the plugin options (400 on the offering when wrong) and the
-secret options (checked when the backend is built: a wrong one errs the order with a clear message).
+"""A remote offering's settings, checked: the plugin options and the secret options (a 400 on the
+offering when wrong; a secret option given as a Secrets Manager reference is checked when the
+backend is built, and a wrong one errs the order with a clear message).
 
 Secret options (Waldur's marketplace_remote keeps the same three in `secret_options`):
 - `api_url`: the remote's API, `https://host[:port][/path]` (a trailing `/api/` is optional); never
@@ -141,22 +142,35 @@ class RemoteSettings:
         return f"RemoteSettings(root={self.root!r}, customer_uuid={self.customer_uuid!r})"
 
 
+def _check_token(token: Any) -> str:
+    if not isinstance(token, str) or not 0 < len(token) <= 2000 or any(c.isspace() for c in token):
+        raise ValueError("token must be the remote user's API token.")
+    return token
+
+
+def check_secret_options(secrets: Mapping[str, Any]) -> None:
+    """The type's `validate_secret_options` (ValueError -> 400 on `secret_options`; the message
+    names the option, never its value). Secrets Manager references are checked when the backend is
+    built (`remote_settings`)."""
+    missing = sorted(name for name in SECRET_OPTIONS if not secrets.get(name))
+    if missing:
+        raise ValueError(f"The secret options lack {', '.join(missing)}.")
+    check_api_url(secrets["api_url"])
+    _check_token(secrets["token"])
+    uuid_hex(secrets["customer_uuid"], "customer_uuid")
+
+
 def remote_settings(options: Mapping[str, Any], secrets: Mapping[str, Any]) -> RemoteSettings:
     """The backend's settings, or ValueError saying which option is wrong (never its value)."""
     check_plugin_options({k: v for k, v in options.items() if k in KNOWN_OPTIONS})
-    missing = sorted(name for name in SECRET_OPTIONS if not secrets.get(name))
-    if missing:
-        raise ValueError(f"The offering's secret options lack {', '.join(missing)}.")
+    check_secret_options(secrets)
     root, host, port = check_api_url(secrets["api_url"])
-    token = secrets["token"]
-    if not isinstance(token, str) or not 0 < len(token) <= 2000 or any(c.isspace() for c in token):
-        raise ValueError("The secret option token must be the remote user's API token.")
     mapping = options.get("plan_mapping") or {}
     return RemoteSettings(
         root=root,
         host=host,
         port=port,
-        token=token,
+        token=_check_token(secrets["token"]),
         customer_uuid=uuid_hex(secrets["customer_uuid"], "customer_uuid"),
         offering_uuid=uuid_hex(options["remote_offering_uuid"], "remote_offering_uuid"),
         plan_mapping={k: uuid_hex(v, "plan_mapping") for k, v in mapping.items()},
