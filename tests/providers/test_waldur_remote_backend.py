@@ -264,6 +264,23 @@ def test_loopback_needs_the_opt_in(monkeypatch):
     assert check_api_url("https://waldur.example.org/api/")[0] == "https://waldur.example.org"
 
 
+def test_a_host_that_resolves_inside_is_refused_at_every_connection(monkeypatch):
+    """The name passed the check when the offering was saved; DNS now answers with loopback (as
+    a rebinding attacker's would): the connection is refused for good, nothing is sent."""
+    from cirrus_waldur_remote.backend import build
+
+    from chalicelib import webhooks
+
+    monkeypatch.delenv("CIRRUS_PROVIDER_ALLOW_LOOPBACK")
+    monkeypatch.setattr(webhooks, "resolve", lambda host, port: ["93.184.216.34", "127.0.0.1"])
+    secrets = {"api_url": "https://remote.example.org/api/", "token": "t" * 40, "customer_uuid": "c" * 32}
+    backend = build(Settings("f" * 32, "Mirror", {"remote_offering_uuid": "a" * 32}, secrets))
+
+    with pytest.raises(ProviderError, match="resolves to an internal address") as refused:
+        backend.get("a" * 32)
+    assert not isinstance(refused.value, TransientError)
+
+
 def test_a_backend_with_missing_secrets_errs_clearly():
     from cirrus_waldur_remote.backend import build
 

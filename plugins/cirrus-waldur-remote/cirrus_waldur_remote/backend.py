@@ -44,7 +44,8 @@ from chalicelib.providers.cloud import (
     Settings,
     TransientError,
 )
-from cirrus_waldur_remote.options import RemoteSettings, check_resolved, remote_settings
+from cirrus_waldur_remote.options import RemoteSettings, remote_settings
+from cirrus_waldur_remote.pinning import AddressRefused, pinned_transport
 
 MARKER = "cirrus_resource_uuid"  # the local resource's uuid, in the remote order's attributes
 PAGE_SIZE = 100
@@ -101,6 +102,7 @@ class RemoteWaldurBackend:
             token=remote.token,
             timeout=_timeout(),
             follow_redirects=False,
+            httpx_args={"transport": pinned_transport()},
         )
 
     # --- the calls ------------------------------------------------------------------------------
@@ -117,13 +119,9 @@ class RemoteWaldurBackend:
         from waldur_api_client import errors
 
         try:
-            check_resolved(self.remote.host, self.remote.port)
-        except ValueError as exc:
-            raise ProviderError(f"The remote Waldur cannot be called: {exc}") from None
-        except OSError as exc:
-            raise TransientError(f"The remote Waldur could not be reached to {what}: {exc}.") from None
-        try:
             return endpoint.sync_detailed(*args, client=self._client, **kwargs).parsed
+        except AddressRefused as exc:
+            raise ProviderError(f"The remote Waldur cannot be called: {exc}") from None
         except errors.UnexpectedStatus as exc:
             raise self._refusal(what, exc.status_code, exc.content) from None
         except httpx.TimeoutException:

@@ -84,8 +84,8 @@ def _allowed_networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
 
 def check_api_url(url: Any) -> tuple[str, str, int]:
     """(site root without `/api`, host, port) of a valid `api_url`, or ValueError. https only (http
-    to loopback under the opt-in); an address literal must be allowed; a host name is checked again
-    after resolving it, before every call (`check_resolved`)."""
+    to loopback under the opt-in); an address literal must be allowed; a host name is resolved and
+    its addresses checked at every connection (`resolved_addresses`, pinning.py)."""
     from chalicelib.domain import hooks
 
     if not isinstance(url, str) or not 0 < len(url) <= 2000:
@@ -110,9 +110,9 @@ def check_api_url(url: Any) -> tuple[str, str, int]:
     return root, where.host, where.port
 
 
-def check_resolved(host: str, port: int) -> None:
-    """ValueError unless every address `host` resolves to now is allowed (DNS may answer otherwise
-    than when the offering was saved)."""
+def resolved_addresses(host: str, port: int) -> list[str]:
+    """The addresses `host` resolves to now, every one allowed; ValueError if one is not (DNS may
+    answer otherwise than when the offering was saved), OSError if it does not resolve."""
     from chalicelib import webhooks
     from chalicelib.domain import hooks
 
@@ -124,6 +124,7 @@ def check_resolved(host: str, port: int) -> None:
     allowed = _allowed_networks()
     if not addresses or not all(hooks.address_allowed(a, allowed) for a in addresses):
         raise ValueError("api_url resolves to an internal address.")
+    return [str(a) for a in addresses]
 
 
 @dataclass(frozen=True)
