@@ -7,6 +7,7 @@ point, and the invoices reconciled."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -206,7 +207,8 @@ def test_an_unmapped_plan_is_refused_before_ordering(remote):
     assert remote.federation.get(f"marketplace-resources/{made.backend_id}/")["plan_name"] == "Large"
 
 
-def test_secrets_never_reach_metadata_or_messages(remote):
+def test_secrets_never_reach_metadata_messages_or_logs(remote, caplog):
+    caplog.set_level(logging.DEBUG)  # httpx and httpcore log every request at DEBUG
     backend = backend_of(remote)
     made = backend.create(job("vm-secret", project="8" * 32), Beats())
 
@@ -214,6 +216,7 @@ def test_secrets_never_reach_metadata_or_messages(remote):
     with pytest.raises(ProviderError) as refused:
         backend.update(job("vm-secret", backend_id=made.backend_id, limits={"cpu": 1000}), Beats())
     assert remote.token not in str(refused.value)
+    assert "HTTP Request" in caplog.text and remote.token not in caplog.text
 
 
 # --- settings -----------------------------------------------------------------------------------------
