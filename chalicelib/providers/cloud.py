@@ -4,9 +4,9 @@ A plugin that runs real machines (AWS EC2, OpenStack, a remote Waldur, ...) writ
 the methods of `CloudBackend` and declares its offering type with `cloud_type(...)`; the platform
 does the rest the same way for every cloud:
 
-- the order workflow runs `create` / `update` / `terminate` on a `heavy` worker (a Step Functions
-  task with retries, a timeout and a heartbeat: a long call passes `heartbeat` on and calls it while
-  it waits for the cloud);
+- the order workflow runs `create` / `update` / `terminate` (workflows/cloud_driver.py) on a
+  `heavy` worker (a Step Functions task with retries, a timeout and a heartbeat: a long call passes
+  `heartbeat` on and calls it while it waits for the cloud);
 - the scheduled pull reads `get` for every resource of the offering (and `list` once) and moves the
   resource: gone at the provider -> Erred with a clear message, a state change reflected;
 - usage collection asks `usage` where the cloud reports it;
@@ -158,9 +158,8 @@ def cloud_type(
     collects_usage: bool = False,
 ) -> Callable[[Any], None]:
     """An entry point's registration function for an automatic offering type run by a cloud backend:
-    `registry.add(cloud_type(...))` registers the type and the generic create/update/terminate/pull
-    processors (`providers/driver.py`)."""
-    from chalicelib.providers import driver
+    `registry.add(cloud_type(...))` registers the type; the order workflow runs its backend through
+    the platform's driver (`workflows/cloud_driver.py`), the same for every cloud."""
     from chalicelib.providers.types import OfferingType, ProcessorKind
 
     plugin = CloudPlugin(factory=factory, importable=importable, collects_usage=collects_usage)
@@ -181,7 +180,5 @@ def cloud_type(
                 cloud=plugin,
             )
         )
-        for kind in (ProcessorKind.CREATE, ProcessorKind.UPDATE, ProcessorKind.TERMINATE):
-            registry.register_processor(name, kind, driver.processor(kind))
 
     return register

@@ -32,7 +32,6 @@ from chalicelib.domain.rbac import Access, Scope
 from chalicelib.domain.roles import P, ScopeType
 from chalicelib.domain.vocabulary import Component, Offering, OfferingState, Plan
 from chalicelib.providers import registry
-from chalicelib.providers.cloud import SECRETS_MANAGER_PREFIX
 from chalicelib.services import access as access_service
 from chalicelib.services import memberships, request_keys
 from chalicelib.services.ports import categories as category_store
@@ -202,7 +201,9 @@ def _secret_options(offering_type: registry.OfferingType, given: Any) -> dict[st
     """The offering's secret options, checked by its type unless a value is a Secrets Manager
     reference (read, and so checked, when the type's backend is built)."""
     secrets = domain.check_object(given, "secret_options")
-    deferred = any(isinstance(v, str) and v.startswith(SECRETS_MANAGER_PREFIX) for v in secrets.values())
+    deferred = any(
+        isinstance(v, str) and v.startswith(registry.SECRETS_MANAGER_PREFIX) for v in secrets.values()
+    )
     if offering_type.validate_secret_options is not None and not deferred:
         try:
             offering_type.validate_secret_options(secrets)

@@ -29,7 +29,7 @@ from chalicelib.services import orders
 from chalicelib.services.order_lifecycle import STAGES, WORKFLOW, callback_key, reference
 from chalicelib.store import callbacks
 from chalicelib.store import orders as store
-from chalicelib.workflows import effects, stepfunctions, steps
+from chalicelib.workflows import cloud_driver, effects, stepfunctions, steps
 from chalicelib.workflows.envelope import TaskContext
 
 _KIND = {
@@ -137,7 +137,8 @@ def process(
     if order is None or order.state is not OrderState.EXECUTING:
         return _state_of(ref)
     offering = catalog.get_offering(order.offering_id)
-    processor = registry.processor(offering.type, _KIND[order.type])
+    kind = _KIND[order.type]
+    processor = registry.processor(offering.type, kind) or cloud_driver.processor_for(offering.type, kind)
     result = processor(order, offering, heartbeat, attempt) if processor else None
     backend_id = str((result or {}).get("backend_id") or "")
     metadata = (result or {}).get("backend_metadata")

@@ -547,8 +547,8 @@ def order_and_offering(fake: FakeAzure, **attributes: Any) -> tuple[Any, Any]:
 
 
 def test_the_drivers_create_processor_records_the_vm_and_json_metadata(fake: FakeAzure) -> None:
-    from chalicelib.providers import driver
     from chalicelib.providers.types import ProcessorKind
+    from chalicelib.workflows import cloud_driver as driver
 
     order, offering = order_and_offering(fake)
 
@@ -561,8 +561,8 @@ def test_the_drivers_create_processor_records_the_vm_and_json_metadata(fake: Fak
 
 
 def test_the_driver_turns_a_refusal_into_the_orders_error_and_a_503_into_a_retry(fake: FakeAzure) -> None:
-    from chalicelib.providers import driver
     from chalicelib.providers.types import ProcessorKind
+    from chalicelib.workflows import cloud_driver as driver
     from chalicelib.workflows import steps
 
     create = driver.processor(ProcessorKind.CREATE)

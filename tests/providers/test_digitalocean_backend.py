@@ -339,8 +339,8 @@ def test_the_create_processor_provisions_the_plans_size_with_the_token_from_secr
 ) -> None:
     from chalicelib.domain.orders import Order
     from chalicelib.domain.vocabulary import Offering, OrderState, OrderType, Plan
-    from chalicelib.providers import driver
     from chalicelib.providers.types import ProcessorKind
+    from chalicelib.workflows import cloud_driver as driver
     from chalicelib.workflows import steps
     from chalicelib.workflows.aws import client
 

@@ -1,4 +1,4 @@
-"""Marketplace.Rancher run by the platform's driver (chalicelib/providers/driver.py), as the order
+"""Marketplace.Rancher run by the platform's driver (chalicelib/workflows/cloud_driver.py), as the order
 workflow runs it: the offering's plugin options (the type's defaults overlaid) and its secret
 options, here a Secrets Manager reference under moto, reach the plugin's backend; what the processor
 answers is what the resource records; a refusal becomes the workflow's permanent error."""
@@ -14,8 +14,8 @@ import pytest
 
 from chalicelib.domain.orders import Order
 from chalicelib.domain.vocabulary import Offering, OrderState, OrderType
-from chalicelib.providers import driver
 from chalicelib.providers.types import ProcessorKind
+from chalicelib.workflows import cloud_driver as driver
 from tests.providers.fakes.rancher_server import FakeRancher
 from tests.providers.rancher_helpers import CLUSTER, TOKEN, fake
 

@@ -439,8 +439,8 @@ def test_the_create_processor_provisions_with_the_password_from_secrets_manager(
 ) -> None:
     from chalicelib.domain.orders import Order
     from chalicelib.domain.vocabulary import Offering, OrderState, OrderType
-    from chalicelib.providers import driver
     from chalicelib.providers.types import ProcessorKind
+    from chalicelib.workflows import cloud_driver as driver
     from chalicelib.workflows import steps
     from chalicelib.workflows.aws import client
 

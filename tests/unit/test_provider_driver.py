@@ -1,4 +1,4 @@
-"""The cloud plugin driver (providers/driver.py): secret options with Secrets Manager references are
+"""The cloud plugin driver (workflows/cloud_driver.py): secret options with Secrets Manager references are
 resolved when a backend is built, an order becomes the backend's Job (sizes from the plan's article
 code), and a backend's failures become the order workflow's retried or final errors with the
 provider's own words."""
@@ -14,7 +14,6 @@ import pytest
 
 from chalicelib.domain.orders import Order
 from chalicelib.domain.vocabulary import Offering, OrderState, OrderType, Plan
-from chalicelib.providers import driver
 from chalicelib.providers.cloud import (
     Heartbeat,
     Job,
@@ -25,6 +24,7 @@ from chalicelib.providers.cloud import (
     cloud_type,
 )
 from chalicelib.providers.registry import ProcessorKind, Registry
+from chalicelib.workflows import cloud_driver as driver
 from chalicelib.workflows import steps
 
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cloud-abc"
@@ -153,12 +153,14 @@ def test_cloud_types_are_automatic_with_all_three_processors(registered: dict[st
     assert found is not None and found.automatic and not found.needs_provider_review and found.cloud
     assert found.secret_attributes == frozenset({"token"})
     for kind in (ProcessorKind.CREATE, ProcessorKind.UPDATE, ProcessorKind.TERMINATE):
-        assert registered["registry"].processor("Test.Driver", kind) is not None
+        assert driver.processor_for("Test.Driver", kind) is not None
+    assert driver.processor_for("Marketplace.Basic", ProcessorKind.CREATE) is None
 
 
 def test_create_answers_the_backend_id_and_metadata_and_heartbeats(registered: dict[str, Any]) -> None:
     beats: list[int] = []
-    run = registered["registry"].processor("Test.Driver", ProcessorKind.CREATE)
+    run = driver.processor_for("Test.Driver", ProcessorKind.CREATE)
+    assert run is not None
     result = run(_order(), _offering(), lambda: beats.append(1), 0)
     assert result == {"backend_id": "vm-r1", "backend_metadata": {"ip": "192.0.2.1"}}
     assert beats == [1]
@@ -168,7 +170,8 @@ def test_create_answers_the_backend_id_and_metadata_and_heartbeats(registered: d
 def test_a_transient_failure_is_retried_and_a_refusal_errs_in_the_providers_words(
     registered: dict[str, Any],
 ) -> None:
-    run = registered["registry"].processor("Test.Driver", ProcessorKind.CREATE)
+    run = driver.processor_for("Test.Driver", ProcessorKind.CREATE)
+    assert run is not None
     registered["fail"] = TransientError("Rate limit exceeded, try later.")
     with pytest.raises(steps.TransientStepError, match="Rate limit"):
         run(_order(), _offering(), lambda: None, 0)

@@ -4,7 +4,7 @@ the endpoints a provider may point the plugin at (sovereign clouds; the tests' f
 
 Secret options (never shown to consumers): `tenant_id`, `client_id`, `client_secret`,
 `subscription_id` (a service principal with Contributor on the subscription), or `secret_arn` naming
-a Secrets Manager secret whose JSON object has them (`providers/driver.py` resolves it).
+a Secrets Manager secret whose JSON object has them (`workflows/cloud_driver.py` resolves it).
 """
 
 from __future__ import annotations

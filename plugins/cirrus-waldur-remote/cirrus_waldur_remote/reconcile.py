@@ -137,8 +137,8 @@ def local_costs(offering: Any, year: int, month: int) -> tuple[dict[str, Decimal
 
 def reconcile_offering(offering_id: str, year: int, month: int, tolerance: Decimal = CENT) -> Reconciliation:
     """Reconcile one local `Waldur.RemoteOffering` offering's month."""
-    from chalicelib.providers import driver
     from chalicelib.store import offerings
+    from chalicelib.workflows import cloud_driver as driver
     from cirrus_waldur_remote import TYPE
 
     offering = offerings.get(offering_id)

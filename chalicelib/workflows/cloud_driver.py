@@ -1,6 +1,7 @@
 """What the platform does with a cloud backend (`providers/cloud.py`): build it for an offering
 (secrets resolved), turn an order into a `Job`, and run create / update / terminate as the order
-workflow's processors (`workflows/order_workflow.py` calls `fn(order, offering, heartbeat, attempt)`).
+workflow's processors (`workflows/order_workflow.py` calls `fn(order, offering, heartbeat, attempt)`
+for the type's registered processor, else this driver's for a cloud type: `processor_for`).
 
 A backend's `TransientError` becomes the workflow's retried `Cirrus.Transient`, any other failure
 its error branch (the order and resource Erred with the message).
@@ -14,6 +15,7 @@ from typing import Any
 
 from chalicelib.domain.orders import Order
 from chalicelib.domain.vocabulary import Offering
+from chalicelib.providers import registry
 from chalicelib.providers.cloud import (
     SECRETS_MANAGER_PREFIX,
     CloudBackend,
@@ -25,6 +27,8 @@ from chalicelib.providers.cloud import (
     TransientError,
 )
 from chalicelib.providers.types import ProcessorKind
+from chalicelib.store import resources
+from chalicelib.workflows import steps
 
 # A secret option whose value is a Secrets Manager ARN is read from Secrets Manager when a backend is
 # built; under the key `secret_arn` a JSON object's members become secret options themselves.
@@ -32,8 +36,6 @@ SECRET_ARN = "secret_arn"
 
 
 def plugin_of(offering: Offering) -> CloudPlugin | None:
-    from chalicelib.providers import registry
-
     found = registry.get_type(offering.type)
     return found.cloud if found is not None else None
 
@@ -73,8 +75,6 @@ def _read_secret(arn: str) -> str:
 
 
 def settings_of(offering: Offering) -> Settings:
-    from chalicelib.providers import registry
-
     found = registry.get_type(offering.type)
     options = found.plugin_options(offering.plugin_options) if found else dict(offering.plugin_options)
     return Settings(
@@ -115,10 +115,14 @@ def job_of(order: Order, offering: Offering, backend_id: str = "") -> Job:
 
 
 def _resource_backend_id(order: Order) -> str:
-    from chalicelib.store import resources
-
     resource = resources.get(order.resource_id)
     return resource.backend_id if resource is not None else ""
+
+
+def processor_for(type_name: str, kind: ProcessorKind) -> Callable[..., dict[str, Any]] | None:
+    """The driver's processor of `kind` if `type_name` is run by a cloud backend, else None."""
+    found = registry.get_type(type_name)
+    return processor(kind) if found is not None and found.cloud is not None else None
 
 
 def processor(kind: ProcessorKind) -> Callable[..., dict[str, Any]]:
@@ -127,8 +131,6 @@ def processor(kind: ProcessorKind) -> Callable[..., dict[str, Any]]:
     def run(
         order: Order, offering: Offering, heartbeat: Heartbeat, attempt: int = 0, **_: Any
     ) -> dict[str, Any]:
-        from chalicelib.workflows import steps
-
         try:
             backend = backend_for(offering)
             if kind is ProcessorKind.CREATE:
