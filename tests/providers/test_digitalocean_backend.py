@@ -268,7 +268,7 @@ def test_connections_go_to_the_vetted_address_and_tls_checks_the_host_name(
         asked.append(host)
         return ["127.0.0.1"]
 
-    monkeypatch.setattr("chalicelib.webhooks.resolve", resolve)
+    monkeypatch.setattr("chalicelib.providers.outbound.resolve", resolve)
     port = api.url.rsplit(":", 1)[1]
     droplet_id = api.add_droplet("a")
 
@@ -281,7 +281,9 @@ def test_connections_go_to_the_vetted_address_and_tls_checks_the_host_name(
 
 
 def test_a_name_resolving_inside_is_refused(api: FakeDigitalOcean, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("chalicelib.webhooks.resolve", lambda host, port: ["203.0.113.9", "10.0.0.7"])
+    monkeypatch.setattr(
+        "chalicelib.providers.outbound.resolve", lambda host, port: ["203.0.113.9", "10.0.0.7"]
+    )
 
     with pytest.raises(ProviderError, match="private"):
         backend(api, api_url="https://api.example.com")

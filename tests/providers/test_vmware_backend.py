@@ -341,7 +341,7 @@ def test_loopback_is_refused_without_the_test_opt_in(
 def test_a_host_name_resolving_inside_is_refused_before_connecting(
     vcenter: FakeVCenter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("chalicelib.webhooks.resolve", lambda host, port: ["10.1.2.3"])
+    monkeypatch.setattr("chalicelib.providers.outbound.resolve", lambda host, port: ["10.1.2.3"])
 
     with pytest.raises(ProviderError, match="private"):
         backend(vcenter, host="https://vcenter.example.com").get("vm-1")
@@ -357,7 +357,7 @@ def test_connections_go_to_the_vetted_address_and_tls_checks_the_host_name(
         asked.append(host)
         return ["127.0.0.1"]
 
-    monkeypatch.setattr("chalicelib.webhooks.resolve", resolve)
+    monkeypatch.setattr("chalicelib.providers.outbound.resolve", resolve)
     port = vcenter.url.rsplit(":", 1)[1]
     vm = vcenter.add_vm("a")
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from chalicelib.domain.offerings import ComponentTemplate
 from chalicelib.domain.vocabulary import BillingType
+from chalicelib.providers import outbound
 from chalicelib.providers.cloud import CloudBackend, ProviderError, Settings, cloud_type
-from cirrus_digitalocean import outbound
 
 TYPE = "DigitalOcean.Droplet"
 API_URL = "https://api.digitalocean.com"

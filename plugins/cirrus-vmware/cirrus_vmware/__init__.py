@@ -19,8 +19,8 @@ from typing import Any
 
 from chalicelib.domain.offerings import ComponentTemplate
 from chalicelib.domain.vocabulary import BillingType
+from chalicelib.providers import outbound
 from chalicelib.providers.cloud import CloudBackend, ProviderError, Settings, cloud_type
-from cirrus_vmware import outbound
 
 TYPE = "VMware.VirtualMachine"
 SECRET_OPTIONS = frozenset({"host", "username", "password", "verify_ssl"})

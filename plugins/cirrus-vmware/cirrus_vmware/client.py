@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.providers import outbound
 from chalicelib.providers.cloud import ProviderError, TransientError
-from cirrus_vmware import outbound
 
 SESSION_HEADER = "vmware-api-session-id"
 MESSAGE_MAX = 300

@@ -1,17 +1,20 @@
-"""Where the backend may send requests: an https URL whose host is, and resolves to, public
-addresses only, by the rules Cirrus's web hooks follow (`chalicelib.domain.hooks`: loopback,
-private, link-local, multicast, reserved and unspecified addresses refused, in every spelling a
-client takes for an address). The host is resolved once, every address it resolves to is vetted,
-and the connections go to the first of them (`pinned_session`), never to the name again, so a second
-DNS answer (rebinding) cannot move them; TLS still verifies the certificate against the host name
-and the request still names it (`Host`). Loopback is allowed only when `CIRRUS_PROVIDER_ALLOW_LOOPBACK=1` (the
-contract tests' fake vCenter on 127.0.0.1); nothing else opens an internal network.
+"""Where a provider plugin's backend may send requests (shared by the plugins): an https URL whose
+host is, and resolves to, public addresses only, by the rules Cirrus's web hooks follow
+(`chalicelib.domain.hooks`: loopback, private, link-local, multicast, reserved and unspecified
+addresses refused, in every spelling a client takes for an address). The host is resolved once,
+every address it resolves to is vetted, and the connections go to the first of them
+(`pinned_session`), never to the name again, so a second DNS answer (rebinding) cannot move them;
+TLS still verifies the certificate against the host name and the request still names it (`Host`).
+Loopback is allowed only when `CIRRUS_PROVIDER_ALLOW_LOOPBACK=1` (the contract tests' fakes on
+127.0.0.1); nothing else opens an internal network. `requests` is imported only by
+`pinned_session` (a plugin that uses it depends on it; Cirrus's own runtime does not).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -26,6 +29,12 @@ _LOOPBACK: tuple[rules.IPNetwork, ...] = (
 )
 
 Resolver = Callable[[str, int], Sequence[str]]
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """The addresses `host` resolves to (OSError if it does not)."""
+    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in found))
 
 
 def allowed_networks() -> tuple[rules.IPNetwork, ...]:
@@ -59,11 +68,9 @@ def vetted_addresses(url: str, name: str, resolver: Resolver | None = None) -> l
     """Every address the URL's host is or resolves to, if all are allowed (ValueError if one is
     not: a name that points inside is refused as a literal address would be; OSError if the name
     does not resolve)."""
-    from chalicelib import webhooks
-
     where = rules.destination(url)
     addresses = where.literal or tuple(
-        ipaddress.ip_address(a) for a in (resolver or webhooks.resolve)(where.host, where.port)
+        ipaddress.ip_address(a) for a in (resolver or resolve)(where.host, where.port)
     )
     if not addresses or not all(rules.address_allowed(a, allowed_networks()) for a in addresses):
         raise ValueError(not_allowed(name))
