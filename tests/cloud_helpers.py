@@ -9,10 +9,10 @@ from tests.fakes.cloud import TYPE, FakeCloud
 from tests.marketplace_helpers import Market, ctx_of, make_offering
 
 
-def cloud_offering(market: Market, name: str = "Cloud", **fields: Any) -> Any:
-    """An active offering of `Test.Cloud` by the market's provider (components: cpu, cores
-    (limits) and traffic (usage))."""
-    return make_offering(market.staff, market.provider.id, TYPE, name=name, **fields)
+def cloud_offering(market: Market, name: str = "Cloud", offering_type: str = TYPE, **fields: Any) -> Any:
+    """An active offering of `Test.Cloud` (or another fake cloud type) by the market's provider
+    (components: cpu, cores (limits) and traffic (usage))."""
+    return make_offering(market.staff, market.provider.id, offering_type, name=name, **fields)
 
 
 def imported(market: Market, offering: Any, cloud: FakeCloud, backend_id: str, **remote: Any) -> Any:

@@ -124,11 +124,13 @@ class FakeBackend:
 
 
 @contextmanager
-def registered(cloud: FakeCloud, name: str = TYPE) -> Iterator[FakeCloud]:
+def registered(cloud: FakeCloud, name: str = TYPE, *, collects_usage: bool = True) -> Iterator[FakeCloud]:
     """`name` registered as a cloud type over `cloud` in the global registry, removed after."""
     from chalicelib.providers import registry
 
-    register = cloud_type(name, "Test cloud", cloud.backend, components=COMPONENTS, collects_usage=True)
+    register = cloud_type(
+        name, "Test cloud", cloud.backend, components=COMPONENTS, collects_usage=collects_usage
+    )
     previous = registry.REGISTRY.get(name)
     registry.REGISTRY.add(register)
     try:

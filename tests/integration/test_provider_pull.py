@@ -80,7 +80,10 @@ def test_the_providers_error_reaches_the_resource(market, cloud, offering):
 
     after = current(vm)
     assert after.state is ResourceState.ERRED
-    assert after.error_message == "The provider reports the resource i-2 as erred: Host failure: the hypervisor is down."
+    assert (
+        after.error_message
+        == "The provider reports the resource i-2 as erred: Host failure: the hypervisor is down."
+    )
 
 
 def test_a_resource_erred_by_drift_is_ok_again_once_the_provider_has_it(market, cloud, offering):
