@@ -17,11 +17,14 @@ def cloud_offering(market: Market, name: str = "Cloud", offering_type: str = TYP
 
 def imported(market: Market, offering: Any, cloud: FakeCloud, backend_id: str, **remote: Any) -> Any:
     """A resource of the market's project made from `backend_id`, which the cloud gets first."""
+    from chalicelib.providers.driver import backend_for
     from chalicelib.services import provider_imports
 
     if backend_id not in cloud.resources:
         cloud.add(backend_id, **remote)
-    return provider_imports.import_resource(ctx_of(market.staff), offering.id, backend_id, market.project.id)
+    return provider_imports.import_resource(
+        ctx_of(market.staff), offering.id, backend_for, backend_id, market.project.id
+    )
 
 
 def current(resource: Any) -> Any:

@@ -30,6 +30,7 @@ from chalicelib.api.rest import (
     render,
 )
 from chalicelib.domain import offerings as offering_rules
+from chalicelib.providers import driver
 from chalicelib.services import provider_imports as service
 from chalicelib.services import resource_views
 from chalicelib.services.paging import paginate
@@ -63,7 +64,7 @@ class ImportResourceIn(BodyModel):
           response=ImportableResourceOut, many=True,
           summary="What the offering's provider has that Cirrus does not (cloud types)")  # fmt: skip
 def importable_resources(call: Call, uuid: str) -> Any:
-    found = service.importable_resources(call.user, object_id(uuid, MODEL))
+    found = service.importable_resources(call.user, object_id(uuid, MODEL), driver.backend_for)
     page = paginate(found, call.query.page_request())
     return listed(call, page, ImportableResourceOut, service.importable_data)
 
@@ -74,8 +75,9 @@ def importable_resources(call: Call, uuid: str) -> Any:
           summary="Make a resource of one the provider has (cloud types)")  # fmt: skip
 def import_resource(call: Call, uuid: str) -> Any:
     body: ImportResourceIn = call.body
+    offering_id = object_id(uuid, MODEL)
     resource = service.import_resource(
-        call.ctx, object_id(uuid, MODEL), body.backend_id, body.project, body.plan
+        call.ctx, offering_id, driver.backend_for, body.backend_id, body.project, body.plan
     )
     view = resource_views.describe_one(resource)
     data = resources_api.to_data(call, view, resources_api.CONSUMER)

@@ -31,7 +31,6 @@ from chalicelib.domain.resources import Resource
 from chalicelib.domain.roles import P
 from chalicelib.domain.slugs import SlugKind
 from chalicelib.domain.vocabulary import BillingType, Offering, Plan, ResourceState
-from chalicelib.providers import driver
 from chalicelib.providers.cloud import CloudBackend, ProviderError, RemoteResource, RemoteState
 from chalicelib.services import access as access_service
 from chalicelib.services import customers as customer_service
@@ -40,6 +39,7 @@ from chalicelib.services import provider_sync, slugs
 from chalicelib.services.ports import projects as project_store
 from chalicelib.services.ports import resources as resource_store
 from chalicelib.services.ports import unit_of_work
+from chalicelib.services.provider_sync import BackendOf
 
 NOT_SUPPORTED = "Current offering plugin does not support resource import"
 SHARED_STAFF_ONLY = "Import is limited to staff for shared offerings."
@@ -51,7 +51,9 @@ NAME_MAX = 150  # the resource name's bound (orders' `name` attribute)
 _GONE = frozenset({RemoteState.TERMINATED, RemoteState.TERMINATING})
 
 
-def _importing(principal: Principal, offering_id: str) -> tuple[Offering, CloudBackend]:
+def _importing(
+    principal: Principal, offering_id: str, backend_of: BackendOf
+) -> tuple[Offering, CloudBackend]:
     """The offering and its backend, after Waldur's checks in Waldur's order: the object (404), the
     permission (403), then whether its plugin imports (400)."""
     offering = catalog.get_visible(principal, offering_id)
@@ -59,19 +61,24 @@ def _importing(principal: Principal, offering_id: str) -> tuple[Offering, CloudB
         if offering.shared:
             raise PermissionDenied(SHARED_STAFF_ONLY)
         access_service.access(principal).require(P.SET_RESOURCE_STATE, catalog.scope(offering))
-    cloud = driver.plugin_of(offering)
+    cloud = provider_sync.plugin(offering)
     if cloud is None or not cloud.importable:
         raise ValidationError([NOT_SUPPORTED])
-    return offering, driver.backend_for(offering)
+    try:
+        return offering, backend_of(offering)
+    except ProviderError as exc:  # e.g. a secret that cannot be read: the provider's words
+        raise ValidationError([str(exc) or type(exc).__name__]) from None
 
 
 def _known(offering: Offering) -> set[str]:
     return {r.backend_id for r in provider_sync.live_resources(offering) if r.backend_id}
 
 
-def importable_resources(principal: Principal, offering_id: str) -> list[RemoteResource]:
+def importable_resources(
+    principal: Principal, offering_id: str, backend_of: BackendOf
+) -> list[RemoteResource]:
     """What the provider has of this offering's kind minus what Cirrus already has (by backend_id)."""
-    offering, backend = _importing(principal, offering_id)
+    offering, backend = _importing(principal, offering_id, backend_of)
     try:
         remote = [r for r in backend.list() if r.state not in _GONE]
     except NotImplementedError:
@@ -151,12 +158,17 @@ def imported(offering: Offering, project: Project, plan: Plan | None, remote: Re
 
 
 def import_resource(
-    ctx: EventContext, offering_id: str, backend_id: str, project: str, plan: str | None = None
+    ctx: EventContext,
+    offering_id: str,
+    backend_of: BackendOf,
+    backend_id: str,
+    project: str,
+    plan: str | None = None,
 ) -> Resource:
     """Make a resource of what the provider has under `backend_id` (400 if the provider does not
     have it, or if Cirrus already has it for this offering), with Waldur's import event."""
     principal = ctx.actor
-    offering, backend = _importing(principal, offering_id)
+    offering, backend = _importing(principal, offering_id, backend_of)
     target = _project(principal, project)
     chosen = _plan(offering, plan)
     customer_service.require_available(target.customer_id)

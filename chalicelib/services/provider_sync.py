@@ -21,7 +21,7 @@ Waldur's scheduled tasks). A backend's failure is logged and ends that offering'
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -33,7 +33,7 @@ from chalicelib.domain.context import EventContext, Principal
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.usages import REPORT_STATES, UsageReport, billing_period
 from chalicelib.domain.vocabulary import BillingType, Offering, OfferingState, ResourceState
-from chalicelib.providers import driver
+from chalicelib.providers import registry
 from chalicelib.providers.cloud import CloudBackend, CloudPlugin, RemoteResource, RemoteState
 from chalicelib.services import resources as resource_service
 from chalicelib.services import usages as usage_service
@@ -54,6 +54,10 @@ PULLED_STATES = frozenset({ResourceState.OK, ResourceState.ERRED})
 PULLED_OFFERINGS = frozenset({OfferingState.ACTIVE, OfferingState.PAUSED, OfferingState.ARCHIVED})
 
 SYSTEM = Principal(user_id="", username="", full_name="Cirrus", is_staff=True)
+
+# Builds an offering's backend, secrets resolved: `providers.driver.backend_for`, passed in by the
+# callers (the workflows, the API), so that the services reach no AWS code themselves.
+BackendOf = Callable[[Offering], CloudBackend]
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,10 @@ class PullReport:
 
 # --- which offerings and resources ----------------------------------------------------------------
 def plugin(offering: Offering) -> CloudPlugin | None:
-    return driver.plugin_of(offering)
+    """The offering type's cloud backend plugin (None: the type is not run by one)."""
+    found = registry.get_type(offering.type)
+    cloud = found.cloud if found is not None else None
+    return cloud if isinstance(cloud, CloudPlugin) else None
 
 
 def cloud_offerings(collecting_usage: bool = False) -> list[Offering]:
@@ -132,7 +139,7 @@ def remote_view(backend: CloudBackend, backend_ids: Iterable[str]) -> dict[str, 
     return {backend_id: listed.get(backend_id) or backend.get(backend_id) for backend_id in wanted}
 
 
-def pull_offering(offering_id: str, ctx: EventContext | None = None) -> PullReport:
+def pull_offering(offering_id: str, backend_of: BackendOf, ctx: EventContext | None = None) -> PullReport:
     """Reconcile the offering's resources with the provider (see the module's docstring)."""
     report = PullReport(offering_id)
     offering = offering_store.get(offering_id)
@@ -145,7 +152,7 @@ def pull_offering(offering_id: str, ctx: EventContext | None = None) -> PullRepo
         return report  # nothing to compare: the backend is not even built
     ctx = ctx if isinstance(ctx, SystemContext) else system_context(ctx.correlation_id if ctx else None)
     try:
-        remote = remote_view(driver.backend_for(offering), (r.backend_id for r in watched))
+        remote = remote_view(backend_of(offering), (r.backend_id for r in watched))
     except Exception as exc:  # one cloud's outage must not stop the others' pulls
         report.failed = str(exc) or type(exc).__name__
         observability.logger().warning(
@@ -211,7 +218,7 @@ def _unchanged(resource: Resource, month: date, amounts: Mapping[str, Decimal]) 
 
 
 def collect_offering_usage(
-    offering_id: str, month: date | None = None, ctx: EventContext | None = None
+    offering_id: str, backend_of: BackendOf, month: date | None = None, ctx: EventContext | None = None
 ) -> dict[str, int]:
     """Record what the provider reports as used in `month` (default: this one) by each resource
     of the offering, for its `usage` components. Returns counts (reported, unchanged, failed)."""
@@ -228,7 +235,7 @@ def collect_offering_usage(
     month = billing_period(month or now.date())
     ctx = system_context(ctx.correlation_id if ctx else None)
     try:
-        backend = driver.backend_for(offering)
+        backend = backend_of(offering)
     except Exception as exc:
         observability.logger().warning(
             "usage collection failed", extra={"offering_uuid": offering.id, "cause": str(exc)}

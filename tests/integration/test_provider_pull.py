@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib.domain.vocabulary import ResourceState
 from chalicelib.providers.cloud import ProviderError, RemoteState, TransientError
+from chalicelib.providers.driver import backend_for
 from chalicelib.services import provider_sync
 from tests.cloud_helpers import cloud_offering, current, imported
 from tests.ddb_costs import Meter
@@ -50,7 +51,7 @@ def test_a_machine_deleted_behind_cirrus_back_makes_its_resource_erred_with_a_cl
     vm = imported(market, offering, cloud, "i-0abc", metadata={"type": "instance"})
     cloud.vanish("i-0abc")
 
-    report = provider_sync.pull_offering(offering.id)
+    report = provider_sync.pull_offering(offering.id, backend_for)
 
     after = current(vm)
     assert report.erred == 1
@@ -66,7 +67,7 @@ def test_a_machine_the_provider_lists_as_terminated_is_gone_too(market, cloud, o
     vm = imported(market, offering, cloud, "i-1")
     cloud.set_state("i-1", RemoteState.TERMINATED)
 
-    provider_sync.pull_offering(offering.id)
+    provider_sync.pull_offering(offering.id, backend_for)
 
     assert current(vm).state is ResourceState.ERRED
     assert "no longer exists at the provider" in current(vm).error_message
@@ -76,7 +77,7 @@ def test_the_providers_error_reaches_the_resource(market, cloud, offering):
     vm = imported(market, offering, cloud, "i-2")
     cloud.set_state("i-2", RemoteState.ERRED, error="Host failure: the hypervisor is down.")
 
-    provider_sync.pull_offering(offering.id)
+    provider_sync.pull_offering(offering.id, backend_for)
 
     after = current(vm)
     assert after.state is ResourceState.ERRED
@@ -89,10 +90,10 @@ def test_the_providers_error_reaches_the_resource(market, cloud, offering):
 def test_a_resource_erred_by_drift_is_ok_again_once_the_provider_has_it(market, cloud, offering):
     vm = imported(market, offering, cloud, "i-3")
     cloud.set_state("i-3", RemoteState.ERRED, error="Disk full.")
-    provider_sync.pull_offering(offering.id)
+    provider_sync.pull_offering(offering.id, backend_for)
 
     cloud.set_state("i-3", RemoteState.OK)
-    report = provider_sync.pull_offering(offering.id)
+    report = provider_sync.pull_offering(offering.id, backend_for)
 
     after = current(vm)
     assert report.recovered == 1
@@ -107,7 +108,7 @@ def test_an_error_the_pull_did_not_set_is_not_lifted_by_it(market, cloud, offeri
     vm = imported(market, offering, cloud, "i-4")
     _force(vm, state=ResourceState.ERRED, error_message="Update failed at the provider.")
 
-    provider_sync.pull_offering(offering.id)
+    provider_sync.pull_offering(offering.id, backend_for)
 
     assert current(vm).state is ResourceState.ERRED
     assert current(vm).error_message == "Update failed at the provider."
@@ -117,7 +118,7 @@ def test_changed_metadata_is_recorded(market, cloud, offering):
     vm = imported(market, offering, cloud, "i-5", metadata={"ip": "192.0.2.1"})
     cloud.set_metadata("i-5", {"ip": "192.0.2.99"})
 
-    report = provider_sync.pull_offering(offering.id)
+    report = provider_sync.pull_offering(offering.id, backend_for)
 
     assert report.metadata == 1 and current(vm).backend_metadata == {"ip": "192.0.2.99"}
     assert current(vm).state is ResourceState.OK
@@ -134,7 +135,7 @@ def test_resources_with_an_order_in_progress_or_no_backend_id_are_left_to_their_
     cloud.vanish("i-7")
     cloud.calls.clear()
 
-    report = provider_sync.pull_offering(offering.id)
+    report = provider_sync.pull_offering(offering.id, backend_for)
 
     assert report.skipped == 2 and report.erred == 0
     assert current(updating).state is ResourceState.UPDATING
@@ -147,7 +148,7 @@ def test_terminated_resources_are_not_pulled(market, cloud, offering):
     _force(vm, state=ResourceState.TERMINATED)
     cloud.vanish("i-8")
 
-    assert provider_sync.pull_offering(offering.id).erred == 0
+    assert provider_sync.pull_offering(offering.id, backend_for).erred == 0
     assert current(vm).state is ResourceState.TERMINATED
 
 
@@ -157,7 +158,7 @@ def test_the_pull_lists_once_and_asks_only_for_what_the_list_does_not_show(marke
     cloud.vanish("i-2")
     cloud.calls.clear()
 
-    provider_sync.pull_offering(offering.id)
+    provider_sync.pull_offering(offering.id, backend_for)
 
     assert cloud.calls == ["list", "get"]  # the missing one confirmed before it counts
 
@@ -168,7 +169,7 @@ def test_a_backend_that_cannot_list_is_asked_for_each_resource(market, cloud, of
     cloud.vanish("i-9")
     cloud.calls.clear()
 
-    provider_sync.pull_offering(offering.id)
+    provider_sync.pull_offering(offering.id, backend_for)
 
     assert cloud.calls == ["list", "get"]
     assert current(vm).state is ResourceState.ERRED
@@ -179,12 +180,12 @@ def test_a_failing_backend_is_reported_and_changes_nothing(market, cloud, offeri
     cloud.vanish("i-10")
     cloud.fail_next(TransientError("The cloud API timed out."))
 
-    report = provider_sync.pull_offering(offering.id)
+    report = provider_sync.pull_offering(offering.id, backend_for)
 
     assert report.failed == "The cloud API timed out."
     assert current(vm).state is ResourceState.OK
     cloud.fail_next(ProviderError("Credentials rejected."))
-    assert provider_sync.pull_offering(offering.id).failed == "Credentials rejected."
+    assert provider_sync.pull_offering(offering.id, backend_for).failed == "Credentials rejected."
 
 
 def test_an_unchanged_offering_writes_nothing_and_costs_the_same_whatever_its_size(market, cloud, offering):
@@ -193,14 +194,14 @@ def test_an_unchanged_offering_writes_nothing_and_costs_the_same_whatever_its_si
     many = cloud_offering(market, name="Many")
     for n in range(4):
         imported(market, many, cloud, f"m-{n}")
-    provider_sync.pull_offering(few.id)
-    provider_sync.pull_offering(many.id)
+    provider_sync.pull_offering(few.id, backend_for)
+    provider_sync.pull_offering(many.id, backend_for)
 
     with Meter.installed() as meter:
         with meter.measuring() as one:
-            small = provider_sync.pull_offering(few.id)
+            small = provider_sync.pull_offering(few.id, backend_for)
         with meter.measuring() as four:
-            large = provider_sync.pull_offering(many.id)
+            large = provider_sync.pull_offering(many.id, backend_for)
 
     assert (small.unchanged, large.unchanged) == (1, 4)
     assert one.writes == four.writes == 0

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.domain.clock import utcnow
+from chalicelib.providers.driver import backend_for
 from chalicelib.services import provider_sync
 from chalicelib.store import usages
 from tests.cloud_helpers import cloud_offering, imported
@@ -43,7 +44,7 @@ def test_the_providers_usage_of_usage_components_is_recorded(market, cloud, offe
     # `cores` is a limit component: what the cloud says of it is not usage to bill
     cloud.usages[("i-1", this_month())] = {"traffic": Decimal("12.5"), "cores": Decimal("4")}
 
-    counts = provider_sync.collect_offering_usage(offering.id)
+    counts = provider_sync.collect_offering_usage(offering.id, backend_for)
 
     assert counts == {"reported": 1, "unchanged": 0, "failed": 0}
     assert stored(vm) == {(this_month(), "traffic"): Decimal("12.5")}
@@ -52,10 +53,10 @@ def test_the_providers_usage_of_usage_components_is_recorded(market, cloud, offe
 def test_collecting_the_same_month_twice_stores_the_same_usage_and_writes_nothing(market, cloud, offering):
     vm = imported(market, offering, cloud, "i-2")
     cloud.usages[("i-2", this_month())] = {"traffic": Decimal("3")}
-    provider_sync.collect_offering_usage(offering.id)
+    provider_sync.collect_offering_usage(offering.id, backend_for)
 
     with Meter.installed() as meter, meter.measuring() as again:
-        counts = provider_sync.collect_offering_usage(offering.id)
+        counts = provider_sync.collect_offering_usage(offering.id, backend_for)
 
     assert counts["unchanged"] == 1 and again.writes == 0
     assert stored(vm) == {(this_month(), "traffic"): Decimal("3")}
@@ -64,10 +65,10 @@ def test_collecting_the_same_month_twice_stores_the_same_usage_and_writes_nothin
 def test_a_grown_usage_replaces_the_months_amount(market, cloud, offering):
     vm = imported(market, offering, cloud, "i-3")
     cloud.usages[("i-3", this_month())] = {"traffic": Decimal("3")}
-    provider_sync.collect_offering_usage(offering.id)
+    provider_sync.collect_offering_usage(offering.id, backend_for)
     cloud.usages[("i-3", this_month())] = {"traffic": Decimal("7.25")}
 
-    provider_sync.collect_offering_usage(offering.id)
+    provider_sync.collect_offering_usage(offering.id, backend_for)
 
     assert stored(vm) == {(this_month(), "traffic"): Decimal("7.25")}
 
@@ -79,7 +80,7 @@ def test_one_resources_failure_does_not_lose_the_others_usage(market, cloud, off
         cloud.usages[(backend_id, this_month())] = {"traffic": Decimal("1")}
     cloud.fail_next(RuntimeError("usage API unavailable"))
 
-    counts = provider_sync.collect_offering_usage(offering.id)
+    counts = provider_sync.collect_offering_usage(offering.id, backend_for)
 
     assert counts == {"reported": 1, "unchanged": 0, "failed": 1}
     assert len(stored(first)) + len(stored(second)) == 1
@@ -91,6 +92,10 @@ def test_a_type_that_does_not_collect_usage_is_not_asked(market, cloud, offering
         imported(market, other, quiet, "q-1")
         quiet.calls.clear()
 
-        assert provider_sync.collect_offering_usage(other.id) == {"reported": 0, "unchanged": 0, "failed": 0}
+        assert provider_sync.collect_offering_usage(other.id, backend_for) == {
+            "reported": 0,
+            "unchanged": 0,
+            "failed": 0,
+        }
         assert quiet.calls == []
         assert [o.id for o in provider_sync.cloud_offerings(collecting_usage=True)] == [offering.id]
