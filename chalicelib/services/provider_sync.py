@@ -169,16 +169,23 @@ def _gone(remote: RemoteResource | None) -> bool:
     return remote is None or remote.state is RemoteState.TERMINATED
 
 
-def _reconcile(
-    ctx: EventContext, resource: Resource, remote: RemoteResource | None, report: PullReport
-) -> None:
+@dataclass(frozen=True)
+class _Drift:
+    """What the pull changes on one resource (nothing: all empty)."""
+
+    metadata: Mapping[str, Any] | None = None
+    erred: str = ""  # the message to set it Erred with
+    recovered: bool = False
+
+    def __bool__(self) -> bool:
+        return self.metadata is not None or bool(self.erred) or self.recovered
+
+
+def _drift(resource: Resource, remote: RemoteResource | None) -> _Drift:
     kind, backend_id = _kind(resource), resource.backend_id
-    changed = False
-    present = remote is not None and not _gone(remote)
-    if present and remote and remote.metadata and dict(remote.metadata) != dict(resource.backend_metadata):
-        resource_service.set_backend_metadata(ctx, resource.id, remote.metadata)
-        report.metadata += 1
-        changed = True
+    metadata = None
+    if remote is not None and not _gone(remote) and remote.metadata:
+        metadata = remote.metadata if dict(remote.metadata) != dict(resource.backend_metadata) else None
     if _gone(remote):
         message = GONE.format(kind=kind, backend_id=backend_id)
     elif remote is not None and remote.state is RemoteState.ERRED:
@@ -186,16 +193,35 @@ def _reconcile(
         message = template.format(kind=kind, backend_id=backend_id, error=remote.error[:500])
     else:
         message = ""
-    if message and (resource.state is not ResourceState.ERRED or resource.error_message != message):
-        resource_service.set_as_erred(ctx, resource.id, message, PULL_MARK)
+    if message and resource.state is ResourceState.ERRED and resource.error_message == message:
+        message = ""  # already says so
+    erred_by_pull = resource.state is ResourceState.ERRED and resource.error_traceback == PULL_MARK
+    recovered = remote is not None and remote.state is RemoteState.OK and erred_by_pull
+    return _Drift(metadata, message, recovered)
+
+
+def _reconcile(
+    ctx: EventContext, resource: Resource, remote: RemoteResource | None, report: PullReport
+) -> None:
+    if not _drift(resource, remote):
+        report.unchanged += 1
+        return
+    # Read it again before changing it: an order may have started since the listing.
+    fresh = resource_store.load(resource.customer_id, resource.project_id, resource.id)
+    if fresh is None or not _watched(fresh):
+        report.skipped += 1
+        return
+    drift = _drift(fresh, remote)
+    if drift.metadata is not None:
+        resource_service.set_backend_metadata(ctx, fresh.id, drift.metadata)
+        report.metadata += 1
+    if drift.erred:
+        resource_service.set_as_erred(ctx, fresh.id, drift.erred, PULL_MARK)
         report.erred += 1
-        return
-    ok_again = remote is not None and remote.state is RemoteState.OK
-    if ok_again and resource.state is ResourceState.ERRED and resource.error_traceback == PULL_MARK:
-        resource_service.set_as_ok(ctx, resource.id)
+    elif drift.recovered:
+        resource_service.set_as_ok(ctx, fresh.id)
         report.recovered += 1
-        return
-    if not changed:
+    elif drift.metadata is None:
         report.unchanged += 1
 
 

@@ -11,7 +11,7 @@ the duration of a `with` block, so orders, the pull and the API reach this cloud
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -47,6 +47,8 @@ class FakeCloud:
     failures: list[Exception] = field(default_factory=list)
     can_list: bool = True
     settings: list[Settings] = field(default_factory=list)
+    # Called with each call's name before it is answered: what happens meanwhile in Cirrus.
+    meanwhile: Callable[[str], None] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- what a test does behind Cirrus's back ---------------------------------------------------
@@ -73,6 +75,8 @@ class FakeCloud:
             self.calls.append(name)
             if self.failures:
                 raise self.failures.pop(0)
+        if self.meanwhile is not None:
+            self.meanwhile(name)
 
     def backend(self, settings: Settings) -> FakeBackend:
         self.settings.append(settings)

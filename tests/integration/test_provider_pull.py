@@ -143,6 +143,17 @@ def test_resources_with_an_order_in_progress_or_no_backend_id_are_left_to_their_
     assert cloud.calls == []  # nothing to compare: the cloud is not asked
 
 
+def test_an_order_started_while_the_cloud_was_asked_keeps_its_resource(market, cloud, offering):
+    vm = imported(market, offering, cloud, "i-11")
+    cloud.vanish("i-11")
+    cloud.meanwhile = lambda call: _force(vm, state=ResourceState.TERMINATING, order_in_progress_id="e" * 32)
+
+    report = provider_sync.pull_offering(offering.id, backend_for)
+
+    assert (report.erred, report.skipped) == (0, 1)
+    assert current(vm).state is ResourceState.TERMINATING
+
+
 def test_terminated_resources_are_not_pulled(market, cloud, offering):
     vm = imported(market, offering, cloud, "i-8")
     _force(vm, state=ResourceState.TERMINATED)
