@@ -170,7 +170,7 @@ def _gone(remote: RemoteResource | None) -> bool:
 
 
 @dataclass(frozen=True)
-class _Drift:
+class Drift:
     """What the pull changes on one resource (nothing: all empty)."""
 
     metadata: Mapping[str, Any] | None = None
@@ -181,7 +181,8 @@ class _Drift:
         return self.metadata is not None or bool(self.erred) or self.recovered
 
 
-def _drift(resource: Resource, remote: RemoteResource | None) -> _Drift:
+def drift(resource: Resource, remote: RemoteResource | None) -> Drift:
+    """What the pull would change on `resource`, given what the provider has (None: nothing there)."""
     kind, backend_id = _kind(resource), resource.backend_id
     metadata = None
     if remote is not None and not _gone(remote) and remote.metadata:
@@ -197,13 +198,13 @@ def _drift(resource: Resource, remote: RemoteResource | None) -> _Drift:
         message = ""  # already says so
     erred_by_pull = resource.state is ResourceState.ERRED and resource.error_traceback == PULL_MARK
     recovered = remote is not None and remote.state is RemoteState.OK and erred_by_pull
-    return _Drift(metadata, message, recovered)
+    return Drift(metadata, message, recovered)
 
 
 def _reconcile(
     ctx: EventContext, resource: Resource, remote: RemoteResource | None, report: PullReport
 ) -> None:
-    if not _drift(resource, remote):
+    if not drift(resource, remote):
         report.unchanged += 1
         return
     # Read it again before changing it: an order may have started since the listing.
@@ -211,17 +212,17 @@ def _reconcile(
     if fresh is None or not _watched(fresh):
         report.skipped += 1
         return
-    drift = _drift(fresh, remote)
-    if drift.metadata is not None:
-        resource_service.set_backend_metadata(ctx, fresh.id, drift.metadata)
+    change = drift(fresh, remote)
+    if change.metadata is not None:
+        resource_service.set_backend_metadata(ctx, fresh.id, change.metadata)
         report.metadata += 1
-    if drift.erred:
-        resource_service.set_as_erred(ctx, fresh.id, drift.erred, PULL_MARK)
+    if change.erred:
+        resource_service.set_as_erred(ctx, fresh.id, change.erred, PULL_MARK)
         report.erred += 1
-    elif drift.recovered:
+    elif change.recovered:
         resource_service.set_as_ok(ctx, fresh.id)
         report.recovered += 1
-    elif drift.metadata is None:
+    elif change.metadata is None:
         report.unchanged += 1
 
 
