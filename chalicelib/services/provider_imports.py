@@ -33,9 +33,9 @@ from chalicelib.domain.slugs import SlugKind
 from chalicelib.domain.vocabulary import BillingType, Offering, Plan, ResourceState
 from chalicelib.providers.cloud import CloudBackend, ProviderError, RemoteResource, RemoteState
 from chalicelib.services import access as access_service
+from chalicelib.services import billing, provider_sync, slugs
 from chalicelib.services import customers as customer_service
 from chalicelib.services import offerings as catalog
-from chalicelib.services import provider_sync, slugs
 from chalicelib.services.ports import projects as project_store
 from chalicelib.services.ports import resources as resource_store
 from chalicelib.services.ports import unit_of_work
@@ -179,6 +179,7 @@ def import_resource(
     uow = unit_of_work()
     stored = resource_store.add(uow, resource)
     slugs.claim(uow, SlugKind.RESOURCE, stored.slug, stored.id)
+    billing.on_imported(uow, stored, offering, stored.created)
     uow.record(rules.event(stored, rules.IMPORT_SUCCEEDED, ctx))
     uow.commit()
     return stored

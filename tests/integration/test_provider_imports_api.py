@@ -65,6 +65,15 @@ def test_an_import_makes_an_ok_resource_of_the_projects_customer_with_its_event(
     assert events == [("resource_import_succeeded", "Resource legacy-vm has been imported.")]
     listed = call(client, "GET", "/api/marketplace-resources/?backend_id=i-7", market.owner)
     assert [r["uuid"] for r in listed.json] == [body["uuid"]]
+    # billed on its plan from now on, as a created resource
+    from chalicelib.domain.clock import utcnow
+    from chalicelib.store import invoices
+
+    now = utcnow()
+    items = invoices.items_of_resource(
+        market.consumer.id, now.year, now.month, market.project.id, body["uuid"]
+    )
+    assert [i.is_open for i in items] == [True] * len(items) and items
 
 
 def test_an_unknown_or_already_imported_backend_id_is_refused(client, market, cloud, offering):
