@@ -30,6 +30,7 @@ from typing import Any
 from chalicelib import observability
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.context import EventContext, Principal
+from chalicelib.domain.errors import DomainError
 from chalicelib.domain.resources import Resource
 from chalicelib.domain.usages import REPORT_STATES, UsageReport, billing_period
 from chalicelib.domain.vocabulary import BillingType, Offering, OfferingState, ResourceState
@@ -160,7 +161,13 @@ def pull_offering(offering_id: str, backend_of: BackendOf, ctx: EventContext | N
         )
         return report
     for resource in watched:
-        _reconcile(ctx, resource, remote.get(resource.backend_id), report)
+        try:
+            _reconcile(ctx, resource, remote.get(resource.backend_id), report)
+        except DomainError as exc:  # e.g. changed meanwhile (a Conflict): the next pull sees it again
+            report.skipped += 1
+            observability.logger().info(
+                "provider pull left a resource", extra={"resource_uuid": resource.id, "cause": str(exc)}
+            )
     observability.logger().info("provider pull", extra=report.as_dict())
     return report
 
