@@ -1078,3 +1078,7 @@ COMMANDS.update(MARKET_SUPPORT_COMMANDS)
 from tests.outbox_support_sync import SUPPORT_SYNC_COMMANDS  # noqa: E402
 
 COMMANDS.update(SUPPORT_SYNC_COMMANDS)
+# Resources imported from a cloud offering's provider (tests/outbox_providers.py).
+from tests.outbox_providers import PROVIDER_COMMANDS  # noqa: E402
+
+COMMANDS.update(PROVIDER_COMMANDS)

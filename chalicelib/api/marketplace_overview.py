@@ -26,6 +26,7 @@ from chalicelib.api.marketplace_catalog import TAG
 from chalicelib.api.rest import Call, FieldsQuery, ListQuery, QueryModel, ResponseModel, endpoint, listed
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.ids import id_from_url, parse_id
+from chalicelib.domain.vocabulary import BillingType
 from chalicelib.providers import registry
 from chalicelib.services import catalog, market_queries
 from chalicelib.services import offering_permissions as permissions
@@ -49,8 +50,10 @@ class PluginComponentOut(ResponseModel):
 
 class PluginOut(ResponseModel):
     """Waldur's PluginOfferingType. `available_limits`: the component types whose limits the type
-    lets a customer choose whatever the offering says; no Cirrus type declares any (Waldur's
-    Marketplace.Basic neither), so the order form takes limits from the offering's components."""
+    lets a customer choose (Waldur's `available_limits` of a plugin's registration, e.g.
+    OpenStack.Tenant's cores, ram and storage): a cloud type's `limit` components; the other types
+    declare none (Waldur's Marketplace.Basic neither), so the order form takes limits from the
+    offering's components."""
 
     offering_type: str
     components: list[PluginComponentOut]
@@ -60,6 +63,7 @@ class PluginOut(ResponseModel):
 def plugin_data(name: str) -> dict[str, Any]:
     found = registry.get_type(name)
     templates = found.components if found else ()
+    cloud = found is not None and found.cloud is not None
     return {
         "offering_type": name,
         "components": [
@@ -71,7 +75,7 @@ def plugin_data(name: str) -> dict[str, Any]:
             }
             for t in templates
         ],
-        "available_limits": [],
+        "available_limits": [t.type for t in templates if cloud and t.billing_type is BillingType.LIMIT],
     }
 
 

@@ -179,6 +179,7 @@ EVENT_GROUPS: dict[str, tuple[str, ...]] = {
         "marketplace_resource_update_limits_failed",
         "marketplace_resource_erred_on_backend",
         "marketplace_resource_update_end_date_succeeded",
+        "resource_import_succeeded",
         # Waldur's RobotAccountEventLogger (domain/robot_accounts.py).
         "resource_robot_account_created",
         "resource_robot_account_updated",

@@ -51,6 +51,8 @@ LIMITS_SUCCEEDED = "marketplace_resource_update_limits_succeeded"
 LIMITS_FAILED = "marketplace_resource_update_limits_failed"
 ERRED_ON_BACKEND = "marketplace_resource_erred_on_backend"
 END_DATE_UPDATED = "marketplace_resource_update_end_date_succeeded"
+# Waldur's structure event for a resource imported from its provider (`import_resource/`).
+IMPORT_SUCCEEDED = "resource_import_succeeded"
 # Waldur (2024) logs a rename as `marketplace_resource_has_been_changed`, a type its current schema
 # (waldur-api-client 8.1.3's EventTypesEnum) no longer knows: a client reading the event or a hook
 # on it would fail to parse, so Cirrus logs the resource's update event instead.
@@ -73,6 +75,7 @@ RESOURCE_EVENT_TYPES: tuple[str, ...] = (
     LIMITS_FAILED,
     ERRED_ON_BACKEND,
     END_DATE_UPDATED,
+    IMPORT_SUCCEEDED,
 )
 # Waldur's templates.
 _MESSAGES = {
@@ -91,6 +94,7 @@ _MESSAGES = {
     LIMITS_SUCCEEDED: "Limits of resource {} have been updated.",
     LIMITS_FAILED: "Updating limits of resource {} has failed.",
     ERRED_ON_BACKEND: "Resource {} got error on backend.",
+    IMPORT_SUCCEEDED: "Resource {} has been imported.",
 }
 
 

@@ -129,6 +129,14 @@ def on_order_done(
     _change_limits(uow, before, after, offering, now)
 
 
+def on_imported(uow: UnitOfWork, resource: Resource, offering: Offering, now: datetime) -> None:
+    """A resource imported from its provider (services/provider_imports.py) is billed from now on its
+    plan, as a created one (no plan: nothing to bill until one is set)."""
+    billed = _billed(resource, offering, resource.plan_id, dict(resource.limits))
+    if billed is not None:
+        _open(uow, billed, now, Reason.CREATE)
+
+
 def _open(uow: UnitOfWork, billed: Billed, start: datetime, reason: Reason) -> None:
     items = registration.open_items(billed, start, reason, _new_ids, year=start.year, month=start.month)
     if not items:

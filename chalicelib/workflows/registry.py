@@ -26,6 +26,7 @@ TASK_MODULES: tuple[str, ...] = (
     "chalicelib.workflows.support",
     "chalicelib.workflows.support_sync",
     "chalicelib.workflows.analytics",
+    "chalicelib.workflows.providers",
 )
 
 Handler = Callable[[dict[str, Any], EventContext], Any]

@@ -32,6 +32,9 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("analytics-snapshot", "cron(5 0 * * ? *)", "analytics.snapshot"),
     # Yesterday's aggregates and audit events to the BI export bucket (Athena reads them via Glue).
     Schedule("analytics-export", "cron(30 0 * * ? *)", "analytics.export"),
+    # Cloud backends' drift (one background task per offering) and usage (workflows/providers.py).
+    Schedule("providers-pull", "rate(15 minutes)", "providers.pull"),
+    Schedule("providers-usage", "rate(1 hour)", "providers.collect_usage"),
     # Remote changes of an external service desk's issues (workflows/support_sync.py).
     Schedule(
         "pull-support-backend", "rate(5 minutes)", "support_sync.pull_changes", needs_support_backend=True

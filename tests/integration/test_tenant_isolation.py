@@ -431,6 +431,15 @@ CONTROL_QUERY: dict[str, Callable[[World], str]] = {
     "components-usage-by-project": lambda w: f"?offering_uuid={_offering(w, w.a, w.own_extra)}",
 }
 
+# Object reads whose control reaches the route but answers other than 200 by design: (status, why).
+CONTROL_STATUS: dict[tuple[str, str], tuple[int, str]] = {
+    ("GET", "/api/marketplace-provider-offerings/{uuid}/importable_resources"): (
+        403,
+        "A's offering is shared (and not a cloud type): Waldur limits import from a shared offering to "
+        "staff, checked after the offering is found; tests/integration/test_provider_imports_api.py",
+    ),
+}
+
 
 def _ssh_key(w: World, owner: Account, made: dict[str, str]) -> str:
     """An SSH key of `owner` (b_user for B, a_owner for A), added by them once."""
@@ -943,7 +952,7 @@ def test_the_same_read_reaches_the_callers_own_tenant(world: World, ep: Endpoint
     path = _filled(ep.path, OWN, collection, world) + "/"
     query = CONTROL_QUERY.get(ep.path.rstrip("/").rsplit("/", 1)[-1])
     reply = call(world.client, "GET", path + (query(world) if query else ""), world.a_owner)
-    assert reply.status == 200, reply.json
+    assert reply.status == CONTROL_STATUS.get(_key(ep), (200, ""))[0], reply.json
 
 
 def _probes(ep: Endpoint, w: World) -> list[str]:

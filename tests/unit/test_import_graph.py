@@ -173,7 +173,9 @@ def test_services_use_the_provider_registry_and_not_the_plugins_themselves():
     bad = [
         edge
         for edge in offenders(graph, "services", {"providers"})
-        if not edge.endswith(" -> chalicelib.providers.registry")
+        # the registry, and the cloud backends' contract (providers/cloud.py: its types and errors;
+        # a backend is built by providers/driver.py, which the workflows and the API pass in)
+        if not edge.endswith((" -> chalicelib.providers.registry", " -> chalicelib.providers.cloud"))
     ]
     assert bad == []
 
