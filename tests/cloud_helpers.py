@@ -17,8 +17,8 @@ def cloud_offering(market: Market, name: str = "Cloud", offering_type: str = TYP
 
 def imported(market: Market, offering: Any, cloud: FakeCloud, backend_id: str, **remote: Any) -> Any:
     """A resource of the market's project made from `backend_id`, which the cloud gets first."""
-    from chalicelib.providers.driver import backend_for
     from chalicelib.services import provider_imports
+    from chalicelib.workflows.cloud_driver import backend_for
 
     if backend_id not in cloud.resources:
         cloud.add(backend_id, **remote)

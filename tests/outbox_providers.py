@@ -24,8 +24,8 @@ def _cloud_offering(w: World) -> tuple[Any, Any]:
 
 
 def _import(w: World, prepared: tuple[Any, Any], plan: str | None = None) -> Fields:
-    from chalicelib.providers.driver import backend_for
     from chalicelib.services import provider_imports
+    from chalicelib.workflows.cloud_driver import backend_for
     from tests.fakes.cloud import registered
 
     cloud, offering = prepared

@@ -30,10 +30,10 @@ from chalicelib.api.rest import (
     render,
 )
 from chalicelib.domain import offerings as offering_rules
-from chalicelib.providers import driver
 from chalicelib.services import provider_imports as service
 from chalicelib.services import resource_views
 from chalicelib.services.paging import paginate
+from chalicelib.workflows import cloud_driver as driver
 
 bp = Blueprint(__name__)
 BASE = f"/api/{PROVIDER_OFFERINGS}"

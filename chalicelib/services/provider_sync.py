@@ -56,7 +56,7 @@ PULLED_OFFERINGS = frozenset({OfferingState.ACTIVE, OfferingState.PAUSED, Offeri
 
 SYSTEM = Principal(user_id="", username="", full_name="Cirrus", is_staff=True)
 
-# Builds an offering's backend, secrets resolved: `providers.driver.backend_for`, passed in by the
+# Builds an offering's backend, secrets resolved: `workflows.cloud_driver.backend_for`, passed in by the
 # callers (the workflows, the API), so that the services reach no AWS code themselves.
 BackendOf = Callable[[Offering], CloudBackend]
 

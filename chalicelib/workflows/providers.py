@@ -54,8 +54,8 @@ def pull(payload: dict[str, Any], ctx: EventContext) -> int:
 
 @task(PULL_OFFERING, queue=BACKGROUND_QUEUE)
 def pull_offering(payload: dict[str, Any], ctx: EventContext) -> dict[str, Any]:
-    from chalicelib.providers import driver
     from chalicelib.services import provider_sync
+    from chalicelib.workflows import cloud_driver as driver
 
     return provider_sync.pull_offering(str(payload["offering"]), driver.backend_for, ctx).as_dict()
 
@@ -75,8 +75,8 @@ def collect_usage(payload: dict[str, Any], ctx: EventContext) -> int:
 
 @task(COLLECT_OFFERING_USAGE, queue=BACKGROUND_QUEUE)
 def collect_offering_usage(payload: dict[str, Any], ctx: EventContext) -> dict[str, int]:
-    from chalicelib.providers import driver
     from chalicelib.services import provider_sync
+    from chalicelib.workflows import cloud_driver as driver
 
     month = date.fromisoformat(str(payload["month"])) if payload.get("month") else None
     return provider_sync.collect_offering_usage(str(payload["offering"]), driver.backend_for, month, ctx)

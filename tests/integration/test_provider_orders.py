@@ -1,5 +1,5 @@
 """Orders of a cloud type end to end: the order workflow (moto's Step Functions, the consumer the
-Lambdas run) drives the generic cloud processors (providers/driver.py) against the in-memory fake
+Lambdas run) drives the generic cloud processors (workflows/cloud_driver.py) against the in-memory fake
 cloud: create, update and terminate; a transient failure retried; a refusal erring the order with
 the provider's message."""
 

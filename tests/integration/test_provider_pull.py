@@ -11,8 +11,8 @@ import pytest
 
 from chalicelib.domain.vocabulary import ResourceState
 from chalicelib.providers.cloud import ProviderError, RemoteState, TransientError
-from chalicelib.providers.driver import backend_for
 from chalicelib.services import provider_sync
+from chalicelib.workflows.cloud_driver import backend_for
 from tests.cloud_helpers import cloud_offering, current, imported
 from tests.ddb_costs import Meter
 from tests.fakes.cloud import FakeCloud, registered

@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.domain.clock import utcnow
-from chalicelib.providers.driver import backend_for
 from chalicelib.services import provider_sync
 from chalicelib.store import usages
+from chalicelib.workflows.cloud_driver import backend_for
 from tests.cloud_helpers import cloud_offering, imported
 from tests.ddb_costs import Meter
 from tests.fakes.cloud import FakeCloud, registered

@@ -174,7 +174,7 @@ def test_services_use_the_provider_registry_and_not_the_plugins_themselves():
         edge
         for edge in offenders(graph, "services", {"providers"})
         # the registry, and the cloud backends' contract (providers/cloud.py: its types and errors;
-        # a backend is built by providers/driver.py, which the workflows and the API pass in)
+        # a backend is built by workflows/cloud_driver.py, which the workflows and the API pass in)
         if not edge.endswith((" -> chalicelib.providers.registry", " -> chalicelib.providers.cloud"))
     ]
     assert bad == []
