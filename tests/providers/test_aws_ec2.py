@@ -132,7 +132,10 @@ def test_an_instance_that_never_comes_up_is_retried_later_not_waited_for_forever
     slow = Ec2Backend(
         settings(image_id=image, poll_seconds=5, wait_seconds=20), sleep=sleep, clock=lambda: now[0]
     )
-    with instances_stay_pending(), pytest.raises(TransientError, match="still pending after 20 s"):
+    with (
+        instances_stay_pending(),
+        pytest.raises(TransientError, match=r"still pending \(waiting for running\) after 20 s"),
+    ):
         slow.create(job(), beats)
 
     assert beats.count == 5  # one heartbeat a poll: at 0, 5, 10, 15 and 20 s
@@ -154,6 +157,16 @@ def test_update_changes_the_instance_type_and_grows_the_root_disk(ec2, image):
     assert changed.metadata["instance_type"] == "t3.large" and beats.count >= 3  # running, stopped, running
     [root] = [m for m in instance["BlockDeviceMappings"] if m["DeviceName"] == instance["RootDeviceName"]]
     assert ec2.describe_volumes(VolumeIds=[root["Ebs"]["VolumeId"]])["Volumes"][0]["Size"] == 30
+
+
+def test_a_retried_update_picks_up_an_instance_an_earlier_attempt_left_stopped(ec2, image):
+    made = backend(image_id=image).create(job(), Beats())
+    ec2.stop_instances(InstanceIds=[made.backend_id])  # the earlier attempt timed out here
+
+    backend().update(job(backend_id=made.backend_id, plan_code="m5.large"), Beats())
+
+    [instance] = instances(ec2, InstanceIds=[made.backend_id])
+    assert (instance["State"]["Name"], instance["InstanceType"]) == ("running", "m5.large")
 
 
 def test_a_root_disk_does_not_shrink(ec2, image):

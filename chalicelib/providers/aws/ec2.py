@@ -91,6 +91,12 @@ class Ec2Backend:
         self._options = Options.of(settings)
         self._sleep, self._clock = sleep, clock
         self._client: Any = None
+        self._deadline = 0.0
+
+    def _start(self) -> None:
+        """One operation's waits share one deadline: `wait_seconds`, within the heavy worker's own
+        timeout, after which the step fails as retryable and the retry picks up from what EC2 has."""
+        self._deadline = self._clock() + self._options.wait_seconds
 
     # --- plumbing ---------------------------------------------------------------------------------
     @property
@@ -131,9 +137,8 @@ class Ec2Backend:
         return found[:limit]
 
     def _wait(self, instance_id: str, wanted: str, heartbeat: Heartbeat) -> dict[str, Any]:
-        """Poll until the instance is `wanted`, heartbeating each poll; past `wait_seconds` a
+        """Poll until the instance is `wanted`, heartbeating each poll; past the operation's deadline a
         TransientError (the workflow retries the step, which picks up where this one was)."""
-        deadline = self._clock() + self._options.wait_seconds
         while True:
             heartbeat()
             instance = self._describe(instance_id)
@@ -143,10 +148,10 @@ class Ec2Backend:
             if state in ("terminated", "shutting-down") and wanted != "terminated":
                 reason = ((instance or {}).get("StateReason") or {}).get("Message") or "no reason given"
                 raise ProviderError(f"The instance {instance_id} was terminated by AWS: {reason[:200]}")
-            if self._clock() >= deadline:
+            if self._clock() >= self._deadline:
                 raise TransientError(
-                    f"The instance {instance_id} was still {state} after {self._options.wait_seconds:g} s"
-                    f" waiting for it to be {wanted}."
+                    f"The instance {instance_id} was still {state} (waiting for {wanted}) after"
+                    f" {self._options.wait_seconds:g} s."
                 )
             self._sleep(self._options.poll_seconds)
 
@@ -295,6 +300,7 @@ class Ec2Backend:
         return str(made["Instances"][0]["InstanceId"])
 
     def create(self, job: Job, heartbeat: Heartbeat) -> RemoteResource:
+        self._start()
         found = self._made_for(job.resource_uuid)
         instance_id = str(found["InstanceId"]) if found else self._launch(job)
         if found and _state(found) in ("stopping", "stopped"):
@@ -344,6 +350,7 @@ class Ec2Backend:
                 self.ec2.modify_volume(VolumeId=volume["VolumeId"], Size=size)
 
     def update(self, job: Job, heartbeat: Heartbeat) -> RemoteResource:
+        self._start()
         instance = self._existing(job.backend_id)
         current = str(instance.get("InstanceType") or "")
         wanted = instance_type_for(job, self._options, default=current)
@@ -356,6 +363,7 @@ class Ec2Backend:
 
     # --- terminate --------------------------------------------------------------------------------
     def terminate(self, job: Job, heartbeat: Heartbeat) -> None:
+        self._start()
         if self._describe(job.backend_id) is not None:
             with self._aws("terminate the instance"):
                 session.ignoring(GONE, lambda: self.ec2.terminate_instances(InstanceIds=[job.backend_id]))

@@ -37,7 +37,9 @@ DEFAULTS: Mapping[str, Any] = {
     "subnet_id": "",  # empty: the region's default VPC
     "ingress": [],  # [{"protocol": "tcp", "port": 22, "cidr": "203.0.113.0/24"}]: nothing by default
     "poll_seconds": 5,  # between two DescribeInstances while waiting
-    "wait_seconds": 600,  # how long to wait for a state before a retryable failure
+    # How long one create/update/terminate waits for EC2 before failing as retryable: within the
+    # heavy worker's timeout (150 s by default, infra/cdk worker_timeout).
+    "wait_seconds": 120,
 }
 
 SECRET_OPTIONS = frozenset({"role_arn", "external_id"})
@@ -103,7 +105,7 @@ def check_plugin_options(options: Mapping[str, Any]) -> None:
     for rule in ingress:
         _ingress_rule(rule)
     _number(options, "poll_seconds", 0.001, 60)
-    _number(options, "wait_seconds", 1, 3600)
+    _number(options, "wait_seconds", 1, 840)
 
 
 @dataclass(frozen=True)
