@@ -34,6 +34,8 @@ from typing import Any, Protocol
 from chalicelib.domain.offerings import ComponentTemplate
 
 Heartbeat = Callable[[], None]
+# A secret option whose value starts so is a Secrets Manager reference, read when a backend is built.
+SECRETS_MANAGER_PREFIX = "arn:aws:secretsmanager:"
 
 
 class ProviderError(Exception):
@@ -150,6 +152,7 @@ def cloud_type(
     secret_options: frozenset[str] = frozenset(),
     plugin_option_defaults: Mapping[str, Any] | None = None,
     validate_plugin_options: Callable[[Mapping[str, Any]], None] | None = None,
+    validate_secret_options: Callable[[Mapping[str, Any]], None] | None = None,
     needs_provider_review: bool = False,
     importable: bool = True,
     collects_usage: bool = False,
@@ -173,6 +176,7 @@ def cloud_type(
                 automatic=True,
                 plugin_option_defaults=dict(plugin_option_defaults or {}),
                 validate_plugin_options=validate_plugin_options,
+                validate_secret_options=validate_secret_options,
                 processor_kinds=frozenset(ProcessorKind),
                 cloud=plugin,
             )

@@ -15,6 +15,7 @@ from typing import Any
 from chalicelib.domain.orders import Order
 from chalicelib.domain.vocabulary import Offering
 from chalicelib.providers.cloud import (
+    SECRETS_MANAGER_PREFIX,
     CloudBackend,
     CloudPlugin,
     Heartbeat,
@@ -27,7 +28,6 @@ from chalicelib.providers.types import ProcessorKind
 
 # A secret option whose value is a Secrets Manager ARN is read from Secrets Manager when a backend is
 # built; under the key `secret_arn` a JSON object's members become secret options themselves.
-SECRETS_MANAGER_PREFIX = "arn:aws:secretsmanager:"
 SECRET_ARN = "secret_arn"
 
 

@@ -61,6 +61,10 @@ class OfferingType:
     plugin_option_defaults: Mapping[str, Any] = field(default_factory=dict)
     validate_limits: LimitsCheck = check_limits
     validate_plugin_options: OptionsCheck | None = None
+    # Checks the offering's secret_options when they are set (ValueError -> 400 on secret_options;
+    # its message must not repeat a secret). Skipped when a value is a Secrets Manager reference:
+    # those are read, and so checked, when the backend is built.
+    validate_secret_options: OptionsCheck | None = None
     # Processor names the owner registers (documentation; the callables come by register_processor).
     processor_kinds: frozenset[ProcessorKind] = frozenset()
     # A type run by a cloud backend (`providers/cloud.py` CloudPlugin): how to build it. None else.

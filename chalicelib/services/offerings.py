@@ -32,6 +32,7 @@ from chalicelib.domain.rbac import Access, Scope
 from chalicelib.domain.roles import P, ScopeType
 from chalicelib.domain.vocabulary import Component, Offering, OfferingState, Plan
 from chalicelib.providers import registry
+from chalicelib.providers.cloud import SECRETS_MANAGER_PREFIX
 from chalicelib.services import access as access_service
 from chalicelib.services import memberships, request_keys
 from chalicelib.services.ports import categories as category_store
@@ -197,6 +198,19 @@ def _plugin_options(offering_type: registry.OfferingType, given: Any) -> dict[st
     return options
 
 
+def _secret_options(offering_type: registry.OfferingType, given: Any) -> dict[str, Any]:
+    """The offering's secret options, checked by its type unless a value is a Secrets Manager
+    reference (read, and so checked, when the type's backend is built)."""
+    secrets = domain.check_object(given, "secret_options")
+    deferred = any(isinstance(v, str) and v.startswith(SECRETS_MANAGER_PREFIX) for v in secrets.values())
+    if offering_type.validate_secret_options is not None and not deferred:
+        try:
+            offering_type.validate_secret_options(secrets)
+        except ValueError as exc:
+            raise ValidationError.field("secret_options", str(exc)) from None
+    return secrets
+
+
 _OFFERING_FIELDS = (
     "description",
     "full_description",
@@ -256,7 +270,7 @@ def _create_offering(ctx: EventContext, customer_id: str | None, data: Mapping[s
         attributes=domain.check_object(data.get("attributes"), "attributes"),
         options=domain.check_object(data.get("options"), "options"),
         plugin_options=_plugin_options(offering_type, data.get("plugin_options")),
-        secret_options=domain.check_object(data.get("secret_options"), "secret_options"),
+        secret_options=_secret_options(offering_type, data.get("secret_options")),
         components=components,
         plans=plans,
         created=now,
@@ -304,9 +318,11 @@ def update_offering(ctx: EventContext, offering_id: str, action: str, values: Ma
     changes = dict(values)
     if "category_id" in changes:
         changes["category_id"] = _category_id(changes)
+    offering_type = registry.get_type(before.type) or registry.OfferingType(before.type)
     if "plugin_options" in changes:
-        offering_type = registry.get_type(before.type) or registry.OfferingType(before.type)
         changes["plugin_options"] = _plugin_options(offering_type, changes["plugin_options"])
+    if "secret_options" in changes:
+        changes["secret_options"] = _secret_options(offering_type, changes["secret_options"])
     after = OfferingChanges(action, changes).apply(before)
     if after == before:
         return before

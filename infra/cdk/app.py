@@ -24,6 +24,8 @@ Federated sign-in (cirrus_infra/auth.py; README "Authentication"): `-c identity_
 (SAML and OIDC providers, a JSON list), `-c staff_groups=...`, `-c support_groups=...`,
 `-c cognito_domain_prefix=...`, `-c cognito_callback_urls=...`, `-c cognito_logout_urls=...`,
 `-c cognito_native_users=false`.
+Provider plugins (README "Providers"): `-c provider_plugins=cirrus-openstack,cirrus-waldur-remote`
+installs those `plugins/<name>/` distributions, with their SDKs, into the Lambda bundle.
 Web UI (cirrus_infra/webui.py; README "Web UI"): `-c homeport_dir=path/to/homeport/build` hosts a
 HomePort build on S3 + CloudFront pointing at the API (off by default), or
 `-c homeport_url=https://portal.example.org` names one hosted elsewhere; either way the API allows it
@@ -59,6 +61,7 @@ from cirrus_infra.nag import packs  # noqa: E402
 
 DEFAULT_STAGE = "dev"
 STAGES_DIR = HERE / "stages"
+REPO_ROOT = HERE.parents[1]
 # Stages whose table has no deletion protection by default (`-c deletion_protection=` overrides).
 UNPROTECTED_STAGES = ("dev",)
 
@@ -75,6 +78,20 @@ def _flag(raw: str | None, *, default: bool) -> bool:
     if raw.lower() not in ("true", "false"):
         raise ValueError(f"expected true or false, got {raw!r}")
     return raw.lower() == "true"
+
+
+def provider_plugins(raw: str | None) -> tuple[Path, ...]:
+    """`provider_plugins`: comma-separated names of the repository's `plugins/<name>/` distributions
+    to install into the Lambda bundle (none by default: their SDKs are large)."""
+    names = [name.strip() for name in (raw or "").split(",") if name.strip()]
+    found = []
+    for name in names:
+        path = REPO_ROOT / "plugins" / name
+        if "/" in name or not (path / "pyproject.toml").is_file():
+            known = sorted(p.parent.name for p in (REPO_ROOT / "plugins").glob("*/pyproject.toml"))
+            raise ValueError(f"provider_plugins: no plugin {name!r} in plugins/ (known: {', '.join(known)})")
+        found.append(path)
+    return tuple(found)
 
 
 def _concurrency(raw: object) -> dict[str, int]:
@@ -125,7 +142,10 @@ def stack_settings(try_get_context: Callable[[str], Any]) -> StackSettings:
     memory = context("lambda_memory_size")
     return StackSettings(
         stage=stage,
-        bundle=BundleSpec(compile=_flag(context("bundle_bytecode"), default=True)),
+        bundle=BundleSpec(
+            compile=_flag(context("bundle_bytecode"), default=True),
+            plugins=provider_plugins(context("provider_plugins")),
+        ),
         public_url=context("public_url"),
         domain_name=context("domain_name"),
         certificate_arn=context("certificate_arn"),

@@ -241,3 +241,38 @@ def test_the_cache_keeps_the_newest_bundles(bundle_module: Any, tmp_path: Path) 
     kept = sorted(p.name for p in cache.iterdir())
     newest_old = [f"{i:064x}" for i in range(bundle_module.KEEP + 2)][-(bundle_module.KEEP - 1) :]
     assert kept == sorted([bundle.hash, *newest_old])
+
+
+def test_a_provider_plugin_distribution_is_installed_with_its_entry_point(
+    bundle_module: Any, tmp_path: Path
+) -> None:
+    """`-c provider_plugins=...`: the plugin's wheel is built and installed for Lambda (offline here),
+    its dist-info carries the `cirrus.providers` entry point the registry discovers in the bundle; its
+    tests are not part of the bundle's inputs, its sources are."""
+    plugin = tmp_path / "plugins" / "cirrus-probe"
+    (plugin / "cirrus_probe").mkdir(parents=True)
+    (plugin / "tests").mkdir()
+    (plugin / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "cirrus-probe"\nversion = "1.0"\n'
+        '[project.entry-points."cirrus.providers"]\nprobe = "cirrus_probe:register"\n'
+        '[tool.setuptools]\npackages = ["cirrus_probe"]\n'
+    )
+    (plugin / "cirrus_probe" / "__init__.py").write_text("def register(registry):\n    pass\n")
+    spec = bundle_module.BundleSpec(
+        requirements=None,
+        plugins=(plugin,),
+        wheel_dir=tmp_path / "no-wheels",
+        cache_dir=tmp_path / "bundles",
+        compile=False,
+    )
+    (tmp_path / "no-wheels").mkdir()
+    bundle = bundle_module.build_bundle(spec, log=False)
+    root = bundle.path
+    assert (root / "cirrus_probe" / "__init__.py").exists()
+    entry_points = next(root.glob("cirrus_probe-1.0.dist-info/entry_points.txt")).read_text()
+    assert "[cirrus.providers]" in entry_points and "probe = cirrus_probe:register" in entry_points
+    (plugin / "tests" / "test_x.py").write_text("")
+    assert bundle_module.build_bundle(spec, log=False).hash == bundle.hash
+    (plugin / "cirrus_probe" / "__init__.py").write_text("def register(registry):\n    return None\n")
+    assert bundle_module.build_bundle(spec, log=False).hash != bundle.hash

@@ -109,3 +109,16 @@ def test_a_stage_file_must_hold_an_object(
 def test_the_example_stage_file_is_valid(entry: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = _settings(entry, {"stage": "example"})
     assert settings.domain_name and settings.certificate_arn and settings.auth.identity_providers
+
+
+def test_provider_plugins_name_the_repositorys_plugin_distributions(entry: Any, tmp_path: Path) -> None:
+    """`-c provider_plugins=a,b` puts those `plugins/<name>/` distributions into the bundle; none by
+    default; an unknown name (or a path) is refused, naming the known ones."""
+    assert _settings(entry, {}).bundle.plugins == ()
+    known = sorted(p.parent.name for p in (entry.REPO_ROOT / "plugins").glob("*/pyproject.toml"))
+    if known:
+        chosen = _settings(entry, {"provider_plugins": f" {known[0]} ,"}).bundle.plugins
+        assert chosen == (entry.REPO_ROOT / "plugins" / known[0],)
+    for bad in ("no-such-plugin", "../chalicelib"):
+        with pytest.raises(ValueError, match="no plugin"):
+            _settings(entry, {"provider_plugins": bad})

@@ -111,7 +111,7 @@ def test_plugin_options_default_to_an_object_and_the_type_brings_its_components(
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [
-        ({"type": "OpenStack.Tenant"}, {"type": ['"OpenStack.Tenant" is not a valid choice.']}),
+        ({"type": "Acme.Unknown"}, {"type": ['"Acme.Unknown" is not a valid choice.']}),
         ({"plugin_options": ["not", "an", "object"]}, "plugin_options"),
         ({"type": "Cirrus.Demo", "plugin_options": {"failure_rate": 2}}, "plugin_options"),
         ({"components": [CORES, CORES]}, {"components": ["Component types must be unique."]}),

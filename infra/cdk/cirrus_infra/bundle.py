@@ -9,6 +9,9 @@ bundle is a directory, turned into a CDK asset by the stack:
   (`--platform manylinux…_<arch> --implementation cp --python-version 3.12 --only-binary=:all:`);
 - the Chalice runtime Chalice's packager puts in (chalice/__init__.py and chalice/app.py only);
 - app.py and chalicelib/ (sources only: no __pycache__, no tests);
+- provider plugins packaged as their own distributions (`plugins/<name>/`, `-c provider_plugins=...`):
+  each built into a wheel and pip-installed for the Lambda platform with its SDK, so its dist-info
+  (and its `cirrus.providers` entry point) is in the bundle and the registry discovers it;
 - `.pyc` for every `.py`, compiled by a Python 3.12 interpreter with `--invalidation-mode
   unchecked-hash`: CDK zips assets with fixed mtimes, so timestamp-based pycs would look stale and be
   ignored; unchecked ones are used as they are (the bundle is immutable once deployed).
@@ -112,6 +115,8 @@ class BundleSpec:
     python: str | None = None  # the 3.12 interpreter; None: found by find_python()
     cache_dir: Path = DEFAULT_CACHE_DIR
     extra_pip_args: tuple[str, ...] = field(default=())
+    # Provider plugin distributions (directories with a pyproject.toml) installed into the bundle.
+    plugins: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
@@ -192,7 +197,56 @@ def _hash_inputs(spec: BundleSpec, python_version: str | None) -> str:
             add(f"wheel:{wheel.name}", hashlib.sha256(wheel.read_bytes()).digest())
     for path, name in [*_chalice_runtime(), *_app_sources(spec.source_dir)]:
         add(f"file:{name}", path.read_bytes())
+    for plugin in spec.plugins:
+        for path, name in _plugin_sources(plugin):
+            add(f"plugin:{name}", path.read_bytes())
     return h.hexdigest()
+
+
+def _plugin_sources(plugin: Path) -> Iterator[tuple[Path, str]]:
+    """A plugin distribution's files that make its wheel (no bytecode, build output or tests)."""
+    if not (plugin / "pyproject.toml").is_file():
+        raise BundleError(f"{plugin} is not a provider plugin distribution (no pyproject.toml)")
+    for path in sorted(plugin.rglob("*")):
+        rel = path.relative_to(plugin)
+        skipped = {"__pycache__", "build", "dist", "tests"}
+        if not path.is_file() or skipped & set(rel.parts) or rel.parts[0].endswith(".egg-info"):
+            continue
+        if path.suffix in (".pyc", ".pyo"):
+            continue
+        yield path, f"{plugin.name}/{rel.as_posix()}"
+
+
+def _install_plugins(spec: BundleSpec, target: Path) -> None:
+    """Each plugin distribution as a wheel (built here, pure Python), then pip-installed for the
+    Lambda platform with its dependencies, like requirements.txt's."""
+    if not spec.plugins:
+        return
+    with tempfile.TemporaryDirectory(prefix="cirrus-plugin-wheels-") as wheels:
+        for plugin in spec.plugins:
+            done = subprocess.run(
+                [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
+                 "--no-deps", "--no-build-isolation", "--wheel-dir", wheels, str(plugin)],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if done.returncode != 0:
+                raise BundleError(f"could not build a wheel of {plugin}: {done.stderr.strip()[-3000:]}")
+        built = sorted(Path(wheels).glob("*.whl"))
+        platforms = [arg for p in PLATFORMS[spec.architecture] for arg in ("--platform", p)]
+        command = [
+            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            "--no-compile", "--target", str(target), *platforms, "--implementation", "cp",
+            "--python-version", PYTHON_VERSION, "--only-binary=:all:", *map(str, built),
+        ]  # fmt: skip
+        if spec.wheel_dir:
+            command += ["--no-index", "--find-links", str(spec.wheel_dir)]
+        command += list(spec.extra_pip_args)
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise BundleError(
+                f"pip could not install the provider plugins for Lambda ({spec.architecture}): "
+                f"{done.stderr.strip()[-3000:]}"
+            )
 
 
 def _pip_install(spec: BundleSpec, target: Path) -> None:
@@ -322,6 +376,7 @@ def _build(spec: BundleSpec, python: str | None, final: Path) -> None:
     try:
         staging.mkdir()
         _pip_install(spec, staging)
+        _install_plugins(spec, staging)
         _trim(staging)
         _copy([*_chalice_runtime(), *_app_sources(spec.source_dir)], staging)
         if python:
