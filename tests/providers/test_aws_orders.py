@@ -166,16 +166,31 @@ def test_an_order_ec2_refuses_errs_with_a_message_that_names_no_secret(client, m
     assert instances(ec2) == []
 
 
-def test_plugin_options_are_checked_when_the_provider_saves_them(client, market):
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        (
+            "plugin_options",
+            {"region": "mars-north-1"},
+            "region must be an AWS region EC2 runs in, e.g. eu-west-1.",
+        ),
+        (
+            "secret_options",
+            {"role_arn": "arn:aws:iam::210987654321:role/OrganizationAccountAccessRole"},
+            "role_arn must be the ARN of an IAM role named cirrus-… without a path "
+            "(arn:aws:iam::<12-digit account>:role/cirrus-<name>).",
+        ),
+    ],
+)
+def test_options_are_checked_when_the_provider_saves_them(client, market, field, value, said):
     body = {
         "name": "EC2",
         "type": "AWS.Instance",
         "customer": f"http://testserver/api/customers/{market.provider.id}/",
         "category": category_url(market),
-        "plugin_options": {"region": "mars-north-1"},
+        field: value,
     }
 
     refused = call(client, "POST", OFFERINGS, market.seller, body)
 
-    assert refused.status == 400
-    assert refused.json["plugin_options"] == ["region must be an AWS region EC2 runs in, e.g. eu-west-1."]
+    assert (refused.status, refused.json) == (400, {field: [said]})

@@ -13,7 +13,12 @@ from typing import Any
 
 from chalicelib.domain.offerings import ComponentTemplate
 from chalicelib.domain.vocabulary import BillingType
-from chalicelib.providers.aws.options import DEFAULTS, SECRET_OPTIONS, check_plugin_options
+from chalicelib.providers.aws.options import (
+    DEFAULTS,
+    SECRET_OPTIONS,
+    check_plugin_options,
+    check_secret_options,
+)
 from chalicelib.providers.cloud import CloudBackend, Settings, cloud_type
 
 INSTANCE = "AWS.Instance"
@@ -39,4 +44,5 @@ def register(registry: Any) -> None:
         secret_options=SECRET_OPTIONS,
         plugin_option_defaults=DEFAULTS,
         validate_plugin_options=check_plugin_options,
+        validate_secret_options=check_secret_options,
     )(registry)

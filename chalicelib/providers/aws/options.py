@@ -145,21 +145,34 @@ class Options:
         )
 
 
+def check_secret_options(secrets: Mapping[str, Any]) -> None:
+    """The offering's secret_options: `role_arn` a role named cirrus-… (no path), `external_id` what
+    STS accepts. ValueError says what is wrong without repeating the value."""
+    unknown = sorted(str(name) for name in secrets if name not in SECRET_OPTIONS | {"secret_arn"})
+    if unknown:
+        raise ValueError(
+            f"Unknown secret options: {', '.join(unknown)[:200]} (known: external_id, role_arn)."
+        )
+    role_arn, external_id = secrets.get("role_arn") or "", secrets.get("external_id") or ""
+    if not isinstance(role_arn, str) or (role_arn and not ROLE_ARN.match(role_arn)):
+        raise ValueError(
+            "role_arn must be the ARN of an IAM role named cirrus-… without a path "
+            "(arn:aws:iam::<12-digit account>:role/cirrus-<name>)."
+        )
+    if not isinstance(external_id, str) or (external_id and not EXTERNAL_ID.match(external_id)):
+        raise ValueError("external_id must be 2 to 1224 letters, digits or +=,.@:/-_.")
+
+
 def _role(settings: Settings) -> tuple[str, str]:
     """The role to assume and the ExternalId to send. Without an `external_id` secret, the
     provider's customer uuid: unique per provider and not another provider's to choose, so a trust
     policy conditioned on it admits this provider's offerings only (the confused deputy)."""
-    secrets = settings.secrets
-    role_arn, external_id = secrets.get("role_arn") or "", secrets.get("external_id") or ""
-    if not isinstance(role_arn, str) or (role_arn and not ROLE_ARN.match(role_arn)):
-        raise ProviderError(
-            "The offering's secret option role_arn is not the ARN of an IAM role named cirrus-… "
-            "(arn:aws:iam::<12-digit account>:role/cirrus-<name>)."
-        )
-    if not isinstance(external_id, str) or (external_id and not EXTERNAL_ID.match(external_id)):
-        raise ProviderError(
-            "The offering's secret option external_id must be 2 to 1224 letters, digits or +=,.@:/-_."
-        )
+    secrets = {k: v for k, v in settings.secrets.items() if k in SECRET_OPTIONS}
+    try:
+        check_secret_options(secrets)
+    except ValueError as exc:
+        raise ProviderError(f"The offering's secret options are invalid: {exc}") from None
+    role_arn, external_id = str(secrets.get("role_arn") or ""), str(secrets.get("external_id") or "")
     if role_arn and not external_id:
         external_id = settings.customer_uuid
     return role_arn, external_id
