@@ -67,7 +67,9 @@ def test_create_runs_one_tagged_instance_in_the_customers_account_and_waits_for_
     assert instance["State"]["Name"] == "running" and instance["InstanceType"] == "t3.micro"
     assert tags(instance) == {"cirrus:resource": "c" * 32, "cirrus:offering": OFFERING, "Name": "vm-1"}
     assert made.state is RemoteState.OK and beats.count >= 1
+    assert made.limits == {"disk": 20}
     assert made.metadata == {
+        "type": "instance",
         "region": "eu-west-1",
         "instance_type": "t3.micro",
         "image_id": image,
@@ -224,6 +226,7 @@ def test_list_finds_instances_made_behind_cirrus_back_as_importable_instances(ec
     assert set(listed) == {ours.backend_id, theirs["InstanceId"]}
     assert listed[theirs["InstanceId"]].type == "instance"
     assert listed[theirs["InstanceId"]].metadata["instance_type"] == "t3.nano"
+    assert listed[ours.backend_id].limits == {"disk": 8}  # the image's own size: no disk was asked
 
 
 # --- where: an assumed role, or the platform's own account --------------------------------------------

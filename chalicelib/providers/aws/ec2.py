@@ -46,6 +46,7 @@ STATES = {
 GONE = frozenset({"InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"})
 GROUP_GONE = frozenset({"InvalidGroup.NotFound", "InvalidGroupId.NotFound"})
 LIST_LIMIT = 1000  # instances listed as importable at most
+VOLUME_BATCH = 200
 NAME_LIMIT = 255
 
 # What this module calls, for the deployed functions' IAM policy (infra/cdk/cirrus_infra/stack.py).
@@ -75,6 +76,14 @@ def _tags(instance: Mapping[str, Any]) -> dict[str, str]:
 
 def _state(instance: Mapping[str, Any]) -> str:
     return str(instance.get("State", {}).get("Name") or "")
+
+
+def _root_volume_id(instance: Mapping[str, Any]) -> str | None:
+    root = instance.get("RootDeviceName")
+    for mapping in instance.get("BlockDeviceMappings") or ():
+        if mapping.get("DeviceName") == root and mapping.get("Ebs", {}).get("VolumeId"):
+            return str(mapping["Ebs"]["VolumeId"])
+    return None
 
 
 class Ec2Backend:
@@ -155,9 +164,28 @@ class Ec2Backend:
                 )
             self._sleep(self._options.poll_seconds)
 
-    def _remote(self, instance: Mapping[str, Any]) -> RemoteResource:
+    def _disks(self, instances: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+        """Root volume id -> size in GiB, for `instances` (one DescribeVolumes per 200 of them)."""
+        ids = [v for v in (_root_volume_id(i) for i in instances) if v]
+        sizes: dict[str, int] = {}
+        for start in range(0, len(ids), VOLUME_BATCH):
+            found = self._volumes(ids[start : start + VOLUME_BATCH])
+            sizes.update({v["VolumeId"]: int(v["Size"]) for v in (found or {}).get("Volumes", ())})
+        return sizes
+
+    def _volumes(self, volume_ids: list[str]) -> dict[str, Any] | None:
+        with self._aws("describe the root volumes"):
+            return session.ignoring(  # type: ignore[no-any-return]
+                frozenset({"InvalidVolume.NotFound"}),  # one went meanwhile: sizes unknown this time
+                lambda: self.ec2.describe_volumes(VolumeIds=volume_ids),
+            )
+
+    def _remote(self, instance: Mapping[str, Any], disks: Mapping[str, int] | None = None) -> RemoteResource:
         state = _state(instance)
+        disks = self._disks([instance]) if disks is None else disks
+        disk = disks.get(_root_volume_id(instance) or "")
         metadata = {
+            "type": "instance",
             "region": self._options.region,
             "instance_type": instance.get("InstanceType", ""),
             "image_id": instance.get("ImageId", ""),
@@ -173,6 +201,7 @@ class Ec2Backend:
             state=STATES.get(state, RemoteState.ERRED),
             error="" if state in STATES else f"EC2 reports the state {state!r}.",
             metadata=metadata,
+            limits={"disk": disk} if disk else {},
             type="instance",
             description=f"{instance.get('InstanceType', '')} in {self._options.region}",
         )
@@ -329,13 +358,12 @@ class Ec2Backend:
             self.ec2.start_instances(InstanceIds=[instance_id])
 
     def _root_volume(self, instance: Mapping[str, Any]) -> dict[str, Any] | None:
-        root = instance.get("RootDeviceName")
-        for mapping in instance.get("BlockDeviceMappings") or ():
-            if mapping.get("DeviceName") == root and mapping.get("Ebs", {}).get("VolumeId"):
-                with self._aws("describe the root volume"):
-                    volumes = self.ec2.describe_volumes(VolumeIds=[mapping["Ebs"]["VolumeId"]])["Volumes"]
-                return dict(volumes[0]) if volumes else None
-        return None
+        volume_id = _root_volume_id(instance)
+        if volume_id is None:
+            return None
+        with self._aws("describe the root volume"):
+            volumes = self.ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"]
+        return dict(volumes[0]) if volumes else None
 
     def _grow(self, instance: Mapping[str, Any], size: int) -> None:
         volume = self._root_volume(instance)
@@ -384,7 +412,9 @@ class Ec2Backend:
         filters: list[dict[str, Any]] = [{"Name": "instance-state-name", "Values": list(LIVE_STATES)}]
         if self._own_account:
             filters.append({"Name": f"tag:{OFFERING_TAG}", "Values": [self._settings.offering_uuid]})
-        return [self._remote(instance) for instance in self._instances(filters)]
+        instances = self._instances(filters)
+        disks = self._disks(instances)
+        return [self._remote(instance, disks) for instance in instances]
 
     def usage(self, backend_id: str, month: date) -> Mapping[str, Decimal]:
         """EC2 reports no per-instance usage to bill by: the plan's fixed price and the `disk` limit
