@@ -12,6 +12,7 @@ pytest.importorskip("chalicelib.services.provider_sync")
 pytest.importorskip("chalicelib.services.provider_imports")
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 from tests.helpers import call
@@ -45,14 +46,21 @@ def ordered_instance(client, market, offering) -> dict:
     return call(client, "GET", f"{RESOURCES}{placed.json['marketplace_resource_uuid']}/", market.owner).json
 
 
-def scheduled_pull() -> None:
-    """The `providers-pull` schedule fires: its fan-out, then each offering's pull."""
+def scheduled_pull(run: int) -> None:
+    """The `providers-pull` schedule fires for the `run`th time (every 15 minutes: each run is its
+    own time slot): its fan-out, then each offering's pull."""
+    from chalicelib.domain import clock
     from chalicelib.workflows.queues import enqueue
     from chalicelib.workflows.registry import BACKGROUND_QUEUE
 
-    enqueue("providers.pull", {})
-    for _ in range(3):
-        deliver_once(BACKGROUND_QUEUE)
+    later = clock.utcnow() + timedelta(minutes=15 * run)
+    clock.set_source(lambda: later)
+    try:
+        enqueue("providers.pull", {})
+        for _ in range(3):
+            deliver_once(BACKGROUND_QUEUE)
+    finally:
+        clock.set_source(None)
 
 
 def test_an_instance_terminated_behind_cirrus_back_errs_its_resource_on_the_next_pull(client, market, ec2):
@@ -60,11 +68,11 @@ def test_an_instance_terminated_behind_cirrus_back_errs_its_resource_on_the_next
     resource = ordered_instance(client, market, offering)
     instance_id = resource["backend_id"]
 
-    scheduled_pull()  # nothing changed: still OK
+    scheduled_pull(1)  # nothing changed: still OK
     assert call(client, "GET", f"{RESOURCES}{resource['uuid']}/", market.owner).json["state"] == "OK"
 
     ec2.terminate_instances(InstanceIds=[instance_id])  # in the EC2 console
-    scheduled_pull()
+    scheduled_pull(2)
 
     found = call(client, "GET", f"{RESOURCES}{resource['uuid']}/", market.owner).json
     assert found["state"] == "Erred"
@@ -80,7 +88,7 @@ def test_an_instance_launched_behind_cirrus_back_is_importable_and_imported(clie
     theirs = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.nano")["Instances"][0]
     path = f"{OFFERINGS}{offering['uuid']}/"
 
-    listed = call(client, "GET", f"{path}importable_resources/", market.seller)
+    listed = call(client, "GET", f"{path}importable_resources/", market.staff)
 
     assert listed.status == 200, listed.json
     assert [(r["backend_id"], r["type"]) for r in listed.json] == [(theirs["InstanceId"], "instance")]
@@ -91,10 +99,10 @@ def test_an_instance_launched_behind_cirrus_back_is_importable_and_imported(clie
         "project": market.project.id,
         "plan": plan_url(offering, "Small"),
     }
-    imported = call(client, "POST", f"{path}import_resource/", market.seller, body)
+    imported = call(client, "POST", f"{path}import_resource/", market.staff, body)  # shared: staff imports
 
     assert imported.status == 201, imported.json
     assert (imported.json["state"], imported.json["backend_id"]) == ("OK", theirs["InstanceId"])
     assert imported.json["limits"] == {"disk": 8}
     assert {i["State"]["Name"] for i in instances(ec2)} == {"running"} and len(instances(ec2)) == 2
-    assert call(client, "GET", f"{path}importable_resources/", market.seller).json == []
+    assert call(client, "GET", f"{path}importable_resources/", market.staff).json == []
