@@ -102,15 +102,20 @@ def test_a_retried_create_finds_the_instance_instead_of_launching_another(ec2, i
 
 
 def test_the_size_comes_from_the_plan_or_an_offered_attribute_and_the_image_from_the_order(ec2, image):
-    chosen = backend(image_id="ami-00000000", instance_types=["m5.large"]).create(
+    chosen = backend(image_id="ami-00000000", image_ids=[image], instance_types=["m5.large"]).create(
         job(plan_code="", attributes={"instance_type": "m5.large", "image_id": image}), Beats()
     )
     assert (chosen.metadata["instance_type"], chosen.metadata["image_id"]) == ("m5.large", image)
 
-    with pytest.raises(ProviderError, match=r"may not be chosen here; this offering offers: m5\.large"):
+    with pytest.raises(ProviderError, match=r"type may not be chosen here; this offering offers: m5\.large"):
         backend(image_id=image, instance_types=["m5.large"]).create(
             job("f" * 32, plan_code="", attributes={"instance_type": "p5.48xlarge"}), Beats()
         )
+    with pytest.raises(ProviderError, match=f"image may not be chosen here; this offering offers: {image}"):
+        backend(image_id=image).create(
+            job("f" * 32, attributes={"image_id": "ami-0123456789abcdef0"}), Beats()
+        )
+    assert len(instances(ec2)) == 1
 
 
 def test_a_missing_image_is_a_clear_provider_error_and_nothing_is_launched(ec2):

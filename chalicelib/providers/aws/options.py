@@ -31,7 +31,10 @@ REGIONS = frozenset(
 
 DEFAULTS: Mapping[str, Any] = {
     "region": "us-east-1",
-    "image_id": "",  # the default image; an order's attribute `image_id` overrides it
+    "image_id": "",  # the default image
+    # Other images an order's attribute `image_id` may choose (a Marketplace AMI's software fees are
+    # billed to the account's owner: the provider decides which images its plans' prices cover).
+    "image_ids": [],
     "instance_type": "t3.micro",  # when neither the plan (article_code) nor the order names one
     "instance_types": [],  # what an order's attribute `instance_type` may choose from
     "subnet_id": "",  # empty: the region's default VPC
@@ -87,6 +90,13 @@ def check_plugin_options(options: Mapping[str, Any]) -> None:
     image = options.get("image_id") or ""
     if not isinstance(image, str) or (image and not IMAGE_ID.match(image)):
         raise ValueError("image_id must be an AMI id (ami- and 8 or 17 hex digits).")
+    images = options.get("image_ids")
+    if (
+        not isinstance(images, list)
+        or len(images) > MAX_TYPES
+        or not all(isinstance(i, str) and IMAGE_ID.match(i) for i in images)
+    ):
+        raise ValueError(f"image_ids must be a list of at most {MAX_TYPES} AMI ids.")
     if not isinstance(options.get("instance_type"), str) or not INSTANCE_TYPE.match(options["instance_type"]):
         raise ValueError("instance_type must be an EC2 instance type, e.g. t3.micro.")
     types = options.get("instance_types")
@@ -114,6 +124,7 @@ class Options:
 
     region: str
     image_id: str
+    image_ids: frozenset[str]
     instance_type: str
     instance_types: frozenset[str]
     subnet_id: str
@@ -134,6 +145,7 @@ class Options:
         return cls(
             region=options["region"],
             image_id=options["image_id"] or "",
+            image_ids=frozenset(options["image_ids"]),
             instance_type=options["instance_type"],
             instance_types=frozenset(options["instance_types"]),
             subnet_id=options["subnet_id"] or "",
@@ -197,12 +209,17 @@ def instance_type_for(job: Job, options: Options, *, default: str) -> str:
 
 
 def image_for(job: Job, options: Options) -> str:
-    chosen = job.attributes.get("image_id") or options.image_id
-    if not isinstance(chosen, str) or not IMAGE_ID.match(chosen):
-        raise ProviderError(
-            "No valid image: give the attribute image_id (ami-…) or set the offering's image_id."
-        )
-    return chosen
+    """The order's attribute `image_id` (the offering's default or one of its `image_ids`), else the
+    offering's default."""
+    chosen = job.attributes.get("image_id")
+    if chosen not in (None, "") and chosen != options.image_id:
+        if not isinstance(chosen, str) or chosen not in options.image_ids:
+            offered = ", ".join(sorted(options.image_ids | ({options.image_id} - {""}))) or "none"
+            raise ProviderError(f"The image may not be chosen here; this offering offers: {offered}.")
+        return chosen
+    if not options.image_id:
+        raise ProviderError("No image: the order names none and the offering sets no image_id.")
+    return options.image_id
 
 
 def disk_for(job: Job) -> int | None:
