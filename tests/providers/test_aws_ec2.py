@@ -223,12 +223,16 @@ def test_get_maps_ec2_states_and_says_when_an_instance_is_stopped(ec2, image):
 def test_list_finds_instances_made_behind_cirrus_back_as_importable_instances(ec2, image):
     ours = backend(image_id=image).create(job(), Beats())
     theirs = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.nano")["Instances"][0]
+    other = backend(image_id=image, offering="cd" * 16).create(
+        job("9" * 32), Beats()
+    )  # the provider's other offering
     ended = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]
     ec2.terminate_instances(InstanceIds=[ended["InstanceId"]])
 
     listed = {r.backend_id: r for r in backend().list()}
 
     assert set(listed) == {ours.backend_id, theirs["InstanceId"]}
+    assert backend().get(other.backend_id) is None  # not importable here either
     assert listed[theirs["InstanceId"]].type == "instance"
     assert listed[theirs["InstanceId"]].metadata["instance_type"] == "t3.nano"
     assert listed[ours.backend_id].limits == {"disk": 8}  # the image's own size: no disk was asked

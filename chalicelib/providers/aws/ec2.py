@@ -122,6 +122,12 @@ class Ec2Backend:
         """Instances in the platform's account belong to many offerings: see only this one's."""
         return not self._options.role_arn
 
+    def _mine(self, instance: Mapping[str, Any]) -> bool:
+        """Whether this offering may see the instance: not another offering's, and in the
+        platform's account only one made for this offering."""
+        tag = _tags(instance).get(OFFERING_TAG)
+        return tag == self._settings.offering_uuid or (tag is None and not self._own_account)
+
     def _describe(self, instance_id: str) -> dict[str, Any] | None:
         if not INSTANCE_ID.match(instance_id or ""):
             return None
@@ -129,9 +135,7 @@ class Ec2Backend:
             found = session.ignoring(GONE, lambda: self.ec2.describe_instances(InstanceIds=[instance_id]))
         for reservation in (found or {}).get("Reservations", ()):
             for instance in reservation.get("Instances", ()):
-                if self._own_account and _tags(instance).get(OFFERING_TAG) != self._settings.offering_uuid:
-                    return None
-                return dict(instance)
+                return dict(instance) if self._mine(instance) else None
         return None
 
     def _instances(self, filters: list[dict[str, Any]], limit: int = LIST_LIMIT) -> list[dict[str, Any]]:
@@ -407,12 +411,12 @@ class Ec2Backend:
         return self._remote(instance) if instance is not None else None
 
     def list(self) -> Iterable[RemoteResource]:
-        """The region's instances that are not terminated: all of the customer's account's, or in
-        the platform's own account this offering's only."""
+        """The region's instances that are not terminated and not another offering's: all the others
+        of the customer's account, or in the platform's own account this offering's only."""
         filters: list[dict[str, Any]] = [{"Name": "instance-state-name", "Values": list(LIVE_STATES)}]
         if self._own_account:
             filters.append({"Name": f"tag:{OFFERING_TAG}", "Values": [self._settings.offering_uuid]})
-        instances = self._instances(filters)
+        instances = [i for i in self._instances(filters) if self._mine(i)]
         disks = self._disks(instances)
         return [self._remote(instance, disks) for instance in instances]
 
