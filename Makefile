@@ -78,7 +78,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy chalicelib app.py tests/fakes tests/contract
+	$(BIN)/mypy chalicelib app.py tests/fakes tests/contract $(filter-out %.egg-info,$(wildcard plugins/*/cirrus_*))
 
 pytest: $(STAMP) $(AGENT_STAMP) chromium
 	CIRRUS_HOMEPORT_DIR="$${CIRRUS_HOMEPORT_DIR-$(HOMEPORT_DIR)}" $(BIN)/pytest -n 2 -q

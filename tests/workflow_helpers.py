@@ -51,11 +51,12 @@ def history(execution_arn: str) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def embedded_stack(*, execute: bool = False) -> Iterator[None]:
+def embedded_stack(*, execute: bool = False, timing: dict[str, int] | None = None) -> Iterator[None]:
     """A new moto holding the table, the task queues and the state machines (`execute`: moto runs
     their executions, at TEST_TIMING; else it records them), with the settings, the ports and the
     queue URL cache fresh on the way in and out. The `stack` and `runtime` fixtures, the data-dir
-    tests and the benchmarks that need the whole runtime."""
+    tests and the benchmarks that need the whole runtime. `timing`: TEST_TIMING's values to change
+    (a step that calls a real server needs a longer StepTimeoutSeconds)."""
     from moto import mock_aws
 
     from chalicelib import bootstrap
@@ -73,7 +74,7 @@ def embedded_stack(*, execute: bool = False) -> Iterator[None]:
         create_buckets()
         bootstrap.ensure_ready()
         create_queues(visibility_timeout=30)
-        create_state_machines(timing=TEST_TIMING)
+        create_state_machines(timing={**TEST_TIMING, **(timing or {})})
         yield
     queues._lookup_url.cache_clear()
     ports.use(None)
