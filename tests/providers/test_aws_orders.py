@@ -194,3 +194,12 @@ def test_options_are_checked_when_the_provider_saves_them(client, market, field,
     refused = call(client, "POST", OFFERINGS, market.seller, body)
 
     assert (refused.status, refused.json) == (400, {field: [said]})
+
+
+def test_the_type_is_listed_with_its_disk_component(client):
+    reply = call(client, "GET", "/api/marketplace-plugins/")
+
+    [aws_type] = [p for p in reply.json if p["offering_type"] == "AWS.Instance"]
+    assert {"type": "disk", "name": "Root disk", "measured_unit": "GiB", "billing_type": "limit"} in aws_type[
+        "components"
+    ]
