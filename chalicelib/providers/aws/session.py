@@ -28,6 +28,8 @@ TRANSIENT_CODES = frozenset(
         "Unavailable",
         "IncorrectInstanceState",  # a state change still under way
         "DependencyViolation",  # a security group still attached while its instance goes
+        "ExpiredToken",  # the assumed role's session ran out: a retry assumes it again
+        "RequestExpired",
     }
 )
 DENIED_CODES = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDeniedException", "AuthFailure"})
