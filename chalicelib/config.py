@@ -194,6 +194,11 @@ class Settings:
     support_backend: str = "basic"
     support_backend_secret_arn: str = ""
     support_backend_settings: str = field(default="", repr=False)
+    # Providers (customer uuids, hex) whose AWS.Instance offerings may run in the platform's own AWS
+    # account, with the functions' credentials, when they name no role to assume; "*": every
+    # provider. Empty (the default): every AWS offering must name a role in its own account, so no
+    # provider launches machines on the platform's bill (chalicelib/providers/aws).
+    aws_platform_account_providers: tuple[str, ...] = ()
     cognito: CognitoSettings = field(default_factory=CognitoSettings)
 
     @property
@@ -238,6 +243,9 @@ def get_settings() -> Settings:
         aws_read_timeout_seconds=_float("CIRRUS_AWS_READ_TIMEOUT_SECONDS", 5.0),
         aws_max_attempts=max(1, _int("CIRRUS_AWS_MAX_ATTEMPTS", 3)),
         request_deadline_seconds=_float("CIRRUS_REQUEST_DEADLINE_SECONDS", 20.0),
+        aws_platform_account_providers=tuple(
+            n.replace("-", "").lower() for n in _names(env.get("CIRRUS_AWS_PLATFORM_ACCOUNT_PROVIDERS"))
+        ),
         attachments_bucket=env.get("CIRRUS_ATTACHMENTS_BUCKET", "").strip(),
         attachment_max_bytes=min(_int("CIRRUS_ATTACHMENT_MAX_BYTES", 4 * 1024 * 1024), 4 * 1024 * 1024),
         attachment_url_seconds=max(1, min(_int("CIRRUS_ATTACHMENT_URL_SECONDS", 300), 3600)),

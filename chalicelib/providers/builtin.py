@@ -15,11 +15,12 @@
   workflow runs the type's request processor (registered by `workflows/marketplace_support.py`),
   which opens a support ticket for the provider's people, and the order waits until the desk
   resolves the ticket (done) or cancels it (domain/marketplace_support.py).
+- `AWS.Instance`: EC2 instances (providers/aws, a cloud backend): `CLOUD_TYPES` registers it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalicelib.domain.offerings import ComponentTemplate
@@ -86,3 +87,14 @@ TYPES: tuple[OfferingType, ...] = (
         processor_kinds=frozenset({ProcessorKind.CREATE, ProcessorKind.UPDATE, ProcessorKind.TERMINATE}),
     ),
 )
+
+
+def _aws(registry: Any) -> None:
+    from chalicelib.providers import aws
+
+    aws.register(registry)
+
+
+# Built-in types run by a cloud backend (providers/cloud.py): registration functions, as an entry
+# point would name them, that Registry.discover() runs after TYPES (importing each on first use).
+CLOUD_TYPES: tuple[Callable[[Any], None], ...] = (_aws,)

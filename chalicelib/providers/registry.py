@@ -81,6 +81,8 @@ class Registry:
             self._discovered = True
             for offering_type in builtin.TYPES:
                 self.register(offering_type)
+            for register_cloud_type in builtin.CLOUD_TYPES:
+                register_cloud_type(self)
             for entry_point in self._entry_points():
                 self._load(entry_point)
 

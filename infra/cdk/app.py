@@ -31,6 +31,8 @@ HomePort build on S3 + CloudFront pointing at the API (off by default), or
 `-c homeport_url=https://portal.example.org` names one hosted elsewhere; either way the API allows it
 by CORS and the hosted UI may return to its sign-in page. `-c cors_allowed_origins=https://a,https://b`
 allows more origins.
+Providers (cirrus_infra/providers.py; docs/providers/aws.md): `-c aws_platform_account_providers=<uuid>,...`
+(or `*`) lets those providers' AWS.Instance offerings run in the platform's own account (EC2 granted).
 `-c nag=false` skips cdk-nag (cirrus_infra/nag.py), which otherwise fails the synth on a finding.
 """
 
@@ -165,6 +167,7 @@ def stack_settings(try_get_context: Callable[[str], Any]) -> StackSettings:
         lambda_memory_size=int(memory) if memory else defaults.lambda_memory_size,
         support_backend=(context("support_backend") or defaults.support_backend).lower(),
         support_backend_secret_arn=context("support_backend_secret_arn"),
+        aws_platform_account_providers=_names(context("aws_platform_account_providers")),
         throttle=Throttle(
             rate=float(throttle_rate) if throttle_rate else defaults.throttle.rate,
             burst=int(throttle_burst) if throttle_burst else defaults.throttle.burst,

@@ -51,7 +51,9 @@ def test_the_built_in_types_say_who_does_the_work():
         False,
         (),
     )
-    assert registry.names() == sorted([builtin.BASIC, builtin.SLURM, builtin.DEMO, builtin.SUPPORT])
+    assert registry.names() == sorted(
+        [builtin.BASIC, builtin.SLURM, builtin.DEMO, builtin.SUPPORT, "AWS.Instance"]
+    )
     assert registry.get("OpenStack.Tenant") is None
 
 

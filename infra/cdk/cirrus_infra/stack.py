@@ -40,6 +40,7 @@ from cirrus_infra.frontdoor import (
 )
 from cirrus_infra.nag import suppress, suppress_sam_resources
 from cirrus_infra.operations import AlarmActions, AlarmTopic, FrontDoor, Operations, Watched
+from cirrus_infra.providers import grant_providers
 from cirrus_infra.queues import WorkQueues
 from cirrus_infra.routing import route_everything_to_the_app
 from cirrus_infra.schedules import Schedules
@@ -162,6 +163,10 @@ class StackSettings:
     # pull schedule. `-c support_backend=jira -c support_backend_secret_arn=arn:aws:secretsmanager:...`
     support_backend: str = "basic"
     support_backend_secret_arn: str | None = None
+    # Providers (customer uuids, or "*") whose AWS.Instance offerings may run in the platform's own
+    # account (CIRRUS_AWS_PLATFORM_ACCOUNT_PROVIDERS); with any, the functions get the EC2 grants of
+    # cirrus_infra/providers.py. Empty: AWS offerings work through roles in their providers' accounts.
+    aws_platform_account_providers: tuple[str, ...] = ()
 
     @property
     def api_url(self) -> str | None:
@@ -304,6 +309,7 @@ class CirrusStack(Stack):
             self.attachments.grant_api(role),
             self.analytics_export.grant_writer(role),
             *self._grant_support_secret(role),
+            *grant_providers(role, platform_account=bool(self.settings.aws_platform_account_providers)),
         ]
         # The grants are a separate AWS::IAM::Policy: create it before a function can run.
         for function in (handler, *workers.values()):
@@ -663,6 +669,8 @@ class CirrusStack(Stack):
         if s.support_backend != SUPPORT_BASIC:
             environment["CIRRUS_SUPPORT_BACKEND"] = s.support_backend
             environment["CIRRUS_SUPPORT_BACKEND_SECRET_ARN"] = s.support_backend_secret_arn or ""
+        if s.aws_platform_account_providers:
+            environment["CIRRUS_AWS_PLATFORM_ACCOUNT_PROVIDERS"] = ",".join(s.aws_platform_account_providers)
         # The Host headers the API answers (any other is refused with 400): `<api id>.execute-api.
         # <region>.<suffix>` by Django's leading-dot pattern, as the id is unknown here (the API's
         # definition refers to this function) and API Gateway routes a request only to the API its
