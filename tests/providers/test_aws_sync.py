@@ -1,19 +1,15 @@
 """AWS.Instance and the platform's side of cloud backends, end to end under moto: an instance
 terminated behind Cirrus's back makes its resource Erred on the next scheduled pull (the
 `providers.pull` task, fanned out on the background queue); one launched behind Cirrus's back is
-listed as importable and imported through the API. Needs the platform's pull and imports
-(services/provider_sync.py, provider_imports.py): skipped where they are not there yet."""
+listed as importable and imported through the API (services/provider_sync.py, provider_imports.py)."""
 
 from __future__ import annotations
-
-import pytest
-
-pytest.importorskip("chalicelib.services.provider_sync")
-pytest.importorskip("chalicelib.services.provider_imports")
 
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+
+import pytest
 
 from tests.helpers import call
 from tests.providers.aws_helpers import an_image, customer_ec2, instances
