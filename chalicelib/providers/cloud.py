@@ -36,6 +36,21 @@ from chalicelib.domain.offerings import ComponentTemplate
 Heartbeat = Callable[[], None]
 # A secret option whose value starts so is a Secrets Manager reference, read when a backend is built.
 SECRETS_MANAGER_PREFIX = "arn:aws:secretsmanager:"
+# The only secrets an offering may reference (the deployed functions may read no others): a provider
+# must not have the platform read one of its own secrets and send it to an endpoint the provider names.
+PROVIDER_SECRETS_PREFIX = "cirrus/providers/"
+
+
+def secret_reference_problem(name: str, value: Any) -> str | None:
+    """Why the secret option `name` may not hold `value` as a Secrets Manager reference (None: it
+    is no reference, or an allowed one: `arn:aws:secretsmanager:<region>:<account>:secret:cirrus/
+    providers/...`)."""
+    if not (isinstance(value, str) and value.startswith(SECRETS_MANAGER_PREFIX)):
+        return None
+    parts = value.split(":", 6)
+    if len(parts) != 7 or parts[5] != "secret" or not parts[6].startswith(PROVIDER_SECRETS_PREFIX):
+        return f"{name} may reference only a Secrets Manager secret named {PROVIDER_SECRETS_PREFIX}..."
+    return None
 
 
 class ProviderError(Exception):

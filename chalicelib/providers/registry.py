@@ -34,6 +34,7 @@ from chalicelib.providers import builtin
 # What a type is lives in `types.py` (the built-ins build on it, and the registry loads them); a
 # plugin imports these names from here, the registry's public face.
 from chalicelib.providers.cloud import SECRETS_MANAGER_PREFIX as SECRETS_MANAGER_PREFIX
+from chalicelib.providers.cloud import secret_reference_problem as secret_reference_problem
 from chalicelib.providers.types import LimitsCheck as LimitsCheck
 from chalicelib.providers.types import OfferingType as OfferingType
 from chalicelib.providers.types import OptionsCheck as OptionsCheck

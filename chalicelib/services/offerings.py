@@ -201,6 +201,9 @@ def _secret_options(offering_type: registry.OfferingType, given: Any) -> dict[st
     """The offering's secret options, checked by its type unless a value is a Secrets Manager
     reference (read, and so checked, when the type's backend is built)."""
     secrets = domain.check_object(given, "secret_options")
+    problems = [p for n, v in secrets.items() if (p := registry.secret_reference_problem(n, v))]
+    if problems:
+        raise ValidationError({"secret_options": problems})
     deferred = any(
         isinstance(v, str) and v.startswith(registry.SECRETS_MANAGER_PREFIX) for v in secrets.values()
     )

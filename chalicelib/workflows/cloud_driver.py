@@ -25,6 +25,7 @@ from chalicelib.providers.cloud import (
     ProviderError,
     Settings,
     TransientError,
+    secret_reference_problem,
 )
 from chalicelib.providers.types import ProcessorKind
 from chalicelib.store import resources
@@ -48,6 +49,9 @@ def resolve_secrets(secrets: Mapping[str, Any], read: Callable[[str], str] | Non
         if not (isinstance(value, str) and value.startswith(SECRETS_MANAGER_PREFIX)):
             resolved[name] = value
             continue
+        problem = secret_reference_problem(name, value)
+        if problem:  # stored before the rule, or written past the API: never read
+            raise ProviderError(problem)
         text = read(value)
         if name == SECRET_ARN:
             try:

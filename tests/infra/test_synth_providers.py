@@ -32,7 +32,11 @@ def provider_statements(synth: Synth, function: str) -> list[dict[str, Any]]:
     stack = Stack(synth.template, REGION)
     statements = stack.role_statements(stack.role_of(function))
     ours = ("sts:", "ec2:")
-    return [s for s in statements if any(str(a).startswith(ours) for a in _listed(s.get("Action", [])))]
+    return [
+        s
+        for s in statements
+        if s.get("Effect") == "Allow" and any(str(a).startswith(ours) for a in _listed(s.get("Action", [])))
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +86,25 @@ def test_the_role_prefix_the_grant_names_is_the_one_the_backend_checks() -> None
     assert not ROLE_ARN.match("arn:aws:iam::123456789012:role/Admin")
     assert not ROLE_ARN.match("arn:aws:iam::123456789012:role/team/cirrus-x")  # a path the grant misses
     assert Path("infra/cdk/cirrus_infra/providers.py").read_text().count('"role/cirrus-*"') == 1
+
+
+def test_no_backend_function_may_assume_a_role_of_the_platforms_account(default_synth: Synth):
+    """The stack's own roles are named cirrus-<stage>-... too: an explicit Deny keeps an offering's
+    role_arn from naming one, whatever that role's trust policy says."""
+    stack = Stack(default_synth.template, REGION)
+    for function in BACKEND_FUNCTIONS:
+        denied = [
+            s for s in stack.role_statements(stack.role_of(function))
+            if s.get("Effect") == "Deny" and "sts:AssumeRole" in _listed(s["Action"])
+        ]  # fmt: skip
+        assert [s["Resource"] for s in denied] == ["arn:aws:iam::123456789012:role/*"], function
+
+
+def test_offerings_may_reference_only_the_secrets_named_cirrus_providers(default_synth: Synth):
+    stack = Stack(default_synth.template, REGION)
+    for function in BACKEND_FUNCTIONS:
+        reads = [
+            s["Resource"] for s in stack.role_statements(stack.role_of(function))
+            if "secretsmanager:GetSecretValue" in _listed(s["Action"]) and s.get("Effect") == "Allow"
+        ]  # fmt: skip
+        assert "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cirrus/providers/*" in reads, function

@@ -58,7 +58,19 @@ def test_good_and_referenced_secret_options_are_kept(client: Any, world: dict[st
     action = f"{OFFERINGS}{made['uuid']}/update_integration/"
     refused = call(client, "POST", action, world["owner"], {"secret_options": {"token": "nope"}})
     assert refused.status == 400 and "secret_options" in refused.json
-    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cloud-AbCdEf"
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cirrus/providers/cloud-AbCdEf"
     assert call(client, "POST", action, world["owner"], {"secret_options": {"secret_arn": arn}}).status == 200
     mine = call(client, "GET", f"{OFFERINGS}{made['uuid']}/", world["owner"]).json
     assert mine["secret_options"] == {"secret_arn": arn}
+
+
+def test_a_reference_to_a_secret_not_named_cirrus_providers_is_refused(
+    client: Any, world: dict[str, Any]
+) -> None:
+    own = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cirrus-prod-support-backend-AbCdEf"
+    body = offering_body(world, type=TYPE, secret_options={"token": own}, components=[], plans=[])
+    reply = call(client, "POST", OFFERINGS, world["owner"], body)
+    assert (reply.status, reply.json) == (
+        400,
+        {"secret_options": ["token may reference only a Secrets Manager secret named cirrus/providers/..."]},
+    )

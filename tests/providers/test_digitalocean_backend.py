@@ -346,7 +346,7 @@ def test_the_create_processor_provisions_the_plans_size_with_the_token_from_secr
     from chalicelib.workflows import steps
     from chalicelib.workflows.aws import client
 
-    arn = client("secretsmanager").create_secret(Name="do-token", SecretString=TOKEN)["ARN"]
+    arn = client("secretsmanager").create_secret(Name="cirrus/providers/do-token", SecretString=TOKEN)["ARN"]
     plan = Plan(id="pl1", offering_id="of1", name="Medium", article_code="s-2vcpu-2gb")
     offering = Offering(
         id="of1",

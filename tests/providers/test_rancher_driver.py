@@ -55,7 +55,7 @@ def secret_arn(fake: FakeRancher) -> str:
     from chalicelib.workflows.aws import client
 
     made = client("secretsmanager").create_secret(
-        Name=f"rancher-{uuid.uuid4().hex[:8]}",
+        Name=f"cirrus/providers/rancher-{uuid.uuid4().hex[:8]}",
         SecretString=json.dumps({"rancher_url": fake.url, "token": TOKEN}),
     )
     return str(made["ARN"])

@@ -154,7 +154,7 @@ def test_bad_secret_options_are_a_400_on_secret_options_without_the_token(
 def test_a_secrets_manager_reference_is_taken_as_it_is(
     client: Any, staff: Any, provider: dict[str, Any]
 ) -> None:
-    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rancher-AbCdEf"
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cirrus/providers/rancher-AbCdEf"
     body = {**offering_body(provider, cluster_id="c-m-abcd1234"), "secret_options": {"secret_arn": arn}}
 
     assert call(client, "POST", OFFERINGS, staff, body).status == 201

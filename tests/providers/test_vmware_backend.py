@@ -445,7 +445,9 @@ def test_the_create_processor_provisions_with_the_password_from_secrets_manager(
     from chalicelib.workflows.aws import client
 
     secret = {"host": vcenter.url, "username": vcenter.username, "password": PASSWORD}
-    arn = client("secretsmanager").create_secret(Name="vc", SecretString=json.dumps(secret))["ARN"]
+    arn = client("secretsmanager").create_secret(Name="cirrus/providers/vc", SecretString=json.dumps(secret))[
+        "ARN"
+    ]
     offering = Offering(
         id="of1",
         customer_id="prov1",

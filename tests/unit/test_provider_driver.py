@@ -27,7 +27,7 @@ from chalicelib.providers.registry import ProcessorKind, Registry
 from chalicelib.workflows import cloud_driver as driver
 from chalicelib.workflows import steps
 
-ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cloud-abc"
+ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cirrus/providers/cloud-abc"
 
 
 def test_secret_references_are_read_and_a_secret_arn_object_fills_the_options() -> None:
@@ -178,3 +178,20 @@ def test_a_transient_failure_is_retried_and_a_refusal_errs_in_the_providers_word
     registered["fail"] = ProviderError("Image ami-123 does not exist.")
     with pytest.raises(steps.PermanentStepError, match=r"^Image ami-123 does not exist\.$"):
         run(_order(), _offering(), lambda: None, 0)
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cirrus-prod-jira-AbCdEf",  # the platform's own
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:other/cirrus/providers/x",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:cirrus/providers/x",
+    ],
+)
+def test_only_secrets_named_cirrus_providers_are_ever_read(reference: str) -> None:
+    """A provider may not have the platform read another of its secrets (a support desk's token)
+    and send it to an endpoint the provider names: such a reference is refused unread."""
+    read: list[str] = []
+    with pytest.raises(ProviderError, match="only a Secrets Manager secret named cirrus/providers/"):
+        driver.resolve_secrets({"token": reference}, lambda arn: read.append(arn) or "x")  # type: ignore[func-returns-value]
+    assert read == []

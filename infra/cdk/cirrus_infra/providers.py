@@ -15,6 +15,11 @@ resources) share Chalice's one role, DefaultRole, so the grants go to it:
   the Describe calls authorise on resources that do not exist yet or on none), tagging only as part
   of a launch or a security group's creation, and every change (stop, start, resize, terminate, a
   group's rules or deletion) only on what carries Cirrus's `cirrus:offering` tag.
+- An explicit Deny of `sts:AssumeRole` on every role of the platform's own account: the stack's
+  roles are named `cirrus-<stage>-…` too, and no offering may borrow one, whatever its trust policy.
+- `secretsmanager:GetSecretValue` on the secrets named `cirrus/providers/*` of the platform's
+  account and region only: an offering's secret options may reference those (and only those, checked
+  by the services and the driver), never another secret of the platform's.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from chalicelib.providers.aws.ec2 import EC2_ACTIONS, OFFERING_TAG
 from cirrus_infra.nag import suppress
 
 ROLE_PATTERN = "role/cirrus-*"
+# chalicelib/providers/cloud.py PROVIDER_SECRETS_PREFIX: the secrets offerings may reference.
+SECRETS_PATTERN = "secret:cirrus/providers/*"
 # Changes to what exists: allowed only on resources Cirrus tagged.
 TAGGED_ONLY = (
     "ec2:StopInstances",
@@ -66,6 +73,35 @@ def grant_providers(role: iam.IRole, platform_account: bool) -> list[iam.Grant]:
         iam.Grant.add_to_principal(grantee=role, actions=actions, resource_arns=arns, conditions=conditions)
         for actions, arns, conditions in provider_statements(platform_account)
     ]
+    grants.append(
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["secretsmanager:GetSecretValue"],
+            resource_arns=[
+                f"arn:{Aws.PARTITION}:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:{SECRETS_PATTERN}"
+            ],
+        )
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            effect=iam.Effect.DENY,
+            actions=["sts:AssumeRole"],
+            resources=[f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/*"],
+        )
+    )
+    suppress(
+        role,
+        "AwsSolutions-IAM5",
+        "secretsmanager:GetSecretValue on the secrets named cirrus/providers/* of this account and region: "
+        "the secrets providers' offerings reference (created after deployment, names unknown here)",
+        applies_to=[
+            RegexAppliesTo(
+                regex=r"/^Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:"
+                r"secret:cirrus\/providers\/\*$/"
+            )
+        ],
+        children=True,
+    )
     suppress(
         role,
         "AwsSolutions-IAM5",
