@@ -28,6 +28,9 @@ What moto 5 does, and what this module does instead:
 - **The stream** kept every record forever: `trim_stream` drops what the local stream reader has
   handled. Shard iterators (one per GetShardIterator and per GetRecords) were never dropped: the
   newest `MAX_SHARD_ITERATORS` are kept (AWS expires them after 15 minutes).
+- **SendTaskFailure's cause.** moto's handler passed the `error` on and dropped the `cause`, so a
+  workflow's Catch saw no cause and an erred order said "(Cirrus.Permanent)" instead of the
+  provider's words (what AWS gives). The handler here passes both.
 """
 
 from __future__ import annotations
@@ -104,6 +107,22 @@ def install() -> None:
     )
     _patch(DynamoDBStreamsBackend, "get_records", _bounded_iterators(DynamoDBStreamsBackend.get_records))
     _install_store_patches()
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    _patch(StepFunctionResponse, "send_task_failure", _send_task_failure)
+
+
+def _send_task_failure(self: Any) -> Any:
+    """moto's `StepFunctionResponse.send_task_failure`, with the cause passed on as AWS does."""
+    from moto.core.responses import EmptyResult
+
+    task_token, error, cause = (self._get_param(n) for n in ("taskToken", "error", "cause"))
+    backend = self.stepfunction_backend
+    try:
+        backend.send_task_failure(task_token, error=error, cause=cause)
+    except TypeError:  # moto's backend without execution (no cause to keep): as moto does
+        backend.send_task_failure(task_token, error=error)
+    return EmptyResult()
 
 
 def uninstall() -> None:

@@ -115,7 +115,10 @@ def test_a_permanent_failure_errs_the_order_and_its_resource(market):
     assert done["status"] == "FAILED" and done.get("error") == "Cirrus.OrderErred"
     assert errors(order) == ["Cirrus.Permanent"]  # not retried
     found, resource = current(order)
-    assert found.state is OrderState.ERRED and found.error_message
+    assert (found.state, found.error_message) == (
+        OrderState.ERRED,
+        "Demo provider failed to provision the resource.",
+    )
     assert resource.state is ResourceState.ERRED and resource.error_message == found.error_message
 
 

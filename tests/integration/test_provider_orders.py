@@ -98,11 +98,11 @@ def test_a_refusal_errs_the_order_and_its_resource_with_the_providers_message(
     assert done["status"] == "FAILED"
     assert errors(order) == ["Cirrus.Permanent"]  # not retried
     found, resource = current(order)
-    assert found.state is OrderState.ERRED and found.error_message
+    assert found.state is OrderState.ERRED
+    assert found.error_message == "No capacity for size t3.huge in eu-west-1."  # the provider's words
     assert resource.state is ResourceState.ERRED and not cloud.resources
-    # The workflow is told the provider's words (the Catch's Cause becomes the order's
-    # error_message: order_workflow.error_message). moto 5 drops SendTaskFailure's `cause`, so
-    # under moto the order shows the generic "(Cirrus.Permanent)" text instead.
+    # The workflow is told them as SendTaskFailure's cause (moto keeps it: local/moto_speedups.py);
+    # the Catch's Cause becomes the order's error_message (order_workflow.error_message).
     assert [(p["error"], p["cause"]) for p in sent] == [
         ("Cirrus.Permanent", "No capacity for size t3.huge in eu-west-1.")
     ]
