@@ -244,6 +244,31 @@ def cmd_invoices(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_providers(args: argparse.Namespace, out: TextIO) -> int:
+    """Queue now what the `providers-pull` / `providers-usage` schedules queue (on `background`): for
+    every offering of a cloud type, or only `--offering`. Safe to repeat: a pull changes only what
+    drifted, a collection writes usage that differs."""
+    import uuid
+
+    from chalicelib import bootstrap
+    from chalicelib.workflows import providers
+    from chalicelib.workflows.envelope import TaskContext
+    from chalicelib.workflows.queues import enqueue_many
+
+    bootstrap.ensure_ready()
+    ctx = TaskContext().restore()
+    fan_out, one = {
+        "pull": (providers.pull, providers.PULL_OFFERING),
+        "usage": (providers.collect_usage, providers.COLLECT_OFFERING_USAGE),
+    }[args.what]
+    if args.offering:
+        sent = enqueue_many(one, [({"offering": args.offering}, f"ops:{uuid.uuid4().hex}")], ctx)
+    else:
+        sent = fan_out({}, ctx)
+    print(f"queued {sent} {one} task(s) on background", file=out)
+    return 0
+
+
 def cmd_backfill_slugs(args: argparse.Namespace, out: TextIO) -> int:
     from chalicelib import bootstrap
     from chalicelib.services import slugs
@@ -376,6 +401,12 @@ def parser() -> argparse.ArgumentParser:
         "--batch-size", type=int, help="customers per batch (default $CIRRUS_INVOICE_BATCH_SIZE, 50)"
     )
     run.set_defaults(run=cmd_invoices)
+    clouds = commands.add_parser(
+        "providers", help="queue the cloud providers' drift pull or usage collection now (as the schedules)"
+    )
+    clouds.add_argument("what", choices=("pull", "usage"))
+    clouds.add_argument("--offering", help="only this offering's (uuid); default: every cloud offering's")
+    clouds.set_defaults(run=cmd_providers)
     fill = commands.add_parser(
         "backfill-slugs",
         help="give a slug to each customer, project and resource made before slugs (idempotent)",

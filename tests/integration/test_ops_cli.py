@@ -191,3 +191,19 @@ def test_backfill_slugs_gives_items_made_before_slugs_theirs_once(aws, staff):
         "apollo-2",
         "acme-2",
     )
+
+
+def test_providers_queues_a_pull_or_usage_collection_on_background(runtime):
+    """`ops providers pull|usage` does now what the schedules do: a fan-out over the cloud offerings
+    (none here), or one offering's task with `--offering`."""
+    from chalicelib.workflows.registry import BACKGROUND_QUEUE
+
+    assert run("providers", "pull").strip() == "queued 0 providers.pull_offering task(s) on background"
+    said = run("providers", "usage", "--offering", "0123456789abcdef0123456789abcdef")
+    assert said.strip() == "queued 1 providers.collect_offering_usage task(s) on background"
+    waiting = client("sqs").get_queue_attributes(
+        QueueUrl=queues.queue_url(BACKGROUND_QUEUE), AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    assert waiting["Attributes"]["ApproximateNumberOfMessages"] == "1"
+    with pytest.raises(SystemExit):
+        ops.main(["providers", "sync"])
