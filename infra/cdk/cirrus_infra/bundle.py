@@ -232,26 +232,19 @@ def _install_plugins(spec: BundleSpec, target: Path) -> None:
             if done.returncode != 0:
                 raise BundleError(f"could not build a wheel of {plugin}: {done.stderr.strip()[-3000:]}")
         built = sorted(Path(wheels).glob("*.whl"))
-        platforms = [arg for p in PLATFORMS[spec.architecture] for arg in ("--platform", p)]
-        command = [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--no-compile", "--target", str(target), *platforms, "--implementation", "cp",
-            "--python-version", PYTHON_VERSION, "--only-binary=:all:", *map(str, built),
-        ]  # fmt: skip
-        if spec.wheel_dir:
-            command += ["--no-index", "--find-links", str(spec.wheel_dir)]
-        command += list(spec.extra_pip_args)
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise BundleError(
-                f"pip could not install the provider plugins for Lambda ({spec.architecture}): "
-                f"{done.stderr.strip()[-3000:]}"
-            )
+        _pip_for_lambda(spec, target, [str(w) for w in built], "the provider plugins")
 
 
 def _pip_install(spec: BundleSpec, target: Path) -> None:
     if spec.requirements is None or not spec.requirements.read_text().strip():
         return
+    _pip_for_lambda(spec, target, ["-r", str(spec.requirements)], str(spec.requirements))
+
+
+def _pip_for_lambda(spec: BundleSpec, target: Path, what: list[str], described: str) -> None:
+    """pip-install `what` (requirements or wheels) into `target` for the Lambda platform: binary
+    wheels only, for the architecture's platforms and Python PYTHON_VERSION (from `wheel_dir` only,
+    when given)."""
     platforms = [arg for p in PLATFORMS[spec.architecture] for arg in ("--platform", p)]
     command = [
         sys.executable,
@@ -269,8 +262,7 @@ def _pip_install(spec: BundleSpec, target: Path) -> None:
         "--python-version",
         PYTHON_VERSION,
         "--only-binary=:all:",
-        "-r",
-        str(spec.requirements),
+        *what,
     ]
     if spec.wheel_dir:
         command += ["--no-index", "--find-links", str(spec.wheel_dir)]
@@ -278,7 +270,7 @@ def _pip_install(spec: BundleSpec, target: Path) -> None:
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise BundleError(
-            f"pip could not install {spec.requirements} for Lambda ({spec.architecture}, Python "
+            f"pip could not install {described} for Lambda ({spec.architecture}, Python "
             f"{PYTHON_VERSION}): {done.stderr.strip()[-3000:]}"
         )
 
