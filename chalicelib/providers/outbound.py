@@ -23,6 +23,7 @@ from chalicelib.domain import hooks as rules
 
 ALLOW_LOOPBACK_VAR = "CIRRUS_PROVIDER_ALLOW_LOOPBACK"
 URL_MAX = 200
+CA_MAX = 16_384
 _LOOPBACK: tuple[rules.IPNetwork, ...] = (
     ipaddress.ip_network("127.0.0.0/8"),
     ipaddress.ip_network("::1/128"),
@@ -105,3 +106,18 @@ def pinned_session(url: str, name: str, resolver: Resolver | None = None) -> Any
     session.mount("https://", Pinned())
     session.mount("http://", Pinned())
     return session
+
+
+def check_ca(pem: Any) -> None:
+    """An offering's `ca_certificate` option: a PEM CA certificate (or bundle) Python's ssl module
+    loads, or nothing."""
+    if pem in ("", None):
+        return
+    if not isinstance(pem, str) or len(pem) > CA_MAX or "-----BEGIN CERTIFICATE-----" not in pem:
+        raise ValueError(f"ca_certificate must be PEM certificates of at most {CA_MAX} characters.")
+    import ssl
+
+    try:
+        ssl.create_default_context(cadata=pem)
+    except (ssl.SSLError, ValueError):
+        raise ValueError("ca_certificate is not a certificate Python can load.") from None

@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.providers import outbound
+
 COMPONENTS = ("cpu", "ram", "storage")
 LIMIT_MAX = 1_000_000
 
@@ -19,7 +21,6 @@ DEFAULTS: Mapping[str, Any] = {
     "request_timeout_seconds": 30,
     "ca_certificate": "",  # PEM of the CA that signed Rancher's (and the kube API's) certificate, if private
 }
-CA_MAX = 16_384
 
 _CLUSTER_ID = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _PREFIX = re.compile(r"[a-z][a-z0-9-]{0,19}")
@@ -48,25 +49,11 @@ def check(options: Mapping[str, Any]) -> None:
             raise ValueError(f"default_limits: {str(name)[:40]} is not one of {', '.join(COMPONENTS)}.")
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= LIMIT_MAX:
             raise ValueError(f"default_limits.{name} must be a whole number from 0 to {LIMIT_MAX}.")
-    check_ca(options.get("ca_certificate", ""))
+    outbound.check_ca(options.get("ca_certificate", ""))
     for name, (low, high) in _NUMBERS.items():
         value = options.get(name, DEFAULTS[name])
         if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
             raise ValueError(f"{name} must be a number from {low} to {high}.")
-
-
-def check_ca(pem: Any) -> None:
-    """A PEM CA certificate (or bundle) Python's ssl module loads, or nothing."""
-    if pem in ("", None):
-        return
-    if not isinstance(pem, str) or len(pem) > CA_MAX or "-----BEGIN CERTIFICATE-----" not in pem:
-        raise ValueError(f"ca_certificate must be PEM certificates of at most {CA_MAX} characters.")
-    import ssl
-
-    try:
-        ssl.create_default_context(cadata=pem)
-    except (ssl.SSLError, ValueError):
-        raise ValueError("ca_certificate is not a certificate Python can load.") from None
 
 
 TOKEN_MAX = 1024

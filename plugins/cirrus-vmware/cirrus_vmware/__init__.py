@@ -41,7 +41,6 @@ OBJECT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._-]{0,79}")
 OBJECT_OPTIONS = ("folder", "cluster", "resource_pool", "host", "datastore", "datacenter", "template")
 TEMPLATES_MAX = 50
 CREDENTIAL_MAX = 256
-CA_MAX = 16_384
 
 
 def validate_plugin_options(options: Mapping[str, Any]) -> None:
@@ -52,7 +51,7 @@ def validate_plugin_options(options: Mapping[str, Any]) -> None:
         value = options.get(name)
         if value not in (None, "") and not (isinstance(value, str) and OBJECT_ID.fullmatch(value)):
             raise ValueError(f"{name} must be a vCenter object id such as group-v3 or domain-c8.")
-    check_ca(options.get("ca_certificate", ""))
+    outbound.check_ca(options.get("ca_certificate", ""))
     templates = options.get("templates", [])
     if not isinstance(templates, list) or len(templates) > TEMPLATES_MAX:
         raise ValueError(f"templates must be a list of at most {TEMPLATES_MAX} content library item ids.")
@@ -70,20 +69,6 @@ def validate_plugin_options(options: Mapping[str, Any]) -> None:
         low, high = LIMIT_RANGES[name]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ValueError(f"default_limits.{name} must be a whole number from {low} to {high}.")
-
-
-def check_ca(pem: Any) -> None:
-    """A PEM CA certificate (or bundle) Python's ssl module loads, or nothing."""
-    if pem in ("", None):
-        return
-    if not isinstance(pem, str) or len(pem) > CA_MAX or "-----BEGIN CERTIFICATE-----" not in pem:
-        raise ValueError(f"ca_certificate must be PEM certificates of at most {CA_MAX} characters.")
-    import ssl
-
-    try:
-        ssl.create_default_context(cadata=pem)
-    except (ssl.SSLError, ValueError):
-        raise ValueError("ca_certificate is not a certificate Python can load.") from None
 
 
 def validate_secret_options(secrets: Mapping[str, Any]) -> None:
