@@ -64,6 +64,9 @@ STATE_REFUSAL = re.compile(
     # Who the caller is (stored roles): only the support desk names an issue's caller, assignee or
     # priority, or reports a customer's issue without owning it (Waldur's 400s).
     r"|^Only staff or support can .*|^Only customer owner, .*|^Assignee cannot be defined if issue is .*"
+    # Importing resources: the offering's stored type runs a cloud backend or not (Waldur's 400), and
+    # a resource imported once is stored.
+    r"|^Current offering plugin does not support resource import|^Resource has been imported already"
     r"|must make a unique set)\.?$",  # DRF's UniqueTogetherValidator: another object holds the pair
     re.DOTALL,  # a name quoted in a message may hold a newline
 )

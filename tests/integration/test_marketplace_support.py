@@ -30,13 +30,21 @@ OPTIONS = {
 }
 
 
-@pytest.fixture
-def aws(runtime):
-    """Everything runs on the runtime's moto: state machines are executed."""
-    from chalicelib.local.stream import create_event_bus
+# The order waits for its ticket (the agent stage) while the test works the desk through the API:
+# longer than TEST_TIMING's 6 s on a loaded machine, so the wait is not what ends it (no test here
+# waits for that timeout).
+TIMING = {"AgentTimeoutSeconds": 120, "CallbackTimeoutSeconds": 60}
 
-    create_event_bus()
-    yield
+
+@pytest.fixture
+def aws():
+    """Everything runs on moto: state machines are executed."""
+    from chalicelib.local.stream import create_event_bus
+    from tests.workflow_helpers import embedded_stack
+
+    with embedded_stack(execute=True, timing=TIMING):
+        create_event_bus()
+        yield
 
 
 @pytest.fixture

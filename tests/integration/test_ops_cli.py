@@ -66,7 +66,9 @@ def test_history_shows_the_error_of_a_failed_step(runtime):
     assert run_until_done(arn, HEAVY_QUEUE)["status"] == "FAILED"
     shown = run("history", "ops-broken")
     [failed] = [line for line in shown.splitlines() if line.split()[2:3] == ["TaskFailed"]]
-    assert failed.endswith("error=Cirrus.Permanent")
+    # The worker's error and its cause, as SendTaskFailure gave them.
+    cause = "PermanentStepError: No provider step named 'no.such.step'."
+    assert failed.endswith(f"error=Cirrus.Permanent cause={cause}")
     assert "error      Cirrus.StepFailed" in shown
     assert lines_with(run("executions", "--status", "FAILED"), "ops-broken")
 

@@ -31,10 +31,18 @@ ORDERS = "/api/marketplace-orders/"
 RESOURCES = "/api/marketplace-resources/"
 
 
+# A step waits for EC2 (stop, resize, start; terminate) heartbeating each poll: TEST_TIMING's 6 s
+# for a whole step is too short on a loaded machine.
+TIMING = {"StepTimeoutSeconds": 60, "StepHeartbeatSeconds": 20}
+
+
 @pytest.fixture
-def aws(runtime: None) -> Iterator[None]:
-    """Everything on the runtime's moto: queues, state machines (executed) and EC2."""
-    yield
+def aws() -> Iterator[None]:
+    """Everything on moto: queues, state machines (executed) and EC2."""
+    from tests.workflow_helpers import embedded_stack
+
+    with embedded_stack(execute=True, timing=TIMING):
+        yield
 
 
 @pytest.fixture

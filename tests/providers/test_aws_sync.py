@@ -13,14 +13,25 @@ import pytest
 
 from tests.helpers import call
 from tests.providers.aws_helpers import an_image, customer_ec2, instances
-from tests.providers.test_aws_orders import OFFERINGS, ORDERS, RESOURCES, aws_offering, plan_url, served
+from tests.providers.test_aws_orders import (
+    OFFERINGS,
+    ORDERS,
+    RESOURCES,
+    TIMING,
+    aws_offering,
+    plan_url,
+    served,
+)
 from tests.workflow_helpers import deliver_once
 
 
 @pytest.fixture
-def aws(runtime: None) -> Iterator[None]:
-    """Everything on the runtime's moto: queues, state machines (executed) and EC2."""
-    yield
+def aws() -> Iterator[None]:
+    """Everything on moto: queues, state machines (executed, with test_aws_orders' step timing) and EC2."""
+    from tests.workflow_helpers import embedded_stack
+
+    with embedded_stack(execute=True, timing=TIMING):
+        yield
 
 
 @pytest.fixture
